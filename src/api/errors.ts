@@ -1,0 +1,29 @@
+// The API's one error table: error code -> HTTP status. Bodies are always { code, message }.
+import { P2PBackupError } from '../common/errors.ts';
+
+const STATUS: Record<string, number> = {
+  ERR_UNAUTHORIZED: 401,
+  ERR_NOT_FOUND: 404,
+  ERR_BAD_REQUEST: 400,
+  ERR_INVALID_CAP: 400,
+  ERR_CONFIG: 400,
+  ERR_SIZE: 400,
+  ERR_NOT_ENOUGH_SHARES: 503,
+  ERR_NOT_HAPPY: 503,
+  ERR_NO_PEERS: 503,
+  ERR_CORRUPT_SHARE: 502,
+  ERR_ABORTED: 499
+};
+
+export function httpStatusOf(err: unknown): number {
+  if (err instanceof P2PBackupError) return STATUS[err.code] ?? (err.code.startsWith('ERR_INVALID') ? 400 : 500);
+  const status = (err as any)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+
+export function errorBody(err: unknown): { code: string; message: string; details?: Record<string, unknown> } {
+  if (err instanceof P2PBackupError) return { code: err.code, message: err.message, details: err.details };
+  const e = err as any;
+  if (typeof e?.statusCode === 'number' && e.statusCode < 500) return { code: e.code ?? 'ERR_BAD_REQUEST', message: String(e.message) };
+  return { code: 'ERR_INTERNAL', message: String(e?.message ?? err) };
+}

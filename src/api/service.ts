@@ -1,0 +1,48 @@
+// What the API needs from a running peer: the narrow interface the daemon implements.
+import type { Readable } from 'node:stream';
+
+export interface ProgressEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface PutOptions {
+  k?: number;
+  n?: number;
+  happy?: number;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface PutResult {
+  cap: string;
+  size: number;
+  storageIndex?: string;
+  /** shareNum -> peer id */
+  placements: Record<string, string[]>;
+  happiness: number;
+}
+
+export interface PeerInfo {
+  id: string;
+  addresses: string[];
+  latencyMs?: number;
+}
+
+export interface StatusReport {
+  peerId: string;
+  home: string;
+  addresses: string[];
+  peersConnected: number;
+  storage: { offered: number; used: number; shares: number };
+  api: { url: string };
+  encoding: { k: number; n: number; happy: number };
+  privateSwarm: boolean;
+}
+
+export interface PeerService {
+  status(): Promise<StatusReport>;
+  peers(): Promise<PeerInfo[]>;
+  putFile(input: { path: string } | { stream: AsyncIterable<Uint8Array> }, opts: PutOptions): Promise<PutResult>;
+  getFile(cap: string, opts: { signal?: AbortSignal }): Promise<{ size: number; stream: Readable }>;
+}

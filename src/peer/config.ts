@@ -1,0 +1,116 @@
+// A peer's configuration file (`HOME/config.json`): read, validated field by field, written atomically.
+// Unknown keys and wrong types are refused with a message naming the key, so a typo never silently
+// falls back to a default.
+import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { P2PBackupError } from '../common/errors.ts';
+import { parseSize } from './size.ts';
+
+export interface PeerConfig {
+  /** libp2p listen multiaddrs. Default: all interfaces, a fixed-by-OS TCP port. */
+  listen: string[];
+  /** Addresses to announce instead of the observed ones (for NAT / port forwards). */
+  announce: string[];
+  /** Multiaddrs (with /p2p/ID) of peers to join at start. */
+  bootstrap: string[];
+  /** mDNS discovery on the LAN. */
+  mdns: boolean;
+  /** Disk offered to the swarm, in bytes. */
+  offer: number;
+  /** Default encoding: k shares needed of n, placed on at least `happy` distinct peers. */
+  encoding: { k: number; n: number; happy: number };
+  /** The local API the CLI and the web UI use. Loopback unless set explicitly. */
+  api: { host: string; port: number };
+}
+
+export const DEFAULT_CONFIG: PeerConfig = {
+  listen: ['/ip4/0.0.0.0/tcp/0'],
+  announce: [],
+  bootstrap: [],
+  mdns: true,
+  offer: 10 * 2 ** 30,
+  // 3-of-5 survives two lost peers at 1.67x expansion; happy=4 lets an upload finish in a swarm of
+  // four other peers while still tolerating the loss of one holder beyond k.
+  encoding: { k: 3, n: 5, happy: 4 },
+  api: { host: '127.0.0.1', port: 0 }
+};
+
+export class ConfigError extends P2PBackupError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('ERR_CONFIG', message, details);
+  }
+}
+
+function strings(v: unknown, key: string): string[] {
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new ConfigError(`config: "${key}" must be a list of strings`, { key });
+  return v as string[];
+}
+
+export function validateEncoding(e: { k: number; n: number; happy: number }, where = 'encoding'): void {
+  const { k, n, happy } = e;
+  for (const [name, v] of Object.entries({ k, n, happy })) {
+    if (!Number.isInteger(v)) throw new ConfigError(`${where}: "${name}" must be an integer`, { key: name });
+  }
+  if (k < 1 || n > 256 || k > n) throw new ConfigError(`${where}: need 1 <= k <= n <= 256 (got k=${k}, n=${n})`, { k, n });
+  if (happy < k || happy > n) throw new ConfigError(`${where}: need k <= happy <= n (got k=${k}, happy=${happy}, n=${n})`, { k, n, happy });
+}
+
+/** Validate a parsed JSON object into a full configuration (missing keys take defaults). */
+export function validateConfig(raw: unknown): PeerConfig {
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config: expected a JSON object');
+  const r = raw as Record<string, unknown>;
+  const known = new Set(Object.keys(DEFAULT_CONFIG));
+  for (const key of Object.keys(r)) if (!known.has(key)) throw new ConfigError(`config: unknown key "${key}" (known: ${[...known].join(', ')})`, { key });
+  const c: PeerConfig = structuredClone(DEFAULT_CONFIG);
+  if (r.listen !== undefined) c.listen = strings(r.listen, 'listen');
+  if (r.announce !== undefined) c.announce = strings(r.announce, 'announce');
+  if (r.bootstrap !== undefined) c.bootstrap = strings(r.bootstrap, 'bootstrap');
+  if (r.mdns !== undefined) {
+    if (typeof r.mdns !== 'boolean') throw new ConfigError('config: "mdns" must be true or false', { key: 'mdns' });
+    c.mdns = r.mdns;
+  }
+  if (r.offer !== undefined) {
+    if (typeof r.offer === 'number' && Number.isSafeInteger(r.offer) && r.offer >= 0) c.offer = r.offer;
+    else if (typeof r.offer === 'string') c.offer = parseSize(r.offer);
+    else throw new ConfigError('config: "offer" must be a size such as "20GiB" or a byte count', { key: 'offer' });
+  }
+  if (r.encoding !== undefined) {
+    const e = r.encoding as Record<string, unknown>;
+    if (e == null || typeof e !== 'object') throw new ConfigError('config: "encoding" must be an object { k, n, happy }');
+    c.encoding = { ...c.encoding, ...(e as object) } as PeerConfig['encoding'];
+    validateEncoding(c.encoding, 'config: encoding');
+  }
+  if (r.api !== undefined) {
+    const a = r.api as Record<string, unknown>;
+    if (a == null || typeof a !== 'object') throw new ConfigError('config: "api" must be an object { host, port }');
+    if (a.host !== undefined && typeof a.host !== 'string') throw new ConfigError('config: "api.host" must be a string');
+    if (a.port !== undefined && (!Number.isInteger(a.port) || (a.port as number) < 0 || (a.port as number) > 65535)) throw new ConfigError('config: "api.port" must be an integer 0..65535');
+    c.api = { ...c.api, ...(a as object) } as PeerConfig['api'];
+  }
+  return c;
+}
+
+export async function readConfig(path: string): Promise<PeerConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err: any) {
+    if (err.code === 'ENOENT') throw new ConfigError(`no configuration at ${path}: run \`p2pbackup init\` first (or pass --home)`, { path, code: 'ENOENT' });
+    throw err;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err: any) {
+    throw new ConfigError(`config ${path} is not valid JSON: ${err.message}`, { path });
+  }
+  return validateConfig(raw);
+}
+
+/** Write atomically (temp + rename) so a crash never leaves a half-written config. */
+export async function writeConfig(path: string, config: PeerConfig): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  await rename(tmp, path);
+}

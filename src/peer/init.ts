@@ -1,0 +1,60 @@
+// `p2pbackup init`: lay down a new home folder: configuration, peer identity, API token and, on
+// request, a private-swarm key. Refuses to touch a home that already has a configuration, so an
+// identity (and the shares filed under it) is never replaced by accident.
+import { randomBytes } from 'node:crypto';
+import { access, chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { P2PBackupError } from '../common/errors.ts';
+import { DEFAULT_CONFIG, validateConfig, writeConfig, type PeerConfig } from './config.ts';
+import { homePaths } from './home.ts';
+import { generateSwarmKey, loadOrCreatePeerKey, parseSwarmKey, peerIdOfKey } from '../net/index.ts';
+
+export interface InitOptions {
+  bootstrap?: string[];
+  listen?: string[];
+  announce?: string[];
+  offer?: string;
+  mdns?: boolean;
+  /** Create a new private-swarm key. */
+  swarmKey?: boolean;
+  /** Copy an existing swarm key (join a private swarm). */
+  swarmKeyFile?: string;
+  apiPort?: number;
+}
+
+export async function isInitialized(home: string): Promise<boolean> {
+  return access(homePaths(home).config).then(() => true, () => false);
+}
+
+export async function initHome(home: string, o: InitOptions = {}): Promise<{ home: string; peerId: string; swarmKey?: string }> {
+  const paths = homePaths(home);
+  if (await isInitialized(home)) {
+    throw new P2PBackupError('ERR_ALREADY_INITIALIZED', `${home} is already a p2pbackup home (${paths.config} exists); use another --home, or edit that file`, { home });
+  }
+  if (o.swarmKey && o.swarmKeyFile) throw new P2PBackupError('ERR_USAGE', 'use either --swarm-key (new key) or --swarm-key-file (existing key), not both');
+  const raw: Partial<Record<keyof PeerConfig, unknown>> = {};
+  if (o.bootstrap?.length) raw.bootstrap = o.bootstrap;
+  if (o.listen?.length) raw.listen = o.listen;
+  if (o.announce?.length) raw.announce = o.announce;
+  if (o.offer !== undefined) raw.offer = o.offer;
+  if (o.mdns !== undefined) raw.mdns = o.mdns;
+  if (o.apiPort !== undefined) raw.api = { ...DEFAULT_CONFIG.api, port: o.apiPort };
+  const config = validateConfig(raw); // validate everything before writing anything
+  let swarmKeyText: string | undefined;
+  if (o.swarmKeyFile) {
+    swarmKeyText = await readFile(o.swarmKeyFile, 'utf8').catch((err) => {
+      throw new P2PBackupError('ERR_USAGE', `cannot read swarm key ${o.swarmKeyFile}: ${err.code ?? err.message}`);
+    });
+    parseSwarmKey(swarmKeyText); // throws a named error when malformed
+  } else if (o.swarmKey) {
+    swarmKeyText = generateSwarmKey();
+  }
+
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  await chmod(home, 0o700);
+  const key = await loadOrCreatePeerKey(home);
+  await writeFile(paths.apiToken, randomBytes(32).toString('base64url') + '\n', { mode: 0o600 });
+  if (o.swarmKeyFile) await copyFile(o.swarmKeyFile, paths.swarmKey);
+  if (swarmKeyText) await writeFile(paths.swarmKey, swarmKeyText, { mode: 0o600 });
+  await writeConfig(paths.config, config); // last: its presence marks the home as complete
+  return { home, peerId: peerIdOfKey(key), swarmKey: swarmKeyText ? paths.swarmKey : undefined };
+}

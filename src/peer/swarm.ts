@@ -1,0 +1,160 @@
+// A local swarm for trying, demos and tests: N storage peers on loopback, each its own process with
+// its own home under DIR/peers/, and DIR itself made the home of a client daemon joined to them.
+// DIR/swarm.json lists every process (pid, home, peer id, addresses, API URL). Re-running on the same
+// DIR reuses the homes, so identities and stored shares survive.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { P2PBackupError } from '../common/errors.ts';
+import { homePaths } from './home.ts';
+import { initHome, isInitialized } from './init.ts';
+
+const BIN = fileURLToPath(new URL('../cli/bin.ts', import.meta.url));
+const START_TIMEOUT_MS = 30_000; // a daemon that has not written daemon.json by then failed to start
+
+export interface SwarmMember {
+  pid: number;
+  home: string;
+  peerId: string;
+  addresses: string[];
+  apiUrl: string;
+}
+
+export interface SwarmInfo {
+  dir: string;
+  peers: SwarmMember[];
+  client: SwarmMember;
+}
+
+export interface Swarm {
+  info: SwarmInfo;
+  /** Start (again) storage peer i, e.g. after kill(i). */
+  start(i: number): Promise<SwarmMember>;
+  /** Send a signal to storage peer i (SIGKILL for fault tests) and wait for it to exit. */
+  kill(i: number, signal?: NodeJS.Signals): Promise<void>;
+  /** SIGTERM every process and wait for all of them. */
+  stop(): Promise<void>;
+}
+
+export interface SwarmInit {
+  dir: string;
+  peers: number;
+  /** Disk each storage peer offers. */
+  offer?: string;
+  /** Extra environment for the daemons. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Spawn `p2pbackup daemon` for a home and wait until it has published its daemon.json. */
+export async function spawnDaemon(home: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; member: SwarmMember }> {
+  const paths = homePaths(home);
+  await rm(paths.daemon, { force: true });
+  const log = openSync(paths.log, 'a');
+  const child = spawn(process.execPath, [BIN, '--home', home, 'daemon', ...args], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, ...env }
+  });
+  closeSync(log);
+  let exited: number | null = null;
+  child.once('exit', (code, signal) => { exited = code ?? (signal ? 128 : 1); });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited !== null) {
+      const tail = (await readFile(paths.log, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
+      throw new P2PBackupError('ERR_DAEMON_START', `daemon for ${home} exited (${exited}) before it was ready; its log ends:\n${tail}`, { home });
+    }
+    try {
+      const d = JSON.parse(await readFile(paths.daemon, 'utf8'));
+      if (d.pid === child.pid) return { child, member: { pid: d.pid, home, peerId: d.peerId, addresses: d.addresses, apiUrl: d.apiUrl } };
+    } catch {}
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new P2PBackupError('ERR_DAEMON_START', `daemon for ${home} did not start within ${START_TIMEOUT_MS / 1000} s; see ${paths.log}`, { home });
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export async function startSwarm(init: SwarmInit): Promise<Swarm> {
+  if (!Number.isInteger(init.peers) || init.peers < 1 || init.peers > 64) throw new P2PBackupError('ERR_USAGE', `--peers must be between 1 and 64 (got ${init.peers})`);
+  const dir = init.dir;
+  await mkdir(join(dir, 'peers'), { recursive: true, mode: 0o700 });
+  const children: (ChildProcess | null)[] = [];
+  const members: SwarmMember[] = [];
+  let clientChild: ChildProcess | null = null;
+  const peerHome = (i: number) => join(dir, 'peers', `peer-${i}`);
+  const loopback = ['/ip4/127.0.0.1/tcp/0'];
+
+  const stopAll = async () => {
+    const all = [...children, clientChild].filter((c): c is ChildProcess => c != null);
+    for (const c of all) c.kill('SIGTERM');
+    const timer = setTimeout(() => all.forEach((c) => c.kill('SIGKILL')), 10_000);
+    await Promise.all(all.map(waitExit));
+    clearTimeout(timer);
+  };
+
+  const startPeer = async (i: number): Promise<SwarmMember> => {
+    const home = peerHome(i);
+    if (!(await isInitialized(home))) await initHome(home, { listen: loopback, mdns: false, offer: init.offer ?? '4GiB' });
+    // Every peer after the first joins through the first; they find the rest through the DHT.
+    const boot = i === 0 ? (members[1]?.addresses ?? []) : (members[0]?.addresses ?? []);
+    const { child, member } = await spawnDaemon(home, boot.length ? ['--bootstrap', ...boot] : [], init.env);
+    children[i] = child;
+    members[i] = member;
+    return member;
+  };
+
+  try {
+    for (let i = 0; i < init.peers; i++) await startPeer(i);
+    if (!(await isInitialized(dir))) await initHome(dir, { listen: loopback, mdns: false, offer: '0' });
+    const all = members.flatMap((m) => m.addresses);
+    const c = await spawnDaemon(dir, ['--bootstrap', ...all], init.env);
+    clientChild = c.child;
+    const info: SwarmInfo = { dir, peers: members, client: c.member };
+    await writeJson(join(dir, 'swarm.json'), info);
+    return {
+      info,
+      async start(i) {
+        const m = await startPeer(i);
+        await writeJson(join(dir, 'swarm.json'), info);
+        return m;
+      },
+      async kill(i, signal = 'SIGKILL') {
+        const child = children[i];
+        if (!child) return;
+        child.kill(signal);
+        await waitExit(child);
+        children[i] = null;
+      },
+      async stop() {
+        await stopAll();
+        await rm(join(dir, 'swarm.json'), { force: true });
+      }
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function writeJson(path: string, value: unknown) {
+  await writeFile(`${path}.tmp`, JSON.stringify(value, null, 2) + '\n');
+  await rename(`${path}.tmp`, path);
+}
+
+/** `p2pbackup swarm`: start, report, and stop everything on SIGINT/SIGTERM. */
+export async function runSwarm(opts: { dir: string; peers: number; onReady: (info: SwarmInfo) => void }): Promise<void> {
+  const swarm = await startSwarm({ dir: opts.dir, peers: opts.peers });
+  opts.onReady(swarm.info);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await swarm.stop();
+}
