@@ -6,20 +6,22 @@
 // malloc'ed flags buffer that we never free ourselves, and every return code is checked.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Wasm } from '../src/erasure/wasm-api.ts';
+import type { WasmMemory, WasmModule } from '../src/erasure/wasm-api.ts';
 
 interface RefExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   encode(ptr: number, len: number, k: number, m: number): number;
   reconstruct(ptr: number, len: number, k: number, m: number, flagsPtr: number, flagsLen: number): number;
   __wbindgen_malloc(size: number, align?: number): number;
   __wbindgen_free(ptr: number, size: number, align?: number): void;
 }
 
-let refModule: WebAssembly.Module | null = null;
-function module(): WebAssembly.Module {
+let refModule: WasmModule | null = null;
+function module(): WasmModule {
   if (!refModule) {
     const require = createRequire(import.meta.url);
-    refModule = new WebAssembly.Module(readFileSync(require.resolve('@digitaldefiance/reed-solomon-erasure.wasm/wasm')));
+    refModule = new Wasm.Module(readFileSync(require.resolve('@digitaldefiance/reed-solomon-erasure.wasm/wasm')));
   }
   return refModule;
 }
@@ -36,7 +38,7 @@ export class ReferenceStripe {
     this.k = k;
     this.m = m;
     this.shardLength = shardLength;
-    this.#x = new WebAssembly.Instance(module(), {}).exports as unknown as RefExports;
+    this.#x = new Wasm.Instance(module(), {}).exports as unknown as RefExports;
     this.ptr = this.#x.__wbindgen_malloc((k + m) * shardLength, 1);
   }
   /** View of shard i (re-derive after any call: memory may grow). */

@@ -4,12 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { COEF_REGION_BYTES, PTR_REGION_BYTES, SLOT_ALIGN, STRIP_BYTES, WASM_PAGE } from './constants.ts';
 import { KernelUnavailableError } from './errors.ts';
+import { Wasm } from './wasm-api.ts';
+import type { WasmMemory, WasmModule } from './wasm-api.ts';
 
 export type KernelVariant = 'simd' | 'relaxed';
 export type KernelChoice = KernelVariant | 'auto';
 
 interface KernelExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   _initialize(): void;
   heapBase(): number;
   mulAdd(c: number, src: number, dst: number, len: number): void;
@@ -17,19 +19,19 @@ interface KernelExports {
   matMul(coef: number, rows: number, cols: number, inPtrs: number, outPtrs: number, len: number, strip: number): void;
 }
 
-const modules = new Map<KernelVariant, WebAssembly.Module | null>();
+const modules = new Map<KernelVariant, WasmModule | null>();
 
 function wasmUrl(variant: KernelVariant): URL {
   // Same relative location from src/erasure/ and dist/erasure/.
   return new URL(`../../build/wasm/rs-${variant}.wasm`, import.meta.url);
 }
 
-function loadModule(variant: KernelVariant): WebAssembly.Module | null {
+function loadModule(variant: KernelVariant): WasmModule | null {
   if (modules.has(variant)) return modules.get(variant) ?? null;
-  let mod: WebAssembly.Module | null = null;
+  let mod: WasmModule | null = null;
   try {
     const bytes = readFileSync(wasmUrl(variant));
-    if (WebAssembly.validate(bytes)) mod = new WebAssembly.Module(bytes);
+    if (Wasm.validate(bytes)) mod = new Wasm.Module(bytes);
   } catch {
     mod = null;
   }
@@ -69,7 +71,7 @@ export class Kernel {
   constructor(variant: KernelVariant, slotBytes = 0) {
     const mod = loadModule(variant);
     if (!mod) throw new KernelUnavailableError(`kernel variant "${variant}" is not available`, { kernel: variant });
-    const instance = new WebAssembly.Instance(mod, {});
+    const instance = new Wasm.Instance(mod, {});
     this.#exports = instance.exports as unknown as KernelExports;
     this.#exports._initialize();
     this.variant = variant;
