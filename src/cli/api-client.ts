@@ -31,7 +31,7 @@ export class ApiClient {
     return new ApiClient(info.apiUrl, token);
   }
 
-  async request(method: string, path: string, init: { body?: BodyInit; json?: unknown; signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(method: string, path: string, init: { body?: string | Uint8Array | ReadableStream; json?: unknown; signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...init.headers };
     let body = init.body;
     if (init.json !== undefined) {

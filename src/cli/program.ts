@@ -188,7 +188,7 @@ export function buildProgram(): Command {
     .argument('[args...]')
     .action(async (name: string, args: string[]) => {
       const bench = await import(new URL('../../bench/index.ts', import.meta.url).href);
-      await bench.main([name, ...args, ...(globals().json ? ['--json'] : [])]);
+      process.exitCode = await bench.main([name, ...args, ...(globals().json ? ['--json'] : [])]);
     });
 
   return program;

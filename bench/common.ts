@@ -1,0 +1,70 @@
+// Helpers shared by every bench (bench/<name>.ts): flags, timing, median, a plain-text table and JSON output.
+// A bench module exports `run(argv: string[]): Promise<void>` and is registered in bench/index.ts.
+
+export interface BenchFlags {
+  /** --json: print only a JSON array of result records on stdout. */
+  readonly json: boolean;
+  /** --quick: much shorter run (fewer/shorter samples), same shape of output. */
+  readonly quick: boolean;
+  /** Everything else, in order. */
+  readonly rest: readonly string[];
+}
+
+export function parseFlags(argv: readonly string[]): BenchFlags {
+  return {
+    json: argv.includes('--json'),
+    quick: argv.includes('--quick'),
+    rest: argv.filter((a) => a !== '--json' && a !== '--quick'),
+  };
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** MB/s with MB = 1e6 bytes. */
+export function mbps(bytes: number, ms: number): number {
+  return bytes / 1e6 / (ms / 1000);
+}
+
+/** Call `op` repeatedly for at least `minMs`; returns { calls, ms }. `op` may be async. */
+export async function timeFor(op: () => unknown, minMs: number): Promise<{ calls: number; ms: number }> {
+  const t0 = performance.now();
+  let calls = 0;
+  let now = t0;
+  do {
+    const r = op();
+    if (r instanceof Promise) await r;
+    calls++;
+    now = performance.now();
+  } while (now - t0 < minMs);
+  return { calls, ms: now - t0 };
+}
+
+/** Left-aligned first column(s) for text, right-aligned numbers. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => String(c)))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const isNum = headers.map((_, i) => rows.every((r) => typeof r[i] === 'number' || /^[\d.x-]+$/.test(String(r[i]))));
+  const line = (r: readonly string[]) => r.map((c, i) => (isNum[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+/** --json output: exactly one JSON array on stdout. */
+export function printJson(records: readonly object[]): void {
+  process.stdout.write(JSON.stringify(records, null, 2) + '\n');
+}
+
+/** Progress/info lines go to stderr so stdout stays clean for --json. */
+export function note(msg: string): void {
+  process.stderr.write(msg + '\n');
+}
+
+export function formatBytes(n: number): string {
+  if (n % (1 << 20) === 0) return `${n >> 20} MiB`;
+  if (n % 1024 === 0) return `${n >> 10} KiB`;
+  return `${n} B`;
+}

@@ -1,0 +1,32 @@
+// Bench dispatcher: `node bench/index.ts <name> [--json] [--quick] [...]` runs bench/<name>.ts's run(argv).
+// To add a bench: create bench/<name>.ts exporting `run(argv: string[]): Promise<void>` (use bench/common.ts)
+// and add its name to BENCHES below.
+const BENCHES: Record<string, string> = {
+  coding: './coding.ts',
+  // pipeline: './pipeline.ts',
+  // transfer: './transfer.ts',
+  // backup: './backup.ts',
+};
+
+interface BenchModule {
+  run(argv: string[]): Promise<void>;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const available = Object.keys(BENCHES).join(', ');
+  if (!name || name === '--help' || name === '-h') {
+    process.stderr.write(`usage: node bench/index.ts <bench> [--json] [--quick]\navailable benches: ${available}\n`);
+    return name ? 0 : 2;
+  }
+  const path = BENCHES[name];
+  if (!path) {
+    process.stderr.write(`unknown bench "${name}"; available benches: ${available}\n`);
+    return 2;
+  }
+  const mod = (await import(path)) as BenchModule;
+  await mod.run(rest);
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,18 @@
+// Fixed numbers of the erasure code: field, limits, memory layout of the wasm kernel and tuning knobs.
+
+/** Irreducible polynomial of GF(2^8): x^8 + x^4 + x^3 + x^2 + 1 (same as Backblaze / klauspost / reed-solomon-erasure). */
+export const GF_POLYNOMIAL = 0x11d;
+/** Most shards (data + parity) a code may have: one field element per shard row. */
+export const MAX_TOTAL_SHARDS = 256;
+/** Bytes reserved in kernel memory for one coefficient matrix (at most 256 x 256). */
+export const COEF_REGION_BYTES = 256 * 256;
+/** Bytes reserved in kernel memory for the input and output pointer tables (256 u32 each). */
+export const PTR_REGION_BYTES = 2 * 256 * 4;
+/** Alignment of every shard slot in kernel memory. */
+export const SLOT_ALIGN = 64;
+/** Bytes per strip for the fused kernel: inputs of one strip stay in cache while all outputs use them. */
+export const STRIP_BYTES = 8 * 1024;
+/** Decode matrices cached per erasure pattern (least recently used are evicted). */
+export const DECODE_CACHE_SIZE = 64;
+/** WebAssembly page size. */
+export const WASM_PAGE = 65536;

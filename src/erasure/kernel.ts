@@ -1,0 +1,131 @@
+// Loads the AssemblyScript GF(2^8) kernel (build/wasm/rs-{relaxed,simd}.wasm) and wraps one instance with its
+// own linear memory. Feature detection: WebAssembly.validate on the relaxed-SIMD build first, then plain SIMD.
+// Memory layout of an instance: [kernel statics][coefficients 64 KiB][pointer tables 2 KiB][shard slots...].
+import { readFileSync } from 'node:fs';
+import { COEF_REGION_BYTES, PTR_REGION_BYTES, SLOT_ALIGN, STRIP_BYTES, WASM_PAGE } from './constants.ts';
+import { KernelUnavailableError } from './errors.ts';
+import { Wasm } from './wasm-api.ts';
+import type { WasmMemory, WasmModule } from './wasm-api.ts';
+
+export type KernelVariant = 'simd' | 'relaxed';
+export type KernelChoice = KernelVariant | 'auto';
+
+interface KernelExports {
+  memory: WasmMemory;
+  _initialize(): void;
+  heapBase(): number;
+  mulAdd(c: number, src: number, dst: number, len: number): void;
+  mulSet(c: number, src: number, dst: number, len: number): void;
+  matMul(coef: number, rows: number, cols: number, inPtrs: number, outPtrs: number, len: number, strip: number): void;
+}
+
+const modules = new Map<KernelVariant, WasmModule | null>();
+
+function wasmUrl(variant: KernelVariant): URL {
+  // Same relative location from src/erasure/ and dist/erasure/.
+  return new URL(`../../build/wasm/rs-${variant}.wasm`, import.meta.url);
+}
+
+function loadModule(variant: KernelVariant): WasmModule | null {
+  if (modules.has(variant)) return modules.get(variant) ?? null;
+  let mod: WasmModule | null = null;
+  try {
+    const bytes = readFileSync(wasmUrl(variant));
+    if (Wasm.validate(bytes)) mod = new Wasm.Module(bytes);
+  } catch {
+    mod = null;
+  }
+  modules.set(variant, mod);
+  return mod;
+}
+
+/** Which variant `choice` resolves to on this runtime; throws KernelUnavailableError if none works. */
+export function resolveKernel(choice: KernelChoice = 'auto'): KernelVariant {
+  if (choice !== 'auto' && choice !== 'simd' && choice !== 'relaxed') {
+    throw new KernelUnavailableError(`unknown kernel "${String(choice)}"; use 'auto', 'simd' or 'relaxed'`, { kernel: choice });
+  }
+  const order: KernelVariant[] = choice === 'auto' ? ['relaxed', 'simd'] : [choice];
+  for (const v of order) if (loadModule(v)) return v;
+  throw new KernelUnavailableError(
+    `no usable WebAssembly SIMD kernel (${order.join(', ')}): run \`npm run build\` and use a runtime with wasm SIMD`,
+    { kernel: choice, tried: order },
+  );
+}
+
+export function alignUp(n: number, a: number = SLOT_ALIGN): number {
+  return Math.ceil(n / a) * a;
+}
+
+/** One kernel instance and its memory. Views of its memory are invalidated when it grows; use bytes() again. */
+export class Kernel {
+  readonly variant: KernelVariant;
+  readonly coefPtr: number;
+  readonly inPtrsPtr: number;
+  readonly outPtrsPtr: number;
+  /** First byte of the shard-slot area. */
+  readonly slotsPtr: number;
+  readonly #exports: KernelExports;
+  #view: Uint8Array;
+
+  /** `slotBytes`: reserve that many bytes of shard slots up front (so views stay valid unless ensure() grows). */
+  constructor(variant: KernelVariant, slotBytes = 0) {
+    const mod = loadModule(variant);
+    if (!mod) throw new KernelUnavailableError(`kernel variant "${variant}" is not available`, { kernel: variant });
+    const instance = new Wasm.Instance(mod, {});
+    this.#exports = instance.exports as unknown as KernelExports;
+    this.#exports._initialize();
+    this.variant = variant;
+    this.coefPtr = alignUp(this.#exports.heapBase());
+    this.inPtrsPtr = this.coefPtr + COEF_REGION_BYTES;
+    this.outPtrsPtr = this.inPtrsPtr + PTR_REGION_BYTES / 2;
+    this.slotsPtr = alignUp(this.inPtrsPtr + PTR_REGION_BYTES);
+    this.#view = new Uint8Array(this.#exports.memory.buffer);
+    this.ensure(this.slotsPtr + slotBytes);
+  }
+
+  /** Grow memory (never shrinks) so that bytes [0, end) exist. Returns true if it grew (old views are now dead). */
+  ensure(end: number): boolean {
+    const mem = this.#exports.memory;
+    const have = mem.buffer.byteLength;
+    if (end <= have) return false;
+    const pages = Math.ceil((end - have) / WASM_PAGE);
+    try {
+      mem.grow(pages);
+    } catch (cause) {
+      throw new KernelUnavailableError(`cannot grow kernel memory to ${end} bytes`, { bytes: end }, { cause });
+    }
+    this.#view = new Uint8Array(mem.buffer);
+    return true;
+  }
+
+  /** A live view of the whole memory. */
+  bytes(): Uint8Array {
+    if (this.#view.byteLength === 0) this.#view = new Uint8Array(this.#exports.memory.buffer);
+    return this.#view;
+  }
+
+  get buffer(): ArrayBuffer {
+    return this.#exports.memory.buffer;
+  }
+
+  /**
+   * outputs[r] = sum_i coef[r*cols+i] * inputs[i] over len bytes, in one fused strip-mined pass.
+   * inputs / outputs are absolute addresses in this kernel's memory; outputs must not overlap inputs.
+   */
+  matMul(coef: Uint8Array, rows: number, cols: number, inputs: readonly number[], outputs: readonly number[], len: number): void {
+    const mem = this.bytes();
+    mem.set(coef.subarray(0, rows * cols), this.coefPtr);
+    const ptrs = new Uint32Array(this.buffer, this.inPtrsPtr, 512);
+    for (let i = 0; i < cols; i++) ptrs[i] = inputs[i];
+    for (let r = 0; r < rows; r++) ptrs[256 + r] = outputs[r];
+    this.#exports.matMul(this.coefPtr, rows, cols, this.inPtrsPtr, this.outPtrsPtr, len, STRIP_BYTES);
+  }
+
+  mulAdd(c: number, src: number, dst: number, len: number): void {
+    this.#exports.mulAdd(c, src, dst, len);
+  }
+
+  mulSet(c: number, src: number, dst: number, len: number): void {
+    this.#exports.mulSet(c, src, dst, len);
+  }
+}
