@@ -1,4 +1,5 @@
 // Bench dispatcher: `node bench/index.ts <name> [--json] [--quick] [...]` runs bench/<name>.ts's run(argv).
+import { pathToFileURL } from 'node:url';
 // To add a bench: create bench/<name>.ts exporting `run(argv: string[]): Promise<void>` (use bench/common.ts)
 // and add its name to BENCHES below.
 const BENCHES: Record<string, string> = {
@@ -29,4 +30,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main(process.argv.slice(2));
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exitCode = await main(process.argv.slice(2));
