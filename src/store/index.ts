@@ -8,5 +8,5 @@ export * from './constants.ts';
 export * from './errors.ts';
 export * from './types.ts';
 export { parseSize, formatSize } from './size.ts';
-export { DiskStore, siToHex } from './disk-store.ts';
+export { DiskStore, siToHex, checkSi, checkShareNum } from './disk-store.ts';
 export type { DiskStoreOptions } from './disk-store.ts';
