@@ -63,9 +63,12 @@ describe('storage protocol between real nodes', () => {
     const si = randomBytes(16);
     await assert.rejects(b.writeShare(si, 0, new Uint8Array(10), 65 * 1024 * 1024), (e: unknown) => e instanceof RemoteRefusedError && e.reason === 'quota');
     await assert.rejects(b.writeShare(si, 1, randomBytes(100), 200), ProtocolError);
-    await assert.rejects(b.writeShare(si, 1, randomBytes(300), 200), ProtocolError);
+    await assert.rejects(b.writeShare(si, 2, randomBytes(300), 200), ProtocolError);
+    // The server notices the reset stream asynchronously; until then the slot is 'busy'.
+    for (let i = 0; i < 40 && B.store.stats().reserved !== 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(await b.list(si), []);
     assert.equal(B.store.stats().reserved, 0);
+    assert.deepEqual(await b.canAccept(si, 1, 200), { ok: true });
   });
 
   test('unreachable peer → PeerUnreachableError', async () => {
@@ -86,4 +89,28 @@ describe('storage protocol between real nodes', () => {
     const [back] = await A.node.storage(C.node.multiaddrs()[0]).read(si, 5, [[0, data.length]]);
     assert.ok(Buffer.from(back).equals(data));
   });
+});
+
+test('idle stream: server times out a stalled upload and drops it', async () => {
+  const { encodeFrame, FrameReader, MSG, STORAGE_PROTOCOL } = await import('../../src/net/index.ts');
+  const S = await makePeer({ server: { idleMs: 300 } });
+  const U = await makePeer();
+  try {
+    const si = randomBytes(16);
+    const s = await U.node.libp2p.dialProtocol(S.node.multiaddrs()[0], STORAGE_PROTOCOL);
+    const reader = new FrameReader(s, { idleMs: 5000 });
+    s.send(encodeFrame(MSG.WRITE, { si: si.toString('hex'), shareNum: 0, size: 100 }));
+    assert.equal((await reader.next())?.type, MSG.OK);
+    s.send(encodeFrame(MSG.DATA, {}, randomBytes(10)));
+    const t0 = Date.now();
+    const f = await reader.next();
+    assert.equal(f?.type, MSG.ERROR);
+    assert.equal(f?.header.code, 'ERR_STREAM_TIMEOUT');
+    assert.ok(Date.now() - t0 < 3000);
+    reader.release();
+    assert.equal(S.store.stats().reserved, 0);
+    assert.deepEqual(await S.store.list(si), []);
+  } finally {
+    for (const p of [S, U]) { await p.stop().catch(() => {}); await removeHome(p); }
+  }
 });
