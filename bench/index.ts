@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 // and add its name to BENCHES below.
 const BENCHES: Record<string, string> = {
   coding: './coding.ts',
+  'transfer-stream': './transfer-stream.ts',
   // pipeline: './pipeline.ts',
   // transfer: './transfer.ts',
   // backup: './backup.ts',

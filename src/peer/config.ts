@@ -4,7 +4,7 @@
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { P2PBackupError } from '../common/errors.ts';
-import { parseSize } from './size.ts';
+import { parseSize } from '../store/index.ts';
 
 export interface PeerConfig {
   /** libp2p listen multiaddrs. Default: all interfaces, a fixed-by-OS TCP port. */

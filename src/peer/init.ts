@@ -6,7 +6,8 @@ import { access, chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/pro
 import { P2PBackupError } from '../common/errors.ts';
 import { DEFAULT_CONFIG, validateConfig, writeConfig, type PeerConfig } from './config.ts';
 import { homePaths } from './home.ts';
-import { generateSwarmKey, loadOrCreatePeerKey, parseSwarmKey, peerIdOfKey } from '../net/index.ts';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { generateSwarmKey, loadOrCreatePeerKey, parseSwarmKey } from '../net/index.ts';
 
 export interface InitOptions {
   bootstrap?: string[];
@@ -56,5 +57,5 @@ export async function initHome(home: string, o: InitOptions = {}): Promise<{ hom
   if (o.swarmKeyFile) await copyFile(o.swarmKeyFile, paths.swarmKey);
   if (swarmKeyText) await writeFile(paths.swarmKey, swarmKeyText, { mode: 0o600 });
   await writeConfig(paths.config, config); // last: its presence marks the home as complete
-  return { home, peerId: peerIdOfKey(key), swarmKey: swarmKeyText ? paths.swarmKey : undefined };
+  return { home, peerId: peerIdFromPrivateKey(key).toString(), swarmKey: swarmKeyText ? paths.swarmKey : undefined };
 }

@@ -1,0 +1,212 @@
+// StorageClient: talks /p2pbackup/storage/1.0.0 to one remote peer; remote errors become named errors.
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
+import type { Multiaddr } from '@multiformats/multiaddr';
+import { ShareNotFoundError, OutOfRangeError, siToHex, checkSi, checkShareNum } from '../store/index.ts';
+import type { AcceptDecision, RefusalReason, ShareListing } from '../store/index.ts';
+import { DIAL_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_PAYLOAD_BYTES, MAX_READ_RANGES, MAX_READ_TOTAL, MSG, STORAGE_PROTOCOL } from './constants.ts';
+import { AbortedError, PeerUnreachableError, ProtocolError, RemoteError, RemoteRefusedError } from './errors.ts';
+import { ERROR_SCHEMA, FrameReader, RESPONSE_SCHEMAS, encodeFrame, sendFrame, validate } from './frame.ts';
+import type { Frame, Header } from './frame.ts';
+
+export interface RemoteStats { offered: number; used: number; free: number; shares: number; maxPayload: number }
+export interface WriteProgress { type: 'write-progress'; peer: string; si: string; shareNum: number; sent: number; total: number }
+export interface WriteShareOptions {
+  signal?: AbortSignal;
+  onProgress?: (e: WriteProgress) => void;
+  /** Lease expiry to ask for (ms since epoch); the server clamps it. */
+  leaseUntil?: number;
+}
+export type WriteShareResult = { status: 'written'; size: number; leaseExpiry: number } | { status: 'exists' };
+export interface OpOptions { signal?: AbortSignal }
+export type ByteRange = [offset: number, length: number];
+
+export interface StorageClientOptions { idleMs?: number; dialTimeoutMs?: number }
+
+export class StorageClient {
+  readonly node: Libp2p;
+  readonly peer: PeerId | Multiaddr;
+  private readonly idleMs: number;
+  private readonly dialTimeoutMs: number;
+
+  constructor(node: Libp2p, peer: PeerId | Multiaddr, opts: StorageClientOptions = {}) {
+    this.node = node;
+    this.peer = peer;
+    this.idleMs = opts.idleMs ?? IDLE_TIMEOUT_MS;
+    this.dialTimeoutMs = opts.dialTimeoutMs ?? DIAL_TIMEOUT_MS;
+  }
+
+  private get peerName(): string { return this.peer.toString(); }
+
+  private async open(signal?: AbortSignal): Promise<Stream> {
+    if (signal?.aborted) throw new AbortedError();
+    const s = signal ? AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeoutMs)]) : AbortSignal.timeout(this.dialTimeoutMs);
+    try {
+      return await this.node.dialProtocol(this.peer, STORAGE_PROTOCOL, { signal: s });
+    } catch (e) {
+      if (signal?.aborted) throw new AbortedError();
+      throw new PeerUnreachableError(this.peerName, e);
+    }
+  }
+
+  /** Read the answer to `reqType`: OK → validated header; ERROR → mapped error. */
+  private async answer(reader: FrameReader, reqType: number, ctx: { si?: string; shareNum?: number }): Promise<Frame> {
+    let f: Frame | null;
+    try {
+      f = await reader.next();
+    } catch (e) {
+      if (e instanceof ProtocolError || e instanceof AbortedError) throw e;
+      throw new PeerUnreachableError(this.peerName, e);
+    }
+    if (!f) throw new ProtocolError('peer closed the stream without answering', { peer: this.peerName });
+    if (f.type === MSG.ERROR) {
+      validate(f.header, ERROR_SCHEMA);
+      throw mapRemoteError(f.header, this.peerName, ctx);
+    }
+    if (f.type !== MSG.OK) throw new ProtocolError(`unexpected answer type 0x${f.type.toString(16)}`, { peer: this.peerName });
+    validate(f.header, RESPONSE_SCHEMAS[reqType]);
+    if (reqType !== MSG.READ && f.payload.byteLength) throw new ProtocolError('unexpected payload in answer');
+    return f;
+  }
+
+  /** One request, one answer. */
+  private async call(type: number, header: Header, ctx: { si?: string; shareNum?: number }, opts: OpOptions = {}): Promise<Frame> {
+    const stream = await this.open(opts.signal);
+    const reader = new FrameReader(stream, { idleMs: this.idleMs, signal: opts.signal });
+    try {
+      await sendFrame(stream, encodeFrame(type, header), opts.signal);
+      await stream.close({ signal: opts.signal }).catch(() => {});
+      return await this.answer(reader, type, ctx);
+    } finally {
+      reader.release();
+      if (stream.status === 'open') stream.abort(new Error('done'));
+    }
+  }
+
+  async stats(opts?: OpOptions): Promise<RemoteStats> {
+    const f = await this.call(MSG.HELLO, {}, {}, opts);
+    return f.header as unknown as RemoteStats;
+  }
+
+  async canAccept(si: Uint8Array, shareNum: number, size: number, opts?: OpOptions): Promise<AcceptDecision> {
+    checkSi(si); checkShareNum(shareNum);
+    const f = await this.call(MSG.ACCEPT, { si: siToHex(si), shareNum, size }, { si: siToHex(si), shareNum }, opts);
+    const h = f.header as { ok: boolean; reason?: string; message?: string };
+    return h.ok ? { ok: true } : { ok: false, reason: (h.reason ?? 'policy') as RefusalReason, message: h.message ?? '' };
+  }
+
+  /**
+   * Upload one share. Resolves {status:'written'} once the remote committed it (fsynced), or {status:'exists'}
+   * when this peer already holds it from us (count it as placed). Refusals throw RemoteRefusedError.
+   */
+  async writeShare(si: Uint8Array, shareNum: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array, size: number, opts: WriteShareOptions = {}): Promise<WriteShareResult> {
+    checkSi(si); checkShareNum(shareNum);
+    const siHex = siToHex(si);
+    const ctx = { si: siHex, shareNum };
+    const stream = await this.open(opts.signal);
+    const reader = new FrameReader(stream, { idleMs: this.idleMs, signal: opts.signal });
+    try {
+      const header: Header = { si: siHex, shareNum, size };
+      if (opts.leaseUntil !== undefined) header.leaseUntil = opts.leaseUntil;
+      await sendFrame(stream, encodeFrame(MSG.WRITE, header), opts.signal);
+      try {
+        await this.answer(reader, MSG.WRITE, ctx);
+      } catch (e) {
+        if (e instanceof RemoteRefusedError && e.reason === 'exists') return { status: 'exists' };
+        throw e;
+      }
+      let sent = 0;
+      const chunks = source instanceof Uint8Array ? [source] : source;
+      for await (const chunk of chunks) {
+        for (let off = 0; off < chunk.byteLength; off += MAX_PAYLOAD_BYTES) {
+          if (opts.signal?.aborted) throw new AbortedError();
+          if (reader.hasInput()) return await this.earlyAnswer(reader, ctx); // the server gave up on us
+          const piece = chunk.subarray(off, off + MAX_PAYLOAD_BYTES);
+          sent += piece.byteLength;
+          if (sent > size) throw new ProtocolError(`source produced more than the announced ${size} bytes`);
+          await sendFrame(stream, encodeFrame(MSG.DATA, {}, piece), opts.signal);
+          opts.onProgress?.({ type: 'write-progress', peer: this.peerName, si: siHex, shareNum, sent, total: size });
+        }
+      }
+      if (sent !== size) throw new ProtocolError(`source produced ${sent} bytes, announced ${size}`);
+      await sendFrame(stream, encodeFrame(MSG.COMMIT), opts.signal);
+      await stream.close({ signal: opts.signal }).catch(() => {});
+      const f = await this.answer(reader, MSG.COMMIT, ctx);
+      return { status: 'written', size: f.header.size as number, leaseExpiry: f.header.leaseExpiry as number };
+    } catch (e) {
+      if (opts.signal?.aborted && !(e instanceof AbortedError)) throw new AbortedError();
+      throw e;
+    } finally {
+      reader.release();
+      if (stream.status === 'open') stream.abort(new Error('write finished or failed'));
+    }
+  }
+
+  private async earlyAnswer(reader: FrameReader, ctx: { si?: string; shareNum?: number }): Promise<never> {
+    await this.answer(reader, MSG.COMMIT, ctx);
+    throw new ProtocolError('peer answered before the share was complete');
+  }
+
+  /** Read byte ranges of a share; requests bigger than one frame are split transparently. */
+  async read(si: Uint8Array, shareNum: number, ranges: ByteRange[], opts?: OpOptions): Promise<Uint8Array[]> {
+    checkSi(si); checkShareNum(shareNum);
+    const ctx = { si: siToHex(si), shareNum };
+    // Split into pieces of ≤ MAX_READ_TOTAL bytes, batched ≤ MAX_READ_RANGES per request.
+    const pieces: { idx: number; off: number; len: number }[] = [];
+    ranges.forEach(([off, len], idx) => {
+      if (!Number.isSafeInteger(off) || !Number.isSafeInteger(len) || off < 0 || len < 0) throw new OutOfRangeError(`bad range [${off}, +${len})`, { offset: off, length: len });
+      if (len === 0) pieces.push({ idx, off, len: 0 });
+      for (let o = 0; o < len; o += MAX_READ_TOTAL) pieces.push({ idx, off: off + o, len: Math.min(MAX_READ_TOTAL, len - o) });
+    });
+    const out = ranges.map(([, len]) => new Uint8Array(len));
+    const filled = ranges.map(() => 0);
+    let i = 0;
+    while (i < pieces.length) {
+      const batch: typeof pieces = [];
+      let total = 0;
+      while (i < pieces.length && batch.length < MAX_READ_RANGES && total + pieces[i].len <= MAX_READ_TOTAL) { total += pieces[i].len; batch.push(pieces[i++]); }
+      const f = await this.call(MSG.READ, { si: ctx.si, shareNum, ranges: batch.map((p) => [p.off, p.len]) }, ctx, opts);
+      const lengths = f.header.lengths as number[];
+      if (lengths.length !== batch.length || lengths.some((l, j) => l !== batch[j].len) || f.payload.byteLength !== total) {
+        throw new ProtocolError('read answer does not match the ranges asked', { peer: this.peerName });
+      }
+      let pos = 0;
+      for (const p of batch) {
+        out[p.idx].set(f.payload.subarray(pos, pos + p.len), filled[p.idx]);
+        filled[p.idx] += p.len;
+        pos += p.len;
+      }
+    }
+    return out;
+  }
+
+  async list(si: Uint8Array, opts?: OpOptions): Promise<ShareListing[]> {
+    checkSi(si);
+    const f = await this.call(MSG.LIST, { si: siToHex(si) }, { si: siToHex(si) }, opts);
+    return f.header.shares as ShareListing[];
+  }
+
+  /** Extend leases of our shares of `si` (all of them, or the listed numbers); returns how many were renewed. */
+  async renew(si: Uint8Array, shareNums: number[] | 'all', until: number, opts?: OpOptions): Promise<number> {
+    checkSi(si);
+    const f = await this.call(MSG.RENEW, { si: siToHex(si), shareNums, until }, { si: siToHex(si) }, opts);
+    return f.header.renewed as number;
+  }
+
+  async delete(si: Uint8Array, shareNum: number, opts?: OpOptions): Promise<void> {
+    checkSi(si); checkShareNum(shareNum);
+    await this.call(MSG.DELETE, { si: siToHex(si), shareNum }, { si: siToHex(si), shareNum }, opts);
+  }
+}
+
+function mapRemoteError(h: Header, peer: string, ctx: { si?: string; shareNum?: number }): Error {
+  const code = h.code as string;
+  const message = `peer ${peer}: ${h.message as string}`;
+  switch (code) {
+    case 'ERR_SHARE_REFUSED': return new RemoteRefusedError((h.reason as string) ?? 'policy', message, { peer, ...ctx });
+    case 'ERR_NOT_OWNER': return new RemoteRefusedError('not-owner', message, { peer, ...ctx });
+    case 'ERR_SHARE_NOT_FOUND': return new ShareNotFoundError(ctx.si ?? '?', ctx.shareNum ?? -1);
+    case 'ERR_OUT_OF_RANGE': return new OutOfRangeError(message, { peer, ...ctx });
+    case 'ERR_PROTOCOL': case 'ERR_FRAME_TOO_LARGE': return new ProtocolError(message, { peer, remoteCode: code });
+    default: return new RemoteError(code, message, { peer, ...ctx });
+  }
+}

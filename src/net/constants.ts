@@ -1,0 +1,60 @@
+// Limits, units and protocol identifiers of the network layer. Byte format: docs/PROTOCOL.md.
+
+/** Storage protocol (one request per libp2p stream). */
+export const STORAGE_PROTOCOL = '/p2pbackup/storage/1.0.0';
+/** Kad-DHT protocol: our own, so we never join (or pollute) the public IPFS DHT. */
+export const DHT_PROTOCOL = '/p2pbackup/kad/1.0.0';
+/** Default listen address for daemons; tests use /ip4/127.0.0.1/tcp/0. */
+export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0'];
+
+/** Frame = u32 BE body length + body. Body = type u8 + u16 BE header length + JSON header + payload. */
+export const FRAME_PREFIX_BYTES = 4;
+export const BODY_FIXED_BYTES = 3;
+/** Largest JSON header (bytes of UTF-8). */
+export const MAX_HEADER_BYTES = 8 * 1024;
+/** Largest binary payload of one frame (write chunk, read answer): 1 MiB. */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Hard max frame body; a larger length prefix is rejected before any of it is buffered. */
+export const MAX_FRAME_BODY = BODY_FIXED_BYTES + MAX_HEADER_BYTES + MAX_PAYLOAD_BYTES;
+/** One read request: at most this many ranges, summing to at most MAX_PAYLOAD_BYTES (clients split larger reads). */
+export const MAX_READ_RANGES = 256;
+export const MAX_READ_TOTAL = MAX_PAYLOAD_BYTES;
+/** A stream with no frame in either direction for this long is closed (ms). */
+export const IDLE_TIMEOUT_MS = 30_000;
+/** Default deadline for opening a stream to a peer (ms). */
+export const DIAL_TIMEOUT_MS = 10_000;
+/** Concurrent inbound storage streams per connection. */
+export const MAX_INBOUND_STREAMS = 64;
+/** Reader pauses the libp2p stream above this many buffered bytes (backpressure to the sender via Yamux windows). */
+export const READ_HIGH_WATER = 4 * 1024 * 1024;
+/** Yamux windows grow to 16 MiB, so a paused stream can receive that much: allow it rather than reset. */
+export const STREAM_READ_BUFFER = 32 * 1024 * 1024;
+
+/** Request types (client → server). 0x20–0x2f are reserved for mutable slots (not built yet). */
+export const MSG = {
+  HELLO: 0x01,
+  ACCEPT: 0x02,
+  WRITE: 0x03,
+  DATA: 0x04,
+  COMMIT: 0x05,
+  READ: 0x06,
+  LIST: 0x07,
+  RENEW: 0x08,
+  DELETE: 0x09,
+  /** Responses (server → client). */
+  OK: 0x80,
+  ERROR: 0xff,
+} as const;
+export type MsgType = (typeof MSG)[keyof typeof MSG];
+
+/** Files in a node's home. */
+export const PEER_KEY_FILE = 'peer.key';
+export const SWARM_KEY_FILE = 'swarm.key';
+/** Standard go-ipfs/libp2p swarm.key text format (v1 PSK, base16). */
+export const SWARM_KEY_HEADER = '/key/swarm/psk/1.0.0/';
+export const SWARM_KEY_ENCODING = '/base16/';
+export const SWARM_KEY_BYTES = 32;
+
+/** Best-effort DHT provider operations give up after this long (ms). */
+export const PROVIDE_TIMEOUT_MS = 15_000;
+export const CLOSEST_PEERS_TIMEOUT_MS = 10_000;

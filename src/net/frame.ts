@@ -1,0 +1,238 @@
+// Storage protocol framing: encode, decode and validate frames; FrameReader turns a libp2p v3 stream
+// (an event target of Uint8Array | Uint8ArrayList chunks) into frames with backpressure and an idle timeout.
+import { Uint8ArrayList } from 'uint8arraylist';
+import type { Stream } from '@libp2p/interface';
+import {
+  BODY_FIXED_BYTES, FRAME_PREFIX_BYTES, IDLE_TIMEOUT_MS, MAX_FRAME_BODY, MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES,
+  MAX_READ_RANGES, MAX_READ_TOTAL, MSG, READ_HIGH_WATER, STREAM_READ_BUFFER,
+} from './constants.ts';
+import { FrameTooLargeError, ProtocolError, StreamTimeoutError, AbortedError } from './errors.ts';
+
+export type Header = Record<string, unknown>;
+export interface Frame { type: number; header: Header; payload: Uint8Array }
+
+const EMPTY = new Uint8Array(0);
+const enc = new TextEncoder();
+const dec = new TextDecoder('utf-8', { fatal: true });
+
+/** Encode one frame as a list of buffers (no payload copy). */
+export function encodeFrame(type: number, header: Header = {}, payload: Uint8Array = EMPTY): Uint8ArrayList {
+  const h = Object.keys(header).length ? enc.encode(JSON.stringify(header)) : EMPTY;
+  if (h.byteLength > MAX_HEADER_BYTES) throw new ProtocolError(`header of ${h.byteLength} bytes exceeds ${MAX_HEADER_BYTES}`);
+  if (payload.byteLength > MAX_PAYLOAD_BYTES) throw new ProtocolError(`payload of ${payload.byteLength} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+  const bodyLen = BODY_FIXED_BYTES + h.byteLength + payload.byteLength;
+  const pre = new Uint8Array(FRAME_PREFIX_BYTES + BODY_FIXED_BYTES + h.byteLength);
+  const dv = new DataView(pre.buffer);
+  dv.setUint32(0, bodyLen);
+  dv.setUint8(4, type);
+  dv.setUint16(5, h.byteLength);
+  pre.set(h, 7);
+  const out = new Uint8ArrayList(pre);
+  if (payload.byteLength) out.append(payload as Uint8Array<ArrayBuffer>);
+  return out;
+}
+
+/** Decode a frame body (without its length prefix). Throws ProtocolError on any malformation. */
+export function decodeBody(body: Uint8Array): Frame {
+  if (body.byteLength < BODY_FIXED_BYTES) throw new ProtocolError('frame body too short');
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const type = dv.getUint8(0);
+  const hlen = dv.getUint16(1);
+  if (hlen > MAX_HEADER_BYTES) throw new ProtocolError(`header length ${hlen} exceeds ${MAX_HEADER_BYTES}`);
+  if (BODY_FIXED_BYTES + hlen > body.byteLength) throw new ProtocolError('header length runs past the frame');
+  let header: Header = {};
+  if (hlen > 0) {
+    let v: unknown;
+    try {
+      v = JSON.parse(dec.decode(body.subarray(BODY_FIXED_BYTES, BODY_FIXED_BYTES + hlen)));
+    } catch {
+      throw new ProtocolError('header is not valid UTF-8 JSON');
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ProtocolError('header must be a JSON object');
+    header = v as Header;
+  }
+  const payload = body.subarray(BODY_FIXED_BYTES + hlen);
+  if (payload.byteLength > MAX_PAYLOAD_BYTES) throw new ProtocolError('payload too large');
+  return { type, header, payload };
+}
+
+// ---- strict header validation -------------------------------------------------------------------------
+
+type FieldKind = 'si' | 'shareNum' | 'uint' | 'string' | 'bool' | 'ranges' | 'shareNums' | 'listing' | 'lengths' | 'any';
+interface FieldSpec { kind: FieldKind; optional?: boolean }
+export type Schema = Record<string, FieldSpec>;
+
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isShareNum = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255;
+
+function checkField(name: string, kind: FieldKind, v: unknown): void {
+  const bad = (what: string) => { throw new ProtocolError(`field "${name}" ${what}`, { field: name }); };
+  switch (kind) {
+    case 'si': if (typeof v !== 'string' || !/^[0-9a-f]{32}$/.test(v)) bad('must be 32 lowercase hex digits'); break;
+    case 'shareNum': if (!isShareNum(v)) bad('must be an integer 0..255'); break;
+    case 'uint': if (!isUint(v)) bad('must be a non-negative safe integer'); break;
+    case 'string': if (typeof v !== 'string' || v.length > 1024) bad('must be a string'); break;
+    case 'bool': if (typeof v !== 'boolean') bad('must be a boolean'); break;
+    case 'ranges': {
+      if (!Array.isArray(v) || v.length === 0 || v.length > MAX_READ_RANGES) bad(`must be 1..${MAX_READ_RANGES} [offset, length] pairs`);
+      let total = 0;
+      for (const r of v as unknown[]) {
+        if (!Array.isArray(r) || r.length !== 2 || !isUint(r[0]) || !isUint(r[1])) bad('entries must be [offset, length] non-negative integers');
+        total += (r as number[])[1];
+      }
+      if (total > MAX_READ_TOTAL) bad(`asks for ${total} bytes, more than ${MAX_READ_TOTAL} per request`);
+      break;
+    }
+    case 'shareNums':
+      if (v !== 'all' && (!Array.isArray(v) || v.length === 0 || v.length > 256 || !v.every(isShareNum) || new Set(v).size !== v.length)) bad('must be "all" or distinct share numbers');
+      break;
+    case 'listing':
+      if (!Array.isArray(v) || v.length > 256 || !v.every((e) => e && typeof e === 'object' && isShareNum(e.shareNum) && isUint(e.size) && Object.keys(e).length === 2)) bad('must be [{shareNum, size}]');
+      break;
+    case 'lengths':
+      if (!Array.isArray(v) || v.length > MAX_READ_RANGES || !v.every(isUint)) bad('must be byte counts');
+      break;
+    case 'any': break;
+  }
+}
+
+/** Check a header against a schema: required fields present and typed, no unknown fields. */
+export function validate(header: Header, schema: Schema): void {
+  for (const key of Object.keys(header)) if (!(key in schema)) throw new ProtocolError(`unknown field "${key}"`, { field: key });
+  for (const [name, spec] of Object.entries(schema)) {
+    if (!(name in header)) {
+      if (spec.optional) continue;
+      throw new ProtocolError(`missing field "${name}"`, { field: name });
+    }
+    checkField(name, spec.kind, header[name]);
+  }
+}
+
+/** Request schemas (client → server). */
+export const REQUEST_SCHEMAS: Record<number, Schema> = {
+  [MSG.HELLO]: {},
+  [MSG.ACCEPT]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, size: { kind: 'uint' } },
+  [MSG.WRITE]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, size: { kind: 'uint' }, leaseUntil: { kind: 'uint', optional: true } },
+  [MSG.DATA]: {},
+  [MSG.COMMIT]: {},
+  [MSG.READ]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, ranges: { kind: 'ranges' } },
+  [MSG.LIST]: { si: { kind: 'si' } },
+  [MSG.RENEW]: { si: { kind: 'si' }, shareNums: { kind: 'shareNums' }, until: { kind: 'uint' } },
+  [MSG.DELETE]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' } },
+};
+
+/** Response schemas, keyed by the request they answer. */
+export const RESPONSE_SCHEMAS: Record<number, Schema> = {
+  [MSG.HELLO]: { offered: { kind: 'uint' }, used: { kind: 'uint' }, free: { kind: 'uint' }, shares: { kind: 'uint' }, maxPayload: { kind: 'uint' } },
+  [MSG.ACCEPT]: { ok: { kind: 'bool' }, reason: { kind: 'string', optional: true }, message: { kind: 'string', optional: true } },
+  [MSG.WRITE]: {},
+  [MSG.COMMIT]: { size: { kind: 'uint' }, leaseExpiry: { kind: 'uint' } },
+  [MSG.READ]: { lengths: { kind: 'lengths' } },
+  [MSG.LIST]: { shares: { kind: 'listing' } },
+  [MSG.RENEW]: { renewed: { kind: 'uint' } },
+  [MSG.DELETE]: {},
+};
+export const ERROR_SCHEMA: Schema = { code: { kind: 'string' }, message: { kind: 'string' }, reason: { kind: 'string', optional: true } };
+
+// ---- reading frames off a stream ---------------------------------------------------------------------
+
+export interface FrameReaderOptions { maxBody?: number; idleMs?: number; signal?: AbortSignal }
+
+/**
+ * Pulls frames from a libp2p v3 stream. Pauses the stream when more than READ_HIGH_WATER bytes wait
+ * (Yamux then stops granting window, so the sender blocks), resumes as frames are consumed.
+ * A length prefix above maxBody throws FrameTooLargeError before the body is buffered.
+ */
+export class FrameReader {
+  private readonly buf = new Uint8ArrayList();
+  private readonly stream: Stream;
+  private readonly maxBody: number;
+  private readonly idleMs: number;
+  private readonly signal?: AbortSignal;
+  private ended = false;
+  private error: Error | undefined;
+  private paused = false;
+  private wake: (() => void) | undefined;
+  private readonly onMessage = (evt: { data: Uint8Array | Uint8ArrayList }) => {
+    this.buf.append(evt.data);
+    if (!this.paused && this.buf.byteLength > READ_HIGH_WATER) {
+      this.paused = true;
+      this.stream.pause();
+    }
+    this.notify();
+  };
+  private readonly onEnd = () => { this.ended = true; this.notify(); };
+  private readonly onClose = (evt: Event) => {
+    const err = (evt as Event & { error?: Error }).error;
+    if (err && !this.error) this.error = err;
+    this.ended = true;
+    this.notify();
+  };
+  private readonly onAbort = () => { this.error ??= new AbortedError(); this.notify(); };
+
+  constructor(stream: Stream, opts: FrameReaderOptions = {}) {
+    this.stream = stream;
+    this.maxBody = opts.maxBody ?? MAX_FRAME_BODY;
+    this.idleMs = opts.idleMs ?? IDLE_TIMEOUT_MS;
+    this.signal = opts.signal;
+    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, STREAM_READ_BUFFER);
+    stream.addEventListener('message', this.onMessage as never);
+    stream.addEventListener('end', this.onEnd);
+    stream.addEventListener('close', this.onClose);
+    this.signal?.addEventListener('abort', this.onAbort);
+    if (stream.readableEnded || stream.status !== 'open') this.ended = stream.readableEnded || stream.readStatus === 'closed';
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** A complete frame is already buffered (or the stream failed): lets a sender notice an early answer. */
+  hasInput(): boolean {
+    return this.error !== undefined || this.buf.byteLength >= FRAME_PREFIX_BYTES;
+  }
+
+  /** Next frame, or null at a clean end of stream. */
+  async next(): Promise<Frame | null> {
+    for (;;) {
+      if (this.buf.byteLength >= FRAME_PREFIX_BYTES) {
+        const len = this.buf.getUint32(0);
+        if (len > this.maxBody) throw new FrameTooLargeError(len, this.maxBody);
+        if (len < BODY_FIXED_BYTES) throw new ProtocolError(`frame body length ${len} is too short`);
+        if (this.buf.byteLength >= FRAME_PREFIX_BYTES + len) {
+          const body = this.buf.subarray(FRAME_PREFIX_BYTES, FRAME_PREFIX_BYTES + len);
+          this.buf.consume(FRAME_PREFIX_BYTES + len);
+          if (this.paused && this.buf.byteLength < READ_HIGH_WATER / 2) {
+            this.paused = false;
+            this.stream.resume();
+          }
+          return decodeBody(body);
+        }
+      }
+      if (this.error) throw this.error;
+      if (this.ended) {
+        if (this.buf.byteLength > 0) throw new ProtocolError('stream ended inside a frame');
+        return null;
+      }
+      if (this.paused) { this.paused = false; this.stream.resume(); } // need more bytes than buffered: let them in
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => { this.wake = undefined; reject(new StreamTimeoutError(this.idleMs)); }, this.idleMs);
+        this.wake = () => { clearTimeout(t); resolve(); };
+      });
+    }
+  }
+
+  release(): void {
+    this.stream.removeEventListener('message', this.onMessage as never);
+    this.stream.removeEventListener('end', this.onEnd);
+    this.stream.removeEventListener('close', this.onClose);
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** Send one frame, waiting for 'drain' when the stream's buffer is full. */
+export async function sendFrame(stream: Stream, frame: Uint8ArrayList, signal?: AbortSignal): Promise<void> {
+  if (!stream.send(frame)) await stream.onDrain({ signal });
+}

@@ -1,0 +1,43 @@
+// Limits, units and refusal reasons of a storage peer's disk store.
+
+/** Storage index length in bytes (derived by the client from the file key; opaque here). */
+export const SI_LENGTH = 16;
+/** Share numbers are 0..MAX_SHARE_NUM (n ≤ 256 shares per file). */
+export const MAX_SHARE_NUM = 255;
+/** Largest single share accepted, in bytes (a share is a 1/k slice of a file; 64 GiB is far above any sane k). */
+export const MAX_SHARE_SIZE = 64 * 1024 ** 3;
+/** Lease given to a freshly written share when the writer asks for none: 31 days, like Tahoe-LAFS. */
+export const DEFAULT_LEASE_MS = 31 * 24 * 3600 * 1000;
+/** Longest lease a store grants in one go: 400 days; longer requests are clamped. */
+export const MAX_LEASE_MS = 400 * 24 * 3600 * 1000;
+/** A share whose lease expired is only collected this long after expiry (clock skew, late renewers). */
+export const GC_GRACE_MS = 24 * 3600 * 1000;
+/** Hex characters of the storage index used as the fan-out directory under shares/. */
+export const SI_PREFIX_CHARS = 2;
+
+/** Directory names under the store's home. */
+export const SHARES_DIR = 'shares';
+export const INCOMING_DIR = 'incoming';
+export const INDEX_DIR = 'index.leveldb';
+/** Reserved for mutable slots (signed records with sequence numbers), not built yet. */
+export const SLOTS_DIR = 'slots';
+
+/**
+ * Why a store refuses a share:
+ * - quota: not enough offered space left;
+ * - exists: this owner already stored this (si, shareNum): the client counts it as placed;
+ * - conflict: another owner holds this (si, shareNum): place it elsewhere;
+ * - busy: an upload of this (si, shareNum) is in progress;
+ * - policy: the admission policy (fairness layer) said no;
+ * - invalid: a malformed argument (bad si, shareNum, size).
+ */
+export const REFUSAL_REASONS = ['quota', 'exists', 'conflict', 'busy', 'policy', 'invalid'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/** Size units accepted by parseSize (binary for *iB, decimal for *B). */
+export const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, pb: 1e15,
+  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4, pib: 1024 ** 5,
+  k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4,
+};

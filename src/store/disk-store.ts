@@ -1,0 +1,403 @@
+// DiskStore: shares as files under <home>/shares/<si prefix>/<si hex>/<shareNum>, indexed in LevelDB.
+// Writes go to <home>/incoming/ and are renamed into place only once complete and fsynced, so a share
+// is either absent or whole. open() removes stale temp files and reconciles index and files after a crash.
+import { mkdir, open as fsOpen, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Level } from 'level';
+import {
+  DEFAULT_LEASE_MS, GC_GRACE_MS, INCOMING_DIR, INDEX_DIR, MAX_LEASE_MS, MAX_SHARE_NUM, MAX_SHARE_SIZE,
+  SHARES_DIR, SI_LENGTH, SI_PREFIX_CHARS,
+} from './constants.ts';
+import {
+  InvalidArgumentError, NotOwnerError, OutOfRangeError, ShareNotFoundError, ShareRefusedError, SizeMismatchError,
+  StoreStateError,
+} from './errors.ts';
+import { parseSize } from './size.ts';
+import type {
+  AcceptDecision, AdmissionPolicy, GcResult, ShareListing, ShareRecord, ShareStore, ShareWriter, StoreStats, WriteOptions,
+} from './types.ts';
+
+export interface DiskStoreOptions {
+  /** Space offered to the swarm: bytes or a human size ("20GiB", "500MB"). */
+  offer: number | string;
+  /** Optional admission policy consulted after the quota check (fairness layer hook). */
+  policy?: AdmissionPolicy;
+  /** Clock, for tests. */
+  now?: () => number;
+  /** Grace after lease expiry before gc() removes a share (default GC_GRACE_MS). */
+  gcGraceMs?: number;
+}
+
+export function siToHex(si: Uint8Array): string {
+  return Buffer.from(si.buffer, si.byteOffset, si.byteLength).toString('hex');
+}
+
+export function checkSi(si: unknown): asserts si is Uint8Array {
+  if (!(si instanceof Uint8Array) || si.byteLength !== SI_LENGTH) {
+    throw new InvalidArgumentError(`storage index must be ${SI_LENGTH} bytes`, { length: si instanceof Uint8Array ? si.byteLength : null });
+  }
+}
+export function checkShareNum(n: unknown): asserts n is number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_SHARE_NUM) {
+    throw new InvalidArgumentError(`share number must be an integer 0..${MAX_SHARE_NUM}, got ${String(n)}`, { shareNum: n });
+  }
+}
+function checkSize(size: unknown): asserts size is number {
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > MAX_SHARE_SIZE) {
+    throw new InvalidArgumentError(`share size must be an integer 0..${MAX_SHARE_SIZE}, got ${String(size)}`, { size });
+  }
+}
+function checkOwner(owner: unknown): asserts owner is string {
+  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 256) {
+    throw new InvalidArgumentError('owner must be a non-empty peer ID string', { owner });
+  }
+}
+function checkTime(t: unknown, what: string): asserts t is number {
+  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) throw new InvalidArgumentError(`${what} must be ms since epoch`, { [what]: t });
+}
+
+const keyOf = (siHex: string, shareNum: number) => `s!${siHex}!${String(shareNum).padStart(3, '0')}`;
+
+export class DiskStore implements ShareStore {
+  readonly home: string;
+  readonly offered: number;
+  private readonly db: Level<string, ShareRecord>;
+  private readonly policy?: AdmissionPolicy;
+  private readonly now: () => number;
+  private readonly gcGraceMs: number;
+  private used = 0;
+  private count = 0;
+  private reserved = 0;
+  private readonly pending = new Set<string>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(home: string, opts: DiskStoreOptions, db: Level<string, ShareRecord>) {
+    this.home = home;
+    this.offered = parseSize(opts.offer);
+    this.db = db;
+    this.policy = opts.policy;
+    this.now = opts.now ?? Date.now;
+    this.gcGraceMs = opts.gcGraceMs ?? GC_GRACE_MS;
+  }
+
+  /** Open (creating if needed) the store in `home`; cleans temp files and reconciles index and files. */
+  static async open(home: string, opts: DiskStoreOptions): Promise<DiskStore> {
+    parseSize(opts.offer);
+    await mkdir(join(home, SHARES_DIR), { recursive: true });
+    await rm(join(home, INCOMING_DIR), { recursive: true, force: true });
+    await mkdir(join(home, INCOMING_DIR), { recursive: true });
+    const db = new Level<string, ShareRecord>(join(home, INDEX_DIR), { valueEncoding: 'json' });
+    await db.open();
+    const store = new DiskStore(home, opts, db);
+    await store.reconcile();
+    return store;
+  }
+
+  private sharePath(siHex: string, shareNum: number): string {
+    return join(this.home, SHARES_DIR, siHex.slice(0, SI_PREFIX_CHARS), siHex, String(shareNum));
+  }
+
+  /** Drop index entries whose file is gone and files that no index entry names (crash between rename and index put). */
+  private async reconcile(): Promise<void> {
+    const known = new Set<string>();
+    const dead: string[] = [];
+    for await (const [key, rec] of this.db.iterator()) {
+      try {
+        const st = await stat(this.sharePath(rec.siHex, rec.shareNum));
+        if (st.size !== rec.size) throw new Error('size');
+        known.add(key);
+        this.used += rec.size;
+        this.count++;
+      } catch {
+        dead.push(key);
+      }
+    }
+    if (dead.length) await this.db.batch(dead.map((key) => ({ type: 'del' as const, key })));
+    const root = join(this.home, SHARES_DIR);
+    for (const prefix of await readdir(root)) {
+      for (const siHex of await readdir(join(root, prefix)).catch(() => [] as string[])) {
+        const dir = join(root, prefix, siHex);
+        for (const name of await readdir(dir).catch(() => [] as string[])) {
+          const n = Number(name);
+          if (!/^\d{1,3}$/.test(name) || !known.has(keyOf(siHex, n))) await rm(join(dir, name), { force: true, recursive: true });
+        }
+        await rmdir(dir).catch(() => {});
+      }
+      await rmdir(join(root, prefix)).catch(() => {});
+    }
+  }
+
+  /** Serialize index mutations. */
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn, fn);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreStateError('store is closed');
+  }
+
+  stats(): StoreStats {
+    return {
+      offered: this.offered,
+      used: this.used,
+      reserved: this.reserved,
+      free: Math.max(0, this.offered - this.used - this.reserved),
+      shares: this.count,
+    };
+  }
+
+  async get(si: Uint8Array, shareNum: number): Promise<ShareRecord | undefined> {
+    this.assertOpen();
+    checkSi(si);
+    checkShareNum(shareNum);
+    return (await this.db.get(keyOf(siToHex(si), shareNum))) ?? undefined;
+  }
+
+  async canAccept(si: Uint8Array, shareNum: number, size: number, owner: string): Promise<AcceptDecision> {
+    this.assertOpen();
+    try {
+      checkSi(si); checkShareNum(shareNum); checkSize(size); checkOwner(owner);
+    } catch (e) {
+      return { ok: false, reason: 'invalid', message: (e as Error).message };
+    }
+    const siHex = siToHex(si);
+    const key = keyOf(siHex, shareNum);
+    const rec = await this.db.get(key);
+    if (rec) {
+      if (rec.owner === owner) return { ok: false, reason: 'exists', message: `already have share ${shareNum} of ${siHex} from you (${rec.size} bytes)` };
+      return { ok: false, reason: 'conflict', message: `share ${shareNum} of ${siHex} is held for another peer` };
+    }
+    if (this.pending.has(key)) return { ok: false, reason: 'busy', message: `an upload of share ${shareNum} of ${siHex} is in progress` };
+    const st = this.stats();
+    if (size > st.free) return { ok: false, reason: 'quota', message: `not enough offered space: ${size} bytes asked, ${st.free} free` };
+    if (this.policy) {
+      const d = await this.policy({ si, shareNum, size, owner, stats: st });
+      if (!d.ok) return { ok: false, reason: 'policy', message: d.message };
+    }
+    return { ok: true };
+  }
+
+  async beginWrite(si: Uint8Array, shareNum: number, owner: string, expectedSize: number, opts: WriteOptions = {}): Promise<ShareWriter> {
+    this.assertOpen();
+    checkSi(si); checkShareNum(shareNum); checkSize(expectedSize); checkOwner(owner);
+    if (opts.leaseUntil !== undefined) checkTime(opts.leaseUntil, 'leaseUntil');
+    const d = await this.canAccept(si, shareNum, expectedSize, owner);
+    if (!d.ok) throw new ShareRefusedError(d.reason, d.message, { si: siToHex(si), shareNum });
+    const siHex = siToHex(si);
+    const key = keyOf(siHex, shareNum);
+    // Re-check synchronously after the awaits above: another beginWrite may have slipped in.
+    if (this.pending.has(key)) throw new ShareRefusedError('busy', `an upload of share ${shareNum} of ${siHex} is in progress`, { si: siHex, shareNum });
+    if (expectedSize > this.stats().free) throw new ShareRefusedError('quota', `not enough offered space for ${expectedSize} bytes`, { si: siHex, shareNum });
+    this.pending.add(key);
+    this.reserved += expectedSize;
+    const tmp = join(this.home, INCOMING_DIR, `${siHex}.${shareNum}.${randomBytes(6).toString('hex')}.tmp`);
+    let fh: FileHandle;
+    try {
+      fh = await fsOpen(tmp, 'wx', 0o600);
+    } catch (e) {
+      this.pending.delete(key);
+      this.reserved -= expectedSize;
+      throw e;
+    }
+    const now = this.now();
+    const leaseExpiry = Math.min(opts.leaseUntil ?? now + DEFAULT_LEASE_MS, now + MAX_LEASE_MS);
+    return new DiskShareWriter(this, { siHex, shareNum, owner, expectedSize, leaseExpiry, key, tmp, fh });
+  }
+
+  /** @internal called by DiskShareWriter */
+  async finishWrite(w: { siHex: string; shareNum: number; owner: string; expectedSize: number; leaseExpiry: number; key: string; tmp: string }): Promise<ShareRecord> {
+    return this.locked(async () => {
+      this.assertOpen();
+      const dest = this.sharePath(w.siHex, w.shareNum);
+      const dir = join(dest, '..');
+      await mkdir(dir, { recursive: true });
+      await rename(w.tmp, dest);
+      await fsyncDir(dir);
+      const rec: ShareRecord = { siHex: w.siHex, shareNum: w.shareNum, size: w.expectedSize, owner: w.owner, leaseExpiry: w.leaseExpiry, created: this.now() };
+      await this.db.put(w.key, rec);
+      this.used += rec.size;
+      this.count++;
+      return rec;
+    });
+  }
+
+  /** @internal release the reservation of a finished or aborted writer */
+  release(key: string, size: number): void {
+    if (this.pending.delete(key)) this.reserved -= size;
+  }
+
+  async read(si: Uint8Array, shareNum: number, offset: number, length: number): Promise<Uint8Array> {
+    this.assertOpen();
+    checkSi(si); checkShareNum(shareNum);
+    const siHex = siToHex(si);
+    const rec = await this.db.get(keyOf(siHex, shareNum));
+    if (!rec) throw new ShareNotFoundError(siHex, shareNum);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > rec.size) {
+      throw new OutOfRangeError(`range [${offset}, +${length}) is outside share ${shareNum} of ${siHex} (${rec.size} bytes)`, { offset, length, size: rec.size });
+    }
+    const out = new Uint8Array(length);
+    if (length === 0) return out;
+    const fh = await fsOpen(this.sharePath(siHex, shareNum), 'r');
+    try {
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(out, got, length - got, offset + got);
+        if (bytesRead === 0) throw new OutOfRangeError(`share file ${shareNum} of ${siHex} is shorter than its index says`, { offset, length });
+        got += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+    return out;
+  }
+
+  async list(si: Uint8Array): Promise<ShareListing[]> {
+    this.assertOpen();
+    checkSi(si);
+    const siHex = siToHex(si);
+    const out: ShareListing[] = [];
+    for await (const rec of this.db.values({ gte: `s!${siHex}!`, lt: `s!${siHex}!~` })) out.push({ shareNum: rec.shareNum, size: rec.size });
+    return out;
+  }
+
+  /** Every record, for the daemon's status and for tests. */
+  async *records(): AsyncGenerator<ShareRecord> {
+    this.assertOpen();
+    for await (const rec of this.db.values()) yield rec;
+  }
+
+  async renewLease(si: Uint8Array, shareNum: number | 'all', owner: string, until: number): Promise<number> {
+    this.assertOpen();
+    checkSi(si); checkOwner(owner); checkTime(until, 'until');
+    if (shareNum !== 'all') checkShareNum(shareNum);
+    const siHex = siToHex(si);
+    const capped = Math.min(until, this.now() + MAX_LEASE_MS);
+    return this.locked(async () => {
+      const recs: ShareRecord[] = [];
+      if (shareNum === 'all') {
+        for await (const rec of this.db.values({ gte: `s!${siHex}!`, lt: `s!${siHex}!~` })) if (rec.owner === owner) recs.push(rec);
+      } else {
+        const rec = await this.db.get(keyOf(siHex, shareNum));
+        if (!rec) throw new ShareNotFoundError(siHex, shareNum);
+        if (rec.owner !== owner) throw new NotOwnerError(siHex, shareNum);
+        recs.push(rec);
+      }
+      const ops = recs.filter((r) => capped > r.leaseExpiry).map((r) => ({ type: 'put' as const, key: keyOf(r.siHex, r.shareNum), value: { ...r, leaseExpiry: capped } }));
+      if (ops.length) await this.db.batch(ops);
+      return recs.length;
+    });
+  }
+
+  async delete(si: Uint8Array, shareNum: number, owner: string): Promise<void> {
+    this.assertOpen();
+    checkSi(si); checkShareNum(shareNum); checkOwner(owner);
+    const siHex = siToHex(si);
+    await this.locked(async () => {
+      const rec = await this.db.get(keyOf(siHex, shareNum));
+      if (!rec) throw new ShareNotFoundError(siHex, shareNum);
+      if (rec.owner !== owner) throw new NotOwnerError(siHex, shareNum);
+      await this.removeLocked(rec);
+    });
+  }
+
+  private async removeLocked(rec: ShareRecord): Promise<void> {
+    await this.db.del(keyOf(rec.siHex, rec.shareNum));
+    this.used -= rec.size;
+    this.count--;
+    const path = this.sharePath(rec.siHex, rec.shareNum);
+    await unlink(path).catch(() => {});
+    await rmdir(join(path, '..')).catch(() => {});
+  }
+
+  async gc(now: number = this.now()): Promise<GcResult> {
+    this.assertOpen();
+    return this.locked(async () => {
+      const expired: ShareRecord[] = [];
+      for await (const rec of this.db.values()) if (rec.leaseExpiry + this.gcGraceMs < now) expired.push(rec);
+      let reclaimedBytes = 0;
+      for (const rec of expired) {
+        await this.removeLocked(rec);
+        reclaimedBytes += rec.size;
+      }
+      return { removedShares: expired.length, reclaimedBytes };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.chain;
+    this.closed = true;
+    await this.db.close();
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsOpen(dir, 'r');
+  try { await fh.sync(); } catch { /* some filesystems refuse directory fsync */ } finally { await fh.close(); }
+}
+
+interface WriterState { siHex: string; shareNum: number; owner: string; expectedSize: number; leaseExpiry: number; key: string; tmp: string; fh: FileHandle }
+
+class DiskShareWriter implements ShareWriter {
+  readonly expectedSize: number;
+  written = 0;
+  private state: 'open' | 'committing' | 'done' = 'open';
+  private readonly store: DiskStore;
+  private readonly w: WriterState;
+
+  constructor(store: DiskStore, w: WriterState) {
+    this.store = store;
+    this.w = w;
+    this.expectedSize = w.expectedSize;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.state !== 'open') throw new StoreStateError('writer is no longer open');
+    if (this.written + chunk.byteLength > this.expectedSize) {
+      const err = new SizeMismatchError(this.expectedSize, this.written + chunk.byteLength);
+      await this.abort();
+      throw err;
+    }
+    let off = 0;
+    while (off < chunk.byteLength) {
+      const { bytesWritten } = await this.w.fh.write(chunk, off, chunk.byteLength - off, this.written + off);
+      off += bytesWritten;
+    }
+    this.written += chunk.byteLength;
+  }
+
+  async commit(): Promise<ShareRecord> {
+    if (this.state !== 'open') throw new StoreStateError('writer is no longer open');
+    if (this.written !== this.expectedSize) {
+      const err = new SizeMismatchError(this.expectedSize, this.written);
+      await this.abort();
+      throw err;
+    }
+    this.state = 'committing';
+    try {
+      await this.w.fh.sync();
+      await this.w.fh.close();
+      const rec = await this.store.finishWrite(this.w);
+      this.state = 'done';
+      this.store.release(this.w.key, this.expectedSize);
+      return rec;
+    } catch (e) {
+      this.state = 'open';
+      await this.abort();
+      throw e;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    await this.w.fh.close().catch(() => {});
+    await rm(this.w.tmp, { force: true });
+    this.store.release(this.w.key, this.expectedSize);
+  }
+}
