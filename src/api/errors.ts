@@ -5,7 +5,6 @@ const STATUS: Record<string, number> = {
   ERR_UNAUTHORIZED: 401,
   ERR_NOT_FOUND: 404,
   ERR_BAD_REQUEST: 400,
-  ERR_INVALID_CAP: 400,
   ERR_CONFIG: 400,
   ERR_SIZE: 400,
   ERR_NOT_ENOUGH_SHARES: 503,
@@ -16,7 +15,10 @@ const STATUS: Record<string, number> = {
 };
 
 export function httpStatusOf(err: unknown): number {
-  if (err instanceof P2PBackupError) return STATUS[err.code] ?? (err.code.startsWith('ERR_INVALID') ? 400 : 500);
+  if (err instanceof P2PBackupError) {
+    if (err.code.startsWith('ERR_CAP_')) return 400;
+    return STATUS[err.code] ?? (err.code.startsWith('ERR_INVALID') ? 400 : 500);
+  }
   const status = (err as any)?.statusCode;
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
 }

@@ -19,7 +19,6 @@ const BY_CODE: Record<string, number> = {
   ERR_BAD_REQUEST: EXIT.USAGE,
   ERR_ALREADY_INITIALIZED: EXIT.USAGE,
   ERR_NO_DAEMON: EXIT.NO_DAEMON,
-  ERR_INVALID_CAP: EXIT.BAD_CAP,
   ERR_NOT_ENOUGH_SHARES: EXIT.NOT_ENOUGH_SHARES,
   ERR_NOT_HAPPY: EXIT.NOT_ENOUGH_SHARES,
   ERR_NO_PEERS: EXIT.NOT_ENOUGH_SHARES,
@@ -28,6 +27,7 @@ const BY_CODE: Record<string, number> = {
 };
 
 export function exitCodeOf(err: unknown): number {
-  if (err instanceof P2PBackupError) return BY_CODE[err.code] ?? (err.code.startsWith('ERR_INVALID') ? EXIT.USAGE : EXIT.FAILURE);
-  return EXIT.FAILURE;
+  if (!(err instanceof P2PBackupError)) return EXIT.FAILURE;
+  if (err.code.startsWith('ERR_CAP_')) return EXIT.BAD_CAP;
+  return BY_CODE[err.code] ?? (err.code.startsWith('ERR_INVALID') ? EXIT.USAGE : EXIT.FAILURE);
 }

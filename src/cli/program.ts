@@ -88,7 +88,7 @@ export function buildProgram(): Command {
       let result: any;
       try {
         for await (const line of ndjson(res)) {
-          if (line.event) progress.update(line.event);
+          if (line.event) { if (line.event.type === 'client:upload:encode') progress.update(line.event); }
           else if (line.error) throw errorFromLine(line.error);
           else if (line.result) result = line.result;
         }

@@ -22,7 +22,8 @@ export function homePaths(home: string) {
     daemon: join(home, 'daemon.json'),
     store: join(home, 'store'),
     keystore: join(home, 'keystore'),
-    log: join(home, 'daemon.log')
+    log: join(home, 'daemon.log'),
+    convergence: join(home, 'convergence.secret')
   };
 }
 export type HomePaths = ReturnType<typeof homePaths>;

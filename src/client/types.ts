@@ -1,0 +1,30 @@
+// What the client needs from the network, declared narrowly so a grid of local stores could stand in.
+// The libp2p StorageClient satisfies ShareServer; the peer builds a ServerFinder from its node.
+
+export type AcceptDecision = { ok: true } | { ok: false; reason: string; message: string };
+
+export interface ShareServer {
+  /** Peer id (string form). */
+  readonly id: string;
+  canAccept(si: Uint8Array, shareNum: number, size: number, opts?: { signal?: AbortSignal }): Promise<AcceptDecision>;
+  writeShare(si: Uint8Array, shareNum: number, source: AsyncIterable<Uint8Array>, size: number, opts?: { signal?: AbortSignal }): Promise<{ status: 'written' | 'exists' }>;
+  list(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<{ shareNum: number; size: number }[]>;
+  read(si: Uint8Array, shareNum: number, ranges: [number, number][], opts?: { signal?: AbortSignal }): Promise<Uint8Array[]>;
+}
+
+export interface ServerFinder {
+  /** Storage peers for a storage index, best first (DHT-closest), never including this peer. */
+  candidates(si: Uint8Array, count: number, opts?: { signal?: AbortSignal }): Promise<ShareServer[]>;
+  /** Best-effort: tell the DHT that we placed shares for `si`. */
+  announce?(si: Uint8Array): Promise<void>;
+  /** Best-effort extra holders (provider records). */
+  providers?(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<ShareServer[]>;
+}
+
+export type ClientProgress =
+  | { type: 'client:upload:hash'; bytes: number; total: number }
+  | { type: 'client:upload:encode'; bytes: number; total: number }
+  | { type: 'client:upload:share-placed'; shareNum: number; peer: string }
+  | { type: 'client:upload:share-failed'; shareNum: number; peer: string; error: string }
+  | { type: 'client:download:holders'; holders: number; shares: number }
+  | { type: 'client:download:bytes'; bytes: number; total: number };

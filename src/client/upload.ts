@@ -1,0 +1,143 @@
+// Upload: encode a file and place its n shares on distinct peers, streaming.
+// 1. The encoder hashes the input (convergent key) and computes the storage index and share size.
+// 2. Candidates are the DHT-closest peers to the storage index; each is asked which shares it already
+//    holds (a convergent re-upload costs nothing) and whether it accepts a share of that size.
+// 3. Share i streams to its peer through a bounded channel, in lock-step with the encoder, so memory
+//    stays at a few segments; a peer that fails mid-stream is dropped, the others go on.
+// 4. Success needs happiness >= happy. Otherwise, for a convergent file, the missing shares are encoded
+//    again (same key, same bytes) and offered to the remaining candidates.
+import { encodeFile, type EncodeStart, type FileInput, type ShareSink } from '../format/index.ts';
+import { formatCap } from '../caps/index.ts';
+import { Channel } from './channel.ts';
+import { happiness } from './happiness.ts';
+import { NoPeersError, NotHappyError } from './errors.ts';
+import { withTimeout } from './util.ts';
+import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
+
+const CHANNEL_DEPTH = 4; // chunks queued per share before the encoder waits (a chunk is at most a block)
+const LIST_TIMEOUT_MS = 5_000;
+const DONE = new Error('share stream finished');
+
+export interface UploadOptions {
+  k: number;
+  n: number;
+  happy: number;
+  convergenceSecret?: Uint8Array;
+  segmentSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (e: ClientProgress) => void;
+}
+
+export interface UploadResult {
+  cap: string;
+  verifyCap: string | null;
+  storageIndex: string | null;
+  size: number;
+  /** shareNum -> peer ids holding it */
+  placements: Record<string, string[]>;
+  happiness: number;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export async function upload(input: FileInput, finder: ServerFinder, o: UploadOptions): Promise<UploadResult> {
+  const placements = new Map<number, Set<string>>();
+  const refusals: Record<string, string> = {};
+  const used = new Set<string>();
+  let candidates: ShareServer[] = [];
+  let start: EncodeStart | null = null;
+  const place = (share: number, peer: string) => {
+    if (!placements.has(share)) placements.set(share, new Set());
+    placements.get(share)!.add(peer);
+    used.add(peer);
+  };
+
+  const firstSink = async (s: EncodeStart): Promise<ShareSink> => {
+    start = s;
+    candidates = await finder.candidates(s.storageIndex, 2 * s.n, { signal: o.signal });
+    if (candidates.length === 0) throw new NoPeersError();
+    // Which shares do candidates already hold (a re-upload of the same convergent file)?
+    const lists = await Promise.all(candidates.map((c) => withTimeout(c.list(s.storageIndex, { signal: o.signal }), LIST_TIMEOUT_MS).catch(() => [])));
+    lists.forEach((shares, i) => shares.forEach((sh) => { if (sh.size === s.shareSize) place(sh.shareNum, candidates[i].id); }));
+    const missing = range(s.n).filter((i) => !placements.has(i));
+    return placeAndSink(s, missing);
+  };
+
+  // Assign each missing share to a fresh candidate that accepts it, then stream to it.
+  const writers: Promise<void>[] = [];
+  const placeAndSink = async (s: EncodeStart, missing: number[]): Promise<ShareSink> => {
+    const channels = new Map<number, Channel<Uint8Array>>();
+    const free = candidates.filter((c) => !used.has(c.id));
+    for (const share of missing) {
+      let server: ShareServer | undefined;
+      while (!server && free.length) {
+        const c = free.shift()!;
+        const d = await c.canAccept(s.storageIndex, share, s.shareSize, { signal: o.signal }).catch((e: Error) => ({ ok: false as const, reason: 'unreachable', message: e.message }));
+        if (d.ok) server = c;
+        else refusals[c.id] = `${d.reason}${d.message ? ` (${d.message})` : ''}`;
+      }
+      if (!server) break;
+      const ch = new Channel<Uint8Array>(CHANNEL_DEPTH);
+      channels.set(share, ch);
+      used.add(server.id);
+      const peer = server.id;
+      writers.push(server.writeShare(s.storageIndex, share, ch, s.shareSize, { signal: o.signal }).then(
+        () => {
+          ch.fail(DONE); // an `exists` answer consumes nothing: stop feeding this share
+          place(share, peer);
+          o.onProgress?.({ type: 'client:upload:share-placed', shareNum: share, peer });
+        },
+        (err: Error) => {
+          ch.fail(err);
+          refusals[peer] = err.message;
+          o.onProgress?.({ type: 'client:upload:share-failed', shareNum: share, peer, error: err.message });
+        }
+      ));
+    }
+    return {
+      // A failed peer must not stall or fail the others: its chunks are dropped.
+      async write(i, chunk) {
+        const ch = channels.get(i);
+        if (ch && !ch.failed) await ch.push(chunk).catch(() => {});
+      },
+      async close(i) {
+        channels.get(i)?.close();
+      }
+    };
+  };
+
+  const encodeOpts = {
+    k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal,
+    convergenceSecret: o.convergenceSecret, randomKey: o.convergenceSecret === undefined,
+    onProgress: (e: { phase: string; bytes: number; total: number }) =>
+      o.onProgress?.({ type: e.phase === 'hash' ? 'client:upload:hash' : 'client:upload:encode', bytes: e.bytes, total: e.total })
+  };
+  const result = await encodeFile(input, { ...encodeOpts, sink: firstSink });
+  await Promise.all(writers.splice(0));
+
+  // Second pass for shares lost mid-stream or never placed, onto peers not used yet (convergent only:
+  // a random key would produce different shares).
+  if (start && happiness(placements) < o.happy && o.convergenceSecret) {
+    const missing = range(o.n).filter((i) => !placements.has(i));
+    if (missing.length && candidates.some((c) => !used.has(c.id))) {
+      await encodeFile(input, { ...encodeOpts, sink: (s) => placeAndSink(s, missing) });
+      await Promise.all(writers.splice(0));
+    }
+  }
+  const h = start ? happiness(placements) : o.happy;
+  if (start && h < o.happy) throw new NotHappyError({ happiness: h, happy: o.happy, candidates: candidates.length, refusals });
+  if (result.storageIndex) void finder.announce?.(result.storageIndex).catch(() => {});
+  return {
+    cap: formatCap(result.cap),
+    verifyCap: result.verifyCap ? formatCap(result.verifyCap) : null,
+    storageIndex: result.storageIndex ? hex(result.storageIndex) : null,
+    size: input.size,
+    placements: Object.fromEntries([...placements].map(([k, v]) => [String(k), [...v]])),
+    happiness: h
+  };
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+

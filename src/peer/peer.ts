@@ -1,0 +1,157 @@
+// One running peer: the libp2p node serving this home's share store, and the client that puts and
+// gets files through the swarm. The daemon wraps it with the API; tests can run it in-process.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from 'pino';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { P2PBackupError } from '../common/errors.ts';
+import { DiskStore } from '../store/index.ts';
+import { createNode, loadOrCreatePeerKey, type P2PNode } from '../net/index.ts';
+import { fileInput } from '../format/index.ts';
+import { download, upload, type ServerFinder, type ShareServer } from '../client/index.ts';
+import type { PeerInfo, PeerService, PutOptions, PutResult, StatusReport } from '../api/service.ts';
+import { validateEncoding, type PeerConfig } from './config.ts';
+import { homePaths } from './home.ts';
+
+export interface PeerInit {
+  home: string;
+  config: PeerConfig;
+  log?: Logger;
+}
+
+export interface Peer extends PeerService {
+  readonly peerId: string;
+  readonly node: P2PNode;
+  readonly store: DiskStore;
+  apiUrl: string;
+  addresses(): string[];
+  stop(): Promise<void>;
+}
+
+/** The convergence secret: files stored twice by this owner converge; other owners' do not. */
+async function loadOrCreateSecret(path: string): Promise<Uint8Array> {
+  try {
+    const b = await readFile(path);
+    if (b.length !== 32) throw new P2PBackupError('ERR_CONFIG', `${path} must hold 32 bytes (found ${b.length}); restore it from a backup or remove it to start a new one`);
+    return b;
+  } catch (err: any) {
+    if (err.code !== 'ENOENT') throw err;
+    const secret = randomBytes(32);
+    await writeFile(path, secret, { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}
+
+export async function createPeer(init: PeerInit): Promise<Peer> {
+  const { home, config } = init;
+  const paths = homePaths(home);
+  const privateKey = await loadOrCreatePeerKey(home);
+  const secret = await loadOrCreateSecret(paths.convergence);
+  const swarmKey = await readFile(paths.swarmKey, 'utf8').catch((err) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+  const store = await DiskStore.open(paths.store, { offer: config.offer });
+  let node: P2PNode;
+  try {
+    node = await createNode({ privateKey, listen: config.listen, bootstrap: config.bootstrap, mdns: config.mdns, swarmKey, store });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const self = node.peerId.toString();
+  const server = (id: string): ShareServer => {
+    const c = node.storage(peerIdFromString(id));
+    return {
+      id,
+      canAccept: (si, shareNum, size, o) => c.canAccept(si, shareNum, size, o),
+      writeShare: (si, shareNum, source, size, o) => c.writeShare(si, shareNum, source, size, o),
+      list: (si, o) => c.list(si, o),
+      read: (si, shareNum, ranges, o) => c.read(si, shareNum, ranges, o)
+    };
+  };
+  const finder: ServerFinder = {
+    async candidates(si, count, o) {
+      const ids = await node.closestPeers(si, count, o);
+      return ids.map((p) => p.toString()).filter((id) => id !== self).map(server);
+    },
+    async providers(si, o) {
+      const ids = await node.findProviders(si, { signal: o?.signal, timeoutMs: 2_000 });
+      return ids.map((p) => p.toString()).filter((id) => id !== self).map(server);
+    }
+  };
+
+  const tmpDir = join(home, 'tmp');
+  const peer: Peer = {
+    peerId: self,
+    node,
+    store,
+    apiUrl: '',
+    addresses: () => node.multiaddrs().map((a) => a.toString()),
+
+    async status(): Promise<StatusReport> {
+      const s = store.stats();
+      return {
+        peerId: self,
+        home,
+        addresses: peer.addresses(),
+        peersConnected: node.libp2p.getPeers().length,
+        storage: { offered: s.offered, used: s.used, shares: s.shares },
+        api: { url: peer.apiUrl },
+        encoding: config.encoding,
+        privateSwarm: swarmKey !== undefined
+      };
+    },
+
+    async peers(): Promise<PeerInfo[]> {
+      return node.libp2p.getPeers().map((id) => ({
+        id: id.toString(),
+        addresses: node.libp2p.getConnections(id).map((c) => c.remoteAddr.toString())
+      }));
+    },
+
+    async putFile(input, o: PutOptions): Promise<PutResult> {
+      const enc = { k: o.k ?? config.encoding.k, n: o.n ?? config.encoding.n, happy: o.happy ?? config.encoding.happy };
+      if (o.n !== undefined && o.happy === undefined) enc.happy = Math.min(enc.happy, enc.n);
+      if (o.k !== undefined && o.happy === undefined) enc.happy = Math.max(enc.happy, enc.k);
+      validateEncoding(enc, 'put');
+      let path: string;
+      let spooled = false;
+      if ('path' in input) {
+        path = input.path;
+        const st = await stat(path).catch(() => null);
+        if (!st?.isFile()) throw new P2PBackupError('ERR_BAD_REQUEST', `not a readable file: ${path}`);
+      } else {
+        // A streamed body is spooled so the convergent key's hashing pass can read it twice.
+        await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+        path = join(tmpDir, `upload-${randomBytes(8).toString('hex')}`);
+        spooled = true;
+        await pipeline(Readable.from(input.stream), createWriteStream(path, { mode: 0o600 }), { signal: o.signal });
+      }
+      try {
+        const r = await upload(await fileInput(path), finder, {
+          ...enc,
+          convergenceSecret: secret,
+          signal: o.signal,
+          onProgress: o.onProgress
+        });
+        init.log?.info({ si: r.storageIndex, size: r.size, happiness: r.happiness }, 'put');
+        return r;
+      } finally {
+        if (spooled) await rm(path, { force: true });
+      }
+    },
+
+    async getFile(cap, o) {
+      const { size, stream } = await download(cap, finder, { signal: o.signal });
+      return { size, stream: Readable.from(stream) };
+    },
+
+    async stop() {
+      await node.stop();
+      await store.close();
+    }
+  };
+  return peer;
+}

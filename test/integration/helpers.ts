@@ -1,0 +1,33 @@
+// Shared fixtures for tests that run real daemons: temp dirs, a swarm of processes, the API client.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ApiClient } from '../../src/cli/api-client.ts';
+import { homePaths } from '../../src/peer/home.ts';
+
+export const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+
+export async function tempDir(prefix = 'p2pb-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function apiFor(home: string, apiUrl: string): Promise<ApiClient> {
+  const token = (await readFile(homePaths(home).apiToken, 'utf8')).trim();
+  return new ApiClient(apiUrl, token);
+}
+
+/** Run the CLI as a user would; resolves with exit code, stdout and stderr. */
+export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.end(opts.input ?? '');
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}

@@ -1,0 +1,115 @@
+// Real daemons (one process each) on loopback: put through the swarm, lose holders to SIGKILL, get back.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startSwarm, type Swarm } from '../../src/peer/swarm.ts';
+import { apiFor, cli, tempDir } from './helpers.ts';
+import type { ApiClient } from '../../src/cli/api-client.ts';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+let swarm: Swarm;
+let api: ApiClient;
+let tmp: { dir: string; cleanup: () => Promise<void> };
+
+before(async () => {
+  tmp = await tempDir();
+  swarm = await startSwarm({ dir: tmp.dir, peers: 6 });
+  api = await apiFor(tmp.dir, swarm.info.client.apiUrl);
+});
+after(async () => {
+  await swarm?.stop();
+  await tmp?.cleanup();
+});
+
+async function put(bytes: Uint8Array, name: string) {
+  const path = join(tmp.dir, name);
+  await writeFile(path, bytes);
+  return api.json<{ cap: string; placements: Record<string, string[]>; happiness: number }>('POST', '/api/files', { path });
+}
+async function get(cap: string): Promise<Uint8Array> {
+  const res = await api.request('GET', `/api/files/${encodeURIComponent(cap)}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+const peerIndex = (id: string) => swarm.info.peers.findIndex((p) => p.peerId === id);
+
+test('put places one share per distinct peer and get returns the same bytes', async () => {
+  const bytes = randomBytes(3 * 2 ** 20 + 123);
+  const r = await put(bytes, 'a.bin');
+  assert.match(r.cap, /^p2pb:/);
+  assert.equal(Object.keys(r.placements).length, 5);
+  const holders = Object.values(r.placements).flat();
+  assert.equal(new Set(holders).size, 5, 'five shares on five distinct peers');
+  assert.ok(!holders.includes(swarm.info.client.peerId), 'the client keeps no share of its own file');
+  assert.equal(sha(await get(r.cap)), sha(bytes));
+});
+
+test('after SIGKILL of n-k holders the file still comes back; a restarted peer serves its shares again', async () => {
+  const bytes = randomBytes(2 * 2 ** 20 + 7);
+  const r = await put(bytes, 'b.bin');
+  const holders = Object.values(r.placements).flat().map(peerIndex);
+  const [v1, v2, v3] = holders;
+  await swarm.kill(v1);
+  await swarm.kill(v2);
+  assert.equal(sha(await get(r.cap)), sha(bytes), 'any 3 of 5 suffice');
+  // Bring v1 back, then kill a third original holder: now v1's share is needed.
+  await swarm.start(v1);
+  await swarm.kill(v3);
+  assert.equal(sha(await get(r.cap)), sha(bytes), 'the restarted peer served its share from disk');
+  // With only two holders alive, the download must fail and say how many shares it found.
+  await swarm.kill(v1);
+  await assert.rejects(get(r.cap), (err: any) => err.code === 'ERR_NOT_ENOUGH_SHARES' && /need 3/.test(err.message));
+  for (const i of [v1, v2, v3]) await swarm.start(i);
+});
+
+test('forged blocks from lying peers are rejected and the file comes from honest ones', async () => {
+  const bytes = randomBytes(2 ** 20 + 99);
+  const r = await put(bytes, 'c.bin');
+  // Two holders now lie: flip bytes in the middle of their share files on disk (their daemons serve them).
+  const liars = Object.values(r.placements).flat().slice(0, 2).map(peerIndex);
+  for (const i of liars) {
+    const file = await findShareFile(join(swarm.info.peers[i].home, 'store'));
+    const b = await readFile(file);
+    for (let j = 0; j < 64; j++) b[Math.floor(b.length / 3) + j] ^= 0xff;
+    await writeFile(file, b);
+  }
+  assert.equal(sha(await get(r.cap)), sha(bytes));
+});
+
+test('the CLI puts and gets through the client daemon', async () => {
+  const bytes = randomBytes(100_000);
+  const src = join(tmp.dir, 'cli.bin');
+  await writeFile(src, bytes);
+  const p = await cli(['--home', tmp.dir, 'put', src]);
+  assert.equal(p.code, 0, p.stderr);
+  const cap = p.stdout.trim();
+  assert.match(cap, /^p2pb:\S+$/, 'stdout carries only the cap');
+  const out = join(tmp.dir, 'cli.out');
+  const g = await cli(['--home', tmp.dir, 'get', cap, '-o', out]);
+  assert.equal(g.code, 0, g.stderr);
+  assert.equal(sha(await readFile(out)), sha(bytes));
+  const bad = await cli(['--home', tmp.dir, 'get', cap.slice(0, -3) + 'aaa']);
+  assert.equal(bad.code, 4, 'a mistyped cap exits 4');
+  const st = await cli(['--home', tmp.dir, '--json', 'status']);
+  assert.equal(st.code, 0);
+  assert.equal(JSON.parse(st.stdout).api.url, swarm.info.client.apiUrl);
+});
+
+async function findShareFile(dir: string): Promise<string> {
+  // The most recently written share file under the store.
+  let best: { path: string; mtime: number } | null = null;
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (/^\d+$/.test(e.name)) {
+        const { mtimeMs } = await import('node:fs').then((fs) => fs.statSync(p));
+        if (!best || mtimeMs > best.mtime) best = { path: p, mtime: mtimeMs };
+      }
+    }
+  };
+  await walk(join(dir, 'shares'));
+  if (!best) throw new Error(`no share file under ${dir}`);
+  return (best as { path: string }).path;
+}
