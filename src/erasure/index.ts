@@ -21,7 +21,7 @@ function instance(): ReedSolomonErasure {
     wasmBytes = readFileSync(join(dirname(main), 'reed_solomon_erasure_bg.wasm'));
   }
   // A fresh instance per call: the package's reconstruct wrapper frees a buffer twice, so an instance is never reused.
-  return ReedSolomonErasure.fromBytes(wasmBytes as BufferSource);
+  return ReedSolomonErasure.fromBytes(wasmBytes as Parameters<typeof ReedSolomonErasure.fromBytes>[0]);
 }
 
 export function createCodec(opts: CodecOptions): Codec {
