@@ -27,12 +27,13 @@ function instance(): ReedSolomonErasure {
 export function createCodec(opts: CodecOptions): Codec {
   const k = opts.dataShards, m = opts.parityShards;
   const n = k + m;
+  let encoder: ReedSolomonErasure | undefined; // encode() frees correctly, so one instance serves every encode
   const encodeAll = (data: Uint8Array[]): Uint8Array => {
     const len = data[0].length;
     const buf = new Uint8Array(len * n);
     for (let i = 0; i < k; i++) buf.set(data[i], i * len);
     if (m > 0) {
-      const rc = instance().encode(buf, k, m);
+      const rc = (encoder ??= instance()).encode(buf, k, m);
       if (rc !== 0) throw new Error(`stub codec encode failed: ${ReedSolomonErasure.getResultMessage(rc)}`);
     }
     return buf;
