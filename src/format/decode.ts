@@ -29,6 +29,8 @@ export interface DecodeOptions {
   onProgress?: (e: DecodeProgress) => void;
   /** Plaintext byte range; only the segments it touches are fetched. */
   range?: { offset: number; length: number };
+  /** Largest block tree read in one request (default WHOLE_TREE_READ_MAX); larger trees are read path by path. */
+  treeReadMax?: number;
 }
 
 /** Plaintext chunks in order; `report` fills in as decoding proceeds. */
@@ -70,7 +72,7 @@ async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource
   if (range.end === range.offset) return;
   const expect = { storageIndex, uebHash: cap.uebHash, k, n, size: cap.size };
   // Prefer data shares (no reconstruction needed), then parity.
-  const pending = [...sources].sort((a, b) => a.shareNum - b.shareNum).map((s) => new ShareReader(s, expect));
+  const pending = [...sources].sort((a, b) => a.shareNum - b.shareNum).map((s) => new ShareReader(s, expect, opts.treeReadMax));
   const active: ShareReader[] = [];
   const used = new Set<number>();
   let g: Geometry | null = null;

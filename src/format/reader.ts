@@ -31,7 +31,11 @@ export class ShareReader {
   private tree: Uint8Array | null = null;
   reads = 0;
 
-  constructor(source: ShareSource, expect: ShareExpectation) {
+  private readonly treeReadMax: number;
+
+  /** `treeReadMax`: largest block tree fetched whole (tests lower it to exercise path-only reads). */
+  constructor(source: ShareSource, expect: ShareExpectation, treeReadMax = WHOLE_TREE_READ_MAX) {
+    this.treeReadMax = treeReadMax;
     this.source = source;
     this.shareNum = source.shareNum;
     this.expect = expect;
@@ -62,7 +66,7 @@ export class ShareReader {
     if (footer.shareNum !== this.shareNum || !equal(footer.storageIndex, expect.storageIndex)) throw this.corrupt('footer', 'footer names another share or file');
     // One read for the trailer: whole tree + roots + UEB when the tree is small, else roots + UEB.
     const claimedTree = footer.shareRootsOffset - footer.blockTreeOffset;
-    const withTree = claimedTree <= WHOLE_TREE_READ_MAX;
+    const withTree = claimedTree <= this.treeReadMax;
     const start = withTree ? footer.blockTreeOffset : footer.shareRootsOffset;
     const rootsLen = footer.uebOffset - footer.shareRootsOffset;
     if (rootsLen !== expect.n * HASH_BYTES) throw this.corrupt('footer', 'share-roots length does not match n');

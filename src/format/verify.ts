@@ -18,11 +18,11 @@ export interface ShareReport {
 export type VerifyProgress = { type: 'block'; share: number; segment: number; segments: number };
 
 export async function verifyShare(cap: VerifyCap | ReadCap | string, source: ShareSource,
-  opts: { signal?: AbortSignal; onProgress?: (e: VerifyProgress) => void } = {}): Promise<ShareReport> {
+  opts: { signal?: AbortSignal; onProgress?: (e: VerifyProgress) => void; treeReadMax?: number } = {}): Promise<ShareReport> {
   const c = typeof cap === 'string' ? parseCap(cap) : cap;
   if (c.type !== 'chk' && c.type !== 'chkv') throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'verifying needs a read or verify cap', { type: c.type });
   const storageIndex = c.type === 'chk' ? storageIndexFromKey(c.key) : c.storageIndex;
-  const reader = new ShareReader(source, { storageIndex, uebHash: c.uebHash, k: c.k, n: c.n, size: c.size });
+  const reader = new ShareReader(source, { storageIndex, uebHash: c.uebHash, k: c.k, n: c.n, size: c.size }, opts.treeReadMax);
   const report: ShareReport = { share: source.shareNum, ok: false, segments: 0, blocksChecked: 0, errors: [] };
   const note = (e: unknown): boolean => {
     if (e instanceof CorruptShareError) { report.errors.push(e); return true; }
