@@ -95,6 +95,16 @@ export class ShareReader {
     this.geometry = g;
   }
 
+  /** Whether the whole block tree was fetched and checked at open(). */
+  get treeLoaded(): boolean { return this.tree !== null; }
+
+  /** Fetch and check the whole stored block tree (audits in path-only mode: unused nodes must be right too). */
+  async checkStoredTree(signal?: AbortSignal): Promise<void> {
+    const g = this.geometry!;
+    const tree = await this.read(g.blockTreeOffset, g.treeBytes, 'block-tree', signal);
+    if (!checkTree(tree, g.leaves, g.numSegments, this.root!)) throw this.corrupt('block-tree', 'block tree does not hash to the share root');
+  }
+
   async readBlock(seg: number, signal?: AbortSignal): Promise<Uint8Array> {
     const g = this.geometry!;
     const block = await this.read(blockOffset(g, seg), segmentBlockSize(g, seg), 'block', signal, seg);

@@ -47,6 +47,9 @@ export async function verifyShare(cap: VerifyCap | ReadCap | string, source: Sha
     }
     opts.onProgress?.({ type: 'block', share: source.shareNum, segment: seg, segments: g.numSegments });
   }
+  if (!reader.treeLoaded) {
+    try { await reader.checkStoredTree(opts.signal); } catch (e) { if (!note(e)) return report; }
+  }
   report.ok = report.errors.length === 0 && report.blocksChecked === g.numSegments;
   return report;
 }
