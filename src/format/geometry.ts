@@ -1,5 +1,4 @@
 // Where every byte of a share lives, computed from (k, n, segmentSize, fileSize) alone.
-import { CryptoInputError } from '../crypto/errors.ts';
 import { HASH_BYTES } from '../crypto/constants.ts';
 import { LITERAL_MAX_BYTES, MAX_FILE_SIZE } from '../caps/constants.ts';
 import { FOOTER_BYTES, HEADER_BYTES, MAX_SEGMENT_SIZE, MAX_SHARES, MIN_SEGMENT_SIZE, SEGMENT_TAG_BYTES, UEB_BYTES } from './constants.ts';
@@ -47,7 +46,7 @@ export function geometry(p: Params): Geometry {
   const uebOffset = shareRootsOffset + n * HASH_BYTES;
   const footerOffset = uebOffset + UEB_BYTES;
   const shareSize = footerOffset + FOOTER_BYTES;
-  if (!Number.isSafeInteger(shareSize)) throw new CryptoInputError('share too large');
+  if (!Number.isSafeInteger(shareSize)) throw new InvalidParamsError('share too large', { fileSize, segmentSize });
   return { k, n, m: n - k, segmentSize, fileSize, numSegments, blockSize, tailSegmentSize, tailBlockSize, leaves, treeBytes, blocksOffset, blockTreeOffset, shareRootsOffset, uebOffset, footerOffset, shareSize };
 }
 
