@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 const BENCHES: Record<string, string> = {
   coding: './coding.ts',
   'transfer-stream': './transfer-stream.ts',
-  // pipeline: './pipeline.ts',
+  pipeline: './pipeline.ts',
   // transfer: './transfer.ts',
   // backup: './backup.ts',
 };

@@ -25,3 +25,6 @@ export type {
   KernelChoice,
   KernelVariant,
 } from './erasure/index.ts';
+export * as crypto from './crypto/index.ts';
+export * as format from './format/index.ts';
+export * as caps from './caps/index.ts';

@@ -1,0 +1,147 @@
+// Pipeline benchmark: whole encode path (hash pass + seal + erasure + trees, shares written to temp files) and
+// verified decode of a generated stream, for 3-of-5 and 10-of-14, plus sealing alone against two JS XChaCha libraries.
+//   node bench/index.ts pipeline [--size 1GiB] [--samples 7] [--json] [--no-random]
+// encode rows: impl 'p2pbackup' = convergent key (two passes: hash, then encode); 'p2pbackup-randomkey' = one pass.
+// MB/s are 1e6 bytes/s of plaintext. One thread (everything runs on the main thread). rssMB = peak RSS sampled per segment.
+import { open, mkdtemp, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomFillSync } from 'node:crypto';
+import { XChaCha20Poly1305 } from '@stablelib/xchacha20poly1305';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { encodeFile, decodeFile, type FileInput, type ShareSink, type ShareSource } from '../src/format/index.ts';
+import { segmentSealer, segmentNonce } from '../src/crypto/index.ts';
+
+interface Row { op: string; k?: number; m?: number; impl: string; threads: number; mbps: number; rssMB?: number }
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kib|mib|gib|kb|mb|gb|k|m|g)?$/i.exec(s.trim());
+  if (!m) throw new Error(`bad size: ${s}`);
+  const mult: Record<string, number> = { b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, kb: 1e3, mb: 1e6, gb: 1e9 };
+  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
+}
+
+function arg(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+const MiB = 1024 * 1024;
+const POOL = new Uint8Array(16 * MiB);
+randomFillSync(POOL);
+
+/** A generated, re-readable stream: 1 MiB chunks cut from a random pool at shifting offsets (never stored). */
+function generated(size: number): FileInput {
+  return {
+    size,
+    async *open() {
+      let o = 0, i = 0;
+      while (o < size) {
+        const len = Math.min(MiB, size - o);
+        const start = (i * 4099) % (POOL.length - MiB);
+        yield POOL.subarray(start, start + len);
+        o += len; i++;
+      }
+    },
+  };
+}
+
+let peakRss = 0;
+const sampleRss = () => { const r = process.memoryUsage.rss(); if (r > peakRss) peakRss = r; };
+
+async function fileSink(dir: string, n: number): Promise<ShareSink & { handles: FileHandle[]; pos: number[] }> {
+  const handles = await Promise.all(Array.from({ length: n }, (_, i) => open(join(dir, `share.${i}`), 'w+')));
+  const pos = new Array(n).fill(0);
+  return {
+    handles, pos,
+    async write(i, chunk) { await handles[i].write(chunk, 0, chunk.length, pos[i]); pos[i] += chunk.length; },
+    async close() {},
+  };
+}
+
+function fileSource(i: number, fh: FileHandle, size: number): ShareSource {
+  return {
+    shareNum: i, size,
+    async read(offset, length) {
+      const b = Buffer.allocUnsafe(length);
+      const { bytesRead } = await fh.read(b, 0, length, offset);
+      return bytesRead === length ? b : b.subarray(0, bytesRead);
+    },
+  };
+}
+
+async function pipeline(size: number, k: number, n: number, convergent: boolean): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'p2pb-bench-'));
+  try {
+    const sink = await fileSink(dir, n);
+    peakRss = process.memoryUsage.rss();
+    let t = performance.now();
+    const keying = convergent ? { convergenceSecret: new Uint8Array(32).fill(1) } : { randomKey: true };
+    const r = await encodeFile(generated(size), { k, n, ...keying, sink, onProgress: sampleRss });
+    const encSec = (performance.now() - t) / 1000;
+    const encRss = peakRss;
+    const sources = sink.handles.map((fh, i) => fileSource(i, fh, sink.pos[i]));
+    peakRss = process.memoryUsage.rss();
+    t = performance.now();
+    let got = 0;
+    for await (const chunk of decodeFile(r.cap as never, sources, { onProgress: sampleRss })) got += chunk.length;
+    const decSec = (performance.now() - t) / 1000;
+    if (got !== size) throw new Error(`decoded ${got} of ${size} bytes`);
+    await Promise.all(sink.handles.map((h) => h.close()));
+    return [
+      { op: 'encode', k, m: n - k, impl: `p2pbackup${convergent ? '' : '-randomkey'}`, threads: 1, mbps: size / 1e6 / encSec, rssMB: encRss / 1e6 },
+      { op: 'decode', k, m: n - k, impl: 'p2pbackup', threads: 1, mbps: size / 1e6 / decSec, rssMB: peakRss / 1e6 },
+    ];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Seal 1 MiB messages for at least `ms` milliseconds; returns MB/s. */
+function sealSample(impl: string, ms: number): number {
+  const key = new Uint8Array(32).fill(3);
+  const msg = POOL.subarray(0, MiB);
+  const ours = segmentSealer(key);
+  const out = new Uint8Array(MiB + 16);
+  const stable = new XChaCha20Poly1305(key);
+  let bytes = 0, i = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    if (impl === 'p2pbackup') ours.sealInto(i, [msg], out);
+    else if (impl === '@stablelib/xchacha20poly1305') stable.seal(segmentNonce(i), msg);
+    else xchacha20poly1305(key, segmentNonce(i)).encrypt(msg);
+    bytes += msg.length; i++;
+  }
+  return bytes / 1e6 / ((performance.now() - t0) / 1000);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const json = argv.includes('--json');
+  const size = parseSize(arg(argv, '--size') ?? '1GiB');
+  const samples = Math.max(7, Number(arg(argv, '--samples') ?? 7));
+  const rows: Row[] = [];
+  for (const [k, n] of [[3, 5], [10, 14]]) rows.push(...(await pipeline(size, k, n, true)));
+  // Random keys skip the plaintext-hashing pass; decode rows repeat the measurement.
+  if (!argv.includes('--no-random')) for (const [k, n] of [[3, 5], [10, 14]]) rows.push((await pipeline(size, k, n, false))[0]);
+  const impls = ['p2pbackup', '@stablelib/xchacha20poly1305', '@noble/ciphers'];
+  const results = new Map<string, number[]>(impls.map((i) => [i, []]));
+  for (let s = 0; s < samples; s++) for (const impl of impls) results.get(impl)!.push(sealSample(impl, 150));
+  for (const impl of impls) rows.push({ op: 'seal', impl, threads: 1, mbps: median(results.get(impl)!) });
+  for (const r of rows) r.mbps = Math.round(r.mbps * 10) / 10;
+  for (const r of rows) if (r.rssMB !== undefined) r.rssMB = Math.round(r.rssMB);
+  if (json) {
+    process.stdout.write(JSON.stringify(rows) + '\n');
+    return;
+  }
+  const lines = [`pipeline: ${size} bytes per encode/decode, seal = median of ${samples} round-robin samples of 1 MiB messages`,
+    'op      k   m   impl                           threads  MB/s      peak RSS MB'];
+  for (const r of rows) {
+    lines.push(`${r.op.padEnd(7)} ${String(r.k ?? '-').padEnd(3)} ${String(r.m ?? '-').padEnd(3)} ${r.impl.padEnd(30)} ${String(r.threads).padEnd(8)} ${String(r.mbps).padEnd(9)} ${r.rssMB ?? '-'}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}

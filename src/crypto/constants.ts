@@ -1,0 +1,37 @@
+// Sizes and tags for p2pbackup's cryptography. Every size is in bytes unless named otherwise.
+
+/** XChaCha20-Poly1305 key: 256 bits, the only size ChaCha20 takes. */
+export const KEY_BYTES = 32;
+/** XChaCha20 nonce: 24 bytes, long enough that random nonces never collide in practice. */
+export const XNONCE_BYTES = 24;
+/** Poly1305 tag appended to every sealed message: 128 bits. */
+export const TAG_BYTES = 16;
+/** Native ChaCha20-Poly1305 is fed this many bytes per update(): one-shot calls on huge buffers are slow. */
+export const SEAL_PIECE_BYTES = 1024 * 1024;
+/** SHA-256 output. Tree nodes, UEB hashes and convergent keys are full-length. */
+export const HASH_BYTES = 32;
+/** Ed25519 seed (private key), public key and signature sizes (RFC 8032). */
+export const ED25519_SEED_BYTES = 32;
+export const ED25519_PUBLIC_BYTES = 32;
+export const ED25519_SIGNATURE_BYTES = 64;
+
+/**
+ * Domain-separation tags for `taggedHash`. One tag per purpose so a hash computed for one
+ * role can never be replayed as another. Changing any string changes the format (bump version).
+ */
+export const TAGS = {
+  plaintext: 'p2pb:v1:plaintext',            // streaming hash of a whole file (convergence input only; never stored)
+  convergentKey: 'p2pb:v1:convergent-key',   // secret, encoding params, plaintext hash -> file key
+  storageIndex: 'p2pb:v1:storage-index',     // file key -> 16-byte storage index
+  segmentNonce: 'p2pb:v1:segment-nonce',     // 16-byte nonce prefix for per-segment sealing
+  block: 'p2pb:v1:block',                    // leaf of a share's block tree
+  node: 'p2pb:v1:node',                      // interior node of any Merkle tree
+  emptyLeaf: 'p2pb:v1:empty-leaf',           // padding leaf (tree width is a power of two)
+  shareRoots: 'p2pb:v1:share-roots',         // list of the n share roots
+  ueb: 'p2pb:v1:ueb',                        // URI-extension block -> hash carried in the cap
+  capChecksum: 'p2pb:v1:cap-checksum',       // text-form cap checksum
+  mutableReadKey: 'p2pb:v1:mutable-read-key',// signing seed -> record encryption key
+  mutablePubKey: 'p2pb:v1:mutable-pubkey',   // Ed25519 public key -> pubkey hash
+  mutableStorageIndex: 'p2pb:v1:mutable-storage-index', // pubkey hash -> storage index
+  mutableSignature: 'p2pb:v1:mutable-record-sig',       // what a record signature covers
+} as const;

@@ -1,0 +1,34 @@
+// Sizes and limits of the immutable share format (layout version 1). Sizes in bytes.
+// Byte-by-byte description: docs/FORMAT.md.
+
+/** Default plaintext segment: 1 MiB. Big enough that per-segment overhead (16-byte tag, n block hashes) is noise, small enough that memory stays at a few MiB. */
+export const DEFAULT_SEGMENT_SIZE = 1024 * 1024;
+/** Smallest segment accepted (tests use tiny segments to get many of them). */
+export const MIN_SEGMENT_SIZE = 64;
+/** Largest segment accepted (encoder and decoder hold ~2 segments of k+m blocks in memory). 64 MiB. */
+export const MAX_SEGMENT_SIZE = 64 * 1024 * 1024;
+/** Largest n: shares are numbered with one byte, and the GF(2^8) code has at most 256 symbols. */
+export const MAX_SHARES = 255;
+/** Share layout version written in header and footer. */
+export const LAYOUT_VERSION = 1;
+/** Fixed header at offset 0. */
+export const HEADER_BYTES = 64;
+/** Fixed footer at the end of every share; it locates the trailer. */
+export const FOOTER_BYTES = 64;
+/** URI-extension block size (version 1 is fixed-length). */
+export const UEB_BYTES = 72;
+export const UEB_VERSION = 1;
+/** Identifiers recorded in the UEB. */
+export const CODEC_RS_GF256 = 1;        // systematic Reed-Solomon over GF(2^8), src/erasure createCodec
+export const CIPHER_XCHACHA_SEGMENTS = 1; // XChaCha20-Poly1305, one message per segment, nonce = prefix || u64be(index)
+export const HASH_TAGGED_SHA256 = 1;     // tagged SHA-256, binary Merkle trees padded to a power of two
+/** "P2PBSHR1" — share header magic. */
+export const SHARE_MAGIC = new Uint8Array([0x50, 0x32, 0x50, 0x42, 0x53, 0x48, 0x52, 0x31]);
+/** "P2PBEND1" — footer magic (last 8 bytes of every share). */
+export const FOOTER_MAGIC = new Uint8Array([0x50, 0x32, 0x50, 0x42, 0x45, 0x4e, 0x44, 0x31]);
+/** "P2PU" — UEB magic. */
+export const UEB_MAGIC = new Uint8Array([0x50, 0x32, 0x50, 0x55]);
+/** A decoder reads a share's whole block tree in one request when it is at most this big (4 MiB = 65,536 segments); otherwise it fetches only Merkle paths. */
+export const WHOLE_TREE_READ_MAX = 4 * 1024 * 1024;
+/** Poly1305 tag per sealed segment. */
+export const SEGMENT_TAG_BYTES = 16;

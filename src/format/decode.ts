@@ -1,0 +1,173 @@
+// decodeFile: verified, streaming, range-capable download from untrusted ShareSources.
+import { createCodec, type Codec } from '../erasure/index.ts';
+import { DecryptError } from '../crypto/errors.ts';
+import { storageIndexFromKey } from '../crypto/kdf.ts';
+import { segmentSealer } from '../crypto/segment.ts';
+import { InvalidCapError } from '../caps/errors.ts';
+import { parseCap } from '../caps/text.ts';
+import type { LiteralCap, ReadCap } from '../caps/types.ts';
+import { SEGMENT_TAG_BYTES } from './constants.ts';
+import { CorruptShareError, FileIntegrityError, InvalidParamsError, NotEnoughSharesError } from './errors.ts';
+import { segmentPlainSize, type Geometry } from './geometry.ts';
+import { hex, ShareReader, type ShareSource } from './reader.ts';
+
+export interface DecodeReport {
+  storageIndex: string | null;   // hex
+  corrupt: CorruptShareError[];  // shares dropped for bad bytes
+  failed: { share: number; error: unknown }[]; // shares dropped because a read threw
+  sharesUsed: number[];          // shares that supplied at least one verified block
+  segmentsDecoded: number;
+}
+
+export type DecodeProgress =
+  | { type: 'segment'; segment: number; bytes: number; total: number }
+  | { type: 'corrupt'; error: CorruptShareError }
+  | { type: 'failed'; share: number; error: unknown };
+
+export interface DecodeOptions {
+  signal?: AbortSignal;
+  onProgress?: (e: DecodeProgress) => void;
+  /** Plaintext byte range; only the segments it touches are fetched. */
+  range?: { offset: number; length: number };
+  /** Largest block tree read in one request (default WHOLE_TREE_READ_MAX); larger trees are read path by path. */
+  treeReadMax?: number;
+}
+
+/** Plaintext chunks in order; `report` fills in as decoding proceeds. */
+export interface DecodeStream extends AsyncIterable<Uint8Array> {
+  report: DecodeReport;
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'AbortError' || (e as { code?: string }).code === 'ABORT_ERR');
+}
+
+function resolveRange(size: number, range?: { offset: number; length: number }): { offset: number; end: number } {
+  if (!range) return { offset: 0, end: size };
+  const { offset, length } = range;
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+    throw new InvalidParamsError('range outside the file', { offset, length, size });
+  }
+  return { offset, end: offset + length };
+}
+
+export function decodeFile(cap: ReadCap | LiteralCap | string, sources: ShareSource[], opts: DecodeOptions = {}): DecodeStream {
+  const c = typeof cap === 'string' ? parseCap(cap) : cap;
+  if (c.type !== 'chk' && c.type !== 'lit') throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'decoding needs a read cap', { type: c.type });
+  const report: DecodeReport = { storageIndex: null, corrupt: [], failed: [], sharesUsed: [], segmentsDecoded: 0 };
+  if (c.type === 'lit') {
+    const { offset, end } = resolveRange(c.data.length, opts.range);
+    return { report, async *[Symbol.asyncIterator]() { if (end > offset) yield c.data.slice(offset, end); } };
+  }
+  const range = resolveRange(c.size, opts.range);
+  const storageIndex = storageIndexFromKey(c.key);
+  report.storageIndex = hex(storageIndex);
+  return { report, [Symbol.asyncIterator]: () => run(c, storageIndex, sources, opts, report, range) };
+}
+
+async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource[], opts: DecodeOptions, report: DecodeReport,
+  range: { offset: number; end: number }): AsyncGenerator<Uint8Array> {
+  const { signal, onProgress } = opts;
+  const { k, n } = cap;
+  if (range.end === range.offset) return;
+  const expect = { storageIndex, uebHash: cap.uebHash, k, n, size: cap.size };
+  // Prefer data shares (no reconstruction needed), then parity.
+  const pending = [...sources].sort((a, b) => a.shareNum - b.shareNum).map((s) => new ShareReader(s, expect, opts.treeReadMax));
+  const active: ShareReader[] = [];
+  const used = new Set<number>();
+  let g: Geometry | null = null;
+
+  const drop = (r: ShareReader, e: unknown) => {
+    const i = active.indexOf(r);
+    if (i >= 0) active.splice(i, 1);
+    if (e instanceof CorruptShareError) { report.corrupt.push(e); onProgress?.({ type: 'corrupt', error: e }); }
+    else { report.failed.push({ share: r.shareNum, error: e }); onProgress?.({ type: 'failed', share: r.shareNum, error: e }); }
+  };
+
+  // Open more readers until `want` distinct shares are available (or none remain).
+  const distinct = () => new Set(active.map((r) => r.shareNum)).size;
+  const ensure = async (want: number) => {
+    while (distinct() < want && pending.length) {
+      const have = new Set(active.map((r) => r.shareNum));
+      const batch: ShareReader[] = [];
+      const rest: ShareReader[] = [];
+      for (const r of pending) {
+        if (batch.length < want - have.size && !have.has(r.shareNum) && !batch.some((b) => b.shareNum === r.shareNum)) batch.push(r);
+        else rest.push(r);
+      }
+      pending.splice(0, pending.length, ...rest);
+      if (!batch.length) break;
+      const results = await Promise.allSettled(batch.map((r) => r.open(signal)));
+      signal?.throwIfAborted();
+      results.forEach((res, i) => {
+        if (res.status === 'fulfilled') { active.push(batch[i]); g ??= batch[i].geometry; }
+        else if (isAbort(res.reason)) throw res.reason;
+        else drop(batch[i], res.reason);
+      });
+    }
+  };
+
+  await ensure(k);
+  if (!g) throw new NotEnoughSharesError({ needed: k, found: 0, storageIndex: hex(storageIndex) });
+  const geo: Geometry = g;
+  const codec: Codec | null = geo.m > 0 ? createCodec({ dataShards: k, parityShards: geo.m }) : null;
+  const sealer = segmentSealer(cap.key);
+  const first = Math.floor(range.offset / geo.segmentSize);
+  const last = Math.floor((range.end - 1) / geo.segmentSize);
+  let delivered = 0;
+
+  for (let seg = first; seg <= last; seg++) {
+    signal?.throwIfAborted();
+    const blocks = new Map<number, Uint8Array>();
+    const tried = new Set<ShareReader>();
+    while (blocks.size < k) {
+      const picks: ShareReader[] = [];
+      for (const r of active) {
+        if (picks.length >= k - blocks.size) break;
+        if (tried.has(r) || blocks.has(r.shareNum) || picks.some((p) => p.shareNum === r.shareNum)) continue;
+        picks.push(r);
+      }
+      if (picks.length < k - blocks.size) {
+        await ensure(distinct() + (k - blocks.size - picks.length));
+        for (const r of active) {
+          if (picks.length >= k - blocks.size) break;
+          if (tried.has(r) || blocks.has(r.shareNum) || picks.includes(r) || picks.some((p) => p.shareNum === r.shareNum)) continue;
+          picks.push(r);
+        }
+        if (!picks.length) throw new NotEnoughSharesError({ needed: k, found: blocks.size, storageIndex: hex(storageIndex), segment: seg });
+      }
+      const results = await Promise.allSettled(picks.map((r) => { tried.add(r); return r.readBlock(seg, signal); }));
+      signal?.throwIfAborted();
+      results.forEach((res, i) => {
+        if (res.status === 'fulfilled') { blocks.set(picks[i].shareNum, res.value); used.add(picks[i].shareNum); }
+        else if (isAbort(res.reason)) throw res.reason;
+        else drop(picks[i], res.reason);
+      });
+    }
+    let data: Uint8Array[];
+    if ([...Array(k).keys()].every((i) => blocks.has(i))) {
+      data = [...Array(k).keys()].map((i) => blocks.get(i)!);
+    } else {
+      data = codec!.reconstruct(Array.from({ length: n }, (_, i) => blocks.get(i) ?? null)).slice(0, k);
+    }
+    const plainLen = segmentPlainSize(geo, seg);
+    const bs = data[0].length;
+    const sealed = new Uint8Array(bs * k);
+    data.forEach((d, i) => sealed.set(d, i * bs));
+    let plain: Uint8Array;
+    try {
+      plain = sealer.open(seg, sealed.subarray(0, plainLen + SEGMENT_TAG_BYTES));
+    } catch (e) {
+      if (e instanceof DecryptError) throw new FileIntegrityError({ storageIndex: hex(storageIndex), segment: seg });
+      throw e;
+    }
+    report.segmentsDecoded++;
+    report.sharesUsed = [...used].sort((a, b) => a - b);
+    const segStart = seg * geo.segmentSize;
+    const from = Math.max(range.offset, segStart) - segStart;
+    const to = Math.min(range.end, segStart + plainLen) - segStart;
+    delivered += to - from;
+    onProgress?.({ type: 'segment', segment: seg, bytes: delivered, total: range.end - range.offset });
+    yield from === 0 && to === plain.length ? plain : plain.subarray(from, to);
+  }
+}

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { taggedHash, taggedHasher, convergentKey, storageIndexFromKey, ed25519PublicKey, ed25519Sign, ed25519Verify, randomBytes, randomKey } from '../../src/crypto/index.ts';
+
+const b = (s: string) => new TextEncoder().encode(s);
+
+test('tagged hash is domain-separated and unambiguous', () => {
+  assert.notDeepEqual(taggedHash('a', b('x')), taggedHash('b', b('x')));
+  assert.notDeepEqual(taggedHash('t', b('ab'), b('c')), taggedHash('t', b('a'), b('bc')));
+  assert.notDeepEqual(taggedHash('t', b('ab')), taggedHash('ta', b('b')));
+  assert.equal(taggedHash('t').length, 32);
+  const h = taggedHasher('s'); h.update(b('he')); h.update(b('llo'));
+  const h2 = taggedHasher('s'); h2.update(b('hello'));
+  assert.deepEqual(h.digest(), h2.digest());
+});
+
+test('convergent keys depend on secret, params and plaintext hash', () => {
+  const ph = randomBytes(32), s = randomBytes(32);
+  const p = { k: 3, n: 5, segmentSize: 1 << 20 };
+  assert.deepEqual(convergentKey(s, p, ph), convergentKey(s, p, ph));
+  assert.notDeepEqual(convergentKey(s, p, ph), convergentKey(randomBytes(32), p, ph));
+  assert.notDeepEqual(convergentKey(s, p, ph), convergentKey(s, { ...p, k: 2 }, ph));
+  assert.equal(storageIndexFromKey(randomKey()).length, 16);
+});
+
+test('Ed25519 sign/verify', () => {
+  const seed = randomBytes(32);
+  const pub = ed25519PublicKey(seed);
+  const sig = ed25519Sign(seed, b('msg'));
+  assert.equal(sig.length, 64);
+  assert.ok(ed25519Verify(pub, b('msg'), sig));
+  assert.ok(!ed25519Verify(pub, b('msh'), sig));
+  const bad = Uint8Array.from(sig); bad[0] ^= 1;
+  assert.ok(!ed25519Verify(pub, b('msg'), bad));
+  assert.ok(!ed25519Verify(ed25519PublicKey(randomBytes(32)), b('msg'), sig));
+});
+
+test('Ed25519 RFC 8032 test 1', () => {
+  const seed = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex');
+  assert.equal(Buffer.from(ed25519PublicKey(seed)).toString('hex'), 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+  assert.equal(Buffer.from(ed25519Sign(seed, new Uint8Array(0))).toString('hex'),
+    'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b');
+});
