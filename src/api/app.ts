@@ -21,7 +21,8 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 
 export function createApp(init: AppInit): FastifyInstance {
   const { peer, token } = init;
-  const app = Fastify({ logger: init.logger ?? false, bodyLimit: 1 << 20 });
+  // Caps travel in URLs (a literal cap can carry a few dozen bytes of data): allow long path params.
+  const app = Fastify({ logger: init.logger ?? false, bodyLimit: 1 << 20, routerOptions: { maxParamLength: 4096 } });
   // Uploads arrive as raw streams; the service spools or streams them itself.
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
 
@@ -56,7 +57,8 @@ export function createApp(init: AppInit): FastifyInstance {
       input = { stream: req.body as AsyncIterable<Uint8Array> };
     }
     const controller = new AbortController();
-    req.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
+    // The response closing before it finished means the client went away: stop the upload.
+    reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
     if (q.progress !== '1') return peer.putFile(input, { ...opts, signal: controller.signal });
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -74,7 +76,7 @@ export function createApp(init: AppInit): FastifyInstance {
   app.get('/api/files/:cap', async (req, reply) => {
     const { cap } = req.params as { cap: string };
     const controller = new AbortController();
-    req.raw.on('close', () => controller.abort());
+    reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
     const file = await peer.getFile(cap, { signal: controller.signal });
     reply.header('content-type', 'application/octet-stream');
     reply.header('content-length', String(file.size));

@@ -17,7 +17,8 @@ export interface PutOptions {
 export interface PutResult {
   cap: string;
   size: number;
-  storageIndex?: string;
+  verifyCap: string | null;
+  storageIndex: string | null;
   /** shareNum -> peer id */
   placements: Record<string, string[]>;
   happiness: number;

@@ -4,7 +4,7 @@
 // 2. Every (peer, share) pair becomes a ShareSource; the decoder verifies each block's Merkle path
 //    against the cap before use, drops a source that lies or fails, and needs any k good shares.
 import { decodeFile, NotEnoughSharesError, type DecodeStream, type ShareSource } from '../format/index.ts';
-import { parseCap, storageIndexOf } from '../caps/index.ts';
+import { InvalidCapError, parseCap, storageIndexOf } from '../caps/index.ts';
 import { withTimeout } from './util.ts';
 import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
 
@@ -49,9 +49,9 @@ export async function findSources(si: Uint8Array, finder: ServerFinder, n: numbe
 
 export async function download(capText: string, finder: ServerFinder, o: DownloadOptions = {}): Promise<DownloadHandle> {
   const cap = parseCap(capText);
-  if (cap.type === 'lit') return { size: cap.data.length, stream: decodeFile(cap, [], o) };
-  if (cap.type !== 'chk') return { size: 0, stream: decodeFile(cap as any, [], o) }; // decodeFile names the wrong kind
-  const si = storageIndexOf(cap);
+  if (cap.type === 'lit') return { size: cap.data.length, stream: decodeFile(cap, [], { range: o.range }) };
+  if (cap.type !== 'chk') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a file read cap (p2pb:chk:…) is needed, not a "${cap.type}" cap`, { type: cap.type });
+  const si = storageIndexOf(cap)!;
   const { sources, shares, holders } = await findSources(si, finder, cap.n, o.signal);
   o.onProgress?.({ type: 'client:download:holders', holders, shares: shares.size });
   if (shares.size < cap.k) throw new NotEnoughSharesError({ needed: cap.k, found: shares.size, storageIndex: Buffer.from(si).toString('hex') });

@@ -7,7 +7,8 @@ import { P2PBackupError } from '../common/errors.ts';
 import { parseSize } from '../store/index.ts';
 
 export interface PeerConfig {
-  /** libp2p listen multiaddrs. Default: all interfaces, a fixed-by-OS TCP port. */
+  /** libp2p listen multiaddrs. Default: all interfaces, TCP port 7171 (a fixed port, so peers that
+   *  remember this one find it again after a restart). */
   listen: string[];
   /** Addresses to announce instead of the observed ones (for NAT / port forwards). */
   announce: string[];
@@ -24,7 +25,7 @@ export interface PeerConfig {
 }
 
 export const DEFAULT_CONFIG: PeerConfig = {
-  listen: ['/ip4/0.0.0.0/tcp/0'],
+  listen: ['/ip4/0.0.0.0/tcp/7171'],
   announce: [],
   bootstrap: [],
   mdns: true,

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { P2PBackupError } from '../common/errors.ts';
@@ -89,7 +90,9 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
   const members: SwarmMember[] = [];
   let clientChild: ChildProcess | null = null;
   const peerHome = (i: number) => join(dir, 'peers', `peer-${i}`);
-  const loopback = ['/ip4/127.0.0.1/tcp/0'];
+  // Each home keeps one fixed port (chosen free at init), so a restarted peer is found at the address
+  // the others remember.
+  const loopback = async () => [`/ip4/127.0.0.1/tcp/${await freePort()}`];
 
   const stopAll = async () => {
     const all = [...children, clientChild].filter((c): c is ChildProcess => c != null);
@@ -101,7 +104,7 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
 
   const startPeer = async (i: number): Promise<SwarmMember> => {
     const home = peerHome(i);
-    if (!(await isInitialized(home))) await initHome(home, { listen: loopback, mdns: false, offer: init.offer ?? '4GiB' });
+    if (!(await isInitialized(home))) await initHome(home, { listen: await loopback(), mdns: false, offer: init.offer ?? '4GiB' });
     // Every peer after the first joins through the first; they find the rest through the DHT.
     const boot = i === 0 ? (members[1]?.addresses ?? []) : (members[0]?.addresses ?? []);
     const { child, member } = await spawnDaemon(home, boot.length ? ['--bootstrap', ...boot] : [], init.env);
@@ -112,7 +115,7 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
 
   try {
     for (let i = 0; i < init.peers; i++) await startPeer(i);
-    if (!(await isInitialized(dir))) await initHome(dir, { listen: loopback, mdns: false, offer: '0' });
+    if (!(await isInitialized(dir))) await initHome(dir, { listen: await loopback(), mdns: false, offer: '0' });
     const all = members.flatMap((m) => m.addresses);
     const c = await spawnDaemon(dir, ['--bootstrap', ...all], init.env);
     clientChild = c.child;
@@ -141,6 +144,17 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
     await stopAll();
     throw err;
   }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 async function writeJson(path: string, value: unknown) {
