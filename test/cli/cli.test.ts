@@ -1,0 +1,87 @@
+// The CLI as a user meets it: init, errors with their exit codes, a lone daemon, its API's auth.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, stat, writeFile, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cli, tempDir } from '../integration/helpers.ts';
+import { spawnDaemon } from '../../src/peer/swarm.ts';
+
+const tmp = await tempDir('p2pb-cli-');
+after(() => tmp.cleanup());
+
+test('init lays down a home once, with owner-only secrets, and refuses to overwrite it', async () => {
+  const home = join(tmp.dir, 'a');
+  const r = await cli(['--home', home, '--json', 'init', '--swarm-key', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.match(out.peerId, /^12D3Koo/);
+  assert.equal((await stat(join(home, 'api-token'))).mode & 0o777, 0o600);
+  assert.equal((await stat(join(home, 'swarm.key'))).mode & 0o777, 0o600);
+  assert.match(await readFile(join(home, 'swarm.key'), 'utf8'), /^\/key\/swarm\/psk\/1\.0\.0\//);
+  const again = await cli(['--home', home, 'init']);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /already a p2pbackup home/);
+});
+
+test('bad input ends in a clear message and its exit code, with nothing written', async () => {
+  const home = join(tmp.dir, 'b');
+  const badOffer = await cli(['--home', home, 'init', '--offer', 'lots']);
+  assert.equal(badOffer.code, 2);
+  assert.match(badOffer.stderr, /lots/);
+  await assert.rejects(access(join(home, 'config.json')), 'no half-made home');
+  const badKey = join(tmp.dir, 'bad.key');
+  await writeFile(badKey, 'not a swarm key\n');
+  const r = await cli(['--home', home, 'init', '--swarm-key-file', badKey]);
+  assert.notEqual(r.code, 0);
+  await assert.rejects(access(join(home, 'config.json')));
+  const noDaemon = await cli(['--home', join(tmp.dir, 'nobody'), 'status']);
+  assert.equal(noDaemon.code, 3);
+  assert.match(noDaemon.stderr, /no daemon is running/);
+  const badCap = await cli(['--home', join(tmp.dir, 'nobody'), 'get', 'p2pb:chk:zzz:0000']);
+  assert.ok(badCap.code === 3 || badCap.code === 4);
+});
+
+test('a config with an unknown key stops the daemon with a message naming it', async () => {
+  const home = join(tmp.dir, 'c');
+  assert.equal((await cli(['--home', home, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'])).code, 0);
+  const cfg = JSON.parse(await readFile(join(home, 'config.json'), 'utf8'));
+  await writeFile(join(home, 'config.json'), JSON.stringify({ ...cfg, ofer: '1GiB' }));
+  const r = await cli(['--home', home, 'daemon']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown key "ofer"/);
+});
+
+test('a lone daemon: API needs the token, status reports it, put fails clearly, SIGTERM stops it cleanly', async () => {
+  const home = join(tmp.dir, 'd');
+  assert.equal((await cli(['--home', home, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'])).code, 0);
+  const { child, member } = await spawnDaemon(home);
+  try {
+    assert.equal((await fetch(`${member.apiUrl}/api/health`)).status, 200);
+    const denied = await fetch(`${member.apiUrl}/api/status`);
+    assert.equal(denied.status, 401);
+    assert.equal(((await denied.json()) as { code: string }).code, 'ERR_UNAUTHORIZED');
+    const wrong = await fetch(`${member.apiUrl}/api/status`, { headers: { authorization: 'Bearer nope' } });
+    assert.equal(wrong.status, 401);
+    const st = await cli(['--home', home, '--json', 'status']);
+    assert.equal(st.code, 0, st.stderr);
+    const s = JSON.parse(st.stdout);
+    assert.equal(s.peerId, member.peerId);
+    assert.equal(s.api.url, member.apiUrl);
+    const file = join(tmp.dir, 'f.bin');
+    await writeFile(file, Buffer.alloc(10_000, 7));
+    const put = await cli(['--home', home, 'put', file]);
+    assert.equal(put.code, 5, 'no storage peers: exit 5');
+    assert.match(put.stderr, /no storage peers|distinct peers/);
+    const tiny = join(tmp.dir, 'tiny.txt');
+    await writeFile(tiny, 'hello');
+    const lit = await cli(['--home', home, 'put', tiny]);
+    assert.equal(lit.code, 0, 'a tiny file lives in its cap and needs no peer');
+    const back = await cli(['--home', home, 'get', lit.stdout.trim()]);
+    assert.equal(back.stdout, 'hello');
+  } finally {
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.once('exit', (c) => r(c)));
+    assert.equal(code, 0, 'clean exit on SIGTERM');
+  }
+  await assert.rejects(access(join(home, 'daemon.json')), 'daemon.json removed on shutdown');
+});
