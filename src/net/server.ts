@@ -11,7 +11,7 @@ export interface StorageServerOptions {
   idleMs?: number;
   maxInboundStreams?: number;
   /** Called with every request's outcome, for the daemon's log (core code never prints). */
-  onEvent?: (e: { type: 'request'; op: string; peer: string; ok: boolean; code?: string }) => void;
+  onEvent?: (e: { type: 'request'; op: string; peer: string; ok: boolean; code?: string; si?: string }) => void;
 }
 
 const OPS: Record<number, string> = {
@@ -43,7 +43,7 @@ async function handleStream(store: ShareStore, stream: Stream, owner: string, id
     validate(req.header, schema);
     if (req.type !== MSG.WRITE && req.payload.byteLength) throw new ProtocolError('this request carries no payload');
     await dispatch(store, stream, reader, req, owner);
-    onEvent?.({ type: 'request', op, peer: owner, ok: true });
+    onEvent?.({ type: 'request', op, peer: owner, ok: true, si: typeof req.header.si === 'string' ? req.header.si : undefined });
     await stream.close({ signal: AbortSignal.timeout(idleMs) });
   } catch (e) {
     const err = e as Error & { code?: string; reason?: string; details?: Record<string, unknown> };

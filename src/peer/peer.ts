@@ -55,7 +55,12 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   const store = await DiskStore.open(paths.store, { offer: config.offer });
   let node: P2PNode;
   try {
-    node = await createNode({ privateKey, listen: config.listen, bootstrap: config.bootstrap, mdns: config.mdns, swarmKey, store });
+    node = await createNode({
+      privateKey, listen: config.listen, bootstrap: config.bootstrap, mdns: config.mdns, swarmKey, store,
+      // A holder advertises each storage index it accepted (provider records), so downloaders find it
+      // beyond the closest-peer walk. Best effort: small swarms often cannot hold provider records.
+      server: { onEvent: (e) => { if (e.ok && e.op === 'write' && e.si) void node.provide(Buffer.from(e.si, 'hex'), { timeoutMs: 10_000 }); } }
+    });
   } catch (err) {
     await store.close();
     throw err;
