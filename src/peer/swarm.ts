@@ -13,7 +13,8 @@ import { P2PBackupError } from '../common/errors.ts';
 import { homePaths } from './home.ts';
 import { initHome, isInitialized } from './init.ts';
 
-const BIN = fileURLToPath(new URL('../cli/bin.ts', import.meta.url));
+// Run from source (type stripping) or from the build in dist/, whichever this module is.
+const BIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/bin.ts' : '../cli/bin.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000; // a daemon that has not written daemon.json by then failed to start
 
 export interface SwarmMember {
