@@ -101,9 +101,9 @@ interface PutOutcome {
 }
 
 /** Put through the API as the CLI does (?progress=1: NDJSON, so no HTTP timeout on long puts). */
-async function put(api: ApiClient, path: string): Promise<PutOutcome> {
+async function put(api: ApiClient, path: string, signal: AbortSignal): Promise<PutOutcome> {
   const t0 = performance.now();
-  const res = await api.request('POST', `/api/files?progress=1&k=${K}&n=${N}`, { json: { path } });
+  const res = await api.request('POST', `/api/files?progress=1&k=${K}&n=${N}`, { json: { path }, signal });
   let placed = 0;
   for await (const line of ndjson(res)) {
     if (line.error) throw errorFromLine(line.error);
@@ -114,9 +114,9 @@ async function put(api: ApiClient, path: string): Promise<PutOutcome> {
 }
 
 /** Get by cap, streaming to `out` while hashing; returns { sha256, bytes, ms }. */
-async function get(api: ApiClient, cap: string, out: string): Promise<{ sha256: string; bytes: number; ms: number }> {
+async function get(api: ApiClient, cap: string, out: string, signal: AbortSignal): Promise<{ sha256: string; bytes: number; ms: number }> {
   const t0 = performance.now();
-  const res = await api.request('GET', `/api/files/${encodeURIComponent(cap)}`);
+  const res = await api.request('GET', `/api/files/${encodeURIComponent(cap)}`, { signal });
   const hash = createHash('sha256');
   let bytes = 0;
   await pipeline(
@@ -153,15 +153,20 @@ export async function run(argv: string[]): Promise<void> {
   const streamSize = parseSize(arg(flags.rest, '--stream-size', flags.quick ? '64MiB' : '256MiB'));
 
   const dir = await mkdtemp(join(tmpdir(), 'p2pbackup-bench-transfer-'));
-  let swarm: Swarm | null = null;
+  // Cleanup waits for a swarm still starting (Ctrl-C during start-up) and then stops it: no orphaned daemons.
+  let starting: Promise<Swarm> | null = null;
+  // Aborted on Ctrl-C: an open API request would keep the client daemon from shutting down for 10 s.
+  const inflight = new AbortController();
   let cleaning: Promise<void> | null = null;
   const cleanup = () =>
     (cleaning ??= (async () => {
+      const swarm = await starting?.catch(() => null); // a failed start has stopped its own processes
       await swarm?.stop().catch((e) => note(`transfer: stopping the swarm: ${e?.message ?? e}`));
       await rm(dir, { recursive: true, force: true });
     })());
   const onSignal = (sig: NodeJS.Signals) => {
     note(`transfer: ${sig}: stopping the swarm and removing ${dir}`);
+    inflight.abort();
     void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
@@ -174,8 +179,9 @@ export async function run(argv: string[]): Promise<void> {
   try {
     note(`transfer: starting ${PEERS} storage peers + client daemon under ${dir}`);
     const t0 = performance.now();
-    swarm = await startSwarm({ dir, peers: PEERS });
-    const info = swarm.info;
+    starting = startSwarm({ dir, peers: PEERS });
+    const { info } = await starting;
+    inflight.signal.throwIfAborted();
     note(`transfer: swarm up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const token = (await readFile(homePaths(dir).apiToken, 'utf8')).trim();
     const api = new ApiClient(info.client.apiUrl, token);
@@ -185,12 +191,12 @@ export async function run(argv: string[]): Promise<void> {
       const output = join(dir, `output-${s}.bin`);
       note(`transfer: sample ${s + 1}/${samples}: generating ${formatBytes(size)} of random bytes`);
       const want = await generate(input, size);
-      const p = await put(api, input);
+      const p = await put(api, input, inflight.signal);
       if (p.placed !== N) throw new Error(`put placed ${p.placed} of ${N} shares (happiness ${p.happiness}): not a full upload`);
       puts.push(mbps(size, p.ms));
       note(`transfer:   put ${(p.ms / 1000).toFixed(1)} s = ${puts[s].toFixed(1)} MB/s (${p.placed} shares written, happiness ${p.happiness})`);
       await rm(input);
-      const g = await get(api, p.cap, output);
+      const g = await get(api, p.cap, output, inflight.signal);
       if (g.bytes !== size) throw new Error(`get returned ${g.bytes} bytes, expected ${size}`);
       if (g.sha256 !== want) throw new Error(`get returned different bytes (sha256 ${g.sha256} != ${want})`);
       gets.push(mbps(size, g.ms));
@@ -235,7 +241,7 @@ export async function run(argv: string[]): Promise<void> {
   out(
     formatTable(
       ['op', 'impl', 'code', 'size', 'MB/s', 'samples MB/s'],
-      tput.map((r) => [r.op, r.impl, r.k ? `${r.k}-of-${r.n}` : '-', formatBytes(r.sizeBytes), r.mbps, r.sampleMbps.join(' ')]),
+      tput.map((r) => [r.op, r.impl, r.k ? `${r.k}-of-${r.n}` : '-', formatBytes(r.sizeBytes), r.mbps.toFixed(1), r.sampleMbps.map((x) => x.toFixed(1)).join(' ')]),
     ),
   );
   out('');
