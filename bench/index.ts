@@ -6,7 +6,7 @@ const BENCHES: Record<string, string> = {
   coding: './coding.ts',
   'transfer-stream': './transfer-stream.ts',
   pipeline: './pipeline.ts',
-  // transfer: './transfer.ts',
+  transfer: './transfer.ts',
   // backup: './backup.ts',
 };
 

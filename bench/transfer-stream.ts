@@ -4,13 +4,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
-import { createNode } from '../src/net/index.ts';
+import { createNode, type P2PNode } from '../src/net/index.ts';
 import { parseSize } from '../src/store/index.ts';
 import { multiaddr } from '@multiformats/multiaddr';
 
 const BENCH_PROTOCOL = '/p2pbackup/bench-stream/1.0.0';
 
-interface Row { bench: string; bytes: number; chunk: number; seconds: number; MBps: number }
+export interface Row { bench: string; bytes: number; chunk: number; seconds: number; MBps: number }
 
 function arg(argv: string[], name: string, dflt: string): string {
   const i = argv.indexOf(name);
@@ -35,13 +35,12 @@ async function serve(): Promise<void> {
   process.stdin.on('end', () => { node.stop().finally(() => process.exit(0)); });
 }
 
-export async function run(argv: string[]): Promise<Row[]> {
-  const size = parseSize(arg(argv, '--size', '256MiB'));
-  const chunk = parseSize(arg(argv, '--chunk', '64KiB'));
-  const json = argv.includes('--json');
+/** One timed transfer of `size` bytes in `chunk`-byte writes to a server in a child process; prints nothing. */
+export async function measureStream(size: number, chunk: number): Promise<Row> {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const node = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false });
+  let node: P2PNode | null = null;
   try {
+    node = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false });
     const line = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout! }).once('line', resolve);
       child.once('exit', (c) => reject(new Error(`bench server exited with ${c}`)));
@@ -63,14 +62,21 @@ export async function run(argv: string[]): Promise<Row[]> {
     const got = await answer;
     const seconds = (performance.now() - t0) / 1000;
     if (got !== size) throw new Error(`receiver counted ${got} bytes, sent ${size}`);
-    const rows: Row[] = [{ bench: 'stream-throughput', bytes: size, chunk, seconds: +seconds.toFixed(3), MBps: +(size / 1e6 / seconds).toFixed(1) }];
-    if (json) process.stdout.write(JSON.stringify(rows) + '\n');
-    else for (const r of rows) process.stdout.write(`${r.bench}: ${(r.bytes / 2 ** 20).toFixed(0)} MiB in ${r.seconds} s = ${r.MBps} MB/s (chunk ${r.chunk} B, TCP+Noise+Yamux, loopback, 2 processes)\n`);
-    return rows;
+    return { bench: 'stream-throughput', bytes: size, chunk, seconds: +seconds.toFixed(3), MBps: +(size / 1e6 / seconds).toFixed(1) };
   } finally {
-    await node.stop();
+    await node?.stop();
     child.stdin!.end();
   }
+}
+
+export async function run(argv: string[]): Promise<Row[]> {
+  const size = parseSize(arg(argv, '--size', '256MiB'));
+  const chunk = parseSize(arg(argv, '--chunk', '64KiB'));
+  const json = argv.includes('--json');
+  const rows: Row[] = [await measureStream(size, chunk)];
+  if (json) process.stdout.write(JSON.stringify(rows) + '\n');
+  else for (const r of rows) process.stdout.write(`${r.bench}: ${(r.bytes / 2 ** 20).toFixed(0)} MiB in ${r.seconds} s = ${r.MBps} MB/s (chunk ${r.chunk} B, TCP+Noise+Yamux, loopback, 2 processes)\n`);
+  return rows;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

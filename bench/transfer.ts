@@ -1,0 +1,250 @@
+// `node bench/index.ts transfer [--json] [--quick] [--size 1GiB] [--samples 3] [--stream-size 256MiB]`:
+// put and get of one file through a local swarm of 5 storage peers + the client daemon (each its own
+// process, loopback, 3-of-5, happy 4), MB/s of plaintext (MB = 1e6), peak RSS (VmHWM) and CPU time per
+// process; the raw libp2p stream throughput between two processes on loopback as the ceiling.
+//
+// Every sample puts a *new* file of fresh random bytes: re-putting the same convergent file would find its
+// shares already stored and cost nothing. The put is timed from the API request to its result (both passes
+// over the file: convergent-key hash, then encrypt + erasure-code + stream the 5 shares); the get from the
+// request until the restored file is written (not fsynced) and its streaming sha256 checked. The input is
+// freshly written, so the put reads it from the page cache. Each sample's files are removed after it; the
+// shares stay on the peers until the swarm's temp dir is removed.
+import { createHash, randomFillSync } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ApiClient, errorFromLine } from '../src/cli/api-client.ts';
+import { homePaths } from '../src/peer/home.ts';
+import { startSwarm, type Swarm } from '../src/peer/swarm.ts';
+import { parseSize } from '../src/store/index.ts';
+import { formatBytes, formatTable, mbps, median, note, parseFlags, printJson } from './common.ts';
+import { measureStream } from './transfer-stream.ts';
+
+const PEERS = 5;
+const K = 3;
+const N = 5;
+const GEN_CHUNK = 4 << 20; // test-file generation buffer
+const STREAM_CHUNK = 64 << 10; // chunk of the raw stream reference (transfer-stream's default)
+
+interface ThroughputRecord {
+  op: 'put' | 'get' | 'stream';
+  impl: 'p2pbackup' | 'libp2p';
+  k?: number;
+  n?: number;
+  sizeBytes: number;
+  /** Median over the samples, MB/s (MB = 1e6). */
+  mbps: number;
+  samples: number;
+  sampleMbps: number[];
+}
+
+interface RssRecord {
+  op: 'rss';
+  process: string;
+  pid: number;
+  peakRssMB: number;
+  /** user + system CPU seconds over the process's life (swarm start included). */
+  cpuSeconds: number;
+}
+
+function arg(rest: readonly string[], name: string, dflt: string): string {
+  const i = rest.indexOf(name);
+  if (i < 0) return dflt;
+  const v = rest[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+  return v;
+}
+
+/** Write `size` random bytes to `path` in chunks; returns their sha256 (hex). */
+async function generate(path: string, size: number): Promise<string> {
+  const buf = Buffer.allocUnsafe(Math.min(GEN_CHUNK, size));
+  const hash = createHash('sha256');
+  const fh = await open(path, 'w', 0o600);
+  try {
+    for (let done = 0; done < size; ) {
+      const piece = buf.subarray(0, Math.min(buf.length, size - done));
+      randomFillSync(piece);
+      hash.update(piece);
+      let off = 0;
+      while (off < piece.length) off += (await fh.write(piece, off, piece.length - off)).bytesWritten;
+      done += piece.length;
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
+}
+
+async function* ndjson(res: Response): AsyncGenerator<any> {
+  const decoder = new TextDecoder();
+  let pending = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    pending += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl).trim();
+      pending = pending.slice(nl + 1);
+      if (line) yield JSON.parse(line);
+    }
+  }
+  if (pending.trim()) yield JSON.parse(pending);
+}
+
+interface PutOutcome {
+  cap: string;
+  happiness: number;
+  placed: number;
+  ms: number;
+}
+
+/** Put through the API as the CLI does (?progress=1: NDJSON, so no HTTP timeout on long puts). */
+async function put(api: ApiClient, path: string, signal: AbortSignal): Promise<PutOutcome> {
+  const t0 = performance.now();
+  const res = await api.request('POST', `/api/files?progress=1&k=${K}&n=${N}`, { json: { path }, signal });
+  let placed = 0;
+  for await (const line of ndjson(res)) {
+    if (line.error) throw errorFromLine(line.error);
+    if (line.event?.type === 'client:upload:share-placed') placed++;
+    if (line.result) return { cap: line.result.cap, happiness: line.result.happiness, placed, ms: performance.now() - t0 };
+  }
+  throw new Error('the daemon ended the put without a result');
+}
+
+/** Get by cap, streaming to `out` while hashing; returns { sha256, bytes, ms }. */
+async function get(api: ApiClient, cap: string, out: string, signal: AbortSignal): Promise<{ sha256: string; bytes: number; ms: number }> {
+  const t0 = performance.now();
+  const res = await api.request('GET', `/api/files/${encodeURIComponent(cap)}`, { signal });
+  const hash = createHash('sha256');
+  let bytes = 0;
+  await pipeline(
+    Readable.fromWeb(res.body as any),
+    async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        yield chunk;
+      }
+    },
+    createWriteStream(out, { mode: 0o600 }),
+  );
+  return { sha256: hash.digest('hex'), bytes, ms: performance.now() - t0 };
+}
+
+/** Peak RSS (VmHWM, MB = 2^20 bytes) and CPU seconds (utime + stime) of a live process. */
+async function usage(pid: number | 'self'): Promise<{ peakRssMB: number; cpuSeconds: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+  if (!hwm) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3; utime, stime are 14, 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { peakRssMB: Math.round(Number(hwm[1]) / 1024), cpuSeconds: +(ticks / 100).toFixed(1) }; // CLK_TCK = 100 on Linux
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const flags = parseFlags(argv);
+  const size = parseSize(arg(flags.rest, '--size', flags.quick ? '64MiB' : '1GiB'));
+  const samples = Number(arg(flags.rest, '--samples', flags.quick ? '1' : '3'));
+  if (!Number.isInteger(samples) || samples < 1) throw new Error('--samples must be a whole number >= 1');
+  const streamSize = parseSize(arg(flags.rest, '--stream-size', flags.quick ? '64MiB' : '256MiB'));
+
+  const dir = await mkdtemp(join(tmpdir(), 'p2pbackup-bench-transfer-'));
+  // Cleanup waits for a swarm still starting (Ctrl-C during start-up) and then stops it: no orphaned daemons.
+  let starting: Promise<Swarm> | null = null;
+  // Aborted on Ctrl-C: an open API request would keep the client daemon from shutting down for 10 s.
+  const inflight = new AbortController();
+  let cleaning: Promise<void> | null = null;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      const swarm = await starting?.catch(() => null); // a failed start has stopped its own processes
+      await swarm?.stop().catch((e) => note(`transfer: stopping the swarm: ${e?.message ?? e}`));
+      await rm(dir, { recursive: true, force: true });
+    })());
+  const onSignal = (sig: NodeJS.Signals) => {
+    note(`transfer: ${sig}: stopping the swarm and removing ${dir}`);
+    inflight.abort();
+    void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const puts: number[] = [];
+  const gets: number[] = [];
+  const rss: RssRecord[] = [];
+  const streams: number[] = [];
+  try {
+    note(`transfer: starting ${PEERS} storage peers + client daemon under ${dir}`);
+    const t0 = performance.now();
+    starting = startSwarm({ dir, peers: PEERS });
+    const { info } = await starting;
+    inflight.signal.throwIfAborted();
+    note(`transfer: swarm up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const token = (await readFile(homePaths(dir).apiToken, 'utf8')).trim();
+    const api = new ApiClient(info.client.apiUrl, token);
+
+    for (let s = 0; s < samples; s++) {
+      const input = join(dir, `input-${s}.bin`);
+      const output = join(dir, `output-${s}.bin`);
+      note(`transfer: sample ${s + 1}/${samples}: generating ${formatBytes(size)} of random bytes`);
+      const want = await generate(input, size);
+      const p = await put(api, input, inflight.signal);
+      if (p.placed !== N) throw new Error(`put placed ${p.placed} of ${N} shares (happiness ${p.happiness}): not a full upload`);
+      puts.push(mbps(size, p.ms));
+      note(`transfer:   put ${(p.ms / 1000).toFixed(1)} s = ${puts[s].toFixed(1)} MB/s (${p.placed} shares written, happiness ${p.happiness})`);
+      await rm(input);
+      const g = await get(api, p.cap, output, inflight.signal);
+      if (g.bytes !== size) throw new Error(`get returned ${g.bytes} bytes, expected ${size}`);
+      if (g.sha256 !== want) throw new Error(`get returned different bytes (sha256 ${g.sha256} != ${want})`);
+      gets.push(mbps(size, g.ms));
+      note(`transfer:   get ${(g.ms / 1000).toFixed(1)} s = ${gets[s].toFixed(1)} MB/s (sha256 verified)`);
+      await rm(output);
+    }
+
+    const procs: [string, number | 'self'][] = [
+      ['client', info.client.pid],
+      ...info.peers.map((m, i): [string, number] => [`peer-${i}`, m.pid]),
+      ['bench', 'self'],
+    ];
+    for (const [name, pid] of procs) rss.push({ op: 'rss', process: name, pid: pid === 'self' ? process.pid : pid, ...(await usage(pid)) });
+
+    // The reference runs after the swarm is gone, so the two do not compete for the cores.
+    await cleanup();
+    for (let s = 0; s < samples; s++) {
+      note(`transfer: libp2p stream reference ${s + 1}/${samples}: ${formatBytes(streamSize)}`);
+      const r = await measureStream(streamSize, STREAM_CHUNK);
+      streams.push(r.MBps);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+
+  const round = (x: number) => +x.toFixed(1);
+  const tput: ThroughputRecord[] = [
+    { op: 'put', impl: 'p2pbackup', k: K, n: N, sizeBytes: size, mbps: round(median(puts)), samples, sampleMbps: puts.map(round) },
+    { op: 'get', impl: 'p2pbackup', k: K, n: N, sizeBytes: size, mbps: round(median(gets)), samples, sampleMbps: gets.map(round) },
+    { op: 'stream', impl: 'libp2p', sizeBytes: streamSize, mbps: round(median(streams)), samples, sampleMbps: streams.map(round) },
+  ];
+  if (flags.json) {
+    printJson([...tput, ...rss]);
+    return;
+  }
+  const out = (s: string) => process.stdout.write(s + '\n');
+  out(`Transfer through a local swarm: ${PEERS} storage peers + client daemon, one process each, loopback, ${K}-of-${N}`);
+  out(`MB/s of plaintext (MB = 1e6), median of ${samples} sample(s); each put sample is a new random file (a re-put of`);
+  out('the same convergent file would be a no-op); stream = raw libp2p TCP+Noise+Yamux, 2 processes, 64 KiB writes.');
+  out(
+    formatTable(
+      ['op', 'impl', 'code', 'size', 'MB/s', 'samples MB/s'],
+      tput.map((r) => [r.op, r.impl, r.k ? `${r.k}-of-${r.n}` : '-', formatBytes(r.sizeBytes), r.mbps.toFixed(1), r.sampleMbps.map((x) => x.toFixed(1)).join(' ')]),
+    ),
+  );
+  out('');
+  out('Peak RSS (VmHWM, MiB) and CPU seconds (user+sys, whole life incl. start-up) per process, read after the runs:');
+  out(formatTable(['process', 'pid', 'peak RSS MiB', 'CPU s'], rss.map((r) => [r.process, r.pid, r.peakRssMB, r.cpuSeconds.toFixed(1)])));
+}
