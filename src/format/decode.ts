@@ -65,6 +65,8 @@ export function decodeFile(cap: ReadCap | LiteralCap | string, sources: ShareSou
   return { report, [Symbol.asyncIterator]: () => run(c, storageIndex, sources, opts, report, range) };
 }
 
+const READ_AHEAD_SEGMENTS = 4; // segments in flight during a download; bounds memory to ~4 segments
+
 async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource[], opts: DecodeOptions, report: DecodeReport,
   range: { offset: number; end: number }): AsyncGenerator<Uint8Array> {
   const { signal, onProgress } = opts;
@@ -86,24 +88,35 @@ async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource
 
   // Open more readers until `want` distinct shares are available (or none remain).
   const distinct = () => new Set(active.map((r) => r.shareNum)).size;
+  // Concurrent segment fetches share one in-flight open: a fetch that needs more sources waits for
+  // readers another fetch is already opening instead of concluding that none are left.
+  let opening: Promise<void> | null = null;
+  const openBatch = async (want: number) => {
+    const have = new Set(active.map((r) => r.shareNum));
+    const batch: ShareReader[] = [];
+    const rest: ShareReader[] = [];
+    for (const r of pending) {
+      if (batch.length < want - have.size && !have.has(r.shareNum) && !batch.some((b) => b.shareNum === r.shareNum)) batch.push(r);
+      else rest.push(r);
+    }
+    pending.splice(0, pending.length, ...rest);
+    if (!batch.length) return;
+    const results = await Promise.allSettled(batch.map((r) => r.open(signal)));
+    signal?.throwIfAborted();
+    results.forEach((res, i) => {
+      if (res.status === 'fulfilled') { active.push(batch[i]); g ??= batch[i].geometry; }
+      else if (isAbort(res.reason)) throw res.reason;
+      else drop(batch[i], res.reason);
+    });
+  };
   const ensure = async (want: number) => {
-    while (distinct() < want && pending.length) {
-      const have = new Set(active.map((r) => r.shareNum));
-      const batch: ShareReader[] = [];
-      const rest: ShareReader[] = [];
-      for (const r of pending) {
-        if (batch.length < want - have.size && !have.has(r.shareNum) && !batch.some((b) => b.shareNum === r.shareNum)) batch.push(r);
-        else rest.push(r);
-      }
-      pending.splice(0, pending.length, ...rest);
-      if (!batch.length) break;
-      const results = await Promise.allSettled(batch.map((r) => r.open(signal)));
-      signal?.throwIfAborted();
-      results.forEach((res, i) => {
-        if (res.status === 'fulfilled') { active.push(batch[i]); g ??= batch[i].geometry; }
-        else if (isAbort(res.reason)) throw res.reason;
-        else drop(batch[i], res.reason);
-      });
+    while (distinct() < want) {
+      if (opening) { await opening; continue; }
+      if (!pending.length) break;
+      const before = pending.length;
+      opening = openBatch(want).finally(() => { opening = null; });
+      await opening;
+      if (pending.length === before) break;
     }
   };
 
@@ -116,8 +129,8 @@ async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource
   const last = Math.floor((range.end - 1) / geo.segmentSize);
   let delivered = 0;
 
-  for (let seg = first; seg <= last; seg++) {
-    signal?.throwIfAborted();
+  // Fetch the k verified blocks of one segment, replacing sources that fail or lie.
+  const fetchBlocks = async (seg: number): Promise<Map<number, Uint8Array>> => {
     const blocks = new Map<number, Uint8Array>();
     const tried = new Set<ShareReader>();
     while (blocks.size < k) {
@@ -144,6 +157,26 @@ async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource
         else drop(picks[i], res.reason);
       });
     }
+    return blocks;
+  };
+
+  // Read-ahead: up to READ_AHEAD_SEGMENTS segments are fetched while the current one is decoded and
+  // consumed, so network round trips, peers' disks and our CPU overlap. Memory: that many segments.
+  const window: Promise<Map<number, Uint8Array>>[] = [];
+  let next = first;
+  const fill = () => {
+    while (window.length < READ_AHEAD_SEGMENTS && next <= last) {
+      const p = fetchBlocks(next++);
+      p.catch(() => {}); // observed when its turn comes; never an unhandled rejection meanwhile
+      window.push(p);
+    }
+  };
+
+  for (let seg = first; seg <= last; seg++) {
+    signal?.throwIfAborted();
+    fill();
+    const blocks = await window.shift()!;
+    fill();
     let data: Uint8Array[];
     if ([...Array(k).keys()].every((i) => blocks.has(i))) {
       data = [...Array(k).keys()].map((i) => blocks.get(i)!);
