@@ -10,6 +10,10 @@ export interface ShareServer {
   writeShare(si: Uint8Array, shareNum: number, source: AsyncIterable<Uint8Array>, size: number, opts?: { signal?: AbortSignal }): Promise<{ status: 'written' | 'exists' }>;
   list(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<{ shareNum: number; size: number }[]>;
   read(si: Uint8Array, shareNum: number, ranges: [number, number][], opts?: { signal?: AbortSignal }): Promise<Uint8Array[]>;
+  /** Store a signed mutable-slot record; the server checks slot, signature and seq (refusals throw, reason e.g. `stale`). */
+  putSlot(si: Uint8Array, record: Uint8Array, opts?: { signal?: AbortSignal; leaseUntil?: number }): Promise<{ status: 'stored' | 'unchanged'; seq: number }>;
+  /** The record the server holds for a slot (unverified), or null. */
+  getSlot(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<Uint8Array | null>;
 }
 
 export interface ServerFinder {

@@ -1,11 +1,11 @@
 // StorageClient: talks /p2pbackup/storage/1.0.0 to one remote peer; remote errors become named errors.
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
-import { ShareNotFoundError, OutOfRangeError, siToHex, checkSi, checkShareNum } from '../store/index.ts';
+import { ShareNotFoundError, OutOfRangeError, SlotNotFoundError, siToHex, checkSi, checkShareNum } from '../store/index.ts';
 import type { AcceptDecision, RefusalReason, ShareListing } from '../store/index.ts';
 import { DIAL_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_PAYLOAD_BYTES, MAX_READ_RANGES, MAX_READ_TOTAL, MSG, STORAGE_PROTOCOL } from './constants.ts';
 import { AbortedError, PeerUnreachableError, ProtocolError, RemoteError, RemoteRefusedError } from './errors.ts';
-import { ERROR_SCHEMA, FrameReader, RESPONSE_SCHEMAS, encodeFrame, sendFrame, validate } from './frame.ts';
+import { ANSWERS_WITH_PAYLOAD, ERROR_SCHEMA, FrameReader, RESPONSE_SCHEMAS, encodeFrame, sendFrame, validate } from './frame.ts';
 import type { Frame, Header } from './frame.ts';
 
 export interface RemoteStats { offered: number; used: number; free: number; shares: number; maxPayload: number }
@@ -18,6 +18,12 @@ export interface WriteShareOptions {
 }
 export type WriteShareResult = { status: 'written'; size: number; leaseExpiry: number } | { status: 'exists' };
 export interface OpOptions { signal?: AbortSignal }
+export interface PutSlotOptions extends OpOptions {
+  /** Lease expiry to ask for (ms since epoch); the server clamps it and never shortens a lease. */
+  leaseUntil?: number;
+}
+/** `stored`: the peer now holds this record; `unchanged`: it already held these exact bytes (lease renewed). */
+export interface PutSlotResult { status: 'stored' | 'unchanged'; seq: number; leaseExpiry: number }
 export type ByteRange = [offset: number, length: number];
 
 export interface StorageClientOptions { idleMs?: number; dialTimeoutMs?: number }
@@ -64,16 +70,16 @@ export class StorageClient {
     }
     if (f.type !== MSG.OK) throw new ProtocolError(`unexpected answer type 0x${f.type.toString(16)}`, { peer: this.peerName });
     validate(f.header, RESPONSE_SCHEMAS[reqType]);
-    if (reqType !== MSG.READ && f.payload.byteLength) throw new ProtocolError('unexpected payload in answer');
+    if (!ANSWERS_WITH_PAYLOAD.has(reqType) && f.payload.byteLength) throw new ProtocolError('unexpected payload in answer');
     return f;
   }
 
   /** One request, one answer. */
-  private async call(type: number, header: Header, ctx: { si?: string; shareNum?: number }, opts: OpOptions = {}): Promise<Frame> {
+  private async call(type: number, header: Header, ctx: { si?: string; shareNum?: number }, opts: OpOptions = {}, payload?: Uint8Array): Promise<Frame> {
     const stream = await this.open(opts.signal);
     const reader = new FrameReader(stream, { idleMs: this.idleMs, signal: opts.signal });
     try {
-      await sendFrame(stream, encodeFrame(type, header), opts.signal);
+      await sendFrame(stream, encodeFrame(type, header, payload), opts.signal);
       await stream.close({ signal: opts.signal }).catch(() => {});
       return await this.answer(reader, type, ctx);
     } finally {
@@ -196,6 +202,31 @@ export class StorageClient {
     checkSi(si); checkShareNum(shareNum);
     await this.call(MSG.DELETE, { si: siToHex(si), shareNum }, { si: siToHex(si), shareNum }, opts);
   }
+
+  /**
+   * Store a signed record in mutable slot `si` on this peer. The peer checks it belongs to the slot, is signed
+   * and is newer than what it holds; refusals throw RemoteRefusedError (reason stale, wrong-slot, bad-signature,
+   * invalid, too-large, quota).
+   */
+  async putSlot(si: Uint8Array, record: Uint8Array, opts: PutSlotOptions = {}): Promise<PutSlotResult> {
+    checkSi(si);
+    const header: Header = { si: siToHex(si) };
+    if (opts.leaseUntil !== undefined) header.leaseUntil = opts.leaseUntil;
+    const f = await this.call(MSG.SLOT_PUT, header, { si: siToHex(si) }, opts, record);
+    return f.header as unknown as PutSlotResult;
+  }
+
+  /** The record this peer holds for slot `si` (unverified: check it with the cap), or null if it has none. */
+  async getSlot(si: Uint8Array, opts?: OpOptions): Promise<Uint8Array | null> {
+    checkSi(si);
+    try {
+      const f = await this.call(MSG.SLOT_GET, { si: siToHex(si) }, { si: siToHex(si) }, opts);
+      return Uint8Array.from(f.payload);
+    } catch (e) {
+      if (e instanceof SlotNotFoundError) return null;
+      throw e;
+    }
+  }
 }
 
 function mapRemoteError(h: Header, peer: string, ctx: { si?: string; shareNum?: number }): Error {
@@ -205,6 +236,8 @@ function mapRemoteError(h: Header, peer: string, ctx: { si?: string; shareNum?: 
     case 'ERR_SHARE_REFUSED': return new RemoteRefusedError((h.reason as string) ?? 'policy', message, { peer, ...ctx });
     case 'ERR_NOT_OWNER': return new RemoteRefusedError('not-owner', message, { peer, ...ctx });
     case 'ERR_SHARE_NOT_FOUND': return new ShareNotFoundError(ctx.si ?? '?', ctx.shareNum ?? -1);
+    case 'ERR_SLOT_REFUSED': return new RemoteRefusedError((h.reason as string) ?? 'invalid', message, { peer, ...ctx });
+    case 'ERR_SLOT_NOT_FOUND': return new SlotNotFoundError(ctx.si ?? '?');
     case 'ERR_OUT_OF_RANGE': return new OutOfRangeError(message, { peer, ...ctx });
     case 'ERR_PROTOCOL': case 'ERR_FRAME_TOO_LARGE': return new ProtocolError(message, { peer, remoteCode: code });
     default: return new RemoteError(code, message, { peer, ...ctx });

@@ -30,7 +30,7 @@ export const READ_HIGH_WATER = 4 * 1024 * 1024;
 /** Yamux windows grow to 16 MiB, so a paused stream can receive that much: allow it rather than reset. */
 export const STREAM_READ_BUFFER = 32 * 1024 * 1024;
 
-/** Request types (client → server). 0x20–0x2f are reserved for mutable slots (not built yet). */
+/** Request types (client → server). 0x20–0x2f are mutable slots (0x22–0x2f still free). */
 export const MSG = {
   HELLO: 0x01,
   ACCEPT: 0x02,
@@ -41,6 +41,10 @@ export const MSG = {
   LIST: 0x07,
   RENEW: 0x08,
   DELETE: 0x09,
+  /** Store a signed slot record (payload); the server validates it against the slot. */
+  SLOT_PUT: 0x20,
+  /** Fetch a slot's record (answer payload). */
+  SLOT_GET: 0x21,
   /** Responses (server → client). */
   OK: 0x80,
   ERROR: 0xff,

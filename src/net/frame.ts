@@ -58,7 +58,7 @@ export function decodeBody(body: Uint8Array): Frame {
 
 // ---- strict header validation -------------------------------------------------------------------------
 
-type FieldKind = 'si' | 'shareNum' | 'uint' | 'string' | 'bool' | 'ranges' | 'shareNums' | 'listing' | 'lengths' | 'any';
+type FieldKind = 'si' | 'shareNum' | 'uint' | 'string' | 'bool' | 'ranges' | 'shareNums' | 'listing' | 'lengths' | 'slotStatus' | 'any';
 interface FieldSpec { kind: FieldKind; optional?: boolean }
 export type Schema = Record<string, FieldSpec>;
 
@@ -92,6 +92,7 @@ function checkField(name: string, kind: FieldKind, v: unknown): void {
     case 'lengths':
       if (!Array.isArray(v) || v.length > MAX_READ_RANGES || !v.every(isUint)) bad('must be byte counts');
       break;
+    case 'slotStatus': if (v !== 'stored' && v !== 'unchanged') bad('must be "stored" or "unchanged"'); break;
     case 'any': break;
   }
 }
@@ -119,7 +120,13 @@ export const REQUEST_SCHEMAS: Record<number, Schema> = {
   [MSG.LIST]: { si: { kind: 'si' } },
   [MSG.RENEW]: { si: { kind: 'si' }, shareNums: { kind: 'shareNums' }, until: { kind: 'uint' } },
   [MSG.DELETE]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' } },
+  [MSG.SLOT_PUT]: { si: { kind: 'si' }, leaseUntil: { kind: 'uint', optional: true } },
+  [MSG.SLOT_GET]: { si: { kind: 'si' } },
 };
+/** Requests that carry a payload (the others must not). */
+export const REQUESTS_WITH_PAYLOAD: ReadonlySet<number> = new Set([MSG.SLOT_PUT]);
+/** Answers that carry a payload. */
+export const ANSWERS_WITH_PAYLOAD: ReadonlySet<number> = new Set([MSG.READ, MSG.SLOT_GET]);
 
 /** Response schemas, keyed by the request they answer. */
 export const RESPONSE_SCHEMAS: Record<number, Schema> = {
@@ -131,6 +138,8 @@ export const RESPONSE_SCHEMAS: Record<number, Schema> = {
   [MSG.LIST]: { shares: { kind: 'listing' } },
   [MSG.RENEW]: { renewed: { kind: 'uint' } },
   [MSG.DELETE]: {},
+  [MSG.SLOT_PUT]: { status: { kind: 'slotStatus' }, seq: { kind: 'uint' }, leaseExpiry: { kind: 'uint' } },
+  [MSG.SLOT_GET]: {},
 };
 export const ERROR_SCHEMA: Schema = { code: { kind: 'string' }, message: { kind: 'string' }, reason: { kind: 'string', optional: true } };
 

@@ -6,7 +6,7 @@ export * from './errors.ts';
 export { createNode, siToCid } from './node.ts';
 export type { NodeInit, P2PNode } from './node.ts';
 export { StorageClient } from './client.ts';
-export type { ByteRange, OpOptions, RemoteStats, StorageClientOptions, WriteProgress, WriteShareOptions, WriteShareResult } from './client.ts';
+export type { ByteRange, OpOptions, RemoteStats, StorageClientOptions, WriteProgress, WriteShareOptions, WriteShareResult, PutSlotOptions, PutSlotResult } from './client.ts';
 export { serveStorage } from './server.ts';
 export type { StorageServerOptions } from './server.ts';
 export { loadOrCreatePeerKey, generateSwarmKey, parseSwarmKey } from './keys.ts';

@@ -4,7 +4,8 @@ import type { ShareStore, ShareWriter } from '../store/index.ts';
 import { P2PBackupError } from '../common/errors.ts';
 import { IDLE_TIMEOUT_MS, MAX_FRAME_BODY, MAX_INBOUND_STREAMS, MAX_PAYLOAD_BYTES, MSG, STORAGE_PROTOCOL } from './constants.ts';
 import { ProtocolError } from './errors.ts';
-import { FrameReader, REQUEST_SCHEMAS, encodeFrame, sendFrame, validate } from './frame.ts';
+import { FrameReader, REQUESTS_WITH_PAYLOAD, REQUEST_SCHEMAS, encodeFrame, sendFrame, validate } from './frame.ts';
+import { SlotNotFoundError } from '../store/index.ts';
 import type { Frame, Header } from './frame.ts';
 
 export interface StorageServerOptions {
@@ -16,7 +17,7 @@ export interface StorageServerOptions {
 
 const OPS: Record<number, string> = {
   [MSG.HELLO]: 'hello', [MSG.ACCEPT]: 'accept', [MSG.WRITE]: 'write', [MSG.READ]: 'read',
-  [MSG.LIST]: 'list', [MSG.RENEW]: 'renew', [MSG.DELETE]: 'delete',
+  [MSG.LIST]: 'list', [MSG.RENEW]: 'renew', [MSG.DELETE]: 'delete', [MSG.SLOT_PUT]: 'slot-put', [MSG.SLOT_GET]: 'slot-get',
 };
 
 const siBytes = (hex: unknown) => Uint8Array.from(Buffer.from(hex as string, 'hex'));
@@ -41,7 +42,7 @@ async function handleStream(store: ShareStore, stream: Stream, owner: string, id
     const schema = REQUEST_SCHEMAS[req.type];
     if (!schema || req.type === MSG.DATA || req.type === MSG.COMMIT) throw new ProtocolError(`unexpected request type 0x${req.type.toString(16)}`);
     validate(req.header, schema);
-    if (req.type !== MSG.WRITE && req.payload.byteLength) throw new ProtocolError('this request carries no payload');
+    if (!REQUESTS_WITH_PAYLOAD.has(req.type) && req.payload.byteLength) throw new ProtocolError('this request carries no payload');
     await dispatch(store, stream, reader, req, owner);
     onEvent?.({ type: 'request', op, peer: owner, ok: true, si: typeof req.header.si === 'string' ? req.header.si : undefined });
     await stream.close({ signal: AbortSignal.timeout(idleMs) });
@@ -108,7 +109,23 @@ async function dispatch(store: ShareStore, stream: Stream, reader: FrameReader, 
     case MSG.DELETE:
       await store.delete(siBytes(h.si), h.shareNum as number, owner);
       return reply(stream);
+    case MSG.SLOT_PUT: {
+      // Anyone may put: the store checks the record's key against the slot, its signature and its seq.
+      if (!store.putSlot) throw new UnsupportedError('this peer does not store mutable slots');
+      const r = await store.putSlot(siBytes(h.si), req.payload, owner, { leaseUntil: h.leaseUntil as number | undefined });
+      return reply(stream, { status: r.status, seq: r.seq, leaseExpiry: r.leaseExpiry });
+    }
+    case MSG.SLOT_GET: {
+      if (!store.getSlot) throw new UnsupportedError('this peer does not store mutable slots');
+      const rec = await store.getSlot(siBytes(h.si));
+      if (!rec) throw new SlotNotFoundError(h.si as string);
+      return reply(stream, {}, rec);
+    }
   }
+}
+
+class UnsupportedError extends P2PBackupError {
+  constructor(message: string) { super('ERR_UNSUPPORTED', message); }
 }
 
 async function receiveShare(reader: FrameReader, writer: ShareWriter): Promise<void> {

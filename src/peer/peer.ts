@@ -27,6 +27,8 @@ export interface Peer extends PeerService {
   readonly peerId: string;
   readonly node: P2PNode;
   readonly store: DiskStore;
+  /** Storage peers for a storage index, as the client sees them (for publishRecord / fetchRecord and tests). */
+  readonly finder: ServerFinder;
   apiUrl: string;
   addresses(): string[];
   stop(): Promise<void>;
@@ -73,7 +75,9 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       canAccept: (si, shareNum, size, o) => c.canAccept(si, shareNum, size, o),
       writeShare: (si, shareNum, source, size, o) => c.writeShare(si, shareNum, source, size, o),
       list: (si, o) => c.list(si, o),
-      read: (si, shareNum, ranges, o) => c.read(si, shareNum, ranges, o)
+      read: (si, shareNum, ranges, o) => c.read(si, shareNum, ranges, o),
+      putSlot: (si, record, o) => c.putSlot(si, record, o),
+      getSlot: (si, o) => c.getSlot(si, o)
     };
   };
   const finder: ServerFinder = {
@@ -92,6 +96,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     peerId: self,
     node,
     store,
+    finder,
     apiUrl: '',
     addresses: () => node.multiaddrs().map((a) => a.toString()),
 

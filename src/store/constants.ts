@@ -1,4 +1,5 @@
 // Limits, units and refusal reasons of a storage peer's disk store.
+import { RECORD_HEADER_BYTES, RECORD_SIGNATURE_BYTES } from '../caps/constants.ts';
 
 /** Storage index length in bytes (derived by the client from the file key; opaque here). */
 export const SI_LENGTH = 16;
@@ -19,8 +20,25 @@ export const SI_PREFIX_CHARS = 2;
 export const SHARES_DIR = 'shares';
 export const INCOMING_DIR = 'incoming';
 export const INDEX_DIR = 'index.leveldb';
-/** Reserved for mutable slots (signed records with sequence numbers), not built yet. */
+/** Mutable slots (signed records with sequence numbers): <home>/slots/<si prefix>/<si hex>. */
 export const SLOTS_DIR = 'slots';
+
+/** Largest record payload (plaintext) a store keeps in a slot: 64 KiB (a folder head, not a file). */
+export const SLOT_MAX_PAYLOAD_BYTES = 64 * 1024;
+/** Largest slot record: header + payload + AEAD tag + signature (docs/FORMAT.md "Mutable records"). */
+export const SLOT_MAX_RECORD_BYTES = RECORD_HEADER_BYTES + SLOT_MAX_PAYLOAD_BYTES + 16 + RECORD_SIGNATURE_BYTES;
+
+/**
+ * Why a store refuses a slot record:
+ * - stale: its seq is lower than the stored one, or equal with different bytes;
+ * - wrong-slot: its public key does not derive this storage index (someone else's slot);
+ * - bad-signature: the signature does not verify;
+ * - invalid: malformed (bounds, magic, version, lengths);
+ * - too-large: above SLOT_MAX_RECORD_BYTES;
+ * - quota: not enough offered space left.
+ */
+export const SLOT_REFUSAL_REASONS = ['stale', 'wrong-slot', 'bad-signature', 'invalid', 'too-large', 'quota'] as const;
+export type SlotRefusalReason = (typeof SLOT_REFUSAL_REASONS)[number];
 
 /**
  * Why a store refuses a share:

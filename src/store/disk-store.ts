@@ -1,22 +1,25 @@
 // DiskStore: shares as files under <home>/shares/<si prefix>/<si hex>/<shareNum>, indexed in LevelDB.
 // Writes go to <home>/incoming/ and are renamed into place only once complete and fsynced, so a share
 // is either absent or whole. open() removes stale temp files and reconciles index and files after a crash.
-import { mkdir, open as fsOpen, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+// Mutable slots (slots.ts) live beside the shares: files under <home>/slots/, index keys 'm!<si hex>'.
+import { mkdir, open as fsOpen, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Level } from 'level';
 import {
   DEFAULT_LEASE_MS, GC_GRACE_MS, INCOMING_DIR, INDEX_DIR, MAX_LEASE_MS, MAX_SHARE_NUM, MAX_SHARE_SIZE,
-  SHARES_DIR, SI_LENGTH, SI_PREFIX_CHARS,
+  SHARES_DIR, SI_LENGTH, SI_PREFIX_CHARS, SLOTS_DIR,
 } from './constants.ts';
 import {
   InvalidArgumentError, NotOwnerError, OutOfRangeError, ShareNotFoundError, ShareRefusedError, SizeMismatchError,
-  StoreStateError,
+  SlotRefusedError, StoreStateError,
 } from './errors.ts';
+import { SLOT_KEY_RANGE, checkSlotRecord, slotKey, slotPath } from './slots.ts';
 import { parseSize } from './size.ts';
 import type {
-  AcceptDecision, AdmissionPolicy, GcResult, ShareListing, ShareRecord, ShareStore, ShareWriter, StoreStats, WriteOptions,
+  AcceptDecision, AdmissionPolicy, GcResult, ShareListing, ShareRecord, ShareStore, ShareWriter, SlotPutOptions, SlotPutResult,
+  SlotRecord, SlotStore, StoreStats, WriteOptions,
 } from './types.ts';
 
 export interface DiskStoreOptions {
@@ -59,22 +62,26 @@ function checkTime(t: unknown, what: string): asserts t is number {
 }
 
 const keyOf = (siHex: string, shareNum: number) => `s!${siHex}!${String(shareNum).padStart(3, '0')}`;
+/** Key range of every share entry (slot entries are 'm!…'). */
+const SHARE_KEY_RANGE = { gte: 's!', lt: 's"' } as const;
+type IndexValue = ShareRecord | SlotRecord;
 
-export class DiskStore implements ShareStore {
+export class DiskStore implements ShareStore, SlotStore {
   readonly home: string;
   readonly offered: number;
-  private readonly db: Level<string, ShareRecord>;
+  private readonly db: Level<string, IndexValue>;
   private readonly policy?: AdmissionPolicy;
   private readonly now: () => number;
   private readonly gcGraceMs: number;
   private used = 0;
   private count = 0;
+  private slotCount = 0;
   private reserved = 0;
   private readonly pending = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  private constructor(home: string, opts: DiskStoreOptions, db: Level<string, ShareRecord>) {
+  private constructor(home: string, opts: DiskStoreOptions, db: Level<string, IndexValue>) {
     this.home = home;
     this.offered = parseSize(opts.offer);
     this.db = db;
@@ -87,12 +94,14 @@ export class DiskStore implements ShareStore {
   static async open(home: string, opts: DiskStoreOptions): Promise<DiskStore> {
     parseSize(opts.offer);
     await mkdir(join(home, SHARES_DIR), { recursive: true });
+    await mkdir(join(home, SLOTS_DIR), { recursive: true });
     await rm(join(home, INCOMING_DIR), { recursive: true, force: true });
     await mkdir(join(home, INCOMING_DIR), { recursive: true });
-    const db = new Level<string, ShareRecord>(join(home, INDEX_DIR), { valueEncoding: 'json' });
+    const db = new Level<string, IndexValue>(join(home, INDEX_DIR), { valueEncoding: 'json' });
     await db.open();
     const store = new DiskStore(home, opts, db);
     await store.reconcile();
+    await store.reconcileSlots();
     return store;
   }
 
@@ -104,7 +113,8 @@ export class DiskStore implements ShareStore {
   private async reconcile(): Promise<void> {
     const known = new Set<string>();
     const dead: string[] = [];
-    for await (const [key, rec] of this.db.iterator()) {
+    for await (const [key, value] of this.db.iterator(SHARE_KEY_RANGE)) {
+      const rec = value as ShareRecord;
       try {
         const st = await stat(this.sharePath(rec.siHex, rec.shareNum));
         if (st.size !== rec.size) throw new Error('size');
@@ -130,6 +140,43 @@ export class DiskStore implements ShareStore {
     }
   }
 
+  /**
+   * Slots: an entry whose file is gone is dropped; a file whose size differs from its entry (crash between the
+   * rename of a newer record and the index update) is checked again and the entry follows the file; files
+   * without an entry are removed.
+   */
+  private async reconcileSlots(): Promise<void> {
+    const known = new Set<string>();
+    const ops: { type: 'put' | 'del'; key: string; value?: SlotRecord }[] = [];
+    for await (const [key, value] of this.db.iterator(SLOT_KEY_RANGE)) {
+      const rec = value as SlotRecord;
+      const path = slotPath(this.home, rec.siHex);
+      try {
+        const st = await stat(path);
+        let cur = rec;
+        if (st.size !== rec.size) {
+          const { seq } = checkSlotRecord(Buffer.from(rec.siHex, 'hex'), await readFile(path));
+          cur = { ...rec, seq, size: st.size };
+          ops.push({ type: 'put', key, value: cur });
+        }
+        known.add(rec.siHex);
+        this.used += cur.size;
+        this.slotCount++;
+      } catch {
+        ops.push({ type: 'del', key });
+        await rm(path, { force: true });
+      }
+    }
+    if (ops.length) await this.db.batch(ops.map((o) => (o.type === 'put' ? { type: 'put' as const, key: o.key, value: o.value! } : { type: 'del' as const, key: o.key })));
+    const root = join(this.home, SLOTS_DIR);
+    for (const prefix of await readdir(root)) {
+      for (const name of await readdir(join(root, prefix)).catch(() => [] as string[])) {
+        if (!known.has(name)) await rm(join(root, prefix, name), { force: true, recursive: true });
+      }
+      await rmdir(join(root, prefix)).catch(() => {});
+    }
+  }
+
   /** Serialize index mutations. */
   private locked<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.chain.then(fn, fn);
@@ -148,6 +195,7 @@ export class DiskStore implements ShareStore {
       reserved: this.reserved,
       free: Math.max(0, this.offered - this.used - this.reserved),
       shares: this.count,
+      slots: this.slotCount,
     };
   }
 
@@ -155,7 +203,7 @@ export class DiskStore implements ShareStore {
     this.assertOpen();
     checkSi(si);
     checkShareNum(shareNum);
-    return (await this.db.get(keyOf(siToHex(si), shareNum))) ?? undefined;
+    return ((await this.db.get(keyOf(siToHex(si), shareNum))) as ShareRecord | undefined) ?? undefined;
   }
 
   async canAccept(si: Uint8Array, shareNum: number, size: number, owner: string): Promise<AcceptDecision> {
@@ -167,7 +215,7 @@ export class DiskStore implements ShareStore {
     }
     const siHex = siToHex(si);
     const key = keyOf(siHex, shareNum);
-    const rec = await this.db.get(key);
+    const rec = (await this.db.get(key)) as ShareRecord | undefined;
     if (rec) {
       if (rec.owner === owner) return { ok: false, reason: 'exists', message: `already have share ${shareNum} of ${siHex} from you (${rec.size} bytes)` };
       return { ok: false, reason: 'conflict', message: `share ${shareNum} of ${siHex} is held for another peer` };
@@ -235,7 +283,7 @@ export class DiskStore implements ShareStore {
     this.assertOpen();
     checkSi(si); checkShareNum(shareNum);
     const siHex = siToHex(si);
-    const rec = await this.db.get(keyOf(siHex, shareNum));
+    const rec = (await this.db.get(keyOf(siHex, shareNum))) as ShareRecord | undefined;
     if (!rec) throw new ShareNotFoundError(siHex, shareNum);
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > rec.size) {
       throw new OutOfRangeError(`range [${offset}, +${length}) is outside share ${shareNum} of ${siHex} (${rec.size} bytes)`, { offset, length, size: rec.size });
@@ -261,14 +309,14 @@ export class DiskStore implements ShareStore {
     checkSi(si);
     const siHex = siToHex(si);
     const out: ShareListing[] = [];
-    for await (const rec of this.db.values({ gte: `s!${siHex}!`, lt: `s!${siHex}!~` })) out.push({ shareNum: rec.shareNum, size: rec.size });
+    for await (const rec of this.db.values({ gte: `s!${siHex}!`, lt: `s!${siHex}!~` })) out.push({ shareNum: (rec as ShareRecord).shareNum, size: rec.size });
     return out;
   }
 
-  /** Every record, for the daemon's status and for tests. */
+  /** Every share record, for the daemon's status and for tests. */
   async *records(): AsyncGenerator<ShareRecord> {
     this.assertOpen();
-    for await (const rec of this.db.values()) yield rec;
+    for await (const rec of this.db.values(SHARE_KEY_RANGE)) yield rec as ShareRecord;
   }
 
   async renewLease(si: Uint8Array, shareNum: number | 'all', owner: string, until: number): Promise<number> {
@@ -280,9 +328,9 @@ export class DiskStore implements ShareStore {
     return this.locked(async () => {
       const recs: ShareRecord[] = [];
       if (shareNum === 'all') {
-        for await (const rec of this.db.values({ gte: `s!${siHex}!`, lt: `s!${siHex}!~` })) if (rec.owner === owner) recs.push(rec);
+        for await (const rec of this.db.values({ gte: `s!${siHex}!`, lt: `s!${siHex}!~` })) if (rec.owner === owner) recs.push(rec as ShareRecord);
       } else {
-        const rec = await this.db.get(keyOf(siHex, shareNum));
+        const rec = (await this.db.get(keyOf(siHex, shareNum))) as ShareRecord | undefined;
         if (!rec) throw new ShareNotFoundError(siHex, shareNum);
         if (rec.owner !== owner) throw new NotOwnerError(siHex, shareNum);
         recs.push(rec);
@@ -298,7 +346,7 @@ export class DiskStore implements ShareStore {
     checkSi(si); checkShareNum(shareNum); checkOwner(owner);
     const siHex = siToHex(si);
     await this.locked(async () => {
-      const rec = await this.db.get(keyOf(siHex, shareNum));
+      const rec = (await this.db.get(keyOf(siHex, shareNum))) as ShareRecord | undefined;
       if (!rec) throw new ShareNotFoundError(siHex, shareNum);
       if (rec.owner !== owner) throw new NotOwnerError(siHex, shareNum);
       await this.removeLocked(rec);
@@ -318,13 +366,115 @@ export class DiskStore implements ShareStore {
     this.assertOpen();
     return this.locked(async () => {
       const expired: ShareRecord[] = [];
-      for await (const rec of this.db.values()) if (rec.leaseExpiry + this.gcGraceMs < now) expired.push(rec);
+      for await (const rec of this.db.values(SHARE_KEY_RANGE)) if (rec.leaseExpiry + this.gcGraceMs < now) expired.push(rec as ShareRecord);
       let reclaimedBytes = 0;
       for (const rec of expired) {
         await this.removeLocked(rec);
         reclaimedBytes += rec.size;
       }
-      return { removedShares: expired.length, reclaimedBytes };
+      const expiredSlots: SlotRecord[] = [];
+      for await (const rec of this.db.values(SLOT_KEY_RANGE)) if (rec.leaseExpiry + this.gcGraceMs < now) expiredSlots.push(rec as SlotRecord);
+      for (const rec of expiredSlots) {
+        await this.db.del(slotKey(rec.siHex));
+        this.used -= rec.size;
+        this.slotCount--;
+        reclaimedBytes += rec.size;
+        const path = slotPath(this.home, rec.siHex);
+        await unlink(path).catch(() => {});
+        await rmdir(join(path, '..')).catch(() => {});
+      }
+      return { removedShares: expired.length, reclaimedBytes, removedSlots: expiredSlots.length };
+    });
+  }
+
+  // ---- mutable slots -----------------------------------------------------------------------------------
+
+  async putSlot(si: Uint8Array, record: Uint8Array, owner: string, opts: SlotPutOptions = {}): Promise<SlotPutResult> {
+    this.assertOpen();
+    checkSi(si); checkOwner(owner);
+    if (opts.leaseUntil !== undefined) checkTime(opts.leaseUntil, 'leaseUntil');
+    const siHex = siToHex(si);
+    const { seq } = checkSlotRecord(si, record); // CPU only: outside the lock
+    return this.locked(async () => {
+      this.assertOpen();
+      const key = slotKey(siHex);
+      const cur = (await this.db.get(key)) as SlotRecord | undefined;
+      const now = this.now();
+      const asked = Math.min(opts.leaseUntil ?? now + DEFAULT_LEASE_MS, now + MAX_LEASE_MS);
+      const leaseExpiry = Math.max(asked, cur?.leaseExpiry ?? 0);
+      if (cur && seq <= cur.seq) {
+        if (seq === cur.seq && cur.size === record.byteLength) {
+          const stored = await readFile(slotPath(this.home, siHex)).catch(() => null);
+          if (stored && Buffer.compare(stored, record) === 0) {
+            if (leaseExpiry > cur.leaseExpiry) await this.db.put(key, { ...cur, leaseExpiry });
+            return { status: 'unchanged' as const, seq, size: cur.size, leaseExpiry };
+          }
+        }
+        throw new SlotRefusedError('stale', `slot ${siHex} already holds seq ${cur.seq}; record has seq ${seq}${seq === cur.seq ? ' with different bytes' : ''}`, { si: siHex, seq, storedSeq: cur.seq });
+      }
+      const delta = record.byteLength - (cur?.size ?? 0);
+      const free = this.stats().free;
+      if (delta > free) throw new SlotRefusedError('quota', `not enough offered space: ${delta} more bytes asked, ${free} free`, { si: siHex });
+      const tmp = join(this.home, INCOMING_DIR, `slot.${siHex}.${randomBytes(6).toString('hex')}.tmp`);
+      const dest = slotPath(this.home, siHex);
+      const fh = await fsOpen(tmp, 'wx', 0o600);
+      try {
+        let off = 0;
+        while (off < record.byteLength) off += (await fh.write(record, off, record.byteLength - off, off)).bytesWritten;
+        await fh.sync();
+        await fh.close();
+        await mkdir(join(dest, '..'), { recursive: true });
+        await rename(tmp, dest);
+        await fsyncDir(join(dest, '..'));
+      } catch (e) {
+        await fh.close().catch(() => {});
+        await rm(tmp, { force: true });
+        throw e;
+      }
+      const rec: SlotRecord = { siHex, seq, size: record.byteLength, owner, leaseExpiry, created: cur?.created ?? now, updated: now };
+      await this.db.put(key, rec);
+      this.used += delta;
+      if (!cur) this.slotCount++;
+      return { status: 'stored' as const, seq, size: rec.size, leaseExpiry };
+    });
+  }
+
+  async getSlot(si: Uint8Array): Promise<Uint8Array | undefined> {
+    this.assertOpen();
+    checkSi(si);
+    const siHex = siToHex(si);
+    if (!(await this.db.get(slotKey(siHex)))) return undefined;
+    try {
+      return new Uint8Array(await readFile(slotPath(this.home, siHex)));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async getSlotRecord(si: Uint8Array): Promise<SlotRecord | undefined> {
+    this.assertOpen();
+    checkSi(si);
+    return ((await this.db.get(slotKey(siToHex(si)))) as SlotRecord | undefined) ?? undefined;
+  }
+
+  async listSlots(): Promise<SlotRecord[]> {
+    this.assertOpen();
+    const out: SlotRecord[] = [];
+    for await (const rec of this.db.values(SLOT_KEY_RANGE)) out.push(rec as SlotRecord);
+    return out;
+  }
+
+  async renewSlotLease(si: Uint8Array, until: number): Promise<boolean> {
+    this.assertOpen();
+    checkSi(si); checkTime(until, 'until');
+    const capped = Math.min(until, this.now() + MAX_LEASE_MS);
+    return this.locked(async () => {
+      const key = slotKey(siToHex(si));
+      const cur = (await this.db.get(key)) as SlotRecord | undefined;
+      if (!cur) return false;
+      if (capped > cur.leaseExpiry) await this.db.put(key, { ...cur, leaseExpiry: capped });
+      return true;
     });
   }
 

@@ -1,6 +1,6 @@
 // Named errors of the disk store. The network layer maps their `code` onto the wire and back.
 import { P2PBackupError } from '../common/errors.ts';
-import type { RefusalReason } from './constants.ts';
+import type { RefusalReason, SlotRefusalReason } from './constants.ts';
 
 /** Base class of every store error. */
 export class StoreError extends P2PBackupError {}
@@ -60,5 +60,21 @@ export class SizeMismatchError extends StoreError {
 export class StoreStateError extends StoreError {
   constructor(message: string) {
     super('ERR_STORE_STATE', message);
+  }
+}
+
+/** The store will not take this slot record (see SLOT_REFUSAL_REASONS); `stale` carries the stored seq. */
+export class SlotRefusedError extends StoreError {
+  readonly reason: SlotRefusalReason;
+  constructor(reason: SlotRefusalReason, message: string, details: Record<string, unknown> = {}) {
+    super('ERR_SLOT_REFUSED', message, { ...details, reason });
+    this.reason = reason;
+  }
+}
+
+/** No record for this slot here. */
+export class SlotNotFoundError extends StoreError {
+  constructor(siHex: string) {
+    super('ERR_SLOT_NOT_FOUND', `no record for slot ${siHex} is stored here`, { si: siHex });
   }
 }

@@ -27,6 +27,8 @@ export interface StoreStats {
   free: number;
   /** Number of committed shares. */
   shares: number;
+  /** Number of mutable slots held (their bytes are part of `used`). */
+  slots: number;
 }
 
 /** One index record. */
@@ -59,9 +61,53 @@ export interface ShareWriter {
   abort(): Promise<void>;
 }
 
-export interface GcResult { removedShares: number; reclaimedBytes: number }
+export interface GcResult {
+  removedShares: number;
+  reclaimedBytes: number;
+  /** Slots whose lease expired (their bytes are counted in reclaimedBytes). */
+  removedSlots: number;
+}
 
-export interface ShareStore {
+/** Index entry of a mutable slot (key `m!<si hex>`); the record itself is the file slots/<prefix>/<si hex>. */
+export interface SlotRecord {
+  siHex: string;
+  /** Sequence number of the stored record. */
+  seq: number;
+  /** Bytes of the stored record (counts toward the quota). */
+  size: number;
+  /** Peer that wrote the current record (informational: authority over a slot is the record's signature). */
+  owner: string;
+  /** Lease expiry, ms since epoch. */
+  leaseExpiry: number;
+  /** First put of this slot / last replacement, ms since epoch. */
+  created: number;
+  updated: number;
+}
+
+export interface SlotPutOptions {
+  /** Lease expiry to ask for (ms since epoch); default now + DEFAULT_LEASE_MS, clamped; leases never shrink. */
+  leaseUntil?: number;
+}
+
+/** `stored`: the record replaced an older one (or was the first); `unchanged`: the same bytes were already stored (lease renewed). */
+export interface SlotPutResult { status: 'stored' | 'unchanged'; seq: number; size: number; leaseExpiry: number }
+
+/**
+ * Mutable slots: one signed record per storage index, replaced only by a valid record with a higher seq.
+ * Anyone may put (the signature is the authority); the store checks the record against the slot itself.
+ */
+export interface SlotStore {
+  /** Validate and store `record` under `si`; throws SlotRefusedError (reason: stale, wrong-slot, bad-signature, invalid, too-large, quota). */
+  putSlot(si: Uint8Array, record: Uint8Array, owner: string, opts?: SlotPutOptions): Promise<SlotPutResult>;
+  /** The stored record bytes, or undefined. */
+  getSlot(si: Uint8Array): Promise<Uint8Array | undefined>;
+  listSlots(): Promise<SlotRecord[]>;
+  /** Extend (never shorten) a slot's lease; open to anyone, like a re-put of the same bytes. False if no such slot. */
+  renewSlotLease(si: Uint8Array, until: number): Promise<boolean>;
+}
+
+/** A storage peer's store. Slot methods are optional so a share-only store still serves (slot requests then fail with ERR_UNSUPPORTED). */
+export interface ShareStore extends Partial<SlotStore> {
   stats(): StoreStats;
   canAccept(si: Uint8Array, shareNum: number, size: number, owner: string): Promise<AcceptDecision>;
   /** Throws ShareRefusedError (reason as canAccept) when it cannot take the share. */

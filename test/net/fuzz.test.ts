@@ -10,6 +10,7 @@ import type { TestPeer } from './helpers.ts';
 import { decodeBody, encodeFrame, FrameReader, MSG, ProtocolError, STORAGE_PROTOCOL, MAX_FRAME_BODY } from '../../src/net/index.ts';
 import type { Frame } from '../../src/net/index.ts';
 import { INCOMING_DIR } from '../../src/store/index.ts';
+import { createMutableWriteCap, signRecord, storageIndexOf } from '../../src/caps/index.ts';
 
 // Small deterministic PRNG so failures reproduce.
 function rng(seed: number) {
@@ -40,8 +41,12 @@ test('decodeBody on random bodies only ever throws ProtocolError', () => {
 describe('live server fuzz', () => {
   let A: TestPeer, B: TestPeer, F: TestPeer;
   const si = randomBytes(16);
+  const slotCap = createMutableWriteCap();
+  const slotSi = Buffer.from(storageIndexOf(slotCap)!);
+  const slotRec = signRecord(slotCap, 1, new TextEncoder().encode('folder head'));
   const digest = async () => {
     const h = createHash('sha256');
+    h.update((await B.store.getSlot(slotSi)) ?? new Uint8Array(0));
     for await (const rec of B.store.records()) {
       if (rec.owner !== A.node.peerId.toString()) continue;
       h.update(JSON.stringify(rec));
@@ -70,6 +75,7 @@ describe('live server fuzz', () => {
     const b = A.node.storage(B.node.multiaddrs()[0]);
     await b.writeShare(si, 0, randomBytes(5000), 5000);
     await b.writeShare(si, 1, randomBytes(7000), 7000);
+    await b.putSlot(slotSi, slotRec);
   });
   after(async () => { for (const p of [A, B, F]) { await p?.stop().catch(() => {}); await removeHome(p); } });
 
@@ -108,6 +114,10 @@ describe('live server fuzz', () => {
       flat(encodeFrame(MSG.ACCEPT, { si: siHex, shareNum: 0, size: 10 })),
       flat(encodeFrame(MSG.WRITE, { si: siHex, shareNum: 0, size: 10 }), encodeFrame(MSG.DATA, {}, randomBytes(10)), encodeFrame(MSG.COMMIT)),
       flat(encodeFrame(MSG.WRITE, { si: other, shareNum: 3, size: 10 }), encodeFrame(MSG.DATA, {}, randomBytes(10)), encodeFrame(MSG.COMMIT)),
+      flat(encodeFrame(MSG.SLOT_GET, { si: slotSi.toString('hex') })),
+      // Only the stored bytes themselves: a mutation cannot forge a newer record, so the slot must not change.
+      flat(encodeFrame(MSG.SLOT_PUT, { si: slotSi.toString('hex') }, slotRec)),
+      flat(encodeFrame(MSG.SLOT_PUT, { si: slotSi.toString('hex'), leaseUntil: Date.now() + 1e6 }, slotRec.subarray(0, 200))),
     ];
     let errors = 0;
     for (let i = 0; i < 300; i++) {

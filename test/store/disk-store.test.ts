@@ -29,7 +29,7 @@ describe('DiskStore on disk', () => {
       const hex = siToHex(si);
       assert.deepEqual(await readdir(join(home, SHARES_DIR, hex.slice(0, 2), hex)), ['9']);
       s = await DiskStore.open(home, { offer: '1MiB' });
-      assert.deepEqual(s.stats(), { offered: 1024 * 1024, used: 3000, reserved: 0, free: 1024 * 1024 - 3000, shares: 1 });
+      assert.deepEqual(s.stats(), { offered: 1024 * 1024, used: 3000, reserved: 0, free: 1024 * 1024 - 3000, shares: 1, slots: 0 });
       assert.deepEqual(Buffer.from(await s.read(si, 9, 0, 3000)), data);
       await s.close();
     } finally {

@@ -32,7 +32,7 @@ export function storeSuite(name: string, h: SuiteHarness): void {
 
     test('empty store: stats, list, read missing', async () => {
       const si = randomBytes(16);
-      assert.deepEqual(store.stats(), { offered: 100_000, used: 0, reserved: 0, free: 100_000, shares: 0 });
+      assert.deepEqual(store.stats(), { offered: 100_000, used: 0, reserved: 0, free: 100_000, shares: 0, slots: 0 });
       assert.deepEqual(await store.list(si), []);
       await assert.rejects(store.read(si, 0, 0, 1), ShareNotFoundError);
     });
@@ -138,9 +138,9 @@ export function storeSuite(name: string, h: SuiteHarness): void {
       assert.equal((await store.get(si, 0))?.leaseExpiry, clock + 10 * day);
       const usedBefore = store.stats().used;
       // share 1 expired at +1d; not collected inside the grace period.
-      assert.deepEqual(await store.gc(clock + day + 1), { removedShares: 0, reclaimedBytes: 0 });
+      assert.deepEqual(await store.gc(clock + day + 1), { removedShares: 0, reclaimedBytes: 0, removedSlots: 0 });
       const r = await store.gc(clock + 3 * day);
-      assert.deepEqual(r, { removedShares: 1, reclaimedBytes: 500 });
+      assert.deepEqual(r, { removedShares: 1, reclaimedBytes: 500, removedSlots: 0 });
       assert.deepEqual((await store.list(si)).map((s) => s.shareNum), [0, 2]);
       assert.equal(store.stats().used, usedBefore - 500);
     });
