@@ -4,6 +4,11 @@
 // await restore(snapshotCap, '/tmp/docs-again', { store, overwrite: 'if-changed' });
 //
 // The folder head (the list of snapshots) sits behind HeadStore, a mutable signed slot in the daemon.
+//
+// Open issues: names that are not valid UTF-8 on disk are read through readdir's lossy decoding and end
+// up reported as vanished (needs Buffer paths and a `nameBytes` field); owner/group, xattrs and hard links
+// are not kept; the cache trusts that cached caps are still stored (a cap lost to lease expiry needs
+// `check`/repair, or a cache reset); restore's 'if-changed' compares size and mtime, not content.
 export * from './constants.ts';
 export type * from './types.ts';
 export { InvalidObjectError, PathNotFoundError, FileReadError, UnsupportedEntryError, RestoreConflictError, RestoreSizeError, HeadConflictError } from './errors.ts';
