@@ -1,0 +1,20 @@
+// Limits, names and versions of the backup layer. Byte layouts: docs/FORMAT.md §Directories and snapshots.
+
+/** Version of directory, snapshot and folder-head objects (the `v` field). Bump on any layout change. */
+export const OBJECT_VERSION = 1;
+/** The `p2pb` field of each object says what it is, so a cap given to restore/ls can be either kind. */
+export const OBJECT_KINDS = { dir: 'dir', snapshot: 'snapshot', head: 'head' } as const;
+/** Largest directory or snapshot object we read back: 256 MiB (about a million entries); guards memory. */
+export const MAX_OBJECT_BYTES = 256 * 1024 * 1024;
+/** File uploads in flight during a backup: a few keep the peers busy without flooding 2-core machines. */
+export const BACKUP_CONCURRENCY = 4;
+/** Files downloaded at once during a restore (default; `concurrency` option). */
+export const RESTORE_CONCURRENCY = 4;
+/** Read size when feeding a file to the encoder: 1 MiB = the default segment size (docs/FORMAT.md §Segments). */
+export const READ_CHUNK_BYTES = 1 << 20;
+/** Per-directory exclude file, gitignore-like (patterns relative to its directory). */
+export const IGNORE_FILE = '.p2pbackupignore';
+/** Restore writes each file to a temporary name with this prefix in its target directory, then renames it. */
+export const RESTORE_TEMP_PREFIX = '.p2pb-restore-';
+/** Permission bits kept in directory entries (rwx for u/g/o plus setuid, setgid, sticky). */
+export const MODE_MASK = 0o7777;

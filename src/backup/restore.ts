@@ -1,0 +1,197 @@
+// Restore: write a snapshot (or one directory or path of it) back to disk.
+// 1. Resolve the cap (snapshot -> root directory), then the optional sub-path; a directory's children go
+//    into `target`, a single file or symlink becomes `target/<name>`.
+// 2. Walk the directory objects depth first: create directories, queue files, make symlinks.
+// 3. Files download `concurrency` at once, each into a temporary name in its target directory; mode and
+//    mtime are set on the temporary file and it is renamed into place only after the whole stream was
+//    verified and had the expected size. A failed file leaves nothing behind under its name or a temp name.
+// 4. Directories get their modes and mtimes last, deepest first (writing into a directory changes its
+//    mtime, and a read-only mode would block the writes).
+// Per-item failures (a file whose shares are gone, something in the way) go to `onItemError`.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { chmod, lstat, lutimes, mkdir, open, readlink, rename, rm, symlink, unlink, utimes } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { P2PBackupError } from '../common/errors.ts';
+import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX } from './constants.ts';
+import { RestoreConflictError, RestoreSizeError } from './errors.ts';
+import { limiter } from './limit.ts';
+import { locate } from './ls.ts';
+import { readDir } from './objects.ts';
+import type { BackupProgress, DirEntry, ItemErrorHandler, ObjectStore, RestoreStats } from './types.ts';
+
+export type OverwriteMode = 'never' | 'if-changed' | 'always';
+
+export interface RestoreOptions {
+  store: ObjectStore;
+  /** Restore only this path of the snapshot ('docs/2024'). */
+  path?: string;
+  /**
+   * What to do with a file that exists at the target: 'never' keeps it; 'if-changed' (default) keeps it
+   * when size and mtime match the snapshot; 'always' replaces it. Directories are never removed.
+   */
+  overwrite?: OverwriteMode;
+  /** Files downloaded at once; default RESTORE_CONCURRENCY. */
+  concurrency?: number;
+  onProgress?: (e: BackupProgress) => void;
+  /** Return to skip the item, throw to abort; default: skip (listed in `stats.failed`). */
+  onItemError?: ItemErrorHandler;
+  signal?: AbortSignal;
+}
+
+const tsOf = (ns: string) => Number(BigInt(ns)) / 1e9; // seconds, as utimes takes them
+const sameTime = (a: string, b: bigint) => { const d = BigInt(a) - b; return d < 1_000_000n && d > -1_000_000n; };
+
+async function lstatOrNull(p: string): Promise<BigIntStats | null> {
+  try { return await lstat(p, { bigint: true }); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; throw err; }
+}
+
+export async function restore(cap: string, target: string, o: RestoreOptions): Promise<{ stats: RestoreStats }> {
+  const overwrite = o.overwrite ?? 'if-changed';
+  const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytesWritten: 0, unchanged: 0, failed: [] };
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(o.signal!.reason);
+  o.signal?.throwIfAborted();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const signal = ac.signal;
+  const run = limiter(o.concurrency ?? RESTORE_CONCURRENCY);
+  const files: Promise<void>[] = [];
+  const dirs: { abs: string; entry: DirEntry; depth: number }[] = [];
+  const { store } = o;
+
+  const itemError = async (path: string, err: Error) => {
+    if (signal.aborted) throw signal.reason;
+    stats.failed.push({ path, error: err.message, code: (err as P2PBackupError).code });
+    o.onProgress?.({ type: 'backup:restore:item-error', path, error: err.message });
+    await o.onItemError?.(path, err);
+  };
+
+  const restoreFile = async (e: DirEntry, abs: string): Promise<void> => {
+    const existing = await lstatOrNull(abs);
+    if (existing) {
+      if (existing.isDirectory()) return itemError(abs, new RestoreConflictError(abs, `a directory is in the way of file ${abs}`));
+      const same = existing.isFile() && Number(existing.size) === e.size && sameTime(e.mtimeNs, existing.mtimeNs);
+      if (overwrite === 'never' || (overwrite === 'if-changed' && same)) {
+        stats.unchanged++;
+        o.onProgress?.({ type: 'backup:restore:file', path: abs, size: e.size!, status: 'unchanged' });
+        return;
+      }
+    }
+    const tmp = join(abs, '..', `${RESTORE_TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
+    let placed = false;
+    try {
+      const { stream } = await store.getFile(e.cap!, { signal });
+      const fh = await open(tmp, 'wx', 0o600);
+      let got = 0;
+      try {
+        for await (const chunk of stream) {
+          got += chunk.length;
+          if (got > e.size!) break;
+          await fh.write(chunk);
+        }
+        if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
+        await fh.chmod(e.mode);
+      } finally {
+        await fh.close();
+      }
+      await utimes(tmp, tsOf(e.mtimeNs), tsOf(e.mtimeNs));
+      await rename(tmp, abs);
+      placed = true;
+      stats.files++; stats.bytesWritten += got;
+      o.onProgress?.({ type: 'backup:restore:file', path: abs, size: got, status: 'written' });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      await itemError(abs, err as Error);
+    } finally {
+      if (!placed) await rm(tmp, { force: true });
+    }
+  };
+
+  const restoreSymlink = async (e: DirEntry, abs: string): Promise<void> => {
+    const existing = await lstatOrNull(abs);
+    if (existing) {
+      if (existing.isDirectory()) return itemError(abs, new RestoreConflictError(abs, `a directory is in the way of symlink ${abs}`));
+      const same = existing.isSymbolicLink() && (await readlink(abs)) === e.target;
+      if (overwrite === 'never' || (overwrite === 'if-changed' && same)) { stats.unchanged++; return; }
+    }
+    const tmp = join(abs, '..', `${RESTORE_TEMP_PREFIX}${randomBytes(8).toString('hex')}.lnk`);
+    try {
+      await symlink(e.target!, tmp);
+      await lutimes(tmp, tsOf(e.mtimeNs), tsOf(e.mtimeNs));
+      await rename(tmp, abs);
+      stats.symlinks++;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      await itemError(abs, err as Error);
+    }
+  };
+
+  const ensureDir = async (abs: string): Promise<boolean> => {
+    const existing = await lstatOrNull(abs);
+    if (existing?.isDirectory()) {
+      if ((Number(existing.mode) & 0o700) !== 0o700) await chmod(abs, (Number(existing.mode) & 0o7777) | 0o700);
+      return true;
+    }
+    if (existing) {
+      if (overwrite === 'never') { await itemError(abs, new RestoreConflictError(abs, `a file is in the way of directory ${abs}`)); return false; }
+      await unlink(abs);
+    }
+    await mkdir(abs, { mode: 0o700 });
+    return true;
+  };
+
+  const restoreDir = async (entries: DirEntry[], absDir: string, depth: number): Promise<void> => {
+    for (const e of entries) {
+      signal.throwIfAborted();
+      const abs = join(absDir, e.name);
+      if (e.type === 'dir') {
+        let children: DirEntry[];
+        try {
+          if (!(await ensureDir(abs))) continue;
+          children = await readDir(store, e.cap!, signal);
+        } catch (err) {
+          if (signal.aborted) throw signal.reason;
+          await itemError(abs, err as Error);
+          continue;
+        }
+        await restoreDir(children, abs, depth + 1);
+        dirs.push({ abs, entry: e, depth: depth + 1 });
+        stats.dirs++;
+      } else if (e.type === 'file') {
+        const p = run(() => { signal.throwIfAborted(); return restoreFile(e, abs); });
+        p.catch((err) => ac.abort(err));
+        files.push(p);
+      } else {
+        await restoreSymlink(e, abs);
+      }
+    }
+  };
+
+  try {
+    o.onProgress?.({ type: 'backup:restore:start', cap, target });
+    const at = await locate(store, cap, o.path, signal);
+    await mkdir(target, { recursive: true });
+    try {
+      if (at.kind === 'dir') await restoreDir(at.entries, target, 0);
+      else await restoreDir([at.entry], target, 0);
+    } finally {
+      const settled = await Promise.allSettled(files);
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    }
+    dirs.sort((a, b) => b.depth - a.depth);
+    for (const d of dirs) {
+      try {
+        await chmod(d.abs, d.entry.mode);
+        await utimes(d.abs, tsOf(d.entry.mtimeNs), tsOf(d.entry.mtimeNs));
+      } catch (err) {
+        await itemError(d.abs, err as Error);
+      }
+    }
+    o.onProgress?.({ type: 'backup:restore:done', stats });
+    return { stats };
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+}
+

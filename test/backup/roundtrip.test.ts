@@ -1,0 +1,172 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile, readFile, utimes, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import {
+  backup, restore, ls, diff, reachableCaps, readSnapshot, commitSnapshot, listSnapshots, forget, PathNotFoundError,
+  RESTORE_TEMP_PREFIX,
+} from '../../src/backup/index.ts';
+import { createGrid, type Grid } from './grid.ts';
+import { fileHeadStore } from './heads.ts';
+import { describeTree, makeTree, type Spec } from './tree.ts';
+
+let grid: Grid;
+let work: string;
+before(async () => { grid = await createGrid(); work = await mkdtemp(join(tmpdir(), 'p2pb-bk-')); });
+after(async () => { await grid.close(); await rm(work, { recursive: true, force: true }); });
+
+const T = Date.UTC(2024, 2, 10, 12, 0, 0);
+const big = randomBytes(1_572_864); // 1.5 MiB: two segments
+const longName = 'L'.repeat(200);
+const SPEC: Record<string, Spec> = {
+  'docs': { type: 'dir', mode: 0o755, mtimeMs: T - 1000 },
+  'docs/a.txt': { type: 'file', content: 'hello world, this file is long enough not to be a literal cap at all', mode: 0o644, mtimeMs: T - 2000 },
+  'docs/tiny': { type: 'file', content: 'tiny', mode: 0o600, mtimeMs: T - 3000 },
+  'docs/empty': { type: 'file', content: '', mode: 0o644, mtimeMs: T - 4000 },
+  'docs/nested': { type: 'dir', mode: 0o700, mtimeMs: T - 5000 },
+  'docs/nested/deeper': { type: 'dir', mtimeMs: T - 6000 },
+  'docs/nested/deeper/run.sh': { type: 'file', content: '#!/bin/sh\necho hi from a script that is long enough to be chunked\n', mode: 0o755, mtimeMs: T - 7000 },
+  'empty-dir': { type: 'dir', mode: 0o755, mtimeMs: T - 8000 },
+  'big.bin': { type: 'file', content: big, mode: 0o644, mtimeMs: T - 9000 },
+  'link-rel': { type: 'symlink', target: 'docs/a.txt', mtimeMs: T - 10000 },
+  'link-dangling': { type: 'symlink', target: '../nowhere/at/all', mtimeMs: T - 11000 },
+  'ünïcødé 名前 🎉': { type: 'file', content: 'unicode name content, long enough to be uploaded as shares for real', mtimeMs: T - 12000 },
+  'with space and\nnewline': { type: 'file', content: 'x', mode: 0o644, mtimeMs: T - 13000 },
+  [longName]: { type: 'file', content: randomBytes(300), mode: 0o600, mtimeMs: T - 14000 },
+};
+
+async function backedUp(name: string, spec = SPEC) {
+  const src = join(work, name);
+  await makeTree(src, spec);
+  const r = await backup(src, { store: grid.objects, host: 'test-host' });
+  return { src, ...r };
+}
+
+test('round trip of every entry kind: content, modes, mtimes, links, odd names', async () => {
+  const { src, snapshotCap, stats, root } = await backedUp('rt-src');
+  assert.equal(stats.files, 8);
+  assert.equal(stats.symlinks, 2);
+  assert.equal(stats.dirs, 5); // root, docs, nested, deeper, empty-dir
+  assert.deepEqual(stats.skipped, []);
+  const snap = await readSnapshot(grid.objects, snapshotCap);
+  assert.equal(snap.root, root);
+  assert.equal(snap.host, 'test-host');
+  assert.deepEqual(snap.paths, [src]);
+
+  const dst = join(work, 'rt-dst');
+  const r = await restore(snapshotCap, dst, { store: grid.objects });
+  assert.deepEqual(r.stats.failed, []);
+  assert.equal(r.stats.files, 8);
+  const [a, b] = [await describeTree(src), await describeTree(dst)];
+  assert.deepEqual([...b.keys()], [...a.keys()]);
+  for (const [p, d] of a) assert.deepEqual(b.get(p), d, p);
+  assert.deepEqual((await readdir(dst)).filter((n) => n.startsWith(RESTORE_TEMP_PREFIX)), []);
+  // A directory cap restores too.
+  const dst2 = join(work, 'rt-dst2');
+  await restore(root, dst2, { store: grid.objects });
+  assert.deepEqual(await describeTree(dst2), a);
+});
+
+test('ls and restore of a sub-path; unknown paths are refused', async () => {
+  const { snapshotCap } = await backedUp('sub-src');
+  assert.deepEqual((await ls(grid.objects, snapshotCap, 'docs')).map((e) => e.name), ['a.txt', 'empty', 'nested', 'tiny']);
+  assert.equal((await ls(grid.objects, snapshotCap, '/docs/a.txt'))[0].type, 'file');
+  const dst = join(work, 'sub-dst');
+  await restore(snapshotCap, dst, { store: grid.objects, path: 'docs/nested' });
+  assert.deepEqual([...(await describeTree(dst)).keys()], ['deeper/run.sh', 'deeper']);
+  const one = join(work, 'sub-one');
+  await restore(snapshotCap, one, { store: grid.objects, path: 'docs/a.txt' });
+  assert.deepEqual(await readdir(one), ['a.txt']);
+  await assert.rejects(ls(grid.objects, snapshotCap, 'docs/nope'), PathNotFoundError);
+  await assert.rejects(restore(snapshotCap, join(work, 'x'), { store: grid.objects, path: 'docs/a.txt/deeper' }), PathNotFoundError);
+});
+
+test('overwrite modes: never, if-changed, always', async () => {
+  const spec: Record<string, Spec> = {
+    'f1': { type: 'file', content: 'original content one, long enough for shares................', mtimeMs: T },
+    'f2': { type: 'file', content: 'original content two, long enough for shares................', mtimeMs: T },
+  };
+  const { snapshotCap } = await backedUp('ow-src', spec);
+  const dst = join(work, 'ow-dst');
+  await restore(snapshotCap, dst, { store: grid.objects });
+  // f1 locally modified (other mtime), f2 untouched.
+  await writeFile(join(dst, 'f1'), 'local edit');
+  const f2Ino = (await stat(join(dst, 'f2'))).ino;
+  let r = await restore(snapshotCap, dst, { store: grid.objects, overwrite: 'never' });
+  assert.equal(r.stats.unchanged, 2);
+  assert.equal(await readFile(join(dst, 'f1'), 'utf8'), 'local edit');
+  r = await restore(snapshotCap, dst, { store: grid.objects, overwrite: 'if-changed' });
+  assert.equal(r.stats.files, 1);
+  assert.equal(r.stats.unchanged, 1);
+  assert.match(await readFile(join(dst, 'f1'), 'utf8'), /original content one/);
+  assert.equal((await stat(join(dst, 'f2'))).ino, f2Ino, 'unchanged file is not rewritten');
+  r = await restore(snapshotCap, dst, { store: grid.objects, overwrite: 'always' });
+  assert.equal(r.stats.files, 2);
+  assert.notEqual((await stat(join(dst, 'f2'))).ino, f2Ino);
+});
+
+test('a file that cannot be downloaded leaves no complete-looking file and no temp file', async () => {
+  const spec: Record<string, Spec> = {
+    'good.txt': { type: 'file', content: 'this one is fine and long enough to be stored as shares!!!!!', mtimeMs: T },
+    'lost.bin': { type: 'file', content: randomBytes(5000), mtimeMs: T },
+  };
+  const { snapshotCap } = await backedUp('lost-src', spec);
+  const lostCap = (await ls(grid.objects, snapshotCap)).find((e) => e.name === 'lost.bin')!.cap!;
+  assert.ok((await grid.removeShares(lostCap, [0, 1, 2])) >= 3);
+  const dst = join(work, 'lost-dst');
+  const errors: string[] = [];
+  const r = await restore(snapshotCap, dst, { store: grid.objects, onItemError: (p) => { errors.push(p); } });
+  assert.deepEqual(errors, [join(dst, 'lost.bin')]);
+  assert.equal(r.stats.failed.length, 1);
+  assert.equal(r.stats.failed[0].code, 'ERR_NOT_ENOUGH_SHARES');
+  assert.deepEqual(await readdir(dst), ['good.txt']);
+  // Throwing from onItemError aborts the restore, still without leftovers.
+  const dst2 = join(work, 'lost-dst2');
+  await assert.rejects(restore(snapshotCap, dst2, { store: grid.objects, onItemError: (_p, err) => { throw err; } }), { code: 'ERR_NOT_ENOUGH_SHARES' });
+  assert.ok((await readdir(dst2)).every((n) => !n.startsWith(RESTORE_TEMP_PREFIX) && n !== 'lost.bin'));
+});
+
+test('diff reports added, removed, changed and metadata-only paths', async () => {
+  const spec: Record<string, Spec> = {
+    'same': { type: 'dir', mtimeMs: T },
+    'same/x': { type: 'file', content: 'unchanged file content that is long enough for real shares', mtimeMs: T },
+    'edit.txt': { type: 'file', content: 'before', mtimeMs: T },
+    'gone.txt': { type: 'file', content: 'bye', mtimeMs: T },
+    'touch.txt': { type: 'file', content: 'same bytes', mtimeMs: T },
+  };
+  const { src, snapshotCap: a } = await backedUp('diff-src', spec);
+  await writeFile(join(src, 'edit.txt'), 'after!');
+  await rm(join(src, 'gone.txt'));
+  await makeTree(src, { 'newdir': { type: 'dir' }, 'newdir/n.txt': { type: 'file', content: 'new' } });
+  await utimes(join(src, 'touch.txt'), T / 1000 + 60, T / 1000 + 60);
+  const { snapshotCap: b } = await backup(src, { store: grid.objects });
+  const d = await diff(grid.objects, a, b);
+  assert.deepEqual(d, { added: ['newdir', 'newdir/n.txt'], removed: ['gone.txt'], changed: ['edit.txt'], metadata: ['touch.txt'] });
+  assert.deepEqual(await diff(grid.objects, a, a), { added: [], removed: [], changed: [], metadata: [] });
+});
+
+test('folder head: commit snapshots, reachable caps, forget', async () => {
+  const heads = fileHeadStore(join(work, 'head.json'));
+  const spec: Record<string, Spec> = { 'a': { type: 'file', content: 'first version of a file, long enough to have shares of its own' } };
+  const { src, snapshotCap: s1, root: r1 } = await backedUp('head-src', spec);
+  await commitSnapshot(heads, { cap: s1, time: 1000 });
+  await writeFile(join(src, 'a'), 'second version of a file, long enough to have shares of its own');
+  const { snapshotCap: s2, root: r2 } = await backup(src, { store: grid.objects, parent: s1 });
+  assert.equal((await readSnapshot(grid.objects, s2)).parent, s1);
+  await commitSnapshot(heads, { cap: s2, time: 2000 });
+  const head = (await heads.read())!;
+  assert.equal(head.seq, 2);
+  assert.deepEqual(listSnapshots(head.head).map((s) => s.cap), [s1, s2]);
+
+  const reach = await reachableCaps(grid.objects, [s1, s2]);
+  const fileCaps = await Promise.all([s1, s2].map(async (s) => (await ls(grid.objects, s))[0].cap!));
+  assert.deepEqual(new Set(reach), new Set([s1, s2, r1, r2, ...fileCaps]));
+
+  const d = await forget(heads, { keepLast: 1 });
+  assert.deepEqual(d.remove.map((s) => s.cap), [s1]);
+  assert.deepEqual((await heads.read())!.head.snapshots, [{ cap: s2, time: 2000 }]);
+  assert.equal((await forget(heads, { keepLast: 1 })).remove.length, 0);
+  assert.equal(heads.writes, 3);
+});
