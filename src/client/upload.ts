@@ -65,6 +65,18 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
 
   // Assign each missing share to a fresh candidate that accepts it, then stream to it.
   const writers: Promise<void>[] = [];
+  const allChannels: Channel<Uint8Array>[] = [];
+  // If encoding fails midway, every share stream must end too (writers would wait forever otherwise,
+  // holding their streams and the peers' temp files).
+  const encodeOrAbort = async (run: () => Promise<Awaited<ReturnType<typeof encodeFile>>>) => {
+    try {
+      return await run();
+    } catch (err) {
+      for (const ch of allChannels) ch.fail(err);
+      await Promise.allSettled(writers.splice(0));
+      throw err;
+    }
+  };
   const placeAndSink = async (s: EncodeStart, missing: number[]): Promise<ShareSink> => {
     const channels = new Map<number, Channel<Uint8Array>>();
     const free = candidates.filter((c) => !used.has(c.id));
@@ -79,6 +91,7 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
       if (!server) break;
       const ch = new Channel<Uint8Array>(CHANNEL_DEPTH);
       channels.set(share, ch);
+      allChannels.push(ch);
       used.add(server.id);
       const peer = server.id;
       writers.push(server.writeShare(s.storageIndex, share, ch, s.shareSize, { signal: o.signal }).then(
@@ -112,7 +125,7 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
     onProgress: (e: { phase: string; bytes: number; total: number }) =>
       o.onProgress?.({ type: e.phase === 'hash' ? 'client:upload:hash' : 'client:upload:encode', bytes: e.bytes, total: e.total })
   };
-  const result = await encodeFile(input, { ...encodeOpts, sink: firstSink });
+  const result = await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: firstSink }));
   await Promise.all(writers.splice(0));
 
   // Second pass for shares lost mid-stream or never placed, onto peers not used yet (convergent only:
@@ -120,7 +133,7 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
   if (start && happiness(placements) < o.happy && o.convergenceSecret) {
     const missing = range(o.n).filter((i) => !placements.has(i));
     if (missing.length && candidates.some((c) => !used.has(c.id))) {
-      await encodeFile(input, { ...encodeOpts, sink: (s) => placeAndSink(s, missing) });
+      await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: (s) => placeAndSink(s, missing) }));
       await Promise.all(writers.splice(0));
     }
   }

@@ -44,7 +44,12 @@ function serverFor(store: DiskStore, id: string): ShareServer {
       }
     },
     list: (si) => store.list(si),
-    read: (si, shareNum, ranges) => Promise.all(ranges.map(([off, len]) => store.read(si, shareNum, off, len)))
+    read: (si, shareNum, ranges) => Promise.all(ranges.map(([off, len]) => store.read(si, shareNum, off, len))),
+    async putSlot(si, record, o) {
+      const r = await store.putSlot(si, record, GRID_OWNER, { leaseUntil: o?.leaseUntil });
+      return { status: r.status, seq: r.seq };
+    },
+    getSlot: async (si) => (await store.getSlot(si)) ?? null
   };
 }
 
