@@ -1,6 +1,6 @@
 // The local REST API: built without listening (`createApp`), so tests and the daemon choose the port.
 // Every route but GET /api/health requires `Authorization: Bearer <token>` (HOME/api-token).
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { P2PBackupError } from '../common/errors.ts';
 import { errorBody, httpStatusOf } from './errors.ts';
@@ -56,20 +56,12 @@ export function createApp(init: AppInit): FastifyInstance {
     } else {
       input = { stream: req.body as AsyncIterable<Uint8Array> };
     }
-    const controller = new AbortController();
-    // The response closing before it finished means the client went away: stop the upload.
-    reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
-    if (q.progress !== '1') return peer.putFile(input, { ...opts, signal: controller.signal });
-    reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
-    const line = (o: unknown) => reply.raw.write(JSON.stringify(o) + '\n');
-    try {
-      const result = await peer.putFile(input, { ...opts, signal: controller.signal, onProgress: (event) => line({ event }) });
-      line({ result });
-    } catch (err) {
-      line({ error: errorBody(err), status: httpStatusOf(err) });
+    if (q.progress !== '1') {
+      const controller = new AbortController();
+      reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
+      return peer.putFile(input, { ...opts, signal: controller.signal });
     }
-    reply.raw.end();
+    await ndjson(reply, (onProgress, signal) => peer.putFile(input, { ...opts, signal, onProgress: onProgress as any }));
   });
 
   // Get a file by cap: streamed bytes, Content-Length known from the cap.
@@ -83,7 +75,90 @@ export function createApp(init: AppInit): FastifyInstance {
     return reply.send(file.stream);
   });
 
+  // ---- folders, snapshots, restore ----------------------------------------------------------------
+  const folders = () => {
+    if (!peer.folders) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without folders');
+    return peer.folders;
+  };
+  const str = (v: unknown, name: string): string => {
+    if (typeof v !== 'string' || v === '') throw new P2PBackupError('ERR_BAD_REQUEST', `"${name}" must be a non-empty string`);
+    return v;
+  };
+  const strList = (v: unknown, name: string): string[] => {
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new P2PBackupError('ERR_BAD_REQUEST', `"${name}" must be a list of strings`);
+    return v;
+  };
+  app.get('/api/folders', async () => ({ folders: (await folders().listFolders()).map(publicFolder) }));
+  app.post('/api/folders', async (req) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const rec = await folders().addFolder(str(b.path, 'path'), { watch: b.watch !== false, excludes: strList(b.excludes, 'excludes') });
+    return publicFolder(rec);
+  });
+  app.delete('/api/folders', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    return publicFolder(await folders().removeFolder(str(q.folder, 'folder')));
+  });
+  // Back up a folder now (registered unwatched if new). NDJSON: progress events, then the folder.
+  app.post('/api/backup', async (req, reply) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const path = str(b.path, 'path');
+    const excludes = strList(b.excludes, 'excludes');
+    const excludeIfPresent = strList(b.excludeIfPresent, 'excludeIfPresent');
+    await ndjson(reply, async (onProgress) => publicFolder(await folders().backupNow(path, { excludes, excludeIfPresent, onProgress })));
+  });
+  app.get('/api/snapshots', async (req) => folders().snapshots(str((req.query as any).of, 'of')));
+  app.get('/api/ls', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    return { entries: await folders().ls(str(q.cap, 'cap'), typeof q.path === 'string' ? q.path : undefined) };
+  });
+  app.get('/api/diff', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    return folders().diff(str(q.a, 'a'), str(q.b, 'b'));
+  });
+  app.post('/api/restore', async (req, reply) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const cap = str(b.cap, 'cap');
+    const target = str(b.target, 'target');
+    const overwrite = b.overwrite === undefined ? undefined : str(b.overwrite, 'overwrite');
+    if (overwrite !== undefined && !['never', 'if-changed', 'always'].includes(overwrite)) throw new P2PBackupError('ERR_BAD_REQUEST', '"overwrite" must be never, if-changed or always');
+    const path = b.path === undefined ? undefined : str(b.path, 'path');
+    await ndjson(reply, (onProgress, signal) => folders().restore(cap, target, { path, overwrite: overwrite as any, signal, onProgress }));
+  });
+  app.post('/api/forget', async (req) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const policy: Record<string, number> = {};
+    for (const k of ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly']) {
+      if (b[k] === undefined) continue;
+      if (!Number.isInteger(b[k])) throw new P2PBackupError('ERR_BAD_REQUEST', `"${k}" must be an integer`);
+      policy[k] = b[k] as number;
+    }
+    if (!Object.keys(policy).length) throw new P2PBackupError('ERR_BAD_REQUEST', 'give at least one --keep-* rule; forgetting every snapshot is not an accident we allow');
+    return folders().forget(str(b.folder, 'folder'), policy);
+  });
+
   return app;
+}
+
+/** Answer with NDJSON: the operation's progress events as { event } lines, then { result } or { error }.
+ *  The operation's signal fires when the client goes away before the end. */
+async function ndjson(reply: FastifyReply, op: (onProgress: (e: unknown) => void, signal: AbortSignal) => Promise<unknown>): Promise<void> {
+  const controller = new AbortController();
+  reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
+  reply.hijack();
+  reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  const line = (o: unknown) => reply.raw.write(JSON.stringify(o) + '\n');
+  try {
+    line({ result: await op((event) => line({ event }), controller.signal) });
+  } catch (err) {
+    line({ error: errorBody(err), status: httpStatusOf(err) });
+  }
+  reply.raw.end();
+}
+
+/** A folder as shown to users: never the write cap. */
+function publicFolder(f: { id: string; path: string; rootCap: string; watch: boolean; excludes: string[]; state: string; lastSnapshot?: unknown; lastStats?: unknown; lastError?: string; pending: number }) {
+  return { id: f.id, path: f.path, rootCap: f.rootCap, watch: f.watch, excludes: f.excludes, state: f.state, lastSnapshot: f.lastSnapshot ?? null, lastStats: f.lastStats ?? null, lastError: f.lastError ?? null, pending: f.pending };
 }
 
 function encodingFromQuery(q: Record<string, string | undefined>) {

@@ -11,7 +11,12 @@ const STATUS: Record<string, number> = {
   ERR_NOT_HAPPY: 503,
   ERR_NO_PEERS: 503,
   ERR_CORRUPT_SHARE: 502,
-  ERR_ABORTED: 499
+  ERR_ABORTED: 499,
+  ERR_UNSUPPORTED: 501,
+  ERR_HEAD_CONFLICT: 409,
+  ERR_ALREADY_INITIALIZED: 409,
+  ERR_USAGE: 400,
+  ERR_RECOVERY_NOT_FOUND: 404
 };
 
 export function httpStatusOf(err: unknown): number {

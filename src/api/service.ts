@@ -1,5 +1,6 @@
 // What the API needs from a running peer: the narrow interface the daemon implements.
 import type { Readable } from 'node:stream';
+import type { FolderService } from '../peer/folders.ts';
 
 export interface ProgressEvent {
   type: string;
@@ -42,6 +43,8 @@ export interface StatusReport {
 }
 
 export interface PeerService {
+  /** Folders, snapshots and restores (null on a peer opened without them). */
+  readonly folders: FolderService | null;
   status(): Promise<StatusReport>;
   peers(): Promise<PeerInfo[]>;
   putFile(input: { path: string } | { stream: AsyncIterable<Uint8Array> }, opts: PutOptions): Promise<PutResult>;

@@ -3,6 +3,7 @@
 // is one atomic put, so after a crash the record says exactly how far the last batch got.
 import { Level } from 'level';
 import { mkdir } from 'node:fs/promises';
+import type { BackupStats } from './types.ts';
 
 export type FolderState = 'in-sync' | 'scanning' | 'uploading' | 'committing' | 'interrupted' | 'error';
 
@@ -23,9 +24,13 @@ export interface FolderRecord {
   rootCap: string;
   watch: boolean;
   excludes: string[];
+  /** Skip directories containing a file of one of these names. */
+  excludeIfPresent?: string[];
   state: FolderState;
   lastSnapshot?: { cap: string; time: number };
   lastError?: string;
+  /** What the last completed backup of this folder did. */
+  lastStats?: BackupStats;
   pending: number;
   batch?: BatchJournal;
 }

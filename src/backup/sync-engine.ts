@@ -15,13 +15,14 @@ import { stat } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'chokidar';
 import { P2PBackupError } from '../common/errors.ts';
 import { createMutableWriteCap, formatCap, toReadCap } from '../caps/index.ts';
-import { faultPoint } from './fault.ts';
+import { faultPoint } from '../common/fault.ts';
 import type { FolderRecord, FolderState, SyncJournal } from './journal.ts';
+import type { BackupStats } from './types.ts';
 
 export interface SyncDeps {
   journal: SyncJournal;
   /** Make a snapshot of the folder (the incremental backup); resolves once every share is placed. */
-  snapshot(rec: FolderRecord, signal: AbortSignal): Promise<{ snapshotCap: string; time: number }>;
+  snapshot(rec: FolderRecord, signal: AbortSignal): Promise<{ snapshotCap: string; time: number; stats?: BackupStats }>;
   /** Put the snapshot into the folder head. Must be idempotent: after a crash it may run twice. */
   commit(rec: FolderRecord, snapshot: { snapshotCap: string; time: number }, signal: AbortSignal): Promise<void>;
   onEvent?(e: SyncEvent): void;
@@ -220,11 +221,12 @@ export class SyncEngine {
     }
   }
 
-  private async finish(id: string, snap: { snapshotCap: string; time: number }): Promise<void> {
+  private async finish(id: string, snap: { snapshotCap: string; time: number; stats?: BackupStats }): Promise<void> {
     const rec = await this.setState(id, 'in-sync', (r) => {
       delete r.batch;
       delete r.lastError;
       r.lastSnapshot = { cap: snap.snapshotCap, time: snap.time };
+      if (snap.stats) r.lastStats = snap.stats;
     });
     this.deps.onEvent?.({ type: 'sync:folder:snapshot', id, path: rec.path, snapshotCap: snap.snapshotCap });
   }

@@ -1,15 +1,17 @@
 // Commands and options. Each action is a thin client of the daemon's API (or of the peer layer for
 // `init`, `daemon`, `swarm` and `demo`, which run peers themselves).
 import { Command, Option } from 'commander';
+import QRCode from 'qrcode';
 import { createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
 import { resolveHome } from '../peer/home.ts';
 import { P2PBackupError } from '../common/errors.ts';
 import { ApiClient, errorFromLine } from './api-client.ts';
-import { createProgress } from './progress.ts';
+import { createProgress, createStatus } from './progress.ts';
+import { EXIT } from './exit-codes.ts';
 
 interface Globals {
   home?: string;
@@ -54,7 +56,17 @@ export function buildProgram(): Command {
         bootstrap: o.bootstrap, listen: o.listen, announce: o.announce, offer: o.offer, mdns: o.mdns,
         swarmKey: o.swarmKey === true, swarmKeyFile: o.swarmKeyFile, apiPort: o.apiPort
       });
-      out(r, globals().json, () => `initialized ${r.home}\npeer id: ${r.peerId}${r.swarmKey ? `\nswarm key: ${r.swarmKey} (copy it to every peer of the swarm)` : ''}`);
+      const qr = globals().json ? '' : await QRCode.toString(r.recoveryCap, { type: 'terminal', small: true, errorCorrectionLevel: 'L' });
+      out(r, globals().json, () => [
+        `initialized ${r.home}`,
+        `peer id: ${r.peerId}`,
+        ...(r.swarmKey ? [`swarm key: ${r.swarmKey} (copy it to every peer of the swarm)`] : []),
+        '',
+        'RECOVERY CAP: with it alone, a replacement device becomes this one (identity, configuration, folders).',
+        'Write it down or photograph the code, and keep it secret: it grants full control. This device keeps a copy in HOME/recovery.cap, which is lost with the device.',
+        r.recoveryCap,
+        qr
+      ].join('\n'));
     });
 
   program
@@ -83,19 +95,13 @@ export function buildProgram(): Command {
       if (o.k !== undefined) q.set('k', String(o.k));
       if (o.n !== undefined) q.set('n', String(o.n));
       if (o.happy !== undefined) q.set('happy', String(o.happy));
-      const res = await api.request('POST', `/api/files?${q}`, { json: { path } });
       const progress = createProgress('put', st.size, globals().json === true);
       let result: any;
       try {
-        for await (const line of ndjson(res)) {
-          if (line.event) { if (line.event.type === 'client:upload:encode') progress.update(line.event); }
-          else if (line.error) throw errorFromLine(line.error);
-          else if (line.result) result = line.result;
-        }
+        result = await operation(api, 'POST', `/api/files?${q}`, { path }, (e) => { if (e.type === 'client:upload:encode') progress.update(e); });
       } finally {
         progress.stop();
       }
-      if (!result) throw new P2PBackupError('ERR_API', 'the daemon closed the upload without a result');
       out(result, globals().json, () => result.cap);
     });
 
@@ -135,6 +141,157 @@ export function buildProgram(): Command {
         progress.stop();
       }
       out({ path: target, size }, globals().json, () => `wrote ${target} (${size} bytes)`);
+    });
+
+
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+  program
+    .command('backup')
+    .description('back up a folder now: a new snapshot, incremental (unchanged files are not read again)')
+    .argument('<dir>')
+    .option('--exclude <pattern>', 'skip paths matching this glob (repeatable)', collect, [])
+    .option('--exclude-file <file>', 'read exclude patterns from a file (repeatable)', collect, [])
+    .option('--exclude-if-present <name>', 'skip directories containing a file of this name (repeatable)', collect, [])
+    .action(async (dir: string, o) => {
+      const abs = resolve(dir);
+      const st = await stat(abs).catch(() => null);
+      if (!st?.isDirectory()) throw new P2PBackupError('ERR_USAGE', `not a directory: ${dir}`);
+      const excludes = [...o.exclude];
+      for (const f of o.excludeFile) {
+        const text = await readFile(f, 'utf8').catch((e) => { throw new P2PBackupError('ERR_USAGE', `cannot read exclude file ${f}: ${e.code ?? e.message}`); });
+        excludes.push(...text.split('\n').map((l: string) => l.trim()).filter((l: string) => l && !l.startsWith('#')));
+      }
+      const api = await ApiClient.forHome(home());
+      const json = globals().json === true;
+      const status = createStatus(json);
+      const folder = await operation(api, 'POST', '/api/backup', { path: abs, excludes, excludeIfPresent: o.excludeIfPresent }, (e) => {
+        if (json) process.stdout.write(JSON.stringify({ type: 'status', event: e }) + '\n');
+        else status.event(e);
+      }).finally(() => status.stop());
+      const snap = folder.lastSnapshot;
+      const st2 = folder.lastStats ?? {};
+      const skipped: { path: string; error: string }[] = st2.skipped ?? [];
+      const secs = status.summary().seconds;
+      out({ type: 'summary', folder: folder.path, rootCap: folder.rootCap, snapshotCap: snap?.cap, state: folder.state, seconds: secs, stats: st2 }, json, () => [
+        `snapshot ${snap?.cap ?? '(none)'}`,
+        `root cap (restores this folder anywhere; keep it secret): ${folder.rootCap}`,
+        `${st2.files} files, ${st2.dirs} dirs, ${st2.symlinks} symlinks; ${st2.unchanged} unchanged (not read), ${(st2.bytesRead / 1e6).toFixed(1)} MB read of ${(st2.bytesTotal / 1e6).toFixed(1)} MB; ${secs.toFixed(1)} s`,
+        ...(skipped.length ? [`skipped ${skipped.length}:`, ...skipped.map((x) => `  ${x.path}: ${x.error}`)] : [])
+      ].join('\n'));
+    });
+
+  program
+    .command('snapshots')
+    .description('list the snapshots of a folder (its root cap, path or id)')
+    .argument('<rootcap|folder>')
+    .action(async (what: string) => {
+      const api = await ApiClient.forHome(home());
+      const r = await api.json<{ rootCap: string; snapshots: { cap: string; time: number }[] }>('GET', `/api/snapshots?of=${encodeURIComponent(isCap(what) ? what : resolve(what))}`);
+      out(r, globals().json, () => r.snapshots.map((s) => `${new Date(s.time).toISOString()}  ${s.cap}`).join('\n') || '(no snapshots yet)');
+    });
+
+  program
+    .command('ls')
+    .description('list a directory of a snapshot (a snapshot cap, or a root cap for the latest)')
+    .argument('<cap>')
+    .argument('[path]')
+    .action(async (cap: string, path: string | undefined) => {
+      const api = await ApiClient.forHome(home());
+      const q = new URLSearchParams({ cap });
+      if (path) q.set('path', path);
+      const r = await api.json<{ entries: { name: string; type: string; mode: number; size?: number; mtimeNs: string; target?: string }[] }>('GET', `/api/ls?${q}`);
+      out(r, globals().json, () => r.entries.map((e) => `${e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : '-'}${(e.mode & 0o777).toString(8).padStart(4, '0')} ${String(e.size ?? '').padStart(12)} ${new Date(Number(BigInt(e.mtimeNs) / 1000000n)).toISOString()} ${JSON.stringify(e.name).slice(1, -1)}${e.target ? ` -> ${e.target}` : ''}`).join('\n'));
+    });
+
+  program
+    .command('diff')
+    .description('what changed between two snapshots')
+    .argument('<snap1>')
+    .argument('<snap2>')
+    .action(async (a: string, b: string) => {
+      const api = await ApiClient.forHome(home());
+      const r = await api.json<Record<string, string[]>>('GET', `/api/diff?${new URLSearchParams({ a, b })}`);
+      out(r, globals().json, () => [
+        ...(r.added ?? []).map((p) => `+ ${p}`), ...(r.removed ?? []).map((p) => `- ${p}`),
+        ...(r.changed ?? []).map((p) => `M ${p}`), ...(r.metadata ?? []).map((p) => `U ${p}`)
+      ].join('\n') || '(no differences)');
+    });
+
+  program
+    .command('restore')
+    .description('restore a snapshot (or a root cap: its latest snapshot) into TARGET')
+    .argument('<cap>')
+    .argument('<target>')
+    .option('--path <subpath>', 'restore only this path of the snapshot')
+    .addOption(new Option('--overwrite <mode>', 'existing files: never, if-changed (size+mtime differ), always').choices(['never', 'if-changed', 'always']).default('if-changed'))
+    .action(async (cap: string, target: string, o) => {
+      const api = await ApiClient.forHome(home());
+      const json = globals().json === true;
+      const status = createStatus(json);
+      const r = await operation(api, 'POST', '/api/restore', { cap, target: resolve(target), path: o.path, overwrite: o.overwrite }, (e) => {
+        if (json) process.stdout.write(JSON.stringify({ type: 'status', event: e }) + '\n');
+        else status.event(e);
+      }).finally(() => status.stop());
+      const failed = r.stats?.failed ?? [];
+      out({ type: 'summary', ...r }, json, () => `restored ${r.stats.files} files (${r.stats.bytesWritten} bytes) into ${resolve(target)}${failed.length ? `; ${failed.length} failed:\n${failed.map((f: any) => `  ${f.path}: ${f.error}`).join('\n')}` : ''}`);
+      if (failed.length) process.exitCode = EXIT.NOT_ENOUGH_SHARES;
+    });
+
+  program
+    .command('forget')
+    .description("drop snapshots from a folder's head by retention rules (restic semantics)")
+    .argument('<folder>')
+    .option('--keep-last <n>', 'keep the n latest', intOption('--keep-last'))
+    .option('--keep-hourly <n>', 'keep the latest of each of the last n hours', intOption('--keep-hourly'))
+    .option('--keep-daily <n>', 'keep the latest of each of the last n days', intOption('--keep-daily'))
+    .option('--keep-weekly <n>', 'keep the latest of each of the last n weeks', intOption('--keep-weekly'))
+    .option('--keep-monthly <n>', 'keep the latest of each of the last n months', intOption('--keep-monthly'))
+    .option('--keep-yearly <n>', 'keep the latest of each of the last n years', intOption('--keep-yearly'))
+    .action(async (folder: string, o) => {
+      const api = await ApiClient.forHome(home());
+      const r = await api.json<{ keep: unknown[]; remove: unknown[] }>('POST', '/api/forget', { folder: isCap(folder) ? folder : resolve(folder), ...o });
+      out(r, globals().json, () => `kept ${r.keep.length} snapshots, removed ${r.remove.length}`);
+    });
+
+  const watchCmd = program.command('watch').description('folders the daemon mirrors continuously');
+  watchCmd
+    .command('add')
+    .argument('<dir>')
+    .option('--exclude <pattern>', 'skip paths matching this glob (repeatable)', collect, [])
+    .action(async (dir: string, o) => {
+      const api = await ApiClient.forHome(home());
+      const f = await api.json<any>('POST', '/api/folders', { path: resolve(dir), watch: true, excludes: o.exclude });
+      out(f, globals().json, () => `watching ${f.path}\nroot cap (restores this folder anywhere; keep it secret): ${f.rootCap}`);
+    });
+  watchCmd
+    .command('remove')
+    .argument('<dir|id>')
+    .action(async (dir: string) => {
+      const api = await ApiClient.forHome(home());
+      const f = await api.json<any>('DELETE', `/api/folders?folder=${encodeURIComponent(isCap(dir) ? dir : dir.includes('/') || dir === '.' ? resolve(dir) : dir)}`);
+      out(f, globals().json, () => `no longer watching ${f.path} (its snapshots stay in the swarm)`);
+    });
+  watchCmd
+    .command('list')
+    .action(async () => {
+      const api = await ApiClient.forHome(home());
+      const r = await api.json<{ folders: any[] }>('GET', '/api/folders');
+      out(r, globals().json, () => r.folders.map((f) => `${f.state.padEnd(12)} ${f.watch ? 'watched' : 'manual '} ${f.path}  last: ${f.lastSnapshot ? new Date(f.lastSnapshot.time).toISOString() : 'never'}${f.pending ? `  pending: ${f.pending}` : ''}${f.lastError ? `  error: ${f.lastError}` : ''}`).join('\n') || '(no folders)');
+    });
+
+  program
+    .command('recover')
+    .description('rebuild this device from its recovery cap: configuration, identity, folders (restored in place)')
+    .argument('<recoverycap>')
+    .option('--bootstrap <multiaddr...>', 'a way into the swarm (else mDNS on the LAN)', [])
+    .option('--swarm-key-file <file>', 'the swarm key, for a private swarm')
+    .option('--listen <multiaddr...>', 'listen addresses for this device (default: as before)')
+    .action(async (cap: string, o) => {
+      const { recoverHome } = await import('../peer/recovery.ts');
+      const json = globals().json === true;
+      const r = await recoverHome(home(), cap, { bootstrap: o.bootstrap, swarmKeyFile: o.swarmKeyFile, listen: o.listen, onStep: json ? undefined : (l) => process.stderr.write(l + '\n') });
+      out(r, json, () => `recovered peer ${r.peerId} into ${home()}\n${r.folders.map((f) => `  ${f.path}: ${f.snapshot ? `${f.files} files restored` : 'no snapshot yet'}`).join('\n')}\nstart \`p2pbackup --home ${home()} daemon\` to resume watching`);
     });
 
   program
@@ -192,6 +349,19 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+const isCap = (s: string) => s.startsWith('p2pb:');
+
+/** Call a long-running API operation: its progress events go to `onEvent`; resolves with its result. */
+async function operation(api: ApiClient, method: string, path: string, json: unknown, onEvent: (e: any) => void): Promise<any> {
+  const res = await api.request(method, path, { json });
+  for await (const line of ndjson(res)) {
+    if (line.event) onEvent(line.event);
+    else if (line.error) throw errorFromLine(line.error);
+    else if ('result' in line) return line.result;
+  }
+  throw new P2PBackupError('ERR_API', 'the daemon closed the operation without a result');
 }
 
 async function* ndjson(res: Response): AsyncGenerator<any> {

@@ -8,6 +8,7 @@
 //    again (same key, same bytes) and offered to the remaining candidates.
 import { encodeFile, type EncodeStart, type FileInput, type ShareSink } from '../format/index.ts';
 import { formatCap } from '../caps/index.ts';
+import { faultPoint } from '../common/fault.ts';
 import { Channel } from './channel.ts';
 import { happiness } from './happiness.ts';
 import { NoPeersError, NotHappyError } from './errors.ts';
@@ -98,6 +99,7 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
         () => {
           ch.fail(DONE); // an `exists` answer consumes nothing: stop feeding this share
           place(share, peer);
+          faultPoint('client:upload:share-placed'); // crash tests: some shares of a file placed, not all
           o.onProgress?.({ type: 'client:upload:share-placed', shareNum: share, peer });
         },
         (err: Error) => {

@@ -20,6 +20,7 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
   if (o.bootstrap?.length) config.bootstrap = [...config.bootstrap, ...o.bootstrap];
   const token = (await readFile(paths.apiToken, 'utf8')).trim();
   const peer = await createPeer({ home, config, log });
+  await peer.startServices();
   const app = createApp({ peer, token });
   await app.listen({ host: config.api.host, port: config.api.port });
   const addr = app.server.address();

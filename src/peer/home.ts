@@ -23,7 +23,8 @@ export function homePaths(home: string) {
     store: join(home, 'store'),
     keystore: join(home, 'keystore'),
     log: join(home, 'daemon.log'),
-    convergence: join(home, 'convergence.secret')
+    convergence: join(home, 'convergence.secret'),
+    recovery: join(home, 'recovery.cap')
   };
 }
 export type HomePaths = ReturnType<typeof homePaths>;

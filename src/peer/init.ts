@@ -2,7 +2,8 @@
 // request, a private-swarm key. Refuses to touch a home that already has a configuration, so an
 // identity (and the shares filed under it) is never replaced by accident.
 import { randomBytes } from 'node:crypto';
-import { access, chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRecoveryCap } from './recovery.ts';
 import { P2PBackupError } from '../common/errors.ts';
 import { DEFAULT_CONFIG, validateConfig, writeConfig, type PeerConfig } from './config.ts';
 import { homePaths } from './home.ts';
@@ -26,7 +27,7 @@ export async function isInitialized(home: string): Promise<boolean> {
   return access(homePaths(home).config).then(() => true, () => false);
 }
 
-export async function initHome(home: string, o: InitOptions = {}): Promise<{ home: string; peerId: string; swarmKey?: string }> {
+export async function initHome(home: string, o: InitOptions = {}): Promise<{ home: string; peerId: string; swarmKey?: string; recoveryCap: string }> {
   const paths = homePaths(home);
   if (await isInitialized(home)) {
     throw new P2PBackupError('ERR_ALREADY_INITIALIZED', `${home} is already a p2pbackup home (${paths.config} exists); use another --home, or edit that file`, { home });
@@ -56,6 +57,8 @@ export async function initHome(home: string, o: InitOptions = {}): Promise<{ hom
   await writeFile(paths.apiToken, randomBytes(32).toString('base64url') + '\n', { mode: 0o600 });
   if (o.swarmKeyFile) await copyFile(o.swarmKeyFile, paths.swarmKey);
   if (swarmKeyText) await writeFile(paths.swarmKey, swarmKeyText, { mode: 0o600 });
+  await rm(paths.recovery, { force: true }); // a leftover of an interrupted init
+  const recoveryCap = await createRecoveryCap(home);
   await writeConfig(paths.config, config); // last: its presence marks the home as complete
-  return { home, peerId: peerIdFromPrivateKey(key).toString(), swarmKey: swarmKeyText ? paths.swarmKey : undefined };
+  return { home, peerId: peerIdFromPrivateKey(key).toString(), swarmKey: swarmKeyText ? paths.swarmKey : undefined, recoveryCap };
 }

@@ -16,11 +16,17 @@ import { download, upload, type ServerFinder, type ShareServer } from '../client
 import type { PeerInfo, PeerService, PutOptions, PutResult, StatusReport } from '../api/service.ts';
 import { validateEncoding, type PeerConfig } from './config.ts';
 import { homePaths } from './home.ts';
+import { createFolderService, type FolderService } from './folders.ts';
+import { buildRecoveryPayload, publishRecovery, readRecoveryCap } from './recovery.ts';
+
+const RECOVERY_RETRY_MS = 15_000; // republish the recovery record until enough peers hold it
 
 export interface PeerInit {
   home: string;
   config: PeerConfig;
   log?: Logger;
+  /** Open the folder service (sync journal, backup cache). Default true; a throwaway peer skips it. */
+  folders?: boolean;
 }
 
 export interface Peer extends PeerService {
@@ -29,8 +35,11 @@ export interface Peer extends PeerService {
   readonly store: DiskStore;
   /** Storage peers for a storage index, as the client sees them (for publishRecord / fetchRecord and tests). */
   readonly finder: ServerFinder;
+  readonly folders: FolderService | null;
   apiUrl: string;
   addresses(): string[];
+  /** Start the long-running services (sync engine, recovery record): the daemon calls this. */
+  startServices(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -91,13 +100,54 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     }
   };
 
+  let folders: FolderService | null = null;
+  let services = false;
+  let recoveryTimer: NodeJS.Timeout | null = null;
+  // The recovery record follows the folder list; publishing retries until enough peers hold it.
+  const scheduleRecovery = (delay = 1_000) => {
+    if (!services) return;
+    if (recoveryTimer) clearTimeout(recoveryTimer);
+    recoveryTimer = setTimeout(async () => {
+      recoveryTimer = null;
+      const cap = await readRecoveryCap(home);
+      if (!cap || !folders) return;
+      try {
+        await publishRecovery(finder, cap, await buildRecoveryPayload(home, config, await folders.listFolders()));
+        init.log?.info('recovery record published');
+      } catch (err) {
+        init.log?.warn({ err: (err as Error).message }, 'recovery record not published yet; will retry');
+        scheduleRecovery(RECOVERY_RETRY_MS);
+      }
+    }, delay);
+    recoveryTimer.unref();
+  };
+  if (init.folders !== false) {
+    try {
+      folders = await createFolderService({
+        home, finder, encoding: config.encoding, convergenceSecret: secret,
+        onFoldersChanged: () => scheduleRecovery()
+      });
+    } catch (err) {
+      await node.stop();
+      await store.close();
+      throw err;
+    }
+  }
+
   const tmpDir = join(home, 'tmp');
   const peer: Peer = {
     peerId: self,
     node,
     store,
     finder,
+    folders,
     apiUrl: '',
+
+    async startServices() {
+      services = true;
+      await folders?.start();
+      scheduleRecovery(2_000);
+    },
     addresses: () => node.multiaddrs().map((a) => a.toString()),
 
     async status(): Promise<StatusReport> {
@@ -159,6 +209,9 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     },
 
     async stop() {
+      services = false;
+      if (recoveryTimer) clearTimeout(recoveryTimer);
+      await folders?.stop();
       await node.stop();
       await store.close();
     }
