@@ -50,12 +50,17 @@ export interface SwarmInit {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Spawn `p2pbackup daemon` for a home and wait until it has published its daemon.json. */
-export async function spawnDaemon(home: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; member: SwarmMember }> {
+/**
+ * Spawn `p2pbackup daemon` for a home and wait until it has published its daemon.json.
+ * `wrap` is an optional command prefix that must exec (not fork) the node command it is given, so the
+ * child's pid stays the daemon's pid, e.g. `['ip', 'netns', 'exec', NS]` to run it in a network namespace.
+ */
+export async function spawnDaemon(home: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, wrap: string[] = []): Promise<{ child: ChildProcess; member: SwarmMember }> {
   const paths = homePaths(home);
   await rm(paths.daemon, { force: true });
   const log = openSync(paths.log, 'a');
-  const child = spawn(process.execPath, [BIN, '--home', home, 'daemon', ...args], {
+  const command = [...wrap, process.execPath, BIN, '--home', home, 'daemon', ...args];
+  const child = spawn(command[0], command.slice(1), {
     stdio: ['ignore', log, log],
     env: { ...process.env, ...env }
   });
