@@ -6,10 +6,10 @@ export const OBJECT_VERSION = 1;
 export const OBJECT_KINDS = { dir: 'dir', snapshot: 'snapshot', head: 'head' } as const;
 /** Largest directory or snapshot object we read back: 256 MiB (about a million entries); guards memory. */
 export const MAX_OBJECT_BYTES = 256 * 1024 * 1024;
-/** File uploads in flight during a backup: a few keep the peers busy without flooding 2-core machines. */
-export const BACKUP_CONCURRENCY = 4;
+/** File uploads in flight during a backup: small files are bound by round trips to peers, not CPU, so several overlap. */
+export const BACKUP_CONCURRENCY = 8;
 /** Files downloaded at once during a restore (default; `concurrency` option). */
-export const RESTORE_CONCURRENCY = 4;
+export const RESTORE_CONCURRENCY = 8;
 /** Read size when feeding a file to the encoder: 1 MiB = the default segment size (docs/FORMAT.md §Segments). */
 export const READ_CHUNK_BYTES = 1 << 20;
 /** Per-directory exclude file, gitignore-like (patterns relative to its directory). */

@@ -331,10 +331,11 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('the main job on an embedded default: a local swarm on loopback, a file stored and fetched back')
-    .action(async () => {
+    .description('the main job on an embedded default: a local swarm on loopback backs up a folder (a sample, or DIR), loses two peers, and a fresh device restores it from the root cap')
+    .argument('[dir]', 'folder to back up (default: a generated sample tree)')
+    .action(async (dir?: string) => {
       const { runDemo } = await import('../peer/demo.ts');
-      await runDemo({ log: (line: string) => process.stdout.write(line + '\n') });
+      await runDemo({ source: dir, log: (line: string) => process.stdout.write(line + '\n') });
     });
 
   program

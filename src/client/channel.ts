@@ -14,6 +14,9 @@ export class Channel<T> implements AsyncIterable<T> {
     this.capacity = capacity;
   }
 
+  /** Whether the consumer has taken anything yet. */
+  started = false;
+
   get failed(): boolean {
     return this.error !== null;
   }
@@ -46,6 +49,7 @@ export class Channel<T> implements AsyncIterable<T> {
       if (this.error !== null) throw this.error;
       const item = this.queue.shift();
       if (item !== undefined) {
+        this.started = true;
         this.wakeProducer?.();
         this.wakeProducer = null;
         yield item;

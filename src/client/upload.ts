@@ -12,11 +12,9 @@ import { faultPoint } from '../common/fault.ts';
 import { Channel } from './channel.ts';
 import { happiness } from './happiness.ts';
 import { NoPeersError, NotHappyError } from './errors.ts';
-import { withTimeout } from './util.ts';
 import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
 
 const CHANNEL_DEPTH = 4; // chunks queued per share before the encoder waits (a chunk is at most a block)
-const LIST_TIMEOUT_MS = 5_000;
 const DONE = new Error('share stream finished');
 
 export interface UploadOptions {
@@ -57,14 +55,12 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
     start = s;
     candidates = await finder.candidates(s.storageIndex, 2 * s.n, { signal: o.signal });
     if (candidates.length === 0) throw new NoPeersError();
-    // Which shares do candidates already hold (a re-upload of the same convergent file)?
-    const lists = await Promise.all(candidates.map((c) => withTimeout(c.list(s.storageIndex, { signal: o.signal }), LIST_TIMEOUT_MS).catch(() => [])));
-    lists.forEach((shares, i) => shares.forEach((sh) => { if (sh.size === s.shareSize) place(sh.shareNum, candidates[i].id); }));
-    const missing = range(s.n).filter((i) => !placements.has(i));
-    return placeAndSink(s, missing);
+    return placeAndSink(s, range(s.n));
   };
 
-  // Assign each missing share to a fresh candidate that accepts it, then stream to it.
+  // Each share goes to the next unused candidate. No separate ask-first round trip: a WRITE is answered
+  // (accepted, refused with a reason, or `exists` for a convergent re-upload) before any data moves,
+  // so a refused share simply moves on to the next candidate with its stream still untouched.
   const writers: Promise<void>[] = [];
   const allChannels: Channel<Uint8Array>[] = [];
   // If encoding fails midway, every share stream must end too (writers would wait forever otherwise,
@@ -81,33 +77,39 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
   const placeAndSink = async (s: EncodeStart, missing: number[]): Promise<ShareSink> => {
     const channels = new Map<number, Channel<Uint8Array>>();
     const free = candidates.filter((c) => !used.has(c.id));
-    for (const share of missing) {
-      let server: ShareServer | undefined;
-      while (!server && free.length) {
-        const c = free.shift()!;
-        const d = await c.canAccept(s.storageIndex, share, s.shareSize, { signal: o.signal }).catch((e: Error) => ({ ok: false as const, reason: 'unreachable', message: e.message }));
-        if (d.ok) server = c;
-        else refusals[c.id] = `${d.reason}${d.message ? ` (${d.message})` : ''}`;
+    const writeOne = async (share: number, ch: Channel<Uint8Array>) => {
+      for (;;) {
+        const server = free.shift();
+        if (!server) {
+          ch.fail(new NoPeersError());
+          return;
+        }
+        used.add(server.id);
+        try {
+          await server.writeShare(s.storageIndex, share, ch, s.shareSize, { signal: o.signal });
+          ch.fail(DONE); // an `exists` answer consumes nothing: stop feeding this share
+          place(share, server.id);
+          faultPoint('client:upload:share-placed'); // crash tests: some shares of a file placed, not all
+          o.onProgress?.({ type: 'client:upload:share-placed', shareNum: share, peer: server.id });
+          return;
+        } catch (err: any) {
+          refusals[server.id] = `${err?.reason ?? ''}${err?.reason ? ': ' : ''}${err?.message ?? err}`;
+          o.onProgress?.({ type: 'client:upload:share-failed', shareNum: share, peer: server.id, error: String(err?.message ?? err) });
+          // Refused before any byte moved: try the next candidate. Failed midway: the share is lost
+          // for this pass (the second pass re-encodes it for another peer).
+          if (ch.started || o.signal?.aborted) {
+            ch.fail(err);
+            return;
+          }
+        }
       }
-      if (!server) break;
+    };
+    for (const share of missing) {
+      if (!free.length) break;
       const ch = new Channel<Uint8Array>(CHANNEL_DEPTH);
       channels.set(share, ch);
       allChannels.push(ch);
-      used.add(server.id);
-      const peer = server.id;
-      writers.push(server.writeShare(s.storageIndex, share, ch, s.shareSize, { signal: o.signal }).then(
-        () => {
-          ch.fail(DONE); // an `exists` answer consumes nothing: stop feeding this share
-          place(share, peer);
-          faultPoint('client:upload:share-placed'); // crash tests: some shares of a file placed, not all
-          o.onProgress?.({ type: 'client:upload:share-placed', shareNum: share, peer });
-        },
-        (err: Error) => {
-          ch.fail(err);
-          refusals[peer] = err.message;
-          o.onProgress?.({ type: 'client:upload:share-failed', shareNum: share, peer, error: err.message });
-        }
-      ));
+      writers.push(writeOne(share, ch));
     }
     return {
       // A failed peer must not stall or fail the others: its chunks are dropped.

@@ -112,9 +112,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       if (opts.signal?.aborted) throw opts.signal.reason;
       if (found.size < count) for (const p of libp2p.getPeers()) found.set(p.toString(), p);
       found.delete(self);
-      const target = createHash('sha256').update(key).digest();
-      const dist = (p: PeerId) => xor(createHash('sha256').update(p.toMultihash().bytes).digest(), target);
-      return [...found.values()].map((p) => ({ p, d: dist(p) })).sort((a, b) => Buffer.compare(a.d, b.d)).slice(0, count).map((x) => x.p);
+      return rankByDistance(key, [...found.values()]).slice(0, count);
     },
     async provide(si, opts = {}) {
       checkSi(si);
@@ -146,6 +144,13 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     },
   };
   return node;
+}
+
+/** Peers ordered by Kademlia distance (XOR of sha256 digests) to `key`: every node ranks them alike. */
+export function rankByDistance(key: Uint8Array, peers: PeerId[]): PeerId[] {
+  const target = createHash('sha256').update(key).digest();
+  const dist = (p: PeerId) => xor(createHash('sha256').update(p.toMultihash().bytes).digest(), target);
+  return peers.map((p) => ({ p, d: dist(p) })).sort((a, b) => Buffer.compare(a.d, b.d)).map((x) => x.p);
 }
 
 function xor(a: Uint8Array, b: Uint8Array): Buffer {

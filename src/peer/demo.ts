@@ -1,62 +1,121 @@
 // `npm run demo`: the main job on an embedded default. A local swarm of storage peers on loopback
-// (separate processes), a generated sample file stored k-of-n through it, two holders killed with
-// SIGKILL, and the file fetched back and checked byte for byte.
+// (separate processes), a folder backed up through it (a generated sample tree, or the path given),
+// two share holders killed with SIGKILL, and the folder restored on a FRESH device that has nothing but
+// the folder's root cap, then compared with the original byte for byte (content, modes, symlinks).
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile, symlink, readdir, lstat, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { P2PBackupError } from '../common/errors.ts';
-import { ApiClient } from '../cli/api-client.ts';
+import { ApiClient, errorFromLine } from '../cli/api-client.ts';
 import { homePaths } from './home.ts';
-import { startSwarm } from './swarm.ts';
+import { initHome } from './init.ts';
+import { startSwarm, spawnDaemon } from './swarm.ts';
 
 export interface DemoOptions {
   log: (line: string) => void;
+  /** Folder to back up; default: a generated sample tree. */
+  source?: string;
   dir?: string;
   peers?: number;
-  /** Bytes of the sample file. */
-  size?: number;
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** A small tree with every kind of entry: nested dirs, an empty dir and file, a multi-segment file, a symlink, odd names. */
+async function makeSample(root: string): Promise<void> {
+  await mkdir(join(root, 'photos', '2026'), { recursive: true });
+  await mkdir(join(root, 'empty dir'), { recursive: true });
+  await writeFile(join(root, 'README.txt'), 'A sample folder backed up by the p2pbackup demo.\n');
+  await writeFile(join(root, 'empty.txt'), '');
+  await writeFile(join(root, 'photos', '2026', 'beach.raw'), randomBytes(6 * 2 ** 20));
+  for (let i = 0; i < 40; i++) await writeFile(join(root, 'photos', `thumb-${i}.jpg`), randomBytes(2_000 + i * 500));
+  await writeFile(join(root, 'notes — ünïcödé.md'), '# notes\n');
+  await writeFile(join(root, 'secret.key'), randomBytes(64), { mode: 0o600 });
+  await symlink('README.txt', join(root, 'link-to-readme'));
+}
 
-export async function runDemo(o: DemoOptions): Promise<{ dir: string; cap: string; ok: boolean }> {
+/** path -> a digest of type, mode bits, content or link target. */
+async function fingerprint(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (dir: string) => {
+    for (const name of (await readdir(dir)).sort()) {
+      const p = join(dir, name);
+      const st = await lstat(p);
+      const rel = relative(root, p);
+      if (st.isDirectory()) { out.set(rel, `dir ${(st.mode & 0o7777).toString(8)}`); await walk(p); }
+      else if (st.isSymbolicLink()) out.set(rel, `link ${await readlink(p)}`);
+      else if (st.isFile()) out.set(rel, `file ${(st.mode & 0o7777).toString(8)} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+async function operation(api: ApiClient, path: string, body: unknown): Promise<any> {
+  const res = await api.request('POST', path, { json: body });
+  const text = await res.text();
+  for (const line of text.split('\n').filter(Boolean).map((l) => JSON.parse(l))) {
+    if (line.error) throw errorFromLine(line.error);
+    if ('result' in line) return line.result;
+  }
+  throw new P2PBackupError('ERR_API', `${path} ended without a result`);
+}
+
+export async function runDemo(o: DemoOptions): Promise<{ dir: string; rootCap: string; ok: boolean }> {
   const log = o.log;
   const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'p2pbackup-demo-')));
   const peers = o.peers ?? 6;
   const t0 = performance.now();
-  const ms = (t: number) => `${((performance.now() - t) / 1000).toFixed(2)} s`;
-  log(`p2pbackup demo: ${peers} storage peers on loopback, each its own process, homes under ${join(dir, 'peers')}`);
-  const swarm = await startSwarm({ dir, peers });
+  const secs = (t: number) => `${((performance.now() - t) / 1000).toFixed(2)} s`;
+  const source = o.source ? resolve(o.source) : join(dir, 'sample');
+  if (!o.source) await makeSample(source);
+  const before = await fingerprint(source);
+
+  log(`p2pbackup demo: ${peers} storage peers on loopback, one process each (homes under ${join(dir, 'peers')})`);
+  const swarm = await startSwarm({ dir: join(dir, 'device-a'), peers });
+  let fresh: Awaited<ReturnType<typeof spawnDaemon>> | null = null;
   try {
-    log(`swarm up in ${ms(t0)}; client home ${dir} (API ${swarm.info.client.apiUrl})`);
-    const token = (await readFile(homePaths(dir).apiToken, 'utf8')).trim();
-    const api = new ApiClient(swarm.info.client.apiUrl, token);
+    log(`swarm up in ${secs(t0)}; device A (the owner) has home ${swarm.info.client.home}`);
+    const tokenA = (await readFile(homePaths(swarm.info.client.home).apiToken, 'utf8')).trim();
+    const a = new ApiClient(swarm.info.client.apiUrl, tokenA);
 
-    const sample = join(dir, 'sample.bin');
-    const bytes = randomBytes(o.size ?? 24 * 2 ** 20);
-    await writeFile(sample, bytes);
     const t1 = performance.now();
-    const put = await api.json<{ cap: string; placements: Record<string, string[]>; happiness: number }>('POST', '/api/files', { path: sample });
-    log(`stored ${sample} (${(bytes.length / 2 ** 20).toFixed(1)} MiB) in ${ms(t1)}: shares on ${put.happiness} distinct peers`);
-    log(`read cap: ${put.cap}`);
-
-    // Kill two peers that hold shares, the hard way.
-    const holders = new Set(Object.values(put.placements).flat());
-    const victims = swarm.info.peers.map((m, i) => ({ m, i })).filter(({ m }) => holders.has(m.peerId)).slice(0, 2);
-    for (const v of victims) await swarm.kill(v.i, 'SIGKILL');
-    log(`killed ${victims.length} share holders with SIGKILL: ${victims.map((v) => `peer-${v.i}`).join(', ')}`);
+    const folder = await operation(a, '/api/backup', { path: source });
+    const s = folder.lastStats;
+    log(`backed up ${source}: ${s.files} files, ${s.dirs} dirs, ${s.symlinks} symlinks, ${(s.bytesTotal / 1e6).toFixed(1)} MB in ${secs(t1)} (encrypted, 3-of-5 shares on distinct peers)`);
+    log(`snapshot cap: ${folder.lastSnapshot.cap}`);
+    log(`root cap:     ${folder.rootCap}`);
+    log('              (the root cap alone restores this folder on any device: keep it secret)');
 
     const t2 = performance.now();
-    const res = await api.request('GET', `/api/files/${encodeURIComponent(put.cap)}`);
-    const back = new Uint8Array(await res.arrayBuffer());
-    const ok = sha256(back) === sha256(bytes);
-    log(`fetched it back in ${ms(t2)} from the survivors: ${ok ? 'byte-identical' : 'MISMATCH'} (sha256 ${sha256(back).slice(0, 16)}…)`);
-    if (!ok) throw new P2PBackupError('ERR_DEMO', 'the restored bytes differ from the original');
-    log(`total ${ms(t0)}. Everything lives under ${dir} (swarm.json lists the processes; remove the folder when done).`);
-    return { dir, cap: put.cap, ok };
+    await operation(a, '/api/backup', { path: source });
+    log(`backed up again with nothing changed in ${secs(t2)} (no file read again, nothing new stored)`);
+
+    const victims = [0, 1];
+    for (const i of victims) await swarm.kill(i, 'SIGKILL');
+    log(`killed storage peers ${victims.map((i) => `peer-${i}`).join(' and ')} with SIGKILL`);
+
+    // A fresh device: a new home that knows only the swarm's surviving addresses and the root cap.
+    const freshHome = join(dir, 'device-b');
+    await initHome(freshHome, { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, offer: '0', bootstrap: swarm.info.peers.slice(2).flatMap((p) => p.addresses) });
+    fresh = await spawnDaemon(freshHome);
+    const tokenB = (await readFile(homePaths(freshHome).apiToken, 'utf8')).trim();
+    const b = new ApiClient(fresh.member.apiUrl, tokenB);
+    const target = join(dir, 'restored');
+    const t3 = performance.now();
+    const r = await operation(b, '/api/restore', { cap: folder.rootCap, target });
+    log(`restored on fresh device B (home ${freshHome}) into ${target}: ${r.stats.files} files in ${secs(t3)}`);
+
+    const after = await fingerprint(target);
+    const same = before.size === after.size && [...before].every(([k, v]) => after.get(k) === v);
+    log(same ? `verified: ${before.size} entries identical (content, modes, symlinks)` : 'MISMATCH between the original and the restored folder');
+    if (!same) throw new P2PBackupError('ERR_DEMO', 'the restored folder differs from the original');
+    log(`total ${secs(t0)}. Everything lives under ${dir} (remove it when done).`);
+    return { dir, rootCap: folder.rootCap, ok: same };
   } finally {
+    if (fresh) {
+      fresh.child.kill('SIGTERM');
+      await new Promise((res) => fresh!.child.once('exit', res));
+    }
     await swarm.stop();
   }
 }
-

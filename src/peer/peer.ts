@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { P2PBackupError } from '../common/errors.ts';
 import { DiskStore } from '../store/index.ts';
-import { createNode, loadOrCreatePeerKey, type P2PNode } from '../net/index.ts';
+import { createNode, loadOrCreatePeerKey, rankByDistance, STORAGE_PROTOCOL, type P2PNode } from '../net/index.ts';
+import type { PeerId } from '@libp2p/interface';
 import { fileInput } from '../format/index.ts';
 import { download, upload, type ServerFinder, type ShareServer } from '../client/index.ts';
 import type { PeerInfo, PeerService, PutOptions, PutResult, StatusReport } from '../api/service.ts';
@@ -19,6 +20,7 @@ import { homePaths } from './home.ts';
 import { createFolderService, type FolderService } from './folders.ts';
 import { buildRecoveryPayload, publishRecovery, readRecoveryCap } from './recovery.ts';
 
+const DHT_REFRESH_MS = 30_000; // how often candidate selection may walk the DHT
 const RECOVERY_RETRY_MS = 15_000; // republish the recovery record until enough peers hold it
 
 export interface PeerInit {
@@ -67,7 +69,8 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   let node: P2PNode;
   try {
     node = await createNode({
-      privateKey, listen: config.listen, bootstrap: config.bootstrap, mdns: config.mdns, swarmKey, store,
+      // A peer offering no disk (a client) does not serve the storage protocol at all.
+      privateKey, listen: config.listen, bootstrap: config.bootstrap, mdns: config.mdns, swarmKey, store: config.offer > 0 ? store : undefined,
       // A holder advertises each storage index it accepted (provider records), so downloaders find it
       // beyond the closest-peer walk. Best effort: small swarms often cannot hold provider records.
       server: { onEvent: (e) => { if (e.ok && e.op === 'write' && e.si) void node.provide(Buffer.from(e.si, 'hex'), { timeoutMs: 10_000 }); } }
@@ -77,6 +80,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     throw err;
   }
   const self = node.peerId.toString();
+  let dhtSeen: { at: number; ids: Map<string, PeerId> } = { at: 0, ids: new Map() };
   const server = (id: string): ShareServer => {
     const c = node.storage(peerIdFromString(id));
     return {
@@ -90,9 +94,23 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     };
   };
   const finder: ServerFinder = {
+    // Candidates are ranked by XOR distance among the peers we know: the connected ones plus those a DHT
+    // walk found. The walk runs at most every DHT_REFRESH_MS (not per file: a folder of 10,000 small
+    // files must not cost 10,000 walks); in swarms of dozens of peers it finds them all anyway.
     async candidates(si, count, o) {
-      const ids = await node.closestPeers(si, count, o);
-      return ids.map((p) => p.toString()).filter((id) => id !== self).map(server);
+      if (Date.now() - dhtSeen.at > DHT_REFRESH_MS || (dhtSeen.ids.size === 0 && node.libp2p.getPeers().length === 0)) {
+        const found = await node.closestPeers(si, count, o);
+        dhtSeen = { at: Date.now(), ids: new Map(found.map((p) => [p.toString(), p])) };
+      }
+      const pool = new Map(dhtSeen.ids);
+      for (const p of node.libp2p.getPeers()) pool.set(p.toString(), p);
+      pool.delete(self);
+      // Peers known (through identify) not to serve storage, such as clients offering no disk, are skipped.
+      const serves = await Promise.all([...pool.values()].map(async (p) => {
+        const protocols = await node.libp2p.peerStore.get(p).then((x) => x.protocols, (): string[] => []);
+        return protocols.length === 0 || protocols.includes(STORAGE_PROTOCOL) ? p : null;
+      }));
+      return rankByDistance(si, serves.filter((p): p is PeerId => p !== null)).slice(0, count).map((p) => server(p.toString()));
     },
     async providers(si, o) {
       const ids = await node.findProviders(si, { signal: o?.signal, timeoutMs: 2_000 });
