@@ -40,6 +40,8 @@ export interface StatusReport {
   api: { url: string };
   encoding: { k: number; n: number; happy: number };
   privateSwarm: boolean;
+  /** Each folder: its state, last snapshot and changes seen since. */
+  folders: { path: string; state: string; watch: boolean; lastSnapshot: { cap: string; time: number } | null; pending: number; lastError: string | null }[];
 }
 
 export interface PeerService {

@@ -316,7 +316,9 @@ export function buildProgram(): Command {
         `swarm:     ${s.privateSwarm ? 'private (swarm key)' : 'open'}, ${s.peersConnected} peers connected`,
         `storage:   ${s.storage.shares} shares, ${s.storage.used} of ${s.storage.offered} bytes offered`,
         `encoding:  ${s.encoding.k}-of-${s.encoding.n}, happy ${s.encoding.happy}`,
-        `addresses: ${s.addresses.join('\n           ')}`
+        `addresses: ${s.addresses.join('\n           ')}`,
+        `folders:   ${s.folders.length ? '' : '(none)'}`,
+        ...s.folders.map((f: any) => `  ${f.state.padEnd(12)} ${f.watch ? 'watched' : 'manual '} ${f.path}  last snapshot: ${f.lastSnapshot ? new Date(f.lastSnapshot.time).toISOString() : 'never'}${f.pending ? `, ${f.pending} changes pending` : ''}${f.lastError ? `  error: ${f.lastError}` : ''}`)
       ].join('\n'));
     });
 

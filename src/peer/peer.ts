@@ -178,7 +178,10 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         storage: { offered: s.offered, used: s.used, shares: s.shares },
         api: { url: peer.apiUrl },
         encoding: config.encoding,
-        privateSwarm: swarmKey !== undefined
+        privateSwarm: swarmKey !== undefined,
+        folders: (await folders?.listFolders() ?? []).map((f) => ({
+          path: f.path, state: f.state, watch: f.watch, lastSnapshot: f.lastSnapshot ?? null, pending: f.pending, lastError: f.lastError ?? null
+        }))
       };
     },
 
