@@ -50,11 +50,12 @@ export function buildProgram(): Command {
     .option('--swarm-key-file <file>', 'join a private swarm: copy this swarm key into the home')
     .option('--no-mdns', 'do not discover peers on the LAN')
     .option('--api-port <port>', 'local API port (default: any free port)', intOption('--api-port'))
+    .option('--api-host <address>', 'bind the API here instead of 127.0.0.1 (anyone who can reach it still needs the token)')
     .action(async (o) => {
       const { initHome } = await import('../peer/init.ts');
       const r = await initHome(home(), {
         bootstrap: o.bootstrap, listen: o.listen, announce: o.announce, offer: o.offer, mdns: o.mdns,
-        swarmKey: o.swarmKey === true, swarmKeyFile: o.swarmKeyFile, apiPort: o.apiPort
+        swarmKey: o.swarmKey === true, swarmKeyFile: o.swarmKeyFile, apiPort: o.apiPort, apiHost: o.apiHost
       });
       const qr = globals().json ? '' : await QRCode.toString(r.recoveryCap, { type: 'terminal', small: true, errorCorrectionLevel: 'L' });
       out(r, globals().json, () => [
@@ -67,6 +68,14 @@ export function buildProgram(): Command {
         r.recoveryCap,
         qr
       ].join('\n'));
+    });
+
+  program
+    .command('swarm-key')
+    .description('print a new private-swarm key (the swarm.key format); give the file to every peer')
+    .action(async () => {
+      const { generateSwarmKey } = await import('../net/index.ts');
+      process.stdout.write(generateSwarmKey());
     });
 
   program

@@ -32,6 +32,8 @@ export interface NodeInit {
   privateKey?: PrivateKey;
   /** Listen multiaddrs (default /ip4/0.0.0.0/tcp/0). */
   listen?: string[];
+  /** Addresses to announce instead of the observed ones (a public address behind a port forward). */
+  announce?: string[];
   /** Multiaddrs (with /p2p/<id>) dialled at start and used to join the DHT. */
   bootstrap?: string[];
   /** LAN discovery; daemons default it on, tests must turn it off (default true). */
@@ -70,7 +72,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   if (init.mdns ?? true) peerDiscovery.push(mdns());
   const libp2p = await createLibp2p({
     privateKey: init.privateKey,
-    addresses: { listen: init.listen ?? DEFAULT_LISTEN },
+    addresses: { listen: init.listen ?? DEFAULT_LISTEN, ...(init.announce?.length ? { announce: init.announce } : {}) },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -21,6 +21,8 @@ export interface InitOptions {
   /** Copy an existing swarm key (join a private swarm). */
   swarmKeyFile?: string;
   apiPort?: number;
+  /** Bind the API to this address (default 127.0.0.1); only when asked for explicitly. */
+  apiHost?: string;
 }
 
 export async function isInitialized(home: string): Promise<boolean> {
@@ -39,7 +41,7 @@ export async function initHome(home: string, o: InitOptions = {}): Promise<{ hom
   if (o.announce?.length) raw.announce = o.announce;
   if (o.offer !== undefined) raw.offer = o.offer;
   if (o.mdns !== undefined) raw.mdns = o.mdns;
-  if (o.apiPort !== undefined) raw.api = { ...DEFAULT_CONFIG.api, port: o.apiPort };
+  if (o.apiPort !== undefined || o.apiHost !== undefined) raw.api = { host: o.apiHost ?? DEFAULT_CONFIG.api.host, port: o.apiPort ?? DEFAULT_CONFIG.api.port };
   const config = validateConfig(raw); // validate everything before writing anything
   let swarmKeyText: string | undefined;
   if (o.swarmKeyFile) {

@@ -70,7 +70,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   try {
     node = await createNode({
       // A peer offering no disk (a client) does not serve the storage protocol at all.
-      privateKey, listen: config.listen, bootstrap: config.bootstrap, mdns: config.mdns, swarmKey, store: config.offer > 0 ? store : undefined,
+      privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, mdns: config.mdns, swarmKey, store: config.offer > 0 ? store : undefined,
       // A holder advertises each storage index it accepted (provider records), so downloaders find it
       // beyond the closest-peer walk. Best effort: small swarms often cannot hold provider records.
       server: { onEvent: (e) => { if (e.ok && e.op === 'write' && e.si) void node.provide(Buffer.from(e.si, 'hex'), { timeoutMs: 10_000 }); } }
