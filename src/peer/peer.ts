@@ -41,6 +41,8 @@ export interface Peer extends PeerService {
   readonly folders: FolderService | null;
   /** Ledger, admission policy and placement preference (src/fairness/). */
   readonly fairness: Fairness;
+  fairnessReport(): Promise<FairnessReport>;
+  checkFairness(): Promise<SpotCheckResult[]>;
   apiUrl: string;
   addresses(): string[];
   /** Start the long-running services (sync engine, recovery record): the daemon calls this. */
