@@ -75,6 +75,17 @@ export function createApp(init: AppInit): FastifyInstance {
     return reply.send(file.stream);
   });
 
+  // ---- fairness ---------------------------------------------------------------------------------------
+  app.get('/api/fairness', async () => {
+    if (!peer.fairnessReport) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without the fairness layer');
+    return peer.fairnessReport();
+  });
+  // Audit now (the daemon also does it every SPOT_CHECK_INTERVAL_MS): { results: [{ peer, checked, missing, ok }] }.
+  app.post('/api/fairness/check', async () => {
+    if (!peer.checkFairness) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without the fairness layer');
+    return { results: await peer.checkFairness() };
+  });
+
   // ---- folders, snapshots, restore ----------------------------------------------------------------
   const folders = () => {
     if (!peer.folders) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without folders');

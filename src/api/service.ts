@@ -1,6 +1,7 @@
 // What the API needs from a running peer: the narrow interface the daemon implements.
 import type { Readable } from 'node:stream';
 import type { FolderService } from '../peer/folders.ts';
+import type { FairnessReport, SpotCheckResult } from '../fairness/index.ts';
 
 export interface ProgressEvent {
   type: string;
@@ -42,6 +43,8 @@ export interface StatusReport {
   privateSwarm: boolean;
   /** Each folder: its state, last snapshot and changes seen since. */
   folders: { path: string; state: string; watch: boolean; lastSnapshot: { cap: string; time: number } | null; pending: number; lastError: string | null }[];
+  /** Fair sharing at a glance (GET /api/fairness has the per-peer balances). */
+  fairness?: { enabled: boolean; offered: number; usedByOthers: number; placedOnOthers: number; peers: number; failedAudits: number };
 }
 
 export interface PeerService {
@@ -51,4 +54,8 @@ export interface PeerService {
   peers(): Promise<PeerInfo[]>;
   putFile(input: { path: string } | { stream: AsyncIterable<Uint8Array> }, opts: PutOptions): Promise<PutResult>;
   getFile(cap: string, opts: { signal?: AbortSignal }): Promise<{ size: number; stream: Readable }>;
+  /** What I offer, what I use, per-peer balances (optional: a peer without the fairness layer answers 501). */
+  fairnessReport?(): Promise<FairnessReport>;
+  /** Spot-check now what I placed on others (LIST + one-byte READ per sampled share); results go to the ledger. */
+  checkFairness?(): Promise<SpotCheckResult[]>;
 }

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
 import { resolveHome } from '../peer/home.ts';
+import { formatSize } from '../store/size.ts';
 import { P2PBackupError } from '../common/errors.ts';
 import { ApiClient, errorFromLine } from './api-client.ts';
 import { createProgress, createStatus } from './progress.ts';
@@ -318,6 +319,9 @@ export function buildProgram(): Command {
     .action(async () => {
       const api = await ApiClient.forHome(home());
       const s = await api.json<any>('GET', '/api/status');
+      // Per-peer balances; an older daemon without the fairness layer answers 404/501.
+      const f = await api.json<any>('GET', '/api/fairness').catch(() => null);
+      if (globals().json && f) s.fairnessReport = f;
       out(s, globals().json, () => [
         `peer id:   ${s.peerId}`,
         `home:      ${s.home}`,
@@ -327,8 +331,39 @@ export function buildProgram(): Command {
         `encoding:  ${s.encoding.k}-of-${s.encoding.n}, happy ${s.encoding.happy}`,
         `addresses: ${s.addresses.join('\n           ')}`,
         `folders:   ${s.folders.length ? '' : '(none)'}`,
-        ...s.folders.map((f: any) => `  ${f.state.padEnd(12)} ${f.watch ? 'watched' : 'manual '} ${f.path}  last snapshot: ${f.lastSnapshot ? new Date(f.lastSnapshot.time).toISOString() : 'never'}${f.pending ? `, ${f.pending} changes pending` : ''}${f.lastError ? `  error: ${f.lastError}` : ''}`)
+        ...s.folders.map((f: any) => `  ${f.state.padEnd(12)} ${f.watch ? 'watched' : 'manual '} ${f.path}  last snapshot: ${f.lastSnapshot ? new Date(f.lastSnapshot.time).toISOString() : 'never'}${f.pending ? `, ${f.pending} changes pending` : ''}${f.lastError ? `  error: ${f.lastError}` : ''}`),
+        ...(f ? fairnessLines(f) : [])
       ].join('\n'));
+    });
+
+  const sim = program.command('sim').description('simulators that run locally (no daemon)');
+  sim
+    .command('incentives')
+    .description('social optimum vs symmetric scheme vs revenue-maximizing monopoly over heterogeneity (docs/INCENTIVES.md)')
+    .option('--samples <n>', 'users sampled (Monte Carlo)', intOption('--samples'))
+    .option('--seed <n>', 'random seed (same seed, same output)', intOption('--seed'))
+    .option('--ratio <x>', 'storage expansion n/k (default 5/3)', numOption('--ratio'))
+    .option('--mean-a <x>', 'mean value of a backup (kept fixed by the sweep)', numOption('--mean-a'))
+    .option('--mean-b <x>', 'mean cost per unit of space at the base point', numOption('--mean-b'))
+    .option('--h-min <x>', 'sweep: lowest heterogeneity h', numOption('--h-min'))
+    .option('--h-max <x>', 'sweep: highest heterogeneity h', numOption('--h-max'))
+    .option('--points <n>', 'sweep: number of points (log-spaced)', intOption('--points'))
+    .option('--out <file>', 'write the chart as SVG to this file')
+    .action(async (o) => {
+      const { simulateIncentives, formatTable, renderChart } = await import('../fairness/sim/index.ts');
+      let r;
+      try {
+        r = simulateIncentives({ samples: o.samples, seed: o.seed, ratio: o.ratio, meanA: o.meanA, meanB: o.meanB, hMin: o.hMin, hMax: o.hMax, points: o.points });
+      } catch (err) {
+        if (err instanceof RangeError) throw new P2PBackupError('ERR_USAGE', err.message);
+        throw err;
+      }
+      if (o.out) {
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(resolve(o.out), renderChart(r));
+      }
+      const json = { model: r.model, points: r.points.map((p) => ({ heterogeneity: p.heterogeneity, welfare: p.welfare })), threshold: r.threshold };
+      out(json, globals().json, () => formatTable(r) + (o.out ? `\nchart: ${resolve(o.out)}` : ''));
     });
 
   program
@@ -364,6 +399,27 @@ export function buildProgram(): Command {
 }
 
 const isCap = (s: string) => s.startsWith('p2pb:');
+
+function numOption(name: string) {
+  return (v: string) => {
+    const x = Number(v);
+    if (v.trim() === '' || !Number.isFinite(x)) throw new P2PBackupError('ERR_USAGE', `${name} must be a number, got "${v}"`);
+    return x;
+  };
+}
+
+/** The status command's fairness section: totals, then one line per peer (most in my debt first). */
+function fairnessLines(f: any): string[] {
+  const size = (b: number) => formatSize(Math.max(0, Math.round(b)));
+  const s = f.settings;
+  const lines = [
+    `fairness:  ${s.enabled ? `on, ratio ${s.ratio} x + ${size(s.graceBytes)} grace` : 'off'}; I offer ${size(f.offer.offered)} (${size(f.offer.usedByOthers)} used by others), I use ${size(f.use.placed)} on ${f.use.peers} peers`
+  ];
+  for (const p of f.peers) {
+    lines.push(`  ${p.peer.slice(-12)}  they store ${size(p.theyStoreForMe).padStart(10)} for me, I store ${size(p.storedForThem).padStart(10)} for them, limit ${size(p.limit).padStart(10)}  audits ${p.audits.ok}/${p.audits.ok + p.audits.failed}${p.standing === 'failed' ? ' FAILED' : ''}${p.uptime.connected ? '  online' : ''}`);
+  }
+  return lines;
+}
 
 /** Call a long-running API operation: its progress events go to `onEvent`; resolves with its result. */
 async function operation(api: ApiClient, method: string, path: string, json: unknown, onEvent: (e: any) => void): Promise<any> {

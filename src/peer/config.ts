@@ -5,6 +5,7 @@ import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { P2PBackupError } from '../common/errors.ts';
 import { parseSize } from '../store/index.ts';
+import { DEFAULT_GRACE_BYTES, DEFAULT_RATIO, MAX_RATIO } from '../fairness/constants.ts';
 
 export interface PeerConfig {
   /** libp2p listen multiaddrs. Default: all interfaces, TCP port 7171 (a fixed port, so peers that
@@ -22,6 +23,8 @@ export interface PeerConfig {
   encoding: { k: number; n: number; happy: number };
   /** The local API the CLI and the web UI use. Loopback unless set explicitly. */
   api: { host: string; port: number };
+  /** Fair sharing (docs/INCENTIVES.md): store for a peer at most ratio × what it stores for me + graceBytes. */
+  fairness: { enabled: boolean; ratio: number; graceBytes: number };
 }
 
 export const DEFAULT_CONFIG: PeerConfig = {
@@ -33,7 +36,9 @@ export const DEFAULT_CONFIG: PeerConfig = {
   // 3-of-5 survives two lost peers at 1.67x expansion; happy=4 lets an upload finish in a swarm of
   // four other peers while still tolerating the loss of one holder beyond k.
   encoding: { k: 3, n: 5, happy: 4 },
-  api: { host: '127.0.0.1', port: 0 }
+  api: { host: '127.0.0.1', port: 0 },
+  // ratio 1.0 is the symmetric scheme; the 1 GiB grace lets a new swarm bootstrap (src/fairness/constants.ts).
+  fairness: { enabled: true, ratio: DEFAULT_RATIO, graceBytes: DEFAULT_GRACE_BYTES }
 };
 
 export class ConfigError extends P2PBackupError {
@@ -88,7 +93,31 @@ export function validateConfig(raw: unknown): PeerConfig {
     if (a.port !== undefined && (!Number.isInteger(a.port) || (a.port as number) < 0 || (a.port as number) > 65535)) throw new ConfigError('config: "api.port" must be an integer 0..65535');
     c.api = { ...c.api, ...(a as object) } as PeerConfig['api'];
   }
+  if (r.fairness !== undefined) c.fairness = validateFairness(r.fairness);
   return c;
+}
+
+/** `fairness: { enabled?, ratio?, graceBytes? }`; graceBytes may be a size string ("100MB"). */
+export function validateFairness(raw: unknown): PeerConfig['fairness'] {
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config: "fairness" must be an object { enabled, ratio, graceBytes }', { key: 'fairness' });
+  const f = raw as Record<string, unknown>;
+  for (const key of Object.keys(f)) if (!['enabled', 'ratio', 'graceBytes'].includes(key)) throw new ConfigError(`config: unknown key "fairness.${key}" (known: enabled, ratio, graceBytes)`, { key: `fairness.${key}` });
+  const out = { ...DEFAULT_CONFIG.fairness };
+  if (f.enabled !== undefined) {
+    if (typeof f.enabled !== 'boolean') throw new ConfigError('config: "fairness.enabled" must be true or false', { key: 'fairness.enabled' });
+    out.enabled = f.enabled;
+  }
+  if (f.ratio !== undefined) {
+    if (typeof f.ratio !== 'number' || !Number.isFinite(f.ratio) || f.ratio < 0 || f.ratio > MAX_RATIO) throw new ConfigError(`config: "fairness.ratio" must be a number 0..${MAX_RATIO} (bytes I store per byte stored for me)`, { key: 'fairness.ratio' });
+    out.ratio = f.ratio;
+  }
+  if (f.graceBytes !== undefined) {
+    if (typeof f.graceBytes === 'number' && Number.isSafeInteger(f.graceBytes) && f.graceBytes >= 0) out.graceBytes = f.graceBytes;
+    else if (typeof f.graceBytes === 'string') {
+      try { out.graceBytes = parseSize(f.graceBytes); } catch (e) { throw new ConfigError(`config: "fairness.graceBytes": ${(e as Error).message}`, { key: 'fairness.graceBytes' }); }
+    } else throw new ConfigError('config: "fairness.graceBytes" must be a size such as "1GiB" or a byte count', { key: 'fairness.graceBytes' });
+  }
+  return out;
 }
 
 export async function readConfig(path: string): Promise<PeerConfig> {

@@ -19,6 +19,7 @@ import { validateEncoding, type PeerConfig } from './config.ts';
 import { homePaths } from './home.ts';
 import { createFolderService, type FolderService } from './folders.ts';
 import { buildRecoveryPayload, publishRecovery, readRecoveryCap } from './recovery.ts';
+import { createFairness, LEDGER_DIR, SPOT_CHECK_INTERVAL_MS, type Fairness, type FairnessReport, type SpotCheckResult } from '../fairness/index.ts';
 
 const DHT_REFRESH_MS = 30_000; // how often candidate selection may walk the DHT
 const RECOVERY_RETRY_MS = 15_000; // republish the recovery record until enough peers hold it
@@ -38,6 +39,10 @@ export interface Peer extends PeerService {
   /** Storage peers for a storage index, as the client sees them (for publishRecord / fetchRecord and tests). */
   readonly finder: ServerFinder;
   readonly folders: FolderService | null;
+  /** Ledger, admission policy and placement preference (src/fairness/). */
+  readonly fairness: Fairness;
+  fairnessReport(): Promise<FairnessReport>;
+  checkFairness(): Promise<SpotCheckResult[]>;
   apiUrl: string;
   addresses(): string[];
   /** Start the long-running services (sync engine, recovery record): the daemon calls this. */
@@ -65,7 +70,15 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   const privateKey = await loadOrCreatePeerKey(home);
   const secret = await loadOrCreateSecret(paths.convergence);
   const swarmKey = await readFile(paths.swarmKey, 'utf8').catch((err) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
-  const store = await DiskStore.open(paths.store, { offer: config.offer });
+  const fairness = await createFairness({ settings: config.fairness, ledgerPath: join(home, LEDGER_DIR) });
+  let store: DiskStore;
+  try {
+    store = await DiskStore.open(paths.store, { offer: config.offer, policy: fairness.policy });
+  } catch (err) {
+    await fairness.close();
+    throw err;
+  }
+  fairness.attachStore(store);
   let node: P2PNode;
   try {
     node = await createNode({
@@ -77,16 +90,26 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     });
   } catch (err) {
     await store.close();
+    await fairness.close();
     throw err;
   }
   const self = node.peerId.toString();
+  // Uptime seen, for the ledger.
+  node.libp2p.addEventListener('peer:connect', (e) => fairness.ledger.peerConnected(e.detail.toString()));
+  node.libp2p.addEventListener('peer:disconnect', (e) => { void fairness.ledger.peerDisconnected(e.detail.toString()).catch(() => {}); });
   let dhtSeen: { at: number; ids: Map<string, PeerId> } = { at: 0, ids: new Map() };
   const server = (id: string): ShareServer => {
     const c = node.storage(peerIdFromString(id));
     return {
       id,
       canAccept: (si, shareNum, size, o) => c.canAccept(si, shareNum, size, o),
-      writeShare: (si, shareNum, source, size, o) => c.writeShare(si, shareNum, source, size, o),
+      // Fairness: no new shares for a peer that failed its latest audit; every placement goes to the ledger.
+      writeShare: async (si, shareNum, source, size, o) => {
+        fairness.guardPlacement(id);
+        const r = await c.writeShare(si, shareNum, source, size, o);
+        await fairness.recordPlacement(id, si, shareNum, size).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+        return r;
+      },
       list: (si, o) => c.list(si, o),
       read: (si, shareNum, ranges, o) => c.read(si, shareNum, ranges, o),
       putSlot: (si, record, o) => c.putSlot(si, record, o),
@@ -110,7 +133,9 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         const protocols = await node.libp2p.peerStore.get(p).then((x) => x.protocols, (): string[] => []);
         return protocols.length === 0 || protocols.includes(STORAGE_PROTOCOL) ? p : null;
       }));
-      return rankByDistance(si, serves.filter((p): p is PeerId => p !== null)).slice(0, count).map((p) => server(p.toString()));
+      // Fairness reorders within the closest set (balanced, reliable peers first) but never changes the set,
+      // so downloads, which ask the same closest set, still find every share (src/fairness/rank.ts).
+      return fairness.rank(rankByDistance(si, serves.filter((p): p is PeerId => p !== null)).slice(0, count).map((p) => server(p.toString())));
     },
     async providers(si, o) {
       const ids = await node.findProviders(si, { signal: o?.signal, timeoutMs: 2_000 });
@@ -121,6 +146,9 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   let folders: FolderService | null = null;
   let services = false;
   let recoveryTimer: NodeJS.Timeout | null = null;
+  let spotTimer: NodeJS.Timeout | null = null;
+  const spotChecks = new AbortController();
+  const checkFairness = (): Promise<SpotCheckResult[]> => fairness.checkAll((id) => server(id), spotChecks.signal);
   // The recovery record follows the folder list; publishing retries until enough peers hold it.
   const scheduleRecovery = (delay = 1_000) => {
     if (!services) return;
@@ -159,12 +187,19 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     store,
     finder,
     folders,
+    fairness,
     apiUrl: '',
 
     async startServices() {
       services = true;
       await folders?.start();
       scheduleRecovery(2_000);
+      spotTimer = setInterval(() => {
+        void checkFairness().then((rs) => {
+          for (const r of rs) if (r.ok === false) init.log?.warn({ peer: r.peer, missing: r.missing.length }, 'fairness: spot check failed');
+        }, () => {});
+      }, SPOT_CHECK_INTERVAL_MS);
+      spotTimer.unref();
     },
     addresses: () => node.multiaddrs().map((a) => a.toString()),
 
@@ -181,9 +216,16 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         privateSwarm: swarmKey !== undefined,
         folders: (await folders?.listFolders() ?? []).map((f) => ({
           path: f.path, state: f.state, watch: f.watch, lastSnapshot: f.lastSnapshot ?? null, pending: f.pending, lastError: f.lastError ?? null
-        }))
+        })),
+        fairness: summarize(fairness.report(self))
       };
     },
+
+    async fairnessReport(): Promise<FairnessReport> {
+      return fairness.report(self);
+    },
+
+    checkFairness,
 
     async peers(): Promise<PeerInfo[]> {
       return node.libp2p.getPeers().map((id) => ({
@@ -232,10 +274,25 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     async stop() {
       services = false;
       if (recoveryTimer) clearTimeout(recoveryTimer);
+      if (spotTimer) clearInterval(spotTimer);
+      spotChecks.abort();
       await folders?.stop();
       await node.stop();
       await store.close();
+      await fairness.close();
     }
   };
   return peer;
+}
+
+/** The status line's fairness summary. */
+function summarize(r: FairnessReport) {
+  return {
+    enabled: r.settings.enabled,
+    offered: r.offer.offered,
+    usedByOthers: r.offer.usedByOthers,
+    placedOnOthers: r.use.placed,
+    peers: r.peers.length,
+    failedAudits: r.peers.filter((p) => p.standing === 'failed').length
+  };
 }

@@ -78,6 +78,9 @@ export class DiskStore implements ShareStore, SlotStore {
   private slotCount = 0;
   private reserved = 0;
   private readonly pending = new Set<string>();
+  /** Committed share bytes per owner, and bytes reserved by each owner's uploads in progress (fairness). */
+  private readonly usedBy = new Map<string, number>();
+  private readonly reservedBy = new Map<string, { owner: string; size: number }>();
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -121,6 +124,7 @@ export class DiskStore implements ShareStore, SlotStore {
         known.add(key);
         this.used += rec.size;
         this.count++;
+        this.addOwnerBytes(rec.owner, rec.size);
       } catch {
         dead.push(key);
       }
@@ -243,12 +247,14 @@ export class DiskStore implements ShareStore, SlotStore {
     if (expectedSize > this.stats().free) throw new ShareRefusedError('quota', `not enough offered space for ${expectedSize} bytes`, { si: siHex, shareNum });
     this.pending.add(key);
     this.reserved += expectedSize;
+    this.reservedBy.set(key, { owner, size: expectedSize });
     const tmp = join(this.home, INCOMING_DIR, `${siHex}.${shareNum}.${randomBytes(6).toString('hex')}.tmp`);
     let fh: FileHandle;
     try {
       fh = await fsOpen(tmp, 'wx', 0o600);
     } catch (e) {
       this.pending.delete(key);
+      this.reservedBy.delete(key);
       this.reserved -= expectedSize;
       throw e;
     }
@@ -270,6 +276,7 @@ export class DiskStore implements ShareStore, SlotStore {
       await this.db.put(w.key, rec);
       this.used += rec.size;
       this.count++;
+      this.addOwnerBytes(rec.owner, rec.size);
       return rec;
     });
   }
@@ -277,6 +284,25 @@ export class DiskStore implements ShareStore, SlotStore {
   /** @internal release the reservation of a finished or aborted writer */
   release(key: string, size: number): void {
     if (this.pending.delete(key)) this.reserved -= size;
+    this.reservedBy.delete(key);
+  }
+
+  private addOwnerBytes(owner: string, delta: number): void {
+    const v = (this.usedBy.get(owner) ?? 0) + delta;
+    if (v > 0) this.usedBy.set(owner, v);
+    else this.usedBy.delete(owner);
+  }
+
+  /** Bytes of committed shares held for `owner`, and bytes its uploads in progress have reserved (for admission policies). */
+  ownerUsage(owner: string): { used: number; reserved: number } {
+    let reserved = 0;
+    for (const r of this.reservedBy.values()) if (r.owner === owner) reserved += r.size;
+    return { used: this.usedBy.get(owner) ?? 0, reserved };
+  }
+
+  /** Committed share bytes per owner (slots are not counted: they are small and anyone may write them). */
+  usageByOwner(): Map<string, number> {
+    return new Map(this.usedBy);
   }
 
   async read(si: Uint8Array, shareNum: number, offset: number, length: number): Promise<Uint8Array> {
@@ -357,6 +383,7 @@ export class DiskStore implements ShareStore, SlotStore {
     await this.db.del(keyOf(rec.siHex, rec.shareNum));
     this.used -= rec.size;
     this.count--;
+    this.addOwnerBytes(rec.owner, -rec.size);
     const path = this.sharePath(rec.siHex, rec.shareNum);
     await unlink(path).catch(() => {});
     await rmdir(join(path, '..')).catch(() => {});

@@ -1,0 +1,188 @@
+// The fairness ledger: one account per remote peer, persisted in LevelDB (HOME/fairness.leveldb).
+// It keeps what this peer's client placed on each remote peer (its leases: bytes they store for me),
+// audit outcomes and the uptime seen. What this peer stores for them is not duplicated here: the
+// share store's own index knows it (DiskStore.ownerUsage), so the two can never drift apart.
+//
+// Keys: 'p!<peer>!<si hex>!<share>' -> Placement, 'a!<peer>' -> AuditRecord, 'u!<peer>' -> UptimeRecord.
+// Everything is loaded into memory at open (an account per peer, a record per placed share) so the
+// admission policy answers synchronously; writes go to LevelDB before the call returns.
+import { Level } from 'level';
+
+export interface Placement { peer: string; siHex: string; shareNum: number; size: number; leaseExpiry: number; placed: number }
+
+export interface AuditRecord {
+  ok: number;
+  failed: number;
+  /** Failures since the last passed audit: > 0 means the peer is in bad standing. */
+  consecutiveFailures: number;
+  lastOk: number | null;
+  lastFailure: number | null;
+  lastError: string | null;
+}
+
+export interface UptimeRecord {
+  firstSeen: number;
+  lastSeen: number;
+  /** Total time connected, ms (the current connection included once it ends). */
+  connectedMs: number;
+}
+
+/** good: passed its audits (or none yet); failed: its latest audit failed. */
+export type Standing = 'good' | 'failed';
+
+export interface LedgerOptions { now?: () => number }
+
+type Value = Placement | AuditRecord | UptimeRecord;
+const pKey = (peer: string, siHex: string, shareNum: number) => `p!${peer}!${siHex}!${String(shareNum).padStart(3, '0')}`;
+
+const emptyAudit = (): AuditRecord => ({ ok: 0, failed: 0, consecutiveFailures: 0, lastOk: null, lastFailure: null, lastError: null });
+
+export class FairnessLedger {
+  private readonly db: Level<string, Value>;
+  private readonly now: () => number;
+  private readonly placements = new Map<string, Map<string, Placement>>();
+  private readonly audits = new Map<string, AuditRecord>();
+  private readonly uptime = new Map<string, UptimeRecord>();
+  private readonly connectedSince = new Map<string, number>();
+
+  private constructor(db: Level<string, Value>, o: LedgerOptions) {
+    this.db = db;
+    this.now = o.now ?? Date.now;
+  }
+
+  static async open(path: string, o: LedgerOptions = {}): Promise<FairnessLedger> {
+    const db = new Level<string, Value>(path, { valueEncoding: 'json' });
+    await db.open();
+    const l = new FairnessLedger(db, o);
+    for await (const [key, v] of db.iterator()) {
+      if (key.startsWith('p!')) l.placementsOf((v as Placement).peer).set(key, v as Placement);
+      else if (key.startsWith('a!')) l.audits.set(key.slice(2), v as AuditRecord);
+      else if (key.startsWith('u!')) l.uptime.set(key.slice(2), v as UptimeRecord);
+    }
+    return l;
+  }
+
+  private placementsOf(peer: string): Map<string, Placement> {
+    let m = this.placements.get(peer);
+    if (!m) this.placements.set(peer, (m = new Map()));
+    return m;
+  }
+
+  /** My client placed (or found already placed: `exists`) share `shareNum` of `siHex` on `peer`. Idempotent. */
+  async recordPlacement(peer: string, siHex: string, shareNum: number, size: number, leaseExpiry: number): Promise<void> {
+    const key = pKey(peer, siHex, shareNum);
+    const prev = this.placementsOf(peer).get(key);
+    const p: Placement = { peer, siHex, shareNum, size, leaseExpiry: Math.max(leaseExpiry, prev?.leaseExpiry ?? 0), placed: prev?.placed ?? this.now() };
+    this.placementsOf(peer).set(key, p);
+    await this.db.put(key, p);
+  }
+
+  /** A lease on `peer` was renewed until `until` (for the renewal loop): every placement of `siHex` there follows. */
+  async recordRenewal(peer: string, siHex: string, until: number): Promise<void> {
+    const ops: { type: 'put'; key: string; value: Placement }[] = [];
+    for (const [key, p] of this.placementsOf(peer)) {
+      if (p.siHex === siHex && until > p.leaseExpiry) {
+        const q = { ...p, leaseExpiry: until };
+        this.placementsOf(peer).set(key, q);
+        ops.push({ type: 'put', key, value: q });
+      }
+    }
+    if (ops.length) await this.db.batch(ops);
+  }
+
+  /** The share is gone from `peer` (deleted by me, or found missing): it no longer counts as stored for me. */
+  async forgetPlacement(peer: string, siHex: string, shareNum: number): Promise<void> {
+    const key = pKey(peer, siHex, shareNum);
+    if (this.placementsOf(peer).delete(key)) await this.db.del(key);
+  }
+
+  /** Same meaning as the health engine's recordAudit(peer, ok): one audit of `peer` passed or failed. */
+  async recordAudit(peerId: string, ok: boolean, error?: string): Promise<AuditRecord> {
+    const a = { ...(this.audits.get(peerId) ?? emptyAudit()) };
+    const t = this.now();
+    if (ok) {
+      a.ok++;
+      a.consecutiveFailures = 0;
+      a.lastOk = t;
+    } else {
+      a.failed++;
+      a.consecutiveFailures++;
+      a.lastFailure = t;
+      a.lastError = error ?? null;
+    }
+    this.audits.set(peerId, a);
+    await this.db.put(`a!${peerId}`, a);
+    return a;
+  }
+
+  peerConnected(peer: string): void {
+    const t = this.now();
+    if (!this.connectedSince.has(peer)) this.connectedSince.set(peer, t);
+    const u = this.uptime.get(peer) ?? { firstSeen: t, lastSeen: t, connectedMs: 0 };
+    this.uptime.set(peer, { ...u, lastSeen: t });
+  }
+
+  async peerDisconnected(peer: string): Promise<void> {
+    const since = this.connectedSince.get(peer);
+    if (since === undefined) return;
+    this.connectedSince.delete(peer);
+    const t = this.now();
+    const u = this.uptime.get(peer) ?? { firstSeen: since, lastSeen: t, connectedMs: 0 };
+    const next = { ...u, lastSeen: t, connectedMs: u.connectedMs + (t - since) };
+    this.uptime.set(peer, next);
+    await this.db.put(`u!${peer}`, next);
+  }
+
+  /** Bytes `peer` stores for me: my live placements there (leases not expired). */
+  theyStoreForMe(peer: string, now = this.now()): number {
+    let sum = 0;
+    for (const p of this.placements.get(peer)?.values() ?? []) if (p.leaseExpiry > now) sum += p.size;
+    return sum;
+  }
+
+  /** My live placements on `peer` (a copy). */
+  placementsOn(peer: string, now = this.now()): Placement[] {
+    return [...(this.placements.get(peer)?.values() ?? [])].filter((p) => p.leaseExpiry > now);
+  }
+
+  audit(peer: string): AuditRecord {
+    return { ...(this.audits.get(peer) ?? emptyAudit()) };
+  }
+
+  standing(peer: string): Standing {
+    return (this.audits.get(peer)?.consecutiveFailures ?? 0) > 0 ? 'failed' : 'good';
+  }
+
+  /** Laplace estimate of passing the next audit: (ok + 1) / (ok + failed + 2); 0.5 with no history. */
+  reliability(peer: string): number {
+    const a = this.audits.get(peer);
+    return ((a?.ok ?? 0) + 1) / ((a?.ok ?? 0) + (a?.failed ?? 0) + 2);
+  }
+
+  /** Uptime seen, the current connection included. */
+  uptimeOf(peer: string): UptimeRecord & { connected: boolean } {
+    const t = this.now();
+    const u = this.uptime.get(peer);
+    const since = this.connectedSince.get(peer);
+    if (!u) return { firstSeen: since ?? 0, lastSeen: since ?? 0, connectedMs: 0, connected: since !== undefined };
+    return { ...u, lastSeen: since !== undefined ? t : u.lastSeen, connectedMs: u.connectedMs + (since !== undefined ? t - since : 0), connected: since !== undefined };
+  }
+
+  /** Every peer the ledger has an account for. */
+  peers(): string[] {
+    return [...new Set([...this.placements.keys(), ...this.audits.keys(), ...this.uptime.keys(), ...this.connectedSince.keys()])];
+  }
+
+  /** Drop placements whose lease expired (they no longer count). */
+  async prune(now = this.now()): Promise<number> {
+    const dead: string[] = [];
+    for (const m of this.placements.values()) for (const [key, p] of m) if (p.leaseExpiry <= now) { m.delete(key); dead.push(key); }
+    if (dead.length) await this.db.batch(dead.map((key) => ({ type: 'del' as const, key })));
+    return dead.length;
+  }
+
+  async close(): Promise<void> {
+    for (const peer of [...this.connectedSince.keys()]) await this.peerDisconnected(peer).catch(() => {});
+    await this.db.close();
+  }
+}
