@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { P2PBackupError } from '../common/errors.ts';
 import { homePaths } from './home.ts';
 import { initHome, isInitialized } from './init.ts';
+import { readConfig, writeConfig } from './config.ts';
 
 // Run from source (type stripping) or from the build in dist/, whichever this module is.
 const BIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/bin.ts' : '../cli/bin.js', import.meta.url));
@@ -110,7 +111,14 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
 
   const startPeer = async (i: number): Promise<SwarmMember> => {
     const home = peerHome(i);
-    if (!(await isInitialized(home))) await initHome(home, { listen: await loopback(), mdns: false, offer: init.offer ?? '4GiB' });
+    if (!(await isInitialized(home))) {
+      await initHome(home, { listen: await loopback(), mdns: false, offer: init.offer ?? '4GiB' });
+      // These storage peers serve the one client of this local swarm, which offers nothing back: as
+      // dedicated helpers they extend it a grace as large as their offer (fair sharing stays on).
+      const paths = homePaths(home);
+      const cfg = await readConfig(paths.config);
+      await writeConfig(paths.config, { ...cfg, fairness: { ...cfg.fairness, graceBytes: cfg.offer } });
+    }
     // Every peer after the first joins through the first; they find the rest through the DHT.
     const boot = i === 0 ? (members[1]?.addresses ?? []) : (members[0]?.addresses ?? []);
     const { child, member } = await spawnDaemon(home, boot.length ? ['--bootstrap', ...boot] : [], init.env);
