@@ -42,6 +42,11 @@ export function createApp(init: AppInit): FastifyInstance {
   app.get('/api/health', async () => ({ ok: true }));
   app.get('/api/status', async () => peer.status());
   app.get('/api/peers', async () => ({ peers: await peer.peers() }));
+  app.post('/api/ping', async (req) => {
+    const b = (req.body ?? {}) as { address?: unknown };
+    if (typeof b.address !== 'string') throw new P2PBackupError('ERR_BAD_REQUEST', 'body must be { "address": "/ip4/…/tcp/…/p2p/…" }');
+    return peer.ping(b.address);
+  });
 
   // Put a file. JSON { path } reads a local file (the CLI's case: same machine); an octet-stream body
   // is spooled by the service. With ?progress=1 the answer is NDJSON: progress events, then the result.

@@ -52,6 +52,8 @@ export interface PeerService {
   readonly folders: FolderService | null;
   status(): Promise<StatusReport>;
   peers(): Promise<PeerInfo[]>;
+  /** Dial and ping a peer by multiaddr: round trip and whether the connection goes through a relay. */
+  ping(address: string): Promise<{ ms: number; relayed: boolean; remoteAddr: string }>;
   putFile(input: { path: string } | { stream: AsyncIterable<Uint8Array> }, opts: PutOptions): Promise<PutResult>;
   getFile(cap: string, opts: { signal?: AbortSignal }): Promise<{ size: number; stream: Readable }>;
   /** What I offer, what I use, per-peer balances (optional: a peer without the fairness layer answers 501). */

@@ -51,12 +51,15 @@ export function buildProgram(): Command {
     .option('--swarm-key-file <file>', 'join a private swarm: copy this swarm key into the home')
     .option('--no-mdns', 'do not discover peers on the LAN')
     .option('--api-port <port>', 'local API port (default: any free port)', intOption('--api-port'))
+    .option('--relay-server', 'relay connections for peers that cannot be reached directly (small, short: control traffic)')
+    .option('--relay-client', 'behind a NAT that cannot be forwarded: be reachable through relays')
+    .option('--upnp', 'ask the router for a port mapping (UPnP)')
     .option('--api-host <address>', 'bind the API here instead of 127.0.0.1 (anyone who can reach it still needs the token)')
     .action(async (o) => {
       const { initHome } = await import('../peer/init.ts');
       const r = await initHome(home(), {
         bootstrap: o.bootstrap, listen: o.listen, announce: o.announce, offer: o.offer, mdns: o.mdns,
-        swarmKey: o.swarmKey === true, swarmKeyFile: o.swarmKeyFile, apiPort: o.apiPort, apiHost: o.apiHost
+        swarmKey: o.swarmKey === true, swarmKeyFile: o.swarmKeyFile, apiPort: o.apiPort, apiHost: o.apiHost, relayServer: o.relayServer, relayClient: o.relayClient, upnp: o.upnp
       });
       const qr = globals().json ? '' : await QRCode.toString(r.recoveryCap, { type: 'terminal', small: true, errorCorrectionLevel: 'L' });
       out(r, globals().json, () => [
@@ -311,6 +314,16 @@ export function buildProgram(): Command {
       const api = await ApiClient.forHome(home());
       const r = await api.json<{ peers: { id: string; addresses: string[] }[] }>('GET', '/api/peers');
       out(r, globals().json, () => r.peers.map((p) => `${p.id} ${p.addresses.join(' ')}`).join('\n') || '(no peers connected)');
+    });
+
+  program
+    .command('ping')
+    .description('dial a peer by multiaddr and measure the round trip (shows when it goes through a relay)')
+    .argument('<multiaddr>')
+    .action(async (address: string) => {
+      const api = await ApiClient.forHome(home());
+      const r = await api.json<{ ms: number; relayed: boolean; remoteAddr: string }>('POST', '/api/ping', { address });
+      out(r, globals().json, () => `${r.ms} ms via ${r.remoteAddr}${r.relayed ? ' (relayed: control traffic only)' : ''}`);
     });
 
   program

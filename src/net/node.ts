@@ -2,11 +2,21 @@
 // bootstrap list, optional mDNS and private-swarm key), optionally serving a ShareStore.
 import { createLibp2p } from 'libp2p';
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface';
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
+import { dcutr } from '@libp2p/dcutr';
+import { uPnPNAT } from '@libp2p/upnp-nat';
+
+/** Relay limits for control traffic: a few peers, small and short relayed connections. */
+const RELAY_LIMITS = {
+  maxReservations: 32,
+  defaultDurationLimit: 2 * 60_000, // ms per relayed connection
+  defaultDataLimit: 1n << 20n // bytes each way per relayed connection
+};
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
-import { ping } from '@libp2p/ping';
+import { ping, type Ping } from '@libp2p/ping';
 import { kadDHT, removePublicAddressesMapper, passthroughMapper } from '@libp2p/kad-dht';
 import type { KadDHT } from '@libp2p/kad-dht';
 import { bootstrap } from '@libp2p/bootstrap';
@@ -32,6 +42,15 @@ export interface NodeInit {
   privateKey?: PrivateKey;
   /** Listen multiaddrs (default /ip4/0.0.0.0/tcp/0). */
   listen?: string[];
+  /**
+   * Circuit relay v2. `server`: relay for others, with limits fit for control traffic (a short, small
+   * reservation; our storage protocol does not run on relayed connections, so bulk data never does).
+   * `client`: reserve a slot on relays we meet and listen on /p2p-circuit (for a peer behind a NAT
+   * that cannot be forwarded); DCUtR then tries to upgrade relayed connections to direct ones.
+   */
+  relay?: { server?: boolean; client?: boolean };
+  /** Ask the router for a port mapping (UPnP IGD) and announce the external address. */
+  upnp?: boolean;
   /** Addresses to announce instead of the observed ones (a public address behind a port forward). */
   announce?: string[];
   /** Multiaddrs (with /p2p/<id>) dialled at start and used to join the DHT. */
@@ -49,7 +68,7 @@ export interface NodeInit {
 }
 
 export interface P2PNode {
-  readonly libp2p: Libp2p<{ dht: KadDHT }>;
+  readonly libp2p: Libp2p<{ dht: KadDHT; ping: Ping }>;
   readonly peerId: PeerId;
   multiaddrs(): Multiaddr[];
   /** A client for one remote storage peer. */
@@ -72,8 +91,11 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   if (init.mdns ?? true) peerDiscovery.push(mdns());
   const libp2p = await createLibp2p({
     privateKey: init.privateKey,
-    addresses: { listen: init.listen ?? DEFAULT_LISTEN, ...(init.announce?.length ? { announce: init.announce } : {}) },
-    transports: [tcp()],
+    addresses: {
+      listen: [...(init.listen ?? DEFAULT_LISTEN), ...(init.relay?.client ? ['/p2p-circuit'] : [])],
+      ...(init.announce?.length ? { announce: init.announce } : {})
+    },
+    transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionProtector: init.swarmKey !== undefined ? preSharedKey({ psk: parseSwarmKey(init.swarmKey) }) : undefined,
@@ -81,6 +103,9 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     services: {
       identify: identify(),
       ping: ping(),
+      dcutr: dcutr(),
+      ...(init.relay?.server ? { relay: circuitRelayServer({ reservations: RELAY_LIMITS }) } : {}),
+      ...(init.upnp ? { upnp: uPnPNAT({ portMappingDescription: 'p2pbackup' }) } : {}),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,

@@ -25,6 +25,10 @@ export interface PeerConfig {
   api: { host: string; port: number };
   /** Fair sharing (docs/INCENTIVES.md): store for a peer at most ratio × what it stores for me + graceBytes. */
   fairness: { enabled: boolean; ratio: number; graceBytes: number };
+  /** Circuit relay v2: serve as a relay for others (control traffic only) / use relays when unreachable. */
+  relay: { server: boolean; client: boolean };
+  /** Ask the router for a port mapping (UPnP). Off by default: LAN swarms need none. */
+  upnp: boolean;
 }
 
 export const DEFAULT_CONFIG: PeerConfig = {
@@ -38,7 +42,9 @@ export const DEFAULT_CONFIG: PeerConfig = {
   encoding: { k: 3, n: 5, happy: 4 },
   api: { host: '127.0.0.1', port: 0 },
   // ratio 1.0 is the symmetric scheme; the 1 GiB grace lets a new swarm bootstrap (src/fairness/constants.ts).
-  fairness: { enabled: true, ratio: DEFAULT_RATIO, graceBytes: DEFAULT_GRACE_BYTES }
+  fairness: { enabled: true, ratio: DEFAULT_RATIO, graceBytes: DEFAULT_GRACE_BYTES },
+  relay: { server: false, client: false },
+  upnp: false
 };
 
 export class ConfigError extends P2PBackupError {
@@ -74,6 +80,19 @@ export function validateConfig(raw: unknown): PeerConfig {
   if (r.mdns !== undefined) {
     if (typeof r.mdns !== 'boolean') throw new ConfigError('config: "mdns" must be true or false', { key: 'mdns' });
     c.mdns = r.mdns;
+  }
+  if (r.upnp !== undefined) {
+    if (typeof r.upnp !== 'boolean') throw new ConfigError('config: "upnp" must be true or false', { key: 'upnp' });
+    c.upnp = r.upnp;
+  }
+  if (r.relay !== undefined) {
+    const rl = r.relay as Record<string, unknown>;
+    if (rl == null || typeof rl !== 'object' || Array.isArray(rl)) throw new ConfigError('config: "relay" must be an object { server, client }', { key: 'relay' });
+    for (const [k, v] of Object.entries(rl)) {
+      if (k !== 'server' && k !== 'client') throw new ConfigError(`config: unknown key "relay.${k}" (known: server, client)`, { key: `relay.${k}` });
+      if (typeof v !== 'boolean') throw new ConfigError(`config: "relay.${k}" must be true or false`, { key: `relay.${k}` });
+    }
+    c.relay = { ...c.relay, ...(rl as object) } as PeerConfig['relay'];
   }
   if (r.offer !== undefined) {
     if (typeof r.offer === 'number' && Number.isSafeInteger(r.offer) && r.offer >= 0) c.offer = r.offer;

@@ -23,6 +23,9 @@ export interface InitOptions {
   apiPort?: number;
   /** Bind the API to this address (default 127.0.0.1); only when asked for explicitly. */
   apiHost?: string;
+  relayServer?: boolean;
+  relayClient?: boolean;
+  upnp?: boolean;
 }
 
 export async function isInitialized(home: string): Promise<boolean> {
@@ -41,6 +44,8 @@ export async function initHome(home: string, o: InitOptions = {}): Promise<{ hom
   if (o.announce?.length) raw.announce = o.announce;
   if (o.offer !== undefined) raw.offer = o.offer;
   if (o.mdns !== undefined) raw.mdns = o.mdns;
+  if (o.upnp) raw.upnp = true;
+  if (o.relayServer || o.relayClient) raw.relay = { server: o.relayServer === true, client: o.relayClient === true };
   if (o.apiPort !== undefined || o.apiHost !== undefined) raw.api = { host: o.apiHost ?? DEFAULT_CONFIG.api.host, port: o.apiPort ?? DEFAULT_CONFIG.api.port };
   const config = validateConfig(raw); // validate everything before writing anything
   let swarmKeyText: string | undefined;

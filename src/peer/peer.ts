@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import { P2PBackupError } from '../common/errors.ts';
 import { DiskStore } from '../store/index.ts';
 import { createNode, loadOrCreatePeerKey, rankByDistance, STORAGE_PROTOCOL, type P2PNode } from '../net/index.ts';
@@ -83,7 +84,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   try {
     node = await createNode({
       // A peer offering no disk (a client) does not serve the storage protocol at all.
-      privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, mdns: config.mdns, swarmKey, store: config.offer > 0 ? store : undefined,
+      privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, relay: config.relay, upnp: config.upnp, mdns: config.mdns, swarmKey, store: config.offer > 0 ? store : undefined,
       // A holder advertises each storage index it accepted (provider records), so downloaders find it
       // beyond the closest-peer walk. Best effort: small swarms often cannot hold provider records.
       server: { onEvent: (e) => { if (e.ok && e.op === 'write' && e.si) void node.provide(Buffer.from(e.si, 'hex'), { timeoutMs: 10_000 }); } }
@@ -226,6 +227,23 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     },
 
     checkFairness,
+
+    async ping(address: string) {
+      let ma;
+      try {
+        ma = multiaddr(address);
+      } catch (err) {
+        throw new P2PBackupError('ERR_BAD_REQUEST', `not a multiaddr: ${address} (${(err as Error).message})`);
+      }
+      const signal = AbortSignal.timeout(15_000);
+      try {
+        const conn = await node.libp2p.dial(ma, { signal });
+        const ms = await node.libp2p.services.ping.ping(ma, { signal });
+        return { ms, relayed: conn.limits != null || conn.remoteAddr.toString().includes('/p2p-circuit'), remoteAddr: conn.remoteAddr.toString() };
+      } catch (err) {
+        throw new P2PBackupError('ERR_UNREACHABLE', `cannot reach ${address}: ${(err as Error).message}`, { address });
+      }
+    },
 
     async peers(): Promise<PeerInfo[]> {
       return node.libp2p.getPeers().map((id) => ({
