@@ -90,7 +90,10 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       list: (si, o) => c.list(si, o),
       read: (si, shareNum, ranges, o) => c.read(si, shareNum, ranges, o),
       putSlot: (si, record, o) => c.putSlot(si, record, o),
-      getSlot: (si, o) => c.getSlot(si, o)
+      getSlot: (si, o) => c.getSlot(si, o),
+      renew: (si, shareNums, until, o) => c.renew(si, shareNums, until, o),
+      delete: (si, shareNum, o) => c.delete(si, shareNum, o),
+      audit: (si, shareNum, segment, nonce, o) => c.audit(si, shareNum, segment, nonce, o)
     };
   };
   const finder: ServerFinder = {

@@ -5,8 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { toVerifyCap } from '../../src/caps/index.ts';
 import {
   encodeBytes, decodeBytes, memorySource, rebuildShares, verifyShare, proveBlock, checkAuditAnswer, geometry,
-  NotEnoughSharesError, type ReadCap
+  NotEnoughSharesError
 } from '../../src/format/index.ts';
+import type { ReadCap } from '../../src/caps/index.ts';
 import { segmentBlockSize } from '../../src/format/geometry.ts';
 
 const secret = randomBytes(32);
