@@ -45,7 +45,8 @@ export async function renewLeases(caps: Iterable<string>, finder: ServerFinder, 
       await Promise.all(targets.map(async (s) => {
         if (!s.renew) return;
         try {
-          renewed += await withTimeout(s.renew(si, 'all', o.until, { signal: o.signal }), RENEW_TIMEOUT_MS);
+          const got = await withTimeout(s.renew(si, 'all', o.until, { signal: o.signal }), RENEW_TIMEOUT_MS);
+          renewed += got; // (not `renewed += await …`: that reads `renewed` before the await)
         } catch {
           report.failures++;
         }
