@@ -40,7 +40,11 @@ export interface StatusReport {
   api: { url: string };
   encoding: { k: number; n: number; happy: number };
   privateSwarm: boolean;
+  /** The health loop's summary (absent on peers that do not run it). */
+  health?: { lastRun: number | null; filesTracked: number; repaired: number; durability: number | null; snapshots: { folder: string; cap: string; durability: number | null }[] };
 }
+
+export interface CheckRequest { deep?: boolean; verify?: boolean; repair?: boolean; signal?: AbortSignal; onProgress?: (event: ProgressEvent) => void }
 
 export interface PeerService {
   /** Folders, snapshots and restores (null on a peer opened without them). */
@@ -49,4 +53,10 @@ export interface PeerService {
   peers(): Promise<PeerInfo[]>;
   putFile(input: { path: string } | { stream: AsyncIterable<Uint8Array> }, opts: PutOptions): Promise<PutResult>;
   getFile(cap: string, opts: { signal?: AbortSignal }): Promise<{ size: number; stream: Readable }>;
+  /** Check (and optionally verify, repair, walk) a cap; resolves with a report carrying `recoverable`. */
+  check?(cap: string, opts: CheckRequest): Promise<{ recoverable: boolean; [key: string]: unknown }>;
+  /** The health loop's state (GET /api/health/state). */
+  healthState?(): unknown;
+  /** Per-peer audit results and availability (the audit ledger). */
+  auditStats?(): Promise<unknown>;
 }

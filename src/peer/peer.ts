@@ -13,8 +13,9 @@ import { DiskStore } from '../store/index.ts';
 import { createNode, loadOrCreatePeerKey, rankByDistance, STORAGE_PROTOCOL, type P2PNode } from '../net/index.ts';
 import type { PeerId } from '@libp2p/interface';
 import { fileInput } from '../format/index.ts';
-import { download, upload, type ServerFinder, type ShareServer } from '../client/index.ts';
-import type { PeerInfo, PeerService, PutOptions, PutResult, StatusReport } from '../api/service.ts';
+import { download, upload, checkFile, checkDeep, repairFile, AuditLedger, type ServerFinder, type ShareServer, type FileCheckReport, type RepairReport } from '../client/index.ts';
+import type { CheckRequest, PeerInfo, PeerService, PutOptions, PutResult, StatusReport } from '../api/service.ts';
+import { createHealthService, type HealthService } from './health.ts';
 import { validateEncoding, type PeerConfig } from './config.ts';
 import { homePaths } from './home.ts';
 import { createFolderService, type FolderService } from './folders.ts';
@@ -38,6 +39,8 @@ export interface Peer extends PeerService {
   /** Storage peers for a storage index, as the client sees them (for publishRecord / fetchRecord and tests). */
   readonly finder: ServerFinder;
   readonly folders: FolderService | null;
+  /** The health loop (started by startServices), null before. */
+  health: HealthService | null;
   apiUrl: string;
   addresses(): string[];
   /** Start the long-running services (sync engine, recovery record): the daemon calls this. */
@@ -162,13 +165,48 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     store,
     finder,
     folders,
+    health: null,
     apiUrl: '',
 
     async startServices() {
       services = true;
       await folders?.start();
       scheduleRecovery(2_000);
+      const ledger = await AuditLedger.open(join(home, 'audits'));
+      peer.health = createHealthService({
+        config: config.health, encoding: config.encoding, finder, store, folders, ledger, log: init.log,
+        connected: () => node.libp2p.getPeers().map((p) => p.toString())
+      });
+      peer.health.start();
     },
+
+    async check(cap: string, o: CheckRequest) {
+      const onProgress = o.onProgress as ((e: unknown) => void) | undefined;
+      if (o.deep) {
+        if (!folders) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without folders: --deep needs them');
+        const repairs: RepairReport[] = [];
+        const r = await checkDeep(cap, finder, {
+          store: folders.store, verify: o.verify, signal: o.signal, onProgress,
+          snapshotsOf: async (root) => (await folders!.snapshots(root)).snapshots.map((s) => s.cap),
+          onFile: async (f) => { if (o.repair && !f.healthy && f.recoverable && f.verifyCap) repairs.push(await repairFile(f.cap, finder, { signal: o.signal, onProgress })); }
+        });
+        if (o.repair) {
+          const after = new Map(repairs.map((x) => [x.cap, x.after] as [string, FileCheckReport]));
+          r.files = r.files.map((f) => after.get(f.cap) ?? f);
+          r.healthy = r.files.filter((f) => f.healthy).length;
+          r.unhealthy = r.files.length - r.healthy;
+        }
+        return { ...r, ...(o.repair ? { repairs: repairs.map((x) => ({ cap: x.cap, missing: x.missing, placed: x.placed, deleted: x.deleted, failures: x.failures, repaired: x.repaired })) } : {}) };
+      }
+      if (o.repair) {
+        const r = await repairFile(cap, finder, { signal: o.signal, onProgress });
+        return { ...r, recoverable: r.after.recoverable };
+      }
+      return checkFile(cap, finder, { verify: o.verify, signal: o.signal, onProgress }) as Promise<FileCheckReport & { [key: string]: unknown }>;
+    },
+
+    healthState: () => peer.health?.state() ?? null,
+    auditStats: async () => (peer.health ? peer.health.ledger.auditStats() : null),
     addresses: () => node.multiaddrs().map((a) => a.toString()),
 
     async status(): Promise<StatusReport> {
@@ -181,7 +219,8 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         storage: { offered: s.offered, used: s.used, shares: s.shares },
         api: { url: peer.apiUrl },
         encoding: config.encoding,
-        privateSwarm: swarmKey !== undefined
+        privateSwarm: swarmKey !== undefined,
+        ...(peer.health ? { health: healthSummary(peer.health) } : {})
       };
     },
 
@@ -231,6 +270,10 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
 
     async stop() {
       services = false;
+      const h = peer.health;
+      peer.health = null;
+      await h?.stop();
+      await h?.ledger.close();
       if (recoveryTimer) clearTimeout(recoveryTimer);
       await folders?.stop();
       await node.stop();
@@ -238,4 +281,12 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     }
   };
   return peer;
+}
+
+function healthSummary(h: HealthService): NonNullable<StatusReport['health']> {
+  const s = h.state();
+  return {
+    lastRun: s.lastRun?.finishedAt ?? null, filesTracked: s.tracked, repaired: s.totals.repaired, durability: s.durability,
+    snapshots: s.snapshots.map((x) => ({ folder: x.folder, cap: x.cap, durability: x.durability }))
+  };
 }
