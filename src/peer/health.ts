@@ -121,7 +121,8 @@ export function createHealthService(init: HealthInit) {
       }
       const all = [...new Set(snaps.flatMap((s) => reachable.get(s.cap) ?? [s.cap]))];
       if (all.join('\n') !== order.join('\n')) { order = all; cursor = Math.min(cursor, order.length); }
-      for (const cap of [...files.keys()]) if (!all.includes(cap)) files.delete(cap);
+      const wanted = new Set(all);
+      for (const cap of [...files.keys()]) if (!wanted.has(cap)) files.delete(cap); // forgotten snapshots: stop tracking
 
       // 3. check a bounded slice, repair below the threshold
       if (cursor >= order.length) cursor = 0;
