@@ -153,6 +153,26 @@ export function createApp(init: AppInit): FastifyInstance {
     return folders().forget(str(b.folder, 'folder'), policy);
   });
 
+  // ---- health: check / verify / repair, the loop's state ------------------------------------------
+  app.post('/api/check', async (req, reply) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const cap = str(b.cap, 'cap');
+    for (const k of ['deep', 'verify', 'repair']) if (b[k] !== undefined && typeof b[k] !== 'boolean') throw new P2PBackupError('ERR_BAD_REQUEST', `"${k}" must be true or false`);
+    if (!peer.check) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer cannot check files');
+    await ndjson(reply, (onProgress, signal) => peer.check!(cap, { deep: b.deep === true, verify: b.verify === true, repair: b.repair === true, signal, onProgress: onProgress as any }));
+  });
+  app.get('/api/health/state', async () => {
+    const s = peer.healthState?.();
+    if (!s) throw new P2PBackupError('ERR_UNSUPPORTED', 'the health loop is not running on this peer');
+    return s;
+  });
+
+  app.get('/api/health/audits', async () => {
+    const s = await peer.auditStats?.();
+    if (!s) throw new P2PBackupError('ERR_UNSUPPORTED', 'the health loop is not running on this peer');
+    return { peers: s };
+  });
+
   return app;
 }
 

@@ -45,7 +45,11 @@ export interface StatusReport {
   folders: { path: string; state: string; watch: boolean; lastSnapshot: { cap: string; time: number } | null; pending: number; lastError: string | null }[];
   /** Fair sharing at a glance (GET /api/fairness has the per-peer balances). */
   fairness?: { enabled: boolean; offered: number; usedByOthers: number; placedOnOthers: number; peers: number; failedAudits: number };
+  /** The health loop's summary (absent on peers that do not run it). */
+  health?: { lastRun: number | null; filesTracked: number; repaired: number; durability: number | null; snapshots: { folder: string; cap: string; durability: number | null }[] };
 }
+
+export interface CheckRequest { deep?: boolean; verify?: boolean; repair?: boolean; signal?: AbortSignal; onProgress?: (event: ProgressEvent) => void }
 
 export interface PeerService {
   /** Folders, snapshots and restores (null on a peer opened without them). */
@@ -60,4 +64,10 @@ export interface PeerService {
   fairnessReport?(): Promise<FairnessReport>;
   /** Spot-check now what I placed on others (LIST + one-byte READ per sampled share); results go to the ledger. */
   checkFairness?(): Promise<SpotCheckResult[]>;
+  /** Check (and optionally verify, repair, walk) a cap; resolves with a report carrying `recoverable`. */
+  check?(cap: string, opts: CheckRequest): Promise<{ recoverable: boolean; [key: string]: unknown }>;
+  /** The health loop's state (GET /api/health/state). */
+  healthState?(): unknown;
+  /** Per-peer audit results and availability (the audit ledger). */
+  auditStats?(): Promise<unknown>;
 }

@@ -89,7 +89,7 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .action(async (o) => {
       const { runDaemon } = await import('../peer/daemon.ts');
-      await runDaemon(home(), { bootstrap: o.bootstrap, logLevel: o.logLevel });
+      await runDaemon(home(), { bootstrap: o.bootstrap, logLevel: o.logLevel, healthOverride: process.env.P2PBACKUP_HEALTH });
     });
 
   program
@@ -308,6 +308,24 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('check')
+    .description('who holds the shares of a file (read or verify cap); --deep: everything a snapshot or folder root cap needs')
+    .argument('<cap>')
+    .option('--deep', 'walk a snapshot or folder root cap and check every snapshot, directory and file')
+    .option('--verify', 'download every share and check every block against the cap (no decryption)')
+    .option('--repair', 'rebuild missing or corrupt shares and place them on new distinct peers')
+    .action(async (cap: string, o) => {
+      const api = await ApiClient.forHome(home());
+      const json = globals().json === true;
+      const r = await operation(api, 'POST', '/api/check', { cap, deep: o.deep === true, verify: o.verify === true, repair: o.repair === true }, (e) => {
+        if (!json && e.type === 'client:check:file') process.stderr.write(`\rchecked ${e.done}/${e.total}`);
+      });
+      if (!json && o.deep) process.stderr.write('\n');
+      out(r, json, () => renderCheck(r));
+      if (!r.recoverable) process.exitCode = EXIT.NOT_ENOUGH_SHARES;
+    });
+
+  program
     .command('peers')
     .description('list connected peers')
     .action(async () => {
@@ -345,7 +363,8 @@ export function buildProgram(): Command {
         `addresses: ${s.addresses.join('\n           ')}`,
         `folders:   ${s.folders.length ? '' : '(none)'}`,
         ...s.folders.map((f: any) => `  ${f.state.padEnd(12)} ${f.watch ? 'watched' : 'manual '} ${f.path}  last snapshot: ${f.lastSnapshot ? new Date(f.lastSnapshot.time).toISOString() : 'never'}${f.pending ? `, ${f.pending} changes pending` : ''}${f.lastError ? `  error: ${f.lastError}` : ''}`),
-        ...(f ? fairnessLines(f) : [])
+        ...(f ? fairnessLines(f) : []),
+        ...(s.health ? [`health:    ${s.health.lastRun ? `last round ${new Date(s.health.lastRun).toISOString()}` : 'no round yet'}, ${s.health.filesTracked} objects tracked, ${s.health.repaired} repaired, durability ${s.health.durability === null ? 'unknown' : s.health.durability.toFixed(6)}`] : [])
       ].join('\n'));
     });
 
@@ -432,6 +451,24 @@ function fairnessLines(f: any): string[] {
     lines.push(`  ${p.peer.slice(-12)}  they store ${size(p.theyStoreForMe).padStart(10)} for me, I store ${size(p.storedForThem).padStart(10)} for them, limit ${size(p.limit).padStart(10)}  audits ${p.audits.ok}/${p.audits.ok + p.audits.failed}${p.standing === 'failed' ? ' FAILED' : ''}${p.uptime.connected ? '  online' : ''}`);
   }
   return lines;
+}
+
+/** Human form of a check, deep check or repair report. */
+function renderCheck(r: any): string {
+  const file = (f: any) => `${f.recoverable ? (f.healthy ? 'healthy    ' : 'degraded   ') : 'UNRECOVERABLE'} ${f.found}/${f.total} shares (need ${f.needed}) on ${f.hosts} hosts, happiness ${f.happiness}${f.corrupt?.length ? `, corrupt: ${f.corrupt.map((c: any) => `share ${c.shareNum} on ${c.peer}`).join(', ')}` : ''}  ${f.cap.slice(0, 48)}…`;
+  if (r.files) {
+    return [
+      ...r.files.filter((f: any) => !f.healthy).map(file),
+      ...(r.repairs ?? []).map((x: any) => `repaired ${x.cap.slice(0, 40)}…: placed ${x.placed.length}, deleted ${x.deleted.length}${x.failures.length ? `, ${x.failures.length} failures` : ''}`),
+      ...r.errors.map((e: any) => `error: ${e.error}`),
+      `${r.objects} objects in ${r.snapshots.length} snapshot(s): ${r.healthy} healthy, ${r.unhealthy} not, ${r.unrecoverable} unrecoverable`
+    ].join('\n');
+  }
+  if (r.before) {
+    return [`before: ${file(r.before)}`, `after:  ${file(r.after)}`, ...r.placed.map((p: any) => `placed share ${p.shareNum} on ${p.peer}`), ...r.deleted.map((p: any) => `deleted corrupt share ${p.shareNum} on ${p.peer}`), ...r.failures.map((f: any) => `failure: ${f.error}`)].join('\n');
+  }
+  const holders = Object.entries(r.holders ?? {}).map(([s, peers]: any) => `  share ${s}: ${peers.join(', ')}`);
+  return [file(r), ...holders].join('\n');
 }
 
 /** Call a long-running API operation: its progress events go to `onEvent`; resolves with its result. */

@@ -14,6 +14,12 @@ export interface ShareServer {
   putSlot(si: Uint8Array, record: Uint8Array, opts?: { signal?: AbortSignal; leaseUntil?: number }): Promise<{ status: 'stored' | 'unchanged'; seq: number }>;
   /** The record the server holds for a slot (unverified), or null. */
   getSlot(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  /** Extend the leases of *our* shares of `si` (the server knows us as their owner); how many were renewed. */
+  renew?(si: Uint8Array, shareNums: number[] | 'all', until: number, opts?: { signal?: AbortSignal }): Promise<number>;
+  /** Delete one of *our* shares (owner only: others' shares refuse with reason not-owner). */
+  delete?(si: Uint8Array, shareNum: number, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Challenge the holder to prove it has block `segment` of share `shareNum` (docs/HEALTH.md "Audits"). */
+  audit?(si: Uint8Array, shareNum: number, segment: number, nonce: Uint8Array, opts?: { signal?: AbortSignal }): Promise<{ block: Uint8Array; leaf: Uint8Array; path: Uint8Array[]; proof: Uint8Array }>;
 }
 
 export interface ServerFinder {
@@ -31,4 +37,8 @@ export type ClientProgress =
   | { type: 'client:upload:share-placed'; shareNum: number; peer: string }
   | { type: 'client:upload:share-failed'; shareNum: number; peer: string; error: string }
   | { type: 'client:download:holders'; holders: number; shares: number }
-  | { type: 'client:download:bytes'; bytes: number; total: number };
+  | { type: 'client:download:bytes'; bytes: number; total: number }
+  | { type: 'client:check:file'; cap: string; found: number; hosts: number; recoverable: boolean; done: number; total: number }
+  | { type: 'client:verify:share'; peer: string; shareNum: number; ok: boolean }
+  | { type: 'client:repair:share-placed'; shareNum: number; peer: string }
+  | { type: 'client:repair:share-failed'; shareNum: number; peer: string; error: string };

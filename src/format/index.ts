@@ -16,3 +16,7 @@ export type { ShareSource, ShareExpectation } from './reader.ts';
 export { bytesInput, fileInput, type FileInput } from './input.ts';
 export { encodeBytes, decodeBytes, memorySource, memorySink } from './memory.ts';
 export { geometry, type Geometry } from './geometry.ts';
+export { rebuildShares, RebuildError, REBUILD_MAX_SHARE_BYTES, type RebuildReport, type RebuildOptions } from './rebuild.ts';
+export { proveBlock, checkAuditAnswer, auditProof, AUDIT_TAG, AUDIT_NONCE_BYTES, AUDIT_MAX_BLOCK_BYTES, type AuditAnswer } from './audit.ts';
+export { ShareReader } from './reader.ts';
+export { segmentBlockSize } from './geometry.ts';

@@ -29,6 +29,9 @@ export class ShareReader {
   geometry: Geometry | null = null;
   private root: Uint8Array | null = null;
   private tree: Uint8Array | null = null;
+  /** After open(): every share's root (checked against the UEB) and the UEB bytes (checked against the cap). */
+  shareRoots: Uint8Array[] = [];
+  uebBytes: Uint8Array | null = null;
   reads = 0;
 
   private readonly treeReadMax: number;
@@ -85,6 +88,8 @@ export class ShareReader {
     for (let i = 0; i < expect.n; i++) rootList.push(roots.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES));
     if (!equal(taggedHash(TAGS.shareRoots, ...rootList), parsed.ueb.shareRootsHash)) throw this.corrupt('share-roots', 'share roots do not hash to the UEB value');
     this.root = Uint8Array.from(rootList[this.shareNum]);
+    this.shareRoots = rootList.map((r) => Uint8Array.from(r));
+    this.uebBytes = Uint8Array.from(uebBytes);
     const headerProblem = checkHeader(header, g, this.shareNum, expect.storageIndex);
     if (headerProblem) throw this.corrupt('header', headerProblem);
     if (withTree) {

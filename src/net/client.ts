@@ -216,6 +216,14 @@ export class StorageClient {
     return f.header as unknown as PutSlotResult;
   }
 
+  /** Challenge this peer to prove it holds block `segment` of share `shareNum` (check the answer with checkAuditAnswer). */
+  async audit(si: Uint8Array, shareNum: number, segment: number, nonce: Uint8Array, opts?: OpOptions): Promise<{ block: Uint8Array; leaf: Uint8Array; path: Uint8Array[]; proof: Uint8Array }> {
+    checkSi(si); checkShareNum(shareNum);
+    const f = await this.call(MSG.AUDIT, { si: siToHex(si), shareNum, segment, nonce: Buffer.from(nonce).toString('hex') }, { si: siToHex(si), shareNum }, opts);
+    const b = (x: unknown) => Uint8Array.from(Buffer.from(x as string, 'hex'));
+    return { block: Uint8Array.from(f.payload), leaf: b(f.header.leaf), path: (f.header.path as string[]).map(b), proof: b(f.header.proof) };
+  }
+
   /** The record this peer holds for slot `si` (unverified: check it with the cap), or null if it has none. */
   async getSlot(si: Uint8Array, opts?: OpOptions): Promise<Uint8Array | null> {
     checkSi(si);

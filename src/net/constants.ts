@@ -45,6 +45,8 @@ export const MSG = {
   SLOT_PUT: 0x20,
   /** Fetch a slot's record (answer payload). */
   SLOT_GET: 0x21,
+  /** Proof of storage of one block: the holder answers a nonce challenge (0x30–0x3f: health). */
+  AUDIT: 0x30,
   /** Responses (server → client). */
   OK: 0x80,
   ERROR: 0xff,

@@ -58,7 +58,7 @@ export function decodeBody(body: Uint8Array): Frame {
 
 // ---- strict header validation -------------------------------------------------------------------------
 
-type FieldKind = 'si' | 'shareNum' | 'uint' | 'string' | 'bool' | 'ranges' | 'shareNums' | 'listing' | 'lengths' | 'slotStatus' | 'any';
+type FieldKind = 'si' | 'shareNum' | 'uint' | 'string' | 'bool' | 'ranges' | 'shareNums' | 'listing' | 'lengths' | 'slotStatus' | 'hash' | 'hashes' | 'any';
 interface FieldSpec { kind: FieldKind; optional?: boolean }
 export type Schema = Record<string, FieldSpec>;
 
@@ -92,6 +92,10 @@ function checkField(name: string, kind: FieldKind, v: unknown): void {
     case 'lengths':
       if (!Array.isArray(v) || v.length > MAX_READ_RANGES || !v.every(isUint)) bad('must be byte counts');
       break;
+    case 'hash': if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) bad('must be 64 lowercase hex digits'); break;
+    case 'hashes':
+      if (!Array.isArray(v) || v.length > 40 || !v.every((x) => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x))) bad('must be at most 40 hashes of 64 hex digits');
+      break;
     case 'slotStatus': if (v !== 'stored' && v !== 'unchanged') bad('must be "stored" or "unchanged"'); break;
     case 'any': break;
   }
@@ -122,11 +126,12 @@ export const REQUEST_SCHEMAS: Record<number, Schema> = {
   [MSG.DELETE]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' } },
   [MSG.SLOT_PUT]: { si: { kind: 'si' }, leaseUntil: { kind: 'uint', optional: true } },
   [MSG.SLOT_GET]: { si: { kind: 'si' } },
+  [MSG.AUDIT]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, segment: { kind: 'uint' }, nonce: { kind: 'hash' } },
 };
 /** Requests that carry a payload (the others must not). */
 export const REQUESTS_WITH_PAYLOAD: ReadonlySet<number> = new Set([MSG.SLOT_PUT]);
 /** Answers that carry a payload. */
-export const ANSWERS_WITH_PAYLOAD: ReadonlySet<number> = new Set([MSG.READ, MSG.SLOT_GET]);
+export const ANSWERS_WITH_PAYLOAD: ReadonlySet<number> = new Set([MSG.READ, MSG.SLOT_GET, MSG.AUDIT]);
 
 /** Response schemas, keyed by the request they answer. */
 export const RESPONSE_SCHEMAS: Record<number, Schema> = {
@@ -140,6 +145,7 @@ export const RESPONSE_SCHEMAS: Record<number, Schema> = {
   [MSG.DELETE]: {},
   [MSG.SLOT_PUT]: { status: { kind: 'slotStatus' }, seq: { kind: 'uint' }, leaseExpiry: { kind: 'uint' } },
   [MSG.SLOT_GET]: {},
+  [MSG.AUDIT]: { leaf: { kind: 'hash' }, path: { kind: 'hashes' }, proof: { kind: 'hash' } },
 };
 export const ERROR_SCHEMA: Schema = { code: { kind: 'string' }, message: { kind: 'string' }, reason: { kind: 'string', optional: true } };
 

@@ -5,7 +5,8 @@ import { P2PBackupError } from '../common/errors.ts';
 import { IDLE_TIMEOUT_MS, MAX_FRAME_BODY, MAX_INBOUND_STREAMS, MAX_PAYLOAD_BYTES, MSG, STORAGE_PROTOCOL } from './constants.ts';
 import { ProtocolError } from './errors.ts';
 import { FrameReader, REQUESTS_WITH_PAYLOAD, REQUEST_SCHEMAS, encodeFrame, sendFrame, validate } from './frame.ts';
-import { SlotNotFoundError } from '../store/index.ts';
+import { OutOfRangeError, ShareNotFoundError, SlotNotFoundError } from '../store/index.ts';
+import { proveBlock } from '../format/audit.ts';
 import type { Frame, Header } from './frame.ts';
 
 export interface StorageServerOptions {
@@ -17,7 +18,7 @@ export interface StorageServerOptions {
 
 const OPS: Record<number, string> = {
   [MSG.HELLO]: 'hello', [MSG.ACCEPT]: 'accept', [MSG.WRITE]: 'write', [MSG.READ]: 'read',
-  [MSG.LIST]: 'list', [MSG.RENEW]: 'renew', [MSG.DELETE]: 'delete', [MSG.SLOT_PUT]: 'slot-put', [MSG.SLOT_GET]: 'slot-get',
+  [MSG.LIST]: 'list', [MSG.RENEW]: 'renew', [MSG.DELETE]: 'delete', [MSG.SLOT_PUT]: 'slot-put', [MSG.SLOT_GET]: 'slot-get', [MSG.AUDIT]: 'audit',
 };
 
 const siBytes = (hex: unknown) => Uint8Array.from(Buffer.from(hex as string, 'hex'));
@@ -120,6 +121,22 @@ async function dispatch(store: ShareStore, stream: Stream, reader: FrameReader, 
       const rec = await store.getSlot(siBytes(h.si));
       if (!rec) throw new SlotNotFoundError(h.si as string);
       return reply(stream, {}, rec);
+    }
+    case MSG.AUDIT: {
+      // Open to any peer, like READ: the answer is ciphertext plus hashes (docs/HEALTH.md "Audits").
+      const si = siBytes(h.si);
+      const shareNum = h.shareNum as number;
+      const rec = await store.get(si, shareNum);
+      if (!rec) throw new ShareNotFoundError(h.si as string, shareNum);
+      let a;
+      try {
+        a = await proveBlock((off, len) => store.read(si, shareNum, off, len), rec.size, h.segment as number, Buffer.from(h.nonce as string, 'hex'));
+      } catch (e) {
+        if (e instanceof RangeError) throw new OutOfRangeError(e.message, { si: h.si, shareNum });
+        throw e;
+      }
+      const x = (b: Uint8Array) => Buffer.from(b).toString('hex');
+      return reply(stream, { leaf: x(a.leaf), path: a.path.map(x), proof: x(a.proof) }, a.block);
     }
   }
 }

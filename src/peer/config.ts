@@ -29,7 +29,39 @@ export interface PeerConfig {
   relay: { server: boolean; client: boolean };
   /** Ask the router for a port mapping (UPnP). Off by default: LAN swarms need none. */
   upnp: boolean;
+  /** The background health loop (docs/HEALTH.md). */
+  health: HealthConfig;
 }
+
+export interface HealthConfig {
+  /** Run the loop at all (checks, repairs, audits, lease renewal). GC of this peer's store runs regardless. */
+  enabled: boolean;
+  /** Time between two health rounds (ms). */
+  intervalMs: number;
+  /** Repair a file whose happiness fell below this (k..n); null: the encoding's `happy`. */
+  repairThreshold: number | null;
+  /** Lease asked for on renewal (days). */
+  leaseDays: number;
+  /** Renew leases at most this often (ms): a day, against 31-day leases. */
+  renewEveryMs: number;
+  /** Time between two GC passes over this peer's store (ms). */
+  gcIntervalMs: number;
+  /** Files checked per round at most (the rest wait for the next rounds: bounded cost). */
+  checksPerRound: number;
+  /** (peer, share) pairs audited per round at most. */
+  auditsPerRound: number;
+}
+
+export const DEFAULT_HEALTH: HealthConfig = {
+  enabled: true,
+  intervalMs: 3_600_000,
+  repairThreshold: null,
+  leaseDays: 31,
+  renewEveryMs: 24 * 3_600_000,
+  gcIntervalMs: 3_600_000,
+  checksPerRound: 500,
+  auditsPerRound: 16
+};
 
 export const DEFAULT_CONFIG: PeerConfig = {
   listen: ['/ip4/0.0.0.0/tcp/7171'],
@@ -44,7 +76,8 @@ export const DEFAULT_CONFIG: PeerConfig = {
   // ratio 1.0 is the symmetric scheme; the 1 GiB grace lets a new swarm bootstrap (src/fairness/constants.ts).
   fairness: { enabled: true, ratio: DEFAULT_RATIO, graceBytes: DEFAULT_GRACE_BYTES },
   relay: { server: false, client: false },
-  upnp: false
+  upnp: false,
+  health: DEFAULT_HEALTH
 };
 
 export class ConfigError extends P2PBackupError {
@@ -113,6 +146,7 @@ export function validateConfig(raw: unknown): PeerConfig {
     c.api = { ...c.api, ...(a as object) } as PeerConfig['api'];
   }
   if (r.fairness !== undefined) c.fairness = validateFairness(r.fairness);
+  if (r.health !== undefined) c.health = validateHealth(r.health, c.encoding);
   return c;
 }
 
@@ -137,6 +171,41 @@ export function validateFairness(raw: unknown): PeerConfig['fairness'] {
     } else throw new ConfigError('config: "fairness.graceBytes" must be a size such as "1GiB" or a byte count', { key: 'fairness.graceBytes' });
   }
   return out;
+}
+
+/** Validate (partial) health settings over the defaults; the repair threshold must lie in k..n. */
+export function validateHealth(raw: unknown, encoding: { k: number; n: number }, base: HealthConfig = DEFAULT_HEALTH): HealthConfig {
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config: "health" must be an object');
+  const r = raw as Record<string, unknown>;
+  const h: HealthConfig = { ...base };
+  for (const key of Object.keys(r)) if (!(key in DEFAULT_HEALTH)) throw new ConfigError(`config: unknown key "health.${key}" (known: ${Object.keys(DEFAULT_HEALTH).join(', ')})`, { key });
+  const ms = (key: 'intervalMs' | 'renewEveryMs' | 'gcIntervalMs', min: number) => {
+    if (r[key] === undefined) return;
+    if (!Number.isSafeInteger(r[key]) || (r[key] as number) < min) throw new ConfigError(`config: "health.${key}" must be an integer of at least ${min} (ms)`, { key });
+    h[key] = r[key] as number;
+  };
+  ms('intervalMs', 100); ms('renewEveryMs', 100); ms('gcIntervalMs', 100);
+  for (const key of ['checksPerRound', 'auditsPerRound'] as const) {
+    if (r[key] === undefined) continue;
+    if (!Number.isSafeInteger(r[key]) || (r[key] as number) < 0) throw new ConfigError(`config: "health.${key}" must be a non-negative integer`, { key });
+    h[key] = r[key] as number;
+  }
+  if (r.enabled !== undefined) {
+    if (typeof r.enabled !== 'boolean') throw new ConfigError('config: "health.enabled" must be true or false');
+    h.enabled = r.enabled;
+  }
+  if (r.leaseDays !== undefined) {
+    if (typeof r.leaseDays !== 'number' || !(r.leaseDays > 0 && r.leaseDays <= 400)) throw new ConfigError('config: "health.leaseDays" must be a number of days in (0, 400]');
+    h.leaseDays = r.leaseDays;
+  }
+  if (r.repairThreshold !== undefined) {
+    const t = r.repairThreshold;
+    if (t !== null && (!Number.isInteger(t) || (t as number) < encoding.k || (t as number) > encoding.n)) {
+      throw new ConfigError(`config: "health.repairThreshold" must be null or an integer between k=${encoding.k} and n=${encoding.n}`, { key: 'repairThreshold' });
+    }
+    h.repairThreshold = t as number | null;
+  }
+  return h;
 }
 
 export async function readConfig(path: string): Promise<PeerConfig> {

@@ -5,12 +5,14 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import pino from 'pino';
 import { createApp } from '../api/app.ts';
 import { homePaths } from './home.ts';
-import { readConfig } from './config.ts';
+import { ConfigError, readConfig, validateHealth } from './config.ts';
 import { createPeer } from './peer.ts';
 
 export interface DaemonOptions {
   bootstrap?: string[];
   logLevel?: string;
+  /** JSON of health settings layered over config.json (from P2PBACKUP_HEALTH, read by the CLI entry). */
+  healthOverride?: string;
 }
 
 export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<void> {
@@ -18,6 +20,12 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
   const paths = homePaths(home);
   const config = await readConfig(paths.config);
   if (o.bootstrap?.length) config.bootstrap = [...config.bootstrap, ...o.bootstrap];
+  // Tests and operators can override health settings without editing config.json: P2PBACKUP_HEALTH='{"intervalMs":2000}'.
+  if (o.healthOverride) {
+    let raw: unknown;
+    try { raw = JSON.parse(o.healthOverride); } catch { throw new ConfigError('P2PBACKUP_HEALTH must be a JSON object of health settings'); }
+    config.health = validateHealth(raw, config.encoding, config.health);
+  }
   const token = (await readFile(paths.apiToken, 'utf8')).trim();
   const peer = await createPeer({ home, config, log });
   await peer.startServices();

@@ -14,8 +14,9 @@ import { DiskStore } from '../store/index.ts';
 import { createNode, loadOrCreatePeerKey, rankByDistance, STORAGE_PROTOCOL, type P2PNode } from '../net/index.ts';
 import type { PeerId } from '@libp2p/interface';
 import { fileInput } from '../format/index.ts';
-import { download, upload, type ServerFinder, type ShareServer } from '../client/index.ts';
-import type { PeerInfo, PeerService, PutOptions, PutResult, StatusReport } from '../api/service.ts';
+import { download, upload, checkFile, checkDeep, repairFile, AuditLedger, type ServerFinder, type ShareServer, type FileCheckReport, type RepairReport } from '../client/index.ts';
+import type { CheckRequest, PeerInfo, PeerService, PutOptions, PutResult, StatusReport } from '../api/service.ts';
+import { createHealthService, type HealthService } from './health.ts';
 import { validateEncoding, type PeerConfig } from './config.ts';
 import { homePaths } from './home.ts';
 import { createFolderService, type FolderService } from './folders.ts';
@@ -44,6 +45,8 @@ export interface Peer extends PeerService {
   readonly fairness: Fairness;
   fairnessReport(): Promise<FairnessReport>;
   checkFairness(): Promise<SpotCheckResult[]>;
+  /** The health loop (started by startServices), null before. */
+  health: HealthService | null;
   apiUrl: string;
   addresses(): string[];
   /** Start the long-running services (sync engine, recovery record): the daemon calls this. */
@@ -114,7 +117,10 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       list: (si, o) => c.list(si, o),
       read: (si, shareNum, ranges, o) => c.read(si, shareNum, ranges, o),
       putSlot: (si, record, o) => c.putSlot(si, record, o),
-      getSlot: (si, o) => c.getSlot(si, o)
+      getSlot: (si, o) => c.getSlot(si, o),
+      renew: (si, shareNums, until, o) => c.renew(si, shareNums, until, o),
+      delete: (si, shareNum, o) => c.delete(si, shareNum, o),
+      audit: (si, shareNum, segment, nonce, o) => c.audit(si, shareNum, segment, nonce, o)
     };
   };
   const finder: ServerFinder = {
@@ -189,6 +195,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     finder,
     folders,
     fairness,
+    health: null,
     apiUrl: '',
 
     async startServices() {
@@ -201,7 +208,49 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         }, () => {});
       }, SPOT_CHECK_INTERVAL_MS);
       spotTimer.unref();
+      const ledger = await AuditLedger.open(join(home, 'audits'));
+      // One audit, two books: the health ledger (availability, repairs) and the fairness ledger
+      // (a peer that fails loses its allowance and its place in our placement order).
+      const recordHealth = ledger.recordAudit.bind(ledger);
+      ledger.recordAudit = async (p, ok, reason) => {
+        const r = await recordHealth(p, ok, reason);
+        await fairness.ledger.recordAudit(p, ok, reason).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+        return r;
+      };
+      peer.health = createHealthService({
+        config: config.health, encoding: config.encoding, finder, store, folders, ledger, log: init.log,
+        connected: () => node.libp2p.getPeers().map((p) => p.toString())
+      });
+      peer.health.start();
     },
+
+    async check(cap: string, o: CheckRequest) {
+      const onProgress = o.onProgress as ((e: unknown) => void) | undefined;
+      if (o.deep) {
+        if (!folders) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without folders: --deep needs them');
+        const repairs: RepairReport[] = [];
+        const r = await checkDeep(cap, finder, {
+          store: folders.store, verify: o.verify, signal: o.signal, onProgress,
+          snapshotsOf: async (root) => (await folders!.snapshots(root)).snapshots.map((s) => s.cap),
+          onFile: async (f) => { if (o.repair && !f.healthy && f.recoverable && f.verifyCap) repairs.push(await repairFile(f.cap, finder, { signal: o.signal, onProgress })); }
+        });
+        if (o.repair) {
+          const after = new Map(repairs.map((x) => [x.cap, x.after] as [string, FileCheckReport]));
+          r.files = r.files.map((f) => after.get(f.cap) ?? f);
+          r.healthy = r.files.filter((f) => f.healthy).length;
+          r.unhealthy = r.files.length - r.healthy;
+        }
+        return { ...r, ...(o.repair ? { repairs: repairs.map((x) => ({ cap: x.cap, missing: x.missing, placed: x.placed, deleted: x.deleted, failures: x.failures, repaired: x.repaired })) } : {}) };
+      }
+      if (o.repair) {
+        const r = await repairFile(cap, finder, { signal: o.signal, onProgress });
+        return { ...r, recoverable: r.after.recoverable };
+      }
+      return checkFile(cap, finder, { verify: o.verify, signal: o.signal, onProgress }) as Promise<FileCheckReport & { [key: string]: unknown }>;
+    },
+
+    healthState: () => peer.health?.state() ?? null,
+    auditStats: async () => (peer.health ? peer.health.ledger.auditStats() : null),
     addresses: () => node.multiaddrs().map((a) => a.toString()),
 
     async status(): Promise<StatusReport> {
@@ -218,7 +267,8 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         folders: (await folders?.listFolders() ?? []).map((f) => ({
           path: f.path, state: f.state, watch: f.watch, lastSnapshot: f.lastSnapshot ?? null, pending: f.pending, lastError: f.lastError ?? null
         })),
-        fairness: summarize(fairness.report(self))
+        fairness: summarize(fairness.report(self)),
+        ...(peer.health ? { health: healthSummary(peer.health) } : {})
       };
     },
 
@@ -291,6 +341,10 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
 
     async stop() {
       services = false;
+      const h = peer.health;
+      peer.health = null;
+      await h?.stop();
+      await h?.ledger.close();
       if (recoveryTimer) clearTimeout(recoveryTimer);
       if (spotTimer) clearInterval(spotTimer);
       spotChecks.abort();
@@ -312,5 +366,13 @@ function summarize(r: FairnessReport) {
     placedOnOthers: r.use.placed,
     peers: r.peers.length,
     failedAudits: r.peers.filter((p) => p.standing === 'failed').length
+  };
+}
+
+function healthSummary(h: HealthService): NonNullable<StatusReport['health']> {
+  const s = h.state();
+  return {
+    lastRun: s.lastRun?.finishedAt ?? null, filesTracked: s.tracked, repaired: s.totals.repaired, durability: s.durability,
+    snapshots: s.snapshots.map((x) => ({ folder: x.folder, cap: x.cap, durability: x.durability }))
   };
 }

@@ -1,0 +1,217 @@
+// Check: who holds which shares of an immutable file, as a report (never an exception for an unhealthy file).
+// 1. Ask the DHT-closest peers and the provider records for the storage index (LIST, 5 s each).
+// 2. found = distinct share numbers, hosts = distinct peers, happiness = max matching of shares to peers.
+// 3. With `verify`, every (peer, share) is downloaded and checked block by block against the cap (verify.ts):
+//    corrupt shares leave the counts and are listed by peer.
+// checkDeep walks snapshots (a snapshot cap, or a folder root cap: all its kept snapshots) and checks every
+// snapshot object, directory object and file they reach.
+import { formatCap, parseCap, storageIndexOf, toVerifyCap } from '../caps/index.ts';
+import type { ReadCap, VerifyCap } from '../caps/index.ts';
+import { InvalidCapError } from '../caps/index.ts';
+import type { ShareSource } from '../format/index.ts';
+import { reachableCaps, type ObjectStore } from '../backup/index.ts';
+import { happiness } from './happiness.ts';
+import { withTimeout } from './util.ts';
+import { verifyHolders, type ShareVerdict } from './verify.ts';
+import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
+
+const LIST_TIMEOUT_MS = 5_000;
+const DEEP_CONCURRENCY = 4;
+
+export interface CheckOptions {
+  verify?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (e: ClientProgress) => void;
+}
+
+export interface CorruptShare { peer: string; shareNum: number; region?: string; reason: string }
+
+export interface FileCheckReport {
+  cap: string;
+  /** The verify cap (what repair and audits need), null for literal caps. */
+  verifyCap: string | null;
+  storageIndex: string | null;
+  needed: number;
+  total: number;
+  /** Distinct good share numbers found. */
+  found: number;
+  /** Distinct peers holding at least one good share. */
+  hosts: number;
+  happiness: number;
+  recoverable: boolean;
+  /** All n shares on n distinct hosts (and none corrupt, when verified). */
+  healthy: boolean;
+  /** shareNum -> peers holding a good copy. */
+  holders: Record<string, string[]>;
+  verified: boolean;
+  corrupt: CorruptShare[];
+  /** Peers asked that did not answer LIST. */
+  unreachable: string[];
+}
+
+/** Where the shares of a file are, with the servers to reach them (repair and audits reuse it). */
+export interface Located {
+  si: Uint8Array;
+  servers: Map<string, ShareServer>;
+  /** Every listed (peer, share) pair. */
+  pairs: { peer: string; shareNum: number; size: number }[];
+  /** Candidates in DHT order (including peers that hold nothing). */
+  candidates: ShareServer[];
+  unreachable: string[];
+}
+
+export function immutableCap(capText: string): { cap: ReadCap | VerifyCap; verify: VerifyCap } | null {
+  const c = parseCap(capText);
+  if (c.type === 'lit') return null;
+  if (c.type !== 'chk' && c.type !== 'chkv') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a file read or verify cap is needed here, not a "${c.type}" cap (use --deep for folder root caps)`, { type: c.type });
+  return { cap: c, verify: toVerifyCap(c) };
+}
+
+export async function locate(si: Uint8Array, finder: ServerFinder, n: number, signal?: AbortSignal): Promise<Located> {
+  const servers = new Map<string, ShareServer>();
+  const [closest, providers] = await Promise.all([
+    finder.candidates(si, 2 * n, { signal }),
+    finder.providers?.(si, { signal }).catch(() => []) ?? []
+  ]);
+  for (const s of [...closest, ...providers]) if (!servers.has(s.id)) servers.set(s.id, s);
+  const pairs: Located['pairs'] = [];
+  const unreachable: string[] = [];
+  await Promise.all([...servers.values()].map(async (server) => {
+    try {
+      for (const sh of await withTimeout(server.list(si, { signal }), LIST_TIMEOUT_MS)) {
+        if (Number.isInteger(sh.shareNum) && sh.shareNum >= 0 && sh.shareNum < n) pairs.push({ peer: server.id, shareNum: sh.shareNum, size: sh.size });
+      }
+    } catch {
+      signal?.throwIfAborted();
+      unreachable.push(server.id);
+    }
+  }));
+  return { si, servers, pairs, candidates: [...servers.values()], unreachable };
+}
+
+export function sourceOf(loc: Located, peer: string, shareNum: number, size: number, signal?: AbortSignal): ShareSource {
+  const server = loc.servers.get(peer)!;
+  return {
+    shareNum,
+    size,
+    async read(offset, length, sig) {
+      const [bytes] = await server.read(loc.si, shareNum, [[offset, length]], { signal: sig ?? signal });
+      return bytes;
+    }
+  };
+}
+
+export function placementsOf(pairs: { peer: string; shareNum: number }[]): Map<number, Set<string>> {
+  const m = new Map<number, Set<string>>();
+  for (const p of pairs) (m.get(p.shareNum) ?? m.set(p.shareNum, new Set()).get(p.shareNum)!).add(p.peer);
+  return m;
+}
+
+export function buildReport(capText: string, verify: VerifyCap, loc: Located, verdicts: ShareVerdict[] | null): FileCheckReport {
+  const bad = new Set((verdicts ?? []).filter((v) => v.status === 'corrupt').map((v) => `${v.peer}/${v.shareNum}`));
+  const gone = new Set((verdicts ?? []).filter((v) => v.status === 'unavailable').map((v) => `${v.peer}/${v.shareNum}`));
+  const good = loc.pairs.filter((p) => !bad.has(`${p.peer}/${p.shareNum}`) && !gone.has(`${p.peer}/${p.shareNum}`));
+  const placements = placementsOf(good);
+  const h = happiness(placements);
+  const found = placements.size;
+  return {
+    cap: capText,
+    verifyCap: formatCap(verify),
+    storageIndex: Buffer.from(loc.si).toString('hex'),
+    needed: verify.k,
+    total: verify.n,
+    found,
+    hosts: new Set(good.map((p) => p.peer)).size,
+    happiness: h,
+    recoverable: found >= verify.k,
+    healthy: h >= verify.n && bad.size === 0,
+    holders: Object.fromEntries([...placements].sort((a, b) => a[0] - b[0]).map(([s, peers]) => [String(s), [...peers].sort()])),
+    verified: verdicts !== null,
+    corrupt: (verdicts ?? []).filter((v) => v.status === 'corrupt').map((v) => ({ peer: v.peer, shareNum: v.shareNum, region: v.region, reason: v.reason ?? 'corrupt' })),
+    unreachable: [...loc.unreachable, ...[...gone].map((x) => x.split('/')[0])].filter((x, i, a) => a.indexOf(x) === i)
+  };
+}
+
+function literalReport(capText: string): FileCheckReport {
+  return {
+    cap: capText, verifyCap: null, storageIndex: null, needed: 0, total: 0, found: 0, hosts: 0, happiness: 0,
+    recoverable: true, healthy: true, holders: {}, verified: false, corrupt: [], unreachable: []
+  };
+}
+
+/** Check one immutable file (read or verify cap). Literal caps are always healthy (the data is the cap). */
+export async function checkFile(capText: string, finder: ServerFinder, o: CheckOptions = {}): Promise<FileCheckReport> {
+  return (await inspectFile(capText, finder, o)).report;
+}
+
+/** checkFile plus where the shares are (for repair). */
+export async function inspectFile(capText: string, finder: ServerFinder, o: CheckOptions = {}): Promise<{ report: FileCheckReport; loc: Located | null; verdicts: ShareVerdict[] | null }> {
+  const ic = immutableCap(capText);
+  if (!ic) return { report: literalReport(capText), loc: null, verdicts: null };
+  const si = storageIndexOf(ic.verify)!;
+  const loc = await locate(si, finder, ic.verify.n, o.signal);
+  const verdicts = o.verify ? await verifyHolders(ic.verify, loc, o) : null;
+  return { report: buildReport(capText, ic.verify, loc, verdicts), loc, verdicts };
+}
+
+export interface DeepCheckReport {
+  cap: string;
+  snapshots: string[];
+  /** One report per stored object (snapshot objects, directories, files). */
+  files: FileCheckReport[];
+  objects: number;
+  healthy: number;
+  unhealthy: number;
+  unrecoverable: number;
+  recoverable: boolean;
+  /** Objects that could not be walked (e.g. an unrecoverable directory hides its children). */
+  errors: { cap: string; error: string }[];
+}
+
+export interface DeepCheckOptions extends CheckOptions {
+  store: ObjectStore;
+  /** A folder root cap -> the snapshot caps its head keeps. */
+  snapshotsOf?: (rootCap: string) => Promise<string[]>;
+  /** Called with each file's report (e.g. to repair as the walk goes). */
+  onFile?: (r: FileCheckReport) => Promise<void> | void;
+}
+
+/** Check everything a snapshot (or every kept snapshot of a folder root cap) needs. */
+export async function checkDeep(capText: string, finder: ServerFinder, o: DeepCheckOptions): Promise<DeepCheckReport> {
+  const c = parseCap(capText);
+  let snapshots: string[];
+  if (c.type === 'mr' || c.type === 'mw') {
+    if (!o.snapshotsOf) throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'this peer cannot resolve folder root caps');
+    snapshots = await o.snapshotsOf(capText);
+  } else {
+    snapshots = [capText];
+  }
+  const errors: DeepCheckReport['errors'] = [];
+  let caps: string[];
+  try {
+    caps = [...await reachableCaps(o.store, snapshots, { signal: o.signal })];
+  } catch (e) {
+    o.signal?.throwIfAborted();
+    // Walk failed (a directory or snapshot object is unreadable): check what we can name and report it.
+    errors.push({ cap: capText, error: (e as Error).message });
+    caps = snapshots.filter((s) => parseCap(s).type !== 'lit');
+  }
+  const files: FileCheckReport[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < caps.length) {
+      const cap = caps[next++];
+      const r = await checkFile(cap, finder, o);
+      files.push(r);
+      o.onProgress?.({ type: 'client:check:file', cap, found: r.found, hosts: r.hosts, recoverable: r.recoverable, done: files.length, total: caps.length });
+      await o.onFile?.(r);
+    }
+  };
+  await Promise.all(Array.from({ length: DEEP_CONCURRENCY }, worker));
+  const unrecoverable = files.filter((f) => !f.recoverable).length;
+  const healthy = files.filter((f) => f.healthy).length;
+  return {
+    cap: capText, snapshots, files, objects: files.length, healthy, unhealthy: files.length - healthy, unrecoverable,
+    recoverable: unrecoverable === 0 && errors.length === 0, errors
+  };
+}

@@ -1,0 +1,82 @@
+// Leases from the owner's side: every share carries a lease (default 31 days, src/store constants) that only
+// its uploader can extend (RENEW is bound to the Noise-authenticated peer). A renewal pass extends the leases of
+// exactly the caps some kept snapshot still needs (src/backup reachableCaps); anything else of ours expires and
+// storage peers collect it after the grace period. Folder heads (mutable slots) have no owner: their lease is
+// extended by putting the same signed record again with `leaseUntil` (docs/PROTOCOL.md "Mutable slots").
+import { parseCap, storageIndexOf } from '../caps/index.ts';
+import { withTimeout } from './util.ts';
+import { fetchRecord } from './mutable.ts';
+import type { ServerFinder } from './types.ts';
+
+const RENEW_TIMEOUT_MS = 5_000;
+const RENEW_CONCURRENCY = 4; // caps renewed at once
+
+export interface LeaseOptions {
+  /** New lease expiry, ms since epoch. */
+  until: number;
+  /** Known holders per cap (peer ids, e.g. from the last check); otherwise the 2n closest peers are asked. */
+  holdersOf?: (cap: string) => string[] | undefined;
+  signal?: AbortSignal;
+}
+
+export interface LeaseReport {
+  caps: number;
+  /** Shares whose lease was extended (ours only). */
+  renewed: number;
+  /** Caps for which no holder renewed anything (none of their shares is ours, or none is reachable). */
+  none: string[];
+  failures: number;
+}
+
+export async function renewLeases(caps: Iterable<string>, finder: ServerFinder, o: LeaseOptions): Promise<LeaseReport> {
+  const list = [...caps].filter((c) => parseCap(c).type !== 'lit');
+  const report: LeaseReport = { caps: list.length, renewed: 0, none: [], failures: 0 };
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) {
+      o.signal?.throwIfAborted();
+      const cap = list[next++];
+      const c = parseCap(cap) as { n: number };
+      const si = storageIndexOf(parseCap(cap))!;
+      const known = o.holdersOf?.(cap);
+      const servers = await finder.candidates(si, 2 * c.n, { signal: o.signal });
+      const targets = known?.length ? servers.filter((s) => known.includes(s.id)) : servers;
+      let renewed = 0;
+      await Promise.all(targets.map(async (s) => {
+        if (!s.renew) return;
+        try {
+          const got = await withTimeout(s.renew(si, 'all', o.until, { signal: o.signal }), RENEW_TIMEOUT_MS);
+          renewed += got; // (not `renewed += await …`: that reads `renewed` before the await)
+        } catch {
+          report.failures++;
+        }
+      }));
+      report.renewed += renewed;
+      if (!renewed) report.none.push(cap);
+    }
+  };
+  await Promise.all(Array.from({ length: RENEW_CONCURRENCY }, worker));
+  return report;
+}
+
+/** Extend the slot leases of folder heads (read or write caps): the newest record is put again with leaseUntil. */
+export async function renewHeads(rootCaps: Iterable<string>, finder: ServerFinder, o: { until: number; signal?: AbortSignal }): Promise<{ heads: number; renewed: number; failures: number }> {
+  const out = { heads: 0, renewed: 0, failures: 0 };
+  for (const cap of rootCaps) {
+    o.signal?.throwIfAborted();
+    out.heads++;
+    const r = await fetchRecord(finder, cap, { signal: o.signal }).catch(() => null);
+    if (!r) { out.failures++; continue; }
+    const si = storageIndexOf(parseCap(cap))!;
+    const servers = await finder.candidates(si, 10, { signal: o.signal });
+    await Promise.all(servers.filter((s) => r.holders.includes(s.id)).map(async (s) => {
+      try {
+        await withTimeout(s.putSlot(si, r.record, { leaseUntil: o.until, signal: o.signal }), RENEW_TIMEOUT_MS);
+        out.renewed++;
+      } catch {
+        out.failures++;
+      }
+    }));
+  }
+  return out;
+}
