@@ -1,11 +1,14 @@
 // Fixtures for the end-to-end folder tests: "devices" (a home initialized with `init` and a daemon of
 // its own) joined to a swarm of storage peers, CLI calls that must succeed, polling with a deadline.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnDaemon, type Swarm } from '../../src/peer/swarm.ts';
-import { cli } from '../integration/helpers.ts';
+import { BIN, apiFor, cli } from '../integration/helpers.ts';
+import { homePaths } from '../../src/peer/home.ts';
 
 export type CliResult = { code: number; stdout: string; stderr: string };
 
@@ -37,6 +40,7 @@ export class Device {
   peerId = '';
   recoveryCap = '';
   child: ChildProcess | null = null;
+  apiUrl = '';
   private exited: Promise<Exit> | null = null;
 
   constructor(home: string) {
@@ -55,13 +59,34 @@ export class Device {
 
   async start(env: NodeJS.ProcessEnv = {}): Promise<this> {
     assert.equal(this.child, null, 'daemon already running');
-    const { child } = await spawnDaemon(this.home, [], env);
+    const { child, member } = await spawnDaemon(this.home, [], env);
     this.child = child;
+    this.apiUrl = member.apiUrl;
     this.exited = new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
       else child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     return this;
+  }
+
+  /**
+   * Run the daemon expecting it to die by itself (a fault point), possibly before it is ready to serve:
+   * resolves with how it exited. Killed (and the test failed) after `timeoutMs`.
+   */
+  async runUntilDeath(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Exit> {
+    assert.equal(this.child, null, 'daemon already running');
+    const paths = homePaths(this.home);
+    await rm(paths.daemon, { force: true });
+    const log = openSync(paths.log, 'a');
+    const child = spawn(process.execPath, [BIN, '--home', this.home, 'daemon'], { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
+    closeSync(log);
+    const exit = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const started = Date.now();
+    const r = await exit;
+    clearTimeout(timer);
+    assert.ok(Date.now() - started < timeoutMs, `the daemon did not die by itself within ${timeoutMs} ms (${JSON.stringify(env)})`);
+    return r;
   }
 
   /** Resolves when the daemon exits by itself (a fault point); fails after `timeoutMs`. */
@@ -106,6 +131,11 @@ export class Device {
 
   async folders(): Promise<any[]> {
     return (await this.json(['watch', 'list'])).folders;
+  }
+
+  /** The daemon's API directly: for polling, cheaper than a CLI process each time. */
+  async api<T = any>(method: string, path: string): Promise<T> {
+    return (await apiFor(this.home, this.apiUrl)).json<T>(method, path);
   }
 }
 
