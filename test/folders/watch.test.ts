@@ -80,3 +80,24 @@ test('watch add: first snapshot by itself, a newer one after a change, watch rem
   assert.deepEqual((await dev.snapshots(rootCap)).map((s) => s.cap), snaps2.map((s) => s.cap));
   t.diagnostic(`first snapshot after ${firstMs} ms; change snapshotted after ${changeMs} ms`);
 });
+
+test('watch add on a folder backed up before by hand picks up the changes made since', async () => {
+  const src = join(tmp.dir, 'manual-then-watched');
+  await makeTree(src, { 'a.txt': { type: 'file', content: 'backed up by hand\n' } });
+  const s1 = await dev.json(['backup', src]);
+  assert.equal(s1.state, 'in-sync');
+  await writeFile(join(src, 'a.txt'), 'changed while nobody watched\n');
+  const want = await describeTree(src);
+  const f = await dev.json(['watch', 'add', src]);
+  assert.equal(f.rootCap, s1.rootCap, 'the same folder, now watched');
+  assert.equal(f.watch, true);
+  // No file event after `watch add`: only a batch at `watch add` can see the change.
+  const snaps = await waitFor('a snapshot of the change made before `watch add`', async () => {
+    const s = await dev.snapshots(s1.rootCap);
+    return s.length >= 2 ? s : null;
+  }, { timeoutMs: 30_000, intervalMs: 1_000 });
+  const out = join(tmp.dir, 'restored-manual');
+  await dev.json(['restore', snaps.at(-1)!.cap, out]);
+  assert.deepEqual(await describeTree(out), want);
+  await dev.json(['watch', 'remove', src]);
+});
