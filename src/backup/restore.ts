@@ -39,7 +39,15 @@ export interface RestoreOptions {
   signal?: AbortSignal;
 }
 
-const tsOf = (ns: string) => Number(BigInt(ns)) / 1e9; // seconds, as utimes takes them
+// Seconds, as utimes takes them. libuv turns the double back into a timespec by a float multiply and
+// truncates to whole microseconds, so `ns / 1e9` often lands one microsecond low (a restored file's
+// mtime drifted, sometimes across a millisecond). Aim at the middle of the wanted microsecond instead:
+// the double's error (~0.24 µs at today's dates) then never crosses a microsecond boundary.
+const tsOf = (ns: string) => {
+  const n = BigInt(ns);
+  if (n < 0n) return Number(n) / 1e9;
+  return Number(n / 1_000_000_000n) + (Number((n % 1_000_000_000n) / 1000n) * 1000 + 500) / 1e9;
+};
 const sameTime = (a: string, b: bigint) => { const d = BigInt(a) - b; return d < 1_000_000n && d > -1_000_000n; };
 
 async function lstatOrNull(p: string): Promise<BigIntStats | null> {

@@ -153,6 +153,8 @@ export class SyncEngine {
         existing.watch = true;
         await this.deps.journal.put(existing);
         await this.runnerFor(existing.id).startWatching(abs, this.opts);
+        // The watcher reports only changes from now on: catch up with those made since the last snapshot.
+        void this.runnerFor(existing.id).trigger();
       }
       return existing;
     }
