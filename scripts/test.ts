@@ -1,4 +1,4 @@
-// `npm test`: rebuild the kernel (cheap), type-check everything, then run every test file with node:test.
+// `npm test`: rebuild the kernel and the web bundle (cheap), type-check everything (the web UI too), then run every test file with node:test.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 execFileSync(process.execPath, ['scripts/build.ts', '--wasm-only'], { cwd: root, stdio: 'inherit' });
 execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.check.json'], { cwd: root, stdio: 'inherit' });
+execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'web/tsconfig.json'], { cwd: root, stdio: 'inherit' });
 const files = process.argv.slice(2);
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...(files.length ? files : ['test/**/*.test.ts'])], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);
