@@ -72,7 +72,9 @@ export async function createApp(init: AppInit): Promise<FastifyInstance> {
     const route = req.routeOptions;
     // Public: routes that say so, and the web UI's static files (a route of the static plugin, which
     // can only serve files from build/web). Decided on the matched route, never on the raw URL.
-    if (route.config?.public || (route.url !== undefined && !route.url.startsWith('/api') && route.url !== '/metrics')) return;
+    // (An unknown /api/… URL falls through to the static route: it still needs the token, as before.)
+    const staticFile = route.url !== undefined && !route.url.startsWith('/api') && route.url !== '/metrics' && !/^\/(api|metrics)\b/.test(req.url);
+    if (route.config?.public || staticFile) return;
     if (!tokenMatches(req.headers.authorization, token)) {
       await reply.code(401).send({ code: 'ERR_UNAUTHORIZED', message: 'missing or wrong API token: send "Authorization: Bearer <HOME/api-token>"' });
     }

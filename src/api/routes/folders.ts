@@ -3,6 +3,7 @@
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { P2PBackupError } from '../../common/errors.ts';
+import { parseCap } from '../../caps/index.ts';
 import { clientGone, ndjson } from '../ndjson.ts';
 import { absPath, anyObject, capString, errors, ndjsonResponse } from './schemas.ts';
 import { foldersOf, type Routes } from './context.ts';
@@ -96,6 +97,7 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
   }, async (req, reply) => {
     const b = req.body as { cap: string; target: string; path?: string; overwrite?: 'never' | 'if-changed' | 'always' };
     const target = await allowed(b.target, 'restore target');
+    parseCap(b.cap); // a malformed cap is a 400 before the operation's 200 stream starts
     await ndjson(reply, (onProgress, signal) => folders().restore(b.cap, target, { path: b.path, overwrite: b.overwrite, signal, onProgress }));
   });
 
