@@ -9,6 +9,9 @@ import type { Routes } from './context.ts';
 const HEARTBEAT_MS = 15_000;
 
 export const eventRoutes: Routes = (app, { peer }) => {
+  // Open streams end before the server closes (daemon shutdown), so `app.close()` never waits on them.
+  const open = new Set<import('node:http').ServerResponse>();
+  app.addHook('preClose', async () => { for (const res of open) res.end(); });
   app.get('/api/events', {
     schema: {
       summary: 'Server-Sent Events: sync:folder:state, sync:folder:snapshot, backup:* progress, peer:connect/disconnect', tags: ['events'],
@@ -23,9 +26,7 @@ export const eventRoutes: Routes = (app, { peer }) => {
     const unsubscribe = peer.subscribe?.((e: ProgressEvent) => { res.write(`id: ${++id}\ndata: ${JSON.stringify(e)}\n\n`); }) ?? (() => {});
     const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     beat.unref();
-    const done = () => { clearInterval(beat); unsubscribe(); };
-    res.once('close', done);
-    // The server closing (daemon shutdown) ends open streams so `app.close()` does not wait on them.
-    app.server.once('close', () => res.end());
+    open.add(res);
+    res.once('close', () => { clearInterval(beat); unsubscribe(); open.delete(res); });
   });
 };
