@@ -59,7 +59,7 @@ test('sign in (a wrong token is refused with a clear message)', { skip }, async 
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Swarm' }).waitFor();
   await page.getByText('No folders yet').waitFor();
-  assert.equal(await page.evaluate('localStorage.length'), 0, 'the token is kept in the session only');
+  assert.equal(await page.evaluate(() => (globalThis as any).localStorage.length), 0, 'the token is kept in the session only');
   await shot('1-dashboard');
 });
 
@@ -96,7 +96,8 @@ test("the root cap as text and QR code, with its warning; the QR is exactly the 
   assert.match(rootCap, /^p2pb:mr:/);
   const img = dialog.getByRole('img', { name: /QR code of the root cap/ });
   // (Page functions run in the browser; this file is type-checked without the DOM library.)
-  await page.waitForFunction('document.querySelector(".qr img")?.complete && document.querySelector(".qr img").naturalWidth > 0');
+  // A function, not a string: the page's CSP forbids eval.
+  await page.waitForFunction(() => { const qr = (globalThis as any).document.querySelector('.qr img'); return qr?.complete && qr.naturalWidth > 0; });
   const shown = await img.evaluate(async (el: any) => (await fetch(el.src)).text());
   assert.equal(shown, await QRCode.toString(rootCap, { ...QR_OPTIONS, type: 'svg' }), 'the QR shown encodes exactly the root cap');
   await dialog.getByRole('button', { name: 'Copy' }).click();
