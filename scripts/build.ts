@@ -1,7 +1,9 @@
 // Build: compile the AssemblyScript Reed-Solomon kernel (two SIMD variants) and the TypeScript sources.
-// Runs from `npm ci` (the `prepare` script) so a fresh clone is ready to use. `--wasm-only` skips tsc.
+// and the web UI (esbuild bundles web/src/main.ts into build/web/ with its HTML and CSS; no CDN, no
+// framework). Runs from `npm ci` (the `prepare` script) so a fresh clone is ready to use.
+// `--wasm-only` skips tsc (npm test type-checks instead); `--web-only` builds only the web UI.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,12 +11,25 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
+const webOnly = process.argv.includes('--web-only');
 mkdirSync(join(root, 'build', 'wasm'), { recursive: true });
 const kernel = join(root, 'wasm', 'rs.ts');
-if (existsSync(kernel)) {
+if (existsSync(kernel) && !webOnly) {
   const common = ['--runtime', 'stub', '--noAssert', '-O3', '--converge', '--initialMemory', '1', '--exportStart', '_initialize'];
   // Two variants of one source: the compile-time ASC_FEATURE_RELAXED_SIMD picks i8x16.relaxed_swizzle; the loader chooses by WebAssembly.validate.
   run(bin('asc'), [kernel, ...common, '--enable', 'simd', '-o', 'build/wasm/rs-simd.wasm']);
   run(bin('asc'), [kernel, ...common, '--enable', 'simd', '--enable', 'relaxed-simd', '-o', 'build/wasm/rs-relaxed.wasm']);
 }
-if (!process.argv.includes('--wasm-only')) run(bin('tsc'), ['-p', 'tsconfig.json']);
+
+// The web UI: one ES module bundle (a few KiB), served by the daemon at / (src/api/routes/ui.ts).
+const web = join(root, 'build', 'web');
+mkdirSync(web, { recursive: true });
+const { build } = await import('esbuild');
+await build({
+  entryPoints: [join(root, 'web', 'src', 'main.ts')], outfile: join(web, 'main.js'),
+  bundle: true, format: 'esm', target: 'es2022', platform: 'browser', minify: true, legalComments: 'none', logLevel: 'warning'
+});
+for (const f of ['index.html', 'style.css']) copyFileSync(join(root, 'web', f), join(web, f));
+if (webOnly) console.log(`web UI: build/web/main.js ${statSync(join(web, 'main.js')).size} bytes`);
+
+if (!process.argv.includes('--wasm-only') && !webOnly) run(bin('tsc'), ['-p', 'tsconfig.json']);

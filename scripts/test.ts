@@ -1,4 +1,4 @@
-// `npm test`: build (kernel + dist), type-check everything, then run every test file with node:test.
+// `npm test`: build (kernel, dist/, web bundle), type-check everything (the web UI too), then run every test file with node:test.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // The full build (kernel, then TypeScript into dist/, which the installed `p2pbackup` command runs).
 execFileSync(process.execPath, ['scripts/build.ts'], { cwd: root, stdio: 'inherit' });
 execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.check.json'], { cwd: root, stdio: 'inherit' });
+execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'web/tsconfig.json'], { cwd: root, stdio: 'inherit' });
 const files = process.argv.slice(2);
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...(files.length ? files : ['test/**/*.test.ts'])], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

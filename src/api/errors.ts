@@ -17,7 +17,11 @@ const STATUS: Record<string, number> = {
   ERR_HEAD_CONFLICT: 409,
   ERR_ALREADY_INITIALIZED: 409,
   ERR_USAGE: 400,
-  ERR_RECOVERY_NOT_FOUND: 404
+  ERR_RECOVERY_NOT_FOUND: 404,
+  ERR_BACKUP_PATH_NOT_FOUND: 404,
+  ERR_NOT_A_FILE: 400,
+  ERR_PATH_NOT_ALLOWED: 403,
+  ERR_READ_ONLY: 403
 };
 
 export function httpStatusOf(err: unknown): number {
@@ -32,6 +36,8 @@ export function httpStatusOf(err: unknown): number {
 export function errorBody(err: unknown): { code: string; message: string; details?: Record<string, unknown> } {
   if (err instanceof P2PBackupError) return { code: err.code, message: err.message, details: err.details };
   const e = err as any;
+  // Schema validation (body, query, params) is a bad request like any other.
+  if (e?.validation) return { code: 'ERR_BAD_REQUEST', message: String(e.message) };
   if (typeof e?.statusCode === 'number' && e.statusCode < 500) return { code: e.code ?? 'ERR_BAD_REQUEST', message: String(e.message) };
   return { code: 'ERR_INTERNAL', message: String(e?.message ?? err) };
 }

@@ -41,6 +41,8 @@ export interface StatusReport {
   api: { url: string };
   encoding: { k: number; n: number; happy: number };
   privateSwarm: boolean;
+  /** A read-only light node: no storage offered, no folders, writes refused. */
+  readOnly: boolean;
   /** Each folder: its state, last snapshot and changes seen since. */
   folders: { path: string; state: string; watch: boolean; lastSnapshot: { cap: string; time: number } | null; pending: number; lastError: string | null }[];
   /** Fair sharing at a glance (GET /api/fairness has the per-peer balances). */
@@ -54,6 +56,13 @@ export interface CheckRequest { deep?: boolean; verify?: boolean; repair?: boole
 export interface PeerService {
   /** Folders, snapshots and restores (null on a peer opened without them). */
   readonly folders: FolderService | null;
+  /** A read-only light node: the API refuses every route that writes (ERR_READ_ONLY). */
+  readonly readOnly?: boolean;
+  /** Listen to the peer's events (sync state, progress, peers); returns the unsubscribe function. */
+  subscribe?(fn: (e: ProgressEvent) => void): () => void;
+  /** Files put and fetched since start, and shares waiting for repair (metrics). */
+  transfers?(): { uploads: number; downloads: number };
+  repairQueue?(): number;
   status(): Promise<StatusReport>;
   peers(): Promise<PeerInfo[]>;
   /** Dial and ping a peer by multiaddr: round trip and whether the connection goes through a relay. */

@@ -87,9 +87,30 @@ export function buildProgram(): Command {
     .description('run this peer: join the swarm, store shares for others, serve the local API')
     .option('--bootstrap <multiaddr...>', 'extra peers to join at start', [])
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
+    .option('--read-only', 'a light node: offer no storage, hold no write caps; browse and download by read cap')
     .action(async (o) => {
       const { runDaemon } = await import('../peer/daemon.ts');
-      await runDaemon(home(), { bootstrap: o.bootstrap, logLevel: o.logLevel, healthOverride: process.env.P2PBACKUP_HEALTH });
+      await runDaemon(home(), { bootstrap: o.bootstrap, logLevel: o.logLevel, readOnly: o.readOnly === true, healthOverride: process.env.P2PBACKUP_HEALTH });
+    });
+
+  const capCmd = program.command('cap').description('capabilities: inspect, derive, show as a QR code');
+  capCmd
+    .command('show')
+    .description('check a cap, name its kind, derive its verify cap; --qr draws it for a phone')
+    .argument('<cap>')
+    .option('--qr', 'draw the cap as a QR code in the terminal')
+    .action(async (text: string, o) => {
+      // Pure computation on the cap: no daemon needed (a borrowed machine can show a cap offline).
+      const { parseCap, formatCap, toVerifyCap } = await import('../caps/index.ts');
+      const cap = parseCap(text);
+      const r = { cap: formatCap(cap), type: cap.type, verifyCap: cap.type === 'lit' ? null : formatCap(toVerifyCap(cap)) };
+      const qr = o.qr ? await QRCode.toString(r.cap, { type: 'terminal', small: true, errorCorrectionLevel: 'M' }) : '';
+      out(o.qr && globals().json ? { ...r, qr } : r, globals().json, () => [
+        `type:       ${r.type}${r.type === 'mr' || r.type === 'chk' || r.type === 'lit' ? ' (grants read access: share it only with whom may read)' : r.type === 'mw' ? ' (WRITE cap: never share it)' : ''}`,
+        `cap:        ${r.cap}`,
+        `verify cap: ${r.verifyCap ?? '(none: a literal cap holds its data)'}`,
+        ...(o.qr ? ['', qr] : [])
+      ].join('\n'));
     });
 
   program

@@ -2,7 +2,8 @@
 // Unknown keys and wrong types are refused with a message naming the key, so a typo never silently
 // falls back to a default.
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
 import { P2PBackupError } from '../common/errors.ts';
 import { parseSize } from '../store/index.ts';
 import { DEFAULT_GRACE_BYTES, DEFAULT_RATIO, MAX_RATIO } from '../fairness/constants.ts';
@@ -21,8 +22,10 @@ export interface PeerConfig {
   offer: number;
   /** Default encoding: k shares needed of n, placed on at least `happy` distinct peers. */
   encoding: { k: number; n: number; happy: number };
-  /** The local API the CLI and the web UI use. Loopback unless set explicitly. */
-  api: { host: string; port: number };
+  /** The local API the CLI and the web UI use. Loopback unless set explicitly. `allowedRoots`: the only
+   *  directories (and what is below them) whose paths the API accepts for folders, backups, puts and
+   *  restore targets; absent means the user's home directory and the OS temp directory. */
+  api: { host: string; port: number; allowedRoots?: string[] };
   /** Fair sharing (docs/INCENTIVES.md): store for a peer at most ratio × what it stores for me + graceBytes. */
   fairness: { enabled: boolean; ratio: number; graceBytes: number };
   /** Circuit relay v2: serve as a relay for others (control traffic only) / use relays when unreachable. */
@@ -143,6 +146,11 @@ export function validateConfig(raw: unknown): PeerConfig {
     if (a == null || typeof a !== 'object') throw new ConfigError('config: "api" must be an object { host, port }');
     if (a.host !== undefined && typeof a.host !== 'string') throw new ConfigError('config: "api.host" must be a string');
     if (a.port !== undefined && (!Number.isInteger(a.port) || (a.port as number) < 0 || (a.port as number) > 65535)) throw new ConfigError('config: "api.port" must be an integer 0..65535');
+    if (a.allowedRoots !== undefined) {
+      strings(a.allowedRoots, 'api.allowedRoots');
+      if ((a.allowedRoots as string[]).some((p) => !isAbsolute(p))) throw new ConfigError('config: "api.allowedRoots" must hold absolute paths', { key: 'api.allowedRoots' });
+    }
+    for (const key of Object.keys(a)) if (!['host', 'port', 'allowedRoots'].includes(key)) throw new ConfigError(`config: unknown key "api.${key}" (known: host, port, allowedRoots)`, { key: `api.${key}` });
     c.api = { ...c.api, ...(a as object) } as PeerConfig['api'];
   }
   if (r.fairness !== undefined) c.fairness = validateFairness(r.fairness);
@@ -231,4 +239,9 @@ export async function writeConfig(path: string, config: PeerConfig): Promise<voi
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   await rename(tmp, path);
+}
+
+/** The directories the API accepts paths under (config `api.allowedRoots`, else home and temp). */
+export function allowedRoots(config: PeerConfig): string[] {
+  return config.api.allowedRoots ?? [homedir(), tmpdir()];
 }

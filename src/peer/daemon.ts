@@ -5,7 +5,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import pino from 'pino';
 import { createApp } from '../api/app.ts';
 import { homePaths } from './home.ts';
-import { ConfigError, readConfig, validateHealth } from './config.ts';
+import { allowedRoots, ConfigError, readConfig, validateHealth } from './config.ts';
 import { createPeer } from './peer.ts';
 
 export interface DaemonOptions {
@@ -13,6 +13,8 @@ export interface DaemonOptions {
   logLevel?: string;
   /** JSON of health settings layered over config.json (from P2PBACKUP_HEALTH, read by the CLI entry). */
   healthOverride?: string;
+  /** A read-only light node: offers no storage, starts no sync, the API refuses writes. */
+  readOnly?: boolean;
 }
 
 export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<void> {
@@ -27,15 +29,15 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
     config.health = validateHealth(raw, config.encoding, config.health);
   }
   const token = (await readFile(paths.apiToken, 'utf8')).trim();
-  const peer = await createPeer({ home, config, log });
+  const peer = await createPeer({ home, config, log, readOnly: o.readOnly });
   await peer.startServices();
-  const app = createApp({ peer, token });
+  const app = await createApp({ peer, token, allowedRoots: allowedRoots(config) });
   await app.listen({ host: config.api.host, port: config.api.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
   peer.apiUrl = `http://${host}:${port}`;
-  const info = { pid: process.pid, peerId: peer.peerId, addresses: peer.addresses(), apiUrl: peer.apiUrl };
+  const info = { pid: process.pid, peerId: peer.peerId, addresses: peer.addresses(), apiUrl: peer.apiUrl, readOnly: o.readOnly === true };
   await writeFile(paths.daemon + '.tmp', JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
   await rename(paths.daemon + '.tmp', paths.daemon);
   log.info(info, 'daemon ready');

@@ -8,9 +8,9 @@ import { P2PBackupError } from '../common/errors.ts';
 import { parseCap } from '../caps/index.ts';
 import { fetchRecord, publishRecord, slotReadCap, upload, download, type ServerFinder } from '../client/index.ts';
 import {
-  backup, restore, ls, diff, forget, listSnapshots, commitSnapshot, decodeHead, encodeHead, openBackupCache,
+  backup, restore, ls, locate, diff, forget, listSnapshots, commitSnapshot, decodeHead, encodeHead, openBackupCache,
   HeadConflictError, type BackupCache, type FolderHead, type HeadStore, type ObjectStore, type ForgetPolicy,
-  type OverwriteMode, type BackupProgress
+  type OverwriteMode, type BackupProgress, type DirEntry
 } from '../backup/index.ts';
 import { SyncJournal, type FolderRecord } from '../backup/journal.ts';
 import { SyncEngine, type SyncEvent } from '../backup/sync-engine.ts';
@@ -21,6 +21,8 @@ export interface FolderServiceInit {
   encoding: { k: number; n: number; happy: number };
   convergenceSecret: Uint8Array;
   onEvent?: (e: SyncEvent | BackupProgress) => void;
+  /** Called once per file object put or fetched through the swarm (metrics). */
+  onTransfer?: (kind: 'upload' | 'download') => void;
   /** Called whenever the list of folders changes (the recovery record is republished). */
   onFoldersChanged?: () => void;
   debounceMs?: number;
@@ -33,9 +35,11 @@ export async function createFolderService(init: FolderServiceInit) {
   const store: ObjectStore = {
     async putFile(input, o = {}) {
       const r = await upload(input, finder, { ...encoding, convergenceSecret: init.convergenceSecret, signal: o.signal });
+      init.onTransfer?.('upload');
       return { cap: r.cap };
     },
     async getFile(cap, o = {}) {
+      init.onTransfer?.('download');
       return download(cap, finder, { signal: o.signal });
     }
   };
@@ -157,6 +161,13 @@ export async function createFolderService(init: FolderServiceInit) {
 
     async ls(cap: string, path?: string) {
       return ls(store, await service.resolveSnapshot(cap), path);
+    },
+
+    /** The entry of one regular file of a snapshot (for a download through the browser). */
+    async fileAt(cap: string, path: string): Promise<DirEntry> {
+      const at = await locate(store, await service.resolveSnapshot(cap), path);
+      if (at.kind !== 'leaf' || at.entry.type !== 'file') throw new P2PBackupError('ERR_NOT_A_FILE', `not a regular file in the snapshot: ${path}`, { path });
+      return at.entry;
     },
 
     async diff(a: string, b: string) {

@@ -1,6 +1,7 @@
 // One running peer: the libp2p node serving this home's share store, and the client that puts and
 // gets files through the swarm. The daemon wraps it with the API; tests can run it in-process.
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { createNode, loadOrCreatePeerKey, rankByDistance, STORAGE_PROTOCOL, type
 import type { PeerId } from '@libp2p/interface';
 import { fileInput } from '../format/index.ts';
 import { download, upload, checkFile, checkDeep, repairFile, AuditLedger, type ServerFinder, type ShareServer, type FileCheckReport, type RepairReport } from '../client/index.ts';
-import type { CheckRequest, PeerInfo, PeerService, PutOptions, PutResult, StatusReport } from '../api/service.ts';
+import type { CheckRequest, PeerInfo, PeerService, ProgressEvent, PutOptions, PutResult, StatusReport } from '../api/service.ts';
 import { createHealthService, type HealthService } from './health.ts';
 import { validateEncoding, type PeerConfig } from './config.ts';
 import { homePaths } from './home.ts';
@@ -32,6 +33,8 @@ export interface PeerInit {
   log?: Logger;
   /** Open the folder service (sync journal, backup cache). Default true; a throwaway peer skips it. */
   folders?: boolean;
+  /** A light node: serves no storage, starts no sync engine, and the API refuses every write. */
+  readOnly?: boolean;
 }
 
 export interface Peer extends PeerService {
@@ -49,6 +52,8 @@ export interface Peer extends PeerService {
   health: HealthService | null;
   apiUrl: string;
   addresses(): string[];
+  /** Files put and fetched since start (metrics). */
+  transfers(): { uploads: number; downloads: number };
   /** Start the long-running services (sync engine, recovery record): the daemon calls this. */
   startServices(): Promise<void>;
   stop(): Promise<void>;
@@ -74,10 +79,13 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   const privateKey = await loadOrCreatePeerKey(home);
   const secret = await loadOrCreateSecret(paths.convergence);
   const swarmKey = await readFile(paths.swarmKey, 'utf8').catch((err) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+  const readOnly = init.readOnly === true;
+  // A read-only light node offers nothing: its (empty) store is never served.
+  const offer = readOnly ? 0 : config.offer;
   const fairness = await createFairness({ settings: config.fairness, ledgerPath: join(home, LEDGER_DIR) });
   let store: DiskStore;
   try {
-    store = await DiskStore.open(paths.store, { offer: config.offer, policy: fairness.policy });
+    store = await DiskStore.open(paths.store, { offer, policy: fairness.policy });
   } catch (err) {
     await fairness.close();
     throw err;
@@ -87,7 +95,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   try {
     node = await createNode({
       // A peer offering no disk (a client) does not serve the storage protocol at all.
-      privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, relay: config.relay, upnp: config.upnp, mdns: config.mdns, swarmKey, store: config.offer > 0 ? store : undefined,
+      privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, relay: config.relay, upnp: config.upnp, mdns: config.mdns, swarmKey, store: offer > 0 ? store : undefined,
       // A holder advertises each storage index it accepted (provider records), so downloaders find it
       // beyond the closest-peer walk. Best effort: small swarms often cannot hold provider records.
       server: { onEvent: (e) => { if (e.ok && e.op === 'write' && e.si) void node.provide(Buffer.from(e.si, 'hex'), { timeoutMs: 10_000 }); } }
@@ -150,6 +158,16 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     }
   };
 
+  // The event bus: sync-state changes, backup/restore progress and peer (dis)connections, for the API's
+  // event stream. Listeners must not throw; a slow one only delays its own queue (SSE writes are async).
+  const bus = new EventEmitter();
+  bus.setMaxListeners(0);
+  const emit = (e: ProgressEvent) => bus.emit('event', e);
+  node.libp2p.addEventListener('peer:connect', (ev) => emit({ type: 'peer:connect', peer: ev.detail.toString() }));
+  node.libp2p.addEventListener('peer:disconnect', (ev) => emit({ type: 'peer:disconnect', peer: ev.detail.toString() }));
+  const transfers = { uploads: 0, downloads: 0 };
+  const onTransfer = (kind: 'upload' | 'download') => { if (kind === 'upload') transfers.uploads++; else transfers.downloads++; };
+
   let folders: FolderService | null = null;
   let services = false;
   let recoveryTimer: NodeJS.Timeout | null = null;
@@ -178,7 +196,9 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     try {
       folders = await createFolderService({
         home, finder, encoding: config.encoding, convergenceSecret: secret,
-        onFoldersChanged: () => scheduleRecovery()
+        onFoldersChanged: () => scheduleRecovery(),
+        onEvent: (e) => emit(e as ProgressEvent),
+        onTransfer
       });
     } catch (err) {
       await node.stop();
@@ -196,9 +216,18 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     folders,
     fairness,
     health: null,
+    readOnly,
     apiUrl: '',
 
+    subscribe(fn) {
+      bus.on('event', fn);
+      return () => { bus.off('event', fn); };
+    },
+    transfers: () => ({ ...transfers }),
+
     async startServices() {
+      // A light node holds no write caps in use: no watching, no recovery record.
+      if (readOnly) return;
       services = true;
       await folders?.start();
       scheduleRecovery(2_000);
@@ -264,7 +293,8 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         api: { url: peer.apiUrl },
         encoding: config.encoding,
         privateSwarm: swarmKey !== undefined,
-        folders: (await folders?.listFolders() ?? []).map((f) => ({
+        readOnly,
+        folders: readOnly ? [] : (await folders?.listFolders() ?? []).map((f) => ({
           path: f.path, state: f.state, watch: f.watch, lastSnapshot: f.lastSnapshot ?? null, pending: f.pending, lastError: f.lastError ?? null
         })),
         fairness: summarize(fairness.report(self)),
@@ -327,6 +357,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
           signal: o.signal,
           onProgress: o.onProgress
         });
+        transfers.uploads++;
         init.log?.info({ si: r.storageIndex, size: r.size, happiness: r.happiness }, 'put');
         return r;
       } finally {
@@ -336,6 +367,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
 
     async getFile(cap, o) {
       const { size, stream } = await download(cap, finder, { signal: o.signal });
+      transfers.downloads++;
       return { size, stream: Readable.from(stream) };
     },
 

@@ -86,7 +86,7 @@ describe('fair sharing between real peers', () => {
   });
 
   test('GET /api/fairness shows what I offer, what I use and per-peer balances', async () => {
-    const app = createApp({ peer: A, token: 't' });
+    const app = await createApp({ peer: A, token: 't' });
     try {
       const res = await app.inject({ method: 'GET', url: '/api/fairness', headers: { authorization: 'Bearer t' } });
       assert.equal(res.statusCode, 200);

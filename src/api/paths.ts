@@ -1,0 +1,36 @@
+// Which local paths the API may touch: every path it receives (a folder to add or back up, a file to
+// put, a restore target) must lie under one of the allowed roots (config `api.allowedRoots`, default
+// the user's home directory and the OS temp directory). Symlinks are resolved on the longest existing
+// prefix, so a link inside a root that points outside it is refused too.
+import { realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { P2PBackupError } from '../common/errors.ts';
+
+async function realPrefix(path: string): Promise<string> {
+  let p = resolve(path);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return resolve(await realpath(p), ...rest.reverse());
+    } catch {
+      const up = dirname(p);
+      if (up === p) return resolve(path);
+      rest.push(p.slice(up.length).replace(/^\/+/, ''));
+      p = up;
+    }
+  }
+}
+
+export function createPathGuard(roots: string[]) {
+  const realRoots = Promise.all(roots.map(realPrefix));
+  return async function allowed(path: string, what = 'path'): Promise<string> {
+    if (!isAbsolute(path)) throw new P2PBackupError('ERR_BAD_REQUEST', `${what} must be an absolute path, got "${path}"`, { path });
+    const real = await realPrefix(path);
+    for (const root of await realRoots) {
+      const rel = relative(root, real);
+      if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return resolve(path);
+    }
+    throw new P2PBackupError('ERR_PATH_NOT_ALLOWED', `${what} ${path} is outside the directories this API may touch (config api.allowedRoots: ${roots.join(', ')})`, { path, allowedRoots: roots });
+  };
+}
+export type PathGuard = ReturnType<typeof createPathGuard>;
