@@ -7,7 +7,7 @@ const BENCHES: Record<string, string> = {
   'transfer-stream': './transfer-stream.ts',
   pipeline: './pipeline.ts',
   transfer: './transfer.ts',
-  // backup: './backup.ts',
+  backup: './backup.ts',
 };
 
 interface BenchModule {

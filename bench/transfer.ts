@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ChildProcess } from 'node:child_process';
 import { ApiClient, errorFromLine } from '../src/cli/api-client.ts';
 import { homePaths } from '../src/peer/home.ts';
 import { startSwarm, type Swarm } from '../src/peer/swarm.ts';
@@ -50,7 +51,7 @@ interface RssRecord {
   cpuSeconds: number;
 }
 
-function arg(rest: readonly string[], name: string, dflt: string): string {
+export function arg(rest: readonly string[], name: string, dflt: string): string {
   const i = rest.indexOf(name);
   if (i < 0) return dflt;
   const v = rest[i + 1];
@@ -59,7 +60,7 @@ function arg(rest: readonly string[], name: string, dflt: string): string {
 }
 
 /** Write `size` random bytes to `path` in chunks; returns their sha256 (hex). */
-async function generate(path: string, size: number): Promise<string> {
+export async function generate(path: string, size: number): Promise<string> {
   const buf = Buffer.allocUnsafe(Math.min(GEN_CHUNK, size));
   const hash = createHash('sha256');
   const fh = await open(path, 'w', 0o600);
@@ -78,7 +79,7 @@ async function generate(path: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-async function* ndjson(res: Response): AsyncGenerator<any> {
+export async function* ndjson(res: Response): AsyncGenerator<any> {
   const decoder = new TextDecoder();
   let pending = '';
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -134,7 +135,7 @@ async function get(api: ApiClient, cap: string, out: string, signal: AbortSignal
 }
 
 /** Peak RSS (VmHWM, MB = 2^20 bytes) and CPU seconds (utime + stime) of a live process. */
-async function usage(pid: number | 'self'): Promise<{ peakRssMB: number; cpuSeconds: number }> {
+export async function usage(pid: number | 'self'): Promise<{ peakRssMB: number; cpuSeconds: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
   if (!hwm) throw new Error(`no VmHWM in /proc/${pid}/status`);
@@ -145,6 +146,69 @@ async function usage(pid: number | 'self'): Promise<{ peakRssMB: number; cpuSeco
   return { peakRssMB: Math.round(Number(hwm[1]) / 1024), cpuSeconds: +(ticks / 100).toFixed(1) }; // CLK_TCK = 100 on Linux
 }
 
+/** A bench's temp dir and the swarms (and other child processes) started in it, all stopped and the dir
+ *  removed by close(), also on Ctrl-C / SIGTERM (then the process exits 130 / 143). */
+export interface BenchScope {
+  readonly dir: string;
+  /** Aborted on Ctrl-C / SIGTERM: pass it to API requests (an open request would keep the client daemon
+   *  from shutting down for 10 s). */
+  readonly signal: AbortSignal;
+  /** startSwarm in DIR/sub; the swarm's stop() also forgets it. A swarm still starting at Ctrl-C is
+   *  waited for and then stopped: no orphaned daemons. */
+  startSwarm(sub: string, peers: number): Promise<Swarm>;
+  /** A child process to SIGTERM on Ctrl-C / close (e.g. a reference tool); forgotten when it exits. */
+  track(child: ChildProcess): void;
+  close(): Promise<void>;
+}
+
+export async function openScope(bench: string): Promise<BenchScope> {
+  const dir = await mkdtemp(join(tmpdir(), `p2pbackup-bench-${bench}-`));
+  const inflight = new AbortController();
+  const swarms = new Set<Promise<Swarm>>();
+  const children = new Set<ChildProcess>();
+  const stopSwarm = async (p: Promise<Swarm>) => {
+    swarms.delete(p);
+    const swarm = await p.catch(() => null); // a failed start has stopped its own processes
+    await swarm?.stop().catch((e) => note(`${bench}: stopping a swarm: ${e?.message ?? e}`));
+  };
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      for (const c of children) c.kill('SIGTERM');
+      await Promise.all([...swarms].map(stopSwarm));
+      await rm(dir, { recursive: true, force: true });
+    })());
+  const onSignal = (sig: NodeJS.Signals) => {
+    note(`${bench}: ${sig}: stopping the swarm(s) and removing ${dir}`);
+    inflight.abort();
+    void close().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    dir,
+    signal: inflight.signal,
+    async startSwarm(sub, peers) {
+      inflight.signal.throwIfAborted();
+      const p = startSwarm({ dir: join(dir, sub), peers });
+      swarms.add(p);
+      const swarm = await p.catch((e) => {
+        swarms.delete(p);
+        throw e;
+      });
+      inflight.signal.throwIfAborted();
+      return { ...swarm, stop: () => stopSwarm(p) };
+    },
+    track(child) {
+      children.add(child);
+      child.once('exit', () => children.delete(child));
+    },
+    close,
+  };
+}
+
 export async function run(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
   const size = parseSize(arg(flags.rest, '--size', flags.quick ? '64MiB' : '1GiB'));
@@ -152,25 +216,8 @@ export async function run(argv: string[]): Promise<void> {
   if (!Number.isInteger(samples) || samples < 1) throw new Error('--samples must be a whole number >= 1');
   const streamSize = parseSize(arg(flags.rest, '--stream-size', flags.quick ? '64MiB' : '256MiB'));
 
-  const dir = await mkdtemp(join(tmpdir(), 'p2pbackup-bench-transfer-'));
-  // Cleanup waits for a swarm still starting (Ctrl-C during start-up) and then stops it: no orphaned daemons.
-  let starting: Promise<Swarm> | null = null;
-  // Aborted on Ctrl-C: an open API request would keep the client daemon from shutting down for 10 s.
-  const inflight = new AbortController();
-  let cleaning: Promise<void> | null = null;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      const swarm = await starting?.catch(() => null); // a failed start has stopped its own processes
-      await swarm?.stop().catch((e) => note(`transfer: stopping the swarm: ${e?.message ?? e}`));
-      await rm(dir, { recursive: true, force: true });
-    })());
-  const onSignal = (sig: NodeJS.Signals) => {
-    note(`transfer: ${sig}: stopping the swarm and removing ${dir}`);
-    inflight.abort();
-    void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const scope = await openScope('transfer');
+  const { dir } = scope;
 
   const puts: number[] = [];
   const gets: number[] = [];
@@ -179,9 +226,8 @@ export async function run(argv: string[]): Promise<void> {
   try {
     note(`transfer: starting ${PEERS} storage peers + client daemon under ${dir}`);
     const t0 = performance.now();
-    starting = startSwarm({ dir, peers: PEERS });
-    const { info } = await starting;
-    inflight.signal.throwIfAborted();
+    const swarm = await scope.startSwarm('.', PEERS);
+    const { info } = swarm;
     note(`transfer: swarm up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const token = (await readFile(homePaths(dir).apiToken, 'utf8')).trim();
     const api = new ApiClient(info.client.apiUrl, token);
@@ -191,12 +237,12 @@ export async function run(argv: string[]): Promise<void> {
       const output = join(dir, `output-${s}.bin`);
       note(`transfer: sample ${s + 1}/${samples}: generating ${formatBytes(size)} of random bytes`);
       const want = await generate(input, size);
-      const p = await put(api, input, inflight.signal);
+      const p = await put(api, input, scope.signal);
       if (p.placed !== N) throw new Error(`put placed ${p.placed} of ${N} shares (happiness ${p.happiness}): not a full upload`);
       puts.push(mbps(size, p.ms));
       note(`transfer:   put ${(p.ms / 1000).toFixed(1)} s = ${puts[s].toFixed(1)} MB/s (${p.placed} shares written, happiness ${p.happiness})`);
       await rm(input);
-      const g = await get(api, p.cap, output, inflight.signal);
+      const g = await get(api, p.cap, output, scope.signal);
       if (g.bytes !== size) throw new Error(`get returned ${g.bytes} bytes, expected ${size}`);
       if (g.sha256 !== want) throw new Error(`get returned different bytes (sha256 ${g.sha256} != ${want})`);
       gets.push(mbps(size, g.ms));
@@ -212,16 +258,14 @@ export async function run(argv: string[]): Promise<void> {
     for (const [name, pid] of procs) rss.push({ op: 'rss', process: name, pid: pid === 'self' ? process.pid : pid, ...(await usage(pid)) });
 
     // The reference runs after the swarm is gone, so the two do not compete for the cores.
-    await cleanup();
+    await swarm.stop();
     for (let s = 0; s < samples; s++) {
       note(`transfer: libp2p stream reference ${s + 1}/${samples}: ${formatBytes(streamSize)}`);
       const r = await measureStream(streamSize, STREAM_CHUNK);
       streams.push(r.MBps);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await cleanup();
+    await scope.close();
   }
 
   const round = (x: number) => +x.toFixed(1);

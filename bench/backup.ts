@@ -1,0 +1,396 @@
+// `node bench/index.ts backup [--json] [--quick] [--tree PATH] [--file-size 1GiB] [--samples N] [--only tree|file] [--restic PATH]`:
+// backup (first), backup again with nothing changed, and restore of the latest snapshot, for a real tree
+// (default /usr/share) and for one random file (default 1 GiB), by p2pbackup into a local swarm (5 storage
+// peers + the client daemon, one process each, loopback, 3-of-5, happy 4) and by restic (the Debian package)
+// into a local repository, side by side in the same run.
+//
+// Fairness, and what is measured:
+// - Every sample of every dataset starts from nothing on both sides: a fresh swarm (new homes, empty backup
+//   cache, no shares) and a fresh restic repository and cache dir. So "backup" is always a first backup and
+//   "backup-unchanged" is the second one, with the first as its parent (our backup cache / restic's parent
+//   snapshot), and "restore" restores the latest snapshot into a new empty dir.
+// - Page cache: before the first sample the bench reads every file of the dataset once (that walk also gives
+//   the expected file count and bytes), so both tools read their input from the page cache; in addition the
+//   order alternates per sample (sample 1: restic first, sample 2: p2pbackup first, ...). Restores are not
+//   fsynced by either tool; nothing here drops caches.
+// - Wall time: ours from the API request (POST /api/backup, POST /api/restore) to its { result } line, the
+//   daemons being already up (that is how the product runs); restic's is the whole command (process start,
+//   repository open with its scrypt key derivation, the work), as its users run it. MB/s = dataset bytes
+//   (MB = 1e6) / wall time, for all three ops (so backup-unchanged MB/s is "dataset covered per second").
+// - Peak RSS (MiB): ours is the client daemon's VmHWM during the op (reset before each op by writing 5 to
+//   /proc/PID/clear_refs; if that is refused, VmHWM is cumulative since the daemon started and the table says
+//   so), and separately the highest storage peer's; restic's is `/usr/bin/time -v`'s "Maximum resident set
+//   size" (or, without GNU time, VmHWM of /proc/PID/status polled every 20 ms until exit).
+// - CPU s: user+system seconds: ours summed over the client and the 5 peers during the op; restic's own.
+// - Verification (not timed): backup stats must cover every regular file of the dataset with nothing skipped;
+//   the unchanged backup must find every file unchanged; each restore must give the same regular-file count
+//   and total bytes (and for the single file the same sha256).
+// - Without restic on the PATH (or --restic PATH), our side still runs and restic's rows say "unavailable".
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import { access, lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ApiClient, errorFromLine } from '../src/cli/api-client.ts';
+import { homePaths } from '../src/peer/home.ts';
+import { parseSize } from '../src/store/index.ts';
+import { formatBytes, formatTable, median, note, parseFlags, printJson } from './common.ts';
+import { arg, generate, ndjson, openScope, usage, type BenchScope } from './transfer.ts';
+
+const PEERS = 5;
+const READ_BUF = 1 << 20;
+const POLL_MS = 20;
+const PROGRESS_MS = 30_000;
+const RESTIC_PASSWORD = 'p2pbackup-bench'; // a throwaway repository in a temp dir
+const INSTALL_HINT = 'install it with `apt-get install -y restic` (Debian package) to compare';
+
+type Op = 'backup' | 'backup-unchanged' | 'restore';
+type Impl = 'p2pbackup' | 'restic';
+const OPS: readonly Op[] = ['backup', 'backup-unchanged', 'restore'];
+
+export interface BackupRow {
+  dataset: string;
+  op: Op;
+  impl: Impl;
+  /** Median wall time over the samples; null when the implementation is unavailable. */
+  seconds: number | null;
+  /** Dataset bytes (MB = 1e6) / median wall time. */
+  mbps: number | null;
+  /** Highest over the samples, MiB: ours = the client daemon's, restic = the restic process's. */
+  peakRssMB: number | null;
+  /** Regular files the op covered (backup: in the snapshot; restore: restored, verified). */
+  files: number | null;
+  /** Bytes of those files. */
+  bytes: number | null;
+  /** p2pbackup only: the highest storage peer's peak RSS, MiB. */
+  peerPeakRssMB?: number | null;
+  /** Median user+system CPU seconds (ours: client + peers). */
+  cpuSeconds?: number | null;
+  /** p2pbackup only: wall time ours / restic's (< 1: faster than restic). */
+  vsRestic?: number | null;
+  sampleSeconds: number[];
+  unavailable?: string;
+}
+
+interface Dataset {
+  name: string;
+  /** The directory both tools back up. */
+  path: string;
+  files: number;
+  bytes: number;
+  /** Single-file dataset: the file's sha256 (hex). */
+  sha256?: string;
+}
+
+interface Measure {
+  seconds: number;
+  peakRssMB: number;
+  peerPeakRssMB?: number;
+  cpuSeconds: number;
+  files: number;
+  bytes: number;
+}
+
+/** Regular files, their total bytes and the sha256 of the last one (for the single-file dataset);
+ *  `read` reads every file through (warms the page cache). Symlinks are counted, never followed. */
+async function walk(root: string, read: boolean, hash = false): Promise<{ files: number; bytes: number; symlinks: number; sha256?: string }> {
+  const out = { files: 0, bytes: 0, symlinks: 0, sha256: undefined as string | undefined };
+  const buf = Buffer.allocUnsafe(READ_BUF);
+  const visit = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await visit(p);
+      else if (e.isSymbolicLink()) out.symlinks++;
+      else if (e.isFile()) {
+        out.files++;
+        out.bytes += (await lstat(p)).size;
+        if (!read && !hash) continue;
+        const h = hash ? createHash('sha256') : null;
+        const fh = await open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+        try {
+          for (;;) {
+            const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+            if (bytesRead === 0) break;
+            h?.update(buf.subarray(0, bytesRead));
+          }
+        } finally {
+          await fh.close();
+        }
+        if (h) out.sha256 = h.digest('hex');
+      }
+    }
+  };
+  await visit(root);
+  return out;
+}
+
+// ---- p2pbackup side ------------------------------------------------------------------------------
+
+/** POST an NDJSON operation (as the CLI's operation()); resolves with its result. */
+async function operation(api: ApiClient, path: string, json: unknown, signal: AbortSignal): Promise<any> {
+  const res = await api.request('POST', path, { json, signal });
+  // Every PROGRESS_MS: files and bytes done so far (a partial rate when a long run is stopped).
+  const t0 = performance.now();
+  let files = 0;
+  let bytes = 0;
+  let next = t0 + PROGRESS_MS;
+  for await (const line of ndjson(res)) {
+    if (line.error) throw errorFromLine(line.error);
+    if ('result' in line) return line.result;
+    const e = line.event;
+    if (e?.type === 'backup:backup:file' || e?.type === 'backup:restore:file') {
+      files++;
+      bytes += e.size ?? 0;
+      const now = performance.now();
+      if (now >= next) {
+        const s = (now - t0) / 1000;
+        note(`backup:     ${path}: ${files} files, ${(bytes / 1e6).toFixed(1)} MB in ${s.toFixed(0)} s (${(files / s).toFixed(1)} files/s, ${(bytes / 1e6 / s).toFixed(2)} MB/s)`);
+        next = now + PROGRESS_MS;
+      }
+    }
+  }
+  throw new Error(`the daemon ended ${path} without a result`);
+}
+
+/** Reset VmHWM to the current RSS (Linux >= 4.0, root or same user); false if refused. */
+async function resetPeak(pid: number): Promise<boolean> {
+  try {
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { cumulativeRss: boolean }): Promise<Record<Op, Measure>> {
+  const swarm = await scope.startSwarm(sub, PEERS);
+  const home = join(scope.dir, sub);
+  try {
+    const { info } = swarm;
+    const api = new ApiClient(info.client.apiUrl, (await readFile(homePaths(home).apiToken, 'utf8')).trim());
+    const pids = [info.client.pid, ...info.peers.map((p) => p.pid)];
+    const measure = async (fn: () => Promise<any>): Promise<{ r: any; m: Omit<Measure, 'files' | 'bytes'> }> => {
+      for (const pid of pids) if (!(await resetPeak(pid))) flagsOut.cumulativeRss = true;
+      const cpu0 = await Promise.all(pids.map((p) => usage(p)));
+      const t0 = performance.now();
+      const r = await fn();
+      const seconds = (performance.now() - t0) / 1000;
+      const after = await Promise.all(pids.map((p) => usage(p)));
+      const cpuSeconds = after.reduce((s, u, i) => s + u.cpuSeconds - cpu0[i].cpuSeconds, 0);
+      return { r, m: { seconds, peakRssMB: after[0].peakRssMB, peerPeakRssMB: Math.max(...after.slice(1).map((u) => u.peakRssMB)), cpuSeconds } };
+    };
+    const backupOnce = () => operation(api, '/api/backup', { path: ds.path }, scope.signal);
+    const checkBackup = (op: Op, folder: any): Measure['files'] => {
+      const st = folder.lastStats;
+      if (!st) throw new Error(`p2pbackup ${op} of ${ds.name}: no stats in the result`);
+      if (st.skipped?.length) throw new Error(`p2pbackup ${op} of ${ds.name} skipped ${st.skipped.length} item(s), e.g. ${st.skipped[0].path}: ${st.skipped[0].error}`);
+      if (st.files !== ds.files || st.bytesTotal !== ds.bytes) throw new Error(`p2pbackup ${op} of ${ds.name}: ${st.files} files / ${st.bytesTotal} bytes, the dataset has ${ds.files} / ${ds.bytes}`);
+      if (op === 'backup-unchanged' && st.unchanged !== st.files) note(`backup: warning: p2pbackup ${op}: only ${st.unchanged} of ${st.files} files found unchanged`);
+      return st.files;
+    };
+    const res = {} as Record<Op, Measure>;
+    const b1 = await measure(backupOnce);
+    res.backup = { ...b1.m, files: checkBackup('backup', b1.r), bytes: b1.r.lastStats.bytesTotal };
+    const b2 = await measure(backupOnce);
+    res['backup-unchanged'] = { ...b2.m, files: checkBackup('backup-unchanged', b2.r), bytes: b2.r.lastStats.bytesTotal };
+    const target = join(home, 'restored');
+    const rs = await measure(() => operation(api, '/api/restore', { cap: b2.r.rootCap, target, overwrite: 'always' }, scope.signal));
+    if (rs.r.stats?.failed?.length) throw new Error(`p2pbackup restore of ${ds.name}: ${rs.r.stats.failed.length} failed, e.g. ${rs.r.stats.failed[0].path}: ${rs.r.stats.failed[0].error}`);
+    const got = await verifyRestore('p2pbackup', ds, target);
+    res.restore = { ...rs.m, ...got };
+    return res;
+  } finally {
+    await swarm.stop();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+async function verifyRestore(impl: Impl, ds: Dataset, target: string): Promise<{ files: number; bytes: number }> {
+  const got = await walk(target, false, ds.sha256 !== undefined);
+  if (got.files !== ds.files || got.bytes !== ds.bytes) throw new Error(`${impl} restore of ${ds.name}: ${got.files} files / ${got.bytes} bytes restored, the dataset has ${ds.files} / ${ds.bytes}`);
+  if (ds.sha256 !== undefined && got.sha256 !== ds.sha256) throw new Error(`${impl} restore of ${ds.name}: sha256 ${got.sha256} != ${ds.sha256}`);
+  return { files: got.files, bytes: got.bytes };
+}
+
+// ---- restic side --------------------------------------------------------------------------------
+
+interface ToolRun {
+  stdout: string;
+  seconds: number;
+  peakRssMB: number;
+  cpuSeconds: number;
+}
+
+/** Run restic (under GNU time -v when there is one); wall time measured here around the whole command. */
+async function runTool(scope: BenchScope, restic: string, args: string[], env: NodeJS.ProcessEnv, gnuTime: boolean): Promise<ToolRun> {
+  scope.signal.throwIfAborted();
+  const timeOut = join(scope.dir, `time-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
+  const cmd = gnuTime ? ['/usr/bin/time', '-v', '-o', timeOut, restic, ...args] : [restic, ...args];
+  const t0 = performance.now();
+  const child = spawn(cmd[0], cmd.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  scope.track(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4000); });
+  // Without GNU time: poll the child's VmHWM and CPU ticks until it exits.
+  let polled = { peakRssMB: 0, cpuSeconds: 0 };
+  const poll = gnuTime ? null : setInterval(() => {
+    usage(child.pid!).then((u) => { polled = { peakRssMB: Math.max(polled.peakRssMB, u.peakRssMB), cpuSeconds: u.cpuSeconds }; }, () => {});
+  }, POLL_MS);
+  const code = await new Promise<number>((res, rej) => {
+    child.once('error', rej);
+    child.once('close', (c, sig) => res(c ?? (sig ? 128 : 1)));
+  }).finally(() => { if (poll) clearInterval(poll); });
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`restic ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  if (!gnuTime) return { stdout, seconds, ...polled };
+  const t = await readFile(timeOut, 'utf8');
+  await rm(timeOut, { force: true });
+  const num = (re: RegExp) => Number(re.exec(t)?.[1] ?? Number.NaN);
+  const kb = num(/Maximum resident set size \(kbytes\):\s*(\d+)/);
+  return { stdout, seconds, peakRssMB: Math.round(kb / 1024), cpuSeconds: num(/User time \(seconds\):\s*([\d.]+)/) + num(/System time \(seconds\):\s*([\d.]+)/) };
+}
+
+async function runRestic(scope: BenchScope, restic: string, gnuTime: boolean, ds: Dataset, sub: string): Promise<Record<Op, Measure>> {
+  const dir = join(scope.dir, sub);
+  await mkdir(dir, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, RESTIC_REPOSITORY: join(dir, 'repo'), RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(dir, 'cache') };
+  delete env.RESTIC_PASSWORD_FILE;
+  delete env.RESTIC_PASSWORD_COMMAND;
+  try {
+    await runTool(scope, restic, ['init'], env, false);
+    const res = {} as Record<Op, Measure>;
+    for (const op of ['backup', 'backup-unchanged'] as const) {
+      const r = await runTool(scope, restic, ['backup', '--json', ds.path], env, gnuTime);
+      const summary = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((m) => m.message_type === 'summary');
+      if (!summary) throw new Error(`restic ${op} of ${ds.name}: no summary in its --json output`);
+      if (summary.total_files_processed !== ds.files) note(`backup: warning: restic ${op} of ${ds.name} processed ${summary.total_files_processed} files, the dataset has ${ds.files}`);
+      if (op === 'backup-unchanged' && summary.files_unmodified !== summary.total_files_processed) note(`backup: warning: restic ${op}: only ${summary.files_unmodified} of ${summary.total_files_processed} files unmodified`);
+      res[op] = { seconds: r.seconds, peakRssMB: r.peakRssMB, cpuSeconds: r.cpuSeconds, files: summary.total_files_processed, bytes: summary.total_bytes_processed };
+    }
+    const target = join(dir, 'restored');
+    const r = await runTool(scope, restic, ['restore', 'latest', '--target', target], env, gnuTime);
+    res.restore = { seconds: r.seconds, peakRssMB: r.peakRssMB, cpuSeconds: r.cpuSeconds, ...(await verifyRestore('restic', ds, target)) };
+    return res;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The restic binary to use, or why there is none. */
+function findRestic(given: string | null): { restic: string; version: string } | { unavailable: string } {
+  const bin = given ?? 'restic';
+  const r = spawnSync(bin, ['version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return { unavailable: `restic not found (${given ? given : 'not on the PATH'}): ${INSTALL_HINT}` };
+  return { restic: bin, version: r.stdout.trim() };
+}
+
+// ---- the run ------------------------------------------------------------------------------------
+
+export async function run(argv: string[]): Promise<void> {
+  const flags = parseFlags(argv);
+  const tree = resolve(arg(flags.rest, '--tree', flags.quick ? '/usr/share/zoneinfo' : '/usr/share'));
+  const fileSize = parseSize(arg(flags.rest, '--file-size', flags.quick ? '64MiB' : '1GiB'));
+  const samples = Number(arg(flags.rest, '--samples', flags.quick ? '3' : '1'));
+  if (!Number.isInteger(samples) || samples < 1) throw new Error('--samples must be a whole number >= 1');
+  const only = arg(flags.rest, '--only', 'all');
+  if (!['all', 'tree', 'file'].includes(only)) throw new Error('--only must be tree or file');
+  const resticArg = flags.rest.includes('--restic') ? arg(flags.rest, '--restic', '') : null;
+
+  const found = findRestic(resticArg);
+  const restic = 'restic' in found ? found.restic : null;
+  if ('unavailable' in found) note(`backup: ${found.unavailable}; running the p2pbackup side only`);
+  else note(`backup: comparing with ${found.version}`);
+  const gnuTime = await access('/usr/bin/time', fsc.X_OK).then(() => true, () => false);
+  if (restic && !gnuTime) note('backup: no /usr/bin/time (apt-get install -y time): restic peak RSS is polled from /proc every 20 ms');
+
+  const scope = await openScope('backup');
+  const rows: BackupRow[] = [];
+  const rssFlags = { cumulativeRss: false };
+  let resticInfo = '';
+  try {
+    const datasets: (() => Promise<Dataset>)[] = [];
+    if (only !== 'file') datasets.push(async () => ({ name: tree, path: tree, ...(await walk(tree, false)) }));
+    if (only !== 'tree')
+      datasets.push(async () => {
+        const dir = join(scope.dir, 'file-data');
+        await mkdir(dir);
+        note(`backup: generating ${formatBytes(fileSize)} of random bytes`);
+        const sha256 = await generate(join(dir, 'random.bin'), fileSize);
+        return { name: `random ${formatBytes(fileSize)}`, path: dir, files: 1, bytes: fileSize, sha256 };
+      });
+    for (const make of datasets) {
+      const ds = await make();
+      note(`backup: dataset ${ds.name}: ${ds.files} regular files, ${(ds.bytes / 1e6).toFixed(1)} MB; reading it once to warm the page cache`);
+      const t0 = performance.now();
+      const warm = await walk(ds.path, true);
+      if (warm.files !== ds.files || warm.bytes !== ds.bytes) throw new Error(`${ds.path} changed while the bench walked it`);
+      note(`backup:   read in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const got: Record<Impl, Record<Op, Measure>[]> = { p2pbackup: [], restic: [] };
+      for (let s = 0; s < samples; s++) {
+        const order: Impl[] = s % 2 === 0 ? ['restic', 'p2pbackup'] : ['p2pbackup', 'restic'];
+        for (const impl of order) {
+          if (impl === 'restic' && !restic) continue;
+          note(`backup: ${ds.name}: sample ${s + 1}/${samples}: ${impl}${impl === 'p2pbackup' ? ` (fresh swarm of ${PEERS} peers + client)` : ' (fresh local repository)'}`);
+          const sub = `${impl}-${rows.length}-${s}`;
+          const m = impl === 'p2pbackup' ? await runOurs(scope, ds, sub, rssFlags) : await runRestic(scope, restic!, gnuTime, ds, sub);
+          for (const op of OPS) note(`backup:   ${op.padEnd(16)} ${m[op].seconds.toFixed(2)} s  ${(ds.bytes / 1e6 / m[op].seconds).toFixed(1)} MB/s  peak RSS ${m[op].peakRssMB} MiB${m[op].peerPeakRssMB !== undefined ? ` (peers ≤ ${m[op].peerPeakRssMB})` : ''}  CPU ${m[op].cpuSeconds.toFixed(1)} s`);
+          got[impl].push(m);
+        }
+      }
+      for (const op of OPS) {
+        const rowOf = (impl: Impl): BackupRow => {
+          const ms = got[impl].map((m) => m[op]);
+          if (!ms.length) return { dataset: ds.name, op, impl, seconds: null, mbps: null, peakRssMB: null, files: null, bytes: null, cpuSeconds: null, sampleSeconds: [], unavailable: 'unavailable' in found ? found.unavailable : 'not run' };
+          const seconds = median(ms.map((m) => m.seconds));
+          const last = ms[ms.length - 1];
+          return {
+            dataset: ds.name, op, impl,
+            seconds: +seconds.toFixed(3),
+            mbps: +(ds.bytes / 1e6 / seconds).toFixed(1),
+            peakRssMB: Math.max(...ms.map((m) => m.peakRssMB)),
+            files: last.files,
+            bytes: last.bytes,
+            ...(impl === 'p2pbackup' ? { peerPeakRssMB: Math.max(...ms.map((m) => m.peerPeakRssMB ?? 0)) } : {}),
+            cpuSeconds: +median(ms.map((m) => m.cpuSeconds)).toFixed(1),
+            sampleSeconds: ms.map((m) => +m.seconds.toFixed(3)),
+          };
+        };
+        const ours = rowOf('p2pbackup');
+        const theirs = rowOf('restic');
+        ours.vsRestic = ours.seconds !== null && theirs.seconds ? +(ours.seconds / theirs.seconds).toFixed(2) : null;
+        rows.push(ours, theirs);
+      }
+      if (only === 'all' && ds.sha256 !== undefined) await rm(ds.path, { recursive: true, force: true });
+    }
+    if (restic) resticInfo = found && 'version' in found ? found.version : '';
+  } finally {
+    await scope.close();
+  }
+
+  if (flags.json) {
+    printJson(rows);
+    return;
+  }
+  const out = (s: string) => process.stdout.write(s + '\n');
+  const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined ? '-' : x.toFixed(d));
+  out(`Backup, unchanged re-backup and restore: p2pbackup (local swarm: ${PEERS} storage peers + client daemon, one process each,`);
+  out(`loopback, 3-of-5, happy 4) vs ${resticInfo || 'restic (unavailable)'} (local repository, default options).`);
+  out(`Median of ${samples} sample(s)${samples === 1 ? ' (one sample: the big tree is slow; numbers on shared cores are noisy)' : ''}; each sample starts from an empty swarm / repository;`);
+  out('inputs read from the page cache by both (warmed once, order alternated per sample). MB/s = dataset MB (1e6) / wall s.');
+  out(`Peak RSS MiB: ours = client daemon during the op${rssFlags.cumulativeRss ? ' (CUMULATIVE since daemon start: clear_refs was refused)' : ''}, peers = highest storage peer; restic = its process.`);
+  out('CPU s = user+sys (ours: client + 5 peers). ours/restic = wall time ratio (target: <= 1).');
+  out(
+    formatTable(
+      ['dataset', 'op', 'impl', 'seconds', 'MB/s', 'peak RSS', 'peers RSS', 'CPU s', 'files', 'MB', 'ours/restic'],
+      rows.map((r) => [
+        r.dataset, r.op, r.impl,
+        r.unavailable ? 'unavailable' : f(r.seconds, 2), f(r.mbps), r.peakRssMB ?? '-', r.peerPeakRssMB ?? '-', f(r.cpuSeconds),
+        r.files ?? '-', r.bytes === null ? '-' : (r.bytes / 1e6).toFixed(1), r.impl === 'p2pbackup' ? f(r.vsRestic, 2) : '',
+      ]),
+    ),
+  );
+  const missing = rows.find((r) => r.unavailable);
+  if (missing) out(`\nrestic rows: ${missing.unavailable}`);
+}
