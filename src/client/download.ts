@@ -21,20 +21,25 @@ export interface DownloadHandle {
   stream: DecodeStream;
 }
 
-export async function findSources(si: Uint8Array, finder: ServerFinder, n: number, signal?: AbortSignal): Promise<{ sources: ShareSource[]; shares: Set<number>; holders: number }> {
-  const servers = new Map<string, ShareServer>();
-  const [closest, providers] = await Promise.all([
-    finder.candidates(si, 2 * n, { signal }),
-    finder.providers?.(si, { signal }).catch(() => []) ?? []
-  ]);
-  for (const s of [...closest, ...providers]) if (!servers.has(s.id)) servers.set(s.id, s);
+/**
+ * Every (peer, share) pair holding shares of `si`: LIST on the DHT-closest peers first; provider records
+ * are asked only when those hold fewer than `enough` distinct shares (a DHT query per file would
+ * dominate the cost of restoring many small files).
+ */
+export async function findSources(si: Uint8Array, finder: ServerFinder, n: number, signal?: AbortSignal, enough = n): Promise<{ sources: ShareSource[]; shares: Set<number>; holders: number }> {
+  const asked = new Set<string>();
   const found: { server: ShareServer; shareNum: number; size: number; order: number }[] = [];
   let order = 0;
-  await Promise.all([...servers.values()].map(async (server) => {
+  const ask = (servers: ShareServer[]) => Promise.all(servers.filter((s) => !asked.has(s.id)).map(async (server) => {
+    asked.add(server.id);
     const list = await withTimeout(server.list(si, { signal }), LIST_TIMEOUT_MS).catch(() => []);
     const o = order++; // answer order: the fastest holders come first
     for (const sh of list) if (Number.isInteger(sh.shareNum) && sh.shareNum >= 0 && sh.shareNum < n) found.push({ server, ...sh, order: o });
   }));
+  await ask(await finder.candidates(si, 2 * n, { signal }));
+  if (new Set(found.map((f) => f.shareNum)).size < enough && finder.providers) {
+    await ask(await finder.providers(si, { signal }).catch(() => []));
+  }
   found.sort((a, b) => a.order - b.order);
   const sources: ShareSource[] = found.map(({ server, shareNum, size }) => ({
     shareNum,
@@ -52,7 +57,7 @@ export async function download(capText: string, finder: ServerFinder, o: Downloa
   if (cap.type === 'lit') return { size: cap.data.length, stream: decodeFile(cap, [], { range: o.range }) };
   if (cap.type !== 'chk') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a file read cap (p2pb:chk:…) is needed, not a "${cap.type}" cap`, { type: cap.type });
   const si = storageIndexOf(cap)!;
-  const { sources, shares, holders } = await findSources(si, finder, cap.n, o.signal);
+  const { sources, shares, holders } = await findSources(si, finder, cap.n, o.signal, cap.k);
   o.onProgress?.({ type: 'client:download:holders', holders, shares: shares.size });
   if (shares.size < cap.k) throw new NotEnoughSharesError({ needed: cap.k, found: shares.size, storageIndex: Buffer.from(si).toString('hex') });
   return { size: cap.size, stream: decodeFile(cap, sources, { range: o.range, signal: o.signal }) };

@@ -24,6 +24,7 @@ import { createFolderService, type FolderService } from './folders.ts';
 import { buildRecoveryPayload, publishRecovery, readRecoveryCap } from './recovery.ts';
 import { createFairness, LEDGER_DIR, SPOT_CHECK_INTERVAL_MS, type Fairness, type FairnessReport, type SpotCheckResult } from '../fairness/index.ts';
 
+const PROVIDE_QUEUE_MAX = 1_000; // storage indexes waiting to be announced; beyond, they are found by the closest-peer walk
 const DHT_REFRESH_MS = 30_000; // how often candidate selection may walk the DHT
 const RECOVERY_RETRY_MS = 15_000; // republish the recovery record until enough peers hold it
 
@@ -92,13 +93,32 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   }
   fairness.attachStore(store);
   let node: P2PNode;
+  // Holders advertise the storage indexes they accept (provider records) through one queue: each
+  // index once, one DHT announce at a time, at most PROVIDE_QUEUE_MAX waiting (a backup of many small
+  // files must not turn into as many concurrent DHT walks on every peer).
+  const provideQueue = new Set<string>();
+  let providing = false;
+  const announce = (siHex: string) => {
+    if (provideQueue.size >= PROVIDE_QUEUE_MAX) return;
+    provideQueue.add(siHex);
+    if (providing) return;
+    providing = true;
+    void (async () => {
+      while (provideQueue.size) {
+        const next = provideQueue.values().next().value as string;
+        provideQueue.delete(next);
+        await node.provide(Buffer.from(next, 'hex'), { timeoutMs: 10_000 }).catch(() => false);
+      }
+      providing = false;
+    })();
+  };
   try {
     node = await createNode({
       // A peer offering no disk (a client) does not serve the storage protocol at all.
       privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, relay: config.relay, upnp: config.upnp, mdns: config.mdns, swarmKey, store: offer > 0 ? store : undefined,
       // A holder advertises each storage index it accepted (provider records), so downloaders find it
       // beyond the closest-peer walk. Best effort: small swarms often cannot hold provider records.
-      server: { onEvent: (e) => { if (e.ok && e.op === 'write' && e.si) void node.provide(Buffer.from(e.si, 'hex'), { timeoutMs: 10_000 }); } }
+      server: { onEvent: (e) => { if (e.ok && e.op === 'write' && e.si) announce(e.si); } }
     });
   } catch (err) {
     await store.close();
