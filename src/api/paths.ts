@@ -30,7 +30,7 @@ export function createPathGuard(roots: string[]) {
       const rel = relative(root, real);
       if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return resolve(path);
     }
-    throw new P2PBackupError('ERR_PATH_NOT_ALLOWED', `${what} ${path} is outside the directories this API may touch (config api.allowedRoots: ${roots.join(', ')})`, { path, allowedRoots: roots });
+    throw new P2PBackupError('ERR_PATH_NOT_ALLOWED', `${what} ${path} is outside the directories this API may touch (${roots.join(', ')}); to allow it, add a parent folder to "api": { "allowedRoots": [...] } in the daemon's config.json and restart it`, { path, allowedRoots: roots });
   };
 }
 export type PathGuard = ReturnType<typeof createPathGuard>;

@@ -71,7 +71,7 @@ export async function runDemo(o: DemoOptions): Promise<{ dir: string; rootCap: s
   const before = await fingerprint(source);
 
   log(`p2pbackup demo: ${peers} storage peers on loopback, one process each (homes under ${join(dir, 'peers')})`);
-  const swarm = await startSwarm({ dir: join(dir, 'device-a'), peers });
+  const swarm = await startSwarm({ dir: join(dir, 'device-a'), peers, allowAllPaths: true });
   let fresh: Awaited<ReturnType<typeof spawnDaemon>> | null = null;
   try {
     log(`swarm up in ${secs(t0)}; device A (the owner) has home ${swarm.info.client.home}`);

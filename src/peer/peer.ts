@@ -1,6 +1,7 @@
 // One running peer: the libp2p node serving this home's share store, and the client that puts and
 // gets files through the swarm. The daemon wraps it with the API; tests can run it in-process.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
@@ -25,6 +26,7 @@ import { buildRecoveryPayload, publishRecovery, readRecoveryCap } from './recove
 import { createFairness, LEDGER_DIR, SPOT_CHECK_INTERVAL_MS, type Fairness, type FairnessReport, type SpotCheckResult } from '../fairness/index.ts';
 
 const PROVIDE_QUEUE_MAX = 1_000; // storage indexes waiting to be announced; beyond, they are found by the closest-peer walk
+const PROVIDE_INTERVAL_MS = 1_000;
 const DHT_REFRESH_MS = 30_000; // how often candidate selection may walk the DHT
 const RECOVERY_RETRY_MS = 15_000; // republish the recovery record until enough peers hold it
 
@@ -94,8 +96,10 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   fairness.attachStore(store);
   let node: P2PNode;
   // Holders advertise the storage indexes they accept (provider records) through one queue: each
-  // index once, one DHT announce at a time, at most PROVIDE_QUEUE_MAX waiting (a backup of many small
-  // files must not turn into as many concurrent DHT walks on every peer).
+  // index once, one DHT announce at a time and at most one per PROVIDE_INTERVAL_MS, at most
+  // PROVIDE_QUEUE_MAX waiting. Measured: announcing every share at once made a backup of many small
+  // files spend most of every peer's CPU in DHT walks; downloads find holders by the closest-peer walk
+  // first, provider records are the fallback.
   const provideQueue = new Set<string>();
   let providing = false;
   const announce = (siHex: string) => {
@@ -108,6 +112,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         const next = provideQueue.values().next().value as string;
         provideQueue.delete(next);
         await node.provide(Buffer.from(next, 'hex'), { timeoutMs: 10_000 }).catch(() => false);
+        await sleep(PROVIDE_INTERVAL_MS); // a steady trickle, whatever the rate of incoming shares
       }
       providing = false;
     })();

@@ -47,6 +47,8 @@ export interface SwarmInit {
   peers: number;
   /** Disk each storage peer offers. */
   offer?: string;
+  /** Let the client's API touch any path (the benches back up /usr/share); default: home and temp dirs. */
+  allowAllPaths?: boolean;
   /** Extra environment for the daemons. */
   env?: NodeJS.ProcessEnv;
 }
@@ -129,7 +131,14 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
 
   try {
     for (let i = 0; i < init.peers; i++) await startPeer(i);
-    if (!(await isInitialized(dir))) await initHome(dir, { listen: await loopback(), mdns: false, offer: '0' });
+    if (!(await isInitialized(dir))) {
+      await initHome(dir, { listen: await loopback(), mdns: false, offer: '0' });
+      if (init.allowAllPaths) {
+        const paths = homePaths(dir);
+        const cfg = await readConfig(paths.config);
+        await writeConfig(paths.config, { ...cfg, api: { ...cfg.api, allowedRoots: ['/'] } });
+      }
+    }
     const all = members.flatMap((m) => m.addresses);
     const c = await spawnDaemon(dir, ['--bootstrap', ...all], init.env);
     clientChild = c.child;
