@@ -27,7 +27,8 @@ export interface FolderRecord {
   /** Skip directories containing a file of one of these names. */
   excludeIfPresent?: string[];
   state: FolderState;
-  lastSnapshot?: { cap: string; time: number };
+  /** The last committed snapshot; `root` (its root directory cap) tells an unchanged folder. */
+  lastSnapshot?: { cap: string; time: number; root?: string };
   lastError?: string;
   /** What the last completed backup of this folder did. */
   lastStats?: BackupStats;

@@ -22,7 +22,7 @@ import type { BackupStats } from './types.ts';
 export interface SyncDeps {
   journal: SyncJournal;
   /** Make a snapshot of the folder (the incremental backup); resolves once every share is placed. */
-  snapshot(rec: FolderRecord, signal: AbortSignal): Promise<{ snapshotCap: string; time: number; stats?: BackupStats }>;
+  snapshot(rec: FolderRecord, signal: AbortSignal): Promise<{ snapshotCap: string; time: number; root?: string; stats?: BackupStats }>;
   /** Put the snapshot into the folder head. Must be idempotent: after a crash it may run twice. */
   commit(rec: FolderRecord, snapshot: { snapshotCap: string; time: number }, signal: AbortSignal): Promise<void>;
   onEvent?(e: SyncEvent): void;
@@ -76,8 +76,14 @@ class FolderRunner {
     this.timer = setTimeout(() => { this.timer = null; this.trigger(); }, debounceMs);
   }
 
-  /** Run a batch now, or once more after the running one. */
-  trigger(): Promise<void> {
+  private forceNext = false;
+
+  /**
+   * Run a batch now, or once more after the running one. `force`: make a snapshot even when nothing
+   * changed (an explicit backup); watcher, rescan and start-up batches skip unchanged folders.
+   */
+  trigger(force = false): Promise<void> {
+    this.forceNext ||= force;
     if (this.running) {
       this.again = true;
       return this.running;
@@ -85,7 +91,9 @@ class FolderRunner {
     this.running = (async () => {
       do {
         this.again = false;
-        await this.engine.runBatch(this.id, this.controller.signal).catch(() => {});
+        const f = this.forceNext;
+        this.forceNext = false;
+        await this.engine.runBatch(this.id, this.controller.signal, { force: f }).catch(() => {});
       } while (this.again && !this.controller.signal.aborted);
     })().finally(() => { this.running = null; });
     return this.running;
@@ -194,20 +202,25 @@ export class SyncEngine {
   /** Run a batch for the folder now and wait for it (and any batch it had to wait behind). */
   async syncNow(idOrPath: string): Promise<FolderRecord> {
     const rec = await this.find(idOrPath);
-    await this.runnerFor(rec.id).trigger();
+    await this.runnerFor(rec.id).trigger(true);
     const after = (await this.deps.journal.get(rec.id))!;
     if (after.state === 'error') throw new P2PBackupError('ERR_SYNC', `backup of ${after.path} failed: ${after.lastError}`, { folder: after.id });
     return after;
   }
 
   /** One batch; every transition is journaled before the next step starts. */
-  async runBatch(id: string, signal: AbortSignal): Promise<void> {
+  async runBatch(id: string, signal: AbortSignal, o: { force?: boolean } = {}): Promise<void> {
     const batch = { id: randomUUID(), startedAt: Date.now(), phase: 'scanning' as const };
     let rec = await this.setState(id, 'scanning', (r) => { r.batch = batch; r.pending = 0; });
     faultPoint('sync:scanning');
     try {
       rec = await this.setState(id, 'uploading', (r) => { r.batch = { ...batch, phase: 'uploading' }; });
       const snap = await this.deps.snapshot(rec, signal);
+      if (!o.force && snap.root !== undefined && snap.root === rec.lastSnapshot?.root) {
+        // Nothing changed since the last snapshot (same root directory cap): no new snapshot.
+        await this.setState(id, 'in-sync', (r) => { delete r.batch; delete r.lastError; if (snap.stats) r.lastStats = snap.stats; });
+        return;
+      }
       faultPoint('sync:placed'); // every share placed, head not moved yet
       rec = await this.setState(id, 'committing', (r) => { r.batch = { ...batch, phase: 'committing', snapshotCap: snap.snapshotCap }; });
       await this.deps.commit(rec, snap, signal);
@@ -223,11 +236,11 @@ export class SyncEngine {
     }
   }
 
-  private async finish(id: string, snap: { snapshotCap: string; time: number; stats?: BackupStats }): Promise<void> {
+  private async finish(id: string, snap: { snapshotCap: string; time: number; root?: string; stats?: BackupStats }): Promise<void> {
     const rec = await this.setState(id, 'in-sync', (r) => {
       delete r.batch;
       delete r.lastError;
-      r.lastSnapshot = { cap: snap.snapshotCap, time: snap.time };
+      r.lastSnapshot = { cap: snap.snapshotCap, time: snap.time, ...(snap.root ? { root: snap.root } : {}) };
       if (snap.stats) r.lastStats = snap.stats;
     });
     this.deps.onEvent?.({ type: 'sync:folder:snapshot', id, path: rec.path, snapshotCap: snap.snapshotCap });

@@ -71,7 +71,7 @@ export async function createFolderService(init: FolderServiceInit) {
         store, cache, signal, excludes: rec.excludes, excludeIfPresent: rec.excludeIfPresent, parent: rec.lastSnapshot?.cap, host: hostname(),
         onProgress: (e) => { progress?.(e); init.onEvent?.(e); }
       });
-      return { snapshotCap: r.snapshotCap, time: r.snapshot.time, stats: r.stats };
+      return { snapshotCap: r.snapshotCap, time: r.snapshot.time, root: r.root, stats: r.stats };
     },
     async commit(rec, snap) {
       await commitSnapshot(headStore(rec.writeCap), { cap: snap.snapshotCap, time: snap.time });
