@@ -2,11 +2,14 @@
 // verified decode of a generated stream, for 3-of-5 and 10-of-14, plus sealing alone against two JS XChaCha libraries.
 //   node bench/index.ts pipeline [--size 1GiB] [--samples 7] [--json] [--no-random]
 // encode rows: impl 'p2pbackup' = convergent key (two passes: hash, then encode); 'p2pbackup-randomkey' = one pass.
-// MB/s are 1e6 bytes/s of plaintext. One thread (everything runs on the main thread). rssMB = peak RSS sampled per segment.
+// MB/s are 1e6 bytes/s of plaintext. threads 1: everything on the main thread; threads N: N files at once,
+// one per worker thread (--threads N, default all cores). rssMB = peak RSS sampled per segment (one thread).
 import { open, mkdtemp, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { XChaCha20Poly1305 } from '@stablelib/xchacha20poly1305';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { encodeFile, decodeFile, type FileInput, type ShareSink, type ShareSource } from '../src/format/index.ts';
@@ -70,7 +73,7 @@ function fileSource(i: number, fh: FileHandle, size: number): ShareSource {
   };
 }
 
-async function pipeline(size: number, k: number, n: number, convergent: boolean): Promise<Row[]> {
+export async function pipeline(size: number, k: number, n: number, convergent: boolean): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-bench-'));
   try {
     const sink = await fileSink(dir, n);
@@ -115,6 +118,21 @@ function sealSample(impl: string, ms: number): number {
   return bytes / 1e6 / ((performance.now() - t0) / 1000);
 }
 
+async function parallelPipeline(size: number, k: number, n: number, threads: number): Promise<Row[]> {
+  const per = Math.floor(size / threads);
+  const results = await Promise.all(Array.from({ length: threads }, () => new Promise<Row[]>((resolve, reject) => {
+    const w = new Worker(new URL('./pipeline-worker.ts', import.meta.url), { workerData: { size: per, k, n } });
+    w.once('message', resolve);
+    w.once('error', reject);
+  })));
+  // Each worker reports its own encode and decode seconds; the aggregate uses the slowest of each.
+  const slowest = (op: string) => Math.max(...results.map((r) => per / 1e6 / r.find((x) => x.op === op)!.mbps));
+  return [
+    { op: 'encode', k, m: n - k, impl: 'p2pbackup', threads, mbps: (per * threads) / 1e6 / slowest('encode') },
+    { op: 'decode', k, m: n - k, impl: 'p2pbackup', threads, mbps: (per * threads) / 1e6 / slowest('decode') }
+  ];
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -126,6 +144,10 @@ export async function run(argv: string[]): Promise<void> {
   const samples = Math.max(7, Number(arg(argv, '--samples') ?? 7));
   const rows: Row[] = [];
   for (const [k, n] of [[3, 5], [10, 14]]) rows.push(...(await pipeline(size, k, n, true)));
+  // All cores: one file per worker thread at once (as a backup encodes several files in parallel);
+  // MB/s is the total plaintext over the wall time of the slowest worker.
+  const threads = Number(arg(argv, '--threads') ?? availableParallelism());
+  if (threads > 1) for (const [k, n] of [[3, 5], [10, 14]]) rows.push(...(await parallelPipeline(size, k, n, threads)));
   // Random keys skip the plaintext-hashing pass; decode rows repeat the measurement.
   if (!argv.includes('--no-random')) for (const [k, n] of [[3, 5], [10, 14]]) rows.push((await pipeline(size, k, n, false))[0]);
   const impls = ['p2pbackup', '@stablelib/xchacha20poly1305', '@noble/ciphers'];
