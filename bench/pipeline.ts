@@ -14,15 +14,9 @@ import { XChaCha20Poly1305 } from '@stablelib/xchacha20poly1305';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { encodeFile, decodeFile, type FileInput, type ShareSink, type ShareSource } from '../src/format/index.ts';
 import { segmentSealer, segmentNonce } from '../src/crypto/index.ts';
+import { parseSize } from '../src/store/index.ts';
 
 interface Row { op: string; k?: number; m?: number; impl: string; threads: number; mbps: number; rssMB?: number }
-
-function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(b|kib|mib|gib|kb|mb|gb|k|m|g)?$/i.exec(s.trim());
-  if (!m) throw new Error(`bad size: ${s}`);
-  const mult: Record<string, number> = { b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, kb: 1e3, mb: 1e6, gb: 1e9 };
-  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]);
-}
 
 function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(name);

@@ -169,7 +169,8 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free on loopback right now (bound, read, released). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { cli, tempDir } from '../integration/helpers.ts';
+import { freePort } from '../../src/peer/swarm.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const entrypoint = join(root, 'deploy', 'entrypoint.sh');
@@ -53,12 +53,6 @@ test('docker-compose config -q accepts the file (Debian docker-compose, no engin
   assert.equal(r.status, 0, r.stderr);
 });
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const port = (s.address() as AddressInfo).port;
-    s.close(() => resolve(port));
-  });
-});
 
 const children: ChildProcess[] = [];
 const tmp = await tempDir('p2pb-deploy-');

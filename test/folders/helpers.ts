@@ -4,24 +4,16 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnDaemon, type Swarm } from '../../src/peer/swarm.ts';
 import { BIN, apiFor, cli } from '../integration/helpers.ts';
 import { homePaths } from '../../src/peer/home.ts';
+import { freePort } from '../../src/peer/swarm.ts';
+
+export { freePort };
 
 export type CliResult = { code: number; stdout: string; stderr: string };
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every address of every storage peer of the swarm (what a device bootstraps from). */
 export const swarmAddrs = (swarm: Swarm) => swarm.info.peers.flatMap((p) => p.addresses);
