@@ -215,6 +215,12 @@ export class NetFixture {
     ip('-n', this.hub, 'link', 'set', host.hubIf, 'down');
   }
 
+  /** On `from`, make connections to `to` fail at once (a prohibit route: EACCES on connect) instead of
+   *  hanging as they do behind a silent cut (no ARP answer, no RST). */
+  reject(from: Host, to: Host): void {
+    ip('-n', from.ns, 'route', 'add', 'prohibit', `${to.addr}/32`);
+  }
+
   /** Put a cut host back on the network. */
   reconnect(host: Host): void {
     ip('-n', this.hub, 'link', 'set', host.hubIf, 'up');
@@ -235,7 +241,7 @@ export class NetFixture {
   async cleanup(): Promise<void> {
     await this.stopAll();
     for (const ns of this.namespaces.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    if (this.dir) await rm(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     this.dir = '';
   }
 
@@ -244,6 +250,6 @@ export class NetFixture {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) { try { c.kill('SIGKILL'); } catch {} }
     this.children.length = 0;
     for (const ns of this.namespaces.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
-    if (this.dir) { rmSync(this.dir, { recursive: true, force: true }); this.dir = ''; }
+    if (this.dir) { try { rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); } catch {} this.dir = ''; }
   }
 }
