@@ -214,7 +214,7 @@ export async function run(argv: string[]): Promise<void> {
       const push = (impl: E2eRow['impl'], peers: number | null, op: Op, m: Measure & { peerRssMB?: number[] }) => {
         const row: E2eRow = {
           dataset: ds.name, op, impl, peers, mode: impl === 'restic' ? 'local' : mode,
-          seconds: +m.seconds.toFixed(3), mbps: +(ds.bytes / 1e6 / m.seconds).toFixed(1), peakRssMB: m.peakRssMB,
+          seconds: +m.seconds.toFixed(3), mbps: +(ds.bytes / 1e6 / m.seconds).toFixed(2), peakRssMB: m.peakRssMB,
           ...(m.peerRssMB ? { peerRssMaxMB: Math.max(...m.peerRssMB), peerRssMedianMB: median(m.peerRssMB) } : {}),
           cpuSeconds: +m.cpuSeconds.toFixed(1), files: m.files, bytes: m.bytes,
         };
@@ -261,6 +261,6 @@ export async function run(argv: string[]): Promise<void> {
   const f = (x: number | undefined, d = 1) => (x === undefined ? '-' : x.toFixed(d));
   out(formatTable(
     ['dataset', 'op', 'impl', 'peers', 'seconds', 'MB/s', 'RSS', 'peer max', 'peer med', 'CPU s', 'files'],
-    rows.map((r) => [r.dataset, r.op, r.impl, r.peers ?? '-', f(r.seconds, 2), f(r.mbps), r.peakRssMB, r.peerRssMaxMB ?? '-', r.peerRssMedianMB ?? '-', f(r.cpuSeconds), r.files]),
+    rows.map((r) => [r.dataset, r.op, r.impl, r.peers ?? '-', f(r.seconds, 2), f(r.mbps, 2), r.peakRssMB, r.peerRssMaxMB ?? '-', r.peerRssMedianMB ?? '-', f(r.cpuSeconds), r.files]),
   ));
 }
