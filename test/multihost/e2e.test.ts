@@ -5,7 +5,9 @@
 // hosts left can still make every upload happy, so the backup must exit 0, or, if it fails, exit 5 naming
 // found/needed. Then the client's health loop (short interval through P2PBACKUP_HEALTH) must repair what
 // the cut degraded: `check ROOTCAP --deep --json` must show every object recoverable with its shares on at
-// least 4 distinct live hosts. A fresh client host, started only then and bootstrapped to the live hosts,
+// least 4 distinct live hosts (5 distinct hosts is impossible with 4 left). For that phase the cut hosts
+// reject connections instead of dropping them silently (see below: a silent cut costs every check of
+// every object a dial timeout; P2PBACKUP_E2E_SILENT_CUT=1 keeps it silent). A fresh client host, started only then and bootstrapped to the live hosts,
 // restores the root cap; the tree must come back byte for byte (same files, same sha256).
 // Needs root and `ip netns`; skipped with the reason printed otherwise.
 import { test, after } from 'node:test';
