@@ -42,11 +42,11 @@ const READ_BUF = 1 << 20;
 const POLL_MS = 20;
 const PROGRESS_MS = 30_000;
 const RESTIC_PASSWORD = 'p2pbackup-bench'; // a throwaway repository in a temp dir
-const INSTALL_HINT = 'install it with `apt-get install -y restic` (Debian package) to compare';
+export const INSTALL_HINT = 'install it with `apt-get install -y restic` (Debian package) to compare';
 
-type Op = 'backup' | 'backup-unchanged' | 'restore';
-type Impl = 'p2pbackup' | 'restic';
-const OPS: readonly Op[] = ['backup', 'backup-unchanged', 'restore'];
+export type Op = 'backup' | 'backup-unchanged' | 'restore';
+export type Impl = 'p2pbackup' | 'restic';
+export const OPS: readonly Op[] = ['backup', 'backup-unchanged', 'restore'];
 
 export interface BackupRow {
   dataset: string;
@@ -72,7 +72,7 @@ export interface BackupRow {
   unavailable?: string;
 }
 
-interface Dataset {
+export interface Dataset {
   name: string;
   /** The directory both tools back up. */
   path: string;
@@ -82,7 +82,7 @@ interface Dataset {
   sha256?: string;
 }
 
-interface Measure {
+export interface Measure {
   seconds: number;
   peakRssMB: number;
   peerPeakRssMB?: number;
@@ -93,7 +93,7 @@ interface Measure {
 
 /** Regular files, their total bytes and the sha256 of the last one (for the single-file dataset);
  *  `read` reads every file through (warms the page cache). Symlinks are counted, never followed. */
-async function walk(root: string, read: boolean, hash = false): Promise<{ files: number; bytes: number; symlinks: number; sha256?: string }> {
+export async function walk(root: string, read: boolean, hash = false): Promise<{ files: number; bytes: number; symlinks: number; sha256?: string }> {
   const out = { files: 0, bytes: 0, symlinks: 0, sha256: undefined as string | undefined };
   const buf = Buffer.allocUnsafe(READ_BUF);
   const visit = async (dir: string): Promise<void> => {
@@ -153,13 +153,27 @@ async function operation(api: ApiClient, path: string, json: unknown, signal: Ab
 }
 
 /** Reset VmHWM to the current RSS (Linux >= 4.0, root or same user); false if refused. */
-async function resetPeak(pid: number): Promise<boolean> {
+export async function resetPeak(pid: number): Promise<boolean> {
   try {
     await writeFile(`/proc/${pid}/clear_refs`, '5');
     return true;
   } catch {
     return false;
   }
+}
+
+/** Run one op of ours and measure it: wall time, the client's peak RSS (pids[0]) and every storage peer's
+ *  (pids[1..], VmHWM reset before the op), CPU seconds summed over all of them. */
+export async function measureOp<T>(pids: number[], fn: () => Promise<T>, flagsOut: { cumulativeRss: boolean }): Promise<{ r: T; m: Omit<Measure, 'files' | 'bytes'> & { peerRssMB: number[] } }> {
+  for (const pid of pids) if (!(await resetPeak(pid))) flagsOut.cumulativeRss = true;
+  const cpu0 = await Promise.all(pids.map((p) => usage(p)));
+  const t0 = performance.now();
+  const r = await fn();
+  const seconds = (performance.now() - t0) / 1000;
+  const after = await Promise.all(pids.map((p) => usage(p)));
+  const cpuSeconds = after.reduce((s, u, i) => s + u.cpuSeconds - cpu0[i].cpuSeconds, 0);
+  const peerRssMB = after.slice(1).map((u) => u.peakRssMB);
+  return { r, m: { seconds, peakRssMB: after[0].peakRssMB, peerPeakRssMB: Math.max(...peerRssMB), peerRssMB, cpuSeconds } };
 }
 
 async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { cumulativeRss: boolean }): Promise<Record<Op, Measure>> {
@@ -169,16 +183,7 @@ async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { 
     const { info } = swarm;
     const api = new ApiClient(info.client.apiUrl, (await readFile(homePaths(home).apiToken, 'utf8')).trim());
     const pids = [info.client.pid, ...info.peers.map((p) => p.pid)];
-    const measure = async (fn: () => Promise<any>): Promise<{ r: any; m: Omit<Measure, 'files' | 'bytes'> }> => {
-      for (const pid of pids) if (!(await resetPeak(pid))) flagsOut.cumulativeRss = true;
-      const cpu0 = await Promise.all(pids.map((p) => usage(p)));
-      const t0 = performance.now();
-      const r = await fn();
-      const seconds = (performance.now() - t0) / 1000;
-      const after = await Promise.all(pids.map((p) => usage(p)));
-      const cpuSeconds = after.reduce((s, u, i) => s + u.cpuSeconds - cpu0[i].cpuSeconds, 0);
-      return { r, m: { seconds, peakRssMB: after[0].peakRssMB, peerPeakRssMB: Math.max(...after.slice(1).map((u) => u.peakRssMB)), cpuSeconds } };
-    };
+    const measure = (fn: () => Promise<any>) => measureOp(pids, fn, flagsOut);
     const backupOnce = () => operation(api, '/api/backup', { path: ds.path }, scope.signal);
     const checkBackup = (op: Op, folder: any): Measure['files'] => {
       const st = folder.lastStats;
@@ -205,7 +210,7 @@ async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { 
   }
 }
 
-async function verifyRestore(impl: Impl, ds: Dataset, target: string): Promise<{ files: number; bytes: number }> {
+export async function verifyRestore(impl: Impl, ds: Dataset, target: string): Promise<{ files: number; bytes: number }> {
   const got = await walk(target, false, ds.sha256 !== undefined);
   if (got.files !== ds.files || got.bytes !== ds.bytes) throw new Error(`${impl} restore of ${ds.name}: ${got.files} files / ${got.bytes} bytes restored, the dataset has ${ds.files} / ${ds.bytes}`);
   if (ds.sha256 !== undefined && got.sha256 !== ds.sha256) throw new Error(`${impl} restore of ${ds.name}: sha256 ${got.sha256} != ${ds.sha256}`);
@@ -252,7 +257,7 @@ async function runTool(scope: BenchScope, restic: string, args: string[], env: N
   return { stdout, seconds, peakRssMB: Math.round(kb / 1024), cpuSeconds: num(/User time \(seconds\):\s*([\d.]+)/) + num(/System time \(seconds\):\s*([\d.]+)/) };
 }
 
-async function runRestic(scope: BenchScope, restic: string, gnuTime: boolean, ds: Dataset, sub: string): Promise<Record<Op, Measure>> {
+export async function runRestic(scope: BenchScope, restic: string, gnuTime: boolean, ds: Dataset, sub: string): Promise<Record<Op, Measure>> {
   const dir = join(scope.dir, sub);
   await mkdir(dir, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, RESTIC_REPOSITORY: join(dir, 'repo'), RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(dir, 'cache') };
@@ -279,7 +284,7 @@ async function runRestic(scope: BenchScope, restic: string, gnuTime: boolean, ds
 }
 
 /** The restic binary to use, or why there is none. */
-function findRestic(given: string | null): { restic: string; version: string } | { unavailable: string } {
+export function findRestic(given: string | null): { restic: string; version: string } | { unavailable: string } {
   const bin = given ?? 'restic';
   const r = spawnSync(bin, ['version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return { unavailable: `restic not found (${given ? given : 'not on the PATH'}): ${INSTALL_HINT}` };

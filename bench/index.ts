@@ -8,6 +8,7 @@ const BENCHES: Record<string, string> = {
   pipeline: './pipeline.ts',
   transfer: './transfer.ts',
   backup: './backup.ts',
+  e2e: './e2e.ts',
 };
 
 interface BenchModule {
