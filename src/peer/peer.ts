@@ -27,6 +27,7 @@ import { createFairness, LEDGER_DIR, SPOT_CHECK_INTERVAL_MS, type Fairness, type
 
 const PROVIDE_QUEUE_MAX = 1_000; // storage indexes waiting to be announced; beyond, they are found by the closest-peer walk
 const PROVIDE_INTERVAL_MS = 1_000;
+const SLOW_FAILURE_MS = 1_000; // a failure that took this long was a timeout, not a refusal
 const DOWN_BACKOFF_MS = 30_000; // a peer that failed to answer is left out of candidate lists this long
 const DHT_REFRESH_MS = 30_000; // how often candidate selection may walk the DHT
 const RECOVERY_RETRY_MS = 15_000; // republish the recovery record until enough peers hold it
@@ -136,14 +137,19 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   node.libp2p.addEventListener('peer:connect', (e) => fairness.ledger.peerConnected(e.detail.toString()));
   node.libp2p.addEventListener('peer:disconnect', (e) => { void fairness.ledger.peerDisconnected(e.detail.toString()).catch(() => {}); });
   let dhtSeen: { at: number; ids: Map<string, PeerId> } = { at: 0, ids: new Map() };
-  // Peers that just failed to answer (dial failed or timed out) are left out of candidate lists for
-  // DOWN_BACKOFF_MS: a host that vanished silently would otherwise cost every
-  // LIST of every file a full dial timeout (measured: 2.5 s per check across network namespaces).
+  // Peers that failed SLOWLY (a dial or a stream that timed out) are left out of candidate lists for
+  // DOWN_BACKOFF_MS: a host that vanished silently would otherwise cost every LIST of every file a full
+  // timeout (measured: 2.5 s per check across network namespaces). Fast failures (connection refused:
+  // the process is gone, it may be back in a moment) cost nothing and are not remembered.
   const down = new Map<string, number>();
-  const watch = <T>(id: string, p: Promise<T>): Promise<T> => p.then((v) => { down.delete(id); return v; }, (err) => {
-    if (err?.code === 'ERR_PEER_UNREACHABLE' || err?.code === 'ERR_STREAM_TIMEOUT') down.set(id, Date.now());
-    throw err;
-  });
+  const watch = <T>(id: string, p: Promise<T>): Promise<T> => {
+    const started = Date.now();
+    return p.then((v) => { down.delete(id); return v; }, (err) => {
+      const slow = Date.now() - started >= SLOW_FAILURE_MS;
+      if (slow && (err?.code === 'ERR_PEER_UNREACHABLE' || err?.code === 'ERR_STREAM_TIMEOUT')) down.set(id, Date.now());
+      throw err;
+    });
+  };
   const server = (id: string): ShareServer => {
     const c = node.storage(peerIdFromString(id));
     return {
