@@ -10,6 +10,8 @@ import { download, upload, type ServerFinder, type ShareServer } from '../../src
 import { parseCap, storageIndexOf } from '../../src/caps/index.ts';
 import type { FileInput } from '../../src/format/index.ts';
 import type { ObjectStore } from '../../src/backup/index.ts';
+// One DiskStore-backed ShareServer adapter for every no-network grid (shares, slots, leases, audits).
+import { serverFor } from '../health/grid.ts';
 
 export const GRID_OWNER = 'grid-test-owner';
 export const CONVERGENCE_SECRET = randomBytes(32);
@@ -26,38 +28,12 @@ export interface Grid {
   close(): Promise<void>;
 }
 
-function serverFor(store: DiskStore, id: string): ShareServer {
-  return {
-    id,
-    canAccept: (si, shareNum, size) => store.canAccept(si, shareNum, size, GRID_OWNER),
-    async writeShare(si, shareNum, source, size) {
-      const d = await store.canAccept(si, shareNum, size, GRID_OWNER);
-      if (!d.ok && d.reason === 'exists') return { status: 'exists' };
-      const w = await store.beginWrite(si, shareNum, GRID_OWNER, size);
-      try {
-        for await (const chunk of source) await w.write(chunk);
-        await w.commit();
-        return { status: 'written' };
-      } catch (err) {
-        await w.abort();
-        throw err;
-      }
-    },
-    list: (si) => store.list(si),
-    read: (si, shareNum, ranges) => Promise.all(ranges.map(([off, len]) => store.read(si, shareNum, off, len))),
-    async putSlot(si, record, o) {
-      const r = await store.putSlot(si, record, GRID_OWNER, { leaseUntil: o?.leaseUntil });
-      return { status: r.status, seq: r.seq };
-    },
-    getSlot: async (si) => (await store.getSlot(si)) ?? null
-  };
-}
 
 export async function createGrid(opts: { stores?: number } = {}): Promise<Grid> {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-grid-'));
   const stores: DiskStore[] = [];
   for (let i = 0; i < (opts.stores ?? 5); i++) stores.push(await DiskStore.open(join(dir, `store${i}`), { offer: '10GiB' }));
-  const servers = stores.map((s, i) => serverFor(s, `peer-${i}`));
+  const servers = stores.map((s, i) => serverFor(s, `peer-${i}`, GRID_OWNER));
   const finder: ServerFinder = { candidates: async () => servers };
   const objects: ObjectStore = {
     async putFile(input: FileInput, o = {}) {
