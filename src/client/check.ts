@@ -11,11 +11,12 @@ import { InvalidCapError } from '../caps/index.ts';
 import type { ShareSource } from '../format/index.ts';
 import { reachableCaps, type ObjectStore } from '../backup/index.ts';
 import { happiness } from './happiness.ts';
-import { withTimeout } from './util.ts';
+
+export { locate, sourceOf, type Located };
+import { locate, sourceOf, type Located } from './locate.ts';
 import { verifyHolders, type ShareVerdict } from './verify.ts';
 import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
 
-const LIST_TIMEOUT_MS = 5_000;
 const DEEP_CONCURRENCY = 4;
 
 export interface CheckOptions {
@@ -50,15 +51,6 @@ export interface FileCheckReport {
 }
 
 /** Where the shares of a file are, with the servers to reach them (repair and audits reuse it). */
-export interface Located {
-  si: Uint8Array;
-  servers: Map<string, ShareServer>;
-  /** Every listed (peer, share) pair. */
-  pairs: { peer: string; shareNum: number; size: number }[];
-  /** Candidates in DHT order (including peers that hold nothing). */
-  candidates: ShareServer[];
-  unreachable: string[];
-}
 
 export function immutableCap(capText: string): { cap: ReadCap | VerifyCap; verify: VerifyCap } | null {
   const c = parseCap(capText);
@@ -67,39 +59,7 @@ export function immutableCap(capText: string): { cap: ReadCap | VerifyCap; verif
   return { cap: c, verify: toVerifyCap(c) };
 }
 
-export async function locate(si: Uint8Array, finder: ServerFinder, n: number, signal?: AbortSignal): Promise<Located> {
-  const servers = new Map<string, ShareServer>();
-  const [closest, providers] = await Promise.all([
-    finder.candidates(si, 2 * n, { signal }),
-    finder.providers?.(si, { signal }).catch(() => []) ?? []
-  ]);
-  for (const s of [...closest, ...providers]) if (!servers.has(s.id)) servers.set(s.id, s);
-  const pairs: Located['pairs'] = [];
-  const unreachable: string[] = [];
-  await Promise.all([...servers.values()].map(async (server) => {
-    try {
-      for (const sh of await withTimeout(server.list(si, { signal }), LIST_TIMEOUT_MS)) {
-        if (Number.isInteger(sh.shareNum) && sh.shareNum >= 0 && sh.shareNum < n) pairs.push({ peer: server.id, shareNum: sh.shareNum, size: sh.size });
-      }
-    } catch {
-      signal?.throwIfAborted();
-      unreachable.push(server.id);
-    }
-  }));
-  return { si, servers, pairs, candidates: [...servers.values()], unreachable };
-}
 
-export function sourceOf(loc: Located, peer: string, shareNum: number, size: number, signal?: AbortSignal): ShareSource {
-  const server = loc.servers.get(peer)!;
-  return {
-    shareNum,
-    size,
-    async read(offset, length, sig) {
-      const [bytes] = await server.read(loc.si, shareNum, [[offset, length]], { signal: sig ?? signal });
-      return bytes;
-    }
-  };
-}
 
 export function placementsOf(pairs: { peer: string; shareNum: number }[]): Map<number, Set<string>> {
   const m = new Map<number, Set<string>>();

@@ -1,14 +1,12 @@
 // Download: find who holds shares of a file and decode it from them, verified block by block.
-// 1. Holders: the DHT-closest peers to the storage index (where upload put them) plus provider
-//    records, each asked LIST; peers that answer first are tried first.
+// 1. Holders: LIST on the DHT-closest peers to the storage index (where upload put them), provider
+//    records only when those hold fewer than k shares (locate.ts); peers that answer first come first.
 // 2. Every (peer, share) pair becomes a ShareSource; the decoder verifies each block's Merkle path
 //    against the cap before use, drops a source that lies or fails, and needs any k good shares.
 import { decodeFile, NotEnoughSharesError, type DecodeStream, type ShareSource } from '../format/index.ts';
 import { InvalidCapError, parseCap, storageIndexOf } from '../caps/index.ts';
-import { withTimeout } from './util.ts';
-import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
-
-const LIST_TIMEOUT_MS = 5_000;
+import { locate, sourceOf } from './locate.ts';
+import type { ClientProgress, ServerFinder } from './types.ts';
 
 export interface DownloadOptions {
   range?: { offset: number; length: number };
@@ -21,35 +19,14 @@ export interface DownloadHandle {
   stream: DecodeStream;
 }
 
-/**
- * Every (peer, share) pair holding shares of `si`: LIST on the DHT-closest peers first; provider records
- * are asked only when those hold fewer than `enough` distinct shares (a DHT query per file would
- * dominate the cost of restoring many small files).
- */
+/** Every (peer, share) pair holding shares of `si`, as verified-on-read sources, fastest holders first. */
 export async function findSources(si: Uint8Array, finder: ServerFinder, n: number, signal?: AbortSignal, enough = n): Promise<{ sources: ShareSource[]; shares: Set<number>; holders: number }> {
-  const asked = new Set<string>();
-  const found: { server: ShareServer; shareNum: number; size: number; order: number }[] = [];
-  let order = 0;
-  const ask = (servers: ShareServer[]) => Promise.all(servers.filter((s) => !asked.has(s.id)).map(async (server) => {
-    asked.add(server.id);
-    const list = await withTimeout(server.list(si, { signal }), LIST_TIMEOUT_MS).catch(() => []);
-    const o = order++; // answer order: the fastest holders come first
-    for (const sh of list) if (Number.isInteger(sh.shareNum) && sh.shareNum >= 0 && sh.shareNum < n) found.push({ server, ...sh, order: o });
-  }));
-  await ask(await finder.candidates(si, 2 * n, { signal }));
-  if (new Set(found.map((f) => f.shareNum)).size < enough && finder.providers) {
-    await ask(await finder.providers(si, { signal }).catch(() => []));
-  }
-  found.sort((a, b) => a.order - b.order);
-  const sources: ShareSource[] = found.map(({ server, shareNum, size }) => ({
-    shareNum,
-    size,
-    async read(offset, length, sig) {
-      const [bytes] = await server.read(si, shareNum, [[offset, length]], { signal: sig ?? signal });
-      return bytes;
-    }
-  }));
-  return { sources, shares: new Set(found.map((f) => f.shareNum)), holders: new Set(found.map((f) => f.server.id)).size };
+  const loc = await locate(si, finder, n, signal, enough);
+  return {
+    sources: loc.pairs.map((p) => sourceOf(loc, p.peer, p.shareNum, p.size, signal)),
+    shares: new Set(loc.pairs.map((p) => p.shareNum)),
+    holders: new Set(loc.pairs.map((p) => p.peer)).size
+  };
 }
 
 export async function download(capText: string, finder: ServerFinder, o: DownloadOptions = {}): Promise<DownloadHandle> {
