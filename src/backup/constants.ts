@@ -18,3 +18,15 @@ export const IGNORE_FILE = '.p2pbackupignore';
 export const RESTORE_TEMP_PREFIX = '.p2pb-restore-';
 /** Permission bits kept in directory entries (rwx for u/g/o plus setuid, setgid, sticky). */
 export const MODE_MASK = 0o7777;
+/** Files up to this size are packed with others (src/backup/packs.ts); larger ones are stored alone. 1 MiB = one segment. */
+export const PACK_FILE_MAX_BYTES = 1 << 20;
+/** A pack is sealed and uploaded once it holds this much: 8 MiB, large enough that per-file costs vanish, small enough to re-read whole. */
+export const PACK_TARGET_BYTES = 8 << 20;
+/** Packs uploading at once while the next one fills (backup memory: about (this + 1) x PACK_TARGET_BYTES). */
+export const PACK_UPLOADS_IN_FLIGHT = 2;
+/** Decrypted packs kept in memory per store for reading slices (restore, ls, diff): 64 MiB, least recently used out first. */
+export const PACK_CACHE_BYTES = 64 << 20;
+/** Packs larger than this are never cached whole: slices of them are read as ranges. */
+export const PACK_CACHE_MAX_PACK_BYTES = 32 << 20;
+/** A cached pack nobody read for this long is dropped. */
+export const PACK_CACHE_IDLE_MS = 30_000;

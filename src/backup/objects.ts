@@ -4,6 +4,7 @@
 import { bytesInput } from '../format/index.ts';
 import { MAX_OBJECT_BYTES, MODE_MASK, OBJECT_KINDS, OBJECT_VERSION } from './constants.ts';
 import { InvalidObjectError } from './errors.ts';
+import { openContent } from './packs.ts';
 import type { DirEntry, FolderHead, ObjectStore, Snapshot } from './types.ts';
 
 const enc = new TextEncoder();
@@ -115,7 +116,7 @@ export async function putObject(store: ObjectStore, bytes: Uint8Array, signal?: 
 
 /** Read a whole (small) object back; refuses objects over MAX_OBJECT_BYTES. */
 export async function readObject(store: ObjectStore, cap: string, signal?: AbortSignal): Promise<Uint8Array> {
-  const { size, stream } = await store.getFile(cap, { signal });
+  const { size, stream } = await openContent(store, cap, signal);
   if (size > MAX_OBJECT_BYTES) throw new InvalidObjectError(`object of ${size} bytes is larger than ${MAX_OBJECT_BYTES}`, { size });
   const out = new Uint8Array(size);
   let at = 0;

@@ -18,6 +18,7 @@ import { RestoreConflictError, RestoreSizeError } from './errors.ts';
 import { limiter } from './limit.ts';
 import { locate } from './ls.ts';
 import { readDir } from './objects.ts';
+import { openContent } from './packs.ts';
 import type { BackupProgress, DirEntry, ItemErrorHandler, ObjectStore, RestoreStats } from './types.ts';
 
 export type OverwriteMode = 'never' | 'if-changed' | 'always';
@@ -88,7 +89,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     const tmp = join(abs, '..', `${RESTORE_TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
     let placed = false;
     try {
-      const { stream } = await store.getFile(e.cap!, { signal });
+      const { stream } = await openContent(store, e.cap!, signal);
       const fh = await open(tmp, 'wx', 0o600);
       let got = 0;
       try {

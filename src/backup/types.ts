@@ -68,8 +68,10 @@ export interface BackupStats {
   unchanged: number;
   /** Directory objects whose cap came from the cache (not uploaded again). */
   dirsReused: number;
-  /** putFile calls made (files + directory objects + the snapshot). */
+  /** Objects stored: packs, files stored alone, directory objects stored alone, and the snapshot. */
   uploads: number;
+  /** Of `uploads`, packs of several small files or directory objects (src/backup/packs.ts). */
+  packs: number;
   excluded: number;
   skipped: { path: string; error: string; code?: string }[];
 }

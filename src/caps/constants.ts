@@ -14,6 +14,7 @@ export const STORAGE_INDEX_BYTES = 16;
 export const CAP_TYPES = {
   literal: 'lit',
   read: 'chk',
+  slice: 'slice',
   verify: 'chkv',
   mutableWrite: 'mw',
   mutableRead: 'mr',

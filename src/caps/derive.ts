@@ -5,7 +5,7 @@ import { storageIndexFromKey } from '../crypto/kdf.ts';
 import { ed25519PublicKey } from '../crypto/sign.ts';
 import { STORAGE_INDEX_BYTES } from './constants.ts';
 import { InvalidCapError } from './errors.ts';
-import type { Cap, MutableReadCap, MutableVerifyCap, MutableWriteCap, ReadCap, VerifyCap } from './types.ts';
+import type { Cap, MutableReadCap, MutableVerifyCap, MutableWriteCap, ReadCap, SliceCap, VerifyCap } from './types.ts';
 
 export function mutablePublicKey(cap: MutableWriteCap): Uint8Array {
   return ed25519PublicKey(cap.seed);
@@ -19,12 +19,18 @@ export function toReadCap(cap: MutableWriteCap | MutableReadCap): MutableReadCap
   return { type: 'mr', pubKeyHash: pubKeyHashOf(mutablePublicKey(cap)), readKey: taggedHash(TAGS.mutableReadKey, cap.seed) };
 }
 
-export function toVerifyCap(cap: ReadCap | VerifyCap): VerifyCap;
+/** The cap whose shares hold this cap's bytes: a slice's pack, otherwise the cap itself. */
+export function storedCapOf(cap: Cap): Exclude<Cap, SliceCap> {
+  return cap.type === 'slice' ? cap.pack : cap;
+}
+
+export function toVerifyCap(cap: ReadCap | VerifyCap | SliceCap): VerifyCap;
 export function toVerifyCap(cap: MutableWriteCap | MutableReadCap | MutableVerifyCap): MutableVerifyCap;
 export function toVerifyCap(cap: Cap): VerifyCap | MutableVerifyCap;
 export function toVerifyCap(cap: Cap): VerifyCap | MutableVerifyCap {
   switch (cap.type) {
     case 'chk': return { type: 'chkv', storageIndex: storageIndexFromKey(cap.key), uebHash: cap.uebHash, k: cap.k, n: cap.n, size: cap.size };
+    case 'slice': return toVerifyCap(cap.pack);
     case 'chkv': case 'mv': return cap;
     case 'mw': case 'mr': return { type: 'mv', pubKeyHash: toReadCap(cap).pubKeyHash };
     default: throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'a literal cap has no verify cap (it has no shares)');
@@ -37,6 +43,7 @@ export function storageIndexOf(cap: Cap): Uint8Array | null {
     case 'lit': return null;
     case 'chk': return storageIndexFromKey(cap.key);
     case 'chkv': return cap.storageIndex;
+    case 'slice': return storageIndexFromKey(cap.pack.key);
     default: return taggedHash(TAGS.mutableStorageIndex, toVerifyCap(cap).pubKeyHash).slice(0, STORAGE_INDEX_BYTES);
   }
 }

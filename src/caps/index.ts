@@ -7,6 +7,6 @@ export type * from './types.ts';
 export { InvalidCapError, InvalidRecordError, KeystoreError } from './errors.ts';
 export { base32Encode, base32Decode } from './base32.ts';
 export { formatCap, parseCap, capBody } from './text.ts';
-export { toVerifyCap, toReadCap, storageIndexOf, pubKeyHashOf, mutablePublicKey } from './derive.ts';
+export { toVerifyCap, toReadCap, storedCapOf, storageIndexOf, pubKeyHashOf, mutablePublicKey } from './derive.ts';
 export { createMutableWriteCap, signRecord, verifyRecord, openRecord, type VerifiedRecord } from './mutable.ts';
 export { openKeystore, type Keystore } from './keystore.ts';

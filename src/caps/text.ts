@@ -7,10 +7,10 @@ import { taggedHash } from '../crypto/hash.ts';
 import { base32Decode, base32Encode } from './base32.ts';
 import { CAP_CHECKSUM_BYTES, CAP_PREFIX, CAP_VERSION, LITERAL_MAX_BYTES, MAX_FILE_SIZE } from './constants.ts';
 import { InvalidCapError } from './errors.ts';
-import type { Cap, CapType } from './types.ts';
+import type { Cap, CapType, ReadCap } from './types.ts';
 
 const enc = new TextEncoder();
-const TYPES: readonly CapType[] = ['chk', 'chkv', 'lit', 'mw', 'mr', 'mv'];
+const TYPES: readonly CapType[] = ['chk', 'chkv', 'slice', 'lit', 'mw', 'mr', 'mv'];
 
 function checksum(type: string, body: Uint8Array): Uint8Array {
   return taggedHash(TAGS.capChecksum, enc.encode(type), body).slice(0, CAP_CHECKSUM_BYTES);
@@ -27,9 +27,27 @@ function checkParams(k: number, n: number, size: number): void {
   if (size <= LITERAL_MAX_BYTES) throw new InvalidCapError('ERR_CAP_BAD_FIELD', `files of <= ${LITERAL_MAX_BYTES} bytes use literal caps`, { size });
 }
 
+const EXPECTED_LEN: Record<CapType, number | null> = { chk: 75, chkv: 59, slice: 91, lit: null, mw: 33, mr: 65, mv: 33 };
+
+function checkRange(offset: number, length: number, size: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 1 || offset + length > size) {
+    throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'a slice must be a non-empty byte range inside its pack', { offset, length, size });
+  }
+}
+
 /** Binary body (version byte first) of a cap. */
 export function capBody(cap: Cap): Uint8Array {
   switch (cap.type) {
+    case 'slice': {
+      if (cap.pack?.type !== 'chk') throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'a slice names a range of a read cap (chk)');
+      checkRange(cap.offset, cap.length, cap.pack.size);
+      const b = new Uint8Array(EXPECTED_LEN.slice!);
+      b.set(capBody(cap.pack));
+      const dv = new DataView(b.buffer);
+      dv.setBigUint64(EXPECTED_LEN.chk!, BigInt(cap.offset));
+      dv.setBigUint64(EXPECTED_LEN.chk! + 8, BigInt(cap.length));
+      return b;
+    }
     case 'chk': case 'chkv': {
       checkParams(cap.k, cap.n, cap.size);
       const first = cap.type === 'chk' ? bytesField(cap.key, 32, 'key') : bytesField(cap.storageIndex, 16, 'storageIndex');
@@ -59,8 +77,6 @@ export function formatCap(cap: Cap): string {
   return `${CAP_PREFIX}:${cap.type}:${base32Encode(body)}:${base32Encode(checksum(cap.type, body))}`;
 }
 
-const EXPECTED_LEN: Record<CapType, number | null> = { chk: 75, chkv: 59, lit: null, mw: 33, mr: 65, mv: 33 };
-
 export function parseCap(text: string): Cap {
   if (typeof text !== 'string') throw new InvalidCapError('ERR_CAP_BAD_PREFIX', 'a cap is a string');
   const s = text.trim().toLowerCase();
@@ -80,6 +96,19 @@ export function parseCap(text: string): Cap {
     throw new InvalidCapError('ERR_CAP_BAD_LENGTH', `cap body has ${body.length} bytes`, { length: body.length, expected });
   }
   const dv = new DataView(body.buffer, body.byteOffset, body.length);
+  switch (type) {
+    case 'slice': {
+      const pack = parseBody('chk', body.subarray(0, EXPECTED_LEN.chk!), dv) as ReadCap;
+      const offset = dv.getBigUint64(EXPECTED_LEN.chk!), length = dv.getBigUint64(EXPECTED_LEN.chk! + 8);
+      if (offset > BigInt(MAX_FILE_SIZE) || length > BigInt(MAX_FILE_SIZE)) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'slice range too large');
+      checkRange(Number(offset), Number(length), pack.size);
+      return { type, pack, offset: Number(offset), length: Number(length) };
+    }
+    default: return parseBody(type, body, dv);
+  }
+}
+
+function parseBody(type: Exclude<CapType, 'slice'>, body: Uint8Array, dv: DataView): Cap {
   switch (type) {
     case 'chk': case 'chkv': {
       const fl = type === 'chk' ? 32 : 16;

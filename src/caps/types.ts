@@ -21,6 +21,17 @@ export interface VerifyCap {
   size: number;
 }
 
+/**
+ * A byte range of an immutable file (a *pack*): reading it reads and verifies the pack's blocks that hold
+ * the range. Small files and directory objects of a backup live in packs (docs/FORMAT.md §Packs).
+ */
+export interface SliceCap {
+  type: 'slice';
+  pack: ReadCap;
+  offset: number;
+  length: number;
+}
+
 /** Tiny file carried inside the cap itself; no shares exist. */
 export interface LiteralCap { type: 'lit'; data: Uint8Array }
 
@@ -31,7 +42,7 @@ export interface MutableReadCap { type: 'mr'; pubKeyHash: Uint8Array; readKey: U
 /** Mutable slot verify cap: enough to check signatures and sequence numbers. */
 export interface MutableVerifyCap { type: 'mv'; pubKeyHash: Uint8Array }
 
-export type ImmutableCap = ReadCap | VerifyCap | LiteralCap;
+export type ImmutableCap = ReadCap | VerifyCap | LiteralCap | SliceCap;
 export type MutableCap = MutableWriteCap | MutableReadCap | MutableVerifyCap;
 export type Cap = ImmutableCap | MutableCap;
 export type CapType = Cap['type'];

@@ -106,7 +106,7 @@ export function buildProgram(): Command {
       const r = { cap: formatCap(cap), type: cap.type, verifyCap: cap.type === 'lit' ? null : formatCap(toVerifyCap(cap)) };
       const qr = o.qr ? await QRCode.toString(r.cap, { type: 'terminal', small: true, errorCorrectionLevel: 'M' }) : '';
       out(o.qr && globals().json ? { ...r, qr } : r, globals().json, () => [
-        `type:       ${r.type}${r.type === 'mr' || r.type === 'chk' || r.type === 'lit' ? ' (grants read access: share it only with whom may read)' : r.type === 'mw' ? ' (WRITE cap: never share it)' : ''}`,
+        `type:       ${r.type}${r.type === 'mr' || r.type === 'chk' || r.type === 'slice' || r.type === 'lit' ? ' (grants read access: share it only with whom may read)' : r.type === 'mw' ? ' (WRITE cap: never share it)' : ''}`,
         `cap:        ${r.cap}`,
         `verify cap: ${r.verifyCap ?? '(none: a literal cap holds its data)'}`,
         ...(o.qr ? ['', qr] : [])

@@ -5,7 +5,7 @@
 //    corrupt shares leave the counts and are listed by peer.
 // checkDeep walks snapshots (a snapshot cap, or a folder root cap: all its kept snapshots) and checks every
 // snapshot object, directory object and file they reach.
-import { formatCap, parseCap, storageIndexOf, toVerifyCap } from '../caps/index.ts';
+import { formatCap, parseCap, storageIndexOf, storedCapOf, toVerifyCap } from '../caps/index.ts';
 import type { ReadCap, VerifyCap } from '../caps/index.ts';
 import { InvalidCapError } from '../caps/index.ts';
 import type { ShareSource } from '../format/index.ts';
@@ -53,7 +53,7 @@ export interface FileCheckReport {
 /** Where the shares of a file are, with the servers to reach them (repair and audits reuse it). */
 
 export function immutableCap(capText: string): { cap: ReadCap | VerifyCap; verify: VerifyCap } | null {
-  const c = parseCap(capText);
+  const c = storedCapOf(parseCap(capText)); // a slice is checked as its whole pack
   if (c.type === 'lit') return null;
   if (c.type !== 'chk' && c.type !== 'chkv') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a file read or verify cap is needed here, not a "${c.type}" cap (use --deep for folder root caps)`, { type: c.type });
   return { cap: c, verify: toVerifyCap(c) };

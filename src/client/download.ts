@@ -3,8 +3,8 @@
 //    records only when those hold fewer than k shares (locate.ts); peers that answer first come first.
 // 2. Every (peer, share) pair becomes a ShareSource; the decoder verifies each block's Merkle path
 //    against the cap before use, drops a source that lies or fails, and needs any k good shares.
-import { decodeFile, NotEnoughSharesError, type DecodeStream, type ShareSource } from '../format/index.ts';
-import { InvalidCapError, parseCap, storageIndexOf } from '../caps/index.ts';
+import { decodeFile, InvalidParamsError, NotEnoughSharesError, type DecodeStream, type ShareSource } from '../format/index.ts';
+import { formatCap, InvalidCapError, parseCap, storageIndexOf } from '../caps/index.ts';
 import { locate, sourceOf } from './locate.ts';
 import type { ClientProgress, ServerFinder } from './types.ts';
 
@@ -31,6 +31,15 @@ export async function findSources(si: Uint8Array, finder: ServerFinder, n: numbe
 
 export async function download(capText: string, finder: ServerFinder, o: DownloadOptions = {}): Promise<DownloadHandle> {
   const cap = parseCap(capText);
+  if (cap.type === 'slice') {
+    // A byte range of a pack: only the pack's segments under the range are fetched and verified.
+    const r = o.range ?? { offset: 0, length: cap.length };
+    if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0 || r.offset + r.length > cap.length) {
+      throw new InvalidParamsError('range outside the slice', { offset: r.offset, length: r.length, size: cap.length });
+    }
+    const h = await download(formatCap(cap.pack), finder, { ...o, range: { offset: cap.offset + r.offset, length: r.length } });
+    return { size: cap.length, stream: h.stream };
+  }
   if (cap.type === 'lit') return { size: cap.data.length, stream: decodeFile(cap, [], { range: o.range }) };
   if (cap.type !== 'chk') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a file read cap (p2pb:chk:…) is needed, not a "${cap.type}" cap`, { type: cap.type });
   const si = storageIndexOf(cap)!;

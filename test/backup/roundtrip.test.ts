@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
   backup, restore, ls, diff, reachableCaps, readSnapshot, commitSnapshot, listSnapshots, forget, PathNotFoundError,
-  RESTORE_TEMP_PREFIX,
+  RESTORE_TEMP_PREFIX, PACK_FILE_MAX_BYTES,
 } from '../../src/backup/index.ts';
 import { createGrid, type Grid } from './grid.ts';
 import { fileHeadStore } from './heads.ts';
@@ -110,7 +110,8 @@ test('overwrite modes: never, if-changed, always', async () => {
 test('a file that cannot be downloaded leaves no complete-looking file and no temp file', async () => {
   const spec: Record<string, Spec> = {
     'good.txt': { type: 'file', content: 'this one is fine and long enough to be stored as shares!!!!!', mtimeMs: T },
-    'lost.bin': { type: 'file', content: randomBytes(5000), mtimeMs: T },
+    // Larger than PACK_FILE_MAX_BYTES: stored alone, so losing it loses nothing else (packs.test.ts loses a pack).
+    'lost.bin': { type: 'file', content: randomBytes(PACK_FILE_MAX_BYTES + 5000), mtimeMs: T },
   };
   const { snapshotCap } = await backedUp('lost-src', spec);
   const lostCap = (await ls(grid.objects, snapshotCap)).find((e) => e.name === 'lost.bin')!.cap!;

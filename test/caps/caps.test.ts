@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from '../../src/crypto/index.ts';
 import {
-  base32Decode, base32Encode, formatCap, parseCap, toVerifyCap, toReadCap, storageIndexOf, InvalidCapError,
+  base32Decode, base32Encode, formatCap, parseCap, toVerifyCap, toReadCap, storageIndexOf, storedCapOf, InvalidCapError,
   createMutableWriteCap, signRecord, verifyRecord, openRecord, InvalidRecordError, type Cap, type ReadCap,
 } from '../../src/caps/index.ts';
 
@@ -19,12 +19,13 @@ test('base32 matches RFC 4648 (lowercase, unpadded) and is strict', () => {
 
 const readCap: ReadCap = { type: 'chk', key: randomBytes(32), uebHash: randomBytes(32), k: 3, n: 10, size: 123456789 };
 const mw = createMutableWriteCap();
-const all: Cap[] = [readCap, toVerifyCap(readCap), { type: 'lit', data: randomBytes(55) }, { type: 'lit', data: new Uint8Array(0) }, mw, toReadCap(mw), toVerifyCap(mw)];
+const slice: Cap = { type: 'slice', pack: readCap, offset: 1000, length: 4096 };
+const all: Cap[] = [readCap, toVerifyCap(readCap), slice, { type: 'slice', pack: readCap, offset: 0, length: readCap.size }, { type: 'lit', data: randomBytes(55) }, { type: 'lit', data: new Uint8Array(0) }, mw, toReadCap(mw), toVerifyCap(mw)];
 
 test('every cap type round-trips through text exactly', () => {
   for (const cap of all) {
     const s = formatCap(cap);
-    assert.match(s, /^p2pb:(chk|chkv|lit|mw|mr|mv):[a-z2-7]*:[a-z2-7]{8}$/);
+    assert.match(s, /^p2pb:(chk|chkv|slice|lit|mw|mr|mv):[a-z2-7]*:[a-z2-7]{8}$/);
     assert.deepEqual(parseCap(s), cap);
     assert.equal(formatCap(parseCap(s)), s);
     assert.deepEqual(parseCap(`  ${s.toUpperCase()}\n`), cap);
@@ -41,6 +42,23 @@ test('derivations are one-way and storage indexes agree', () => {
   assert.deepEqual(storageIndexOf(mw), storageIndexOf(toVerifyCap(mw)));
   assert.deepEqual(storageIndexOf(toReadCap(mw)), storageIndexOf(mw));
   assert.ok(!('key' in vc));
+  // A slice is stored in its pack's shares: same storage index and verify cap as the pack, and its pack back.
+  assert.deepEqual(storageIndexOf(slice), storageIndexOf(readCap));
+  assert.deepEqual(toVerifyCap(slice), vc);
+  assert.deepEqual(storedCapOf(slice), readCap);
+  assert.equal(storedCapOf(readCap), readCap);
+});
+
+test('slice caps must name a non-empty range inside a read cap', () => {
+  for (const [offset, length] of [[0, 0], [-1, 5], [readCap.size, 1], [readCap.size - 10, 11], [1.5, 3]]) {
+    assert.equal(code(() => formatCap({ type: 'slice', pack: readCap, offset, length })), 'ERR_CAP_BAD_FIELD', `${offset}+${length}`);
+  }
+  assert.equal(code(() => formatCap({ type: 'slice', pack: toVerifyCap(readCap) as any, offset: 0, length: 1 })), 'ERR_CAP_BAD_FIELD');
+  // Forged with a valid checksum: a range past the pack's end is refused at parse time too.
+  const body = base32Decode(formatCap(slice).split(':')[2])!;
+  new DataView(body.buffer, body.byteOffset).setBigUint64(83, BigInt(readCap.size));
+  assert.equal(code(() => parseCap(`p2pb:slice:${base32Encode(body)}:${checksumFor('slice', body)}`)), 'ERR_CAP_BAD_FIELD');
+  assert.equal(code(() => parseCap(`p2pb:slice:${base32Encode(body.subarray(0, 75))}:${checksumFor('slice', body.subarray(0, 75))}`)), 'ERR_CAP_BAD_LENGTH');
 });
 
 function code(fn: () => unknown): string {

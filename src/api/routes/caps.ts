@@ -8,7 +8,7 @@ import type { Routes } from './context.ts';
 export const QR_OPTIONS = { errorCorrectionLevel: 'M', margin: 2 } as const;
 
 const KIND: Record<string, string> = {
-  chk: 'file read cap', chkv: 'file verify cap', lit: 'literal file (the data is in the cap)',
+  chk: 'file read cap', slice: 'read cap of a byte range of a pack (a small file or directory of a backup)', chkv: 'file verify cap', lit: 'literal file (the data is in the cap)',
   mw: 'folder write cap', mr: 'folder root read cap', mv: 'folder verify cap'
 };
 
