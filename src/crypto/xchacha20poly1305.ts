@@ -21,19 +21,27 @@ function ietfNonce(tail8: Uint8Array): Buffer {
   return n;
 }
 
-/** Seal pieces of plaintext (concatenated) under a prepared subkey; `tail8` = nonce bytes 16..24. Returns ciphertext pieces + tag. */
-export function sealWithSubkey(sk: XChaChaSubkey, tail8: Uint8Array, pieces: Uint8Array[], aad: Uint8Array = EMPTY): { parts: Buffer[]; tag: Buffer } {
+/**
+ * Seal pieces of plaintext (concatenated) under a prepared subkey; `tail8` = nonce bytes 16..24. Ciphertext is
+ * handed to `emit` in order, in chunks of at most SEAL_PIECE_BYTES that the callee owns (copy or keep them);
+ * returns the 16-byte tag.
+ */
+export function sealStream(sk: XChaChaSubkey, tail8: Uint8Array, pieces: readonly Uint8Array[], emit: (ciphertext: Buffer) => void, aad: Uint8Array = EMPTY): Buffer {
   const c = createCipheriv('chacha20-poly1305', sk.subkey, ietfNonce(tail8), { authTagLength: TAG_BYTES });
   if (aad.length) c.setAAD(aad, { plaintextLength: pieces.reduce((a, p) => a + p.length, 0) });
-  const parts: Buffer[] = [];
   for (const p of pieces) {
-    for (let o = 0; o < p.length; o += SEAL_PIECE_BYTES) {
-      parts.push(c.update(p.subarray(o, Math.min(p.length, o + SEAL_PIECE_BYTES))));
-    }
+    for (let o = 0; o < p.length; o += SEAL_PIECE_BYTES) emit(c.update(p.subarray(o, Math.min(p.length, o + SEAL_PIECE_BYTES))));
   }
   const fin = c.final();
-  if (fin.length) parts.push(fin);
-  return { parts, tag: c.getAuthTag() };
+  if (fin.length) emit(fin);
+  return c.getAuthTag();
+}
+
+/** Seal pieces of plaintext (concatenated) under a prepared subkey; `tail8` = nonce bytes 16..24. Returns ciphertext pieces + tag. */
+export function sealWithSubkey(sk: XChaChaSubkey, tail8: Uint8Array, pieces: readonly Uint8Array[], aad: Uint8Array = EMPTY): { parts: Buffer[]; tag: Buffer } {
+  const parts: Buffer[] = [];
+  const tag = sealStream(sk, tail8, pieces, (ct) => { parts.push(ct); }, aad);
+  return { parts, tag };
 }
 
 /** Open `ciphertext` (no tag) with `tag` under a prepared subkey, writing plaintext into `out` (same length). Throws DecryptError. */

@@ -6,7 +6,10 @@
 // Encoding streams: encodeFile reads the input once to hash it (convergent key) or not at all (random key), then calls
 // `sink(start)` with the storage index and share size, then writes every share sequentially and in lock-step:
 // header to all n shares, then per segment block i to share i, then each share's trailer (tree, roots, UEB, footer), then close(i).
-// Memory is about two segments of blocks whatever the file size, provided the sink applies back-pressure by awaiting.
+// Share writes run one segment behind the encoding, so a sink's I/O overlaps the hashing and coding of the next segment;
+// memory is a few segments of blocks whatever the file size, provided the sink applies back-pressure by awaiting.
+// Each segment's blocks are copied into fresh memory the sink owns, unless the sink sets `releasesChunks` (it is done
+// with a chunk when write() resolves): then it is handed the encoder's reused block buffers, with no copy.
 export * from './constants.ts';
 export { NotEnoughSharesError, CorruptShareError, InvalidParamsError, InputChangedError, FileIntegrityError, type ShareRegion } from './errors.ts';
 export { encodeFile, type ShareSink, type EncodeStart, type EncodeOptions, type EncodeResult, type EncodeProgress } from './encode.ts';

@@ -2,7 +2,7 @@
 // node 0 is the root, node i has children 2i+1 and 2i+2, leaf j is node (leaves - 1 + j).
 // Leaves past the last segment hold EMPTY_LEAF. Interior node = taggedHash(TAGS.node, left, right).
 import { HASH_BYTES, TAGS } from '../crypto/constants.ts';
-import { taggedHash } from '../crypto/hash.ts';
+import { taggedHash, taggedPairHasher } from '../crypto/hash.ts';
 
 export const EMPTY_LEAF: Uint8Array = taggedHash(TAGS.emptyLeaf);
 
@@ -10,9 +10,7 @@ export function blockHash(block: Uint8Array): Uint8Array {
   return taggedHash(TAGS.block, block);
 }
 
-export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return taggedHash(TAGS.node, left, right);
-}
+export const nodeHash: (left: Uint8Array, right: Uint8Array) => Uint8Array = taggedPairHasher(TAGS.node);
 
 const node = (tree: Uint8Array, i: number) => tree.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
 
