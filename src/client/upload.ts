@@ -39,6 +39,13 @@ export interface UploadResult {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/**
+ * Uploads of one storage index in this process, in flight. A second upload of the same content (a copy
+ * of a file, two equal packs) waits for the first and then finds its shares stored (`exists`): two
+ * concurrent writes of one share would be refused as busy by the peers and could fail both.
+ */
+const uploading = new Map<string, Promise<void>>();
+
 export async function upload(input: FileInput, finder: ServerFinder, o: UploadOptions): Promise<UploadResult> {
   const placements = new Map<number, Set<string>>();
   const refusals: Record<string, string> = {};
@@ -51,7 +58,12 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
     used.add(peer);
   };
 
+  let releaseSi: (() => void) | null = null;
   const firstSink = async (s: EncodeStart): Promise<ShareSink> => {
+    const key = hex(s.storageIndex);
+    for (let other = uploading.get(key); other; other = uploading.get(key)) await other;
+    const mine = new Promise<void>((resolve) => { releaseSi = () => { if (uploading.get(key) === mine) uploading.delete(key); resolve(); }; });
+    uploading.set(key, mine);
     start = s;
     candidates = await finder.candidates(s.storageIndex, 2 * s.n, { signal: o.signal });
     if (candidates.length === 0) throw new NoPeersError();
@@ -129,29 +141,37 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
     onProgress: (e: { phase: string; bytes: number; total: number }) =>
       o.onProgress?.({ type: e.phase === 'hash' ? 'client:upload:hash' : 'client:upload:encode', bytes: e.bytes, total: e.total })
   };
-  const result = await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: firstSink }));
-  await Promise.all(writers.splice(0));
-
-  // Second pass for shares lost mid-stream or never placed, onto peers not used yet (convergent only:
-  // a random key would produce different shares).
-  if (start && happiness(placements) < o.happy && o.convergenceSecret) {
-    const missing = range(o.n).filter((i) => !placements.has(i));
-    if (missing.length && candidates.some((c) => !used.has(c.id))) {
-      await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: (s) => placeAndSink(s, missing) }));
-      await Promise.all(writers.splice(0));
-    }
+  try {
+    return await uploadPasses();
+  } finally {
+    (releaseSi as (() => void) | null)?.();
   }
-  const h = start ? happiness(placements) : o.happy;
-  if (start && h < o.happy) throw new NotHappyError({ happiness: h, happy: o.happy, candidates: candidates.length, refusals });
-  if (result.storageIndex) void finder.announce?.(result.storageIndex).catch(() => {});
-  return {
-    cap: formatCap(result.cap),
-    verifyCap: result.verifyCap ? formatCap(result.verifyCap) : null,
-    storageIndex: result.storageIndex ? hex(result.storageIndex) : null,
-    size: input.size,
-    placements: Object.fromEntries([...placements].map(([k, v]) => [String(k), [...v]])),
-    happiness: h
-  };
+
+  async function uploadPasses(): Promise<UploadResult> {
+    const result = await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: firstSink }));
+    await Promise.all(writers.splice(0));
+
+    // Second pass for shares lost mid-stream or never placed, onto peers not used yet (convergent only:
+    // a random key would produce different shares).
+    if (start && happiness(placements) < o.happy && o.convergenceSecret) {
+      const missing = range(o.n).filter((i) => !placements.has(i));
+      if (missing.length && candidates.some((c) => !used.has(c.id))) {
+        await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: (s) => placeAndSink(s, missing) }));
+        await Promise.all(writers.splice(0));
+      }
+    }
+    const h = start ? happiness(placements) : o.happy;
+    if (start && h < o.happy) throw new NotHappyError({ happiness: h, happy: o.happy, candidates: candidates.length, refusals });
+    if (result.storageIndex) void finder.announce?.(result.storageIndex).catch(() => {});
+    return {
+      cap: formatCap(result.cap),
+      verifyCap: result.verifyCap ? formatCap(result.verifyCap) : null,
+      storageIndex: result.storageIndex ? hex(result.storageIndex) : null,
+      size: input.size,
+      placements: Object.fromEntries([...placements].map(([k, v]) => [String(k), [...v]])),
+      happiness: h
+    };
+  }
 }
 
 function range(n: number): number[] {
