@@ -15,12 +15,16 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { constants as fsc } from 'node:fs';
-import { lstat, open, readdir, readFile, readlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BigIntStats } from 'node:fs';
 import { InputChangedError, type FileInput } from '../format/index.ts';
 import { P2PBackupError } from '../common/errors.ts';
-import { BACKUP_CONCURRENCY, IGNORE_FILE, MODE_MASK, PACK_FILE_MAX_BYTES, READ_CHUNK_BYTES } from './constants.ts';
+import { BACKUP_CONCURRENCY, IGNORE_FILE, MODE_MASK, PACK_FILE_MAX_BYTES, PACK_TARGET_BYTES, READ_CHUNK_BYTES } from './constants.ts';
+
+/** Small files read before the cache is asked about their content in one call. */
+const CHUNK_FILES = 256;
 import { createPackWriter } from './packs.ts';
 import { FileReadError, UnsupportedEntryError } from './errors.ts';
 import { isExcluded, parseRules, type ExcludeRule } from './exclude.ts';
@@ -103,8 +107,6 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     signal,
     onUpload: (kind) => { stats.uploads++; if (kind === 'pack') stats.packs++; }
   });
-  /** Settle once a file is read and queued (or stored alone): the last pack may be sealed after all of them. */
-  const admissions: Promise<unknown>[] = [];
   /** Small-file content stored during this run, by sha256 (a copy within the tree is stored once). */
   const stored = new Map<string, Promise<string>>();
 
@@ -140,51 +142,8 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     }
   };
 
-  /** A small file: read whole, then appended to the open pack (or found stored already, by content). */
-  const storeSmall = async (abs: string, name: string, st: BigIntStats, admitted: () => void): Promise<DirEntry | null> => {
-    const read = run(async () => {
-      signal.throwIfAborted();
-      const opened = await openChecked(abs, st);
-      if (!opened) return null;
-      const { fh, before } = opened;
-      try {
-        const size = Number(before.size);
-        let bytes: Uint8Array, got: number;
-        try {
-          ({ bytes, got } = await readExactly(fh, size));
-        } catch (err) {
-          await itemError(abs, new FileReadError(abs, err));
-          return null;
-        }
-        if (got !== size) {
-          await itemError(abs, new FileReadError(abs, new InputChangedError({ expected: size, got })));
-          return null;
-        }
-        const after = await fh.stat({ bigint: true });
-        stats.bytesRead += size;
-        const sha = createHash('sha256').update(bytes).digest('hex');
-        let cap = stored.get(sha);
-        if (!cap) {
-          const known = await cache?.getBlob(sha);
-          cap = known !== undefined ? Promise.resolve(known) : (await packer.add(bytes)).cap;
-          stored.set(sha, cap);
-          if (known === undefined) void cap.then((c) => cache?.putBlob(sha, c)).catch(() => {});
-        }
-        o.onProgress?.({ type: 'backup:backup:file', path: abs, size, status: 'new' });
-        return { cap, before, after };
-      } finally {
-        await fh.close();
-      }
-    });
-    const r = await read.finally(admitted);
-    if (!r) return null;
-    const cap = await r.cap;
-    stats.files++; stats.bytesTotal += Number(r.before.size);
-    await rememberFile(abs, r.before, r.after, cap);
-    return fileEntry(name, cap, r.before);
-  };
-
   /** A large file: streamed through the encoder on its own (its own convergent cap). */
+  const large: Promise<unknown>[] = [];
   const storeLarge = (abs: string, name: string, st: BigIntStats): Promise<DirEntry | null> => {
     const p = run(async () => {
       signal.throwIfAborted();
@@ -210,38 +169,52 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         await fh.close();
       }
     });
-    return p;
-  };
-
-  const storeFile = (abs: string, name: string, st: BigIntStats): Promise<DirEntry | null> => {
-    seen.add(abs);
-    // Registered now, before any await: the walk's end waits for every file to be queued before the last seal.
-    const admission = { resolve: () => {} };
-    admissions.push(new Promise<void>((resolve) => { admission.resolve = resolve; }));
-    const p = (async () => {
-      const cached = await cache?.getFile(abs);
-      if (cached && cached.size === Number(st.size) && cached.mtimeNs === st.mtimeNs.toString() && cached.ctimeNs === st.ctimeNs.toString() && cached.ino === st.ino.toString()) {
-        stats.files++; stats.unchanged++; stats.bytesTotal += cached.size;
-        o.onProgress?.({ type: 'backup:backup:file', path: abs, size: cached.size, status: 'unchanged' });
-        return fileEntry(name, cached.cap, st);
-      }
-      if (Number(st.size) <= PACK_FILE_MAX_BYTES) return storeSmall(abs, name, st, admission.resolve);
-      admission.resolve(); // stored alone: nothing to wait for before sealing packs
-      return storeLarge(abs, name, st);
-    })();
-    void p.finally(admission.resolve).catch(() => {});
+    large.push(p);
     return p;
   };
 
   /** Every file's entry promise, for the final wait (each also aborts the run on a fatal error). */
   const allFiles: Promise<DirEntry | null>[] = [];
+  const addFile = (node: DirNode, p: Promise<DirEntry | null>) => {
+    p.catch((err) => ac.abort(err)); // fatal: stop the rest, and they throw this same error
+    node.files.push(p);
+    allFiles.push(p);
+  };
 
-  // Phase 1: walk, queueing files; a directory is a node whose entries are known once its files are stored.
+  /**
+   * Small files read but not queued yet (one directory's, in name order): the cache is asked about their
+   * content in one call, then each goes into the open pack, unless that content is stored already.
+   */
+  let chunk: { node: DirNode; name: string; read: SmallFile; sha: string }[] = [];
+  let chunkBytes = 0;
+  const queueChunk = async () => {
+    const items = chunk;
+    chunk = []; chunkBytes = 0;
+    const known = cache ? await cache.getBlobs(items.map((i) => i.sha)) : [];
+    for (const [i, { node, name, read, sha }] of items.entries()) {
+      let cap = stored.get(sha);
+      if (!cap) {
+        const k = known[i];
+        cap = k !== undefined ? Promise.resolve(k) : (await packer.add(read.bytes)).cap;
+        stored.set(sha, cap);
+        if (k === undefined) void cap.then((c) => cache?.putBlob(sha, c)).catch(() => {});
+      }
+      addFile(node, cap.then(async (c) => {
+        await rememberFile(read.path, read.before, read.after, c);
+        return fileEntry(name, c, read.before);
+      }));
+    }
+  };
+
+  // Phase 1: walk, storing files as they come; a directory is a node whose entries are complete once its
+  // files are stored. Directory listings, lstat and small-file reads are synchronous calls (each a few
+  // microseconds, where a thread-pool round trip costs tens), in bursts between turns of the event loop.
+  let burst = 0;
   const walkDir = async (abs: string, rel: string, inherited: ExcludeRule[]): Promise<DirNode | null> => {
     signal.throwIfAborted();
     let names: string[];
     try {
-      names = await readdir(abs);
+      names = readdirSync(abs);
     } catch (err) {
       await itemError(abs, new FileReadError(abs, err));
       return null;
@@ -250,27 +223,34 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     let rules = inherited;
     if (names.includes(IGNORE_FILE)) {
       try {
-        rules = [...inherited, ...parseRules((await readFile(join(abs, IGNORE_FILE), 'utf8')).split('\n'), rel)];
+        rules = [...inherited, ...parseRules(readFileSync(join(abs, IGNORE_FILE), 'utf8').split('\n'), rel)];
       } catch (err) {
         await itemError(join(abs, IGNORE_FILE), new FileReadError(join(abs, IGNORE_FILE), err));
       }
     }
     const node: DirNode = { abs, entries: [], files: [], subdirs: [], height: 0 };
+    const kids: { name: string; abs: string; rel: string; st: BigIntStats }[] = [];
     for (const name of names) {
-      signal.throwIfAborted();
       const childAbs = join(abs, name);
-      const childRel = rel ? `${rel}/${name}` : name;
-      let st: BigIntStats;
       try {
-        st = await lstat(childAbs, { bigint: true });
+        kids.push({ name, abs: childAbs, rel: rel ? `${rel}/${name}` : name, st: lstatSync(childAbs, { bigint: true }) });
       } catch (err) {
         await itemError(childAbs, new FileReadError(childAbs, err));
-        continue;
       }
+    }
+    // The cache is asked once for every regular file of the directory.
+    const files = kids.filter((k) => k.st.isFile() && !isExcluded(rules, k.rel, false));
+    const cachedList = cache ? await cache.getFiles(files.map((k) => k.abs)) : [];
+    const cachedOf = new Map(files.map((k, i) => [k.abs, cachedList[i]]));
+
+    for (const { name, abs: childAbs, rel: childRel, st } of kids) {
+      signal.throwIfAborted();
+      if (++burst % 256 === 0) await new Promise((r) => setImmediate(r));
       if (st.isDirectory()) {
         if (isExcluded(rules, childRel, true)) { excluded(childAbs, 'pattern'); continue; }
-        const marker = await firstPresent(childAbs, o.excludeIfPresent);
+        const marker = firstPresent(childAbs, o.excludeIfPresent);
         if (marker) { excluded(childAbs, `contains ${marker}`); continue; }
+        if (chunk.length) await queueChunk(); // keep pack order = name order (restore reads in that order)
         const child = await walkDir(childAbs, childRel, rules);
         if (child !== null) {
           node.subdirs.push({ entry: { name, type: 'dir', mode: modeOf(st), mtimeNs: st.mtimeNs.toString() }, node: child });
@@ -279,13 +259,30 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       } else if (isExcluded(rules, childRel, false)) {
         excluded(childAbs, 'pattern');
       } else if (st.isFile()) {
-        const p = storeFile(childAbs, name, st);
-        p.catch((err) => ac.abort(err)); // fatal: stop the rest, and they throw this same error
-        node.files.push(p);
-        allFiles.push(p);
+        seen.add(childAbs);
+        const cached = cachedOf.get(childAbs);
+        if (cached && cached.size === Number(st.size) && cached.mtimeNs === st.mtimeNs.toString() && cached.ctimeNs === st.ctimeNs.toString() && cached.ino === st.ino.toString()) {
+          stats.files++; stats.unchanged++; stats.bytesTotal += cached.size;
+          o.onProgress?.({ type: 'backup:backup:file', path: childAbs, size: cached.size, status: 'unchanged' });
+          addFile(node, Promise.resolve(fileEntry(name, cached.cap, st)));
+        } else if (Number(st.size) <= PACK_FILE_MAX_BYTES) {
+          const read = readSmall(childAbs, st);
+          if ('error' in read) {
+            await itemError(childAbs, new FileReadError(childAbs, read.error));
+            continue;
+          }
+          const size = read.bytes.length;
+          stats.files++; stats.bytesRead += size; stats.bytesTotal += size;
+          o.onProgress?.({ type: 'backup:backup:file', path: childAbs, size, status: 'new' });
+          chunk.push({ node, name, read, sha: createHash('sha256').update(read.bytes).digest('hex') });
+          chunkBytes += size;
+          if (chunk.length >= CHUNK_FILES || chunkBytes >= PACK_TARGET_BYTES) await queueChunk();
+        } else {
+          addFile(node, storeLarge(childAbs, name, st));
+        }
       } else if (st.isSymbolicLink()) {
         try {
-          node.entries.push({ name, type: 'symlink', mode: modeOf(st), mtimeNs: st.mtimeNs.toString(), target: await readlink(childAbs) });
+          node.entries.push({ name, type: 'symlink', mode: modeOf(st), mtimeNs: st.mtimeNs.toString(), target: readlinkSync(childAbs) });
           stats.symlinks++;
         } catch (err) {
           await itemError(childAbs, new FileReadError(childAbs, err));
@@ -294,6 +291,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         await itemError(childAbs, new UnsupportedEntryError(childAbs, kindOf(st)));
       }
     }
+    if (chunk.length) await queueChunk();
     return node;
   };
 
@@ -306,13 +304,17 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     for (const level of levels) {
       if (!level) continue;
       const waits: Promise<void>[] = [];
-      for (const node of level) {
-        signal.throwIfAborted();
+      const objects = level.map((node) => {
         for (const s of node.subdirs) node.entries.push({ ...s.entry, cap: s.node.cap! });
-        const bytes = encodeDir(node.entries);
-        stats.dirs++;
-        const known = await cache?.getDir(bytes);
-        if (known) {
+        return encodeDir(node.entries);
+      });
+      stats.dirs += level.length;
+      const knownList = cache ? await cache.getDirs(objects) : [];
+      for (const [i, node] of level.entries()) {
+        signal.throwIfAborted();
+        const bytes = objects[i];
+        const known = knownList[i];
+        if (known !== undefined) {
           node.cap = known;
           stats.dirsReused++;
           o.onProgress?.({ type: 'backup:backup:dir', path: node.abs, status: 'reused' });
@@ -336,9 +338,10 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     let rootNode: DirNode | null;
     try {
       rootNode = await walkDir(rootAbs, '', baseRules);
-    } finally {
-      // Every file is read and queued before the last pack is sealed; on failure nothing more is stored.
-      await Promise.allSettled(admissions);
+    } catch (err) {
+      ac.abort(err); // the uploads in flight stop; wait for them before reporting
+      await Promise.allSettled(large);
+      throw err;
     }
     if (rootNode === null) throw new FileReadError(rootAbs, new Error('the folder itself could not be read'));
     await packer.flush();
@@ -379,23 +382,38 @@ interface DirNode {
   cap?: string;
 }
 
-/** The file's first `size` bytes, and how many it has (up to size + 1: more means it grew). */
-async function readExactly(fh: FileHandle, size: number): Promise<{ bytes: Uint8Array; got: number }> {
-  const buf = new Uint8Array(size + 1);
-  let at = 0;
-  while (at <= size) {
-    const { bytesRead } = await fh.read(buf, at, size + 1 - at, at);
-    if (bytesRead === 0) break;
-    at += bytesRead;
-  }
-  return { bytes: buf.subarray(0, size), got: at };
+
+function firstPresent(dir: string, names: string[] | undefined): string | null {
+  for (const n of names ?? []) if (lstatSync(join(dir, n), { throwIfNoEntry: false })) return n;
+  return null;
 }
 
-async function firstPresent(dir: string, names: string[] | undefined): Promise<string | null> {
-  for (const n of names ?? []) {
-    try { await lstat(join(dir, n)); return n; } catch { /* absent */ }
+/** A small file read whole, or why it could not be. */
+interface SmallFile { path: string; bytes: Uint8Array; before: BigIntStats; after: BigIntStats }
+type SmallRead = SmallFile | { error: unknown };
+
+/** Read the regular file lstat saw (not a replacement, not through a symlink) whole, synchronously. */
+function readSmall(path: string, st: BigIntStats): SmallRead {
+  let fd: number;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+  } catch (error) {
+    return { error };
   }
-  return null;
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    if (!before.isFile() || before.ino !== st.ino) return { error: new Error('replaced while being backed up') };
+    const size = Number(before.size);
+    const buf = new Uint8Array(size + 1); // one byte more: a file that grew is noticed
+    let at = 0;
+    for (let got; at <= size && (got = readSync(fd, buf, at, size + 1 - at, at)) > 0;) at += got;
+    if (at !== size) return { error: new InputChangedError({ expected: size, got: at }) };
+    return { path, bytes: buf.subarray(0, size), before, after: fstatSync(fd, { bigint: true }) };
+  } catch (error) {
+    return { error };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function kindOf(st: BigIntStats): string {

@@ -17,12 +17,18 @@ export interface FileCacheRecord {
 
 export interface BackupCache {
   getFile(path: string): Promise<FileCacheRecord | undefined>;
+  /** getFile for many paths in one call (one directory's files). */
+  getFiles(paths: string[]): Promise<(FileCacheRecord | undefined)[]>;
+  getDirs(objects: Uint8Array[]): Promise<(string | undefined)[]>;
+  getBlobs(sha256s: string[]): Promise<(string | undefined)[]>;
   putFile(path: string, rec: FileCacheRecord): Promise<void>;
   getDir(bytes: Uint8Array): Promise<string | undefined>;
   putDir(bytes: Uint8Array, cap: string): Promise<void>;
   /** Cap of a packed file's content by its sha256 (hex). */
   getBlob(sha256: string): Promise<string | undefined>;
   putBlob(sha256: string, cap: string): Promise<void>;
+  /** Writes are buffered and written in batches: write what is pending (prune and close do it first). */
+  flush(): Promise<void>;
   /** Drop file records under `root` (an absolute directory) whose path is not in `seen`. */
   prune(root: string, seen: Set<string>): Promise<number>;
   close(): Promise<void>;
@@ -30,23 +36,42 @@ export interface BackupCache {
 
 const dirKey = (bytes: Uint8Array) => `d!${createHash('sha256').update(bytes).digest('hex')}`;
 
+/** Pending writes are written as one LevelDB batch once this many are queued. */
+const WRITE_BATCH = 1000;
+
 export async function openBackupCache(dir: string): Promise<BackupCache> {
   const db = new Level<string, FileCacheRecord | string>(dir, { valueEncoding: 'json' });
   await db.open();
+  let pending: { type: 'put'; key: string; value: FileCacheRecord | string }[] = [];
+  const flush = async () => {
+    if (!pending.length) return;
+    const ops = pending;
+    pending = [];
+    await db.batch(ops);
+  };
+  const put = async (key: string, value: FileCacheRecord | string) => {
+    pending.push({ type: 'put', key, value });
+    if (pending.length >= WRITE_BATCH) await flush();
+  };
   return {
     async getFile(path) { return (await db.get(`f!${path}`)) as FileCacheRecord | undefined; },
-    async putFile(path, rec) { await db.put(`f!${path}`, rec); },
+    async getFiles(paths) { return paths.length ? (await db.getMany(paths.map((p) => `f!${p}`))) as (FileCacheRecord | undefined)[] : []; },
+    putFile: (path, rec) => put(`f!${path}`, rec),
     async getDir(bytes) { return (await db.get(dirKey(bytes))) as string | undefined; },
-    async putDir(bytes, cap) { await db.put(dirKey(bytes), cap); },
+    async getDirs(objects) { return objects.length ? (await db.getMany(objects.map(dirKey))) as (string | undefined)[] : []; },
+    putDir: (bytes, cap) => put(dirKey(bytes), cap),
     async getBlob(sha256) { return (await db.get(`b!${sha256}`)) as string | undefined; },
-    async putBlob(sha256, cap) { await db.put(`b!${sha256}`, cap); },
+    async getBlobs(shas) { return shas.length ? (await db.getMany(shas.map((h) => `b!${h}`))) as (string | undefined)[] : []; },
+    putBlob: (sha256, cap) => put(`b!${sha256}`, cap),
+    flush,
     async prune(root, seen) {
+      await flush();
       const prefix = `f!${root.endsWith('/') ? root : `${root}/`}`;
       const dead: string[] = [];
       for await (const key of db.keys({ gte: prefix, lt: `${prefix}\uffff` })) if (!seen.has(key.slice(2))) dead.push(key);
       if (dead.length) await db.batch(dead.map((key) => ({ type: 'del' as const, key })));
       return dead.length;
     },
-    async close() { await db.close(); }
+    async close() { await flush(); await db.close(); }
   };
 }

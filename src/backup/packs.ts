@@ -145,13 +145,17 @@ function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
   });
 }
 
-/** The bytes a cap names, through the pack cache when it is a slice of a pack small enough to keep. */
-export async function openContent(store: ObjectStore, cap: string, signal?: AbortSignal): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }> {
+/**
+ * The bytes a cap names, verified: whole in memory when they are there anyway (`bytes`: a literal cap, or
+ * a slice of a pack small enough to cache), else a stream from the store.
+ */
+export async function openContent(store: ObjectStore, cap: string, signal?: AbortSignal): Promise<{ size: number; stream: AsyncIterable<Uint8Array>; bytes?: Uint8Array }> {
   const c = parseCap(cap);
+  if (c.type === 'lit') return { size: c.data.length, stream: (async function* () { yield c.data; })(), bytes: c.data };
   if (c.type !== 'slice' || c.pack.size > PACK_CACHE_MAX_PACK_BYTES) return store.getFile(cap, { signal });
   let cache = caches.get(store);
   if (!cache) caches.set(store, cache = new PackCache(store));
   const pack = await abortable(cache.get(formatCap(c.pack), c.pack.size), signal);
   const view = pack.subarray(c.offset, c.offset + c.length);
-  return { size: c.length, stream: (async function* () { yield view; })() };
+  return { size: c.length, stream: (async function* () { yield view; })(), bytes: view };
 }

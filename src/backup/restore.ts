@@ -10,8 +10,8 @@
 // Per-item failures (a file whose shares are gone, something in the way) go to `onItemError`.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { chmod, lstat, lutimes, mkdir, open, readlink, rename, rm, symlink, unlink, utimes } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { chmod, mkdir, open, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
+import { closeSync, constants as fsc, fchmodSync, futimesSync, lstatSync, lutimesSync, openSync, renameSync, symlinkSync, writeSync, type BigIntStats } from 'node:fs';
 import { P2PBackupError } from '../common/errors.ts';
 import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX } from './constants.ts';
 import { RestoreConflictError, RestoreSizeError } from './errors.ts';
@@ -51,8 +51,21 @@ const tsOf = (ns: string) => {
 };
 const sameTime = (a: string, b: bigint) => { const d = BigInt(a) - b; return d < 1_000_000n && d > -1_000_000n; };
 
+/** Create `path` (must not exist) holding `bytes`, with its mode and mtime set through the descriptor. */
+function writeWhole(path: string, bytes: Uint8Array, mode: number, time: number): void {
+  const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+  try {
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+    fchmodSync(fd, mode);
+    futimesSync(fd, time, time);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 async function lstatOrNull(p: string): Promise<BigIntStats | null> {
-  try { return await lstat(p, { bigint: true }); } catch (err) { if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null; throw err; }
+  // Synchronous: one cheap syscall per entry; a thread-pool round trip costs more than the call itself.
+  return lstatSync(p, { bigint: true, throwIfNoEntry: false }) ?? null;
 }
 
 export async function restore(cap: string, target: string, o: RestoreOptions): Promise<{ stats: RestoreStats }> {
@@ -89,22 +102,32 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     const tmp = join(abs, '..', `${RESTORE_TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
     let placed = false;
     try {
-      const { stream } = await openContent(store, e.cap!, signal);
-      const fh = await open(tmp, 'wx', 0o600);
-      let got = 0;
-      try {
-        for await (const chunk of stream) {
-          got += chunk.length;
-          if (got > e.size!) break;
-          await fh.write(chunk);
-        }
+      const content = await openContent(store, e.cap!, signal);
+      let got: number;
+      if (content.bytes) {
+        // In memory already (a packed small file): written with synchronous calls, one short burst that
+        // costs far less than seven thread-pool round trips per file.
+        got = content.bytes.length;
         if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
-        await fh.chmod(e.mode);
-      } finally {
-        await fh.close();
+        writeWhole(tmp, content.bytes, e.mode, tsOf(e.mtimeNs));
+        renameSync(tmp, abs);
+      } else {
+        got = 0;
+        const fh = await open(tmp, 'wx', 0o600);
+        try {
+          for await (const chunk of content.stream) {
+            got += chunk.length;
+            if (got > e.size!) break;
+            await fh.write(chunk);
+          }
+          if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
+          await fh.chmod(e.mode);
+        } finally {
+          await fh.close();
+        }
+        await utimes(tmp, tsOf(e.mtimeNs), tsOf(e.mtimeNs));
+        await rename(tmp, abs);
       }
-      await utimes(tmp, tsOf(e.mtimeNs), tsOf(e.mtimeNs));
-      await rename(tmp, abs);
       placed = true;
       stats.files++; stats.bytesWritten += got;
       o.onProgress?.({ type: 'backup:restore:file', path: abs, size: got, status: 'written' });
@@ -125,9 +148,9 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     }
     const tmp = join(abs, '..', `${RESTORE_TEMP_PREFIX}${randomBytes(8).toString('hex')}.lnk`);
     try {
-      await symlink(e.target!, tmp);
-      await lutimes(tmp, tsOf(e.mtimeNs), tsOf(e.mtimeNs));
-      await rename(tmp, abs);
+      symlinkSync(e.target!, tmp);
+      lutimesSync(tmp, tsOf(e.mtimeNs), tsOf(e.mtimeNs));
+      renameSync(tmp, abs);
       stats.symlinks++;
     } catch (err) {
       await rm(tmp, { force: true });
