@@ -109,7 +109,7 @@ class ReedSolomonCodec implements Codec {
     this.kernel = resolveKernel(options.kernel ?? 'auto');
     this.#encoding = buildEncodingMatrix(this.dataShards, this.totalShards);
     this.#parityRows = this.#encoding.data.slice(this.dataShards * this.dataShards);
-    this.#k = new Kernel(this.kernel);
+    this.#k = new Kernel(this.kernel, this.dataShards * this.parityShards);
   }
 
   #kernel(): Kernel {
@@ -215,7 +215,7 @@ class ReedSolomonCodec implements Codec {
   allocShards(shardLength: number): ShardSet {
     this.#kernel();
     const len = checkShardLength(shardLength);
-    const kernel = new Kernel(this.kernel, this.totalShards * alignUp(len));
+    const kernel = new Kernel(this.kernel, this.dataShards * this.parityShards, this.totalShards * alignUp(len));
     return new ShardSetImpl(this, kernel, this.totalShards, len);
   }
 

@@ -8,6 +8,8 @@ export const MAX_TOTAL_SHARDS = 256;
 export const COEF_REGION_BYTES = 256 * 256;
 /** Bytes reserved in kernel memory for the input and output pointer tables (256 u32 each). */
 export const PTR_REGION_BYTES = 2 * 256 * 4;
+/** Scratch bytes per matrix coefficient: its 16-byte low and 16-byte high nibble table, laid out in kernel order. */
+export const TABLE_BYTES_PER_COEF = 32;
 /** Alignment of every shard slot in kernel memory. */
 export const SLOT_ALIGN = 64;
 /**

@@ -1,8 +1,9 @@
 // Loads the AssemblyScript GF(2^8) kernel (build/wasm/rs-{relaxed,simd}.wasm) and wraps one instance with its
 // own linear memory. Feature detection: WebAssembly.validate on the relaxed-SIMD build first, then plain SIMD.
-// Memory layout of an instance: [kernel statics][coefficients 64 KiB][pointer tables 2 KiB][shard slots...].
+// Memory layout of an instance: [kernel statics][coefficients 64 KiB][pointer tables 2 KiB][expanded tables,
+// rows x cols x 32 bytes for the largest matrix the owner will multiply][shard slots...].
 import { readFileSync } from 'node:fs';
-import { COEF_REGION_BYTES, PTR_REGION_BYTES, SLOT_ALIGN, STRIP_BYTES, WASM_PAGE } from './constants.ts';
+import { COEF_REGION_BYTES, PTR_REGION_BYTES, SLOT_ALIGN, STRIP_BYTES, TABLE_BYTES_PER_COEF, WASM_PAGE } from './constants.ts';
 import { KernelUnavailableError } from './errors.ts';
 import { Wasm } from './wasm-api.ts';
 import type { WasmMemory, WasmModule } from './wasm-api.ts';
@@ -16,7 +17,7 @@ interface KernelExports {
   heapBase(): number;
   mulAdd(c: number, src: number, dst: number, len: number): void;
   mulSet(c: number, src: number, dst: number, len: number): void;
-  matMul(coef: number, rows: number, cols: number, inPtrs: number, outPtrs: number, len: number, strip: number): void;
+  matMul(coef: number, rows: number, cols: number, inPtrs: number, outPtrs: number, len: number, strip: number, scratch: number): void;
 }
 
 const modules = new Map<KernelVariant, WasmModule | null>();
@@ -62,13 +63,20 @@ export class Kernel {
   readonly coefPtr: number;
   readonly inPtrsPtr: number;
   readonly outPtrsPtr: number;
+  /** Expanded multiplication tables (scratch of matMul), `tableBytes` long. */
+  readonly tablesPtr: number;
+  readonly tableBytes: number;
   /** First byte of the shard-slot area. */
   readonly slotsPtr: number;
   readonly #exports: KernelExports;
   #view: Uint8Array;
 
-  /** `slotBytes`: reserve that many bytes of shard slots up front (so views stay valid unless ensure() grows). */
-  constructor(variant: KernelVariant, slotBytes = 0) {
+  /**
+   * `maxCoefs`: the largest rows x cols this kernel will multiply (the codec's k x m; at most 128 x 128),
+   * which sizes the expanded-table scratch. `slotBytes`: reserve that many bytes of shard slots up front (so
+   * views stay valid unless ensure() grows).
+   */
+  constructor(variant: KernelVariant, maxCoefs: number, slotBytes = 0) {
     const mod = loadModule(variant);
     if (!mod) throw new KernelUnavailableError(`kernel variant "${variant}" is not available`, { kernel: variant });
     const instance = new Wasm.Instance(mod, {});
@@ -78,7 +86,9 @@ export class Kernel {
     this.coefPtr = alignUp(this.#exports.heapBase());
     this.inPtrsPtr = this.coefPtr + COEF_REGION_BYTES;
     this.outPtrsPtr = this.inPtrsPtr + PTR_REGION_BYTES / 2;
-    this.slotsPtr = alignUp(this.inPtrsPtr + PTR_REGION_BYTES);
+    this.tablesPtr = alignUp(this.inPtrsPtr + PTR_REGION_BYTES);
+    this.tableBytes = maxCoefs * TABLE_BYTES_PER_COEF;
+    this.slotsPtr = alignUp(this.tablesPtr + this.tableBytes);
     this.#view = new Uint8Array(this.#exports.memory.buffer);
     this.ensure(this.slotsPtr + slotBytes);
   }
@@ -113,12 +123,13 @@ export class Kernel {
    * inputs / outputs are absolute addresses in this kernel's memory; outputs must not overlap inputs.
    */
   matMul(coef: Uint8Array, rows: number, cols: number, inputs: readonly number[], outputs: readonly number[], len: number): void {
+    if (rows * cols * TABLE_BYTES_PER_COEF > this.tableBytes) throw new RangeError(`matMul ${rows}x${cols} exceeds this kernel's table scratch`);
     const mem = this.bytes();
     mem.set(coef.subarray(0, rows * cols), this.coefPtr);
     const ptrs = new Uint32Array(this.buffer, this.inPtrsPtr, 512);
     for (let i = 0; i < cols; i++) ptrs[i] = inputs[i];
     for (let r = 0; r < rows; r++) ptrs[256 + r] = outputs[r];
-    this.#exports.matMul(this.coefPtr, rows, cols, this.inPtrsPtr, this.outPtrsPtr, len, STRIP_BYTES);
+    this.#exports.matMul(this.coefPtr, rows, cols, this.inPtrsPtr, this.outPtrsPtr, len, STRIP_BYTES, this.tablesPtr);
   }
 
   mulAdd(c: number, src: number, dst: number, len: number): void {
