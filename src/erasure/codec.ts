@@ -5,7 +5,7 @@ import { DECODE_CACHE_SIZE } from './constants.ts';
 import { CodecClosedError, InvalidShardError } from './errors.ts';
 import { matrixInvert, matrixMul, matrixSelectRows } from './gf.ts';
 import type { Matrix } from './gf.ts';
-import { Kernel, alignUp, resolveKernel } from './kernel.ts';
+import { Kernel, resolveKernel, slotStride } from './kernel.ts';
 import type { KernelChoice, KernelVariant } from './kernel.ts';
 import { buildEncodingMatrix } from './matrix.ts';
 import { checkData, checkFull, checkParityOut, checkPartial, checkPresent, checkShape, checkShardLength } from './validate.ts';
@@ -76,7 +76,7 @@ class ShardSetImpl implements ShardSet {
   readonly owner: ReedSolomonCodec;
   kernel: Kernel | null;
   constructor(owner: ReedSolomonCodec, kernel: Kernel, n: number, len: number) {
-    const stride = alignUp(len);
+    const stride = slotStride(len);
     this.owner = owner;
     this.kernel = kernel;
     this.shardLength = len;
@@ -119,7 +119,7 @@ class ReedSolomonCodec implements Codec {
 
   /** Slot addresses for n shards of len bytes in the shared kernel memory (grown if needed). */
   #slots(k: Kernel, len: number): number[] {
-    const stride = alignUp(len);
+    const stride = slotStride(len);
     k.ensure(k.slotsPtr + this.totalShards * stride);
     return Array.from({ length: this.totalShards }, (_, i) => k.slotsPtr + i * stride);
   }
@@ -215,7 +215,7 @@ class ReedSolomonCodec implements Codec {
   allocShards(shardLength: number): ShardSet {
     this.#kernel();
     const len = checkShardLength(shardLength);
-    const kernel = new Kernel(this.kernel, this.dataShards * this.parityShards, this.totalShards * alignUp(len));
+    const kernel = new Kernel(this.kernel, this.dataShards * this.parityShards, this.totalShards * slotStride(len));
     return new ShardSetImpl(this, kernel, this.totalShards, len);
   }
 

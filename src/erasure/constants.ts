@@ -13,10 +13,16 @@ export const TABLE_BYTES_PER_COEF = 32;
 /** Alignment of every shard slot in kernel memory. */
 export const SLOT_ALIGN = 64;
 /**
- * Bytes per strip for the fused kernel: inputs of one strip stay in L1 while all outputs use them.
- * Measured here (10+4 and 17+3 at 1 MiB shards, whose power-of-two-spaced buffers contend for the
- * same cache sets): 8 KiB strips 3.4 / 4.3 GB/s, 1 KiB strips 4.1-4.2 / 5.6-5.9 GB/s; 64 KiB shards
- * unchanged (about 4.9 / 6.5 GB/s).
+ * Extra bytes between shard slots of 4 KiB or more (17 cache lines: an odd count, so up to 64 shards start in
+ * distinct L1 sets). Measured here on 1 MiB shards: 10+4 encode 6.4 -> 7.7 GB/s, 17+3 7.0 -> 7.6 GB/s; with
+ * slots exactly 1 MiB apart every stream maps to the same cache sets and stores 4 KiB-alias the loads.
+ */
+export const SLOT_STAGGER = 1088;
+/**
+ * Bytes per strip for the fused kernel (a multiple of 64): with more than 4 output rows, later row groups find
+ * the strip's inputs still in L1. Up to 4 rows (10+4, 17+3, 4+2) one pass reads each input once and the strip
+ * only bounds the loop. Measured before the multi-row kernel: 8 KiB strips 3.4 / 4.3 GB/s, 1 KiB 4.1-4.2 /
+ * 5.6-5.9 GB/s (10+4 / 17+3 at 1 MiB); with it, 1-16 KiB are within the noise of this shared machine.
  */
 export const STRIP_BYTES = 1024;
 /** Decode matrices cached per erasure pattern (least recently used are evicted). */

@@ -3,7 +3,7 @@
 // Memory layout of an instance: [kernel statics][coefficients 64 KiB][pointer tables 2 KiB][expanded tables,
 // rows x cols x 32 bytes for the largest matrix the owner will multiply][shard slots...].
 import { readFileSync } from 'node:fs';
-import { COEF_REGION_BYTES, PTR_REGION_BYTES, SLOT_ALIGN, STRIP_BYTES, TABLE_BYTES_PER_COEF, WASM_PAGE } from './constants.ts';
+import { COEF_REGION_BYTES, PTR_REGION_BYTES, SLOT_ALIGN, SLOT_STAGGER, STRIP_BYTES, TABLE_BYTES_PER_COEF, WASM_PAGE } from './constants.ts';
 import { KernelUnavailableError } from './errors.ts';
 import { Wasm } from './wasm-api.ts';
 import type { WasmMemory, WasmModule } from './wasm-api.ts';
@@ -55,6 +55,15 @@ export function resolveKernel(choice: KernelChoice = 'auto'): KernelVariant {
 
 export function alignUp(n: number, a: number = SLOT_ALIGN): number {
   return Math.ceil(n / a) * a;
+}
+
+/**
+ * Distance between consecutive shard slots of `len` bytes. Shards of 4 KiB and more start SLOT_STAGGER bytes
+ * apart modulo 4 KiB, so the kernel's k + m streams at the same column neither share cache sets nor 4 KiB-alias
+ * stores with loads (stride of a multiple of 4 KiB + SLOT_STAGGER).
+ */
+export function slotStride(len: number): number {
+  return len < 4096 ? alignUp(len) : alignUp(len, 4096) + SLOT_STAGGER;
 }
 
 /** One kernel instance and its memory. Views of its memory are invalidated when it grows; use bytes() again. */
