@@ -212,21 +212,17 @@ function groupRows(rows: u32, r: u32): u32 {
   return left >= 4 ? 4 : left;
 }
 
-/** Bytes of scratch matMul needs for its expanded tables: rows * cols * 32. */
+/** Bytes of scratch the expanded tables of a rows x cols matrix take: rows * cols * 32. */
 export function tableBytes(rows: u32, cols: u32): usize {
   return (<usize>rows * cols) << 5;
 }
 
 /**
- * Fused matrix multiply: out[r] = sum_i coef[r*cols + i] * in[i] for r < rows, over len bytes.
- * coef: rows*cols bytes; inPtrs: cols u32 pointers; outPtrs: rows u32 pointers; scratch: tableBytes(rows,
- * cols) bytes (16-byte aligned) for the per-call expanded multiplication tables.
- * Output rows go in groups of up to 4 (see rowGroup), over strips of `strip` bytes (a multiple of 64; 0
- * means the whole length) so that later groups find a strip's inputs still in cache. The last len % 32
- * bytes go one row at a time. Outputs must not alias inputs.
+ * Expand the rows x cols coefficient matrix at `coef` into `scratch` (tableBytes(rows, cols) bytes, 16-byte
+ * aligned) in the order matMul reads it: row groups of up to 4 (see rowGroup); the group at row r0 with R
+ * rows holds [input i][row j] at scratch + (r0 * cols + i * R + j) * 32.
  */
-export function matMul(coef: usize, rows: u32, cols: u32, inPtrs: usize, outPtrs: usize, len: usize, strip: usize, scratch: usize): void {
-  // Expanded tables, group by group: group at row r0 with R rows holds [input i][row j] at scratch + (r0*cols + i*R + j) * 32.
+export function expandTables(coef: usize, rows: u32, cols: u32, scratch: usize): void {
   for (let r0: u32 = 0; r0 < rows; r0 += 4) {
     const R = groupRows(rows, r0);
     const base = scratch + ((<usize>r0 * cols) << 5);
@@ -239,9 +235,21 @@ export function matMul(coef: usize, rows: u32, cols: u32, inPtrs: usize, outPtrs
       }
     }
   }
-  const body = len & ~<usize>31;
-  if (strip == 0 || strip > body) strip = body;
-  for (let off: usize = 0; off < body; off += strip) {
+}
+
+/**
+ * Fused matrix multiply over the columns [start, end): out[r] = sum_i coef[r*cols + i] * in[i] for r < rows.
+ * coef: rows*cols bytes; inPtrs: cols u32 pointers; outPtrs: rows u32 pointers (shard starts, not offset by
+ * start); scratch: the tables expandTables() made from coef. Output rows go in groups of up to 4, over
+ * strips of `strip` bytes (a multiple of 64; 0 means the whole range) so that later groups find a strip's
+ * inputs still in cache; the last (end - start) % 32 bytes go one row at a time. Outputs must not alias
+ * inputs. Threads sharing one memory may run disjoint column ranges of the same call at once: the kernel
+ * only reads coef, the pointer tables and scratch, and writes outputs within [start, end).
+ */
+export function matMul(coef: usize, rows: u32, cols: u32, inPtrs: usize, outPtrs: usize, start: usize, end: usize, strip: usize, scratch: usize): void {
+  const body = start + ((end - start) & ~<usize>31);
+  if (strip == 0 || strip > body - start) strip = body - start;
+  for (let off = start; off < body; off += strip) {
     let n = body - off;
     if (n > strip) n = strip;
     for (let r0: u32 = 0; r0 < rows; r0 += 4) {
@@ -254,8 +262,8 @@ export function matMul(coef: usize, rows: u32, cols: u32, inPtrs: usize, outPtrs
       else rows1(tp, cols, inPtrs, outs, off, n);
     }
   }
-  if (body < len) {
-    const n = len - body;
+  if (body < end) {
+    const n = end - body;
     for (let r: u32 = 0; r < rows; r++) {
       const out = load<usize>(outPtrs + (<usize>r << 2)) + body;
       const row = coef + <usize>r * cols;

@@ -25,6 +25,12 @@ export const SLOT_STAGGER = 1088;
  * 5.6-5.9 GB/s (10+4 / 17+3 at 1 MiB); with it, 1-16 KiB are within the noise of this shared machine.
  */
 export const STRIP_BYTES = 1024;
+/**
+ * Data bytes (k x shard length) from which the parallel codec splits a call over its threads; smaller calls
+ * run on the calling thread alone. Waking a sleeping worker and waiting for it costs tens of microseconds,
+ * about what 256 KiB take to code on one thread here.
+ */
+export const PARALLEL_MIN_BYTES = 256 * 1024;
 /** Decode matrices cached per erasure pattern (least recently used are evicted). */
 export const DECODE_CACHE_SIZE = 64;
 /** WebAssembly page size. */
