@@ -31,6 +31,13 @@ export const STRIP_BYTES = 1024;
  * about what 256 KiB take to code on one thread here.
  */
 export const PARALLEL_MIN_BYTES = 256 * 1024;
+/**
+ * The parallel codec cuts a call into about this many column ranges per thread, none under PARALLEL_MIN_CHUNK
+ * bytes: enough that a thread the OS runs less often (another program on its core) holds the others up by
+ * one small range only, few enough that claiming ranges (one Atomics.add each) costs nothing measurable.
+ */
+export const PARALLEL_CHUNKS_PER_THREAD = 8;
+export const PARALLEL_MIN_CHUNK = 4096; // bytes of shard length
 /** Decode matrices cached per erasure pattern (least recently used are evicted). */
 export const DECODE_CACHE_SIZE = 64;
 /** WebAssembly page size. */

@@ -1,8 +1,9 @@
 // Multi-core codec. One shared WebAssembly.Memory holds every shard of the codec (its ShardSets and the
 // stripes of convenience calls); worker threads instantiate the -shared kernel on that same memory, so no
-// shard byte is ever copied between threads. Each call splits the shard length into column ranges of whole
-// cache lines: the calling thread codes the first range itself, workers the others, woken through a small
-// control block (Atomics.notify) and waited for with Atomics.waitAsync. Calls run one at a time, in order.
+// shard byte is ever copied between threads. Each call cuts the shard length into column ranges of whole
+// cache lines; the calling thread and the workers (woken through a small control block, worker-protocol.ts)
+// claim ranges until none is left, so a core busy with other work slows the call down less than a fixed
+// split would. The calling thread waits for running workers with Atomics.waitAsync. Calls run one at a time.
 // Results are byte-identical to createCodec(): the same kernel computes every column, only on another thread.
 // Arguments are validated on the calling thread (same errors as the single-thread codec), before anything is
 // queued or written. Idle workers sleep in Atomics.wait and are unref'ed, so a forgotten close() does not keep
@@ -10,7 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { CodecOptions, ReconstructOptions, ShardSet } from './codec.ts';
-import { PARALLEL_MIN_BYTES, SLOT_ALIGN } from './constants.ts';
+import { PARALLEL_CHUNKS_PER_THREAD, PARALLEL_MIN_BYTES, PARALLEL_MIN_CHUNK, SLOT_ALIGN } from './constants.ts';
 import { CodecClosedError, InvalidParametersError, InvalidShardError, KernelUnavailableError, WorkerFailedError } from './errors.ts';
 import { RegionHeap } from './heap.ts';
 import { Kernel, alignUp, createSharedMemory, loadModule, resolveKernel, slotStride } from './kernel.ts';
@@ -18,7 +19,7 @@ import type { KernelVariant } from './kernel.ts';
 import { Planner } from './plan.ts';
 import type { MatMulPlan } from './plan.ts';
 import { checkData, checkPartial, checkPresent, checkShape, checkShardLength } from './validate.ts';
-import { CTRL, CTRL_STRIDE, OP_QUIT, OP_RUN } from './worker-protocol.ts';
+import { CTRL, CTRL_STRIDE, JOB, STATE_CANCELLED, STATE_POSTED, STATE_RUNNING, codeChunks } from './worker-protocol.ts';
 import type { WorkerInit, WorkerNote } from './worker-protocol.ts';
 
 type WaitAsyncResult = { async: false; value: string } | { async: true; value: Promise<string> };
@@ -32,6 +33,9 @@ export interface ParallelCodecOptions extends CodecOptions {
   /** Calls with fewer data bytes (k x shard length) are coded by the calling thread alone, since waking a
    * worker costs more than it saves. Default PARALLEL_MIN_BYTES; 0 always splits (tests). */
   readonly minParallelBytes?: number;
+  /** Bytes of shard length per column range (a multiple of 64). Default: about PARALLEL_CHUNKS_PER_THREAD
+   * ranges per thread, none under PARALLEL_MIN_CHUNK. */
+  readonly chunkBytes?: number;
 }
 
 export interface ParallelCodec {
@@ -98,6 +102,7 @@ class ParallelReedSolomon implements ParallelCodec {
   readonly threads: number;
   readonly kernel: KernelVariant;
   readonly #minBytes: number;
+  readonly #chunkBytes: number;
   readonly #planner: Planner;
   readonly #k: Kernel;
   readonly #heap: RegionHeap;
@@ -120,6 +125,10 @@ class ParallelReedSolomon implements ParallelCodec {
     if (!Number.isInteger(minBytes) || minBytes < 0) {
       throw new InvalidParametersError('minParallelBytes must be an integer >= 0', { minParallelBytes: minBytes });
     }
+    const chunkBytes = options.chunkBytes ?? 0;
+    if (!Number.isInteger(chunkBytes) || chunkBytes < 0 || chunkBytes % SLOT_ALIGN !== 0) {
+      throw new InvalidParametersError(`chunkBytes must be a positive multiple of ${SLOT_ALIGN}`, { chunkBytes });
+    }
     const kernel = resolveKernel(options.kernel ?? 'auto');
     if (!loadModule(kernel, true)) {
       throw new KernelUnavailableError(`kernel variant "${kernel}" has no shared-memory build: run \`npm run build\``, { kernel });
@@ -130,6 +139,7 @@ class ParallelReedSolomon implements ParallelCodec {
     this.threads = threads;
     this.kernel = kernel;
     this.#minBytes = minBytes;
+    this.#chunkBytes = chunkBytes;
     this.#planner = new Planner(this.dataShards, this.parityShards);
     const memory = createSharedMemory(0);
     this.#k = new Kernel(kernel, this.dataShards * this.parityShards, 0, memory);
@@ -138,7 +148,7 @@ class ParallelReedSolomon implements ParallelCodec {
       this.#breakWith = reject;
     });
     this.#broken.catch(() => {}); // observed by every wait; never an unhandled rejection by itself
-    this.#ctrl = new Int32Array(new SharedArrayBuffer(Math.max(1, threads - 1) * CTRL_STRIDE * 4));
+    this.#ctrl = new Int32Array(new SharedArrayBuffer(threads * CTRL_STRIDE * 4));
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const url = new URL(`./worker${ext}`, import.meta.url);
     const ready: Promise<unknown>[] = [];
@@ -147,7 +157,7 @@ class ParallelReedSolomon implements ParallelCodec {
         variant: kernel,
         memory,
         ctrl: this.#ctrl.buffer as SharedArrayBuffer,
-        base: i * CTRL_STRIDE,
+        base: (i + 1) * CTRL_STRIDE,
         layout: { coef: this.#k.coefPtr, inPtrs: this.#k.inPtrsPtr, outPtrs: this.#k.outPtrsPtr, tables: this.#k.tablesPtr },
       };
       const worker = new Worker(url, { workerData: init });
@@ -162,7 +172,7 @@ class ParallelReedSolomon implements ParallelCodec {
       );
       worker.on('error', (cause) => this.#fail(new WorkerFailedError(`codec worker ${i} failed: ${String((cause as Error)?.message ?? cause)}`, { worker: i }, { cause })));
       worker.on('exit', (code) => this.#fail(new WorkerFailedError(`codec worker ${i} exited with code ${code}`, { worker: i, exitCode: code })));
-      this.#helpers.push({ worker, base: i * CTRL_STRIDE, seq: 0 });
+      this.#helpers.push({ worker, base: (i + 1) * CTRL_STRIDE, seq: 0 });
     }
     this.#ready = Promise.race([Promise.all(ready), this.#broken]);
     this.#ready.catch(() => {});
@@ -204,42 +214,41 @@ class ParallelReedSolomon implements ParallelCodec {
     const cols = this.dataShards;
     const k = this.#k;
     k.prepare(plan.coef, rows, cols, plan.inputs.map((i) => addrs[i]), plan.outputs.map((o) => addrs[o]));
-    const parts = cols * len >= this.#minBytes ? this.#helpers.length + 1 : 1;
-    const chunk = alignUp(Math.ceil(len / parts), SLOT_ALIGN);
-    if (chunk >= len) {
+    const threads = cols * len >= this.#minBytes ? this.#helpers.length + 1 : 1;
+    const chunk = this.#chunkBytes || Math.max(PARALLEL_MIN_CHUNK, alignUp(Math.ceil(len / (threads * PARALLEL_CHUNKS_PER_THREAD)), SLOT_ALIGN));
+    if (threads === 1 || chunk >= len) {
       k.run(rows, cols, 0, len);
       return;
     }
     await this.#ready;
     const c = this.#ctrl;
-    const busy: Helper[] = [];
-    for (let w = 0; w < this.#helpers.length && (w + 1) * chunk < len; w++) {
-      const h = this.#helpers[w];
-      const b = h.base;
-      c[b + CTRL.op] = OP_RUN;
-      c[b + CTRL.start] = (w + 1) * chunk;
-      c[b + CTRL.end] = Math.min(len, (w + 2) * chunk);
-      c[b + CTRL.rows] = rows;
-      c[b + CTRL.cols] = cols;
-      h.seq = (h.seq + 1) | 0;
+    c[JOB.chunks] = Math.ceil(len / chunk);
+    c[JOB.chunk] = chunk;
+    c[JOB.len] = len;
+    c[JOB.rows] = rows;
+    c[JOB.cols] = cols;
+    Atomics.store(c, JOB.next, 0);
+    const posted = this.#helpers.slice(0, c[JOB.chunks] - 1);
+    for (const h of posted) {
       h.worker.ref();
-      Atomics.store(c, b + CTRL.seq, h.seq);
-      Atomics.notify(c, b + CTRL.seq);
-      busy.push(h);
+      Atomics.store(c, h.base + CTRL.state, STATE_POSTED);
+      h.seq = (h.seq + 1) | 0;
+      Atomics.store(c, h.base + CTRL.seq, h.seq);
+      Atomics.notify(c, h.base + CTRL.seq);
     }
     try {
-      k.run(rows, cols, 0, chunk);
-      for (const h of busy) {
-        for (;;) {
-          const done = Atomics.load(c, h.base + CTRL.done);
-          if (done === h.seq) break;
-          const w = waitAsync(c, h.base + CTRL.done, done);
+      codeChunks(c, (start, end) => k.run(rows, cols, start, end));
+      for (const h of posted) {
+        // A worker that has not woken yet is cancelled; one that is running finishes its last range.
+        if (Atomics.compareExchange(c, h.base + CTRL.state, STATE_POSTED, STATE_CANCELLED) === STATE_POSTED) continue;
+        while (Atomics.load(c, h.base + CTRL.state) === STATE_RUNNING) {
+          const w = waitAsync(c, h.base + CTRL.state, STATE_RUNNING);
           if (w.async) await Promise.race([w.value, this.#broken]);
         }
-        if (c[h.base + CTRL.failed]) throw this.#failure ?? new WorkerFailedError('codec worker failed', {});
+        if (Atomics.load(c, h.base + CTRL.failed)) throw this.#failure ?? new WorkerFailedError('codec worker failed', {});
       }
     } finally {
-      for (const h of busy) h.worker.unref();
+      for (const h of posted) h.worker.unref();
     }
   }
 
@@ -339,7 +348,7 @@ class ParallelReedSolomon implements ParallelCodec {
     this.#failure = new CodecClosedError('parallel codec');
     const c = this.#ctrl;
     for (const h of this.#helpers) {
-      c[h.base + CTRL.op] = OP_QUIT;
+      Atomics.store(c, h.base + CTRL.quit, 1);
       Atomics.store(c, h.base + CTRL.seq, (h.seq + 1) | 0);
       Atomics.notify(c, h.base + CTRL.seq);
     }

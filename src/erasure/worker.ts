@@ -1,13 +1,13 @@
 // Worker-thread side of the parallel codec: the -shared kernel instantiated on the codec's shared memory,
-// sleeping in Atomics.wait until the control block (worker-protocol.ts) hands it a column range. It never
-// calls the kernel's _initialize (the codec's thread built the tables; the -shared builds have no data
-// segments, so instantiating writes nothing). Started by parallel.ts; not a public entry point.
+// sleeping in Atomics.wait until the control block (worker-protocol.ts) posts a job, then claiming column
+// ranges of it. It never calls the kernel's _initialize (the codec's thread built the tables; the -shared
+// builds have no data segments, so instantiating writes nothing). Started by parallel.ts; not a public entry.
 import { parentPort, workerData } from 'node:worker_threads';
 import { STRIP_BYTES } from './constants.ts';
 import { loadModule } from './kernel.ts';
 import type { KernelExports } from './kernel.ts';
 import { Wasm } from './wasm-api.ts';
-import { CTRL, OP_QUIT } from './worker-protocol.ts';
+import { CTRL, JOB, STATE_DONE, STATE_POSTED, STATE_RUNNING, codeChunks } from './worker-protocol.ts';
 import type { WorkerInit, WorkerNote } from './worker-protocol.ts';
 
 const init = workerData as WorkerInit;
@@ -18,6 +18,7 @@ const x = new Wasm.Instance(mod, { env: { memory: init.memory } }).exports as un
 const c = new Int32Array(init.ctrl);
 const b = init.base;
 const { coef, inPtrs, outPtrs, tables } = init.layout;
+const run = (start: number, end: number) => x.matMul(coef, c[JOB.rows], c[JOB.cols], inPtrs, outPtrs, start, end, STRIP_BYTES, tables);
 port.postMessage({ type: 'ready' } satisfies WorkerNote);
 
 // seq starts at 0 and only the codec changes it; a job posted before this loop starts is still seen as new.
@@ -27,13 +28,15 @@ for (;;) {
   const seq = Atomics.load(c, b + CTRL.seq);
   if (seq === seen) continue;
   seen = seq;
-  if (c[b + CTRL.op] === OP_QUIT) break;
+  if (Atomics.load(c, b + CTRL.quit)) break;
+  // Cancelled (the codec ran out of ranges before we woke): the job is not ours to touch.
+  if (Atomics.compareExchange(c, b + CTRL.state, STATE_POSTED, STATE_RUNNING) !== STATE_POSTED) continue;
   try {
-    x.matMul(coef, c[b + CTRL.rows], c[b + CTRL.cols], inPtrs, outPtrs, c[b + CTRL.start], c[b + CTRL.end], STRIP_BYTES, tables);
+    codeChunks(c, run);
   } catch (e) {
-    c[b + CTRL.failed] = 1;
+    Atomics.store(c, b + CTRL.failed, 1);
     port.postMessage({ type: 'error', message: String((e as Error)?.message ?? e) } satisfies WorkerNote);
   }
-  Atomics.store(c, b + CTRL.done, seq);
-  Atomics.notify(c, b + CTRL.done);
+  Atomics.store(c, b + CTRL.state, STATE_DONE);
+  Atomics.notify(c, b + CTRL.state);
 }

@@ -1,6 +1,6 @@
 // The multi-core codec: shared-memory ShardSets split by columns over the calling thread and its workers,
-// checked byte for byte against the single-thread codec. minParallelBytes: 0 forces the split on small
-// shards so every range shape runs (ranges of whole 64-byte lines, fewer lines than threads, a tail).
+// checked byte for byte against the single-thread codec. minParallelBytes: 0 and chunkBytes: 64 force the
+// split on small shards so every range shape runs (whole 64-byte lines, fewer lines than threads, a tail).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCodec, createParallelCodec } from '../../src/index.ts';
@@ -9,7 +9,7 @@ import { randomShards } from './helpers.ts';
 
 test('parallel codec gives results identical to the single-thread codec', async () => {
   const codec = createCodec({ dataShards: 10, parityShards: 4 });
-  const p = createParallelCodec({ dataShards: 10, parityShards: 4, threads: 2, minParallelBytes: 0 });
+  const p = createParallelCodec({ dataShards: 10, parityShards: 4, threads: 2, minParallelBytes: 0, chunkBytes: 1024 });
   try {
     assert.equal(p.threads, 2);
     const stripes = Array.from({ length: 6 }, (_, i) => randomShards(10, 4097 + i, 100 + i));
@@ -34,7 +34,7 @@ test('parallel ShardSets: every column split (lengths below, at and above the th
   for (const threads of [2, 3]) {
     for (const [k, m] of [[3, 7], [10, 4], [1, 1], [5, 2]] as const) {
       const codec = createCodec({ dataShards: k, parityShards: m });
-      const p = createParallelCodec({ dataShards: k, parityShards: m, threads, minParallelBytes: 0 });
+      const p = createParallelCodec({ dataShards: k, parityShards: m, threads, minParallelBytes: 0, chunkBytes: 64 });
       try {
         for (const len of [1, 2, 63, 64, 65, 127, 129, 191, 4097, 3 * 4096 + 5]) {
           const data = randomShards(k, len, len * 17 + k + threads);
