@@ -2,7 +2,9 @@
 // plain SIMD (i8x16.swizzle) and relaxed SIMD (i8x16.relaxed_swizzle), selected at compile time by
 // ASC_FEATURE_RELAXED_SIMD. Multiplication by a constant c uses split-nibble tables:
 // c*x = LO[c][x & 15] ^ HI[c][x >> 4], each table 16 bytes, all 256 coefficients precomputed (8 KiB).
-// The kernel never allocates: the JS side owns every byte above heapBase() and passes pointers.
+// The matrix product (matMul) codes up to 4 output rows per pass over the inputs, with v128 accumulators.
+// The kernel never allocates: the JS side owns every byte above heapBase() and passes pointers. The -shared
+// builds import a shared memory instead (parallel codec); threads may run disjoint column ranges at once.
 
 // 256 coefficients x (16-byte low table + 16-byte high table).
 const TABLES: usize = memory.data(256 * 32, 16);
