@@ -4,8 +4,9 @@
 // shards first, and rebuilds the data shards only. Samples alternate between implementations (round-robin)
 // after a warm-up so V8 has tiered up the wasm; each row reports the median of the samples.
 // threads=1: ours = zero-copy ShardSet path, reference = one stripe in its wasm memory.
-// threads=N: ours = createParallelCodec batches (copies stripes to workers and results back), reference = N
-// workers each working in place on its own stripe (no copies), so that ratio is conservative for us.
+// threads=N: ours = createParallelCodec's zero-copy ShardSet path (shards in its shared memory; each stripe is
+// split by columns over the calling thread and N-1 workers), reference = N workers each working in place on
+// its own stripe. Both do 2N stripes per step.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { createCodec, createParallelCodec } from '../src/index.ts';
@@ -76,24 +77,23 @@ function refSingle(op: Record_['op'], k: number, m: number, len: number): Runner
   };
 }
 
-function oursParallel(op: Record_['op'], k: number, m: number, len: number, threads: number): Runner {
-  const single = createCodec({ dataShards: k, parityShards: m });
+async function oursParallel(op: Record_['op'], k: number, m: number, len: number, threads: number): Promise<Runner> {
   const pc = createParallelCodec({ dataShards: k, parityShards: m, threads });
   const batch = threads * 2;
-  const stripes = Array.from({ length: batch }, (_, s) =>
-    Array.from({ length: k }, (_, i) => {
-      const a = new Uint8Array(len);
-      fill(a, s * 1000 + i);
-      return a;
-    }),
-  );
+  const sets = Array.from({ length: batch }, (_, s) => {
+    const set = pc.allocShards(len);
+    for (let i = 0; i < k; i++) fill(set.shards[i], s * 1000 + i);
+    return set;
+  });
+  await Promise.all(sets.map((set) => pc.encodeShardSet(set)));
   const present = lostPattern(k, m);
-  const partial = stripes.map((data) => [...data, ...single.encode(data)].map((s, i) => (present[i] ? s : null)));
-  single.close();
   return {
     impl: 'p2pbackup',
     bytes: batch * k * len,
-    step: op === 'encode' ? () => pc.encodeBatch(stripes) : () => Promise.all(partial.map((s) => pc.reconstructData(s))),
+    step:
+      op === 'encode'
+        ? () => Promise.all(sets.map((set) => pc.encodeShardSet(set)))
+        : () => Promise.all(sets.map((set) => pc.reconstructShardSet(set, present, { dataOnly: true }))),
     close: () => pc.close(),
   };
 }
@@ -150,7 +150,7 @@ export async function run(argv: string[]): Promise<void> {
         for (const len of SIZES) {
           note(`coding: ${op} ${k}+${m} ${formatBytes(len)} threads=${threads}`);
           const runners: Runner[] =
-            threads === 1 ? [oursSingle(op, k, m, len), refSingle(op, k, m, len)] : [oursParallel(op, k, m, len, threads), refParallel(op, k, m, len, threads)];
+            threads === 1 ? [oursSingle(op, k, m, len), refSingle(op, k, m, len)] : [await oursParallel(op, k, m, len, threads), refParallel(op, k, m, len, threads)];
           try {
             for (const r of runners) await timeFor(() => r.step(), warmMs);
             const got = runners.map(() => [] as number[]);
@@ -178,7 +178,7 @@ export async function run(argv: string[]): Promise<void> {
   process.stdout.write(`Erasure coding throughput, MB/s of data (MB = 1e6), median of ${samples} samples; ${cores} cores\n`);
   process.stdout.write(formatTable(['op', 'k+m', 'shard', 'threads', 'p2pbackup', 'reference', 'ours/ref'], rows) + '\n');
   process.stdout.write(
-    'threads>1: ours = createParallelCodec (stripes copied to workers), reference = in-place stripes in worker threads.\n' +
+    'threads>1: ours = createParallelCodec ShardSets (each stripe split by columns over the threads, shared memory), reference = one in-place stripe per worker thread.\n' +
       'reconstruct: min(4, m) shards lost (data first), data shards rebuilt.\n',
   );
 }

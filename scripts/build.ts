@@ -17,8 +17,12 @@ const kernel = join(root, 'wasm', 'rs.ts');
 if (existsSync(kernel) && !webOnly) {
   const common = ['--runtime', 'stub', '--noAssert', '-O3', '--converge', '--initialMemory', '1', '--exportStart', '_initialize'];
   // Two variants of one source: the compile-time ASC_FEATURE_RELAXED_SIMD picks i8x16.relaxed_swizzle; the loader chooses by WebAssembly.validate.
-  run(bin('asc'), [kernel, ...common, '--enable', 'simd', '-o', 'build/wasm/rs-simd.wasm']);
-  run(bin('asc'), [kernel, ...common, '--enable', 'simd', '--enable', 'relaxed-simd', '-o', 'build/wasm/rs-relaxed.wasm']);
+  // Each also as `-shared`: imports a shared memory (4 GiB maximum, assumed zeroed) for the multi-core codec's worker threads.
+  const shared = ['--importMemory', '--sharedMemory', '--maximumMemory', '65536', '--zeroFilledMemory', '--enable', 'threads'];
+  for (const [variant, features] of [['simd', ['--enable', 'simd']], ['relaxed', ['--enable', 'simd', '--enable', 'relaxed-simd']]] as const) {
+    run(bin('asc'), [kernel, ...common, ...features, '-o', `build/wasm/rs-${variant}.wasm`]);
+    run(bin('asc'), [kernel, ...common, ...features, ...shared, '-o', `build/wasm/rs-${variant}-shared.wasm`]);
+  }
 }
 
 // The web UI: one ES module bundle (a few KiB), served by the daemon at / (src/api/routes/ui.ts).

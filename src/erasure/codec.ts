@@ -1,13 +1,10 @@
 // The single-thread Reed-Solomon codec: encode, reconstruct, verify, and the zero-copy ShardSet path.
 // Matrices are built in JS (gf.ts / matrix.ts); all bulk bytes go through one fused wasm matMul per call.
 import { Buffer } from 'node:buffer';
-import { DECODE_CACHE_SIZE } from './constants.ts';
 import { CodecClosedError, InvalidShardError } from './errors.ts';
-import { matrixInvert, matrixMul, matrixSelectRows } from './gf.ts';
-import type { Matrix } from './gf.ts';
-import { Kernel, alignUp, resolveKernel } from './kernel.ts';
+import { Kernel, resolveKernel, slotStride } from './kernel.ts';
 import type { KernelChoice, KernelVariant } from './kernel.ts';
-import { buildEncodingMatrix } from './matrix.ts';
+import { Planner } from './plan.ts';
 import { checkData, checkFull, checkParityOut, checkPartial, checkPresent, checkShape, checkShardLength } from './validate.ts';
 
 export interface CodecOptions {
@@ -63,12 +60,6 @@ export interface Codec {
   close(): void;
 }
 
-interface DecodePlan {
-  readonly inputs: readonly number[];
-  readonly outputs: readonly number[];
-  readonly coef: Uint8Array;
-}
-
 class ShardSetImpl implements ShardSet {
   readonly shards: readonly Uint8Array[];
   readonly shardLength: number;
@@ -76,7 +67,7 @@ class ShardSetImpl implements ShardSet {
   readonly owner: ReedSolomonCodec;
   kernel: Kernel | null;
   constructor(owner: ReedSolomonCodec, kernel: Kernel, n: number, len: number) {
-    const stride = alignUp(len);
+    const stride = slotStride(len);
     this.owner = owner;
     this.kernel = kernel;
     this.shardLength = len;
@@ -96,9 +87,8 @@ class ReedSolomonCodec implements Codec {
   readonly parityShards: number;
   readonly totalShards: number;
   readonly kernel: KernelVariant;
-  readonly #encoding: Matrix;
+  readonly #planner: Planner;
   readonly #parityRows: Uint8Array;
-  readonly #cache = new Map<string, DecodePlan>();
   #k: Kernel | null;
 
   constructor(options: CodecOptions) {
@@ -107,9 +97,9 @@ class ReedSolomonCodec implements Codec {
     this.parityShards = shape.parityShards;
     this.totalShards = shape.dataShards + shape.parityShards;
     this.kernel = resolveKernel(options.kernel ?? 'auto');
-    this.#encoding = buildEncodingMatrix(this.dataShards, this.totalShards);
-    this.#parityRows = this.#encoding.data.slice(this.dataShards * this.dataShards);
-    this.#k = new Kernel(this.kernel);
+    this.#planner = new Planner(this.dataShards, this.parityShards);
+    this.#parityRows = this.#planner.encode.coef;
+    this.#k = new Kernel(this.kernel, this.dataShards * this.parityShards);
   }
 
   #kernel(): Kernel {
@@ -119,7 +109,7 @@ class ReedSolomonCodec implements Codec {
 
   /** Slot addresses for n shards of len bytes in the shared kernel memory (grown if needed). */
   #slots(k: Kernel, len: number): number[] {
-    const stride = alignUp(len);
+    const stride = slotStride(len);
     k.ensure(k.slotsPtr + this.totalShards * stride);
     return Array.from({ length: this.totalShards }, (_, i) => k.slotsPtr + i * stride);
   }
@@ -158,38 +148,11 @@ class ReedSolomonCodec implements Codec {
     return true;
   }
 
-  /** Inputs: the first k present shards. Outputs: missing shards (data only, or all). Cached per pattern. */
-  #plan(present: readonly boolean[], dataOnly: boolean): DecodePlan {
-    const key = present.map((p) => (p ? '1' : '0')).join('') + (dataOnly ? 'd' : 'a');
-    const hit = this.#cache.get(key);
-    if (hit) {
-      this.#cache.delete(key);
-      this.#cache.set(key, hit);
-      return hit;
-    }
-    const inputs: number[] = [];
-    const outputs: number[] = [];
-    for (let i = 0; i < this.totalShards; i++) {
-      if (present[i]) {
-        if (inputs.length < this.dataShards) inputs.push(i);
-      } else if (!dataOnly || i < this.dataShards) {
-        outputs.push(i);
-      }
-    }
-    // decode (k x k) maps the chosen shards back to the data; output row o = encoding row o x decode.
-    const decode = matrixInvert(matrixSelectRows(this.#encoding, inputs));
-    const coef = outputs.length ? matrixMul(matrixSelectRows(this.#encoding, outputs), decode).data : new Uint8Array(0);
-    const plan: DecodePlan = { inputs, outputs, coef };
-    this.#cache.set(key, plan);
-    if (this.#cache.size > DECODE_CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value as string);
-    return plan;
-  }
-
   #reconstruct(shards: readonly (Uint8Array | null | undefined)[], dataOnly: boolean): Uint8Array[] {
     const len = checkPartial(this, shards);
     const n = dataOnly ? this.dataShards : this.totalShards;
     const present = shards.map((s) => s != null);
-    const plan = this.#plan(present, dataOnly);
+    const plan = this.#planner.decode(present, dataOnly);
     const result = shards.slice(0, n) as (Uint8Array | null | undefined)[];
     if (plan.outputs.length === 0) return result as Uint8Array[];
     const k = this.#kernel();
@@ -215,7 +178,7 @@ class ReedSolomonCodec implements Codec {
   allocShards(shardLength: number): ShardSet {
     this.#kernel();
     const len = checkShardLength(shardLength);
-    const kernel = new Kernel(this.kernel, this.totalShards * alignUp(len));
+    const kernel = new Kernel(this.kernel, this.dataShards * this.parityShards, this.totalShards * slotStride(len));
     return new ShardSetImpl(this, kernel, this.totalShards, len);
   }
 
@@ -237,14 +200,14 @@ class ReedSolomonCodec implements Codec {
   reconstructShardSet(shardSet: ShardSet, present: readonly boolean[], options: ReconstructOptions = {}): void {
     const { set, k } = this.#setKernel(shardSet);
     checkPresent(this, present);
-    const plan = this.#plan(present, options.dataOnly === true);
+    const plan = this.#planner.decode(present, options.dataOnly === true);
     if (plan.outputs.length === 0) return;
     k.matMul(plan.coef, plan.outputs.length, this.dataShards, plan.inputs.map((i) => set.addrs[i]), plan.outputs.map((o) => set.addrs[o]), set.shardLength);
   }
 
   close(): void {
     this.#k = null;
-    this.#cache.clear();
+    this.#planner.clear();
   }
 }
 

@@ -1,6 +1,6 @@
 // Erasure coding: Reed-Solomon over GF(2^8) (0x11D), parity byte-identical to Backblaze JavaReedSolomon /
 // klauspost reedsolomon / reed-solomon-erasure; a wasm SIMD kernel, a zero-copy ShardSet path and a
-// worker_threads pool. Format details: docs/FORMAT.md "Erasure code".
+// multi-core codec (worker_threads on one shared wasm memory). Format details: docs/FORMAT.md "Erasure code".
 //   const codec = createCodec({ dataShards: 4, parityShards: 2 });
 //   const parity = codec.encode(data); const all = codec.reconstruct([null, d1, d2, d3, parity[0], null]);
 export { createCodec } from './codec.ts';

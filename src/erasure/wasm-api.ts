@@ -8,7 +8,13 @@ export type WasmModule = object;
 export interface WasmInstance {
   readonly exports: Record<string, unknown>;
 }
+export interface WasmMemoryDescriptor {
+  initial: number;
+  maximum?: number;
+  shared?: boolean;
+}
 export interface WasmApi {
+  Memory: new (descriptor: WasmMemoryDescriptor) => WasmMemory;
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: Record<string, unknown>) => WasmInstance;

@@ -23,6 +23,8 @@ test('bad parameters -> InvalidParametersError (ERR_CODEC_PARAMS)', () => {
     throwsNamed(() => createCodec(opts as never), 'InvalidParametersError', 'ERR_CODEC_PARAMS');
   }
   throwsNamed(() => createParallelCodec({ dataShards: 4, parityShards: 2, threads: 0 }), 'InvalidParametersError', 'ERR_CODEC_PARAMS');
+  throwsNamed(() => createParallelCodec({ dataShards: 4, parityShards: 2, chunkBytes: 100 }), 'InvalidParametersError', 'ERR_CODEC_PARAMS');
+  throwsNamed(() => createParallelCodec({ dataShards: 4, parityShards: 2, minParallelBytes: -1 }), 'InvalidParametersError', 'ERR_CODEC_PARAMS');
   assert.equal(createCodec({ dataShards: 255, parityShards: 1 }).totalShards, 256);
   throwsNamed(() => createCodec({ dataShards: 4, parityShards: 2 }).allocShards(0), 'InvalidParametersError');
   throwsNamed(() => createCodec({ dataShards: 4, parityShards: 2, kernel: 'avx' as never }), 'KernelUnavailableError', 'ERR_CODEC_KERNEL');
