@@ -10,6 +10,8 @@ export const MAX_OBJECT_BYTES = 256 * 1024 * 1024;
 export const BACKUP_CONCURRENCY = 8;
 /** Files downloaded at once during a restore (default; `concurrency` option). */
 export const RESTORE_CONCURRENCY = 8;
+/** Restore: in-memory files queued for the writer thread at most (file-writer.ts). */
+export const WRITES_IN_FLIGHT = 256;
 /** Read size when feeding a file to the encoder: 1 MiB = the default segment size (docs/FORMAT.md §Segments). */
 export const READ_CHUNK_BYTES = 1 << 20;
 /** Per-directory exclude file, gitignore-like (patterns relative to its directory). */

@@ -11,14 +11,15 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { chmod, mkdir, open, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
-import { closeSync, constants as fsc, fchmodSync, futimesSync, lstatSync, lutimesSync, openSync, renameSync, symlinkSync, writeSync, type BigIntStats } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { P2PBackupError } from '../common/errors.ts';
-import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX } from './constants.ts';
+import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITES_IN_FLIGHT } from './constants.ts';
 import { RestoreConflictError, RestoreSizeError } from './errors.ts';
 import { limiter } from './limit.ts';
 import { locate } from './ls.ts';
 import { readDir } from './objects.ts';
 import { openContent } from './packs.ts';
+import { createFileWriter, type FileWriter } from './file-writer.ts';
 import type { BackupProgress, DirEntry, ItemErrorHandler, ObjectStore, RestoreStats } from './types.ts';
 
 export type OverwriteMode = 'never' | 'if-changed' | 'always';
@@ -51,17 +52,6 @@ const tsOf = (ns: string) => {
 };
 const sameTime = (a: string, b: bigint) => { const d = BigInt(a) - b; return d < 1_000_000n && d > -1_000_000n; };
 
-/** Create `path` (must not exist) holding `bytes`, with its mode and mtime set through the descriptor. */
-function writeWhole(path: string, bytes: Uint8Array, mode: number, time: number): void {
-  const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-  try {
-    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
-    fchmodSync(fd, mode);
-    futimesSync(fd, time, time);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 async function lstatOrNull(p: string): Promise<BigIntStats | null> {
   // Synchronous: one cheap syscall per entry; a thread-pool round trip costs more than the call itself.
@@ -78,6 +68,16 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
   const signal = ac.signal;
   const run = limiter(o.concurrency ?? RESTORE_CONCURRENCY);
   const files: Promise<void>[] = [];
+  let writer: FileWriter | undefined;
+  const writing = new Set<Promise<void>>();
+  /** Hand a job to the writer thread (waiting while WRITES_IN_FLIGHT are queued); resolves to its completion. */
+  const queueWrite = async (job: Parameters<FileWriter['write']>[0]): Promise<{ done: Promise<void> }> => {
+    while (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
+    const w = (writer ??= createFileWriter()).write(job);
+    const tracked: Promise<void> = w.then(() => {}, () => {}).finally(() => writing.delete(tracked));
+    writing.add(tracked);
+    return { done: w };
+  };
   const dirs: { abs: string; entry: DirEntry; depth: number }[] = [];
   const { store } = o;
 
@@ -88,7 +88,8 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     await o.onItemError?.(path, err);
   };
 
-  const restoreFile = async (e: DirEntry, abs: string): Promise<void> => {
+  /** Resolves when the file is done, or (in-memory content) to `written`, which settles when it is on disk. */
+  const restoreFile = async (e: DirEntry, abs: string): Promise<void | { written: Promise<void> }> => {
     const existing = await lstatOrNull(abs);
     if (existing) {
       if (existing.isDirectory()) return itemError(abs, new RestoreConflictError(abs, `a directory is in the way of file ${abs}`));
@@ -105,12 +106,16 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
       const content = await openContent(store, e.cap!, signal);
       let got: number;
       if (content.bytes) {
-        // In memory already (a packed small file): written with synchronous calls, one short burst that
-        // costs far less than seven thread-pool round trips per file.
+        // In memory already (a packed small file): handed to the writer thread, which creates, fills and
+        // renames it; the download slot is free again at once (at most WRITES_IN_FLIGHT wait to be written).
         got = content.bytes.length;
         if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
-        writeWhole(tmp, content.bytes, e.mode, tsOf(e.mtimeNs));
-        renameSync(tmp, abs);
+        const w = (await queueWrite({ tmp, path: abs, bytes: content.bytes, mode: e.mode, time: tsOf(e.mtimeNs) })).done;
+        placed = true; // the writer removes its temporary file itself if it fails
+        return { written: w.then(() => {
+          stats.files++; stats.bytesWritten += got;
+          o.onProgress?.({ type: 'backup:restore:file', path: abs, size: got, status: 'written' });
+        }, (err) => itemError(abs, err as Error)) };
       } else {
         got = 0;
         const fh = await open(tmp, 'wx', 0o600);
@@ -148,9 +153,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     }
     const tmp = join(abs, '..', `${RESTORE_TEMP_PREFIX}${randomBytes(8).toString('hex')}.lnk`);
     try {
-      symlinkSync(e.target!, tmp);
-      lutimesSync(tmp, tsOf(e.mtimeNs), tsOf(e.mtimeNs));
-      renameSync(tmp, abs);
+      await (await queueWrite({ tmp, path: abs, bytes: new Uint8Array(0), mode: 0, time: tsOf(e.mtimeNs), link: e.target! })).done;
       stats.symlinks++;
     } catch (err) {
       await rm(tmp, { force: true });
@@ -190,11 +193,13 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         dirs.push({ abs, entry: e, depth: depth + 1 });
         stats.dirs++;
       } else if (e.type === 'file') {
-        const p = run(() => { signal.throwIfAborted(); return restoreFile(e, abs); });
+        const p = run(() => { signal.throwIfAborted(); return restoreFile(e, abs); }).then((r) => r?.written);
         p.catch((err) => ac.abort(err));
         files.push(p);
       } else {
-        await restoreSymlink(e, abs);
+        const p = restoreSymlink(e, abs);
+        p.catch((err) => ac.abort(err));
+        files.push(p);
       }
     }
   };
@@ -224,6 +229,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     return { stats };
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
+    await writer?.close();
   }
 }
 
