@@ -12,6 +12,8 @@ export const BACKUP_CONCURRENCY = 8;
 export const RESTORE_CONCURRENCY = 8;
 /** Restore: in-memory files queued for the writer thread at most (file-writer.ts). */
 export const WRITES_IN_FLIGHT = 256;
+/** ... and at most this many of their bytes (each is copied once into the message to the thread). */
+export const WRITE_BYTES_IN_FLIGHT = 32 << 20;
 /** Read size when feeding a file to the encoder: 1 MiB = the default segment size (docs/FORMAT.md §Segments). */
 export const READ_CHUNK_BYTES = 1 << 20;
 /** Per-directory exclude file, gitignore-like (patterns relative to its directory). */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { chmod, mkdir, open, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
 import { lstatSync, type BigIntStats } from 'node:fs';
 import { P2PBackupError } from '../common/errors.ts';
-import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITES_IN_FLIGHT } from './constants.ts';
+import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
 import { RestoreConflictError, RestoreSizeError } from './errors.ts';
 import { limiter } from './limit.ts';
 import { locate } from './ls.ts';
@@ -71,10 +71,12 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
   let writer: FileWriter | undefined;
   const writing = new Set<Promise<void>>();
   /** Hand a job to the writer thread (waiting while WRITES_IN_FLIGHT are queued); resolves to its completion. */
+  let writingBytes = 0;
   const queueWrite = async (job: Parameters<FileWriter['write']>[0]): Promise<{ done: Promise<void> }> => {
-    while (writing.size >= WRITES_IN_FLIGHT) await Promise.race(writing);
+    while (writing.size >= WRITES_IN_FLIGHT || (writing.size > 0 && writingBytes + job.bytes.length > WRITE_BYTES_IN_FLIGHT)) await Promise.race(writing);
     const w = (writer ??= createFileWriter()).write(job);
-    const tracked: Promise<void> = w.then(() => {}, () => {}).finally(() => writing.delete(tracked));
+    writingBytes += job.bytes.length;
+    const tracked: Promise<void> = w.then(() => {}, () => {}).finally(() => { writing.delete(tracked); writingBytes -= job.bytes.length; });
     writing.add(tracked);
     return { done: w };
   };
@@ -107,7 +109,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
       let got: number;
       if (content.bytes) {
         // In memory already (a packed small file): handed to the writer thread, which creates, fills and
-        // renames it; the download slot is free again at once (at most WRITES_IN_FLIGHT wait to be written).
+        // renames it; the download slot is free again at once (at most WRITES_IN_FLIGHT files / WRITE_BYTES_IN_FLIGHT wait to be written).
         got = content.bytes.length;
         if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
         const w = (await queueWrite({ tmp, path: abs, bytes: content.bytes, mode: e.mode, time: tsOf(e.mtimeNs) })).done;
