@@ -51,7 +51,7 @@ export function createFileWriter(): FileWriter {
     if (!batch.length) return;
     const jobs = batch;
     batch = []; batchBytes = 0;
-    worker.postMessage({ jobs } satisfies WriteBatch);
+    worker.postMessage({ jobs } satisfies WriteBatch, jobs.map((j) => j.bytes.buffer as ArrayBuffer));
   };
 
   return {
@@ -59,7 +59,9 @@ export function createFileWriter(): FileWriter {
       if (broken) return Promise.reject(broken);
       const id = nextId++;
       const p = new Promise<void>((resolve, reject) => waiting.set(id, { resolve, reject }));
-      batch.push({ ...job, id });
+      // Its own buffer, moved (not cloned) to the thread: a view into a cached 8 MiB pack would be cloned
+      // with the whole pack behind it.
+      batch.push({ ...job, id, bytes: job.bytes.slice() });
       batchBytes += job.bytes.length;
       if (batchBytes >= WRITER_BATCH_BYTES) send();
       else if (!scheduled) { scheduled = true; setImmediate(send); }
