@@ -105,7 +105,11 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       ping: ping(),
       dcutr: dcutr(),
       ...(init.relay?.server ? { relay: circuitRelayServer({ reservations: RELAY_LIMITS }) } : {}),
-      ...(init.upnp ? { upnp: uPnPNAT({ portMappingDescription: 'p2pbackup' }) } : {}),
+      // autoConfirmAddress: the mapped address is announced as soon as the router grants it. Without it
+      // upnp-nat requires @libp2p/autonat (the node did not even start) and waits for several peers to
+      // dial the address back, which a small swarm may never provide. The router's own answer is our
+      // evidence; libp2p still refuses a private external address (double NAT: nothing to gain).
+      ...(init.upnp ? { upnp: uPnPNAT({ portMappingDescription: 'p2pbackup', autoConfirmAddress: true }) } : {}),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,
