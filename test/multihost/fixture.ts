@@ -139,8 +139,8 @@ export class NetFixture {
   }
 
   /** init the host's home (listening on its address) and start its daemon inside its namespace. */
-  async startDaemon(host: Host, bootstrap: string[], offer: string, o: { env?: NodeJS.ProcessEnv; graceBytes?: number; allowAllPaths?: boolean } = {}): Promise<SwarmMember> {
-    await initHome(host.home, { listen: [`/ip4/${host.addr}/tcp/${this.port}`], mdns: false, offer });
+  async startDaemon(host: Host, bootstrap: string[], offer: string, o: { env?: NodeJS.ProcessEnv; graceBytes?: number; allowAllPaths?: boolean; upnp?: boolean } = {}): Promise<SwarmMember> {
+    await initHome(host.home, { listen: [`/ip4/${host.addr}/tcp/${this.port}`], mdns: false, offer, ...(o.upnp ? { upnp: true } : {}) });
     if (o.graceBytes !== undefined || o.allowAllPaths) {
       const paths = homePaths(host.home);
       const cfg = await readConfig(paths.config);
@@ -232,7 +232,7 @@ export class NetFixture {
     const exited = alive.map((c) => new Promise<void>((resolve) => c.once('exit', () => resolve())));
     for (const c of alive) c.kill('SIGTERM');
     const timer = setTimeout(() => alive.forEach((c) => c.kill('SIGKILL')), 5_000);
-    await Promise.race([Promise.all(exited), sleep(10_000)]);
+    await Promise.race([Promise.all(exited), sleep(10_000, undefined, { ref: false })]); // unref'd: no 10 s wait at exit
     clearTimeout(timer);
     this.children.length = 0;
   }
