@@ -111,7 +111,11 @@ type OurMeasure = Measure & { peerRssMB: number[] };
 
 async function runOurs(swarm: OurSwarm, ds: Dataset, flagsOut: { cumulativeRss: boolean }): Promise<Record<Op, OurMeasure>> {
   const summaryOf = (op: string, r: CliResult) => {
-    if (r.code !== 0) throw new Error(`p2pbackup ${op} of ${ds.name} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+    if (r.code !== 0) {
+      // --json puts the error on stdout as a JSON line; stderr has the rest.
+      const said = [...r.stdout.trim().split('\n').slice(-2), ...r.stderr.trim().split('\n').slice(-3)].filter(Boolean).join(' | ').slice(-1500);
+      throw new Error(`p2pbackup ${op} of ${ds.name} exited ${r.code} after ${(r.ms / 1000).toFixed(1)} s: ${said}`);
+    }
     const s = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'summary');
     if (!s) throw new Error(`p2pbackup ${op} of ${ds.name}: no summary line`);
     return s;
@@ -194,6 +198,7 @@ export async function run(argv: string[]): Promise<void> {
 
   const scope = await openScope('e2e');
   const rows: E2eRow[] = [];
+  const failures: { dataset: string; peers: number; error: string }[] = [];
   const rssFlags = { cumulativeRss: false };
   const started = new Date().toISOString();
   try {
@@ -234,6 +239,11 @@ export async function run(argv: string[]): Promise<void> {
         try {
           const m = await runOurs(swarm, ds, rssFlags);
           for (const op of OPS) push('p2pbackup', peers, op, m[op]);
+        } catch (err) {
+          // One configuration failing (e.g. 50 daemons overloading 2 cores) is a result too: record it, go on.
+          const error = String((err as Error)?.message ?? err);
+          failures.push({ dataset: ds.name, peers, error });
+          note(`e2e:   FAILED: ${error}`);
         } finally {
           await swarm.stop();
         }
@@ -246,7 +256,7 @@ export async function run(argv: string[]): Promise<void> {
 
   await mkdir(RESULTS, { recursive: true });
   const setup = { started, mode, tree, fileSize, peers: peerCounts, restic: 'version' in found ? found.version : null, cumulativeRss: rssFlags.cumulativeRss, quick: flags.quick };
-  await writeFile(join(RESULTS, 'e2e.json'), JSON.stringify({ setup, rows }, null, 2) + '\n');
+  await writeFile(join(RESULTS, 'e2e.json'), JSON.stringify({ setup, rows, failures }, null, 2) + '\n');
   await writeFile(join(RESULTS, 'e2e.svg'), chart(rows));
   note(`e2e: wrote ${join(RESULTS, 'e2e.json')} and e2e.svg`);
 
@@ -263,4 +273,5 @@ export async function run(argv: string[]): Promise<void> {
     ['dataset', 'op', 'impl', 'peers', 'seconds', 'MB/s', 'RSS', 'peer max', 'peer med', 'CPU s', 'files'],
     rows.map((r) => [r.dataset, r.op, r.impl, r.peers ?? '-', f(r.seconds, 2), f(r.mbps, 2), r.peakRssMB, r.peerRssMaxMB ?? '-', r.peerRssMedianMB ?? '-', f(r.cpuSeconds), r.files]),
   ));
+  for (const x of failures) out(`FAILED: ${x.dataset}, ${x.peers} peers: ${x.error}`);
 }
