@@ -185,8 +185,11 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       // Even a peer libp2p still counts as connected: a silently cut host keeps its dead connection
       // until keep-alive notices, while every request to it waits for a timeout.
       const now = Date.now();
-      for (const [id, at] of down) if (now - at < DOWN_BACKOFF_MS) pool.delete(id); else down.delete(id);
+      for (const [id, at] of down) if (now - at >= DOWN_BACKOFF_MS) down.delete(id);
       pool.delete(self);
+      // ... unless every peer we know failed slowly: on an overloaded host (measured: 50 daemons on 2 cores)
+      // every request can time out once, and slow peers are better than "no storage peers found".
+      if ([...pool.keys()].some((id) => !down.has(id))) for (const id of down.keys()) pool.delete(id);
       // Peers known (through identify) not to serve storage, such as clients offering no disk, are skipped.
       const serves = await Promise.all([...pool.values()].map(async (p) => {
         const protocols = await node.libp2p.peerStore.get(p).then((x) => x.protocols, (): string[] => []);
