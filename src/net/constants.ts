@@ -64,3 +64,5 @@ export const SWARM_KEY_BYTES = 32;
 /** Best-effort DHT provider operations give up after this long (ms). */
 export const PROVIDE_TIMEOUT_MS = 15_000;
 export const CLOSEST_PEERS_TIMEOUT_MS = 10_000;
+/** A node with no connection at all dials its bootstrap list again this often (node.ts). */
+export const BOOTSTRAP_REDIAL_MS = 5_000;

@@ -30,7 +30,7 @@ import { sha256 } from 'multiformats/hashes/sha2';
 import { createHash } from 'node:crypto';
 import type { ShareStore } from '../store/index.ts';
 import { checkSi } from '../store/index.ts';
-import { CLOSEST_PEERS_TIMEOUT_MS, DEFAULT_LISTEN, DHT_PROTOCOL, PROVIDE_TIMEOUT_MS } from './constants.ts';
+import { BOOTSTRAP_REDIAL_MS, CLOSEST_PEERS_TIMEOUT_MS, DEFAULT_LISTEN, DHT_PROTOCOL, PROVIDE_TIMEOUT_MS } from './constants.ts';
 import { parseSwarmKey } from './keys.ts';
 import { serveStorage } from './server.ts';
 import type { StorageServerOptions } from './server.ts';
@@ -170,10 +170,21 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       return [...out.values()];
     },
     async stop() {
+      clearInterval(redial);
       await unserve?.().catch(() => {});
       await libp2p.stop();
     },
   };
+  // The bootstrap module dials its list once, at start. A node that found none of them answering then
+  // (they were down, or too slow: measured with 50 daemons on 2 cores) or that later lost every connection
+  // would stay alone for good: while it has no connection at all, dial the list again.
+  const redial = setInterval(() => {
+    if (!init.bootstrap?.length || libp2p.getConnections().length > 0) return;
+    for (const addr of init.bootstrap) {
+      void libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(BOOTSTRAP_REDIAL_MS) }).catch(() => {});
+    }
+  }, BOOTSTRAP_REDIAL_MS);
+  redial.unref();
   return node;
 }
 
