@@ -126,6 +126,22 @@ export async function walk(root: string, read: boolean, hash = false): Promise<{
 
 // ---- p2pbackup side ------------------------------------------------------------------------------
 
+/** The two datasets, made when their turn comes: a real tree (walked), and one random file in scope.dir. */
+export function datasetMakers(scope: BenchScope, bench: string, tree: string, fileSize: number, only = 'all'): (() => Promise<Dataset>)[] {
+  const out: (() => Promise<Dataset>)[] = [];
+  if (only !== 'file') out.push(async () => ({ name: tree, path: tree, ...(await walk(tree, false)) }));
+  if (only !== 'tree') {
+    out.push(async () => {
+      const dir = join(scope.dir, 'file-data');
+      await mkdir(dir);
+      note(`${bench}: generating ${formatBytes(fileSize)} of random bytes`);
+      const sha256 = await generate(join(dir, 'random.bin'), fileSize);
+      return { name: `random ${formatBytes(fileSize)}`, path: dir, files: 1, bytes: fileSize, sha256 };
+    });
+  }
+  return out;
+}
+
 /** POST an NDJSON operation (as the CLI's operation()); resolves with its result. */
 async function operation(api: ApiClient, path: string, json: unknown, signal: AbortSignal): Promise<any> {
   const res = await api.request('POST', path, { json, signal });
@@ -315,16 +331,7 @@ export async function run(argv: string[]): Promise<void> {
   const rssFlags = { cumulativeRss: false };
   let resticInfo = '';
   try {
-    const datasets: (() => Promise<Dataset>)[] = [];
-    if (only !== 'file') datasets.push(async () => ({ name: tree, path: tree, ...(await walk(tree, false)) }));
-    if (only !== 'tree')
-      datasets.push(async () => {
-        const dir = join(scope.dir, 'file-data');
-        await mkdir(dir);
-        note(`backup: generating ${formatBytes(fileSize)} of random bytes`);
-        const sha256 = await generate(join(dir, 'random.bin'), fileSize);
-        return { name: `random ${formatBytes(fileSize)}`, path: dir, files: 1, bytes: fileSize, sha256 };
-      });
+    const datasets = datasetMakers(scope, 'backup', tree, fileSize, only);
     for (const make of datasets) {
       const ds = await make();
       note(`backup: dataset ${ds.name}: ${ds.files} regular files, ${(ds.bytes / 1e6).toFixed(1)} MB; reading it once to warm the page cache`);

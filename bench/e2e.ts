@@ -24,9 +24,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSize } from '../src/store/index.ts';
 import { NetFixture, skipReason, BIN, type CliResult } from '../test/multihost/fixture.ts';
-import { findRestic, measureOp, runRestic, verifyRestore, walk, OPS, type Dataset, type Measure, type Op } from './backup.ts';
-import { formatBytes, formatTable, median, note, parseFlags, printJson } from './common.ts';
-import { arg, generate, openScope, type BenchScope } from './transfer.ts';
+import { datasetMakers, findRestic, measureOp, runRestic, verifyRestore, walk, OPS, type Dataset, type Measure, type Op } from './backup.ts';
+import { formatTable, median, note, parseFlags, printJson } from './common.ts';
+import { arg, openScope, type BenchScope } from './transfer.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const OP_TIMEOUT_MS = 6 * 3_600_000;
@@ -202,16 +202,7 @@ export async function run(argv: string[]): Promise<void> {
   const rssFlags = { cumulativeRss: false };
   const started = new Date().toISOString();
   try {
-    const datasets: (() => Promise<Dataset>)[] = [
-      async () => ({ name: tree, path: tree, ...(await walk(tree, false)) }),
-      async () => {
-        const dir = join(scope.dir, 'file-data');
-        await mkdir(dir);
-        note(`e2e: generating ${formatBytes(fileSize)} of random bytes`);
-        const sha256 = await generate(join(dir, 'random.bin'), fileSize);
-        return { name: `random ${formatBytes(fileSize)}`, path: dir, files: 1, bytes: fileSize, sha256 };
-      },
-    ];
+    const datasets = datasetMakers(scope, 'e2e', tree, fileSize);
     for (const make of datasets) {
       const ds = await make();
       note(`e2e: dataset ${ds.name}: ${ds.files} files, ${(ds.bytes / 1e6).toFixed(1)} MB; warming the page cache`);

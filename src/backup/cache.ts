@@ -16,16 +16,13 @@ export interface FileCacheRecord {
 }
 
 export interface BackupCache {
-  getFile(path: string): Promise<FileCacheRecord | undefined>;
-  /** getFile for many paths in one call (one directory's files). */
+  /** Looked up many at once (a directory's files, a tree height's directory objects, a chunk of contents). */
   getFiles(paths: string[]): Promise<(FileCacheRecord | undefined)[]>;
-  getDirs(objects: Uint8Array[]): Promise<(string | undefined)[]>;
-  getBlobs(sha256s: string[]): Promise<(string | undefined)[]>;
   putFile(path: string, rec: FileCacheRecord): Promise<void>;
-  getDir(bytes: Uint8Array): Promise<string | undefined>;
+  getDirs(objects: Uint8Array[]): Promise<(string | undefined)[]>;
   putDir(bytes: Uint8Array, cap: string): Promise<void>;
-  /** Cap of a packed file's content by its sha256 (hex). */
-  getBlob(sha256: string): Promise<string | undefined>;
+  /** Caps of packed files' contents by their sha256 (hex). */
+  getBlobs(sha256s: string[]): Promise<(string | undefined)[]>;
   putBlob(sha256: string, cap: string): Promise<void>;
   /** Writes are buffered and written in batches: write what is pending (prune and close do it first). */
   flush(): Promise<void>;
@@ -54,13 +51,10 @@ export async function openBackupCache(dir: string): Promise<BackupCache> {
     if (pending.length >= WRITE_BATCH) await flush();
   };
   return {
-    async getFile(path) { return (await db.get(`f!${path}`)) as FileCacheRecord | undefined; },
     async getFiles(paths) { return paths.length ? (await db.getMany(paths.map((p) => `f!${p}`))) as (FileCacheRecord | undefined)[] : []; },
     putFile: (path, rec) => put(`f!${path}`, rec),
-    async getDir(bytes) { return (await db.get(dirKey(bytes))) as string | undefined; },
     async getDirs(objects) { return objects.length ? (await db.getMany(objects.map(dirKey))) as (string | undefined)[] : []; },
     putDir: (bytes, cap) => put(dirKey(bytes), cap),
-    async getBlob(sha256) { return (await db.get(`b!${sha256}`)) as string | undefined; },
     async getBlobs(shas) { return shas.length ? (await db.getMany(shas.map((h) => `b!${h}`))) as (string | undefined)[] : []; },
     putBlob: (sha256, cap) => put(`b!${sha256}`, cap),
     flush,

@@ -4,7 +4,7 @@
 import { bytesInput } from '../format/index.ts';
 import { MAX_OBJECT_BYTES, MODE_MASK, OBJECT_KINDS, OBJECT_VERSION } from './constants.ts';
 import { InvalidObjectError } from './errors.ts';
-import { openContent } from './packs.ts';
+import { collect, openContent } from './packs.ts';
 import type { DirEntry, FolderHead, ObjectStore, Snapshot } from './types.ts';
 
 const enc = new TextEncoder();
@@ -116,17 +116,9 @@ export async function putObject(store: ObjectStore, bytes: Uint8Array, signal?: 
 
 /** Read a whole (small) object back; refuses objects over MAX_OBJECT_BYTES. */
 export async function readObject(store: ObjectStore, cap: string, signal?: AbortSignal): Promise<Uint8Array> {
-  const { size, stream } = await openContent(store, cap, signal);
-  if (size > MAX_OBJECT_BYTES) throw new InvalidObjectError(`object of ${size} bytes is larger than ${MAX_OBJECT_BYTES}`, { size });
-  const out = new Uint8Array(size);
-  let at = 0;
-  for await (const chunk of stream) {
-    if (at + chunk.length > size) throw new InvalidObjectError('object longer than its cap says');
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  if (at !== size) throw new InvalidObjectError('object shorter than its cap says');
-  return out;
+  const content = await openContent(store, cap, signal);
+  if (content.size > MAX_OBJECT_BYTES) throw new InvalidObjectError(`object of ${content.size} bytes is larger than ${MAX_OBJECT_BYTES}`, { size: content.size });
+  return collect(content, 'object');
 }
 
 export async function readDir(store: ObjectStore, cap: string, signal?: AbortSignal): Promise<DirEntry[]> {

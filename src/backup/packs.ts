@@ -122,16 +122,25 @@ const caches = new WeakMap<ObjectStore, PackCache>();
 
 async function readWhole(store: ObjectStore, cap: string, size: number): Promise<Uint8Array> {
   // No caller's signal: others may be waiting for the same pack; each waiter gives up on its own.
-  const { size: got, stream } = await store.getFile(cap);
-  if (got !== size) throw new InvalidObjectError(`pack is ${got} bytes, its cap says ${size}`);
-  const out = new Uint8Array(size);
+  const content = await store.getFile(cap);
+  if (content.size !== size) throw new InvalidObjectError(`pack is ${content.size} bytes, its cap says ${size}`);
+  return collect(content, 'pack');
+}
+
+/**
+ * All of a content stream in one buffer, refusing one that is longer or shorter than it said. Content
+ * already in memory is returned as it is (a view of the pack cache): read it, do not change it.
+ */
+export async function collect(content: { size: number; stream: AsyncIterable<Uint8Array>; bytes?: Uint8Array }, what: string): Promise<Uint8Array> {
+  if (content.bytes) return content.bytes;
+  const out = new Uint8Array(content.size);
   let at = 0;
-  for await (const chunk of stream) {
-    if (at + chunk.length > size) throw new InvalidObjectError('pack longer than its cap says');
+  for await (const chunk of content.stream) {
+    if (at + chunk.length > content.size) throw new InvalidObjectError(`${what} longer than its cap says`);
     out.set(chunk, at);
     at += chunk.length;
   }
-  if (at !== size) throw new InvalidObjectError('pack shorter than its cap says');
+  if (at !== content.size) throw new InvalidObjectError(`${what} shorter than its cap says`);
   return out;
 }
 

@@ -75,8 +75,9 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
   const queueWrite = async (job: Parameters<FileWriter['write']>[0]): Promise<{ done: Promise<void> }> => {
     while (writing.size >= WRITES_IN_FLIGHT || (writing.size > 0 && writingBytes + job.bytes.length > WRITE_BYTES_IN_FLIGHT)) await Promise.race(writing);
     const w = (writer ??= createFileWriter()).write(job);
-    writingBytes += job.bytes.length;
-    const tracked: Promise<void> = w.then(() => {}, () => {}).finally(() => { writing.delete(tracked); writingBytes -= job.bytes.length; });
+    const n = job.bytes.length; // not `job`: its view would keep the whole cached pack alive until written
+    writingBytes += n;
+    const tracked: Promise<void> = w.then(() => {}, () => {}).finally(() => { writing.delete(tracked); writingBytes -= n; });
     writing.add(tracked);
     return { done: w };
   };

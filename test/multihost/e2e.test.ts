@@ -17,6 +17,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mulberry32 } from '../../src/fairness/sim/rng.ts';
 import { NetFixture, skipReason, type Host } from './fixture.ts';
 
 const STORAGE = 6;
@@ -41,17 +42,6 @@ after(async () => {
   assert.deepEqual(net.leftover(), [], 'no namespace of this run is left behind');
 });
 
-/** mulberry32: a small seeded PRNG for the tree's shape and sizes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Deterministic bytes for a path: AES-256-CTR keystream keyed by sha256(seed, path). */
 async function writeSeeded(path: string, size: number): Promise<void> {
@@ -68,7 +58,7 @@ async function writeSeeded(path: string, size: number): Promise<void> {
 
 /** The tree: FILES files under 20 × 5 nested dirs (some files at the upper levels too); returns total bytes. */
 async function generateTree(root: string): Promise<number> {
-  const rnd = prng(SEED);
+  const rnd = mulberry32(SEED);
   let bytes = 0;
   for (let i = 0; i < FILES; i++) {
     const a = Math.floor(rnd() * 20);
