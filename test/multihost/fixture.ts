@@ -6,7 +6,7 @@
 // why not otherwise.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,25 @@ export function skipReason(prefix = 'p2pb'): string | null {
   return null;
 }
 
+// The kernel keeps ONE neighbour (ARP) table for all network namespaces, capped by the root namespace's
+// net.ipv4.neigh.default.gc_thresh3 (1024 by default). Every host namespace learns every other host it
+// talks to, so N hosts that all meet need about N*N entries: at 32 hosts the table is full and further
+// ARP resolutions fail ("neighbor table overflow" in dmesg), i.e. new TCP connections just hang in
+// SYN-SENT. Separate machines never share this table; only a many-namespace swarm on one kernel does.
+const NEIGH = ['gc_thresh1', 'gc_thresh2', 'gc_thresh3'].map((k) => `/proc/sys/net/ipv4/neigh/default/${k}`);
+const readNeigh = (): number[] => NEIGH.map((f) => Number(readFileSync(f, 'utf8').trim()));
+const writeNeigh = (v: number[]): void => NEIGH.forEach((f, i) => writeFileSync(f, `${v[i]}\n`));
+
+/**
+ * The table limits (thresh1, thresh2, thresh3) a fixture of `hosts` hosts needs: `current` while the
+ * soft limit (thresh2) keeps 256 entries of headroom over hosts^2, raised otherwise (never lowered).
+ */
+export function neighbourLimits(hosts: number, current: number[]): number[] {
+  const need = hosts * hosts;
+  if (need + 256 <= current[1]) return current;
+  return [current[0], Math.max(current[1], need + 512), Math.max(current[2], 2 * need + 1024)];
+}
+
 export class NetFixture {
   readonly tag: string;
   readonly hub: string;
@@ -91,6 +110,8 @@ export class NetFixture {
   /** Temp dir holding every host's home (made by createHub). */
   dir = '';
   private exitHandlers = false;
+  /** The neighbour-table limits before this fixture raised them, and what it set (restored on cleanup). */
+  private neigh: { before: number[]; set: number[] } | null = null;
 
   constructor(o: NetOptions) {
     this.tag = `${o.prefix}-${randomBytes(3).toString('hex')}`;
@@ -130,7 +151,26 @@ export class NetFixture {
     ip('-n', host.ns, 'link', 'set', 'eth0', 'up');
     ip('-n', this.hub, 'link', 'set', host.hubIf, 'master', 'br0', 'up');
     this.hosts.push(host);
+    this.sizeNeighbourTable();
     return host;
+  }
+
+  /** Raise the shared neighbour table's limits when this many hosts could overflow it (see NEIGH). */
+  private sizeNeighbourTable(): void {
+    const current = readNeigh();
+    const want = neighbourLimits(this.hosts.length, current);
+    if (want.every((v, i) => v === current[i])) return;
+    writeNeigh(want);
+    this.neigh = { before: this.neigh?.before ?? current, set: want };
+  }
+
+  /** Put the limits back, unless someone else changed them since (then theirs stand). */
+  private restoreNeighbourTable(): void {
+    if (!this.neigh) return;
+    try {
+      if (readNeigh().every((v, i) => v === this.neigh!.set[i])) writeNeigh(this.neigh.before);
+    } catch {}
+    this.neigh = null;
   }
 
   /** Namespaces of this fixture that `ip netns list` still shows. */
@@ -241,6 +281,7 @@ export class NetFixture {
   async cleanup(): Promise<void> {
     await this.stopAll();
     for (const ns of this.namespaces.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
+    this.restoreNeighbourTable();
     if (this.dir) await rm(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     this.dir = '';
   }
@@ -250,6 +291,7 @@ export class NetFixture {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) { try { c.kill('SIGKILL'); } catch {} }
     this.children.length = 0;
     for (const ns of this.namespaces.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
+    this.restoreNeighbourTable();
     if (this.dir) { try { rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); } catch {} this.dir = ''; }
   }
 }
