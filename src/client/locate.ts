@@ -1,6 +1,7 @@
 // Who holds shares of a storage index: LIST on the DHT-closest peers (where uploads put them), in the
 // order they answer (the fastest first); provider records are asked only when those hold fewer than
-// `enough` distinct shares, because a DHT query per file dominated the cost of many small files.
+// `enough` distinct shares, because a DHT query per file dominated the cost of many small files; every
+// known peer last.
 // Shared by download, check, verify, repair and audit.
 import type { ShareSource } from '../format/index.ts';
 import { withTimeout } from './util.ts';
@@ -34,9 +35,11 @@ export async function locate(si: Uint8Array, finder: ServerFinder, n: number, si
     }
   }));
   await ask(await finder.candidates(si, 2 * n, { signal }));
-  if (new Set(pairs.map((p) => p.shareNum)).size < enough && finder.providers) {
-    await ask(await finder.providers(si, { signal }).catch(() => []));
-  }
+  const short = () => new Set(pairs.map((p) => p.shareNum)).size < enough;
+  if (short() && finder.providers) await ask(await finder.providers(si, { signal }).catch(() => []));
+  // Holders among the closest peers do not announce (src/net/node.ts shouldAnnounce); if the swarm has
+  // grown since they took their shares, they are found here, by asking every peer we know.
+  if (short() && finder.known) await ask(await finder.known(si, { signal }).catch(() => []));
   return { si, servers, pairs, candidates: [...servers.values()], unreachable };
 }
 

@@ -29,6 +29,8 @@ export interface ServerFinder {
   announce?(si: Uint8Array): Promise<void>;
   /** Best-effort extra holders (provider records). */
   providers?(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<ShareServer[]>;
+  /** Every storage peer known (bounded), for a last-resort LIST when the closest peers and providers fall short. */
+  known?(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<ShareServer[]>;
 }
 
 export type ClientProgress =

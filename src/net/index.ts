@@ -3,7 +3,7 @@
 // await node.storage(peerId).writeShare(si, 0, bytes, bytes.length);
 export * from './constants.ts';
 export * from './errors.ts';
-export { createNode, siToCid, rankByDistance } from './node.ts';
+export { createNode, siToCid, rankByDistance, shouldAnnounce } from './node.ts';
 export type { NodeInit, P2PNode } from './node.ts';
 export { StorageClient } from './client.ts';
 export type { ByteRange, OpOptions, RemoteStats, StorageClientOptions, WriteProgress, WriteShareOptions, WriteShareResult, PutSlotOptions, PutSlotResult } from './client.ts';
