@@ -169,14 +169,28 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
   }
 }
 
-/** A TCP port free on loopback right now (bound, read, released). */
-export function freePort(): Promise<number> {
+/**
+ * A TCP port free on 127.0.0.1 right now, picked at random below Linux's ephemeral range (32768-60999):
+ * between our check and the daemon's bind, the kernel never hands such a port to an outgoing connection or
+ * to another process asking for port 0 (a port taken from bind(0) was, now and then, in CI). Falls back to
+ * a kernel-chosen port when 50 picks are all taken.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    if (await bindOnce(port) !== null) return port;
+  }
+  return (await bindOnce(0))!;
+}
+
+/** Bind `port` on 127.0.0.1 and release it: the bound port, or null when it is taken. */
+function bindOnce(port: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(port));
+    srv.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(null) : reject(e)));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(bound));
     });
   });
 }

@@ -2,22 +2,8 @@
 // list again until it has a connection: it must not stay alone for good.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/peer/swarm.ts';
 import { makePeer, removeHome, type TestPeer } from './helpers.ts';
-
-/**
- * A TCP port free right now on 127.0.0.1, below Linux's ephemeral range (32768+): this test leaves it
- * unbound for a while and binds it again, and other tests asking the kernel for a free port (port 0)
- * must never be handed it in between.
- */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    const srv = createServer();
-    const ok = await new Promise<boolean>((r) => { srv.once('error', () => r(false)); srv.listen(port, '127.0.0.1', () => r(true)); });
-    if (ok) { await new Promise((r) => srv.close(r)); return port; }
-  }
-}
 
 async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
