@@ -104,7 +104,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   // PROVIDE_QUEUE_MAX waiting. Measured: announcing every share at once made a backup of many small
   // files spend most of every peer's CPU in DHT walks; downloads find holders by the closest-peer walk
   // first, provider records are the fallback, so only holders outside the closest set announce
-  // (shouldAnnounce; measured: 20 peers backing up /usr/share 93 s -> 17 s, peers' CPU 157 -> 12 s).
+  // (shouldAnnounce; measured: 20 peers backing up /usr/share 93 s -> 22 s, peers' CPU 157 -> 20 s).
   const provideQueue = new Set<string>();
   let providing = false;
   const announce = (siHex: string) => {
