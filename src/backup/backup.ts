@@ -14,17 +14,12 @@
 //    caller's step (`commitSnapshot`), taken only after every object above is stored.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { constants as fsc } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { lstat, open, readFile, type FileHandle } from 'node:fs/promises';
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { BigIntStats } from 'node:fs';
 import { InputChangedError, type FileInput } from '../format/index.ts';
 import { P2PBackupError } from '../common/errors.ts';
 import { BACKUP_CONCURRENCY, IGNORE_FILE, MODE_MASK, PACK_FILE_MAX_BYTES, PACK_TARGET_BYTES, READ_CHUNK_BYTES } from './constants.ts';
-
-/** Small files read before the cache is asked about their content in one call. */
-const CHUNK_FILES = 256;
 import { createPackWriter } from './packs.ts';
 import { FileReadError, UnsupportedEntryError } from './errors.ts';
 import { isExcluded, parseRules, type ExcludeRule } from './exclude.ts';
@@ -32,6 +27,9 @@ import { limiter } from './limit.ts';
 import { encodeDir, encodeSnapshot, putObject } from './objects.ts';
 import type { BackupCache } from './cache.ts';
 import type { BackupProgress, BackupStats, DirEntry, ItemErrorHandler, ObjectStore, Snapshot } from './types.ts';
+
+/** Small files read before the cache is asked about their content in one call. */
+const CHUNK_FILES = 256;
 
 export interface BackupOptions {
   store: ObjectStore;
@@ -381,7 +379,6 @@ interface DirNode {
   height: number;
   cap?: string;
 }
-
 
 function firstPresent(dir: string, names: string[] | undefined): string | null {
   for (const n of names ?? []) if (lstatSync(join(dir, n), { throwIfNoEntry: false })) return n;

@@ -52,7 +52,6 @@ const tsOf = (ns: string) => {
 };
 const sameTime = (a: string, b: bigint) => { const d = BigInt(a) - b; return d < 1_000_000n && d > -1_000_000n; };
 
-
 async function lstatOrNull(p: string): Promise<BigIntStats | null> {
   // Synchronous: one cheap syscall per entry; a thread-pool round trip costs more than the call itself.
   return lstatSync(p, { bigint: true, throwIfNoEntry: false }) ?? null;

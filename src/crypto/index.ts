@@ -5,7 +5,7 @@
 export * from './constants.ts';
 export { DecryptError, CryptoInputError } from './errors.ts';
 export { hchacha20 } from './hchacha20.ts';
-export { xchachaSeal, xchachaOpen, deriveSubkey, sealWithSubkey, sealStream, openWithSubkey, type XChaChaSubkey } from './xchacha20poly1305.ts';
+export { xchachaSeal, xchachaOpen, deriveSubkey, sealStream, openWithSubkey, type XChaChaSubkey } from './xchacha20poly1305.ts';
 export { taggedHash, taggedHasher, sha256 } from './hash.ts';
 export { randomBytes } from './random.ts';
 export { convergentKey, randomKey, storageIndexFromKey, encodeKeyParams, type KeyParams } from './kdf.ts';

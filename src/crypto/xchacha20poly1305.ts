@@ -37,13 +37,6 @@ export function sealStream(sk: XChaChaSubkey, tail8: Uint8Array, pieces: readonl
   return c.getAuthTag();
 }
 
-/** Seal pieces of plaintext (concatenated) under a prepared subkey; `tail8` = nonce bytes 16..24. Returns ciphertext pieces + tag. */
-export function sealWithSubkey(sk: XChaChaSubkey, tail8: Uint8Array, pieces: readonly Uint8Array[], aad: Uint8Array = EMPTY): { parts: Buffer[]; tag: Buffer } {
-  const parts: Buffer[] = [];
-  const tag = sealStream(sk, tail8, pieces, (ct) => { parts.push(ct); }, aad);
-  return { parts, tag };
-}
-
 /** Open `ciphertext` (no tag) with `tag` under a prepared subkey, writing plaintext into `out` (same length). Throws DecryptError. */
 export function openWithSubkey(sk: XChaChaSubkey, tail8: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, out: Uint8Array, aad: Uint8Array = EMPTY): void {
   if (tag.length !== TAG_BYTES) throw new DecryptError('tag has the wrong length');
@@ -72,10 +65,9 @@ function checkNonce(nonce: Uint8Array): void {
 export function xchachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
   checkNonce(nonce);
   const sk = deriveSubkey(key, nonce.subarray(0, 16));
-  const { parts, tag } = sealWithSubkey(sk, nonce.subarray(16), [plaintext], aad);
   const out = new Uint8Array(plaintext.length + TAG_BYTES);
   let w = 0;
-  for (const p of parts) { out.set(p, w); w += p.length; }
+  const tag = sealStream(sk, nonce.subarray(16), [plaintext], (ct) => { out.set(ct, w); w += ct.length; }, aad);
   out.set(tag, w);
   return out;
 }

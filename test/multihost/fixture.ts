@@ -160,7 +160,11 @@ export class NetFixture {
     const current = readNeigh();
     const want = neighbourLimits(this.hosts.length, current);
     if (want.every((v, i) => v === current[i])) return;
-    writeNeigh(want);
+    try {
+      writeNeigh(want);
+    } catch (err) {
+      throw new Error(`${this.hosts.length} namespaces need about ${this.hosts.length ** 2} neighbour-table entries, above net.ipv4.neigh.default.gc_thresh2/3 (${current[1]}/${current[2]}), which could not be raised: ${(err as Error).message}. Raise them as root (sysctl -w) or use fewer hosts.`);
+    }
     this.neigh = { before: this.neigh?.before ?? current, set: want };
   }
 
