@@ -222,7 +222,7 @@ async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { 
     return res;
   } finally {
     await swarm.stop();
-    await rm(home, { recursive: true, force: true });
+    await scope.discard(home);
   }
 }
 
@@ -295,7 +295,7 @@ export async function runRestic(scope: BenchScope, restic: string, gnuTime: bool
     res.restore = { seconds: r.seconds, peakRssMB: r.peakRssMB, cpuSeconds: r.cpuSeconds, ...(await verifyRestore('restic', ds, target)) };
     return res;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await scope.discard(dir);
   }
 }
 

@@ -102,14 +102,14 @@ async function startLoopback(scope: BenchScope, sub: string, peers: number): Pro
     dir: home,
     stop: async () => {
       await swarm.stop();
-      await rm(home, { recursive: true, force: true });
+      await scope.discard(home);
     },
   };
 }
 
 type OurMeasure = Measure & { peerRssMB: number[] };
 
-async function runOurs(swarm: OurSwarm, ds: Dataset, flagsOut: { cumulativeRss: boolean }): Promise<Record<Op, OurMeasure>> {
+async function runOurs(scope: BenchScope, swarm: OurSwarm, ds: Dataset, flagsOut: { cumulativeRss: boolean }): Promise<Record<Op, OurMeasure>> {
   const summaryOf = (op: string, r: CliResult) => {
     if (r.code !== 0) {
       // --json puts the error on stdout as a JSON line; stderr has the rest.
@@ -136,7 +136,7 @@ async function runOurs(swarm: OurSwarm, ds: Dataset, flagsOut: { cumulativeRss: 
   const { r, m } = await measureOp(swarm.pids, () => swarm.cli(['--json', 'restore', rootCap, target, '--overwrite', 'always']), flagsOut);
   summaryOf('restore', r);
   res.restore = { ...m, ...(await verifyRestore('p2pbackup', ds, target)) };
-  await rm(target, { recursive: true, force: true });
+  await scope.discard(target); // not deleted now: see BenchScope.discard
   return res;
 }
 
@@ -228,7 +228,7 @@ export async function run(argv: string[]): Promise<void> {
         const swarm = mode === 'netns' ? await startNetns(peers) : await startLoopback(scope, `swarm-${peers}-${rows.length}`, peers);
         note(`e2e:   swarm up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         try {
-          const m = await runOurs(swarm, ds, rssFlags);
+          const m = await runOurs(scope, swarm, ds, rssFlags);
           for (const op of OPS) push('p2pbackup', peers, op, m[op]);
         } catch (err) {
           // One configuration failing (e.g. 50 daemons overloading 2 cores) is a result too: record it, go on.
