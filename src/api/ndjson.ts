@@ -9,12 +9,23 @@ export async function ndjson(reply: FastifyReply, op: (onProgress: (e: unknown) 
   reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
   reply.hijack();
   reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
-  const line = (o: unknown) => reply.raw.write(JSON.stringify(o) + '\n');
+  // Lines queued in one turn of the event loop go out in one write (one syscall, one chunk).
+  let queued: string[] = [];
+  const flush = () => {
+    if (!queued.length) return;
+    reply.raw.write(queued.join(''));
+    queued = [];
+  };
+  const line = (o: unknown) => {
+    if (!queued.length) setImmediate(flush);
+    queued.push(JSON.stringify(o) + '\n');
+  };
   try {
     line({ result: await op((event) => line({ event }), controller.signal) });
   } catch (err) {
     line({ error: errorBody(err), status: httpStatusOf(err) });
   }
+  flush();
   reply.raw.end();
 }
 

@@ -22,8 +22,10 @@ import { P2PBackupError } from '../common/errors.ts';
 import { BACKUP_CONCURRENCY, IGNORE_FILE, MODE_MASK, PACK_FILE_MAX_BYTES, PACK_TARGET_BYTES, READ_CHUNK_BYTES } from './constants.ts';
 import { createPackWriter } from './packs.ts';
 import { FileReadError, UnsupportedEntryError } from './errors.ts';
-import { isExcluded, parseRules, type ExcludeRule } from './exclude.ts';
+import { firstPresent, isExcluded, parseRules, type ExcludeRule } from './exclude.ts';
 import { limiter } from './limit.ts';
+import { createMeter } from './progress.ts';
+import { startScan } from './scan.ts';
 import { encodeDir, encodeSnapshot, putObject } from './objects.ts';
 import type { BackupCache } from './cache.ts';
 import type { BackupProgress, BackupStats, DirEntry, ItemErrorHandler, ObjectStore, Snapshot } from './types.ts';
@@ -85,11 +87,21 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   const signal = ac.signal;
 
   const stats: BackupStats = { files: 0, dirs: 0, symlinks: 0, bytesRead: 0, bytesTotal: 0, unchanged: 0, dirsReused: 0, uploads: 0, packs: 0, excluded: 0, skipped: [] };
-  const baseRules: ExcludeRule[] = parseRules(o.excludes ?? []);
-  for (const f of o.excludeFiles ?? []) baseRules.push(...parseRules((await readFile(f, 'utf8')).split('\n')));
+  const patterns = [...(o.excludes ?? [])];
+  for (const f of o.excludeFiles ?? []) patterns.push(...(await readFile(f, 'utf8')).split('\n'));
+  const baseRules: ExcludeRule[] = parseRules(patterns);
   const run = limiter(o.concurrency ?? BACKUP_CONCURRENCY);
   const seen = new Set<string>();
   const { store, cache } = o;
+
+  // Progress: a status event every so often (files, bytes, rate, ETA once the scan thread has the totals).
+  const meter = createMeter('backup', o.onProgress);
+  const scan = o.onProgress ? startScan({ root: rootAbs, patterns, excludeIfPresent: o.excludeIfPresent ?? [] }) : null;
+  scan?.totals.then((t) => meter.total(t.files, t.bytes), () => {});
+  const fileDone = (path: string, size: number, status: 'new' | 'unchanged') => {
+    meter.file(size);
+    o.onProgress?.({ type: 'backup:backup:file', path, size, status });
+  };
 
   const itemError = async (path: string, err: Error): Promise<void> => {
     stats.skipped.push({ path, error: err.message, code: (err as P2PBackupError).code });
@@ -161,7 +173,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         }
         stats.uploads++; stats.files++; stats.bytesRead += size; stats.bytesTotal += size;
         await rememberFile(abs, before, await fh.stat({ bigint: true }), cap);
-        o.onProgress?.({ type: 'backup:backup:file', path: abs, size, status: 'new' });
+        fileDone(abs, size, 'new');
         return fileEntry(name, cap, before);
       } finally {
         await fh.close();
@@ -261,7 +273,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         const cached = cachedOf.get(childAbs);
         if (cached && cached.size === Number(st.size) && cached.mtimeNs === st.mtimeNs.toString() && cached.ctimeNs === st.ctimeNs.toString() && cached.ino === st.ino.toString()) {
           stats.files++; stats.unchanged++; stats.bytesTotal += cached.size;
-          o.onProgress?.({ type: 'backup:backup:file', path: childAbs, size: cached.size, status: 'unchanged' });
+          fileDone(childAbs, cached.size, 'unchanged');
           addFile(node, Promise.resolve(fileEntry(name, cached.cap, st)));
         } else if (Number(st.size) <= PACK_FILE_MAX_BYTES) {
           const read = readSmall(childAbs, st);
@@ -271,7 +283,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
           }
           const size = read.bytes.length;
           stats.files++; stats.bytesRead += size; stats.bytesTotal += size;
-          o.onProgress?.({ type: 'backup:backup:file', path: childAbs, size, status: 'new' });
+          fileDone(childAbs, size, 'new');
           chunk.push({ node, name, read, sha: createHash('sha256').update(read.bytes).digest('hex') });
           chunkBytes += size;
           if (chunk.length >= CHUNK_FILES || chunkBytes >= PACK_TARGET_BYTES) await queueChunk();
@@ -361,9 +373,12 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     const snapshotCap = await putObject(store, encodeSnapshot(snapshot), signal);
     stats.uploads++;
     await cache?.prune(rootAbs, seen);
+    meter.done();
     o.onProgress?.({ type: 'backup:backup:done', snapshotCap, stats });
     return { snapshotCap, root, snapshot, stats };
   } finally {
+    meter.stop();
+    scan?.stop();
     o.signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -378,11 +393,6 @@ interface DirNode {
   /** 0 for a directory without subdirectories; parents are stored after every child. */
   height: number;
   cap?: string;
-}
-
-function firstPresent(dir: string, names: string[] | undefined): string | null {
-  for (const n of names ?? []) if (lstatSync(join(dir, n), { throwIfNoEntry: false })) return n;
-  return null;
 }
 
 /** A small file read whole, or why it could not be. */

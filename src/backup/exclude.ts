@@ -8,6 +8,8 @@
 // - `*` any characters but `/`, `?` one character but `/`, `[abc]`/`[!a-z]` a class, `**` any number of
 //   directories. Unlike node's matchesGlob, `*` also matches names starting with a dot (as git does).
 // An excluded directory is not entered at all.
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface ExcludeRule {
   /** Directory (relative to the root, '' for the root) the rule applies under. */
@@ -92,4 +94,10 @@ export function matchRule(rules: readonly ExcludeRule[], rel: string, isDir: boo
 export function isExcluded(rules: readonly ExcludeRule[], rel: string, isDir: boolean): boolean {
   const r = matchRule(rules, rel, isDir);
   return r !== null && !r.negate;
+}
+
+/** The first of `names` present in `dir` (`--exclude-if-present`), or null. */
+export function firstPresent(dir: string, names: readonly string[] | undefined): string | null {
+  for (const n of names ?? []) if (lstatSync(join(dir, n), { throwIfNoEntry: false })) return n;
+  return null;
 }

@@ -22,3 +22,4 @@ export { diff, type DiffResult } from './diff.ts';
 export { listSnapshots, commitSnapshot } from './snapshots.ts';
 export { forgetPolicy, forget, type ForgetPolicy, type ForgetDecision, type KeptSnapshot } from './forget.ts';
 export { reachableCaps } from './reachable.ts';
+export { createMeter, isPerItem, statusOf, STATUS_INTERVAL_MS, type Meter } from './progress.ts';

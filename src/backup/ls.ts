@@ -1,9 +1,10 @@
 // Browse a snapshot without restoring it: the entries of one directory, a path lookup, a recursive walk.
 import { PathNotFoundError } from './errors.ts';
 import { readDir, resolveRoot } from './objects.ts';
-import type { DirEntry, ObjectStore } from './types.ts';
+import type { DirEntry, ObjectStore, Snapshot } from './types.ts';
 
-export type Located = { kind: 'dir'; cap: string; entries: DirEntry[]; entry?: DirEntry } | { kind: 'leaf'; entry: DirEntry };
+/** `snapshot`: the snapshot the cap named, if it named one (its stats are what a restore of all of it covers). */
+export type Located = ({ kind: 'dir'; cap: string; entries: DirEntry[]; entry?: DirEntry } | { kind: 'leaf'; entry: DirEntry }) & { snapshot?: Snapshot };
 
 /** Split a snapshot-relative path ('a/b', '/a/b/', '' for the root) into components. */
 export function pathComponents(path: string | undefined): string[] {
@@ -12,8 +13,8 @@ export function pathComponents(path: string | undefined): string[] {
 
 /** Find `path` under `cap` (a snapshot or directory cap). */
 export async function locate(store: ObjectStore, cap: string, path?: string, signal?: AbortSignal): Promise<Located> {
-  const { root, entries } = await resolveRoot(store, cap, signal);
-  let cur: Located = { kind: 'dir', cap: root, entries };
+  const { root, entries, snapshot } = await resolveRoot(store, cap, signal);
+  let cur: Located = { kind: 'dir', cap: root, entries, snapshot };
   const parts = pathComponents(path);
   for (let i = 0; i < parts.length; i++) {
     if (cur.kind !== 'dir') throw new PathNotFoundError(path!);

@@ -16,7 +16,8 @@ import { P2PBackupError } from '../common/errors.ts';
 import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
 import { RestoreConflictError, RestoreSizeError } from './errors.ts';
 import { limiter } from './limit.ts';
-import { locate } from './ls.ts';
+import { locate, pathComponents } from './ls.ts';
+import { createMeter } from './progress.ts';
 import { readDir } from './objects.ts';
 import { openContent } from './packs.ts';
 import { createFileWriter, type FileWriter } from './file-writer.ts';
@@ -87,6 +88,14 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
   };
   const dirs: { abs: string; entry: DirEntry; depth: number }[] = [];
   const { store } = o;
+  // Progress: a status event every so often; the totals are the snapshot's own (a whole snapshot) or
+  // what the walk found once it is complete (a path of one).
+  const meter = createMeter('restore', o.onProgress);
+  const walked = { files: 0, bytes: 0 };
+  const fileDone = (path: string, size: number, status: 'written' | 'unchanged') => {
+    meter.file(size);
+    o.onProgress?.({ type: 'backup:restore:file', path, size, status });
+  };
 
   const itemError = async (path: string, err: Error) => {
     if (signal.aborted) throw signal.reason;
@@ -103,7 +112,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
       const same = existing.isFile() && Number(existing.size) === e.size && sameTime(e.mtimeNs, existing.mtimeNs);
       if (overwrite === 'never' || (overwrite === 'if-changed' && same)) {
         stats.unchanged++;
-        o.onProgress?.({ type: 'backup:restore:file', path: abs, size: e.size!, status: 'unchanged' });
+        fileDone(abs, e.size!, 'unchanged');
         return;
       }
     }
@@ -121,7 +130,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         placed = true; // the writer removes its temporary file itself if it fails
         return { written: w.then(() => {
           stats.files++; stats.bytesWritten += got;
-          o.onProgress?.({ type: 'backup:restore:file', path: abs, size: got, status: 'written' });
+          fileDone(abs, got, 'written');
         }, (err) => itemError(abs, err as Error)) };
       } else {
         got = 0;
@@ -142,7 +151,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
       }
       placed = true;
       stats.files++; stats.bytesWritten += got;
-      o.onProgress?.({ type: 'backup:restore:file', path: abs, size: got, status: 'written' });
+      fileDone(abs, got, 'written');
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       await itemError(abs, err as Error);
@@ -200,6 +209,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         dirs.push({ abs, entry: e, depth: depth + 1 });
         stats.dirs++;
       } else if (e.type === 'file') {
+        walked.files++; walked.bytes += e.size ?? 0;
         const p = run(() => { signal.throwIfAborted(); return restoreFile(e, abs); }).then((r) => r?.written);
         p.catch((err) => ac.abort(err));
         files.push(p);
@@ -215,9 +225,12 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     o.onProgress?.({ type: 'backup:restore:start', cap, target });
     const at = await locate(store, cap, o.path, signal);
     await mkdir(target, { recursive: true });
+    const whole = at.snapshot?.stats && !pathComponents(o.path).length ? at.snapshot.stats : null;
+    if (whole) meter.total(whole.files, whole.bytes);
     try {
       if (at.kind === 'dir') await restoreDir(at.entries, target, 0);
       else await restoreDir([at.entry], target, 0);
+      if (!whole) meter.total(walked.files, walked.bytes);
     } finally {
       const settled = await Promise.allSettled(files);
       const failed = settled.find((r) => r.status === 'rejected');
@@ -232,9 +245,11 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         await itemError(d.abs, err as Error);
       }
     }
+    meter.done();
     o.onProgress?.({ type: 'backup:restore:done', stats });
     return { stats };
   } finally {
+    meter.stop();
     o.signal?.removeEventListener('abort', onAbort);
     await writer?.close();
   }

@@ -86,8 +86,24 @@ export interface RestoreStats {
   failed: { path: string; error: string; code?: string }[];
 }
 
+/** A `…:status` event's counts (progress.ts). */
+export interface StatusCounts {
+  files: number;
+  bytes: number;
+  /** Known once the scan (backup) or the walk of the snapshot (restore) is done; absent before. */
+  totalFiles?: number;
+  totalBytes?: number;
+  elapsedSeconds: number;
+  /** Bytes done per second since the start. */
+  bytesPerSecond: number;
+  /** Seconds left at the rate so far; absent while the totals are unknown or nothing is done yet. */
+  etaSeconds?: number;
+}
+
 export type BackupProgress =
   | { type: 'backup:backup:start'; dir: string }
+  | ({ type: 'backup:backup:status' } & StatusCounts)
+  | ({ type: 'backup:restore:status' } & StatusCounts)
   | { type: 'backup:backup:file'; path: string; size: number; status: 'new' | 'unchanged' }
   | { type: 'backup:backup:dir'; path: string; status: 'uploaded' | 'reused' }
   | { type: 'backup:backup:excluded'; path: string; reason: string }

@@ -187,6 +187,7 @@ export function buildProgram(): Command {
     .option('--exclude <pattern>', 'skip paths matching this glob (repeatable)', collect, [])
     .option('--exclude-file <file>', 'read exclude patterns from a file (repeatable)', collect, [])
     .option('--exclude-if-present <name>', 'skip directories containing a file of this name (repeatable)', collect, [])
+    .option('-v, --verbose', 'list every file and directory as it is done (else a status line every half second)')
     .action(async (dir: string, o) => {
       const abs = resolve(dir);
       const st = await stat(abs).catch(() => null);
@@ -198,8 +199,8 @@ export function buildProgram(): Command {
       }
       const api = await ApiClient.forHome(home());
       const json = globals().json === true;
-      const status = createStatus(json);
-      const folder = await operation(api, 'POST', '/api/backup', { path: abs, excludes, excludeIfPresent: o.excludeIfPresent }, (e) => {
+      const status = createStatus(json, o.verbose === true);
+      const folder = await operation(api, 'POST', '/api/backup', { path: abs, excludes, excludeIfPresent: o.excludeIfPresent, verbose: o.verbose === true }, (e) => {
         if (json) process.stdout.write(JSON.stringify({ type: 'status', event: e }) + '\n');
         else status.event(e);
       }).finally(() => status.stop());
@@ -259,11 +260,12 @@ export function buildProgram(): Command {
     .argument('<target>')
     .option('--path <subpath>', 'restore only this path of the snapshot')
     .addOption(new Option('--overwrite <mode>', 'existing files: never, if-changed (size+mtime differ), always').choices(['never', 'if-changed', 'always']).default('if-changed'))
+    .option('-v, --verbose', 'list every file as it is written (else a status line every half second)')
     .action(async (cap: string, target: string, o) => {
       const api = await ApiClient.forHome(home());
       const json = globals().json === true;
-      const status = createStatus(json);
-      const r = await operation(api, 'POST', '/api/restore', { cap, target: resolve(target), path: o.path, overwrite: o.overwrite }, (e) => {
+      const status = createStatus(json, o.verbose === true);
+      const r = await operation(api, 'POST', '/api/restore', { cap, target: resolve(target), path: o.path, overwrite: o.overwrite, verbose: o.verbose === true }, (e) => {
         if (json) process.stdout.write(JSON.stringify({ type: 'status', event: e }) + '\n');
         else status.event(e);
       }).finally(() => status.stop());

@@ -28,45 +28,53 @@ export function createProgress(label: string, total: number, quiet: boolean): Pr
   };
 }
 
-/** A one-line status for backup and restore on a terminal (stderr): files, bytes, rate, elapsed. */
+/** A one-line status for backup and restore on a terminal (stderr), from the daemon's status events:
+ *  files and bytes (of the totals once known), rate, elapsed, ETA. */
 export interface Status {
-  event(e: { type: string; size?: unknown; status?: unknown; path?: unknown; error?: unknown }): void;
+  event(e: { type: string; [k: string]: unknown }): void;
   stop(): void;
   summary(): { files: number; bytes: number; errors: { path: string; error: string }[]; seconds: number };
   line(): string;
 }
 
-export function createStatus(quiet: boolean): Status {
+/** 75 -> "1:15", 3725 -> "1:02:05". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const [h, m, sec] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  return h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+}
+
+export function formatStatus(s: { files: number; bytes: number; totalFiles?: number; totalBytes?: number; bytesPerSecond: number; etaSeconds?: number }, seconds: number): string {
+  const mb = (b: number) => (b / 1e6).toFixed(1);
+  const files = s.totalFiles !== undefined ? `${s.files} of ${s.totalFiles} files` : `${s.files} files`;
+  const bytes = s.totalBytes !== undefined ? `${mb(s.bytes)} of ${mb(s.totalBytes)} MB` : `${mb(s.bytes)} MB`;
+  const eta = s.etaSeconds !== undefined ? `, ETA ${formatDuration(s.etaSeconds)}` : '';
+  return `${files}, ${bytes}, ${mb(s.bytesPerSecond)} MB/s, ${formatDuration(seconds)} elapsed${eta}`;
+}
+
+export function createStatus(quiet: boolean, verbose = false): Status {
   const started = Date.now();
-  let files = 0;
-  let bytes = 0;
-  let changed = 0;
+  let last = { files: 0, bytes: 0, bytesPerSecond: 0 } as Parameters<typeof formatStatus>[0];
   const errors: { path: string; error: string }[] = [];
   const tty = !quiet && process.stderr.isTTY;
-  let last = 0;
-  const render = () => {
-    const secs = Math.max(0.001, (Date.now() - started) / 1000);
-    return `${files} files (${changed} new or changed), ${(bytes / 1e6).toFixed(1)} MB, ${(bytes / 1e6 / secs).toFixed(1)} MB/s, ${secs.toFixed(1)} s${errors.length ? `, ${errors.length} errors` : ''}`;
-  };
+  const render = () => formatStatus(last, (Date.now() - started) / 1000);
   return {
     event(e) {
-      if (e.type.endsWith(':file')) {
-        files++;
-        if (typeof e.size === 'number') bytes += e.size;
-        if (e.status === 'new' || e.status === 'written') changed++;
+      if (e.type.endsWith(':status')) {
+        last = e as unknown as typeof last;
+        if (tty) process.stderr.write(`\r\x1b[K${render()}`);
       } else if (e.type.endsWith(':item-error')) {
         errors.push({ path: String(e.path), error: String(e.error) });
-        if (!quiet) process.stderr.write(`\rskipped ${String(e.path)}: ${String(e.error)}\n`);
-      }
-      if (tty && Date.now() - last > 100) {
-        last = Date.now();
-        process.stderr.write(`\r\x1b[K${render()}`);
+        if (!quiet) process.stderr.write(`\r\x1b[Kskipped ${String(e.path)}: ${String(e.error)}\n`);
+      } else if (verbose && !quiet && typeof e.path === 'string' && (e.type.endsWith(':file') || e.type.endsWith(':dir') || e.type.endsWith(':excluded'))) {
+        const what = e.type.endsWith(':excluded') ? 'excluded' : String(e.status ?? e.type.split(':').pop());
+        process.stdout.write(`${what} ${e.path}\n`);
       }
     },
     stop() {
       if (tty) process.stderr.write('\r\x1b[K');
     },
-    summary: () => ({ files, bytes, errors, seconds: (Date.now() - started) / 1000 }),
+    summary: () => ({ files: last.files, bytes: last.bytes, errors, seconds: (Date.now() - started) / 1000 }),
     line: render
   };
 }

@@ -5,7 +5,7 @@ import { ShareNotFoundError, OutOfRangeError, SlotNotFoundError, siToHex, checkS
 import type { AcceptDecision, RefusalReason, ShareListing } from '../store/index.ts';
 import { DIAL_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_PAYLOAD_BYTES, MAX_READ_RANGES, MAX_READ_TOTAL, MSG, STORAGE_PROTOCOL } from './constants.ts';
 import { AbortedError, PeerUnreachableError, ProtocolError, RemoteError, RemoteRefusedError } from './errors.ts';
-import { ANSWERS_WITH_PAYLOAD, ERROR_SCHEMA, FrameReader, RESPONSE_SCHEMAS, encodeFrame, sendFrame, validate } from './frame.ts';
+import { ANSWERS_WITH_PAYLOAD, ERROR_SCHEMA, FrameReader, RESPONSE_SCHEMAS, closeStream, encodeFrame, sendFrame, validate } from './frame.ts';
 import type { Frame, Header } from './frame.ts';
 
 export interface RemoteStats { offered: number; used: number; free: number; shares: number; maxPayload: number }
@@ -79,8 +79,8 @@ export class StorageClient {
     const stream = await this.open(opts.signal);
     const reader = new FrameReader(stream, { idleMs: this.idleMs, signal: opts.signal });
     try {
-      await sendFrame(stream, encodeFrame(type, header, payload), opts.signal);
-      await stream.close({ signal: opts.signal }).catch(() => {});
+      await sendFrame(stream, encodeFrame(type, header, payload), opts.signal, this.idleMs);
+      await closeStream(stream, opts.signal, this.idleMs);
       return await this.answer(reader, type, ctx);
     } finally {
       reader.release();
@@ -113,7 +113,7 @@ export class StorageClient {
     try {
       const header: Header = { si: siHex, shareNum, size };
       if (opts.leaseUntil !== undefined) header.leaseUntil = opts.leaseUntil;
-      await sendFrame(stream, encodeFrame(MSG.WRITE, header), opts.signal);
+      await sendFrame(stream, encodeFrame(MSG.WRITE, header), opts.signal, this.idleMs);
       try {
         await this.answer(reader, MSG.WRITE, ctx);
       } catch (e) {
@@ -129,13 +129,13 @@ export class StorageClient {
           const piece = chunk.subarray(off, off + MAX_PAYLOAD_BYTES);
           sent += piece.byteLength;
           if (sent > size) throw new ProtocolError(`source produced more than the announced ${size} bytes`);
-          await sendFrame(stream, encodeFrame(MSG.DATA, {}, piece), opts.signal);
+          await sendFrame(stream, encodeFrame(MSG.DATA, {}, piece), opts.signal, this.idleMs);
           opts.onProgress?.({ type: 'write-progress', peer: this.peerName, si: siHex, shareNum, sent, total: size });
         }
       }
       if (sent !== size) throw new ProtocolError(`source produced ${sent} bytes, announced ${size}`);
-      await sendFrame(stream, encodeFrame(MSG.COMMIT), opts.signal);
-      await stream.close({ signal: opts.signal }).catch(() => {});
+      await sendFrame(stream, encodeFrame(MSG.COMMIT), opts.signal, this.idleMs);
+      await closeStream(stream, opts.signal, this.idleMs);
       const f = await this.answer(reader, MSG.COMMIT, ctx);
       return { status: 'written', size: f.header.size as number, leaseExpiry: f.header.leaseExpiry as number };
     } catch (e) {

@@ -247,7 +247,30 @@ export class FrameReader {
   }
 }
 
-/** Send one frame, waiting for 'drain' when the stream's buffer is full. */
-export async function sendFrame(stream: Stream, frame: Uint8ArrayList, signal?: AbortSignal): Promise<void> {
-  if (!stream.send(frame)) await stream.onDrain({ signal });
+/**
+ * Send one frame, waiting for 'drain' when the stream's buffer is full, at most `idleMs`: a peer whose
+ * packets stop arriving (cut off, not closed) never opens its window again, and TCP would take many
+ * minutes to notice. The stream is aborted on that timeout (StreamTimeoutError).
+ */
+export async function sendFrame(stream: Stream, frame: Uint8ArrayList, signal?: AbortSignal, idleMs = IDLE_TIMEOUT_MS): Promise<void> {
+  if (stream.send(frame)) return;
+  const timeout = AbortSignal.timeout(idleMs);
+  try {
+    await stream.onDrain({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+  } catch (e) {
+    if (!timeout.aborted || signal?.aborted) throw e;
+    const err = new StreamTimeoutError(idleMs);
+    stream.abort(err);
+    throw err;
+  }
+}
+
+/** Close our side of a stream (waiting for what is queued to go out), at most `idleMs`; then aborted. Never throws. */
+export async function closeStream(stream: Stream, signal?: AbortSignal, idleMs = IDLE_TIMEOUT_MS): Promise<void> {
+  const timeout = AbortSignal.timeout(idleMs);
+  try {
+    await stream.close({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+  } catch (e) {
+    if (stream.status === 'open' || stream.status === 'closing') stream.abort(e as Error);
+  }
 }

@@ -8,7 +8,7 @@ import { P2PBackupError } from '../common/errors.ts';
 import { parseCap } from '../caps/index.ts';
 import { fetchRecord, publishRecord, slotReadCap, upload, download, type ServerFinder } from '../client/index.ts';
 import {
-  backup, restore, ls, locate, diff, forget, listSnapshots, commitSnapshot, decodeHead, encodeHead, openBackupCache,
+  backup, restore, isPerItem, ls, locate, diff, forget, listSnapshots, commitSnapshot, decodeHead, encodeHead, openBackupCache,
   HeadConflictError, type BackupCache, type FolderHead, type HeadStore, type ObjectStore, type ForgetPolicy,
   type OverwriteMode, type BackupProgress, type DirEntry
 } from '../backup/index.ts';
@@ -69,7 +69,7 @@ export async function createFolderService(init: FolderServiceInit) {
     async snapshot(rec: FolderRecord, signal) {
       const r = await backup(rec.path, {
         store, cache, signal, excludes: rec.excludes, excludeIfPresent: rec.excludeIfPresent, parent: rec.lastSnapshot?.cap, host: hostname(),
-        onProgress: (e) => { progress?.(e); init.onEvent?.(e); }
+        onProgress: (e) => { progress?.(e); if (!isPerItem(e)) init.onEvent?.(e); } // the event stream gets status lines, not one per file
       });
       return { snapshotCap: r.snapshotCap, time: r.snapshot.time, root: r.root, stats: r.stats };
     },

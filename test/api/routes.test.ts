@@ -147,7 +147,14 @@ test('folders: add (bad inputs refused), backup with live state on the event str
   const states = events.filter((e) => e.type === 'sync:folder:state' && e.path === source).map((e) => e.state);
   assert.ok(states.includes('uploading'), `states seen: ${states}`);
   assert.ok(states.includes('in-sync'), `states seen: ${states}`);
-  assert.ok(events.some((e) => e.type === 'backup:backup:file'), 'progress events on the stream too');
+  const status = events.filter((e) => e.type === 'backup:backup:status').at(-1);
+  assert.ok(status, 'status events on the stream too');
+  assert.equal(status.files, 2);
+  assert.equal(status.totalFiles, 2, 'the scan counted the files to do');
+  assert.equal(status.totalBytes, 300_000 + 'hello api\n'.length);
+  assert.equal(status.etaSeconds, 0);
+  assert.ok(!events.some((e) => e.type === 'backup:backup:file'), 'no per-file events on the stream');
+  assert.ok(!(result as any).json.some((l: any) => l.event?.type === 'backup:backup:file'), 'per-file lines only when asked for (verbose)');
 
   const list = await call('GET', '/api/folders');
   assert.equal(list.status, 200);
@@ -185,7 +192,13 @@ test('snapshots, ls, diff, snapshot-file download, restore (bad caps and targets
   assert.equal(r.status, 200);
   const end = last(r.json);
   assert.equal(end.result.stats.files, 1, JSON.stringify(end));
-  assert.ok(r.json.some((l: any) => l.event?.type === 'backup:restore:file'), 'restore reports progress');
+  const st = r.json.filter((l: any) => l.event?.type === 'backup:restore:status').at(-1)?.event;
+  assert.deepEqual([st?.files, st?.totalFiles, st?.bytes, st?.totalBytes], [1, 1, 10, 10], 'restore reports progress with totals (the walked path)');
+  assert.ok(!r.json.some((l: any) => l.event?.type === 'backup:restore:file'), 'no per-file lines unless asked');
+  const v = await call('POST', '/api/restore', { cap: folder.rootCap, target: join(tmp.dir, 'restored-v'), verbose: true });
+  assert.deepEqual(v.json.filter((l: any) => l.event?.type === 'backup:restore:file').map((l: any) => l.event.path.slice(tmp.dir.length)).sort(), ['/restored-v/a.txt', '/restored-v/sub/big.bin'], 'verbose: a line per file');
+  const vs = v.json.filter((l: any) => l.event?.type === 'backup:restore:status').at(-1)?.event;
+  assert.deepEqual([vs?.files, vs?.totalFiles], [2, 2], 'a whole snapshot: totals from its stats');
   assert.equal(await readFile(join(target, 'a.txt'), 'utf8'), 'hello api\n');
   expectError(await call('POST', '/api/restore', { cap: folder.rootCap, target: '/etc/p2pb-nope' }), 403, 'ERR_PATH_NOT_ALLOWED');
   expectError(await call('POST', '/api/restore', { cap: folder.rootCap, target, overwrite: 'sometimes' }), 400, 'ERR_BAD_REQUEST');

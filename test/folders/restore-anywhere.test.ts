@@ -59,7 +59,19 @@ test('a tree backed up on A restores identically on a fresh B from the root cap 
   const snaps1 = await b.snapshots(rootCap);
   assert.deepEqual(snaps1.map((s) => s.cap), [s1.snapshotCap]);
   const out1 = join(tmp.dir, 'restore-1');
-  const r1 = await b.json(['restore', rootCap, out1]);
+  const run1 = await b.cli(['--json', 'restore', rootCap, out1]);
+  assert.equal(run1.code, 0, run1.stderr);
+  const lines1 = run1.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const r1 = lines1.at(-1);
+  // --json: status lines (throttled, with the totals of the snapshot and an ETA), no line per file.
+  const last1 = lines1.filter((l) => l.type === 'status' && l.event.type === 'backup:restore:status').at(-1)?.event;
+  assert.deepEqual([last1?.files, last1?.totalFiles, last1?.totalBytes, last1?.etaSeconds], [7, 7, s1.stats.bytesTotal, 0], JSON.stringify(last1));
+  assert.ok(!lines1.some((l) => l.event?.type === 'backup:restore:file'), 'no per-file lines without --verbose');
+  // --verbose (text): one line per file written.
+  const verbose = await b.cli(['restore', '--verbose', rootCap, join(tmp.dir, 'restore-v')]);
+  assert.equal(verbose.code, 0, verbose.stderr);
+  assert.deepEqual(verbose.stdout.split('\n').filter((l) => l.startsWith('written ')).map((l) => l.slice(l.lastIndexOf('/') + 1)).sort(),
+    ['big.bin', 'empty-file', 'héllo wörld ✓.txt', 'leaf.txt', 'name with spaces.md', 'run.sh', 'x.txt']);
   assert.equal(r1.snapshotCap, s1.snapshotCap);
   assert.deepEqual(r1.stats.failed, []);
   assert.deepEqual(await describeTree(out1), want1);

@@ -1,6 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { makePeer, removeHome } from './helpers.ts';
 import type { TestPeer } from './helpers.ts';
 import { RemoteRefusedError, PeerUnreachableError, ProtocolError } from '../../src/net/index.ts';
@@ -113,4 +114,33 @@ test('idle stream: server times out a stalled upload and drops it', async () => 
   } finally {
     for (const p of [S, U]) { await p.stop().catch(() => {}); await removeHome(p); }
   }
+});
+
+test('a peer that stops mid-upload (SIGSTOP: its socket stays open, nothing is read): the writer gives up after its idle time', { timeout: 60_000 }, async (t) => {
+  const { StreamTimeoutError } = await import('../../src/net/index.ts');
+  const gaveUp = (e: unknown) => e instanceof StreamTimeoutError || e instanceof PeerUnreachableError;
+  // A storage peer in its own process, which we freeze once the upload is under way.
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    const { makePeer } = await import(${JSON.stringify(new URL('./helpers.ts', import.meta.url).href)});
+    const p = await makePeer();
+    console.log(p.node.multiaddrs()[0].toString());
+  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => { child.kill('SIGKILL'); });
+  const addr = await new Promise<string>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(d.trim().split('\n')[0]));
+    child.once('exit', (c) => reject(new Error(`the peer process exited (${c})`)));
+  });
+  const U = await makePeer({ client: { idleMs: 1000 } });
+  t.after(async () => { await U.stop().catch(() => {}); await removeHome(U); });
+  const size = 48 * 2 ** 20; // the peer offers 64 MiB; far more than the windows and socket buffers hold
+  let stopped = false;
+  const t0 = Date.now();
+  await assert.rejects(U.node.storage(addr).writeShare(randomBytes(16), 0, (function* () {
+    for (let sent = 0; sent < size; sent += 2 ** 20) {
+      if (sent >= 4 * 2 ** 20 && !stopped) { stopped = true; child.kill('SIGSTOP'); }
+      yield new Uint8Array(2 ** 20);
+    }
+  })(), size), gaveUp);
+  assert.ok(stopped, 'the peer was frozen mid-upload');
+  assert.ok(Date.now() - t0 < 20_000, 'given up after the idle time, not after TCP would');
 });

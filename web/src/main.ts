@@ -271,10 +271,12 @@ async function openBrowser(b: Browse): Promise<void> {
     }
     progress.textContent = 'Restoring…';
     try {
-      let files = 0;
       const r = await api<{ stats: { files: number; bytesWritten: number; failed?: unknown[] } }>('/api/restore', {
         method: 'POST', json: { cap: snapCap, target: to, path }, ndjson: (e) => {
-          if (e.type === 'backup:restore:file') progress.textContent = `Restoring… ${++files} files`;
+          if (e.type !== 'backup:restore:status') return;
+          const s = e as unknown as { files: number; bytes: number; totalFiles?: number; totalBytes?: number; etaSeconds?: number };
+          const of = (n: number, t?: number, f: (x: number) => string = String) => (t === undefined ? f(n) : `${f(n)} of ${f(t)}`);
+          progress.textContent = `Restoring… ${of(s.files, s.totalFiles)} files, ${of(s.bytes, s.totalBytes, fmtBytes)}${s.etaSeconds !== undefined ? `, about ${Math.ceil(s.etaSeconds)} s left` : ''}`;
         }
       });
       progress.textContent = `Restored ${r.stats.files} files (${fmtBytes(r.stats.bytesWritten)}) into ${to}${r.stats.failed?.length ? `; ${r.stats.failed.length} failed` : ''}.`;

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { P2PBackupError } from '../../common/errors.ts';
 import { parseCap } from '../../caps/index.ts';
+import { isPerItem } from '../../backup/index.ts';
 import { clientGone, ndjson } from '../ndjson.ts';
 import { absPath, anyObject, capString, errors, ndjsonResponse } from './schemas.ts';
 import { foldersOf, type Routes } from './context.ts';
@@ -11,6 +12,12 @@ import { foldersOf, type Routes } from './context.ts';
 const folderRef = { $ref: 'Folder#' };
 const strings = { type: 'array', items: { type: 'string' } } as const;
 const keep = { type: 'integer', minimum: 0 } as const;
+const verbose = { type: 'boolean', default: false, description: 'also one line per file, directory and exclusion (else only status lines, errors and the result)' } as const;
+
+/** The progress events an API caller gets: status lines, errors, start and end; per-item ones only when asked. */
+function perItemUnless<E extends { type: string }>(wanted: boolean | undefined, send: (e: E) => void): (e: E) => void {
+  return wanted ? send : (e) => { if (!isPerItem(e)) send(e); };
+}
 
 export const folderRoutes: Routes = (app, { peer, allowed }) => {
   const folders = () => foldersOf(peer);
@@ -46,13 +53,13 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
     config: { writes: true },
     schema: {
       summary: 'back up a folder now: a new snapshot (NDJSON progress, then the folder)', tags: ['folders'],
-      body: { type: 'object', required: ['path'], properties: { path: absPath, excludes: strings, excludeIfPresent: strings } },
-      response: { ...ndjsonResponse('progress lines, then { result: Folder }'), ...errors }
+      body: { type: 'object', required: ['path'], properties: { path: absPath, excludes: strings, excludeIfPresent: strings, verbose } },
+      response: { ...ndjsonResponse('progress lines (backup:backup:status every half second: files, bytes, totals, rate, ETA), then { result: Folder }'), ...errors }
     }
   }, async (req, reply) => {
-    const b = req.body as { path: string; excludes?: string[]; excludeIfPresent?: string[] };
+    const b = req.body as { path: string; excludes?: string[]; excludeIfPresent?: string[]; verbose?: boolean };
     const path = await allowed(b.path, 'folder');
-    await ndjson(reply, async (onProgress) => publicFolder(await folders().backupNow(path, { excludes: b.excludes ?? [], excludeIfPresent: b.excludeIfPresent ?? [], onProgress })));
+    await ndjson(reply, async (onProgress) => publicFolder(await folders().backupNow(path, { excludes: b.excludes ?? [], excludeIfPresent: b.excludeIfPresent ?? [], onProgress: perItemUnless(b.verbose, onProgress) })));
   });
 
   app.get('/api/snapshots', {
@@ -90,15 +97,15 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
       summary: 'restore a snapshot (or one path of it) into a local directory (NDJSON progress, then the result)', tags: ['snapshots'],
       body: {
         type: 'object', required: ['cap', 'target'],
-        properties: { cap: capString, target: absPath, path: { type: 'string', minLength: 1 }, overwrite: { type: 'string', enum: ['never', 'if-changed', 'always'] } }
+        properties: { cap: capString, target: absPath, path: { type: 'string', minLength: 1 }, overwrite: { type: 'string', enum: ['never', 'if-changed', 'always'] }, verbose }
       },
-      response: { ...ndjsonResponse('progress lines, then { result: { snapshotCap, stats } }'), ...errors }
+      response: { ...ndjsonResponse('progress lines (backup:restore:status every half second: files, bytes, totals, rate, ETA), then { result: { snapshotCap, stats } }'), ...errors }
     }
   }, async (req, reply) => {
-    const b = req.body as { cap: string; target: string; path?: string; overwrite?: 'never' | 'if-changed' | 'always' };
+    const b = req.body as { cap: string; target: string; path?: string; overwrite?: 'never' | 'if-changed' | 'always'; verbose?: boolean };
     const target = await allowed(b.target, 'restore target');
     parseCap(b.cap); // a malformed cap is a 400 before the operation's 200 stream starts
-    await ndjson(reply, (onProgress, signal) => folders().restore(b.cap, target, { path: b.path, overwrite: b.overwrite, signal, onProgress }));
+    await ndjson(reply, (onProgress, signal) => folders().restore(b.cap, target, { path: b.path, overwrite: b.overwrite, signal, onProgress: perItemUnless(b.verbose, onProgress) }));
   });
 
   app.post('/api/forget', {
