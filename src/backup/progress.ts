@@ -65,6 +65,8 @@ export function createMeter(op: 'backup' | 'restore', emit: ((e: BackupProgress)
     done() {
       if (finished) return;
       if (timer) clearTimeout(timer);
+      // Finished before the totals came (a small tree, a scan still starting): what was done is the total.
+      if (totalFiles === undefined) { totalFiles = files; totalBytes = bytes; }
       report();
       finished = true;
     },

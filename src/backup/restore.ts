@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { chmod, mkdir, open, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
-import { lstatSync, type BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
 import { P2PBackupError } from '../common/errors.ts';
 import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
 import { RestoreConflictError, RestoreSizeError } from './errors.ts';
@@ -105,8 +105,9 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
   };
 
   /** Resolves when the file is done, or (in-memory content) to `written`, which settles when it is on disk. */
-  const restoreFile = async (e: DirEntry, abs: string): Promise<void | { written: Promise<void> }> => {
-    const existing = await lstatOrNull(abs);
+  // `fresh`: the parent directory was made by this restore, so nothing can be in the way (no lstat).
+  const restoreFile = async (e: DirEntry, abs: string, fresh: boolean): Promise<void | { written: Promise<void> }> => {
+    const existing = fresh ? null : await lstatOrNull(abs);
     if (existing) {
       if (existing.isDirectory()) return itemError(abs, new RestoreConflictError(abs, `a directory is in the way of file ${abs}`));
       const same = existing.isFile() && Number(existing.size) === e.size && sameTime(e.mtimeNs, existing.mtimeNs);
@@ -160,8 +161,8 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     }
   };
 
-  const restoreSymlink = async (e: DirEntry, abs: string): Promise<void> => {
-    const existing = await lstatOrNull(abs);
+  const restoreSymlink = async (e: DirEntry, abs: string, fresh: boolean): Promise<void> => {
+    const existing = fresh ? null : await lstatOrNull(abs);
     if (existing) {
       if (existing.isDirectory()) return itemError(abs, new RestoreConflictError(abs, `a directory is in the way of symlink ${abs}`));
       const same = existing.isSymbolicLink() && (await readlink(abs)) === e.target;
@@ -177,7 +178,9 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     }
   };
 
-  const ensureDir = async (abs: string): Promise<boolean> => {
+  /** false: skip this directory (something is in the way); 'made': created here, so empty. */
+  const ensureDir = async (abs: string, fresh: boolean): Promise<boolean | 'made'> => {
+    if (fresh) { await mkdir(abs, { mode: 0o700 }); return 'made'; }
     const existing = await lstatOrNull(abs);
     if (existing?.isDirectory()) {
       if ((Number(existing.mode) & 0o700) !== 0o700) await chmod(abs, (Number(existing.mode) & 0o7777) | 0o700);
@@ -188,33 +191,34 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
       await unlink(abs);
     }
     await mkdir(abs, { mode: 0o700 });
-    return true;
+    return 'made';
   };
 
-  const restoreDir = async (entries: DirEntry[], absDir: string, depth: number): Promise<void> => {
+  const restoreDir = async (entries: DirEntry[], absDir: string, depth: number, fresh: boolean): Promise<void> => {
     for (const e of entries) {
       signal.throwIfAborted();
       const abs = join(absDir, e.name);
       if (e.type === 'dir') {
         let children: DirEntry[];
+        let made: boolean | 'made';
         try {
-          if (!(await ensureDir(abs))) continue;
+          if (!(made = await ensureDir(abs, fresh))) continue;
           children = await readDir(store, e.cap!, signal);
         } catch (err) {
           if (signal.aborted) throw signal.reason;
           await itemError(abs, err as Error);
           continue;
         }
-        await restoreDir(children, abs, depth + 1);
+        await restoreDir(children, abs, depth + 1, made === 'made');
         dirs.push({ abs, entry: e, depth: depth + 1 });
         stats.dirs++;
       } else if (e.type === 'file') {
         walked.files++; walked.bytes += e.size ?? 0;
-        const p = run(() => { signal.throwIfAborted(); return restoreFile(e, abs); }).then((r) => r?.written);
+        const p = run(() => { signal.throwIfAborted(); return restoreFile(e, abs, fresh); }).then((r) => r?.written);
         p.catch((err) => ac.abort(err));
         files.push(p);
       } else {
-        const p = restoreSymlink(e, abs);
+        const p = restoreSymlink(e, abs, fresh);
         p.catch((err) => ac.abort(err));
         files.push(p);
       }
@@ -224,12 +228,13 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
   try {
     o.onProgress?.({ type: 'backup:restore:start', cap, target });
     const at = await locate(store, cap, o.path, signal);
-    await mkdir(target, { recursive: true });
+    // A target that did not exist (or was empty) cannot have anything in the way: no lstat per entry.
+    const fresh = (await mkdir(target, { recursive: true })) !== undefined || readdirSync(target).length === 0;
     const whole = at.snapshot?.stats && !pathComponents(o.path).length ? at.snapshot.stats : null;
     if (whole) meter.total(whole.files, whole.bytes);
     try {
-      if (at.kind === 'dir') await restoreDir(at.entries, target, 0);
-      else await restoreDir([at.entry], target, 0);
+      if (at.kind === 'dir') await restoreDir(at.entries, target, 0, fresh);
+      else await restoreDir([at.entry], target, 0, fresh);
       if (!whole) meter.total(walked.files, walked.bytes);
     } finally {
       const settled = await Promise.allSettled(files);
