@@ -13,7 +13,7 @@ export async function ndjson(reply: FastifyReply, op: (onProgress: (e: unknown) 
   let queued: string[] = [];
   const flush = () => {
     if (!queued.length) return;
-    reply.raw.write(queued.join(''));
+    if (!reply.raw.writableEnded && !reply.raw.destroyed) reply.raw.write(queued.join('')); // the client may be gone
     queued = [];
   };
   const line = (o: unknown) => {
