@@ -30,5 +30,11 @@ export const FOOTER_MAGIC = new Uint8Array([0x50, 0x32, 0x50, 0x42, 0x45, 0x4e, 
 export const UEB_MAGIC = new Uint8Array([0x50, 0x32, 0x50, 0x55]);
 /** A decoder reads a share's whole block tree in one request when it is at most this big (4 MiB = 65,536 segments); otherwise it fetches only Merkle paths. */
 export const WHOLE_TREE_READ_MAX = 4 * 1024 * 1024;
+/**
+ * A decoder that wants a whole file reads each of its k shares whole in one request when the share is at
+ * most this big (a file up to about k x 4 MiB): one round trip per share instead of one for the header
+ * and footer, one for the trailer and one per block. Every piece is still verified as before.
+ */
+export const WHOLE_SHARE_READ_MAX = 4 * 1024 * 1024;
 /** Poly1305 tag per sealed segment. */
 export const SEGMENT_TAG_BYTES = 16;

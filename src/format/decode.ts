@@ -6,7 +6,7 @@ import { segmentSealer } from '../crypto/segment.ts';
 import { InvalidCapError } from '../caps/errors.ts';
 import { parseCap } from '../caps/text.ts';
 import type { LiteralCap, ReadCap } from '../caps/types.ts';
-import { SEGMENT_TAG_BYTES } from './constants.ts';
+import { SEGMENT_TAG_BYTES, WHOLE_SHARE_READ_MAX } from './constants.ts';
 import { CorruptShareError, FileIntegrityError, InvalidParamsError, NotEnoughSharesError } from './errors.ts';
 import { segmentPlainSize, type Geometry } from './geometry.ts';
 import { hex, ShareReader, type ShareSource } from './reader.ts';
@@ -31,11 +31,29 @@ export interface DecodeOptions {
   range?: { offset: number; length: number };
   /** Largest block tree read in one request (default WHOLE_TREE_READ_MAX); larger trees are read path by path. */
   treeReadMax?: number;
+  /** Largest share read whole when the whole file is wanted (default WHOLE_SHARE_READ_MAX; 0: never). */
+  wholeShareMax?: number;
 }
 
 /** Plaintext chunks in order; `report` fills in as decoding proceeds. */
 export interface DecodeStream extends AsyncIterable<Uint8Array> {
   report: DecodeReport;
+}
+
+/** `source` as is, or (a share of at most `max` bytes) one read of all of it, every read served from that. */
+function readWhole(source: ShareSource, max: number): ShareSource {
+  if (!Number.isSafeInteger(source.size) || source.size <= 0 || source.size > max) return source;
+  let all: Promise<Uint8Array> | null = null;
+  return {
+    shareNum: source.shareNum,
+    size: source.size,
+    async read(offset, length, signal) {
+      all ??= source.read(0, source.size, signal);
+      const b = await all;
+      // A short answer is caught by the reader's length check (ShareReader.read) as for any other read.
+      return b.subarray(offset, offset + length);
+    }
+  };
 }
 
 function isAbort(e: unknown): boolean {
@@ -73,8 +91,11 @@ async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource
   const { k, n } = cap;
   if (range.end === range.offset) return;
   const expect = { storageIndex, uebHash: cap.uebHash, k, n, size: cap.size };
-  // Prefer data shares (no reconstruction needed), then parity.
-  const pending = [...sources].sort((a, b) => a.shareNum - b.shareNum).map((s) => new ShareReader(s, expect, opts.treeReadMax));
+  // Prefer data shares (no reconstruction needed), then parity. For a whole small file, each share is read
+  // whole at its first read (WHOLE_SHARE_READ_MAX).
+  const whole = range.offset === 0 && range.end === cap.size && opts.wholeShareMax !== 0;
+  const pending = [...sources].sort((a, b) => a.shareNum - b.shareNum)
+    .map((s) => new ShareReader(whole ? readWhole(s, opts.wholeShareMax ?? WHOLE_SHARE_READ_MAX) : s, expect, opts.treeReadMax));
   const active: ShareReader[] = [];
   const used = new Set<number>();
   let g: Geometry | null = null;

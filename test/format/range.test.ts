@@ -11,11 +11,11 @@ const enc = await encodeBytes(data, { k: K, n: N, segmentSize: SEG, randomKey: t
 const cap = enc.cap as ReadCap;
 const g = geometry({ k: K, n: N, segmentSize: SEG, fileSize: SIZE });
 
-async function readRange(offset: number, length: number) {
+async function readRange(offset: number, length: number, wholeShareMax?: number, shares = enc.shares) {
   const log: { share: number; offset: number; length: number }[] = [];
-  const sources = enc.shares.map((s, i) => countingSource(i, s, log));
+  const sources = shares.map((s, i) => countingSource(i, s, log));
   const out: Uint8Array[] = [];
-  for await (const c of decodeFile(cap, sources, { range: { offset, length } })) out.push(c);
+  for await (const c of decodeFile(cap, sources, { range: { offset, length }, wholeShareMax })) out.push(c);
   return { bytes: new Uint8Array(Buffer.concat(out)), log };
 }
 
@@ -34,7 +34,7 @@ test('a range inside one segment reads only that segment\'s blocks from k shares
 test('ranges across segments, at the edges and the tail are exact', async () => {
   const cases: [number, number][] = [[0, 1], [0, SIZE], [SEG - 1, 2], [SEG * 2, SEG * 3], [SIZE - 1, 1], [SIZE - 7, 7], [SEG * 9 + 100, SEG - 95]];
   for (const [offset, length] of cases) {
-    const { bytes, log } = await readRange(offset, length);
+    const { bytes, log } = await readRange(offset, length, 0); // 0: no whole-share reads (tested below)
     assert.deepEqual(bytes, data.subarray(offset, offset + length), `${offset}+${length}`);
     const segs = new Set(blockReads(log).map((r) => (r.offset - g.blocksOffset) / g.blockSize));
     const first = Math.floor(offset / SEG), last = Math.floor((offset + length - 1) / SEG);
@@ -45,6 +45,21 @@ test('ranges across segments, at the edges and the tail are exact', async () => 
   assert.equal(empty.log.length, 0);
   assert.throws(() => decodeFile(cap, [], { range: { offset: SIZE, length: 1 } }), InvalidParamsError);
   assert.throws(() => decodeFile(cap, [], { range: { offset: -1, length: 1 } }), InvalidParamsError);
+});
+
+test('a whole small file: each of k shares is read whole in one request, still verified piece by piece', async () => {
+  const { bytes, log } = await readRange(0, SIZE);
+  assert.deepEqual(bytes, data);
+  assert.deepEqual(log.map((r) => [r.share, r.offset, r.length]), [0, 1, 2].map((i) => [i, 0, enc.shares[i].length]));
+  // A share with one bad block is dropped when that block is checked, and another share replaces it.
+  const bad = enc.shares.map((s) => Uint8Array.from(s));
+  bad[1][blockOffset(g, 4)] ^= 1;
+  const again = await readRange(0, SIZE, undefined, bad);
+  assert.deepEqual(again.bytes, data);
+  assert.ok(again.log.some((r) => r.share === 3), 'a parity share stood in for the corrupt one');
+  // Too big to read whole: the old way (header, footer, trailer, then blocks).
+  const big = await readRange(0, SIZE, 64);
+  assert.equal(blockReads(big.log).length, K * 11);
 });
 
 test('literal caps honour ranges', async () => {
