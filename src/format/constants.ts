@@ -36,5 +36,11 @@ export const WHOLE_TREE_READ_MAX = 4 * 1024 * 1024;
  * and footer, one for the trailer and one per block. Every piece is still verified as before.
  */
 export const WHOLE_SHARE_READ_MAX = 4 * 1024 * 1024;
+/**
+ * A decoder reading a whole file fetches the blocks of consecutive segments of a share together, up to
+ * this many bytes per request (1 MiB, a storage frame's payload: 2 blocks of a 1 MiB segment at k = 3,
+ * more for larger k). Range reads still fetch block by block.
+ */
+export const GROUP_READ_BYTES = 1024 * 1024;
 /** Poly1305 tag per sealed segment. */
 export const SEGMENT_TAG_BYTES = 16;

@@ -6,7 +6,7 @@ import { segmentSealer } from '../crypto/segment.ts';
 import { InvalidCapError } from '../caps/errors.ts';
 import { parseCap } from '../caps/text.ts';
 import type { LiteralCap, ReadCap } from '../caps/types.ts';
-import { SEGMENT_TAG_BYTES, WHOLE_SHARE_READ_MAX } from './constants.ts';
+import { GROUP_READ_BYTES, SEGMENT_TAG_BYTES, WHOLE_SHARE_READ_MAX } from './constants.ts';
 import { CorruptShareError, FileIntegrityError, InvalidParamsError, NotEnoughSharesError } from './errors.ts';
 import { segmentPlainSize, type Geometry } from './geometry.ts';
 import { hex, ShareReader, type ShareSource } from './reader.ts';
@@ -33,6 +33,8 @@ export interface DecodeOptions {
   treeReadMax?: number;
   /** Largest share read whole when the whole file is wanted (default WHOLE_SHARE_READ_MAX; 0: never). */
   wholeShareMax?: number;
+  /** Whole-file reads: blocks of consecutive segments read together up to this many bytes (default GROUP_READ_BYTES; 0: one block per read). */
+  groupReadBytes?: number;
 }
 
 /** Plaintext chunks in order; `report` fills in as decoding proceeds. */
@@ -91,11 +93,11 @@ async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource
   const { k, n } = cap;
   if (range.end === range.offset) return;
   const expect = { storageIndex, uebHash: cap.uebHash, k, n, size: cap.size };
-  // Prefer data shares (no reconstruction needed), then parity. For a whole small file, each share is read
-  // whole at its first read (WHOLE_SHARE_READ_MAX).
-  const whole = range.offset === 0 && range.end === cap.size && opts.wholeShareMax !== 0;
+  // Prefer data shares (no reconstruction needed), then parity. For a whole file, each share is read whole
+  // at its first read if small (WHOLE_SHARE_READ_MAX), else its blocks a group at a time (GROUP_READ_BYTES).
+  const whole = range.offset === 0 && range.end === cap.size;
   const pending = [...sources].sort((a, b) => a.shareNum - b.shareNum)
-    .map((s) => new ShareReader(whole ? readWhole(s, opts.wholeShareMax ?? WHOLE_SHARE_READ_MAX) : s, expect, opts.treeReadMax));
+    .map((s) => new ShareReader(whole && opts.wholeShareMax !== 0 ? readWhole(s, opts.wholeShareMax ?? WHOLE_SHARE_READ_MAX) : s, expect, opts.treeReadMax, whole ? opts.groupReadBytes ?? GROUP_READ_BYTES : 0));
   const active: ShareReader[] = [];
   const used = new Set<number>();
   let g: Geometry | null = null;

@@ -35,10 +35,18 @@ export class ShareReader {
   reads = 0;
 
   private readonly treeReadMax: number;
+  private readonly groupBytes: number;
+  /** Blocks fetched together (see `groupBytes`), by group index; a group is forgotten once its last block is served. */
+  private readonly groups = new Map<number, Promise<Uint8Array>>();
 
-  /** `treeReadMax`: largest block tree fetched whole (tests lower it to exercise path-only reads). */
-  constructor(source: ShareSource, expect: ShareExpectation, treeReadMax = WHOLE_TREE_READ_MAX) {
+  /**
+   * `treeReadMax`: largest block tree fetched whole (tests lower it to exercise path-only reads).
+   * `groupBytes`: with the tree loaded, read the blocks of consecutive segments together, up to this many
+   * bytes per request (a reader that will read segment after segment: one round trip for several blocks).
+   */
+  constructor(source: ShareSource, expect: ShareExpectation, treeReadMax = WHOLE_TREE_READ_MAX, groupBytes = 0) {
     this.treeReadMax = treeReadMax;
+    this.groupBytes = groupBytes;
     this.source = source;
     this.shareNum = source.shareNum;
     this.expect = expect;
@@ -110,9 +118,28 @@ export class ShareReader {
     if (!checkTree(tree, g.leaves, g.numSegments, this.root!)) throw this.corrupt('block-tree', 'block tree does not hash to the share root');
   }
 
+  /** Block `seg` out of a read of its whole group of consecutive blocks (shared by the group's readers). */
+  private async groupedBlock(seg: number, per: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const g = this.geometry!;
+    const gi = Math.floor(seg / per);
+    const first = gi * per;
+    const last = Math.min(g.numSegments - 1, first + per - 1);
+    let p = this.groups.get(gi);
+    if (!p) {
+      const start = blockOffset(g, first);
+      p = this.read(start, blockOffset(g, last) + segmentBlockSize(g, last) - start, 'block', signal, first);
+      p.catch(() => {});
+      this.groups.set(gi, p);
+    }
+    if (seg === last) this.groups.delete(gi);
+    const at = blockOffset(g, seg) - blockOffset(g, first);
+    return (await p).subarray(at, at + segmentBlockSize(g, seg));
+  }
+
   async readBlock(seg: number, signal?: AbortSignal): Promise<Uint8Array> {
     const g = this.geometry!;
-    const block = await this.read(blockOffset(g, seg), segmentBlockSize(g, seg), 'block', signal, seg);
+    const per = this.tree && this.groupBytes > 0 ? Math.floor(this.groupBytes / g.blockSize) : 1;
+    const block = per > 1 ? await this.groupedBlock(seg, per, signal) : await this.read(blockOffset(g, seg), segmentBlockSize(g, seg), 'block', signal, seg);
     const leaf = blockHash(block);
     const leafIndex = g.leaves - 1 + seg;
     if (this.tree) {

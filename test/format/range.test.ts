@@ -11,11 +11,11 @@ const enc = await encodeBytes(data, { k: K, n: N, segmentSize: SEG, randomKey: t
 const cap = enc.cap as ReadCap;
 const g = geometry({ k: K, n: N, segmentSize: SEG, fileSize: SIZE });
 
-async function readRange(offset: number, length: number, wholeShareMax?: number, shares = enc.shares) {
+async function readRange(offset: number, length: number, wholeShareMax?: number, shares = enc.shares, groupReadBytes?: number) {
   const log: { share: number; offset: number; length: number }[] = [];
   const sources = shares.map((s, i) => countingSource(i, s, log));
   const out: Uint8Array[] = [];
-  for await (const c of decodeFile(cap, sources, { range: { offset, length }, wholeShareMax })) out.push(c);
+  for await (const c of decodeFile(cap, sources, { range: { offset, length }, wholeShareMax, groupReadBytes })) out.push(c);
   return { bytes: new Uint8Array(Buffer.concat(out)), log };
 }
 
@@ -34,7 +34,7 @@ test('a range inside one segment reads only that segment\'s blocks from k shares
 test('ranges across segments, at the edges and the tail are exact', async () => {
   const cases: [number, number][] = [[0, 1], [0, SIZE], [SEG - 1, 2], [SEG * 2, SEG * 3], [SIZE - 1, 1], [SIZE - 7, 7], [SEG * 9 + 100, SEG - 95]];
   for (const [offset, length] of cases) {
-    const { bytes, log } = await readRange(offset, length, 0); // 0: no whole-share reads (tested below)
+    const { bytes, log } = await readRange(offset, length, 0, enc.shares, 0); // 0: no whole-share or grouped reads (tested below)
     assert.deepEqual(bytes, data.subarray(offset, offset + length), `${offset}+${length}`);
     const segs = new Set(blockReads(log).map((r) => (r.offset - g.blocksOffset) / g.blockSize));
     const first = Math.floor(offset / SEG), last = Math.floor((offset + length - 1) / SEG);
@@ -58,8 +58,22 @@ test('a whole small file: each of k shares is read whole in one request, still v
   assert.deepEqual(again.bytes, data);
   assert.ok(again.log.some((r) => r.share === 3), 'a parity share stood in for the corrupt one');
   // Too big to read whole: the old way (header, footer, trailer, then blocks).
-  const big = await readRange(0, SIZE, 64);
+  const big = await readRange(0, SIZE, 64, enc.shares, 0);
   assert.equal(blockReads(big.log).length, K * 11);
+});
+
+test('a whole big file: the blocks of consecutive segments are read a group at a time, each still verified', async () => {
+  const per = 3;
+  const { bytes, log } = await readRange(0, SIZE, 0, enc.shares, per * g.blockSize);
+  assert.deepEqual(bytes, data);
+  const groups = [[0, 2], [3, 5], [6, 8], [9, 10]];
+  const want = [0, 1, 2].flatMap((share) => groups.map(([a, b]) => [share, blockOffset(g, a), blockOffset(g, b) - blockOffset(g, a) + (b === 10 ? g.tailBlockSize : g.blockSize)]));
+  assert.deepEqual(blockReads(log).map((r: any) => [r.share, r.offset, r.length]).sort((x, y) => x[0] - y[0] || x[1] - y[1]), want);
+  const bad = enc.shares.map((s) => Uint8Array.from(s));
+  bad[2][blockOffset(g, 7) + 5] ^= 1;
+  const again = await readRange(0, SIZE, 0, bad, per * g.blockSize);
+  assert.deepEqual(again.bytes, data, 'the corrupt block is caught inside its group and another share stands in');
+  assert.ok(again.log.some((r) => r.share >= 3));
 });
 
 test('literal caps honour ranges', async () => {
