@@ -14,7 +14,7 @@
 //    caller's step (`commitSnapshot`), taken only after every object above is stored.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { lstat, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputChangedError, type FileInput } from '../format/index.ts';
@@ -22,7 +22,7 @@ import { P2PBackupError } from '../common/errors.ts';
 import { BACKUP_CONCURRENCY, IGNORE_FILE, MODE_MASK, PACK_FILE_MAX_BYTES, PACK_TARGET_BYTES, READ_CHUNK_BYTES } from './constants.ts';
 import { createPackWriter } from './packs.ts';
 import { FileReadError, UnsupportedEntryError } from './errors.ts';
-import { firstPresent, isExcluded, parseRules, type ExcludeRule } from './exclude.ts';
+import { firstPresent, isExcluded, parseRules, rulesIn, type ExcludeRule } from './exclude.ts';
 import { limiter } from './limit.ts';
 import { createMeter } from './progress.ts';
 import { startScan } from './scan.ts';
@@ -231,12 +231,10 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     }
     names.sort();
     let rules = inherited;
-    if (names.includes(IGNORE_FILE)) {
-      try {
-        rules = [...inherited, ...parseRules(readFileSync(join(abs, IGNORE_FILE), 'utf8').split('\n'), rel)];
-      } catch (err) {
-        await itemError(join(abs, IGNORE_FILE), new FileReadError(join(abs, IGNORE_FILE), err));
-      }
+    try {
+      rules = rulesIn(abs, rel, names, inherited);
+    } catch (err) {
+      await itemError(join(abs, IGNORE_FILE), new FileReadError(join(abs, IGNORE_FILE), err));
     }
     const node: DirNode = { abs, entries: [], files: [], subdirs: [], height: 0 };
     const kids: { name: string; abs: string; rel: string; st: BigIntStats }[] = [];

@@ -8,8 +8,9 @@
 // - `*` any characters but `/`, `?` one character but `/`, `[abc]`/`[!a-z]` a class, `**` any number of
 //   directories. Unlike node's matchesGlob, `*` also matches names starting with a dot (as git does).
 // An excluded directory is not entered at all.
-import { lstatSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { IGNORE_FILE } from './constants.ts';
 
 export interface ExcludeRule {
   /** Directory (relative to the root, '' for the root) the rule applies under. */
@@ -100,4 +101,14 @@ export function isExcluded(rules: readonly ExcludeRule[], rel: string, isDir: bo
 export function firstPresent(dir: string, names: readonly string[] | undefined): string | null {
   for (const n of names ?? []) if (lstatSync(join(dir, n), { throwIfNoEntry: false })) return n;
   return null;
+}
+
+/**
+ * The rules in force inside directory `abs` (`rel` from the root, listing `names`): `inherited` plus those
+ * of its own ignore file, if it has one. Throws when that file cannot be read (the backup reports it; the
+ * scan (scan.ts) ignores it). Backup and scan both call this, so both apply exactly the same rules.
+ */
+export function rulesIn(abs: string, rel: string, names: readonly string[], inherited: ExcludeRule[]): ExcludeRule[] {
+  if (!names.includes(IGNORE_FILE)) return inherited;
+  return [...inherited, ...parseRules(readFileSync(join(abs, IGNORE_FILE), 'utf8').split('\n'), rel)];
 }

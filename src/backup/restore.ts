@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { chmod, mkdir, open, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
-import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
+import { lstatSync, opendirSync, type BigIntStats } from 'node:fs';
 import { P2PBackupError } from '../common/errors.ts';
 import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
 import { RestoreConflictError, RestoreSizeError } from './errors.ts';
@@ -52,6 +52,12 @@ const tsOf = (ns: string) => {
   return Number(n / 1_000_000_000n) + (Number((n % 1_000_000_000n) / 1000n) * 1000 + 500) / 1e9;
 };
 const sameTime = (a: string, b: bigint) => { const d = BigInt(a) - b; return d < 1_000_000n && d > -1_000_000n; };
+
+/** Whether directory `p` has no entries (reads one entry, not the whole listing). */
+function isEmptyDir(p: string): boolean {
+  const d = opendirSync(p);
+  try { return d.readSync() === null; } finally { d.closeSync(); }
+}
 
 async function lstatOrNull(p: string): Promise<BigIntStats | null> {
   // Synchronous: one cheap syscall per entry; a thread-pool round trip costs more than the call itself.
@@ -229,7 +235,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     o.onProgress?.({ type: 'backup:restore:start', cap, target });
     const at = await locate(store, cap, o.path, signal);
     // A target that did not exist (or was empty) cannot have anything in the way: no lstat per entry.
-    const fresh = (await mkdir(target, { recursive: true })) !== undefined || readdirSync(target).length === 0;
+    const fresh = (await mkdir(target, { recursive: true })) !== undefined || isEmptyDir(target);
     const whole = at.snapshot?.stats && !pathComponents(o.path).length ? at.snapshot.stats : null;
     if (whole) meter.total(whole.files, whole.bytes);
     try {

@@ -43,7 +43,7 @@ export interface DecodeStream extends AsyncIterable<Uint8Array> {
 }
 
 /** `source` as is, or (a share of at most `max` bytes) one read of all of it, every read served from that. */
-function readWhole(source: ShareSource, max: number): ShareSource {
+function wholeShare(source: ShareSource, max: number): ShareSource {
   if (!Number.isSafeInteger(source.size) || source.size <= 0 || source.size > max) return source;
   let all: Promise<Uint8Array> | null = null;
   return {
@@ -97,7 +97,7 @@ async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource
   // at its first read if small (WHOLE_SHARE_READ_MAX), else its blocks a group at a time (GROUP_READ_BYTES).
   const whole = range.offset === 0 && range.end === cap.size;
   const pending = [...sources].sort((a, b) => a.shareNum - b.shareNum)
-    .map((s) => new ShareReader(whole && opts.wholeShareMax !== 0 ? readWhole(s, opts.wholeShareMax ?? WHOLE_SHARE_READ_MAX) : s, expect, opts.treeReadMax, whole ? opts.groupReadBytes ?? GROUP_READ_BYTES : 0));
+    .map((s) => new ShareReader(whole && opts.wholeShareMax !== 0 ? wholeShare(s, opts.wholeShareMax ?? WHOLE_SHARE_READ_MAX) : s, expect, opts.treeReadMax, whole ? opts.groupReadBytes ?? GROUP_READ_BYTES : 0));
   const active: ShareReader[] = [];
   const used = new Set<number>();
   let g: Geometry | null = null;
