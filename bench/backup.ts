@@ -36,8 +36,10 @@ import { homePaths } from '../src/peer/home.ts';
 import { parseSize } from '../src/store/index.ts';
 import { formatBytes, formatTable, median, note, parseFlags, printJson } from './common.ts';
 import { arg, generate, ndjson, openScope, usage, type BenchScope } from './transfer.ts';
+import { measureTransportFloor } from './floor-transport.ts';
 
 const PEERS = 5;
+const K = 3;
 const READ_BUF = 1 << 20;
 const POLL_MS = 20;
 const PROGRESS_MS = 30_000;
@@ -45,7 +47,8 @@ const RESTIC_PASSWORD = 'p2pbackup-bench'; // a throwaway repository in a temp d
 export const INSTALL_HINT = 'install it with `apt-get install -y restic` (Debian package) to compare';
 
 export type Op = 'backup' | 'backup-unchanged' | 'restore';
-export type Impl = 'p2pbackup' | 'restic';
+/** 'floor': the transport alone moving the same bytes between the same processes (bench/floor-transport.ts). */
+export type Impl = 'p2pbackup' | 'restic' | 'floor';
 export const OPS: readonly Op[] = ['backup', 'backup-unchanged', 'restore'];
 
 export interface BackupRow {
@@ -339,7 +342,7 @@ export async function run(argv: string[]): Promise<void> {
       const warm = await walk(ds.path, true);
       if (warm.files !== ds.files || warm.bytes !== ds.bytes) throw new Error(`${ds.path} changed while the bench walked it`);
       note(`backup:   read in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      const got: Record<Impl, Record<Op, Measure>[]> = { p2pbackup: [], restic: [] };
+      const got: Record<Impl, Record<Op, Measure>[]> = { p2pbackup: [], restic: [], floor: [] };
       for (let s = 0; s < samples; s++) {
         const order: Impl[] = s % 2 === 0 ? ['restic', 'p2pbackup'] : ['p2pbackup', 'restic'];
         for (const impl of order) {
@@ -350,19 +353,24 @@ export async function run(argv: string[]): Promise<void> {
           for (const op of OPS) note(`backup:   ${op.padEnd(16)} ${m[op].seconds.toFixed(2)} s  ${(ds.bytes / 1e6 / m[op].seconds).toFixed(1)} MB/s  peak RSS ${m[op].peakRssMB} MiB${m[op].peerPeakRssMB !== undefined ? ` (peers ≤ ${m[op].peerPeakRssMB})` : ''}  CPU ${m[op].cpuSeconds.toFixed(1)} s`);
           got[impl].push(m);
         }
+        note(`backup: ${ds.name}: sample ${s + 1}/${samples}: transport floor (the same bytes over libp2p between ${PEERS} + 1 processes, nothing else)`);
+        const fl = await measureTransportFloor(ds.bytes, PEERS, K);
+        const floorOf = (p: { seconds: number; cpuSeconds: number }): Measure => ({ seconds: p.seconds, cpuSeconds: p.cpuSeconds, peakRssMB: 0, files: 0, bytes: ds.bytes });
+        got.floor.push({ backup: floorOf(fl.push), 'backup-unchanged': floorOf({ seconds: 0, cpuSeconds: 0 }), restore: floorOf(fl.pull) });
+        note(`backup:   floor push ${fl.push.seconds.toFixed(2)} s (CPU ${fl.push.cpuSeconds.toFixed(1)} s), pull ${fl.pull.seconds.toFixed(2)} s (CPU ${fl.pull.cpuSeconds.toFixed(1)} s)`);
       }
       for (const op of OPS) {
         const rowOf = (impl: Impl): BackupRow => {
           const ms = got[impl].map((m) => m[op]);
-          if (!ms.length) return { dataset: ds.name, op, impl, seconds: null, mbps: null, peakRssMB: null, files: null, bytes: null, cpuSeconds: null, sampleSeconds: [], unavailable: 'unavailable' in found ? found.unavailable : 'not run' };
+          if (!ms.length || (impl === 'floor' && op === 'backup-unchanged')) return { dataset: ds.name, op, impl, seconds: null, mbps: null, peakRssMB: null, files: null, bytes: null, cpuSeconds: null, sampleSeconds: [], unavailable: impl === 'floor' ? 'not applicable' : 'unavailable' in found ? found.unavailable : 'not run' };
           const seconds = median(ms.map((m) => m.seconds));
           const last = ms[ms.length - 1];
           return {
             dataset: ds.name, op, impl,
             seconds: +seconds.toFixed(3),
             mbps: +(ds.bytes / 1e6 / seconds).toFixed(1),
-            peakRssMB: Math.max(...ms.map((m) => m.peakRssMB)),
-            files: last.files,
+            peakRssMB: impl === 'floor' ? null : Math.max(...ms.map((m) => m.peakRssMB)),
+            files: impl === 'floor' ? null : last.files,
             bytes: last.bytes,
             ...(impl === 'p2pbackup' ? { peerPeakRssMB: Math.max(...ms.map((m) => m.peerPeakRssMB ?? 0)) } : {}),
             cpuSeconds: +median(ms.map((m) => m.cpuSeconds)).toFixed(1),
@@ -373,6 +381,11 @@ export async function run(argv: string[]): Promise<void> {
         const theirs = rowOf('restic');
         ours.vsRestic = ours.seconds !== null && theirs.seconds ? +(ours.seconds / theirs.seconds).toFixed(2) : null;
         rows.push(ours, theirs);
+        if (op !== 'backup-unchanged') {
+          const floor = rowOf('floor');
+          floor.vsRestic = floor.seconds !== null && theirs.seconds ? +(floor.seconds / theirs.seconds).toFixed(2) : null;
+          rows.push(floor);
+        }
       }
       if (only === 'all' && ds.sha256 !== undefined) await rm(ds.path, { recursive: true, force: true });
     }
@@ -393,16 +406,20 @@ export async function run(argv: string[]): Promise<void> {
   out('inputs read from the page cache by both (warmed once, order alternated per sample). MB/s = dataset MB (1e6) / wall s.');
   out(`Peak RSS MiB: ours = client daemon during the op${rssFlags.cumulativeRss ? ' (CUMULATIVE since daemon start: clear_refs was refused)' : ''}, peers = highest storage peer; restic = its process.`);
   out('CPU s = user+sys (ours: client + 5 peers). ours/restic = wall time ratio (target: <= 1).');
+  out(`floor = the transport alone (bench/floor-transport.ts): the dataset's share bytes (${PEERS}/${K} of it) pushed from a client process to`);
+  out(`${PEERS} peer processes, and the dataset's bytes pulled from ${K} of them, over libp2p (TCP + Noise + Yamux, loopback, 4 streams per peer);`);
+  out('receivers drop the bytes: no files, no disk, no encryption of ours, no erasure coding, no hashing. No backup or restore of those bytes');
+  out('through this swarm can beat it on this machine; its CPU s shows how much of the cores the transport alone takes.');
   out(
     formatTable(
       ['dataset', 'op', 'impl', 'seconds', 'MB/s', 'peak RSS', 'peers RSS', 'CPU s', 'files', 'MB', 'ours/restic'],
       rows.map((r) => [
         r.dataset, r.op, r.impl,
         r.unavailable ? 'unavailable' : f(r.seconds, 2), f(r.mbps), r.peakRssMB ?? '-', r.peerPeakRssMB ?? '-', f(r.cpuSeconds),
-        r.files ?? '-', r.bytes === null ? '-' : (r.bytes / 1e6).toFixed(1), r.impl === 'p2pbackup' ? f(r.vsRestic, 2) : '',
+        r.files ?? '-', r.bytes === null ? '-' : (r.bytes / 1e6).toFixed(1), r.impl !== 'restic' ? f(r.vsRestic, 2) : '',
       ]),
     ),
   );
-  const missing = rows.find((r) => r.unavailable);
+  const missing = rows.find((r) => r.unavailable && r.impl === 'restic');
   if (missing) out(`\nrestic rows: ${missing.unavailable}`);
 }
