@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startSwarm, type Swarm } from '../../src/peer/swarm.ts';
+import { DAEMON_NODE_FLAGS, startSwarm, type Swarm } from '../../src/peer/swarm.ts';
 import { apiFor, cli, tempDir } from './helpers.ts';
 import type { ApiClient } from '../../src/cli/api-client.ts';
 
@@ -33,6 +33,18 @@ async function get(cap: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 const peerIndex = (id: string) => swarm.info.peers.findIndex((p) => p.peerId === id);
+
+test('every daemon runs with the node flags for bulk transfers (a young generation that starts large)', async () => {
+  assert.ok(DAEMON_NODE_FLAGS.includes('--min-semi-space-size=16'));
+  for (const m of [swarm.info.client, ...swarm.info.peers]) {
+    const argv = (await readFile(`/proc/${m.pid}/cmdline`, 'utf8')).split('\0');
+    const at = argv.indexOf('daemon');
+    for (const flag of DAEMON_NODE_FLAGS) {
+      const i = argv.indexOf(flag);
+      assert.ok(i > 0 && i < at, `${flag} is a node flag of daemon ${m.pid} (before the script): ${argv.join(' ')}`);
+    }
+  }
+});
 
 test('put places one share per distinct peer and get returns the same bytes', async () => {
   const bytes = randomBytes(3 * 2 ** 20 + 123);
