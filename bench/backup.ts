@@ -36,7 +36,7 @@ import { homePaths } from '../src/peer/home.ts';
 import { parseSize } from '../src/store/index.ts';
 import { formatBytes, formatTable, median, note, parseFlags, printJson } from './common.ts';
 import { arg, generate, ndjson, openScope, usage, type BenchScope } from './transfer.ts';
-import { measureTransportFloor } from './floor-transport.ts';
+import { measureTransportFloor, STREAMS_PER_PEER } from './floor-transport.ts';
 
 const PEERS = 5;
 const K = 3;
@@ -342,7 +342,7 @@ export async function run(argv: string[]): Promise<void> {
       const warm = await walk(ds.path, true);
       if (warm.files !== ds.files || warm.bytes !== ds.bytes) throw new Error(`${ds.path} changed while the bench walked it`);
       note(`backup:   read in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      const got: Record<Impl, Record<Op, Measure>[]> = { p2pbackup: [], restic: [], floor: [] };
+      const got: Record<Impl, Partial<Record<Op, Measure>>[]> = { p2pbackup: [], restic: [], floor: [] };
       for (let s = 0; s < samples; s++) {
         const order: Impl[] = s % 2 === 0 ? ['restic', 'p2pbackup'] : ['p2pbackup', 'restic'];
         for (const impl of order) {
@@ -356,13 +356,13 @@ export async function run(argv: string[]): Promise<void> {
         note(`backup: ${ds.name}: sample ${s + 1}/${samples}: transport floor (the same bytes over libp2p between ${PEERS} + 1 processes, nothing else)`);
         const fl = await measureTransportFloor(ds.bytes, PEERS, K);
         const floorOf = (p: { seconds: number; cpuSeconds: number }): Measure => ({ seconds: p.seconds, cpuSeconds: p.cpuSeconds, peakRssMB: 0, files: 0, bytes: ds.bytes });
-        got.floor.push({ backup: floorOf(fl.push), 'backup-unchanged': floorOf({ seconds: 0, cpuSeconds: 0 }), restore: floorOf(fl.pull) });
+        got.floor.push({ backup: floorOf(fl.push), restore: floorOf(fl.pull) }); // nothing to move for an unchanged re-backup
         note(`backup:   floor push ${fl.push.seconds.toFixed(2)} s (CPU ${fl.push.cpuSeconds.toFixed(1)} s), pull ${fl.pull.seconds.toFixed(2)} s (CPU ${fl.pull.cpuSeconds.toFixed(1)} s)`);
       }
       for (const op of OPS) {
         const rowOf = (impl: Impl): BackupRow => {
-          const ms = got[impl].map((m) => m[op]);
-          if (!ms.length || (impl === 'floor' && op === 'backup-unchanged')) return { dataset: ds.name, op, impl, seconds: null, mbps: null, peakRssMB: null, files: null, bytes: null, cpuSeconds: null, sampleSeconds: [], unavailable: impl === 'floor' ? 'not applicable' : 'unavailable' in found ? found.unavailable : 'not run' };
+          const ms = got[impl].map((m) => m[op]).filter((m) => m !== undefined);
+          if (!ms.length) return { dataset: ds.name, op, impl, seconds: null, mbps: null, peakRssMB: null, files: null, bytes: null, cpuSeconds: null, sampleSeconds: [], unavailable: 'unavailable' in found ? found.unavailable : 'not run' };
           const seconds = median(ms.map((m) => m.seconds));
           const last = ms[ms.length - 1];
           return {
@@ -407,7 +407,7 @@ export async function run(argv: string[]): Promise<void> {
   out(`Peak RSS MiB: ours = client daemon during the op${rssFlags.cumulativeRss ? ' (CUMULATIVE since daemon start: clear_refs was refused)' : ''}, peers = highest storage peer; restic = its process.`);
   out('CPU s = user+sys (ours: client + 5 peers). ours/restic = wall time ratio (target: <= 1).');
   out(`floor = the transport alone (bench/floor-transport.ts): the dataset's share bytes (${PEERS}/${K} of it) pushed from a client process to`);
-  out(`${PEERS} peer processes, and the dataset's bytes pulled from ${K} of them, over libp2p (TCP + Noise + Yamux, loopback, 4 streams per peer);`);
+  out(`${PEERS} peer processes, and the dataset's bytes pulled from ${K} of them, over libp2p (TCP + Noise + Yamux, loopback, ${STREAMS_PER_PEER} streams per peer);`);
   out('receivers drop the bytes: no files, no disk, no encryption of ours, no erasure coding, no hashing. No backup or restore of those bytes');
   out('through this swarm can beat it on this machine; its CPU s shows how much of the cores the transport alone takes.');
   out(

@@ -18,17 +18,17 @@
 //
 //   node bench/floor-transport.ts --client BYTES [--peers 5] [--k 3]   prints one JSON line
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { multiaddr } from '@multiformats/multiaddr';
 import { YamuxStream, StreamState } from '@chainsafe/libp2p-yamux/stream';
 import { createNode } from '../src/net/index.ts';
+import { usage } from './transfer.ts';
 
 const PROTOCOL = '/p2pbackup/bench-floor/1.0.0';
 const CHUNK = 256 * 1024;
 /** Concurrent streams per peer: shares of several files are in flight at once in a real backup. */
-const STREAMS_PER_PEER = 4;
+export const STREAMS_PER_PEER = 4;
 
 export interface FloorPhase { seconds: number; cpuSeconds: number; bytes: number }
 export interface FloorResult { push: FloorPhase; pull: FloorPhase }
@@ -42,12 +42,6 @@ function halfWindowUpdates(): void {
     if (this.state === StreamState.Established && this.recvWindow - this.recvWindowCapacity < this.recvWindow / 2) return;
     original.call(this);
   };
-}
-
-/** user+system seconds of a process (all its threads). */
-function cpuOf(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 async function serve(): Promise<void> {
@@ -99,11 +93,12 @@ async function client(bytes: number, peers: number, k: number): Promise<FloorRes
     const perPeer = Math.ceil(bytes / k);
     const perStream = Math.ceil(perPeer / STREAMS_PER_PEER);
     const timed = async (fn: () => Promise<number>): Promise<FloorPhase> => {
-      const c0 = pids.map(cpuOf);
+      const cpu = async () => (await Promise.all(pids.map(usage))).map((u) => u.cpuSeconds);
+      const c0 = await cpu();
       const t0 = performance.now();
       const moved = await fn();
       const seconds = (performance.now() - t0) / 1000;
-      const cpuSeconds = pids.map(cpuOf).reduce((s, v, i) => s + v - c0[i], 0);
+      const cpuSeconds = (await cpu()).reduce((s, v, i) => s + v - c0[i], 0);
       return { seconds, cpuSeconds, bytes: moved };
     };
     const eachStream = (targets: string[], fn: (a: string) => Promise<number>) =>

@@ -13,10 +13,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { cli, tempDir } from '../integration/helpers.ts';
-import { freePort } from '../../src/peer/swarm.ts';
+import { DAEMON_NODE_FLAGS, freePort } from '../../src/peer/swarm.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const entrypoint = join(root, 'deploy', 'entrypoint.sh');
+
+test('the container entrypoint and the systemd unit start the daemon with the same node flags as spawnDaemon', async () => {
+  const entry = (await readFile(entrypoint, 'utf8')).split('\n').find((l) => /bin\/p2pbackup\.js" daemon/.test(l));
+  const unit = (await readFile(join(root, 'deploy', 'p2pbackup.service'), 'utf8')).split('\n').find((l) => l.startsWith('ExecStart='));
+  assert.ok(entry && unit, 'both start the daemon');
+  for (const flag of DAEMON_NODE_FLAGS) {
+    assert.match(entry, new RegExp(`^node ${flag} `), `entrypoint: ${entry}`);
+    assert.ok(unit.includes(`exec node ${flag} `), `unit: ${unit}`);
+  }
+});
 
 test('docker-compose.yml follows the Compose Specification and wires 5 storage peers and a client', async () => {
   const doc = parse(await readFile(join(root, "docker-compose.yml"), "utf8")) as { services: Record<string, any> };
