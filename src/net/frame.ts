@@ -247,6 +247,12 @@ export class FrameReader {
   }
 }
 
+/** A signal that fires on the caller's `signal` or after `idleMs`; `timeout` tells which. */
+function boundedBy(signal: AbortSignal | undefined, idleMs: number): { timeout: AbortSignal; signal: AbortSignal } {
+  const timeout = AbortSignal.timeout(idleMs);
+  return { timeout, signal: signal ? AbortSignal.any([signal, timeout]) : timeout };
+}
+
 /**
  * Send one frame, waiting for 'drain' when the stream's buffer is full, at most `idleMs`: a peer whose
  * packets stop arriving (cut off, not closed) never opens its window again, and TCP would take many
@@ -254,11 +260,11 @@ export class FrameReader {
  */
 export async function sendFrame(stream: Stream, frame: Uint8ArrayList, signal?: AbortSignal, idleMs = IDLE_TIMEOUT_MS): Promise<void> {
   if (stream.send(frame)) return;
-  const timeout = AbortSignal.timeout(idleMs);
+  const bound = boundedBy(signal, idleMs);
   try {
-    await stream.onDrain({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    await stream.onDrain({ signal: bound.signal });
   } catch (e) {
-    if (!timeout.aborted || signal?.aborted) throw e;
+    if (!bound.timeout.aborted || signal?.aborted) throw e;
     const err = new StreamTimeoutError(idleMs);
     stream.abort(err);
     throw err;
@@ -267,9 +273,8 @@ export async function sendFrame(stream: Stream, frame: Uint8ArrayList, signal?: 
 
 /** Close our side of a stream (waiting for what is queued to go out), at most `idleMs`; then aborted. Never throws. */
 export async function closeStream(stream: Stream, signal?: AbortSignal, idleMs = IDLE_TIMEOUT_MS): Promise<void> {
-  const timeout = AbortSignal.timeout(idleMs);
   try {
-    await stream.close({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    await stream.close({ signal: boundedBy(signal, idleMs).signal });
   } catch (e) {
     if (stream.status === 'open' || stream.status === 'closing') stream.abort(e as Error);
   }
