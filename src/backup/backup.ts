@@ -1,41 +1,49 @@
-// Backup: turn a folder into a snapshot of immutable objects, reading only what changed.
+// Backup: turn a folder into a snapshot stored in the owner's repository, reading only what changed and storing
+// only what the repository does not hold yet (format 2: chunks, compression, deduplication by blob id).
 // 1. Walk the tree with lstat (symlinks are stored, never followed); apply exclude rules (`--exclude`,
 //    exclude files, `.p2pbackupignore` in any directory, `--exclude-if-present`) before entering a directory.
-// 2. A regular file whose size, mtime, ctime and inode match the cache keeps its cached cap unread;
-//    others are opened (O_NOFOLLOW), checked to be the file lstat saw, and read, at most `concurrency`
-//    at once: a small one (<= PACK_FILE_MAX_BYTES) whole, into the open pack (packs.ts; content stored
-//    before, by sha256, is not stored again), a large one streamed through `putFile` on its own. Read
-//    trouble (EACCES, vanished, changed while read) goes to `onItemError` and the file is left out;
-//    anything else (the store failing) aborts the backup.
-// 3. Directory objects are built bottom-up, one height at a time, once their children's caps are known
-//    (canonical bytes, so an unchanged subtree gives the same bytes); bytes stored before (cache, by
-//    sha256) are not uploaded again; new ones of one height share packs.
-// 4. The snapshot object names the root directory; its cap is the result. Moving the folder head is the
-//    caller's step (`commitSnapshot`), taken only after every object above is stored.
-import { createHash } from 'node:crypto';
+// 2. A regular file whose size, mtime, ctime and inode match the cache keeps its cached content unread. Others
+//    are opened (O_NOFOLLOW) and checked to be the file lstat saw. A small one (< SMALL_FILE_BYTES) is read whole
+//    and, with the rest of its directory's small files, handed to the repository as one blob each; a large one is
+//    cut by the keyed content-defined chunker, every chunk a blob, named by a chunk list when there are several.
+//    Each chunk is hashed, keyed, compressed and sealed from the same buffer, so a key always belongs to the bytes
+//    stored under it. After the last byte the file is checked again (size, mtime, ctime): a file that changed while
+//    read is read once more, and skipped with FileChangedError if it changes again; it is never stored as a mix.
+//    Read trouble goes to `onItemError` and the file is left out; anything else (the store failing) aborts.
+// 3. Trees are built bottom-up, one height at a time, once their children are known; a tree whose bytes the
+//    repository holds already (same id) is not stored again.
+// 4. The snapshot object names the root tree; every pack is stored (flush) before the snapshot cap is returned.
+//    Moving the folder head is the caller's step (`commitSnapshot`).
 import { hostname } from 'node:os';
 import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { lstat, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InputChangedError, type FileInput } from '../format/index.ts';
+import { LITERAL_MAX_BYTES } from '../caps/index.ts';
 import { P2PBackupError } from '../common/errors.ts';
-import { BACKUP_CONCURRENCY, IGNORE_FILE, MODE_MASK, PACK_FILE_MAX_BYTES, PACK_TARGET_BYTES, READ_CHUNK_BYTES } from './constants.ts';
-import { createPackWriter } from './packs.ts';
+import { chunkStream, type Chunker } from '../format/chunker.ts';
+import { encodeChunkList, type ChunkRef } from '../repo/chunk-list.ts';
+import { FileChangedError } from '../repo/errors.ts';
+import { IGNORE_FILE, LARGE_FILE_CONCURRENCY, MODE_MASK, READ_CHUNK_BYTES, SMALL_FILE_BYTES } from './constants.ts';
 import { FileReadError, UnsupportedEntryError } from './errors.ts';
 import { firstPresent, isExcluded, parseRules, rulesIn, type ExcludeRule } from './exclude.ts';
 import { limiter } from './limit.ts';
 import { createMeter } from './progress.ts';
 import { startScan } from './scan.ts';
-import { encodeDir, encodeSnapshot, putObject } from './objects.ts';
+import { storeSnapshot, storeTree, type TreeEntry } from './objects.ts';
+import { capOf, decodeRef, encodeLit, encodeRef } from './refs.ts';
 import type { BackupCache } from './cache.ts';
-import type { BackupProgress, BackupStats, DirEntry, ItemErrorHandler, ObjectStore, Snapshot } from './types.ts';
+import type { BackupProgress, BackupStats, BlobSink, ItemErrorHandler, Snapshot } from './types.ts';
 
-/** Small files read before the cache is asked about their content in one call. */
-const CHUNK_FILES = 256;
+/** Small files read before their blobs are looked up and stored in one call. */
+const BATCH_FILES = 256;
+const BATCH_BYTES = 8 << 20;
 
 export interface BackupOptions {
-  store: ObjectStore;
-  /** Without a cache every file is read again (convergence still avoids storing it twice). */
+  /** The owner's repository. */
+  repo: BlobSink;
+  /** The owner's keyed chunker (format/chunker.ts). */
+  chunker: Chunker;
+  /** Without a cache every file is read again (deduplication still avoids storing it twice). */
   cache?: BackupCache;
   /** Patterns (see exclude.ts), relative to the backed-up folder. */
   excludes?: string[];
@@ -50,7 +58,7 @@ export interface BackupOptions {
   host?: string;
   /** Snapshot time, ms since epoch; default the start of the backup. */
   time?: number;
-  /** File uploads at once; default BACKUP_CONCURRENCY. */
+  /** Large files chunked at once; default LARGE_FILE_CONCURRENCY. */
   concurrency?: number;
   onProgress?: (e: BackupProgress) => void;
   /** Return to skip the item, throw to abort; default: skip (every skip is also in `stats.skipped`). */
@@ -60,7 +68,7 @@ export interface BackupOptions {
 
 export interface BackupResult {
   snapshotCap: string;
-  /** Root directory cap. */
+  /** Root tree cap. */
   root: string;
   snapshot: Snapshot;
   stats: BackupStats;
@@ -73,6 +81,11 @@ export class NotADirectoryError extends P2PBackupError {
 }
 
 const modeOf = (st: BigIntStats) => Number(st.mode) & MODE_MASK;
+/** The same file as far as stat can tell (what the cache and the changed-while-read check compare). */
+const sameStat = (a: BigIntStats, b: BigIntStats) => a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+
+/** What a file's entry names once stored: its compact content (TreeEntry's `ref` or `lit`). */
+type FileContent = { ref: string } | { lit: string };
 
 export async function backup(dir: string, o: BackupOptions): Promise<BackupResult> {
   const rootAbs = resolve(dir);
@@ -80,19 +93,21 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   const rootStat = await lstat(rootAbs, { bigint: true });
   if (!rootStat.isDirectory()) throw new NotADirectoryError(rootAbs);
   o.signal?.throwIfAborted();
-  // One fatal error stops every upload in flight.
+  // One fatal error stops every file in flight.
   const ac = new AbortController();
   const onAbort = () => ac.abort(o.signal!.reason);
   o.signal?.addEventListener('abort', onAbort, { once: true });
   const signal = ac.signal;
 
-  const stats: BackupStats = { files: 0, dirs: 0, symlinks: 0, bytesRead: 0, bytesTotal: 0, unchanged: 0, dirsReused: 0, uploads: 0, packs: 0, excluded: 0, skipped: [] };
+  const stats: BackupStats = { files: 0, dirs: 0, symlinks: 0, bytesRead: 0, bytesTotal: 0, unchanged: 0, dirsReused: 0, blobsNew: 0, blobsKnown: 0, bytesNew: 0, bytesStored: 0, packs: 0, excluded: 0, skipped: [] };
+  const repoStats = (o.repo as { stats?: { sealedNew: number; packs: number } }).stats;
+  const before = { sealed: repoStats?.sealedNew ?? 0, packs: repoStats?.packs ?? 0 };
   const patterns = [...(o.excludes ?? [])];
   for (const f of o.excludeFiles ?? []) patterns.push(...(await readFile(f, 'utf8')).split('\n'));
   const baseRules: ExcludeRule[] = parseRules(patterns);
-  const run = limiter(o.concurrency ?? BACKUP_CONCURRENCY);
+  const run = limiter(o.concurrency ?? LARGE_FILE_CONCURRENCY);
   const seen = new Set<string>();
-  const { store, cache } = o;
+  const { repo, cache } = o;
 
   // Progress: a status event every so often (files, bytes, rate, ETA once the scan thread has the totals).
   const meter = createMeter('backup', o.onProgress);
@@ -113,24 +128,21 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     o.onProgress?.({ type: 'backup:backup:excluded', path, reason });
   };
 
-  const packer = createPackWriter(store, {
-    signal,
-    onUpload: (kind) => { stats.uploads++; if (kind === 'pack') stats.packs++; }
-  });
-  /** Small-file content stored during this run, by sha256 (a copy within the tree is stored once). */
-  const stored = new Map<string, Promise<string>>();
+  /** Store blobs and count them; resolves when admitted, with a promise per blob that settles once stored. */
+  const save = async (kind: 'data' | 'list', plains: Uint8Array[]) => {
+    const rs = await repo.saveBlobs(kind, plains, { signal });
+    rs.forEach((r, i) => { if (r.isNew) { stats.blobsNew++; stats.bytesNew += plains[i].length; } else stats.blobsKnown++; });
+    return rs;
+  };
 
-  const fileEntry = (name: string, cap: string, s: BigIntStats): DirEntry => ({ name, type: 'file', mode: modeOf(s), mtimeNs: s.mtimeNs.toString(), size: Number(s.size), cap });
+  const fileEntry = (name: string, content: FileContent, s: BigIntStats): TreeEntry => ({ name, type: 'file', mode: modeOf(s), mtimeNs: s.mtimeNs.toString(), size: Number(s.size), ...content });
 
-  const rememberFile = async (abs: string, before: BigIntStats, after: BigIntStats, cap: string) => {
-    // Modified while read: keep what was read, but do not trust it next time.
-    if (cache && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs) {
-      await cache.putFile(abs, { size: Number(before.size), mtimeNs: before.mtimeNs.toString(), ctimeNs: before.ctimeNs.toString(), ino: before.ino.toString(), cap });
-    }
+  const rememberFile = async (abs: string, st: BigIntStats, content: FileContent) => {
+    await cache?.putFile(abs, { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString(), content: 'lit' in content ? `l${content.lit}` : content.ref });
   };
 
   /** Open `abs` as the file lstat saw, or report why not (null). */
-  const openChecked = async (abs: string, st: BigIntStats): Promise<{ fh: FileHandle; before: BigIntStats } | null> => {
+  const openChecked = async (abs: string, st: BigIntStats): Promise<FileHandle | null> => {
     let fh: FileHandle;
     try {
       fh = await open(abs, fsc.O_RDONLY | fsc.O_NOFOLLOW);
@@ -139,79 +151,92 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       return null;
     }
     try {
-      const before = await fh.stat({ bigint: true });
-      if (!before.isFile() || before.ino !== st.ino) {
+      const now = await fh.stat({ bigint: true });
+      if (!now.isFile() || now.ino !== st.ino) {
         await itemError(abs, new FileReadError(abs, new Error('replaced while being backed up')));
         await fh.close();
         return null;
       }
-      return { fh, before };
+      return fh;
     } catch (err) {
       await fh.close();
       throw err;
     }
   };
 
-  /** A large file: streamed through the encoder on its own (its own convergent cap). */
-  const large: Promise<unknown>[] = [];
-  const storeLarge = (abs: string, name: string, st: BigIntStats): Promise<DirEntry | null> => {
-    const p = run(async () => {
-      signal.throwIfAborted();
-      const opened = await openChecked(abs, st);
-      if (!opened) return null;
-      const { fh, before } = opened;
-      try {
-        const size = Number(before.size);
-        const read = { error: null as unknown };
-        let cap: string;
-        try {
-          cap = (await store.putFile(handleInput(fh, size, read), { signal })).cap;
-        } catch (err) {
-          if (read.error === null && !(err instanceof InputChangedError)) throw err;
-          await itemError(abs, new FileReadError(abs, read.error ?? err));
-          return null;
-        }
-        stats.uploads++; stats.files++; stats.bytesRead += size; stats.bytesTotal += size;
-        await rememberFile(abs, before, await fh.stat({ bigint: true }), cap);
-        fileDone(abs, size, 'new');
-        return fileEntry(name, cap, before);
-      } finally {
-        await fh.close();
-      }
-    });
-    large.push(p);
-    return p;
+  /**
+   * A large file: chunked, every chunk a blob; one read of the file from stat to stat. Returns its content and
+   * the stat it was read under, or 'changed' when the file changed while read.
+   */
+  const chunkFile = async (fh: FileHandle): Promise<{ content: FileContent; st: BigIntStats; bytes: number; stored: Promise<void>[] } | 'changed'> => {
+    const st = await fh.stat({ bigint: true });
+    const size = Number(st.size);
+    const refs: ChunkRef[] = [];
+    const stored: Promise<void>[] = [];
+    let bytes = 0;
+    for await (const chunk of chunkStream(readHandle(fh, size), o.chunker, { signal })) {
+      const [r] = await save('data', [chunk]);
+      refs.push({ ...r.ref, size: chunk.length });
+      stored.push(r.stored);
+      bytes += chunk.length;
+    }
+    const after = await fh.stat({ bigint: true });
+    if (bytes !== size || !sameStat(st, after)) return 'changed';
+    if (refs.length === 1) return { content: { ref: encodeRef({ kind: 'data', ...refs[0] }) }, st, bytes, stored };
+    const [l] = await save('list', [encodeChunkList(refs)]);
+    stored.push(l.stored);
+    return { content: { ref: encodeRef({ kind: 'list', ...l.ref }) }, st, bytes, stored };
   };
 
+  const storeLarge = (abs: string, name: string, st: BigIntStats): Promise<TreeEntry | null> => run(async () => {
+    signal.throwIfAborted();
+    const fh = await openChecked(abs, st);
+    if (!fh) return null;
+    try {
+      let r: Awaited<ReturnType<typeof chunkFile>> = 'changed';
+      for (let attempt = 0; attempt < 2 && r === 'changed'; attempt++) {
+        try {
+          r = await chunkFile(fh);
+        } catch (err) {
+          if (signal.aborted || err instanceof P2PBackupError && !(err instanceof FileReadError)) throw err;
+          await itemError(abs, new FileReadError(abs, err));
+          return null;
+        }
+      }
+      if (r === 'changed') {
+        await itemError(abs, new FileChangedError(abs, 'size, mtime or ctime differ after reading it twice'));
+        return null;
+      }
+      await Promise.all(r.stored);
+      stats.files++; stats.bytesRead += r.bytes; stats.bytesTotal += r.bytes;
+      await rememberFile(abs, r.st, r.content);
+      fileDone(abs, r.bytes, 'new');
+      return fileEntry(name, r.content, r.st);
+    } finally {
+      await fh.close();
+    }
+  });
+
   /** Every file's entry promise, for the final wait (each also aborts the run on a fatal error). */
-  const allFiles: Promise<DirEntry | null>[] = [];
-  const addFile = (node: DirNode, p: Promise<DirEntry | null>) => {
+  const allFiles: Promise<TreeEntry | null>[] = [];
+  const addFile = (node: DirNode, p: Promise<TreeEntry | null>) => {
     p.catch((err) => ac.abort(err)); // fatal: stop the rest, and they throw this same error
     node.files.push(p);
     allFiles.push(p);
   };
 
-  /**
-   * Small files read but not queued yet (one directory's, in name order): the cache is asked about their
-   * content in one call, then each goes into the open pack, unless that content is stored already.
-   */
-  let chunk: { node: DirNode; name: string; read: SmallFile; sha: string }[] = [];
-  let chunkBytes = 0;
-  const queueChunk = async () => {
-    const items = chunk;
-    chunk = []; chunkBytes = 0;
-    const known = cache ? await cache.getBlobs(items.map((i) => i.sha)) : [];
-    for (const [i, { node, name, read, sha }] of items.entries()) {
-      let cap = stored.get(sha);
-      if (!cap) {
-        const k = known[i];
-        cap = k !== undefined ? Promise.resolve(k) : (await packer.add(read.bytes)).cap;
-        stored.set(sha, cap);
-        if (k === undefined) void cap.then((c) => cache?.putBlob(sha, c)).catch(() => {});
-      }
-      addFile(node, cap.then(async (c) => {
-        await rememberFile(read.path, read.before, read.after, c);
-        return fileEntry(name, c, read.before);
+  /** Small files read but not stored yet (one directory's, in name order): stored in one call. */
+  let batch: { node: DirNode; name: string; read: SmallFile }[] = [];
+  let batchBytes = 0;
+  const storeBatch = async () => {
+    const items = batch;
+    batch = []; batchBytes = 0;
+    const rs = await save('data', items.map((i) => i.read.bytes));
+    for (const [i, { node, name, read }] of items.entries()) {
+      const content: FileContent = { ref: encodeRef({ kind: 'data', ...rs[i].ref }) };
+      addFile(node, rs[i].stored.then(async () => {
+        await rememberFile(read.path, read.st, content);
+        return fileEntry(name, content, read.st);
       }));
     }
   };
@@ -249,7 +274,11 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     // The cache is asked once for every regular file of the directory.
     const files = kids.filter((k) => k.st.isFile() && !isExcluded(rules, k.rel, false));
     const cachedList = cache ? await cache.getFiles(files.map((k) => k.abs)) : [];
-    const cachedOf = new Map(files.map((k, i) => [k.abs, cachedList[i]]));
+    // A cached file is trusted only while the repository still holds its content (a prune may have freed it).
+    const refIds = cachedList.map((c) => (typeof c?.content === 'string' && !c.content.startsWith('l') ? refId(c.content) : null));
+    const held = await repo.has(refIds.filter((x): x is Uint8Array => x !== null));
+    let hi = 0;
+    const cachedOf = new Map(files.map((k, i) => [k.abs, refIds[i] === null || held[hi++] ? cachedList[i] : undefined]));
 
     for (const { name, abs: childAbs, rel: childRel, st } of kids) {
       signal.throwIfAborted();
@@ -258,7 +287,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         if (isExcluded(rules, childRel, true)) { excluded(childAbs, 'pattern'); continue; }
         const marker = firstPresent(childAbs, o.excludeIfPresent);
         if (marker) { excluded(childAbs, `contains ${marker}`); continue; }
-        if (chunk.length) await queueChunk(); // keep pack order = name order (restore reads in that order)
+        if (batch.length) await storeBatch(); // keep pack order = name order (restore reads in that order)
         const child = await walkDir(childAbs, childRel, rules);
         if (child !== null) {
           node.subdirs.push({ entry: { name, type: 'dir', mode: modeOf(st), mtimeNs: st.mtimeNs.toString() }, node: child });
@@ -269,22 +298,28 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       } else if (st.isFile()) {
         seen.add(childAbs);
         const cached = cachedOf.get(childAbs);
-        if (cached && cached.size === Number(st.size) && cached.mtimeNs === st.mtimeNs.toString() && cached.ctimeNs === st.ctimeNs.toString() && cached.ino === st.ino.toString()) {
+        if (cached && cached.size === Number(st.size) && cached.mtimeNs === st.mtimeNs.toString() && cached.ctimeNs === st.ctimeNs.toString() && cached.ino === st.ino.toString() && typeof cached.content === 'string') {
           stats.files++; stats.unchanged++; stats.bytesTotal += cached.size;
           fileDone(childAbs, cached.size, 'unchanged');
-          addFile(node, Promise.resolve(fileEntry(name, cached.cap, st)));
-        } else if (Number(st.size) <= PACK_FILE_MAX_BYTES) {
+          const content: FileContent = cached.content!.startsWith('l') ? { lit: cached.content!.slice(1) } : { ref: cached.content! };
+          addFile(node, Promise.resolve(fileEntry(name, content, st)));
+        } else if (Number(st.size) < SMALL_FILE_BYTES) {
           const read = readSmall(childAbs, st);
           if ('error' in read) {
-            await itemError(childAbs, new FileReadError(childAbs, read.error));
+            await itemError(childAbs, read.error instanceof P2PBackupError ? read.error as Error : new FileReadError(childAbs, read.error));
             continue;
           }
           const size = read.bytes.length;
           stats.files++; stats.bytesRead += size; stats.bytesTotal += size;
           fileDone(childAbs, size, 'new');
-          chunk.push({ node, name, read, sha: createHash('sha256').update(read.bytes).digest('hex') });
-          chunkBytes += size;
-          if (chunk.length >= CHUNK_FILES || chunkBytes >= PACK_TARGET_BYTES) await queueChunk();
+          if (size <= LITERAL_MAX_BYTES) {
+            const content = { lit: encodeLit(read.bytes) };
+            addFile(node, rememberFile(childAbs, read.st, content).then(() => fileEntry(name, content, read.st)));
+            continue;
+          }
+          batch.push({ node, name, read });
+          batchBytes += size;
+          if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await storeBatch();
         } else {
           addFile(node, storeLarge(childAbs, name, st));
         }
@@ -299,46 +334,28 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         await itemError(childAbs, new UnsupportedEntryError(childAbs, kindOf(st)));
       }
     }
-    if (chunk.length) await queueChunk();
+    if (batch.length) await storeBatch();
     return node;
   };
 
-  // Phase 2: directory objects bottom-up, one height at a time (a parent needs its children's caps), each
-  // height's new objects packed together.
+  // Phase 2: trees bottom-up, one height at a time (a parent needs its children's references).
   const storeDirs = async (root: DirNode): Promise<string> => {
     const levels: DirNode[][] = [];
     const collect = (n: DirNode) => { for (const s of n.subdirs) collect(s.node); (levels[n.height] ??= []).push(n); };
     collect(root);
     for (const level of levels) {
       if (!level) continue;
-      const waits: Promise<void>[] = [];
-      const objects = level.map((node) => {
-        for (const s of node.subdirs) node.entries.push({ ...s.entry, cap: s.node.cap! });
-        return encodeDir(node.entries);
-      });
       stats.dirs += level.length;
-      const knownList = cache ? await cache.getDirs(objects) : [];
-      for (const [i, node] of level.entries()) {
+      for (const node of level) {
         signal.throwIfAborted();
-        const bytes = objects[i];
-        const known = knownList[i];
-        if (known !== undefined) {
-          node.cap = known;
-          stats.dirsReused++;
-          o.onProgress?.({ type: 'backup:backup:dir', path: node.abs, status: 'reused' });
-          continue;
-        }
-        const { cap } = await packer.add(bytes);
-        waits.push(cap.then(async (c) => {
-          node.cap = c;
-          await cache?.putDir(bytes, c);
-          o.onProgress?.({ type: 'backup:backup:dir', path: node.abs, status: 'uploaded' });
-        }));
+        for (const s of node.subdirs) node.entries.push({ ...s.entry, ref: s.node.ref! });
+        const r = await storeTree(repo, node.entries, signal);
+        node.ref = r.ref;
+        if (!r.isNew) stats.dirsReused++;
+        o.onProgress?.({ type: 'backup:backup:dir', path: node.abs, status: r.isNew ? 'uploaded' : 'reused' });
       }
-      await packer.flush();
-      await Promise.all(waits);
     }
-    return root.cap!;
+    return root.ref!;
   };
 
   try {
@@ -347,12 +364,12 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     try {
       rootNode = await walkDir(rootAbs, '', baseRules);
     } catch (err) {
-      ac.abort(err); // the uploads in flight stop; wait for them before reporting
-      await Promise.allSettled(large);
+      ac.abort(err); // the files in flight stop; wait for them before reporting
+      await Promise.allSettled(allFiles);
       throw err;
     }
     if (rootNode === null) throw new FileReadError(rootAbs, new Error('the folder itself could not be read'));
-    await packer.flush();
+    await repo.flush();
     const settled = await Promise.allSettled(allFiles);
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw signal.aborted ? signal.reason : (failed as PromiseRejectedResult).reason;
@@ -361,16 +378,19 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       for (const s of n.subdirs) await place(s.node);
     };
     await place(rootNode);
-    const root = await storeDirs(rootNode);
+    const rootRef = await storeDirs(rootNode);
+    const root = capOf(repo.readCap, decodeRefStrict(rootRef));
     const snapshot: Snapshot = {
       root, time, host: o.host ?? hostname(), paths: [rootAbs],
       stats: { files: stats.files, dirs: stats.dirs, symlinks: stats.symlinks, bytes: stats.bytesTotal }
     };
     if (o.label !== undefined) snapshot.label = o.label;
     if (o.parent !== undefined) snapshot.parent = o.parent;
-    const snapshotCap = await putObject(store, encodeSnapshot(snapshot), signal);
-    stats.uploads++;
+    const { cap: snapshotCap } = await storeSnapshot(repo, snapshot, signal);
+    await repo.flush();
     await cache?.prune(rootAbs, seen);
+    stats.bytesStored = (repoStats?.sealedNew ?? 0) - before.sealed;
+    stats.packs = (repoStats?.packs ?? 0) - before.packs;
     meter.done();
     o.onProgress?.({ type: 'backup:backup:done', snapshotCap, stats });
     return { snapshotCap, root, snapshot, stats };
@@ -381,23 +401,29 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   }
 }
 
-interface DirNode {
-  abs: string;
-  /** Symlinks at first; files and subdirectories once their caps are known. */
-  entries: DirEntry[];
-  files: Promise<DirEntry | null>[];
-  /** Subdirectory entries without their cap, which is `node.cap` once stored. */
-  subdirs: { entry: DirEntry; node: DirNode }[];
-  /** 0 for a directory without subdirectories; parents are stored after every child. */
-  height: number;
-  cap?: string;
+const decodeRefStrict = (r: string) => decodeRef(r, ['tree']);
+/** The blob id of a cached file's content, or null if the cache entry is not a well-formed reference. */
+function refId(r: string): Uint8Array | null {
+  try { return decodeRef(r, ['data', 'list']).id; } catch { return null; }
 }
 
-/** A small file read whole, or why it could not be. */
-interface SmallFile { path: string; bytes: Uint8Array; before: BigIntStats; after: BigIntStats }
+interface DirNode {
+  abs: string;
+  /** Symlinks at first; files and subdirectories once their content is known. */
+  entries: TreeEntry[];
+  files: Promise<TreeEntry | null>[];
+  /** Subdirectory entries without their reference, which is `node.ref` once stored. */
+  subdirs: { entry: TreeEntry; node: DirNode }[];
+  /** 0 for a directory without subdirectories; parents are stored after every child. */
+  height: number;
+  ref?: string;
+}
+
+/** A small file read whole under one stat (the file did not change while it was read), or why it could not be. */
+interface SmallFile { path: string; bytes: Uint8Array; st: BigIntStats }
 type SmallRead = SmallFile | { error: unknown };
 
-/** Read the regular file lstat saw (not a replacement, not through a symlink) whole, synchronously. */
+/** Read the regular file lstat saw (not a replacement, not through a symlink) whole, synchronously; twice at most. */
 function readSmall(path: string, st: BigIntStats): SmallRead {
   let fd: number;
   try {
@@ -406,14 +432,17 @@ function readSmall(path: string, st: BigIntStats): SmallRead {
     return { error };
   }
   try {
-    const before = fstatSync(fd, { bigint: true });
-    if (!before.isFile() || before.ino !== st.ino) return { error: new Error('replaced while being backed up') };
-    const size = Number(before.size);
-    const buf = new Uint8Array(size + 1); // one byte more: a file that grew is noticed
-    let at = 0;
-    for (let got; at <= size && (got = readSync(fd, buf, at, size + 1 - at, at)) > 0;) at += got;
-    if (at !== size) return { error: new InputChangedError({ expected: size, got: at }) };
-    return { path, bytes: buf.subarray(0, size), before, after: fstatSync(fd, { bigint: true }) };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const before = fstatSync(fd, { bigint: true });
+      if (!before.isFile() || before.ino !== st.ino) return { error: new Error('replaced while being backed up') };
+      const size = Number(before.size);
+      const buf = new Uint8Array(size + 1); // one byte more: a file that grew is noticed
+      let at = 0;
+      for (let got; at <= size && (got = readSync(fd, buf, at, size + 1 - at, at)) > 0;) at += got;
+      const after = fstatSync(fd, { bigint: true });
+      if (at === size && sameStat(before, after)) return { path, bytes: buf.subarray(0, size), st: before };
+    }
+    return { error: new FileChangedError(path, 'size, mtime or ctime differ after reading it twice') };
   } catch (error) {
     return { error };
   } finally {
@@ -429,28 +458,15 @@ function kindOf(st: BigIntStats): string {
   return 'unknown';
 }
 
-/** A FileInput over an open handle (so the bytes read are those of the file lstat saw); re-readable. */
-function handleInput(fh: FileHandle, size: number, state: { error: unknown }): FileInput {
-  return {
-    size,
-    async *open(signal) {
-      let pos = 0;
-      try {
-        while (pos < size) {
-          signal?.throwIfAborted();
-          const len = Math.min(READ_CHUNK_BYTES, size - pos);
-          const buf = new Uint8Array(len);
-          const { bytesRead } = await fh.read(buf, 0, len, pos);
-          if (bytesRead === 0) return; // shrank: the encoder reports InputChangedError
-          yield bytesRead === len ? buf : buf.subarray(0, bytesRead);
-          pos += bytesRead;
-        }
-        const probe = new Uint8Array(1);
-        if ((await fh.read(probe, 0, 1, pos)).bytesRead > 0) yield probe; // grew: InputChangedError too
-      } catch (err) {
-        if (!signal?.aborted) state.error = err;
-        throw err;
-      }
-    }
-  };
+/** The bytes of an open file, up to `size` and one byte past it (a file that grew is noticed by its length). */
+async function* readHandle(fh: FileHandle, size: number): AsyncIterable<Uint8Array> {
+  let pos = 0;
+  while (pos <= size) {
+    const len = Math.min(READ_CHUNK_BYTES, size + 1 - pos);
+    const buf = new Uint8Array(len);
+    const { bytesRead } = await fh.read(buf, 0, len, pos);
+    if (bytesRead === 0) return;
+    yield bytesRead === len ? buf : buf.subarray(0, bytesRead);
+    pos += bytesRead;
+  }
 }

@@ -50,3 +50,10 @@ export class HeadConflictError extends P2PBackupError {
     super('ERR_HEAD_CONFLICT', `the folder head moved (expected seq ${expected}, found ${found}); read it again`, { expected, found });
   }
 }
+
+/** A tree expands to more entries or deeper than its snapshot declares or the limits allow (a crafted tree). */
+export class TreeTooLargeError extends P2PBackupError {
+  constructor(what: string, limit: number) {
+    super('ERR_TREE_TOO_LARGE', `the tree ${what} more than ${limit}: refused (a snapshot that names one subtree many times, or a damaged one)`, { what, limit });
+  }
+}

@@ -1,51 +1,151 @@
-// The byte layout of directory, snapshot and folder-head objects (docs/FORMAT.md §Directories and snapshots):
-// canonical JSON in UTF-8, fixed key order, entries sorted by the UTF-8 bytes of their names, so equal
-// trees give equal bytes and therefore (convergent key) equal caps. The only place that knows these layouts.
-import { bytesInput } from '../format/index.ts';
-import { MAX_OBJECT_BYTES, MODE_MASK, OBJECT_KINDS, OBJECT_VERSION } from './constants.ts';
+// The byte layout of tree (directory), snapshot and folder-head objects (docs/FORMAT.md §Trees and snapshots):
+// canonical JSON in UTF-8, fixed key order, entries sorted by the UTF-8 bytes of their names, so equal trees
+// give equal bytes and therefore (per-owner convergent ids) one stored blob. The only place that knows these
+// layouts. Every reader bounds what it accepts: an object is a blob (at most MAX_BLOB_BYTES), a directory's
+// parts are chained at most MAX_TREE_PARTS deep, and every entry is checked before use.
+import type { BlobKind, MutableReadCap } from '../caps/index.ts';
+import { MAX_TREE_PARTS, MODE_MASK, OBJECT_KINDS, OBJECT_VERSION, TREE_PART_BYTES } from './constants.ts';
 import { InvalidObjectError } from './errors.ts';
-import { collect, openContent } from './packs.ts';
-import type { DirEntry, FolderHead, ObjectStore, Snapshot } from './types.ts';
+import { capOf, contentOf, decodeLit, decodeRef, encodeLit, encodeRef, sameRepo, type Content, type Ref } from './refs.ts';
+import type { BlobSink, BlobSource, DirEntry, FolderHead, Snapshot } from './types.ts';
+import { formatCap, parseCap } from '../caps/index.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
+const FILE_KINDS: readonly BlobKind[] = ['data', 'list'];
+const TREE_KINDS: readonly BlobKind[] = ['tree'];
+const SNAPSHOT_KINDS: readonly BlobKind[] = ['snapshot'];
 
 export function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-/** A name that is safe to join under a directory: one path component, never `.`/`..`, no `/` or NUL. */
+/**
+ * A name that is safe to join under a directory on any system a restore may run on: one path component,
+ * never `.`/`..`, no `/`, `\`, `:` (a drive or stream on Windows) or NUL, well-formed Unicode.
+ */
 export function isSafeName(name: unknown): name is string {
-  return typeof name === 'string' && name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0') && Buffer.from(name, 'utf8').toString('utf8') === name;
+  return typeof name === 'string' && name.length > 0 && name.length <= 4096 && name !== '.' && name !== '..' && !/[/\\:\0]/.test(name) && Buffer.from(name, 'utf8').toString('utf8') === name;
 }
 
-function canonicalEntry(e: DirEntry): Record<string, unknown> {
-  const o: Record<string, unknown> = { name: e.name, type: e.type, mode: e.mode, mtimeNs: e.mtimeNs };
-  if (e.type === 'file') { o.size = e.size; o.cap = e.cap; }
-  if (e.type === 'dir') o.cap = e.cap;
-  if (e.type === 'symlink') o.target = e.target;
-  return o;
+/**
+ * A directory entry as backup writes it: like DirEntry, but content named by its compact form (no repository:
+ * a tree names blobs of its own repository), which is what the tree stores and the backup cache keeps.
+ */
+export interface TreeEntry {
+  name: string;
+  type: DirEntry['type'];
+  mode: number;
+  mtimeNs: string;
+  size?: number;
+  target?: string;
+  /** file: a data or list blob; dir: a tree blob (refs.ts encodeRef). */
+  ref?: string;
+  /** file of at most LITERAL_MAX_BYTES: its bytes, base64url. */
+  lit?: string;
 }
 
-export function encodeDir(entries: DirEntry[]): Uint8Array {
-  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
-  for (let i = 0; i < sorted.length; i++) {
-    checkEntry(sorted[i]);
-    if (i > 0 && sorted[i - 1].name === sorted[i].name) throw new InvalidObjectError(`duplicate name in directory: ${sorted[i].name}`);
+/** The compact content of a DirEntry (whose cap names a blob of `repo`, or is inline). */
+export function toTreeEntry(e: DirEntry, repo: MutableReadCap): TreeEntry {
+  const t: TreeEntry = { name: e.name, type: e.type, mode: e.mode, mtimeNs: e.mtimeNs };
+  if (e.type === 'file') t.size = e.size;
+  if (e.type === 'symlink') { t.target = e.target; return t; }
+  const c = entryContent(e, e.type === 'dir' ? TREE_KINDS : FILE_KINDS);
+  if (c.kind === 'lit') {
+    if (e.type !== 'file') throw new InvalidObjectError('a directory is never inline');
+    t.lit = encodeLit(c.data);
+  } else {
+    if (!sameRepo(c.repo, repo)) throw new InvalidObjectError(`entry ${JSON.stringify(e.name)} names a blob of another repository`);
+    t.ref = encodeRef(c);
   }
-  return enc.encode(JSON.stringify({ p2pb: OBJECT_KINDS.dir, v: OBJECT_VERSION, entries: sorted.map(canonicalEntry) }));
+  return t;
 }
 
-function checkEntry(e: DirEntry): void {
+function checkEntry(e: DirEntry | TreeEntry): void {
   const bad = (why: string) => { throw new InvalidObjectError(`bad directory entry ${JSON.stringify(e?.name)}: ${why}`); };
   if (!e || typeof e !== 'object') bad('not an object');
-  if (!isSafeName(e.name)) bad('name must be one path component');
+  if (!isSafeName(e.name)) bad('name must be one path component without / \\ : or NUL');
   if (e.type !== 'file' && e.type !== 'dir' && e.type !== 'symlink') bad('unknown type');
   if (!Number.isInteger(e.mode) || e.mode < 0 || e.mode > MODE_MASK) bad('mode');
   if (typeof e.mtimeNs !== 'string' || !/^-?\d{1,30}$/.test(e.mtimeNs)) bad('mtimeNs');
   if (e.type === 'file' && (!Number.isSafeInteger(e.size) || e.size! < 0)) bad('size');
-  if (e.type !== 'symlink' && (typeof e.cap !== 'string' || !e.cap.startsWith('p2pb:'))) bad('cap');
-  if (e.type === 'symlink' && (typeof e.target !== 'string' || e.target.length === 0 || e.target.includes('\0'))) bad('target');
+  if (e.type === 'symlink' && (typeof e.target !== 'string' || e.target.length === 0 || e.target.length > 65_536 || e.target.includes('\0'))) bad('target');
+}
+
+function canonicalEntry(e: TreeEntry): string {
+  checkEntry(e);
+  const o: Record<string, unknown> = { name: e.name, type: e.type, mode: e.mode, mtimeNs: e.mtimeNs };
+  if (e.type === 'file') o.size = e.size;
+  if (e.type === 'symlink') o.target = e.target;
+  else if (e.type === 'file' && e.lit !== undefined) {
+    if (decodeLit(e.lit).length !== e.size) throw new InvalidObjectError(`inline content of ${JSON.stringify(e.name)} is not its size`);
+    o.lit = e.lit;
+  } else {
+    decodeRef(e.ref, e.type === 'dir' ? TREE_KINDS : FILE_KINDS);
+    o.ref = e.ref;
+  }
+  return JSON.stringify(o);
+}
+
+function sortedEntries<T extends { name: string }>(entries: T[]): T[] {
+  const sorted = [...entries].sort((a, b) => compareNames(a.name, b.name));
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i - 1].name === sorted[i].name) throw new InvalidObjectError(`duplicate name in directory: ${sorted[i].name}`);
+  }
+  return sorted;
+}
+
+const treeJson = (parts: string[], next?: Ref) => `{"p2pb":"${OBJECT_KINDS.tree}","v":${OBJECT_VERSION},"entries":[${parts.join(',')}]${next ? `,"next":${JSON.stringify(encodeRef(next))}` : ''}}`;
+
+/** One tree part's bytes (a directory small enough for one part has exactly these bytes as its tree blob). */
+export function encodeTree(entries: TreeEntry[], next?: Ref): Uint8Array {
+  return enc.encode(treeJson(sortedEntries(entries).map(canonicalEntry), next));
+}
+
+/**
+ * Store a directory's entries as tree blob(s) in `sink`; its compact tree reference. A directory over about
+ * TREE_PART_BYTES of JSON is cut into parts, part i naming part i+1 with `next`, stored last to first.
+ */
+export async function storeTree(sink: BlobSink, entries: TreeEntry[], signal?: AbortSignal): Promise<{ ref: string; stored: Promise<void>; isNew: boolean }> {
+  const canon = sortedEntries(entries).map(canonicalEntry);
+  const cuts: number[] = [0];
+  for (let i = 0, bytes = 0; i < canon.length; i++) {
+    bytes += canon[i].length + 1;
+    if (bytes > TREE_PART_BYTES && i + 1 < canon.length) { cuts.push(i + 1); bytes = 0; }
+  }
+  if (cuts.length > MAX_TREE_PARTS) throw new InvalidObjectError(`directory too large (${canon.length} entries)`);
+  let next: Ref | undefined;
+  let isNew = false;
+  const waits: Promise<void>[] = [];
+  for (let p = cuts.length - 1; p >= 0; p--) {
+    const [r] = await sink.saveBlobs('tree', [enc.encode(treeJson(canon.slice(cuts[p], cuts[p + 1] ?? canon.length), next))], { signal });
+    next = { kind: 'tree', ...r.ref };
+    waits.push(r.stored);
+    isNew = r.isNew;
+  }
+  return { ref: encodeRef(next!), stored: Promise.all(waits).then(() => {}), isNew };
+}
+
+/** The content a DirEntry names: parsed once when the entry came from a tree (decodeTree), else from its cap. */
+const CONTENT = Symbol('content');
+export function entryContent(e: DirEntry, allowed: readonly BlobKind[]): Content {
+  const c = (e as { [CONTENT]?: Content })[CONTENT];
+  if (c && (c.kind === 'lit' || allowed.includes(c.kind))) return c;
+  return contentOf(e.cap!, allowed);
+}
+
+/** Give a decoded entry its content; its `cap` text is built only when someone reads it (the API, ls --json). */
+function attachContent(e: DirEntry, c: Content): void {
+  Object.defineProperty(e, CONTENT, { value: c, enumerable: false });
+  Object.defineProperty(e, 'cap', {
+    enumerable: true, configurable: true,
+    get() {
+      const v = c.kind === 'lit' ? formatCap({ type: 'lit', data: c.data }) : capOf(c.repo, c);
+      Object.defineProperty(this, 'cap', { value: v, enumerable: true, writable: true, configurable: true });
+      return v;
+    },
+    set(v) { Object.defineProperty(this, 'cap', { value: v, enumerable: true, writable: true, configurable: true }); }
+  });
 }
 
 function parseJson(bytes: Uint8Array, kind: string): Record<string, any> {
@@ -54,87 +154,129 @@ function parseJson(bytes: Uint8Array, kind: string): Record<string, any> {
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new InvalidObjectError(`not a ${kind} object`);
   const r = o as Record<string, any>;
   if (r.p2pb !== kind) throw new InvalidObjectError(`expected a ${kind} object, found ${JSON.stringify(r.p2pb)}`, { expected: kind, found: r.p2pb });
-  if (r.v !== OBJECT_VERSION) throw new InvalidObjectError(`unknown ${kind} object version ${r.v}`, { version: r.v });
+  if (r.v !== OBJECT_VERSION) throw new InvalidObjectError(r.v === 1 ? `a ${kind} object of format version 1, which this version no longer reads` : `unknown ${kind} object version ${r.v}`, { version: r.v });
   return r;
 }
 
-/** Kind of an object from its bytes ('dir' | 'snapshot' | 'head'), or throws. */
-export function objectKind(bytes: Uint8Array): string {
-  let o: any;
-  try { o = JSON.parse(dec.decode(bytes)); } catch { throw new InvalidObjectError('not a p2pbackup object (not UTF-8 JSON)'); }
-  if (!o || !Object.values(OBJECT_KINDS).includes(o.p2pb)) throw new InvalidObjectError('not a directory or snapshot object');
-  return o.p2pb;
-}
-
-export function decodeDir(bytes: Uint8Array): DirEntry[] {
-  const o = parseJson(bytes, OBJECT_KINDS.dir);
-  if (!Array.isArray(o.entries)) throw new InvalidObjectError('directory object without entries');
-  const entries = o.entries as DirEntry[];
-  entries.forEach(checkEntry);
+/** Entries of one tree part (their content in `repo`) and the reference of the next part, if any. */
+export function decodeTree(bytes: Uint8Array, repo: MutableReadCap): { entries: DirEntry[]; next?: Ref } {
+  const o = parseJson(bytes, OBJECT_KINDS.tree);
+  if (!Array.isArray(o.entries)) throw new InvalidObjectError('tree object without entries');
+  const entries: DirEntry[] = o.entries.map((x: any): DirEntry => {
+    if (!x || typeof x !== 'object' || Array.isArray(x)) throw new InvalidObjectError('tree entry is not an object');
+    const e: DirEntry = { name: x.name, type: x.type, mode: x.mode, mtimeNs: x.mtimeNs };
+    if (x.type === 'file') e.size = x.size;
+    checkEntry(e);
+    if (x.type === 'file' && Object.hasOwn(x, 'lit')) {
+      const data = decodeLit(x.lit);
+      if (data.length !== x.size) throw new InvalidObjectError(`inline content of ${JSON.stringify(x.name)} is not its size`);
+      attachContent(e, { kind: 'lit', data });
+    } else if (x.type === 'file' || x.type === 'dir') {
+      attachContent(e, { ...decodeRef(x.ref, x.type === 'dir' ? TREE_KINDS : FILE_KINDS), repo });
+    } else {
+      e.target = x.target;
+      checkEntry(e);
+    }
+    return e;
+  });
   for (let i = 1; i < entries.length; i++) {
     if (compareNames(entries[i - 1].name, entries[i].name) >= 0) throw new InvalidObjectError('directory entries not sorted or duplicated');
   }
-  return entries;
+  return { entries, ...(Object.hasOwn(o, 'next') ? { next: decodeRef(o.next, TREE_KINDS) } : {}) };
 }
 
-export function encodeSnapshot(s: Snapshot): Uint8Array {
-  const o: Record<string, unknown> = { p2pb: OBJECT_KINDS.snapshot, v: OBJECT_VERSION, root: s.root, time: s.time, host: s.host, paths: s.paths };
+export function encodeSnapshot(s: Snapshot, repo: MutableReadCap): Uint8Array {
+  const root = contentOf(s.root, TREE_KINDS);
+  if (root.kind === 'lit' || !sameRepo(root.repo, repo)) throw new InvalidObjectError('a snapshot names a tree of its own repository');
+  const o: Record<string, unknown> = { p2pb: OBJECT_KINDS.snapshot, v: OBJECT_VERSION, tree: encodeRef(root), time: s.time, host: s.host, paths: s.paths };
   if (s.label !== undefined) o.label = s.label;
-  if (s.parent !== undefined) o.parent = s.parent;
+  if (s.parent !== undefined) {
+    const p = contentOf(s.parent, SNAPSHOT_KINDS);
+    if (p.kind !== 'lit' && sameRepo(p.repo, repo)) o.parent = encodeRef(p);
+  }
   o.stats = { files: s.stats.files, dirs: s.stats.dirs, symlinks: s.stats.symlinks, bytes: s.stats.bytes };
   return enc.encode(JSON.stringify(o));
 }
 
-export function decodeSnapshot(bytes: Uint8Array): Snapshot {
+const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+
+export function decodeSnapshot(bytes: Uint8Array, repo: MutableReadCap): Snapshot {
   const o = parseJson(bytes, OBJECT_KINDS.snapshot);
-  if (typeof o.root !== 'string' || !Number.isSafeInteger(o.time) || typeof o.host !== 'string' || !Array.isArray(o.paths) || typeof o.stats !== 'object') {
+  const st = o.stats;
+  if (!Number.isSafeInteger(o.time) || typeof o.host !== 'string' || o.host.length > 1024 || !Array.isArray(o.paths) || !o.paths.every((p: unknown) => typeof p === 'string')
+    || !st || typeof st !== 'object' || ![st.files, st.dirs, st.symlinks, st.bytes].every(count)) {
     throw new InvalidObjectError('malformed snapshot object');
   }
-  const s: Snapshot = { root: o.root, time: o.time, host: o.host, paths: o.paths, stats: o.stats };
+  const s: Snapshot = { root: capOf(repo, decodeRef(o.tree, TREE_KINDS)), time: o.time, host: o.host, paths: o.paths, stats: { files: st.files, dirs: st.dirs, symlinks: st.symlinks, bytes: st.bytes } };
   if (typeof o.label === 'string') s.label = o.label;
-  if (typeof o.parent === 'string') s.parent = o.parent;
+  if (Object.hasOwn(o, 'parent')) s.parent = capOf(repo, decodeRef(o.parent, SNAPSHOT_KINDS));
   return s;
 }
 
+/** A folder head: the repository its snapshots live in and the snapshots (each a snapshot blob cap of it). */
 export function encodeHead(h: FolderHead): Uint8Array {
+  if (!h.repo) throw new InvalidObjectError('a folder head names its repository');
+  const repoCap = parseCap(h.repo);
+  if (repoCap.type !== 'mr') throw new InvalidObjectError('a folder head names its repository by its read cap');
   const snapshots = [...h.snapshots].sort((a, b) => a.time - b.time || (a.cap < b.cap ? -1 : a.cap > b.cap ? 1 : 0));
-  return enc.encode(JSON.stringify({ p2pb: OBJECT_KINDS.head, v: OBJECT_VERSION, snapshots: snapshots.map((s) => ({ cap: s.cap, time: s.time })) }));
+  return enc.encode(JSON.stringify({
+    p2pb: OBJECT_KINDS.head, v: OBJECT_VERSION, repo: h.repo,
+    snapshots: snapshots.map((s) => {
+      const c = contentOf(s.cap, SNAPSHOT_KINDS);
+      if (c.kind === 'lit' || !sameRepo(c.repo, repoCap)) throw new InvalidObjectError('a folder head lists snapshots of its own repository');
+      return { ref: encodeRef(c), time: s.time };
+    })
+  }));
 }
 
 export function decodeHead(bytes: Uint8Array): FolderHead {
   const o = parseJson(bytes, OBJECT_KINDS.head);
-  if (!Array.isArray(o.snapshots) || !o.snapshots.every((s: any) => typeof s?.cap === 'string' && Number.isSafeInteger(s.time))) {
+  let repo: MutableReadCap;
+  try { const c = parseCap(o.repo); if (c.type !== 'mr') throw new Error(); repo = c; } catch { throw new InvalidObjectError('folder head without a valid repository cap'); }
+  if (!Array.isArray(o.snapshots) || !o.snapshots.every((s: any) => s && typeof s === 'object' && Number.isSafeInteger(s.time))) {
     throw new InvalidObjectError('malformed folder head');
   }
-  return { snapshots: o.snapshots.map((s: any) => ({ cap: s.cap, time: s.time })) };
+  return { repo: o.repo, snapshots: o.snapshots.map((s: any) => ({ cap: capOf(repo, decodeRef(s.ref, SNAPSHOT_KINDS)), time: s.time })) };
 }
 
-/** Store an object's bytes as an immutable file; returns its cap. */
-export async function putObject(store: ObjectStore, bytes: Uint8Array, signal?: AbortSignal): Promise<string> {
-  return (await store.putFile(bytesInput(bytes), { signal })).cap;
+/** Read one blob a cap names (a blob cap of one of `kinds`), verified, through the source of its repository. */
+async function readBlobCap(src: BlobSource, cap: string, kinds: readonly BlobKind[], signal?: AbortSignal): Promise<{ bytes: Uint8Array; repo: MutableReadCap; kind: BlobKind }> {
+  const c = contentOf(cap, kinds);
+  if (c.kind === 'lit') throw new InvalidObjectError('an inline cap does not name an object');
+  return { bytes: await src.reader(c.repo).loadBlob(c.kind, c, { signal }), repo: c.repo, kind: c.kind };
 }
 
-/** Read a whole (small) object back; refuses objects over MAX_OBJECT_BYTES. */
-export async function readObject(store: ObjectStore, cap: string, signal?: AbortSignal): Promise<Uint8Array> {
-  const content = await openContent(store, cap, signal);
-  if (content.size > MAX_OBJECT_BYTES) throw new InvalidObjectError(`object of ${content.size} bytes is larger than ${MAX_OBJECT_BYTES}`, { size: content.size });
-  return collect(content, 'object');
-}
-
-export async function readDir(store: ObjectStore, cap: string, signal?: AbortSignal): Promise<DirEntry[]> {
-  return decodeDir(await readObject(store, cap, signal));
-}
-
-export async function readSnapshot(store: ObjectStore, cap: string, signal?: AbortSignal): Promise<Snapshot> {
-  return decodeSnapshot(await readObject(store, cap, signal));
-}
-
-/** The root dir cap of `cap`, which names either a snapshot or a directory object. */
-export async function resolveRoot(store: ObjectStore, cap: string, signal?: AbortSignal): Promise<{ root: string; entries: DirEntry[]; snapshot?: Snapshot }> {
-  const bytes = await readObject(store, cap, signal);
-  if (objectKind(bytes) === OBJECT_KINDS.snapshot) {
-    const snapshot = decodeSnapshot(bytes);
-    return { root: snapshot.root, entries: await readDir(store, snapshot.root, signal), snapshot };
+/** A directory's entries (all its parts), read from the cap of its tree. */
+export async function readDir(src: BlobSource, cap: string, signal?: AbortSignal): Promise<DirEntry[]> {
+  const first = await readBlobCap(src, cap, TREE_KINDS, signal);
+  let part = decodeTree(first.bytes, first.repo);
+  const out = [...part.entries];
+  for (let i = 1; part.next; i++) {
+    if (i >= MAX_TREE_PARTS) throw new InvalidObjectError(`directory has more than ${MAX_TREE_PARTS} parts`);
+    part = decodeTree(await src.reader(first.repo).loadBlob('tree', part.next, { signal }), first.repo);
+    if (out.length && part.entries.length && compareNames(out[out.length - 1].name, part.entries[0].name) >= 0) throw new InvalidObjectError('directory parts not sorted');
+    out.push(...part.entries);
   }
-  return { root: cap, entries: decodeDir(bytes) };
+  return out;
+}
+
+export async function readSnapshot(src: BlobSource, cap: string, signal?: AbortSignal): Promise<Snapshot> {
+  const r = await readBlobCap(src, cap, SNAPSHOT_KINDS, signal);
+  return decodeSnapshot(r.bytes, r.repo);
+}
+
+/** The root tree of `cap`, which names either a snapshot or a tree. */
+export async function resolveRoot(src: BlobSource, cap: string, signal?: AbortSignal): Promise<{ root: string; entries: DirEntry[]; snapshot?: Snapshot }> {
+  const c = contentOf(cap, ['snapshot', 'tree']);
+  if (c.kind === 'snapshot') {
+    const snapshot = await readSnapshot(src, cap, signal);
+    return { root: snapshot.root, entries: await readDir(src, snapshot.root, signal), snapshot };
+  }
+  return { root: cap, entries: await readDir(src, cap, signal) };
+}
+
+/** Store a snapshot object; its cap. */
+export async function storeSnapshot(sink: BlobSink, s: Snapshot, signal?: AbortSignal): Promise<{ cap: string; stored: Promise<void> }> {
+  const [r] = await sink.saveBlobs('snapshot', [encodeSnapshot(s, sink.readCap)], { signal });
+  return { cap: capOf(sink.readCap, { kind: 'snapshot', ...r.ref }), stored: r.stored };
 }

@@ -1,32 +1,61 @@
-// Every stored cap a set of snapshots still needs: the snapshots, their directory objects and files.
-// A lease-renewal loop renews exactly these; anything else of this owner may expire. Literal caps are
-// left out (they live inside their parent object and have no shares); a slice is kept as its pack (the pack's
-// shares hold it). Shared subtrees are read once.
-import { formatCap, parseCap, storedCapOf } from '../caps/index.ts';
-import { readDir, readSnapshot } from './objects.ts';
-import type { ObjectStore } from './types.ts';
+// Every blob a set of snapshots needs: the snapshots, their trees (every part), chunk lists and chunks. Prune keeps
+// exactly these (and frees the rest); shared subtrees are read once, which also keeps a crafted tree that names
+// one subtree many times from costing more than its distinct blobs.
+import { decodeChunkList } from '../repo/chunk-list.ts';
+import { MAX_BLOB_BYTES } from '../repo/constants.ts';
+import { InvalidObjectError } from './errors.ts';
+import { decodeSnapshot, decodeTree, entryContent } from './objects.ts';
+import { contentOf, type Ref } from './refs.ts';
+import type { BlobSource } from './types.ts';
 
-export async function reachableCaps(store: ObjectStore, snapshotCaps: Iterable<string>, opts: { signal?: AbortSignal } = {}): Promise<Set<string>> {
-  const out = new Set<string>();
-  const seenDirs = new Set<string>();
-  const keep = (cap: string) => {
-    const c = parseCap(cap);
-    if (c.type === 'slice') out.add(formatCap(storedCapOf(c)));
-    else if (c.type !== 'lit') out.add(cap);
-  };
-  const visitDir = async (cap: string): Promise<void> => {
-    if (seenDirs.has(cap)) return;
-    seenDirs.add(cap);
-    keep(cap);
-    for (const e of await readDir(store, cap, opts.signal)) {
-      if (e.type === 'dir') await visitDir(e.cap!);
-      else if (e.type === 'file') keep(e.cap!);
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export interface Reachable {
+  /** Blob ids (hex) of every snapshot, tree part, chunk list and chunk named. */
+  ids: Set<string>;
+  snapshots: number;
+  trees: number;
+  files: number;
+}
+
+/** Walk snapshots (caps of one repository each; several repositories are fine) and collect what they name. */
+export async function reachableBlobs(src: BlobSource, snapshotCaps: Iterable<string>, opts: { signal?: AbortSignal } = {}): Promise<Reachable> {
+  const out: Reachable = { ids: new Set(), snapshots: 0, trees: 0, files: 0 };
+  const visitTree = async (reader: ReturnType<BlobSource['reader']>, repo: Parameters<BlobSource['reader']>[0], ref: Ref): Promise<void> => {
+    for (let part: Ref | undefined = ref; part; ) {
+      const id = hex(part.id);
+      if (out.ids.has(id)) return;
+      out.ids.add(id);
+      out.trees++;
+      const t = decodeTree(await reader.loadBlob('tree', part, { signal: opts.signal }), repo);
+      for (const e of t.entries) {
+        opts.signal?.throwIfAborted();
+        if (e.type === 'symlink') continue;
+        const c = entryContent(e, e.type === 'dir' ? ['tree'] : ['data', 'list']);
+        if (c.kind === 'lit') continue;
+        if (e.type === 'dir') { await visitTree(reader, repo, c); continue; }
+        out.files++;
+        const fid = hex(c.id);
+        if (out.ids.has(fid)) continue;
+        out.ids.add(fid);
+        if (c.kind === 'list') {
+          const list = decodeChunkList(await reader.loadBlob('list', c, { signal: opts.signal, maxPlain: MAX_BLOB_BYTES }), e.size!);
+          for (const ch of list) out.ids.add(hex(ch.id));
+        }
+      }
+      part = t.next;
     }
   };
   for (const cap of snapshotCaps) {
     opts.signal?.throwIfAborted();
-    keep(cap);
-    await visitDir((await readSnapshot(store, cap, opts.signal)).root);
+    const c = contentOf(cap, ['snapshot']);
+    if (c.kind === 'lit') throw new InvalidObjectError('a snapshot cap names a blob');
+    const reader = src.reader(c.repo);
+    out.ids.add(hex(c.id));
+    out.snapshots++;
+    const s = decodeSnapshot(await reader.loadBlob('snapshot', c, { signal: opts.signal }), c.repo);
+    const root = contentOf(s.root, ['tree']);
+    if (root.kind !== 'lit') await visitTree(reader, c.repo, root);
   }
   return out;
 }

@@ -14,19 +14,20 @@ import { chmod, mkdir, open, readlink, rename, rm, unlink, utimes } from 'node:f
 import { lstatSync, opendirSync, type BigIntStats } from 'node:fs';
 import { P2PBackupError } from '../common/errors.ts';
 import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
-import { RestoreConflictError, RestoreSizeError } from './errors.ts';
+import { RestoreConflictError, RestoreSizeError, TreeTooLargeError } from './errors.ts';
 import { limiter } from './limit.ts';
-import { locate, pathComponents } from './ls.ts';
+import { expansionBudget, locate, pathComponents, snapshotLimit } from './ls.ts';
 import { createMeter } from './progress.ts';
 import { readDir } from './objects.ts';
-import { openContent } from './packs.ts';
+import { openContent } from './content.ts';
 import { createFileWriter, type FileWriter } from './file-writer.ts';
-import type { BackupProgress, DirEntry, ItemErrorHandler, ObjectStore, RestoreStats } from './types.ts';
+import type { BackupProgress, BlobSource, DirEntry, ItemErrorHandler, RestoreStats } from './types.ts';
 
 export type OverwriteMode = 'never' | 'if-changed' | 'always';
 
 export interface RestoreOptions {
-  store: ObjectStore;
+  /** The repositories caps name (the daemon's; tests' grids). */
+  src: BlobSource;
   /** Restore only this path of the snapshot ('docs/2024'). */
   path?: string;
   /**
@@ -93,7 +94,8 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     return { done: w };
   };
   const dirs: { abs: string; entry: DirEntry; depth: number }[] = [];
-  const { store } = o;
+  const { src } = o;
+  let budget = expansionBudget();
   // Progress: a status event every so often; the totals are the snapshot's own (a whole snapshot) or
   // what the walk found once it is complete (a path of one).
   const meter = createMeter('restore', o.onProgress);
@@ -126,7 +128,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     const tmp = tmpName(abs, 'tmp');
     let placed = false;
     try {
-      const content = await openContent(store, e.cap!, signal);
+      const content = await openContent(src, e, signal);
       let got: number;
       if (content.bytes) {
         // In memory already (a packed small file): handed to the writer thread, which creates, fills and
@@ -209,8 +211,10 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         let made: boolean | 'made';
         try {
           if (!(made = await ensureDir(abs, fresh))) continue;
-          children = await readDir(store, e.cap!, signal);
+          children = await readDir(src, e.cap!, signal);
+          budget.take(children.length, depth + 1);
         } catch (err) {
+          if (err instanceof TreeTooLargeError) throw err;
           if (signal.aborted) throw signal.reason;
           await itemError(abs, err as Error);
           continue;
@@ -233,7 +237,10 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
 
   try {
     o.onProgress?.({ type: 'backup:restore:start', cap, target });
-    const at = await locate(store, cap, o.path, signal);
+    const at = await locate(src, cap, o.path, signal);
+    // A crafted tree must not expand past what the snapshot declares (nor anything past the absolute limits).
+    budget = expansionBudget(pathComponents(o.path).length ? undefined : snapshotLimit(at.snapshot));
+    if (at.kind === 'dir') budget.take(at.entries.length, 0);
     // A target that did not exist (or was empty) cannot have anything in the way: no lstat per entry.
     const fresh = (await mkdir(target, { recursive: true })) !== undefined || isEmptyDir(target);
     const whole = at.snapshot?.stats && !pathComponents(o.path).length ? at.snapshot.stats : null;

@@ -1,11 +1,28 @@
-// What backup needs from the layers below (declared narrowly: the daemon implements them with the client
-// and the mutable slots; tests with a grid of disk stores) and the shapes of its objects.
-import type { FileInput } from '../format/index.ts';
+// What backup needs from the layers below (declared narrowly: the owner's Repository of src/repo satisfies
+// BlobSink, and the daemon's repositories BlobSource; tests use a grid of disk stores) and the shapes of its objects.
+import type { BlobKind, MutableReadCap } from '../caps/index.ts';
 
-/** Immutable content store: the daemon backs it with client `upload` (convergent key) and `download`. */
-export interface ObjectStore {
-  putFile(input: FileInput, opts?: { signal?: AbortSignal }): Promise<{ cap: string }>;
-  getFile(cap: string, opts?: { signal?: AbortSignal }): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }>;
+export interface BlobRefLike { id: Uint8Array; key: Uint8Array }
+
+/** Where new content goes: the owner's repository (deduplicating, packing, sealing). */
+export interface BlobSink {
+  /** The repository's read cap: every cap of a stored blob names it. */
+  readonly readCap: MutableReadCap;
+  saveBlobs(kind: BlobKind, plains: readonly Uint8Array[], opts?: { signal?: AbortSignal; compress?: boolean }): Promise<{ ref: BlobRefLike; isNew: boolean; stored: Promise<void> }[]>;
+  /** Store every queued pack (a backup calls it before its snapshot counts as stored). */
+  flush(): Promise<void>;
+  /** Whether the repository holds each blob id (a cached file's content may have been pruned). */
+  has(ids: readonly Uint8Array[]): Promise<boolean[]>;
+}
+
+/** Reading one repository's blobs, verified. */
+export interface BlobReader {
+  loadBlob(kind: BlobKind, ref: BlobRefLike, opts?: { signal?: AbortSignal; maxPlain?: number }): Promise<Uint8Array>;
+}
+
+/** Reading: the repository a cap names (a cap may name another owner's repository). */
+export interface BlobSource {
+  reader(repo: MutableReadCap): BlobReader;
 }
 
 /**
@@ -50,8 +67,8 @@ export interface Snapshot {
 }
 
 export interface HeadSnapshot { cap: string; time: number }
-/** The folder head: every kept snapshot, oldest first. */
-export interface FolderHead { snapshots: HeadSnapshot[] }
+/** The folder head: the repository (its read cap text) and every kept snapshot, oldest first. */
+export interface FolderHead { repo?: string; snapshots: HeadSnapshot[] }
 
 /** restic's ErrorFunc: return to skip the item and go on, throw to abort the whole operation. */
 export type ItemErrorHandler = (path: string, err: Error) => void | Promise<void>;
@@ -66,11 +83,16 @@ export interface BackupStats {
   bytesTotal: number;
   /** Files whose cap was taken from the cache without reading them. */
   unchanged: number;
-  /** Directory objects whose cap came from the cache (not uploaded again). */
+  /** Directories whose tree was stored before (not stored again). */
   dirsReused: number;
-  /** Objects stored: packs, files stored alone, directory objects stored alone, and the snapshot. */
-  uploads: number;
-  /** Of `uploads`, packs of several small files or directory objects (src/backup/packs.ts). */
+  /** Blobs stored by this backup (chunks, chunk lists, trees, the snapshot). */
+  blobsNew: number;
+  /** Blobs the repository already held (deduplicated: nothing stored). */
+  blobsKnown: number;
+  /** Plaintext bytes of the new blobs, and what they took sealed (compressed, with their framing). */
+  bytesNew: number;
+  bytesStored: number;
+  /** Packs written (each erasure-coded onto n peers). */
   packs: number;
   excluded: number;
   skipped: { path: string; error: string; code?: string }[];

@@ -2,25 +2,31 @@
 
 /** Every text cap starts with this; `p2pb:<type>:<body>:<checksum>`. */
 export const CAP_PREFIX = 'p2pb';
-/** Binary cap layout version (first body byte). Bump when any layout below changes. */
-export const CAP_VERSION = 1;
+/** Binary cap layout version (first body byte): format version 2 (docs/FORMAT.md). Bump when any layout below changes. */
+export const CAP_VERSION = 2;
+/** Cap types of format version 1, which this code no longer reads (a named error says so). */
+export const V1_CAP_TYPES = ['chk', 'chkv', 'slice'] as const;
 /** Text checksum: 5 bytes = exactly 8 base32 characters; a random typo passes with probability 2^-40. */
 export const CAP_CHECKSUM_BYTES = 5;
-/** Largest file kept inside a literal cap (no shares). 55 bytes keeps a literal cap about as long as a read cap. */
+/** Largest content kept inside a literal cap (no blob). 55 bytes keeps a literal cap short. */
 export const LITERAL_MAX_BYTES = 55;
-/** Storage index: 128 bits is enough to make collisions between distinct files negligible. */
+/** Storage index: 128 bits is enough to make collisions between distinct packs negligible. */
 export const STORAGE_INDEX_BYTES = 16;
+/** Blob ids and keys. */
+export const BLOB_ID_BYTES = 32;
+export const BLOB_KEY_BYTES = 32;
+/** Blob kinds and their byte in caps and in the sealed blob's associated data. */
+export const BLOB_KIND_CODES = { data: 1, list: 2, tree: 3, snapshot: 4, index: 5 } as const;
 /** Text type names. */
 export const CAP_TYPES = {
   literal: 'lit',
-  read: 'chk',
-  slice: 'slice',
-  verify: 'chkv',
+  pack: 'pack',
+  blob: 'blob',
   mutableWrite: 'mw',
   mutableRead: 'mr',
   mutableVerify: 'mv',
 } as const;
-/** Largest file size a cap can name: 2^53 - 1 (exact in a JS number). */
+/** Largest size a cap can name: 2^53 - 1 (exact in a JS number). */
 export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;
 
 /** Mutable record: magic "P2PM", version 1. */

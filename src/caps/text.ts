@@ -1,65 +1,58 @@
 // Text form: p2pb:<type>:<base32 body>:<base32 checksum>
-//   body     = u8 version (1) || type-specific fields (see docs/FORMAT.md)
+//   body     = u8 version (2) || type-specific fields (see docs/FORMAT.md §Caps)
 //   checksum = taggedHash(TAGS.capChecksum, ascii type, body)[0..5]
 // Lowercase on output; parse also accepts upper case (QR alphanumeric mode) and surrounding whitespace.
+// Every field is checked before use; a cap of format version 1 gets its own error (ERR_CAP_FORMAT_V1).
 import { TAGS } from '../crypto/constants.ts';
 import { taggedHash } from '../crypto/hash.ts';
 import { base32Decode, base32Encode } from './base32.ts';
-import { CAP_CHECKSUM_BYTES, CAP_PREFIX, CAP_VERSION, LITERAL_MAX_BYTES, MAX_FILE_SIZE } from './constants.ts';
+import { BLOB_KIND_CODES, CAP_CHECKSUM_BYTES, CAP_PREFIX, CAP_VERSION, LITERAL_MAX_BYTES, MAX_FILE_SIZE, V1_CAP_TYPES } from './constants.ts';
 import { InvalidCapError } from './errors.ts';
-import type { Cap, CapType, ReadCap } from './types.ts';
+import type { BlobKind, Cap, CapType, MutableReadCap } from './types.ts';
 
 const enc = new TextEncoder();
-const TYPES: readonly CapType[] = ['chk', 'chkv', 'slice', 'lit', 'mw', 'mr', 'mv'];
+const TYPES: readonly CapType[] = ['pack', 'blob', 'lit', 'mw', 'mr', 'mv'];
+const KIND_OF_CODE = new Map(Object.entries(BLOB_KIND_CODES).map(([k, v]) => [v as number, k as BlobKind]));
 
 function checksum(type: string, body: Uint8Array): Uint8Array {
   return taggedHash(TAGS.capChecksum, enc.encode(type), body).slice(0, CAP_CHECKSUM_BYTES);
 }
 
-function bytesField(b: Uint8Array, len: number, what: string): Uint8Array {
-  if (b.length !== len) throw new InvalidCapError('ERR_CAP_BAD_FIELD', `${what} must be ${len} bytes`, { field: what, length: b.length });
+function bytesField(b: Uint8Array | undefined, len: number, what: string): Uint8Array {
+  if (!(b instanceof Uint8Array) || b.length !== len) throw new InvalidCapError('ERR_CAP_BAD_FIELD', `${what} must be ${len} bytes`, { field: what, length: b?.length });
   return b;
 }
 
-function checkParams(k: number, n: number, size: number): void {
+function checkPackParams(k: number, n: number, size: number): void {
   if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > 255) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'need 1 <= k <= n <= 255', { k, n });
-  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_FILE_SIZE) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'bad file size', { size });
-  if (size <= LITERAL_MAX_BYTES) throw new InvalidCapError('ERR_CAP_BAD_FIELD', `files of <= ${LITERAL_MAX_BYTES} bytes use literal caps`, { size });
+  if (!Number.isSafeInteger(size) || size < 1 || size > MAX_FILE_SIZE) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'bad pack size', { size });
 }
 
-const EXPECTED_LEN: Record<CapType, number | null> = { chk: 75, chkv: 59, slice: 91, lit: null, mw: 33, mr: 65, mv: 33 };
-
-function checkRange(offset: number, length: number, size: number): void {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 1 || offset + length > size) {
-    throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'a slice must be a non-empty byte range inside its pack', { offset, length, size });
-  }
-}
+/** Body sizes (version byte included); null: variable (literal). */
+const EXPECTED_LEN: Record<CapType, number | null> = { pack: 43, blob: 130, lit: null, mw: 33, mr: 65, mv: 33 };
 
 /** Binary body (version byte first) of a cap. */
 export function capBody(cap: Cap): Uint8Array {
   switch (cap.type) {
-    case 'slice': {
-      if (cap.pack?.type !== 'chk') throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'a slice names a range of a read cap (chk)');
-      checkRange(cap.offset, cap.length, cap.pack.size);
-      const b = new Uint8Array(EXPECTED_LEN.slice!);
-      b.set(capBody(cap.pack));
-      const dv = new DataView(b.buffer);
-      dv.setBigUint64(EXPECTED_LEN.chk!, BigInt(cap.offset));
-      dv.setBigUint64(EXPECTED_LEN.chk! + 8, BigInt(cap.length));
+    case 'pack': {
+      checkPackParams(cap.k, cap.n, cap.size);
+      const b = new Uint8Array(EXPECTED_LEN.pack!);
+      b[0] = CAP_VERSION; b.set(bytesField(cap.uebHash, 32, 'uebHash'), 1);
+      b[33] = cap.k; b[34] = cap.n;
+      new DataView(b.buffer).setBigUint64(35, BigInt(cap.size));
       return b;
     }
-    case 'chk': case 'chkv': {
-      checkParams(cap.k, cap.n, cap.size);
-      const first = cap.type === 'chk' ? bytesField(cap.key, 32, 'key') : bytesField(cap.storageIndex, 16, 'storageIndex');
-      const b = new Uint8Array(1 + first.length + 32 + 2 + 8);
-      b[0] = CAP_VERSION; b.set(first, 1); b.set(bytesField(cap.uebHash, 32, 'uebHash'), 1 + first.length);
-      let o = 1 + first.length + 32;
-      b[o++] = cap.k; b[o++] = cap.n;
-      new DataView(b.buffer).setBigUint64(o, BigInt(cap.size));
+    case 'blob': {
+      const code = BLOB_KIND_CODES[cap.kind];
+      if (code === undefined) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'unknown blob kind', { kind: cap.kind });
+      const b = new Uint8Array(EXPECTED_LEN.blob!);
+      b[0] = CAP_VERSION; b[1] = code;
+      b.set(bytesField(cap.id, 32, 'id'), 2); b.set(bytesField(cap.key, 32, 'key'), 34);
+      b.set(bytesField(cap.repo?.pubKeyHash, 32, 'repo'), 66); b.set(bytesField(cap.repo?.readKey, 32, 'repo'), 98);
       return b;
     }
     case 'lit': {
-      if (cap.data.length > LITERAL_MAX_BYTES) throw new InvalidCapError('ERR_CAP_BAD_FIELD', `literal data over ${LITERAL_MAX_BYTES} bytes`);
+      if (!(cap.data instanceof Uint8Array) || cap.data.length > LITERAL_MAX_BYTES) throw new InvalidCapError('ERR_CAP_BAD_FIELD', `literal data over ${LITERAL_MAX_BYTES} bytes`);
       const b = new Uint8Array(1 + cap.data.length); b[0] = CAP_VERSION; b.set(cap.data, 1); return b;
     }
     case 'mw': { const b = new Uint8Array(33); b[0] = CAP_VERSION; b.set(bytesField(cap.seed, 32, 'seed'), 1); return b; }
@@ -77,19 +70,23 @@ export function formatCap(cap: Cap): string {
   return `${CAP_PREFIX}:${cap.type}:${base32Encode(body)}:${base32Encode(checksum(cap.type, body))}`;
 }
 
+const formatV1 = () => new InvalidCapError('ERR_CAP_FORMAT_V1', 'this cap is from p2pbackup format version 1, which this version no longer reads (format 2 stores content in chunks and packs): back the data up again', { formatVersion: 1 });
+
 export function parseCap(text: string): Cap {
   if (typeof text !== 'string') throw new InvalidCapError('ERR_CAP_BAD_PREFIX', 'a cap is a string');
   const s = text.trim().toLowerCase();
   const parts = s.split(':');
   if (parts[0] !== CAP_PREFIX || parts.length !== 4) throw new InvalidCapError('ERR_CAP_BAD_PREFIX', `not a p2pbackup cap (expected ${CAP_PREFIX}:<type>:<body>:<checksum>)`);
   const type = parts[1] as CapType;
-  if (!TYPES.includes(type)) throw new InvalidCapError('ERR_CAP_UNKNOWN_TYPE', `unknown cap type "${parts[1]}"`, { type: parts[1] });
+  const v1Type = (V1_CAP_TYPES as readonly string[]).includes(parts[1]);
+  if (!TYPES.includes(type) && !v1Type) throw new InvalidCapError('ERR_CAP_UNKNOWN_TYPE', `unknown cap type "${parts[1]}"`, { type: parts[1] });
   const body = base32Decode(parts[2]);
   const sum = base32Decode(parts[3]);
   if (!body || !sum) throw new InvalidCapError('ERR_CAP_BAD_BASE32', 'cap contains characters or a length that are not valid base32');
-  if (sum.length !== CAP_CHECKSUM_BYTES || Buffer.compare(sum, checksum(type, body)) !== 0) {
+  if (sum.length !== CAP_CHECKSUM_BYTES || Buffer.compare(sum, checksum(parts[1], body)) !== 0) {
     throw new InvalidCapError('ERR_CAP_BAD_CHECKSUM', 'cap checksum does not match: it was mistyped or truncated');
   }
+  if (v1Type || body[0] === 1) throw formatV1();
   if (body.length < 1 || body[0] !== CAP_VERSION) throw new InvalidCapError('ERR_CAP_UNKNOWN_VERSION', `unknown cap version ${body[0]}`, { version: body[0] });
   const expected = EXPECTED_LEN[type];
   if (expected !== null ? body.length !== expected : body.length > 1 + LITERAL_MAX_BYTES) {
@@ -97,33 +94,23 @@ export function parseCap(text: string): Cap {
   }
   const dv = new DataView(body.buffer, body.byteOffset, body.length);
   switch (type) {
-    case 'slice': {
-      const pack = parseBody('chk', body.subarray(0, EXPECTED_LEN.chk!), dv) as ReadCap;
-      const offset = dv.getBigUint64(EXPECTED_LEN.chk!), length = dv.getBigUint64(EXPECTED_LEN.chk! + 8);
-      if (offset > BigInt(MAX_FILE_SIZE) || length > BigInt(MAX_FILE_SIZE)) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'slice range too large');
-      checkRange(Number(offset), Number(length), pack.size);
-      return { type, pack, offset: Number(offset), length: Number(length) };
+    case 'pack': {
+      const big = dv.getBigUint64(35);
+      if (big > BigInt(MAX_FILE_SIZE)) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'pack size too large');
+      const cap = { type, uebHash: body.slice(1, 33), k: body[33], n: body[34], size: Number(big) } as const;
+      checkPackParams(cap.k, cap.n, cap.size);
+      return cap;
     }
-    default: return parseBody(type, body, dv);
-  }
-}
-
-function parseBody(type: Exclude<CapType, 'slice'>, body: Uint8Array, dv: DataView): Cap {
-  switch (type) {
-    case 'chk': case 'chkv': {
-      const fl = type === 'chk' ? 32 : 16;
-      const first = body.slice(1, 1 + fl);
-      const uebHash = body.slice(1 + fl, 33 + fl);
-      const k = body[33 + fl], n = body[34 + fl];
-      const big = dv.getBigUint64(35 + fl);
-      if (big > BigInt(MAX_FILE_SIZE)) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'file size too large');
-      const size = Number(big);
-      checkParams(k, n, size);
-      return type === 'chk' ? { type, key: first, uebHash, k, n, size } : { type, storageIndex: first, uebHash, k, n, size };
+    case 'blob': {
+      const kind = KIND_OF_CODE.get(body[1]);
+      if (!kind) throw new InvalidCapError('ERR_CAP_BAD_FIELD', `unknown blob kind ${body[1]}`, { kind: body[1] });
+      const repo: MutableReadCap = { type: 'mr', pubKeyHash: body.slice(66, 98), readKey: body.slice(98, 130) };
+      return { type, kind, id: body.slice(2, 34), key: body.slice(34, 66), repo };
     }
     case 'lit': return { type, data: body.slice(1) };
     case 'mw': return { type, seed: body.slice(1) };
     case 'mr': return { type, pubKeyHash: body.slice(1, 33), readKey: body.slice(33) };
     case 'mv': return { type, pubKeyHash: body.slice(1) };
   }
+  throw formatV1();
 }

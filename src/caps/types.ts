@@ -1,38 +1,33 @@
-// Capability objects. A capability is both the name of a file and the authority to do one thing with it.
-// Derivations go one way only: write -> read -> verify (a verify cap never yields a key).
+// Capability objects (format version 2). A capability is both the name of a thing and the authority to do
+// one thing with it. Derivations go one way only: write -> read -> verify (a verify cap never yields a key).
+//
+// Immutable content lives in *blobs* (a file's chunk, a file's chunk list, a directory, a snapshot, an index
+// part), each sealed under its own key and stored inside *packs*; a pack is what the swarm stores, as n
+// erasure-coded, Merkle-verified shares. So a blob cap grants exactly one blob (and what it names), and a pack
+// cap grants checking and repairing one pack, never reading any blob in it (docs/FORMAT.md §Caps).
 
-/** Immutable file read cap: decrypt and verify. */
-export interface ReadCap {
-  type: 'chk';
-  key: Uint8Array;       // 32-byte XChaCha20-Poly1305 file key
-  uebHash: Uint8Array;   // 32-byte tagged hash of the URI-extension block
+/** A pack as stored by the swarm: enough to find, verify, repair and renew it. It holds only sealed blobs. */
+export interface PackCap {
+  type: 'pack';
+  uebHash: Uint8Array;   // 32-byte tagged hash of the URI-extension block (the storage index derives from it)
   k: number;             // shares needed (1..255)
   n: number;             // shares written (k..255)
-  size: number;          // plaintext bytes
+  size: number;          // pack bytes (1..2^53-1)
 }
 
-/** Immutable file verify cap: check shares (repair/audit) without being able to decrypt. */
-export interface VerifyCap {
-  type: 'chkv';
-  storageIndex: Uint8Array; // 16 bytes
-  uebHash: Uint8Array;
-  k: number;
-  n: number;
-  size: number;
+/** What a blob holds; reading checks it (the kind is authenticated with the blob). */
+export type BlobKind = 'data' | 'list' | 'tree' | 'snapshot' | 'index';
+
+/** A blob of an owner's repository: where to look it up (the repository's index) and the key that opens it. */
+export interface BlobCap {
+  type: 'blob';
+  kind: BlobKind;
+  id: Uint8Array;        // 32-byte blob id (keyed hash of the plaintext), the index's key
+  key: Uint8Array;       // 32-byte XChaCha20-Poly1305 key of this blob only
+  repo: MutableReadCap;  // the owner's repository record (its index says which pack holds the blob)
 }
 
-/**
- * A byte range of an immutable file (a *pack*): reading it reads and verifies the pack's blocks that hold
- * the range. Small files and directory objects of a backup live in packs (docs/FORMAT.md §Packs).
- */
-export interface SliceCap {
-  type: 'slice';
-  pack: ReadCap;
-  offset: number;
-  length: number;
-}
-
-/** Tiny file carried inside the cap itself; no shares exist. */
+/** Tiny content carried inside the cap itself; nothing is stored. */
 export interface LiteralCap { type: 'lit'; data: Uint8Array }
 
 /** Mutable slot write cap: the Ed25519 seed; the record encryption key is derived from it. */
@@ -42,7 +37,7 @@ export interface MutableReadCap { type: 'mr'; pubKeyHash: Uint8Array; readKey: U
 /** Mutable slot verify cap: enough to check signatures and sequence numbers. */
 export interface MutableVerifyCap { type: 'mv'; pubKeyHash: Uint8Array }
 
-export type ImmutableCap = ReadCap | VerifyCap | LiteralCap | SliceCap;
+export type ImmutableCap = PackCap | BlobCap | LiteralCap;
 export type MutableCap = MutableWriteCap | MutableReadCap | MutableVerifyCap;
 export type Cap = ImmutableCap | MutableCap;
 export type CapType = Cap['type'];

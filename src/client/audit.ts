@@ -5,6 +5,7 @@
 // pass. Failed or missing answers count against the peer in the ledger (HOME/audits, LevelDB), which also
 // keeps each peer's availability samples for the durability estimate (docs/HEALTH.md).
 // const ledger = await AuditLedger.open(join(home, 'audits')); await auditFile(cap, finder, { ledger });
+import { storageIndexOf } from '../caps/index.ts';
 import { randomBytes } from 'node:crypto';
 import { Level } from 'level';
 import { checkAuditAnswer, segmentBlockSize, ShareReader, AUDIT_NONCE_BYTES } from '../format/index.ts';
@@ -112,7 +113,7 @@ export async function auditFile(capText: string, finder: ServerFinder, o: AuditO
   const ic = immutableCap(capText);
   if (!ic) return [];
   const { k, n, size, uebHash } = ic.verify;
-  const si = ic.verify.storageIndex;
+  const si = storageIndexOf(ic.verify)!;
   const loc = o.loc ?? await locate(si, finder, n, o.signal);
   const results: AuditResult[] = [];
   // Share roots and geometry from any share that opens (they are the same in all, checked against the cap).

@@ -3,13 +3,12 @@
 // 2. found = distinct share numbers, hosts = distinct peers, happiness = max matching of shares to peers.
 // 3. With `verify`, every (peer, share) is downloaded and checked block by block against the cap (verify.ts):
 //    corrupt shares leave the counts and are listed by peer.
-// checkDeep walks snapshots (a snapshot cap, or a folder root cap: all its kept snapshots) and checks every
-// snapshot object, directory object and file they reach.
-import { formatCap, parseCap, storageIndexOf, storedCapOf, toVerifyCap } from '../caps/index.ts';
-import type { ReadCap, VerifyCap } from '../caps/index.ts';
+// checkDeep checks every pack a set of caps needs; which packs those are (the snapshots, trees and files a
+// folder's kept snapshots reach) is the caller's to say (`packsOf`: src/peer knows folders and repositories).
+import { formatCap, parseCap, storageIndexOf } from '../caps/index.ts';
+import type { PackCap } from '../caps/index.ts';
 import { InvalidCapError } from '../caps/index.ts';
 import type { ShareSource } from '../format/index.ts';
-import { reachableCaps, type ObjectStore } from '../backup/index.ts';
 import { happiness } from './happiness.ts';
 
 export { locate, sourceOf, type Located };
@@ -52,11 +51,11 @@ export interface FileCheckReport {
 
 /** Where the shares of a file are, with the servers to reach them (repair and audits reuse it). */
 
-export function immutableCap(capText: string): { cap: ReadCap | VerifyCap; verify: VerifyCap } | null {
-  const c = storedCapOf(parseCap(capText)); // a slice is checked as its whole pack
+export function immutableCap(capText: string): { cap: PackCap; verify: PackCap } | null {
+  const c = parseCap(capText);
   if (c.type === 'lit') return null;
-  if (c.type !== 'chk' && c.type !== 'chkv') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a file read or verify cap is needed here, not a "${c.type}" cap (use --deep for folder root caps)`, { type: c.type });
-  return { cap: c, verify: toVerifyCap(c) };
+  if (c.type !== 'pack') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a pack cap is needed here, not a "${c.type}" cap (files, snapshots and folders are checked through the packs they reach: p2pbackup check)`, { type: c.type });
+  return { cap: c, verify: c };
 }
 
 
@@ -67,7 +66,7 @@ export function placementsOf(pairs: { peer: string; shareNum: number }[]): Map<n
   return m;
 }
 
-export function buildReport(capText: string, verify: VerifyCap, loc: Located, verdicts: ShareVerdict[] | null): FileCheckReport {
+export function buildReport(capText: string, verify: PackCap, loc: Located, verdicts: ShareVerdict[] | null): FileCheckReport {
   const bad = new Set((verdicts ?? []).filter((v) => v.status === 'corrupt').map((v) => `${v.peer}/${v.shareNum}`));
   const gone = new Set((verdicts ?? []).filter((v) => v.status === 'unavailable').map((v) => `${v.peer}/${v.shareNum}`));
   const good = loc.pairs.filter((p) => !bad.has(`${p.peer}/${p.shareNum}`) && !gone.has(`${p.peer}/${p.shareNum}`));
@@ -129,32 +128,23 @@ export interface DeepCheckReport {
 }
 
 export interface DeepCheckOptions extends CheckOptions {
-  store: ObjectStore;
-  /** A folder root cap -> the snapshot caps its head keeps. */
-  snapshotsOf?: (rootCap: string) => Promise<string[]>;
+  /** The pack caps a cap needs (every pack its snapshots, trees and files live in), and the snapshots it names. */
+  packsOf: (capText: string) => Promise<{ snapshots: string[]; packs: string[] }>;
   /** Called with each file's report (e.g. to repair as the walk goes). */
   onFile?: (r: FileCheckReport) => Promise<void> | void;
 }
 
 /** Check everything a snapshot (or every kept snapshot of a folder root cap) needs. */
 export async function checkDeep(capText: string, finder: ServerFinder, o: DeepCheckOptions): Promise<DeepCheckReport> {
-  const c = parseCap(capText);
-  let snapshots: string[];
-  if (c.type === 'mr' || c.type === 'mw') {
-    if (!o.snapshotsOf) throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'this peer cannot resolve folder root caps');
-    snapshots = await o.snapshotsOf(capText);
-  } else {
-    snapshots = [capText];
-  }
   const errors: DeepCheckReport['errors'] = [];
-  let caps: string[];
+  let caps: string[] = [];
+  let snapshots: string[] = [];
   try {
-    caps = [...await reachableCaps(o.store, snapshots, { signal: o.signal })];
+    ({ snapshots, packs: caps } = await o.packsOf(capText));
   } catch (e) {
     o.signal?.throwIfAborted();
-    // Walk failed (a directory or snapshot object is unreadable): check what we can name and report it.
+    // Walk failed (a tree or snapshot is unreadable, a blob unknown): report it.
     errors.push({ cap: capText, error: (e as Error).message });
-    caps = snapshots.filter((s) => parseCap(s).type !== 'lit');
   }
   const files: FileCheckReport[] = [];
   let next = 0;

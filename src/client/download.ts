@@ -1,10 +1,10 @@
-// Download: find who holds shares of a file and decode it from them, verified block by block.
+// Download a pack: find who holds its shares and decode it from them, verified block by block.
 // 1. Holders: LIST on the DHT-closest peers to the storage index (where upload put them), provider
 //    records only when those hold fewer than k shares (locate.ts); peers that answer first come first.
 // 2. Every (peer, share) pair becomes a ShareSource; the decoder verifies each block's Merkle path
-//    against the cap before use, drops a source that lies or fails, and needs any k good shares.
-import { decodeFile, InvalidParamsError, NotEnoughSharesError, type DecodeStream, type ShareSource } from '../format/index.ts';
-import { formatCap, InvalidCapError, parseCap, storageIndexOf } from '../caps/index.ts';
+//    against the pack cap before use, drops a source that lies or fails, and needs any k good shares.
+import { decodeFile, NotEnoughSharesError, type DecodeStream, type ShareSource } from '../format/index.ts';
+import { InvalidCapError, parseCap, storageIndexOf, type PackCap } from '../caps/index.ts';
 import { locate, sourceOf } from './locate.ts';
 import type { ClientProgress, ServerFinder } from './types.ts';
 
@@ -29,23 +29,22 @@ export async function findSources(si: Uint8Array, finder: ServerFinder, n: numbe
   };
 }
 
-export async function download(capText: string, finder: ServerFinder, o: DownloadOptions = {}): Promise<DownloadHandle> {
-  const cap = parseCap(capText);
-  if (cap.type === 'slice') {
-    // A byte range of a pack: only the pack's segments under the range are fetched and verified.
-    const r = o.range ?? { offset: 0, length: cap.length };
-    if (!Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length) || r.offset < 0 || r.length < 0 || r.offset + r.length > cap.length) {
-      throw new InvalidParamsError('range outside the slice', { offset: r.offset, length: r.length, size: cap.length });
-    }
-    const h = await download(formatCap(cap.pack), finder, { ...o, range: { offset: cap.offset + r.offset, length: r.length } });
-    return { size: cap.length, stream: h.stream };
-  }
-  if (cap.type === 'lit') return { size: cap.data.length, stream: decodeFile(cap, [], { range: o.range }) };
-  if (cap.type !== 'chk') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a file read cap (p2pb:chk:…) is needed, not a "${cap.type}" cap`, { type: cap.type });
+export async function download(capIn: PackCap | string, finder: ServerFinder, o: DownloadOptions = {}): Promise<DownloadHandle> {
+  const cap = typeof capIn === 'string' ? parseCap(capIn) : capIn;
+  if (cap.type !== 'pack') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a pack cap (p2pb:pack:…) is needed here, not a "${cap.type}" cap`, { type: cap.type });
   const si = storageIndexOf(cap)!;
   const { sources, shares, holders } = await findSources(si, finder, cap.n, o.signal, cap.k);
   o.onProgress?.({ type: 'client:download:holders', holders, shares: shares.size });
   if (shares.size < cap.k) throw new NotEnoughSharesError({ needed: cap.k, found: shares.size, storageIndex: Buffer.from(si).toString('hex') });
-  return { size: cap.size, stream: decodeFile(cap, sources, { range: o.range, signal: o.signal }) };
+  return { size: o.range?.length ?? cap.size, stream: decodeFile(cap, sources, { range: o.range, signal: o.signal }) };
 }
 
+/** A whole pack (or a range of it) in one buffer, verified. */
+export async function downloadPack(cap: PackCap, finder: ServerFinder, o: DownloadOptions = {}): Promise<Uint8Array> {
+  const h = await download(cap, finder, o);
+  const out = new Uint8Array(h.size);
+  let at = 0;
+  for await (const chunk of h.stream) { out.set(chunk, at); at += chunk.length; }
+  if (at !== h.size) throw new NotEnoughSharesError({ needed: cap.k, found: 0, storageIndex: Buffer.from(storageIndexOf(cap)!).toString('hex') });
+  return out;
+}

@@ -1,9 +1,9 @@
 // Leases from the owner's side: every share carries a lease (default 31 days, src/store constants) that only
 // its uploader can extend (RENEW is bound to the Noise-authenticated peer). A renewal pass extends the leases of
-// exactly the caps some kept snapshot still needs (src/backup reachableCaps); anything else of ours expires and
+// exactly the packs the owner's repository index names (src/repo: prune drops the others); anything else of ours expires and
 // storage peers collect it after the grace period. Folder heads (mutable slots) have no owner: their lease is
 // extended by putting the same signed record again with `leaseUntil` (docs/PROTOCOL.md "Mutable slots").
-import { formatCap, parseCap, storageIndexOf, storedCapOf } from '../caps/index.ts';
+import { formatCap, parseCap, storageIndexOf } from '../caps/index.ts';
 import { withTimeout } from './util.ts';
 import { fetchRecord } from './mutable.ts';
 import type { ServerFinder } from './types.ts';
@@ -29,8 +29,8 @@ export interface LeaseReport {
 }
 
 export async function renewLeases(caps: Iterable<string>, finder: ServerFinder, o: LeaseOptions): Promise<LeaseReport> {
-  // A slice lives in its pack's shares: renew the pack, once however many slices name it.
-  const list = [...new Set([...caps].map((c) => parseCap(c)).filter((c) => c.type !== 'lit').map((c) => formatCap(storedCapOf(c))))];
+  // Pack caps only (what the swarm stores), each once.
+  const list = [...new Set([...caps].map((c) => parseCap(c)).filter((c) => c.type === 'pack').map((c) => formatCap(c)))];
   const report: LeaseReport = { caps: list.length, renewed: 0, none: [], failures: 0 };
   let next = 0;
   const worker = async () => {

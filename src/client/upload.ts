@@ -1,36 +1,36 @@
-// Upload: encode a file and place its n shares on distinct peers, streaming.
-// 1. The encoder hashes the input (convergent key) and computes the storage index and share size.
-// 2. Candidates are the DHT-closest peers to the storage index; each is asked which shares it already
-//    holds (a convergent re-upload costs nothing) and whether it accepts a share of that size.
-// 3. Share i streams to its peer through a bounded channel, in lock-step with the encoder, so memory
-//    stays at a few segments; a peer that fails mid-stream is dropped, the others go on.
-// 4. Success needs happiness >= happy. Otherwise, for a convergent file, the missing shares are encoded
-//    again (same key, same bytes) and offered to the remaining candidates.
-import { encodeFile, type EncodeStart, type FileInput, type ShareSink } from '../format/index.ts';
-import { formatCap } from '../caps/index.ts';
+// Upload a pack: encode it whole (format 2: its storage index derives from its roots), then place its n shares
+// on distinct peers (servers-of-happiness).
+// 1. encodePack gives every share in memory and the storage index.
+// 2. Candidates are the DHT-closest peers to the storage index; share i goes to the next unused candidate. A WRITE
+//    is answered (accepted, refused with a reason, or `exists`) before any data moves, so a refused share simply
+//    moves on to the next candidate.
+// 3. An `exists` answer counts only once the holder proves it: its share's trailer (block tree, share roots, UEB,
+//    footer) must equal the one this upload computed. Otherwise the share goes elsewhere. (Storage peers check every
+//    block of a share against its tree before they commit it, so a committed share with our trailer has our blocks.)
+// 4. Shares that failed go to candidates not used yet (a second pass); success needs happiness >= happy.
+import { encodePack } from '../format/index.ts';
+import { formatCap, type PackCap } from '../caps/index.ts';
 import { faultPoint } from '../common/fault.ts';
-import { Channel } from './channel.ts';
 import { happiness } from './happiness.ts';
 import { NoPeersError, NotHappyError } from './errors.ts';
 import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
 
-const CHANNEL_DEPTH = 4; // chunks queued per share before the encoder waits (a chunk is at most a block)
-const DONE = new Error('share stream finished');
+/** Pieces a share is sent in (one storage frame's payload). */
+const PIECE_BYTES = 1 << 20;
 
 export interface UploadOptions {
   k: number;
   n: number;
   happy: number;
-  convergenceSecret?: Uint8Array;
   segmentSize?: number;
   signal?: AbortSignal;
   onProgress?: (e: ClientProgress) => void;
 }
 
 export interface UploadResult {
-  cap: string;
-  verifyCap: string | null;
-  storageIndex: string | null;
+  cap: PackCap;
+  capText: string;
+  storageIndex: string;
   size: number;
   /** shareNum -> peer ids holding it */
   placements: Record<string, string[]>;
@@ -39,142 +39,75 @@ export interface UploadResult {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/**
- * Uploads of one storage index in this process, in flight. A second upload of the same content (a copy
- * of a file, two equal packs) waits for the first and then finds its shares stored (`exists`): two
- * concurrent writes of one share would be refused as busy by the peers and could fail both.
- */
+/** Uploads of one storage index in this process, in flight: a second upload of identical bytes waits for the first. */
 const uploading = new Map<string, Promise<void>>();
 
-export async function upload(input: FileInput, finder: ServerFinder, o: UploadOptions): Promise<UploadResult> {
-  const placements = new Map<number, Set<string>>();
-  const refusals: Record<string, string> = {};
-  const used = new Set<string>();
-  let candidates: ShareServer[] = [];
-  let start: EncodeStart | null = null;
-  const place = (share: number, peer: string) => {
-    if (!placements.has(share)) placements.set(share, new Set());
-    placements.get(share)!.add(peer);
-    used.add(peer);
-  };
+async function* pieces(share: Uint8Array): AsyncIterable<Uint8Array> {
+  for (let o = 0; o < share.length; o += PIECE_BYTES) yield share.subarray(o, Math.min(share.length, o + PIECE_BYTES));
+}
 
-  let releaseSi: (() => void) | null = null;
-  const firstSink = async (s: EncodeStart): Promise<ShareSink> => {
-    const key = hex(s.storageIndex);
-    for (let other = uploading.get(key); other; other = uploading.get(key)) await other;
-    const mine = new Promise<void>((resolve) => { releaseSi = () => { if (uploading.get(key) === mine) uploading.delete(key); resolve(); }; });
-    uploading.set(key, mine);
-    start = s;
-    candidates = await finder.candidates(s.storageIndex, 2 * s.n, { signal: o.signal });
+/** Does `server` hold share `i` exactly as we would write it? Its trailer must equal ours byte for byte. */
+async function provesShare(server: ShareServer, si: Uint8Array, i: number, share: Uint8Array, trailerAt: number, signal?: AbortSignal): Promise<boolean> {
+  try {
+    const listed = (await server.list(si, { signal })).find((s) => s.shareNum === i);
+    if (!listed || listed.size !== share.length) return false;
+    const [got] = await server.read(si, i, [[trailerAt, share.length - trailerAt]], { signal });
+    return got.length === share.length - trailerAt && Buffer.compare(got, share.subarray(trailerAt)) === 0;
+  } catch {
+    signal?.throwIfAborted();
+    return false;
+  }
+}
+
+export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: UploadOptions): Promise<UploadResult> {
+  const enc = encodePack(bytes, { k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal });
+  const si = enc.storageIndex;
+  const key = hex(si);
+  for (let other = uploading.get(key); other; other = uploading.get(key)) await other;
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => { release = () => { if (uploading.get(key) === mine) uploading.delete(key); resolve(); }; });
+  uploading.set(key, mine);
+  try {
+    const placements = new Map<number, Set<string>>();
+    const refusals: Record<string, string> = {};
+    const used = new Set<string>();
+    const candidates = await finder.candidates(si, 2 * o.n, { signal: o.signal });
     if (candidates.length === 0) throw new NoPeersError();
-    return placeAndSink(s, range(s.n));
-  };
-
-  // Each share goes to the next unused candidate. No separate ask-first round trip: a WRITE is answered
-  // (accepted, refused with a reason, or `exists` for a convergent re-upload) before any data moves,
-  // so a refused share simply moves on to the next candidate with its stream still untouched.
-  const writers: Promise<void>[] = [];
-  const allChannels: Channel<Uint8Array>[] = [];
-  // If encoding fails midway, every share stream must end too (writers would wait forever otherwise,
-  // holding their streams and the peers' temp files).
-  const encodeOrAbort = async (run: () => Promise<Awaited<ReturnType<typeof encodeFile>>>) => {
-    try {
-      return await run();
-    } catch (err) {
-      for (const ch of allChannels) ch.fail(err);
-      await Promise.allSettled(writers.splice(0));
-      throw err;
-    }
-  };
-  const placeAndSink = async (s: EncodeStart, missing: number[]): Promise<ShareSink> => {
-    const channels = new Map<number, Channel<Uint8Array>>();
-    const free = candidates.filter((c) => !used.has(c.id));
-    const writeOne = async (share: number, ch: Channel<Uint8Array>) => {
+    const place = (share: number, peer: string) => {
+      if (!placements.has(share)) placements.set(share, new Set());
+      placements.get(share)!.add(peer);
+    };
+    const writeOne = async (share: number): Promise<void> => {
       for (;;) {
-        const server = free.shift();
-        if (!server) {
-          ch.fail(new NoPeersError());
-          return;
-        }
+        const server = candidates.find((c) => !used.has(c.id));
+        if (!server) return;
         used.add(server.id);
         try {
-          await server.writeShare(s.storageIndex, share, ch, s.shareSize, { signal: o.signal });
-          ch.fail(DONE); // an `exists` answer consumes nothing: stop feeding this share
+          const r = await server.writeShare(si, share, pieces(enc.shares[share]), enc.shares[share].length, { signal: o.signal });
+          if (r.status === 'exists' && !await provesShare(server, si, share, enc.shares[share], enc.geometry.blockTreeOffset, o.signal)) {
+            throw Object.assign(new Error('answered "exists" but does not hold this share'), { reason: 'unproven-exists' });
+          }
           place(share, server.id);
-          faultPoint('client:upload:share-placed'); // crash tests: some shares of a file placed, not all
+          faultPoint('client:upload:share-placed'); // crash tests: some shares of a pack placed, not all
           o.onProgress?.({ type: 'client:upload:share-placed', shareNum: share, peer: server.id });
           return;
         } catch (err: any) {
+          if (o.signal?.aborted) throw o.signal.reason;
           refusals[server.id] = `${err?.reason ?? ''}${err?.reason ? ': ' : ''}${err?.message ?? err}`;
           o.onProgress?.({ type: 'client:upload:share-failed', shareNum: share, peer: server.id, error: String(err?.message ?? err) });
-          // Refused before any byte moved: try the next candidate. Failed midway: the share is lost
-          // for this pass (the second pass re-encodes it for another peer).
-          if (ch.started || o.signal?.aborted) {
-            ch.fail(err);
-            return;
-          }
         }
       }
     };
-    for (const share of missing) {
-      if (!free.length) break;
-      const ch = new Channel<Uint8Array>(CHANNEL_DEPTH);
-      channels.set(share, ch);
-      allChannels.push(ch);
-      writers.push(writeOne(share, ch));
-    }
+    await Promise.all(Array.from({ length: o.n }, (_, i) => writeOne(i)));
+    const h = happiness(placements);
+    if (h < o.happy) throw new NotHappyError({ happiness: h, happy: o.happy, candidates: candidates.length, refusals });
+    void finder.announce?.(si).catch(() => {});
     return {
-      // A failed peer must not stall or fail the others: its chunks are dropped.
-      async write(i, chunk) {
-        const ch = channels.get(i);
-        if (ch && !ch.failed) await ch.push(chunk).catch(() => {});
-      },
-      async close(i) {
-        channels.get(i)?.close();
-      }
-    };
-  };
-
-  const encodeOpts = {
-    k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal,
-    convergenceSecret: o.convergenceSecret, randomKey: o.convergenceSecret === undefined,
-    onProgress: (e: { phase: string; bytes: number; total: number }) =>
-      o.onProgress?.({ type: e.phase === 'hash' ? 'client:upload:hash' : 'client:upload:encode', bytes: e.bytes, total: e.total })
-  };
-  try {
-    return await uploadPasses();
-  } finally {
-    (releaseSi as (() => void) | null)?.();
-  }
-
-  async function uploadPasses(): Promise<UploadResult> {
-    const result = await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: firstSink }));
-    await Promise.all(writers.splice(0));
-
-    // Second pass for shares lost mid-stream or never placed, onto peers not used yet (convergent only:
-    // a random key would produce different shares).
-    if (start && happiness(placements) < o.happy && o.convergenceSecret) {
-      const missing = range(o.n).filter((i) => !placements.has(i));
-      if (missing.length && candidates.some((c) => !used.has(c.id))) {
-        await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: (s) => placeAndSink(s, missing) }));
-        await Promise.all(writers.splice(0));
-      }
-    }
-    const h = start ? happiness(placements) : o.happy;
-    if (start && h < o.happy) throw new NotHappyError({ happiness: h, happy: o.happy, candidates: candidates.length, refusals });
-    if (result.storageIndex) void finder.announce?.(result.storageIndex).catch(() => {});
-    return {
-      cap: formatCap(result.cap),
-      verifyCap: result.verifyCap ? formatCap(result.verifyCap) : null,
-      storageIndex: result.storageIndex ? hex(result.storageIndex) : null,
-      size: input.size,
+      cap: enc.cap, capText: formatCap(enc.cap), storageIndex: key, size: bytes.length,
       placements: Object.fromEntries([...placements].map(([k, v]) => [String(k), [...v]])),
       happiness: h
     };
+  } finally {
+    release();
   }
 }
-
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
-}
-

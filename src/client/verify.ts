@@ -2,7 +2,7 @@
 // against the cap — without decrypting (the verify cap suffices; src/format verifyShare). A share whose bytes
 // fail is `corrupt` (named by peer); one that could not be read is `unavailable` (a network matter, not a lie).
 import { verifyShare } from '../format/index.ts';
-import type { ReadCap, VerifyCap } from '../caps/index.ts';
+import type { PackCap } from '../caps/index.ts';
 import { sourceOf, type Located } from './check.ts';
 import type { ClientProgress } from './types.ts';
 
@@ -17,7 +17,7 @@ export interface ShareVerdict {
   blocksChecked: number;
 }
 
-export async function verifyHolders(cap: VerifyCap | ReadCap, loc: Located, o: { signal?: AbortSignal; onProgress?: (e: ClientProgress) => void } = {}): Promise<ShareVerdict[]> {
+export async function verifyHolders(cap: PackCap, loc: Located, o: { signal?: AbortSignal; onProgress?: (e: ClientProgress) => void } = {}): Promise<ShareVerdict[]> {
   const out: ShareVerdict[] = [];
   let next = 0;
   const worker = async () => {

@@ -20,10 +20,12 @@ export const ED25519_SIGNATURE_BYTES = 64;
  * role can never be replayed as another. Changing any string changes the format (bump version).
  */
 export const TAGS = {
-  plaintext: 'p2pb:v1:plaintext',            // streaming hash of a whole file (convergence input only; never stored)
-  convergentKey: 'p2pb:v1:convergent-key',   // secret, encoding params, plaintext hash -> file key
-  storageIndex: 'p2pb:v1:storage-index',     // file key -> 16-byte storage index
-  segmentNonce: 'p2pb:v1:segment-nonce',     // 16-byte nonce prefix for per-segment sealing
+  blobPlaintext: 'p2pb:v2:blob-plaintext',   // kind, plaintext of one blob -> its plaintext hash (never stored)
+  blobId: 'p2pb:v2:blob-id',                 // owner secret, plaintext hash -> blob id (the index's key)
+  blobKey: 'p2pb:v2:blob-key',               // owner secret, plaintext hash -> the blob's own key
+  blobAad: 'p2pb:v2:blob',                   // associated data of a sealed blob (with its kind byte); not a hash
+  ownerKey: 'p2pb:v2:owner-key',             // owner secret, purpose -> a derived secret (repository slot seed, chunker key)
+  packStorageIndex: 'p2pb:v2:pack-storage-index', // pack UEB hash -> 16-byte storage index
   block: 'p2pb:v1:block',                    // leaf of a share's block tree
   node: 'p2pb:v1:node',                      // interior node of any Merkle tree
   emptyLeaf: 'p2pb:v1:empty-leaf',           // padding leaf (tree width is a power of two)

@@ -1,5 +1,5 @@
 // Cryptographic primitives for p2pbackup: XChaCha20-Poly1305 (HChaCha20 in JS + native ChaCha20-Poly1305),
-// per-segment sealing with index-derived nonces, tagged SHA-256, key derivation, Ed25519, secure random.
+// tagged SHA-256, blob key derivation, Ed25519, secure random.
 // const sealed = xchachaSeal(key, nonce24, plaintext);
 // const plain = xchachaOpen(key, nonce24, sealed); // throws DecryptError if altered
 export * from './constants.ts';
@@ -8,6 +8,5 @@ export { hchacha20 } from './hchacha20.ts';
 export { xchachaSeal, xchachaOpen, deriveSubkey, sealStream, openWithSubkey, type XChaChaSubkey } from './xchacha20poly1305.ts';
 export { taggedHash, taggedHasher, sha256 } from './hash.ts';
 export { randomBytes } from './random.ts';
-export { convergentKey, randomKey, storageIndexFromKey, encodeKeyParams, type KeyParams } from './kdf.ts';
+export { randomKey, blobKeys, ownerKey, type BlobKeys } from './kdf.ts';
 export { ed25519PublicKey, ed25519Sign, ed25519Verify } from './sign.ts';
-export { segmentSealer, segmentNonce, segmentNonceTail, SEGMENT_NONCE_PREFIX, type SegmentSealer } from './segment.ts';

@@ -1,32 +1,31 @@
-// File-key derivation. A convergent key makes identical files (under one convergence secret and
-// the same encoding parameters) produce identical ciphertext and shares; a random key never converges.
-import { KEY_BYTES, TAGS } from './constants.ts';
+// Key derivation from the owner's secret (format 2, docs/FORMAT.md §Blobs).
+// A blob's id and key both come from one hash of its plaintext under the owner's secret: equal content of one
+// owner gives the same id (deduplication through the owner's index) and the same key, and the id reveals
+// nothing to whoever lacks the secret. The key is the blob's own: a cap to one blob opens nothing else.
+import { HASH_BYTES, KEY_BYTES, TAGS } from './constants.ts';
 import { CryptoInputError } from './errors.ts';
 import { taggedHash } from './hash.ts';
 import { randomBytes } from './random.ts';
 
-export interface KeyParams { k: number; n: number; segmentSize: number }
+export interface BlobKeys { id: Uint8Array; key: Uint8Array }
 
-/** Canonical bytes of the encoding parameters mixed into a convergent key: u8 k, u8 n, u32be segmentSize. */
-export function encodeKeyParams(p: KeyParams): Uint8Array {
-  const b = new Uint8Array(6);
-  b[0] = p.k; b[1] = p.n;
-  new DataView(b.buffer).setUint32(2, p.segmentSize);
-  return b;
+/**
+ * id = H(blobId, secret, ph), key = H(blobKey, secret, ph) with ph = H(blobPlaintext, kind, plaintext): one pass
+ * over the plaintext; the caller hashes, compresses and seals the same buffer, so the key always belongs to the
+ * bytes sealed with it.
+ */
+export function blobKeys(secret: Uint8Array, kind: number, plaintext: Uint8Array): BlobKeys {
+  if (secret.length !== HASH_BYTES) throw new CryptoInputError(`owner secret must be ${HASH_BYTES} bytes`, { length: secret.length });
+  const ph = taggedHash(TAGS.blobPlaintext, Uint8Array.of(kind), plaintext);
+  return { id: taggedHash(TAGS.blobId, secret, ph), key: taggedHash(TAGS.blobKey, secret, ph) };
 }
 
-/** key = H(TAGS.convergentKey, secret, params, plaintextHash). */
-export function convergentKey(secret: Uint8Array, params: KeyParams, plaintextHash: Uint8Array): Uint8Array {
-  if (plaintextHash.length !== 32) throw new CryptoInputError('plaintext hash must be 32 bytes');
-  return taggedHash(TAGS.convergentKey, secret, encodeKeyParams(params), plaintextHash);
+/** A secret derived from the owner's secret for one purpose ("repo-slot", "chunker"): never the secret itself. */
+export function ownerKey(secret: Uint8Array, purpose: string): Uint8Array {
+  if (secret.length !== HASH_BYTES) throw new CryptoInputError(`owner secret must be ${HASH_BYTES} bytes`, { length: secret.length });
+  return taggedHash(TAGS.ownerKey, secret, new TextEncoder().encode(purpose));
 }
 
 export function randomKey(): Uint8Array {
   return randomBytes(KEY_BYTES);
-}
-
-/** 16-byte storage index of an immutable file: H(TAGS.storageIndex, key)[0..16]. */
-export function storageIndexFromKey(key: Uint8Array): Uint8Array {
-  if (key.length !== KEY_BYTES) throw new CryptoInputError(`key must be ${KEY_BYTES} bytes`);
-  return taggedHash(TAGS.storageIndex, key).slice(0, 16);
 }

@@ -1,4 +1,4 @@
-// Sizes and limits of the immutable share format (layout version 1). Sizes in bytes.
+// Sizes and limits of the pack share format (layout version 2). Sizes in bytes.
 // Byte-by-byte description: docs/FORMAT.md.
 
 /** Default plaintext segment: 1 MiB. Big enough that per-segment overhead (16-byte tag, n block hashes) is noise, small enough that memory stays at a few MiB. */
@@ -10,17 +10,17 @@ export const MAX_SEGMENT_SIZE = 64 * 1024 * 1024;
 /** Largest n: shares are numbered with one byte, and the GF(2^8) code has at most 256 symbols. */
 export const MAX_SHARES = 255;
 /** Share layout version written in header and footer. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 /** Fixed header at offset 0. */
 export const HEADER_BYTES = 64;
 /** Fixed footer at the end of every share; it locates the trailer. */
 export const FOOTER_BYTES = 64;
-/** URI-extension block size (version 1 is fixed-length). */
+/** URI-extension block size (fixed-length). */
 export const UEB_BYTES = 72;
-export const UEB_VERSION = 1;
+export const UEB_VERSION = 2;
 /** Identifiers recorded in the UEB. */
 export const CODEC_RS_GF256 = 1;        // systematic Reed-Solomon over GF(2^8), src/erasure createCodec
-export const CIPHER_XCHACHA_SEGMENTS = 1; // XChaCha20-Poly1305, one message per segment, nonce = prefix || u64be(index)
+export const CIPHER_NONE = 0;           // format 2: the pack holds blobs each sealed under its own key (src/repo/blob.ts); no second layer
 export const HASH_TAGGED_SHA256 = 1;     // tagged SHA-256, binary Merkle trees padded to a power of two
 /** "P2PBSHR1" — share header magic. */
 export const SHARE_MAGIC = new Uint8Array([0x50, 0x32, 0x50, 0x42, 0x53, 0x48, 0x52, 0x31]);
@@ -32,15 +32,15 @@ export const UEB_MAGIC = new Uint8Array([0x50, 0x32, 0x50, 0x55]);
 export const WHOLE_TREE_READ_MAX = 4 * 1024 * 1024;
 /**
  * A decoder that wants a whole file reads each of its k shares whole in one request when the share is at
- * most this big (a file up to about k x 4 MiB): one round trip per share instead of one for the header
+ * most this big (a pack up to about k x 8 MiB: every pack of the default 16 MiB at k >= 2): one round trip per share instead of one for the header
  * and footer, one for the trailer and one per block. Every piece is still verified as before.
  */
-export const WHOLE_SHARE_READ_MAX = 4 * 1024 * 1024;
+export const WHOLE_SHARE_READ_MAX = 8 * 1024 * 1024;
 /**
  * A decoder reading a whole file fetches the blocks of consecutive segments of a share together, up to
  * this many bytes per request (1 MiB, a storage frame's payload: 2 blocks of a 1 MiB segment at k = 3,
  * more for larger k). Range reads still fetch block by block.
  */
 export const GROUP_READ_BYTES = 1024 * 1024;
-/** Poly1305 tag per sealed segment. */
-export const SEGMENT_TAG_BYTES = 16;
+/** Largest pack the encoder accepts in one piece (it is encoded in memory): 64 MiB. */
+export const MAX_PACK_BYTES = 64 * 1024 * 1024;

@@ -1,13 +1,13 @@
-// decodeFile: verified, streaming, range-capable download from untrusted ShareSources.
+// decodeFile: verified, streaming, range-capable read of a pack from untrusted ShareSources. Every block is
+// checked against its Merkle path up to the pack cap before use; the bytes are a pack's (sealed blobs: src/repo
+// opens them), so nothing here decrypts.
 import { createCodec, type Codec } from '../erasure/index.ts';
-import { DecryptError } from '../crypto/errors.ts';
-import { storageIndexFromKey } from '../crypto/kdf.ts';
-import { segmentSealer } from '../crypto/segment.ts';
 import { InvalidCapError } from '../caps/errors.ts';
 import { parseCap } from '../caps/text.ts';
-import type { LiteralCap, ReadCap } from '../caps/types.ts';
-import { GROUP_READ_BYTES, SEGMENT_TAG_BYTES, WHOLE_SHARE_READ_MAX } from './constants.ts';
-import { CorruptShareError, FileIntegrityError, InvalidParamsError, NotEnoughSharesError } from './errors.ts';
+import { packStorageIndex } from '../caps/derive.ts';
+import type { PackCap } from '../caps/types.ts';
+import { GROUP_READ_BYTES, WHOLE_SHARE_READ_MAX } from './constants.ts';
+import { CorruptShareError, InvalidParamsError, NotEnoughSharesError } from './errors.ts';
 import { segmentPlainSize, type Geometry } from './geometry.ts';
 import { hex, ShareReader, type ShareSource } from './reader.ts';
 
@@ -71,23 +71,19 @@ function resolveRange(size: number, range?: { offset: number; length: number }):
   return { offset, end: offset + length };
 }
 
-export function decodeFile(cap: ReadCap | LiteralCap | string, sources: ShareSource[], opts: DecodeOptions = {}): DecodeStream {
+export function decodeFile(cap: PackCap | string, sources: ShareSource[], opts: DecodeOptions = {}): DecodeStream {
   const c = typeof cap === 'string' ? parseCap(cap) : cap;
-  if (c.type !== 'chk' && c.type !== 'lit') throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'decoding needs a read cap', { type: c.type });
+  if (c.type !== 'pack') throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'decoding needs a pack cap', { type: c.type });
   const report: DecodeReport = { storageIndex: null, corrupt: [], failed: [], sharesUsed: [], segmentsDecoded: 0 };
-  if (c.type === 'lit') {
-    const { offset, end } = resolveRange(c.data.length, opts.range);
-    return { report, async *[Symbol.asyncIterator]() { if (end > offset) yield c.data.slice(offset, end); } };
-  }
   const range = resolveRange(c.size, opts.range);
-  const storageIndex = storageIndexFromKey(c.key);
+  const storageIndex = packStorageIndex(c.uebHash);
   report.storageIndex = hex(storageIndex);
   return { report, [Symbol.asyncIterator]: () => run(c, storageIndex, sources, opts, report, range) };
 }
 
 const READ_AHEAD_SEGMENTS = 4; // segments in flight during a download; bounds memory to ~4 segments
 
-async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource[], opts: DecodeOptions, report: DecodeReport,
+async function* run(cap: PackCap, storageIndex: Uint8Array, sources: ShareSource[], opts: DecodeOptions, report: DecodeReport,
   range: { offset: number; end: number }): AsyncGenerator<Uint8Array> {
   const { signal, onProgress } = opts;
   const { k, n } = cap;
@@ -147,7 +143,6 @@ async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource
   if (!g) throw new NotEnoughSharesError({ needed: k, found: 0, storageIndex: hex(storageIndex) });
   const geo: Geometry = g;
   const codec: Codec | null = geo.m > 0 ? createCodec({ dataShards: k, parityShards: geo.m }) : null;
-  const sealer = segmentSealer(cap.key);
   const first = Math.floor(range.offset / geo.segmentSize);
   const last = Math.floor((range.end - 1) / geo.segmentSize);
   let delivered = 0;
@@ -208,15 +203,8 @@ async function* run(cap: ReadCap, storageIndex: Uint8Array, sources: ShareSource
     }
     const plainLen = segmentPlainSize(geo, seg);
     const bs = data[0].length;
-    const sealed = new Uint8Array(bs * k);
-    data.forEach((d, i) => sealed.set(d, i * bs));
-    let plain: Uint8Array;
-    try {
-      plain = sealer.open(seg, sealed.subarray(0, plainLen + SEGMENT_TAG_BYTES));
-    } catch (e) {
-      if (e instanceof DecryptError) throw new FileIntegrityError({ storageIndex: hex(storageIndex), segment: seg });
-      throw e;
-    }
+    const plain = new Uint8Array(plainLen);
+    for (let i = 0; i < k && i * bs < plainLen; i++) plain.set(data[i].subarray(0, Math.min(bs, plainLen - i * bs)), i * bs);
     report.segmentsDecoded++;
     report.sharesUsed = [...used].sort((a, b) => a - b);
     const segStart = seg * geo.segmentSize;

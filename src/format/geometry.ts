@@ -1,7 +1,8 @@
-// Where every byte of a share lives, computed from (k, n, segmentSize, fileSize) alone.
+// Where every byte of a share lives, computed from (k, n, segmentSize, fileSize) alone. `fileSize` is the
+// pack's size (format 2 stores packs; the name stays because the UEB field and the maths are the same).
 import { HASH_BYTES } from '../crypto/constants.ts';
-import { LITERAL_MAX_BYTES, MAX_FILE_SIZE } from '../caps/constants.ts';
-import { FOOTER_BYTES, HEADER_BYTES, MAX_SEGMENT_SIZE, MAX_SHARES, MIN_SEGMENT_SIZE, SEGMENT_TAG_BYTES, UEB_BYTES } from './constants.ts';
+import { MAX_FILE_SIZE } from '../caps/constants.ts';
+import { FOOTER_BYTES, HEADER_BYTES, MAX_SEGMENT_SIZE, MAX_SHARES, MIN_SEGMENT_SIZE, UEB_BYTES } from './constants.ts';
 import { InvalidParamsError } from './errors.ts';
 
 export interface Params { k: number; n: number; segmentSize: number; fileSize: number }
@@ -26,7 +27,7 @@ export function checkParams(p: Params): void {
   const { k, n, segmentSize, fileSize } = p;
   if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > MAX_SHARES) throw new InvalidParamsError(`need 1 <= k <= n <= ${MAX_SHARES}`, { k, n });
   if (!Number.isInteger(segmentSize) || segmentSize < MIN_SEGMENT_SIZE || segmentSize > MAX_SEGMENT_SIZE) throw new InvalidParamsError(`segment size must be ${MIN_SEGMENT_SIZE}..${MAX_SEGMENT_SIZE}`, { segmentSize });
-  if (!Number.isSafeInteger(fileSize) || fileSize <= LITERAL_MAX_BYTES || fileSize > MAX_FILE_SIZE) throw new InvalidParamsError(`shared files are ${LITERAL_MAX_BYTES + 1}..2^53-1 bytes`, { fileSize });
+  if (!Number.isSafeInteger(fileSize) || fileSize < 1 || fileSize > MAX_FILE_SIZE) throw new InvalidParamsError('a pack is 1..2^53-1 bytes', { fileSize });
   if (Math.ceil(fileSize / segmentSize) > 0xffffffff) throw new InvalidParamsError('too many segments; use a larger segment size', { fileSize, segmentSize });
 }
 
@@ -35,8 +36,8 @@ export function geometry(p: Params): Geometry {
   const { k, n, segmentSize, fileSize } = p;
   const numSegments = Math.ceil(fileSize / segmentSize);
   const tailSegmentSize = fileSize - (numSegments - 1) * segmentSize;
-  const blockSize = Math.ceil((segmentSize + SEGMENT_TAG_BYTES) / k);
-  const tailBlockSize = Math.ceil((tailSegmentSize + SEGMENT_TAG_BYTES) / k);
+  const blockSize = Math.ceil(segmentSize / k);
+  const tailBlockSize = Math.ceil(tailSegmentSize / k);
   let leaves = 1;
   while (leaves < numSegments) leaves *= 2;
   const treeBytes = (2 * leaves - 1) * HASH_BYTES;

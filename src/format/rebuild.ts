@@ -1,5 +1,5 @@
-// rebuildShares: regenerate lost or corrupt shares of an immutable file from any k good ones, with only the
-// verify cap (no decryption: Reed-Solomon works on ciphertext blocks, and every share root is in the trailer).
+// rebuildShares: regenerate lost or corrupt shares of a pack from any k good ones, with only the pack cap
+// (nothing to decrypt: Reed-Solomon works on the pack's bytes, and every share root is in the trailer).
 // 1. Open every source (footer -> UEB checked against the cap -> share roots checked against the UEB); the
 //    roots and the UEB are the same in every share, so any good share supplies them.
 // 2. Per segment, read verified blocks from k distinct good shares (a source that fails or lies is dropped
@@ -9,10 +9,10 @@
 // Memory: the rebuilt shares are held whole (one share = file size / k), so callers bound the file size.
 import { createCodec } from '../erasure/index.ts';
 import { HASH_BYTES } from '../crypto/constants.ts';
-import { storageIndexFromKey } from '../crypto/kdf.ts';
 import { InvalidCapError } from '../caps/errors.ts';
 import { parseCap } from '../caps/text.ts';
-import type { ReadCap, VerifyCap } from '../caps/types.ts';
+import { packStorageIndex } from '../caps/derive.ts';
+import type { PackCap } from '../caps/types.ts';
 import { P2PBackupError } from '../common/errors.ts';
 import { NotEnoughSharesError } from './errors.ts';
 import { segmentBlockSize, type Geometry } from './geometry.ts';
@@ -42,11 +42,11 @@ export interface RebuildOptions {
 
 export const REBUILD_MAX_SHARE_BYTES = 256 * 1024 * 1024;
 
-export async function rebuildShares(cap: VerifyCap | ReadCap | string, sources: ShareSource[], shareNums: number[],
+export async function rebuildShares(cap: PackCap | string, sources: ShareSource[], shareNums: number[],
   opts: RebuildOptions = {}): Promise<{ shares: Map<number, Uint8Array>; report: RebuildReport }> {
   const c = typeof cap === 'string' ? parseCap(cap) : cap;
-  if (c.type !== 'chk' && c.type !== 'chkv') throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'rebuilding needs a read or verify cap', { type: c.type });
-  const storageIndex = c.type === 'chk' ? storageIndexFromKey(c.key) : c.storageIndex;
+  if (c.type !== 'pack') throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'rebuilding needs a pack cap', { type: c.type });
+  const storageIndex = packStorageIndex(c.uebHash);
   const siHex = hex(storageIndex);
   const { k, n } = c;
   const wanted = [...new Set(shareNums)].sort((a, b) => a - b);

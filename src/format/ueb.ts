@@ -2,7 +2,7 @@
 // The read/verify cap carries taggedHash(TAGS.ueb, ueb), so a UEB fetched from any share is trusted once it hashes right.
 import { HASH_BYTES, TAGS } from '../crypto/constants.ts';
 import { taggedHash } from '../crypto/hash.ts';
-import { CIPHER_XCHACHA_SEGMENTS, CODEC_RS_GF256, HASH_TAGGED_SHA256, UEB_BYTES, UEB_MAGIC, UEB_VERSION } from './constants.ts';
+import { CIPHER_NONE, CODEC_RS_GF256, HASH_TAGGED_SHA256, UEB_BYTES, UEB_MAGIC, UEB_VERSION } from './constants.ts';
 import { geometry, type Geometry } from './geometry.ts';
 
 export interface Ueb {
@@ -20,7 +20,7 @@ export function encodeUeb(g: Geometry, shareRootsHash: Uint8Array): Uint8Array {
   const b = new Uint8Array(UEB_BYTES);
   const dv = new DataView(b.buffer);
   b.set(UEB_MAGIC, 0);
-  b[4] = UEB_VERSION; b[5] = CODEC_RS_GF256; b[6] = CIPHER_XCHACHA_SEGMENTS; b[7] = HASH_TAGGED_SHA256;
+  b[4] = UEB_VERSION; b[5] = CODEC_RS_GF256; b[6] = CIPHER_NONE; b[7] = HASH_TAGGED_SHA256;
   b[8] = g.k; b[9] = g.n;
   dv.setUint32(12, g.segmentSize);
   dv.setBigUint64(16, BigInt(g.fileSize));
@@ -39,7 +39,7 @@ export function uebHash(ueb: Uint8Array): Uint8Array {
 export function decodeUeb(b: Uint8Array): { ueb: Ueb; geometry: Geometry } | null {
   if (b.length !== UEB_BYTES) return null;
   for (let i = 0; i < 4; i++) if (b[i] !== UEB_MAGIC[i]) return null;
-  if (b[4] !== UEB_VERSION || b[5] !== CODEC_RS_GF256 || b[6] !== CIPHER_XCHACHA_SEGMENTS || b[7] !== HASH_TAGGED_SHA256) return null;
+  if (b[4] !== UEB_VERSION || b[5] !== CODEC_RS_GF256 || b[6] !== CIPHER_NONE || b[7] !== HASH_TAGGED_SHA256) return null;
   if (b[10] | b[11] | b[36] | b[37] | b[38] | b[39]) return null;
   const dv = new DataView(b.buffer, b.byteOffset, b.length);
   const big = dv.getBigUint64(16);

@@ -1,8 +1,8 @@
-// verifyShare: check every byte of one share against a verify (or read) cap, without decrypting.
-import { storageIndexFromKey } from '../crypto/kdf.ts';
+// verifyShare: check every byte of one share against its pack cap.
 import { InvalidCapError } from '../caps/errors.ts';
 import { parseCap } from '../caps/text.ts';
-import type { ReadCap, VerifyCap } from '../caps/types.ts';
+import { packStorageIndex } from '../caps/derive.ts';
+import type { PackCap } from '../caps/types.ts';
 import { CorruptShareError } from './errors.ts';
 import { ShareReader, type ShareSource } from './reader.ts';
 
@@ -17,11 +17,11 @@ export interface ShareReport {
 
 export type VerifyProgress = { type: 'block'; share: number; segment: number; segments: number };
 
-export async function verifyShare(cap: VerifyCap | ReadCap | string, source: ShareSource,
+export async function verifyShare(cap: PackCap | string, source: ShareSource,
   opts: { signal?: AbortSignal; onProgress?: (e: VerifyProgress) => void; treeReadMax?: number } = {}): Promise<ShareReport> {
   const c = typeof cap === 'string' ? parseCap(cap) : cap;
-  if (c.type !== 'chk' && c.type !== 'chkv') throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'verifying needs a read or verify cap', { type: c.type });
-  const storageIndex = c.type === 'chk' ? storageIndexFromKey(c.key) : c.storageIndex;
+  if (c.type !== 'pack') throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'verifying needs a pack cap', { type: c.type });
+  const storageIndex = packStorageIndex(c.uebHash);
   const reader = new ShareReader(source, { storageIndex, uebHash: c.uebHash, k: c.k, n: c.n, size: c.size }, opts.treeReadMax);
   const report: ShareReport = { share: source.shareNum, ok: false, segments: 0, blocksChecked: 0, errors: [] };
   const note = (e: unknown): boolean => {

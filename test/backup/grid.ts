@@ -1,54 +1,107 @@
-// A no-network grid for backup tests (tahoe's no-network grid): N DiskStores in temp dirs, one
-// ShareServer adapter each, a ServerFinder returning them all, and an ObjectStore built on the real
-// client upload/download, so the real format, codec and verification run. Starts in milliseconds.
-import { mkdtemp, rm } from 'node:fs/promises';
+// A no-network grid for backup tests (tahoe's no-network grid): N DiskStores in temp dirs, one ShareServer
+// adapter each, a ServerFinder returning them all, and the owner's repository on top (real pack upload and
+// download, real LevelDB index, the repository record in a file), so the real format, codec, blobs, packs and
+// verification run. Starts in milliseconds.
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DiskStore } from '../../src/store/index.ts';
-import { download, upload, type ServerFinder, type ShareServer } from '../../src/client/index.ts';
-import { parseCap, storageIndexOf } from '../../src/caps/index.ts';
-import type { FileInput } from '../../src/format/index.ts';
-import type { ObjectStore } from '../../src/backup/index.ts';
+import { downloadPack, uploadPack, type ServerFinder, type ShareServer } from '../../src/client/index.ts';
+import { formatCap, storageIndexOf, type MutableReadCap, type PackCap } from '../../src/caps/index.ts';
+import { ownerKey } from '../../src/crypto/kdf.ts';
+import { createChunker, type Chunker } from '../../src/format/chunker.ts';
+import { openLocalIndex, RecordConflictError, Repository, repoReadCap, type PackStore, type RecordStore } from '../../src/repo/index.ts';
+import type { BlobSource } from '../../src/backup/index.ts';
 // One DiskStore-backed ShareServer adapter for every no-network grid (shares, slots, leases, audits).
 import { serverFor } from '../health/grid.ts';
 
 export const GRID_OWNER = 'grid-test-owner';
-export const CONVERGENCE_SECRET = randomBytes(32);
 export const ENCODING = { k: 3, n: 5, happy: 4 };
+
+/** A RecordStore in one local file (compare-and-swap on seq, atomic replace by rename); the daemon's is a slot. */
+export function fileRecordStore(path: string): RecordStore & { writes: number } {
+  const rs = {
+    writes: 0,
+    async read() {
+      try {
+        const { seq, payload } = JSON.parse(await readFile(path, 'utf8'));
+        return { seq, payload: new Uint8Array(Buffer.from(payload, 'base64')) };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+    },
+    async write(payload: Uint8Array, prevSeq: number | null) {
+      const cur = await rs.read();
+      if ((cur?.seq ?? null) !== prevSeq) throw new RecordConflictError(prevSeq, cur?.seq ?? null);
+      await writeFile(`${path}.tmp`, JSON.stringify({ seq: (prevSeq ?? 0) + 1, payload: Buffer.from(payload).toString('base64') }));
+      await rename(`${path}.tmp`, path);
+      rs.writes++;
+    }
+  };
+  return rs;
+}
+
+/** Packs over a finder (real upload/download), counting what went through. */
+export function gridPacks(finder: ServerFinder, owner = GRID_OWNER, stores?: DiskStore[]): PackStore & { puts: number; gets: number; putBytes: number; deleted: string[] } {
+  const p = {
+    puts: 0, gets: 0, putBytes: 0, deleted: [] as string[],
+    async putPack(bytes: Uint8Array, o: { signal?: AbortSignal } = {}) {
+      p.puts++; p.putBytes += bytes.length;
+      return (await uploadPack(bytes, finder, { ...ENCODING, signal: o.signal })).cap;
+    },
+    async readPack(cap: PackCap, o: { range?: { offset: number; length: number }; signal?: AbortSignal } = {}) {
+      p.gets++;
+      return downloadPack(cap, finder, o);
+    },
+    async deletePack(cap: PackCap) {
+      p.deleted.push(formatCap(cap));
+      const si = storageIndexOf(cap)!;
+      for (const s of stores ?? []) for (const { shareNum } of await s.list(si)) await s.delete(si, shareNum, owner).catch(() => {});
+    }
+  };
+  return p;
+}
 
 export interface Grid {
   dir: string;
   stores: DiskStore[];
   servers: ShareServer[];
   finder: ServerFinder;
-  objects: ObjectStore;
-  /** Delete every share of `cap` held by the stores at these indexes. */
-  removeShares(cap: string, storeIndexes: number[]): Promise<number>;
+  secret: Uint8Array;
+  packs: ReturnType<typeof gridPacks>;
+  record: ReturnType<typeof fileRecordStore>;
+  repo: Repository;
+  chunker: Chunker;
+  /** Reads any repository a cap names; this grid holds one. */
+  src: BlobSource;
+  /** A second device of the same owner: its own local index (empty), same secret, same swarm. */
+  device(name: string): Promise<Repository>;
+  /** Delete every share of a pack held by the stores at these indexes. */
+  removeShares(cap: PackCap, storeIndexes: number[]): Promise<number>;
   close(): Promise<void>;
 }
 
-
-export async function createGrid(opts: { stores?: number } = {}): Promise<Grid> {
+export async function createGrid(opts: { stores?: number; secret?: Uint8Array; packTargetBytes?: number } = {}): Promise<Grid> {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-grid-'));
   const stores: DiskStore[] = [];
   for (let i = 0; i < (opts.stores ?? 5); i++) stores.push(await DiskStore.open(join(dir, `store${i}`), { offer: '10GiB' }));
   const servers = stores.map((s, i) => serverFor(s, `peer-${i}`, GRID_OWNER));
   const finder: ServerFinder = { candidates: async () => servers };
-  const objects: ObjectStore = {
-    async putFile(input: FileInput, o = {}) {
-      const r = await upload(input, finder, { ...ENCODING, convergenceSecret: CONVERGENCE_SECRET, signal: o.signal });
-      return { cap: r.cap };
-    },
-    async getFile(cap, o = {}) {
-      return download(cap, finder, { signal: o.signal });
-    }
-  };
+  const secret = opts.secret ?? randomBytes(32);
+  const packs = gridPacks(finder, GRID_OWNER, stores);
+  const record = fileRecordStore(join(dir, 'repo-record.json'));
+  const open = async (name: string) => new Repository({ packs, record, readCap: repoReadCap(secret), index: await openLocalIndex(join(dir, `index-${name}`)), secret, packTargetBytes: opts.packTargetBytes });
+  const repo = await open('main');
+  const extra: Repository[] = [];
+  const src: BlobSource = { reader: (_repo: MutableReadCap) => repo };
   return {
-    dir, stores, servers, finder, objects,
+    dir, stores, servers, finder, secret, packs, record, repo, src,
+    chunker: createChunker(ownerKey(secret, 'chunker')),
+    async device(name) { const r = await open(name); extra.push(r); return r; },
     async removeShares(cap, storeIndexes) {
-      const si = storageIndexOf(parseCap(cap));
-      if (!si) return 0;
+      const si = storageIndexOf(cap)!;
       let removed = 0;
       for (const i of storeIndexes) {
         for (const { shareNum } of await stores[i].list(si)) { await stores[i].delete(si, shareNum, GRID_OWNER); removed++; }
@@ -56,18 +109,9 @@ export async function createGrid(opts: { stores?: number } = {}): Promise<Grid> 
       return removed;
     },
     async close() {
+      for (const r of [repo, ...extra]) await r.close().catch(() => {});
       for (const s of stores) await s.close();
       await rm(dir, { recursive: true, force: true });
     }
   };
-}
-
-/** A counting decorator around a real ObjectStore (not a mock): how many puts and gets went through. */
-export function counting(inner: ObjectStore): ObjectStore & { puts: number; gets: number; putBytes: number } {
-  const c = {
-    puts: 0, gets: 0, putBytes: 0,
-    putFile(input: FileInput, o?: { signal?: AbortSignal }) { c.puts++; c.putBytes += input.size; return inner.putFile(input, o); },
-    getFile(cap: string, o?: { signal?: AbortSignal }) { c.gets++; return inner.getFile(cap, o); }
-  };
-  return c;
 }

@@ -3,10 +3,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { DiskStore, ShareNotFoundError, NotOwnerError } from '../../src/store/index.ts';
-import { upload, type ServerFinder, type ShareServer } from '../../src/client/index.ts';
-import { bytesInput, proveBlock } from '../../src/format/index.ts';
+import { uploadPack, type ServerFinder, type ShareServer } from '../../src/client/index.ts';
+import { proveBlock } from '../../src/format/index.ts';
+import { formatCap } from '../../src/caps/index.ts';
 import { RemoteRefusedError } from '../../src/net/errors.ts';
 
 export const OWNER = 'health-grid-owner';
@@ -61,12 +61,11 @@ export async function createHealthGrid(count = 7, opts: { now?: () => number } =
   const state = stores.map(() => ({ down: false }));
   const servers = stores.map((s, i) => serverFor(s, `peer-${i}`, OWNER, state[i]));
   const finder: ServerFinder = { candidates: async () => servers };
-  const secret = randomBytes(32);
   return {
     stores, servers, state, finder,
     async put(bytes) {
-      const r = await upload(bytesInput(bytes), finder, { k: 3, n: 5, happy: 5, convergenceSecret: secret, segmentSize: 4096 });
-      return { cap: r.cap, verifyCap: r.verifyCap!, placements: r.placements };
+      const r = await uploadPack(bytes, finder, { k: 3, n: 5, happy: 5, segmentSize: 4096 });
+      return { cap: r.capText, verifyCap: r.capText, placements: r.placements };
     },
     async close() {
       for (const s of stores) await s.close();

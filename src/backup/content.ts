@@ -1,0 +1,58 @@
+// A file's content from its cap: inline bytes (`p2pb:lit:`), one chunk (a `data` blob) or a chunk list (a
+// `list` blob naming the chunks in order). Every chunk is verified by its repository (pack blocks, then its own
+// AEAD) before a byte of it is handed out; a list whose lengths do not add up to the size the caller expects is
+// refused before anything is read.
+import { decodeChunkList } from '../repo/chunk-list.ts';
+import { MAX_BLOB_BYTES } from '../repo/constants.ts';
+import { RESTORE_CHUNKS_AHEAD } from './constants.ts';
+import { InvalidObjectError } from './errors.ts';
+import { entryContent } from './objects.ts';
+import type { BlobSource, DirEntry } from './types.ts';
+
+export interface Content {
+  size: number;
+  /** Verified chunks in order. */
+  stream: AsyncIterable<Uint8Array>;
+  /** The whole content when it is one piece in memory anyway (inline or one chunk): read it, do not change it. */
+  bytes?: Uint8Array;
+}
+
+/** Open a file entry's content (a DirEntry, or `{ cap, size }`); the entry's size is checked against the content's. */
+export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' | 'size'>, signal?: AbortSignal): Promise<Content> {
+  const size = entry.size;
+  const c = entryContent(entry as DirEntry, ['data', 'list']);
+  const one = (bytes: Uint8Array): Content => {
+    if (size !== undefined && bytes.length !== size) throw new InvalidObjectError(`content is ${bytes.length} bytes, its entry says ${size}`, { expected: size, got: bytes.length });
+    return { size: bytes.length, bytes, stream: (async function* () { yield bytes; })() };
+  };
+  if (c.kind === 'lit') return one(c.data);
+  const reader = src.reader(c.repo);
+  if (c.kind === 'data') return one(await reader.loadBlob('data', c, { signal, maxPlain: size ?? MAX_BLOB_BYTES }));
+  if (size === undefined) throw new InvalidObjectError('a chunked file is read with its size');
+  // A list of n chunks is 12 + 68n bytes; chunks are at least 1 byte, so a list never needs more than that.
+  const chunks = decodeChunkList(await reader.loadBlob('list', c, { signal, maxPlain: 12 + 68 * Math.min(size, MAX_BLOB_BYTES) }), size);
+  return {
+    size,
+    stream: (async function* () {
+      const ahead: Promise<Uint8Array>[] = [];
+      let next = 0;
+      const fill = () => {
+        while (ahead.length < RESTORE_CHUNKS_AHEAD && next < chunks.length) {
+          const ch = chunks[next++];
+          const p = reader.loadBlob('data', ch, { signal, maxPlain: ch.size }).then((b) => {
+            if (b.length !== ch.size) throw new InvalidObjectError(`chunk is ${b.length} bytes, its list says ${ch.size}`);
+            return b;
+          });
+          p.catch(() => {}); // observed in turn below
+          ahead.push(p);
+        }
+      };
+      fill();
+      while (ahead.length) {
+        const b = await ahead.shift()!;
+        fill();
+        yield b;
+      }
+    })()
+  };
+}

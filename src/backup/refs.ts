@@ -1,0 +1,55 @@
+// References between a folder's objects (format 2). Inside a repository, a tree entry or a snapshot names a blob
+// by its compact reference: base64url(kind byte || id 32 || key 32), 87 characters; the repository is implicit
+// (the one the naming object lives in). Outside it (the API, the CLI, a cap handed to someone) the same blob is a
+// `p2pb:blob:` cap that also carries the repository's read cap. Tiny file contents live inline (`p2pb:lit:`).
+import { BLOB_KIND_CODES, formatCap, LITERAL_MAX_BYTES, parseCap, type BlobKind, type MutableReadCap } from '../caps/index.ts';
+import { InvalidObjectError } from './errors.ts';
+
+const KIND_OF = new Map(Object.entries(BLOB_KIND_CODES).map(([k, v]) => [v as number, k as BlobKind]));
+const B64URL = /^[A-Za-z0-9_-]+$/;
+
+export interface Ref { kind: BlobKind; id: Uint8Array; key: Uint8Array }
+/** What a tree entry or a cap names: a blob of some repository, or bytes held inline. */
+export type Content = (Ref & { repo: MutableReadCap }) | { kind: 'lit'; data: Uint8Array };
+
+export function encodeRef(r: Ref): string {
+  const b = new Uint8Array(65);
+  b[0] = BLOB_KIND_CODES[r.kind]; b.set(r.id, 1); b.set(r.key, 33);
+  return Buffer.from(b).toString('base64url');
+}
+
+/** Decode a compact reference, refusing anything but a well-formed one of the allowed kinds. */
+export function decodeRef(text: unknown, allowed: readonly BlobKind[]): Ref {
+  if (typeof text !== 'string' || text.length !== 87 || !B64URL.test(text)) throw new InvalidObjectError('malformed blob reference');
+  const b = Buffer.from(text, 'base64url');
+  const kind = KIND_OF.get(b[0]);
+  if (b.length !== 65 || !kind || !allowed.includes(kind)) throw new InvalidObjectError(`blob reference of kind ${kind ?? b[0]} where ${allowed.join(' or ')} is expected`);
+  return { kind, id: new Uint8Array(b.subarray(1, 33)), key: new Uint8Array(b.subarray(33, 65)) };
+}
+
+export function encodeLit(data: Uint8Array): string {
+  return Buffer.from(data).toString('base64url');
+}
+
+export function decodeLit(text: unknown): Uint8Array {
+  if (typeof text !== 'string' || (text.length > 0 && !B64URL.test(text)) || text.length > 76) throw new InvalidObjectError('malformed inline content');
+  const b = Buffer.from(text, 'base64url');
+  if (b.length > LITERAL_MAX_BYTES || Buffer.from(b).toString('base64url') !== text) throw new InvalidObjectError('malformed inline content');
+  return new Uint8Array(b);
+}
+
+/** The cap text of a blob of `repo`. */
+export function capOf(repo: MutableReadCap, r: Ref): string {
+  return formatCap({ type: 'blob', kind: r.kind, id: r.id, key: r.key, repo });
+}
+
+/** What a cap text names, if it names content (a blob cap or a literal cap); otherwise InvalidObjectError. */
+export function contentOf(cap: string, allowed: readonly BlobKind[]): Content {
+  const c = parseCap(cap);
+  if (c.type === 'lit') return { kind: 'lit', data: c.data };
+  if (c.type !== 'blob') throw new InvalidObjectError(`a ${c.type} cap does not name content here`, { type: c.type });
+  if (!allowed.includes(c.kind)) throw new InvalidObjectError(`a ${c.kind} blob cap where ${allowed.join(' or ')} is expected`, { kind: c.kind });
+  return { kind: c.kind, id: c.id, key: c.key, repo: c.repo };
+}
+
+export const sameRepo = (a: MutableReadCap, b: MutableReadCap) => Buffer.compare(a.pubKeyHash, b.pubKeyHash) === 0 && Buffer.compare(a.readKey, b.readKey) === 0;

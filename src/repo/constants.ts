@@ -1,0 +1,40 @@
+// Limits and sizes of an owner's repository (format 2): blobs, packs, the index. Sizes in bytes.
+// Byte layouts: docs/FORMAT.md §Blobs, §Packs, §Index.
+
+/** Version of the repository record and the index parts (the `v` field / version byte). */
+export const REPO_VERSION = 2;
+/**
+ * A pack is sealed once the next blob would take it past this: 16 MiB (restic's default pack size). Larger packs
+ * cost fewer per-object rounds on the peers (n share streams, n files, n fsyncs, leases); smaller ones waste less
+ * when a prune rewrites them. A single blob larger than this gets a pack of its own.
+ */
+export const PACK_TARGET_BYTES = 16 << 20;
+/** Packs uploading at once while the next one fills: backup memory is about (this + 1) packs and their shares. */
+export const PACK_UPLOADS_IN_FLIGHT = 2;
+/** Sealed-blob framing: 24-byte XChaCha20 nonce + 16-byte Poly1305 tag around a 5-byte header (method, length). */
+export const BLOB_NONCE_BYTES = 24;
+export const BLOB_HEADER_BYTES = 5;
+export const BLOB_OVERHEAD_BYTES = 24 + 16 + 5;
+/** Largest blob plaintext: 16 MiB (chunks are at most 8 MiB; tree and index parts are split below this). */
+export const MAX_BLOB_BYTES = 16 << 20;
+/** A directory's tree blob is split into parts of about this many bytes of JSON (docs/FORMAT.md §Trees). */
+export const TREE_PART_BYTES = 4 << 20;
+/** An index part lists at most this many blobs (51 bytes each: about 3 MiB). */
+export const INDEX_PART_ENTRIES = 60_000;
+/**
+ * The repository record lists index parts; past this many, a flush merges them into as few parts as possible
+ * (each listed part costs about 200 bytes of the record, and records are kept at most 64 KiB by storage peers).
+ */
+export const RECORD_MAX_INDEX_PARTS = 64;
+/** A lock not refreshed for this long is stale (its process died): ms. */
+export const LOCK_STALE_MS = 30 * 60_000;
+/** A held lock is refreshed this often: ms. */
+export const LOCK_REFRESH_MS = 5 * 60_000;
+/** Packs kept in memory for reading blobs (restore, ls, diff): 64 MiB, least recently used out first. */
+export const PACK_CACHE_BYTES = 64 << 20;
+/** A cached pack nobody read for this long is dropped: ms. */
+export const PACK_CACHE_IDLE_MS = 30_000;
+/** Prune rewrites a pack whose live bytes fell below this fraction of it (restic's default threshold is similar). */
+export const PRUNE_REPACK_BELOW = 0.5;
+/** Local index writes are batched this many at a time. */
+export const INDEX_WRITE_BATCH = 1000;

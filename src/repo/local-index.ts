@@ -1,0 +1,103 @@
+// The owner's index on this device (LevelDB): blob id -> location, plus what has been merged from and published
+// to the swarm. It is a cache of the swarm's index parts plus this device's blobs not yet published; losing it
+// costs one rebuild from the swarm (Repository.sync), never data.
+// Keys: `b!<id hex>` -> 51-byte location (index-part.ts); `n!<id hex>` -> location not yet in a published part;
+// `p!<part id hex>` -> merged part; `g` -> the record generation the `b!` entries belong to.
+import { Level } from 'level';
+import { INDEX_WRITE_BATCH } from './constants.ts';
+import { decodeLocation, encodeLocation, type IndexEntry } from './index-part.ts';
+import type { BlobLocation } from './types.ts';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export interface BlobIndex {
+  /** Locations of many ids at once (undefined: unknown). */
+  getMany(idsHex: string[]): Promise<(BlobLocation | undefined)[]>;
+  /** Record blobs this device stored (also kept as unpublished until `markPublished`). */
+  addOwn(entries: IndexEntry[]): Promise<void>;
+  /** Merge a part read from the swarm. */
+  addPart(partIdHex: string, entries: IndexEntry[]): Promise<void>;
+  hasPart(partIdHex: string): Promise<boolean>;
+  unpublished(): Promise<IndexEntry[]>;
+  markPublished(idsHex: string[]): Promise<void>;
+  generation(): Promise<number>;
+  /** Forget every merged entry and part (a prune replaced the index); unpublished entries stay. */
+  reset(generation: number): Promise<void>;
+  entries(): AsyncIterable<IndexEntry>;
+  close(): Promise<void>;
+}
+
+type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+/** LevelDB-backed index (the owner's devices). */
+export async function openLocalIndex(dir: string): Promise<BlobIndex> {
+  const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+  await db.open();
+  const batch = async (ops: Op[]) => { for (let i = 0; i < ops.length; i += INDEX_WRITE_BATCH) await db.batch(ops.slice(i, i + INDEX_WRITE_BATCH)); };
+  return {
+    async getMany(ids) {
+      if (!ids.length) return [];
+      const vals = await db.getMany(ids.map((id) => `b!${id}`));
+      const missing = vals.flatMap((v, i) => (v === undefined ? [i] : []));
+      if (missing.length) {
+        const own = await db.getMany(missing.map((i) => `n!${ids[i]}`));
+        missing.forEach((i, j) => { vals[i] = own[j]; });
+      }
+      return vals.map((v) => (v === undefined ? undefined : decodeLocation(v)));
+    },
+    async addOwn(entries) {
+      await batch(entries.flatMap((e) => {
+        const v = encodeLocation(e);
+        return [{ type: 'put' as const, key: `b!${hex(e.id)}`, value: v }, { type: 'put' as const, key: `n!${hex(e.id)}`, value: v }];
+      }));
+    },
+    async addPart(partId, entries) {
+      await batch([...entries.map((e) => ({ type: 'put' as const, key: `b!${hex(e.id)}`, value: encodeLocation(e) })), { type: 'put', key: `p!${partId}`, value: new Uint8Array(1) }]);
+    },
+    async hasPart(partId) { return (await db.get(`p!${partId}`)) !== undefined; },
+    async unpublished() {
+      const out: IndexEntry[] = [];
+      for await (const [k, v] of db.iterator({ gte: 'n!', lt: 'n"' })) out.push({ id: Uint8Array.from(Buffer.from(k.slice(2), 'hex')), ...decodeLocation(v) });
+      return out;
+    },
+    async markPublished(ids) { await batch(ids.map((id) => ({ type: 'del', key: `n!${id}` }))); },
+    async generation() {
+      const g = await db.get('g');
+      return g ? Number(new DataView(g.buffer, g.byteOffset, g.length).getBigUint64(0)) : 0;
+    },
+    async reset(generation) {
+      const ops: Op[] = [];
+      for await (const k of db.keys({ gte: 'b!', lt: 'b"' })) ops.push({ type: 'del', key: k });
+      for await (const k of db.keys({ gte: 'p!', lt: 'p"' })) ops.push({ type: 'del', key: k });
+      const g = new Uint8Array(8);
+      new DataView(g.buffer).setBigUint64(0, BigInt(generation));
+      ops.push({ type: 'put', key: 'g', value: g });
+      // Unpublished entries are this device's newest blobs: keep them visible.
+      for await (const [k, v] of db.iterator({ gte: 'n!', lt: 'n"' })) ops.push({ type: 'put', key: `b!${k.slice(2)}`, value: v });
+      await batch(ops);
+    },
+    async *entries() {
+      for await (const [k, v] of db.iterator({ gte: 'b!', lt: 'b"' })) yield { id: Uint8Array.from(Buffer.from(k.slice(2), 'hex')), ...decodeLocation(v) };
+    },
+    async close() { await db.close(); }
+  };
+}
+
+/** In-memory index (a reader without the owner's secret, e.g. a read-only device restoring by root cap). */
+export function memoryIndex(): BlobIndex {
+  const b = new Map<string, BlobLocation>();
+  const parts = new Set<string>();
+  let gen = 0;
+  return {
+    async getMany(ids) { return ids.map((id) => b.get(id)); },
+    async addOwn(entries) { for (const e of entries) b.set(hex(e.id), e); },
+    async addPart(partId, entries) { for (const e of entries) b.set(hex(e.id), e); parts.add(partId); },
+    async hasPart(partId) { return parts.has(partId); },
+    async unpublished() { return []; },
+    async markPublished() {},
+    async generation() { return gen; },
+    async reset(g) { b.clear(); parts.clear(); gen = g; },
+    async *entries() { for (const [id, l] of b) yield { id: Uint8Array.from(Buffer.from(id, 'hex')), ...l }; },
+    async close() {}
+  };
+}

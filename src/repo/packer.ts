@@ -1,0 +1,73 @@
+// The pack writer: sealed blobs are appended to an open pack; at PACK_TARGET_BYTES it is sealed and uploaded
+// while the next one fills (at most PACK_UPLOADS_IN_FLIGHT at once, then `add` waits: backpressure to the
+// reader of files). A pack has no header: the index says which blob is where, and each blob authenticates
+// itself, so peers see only pack sizes, never a chunk's size.
+import { PACK_TARGET_BYTES, PACK_UPLOADS_IN_FLIGHT } from './constants.ts';
+import type { IndexEntry } from './index-part.ts';
+import type { BlobKind, PackStore } from './types.ts';
+
+export interface Packer {
+  /**
+   * Queue a sealed blob (not copied: the caller must not change it). Resolves once admitted (it waits while
+   * too many packs are uploading) to a promise of its index entry, settled when its pack is stored.
+   */
+  add(id: Uint8Array, kind: BlobKind, sealed: Uint8Array): Promise<{ stored: Promise<IndexEntry> }>;
+  /** Seal the open pack and wait for every upload in flight; throws the first upload error. */
+  flush(): Promise<void>;
+  /** Bytes queued in the open pack. */
+  readonly pending: number;
+}
+
+interface Waiter { id: Uint8Array; kind: BlobKind; offset: number; length: number; resolve(e: IndexEntry): void; reject(err: unknown): void }
+
+export function createPacker(store: PackStore, o: { targetBytes?: number; inFlight?: number; signal?: AbortSignal; onPack?: (bytes: number, blobs: number) => void } = {}): Packer {
+  const target = o.targetBytes ?? PACK_TARGET_BYTES;
+  const maxInFlight = o.inFlight ?? PACK_UPLOADS_IN_FLIGHT;
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  let waiters: Waiter[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failed: { err: unknown } | null = null;
+  const rethrow = () => { if (failed) throw failed.err; };
+
+  const seal = () => {
+    if (parts.length === 0) return;
+    const items = waiters, chunks = parts, total = size;
+    parts = []; waiters = []; size = 0;
+    const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+    const p = (async () => {
+      try {
+        const pack = await store.putPack(bytes, { signal: o.signal });
+        o.onPack?.(total, items.length);
+        for (const w of items) w.resolve({ id: w.id, kind: w.kind, pack, offset: w.offset, length: w.length });
+      } catch (err) {
+        failed ??= { err };
+        for (const w of items) w.reject(err);
+      }
+    })();
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
+
+  return {
+    async add(id, kind, sealed) {
+      rethrow();
+      if (size > 0 && size + sealed.length > target) {
+        seal();
+        while (inFlight.size > maxInFlight) await Promise.race(inFlight);
+        rethrow();
+      }
+      const stored = new Promise<IndexEntry>((resolve, reject) => waiters.push({ id, kind, offset: size, length: sealed.length, resolve, reject }));
+      stored.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection when nobody does
+      parts.push(sealed);
+      size += sealed.length;
+      return { stored };
+    },
+    async flush() {
+      seal();
+      while (inFlight.size > 0) await Promise.race(inFlight);
+      rethrow();
+    },
+    get pending() { return size; }
+  };
+}

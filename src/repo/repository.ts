@@ -1,0 +1,348 @@
+// A repository: one owner's blobs, the packs that hold them, and the index that says where each one is.
+// Writing needs the owner's secret (blob ids and keys derive from it); reading needs only the repository's read
+// cap and a blob's reference. Like restic's repository, on top of erasure-coded packs in the swarm.
+// 1. saveBlobs: each plaintext gets its id and key from one hash under the owner's secret; an id already in the
+//    index (or stored earlier in this run) is not stored again; others are compressed, sealed and appended to a
+//    pack (trees, lists, snapshots and index parts go to their own packs, so reading trees never pulls data).
+// 2. flush: every pack stored; each blob's location goes to the local index as "unpublished".
+// 3. publish: the unpublished locations become an index part (a blob of kind 'index'), listed in the repository
+//    record by compare-and-swap, so other devices of the owner and readers without the local index find them.
+// 4. loadBlob: id -> location (local index, or the swarm's parts merged on demand) -> verified pack bytes ->
+//    the sealed blob opened with its key and checked to be of the kind asked for.
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { BLOB_KIND_CODES, formatCap, toReadCap, type BlobCap, type MutableWriteCap } from '../caps/index.ts';
+import { blobKeys, ownerKey } from '../crypto/kdf.ts';
+import { faultPoint } from '../common/fault.ts';
+import { INDEX_PART_ENTRIES, LOCK_REFRESH_MS, LOCK_STALE_MS, RECORD_MAX_INDEX_PARTS } from './constants.ts';
+import { openBlob, sealBlob } from './blob.ts';
+import { BlobIntegrityError, BlobNotFoundError, RecordConflictError, RepoConflictError, RepoLockedError } from './errors.ts';
+import { decodeIndexPart, type IndexEntry } from './index-part.ts';
+import { storeIndexPart } from './parts.ts';
+import type { BlobIndex } from './local-index.ts';
+import { PackCache } from './pack-cache.ts';
+import { createPacker, type Packer } from './packer.ts';
+import { decodeRecord, emptyRecord, encodeRecord, type IndexPartRef, type RepoLock, type RepoRecord } from './record.ts';
+import type { BlobKind, BlobLocation, BlobRef, MutableReadCap, PackCap, PackStore, RecordStore } from './types.ts';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const DATA_KINDS: ReadonlySet<BlobKind> = new Set(['data']);
+/** Record compare-and-swap attempts before giving up (another device keeps writing it). */
+const RECORD_RETRIES = 8;
+
+/** The write cap of the owner's repository slot: derived from the owner's secret, the same on every device. */
+export function repoWriteCap(secret: Uint8Array): MutableWriteCap {
+  return { type: 'mw', seed: ownerKey(secret, 'repo-slot') };
+}
+
+export interface RepositoryInit {
+  packs: PackStore;
+  /** The repository slot (read-only use needs only `read`). */
+  record: RecordStore;
+  /** The slot's read cap (blob caps carry it). */
+  readCap: MutableReadCap;
+  index: BlobIndex;
+  /** The owner's secret: needed to store blobs; a reader without it can only load them. */
+  secret?: Uint8Array;
+  /** Lock holder name; default host and a random id. */
+  holder?: string;
+  packTargetBytes?: number;
+  packsInFlight?: number;
+}
+
+export interface SaveResult { ref: BlobRef; isNew: boolean; stored: Promise<void> }
+
+export interface RepoStats { blobsNew: number; blobsKnown: number; bytesNew: number; sealedNew: number; packs: number; packBytes: number }
+
+export class Repository {
+  readonly readCap: MutableReadCap;
+  readonly index: BlobIndex;
+  readonly packs: PackStore;
+  readonly stats: RepoStats = { blobsNew: 0, blobsKnown: 0, bytesNew: 0, sealedNew: 0, packs: 0, packBytes: 0 };
+  private readonly record: RecordStore;
+  private readonly secret?: Uint8Array;
+  private readonly holder: string;
+  private readonly cache: PackCache;
+  private readonly init: RepositoryInit;
+  private packers = new Map<'data' | 'meta', Packer>();
+  /** Blobs stored (or being stored) since the last flush, by id: a second copy in one run is not stored again. */
+  private pending = new Map<string, { kind: BlobKind; stored: Promise<IndexEntry> }>();
+  private own: IndexEntry[] = [];
+  private lastSync = 0;
+  private syncing: Promise<void> | null = null;
+  private lockKind: RepoLock['kind'] | null = null;
+  private lockTimer: NodeJS.Timeout | null = null;
+
+  constructor(init: RepositoryInit) {
+    this.init = init;
+    this.readCap = init.readCap;
+    this.index = init.index;
+    this.packs = init.packs;
+    this.record = init.record;
+    this.secret = init.secret;
+    this.holder = init.holder ?? `${hostname()}/${randomUUID().slice(0, 8)}`;
+    this.cache = new PackCache(init.packs);
+  }
+
+  get canWrite(): boolean { return this.secret !== undefined; }
+
+  /** The cap of a blob of this repository (what a snapshot, a file or a directory is named by outside it). */
+  blobCap(kind: BlobKind, ref: BlobRef): BlobCap {
+    return { type: 'blob', kind, id: ref.id, key: ref.key, repo: this.readCap };
+  }
+
+  private packer(kind: BlobKind, signal?: AbortSignal): Packer {
+    const which = DATA_KINDS.has(kind) ? 'data' : 'meta';
+    let p = this.packers.get(which);
+    if (!p) {
+      p = createPacker(this.packs, {
+        targetBytes: this.init.packTargetBytes, inFlight: this.init.packsInFlight, signal,
+        onPack: (bytes) => { this.stats.packs++; this.stats.packBytes += bytes; }
+      });
+      this.packers.set(which, p);
+    }
+    return p;
+  }
+
+  /**
+   * Store blobs of one kind (content already known is not stored again). Resolves once each is admitted to a
+   * pack (waiting while packs upload); `stored` settles when its pack is in the swarm. Plaintexts are not kept.
+   */
+  async saveBlobs(kind: BlobKind, plains: readonly Uint8Array[], o: { signal?: AbortSignal; compress?: boolean } = {}): Promise<SaveResult[]> {
+    if (!this.secret) throw new TypeError('this repository was opened without the owner secret: it can only read');
+    const code = BLOB_KIND_CODES[kind];
+    const keys = plains.map((p) => blobKeys(this.secret!, code, p));
+    const ids = keys.map((k) => hex(k.id));
+    const known = await this.index.getMany(ids.filter((id) => !this.pending.has(id)));
+    let ki = 0;
+    const out: SaveResult[] = [];
+    for (let i = 0; i < plains.length; i++) {
+      o.signal?.throwIfAborted();
+      const id = ids[i];
+      const ref: BlobRef = keys[i];
+      const pend = this.pending.get(id);
+      if (pend) {
+        this.stats.blobsKnown++;
+        out.push({ ref, isNew: false, stored: pend.stored.then(() => {}) });
+        continue;
+      }
+      const loc = known[ki++];
+      if (loc && loc.kind === kind) {
+        this.stats.blobsKnown++;
+        out.push({ ref, isNew: false, stored: Promise.resolve() });
+        continue;
+      }
+      const sealed = sealBlob(kind, plains[i], ref.key, { compress: o.compress });
+      this.stats.blobsNew++; this.stats.bytesNew += plains[i].length; this.stats.sealedNew += sealed.length;
+      const { stored } = await this.packer(kind, o.signal).add(ref.id, kind, sealed);
+      this.pending.set(id, { kind, stored });
+      const done = stored.then((e) => { this.own.push(e); });
+      done.catch(() => {});
+      out.push({ ref, isNew: true, stored: done });
+    }
+    return out;
+  }
+
+  async saveBlob(kind: BlobKind, plain: Uint8Array, o: { signal?: AbortSignal; compress?: boolean } = {}): Promise<SaveResult> {
+    return (await this.saveBlobs(kind, [plain], o))[0];
+  }
+
+  /** Whether each blob id is held (in the index, or stored in this run). */
+  async has(ids: readonly Uint8Array[]): Promise<boolean[]> {
+    const hexes = ids.map(hex);
+    const locs = await this.index.getMany(hexes);
+    return hexes.map((h, i) => locs[i] !== undefined || this.pending.has(h));
+  }
+
+  /** Store every queued pack and record the new blobs in the local index (not yet published to the swarm). */
+  async flush(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const p of this.packers.values()) await p.flush().catch((e) => errors.push(e));
+    await Promise.allSettled([...this.pending.values()].map((p) => p.stored));
+    const own = this.own;
+    this.own = [];
+    this.pending.clear();
+    if (own.length) await this.index.addOwn(own);
+    faultPoint('repo:flushed');
+    if (errors.length) throw errors[0];
+  }
+
+  // ---- the repository record ----
+
+  async readRecord(signal?: AbortSignal): Promise<{ seq: number | null; record: RepoRecord }> {
+    const r = await this.record.read({ signal });
+    return r ? { seq: r.seq, record: decodeRecord(r.payload) } : { seq: null, record: emptyRecord() };
+  }
+
+  /** Read, change and compare-and-swap the record, again while another writer moved it in between. */
+  async updateRecord(change: (r: RepoRecord) => RepoRecord | null, signal?: AbortSignal): Promise<RepoRecord> {
+    for (let attempt = 0; ; attempt++) {
+      const { seq, record } = await this.readRecord(signal);
+      const next = change(structuredClone(record));
+      if (!next) return record;
+      try {
+        await this.record.write(encodeRecord(next), seq, { signal });
+        return next;
+      } catch (err) {
+        if (!(err instanceof RecordConflictError)) throw err;
+        if (attempt >= RECORD_RETRIES) throw new RepoConflictError(`the repository record kept moving (${attempt + 1} attempts)`);
+      }
+    }
+  }
+
+  /** Make this device's new blobs findable by others: write them as index parts and list those in the record. */
+  async publish(o: { signal?: AbortSignal; unlock?: boolean } = {}): Promise<number> {
+    await this.flush();
+    const entries = await this.index.unpublished();
+    const parts: IndexPartRef[] = [];
+    for (let i = 0; i < entries.length; i += INDEX_PART_ENTRIES) parts.push(await storeIndexPart(this.packs, entries.slice(i, i + INDEX_PART_ENTRIES), o.signal));
+    if (!parts.length && !(o.unlock && this.lockKind)) return 0;
+    const holder = this.holder;
+    await this.updateRecord((r) => {
+      r.index.push(...parts);
+      if (o.unlock) r.locks = r.locks.filter((l) => l.holder !== holder);
+      return r;
+    }, o.signal);
+    faultPoint('repo:published');
+    if (o.unlock) this.stopLock();
+    await this.index.markPublished(entries.map((e) => hex(e.id)));
+    const rec = (await this.readRecord(o.signal)).record;
+    for (const p of parts) await this.index.addPart(hex(p.id), []);
+    if (rec.index.length > RECORD_MAX_INDEX_PARTS) await this.consolidate(o.signal);
+    return entries.length;
+  }
+
+  /** Merge every listed part into as few as possible (the record stays small). */
+  private async consolidate(signal?: AbortSignal): Promise<void> {
+    const { record } = await this.readRecord(signal);
+    const all = new Map<string, IndexEntry>();
+    for (const p of record.index) for (const e of await this.loadIndexPart(p, signal)) all.set(hex(e.id), e);
+    const list = [...all.values()];
+    const parts: IndexPartRef[] = [];
+    for (let i = 0; i < list.length; i += INDEX_PART_ENTRIES) parts.push(await storeIndexPart(this.packs, list.slice(i, i + INDEX_PART_ENTRIES), signal));
+    const replaced = new Set(record.index.map((p) => hex(p.id)));
+    await this.updateRecord((r) => {
+      if (r.generation !== record.generation) return null; // a prune replaced the index meanwhile: leave it
+      r.index = [...parts, ...r.index.filter((p) => !replaced.has(hex(p.id)))];
+      return r;
+    }, signal);
+    for (const p of parts) await this.index.addPart(hex(p.id), []);
+  }
+
+  async loadIndexPart(p: IndexPartRef, signal?: AbortSignal): Promise<IndexEntry[]> {
+    const pack = await this.cache.get(p.pack, signal);
+    return decodeIndexPart(openBlob('index', pack.subarray(p.offset, p.offset + p.length), p.key));
+  }
+
+  /**
+   * Bring the local index up to the swarm's: every listed part not merged yet is read and merged; a newer
+   * generation (a prune replaced the index) starts over. Cheap when nothing changed (one record read).
+   */
+  async sync(signal?: AbortSignal): Promise<void> {
+    if (this.syncing) return this.syncing;
+    this.syncing = (async () => {
+      const { record } = await this.readRecord(signal);
+      if (record.generation !== await this.index.generation()) await this.index.reset(record.generation);
+      for (const p of record.index) {
+        const id = hex(p.id);
+        if (await this.index.hasPart(id)) continue;
+        await this.index.addPart(id, await this.loadIndexPart(p, signal));
+      }
+      this.lastSync = Date.now();
+    })().finally(() => { this.syncing = null; });
+    return this.syncing;
+  }
+
+  /** Where blob `id` lives; merges the swarm's index once if this device does not know it yet. */
+  async locate(id: Uint8Array, signal?: AbortSignal): Promise<BlobLocation> {
+    const idHex = hex(id);
+    const pend = this.pending.get(idHex);
+    if (pend) return pend.stored;
+    let [loc] = await this.index.getMany([idHex]);
+    if (!loc) {
+      await this.sync(signal);
+      [loc] = await this.index.getMany([idHex]);
+    }
+    if (!loc) throw new BlobNotFoundError(idHex);
+    return loc;
+  }
+
+  /** The plaintext of a blob, verified (its pack's blocks against the pack cap, then its own AEAD and kind). */
+  async loadBlob(kind: BlobKind, ref: BlobRef, o: { signal?: AbortSignal; maxPlain?: number } = {}): Promise<Uint8Array> {
+    const loc = await this.locate(ref.id, o.signal);
+    if (loc.kind !== kind) throw new BlobIntegrityError(`the index says it is a ${loc.kind} blob, a ${kind} blob was expected`, { kind, indexed: loc.kind });
+    const pack = await this.cache.get(loc.pack, o.signal);
+    if (loc.offset + loc.length > pack.length) throw new BlobIntegrityError('its range lies outside its pack', { offset: loc.offset, length: loc.length });
+    return openBlob(kind, pack.subarray(loc.offset, loc.offset + loc.length), ref.key, { maxPlain: o.maxPlain });
+  }
+
+  /** Every pack the index names (data and metadata) and the packs of the listed index parts. */
+  async livePacks(signal?: AbortSignal): Promise<PackCap[]> {
+    const out = new Map<string, PackCap>();
+    for await (const e of this.index.entries()) { signal?.throwIfAborted(); out.set(formatCap(e.pack), e.pack); }
+    for (const p of (await this.readRecord(signal)).record.index) out.set(formatCap(p.pack), p.pack);
+    return [...out.values()];
+  }
+
+  /** Register a folder (its root cap) as one whose snapshots name this repository's blobs (prune reads them). */
+  async addFolder(rootCap: string, signal?: AbortSignal): Promise<void> {
+    await this.updateRecord((r) => (r.folders.includes(rootCap) ? null : (r.folders.push(rootCap), r)), signal);
+  }
+
+  // ---- locks (restic-like: backups share, prune excludes) ----
+
+  /** Take a lock of `kind`; throws RepoLockedError while a conflicting fresh lock is held by another holder. */
+  async lock(kind: RepoLock['kind'], signal?: AbortSignal): Promise<void> {
+    const holder = this.holder;
+    await this.updateRecord((r) => {
+      const now = Date.now();
+      r.locks = r.locks.filter((l) => l.until > now && l.holder !== holder);
+      const blocking = r.locks.find((l) => kind === 'prune' || l.kind === 'prune');
+      if (blocking) throw new RepoLockedError(blocking.kind, blocking.holder, blocking.until);
+      r.locks.push({ kind, holder, until: now + LOCK_STALE_MS });
+      return r;
+    }, signal);
+    this.lockKind = kind;
+    this.lockTimer ??= setInterval(() => { void this.refreshLock().catch(() => {}); }, LOCK_REFRESH_MS);
+    this.lockTimer.unref();
+  }
+
+  private async refreshLock(): Promise<void> {
+    const holder = this.holder, kind = this.lockKind;
+    if (!kind) return;
+    await this.updateRecord((r) => {
+      const l = r.locks.find((x) => x.holder === holder);
+      if (!l) return null;
+      l.until = Date.now() + LOCK_STALE_MS;
+      return r;
+    });
+  }
+
+  private stopLock(): void {
+    this.lockKind = null;
+    if (this.lockTimer) clearInterval(this.lockTimer);
+    this.lockTimer = null;
+  }
+
+  async unlock(signal?: AbortSignal): Promise<void> {
+    if (!this.lockKind) return;
+    const holder = this.holder;
+    this.stopLock();
+    await this.updateRecord((r) => (r.locks.some((l) => l.holder === holder) ? (r.locks = r.locks.filter((l) => l.holder !== holder), r) : null), signal);
+  }
+
+  get lockHolder(): string { return this.holder; }
+
+  clearCache(): void { this.cache.clear(); }
+
+  async close(): Promise<void> {
+    this.stopLock();
+    this.cache.clear();
+    await this.index.close();
+  }
+}
+
+/** The read cap of the owner's repository slot (what blob caps and folder heads carry). */
+export function repoReadCap(secret: Uint8Array): MutableReadCap {
+  return toReadCap(repoWriteCap(secret));
+}

@@ -1,0 +1,30 @@
+// What the repository needs from the layers below (declared narrowly: the daemon implements them with the
+// client and mutable slots; tests with a grid of disk stores), and the shapes it hands out.
+import type { BlobKind, MutableReadCap, PackCap } from '../caps/index.ts';
+
+/** Immutable packs in the swarm. */
+export interface PackStore {
+  /** Erasure-code and place `bytes` (1..MAX_PACK_BYTES; not modified; may be kept until this resolves). */
+  putPack(bytes: Uint8Array, opts?: { signal?: AbortSignal }): Promise<PackCap>;
+  /** Verified bytes of a pack, whole or a range of it. */
+  readPack(cap: PackCap, opts?: { range?: { offset: number; length: number }; signal?: AbortSignal }): Promise<Uint8Array>;
+  /** Best effort: tell the holders of a pack we no longer need it (prune). */
+  deletePack?(cap: PackCap, opts?: { signal?: AbortSignal }): Promise<void>;
+}
+
+/**
+ * A mutable record (the repository's slot): `write` must throw RecordConflictError (errors.ts) unless the
+ * stored seq is still `prevSeq` (null: none yet), so two devices never lose each other's index parts.
+ */
+export interface RecordStore {
+  read(opts?: { signal?: AbortSignal }): Promise<{ seq: number; payload: Uint8Array } | null>;
+  write(payload: Uint8Array, prevSeq: number | null, opts?: { signal?: AbortSignal }): Promise<void>;
+}
+
+/** The reference to a blob inside trees and chunk lists: its id (looked up in the index) and its own key. */
+export interface BlobRef { id: Uint8Array; key: Uint8Array }
+
+/** Where a blob lives: a pack and the sealed bytes' range in it. */
+export interface BlobLocation { pack: PackCap; offset: number; length: number; kind: BlobKind }
+
+export type { BlobKind, MutableReadCap, PackCap };
