@@ -17,13 +17,13 @@ export interface PutOptions {
 }
 
 export interface PutResult {
+  /** The file's cap (`p2pb:blob:…`, or `p2pb:lit:…` for tiny content): it grants reading this file only. */
   cap: string;
   size: number;
-  verifyCap: string | null;
-  storageIndex: string | null;
-  /** shareNum -> peer id */
-  placements: Record<string, string[]>;
-  happiness: number;
+  /** Chunks and lists the repository did not hold yet, what they took sealed, and the packs written. */
+  blobsNew: number;
+  bytesStored: number;
+  packs: number;
 }
 
 export interface PeerInfo {

@@ -28,11 +28,10 @@ export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' |
   if (c.kind === 'lit') return one(c.data);
   const reader = src.reader(c.repo);
   if (c.kind === 'data') return one(await reader.loadBlob('data', c, { signal, maxPlain: size ?? MAX_BLOB_BYTES }));
-  if (size === undefined) throw new InvalidObjectError('a chunked file is read with its size');
   // A list of n chunks is 12 + 68n bytes; chunks are at least 1 byte, so a list never needs more than that.
-  const chunks = decodeChunkList(await reader.loadBlob('list', c, { signal, maxPlain: 12 + 68 * Math.min(size, MAX_BLOB_BYTES) }), size);
+  const chunks = decodeChunkList(await reader.loadBlob('list', c, { signal, maxPlain: size === undefined ? MAX_BLOB_BYTES : 12 + 68 * Math.min(size, MAX_BLOB_BYTES) }), size);
   return {
-    size,
+    size: size ?? chunks.reduce((a, ch) => a + ch.size, 0),
     stream: (async function* () {
       const ahead: Promise<Uint8Array>[] = [];
       let next = 0;

@@ -103,12 +103,12 @@ export function buildProgram(): Command {
       // Pure computation on the cap: no daemon needed (a borrowed machine can show a cap offline).
       const { parseCap, formatCap, toVerifyCap } = await import('../caps/index.ts');
       const cap = parseCap(text);
-      const r = { cap: formatCap(cap), type: cap.type, verifyCap: cap.type === 'lit' ? null : formatCap(toVerifyCap(cap)) };
+      const r = { cap: formatCap(cap), type: cap.type, verifyCap: cap.type === 'lit' || cap.type === 'blob' ? null : formatCap(toVerifyCap(cap)) };
       const qr = o.qr ? await QRCode.toString(r.cap, { type: 'terminal', small: true, errorCorrectionLevel: 'M' }) : '';
       out(o.qr && globals().json ? { ...r, qr } : r, globals().json, () => [
-        `type:       ${r.type}${r.type === 'mr' || r.type === 'chk' || r.type === 'slice' || r.type === 'lit' ? ' (grants read access: share it only with whom may read)' : r.type === 'mw' ? ' (WRITE cap: never share it)' : ''}`,
+        `type:       ${r.type}${r.type === 'mr' || r.type === 'blob' || r.type === 'lit' ? ' (grants read access: share it only with whom may read)' : r.type === 'mw' ? ' (WRITE cap: never share it)' : ''}`,
         `cap:        ${r.cap}`,
-        `verify cap: ${r.verifyCap ?? '(none: a literal cap holds its data)'}`,
+        `verify cap: ${r.verifyCap ?? (r.type === 'blob' ? '(none: check it with p2pbackup check, which checks every pack it reaches)' : '(none: a literal cap holds its data)')}`,
         ...(o.qr ? ['', qr] : [])
       ].join('\n'));
     });

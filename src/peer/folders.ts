@@ -1,46 +1,101 @@
-// Folders in a running peer: the ObjectStore and folder heads the backup layer needs, built on the
-// client (convergent uploads, verified downloads, signed mutable slots), the sync engine with its
-// journal, and the read-only operations that need nothing but a cap (snapshots, ls, diff, restore).
+// Folders in a running peer: the owner's repository (src/repo) over the swarm (packs through the client, the
+// repository record in a mutable slot), readers for other repositories a cap may name, folder heads over
+// mutable slots, the sync engine with its journal, and the read-only operations that need nothing but a cap
+// (snapshots, ls, diff, restore, a file's content).
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { P2PBackupError } from '../common/errors.ts';
-import { parseCap } from '../caps/index.ts';
-import { fetchRecord, publishRecord, slotReadCap, upload, download, type ServerFinder } from '../client/index.ts';
+import { formatCap, parseCap, storageIndexOf, LITERAL_MAX_BYTES, type MutableReadCap, type PackCap } from '../caps/index.ts';
+import { ownerKey } from '../crypto/kdf.ts';
+import { createChunker, chunkStream } from '../format/chunker.ts';
+import { fetchRecord, publishRecord, slotReadCap, uploadPack, downloadPack, type ServerFinder, StaleSeqError } from '../client/index.ts';
 import {
   backup, restore, isPerItem, ls, locate, diff, forget, listSnapshots, commitSnapshot, decodeHead, encodeHead, openBackupCache,
-  HeadConflictError, type BackupCache, type FolderHead, type HeadStore, type ObjectStore, type ForgetPolicy,
-  type OverwriteMode, type BackupProgress, type DirEntry
+  HeadConflictError, openContent, reachableBlobs, capOf, contentOf, walkTree,
+  type BackupCache, type BlobSource, type FolderHead, type HeadStore, type ForgetPolicy, type OverwriteMode, type BackupProgress, type DirEntry
 } from '../backup/index.ts';
 import { SyncJournal, type FolderRecord } from '../backup/journal.ts';
 import { SyncEngine, type SyncEvent } from '../backup/sync-engine.ts';
+import {
+  Repository, repoWriteCap, repoReadCap, openLocalIndex, memoryIndex, RecordConflictError, prune, encodeChunkList, decodeChunkList,
+  type PackStore, type RecordStore, type PruneReport, type ChunkRef
+} from '../repo/index.ts';
 
 export interface FolderServiceInit {
   home: string;
   finder: ServerFinder;
   encoding: { k: number; n: number; happy: number };
+  /** The owner's secret: the repository's slot, blob ids and keys, and the chunker's key derive from it. */
   convergenceSecret: Uint8Array;
   onEvent?: (e: SyncEvent | BackupProgress) => void;
-  /** Called once per file object put or fetched through the swarm (metrics). */
+  /** Called once per pack put or fetched through the swarm (metrics). */
   onTransfer?: (kind: 'upload' | 'download') => void;
   /** Called whenever the list of folders changes (the recovery record is republished). */
   onFoldersChanged?: () => void;
   debounceMs?: number;
 }
 
-export type FolderService = Awaited<ReturnType<typeof createFolderService>>;
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** A mutable slot as a RecordStore (compare-and-swap on seq; a write cap writes, a read cap only reads). */
+function slotRecordStore(finder: ServerFinder, cap: string): RecordStore {
+  return {
+    async read(o = {}) {
+      const r = await fetchRecord(finder, cap, { signal: o.signal });
+      return r ? { seq: r.seq, payload: r.payload } : null;
+    },
+    async write(payload, prevSeq, o = {}) {
+      const cur = await fetchRecord(finder, cap, { signal: o.signal });
+      if ((cur?.seq ?? null) !== prevSeq) throw new RecordConflictError(prevSeq, cur?.seq ?? null);
+      try {
+        await publishRecord(finder, cap, payload, { seq: (prevSeq ?? 0) + 1, signal: o.signal });
+      } catch (err) {
+        if (err instanceof StaleSeqError) throw new RecordConflictError(prevSeq, (err.details as { highest?: number }).highest ?? null);
+        throw err;
+      }
+    }
+  };
+}
 
 export async function createFolderService(init: FolderServiceInit) {
   const { finder, encoding } = init;
-  const store: ObjectStore = {
-    async putFile(input, o = {}) {
-      const r = await upload(input, finder, { ...encoding, convergenceSecret: init.convergenceSecret, signal: o.signal });
+  const secret = init.convergenceSecret;
+  const packs: PackStore = {
+    async putPack(bytes, o = {}) {
+      const r = await uploadPack(bytes, finder, { ...encoding, signal: o.signal });
       init.onTransfer?.('upload');
-      return { cap: r.cap };
+      return r.cap;
     },
-    async getFile(cap, o = {}) {
+    async readPack(cap, o = {}) {
       init.onTransfer?.('download');
-      return download(cap, finder, { signal: o.signal });
+      return downloadPack(cap, finder, { range: o.range, signal: o.signal });
+    },
+    async deletePack(cap, o = {}) {
+      const si = storageIndexOf(cap)!;
+      for (const s of await finder.candidates(si, 2 * cap.n, { signal: o.signal })) {
+        for (const { shareNum } of await s.list(si, { signal: o.signal }).catch(() => [])) await s.delete?.(si, shareNum, { signal: o.signal }).catch(() => {});
+      }
+    }
+  };
+  const ownWrite = repoWriteCap(secret);
+  const ownRead = repoReadCap(secret);
+  const ownReadText = formatCap(ownRead);
+  const repo = new Repository({
+    packs, record: slotRecordStore(finder, formatCap(ownWrite)), readCap: ownRead, secret,
+    index: await openLocalIndex(join(init.home, 'repo-index'))
+  });
+  const chunker = createChunker(ownerKey(secret, 'chunker'));
+
+  /** Readers of other owners' repositories (a cap handed to us), by read cap, in memory. */
+  const readers = new Map<string, Repository>();
+  const src: BlobSource = {
+    reader(cap: MutableReadCap) {
+      const text = formatCap(cap);
+      if (text === ownReadText) return repo;
+      let r = readers.get(text);
+      if (!r) readers.set(text, r = new Repository({ packs, record: slotRecordStore(finder, text), readCap: cap, index: memoryIndex() }));
+      return r;
     }
   };
 
@@ -52,7 +107,7 @@ export async function createFolderService(init: FolderServiceInit) {
     },
     async write(head: FolderHead, prevSeq: number | null) {
       try {
-        await publishRecord(finder, cap, encodeHead(head), { seq: (prevSeq ?? 0) + 1 });
+        await publishRecord(finder, cap, encodeHead({ repo: ownReadText, ...head }), { seq: (prevSeq ?? 0) + 1 });
       } catch (err: any) {
         if (err?.code === 'ERR_STALE_SEQ') throw new HeadConflictError(prevSeq, err.details?.highest ?? null);
         throw err;
@@ -67,14 +122,19 @@ export async function createFolderService(init: FolderServiceInit) {
   const engine = new SyncEngine({
     journal,
     async snapshot(rec: FolderRecord, signal) {
+      // A backup shares the repository with other backups; a prune (on any device of the owner) excludes it.
+      await repo.lock('backup', signal);
       const r = await backup(rec.path, {
-        store, cache, signal, excludes: rec.excludes, excludeIfPresent: rec.excludeIfPresent, parent: rec.lastSnapshot?.cap, host: hostname(),
+        repo, chunker, cache, signal, excludes: rec.excludes, excludeIfPresent: rec.excludeIfPresent, parent: rec.lastSnapshot?.cap, host: hostname(),
         onProgress: (e) => { progress?.(e); if (!isPerItem(e)) init.onEvent?.(e); } // the event stream gets status lines, not one per file
       });
       return { snapshotCap: r.snapshotCap, time: r.snapshot.time, root: r.root, stats: r.stats };
     },
     async commit(rec, snap) {
       await commitSnapshot(headStore(rec.writeCap), { cap: snap.snapshotCap, time: snap.time });
+      // The head names blobs this device indexed: publish them (other devices, prune and readers need them).
+      await repo.publish({ unlock: true });
+      await repo.addFolder(rec.rootCap);
     },
     onEvent: (e) => init.onEvent?.(e)
   }, { debounceMs: init.debounceMs });
@@ -90,10 +150,13 @@ export async function createFolderService(init: FolderServiceInit) {
   };
 
   const service = {
-    store,
+    repo,
+    src,
     engine,
     journal,
     async start() {
+      // Blobs stored before a crash but not yet published are published now (their packs are in the swarm).
+      await repo.publish({ unlock: true }).catch(() => {});
       await engine.start();
     },
 
@@ -149,7 +212,7 @@ export async function createFolderService(init: FolderServiceInit) {
       return { rootCap: cap, seq: r?.seq ?? 0, snapshots: listSnapshots(r?.head ?? null) };
     },
 
-    /** A snapshot cap from a snapshot or directory cap (as is) or a root cap (its latest snapshot). */
+    /** A snapshot cap from a snapshot or tree cap (as is) or a root cap (its latest snapshot). */
     async resolveSnapshot(cap: string): Promise<string> {
       const c = parseCap(cap);
       if (c.type !== 'mr' && c.type !== 'mw') return cap;
@@ -160,36 +223,170 @@ export async function createFolderService(init: FolderServiceInit) {
     },
 
     async ls(cap: string, path?: string) {
-      return ls(store, await service.resolveSnapshot(cap), path);
+      return ls(src, await service.resolveSnapshot(cap), path);
     },
 
     /** The entry of one regular file of a snapshot (for a download through the browser). */
     async fileAt(cap: string, path: string): Promise<DirEntry> {
-      const at = await locate(store, await service.resolveSnapshot(cap), path);
+      const at = await locate(src, await service.resolveSnapshot(cap), path);
       if (at.kind !== 'leaf' || at.entry.type !== 'file') throw new P2PBackupError('ERR_NOT_A_FILE', `not a regular file in the snapshot: ${path}`, { path });
       return at.entry;
     },
 
+    /** A file's content (an entry of a tree, or a file cap alone: its size comes from the content), verified. */
+    async openFile(entry: { cap: string; size?: number }, o: { signal?: AbortSignal } = {}) {
+      return openContent(src, entry, o.signal);
+    },
+
+    /** Store one file's content in the repository (chunked, deduplicated, published); its file cap. */
+    async putFile(stream: AsyncIterable<Uint8Array>, o: { signal?: AbortSignal } = {}) {
+      const refs: ChunkRef[] = [];
+      let size = 0, blobsNew = 0;
+      const stored: Promise<void>[] = [];
+      const before = { sealed: repo.stats.sealedNew, packs: repo.stats.packs };
+      let first: Uint8Array | null = null; // held back: content of at most LITERAL_MAX_BYTES lives in its cap
+      const save = async (chunk: Uint8Array) => {
+        const [r] = await repo.saveBlobs('data', [chunk], { signal: o.signal });
+        refs.push({ ...r.ref, size: chunk.length });
+        stored.push(r.stored);
+        if (r.isNew) blobsNew++;
+      };
+      for await (const chunk of chunkStream(stream, chunker, { signal: o.signal })) {
+        size += chunk.length;
+        if (first === null && refs.length === 0) { first = chunk; continue; }
+        if (first) { await save(first); first = null; }
+        await save(chunk);
+      }
+      let cap: string;
+      if (first && first.length <= LITERAL_MAX_BYTES) {
+        cap = formatCap({ type: 'lit', data: first });
+      } else if (first) {
+        await save(first);
+        cap = capOf(ownRead, { kind: 'data', ...refs[0] });
+      } else if (refs.length === 0) {
+        cap = formatCap({ type: 'lit', data: new Uint8Array(0) });
+      } else if (refs.length === 1) {
+        cap = capOf(ownRead, { kind: 'data', ...refs[0] });
+      } else {
+        const [l] = await repo.saveBlobs('list', [encodeChunkList(refs)], { signal: o.signal });
+        stored.push(l.stored);
+        if (l.isNew) blobsNew++;
+        cap = capOf(ownRead, { kind: 'list', ...l.ref });
+      }
+      await repo.flush();
+      await Promise.all(stored);
+      await repo.publish({ signal: o.signal });
+      return { cap, size, blobsNew, bytesStored: repo.stats.sealedNew - before.sealed, packs: repo.stats.packs - before.packs };
+    },
+
     async diff(a: string, b: string) {
-      return diff(store, await service.resolveSnapshot(a), await service.resolveSnapshot(b));
+      return diff(src, await service.resolveSnapshot(a), await service.resolveSnapshot(b));
     },
 
     async restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void } = {}) {
       const snap = await service.resolveSnapshot(cap);
-      const r = await restore(snap, resolve(target), { store, path: o.path, overwrite: o.overwrite, signal: o.signal, onProgress: o.onProgress });
+      const r = await restore(snap, resolve(target), { src, path: o.path, overwrite: o.overwrite, signal: o.signal, onProgress: o.onProgress });
       return { snapshotCap: snap, ...r };
     },
 
-    async forget(idOrPath: string, policy: ForgetPolicy) {
+    async forget(idOrPath: string, policy: ForgetPolicy, o: { prune?: boolean; signal?: AbortSignal } = {}) {
       const rec = await engine.find(idOrPath);
-      return forget(headStore(rec.writeCap), policy);
+      const decision = await forget(headStore(rec.writeCap), policy);
+      return o.prune ? { ...decision, prune: await service.prune({ signal: o.signal }) } : decision;
+    },
+
+    /**
+     * Free what no kept snapshot of any of the owner's folders needs (every device's folders: the repository
+     * record lists them). Holds the repository's prune lock; refuses while backups hold theirs.
+     */
+    async prune(o: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<PruneReport> {
+      await repo.publish({ signal: o.signal });
+      await repo.lock('prune', o.signal);
+      try {
+        await repo.sync(o.signal);
+        const { record } = await repo.readRecord(o.signal);
+        const folders = new Set([...record.folders, ...(await engine.list()).map((f) => f.rootCap)]);
+        const snaps: string[] = [];
+        for (const f of folders) {
+          const h = await headStore(f).read();
+          if (!h) continue;
+          if (h.head.repo !== ownReadText) continue; // another repository's folder: its blobs are not ours
+          snaps.push(...h.head.snapshots.map((s) => s.cap));
+        }
+        const live = await reachableBlobs(src, snaps, { signal: o.signal });
+        const report = await prune(repo, live.ids, { dryRun: o.dryRun, signal: o.signal });
+        if (!o.dryRun) await cache.clear(); // cached file contents may name freed blobs: re-read once rather than trust them
+        return report;
+      } finally {
+        await repo.unlock().catch(() => {});
+      }
+    },
+
+    /** Every pack a cap needs (snapshot, tree, file, folder root cap: all its kept snapshots, or a pack cap). */
+    async packsOf(capText: string, o: { signal?: AbortSignal } = {}): Promise<{ snapshots: string[]; packs: string[] }> {
+      const c = parseCap(capText);
+      if (c.type === 'pack') return { snapshots: [], packs: [capText] };
+      if (c.type === 'lit') return { snapshots: [], packs: [] };
+      let snapshots: string[] = [];
+      let reader: Repository;
+      let ids: Set<string>;
+      if (c.type === 'mr' || c.type === 'mw') {
+        snapshots = (await service.snapshots(capText)).snapshots.map((s) => s.cap);
+        if (!snapshots.length) return { snapshots, packs: [] };
+        const first = contentOf(snapshots[0], ['snapshot']);
+        if (first.kind === 'lit') return { snapshots, packs: [] };
+        reader = src.reader(first.repo) as Repository;
+        ids = (await reachableBlobs(src, snapshots, { signal: o.signal })).ids;
+      } else if (c.type === 'blob') {
+        reader = src.reader(c.repo) as Repository;
+        if (c.kind === 'snapshot') { snapshots = [capText]; ids = (await reachableBlobs(src, snapshots, { signal: o.signal })).ids; }
+        else ids = await blobsUnder(capText);
+      } else {
+        throw new P2PBackupError('ERR_CAP_WRONG_KIND', `a "${c.type}" cap names nothing to check`);
+      }
+      const packs = new Map<string, PackCap>();
+      for (const id of ids) {
+        const loc = await reader.locate(Uint8Array.from(Buffer.from(id, 'hex')), o.signal);
+        packs.set(formatCap(loc.pack), loc.pack);
+      }
+      return { snapshots, packs: [...packs.keys()] };
+    },
+
+    /** The packs of the owner's index parts (renewed with everything else). */
+    async indexPacks(): Promise<string[]> {
+      return (await repo.readRecord()).record.index.map((p) => formatCap(p.pack));
     },
 
     async stop() {
       await engine.stop();
       await journal.close();
       await cache.close();
+      await repo.close();
+      for (const r of readers.values()) await r.close();
     }
   };
+
+  /** Blob ids under a tree or file cap: the blob itself, a list's chunks, a tree's whole subtree. */
+  async function blobsUnder(capText: string): Promise<Set<string>> {
+    const c = contentOf(capText, ['data', 'list', 'tree']);
+    if (c.kind === 'lit') return new Set();
+    if (c.kind === 'tree') {
+      // A tree cap: walk it as the root of a snapshot would be.
+      const out = new Set<string>([hex(c.id)]);
+      for await (const { entry } of walkTree(src, capText)) {
+        if (entry.type === 'symlink') continue;
+        for (const id of await blobsUnder(entry.cap!)) out.add(id);
+      }
+      return out;
+    }
+    const out = new Set<string>([hex(c.id)]);
+    if (c.kind === 'list') {
+      const list = decodeChunkList(await src.reader(c.repo).loadBlob('list', c), undefined);
+      for (const ch of list) out.add(hex(ch.id));
+    }
+    return out;
+  }
   return service;
 }
+
+export type FolderService = Awaited<ReturnType<typeof createFolderService>>;

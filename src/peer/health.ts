@@ -11,7 +11,6 @@
 // 6. Durability per snapshot from the holders seen and the peers' availability.
 // Separately, every `gcIntervalMs`, this peer's own store drops shares whose lease expired (plus grace).
 import type { Logger } from 'pino';
-import { reachableCaps } from '../backup/index.ts';
 import {
   auditFile, checkFile, fileDurability, renewHeads, renewLeases, repairFile, snapshotDurability, availabilityOf,
   type AuditLedger, type FileCheckReport, type ServerFinder
@@ -113,7 +112,7 @@ export function createHealthService(init: HealthInit) {
       for (const s of snaps) {
         if (reachable.has(s.cap)) continue;
         try {
-          reachable.set(s.cap, [...await reachableCaps(init.folders!.store, [s.cap], { signal })]);
+          reachable.set(s.cap, (await init.folders!.packsOf(s.cap, { signal })).packs);
         } catch (err) {
           signal.throwIfAborted();
           log?.warn({ snapshot: s.cap, err: (err as Error).message }, 'health: cannot walk snapshot (checking the snapshot object only)');

@@ -4,19 +4,18 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { P2PBackupError } from '../common/errors.ts';
+import { parseCap } from '../caps/index.ts';
 import { DiskStore } from '../store/index.ts';
 import { createNode, loadOrCreatePeerKey, rankByDistance, shouldAnnounce, STORAGE_PROTOCOL, type P2PNode } from '../net/index.ts';
 import type { PeerId } from '@libp2p/interface';
-import { fileInput } from '../format/index.ts';
-import { download, upload, checkFile, checkDeep, repairFile, AuditLedger, type ServerFinder, type ShareServer, type FileCheckReport, type RepairReport } from '../client/index.ts';
+import { checkFile, checkDeep, repairFile, AuditLedger, type ServerFinder, type ShareServer, type FileCheckReport, type RepairReport } from '../client/index.ts';
 import type { CheckRequest, PeerInfo, PeerService, ProgressEvent, PutOptions, PutResult, StatusReport } from '../api/service.ts';
 import { createHealthService, type HealthService } from './health.ts';
 import { validateEncoding, type PeerConfig } from './config.ts';
@@ -311,12 +310,13 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
 
     async check(cap: string, o: CheckRequest) {
       const onProgress = o.onProgress as ((e: unknown) => void) | undefined;
-      if (o.deep) {
+      // Files, trees, snapshots and folders live in packs: checking one checks every pack it reaches.
+      if (o.deep || !['pack', 'lit'].includes(parseCap(cap).type)) {
         if (!folders) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without folders: --deep needs them');
         const repairs: RepairReport[] = [];
         const r = await checkDeep(cap, finder, {
-          store: folders.store, verify: o.verify, signal: o.signal, onProgress,
-          snapshotsOf: async (root) => (await folders!.snapshots(root)).snapshots.map((s) => s.cap),
+          verify: o.verify, signal: o.signal, onProgress,
+          packsOf: (c) => folders!.packsOf(c, { signal: o.signal }),
           onFile: async (f) => { if (o.repair && !f.healthy && f.recoverable && f.verifyCap) repairs.push(await repairFile(f.cap, finder, { signal: o.signal, onProgress })); }
         });
         if (o.repair) {
@@ -327,7 +327,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         }
         return { ...r, ...(o.repair ? { repairs: repairs.map((x) => ({ cap: x.cap, missing: x.missing, placed: x.placed, deleted: x.deleted, failures: x.failures, repaired: x.repaired })) } : {}) };
       }
-      if (o.repair) {
+      if (o.repair && parseCap(cap).type === 'pack') {
         const r = await repairFile(cap, finder, { signal: o.signal, onProgress });
         return { ...r, recoverable: r.after.recoverable };
       }
@@ -389,42 +389,30 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     },
 
     async putFile(input, o: PutOptions): Promise<PutResult> {
+      if (!folders) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without a repository: put needs one');
       const enc = { k: o.k ?? config.encoding.k, n: o.n ?? config.encoding.n, happy: o.happy ?? config.encoding.happy };
-      if (o.n !== undefined && o.happy === undefined) enc.happy = Math.min(enc.happy, enc.n);
-      if (o.k !== undefined && o.happy === undefined) enc.happy = Math.max(enc.happy, enc.k);
-      validateEncoding(enc, 'put');
-      let path: string;
-      let spooled = false;
+      if (enc.k !== config.encoding.k || enc.n !== config.encoding.n || enc.happy !== config.encoding.happy) {
+        throw new P2PBackupError('ERR_BAD_REQUEST', `files are stored in the repository's packs, coded ${config.encoding.k}-of-${config.encoding.n} (happy ${config.encoding.happy}) as config.json's "encoding" says; other parameters per file are not supported`);
+      }
+      let stream: AsyncIterable<Uint8Array>;
       if ('path' in input) {
-        path = input.path;
-        const st = await stat(path).catch(() => null);
-        if (!st?.isFile()) throw new P2PBackupError('ERR_BAD_REQUEST', `not a readable file: ${path}`);
+        const st = await stat(input.path).catch(() => null);
+        if (!st?.isFile()) throw new P2PBackupError('ERR_BAD_REQUEST', `not a readable file: ${input.path}`);
+        stream = createReadStream(input.path, { highWaterMark: 1 << 20 });
       } else {
-        // A streamed body is spooled so the convergent key's hashing pass can read it twice.
-        await mkdir(tmpDir, { recursive: true, mode: 0o700 });
-        path = join(tmpDir, `upload-${randomBytes(8).toString('hex')}`);
-        spooled = true;
-        await pipeline(Readable.from(input.stream), createWriteStream(path, { mode: 0o600 }), { signal: o.signal });
+        stream = input.stream;
       }
-      try {
-        const r = await upload(await fileInput(path), finder, {
-          ...enc,
-          convergenceSecret: secret,
-          signal: o.signal,
-          onProgress: o.onProgress
-        });
-        transfers.uploads++;
-        init.log?.info({ si: r.storageIndex, size: r.size, happiness: r.happiness }, 'put');
-        return r;
-      } finally {
-        if (spooled) await rm(path, { force: true });
-      }
+      const r = await folders.putFile(stream, { signal: o.signal });
+      transfers.uploads++;
+      init.log?.info({ size: r.size, blobs: r.blobsNew, packs: r.packs }, 'put');
+      return r;
     },
 
     async getFile(cap, o) {
-      const { size, stream } = await download(cap, finder, { signal: o.signal });
+      if (!folders) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without a repository: get needs one');
+      const c = await folders.openFile({ cap }, { signal: o.signal });
       transfers.downloads++;
-      return { size, stream: Readable.from(stream) };
+      return { size: c.size, stream: Readable.from(c.stream) };
     },
 
     async stop() {

@@ -29,6 +29,8 @@ function aadOf(kind: BlobKind): Uint8Array {
 export interface SealOptions {
   /** Try zstd (default true); false stores raw (data known to be incompressible). */
   compress?: boolean;
+  /** Frozen test vectors only: a fixed nonce. Production always draws a random one. */
+  nonce?: Uint8Array;
 }
 
 /** Seal `plain` (not modified) as a blob of `kind` under `key`; a fresh buffer the caller owns. */
@@ -38,7 +40,7 @@ export function sealBlob(kind: BlobKind, plain: Uint8Array, key: Uint8Array, o: 
   const header = new Uint8Array(BLOB_HEADER_BYTES);
   header[0] = method;
   new DataView(header.buffer).setUint32(1, plain.length);
-  const nonce = randomBytes(BLOB_NONCE_BYTES);
+  const nonce = o.nonce ?? randomBytes(BLOB_NONCE_BYTES);
   const out = new Uint8Array(BLOB_OVERHEAD_BYTES + bytes.length);
   out.set(nonce, 0);
   let w = BLOB_NONCE_BYTES;

@@ -23,8 +23,8 @@ export function encodeChunkList(chunks: readonly ChunkRef[]): Uint8Array {
   return b;
 }
 
-/** Decode and check against the file's size (every chunk non-empty, lengths summing to `size`). */
-export function decodeChunkList(b: Uint8Array, size: number): ChunkRef[] {
+/** Decode and check against the file's size (every chunk non-empty, lengths summing to `size` when it is given). */
+export function decodeChunkList(b: Uint8Array, size?: number): ChunkRef[] {
   const bad = (reason: string) => new InvalidRepoDataError('chunk list', reason);
   if (b.length < HEAD || MAGIC.some((m, i) => b[i] !== m)) throw bad('bad magic');
   if (b[4] !== REPO_VERSION || b[5] | b[6] | b[7]) throw bad(`unknown version ${b[4]}`);
@@ -40,6 +40,6 @@ export function decodeChunkList(b: Uint8Array, size: number): ChunkRef[] {
     total += s;
     out.push({ id: b.slice(o, o + 32), key: b.slice(o + 32, o + 64), size: s });
   }
-  if (total !== size) throw bad(`chunks sum to ${total} bytes, the file has ${size}`);
+  if (size !== undefined && total !== size) throw bad(`chunks sum to ${total} bytes, the file has ${size}`);
   return out;
 }

@@ -12,7 +12,7 @@ test('keystore puts, gets, lists and deletes named caps in a 0700 directory', as
     assert.equal((await stat(join(home, 'h', 'keystore'))).mode & 0o777, 0o700);
     const mw = createMutableWriteCap();
     await ks.put('docs', mw);
-    await ks.put('lit', 'p2pb:lit:ae:' + formatCap({ type: 'lit', data: new Uint8Array(0) }).split(':')[3]);
+    await ks.put('lit', formatCap({ type: 'lit', data: new Uint8Array(0) }));
     assert.deepEqual(await ks.get('docs'), mw);
     assert.equal(await ks.get('missing'), undefined);
     assert.deepEqual((await ks.list()).map((e) => e.name), ['docs', 'lit']);

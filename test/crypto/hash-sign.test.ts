@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { taggedHash, taggedHasher, convergentKey, storageIndexFromKey, ed25519PublicKey, ed25519Sign, ed25519Verify, randomBytes, randomKey } from '../../src/crypto/index.ts';
+import { taggedHash, taggedHasher, blobKeys, ownerKey, ed25519PublicKey, ed25519Sign, ed25519Verify, randomBytes, randomKey } from '../../src/crypto/index.ts';
 
 const b = (s: string) => new TextEncoder().encode(s);
 
@@ -14,13 +14,21 @@ test('tagged hash is domain-separated and unambiguous', () => {
   assert.deepEqual(h.digest(), h2.digest());
 });
 
-test('convergent keys depend on secret, params and plaintext hash', () => {
-  const ph = randomBytes(32), s = randomBytes(32);
-  const p = { k: 3, n: 5, segmentSize: 1 << 20 };
-  assert.deepEqual(convergentKey(s, p, ph), convergentKey(s, p, ph));
-  assert.notDeepEqual(convergentKey(s, p, ph), convergentKey(randomBytes(32), p, ph));
-  assert.notDeepEqual(convergentKey(s, p, ph), convergentKey(s, { ...p, k: 2 }, ph));
-  assert.equal(storageIndexFromKey(randomKey()).length, 16);
+test('blob ids and keys depend on secret, kind and plaintext; id and key differ; owner keys by purpose', () => {
+  const s = randomBytes(32), pt = randomBytes(1000);
+  const a = blobKeys(s, 1, pt);
+  assert.deepEqual(a, blobKeys(s, 1, Uint8Array.from(pt)));
+  assert.notDeepEqual(a.id, a.key);
+  assert.notDeepEqual(a.id, blobKeys(randomBytes(32), 1, pt).id);
+  assert.notDeepEqual(a.id, blobKeys(s, 2, pt).id);
+  const pt2 = Uint8Array.from(pt); pt2[999] ^= 1;
+  assert.notDeepEqual(a.id, blobKeys(s, 1, pt2).id);
+  assert.notDeepEqual(a.key, blobKeys(s, 1, pt2).key);
+  assert.equal(a.id.length, 32); assert.equal(a.key.length, 32);
+  assert.notDeepEqual(ownerKey(s, 'repo-slot'), ownerKey(s, 'chunker'));
+  assert.deepEqual(ownerKey(s, 'chunker'), ownerKey(s, 'chunker'));
+  assert.throws(() => blobKeys(new Uint8Array(31), 1, pt));
+  assert.equal(randomKey().length, 32);
 });
 
 test('Ed25519 sign/verify', () => {

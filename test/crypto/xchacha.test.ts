@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { XChaCha20Poly1305 } from '@stablelib/xchacha20poly1305';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hchacha20, xchachaSeal, xchachaOpen, DecryptError, randomBytes, segmentSealer, segmentNonce } from '../../src/crypto/index.ts';
+import { hchacha20, xchachaSeal, xchachaOpen, DecryptError, randomBytes } from '../../src/crypto/index.ts';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const V = JSON.parse(readFileSync(new URL('../vectors/xchacha.json', import.meta.url), 'utf8'));
@@ -32,27 +32,3 @@ test('byte-identical to @stablelib and @noble on random inputs; tampering refuse
   }
 });
 
-test('segment sealer uses index nonces and matches the one-shot form', () => {
-  const key = randomBytes(32);
-  const s = segmentSealer(key);
-  const pt = randomBytes(3000);
-  const out = new Uint8Array(3016);
-  assert.equal(s.sealInto(7, [pt.subarray(0, 1000), pt.subarray(1000)], out), 3016);
-  assert.deepEqual(out, xchachaSeal(key, segmentNonce(7), pt));
-  assert.deepEqual(s.open(7, out), pt);
-  assert.throws(() => s.open(8, out), DecryptError);
-});
-
-test('segment sealer fills consecutive views (the data blocks of a segment) exactly as one buffer', () => {
-  const key = randomBytes(32);
-  const s = segmentSealer(key);
-  const pt = randomBytes(3000);
-  const whole = new Uint8Array(3016);
-  s.sealInto(3, [pt], whole);
-  const backing = new Uint8Array(3 * 1006).fill(0xee);
-  const views = [0, 1, 2].map((i) => backing.subarray(i * 1006, (i + 1) * 1006));
-  assert.equal(s.sealInto(3, [pt.subarray(0, 10), pt.subarray(10)], views), 3016);
-  assert.deepEqual(backing.subarray(0, 3016), whole);
-  assert.ok(backing.subarray(3016).every((b) => b === 0xee), 'bytes past the sealed length are left alone');
-  assert.throws(() => s.sealInto(3, [pt], [new Uint8Array(1000), new Uint8Array(2000)]), RangeError);
-});

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeBytes, decodeBytes, verifyShare, decodeFile, memorySource, geometry, NotEnoughSharesError, type DecodeReport, type ShareRegion, type ShareSource } from '../../src/format/index.ts';
+import { decodeBytes, verifyShare, decodeFile, memorySource, geometry, NotEnoughSharesError, type DecodeReport, type ShareRegion, type ShareSource } from '../../src/format/index.ts';
 import { blockOffset } from '../../src/format/geometry.ts';
-import { toVerifyCap, formatCap, type ReadCap } from '../../src/caps/index.ts';
-import { prng } from './helpers.ts';
+import { toVerifyCap, formatCap, type PackCap } from '../../src/caps/index.ts';
+import { prng, encodeBytes } from './helpers.ts';
 
 const K = 3, N = 5, SEG = 256, SIZE = 1500;
 const data = prng(SIZE, 42);
 const enc = await encodeBytes(data, { k: K, n: N, segmentSize: SEG, convergenceSecret: new Uint8Array(32) });
 const other = await encodeBytes(prng(SIZE, 43), { k: K, n: N, segmentSize: SEG, convergenceSecret: new Uint8Array(32) });
-const cap = enc.cap as ReadCap;
+const cap = enc.cap as PackCap;
 const g = geometry({ k: K, n: N, segmentSize: SEG, fileSize: SIZE });
 const leaf = (seg: number) => g.blockTreeOffset + 32 * (g.leaves - 1 + seg);
 
@@ -105,8 +105,8 @@ test('up to m bad shares still decode; m+1 give NotEnoughSharesError; failing an
 });
 
 test('a cap with the wrong UEB hash or params finds no good shares', async () => {
-  const wrong: ReadCap = { ...cap, uebHash: new Uint8Array(32) };
+  const wrong: PackCap = { ...cap, uebHash: new Uint8Array(32) };
   await assert.rejects(decodeBytes(wrong, enc.shares), (e: NotEnoughSharesError) => e.code === 'ERR_NOT_ENOUGH_SHARES' && e.details.found === 0);
-  const wrongSize: ReadCap = { ...cap, size: cap.size + 1 };
+  const wrongSize: PackCap = { ...cap, size: cap.size + 1 };
   await assert.rejects(decodeBytes(wrongSize, enc.shares), NotEnoughSharesError);
 });

@@ -8,9 +8,11 @@ import type { Routes } from './context.ts';
 export const QR_OPTIONS = { errorCorrectionLevel: 'M', margin: 2 } as const;
 
 const KIND: Record<string, string> = {
-  chk: 'file read cap', slice: 'read cap of a byte range of a pack (a small file or directory of a backup)', chkv: 'file verify cap', lit: 'literal file (the data is in the cap)',
-  mw: 'folder write cap', mr: 'folder root read cap', mv: 'folder verify cap'
+  blob: 'read cap of one file, directory or snapshot (it opens that and nothing else)', pack: 'pack cap (check and repair one stored pack; reads nothing)',
+  lit: 'literal file (the data is in the cap)', mw: 'folder write cap', mr: 'folder root read cap', mv: 'folder verify cap'
 };
+/** A cap's verify cap, or null: literal caps store nothing, and a blob is checked through the packs it reaches. */
+const verifyCapOf = (cap: ReturnType<typeof parseCap>) => (cap.type === 'lit' || cap.type === 'blob' ? null : formatCap(toVerifyCap(cap)));
 
 export const capRoutes: Routes = (app) => {
   app.get('/api/caps/verify', {
@@ -25,7 +27,7 @@ export const capRoutes: Routes = (app) => {
   }, async (req) => {
     const text = (req.query as { cap: string }).cap;
     const cap = parseCap(text);
-    return { cap: formatCap(cap), type: cap.type, kind: KIND[cap.type], verifyCap: cap.type === 'lit' ? null : formatCap(toVerifyCap(cap)) };
+    return { cap: formatCap(cap), type: cap.type, kind: KIND[cap.type], verifyCap: verifyCapOf(cap) };
   });
 
   app.get('/api/caps/qr', {

@@ -18,8 +18,7 @@ const encodingQuery = {
 const PutResult = {
   type: 'object',
   properties: {
-    cap: { type: 'string' }, size: { type: 'integer' }, verifyCap: { type: ['string', 'null'] }, storageIndex: { type: ['string', 'null'] },
-    placements: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } }, happiness: { type: 'integer' }
+    cap: { type: 'string' }, size: { type: 'integer' }, blobsNew: { type: 'integer' }, bytesStored: { type: 'integer' }, packs: { type: 'integer' }
   }
 } as const;
 

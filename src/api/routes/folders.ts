@@ -136,7 +136,7 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
   }, async (req, reply) => {
     const q = req.query as { cap: string; path: string };
     const entry = await folders().fileAt(q.cap, q.path);
-    const { size, stream } = await folders().store.getFile(entry.cap!, { signal: clientGone(reply) });
+    const { size, stream } = await folders().openFile({ cap: entry.cap!, size: entry.size }, { signal: clientGone(reply) });
     reply.header('content-type', 'application/octet-stream');
     reply.header('content-length', String(size));
     reply.header('content-disposition', `attachment; filename="${asciiName(entry.name)}"; filename*=UTF-8''${encodeURIComponent(entry.name)}`);
