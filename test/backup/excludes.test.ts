@@ -50,7 +50,7 @@ test('excludes: --exclude, --exclude-file, .p2pbackupignore (relative, negation,
     store: grid.objects, excludes: ['*.log', 'node_modules'], excludeFiles: [excludeFile], excludeIfPresent: ['.nobackup'],
     onProgress: (e) => { if (e.type === 'backup:backup:excluded') events.push(e.path.slice(src.length + 1)); }
   });
-  assert.deepEqual(await paths(grid.objects, r.root), [
+  assert.deepEqual(await paths(grid.src, r.root), [
     'keep.txt', 'other.o', 'proj', 'proj/.p2pbackupignore', 'proj/keep.o', 'proj/src', 'proj/src/build',
   ]);
   assert.deepEqual(events.sort(), ['a.log', 'node_modules', 'proj/build', 'proj/main.o', 'proj/src/.hidden.o', 'proj/src/cache', 'secret', 'tmp']);
@@ -84,11 +84,11 @@ test('unreadable, vanished and special files are reported, skipped, and do not a
   assert.ok(vanished instanceof FileReadError);
   assert.equal(vanished.details.errno, 'ENOENT');
   assert.equal(seen.find((s) => s.path.endsWith('fifo'))!.err.name, 'UnsupportedEntryError');
-  const names = await paths(grid.objects, r.root);
+  const names = await paths(grid.src, r.root);
   assert.deepEqual(names, ['a-first', 'c-last', ...(asRoot ? ['d-unreadable'] : [])]);
 
   // Throwing from onItemError aborts the backup with that error.
-  await assert.rejects(backup(src, { store: grid.objects, onItemError: (_p, err) => { throw err; } }), { name: 'UnsupportedEntryError' });
+  await assert.rejects(backup(src, { repo: grid.repo, chunker: grid.chunker, onItemError: (_p, err) => { throw err; } }), { name: 'UnsupportedEntryError' });
   await chmod(unreadable, 0o600);
 });
 

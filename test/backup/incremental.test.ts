@@ -29,7 +29,7 @@ test(`second backup of ${FILES} files reads and uploads only what changed`, { ti
       await writeFile(join(src, `d${d}`, i % 2 ? 'sub' : '', `f${i}`), body);
     }
   }
-  const first = await backup(src, { store: grid.objects, cache });
+  const first = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
   assert.equal(first.stats.files, FILES);
   assert.equal(first.stats.unchanged, 0);
 
@@ -45,7 +45,7 @@ test(`second backup of ${FILES} files reads and uploads only what changed`, { ti
   assert.equal(second.stats.uploads, 5);
   assert.equal(second.stats.dirsReused, second.stats.dirs - 3);
   assert.equal(store.gets, 0);
-  assert.deepEqual((await diff(grid.objects, first.snapshotCap, second.snapshotCap)).changed, ['d3/sub/f7']);
+  assert.deepEqual((await diff(grid.src, first.snapshotCap, second.snapshotCap)).changed, ['d3/sub/f7']);
 
   // Nothing changed: only the snapshot object is new.
   const third = await backup(src, { store: counting(grid.objects), cache });

@@ -19,9 +19,9 @@ test('mtimes with milliseconds survive a round trip exactly (files, dirs, symlin
   for (let i = 0; i < 40; i++) spec[`d/f${i}`] = { type: 'file', content: `file ${i}`, mtimeMs: T0 + i * 37 };
   const src = join(work, 'src');
   await makeTree(src, spec);
-  const { snapshotCap } = await backup(src, { store: grid.objects });
+  const { snapshotCap } = await backup(src, { repo: grid.repo, chunker: grid.chunker });
   const dst = join(work, 'dst');
-  const r = await restore(snapshotCap, dst, { store: grid.objects });
+  const r = await restore(snapshotCap, dst, { src: grid.src });
   assert.deepEqual(r.stats.failed, []);
   for (const p of Object.keys(spec)) {
     const [a, b] = await Promise.all([lstat(join(src, p), { bigint: true }), lstat(join(dst, p), { bigint: true })]);

@@ -40,7 +40,7 @@ const SPEC: Record<string, Spec> = {
 async function backedUp(name: string, spec = SPEC) {
   const src = join(work, name);
   await makeTree(src, spec);
-  const r = await backup(src, { store: grid.objects, host: 'test-host' });
+  const r = await backup(src, { repo: grid.repo, chunker: grid.chunker, host: 'test-host' });
   return { src, ...r };
 }
 
@@ -50,13 +50,13 @@ test('round trip of every entry kind: content, modes, mtimes, links, odd names',
   assert.equal(stats.symlinks, 2);
   assert.equal(stats.dirs, 5); // root, docs, nested, deeper, empty-dir
   assert.deepEqual(stats.skipped, []);
-  const snap = await readSnapshot(grid.objects, snapshotCap);
+  const snap = await readSnapshot(grid.src, snapshotCap);
   assert.equal(snap.root, root);
   assert.equal(snap.host, 'test-host');
   assert.deepEqual(snap.paths, [src]);
 
   const dst = join(work, 'rt-dst');
-  const r = await restore(snapshotCap, dst, { store: grid.objects });
+  const r = await restore(snapshotCap, dst, { src: grid.src });
   assert.deepEqual(r.stats.failed, []);
   assert.equal(r.stats.files, 8);
   const [a, b] = [await describeTree(src), await describeTree(dst)];
@@ -65,22 +65,22 @@ test('round trip of every entry kind: content, modes, mtimes, links, odd names',
   assert.deepEqual((await readdir(dst)).filter((n) => n.startsWith(RESTORE_TEMP_PREFIX)), []);
   // A directory cap restores too.
   const dst2 = join(work, 'rt-dst2');
-  await restore(root, dst2, { store: grid.objects });
+  await restore(root, dst2, { src: grid.src });
   assert.deepEqual(await describeTree(dst2), a);
 });
 
 test('ls and restore of a sub-path; unknown paths are refused', async () => {
   const { snapshotCap } = await backedUp('sub-src');
-  assert.deepEqual((await ls(grid.objects, snapshotCap, 'docs')).map((e) => e.name), ['a.txt', 'empty', 'nested', 'tiny']);
-  assert.equal((await ls(grid.objects, snapshotCap, '/docs/a.txt'))[0].type, 'file');
+  assert.deepEqual((await ls(grid.src, snapshotCap, 'docs')).map((e) => e.name), ['a.txt', 'empty', 'nested', 'tiny']);
+  assert.equal((await ls(grid.src, snapshotCap, '/docs/a.txt'))[0].type, 'file');
   const dst = join(work, 'sub-dst');
-  await restore(snapshotCap, dst, { store: grid.objects, path: 'docs/nested' });
+  await restore(snapshotCap, dst, { src: grid.src, path: 'docs/nested' });
   assert.deepEqual([...(await describeTree(dst)).keys()], ['deeper/run.sh', 'deeper']);
   const one = join(work, 'sub-one');
-  await restore(snapshotCap, one, { store: grid.objects, path: 'docs/a.txt' });
+  await restore(snapshotCap, one, { src: grid.src, path: 'docs/a.txt' });
   assert.deepEqual(await readdir(one), ['a.txt']);
-  await assert.rejects(ls(grid.objects, snapshotCap, 'docs/nope'), PathNotFoundError);
-  await assert.rejects(restore(snapshotCap, join(work, 'x'), { store: grid.objects, path: 'docs/a.txt/deeper' }), PathNotFoundError);
+  await assert.rejects(ls(grid.src, snapshotCap, 'docs/nope'), PathNotFoundError);
+  await assert.rejects(restore(snapshotCap, join(work, 'x'), { src: grid.src, path: 'docs/a.txt/deeper' }), PathNotFoundError);
 });
 
 test('overwrite modes: never, if-changed, always', async () => {
@@ -90,19 +90,19 @@ test('overwrite modes: never, if-changed, always', async () => {
   };
   const { snapshotCap } = await backedUp('ow-src', spec);
   const dst = join(work, 'ow-dst');
-  await restore(snapshotCap, dst, { store: grid.objects });
+  await restore(snapshotCap, dst, { src: grid.src });
   // f1 locally modified (other mtime), f2 untouched.
   await writeFile(join(dst, 'f1'), 'local edit');
   const f2Ino = (await stat(join(dst, 'f2'))).ino;
-  let r = await restore(snapshotCap, dst, { store: grid.objects, overwrite: 'never' });
+  let r = await restore(snapshotCap, dst, { src: grid.src, overwrite: 'never' });
   assert.equal(r.stats.unchanged, 2);
   assert.equal(await readFile(join(dst, 'f1'), 'utf8'), 'local edit');
-  r = await restore(snapshotCap, dst, { store: grid.objects, overwrite: 'if-changed' });
+  r = await restore(snapshotCap, dst, { src: grid.src, overwrite: 'if-changed' });
   assert.equal(r.stats.files, 1);
   assert.equal(r.stats.unchanged, 1);
   assert.match(await readFile(join(dst, 'f1'), 'utf8'), /original content one/);
   assert.equal((await stat(join(dst, 'f2'))).ino, f2Ino, 'unchanged file is not rewritten');
-  r = await restore(snapshotCap, dst, { store: grid.objects, overwrite: 'always' });
+  r = await restore(snapshotCap, dst, { src: grid.src, overwrite: 'always' });
   assert.equal(r.stats.files, 2);
   assert.notEqual((await stat(join(dst, 'f2'))).ino, f2Ino);
 });
@@ -114,18 +114,18 @@ test('a file that cannot be downloaded leaves no complete-looking file and no te
     'lost.bin': { type: 'file', content: randomBytes(PACK_FILE_MAX_BYTES + 5000), mtimeMs: T },
   };
   const { snapshotCap } = await backedUp('lost-src', spec);
-  const lostCap = (await ls(grid.objects, snapshotCap)).find((e) => e.name === 'lost.bin')!.cap!;
+  const lostCap = (await ls(grid.src, snapshotCap)).find((e) => e.name === 'lost.bin')!.cap!;
   assert.ok((await grid.removeShares(lostCap, [0, 1, 2])) >= 3);
   const dst = join(work, 'lost-dst');
   const errors: string[] = [];
-  const r = await restore(snapshotCap, dst, { store: grid.objects, onItemError: (p) => { errors.push(p); } });
+  const r = await restore(snapshotCap, dst, { src: grid.src, onItemError: (p) => { errors.push(p); } });
   assert.deepEqual(errors, [join(dst, 'lost.bin')]);
   assert.equal(r.stats.failed.length, 1);
   assert.equal(r.stats.failed[0].code, 'ERR_NOT_ENOUGH_SHARES');
   assert.deepEqual(await readdir(dst), ['good.txt']);
   // Throwing from onItemError aborts the restore, still without leftovers.
   const dst2 = join(work, 'lost-dst2');
-  await assert.rejects(restore(snapshotCap, dst2, { store: grid.objects, onItemError: (_p, err) => { throw err; } }), { code: 'ERR_NOT_ENOUGH_SHARES' });
+  await assert.rejects(restore(snapshotCap, dst2, { src: grid.src, onItemError: (_p, err) => { throw err; } }), { code: 'ERR_NOT_ENOUGH_SHARES' });
   assert.ok((await readdir(dst2)).every((n) => !n.startsWith(RESTORE_TEMP_PREFIX) && n !== 'lost.bin'));
 });
 
@@ -142,10 +142,10 @@ test('diff reports added, removed, changed and metadata-only paths', async () =>
   await rm(join(src, 'gone.txt'));
   await makeTree(src, { 'newdir': { type: 'dir' }, 'newdir/n.txt': { type: 'file', content: 'new' } });
   await utimes(join(src, 'touch.txt'), T / 1000 + 60, T / 1000 + 60);
-  const { snapshotCap: b } = await backup(src, { store: grid.objects });
-  const d = await diff(grid.objects, a, b);
+  const { snapshotCap: b } = await backup(src, { repo: grid.repo, chunker: grid.chunker });
+  const d = await diff(grid.src, a, b);
   assert.deepEqual(d, { added: ['newdir', 'newdir/n.txt'], removed: ['gone.txt'], changed: ['edit.txt'], metadata: ['touch.txt'] });
-  assert.deepEqual(await diff(grid.objects, a, a), { added: [], removed: [], changed: [], metadata: [] });
+  assert.deepEqual(await diff(grid.src, a, a), { added: [], removed: [], changed: [], metadata: [] });
 });
 
 test('folder head: commit snapshots, reachable caps, forget', async () => {
@@ -154,15 +154,15 @@ test('folder head: commit snapshots, reachable caps, forget', async () => {
   const { src, snapshotCap: s1, root: r1 } = await backedUp('head-src', spec);
   await commitSnapshot(heads, { cap: s1, time: 1000 });
   await writeFile(join(src, 'a'), 'second version of a file, long enough to have shares of its own');
-  const { snapshotCap: s2, root: r2 } = await backup(src, { store: grid.objects, parent: s1 });
-  assert.equal((await readSnapshot(grid.objects, s2)).parent, s1);
+  const { snapshotCap: s2, root: r2 } = await backup(src, { repo: grid.repo, chunker: grid.chunker, parent: s1 });
+  assert.equal((await readSnapshot(grid.src, s2)).parent, s1);
   await commitSnapshot(heads, { cap: s2, time: 2000 });
   const head = (await heads.read())!;
   assert.equal(head.seq, 2);
   assert.deepEqual(listSnapshots(head.head).map((s) => s.cap), [s1, s2]);
 
   const reach = await reachableCaps(grid.objects, [s1, s2]);
-  const fileCaps = await Promise.all([s1, s2].map(async (s) => (await ls(grid.objects, s))[0].cap!));
+  const fileCaps = await Promise.all([s1, s2].map(async (s) => (await ls(grid.src, s))[0].cap!));
   assert.deepEqual(new Set(reach), new Set([s1, s2, r1, r2, ...fileCaps]));
 
   const d = await forget(heads, { keepLast: 1 });
