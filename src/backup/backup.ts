@@ -21,7 +21,7 @@ import { InputChangedError, type FileInput } from '../format/index.ts';
 import { P2PBackupError } from '../common/errors.ts';
 import { BACKUP_CONCURRENCY, IGNORE_FILE, MODE_MASK, PACK_FILE_MAX_BYTES, PACK_TARGET_BYTES, READ_CHUNK_BYTES } from './constants.ts';
 import { createPackWriter } from './packs.ts';
-import { FileReadError, UnsupportedEntryError } from './errors.ts';
+import { FileReadError, NotADirectoryError, UnsupportedEntryError } from './errors.ts';
 import { firstPresent, isExcluded, parseRules, rulesIn, type ExcludeRule } from './exclude.ts';
 import { limiter } from './limit.ts';
 import { createMeter } from './progress.ts';
@@ -64,12 +64,6 @@ export interface BackupResult {
   root: string;
   snapshot: Snapshot;
   stats: BackupStats;
-}
-
-export class NotADirectoryError extends P2PBackupError {
-  constructor(path: string) {
-    super('ERR_BACKUP_NOT_DIR', `not a directory: ${path}`, { path });
-  }
 }
 
 const modeOf = (st: BigIntStats) => Number(st.mode) & MODE_MASK;

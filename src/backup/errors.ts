@@ -50,3 +50,10 @@ export class HeadConflictError extends P2PBackupError {
     super('ERR_HEAD_CONFLICT', `the folder head moved (expected seq ${expected}, found ${found}); read it again`, { expected, found });
   }
 }
+
+/** The folder given to backup is not a directory. */
+export class NotADirectoryError extends P2PBackupError {
+  constructor(path: string) {
+    super('ERR_BACKUP_NOT_DIR', `not a directory: ${path}`, { path });
+  }
+}

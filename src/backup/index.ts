@@ -11,11 +11,11 @@
 // `check`/repair, or a cache reset); restore's 'if-changed' compares size and mtime, not content.
 export * from './constants.ts';
 export type * from './types.ts';
-export { InvalidObjectError, PathNotFoundError, FileReadError, UnsupportedEntryError, RestoreConflictError, RestoreSizeError, HeadConflictError } from './errors.ts';
+export { InvalidObjectError, PathNotFoundError, FileReadError, UnsupportedEntryError, RestoreConflictError, RestoreSizeError, HeadConflictError, NotADirectoryError } from './errors.ts';
 export { encodeDir, decodeDir, encodeSnapshot, decodeSnapshot, encodeHead, decodeHead, readDir, readSnapshot, readObject, putObject, resolveRoot } from './objects.ts';
 export { openBackupCache, type BackupCache, type FileCacheRecord } from './cache.ts';
 export { parseRules, isExcluded, globToRegExp, type ExcludeRule } from './exclude.ts';
-export { backup, NotADirectoryError, type BackupOptions, type BackupResult } from './backup.ts';
+export { backup, type BackupOptions, type BackupResult } from './backup.ts';
 export { restore, type RestoreOptions, type OverwriteMode } from './restore.ts';
 export { ls, locate, walkTree, type Located } from './ls.ts';
 export { diff, type DiffResult } from './diff.ts';

@@ -89,7 +89,7 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--read-only', 'a light node: offer no storage, hold no write caps; browse and download by read cap')
     .action(async (o) => {
-      const { runDaemon } = await import('../peer/daemon.ts');
+      const { runDaemon } = await import('../daemon/index.ts');
       await runDaemon(home(), { bootstrap: o.bootstrap, logLevel: o.logLevel, readOnly: o.readOnly === true, healthOverride: process.env.P2PBACKUP_HEALTH });
     });
 

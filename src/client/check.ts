@@ -3,21 +3,14 @@
 // 2. found = distinct share numbers, hosts = distinct peers, happiness = max matching of shares to peers.
 // 3. With `verify`, every (peer, share) is downloaded and checked block by block against the cap (verify.ts):
 //    corrupt shares leave the counts and are listed by peer.
-// checkDeep walks snapshots (a snapshot cap, or a folder root cap: all its kept snapshots) and checks every
-// snapshot object, directory object and file they reach.
+// Walking snapshots to check everything they reach is folder work: src/peer/check.ts.
 import { formatCap, parseCap, storageIndexOf, storedCapOf, toVerifyCap } from '../caps/index.ts';
 import type { ReadCap, VerifyCap } from '../caps/index.ts';
 import { InvalidCapError } from '../caps/index.ts';
-import type { ShareSource } from '../format/index.ts';
-import { reachableCaps, type ObjectStore } from '../backup/index.ts';
 import { happiness } from './happiness.ts';
-
-export { locate, sourceOf, type Located };
-import { locate, sourceOf, type Located } from './locate.ts';
+import { locate, type Located } from './locate.ts';
 import { verifyHolders, type ShareVerdict } from './verify.ts';
-import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
-
-const DEEP_CONCURRENCY = 4;
+import type { ClientProgress, ServerFinder } from './types.ts';
 
 export interface CheckOptions {
   verify?: boolean;
@@ -50,16 +43,13 @@ export interface FileCheckReport {
   unreachable: string[];
 }
 
-/** Where the shares of a file are, with the servers to reach them (repair and audits reuse it). */
-
+/** The verify cap of an immutable file's cap (a slice: its pack's), or null for a literal cap. */
 export function immutableCap(capText: string): { cap: ReadCap | VerifyCap; verify: VerifyCap } | null {
   const c = storedCapOf(parseCap(capText)); // a slice is checked as its whole pack
   if (c.type === 'lit') return null;
   if (c.type !== 'chk' && c.type !== 'chkv') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a file read or verify cap is needed here, not a "${c.type}" cap (use --deep for folder root caps)`, { type: c.type });
   return { cap: c, verify: toVerifyCap(c) };
 }
-
-
 
 export function placementsOf(pairs: { peer: string; shareNum: number }[]): Map<number, Set<string>> {
   const m = new Map<number, Set<string>>();
@@ -112,66 +102,4 @@ export async function inspectFile(capText: string, finder: ServerFinder, o: Chec
   const loc = await locate(si, finder, ic.verify.n, o.signal);
   const verdicts = o.verify ? await verifyHolders(ic.verify, loc, o) : null;
   return { report: buildReport(capText, ic.verify, loc, verdicts), loc, verdicts };
-}
-
-export interface DeepCheckReport {
-  cap: string;
-  snapshots: string[];
-  /** One report per stored object (snapshot objects, directories, files). */
-  files: FileCheckReport[];
-  objects: number;
-  healthy: number;
-  unhealthy: number;
-  unrecoverable: number;
-  recoverable: boolean;
-  /** Objects that could not be walked (e.g. an unrecoverable directory hides its children). */
-  errors: { cap: string; error: string }[];
-}
-
-export interface DeepCheckOptions extends CheckOptions {
-  store: ObjectStore;
-  /** A folder root cap -> the snapshot caps its head keeps. */
-  snapshotsOf?: (rootCap: string) => Promise<string[]>;
-  /** Called with each file's report (e.g. to repair as the walk goes). */
-  onFile?: (r: FileCheckReport) => Promise<void> | void;
-}
-
-/** Check everything a snapshot (or every kept snapshot of a folder root cap) needs. */
-export async function checkDeep(capText: string, finder: ServerFinder, o: DeepCheckOptions): Promise<DeepCheckReport> {
-  const c = parseCap(capText);
-  let snapshots: string[];
-  if (c.type === 'mr' || c.type === 'mw') {
-    if (!o.snapshotsOf) throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'this peer cannot resolve folder root caps');
-    snapshots = await o.snapshotsOf(capText);
-  } else {
-    snapshots = [capText];
-  }
-  const errors: DeepCheckReport['errors'] = [];
-  let caps: string[];
-  try {
-    caps = [...await reachableCaps(o.store, snapshots, { signal: o.signal })];
-  } catch (e) {
-    o.signal?.throwIfAborted();
-    // Walk failed (a directory or snapshot object is unreadable): check what we can name and report it.
-    errors.push({ cap: capText, error: (e as Error).message });
-    caps = snapshots.filter((s) => parseCap(s).type !== 'lit');
-  }
-  const files: FileCheckReport[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < caps.length) {
-      const cap = caps[next++];
-      const r = await checkFile(cap, finder, o);
-      files.push(r);
-      o.onProgress?.({ type: 'client:check:file', cap, found: r.found, hosts: r.hosts, recoverable: r.recoverable, done: files.length, total: caps.length });
-      await o.onFile?.(r);
-    }
-  };
-  await Promise.all(Array.from({ length: DEEP_CONCURRENCY }, worker));
-  const unrecoverable = files.filter((f) => !f.recoverable).length;
-  const healthy = files.filter((f) => f.healthy).length;
-  return {
-    cap: capText, snapshots, files, objects: files.length, healthy, unhealthy: files.length - healthy, unrecoverable,
-    recoverable: unrecoverable === 0 && errors.length === 0, errors
-  };
 }

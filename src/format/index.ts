@@ -11,7 +11,7 @@
 // Each segment's blocks are copied into fresh memory the sink owns, unless the sink sets `releasesChunks` (it is done
 // with a chunk when write() resolves): then it is handed the encoder's reused block buffers, with no copy.
 export * from './constants.ts';
-export { NotEnoughSharesError, CorruptShareError, InvalidParamsError, InputChangedError, FileIntegrityError, type ShareRegion } from './errors.ts';
+export { NotEnoughSharesError, CorruptShareError, InvalidParamsError, InputChangedError, FileIntegrityError, RebuildError, type ShareRegion } from './errors.ts';
 export { encodeFile, type ShareSink, type EncodeStart, type EncodeOptions, type EncodeResult, type EncodeProgress } from './encode.ts';
 export { decodeFile, type DecodeOptions, type DecodeReport, type DecodeStream, type DecodeProgress } from './decode.ts';
 export { verifyShare, type ShareReport, type VerifyProgress } from './verify.ts';
@@ -19,7 +19,7 @@ export type { ShareSource, ShareExpectation } from './reader.ts';
 export { bytesInput, fileInput, type FileInput } from './input.ts';
 export { encodeBytes, decodeBytes, memorySource, memorySink } from './memory.ts';
 export { geometry, type Geometry } from './geometry.ts';
-export { rebuildShares, RebuildError, REBUILD_MAX_SHARE_BYTES, type RebuildReport, type RebuildOptions } from './rebuild.ts';
+export { rebuildShares, REBUILD_MAX_SHARE_BYTES, type RebuildReport, type RebuildOptions } from './rebuild.ts';
 export { proveBlock, checkAuditAnswer, auditProof, AUDIT_TAG, AUDIT_NONCE_BYTES, AUDIT_MAX_BLOCK_BYTES, type AuditAnswer } from './audit.ts';
 export { ShareReader } from './reader.ts';
 export { segmentBlockSize } from './geometry.ts';

@@ -4,8 +4,9 @@
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { P2PBackupError } from '../common/errors.ts';
-import { parseCap } from '../caps/index.ts';
+import { NotFoundError } from '../common/errors.ts';
+import { InvalidCapError, parseCap } from '../caps/index.ts';
+import { NotAFileError } from './errors.ts';
 import { fetchRecord, publishRecord, slotReadCap, upload, download, type ServerFinder } from '../client/index.ts';
 import {
   backup, restore, isPerItem, ls, locate, diff, forget, listSnapshots, commitSnapshot, decodeHead, encodeHead, openBackupCache,
@@ -83,7 +84,7 @@ export async function createFolderService(init: FolderServiceInit) {
   const headCapOf = async (what: string): Promise<string> => {
     if (what.startsWith('p2pb:')) {
       const c = parseCap(what);
-      if (c.type !== 'mr' && c.type !== 'mw') throw new P2PBackupError('ERR_CAP_WRONG_KIND', `a folder root cap (p2pb:mr:…) is needed here, not a "${c.type}" cap`);
+      if (c.type !== 'mr' && c.type !== 'mw') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a folder root cap (p2pb:mr:…) is needed here, not a "${c.type}" cap`, { type: c.type });
       return what;
     }
     return (await engine.find(what)).rootCap;
@@ -155,7 +156,7 @@ export async function createFolderService(init: FolderServiceInit) {
       if (c.type !== 'mr' && c.type !== 'mw') return cap;
       const { snapshots } = await service.snapshots(cap);
       const latest = snapshots.at(-1);
-      if (!latest) throw new P2PBackupError('ERR_NOT_FOUND', 'this folder has no snapshot yet');
+      if (!latest) throw new NotFoundError('this folder has no snapshot yet');
       return latest.cap;
     },
 
@@ -166,7 +167,7 @@ export async function createFolderService(init: FolderServiceInit) {
     /** The entry of one regular file of a snapshot (for a download through the browser). */
     async fileAt(cap: string, path: string): Promise<DirEntry> {
       const at = await locate(store, await service.resolveSnapshot(cap), path);
-      if (at.kind !== 'leaf' || at.entry.type !== 'file') throw new P2PBackupError('ERR_NOT_A_FILE', `not a regular file in the snapshot: ${path}`, { path });
+      if (at.kind !== 'leaf' || at.entry.type !== 'file') throw new NotAFileError(path);
       return at.entry;
     },
 
