@@ -8,8 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import { timingSafeEqual } from 'node:crypto';
 import { homedir, tmpdir } from 'node:os';
-import { P2PBackupError } from '../common/errors.ts';
-import { errorBody, httpStatusOf } from './errors.ts';
+import { errorBody, httpStatusOf, ReadOnlyError, UnauthorizedError } from './errors.ts';
 import { ndjson } from './ndjson.ts';
 import { createPathGuard } from './paths.ts';
 import type { PeerService } from './service.ts';
@@ -77,12 +76,13 @@ export async function createApp(init: AppInit): Promise<FastifyInstance> {
     const staticFile = route.url !== undefined && !route.url.startsWith('/api') && route.url !== '/metrics' && !/^\/(api|metrics)\b/.test(req.url);
     if (route.config?.public || staticFile) return;
     if (!tokenMatches(req.headers.authorization, token)) {
-      await reply.code(401).send({ code: 'ERR_UNAUTHORIZED', message: 'missing or wrong API token: send "Authorization: Bearer <HOME/api-token>"' });
+      const err = new UnauthorizedError();
+      await reply.code(httpStatusOf(err)).send(errorBody(err));
     }
   });
   app.addHook('preHandler', async (req) => {
     if (peer.readOnly && req.routeOptions.config?.writes) {
-      throw new P2PBackupError('ERR_READ_ONLY', 'this is a read-only light node (daemon --read-only): it stores nothing and backs up nothing; browse and download by read cap');
+      throw new ReadOnlyError();
     }
   });
   app.setErrorHandler(async (err, _req, reply) => {

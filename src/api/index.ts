@@ -4,6 +4,6 @@
 // const app = await createApp({ peer, token }); await app.listen({ host: '127.0.0.1', port: 0 });
 // curl -H "authorization: Bearer $(cat HOME/api-token)" http://127.0.0.1:PORT/api/status
 export { createApp, ndjson, type AppInit } from './app.ts';
-export { httpStatusOf, errorBody } from './errors.ts';
+export { httpStatusOf, errorBody, HTTP_STATUS, UnauthorizedError, ReadOnlyError, PathNotAllowedError, ApiError } from './errors.ts';
 export { createPathGuard, type PathGuard } from './paths.ts';
-export type { PeerService, PutOptions, PutResult, PeerInfo, StatusReport, ProgressEvent } from './service.ts';
+export type { PeerService, FolderService, PutOptions, PutResult, PeerInfo, StatusReport, ProgressEvent, CheckRequest, CheckReport } from './service.ts';

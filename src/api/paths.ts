@@ -4,7 +4,8 @@
 // prefix, so a link inside a root that points outside it is refused too.
 import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { P2PBackupError } from '../common/errors.ts';
+import { BadRequestError } from '../common/errors.ts';
+import { PathNotAllowedError } from './errors.ts';
 
 async function realPrefix(path: string): Promise<string> {
   let p = resolve(path);
@@ -24,13 +25,13 @@ async function realPrefix(path: string): Promise<string> {
 export function createPathGuard(roots: string[]) {
   const realRoots = Promise.all(roots.map(realPrefix));
   return async function allowed(path: string, what = 'path'): Promise<string> {
-    if (!isAbsolute(path)) throw new P2PBackupError('ERR_BAD_REQUEST', `${what} must be an absolute path, got "${path}"`, { path });
+    if (!isAbsolute(path)) throw new BadRequestError(`${what} must be an absolute path, got "${path}"`, { path });
     const real = await realPrefix(path);
     for (const root of await realRoots) {
       const rel = relative(root, real);
       if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) return resolve(path);
     }
-    throw new P2PBackupError('ERR_PATH_NOT_ALLOWED', `${what} ${path} is outside the directories this API may touch (${roots.join(', ')}); to allow it, add a parent folder to "api": { "allowedRoots": [...] } in the daemon's config.json and restart it`, { path, allowedRoots: roots });
+    throw new PathNotAllowedError(what, path, roots);
   };
 }
 export type PathGuard = ReturnType<typeof createPathGuard>;

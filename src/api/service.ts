@@ -1,6 +1,11 @@
-// What the API needs from a running peer: the narrow interface the daemon implements.
+// What the API needs from a running peer, declared here by the API (its consumer), method by method: the
+// daemon's peer (src/peer/) implements it, a stub implements it in the route tests. Every method is
+// required; a peer that lacks a part says so at run time (null, or UnsupportedError), not by omission.
+// Types of data the API only passes through come from the layers that define them (backup, fairness).
 import type { Readable } from 'node:stream';
-import type { FolderService } from '../peer/folders.ts';
+import type { BackupProgress, DiffResult, DirEntry, ForgetDecision, ForgetPolicy, HeadSnapshot, OverwriteMode, RestoreStats } from '../backup/index.ts';
+import type { FolderRecord } from '../backup/journal.ts';
+import type { PruneReport } from '../repo/index.ts';
 import type { FairnessReport, SpotCheckResult } from '../fairness/index.ts';
 
 export interface ProgressEvent {
@@ -53,30 +58,57 @@ export interface StatusReport {
 
 export interface CheckRequest { deep?: boolean; verify?: boolean; repair?: boolean; signal?: AbortSignal; onProgress?: (event: ProgressEvent) => void }
 
+/** A check's report: always says whether the cap can be read back; the rest depends on the kind of check. */
+export interface CheckReport { recoverable: boolean; [key: string]: unknown }
+
+/** Folders, snapshots and restores as the API uses them (the routes under /api/folders, /api/snapshots, …). */
+export interface FolderService {
+  listFolders(): Promise<FolderRecord[]>;
+  addFolder(path: string, o: { watch: boolean; excludes?: string[] }): Promise<FolderRecord>;
+  /** By id or path; NotFoundError when no such folder. */
+  removeFolder(idOrPath: string): Promise<FolderRecord>;
+  /** One backup now (the folder is registered unwatched if new); resolves with the folder once its head moved. */
+  backupNow(path: string, o: { excludes?: string[]; excludeIfPresent?: string[]; onProgress?: (e: BackupProgress) => void }): Promise<FolderRecord>;
+  /** A folder's snapshots, oldest first, by root cap, folder path or id. */
+  snapshots(what: string): Promise<{ rootCap: string; seq: number; snapshots: HeadSnapshot[] }>;
+  ls(cap: string, path?: string): Promise<DirEntry[]>;
+  diff(a: string, b: string): Promise<DiffResult>;
+  restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void }): Promise<{ snapshotCap: string; stats: RestoreStats }>;
+  /** Apply a retention policy to a folder's head; with `prune`, then free what no kept snapshot needs. */
+  forget(idOrPath: string, policy: ForgetPolicy, o?: { prune?: boolean; signal?: AbortSignal }): Promise<ForgetDecision & { prune?: PruneReport }>;
+  /** Free what no kept snapshot of the owner's folders needs (rewrite sparse packs, delete dead ones). */
+  prune(o?: { dryRun?: boolean; signal?: AbortSignal }): Promise<PruneReport>;
+  /** The entry of one regular file of a snapshot (NotAFileError for anything else). */
+  fileAt(cap: string, path: string): Promise<DirEntry>;
+  /** A file's content, verified (a tree entry, or a file cap alone). */
+  openFile(entry: { cap: string; size?: number }, o?: { signal?: AbortSignal }): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }>;
+}
+
 export interface PeerService {
   /** Folders, snapshots and restores (null on a peer opened without them). */
   readonly folders: FolderService | null;
   /** A read-only light node: the API refuses every route that writes (ERR_READ_ONLY). */
-  readonly readOnly?: boolean;
+  readonly readOnly: boolean;
   /** Listen to the peer's events (sync state, progress, peers); returns the unsubscribe function. */
-  subscribe?(fn: (e: ProgressEvent) => void): () => void;
-  /** Files put and fetched since start, and shares waiting for repair (metrics). */
-  transfers?(): { uploads: number; downloads: number };
-  repairQueue?(): number;
+  subscribe(fn: (e: ProgressEvent) => void): () => void;
+  /** Files put and fetched since start (metrics). */
+  transfers(): { uploads: number; downloads: number };
+  /** Files the health loop has yet to check (and repair if needed) in its current pass; 0 when it does not run (metrics). */
+  repairQueue(): number;
   status(): Promise<StatusReport>;
   peers(): Promise<PeerInfo[]>;
   /** Dial and ping a peer by multiaddr: round trip and whether the connection goes through a relay. */
   ping(address: string): Promise<{ ms: number; relayed: boolean; remoteAddr: string }>;
   putFile(input: { path: string } | { stream: AsyncIterable<Uint8Array> }, opts: PutOptions): Promise<PutResult>;
   getFile(cap: string, opts: { signal?: AbortSignal }): Promise<{ size: number; stream: Readable }>;
-  /** What I offer, what I use, per-peer balances (optional: a peer without the fairness layer answers 501). */
-  fairnessReport?(): Promise<FairnessReport>;
+  /** What I offer, what I use, per-peer balances. */
+  fairnessReport(): Promise<FairnessReport>;
   /** Spot-check now what I placed on others (LIST + one-byte READ per sampled share); results go to the ledger. */
-  checkFairness?(): Promise<SpotCheckResult[]>;
-  /** Check (and optionally verify, repair, walk) a cap; resolves with a report carrying `recoverable`. */
-  check?(cap: string, opts: CheckRequest): Promise<{ recoverable: boolean; [key: string]: unknown }>;
-  /** The health loop's state (GET /api/health/state). */
-  healthState?(): unknown;
-  /** Per-peer audit results and availability (the audit ledger). */
-  auditStats?(): Promise<unknown>;
+  checkFairness(): Promise<SpotCheckResult[]>;
+  /** Check (and optionally verify, repair, walk) a cap; UnsupportedError for a deep check on a peer without folders. */
+  check(cap: string, opts: CheckRequest): Promise<CheckReport>;
+  /** The health loop's state (GET /api/health/state), null when it does not run. */
+  healthState(): unknown;
+  /** Per-peer audit results and availability (the audit ledger), null when the health loop does not run. */
+  auditStats(): Promise<unknown>;
 }

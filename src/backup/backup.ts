@@ -24,7 +24,7 @@ import { chunkStream, type Chunker } from '../format/chunker.ts';
 import { encodeChunkList, type ChunkRef } from '../repo/chunk-list.ts';
 import { FileChangedError } from '../repo/errors.ts';
 import { IGNORE_FILE, LARGE_FILE_CONCURRENCY, MODE_MASK, READ_CHUNK_BYTES, SMALL_FILE_BYTES } from './constants.ts';
-import { FileReadError, UnsupportedEntryError } from './errors.ts';
+import { FileReadError, NotADirectoryError, UnsupportedEntryError } from './errors.ts';
 import { firstPresent, isExcluded, parseRules, rulesIn, type ExcludeRule } from './exclude.ts';
 import { limiter } from './limit.ts';
 import { createMeter } from './progress.ts';
@@ -72,12 +72,6 @@ export interface BackupResult {
   root: string;
   snapshot: Snapshot;
   stats: BackupStats;
-}
-
-export class NotADirectoryError extends P2PBackupError {
-  constructor(path: string) {
-    super('ERR_BACKUP_NOT_DIR', `not a directory: ${path}`, { path });
-  }
 }
 
 const modeOf = (st: BigIntStats) => Number(st.mode) & MODE_MASK;

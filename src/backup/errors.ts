@@ -57,3 +57,10 @@ export class TreeTooLargeError extends P2PBackupError {
     super('ERR_TREE_TOO_LARGE', `the tree ${what} more than ${limit}: refused (a snapshot that names one subtree many times, or a damaged one)`, { what, limit });
   }
 }
+
+/** The folder given to backup is not a directory. */
+export class NotADirectoryError extends P2PBackupError {
+  constructor(path: string) {
+    super('ERR_BACKUP_NOT_DIR', `not a directory: ${path}`, { path });
+  }
+}

@@ -10,13 +10,13 @@
 // are not kept; restore's 'if-changed' compares size and mtime, not content.
 export * from './constants.ts';
 export type * from './types.ts';
-export { InvalidObjectError, PathNotFoundError, FileReadError, UnsupportedEntryError, RestoreConflictError, RestoreSizeError, HeadConflictError, TreeTooLargeError } from './errors.ts';
+export { InvalidObjectError, PathNotFoundError, FileReadError, UnsupportedEntryError, RestoreConflictError, RestoreSizeError, HeadConflictError, TreeTooLargeError, NotADirectoryError } from './errors.ts';
 export { encodeTree, decodeTree, storeTree, encodeSnapshot, decodeSnapshot, storeSnapshot, encodeHead, decodeHead, readDir, readSnapshot, resolveRoot, entryContent, toTreeEntry, isSafeName, type TreeEntry } from './objects.ts';
 export { encodeRef, decodeRef, capOf, contentOf, type Ref, type Content } from './refs.ts';
 export { openContent } from './content.ts';
 export { openBackupCache, type BackupCache, type FileCacheRecord } from './cache.ts';
 export { parseRules, isExcluded, globToRegExp, type ExcludeRule } from './exclude.ts';
-export { backup, NotADirectoryError, type BackupOptions, type BackupResult } from './backup.ts';
+export { backup, type BackupOptions, type BackupResult } from './backup.ts';
 export { restore, type RestoreOptions, type OverwriteMode } from './restore.ts';
 export { ls, locate, walkTree, expansionBudget, snapshotLimit, type Located } from './ls.ts';
 export { diff, type DiffResult } from './diff.ts';

@@ -2,6 +2,7 @@
 // HOME/api-token, and turns `{ code, message }` error bodies back into P2PBackupErrors.
 import { readFile } from 'node:fs/promises';
 import { P2PBackupError } from '../common/errors.ts';
+import { isErrorCode, type ErrorCode } from '../common/codes.ts';
 import { homePaths } from '../peer/home.ts';
 
 export interface DaemonInfo {
@@ -59,12 +60,17 @@ export async function errorFrom(res: Response): Promise<P2PBackupError> {
   const text = await res.text();
   try {
     const body = JSON.parse(text);
-    if (typeof body?.code === 'string') return new P2PBackupError(body.code, body.message ?? body.code, body.details ?? {});
+    if (typeof body?.code === 'string') return new P2PBackupError(knownCode(body.code), body.message ?? body.code, body.details ?? {});
   } catch {}
   return new P2PBackupError('ERR_API', `daemon answered HTTP ${res.status}: ${text.slice(0, 200)}`);
 }
 
 /** Turn an NDJSON stream's error line back into an error. */
 export function errorFromLine(e: { code: string; message: string; details?: Record<string, unknown> }): P2PBackupError {
-  return new P2PBackupError(e.code, e.message, e.details ?? {});
+  return new P2PBackupError(knownCode(e.code), e.message, e.details ?? {});
+}
+
+/** A code from the daemon's answer (a newer daemon may send one this CLI does not know: ERR_API, exit 1). */
+function knownCode(code: unknown): ErrorCode {
+  return isErrorCode(code) ? code : 'ERR_API';
 }

@@ -89,7 +89,7 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--read-only', 'a light node: offer no storage, hold no write caps; browse and download by read cap')
     .action(async (o) => {
-      const { runDaemon } = await import('../peer/daemon.ts');
+      const { runDaemon } = await import('../daemon/index.ts');
       await runDaemon(home(), { bootstrap: o.bootstrap, logLevel: o.logLevel, readOnly: o.readOnly === true, healthOverride: process.env.P2PBACKUP_HEALTH });
     });
 
@@ -214,6 +214,7 @@ export function buildProgram(): Command {
         `${st2.files} files, ${st2.dirs} dirs, ${st2.symlinks} symlinks; ${st2.unchanged} unchanged (not read), ${(st2.bytesRead / 1e6).toFixed(1)} MB read of ${(st2.bytesTotal / 1e6).toFixed(1)} MB; ${secs.toFixed(1)} s`,
         ...(skipped.length ? [`skipped ${skipped.length}:`, ...skipped.map((x) => `  ${x.path}: ${x.error}`)] : [])
       ].join('\n'));
+      if (skipped.length) process.exitCode = EXIT.INCOMPLETE;
     });
 
   program
@@ -271,7 +272,7 @@ export function buildProgram(): Command {
       }).finally(() => status.stop());
       const failed = r.stats?.failed ?? [];
       out({ type: 'summary', ...r }, json, () => `restored ${r.stats.files} files (${r.stats.bytesWritten} bytes) into ${resolve(target)}${failed.length ? `; ${failed.length} failed:\n${failed.map((f: any) => `  ${f.path}: ${f.error}`).join('\n')}` : ''}`);
-      if (failed.length) process.exitCode = EXIT.NOT_ENOUGH_SHARES;
+      if (failed.length) process.exitCode = EXIT.INCOMPLETE;
     });
 
   program

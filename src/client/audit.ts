@@ -9,9 +9,10 @@ import { storageIndexOf } from '../caps/index.ts';
 import { randomBytes } from 'node:crypto';
 import { Level } from 'level';
 import { checkAuditAnswer, segmentBlockSize, ShareReader, AUDIT_NONCE_BYTES } from '../format/index.ts';
-import { PeerUnreachableError } from '../net/errors.ts';
-import { immutableCap, locate, sourceOf, type Located } from './check.ts';
-import { withTimeout } from './util.ts';
+import { PeerUnreachableError } from '../common/errors.ts';
+import { immutableCap } from './check.ts';
+import { locate, sourceOf, type Located } from './locate.ts';
+import { deadline, timedOut } from './util.ts';
 import type { ServerFinder } from './types.ts';
 
 const AUDIT_TIMEOUT_MS = 10_000;
@@ -31,21 +32,32 @@ export interface PeerAuditStats {
 
 const EMPTY: PeerAuditStats = { passes: 0, failures: 0, lastSeen: 0, lastFailure: 0, samples: '' };
 
+/** Told of every audit result once it is in the ledger (the peer feeds it to its fairness ledger too). */
+export type AuditHook = (peer: string, ok: boolean, reason?: string) => Promise<void> | void;
+
+export interface AuditLedgerOptions {
+  now?: () => number;
+  /** Called after each recordAudit has been written; recordAudit resolves once it has run. */
+  onAudit?: AuditHook;
+}
+
 /** Per-peer audit results and availability, read later by the fairness layer (auditStats()). */
 export class AuditLedger {
   private readonly db: Level<string, PeerAuditStats>;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
+  private readonly onAudit: AuditHook | undefined;
 
-  private constructor(db: Level<string, PeerAuditStats>, now: () => number) {
+  private constructor(db: Level<string, PeerAuditStats>, o: AuditLedgerOptions) {
     this.db = db;
-    this.now = now;
+    this.now = o.now ?? Date.now;
+    this.onAudit = o.onAudit;
   }
 
-  static async open(path: string, o: { now?: () => number } = {}): Promise<AuditLedger> {
+  static async open(path: string, o: AuditLedgerOptions = {}): Promise<AuditLedger> {
     const db = new Level<string, PeerAuditStats>(path, { valueEncoding: 'json' });
     await db.open();
-    return new AuditLedger(db, o.now ?? Date.now);
+    return new AuditLedger(db, o);
   }
 
   /** Serialized read-modify-write of one peer's record. */
@@ -60,12 +72,14 @@ export class AuditLedger {
     return run;
   }
 
-  recordAudit(peer: string, ok: boolean, reason?: string): Promise<PeerAuditStats> {
+  async recordAudit(peer: string, ok: boolean, reason?: string): Promise<PeerAuditStats> {
     const t = this.now();
-    return this.update(peer, (s) => {
+    const s = await this.update(peer, (s) => {
       if (ok) { s.passes++; s.lastSeen = t; }
       else { s.failures++; s.lastFailure = t; s.lastFailureReason = reason?.slice(0, 200); }
     });
+    await this.onAudit?.(peer, ok, reason);
+    return s;
   }
 
   recordAvailability(peer: string, up: boolean): Promise<PeerAuditStats> {
@@ -139,15 +153,16 @@ export async function auditFile(capText: string, finder: ServerFinder, o: AuditO
       if (!server.audit) return;
       const segment = Math.floor(Math.random() * g.numSegments);
       const nonce = randomBytes(AUDIT_NONCE_BYTES);
+      const signal = deadline(o.signal, AUDIT_TIMEOUT_MS);
       try {
-        const a = await withTimeout(server.audit(si, p.shareNum, segment, nonce, { signal: o.signal }), AUDIT_TIMEOUT_MS);
+        const a = await server.audit(si, p.shareNum, segment, nonce, { signal });
         const why = checkAuditAnswer(a, { root: reader!.shareRoots[p.shareNum], segment, leaves: g.leaves, blockSize: segmentBlockSize(g, segment), nonce });
         results.push(why ? { peer: p.peer, shareNum: p.shareNum, ok: false, segment, reason: why } : { peer: p.peer, shareNum: p.shareNum, ok: true, segment });
       } catch (e) {
         o.signal?.throwIfAborted();
         // An unreachable peer is an availability matter (sampled separately), not a failed proof.
         if (e instanceof PeerUnreachableError) return;
-        results.push({ peer: p.peer, shareNum: p.shareNum, ok: false, segment, reason: (e as Error).message });
+        results.push({ peer: p.peer, shareNum: p.shareNum, ok: false, segment, reason: timedOut(signal) ? `timed out after ${AUDIT_TIMEOUT_MS} ms` : (e as Error).message });
       }
     }));
   }

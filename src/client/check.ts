@@ -3,20 +3,14 @@
 // 2. found = distinct share numbers, hosts = distinct peers, happiness = max matching of shares to peers.
 // 3. With `verify`, every (peer, share) is downloaded and checked block by block against the cap (verify.ts):
 //    corrupt shares leave the counts and are listed by peer.
-// checkDeep checks every pack a set of caps needs; which packs those are (the snapshots, trees and files a
-// folder's kept snapshots reach) is the caller's to say (`packsOf`: src/peer knows folders and repositories).
+// Walking snapshots to check everything they reach is folder work: src/peer/check.ts.
 import { formatCap, parseCap, storageIndexOf } from '../caps/index.ts';
 import type { PackCap } from '../caps/index.ts';
 import { InvalidCapError } from '../caps/index.ts';
-import type { ShareSource } from '../format/index.ts';
 import { happiness } from './happiness.ts';
-
-export { locate, sourceOf, type Located };
-import { locate, sourceOf, type Located } from './locate.ts';
+import { locate, type Located } from './locate.ts';
 import { verifyHolders, type ShareVerdict } from './verify.ts';
-import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
-
-const DEEP_CONCURRENCY = 4;
+import type { ClientProgress, ServerFinder } from './types.ts';
 
 export interface CheckOptions {
   verify?: boolean;
@@ -49,16 +43,13 @@ export interface FileCheckReport {
   unreachable: string[];
 }
 
-/** Where the shares of a file are, with the servers to reach them (repair and audits reuse it). */
-
+/** The pack cap a check acts on, or null for a literal cap (nothing stored). */
 export function immutableCap(capText: string): { cap: PackCap; verify: PackCap } | null {
   const c = parseCap(capText);
   if (c.type === 'lit') return null;
   if (c.type !== 'pack') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a pack cap is needed here, not a "${c.type}" cap (files, snapshots and folders are checked through the packs they reach: p2pbackup check)`, { type: c.type });
   return { cap: c, verify: c };
 }
-
-
 
 export function placementsOf(pairs: { peer: string; shareNum: number }[]): Map<number, Set<string>> {
   const m = new Map<number, Set<string>>();
@@ -111,57 +102,4 @@ export async function inspectFile(capText: string, finder: ServerFinder, o: Chec
   const loc = await locate(si, finder, ic.verify.n, o.signal);
   const verdicts = o.verify ? await verifyHolders(ic.verify, loc, o) : null;
   return { report: buildReport(capText, ic.verify, loc, verdicts), loc, verdicts };
-}
-
-export interface DeepCheckReport {
-  cap: string;
-  snapshots: string[];
-  /** One report per stored object (snapshot objects, directories, files). */
-  files: FileCheckReport[];
-  objects: number;
-  healthy: number;
-  unhealthy: number;
-  unrecoverable: number;
-  recoverable: boolean;
-  /** Objects that could not be walked (e.g. an unrecoverable directory hides its children). */
-  errors: { cap: string; error: string }[];
-}
-
-export interface DeepCheckOptions extends CheckOptions {
-  /** The pack caps a cap needs (every pack its snapshots, trees and files live in), and the snapshots it names. */
-  packsOf: (capText: string) => Promise<{ snapshots: string[]; packs: string[] }>;
-  /** Called with each file's report (e.g. to repair as the walk goes). */
-  onFile?: (r: FileCheckReport) => Promise<void> | void;
-}
-
-/** Check everything a snapshot (or every kept snapshot of a folder root cap) needs. */
-export async function checkDeep(capText: string, finder: ServerFinder, o: DeepCheckOptions): Promise<DeepCheckReport> {
-  const errors: DeepCheckReport['errors'] = [];
-  let caps: string[] = [];
-  let snapshots: string[] = [];
-  try {
-    ({ snapshots, packs: caps } = await o.packsOf(capText));
-  } catch (e) {
-    o.signal?.throwIfAborted();
-    // Walk failed (a tree or snapshot is unreadable, a blob unknown): report it.
-    errors.push({ cap: capText, error: (e as Error).message });
-  }
-  const files: FileCheckReport[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < caps.length) {
-      const cap = caps[next++];
-      const r = await checkFile(cap, finder, o);
-      files.push(r);
-      o.onProgress?.({ type: 'client:check:file', cap, found: r.found, hosts: r.hosts, recoverable: r.recoverable, done: files.length, total: caps.length });
-      await o.onFile?.(r);
-    }
-  };
-  await Promise.all(Array.from({ length: DEEP_CONCURRENCY }, worker));
-  const unrecoverable = files.filter((f) => !f.recoverable).length;
-  const healthy = files.filter((f) => f.healthy).length;
-  return {
-    cap: capText, snapshots, files, objects: files.length, healthy, unhealthy: files.length - healthy, unrecoverable,
-    recoverable: unrecoverable === 0 && errors.length === 0, errors
-  };
 }

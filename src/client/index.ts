@@ -15,9 +15,10 @@ export type { ShareServer, ServerFinder, AcceptDecision, ClientProgress } from '
 // Health: check (who holds what), verify (every block, verify cap only), repair (rebuild and re-place),
 // leases (renew what kept snapshots need), audits (proofs of storage, per-peer ledger), durability maths.
 // const r = await checkFile(cap, finder, { verify: true }); if (!r.healthy) await repairFile(cap, finder);
-export { checkFile, checkDeep, inspectFile, locate, type FileCheckReport, type DeepCheckReport, type CheckOptions, type DeepCheckOptions, type Located } from './check.ts';
+export { checkFile, inspectFile, type FileCheckReport, type CheckOptions } from './check.ts';
+export { locate, type Located } from './locate.ts';
 export { verifyHolders, type ShareVerdict } from './verify.ts';
 export { repairFile, matchShares, type RepairReport, type RepairOptions } from './repair.ts';
 export { renewLeases, renewHeads, type LeaseReport, type LeaseOptions } from './leases.ts';
-export { AuditLedger, auditFile, availabilityOf, AVAILABILITY_WINDOW, type AuditResult, type AuditOptions, type PeerAuditStats } from './audit.ts';
+export { AuditLedger, auditFile, availabilityOf, AVAILABILITY_WINDOW, type AuditResult, type AuditOptions, type PeerAuditStats, type AuditHook, type AuditLedgerOptions } from './audit.ts';
 export { atLeast, fileDurability, snapshotDurability } from './durability.ts';

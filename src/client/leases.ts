@@ -4,7 +4,8 @@
 // storage peers collect it after the grace period. Folder heads (mutable slots) have no owner: their lease is
 // extended by putting the same signed record again with `leaseUntil` (docs/PROTOCOL.md "Mutable slots").
 import { formatCap, parseCap, storageIndexOf } from '../caps/index.ts';
-import { withTimeout } from './util.ts';
+import { forEachLimit } from '../common/pool.ts';
+import { deadline } from './util.ts';
 import { fetchRecord } from './mutable.ts';
 import type { ServerFinder } from './types.ts';
 
@@ -32,31 +33,26 @@ export async function renewLeases(caps: Iterable<string>, finder: ServerFinder, 
   // Pack caps only (what the swarm stores), each once.
   const list = [...new Set([...caps].map((c) => parseCap(c)).filter((c) => c.type === 'pack').map((c) => formatCap(c)))];
   const report: LeaseReport = { caps: list.length, renewed: 0, none: [], failures: 0 };
-  let next = 0;
-  const worker = async () => {
-    while (next < list.length) {
-      o.signal?.throwIfAborted();
-      const cap = list[next++];
-      const c = parseCap(cap) as { n: number };
-      const si = storageIndexOf(parseCap(cap))!;
-      const known = o.holdersOf?.(cap);
-      const servers = await finder.candidates(si, 2 * c.n, { signal: o.signal });
-      const targets = known?.length ? servers.filter((s) => known.includes(s.id)) : servers;
-      let renewed = 0;
-      await Promise.all(targets.map(async (s) => {
-        if (!s.renew) return;
-        try {
-          const got = await withTimeout(s.renew(si, 'all', o.until, { signal: o.signal }), RENEW_TIMEOUT_MS);
-          renewed += got; // (not `renewed += await …`: that reads `renewed` before the await)
-        } catch {
-          report.failures++;
-        }
-      }));
-      report.renewed += renewed;
-      if (!renewed) report.none.push(cap);
-    }
-  };
-  await Promise.all(Array.from({ length: RENEW_CONCURRENCY }, worker));
+  await forEachLimit(list, RENEW_CONCURRENCY, async (cap) => {
+    o.signal?.throwIfAborted();
+    const c = parseCap(cap) as { n: number };
+    const si = storageIndexOf(parseCap(cap))!;
+    const known = o.holdersOf?.(cap);
+    const servers = await finder.candidates(si, 2 * c.n, { signal: o.signal });
+    const targets = known?.length ? servers.filter((s) => known.includes(s.id)) : servers;
+    let renewed = 0;
+    await Promise.all(targets.map(async (s) => {
+      if (!s.renew) return;
+      try {
+        const got = await s.renew(si, 'all', o.until, { signal: deadline(o.signal, RENEW_TIMEOUT_MS) });
+        renewed += got; // (not `renewed += await …`: that reads `renewed` before the await)
+      } catch {
+        report.failures++;
+      }
+    }));
+    report.renewed += renewed;
+    if (!renewed) report.none.push(cap);
+  });
   return report;
 }
 
@@ -72,7 +68,7 @@ export async function renewHeads(rootCaps: Iterable<string>, finder: ServerFinde
     const servers = await finder.candidates(si, 10, { signal: o.signal });
     await Promise.all(servers.filter((s) => r.holders.includes(s.id)).map(async (s) => {
       try {
-        await withTimeout(s.putSlot(si, r.record, { leaseUntil: o.until, signal: o.signal }), RENEW_TIMEOUT_MS);
+        await s.putSlot(si, r.record, { leaseUntil: o.until, signal: deadline(o.signal, RENEW_TIMEOUT_MS) });
         out.renewed++;
       } catch {
         out.failures++;

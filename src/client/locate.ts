@@ -4,7 +4,7 @@
 // known peer last.
 // Shared by download, check, verify, repair and audit.
 import type { ShareSource } from '../format/index.ts';
-import { withTimeout } from './util.ts';
+import { deadline } from './util.ts';
 import type { ServerFinder, ShareServer } from './types.ts';
 
 const LIST_TIMEOUT_MS = 5_000; // a holder that has not listed its shares by then counts as unreachable
@@ -26,7 +26,7 @@ export async function locate(si: Uint8Array, finder: ServerFinder, n: number, si
   const ask = (list: ShareServer[]) => Promise.all(list.filter((s) => !servers.has(s.id)).map(async (server) => {
     servers.set(server.id, server);
     try {
-      for (const sh of await withTimeout(server.list(si, { signal }), LIST_TIMEOUT_MS)) {
+      for (const sh of await server.list(si, { signal: deadline(signal, LIST_TIMEOUT_MS) })) {
         if (Number.isInteger(sh.shareNum) && sh.shareNum >= 0 && sh.shareNum < n) pairs.push({ peer: server.id, shareNum: sh.shareNum, size: sh.size });
       }
     } catch {

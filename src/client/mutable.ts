@@ -7,7 +7,9 @@
 import { formatCap, openRecord, parseCap, signRecord, storageIndexOf, toReadCap, verifyRecord, InvalidCapError } from '../caps/index.ts';
 import type { MutableReadCap, MutableWriteCap } from '../caps/index.ts';
 import { SLOT_MAX_PAYLOAD_BYTES } from '../store/constants.ts';
+import { forEachLimit, mapLimit } from '../common/pool.ts';
 import { NoPeersError, NotEnoughReplicasError, RecordTooLargeError, StaleSeqError } from './errors.ts';
+import { deadline } from './util.ts';
 import type { ServerFinder, ShareServer } from './types.ts';
 
 export const DEFAULT_REPLICAS = 5;
@@ -73,21 +75,8 @@ function toCap<T extends 'mw' | 'mr'>(cap: MutableWriteCap | MutableReadCap | st
   return c as MutableWriteCap | MutableReadCap;
 }
 
-function opSignal(signal: AbortSignal | undefined, ms: number): AbortSignal {
-  return signal ? AbortSignal.any([signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms);
-}
-
 function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
-}
-
-/** Run fn over items with at most `limit` at once; results in input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => { while (next < items.length) { const i = next++; out[i] = await fn(items[i]); } };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
 }
 
 type Answer =
@@ -102,7 +91,7 @@ async function readAll(servers: ShareServer[], si: Uint8Array, cap: MutableWrite
     if (o.signal?.aborted) return { peer, kind: 'error', error: 'aborted' };
     let record: Uint8Array | null;
     try {
-      record = await peer.getSlot(si, { signal: opSignal(o.signal, o.timeoutMs) });
+      record = await peer.getSlot(si, { signal: deadline(o.signal, o.timeoutMs) });
     } catch (e) {
       return { peer, kind: 'error', error: (e as Error).message };
     }
@@ -145,23 +134,26 @@ export async function publishRecord(finder: ServerFinder, writeCap: MutableWrite
   const queue = [...answers.filter((a) => a.kind !== 'error'), ...answers.filter((a) => a.kind === 'error')].map((a) => a.peer);
   const storedOn: string[] = [];
   const failures: Record<string, string> = {};
+  // The next peer is taken only while fewer than `replicas` are stored or in flight: a failure frees a
+  // place for the next one in the queue, a success does not (forEachLimit asks again after a `done`).
   let inflight = 0;
-  const worker = async () => {
-    while (storedOn.length + inflight < replicas && queue.length && !opts.signal?.aborted) {
-      const peer = queue.shift()!;
-      inflight++;
-      try {
-        await peer.putSlot(si, record, { signal: opSignal(opts.signal, timeoutMs), leaseUntil: opts.leaseUntil });
-        storedOn.push(peer.id);
-      } catch (e) {
-        const err = e as Error & { reason?: string };
-        failures[peer.id] = err.reason ?? err.message;
-      } finally {
-        inflight--;
-      }
-    }
+  const next: Iterator<ShareServer> = {
+    next: () => (storedOn.length + inflight < replicas && queue.length && !opts.signal?.aborted
+      ? { done: false, value: queue.shift()! }
+      : { done: true, value: undefined })
   };
-  await Promise.all(Array.from({ length: replicas }, worker));
+  await forEachLimit({ [Symbol.iterator]: () => next }, replicas, async (peer) => {
+    inflight++;
+    try {
+      await peer.putSlot(si, record, { signal: deadline(opts.signal, timeoutMs), leaseUntil: opts.leaseUntil });
+      storedOn.push(peer.id);
+    } catch (e) {
+      const err = e as Error & { reason?: string };
+      failures[peer.id] = err.reason ?? err.message;
+    } finally {
+      inflight--;
+    }
+  });
   checkAborted(opts.signal);
   if (storedOn.length < minReplicas) {
     throw new NotEnoughReplicasError({ stored: storedOn.length, needed: minReplicas, storedOn, candidates: candidates.length, seq, failures });
@@ -209,7 +201,7 @@ export async function fetchRecord(finder: ServerFinder, cap: MutableReadCap | Mu
   if (opts.repair ?? true) {
     await mapLimit(staleAnswers, opts.parallelism ?? SLOT_PARALLELISM, async (a) => {
       try {
-        await a.peer.putSlot(si, w.record, { signal: opSignal(opts.signal, timeoutMs) });
+        await a.peer.putSlot(si, w.record, { signal: deadline(opts.signal, timeoutMs) });
         repaired.push(a.peer.id);
       } catch { /* best effort */ }
     });

@@ -8,8 +8,9 @@
 // 5. Corrupt shares are deleted only where we own them (DELETE is owner-only); elsewhere a replacement suffices.
 // 6. Check again: the report carries before and after.
 import { rebuildShares } from '../format/index.ts';
-import { RemoteRefusedError } from '../net/errors.ts';
-import { inspectFile, placementsOf, sourceOf, type CheckOptions, type FileCheckReport } from './check.ts';
+import { RemoteRefusedError } from '../common/errors.ts';
+import { inspectFile, placementsOf, type CheckOptions, type FileCheckReport } from './check.ts';
+import { sourceOf } from './locate.ts';
 import type { ServerFinder } from './types.ts';
 
 export interface RepairOptions extends CheckOptions {

@@ -37,3 +37,10 @@ export class FileIntegrityError extends P2PBackupError {
     super('ERR_FILE_INTEGRITY', `segment ${details.segment} failed authentication after share verification`, details);
   }
 }
+
+/** A rebuilt share did not hash to the root the file commits to (should not happen with verified inputs). */
+export class RebuildError extends P2PBackupError {
+  constructor(details: { storageIndex: string; share: number }) {
+    super('ERR_REBUILD', `rebuilt share ${details.share} does not match its committed root`, details);
+  }
+}

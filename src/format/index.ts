@@ -8,14 +8,14 @@
 // can check that a share belongs to the storage index it is filed under (src/format/check.ts).
 // Also here: content-defined chunking and compression of blob contents (chunker.ts, compress.ts).
 export * from './constants.ts';
-export { NotEnoughSharesError, CorruptShareError, InvalidParamsError, type ShareRegion } from './errors.ts';
+export { NotEnoughSharesError, CorruptShareError, InvalidParamsError, RebuildError, type ShareRegion } from './errors.ts';
 export { encodePack, type EncodeOptions, type EncodeResult } from './encode.ts';
 export { decodeFile, type DecodeOptions, type DecodeReport, type DecodeStream, type DecodeProgress } from './decode.ts';
 export { verifyShare, type ShareReport, type VerifyProgress } from './verify.ts';
 export type { ShareSource, ShareExpectation } from './reader.ts';
 export { decodeBytes, memorySource } from './memory.ts';
 export { geometry, type Geometry } from './geometry.ts';
-export { rebuildShares, RebuildError, REBUILD_MAX_SHARE_BYTES, type RebuildReport, type RebuildOptions } from './rebuild.ts';
+export { rebuildShares, REBUILD_MAX_SHARE_BYTES, type RebuildReport, type RebuildOptions } from './rebuild.ts';
 export { proveBlock, checkAuditAnswer, auditProof, AUDIT_TAG, AUDIT_NONCE_BYTES, AUDIT_MAX_BLOCK_BYTES, type AuditAnswer } from './audit.ts';
 export { ShareReader } from './reader.ts';
 export { segmentBlockSize } from './geometry.ts';

@@ -14,18 +14,11 @@ import { parseCap } from '../caps/text.ts';
 import { packStorageIndex } from '../caps/derive.ts';
 import type { PackCap } from '../caps/types.ts';
 import { P2PBackupError } from '../common/errors.ts';
-import { NotEnoughSharesError } from './errors.ts';
+import { NotEnoughSharesError, RebuildError } from './errors.ts';
 import { segmentBlockSize, type Geometry } from './geometry.ts';
 import { encodeFooter, encodeHeader } from './layout.ts';
 import { blockHash, buildTree, equal } from './merkle.ts';
 import { hex, ShareReader, type ShareSource } from './reader.ts';
-
-/** A rebuilt share did not hash to the root the file commits to (should not happen with verified inputs). */
-export class RebuildError extends P2PBackupError {
-  constructor(details: { storageIndex: string; share: number }) {
-    super('ERR_REBUILD', `rebuilt share ${details.share} does not match its committed root`, details);
-  }
-}
 
 export interface RebuildReport {
   /** Sources dropped because they failed verification or a read. */

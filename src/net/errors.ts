@@ -1,11 +1,15 @@
 // Named errors of the network layer. Remote store errors come back as these (or the store's own classes).
+// A refusal and an unreachable peer are errors of every share server, so they live in src/common/.
 import { P2PBackupError } from '../common/errors.ts';
+import type { ErrorCode } from '../common/codes.ts';
+
+export { PeerUnreachableError, RemoteRefusedError } from '../common/errors.ts';
 
 export class NetError extends P2PBackupError {}
 
 /** The peer sent (or we would send) something that breaks the storage protocol. */
 export class ProtocolError extends NetError {
-  constructor(message: string, details: Record<string, unknown> = {}, code = 'ERR_PROTOCOL') {
+  constructor(message: string, details: Record<string, unknown> = {}, code: ErrorCode = 'ERR_PROTOCOL') {
     super(code, message, details);
   }
 }
@@ -17,26 +21,10 @@ export class FrameTooLargeError extends ProtocolError {
   }
 }
 
-/** The remote peer refused: quota, exists, conflict, busy, policy, invalid, or not-owner. */
-export class RemoteRefusedError extends NetError {
-  readonly reason: string;
-  constructor(reason: string, message: string, details: Record<string, unknown> = {}) {
-    super('ERR_REMOTE_REFUSED', message, { ...details, reason });
-    this.reason = reason;
-  }
-}
-
 /** The remote failed for a reason of its own (disk error, ...); `details.remoteCode` says which. */
 export class RemoteError extends NetError {
   constructor(remoteCode: string, message: string, details: Record<string, unknown> = {}) {
     super('ERR_REMOTE', message, { ...details, remoteCode });
-  }
-}
-
-/** Could not dial the peer or open a storage stream to it. */
-export class PeerUnreachableError extends NetError {
-  constructor(peer: string, cause?: unknown) {
-    super('ERR_PEER_UNREACHABLE', `peer ${peer} is unreachable: ${(cause as Error)?.message ?? 'unknown'}`, { peer }, { cause });
   }
 }
 

@@ -1,7 +1,7 @@
 // Serves /p2pbackup/storage/1.0.0 from a ShareStore: one request per stream, owner = the Noise-authenticated remote peer.
 import type { Connection, Libp2p, Stream } from '@libp2p/interface';
 import type { ShareStore, ShareWriter } from '../store/index.ts';
-import { P2PBackupError } from '../common/errors.ts';
+import { P2PBackupError, UnsupportedError } from '../common/errors.ts';
 import { IDLE_TIMEOUT_MS, MAX_FRAME_BODY, MAX_INBOUND_STREAMS, MAX_PAYLOAD_BYTES, MSG, STORAGE_PROTOCOL } from './constants.ts';
 import { ProtocolError } from './errors.ts';
 import { FrameReader, REQUESTS_WITH_PAYLOAD, REQUEST_SCHEMAS, encodeFrame, sendFrame, validate } from './frame.ts';
@@ -139,10 +139,6 @@ async function dispatch(store: ShareStore, stream: Stream, reader: FrameReader, 
       return reply(stream, { leaf: x(a.leaf), path: a.path.map(x), proof: x(a.proof) }, a.block);
     }
   }
-}
-
-class UnsupportedError extends P2PBackupError {
-  constructor(message: string) { super('ERR_UNSUPPORTED', message); }
 }
 
 async function receiveShare(reader: FrameReader, writer: ShareWriter): Promise<void> {

@@ -4,7 +4,7 @@
 import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
-import { P2PBackupError } from '../common/errors.ts';
+import { ConfigError } from './errors.ts';
 import { parseSize } from '../store/index.ts';
 import { DEFAULT_GRACE_BYTES, DEFAULT_RATIO, MAX_RATIO } from '../fairness/constants.ts';
 
@@ -82,12 +82,6 @@ export const DEFAULT_CONFIG: PeerConfig = {
   upnp: false,
   health: DEFAULT_HEALTH
 };
-
-export class ConfigError extends P2PBackupError {
-  constructor(message: string, details: Record<string, unknown> = {}) {
-    super('ERR_CONFIG', message, details);
-  }
-}
 
 function strings(v: unknown, key: string): string[] {
   if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new ConfigError(`config: "${key}" must be a list of strings`, { key });

@@ -6,8 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, writeFile, symlink, readdir, lstat, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { P2PBackupError } from '../common/errors.ts';
 import { ApiClient, errorFromLine } from '../cli/api-client.ts';
+import { ApiError } from '../api/errors.ts';
+import { DemoError } from './errors.ts';
 import { homePaths } from './home.ts';
 import { initHome } from './init.ts';
 import { startSwarm, spawnDaemon } from './swarm.ts';
@@ -57,7 +58,7 @@ async function operation(api: ApiClient, path: string, body: unknown): Promise<a
     if (line.error) throw errorFromLine(line.error);
     if ('result' in line) return line.result;
   }
-  throw new P2PBackupError('ERR_API', `${path} ended without a result`);
+  throw new ApiError(`${path} ended without a result`);
 }
 
 export async function runDemo(o: DemoOptions): Promise<{ dir: string; rootCap: string; ok: boolean }> {
@@ -108,7 +109,7 @@ export async function runDemo(o: DemoOptions): Promise<{ dir: string; rootCap: s
     const after = await fingerprint(target);
     const same = before.size === after.size && [...before].every(([k, v]) => after.get(k) === v);
     log(same ? `verified: ${before.size} entries identical (content, modes, symlinks)` : 'MISMATCH between the original and the restored folder');
-    if (!same) throw new P2PBackupError('ERR_DEMO', 'the restored folder differs from the original');
+    if (!same) throw new DemoError('the restored folder differs from the original');
     log(`total ${secs(t0)}. Everything lives under ${dir} (remove it when done).`);
     return { dir, rootCap: folder.rootCap, ok: same };
   } finally {

@@ -5,8 +5,9 @@
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { P2PBackupError } from '../common/errors.ts';
-import { formatCap, parseCap, storageIndexOf, LITERAL_MAX_BYTES, type MutableReadCap, type PackCap } from '../caps/index.ts';
+import { NotFoundError } from '../common/errors.ts';
+import { NotAFileError } from './errors.ts';
+import { formatCap, parseCap, storageIndexOf, InvalidCapError, LITERAL_MAX_BYTES, type MutableReadCap, type PackCap } from '../caps/index.ts';
 import { ownerKey } from '../crypto/kdf.ts';
 import { createChunker, chunkStream } from '../format/chunker.ts';
 import { fetchRecord, publishRecord, slotReadCap, uploadPack, downloadPack, type ServerFinder, StaleSeqError } from '../client/index.ts';
@@ -143,7 +144,7 @@ export async function createFolderService(init: FolderServiceInit) {
   const headCapOf = async (what: string): Promise<string> => {
     if (what.startsWith('p2pb:')) {
       const c = parseCap(what);
-      if (c.type !== 'mr' && c.type !== 'mw') throw new P2PBackupError('ERR_CAP_WRONG_KIND', `a folder root cap (p2pb:mr:…) is needed here, not a "${c.type}" cap`);
+      if (c.type !== 'mr' && c.type !== 'mw') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a folder root cap (p2pb:mr:…) is needed here, not a "${c.type}" cap`, { type: c.type });
       return what;
     }
     return (await engine.find(what)).rootCap;
@@ -218,7 +219,7 @@ export async function createFolderService(init: FolderServiceInit) {
       if (c.type !== 'mr' && c.type !== 'mw') return cap;
       const { snapshots } = await service.snapshots(cap);
       const latest = snapshots.at(-1);
-      if (!latest) throw new P2PBackupError('ERR_NOT_FOUND', 'this folder has no snapshot yet');
+      if (!latest) throw new NotFoundError('this folder has no snapshot yet');
       return latest.cap;
     },
 
@@ -229,7 +230,7 @@ export async function createFolderService(init: FolderServiceInit) {
     /** The entry of one regular file of a snapshot (for a download through the browser). */
     async fileAt(cap: string, path: string): Promise<DirEntry> {
       const at = await locate(src, await service.resolveSnapshot(cap), path);
-      if (at.kind !== 'leaf' || at.entry.type !== 'file') throw new P2PBackupError('ERR_NOT_A_FILE', `not a regular file in the snapshot: ${path}`, { path });
+      if (at.kind !== 'leaf' || at.entry.type !== 'file') throw new NotAFileError(path);
       return at.entry;
     },
 
@@ -342,7 +343,7 @@ export async function createFolderService(init: FolderServiceInit) {
         if (c.kind === 'snapshot') { snapshots = [capText]; ids = (await reachableBlobs(src, snapshots, { signal: o.signal })).ids; }
         else ids = await blobsUnder(capText);
       } else {
-        throw new P2PBackupError('ERR_CAP_WRONG_KIND', `a "${c.type}" cap names nothing to check`);
+        throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a "${c.type}" cap names nothing to check`, { type: c.type });
       }
       const packs = new Map<string, PackCap>();
       for (const id of ids) {

@@ -11,6 +11,7 @@
 // 6. Durability per snapshot from the holders seen and the peers' availability.
 // Separately, every `gcIntervalMs`, this peer's own store drops shares whose lease expired (plus grace).
 import type { Logger } from 'pino';
+import { forEachLimit } from '../common/pool.ts';
 import {
   auditFile, checkFile, fileDurability, renewHeads, renewLeases, repairFile, snapshotDurability, availabilityOf,
   type AuditLedger, type FileCheckReport, type ServerFinder
@@ -19,7 +20,7 @@ import type { DiskStore, GcResult } from '../store/index.ts';
 import type { HealthConfig } from './config.ts';
 import type { FolderService } from './folders.ts';
 
-const CHECK_CONCURRENCY = 4;
+const CHECK_CONCURRENCY = 4; // files checked (and repaired) at once
 
 export interface HealthInit {
   config: HealthConfig;
@@ -127,7 +128,6 @@ export function createHealthService(init: HealthInit) {
       if (cursor >= order.length) cursor = 0;
       const slice = order.slice(cursor, cursor + config.checksPerRound);
       cursor += slice.length;
-      let next = 0;
       const repairOne = async (cap: string, why: string) => {
         try {
           const r = await repairFile(cap, finder, { signal });
@@ -141,20 +141,17 @@ export function createHealthService(init: HealthInit) {
           log?.warn({ cap: cap.slice(0, 40), err: (err as Error).message }, 'health: repair failed');
         }
       };
-      await Promise.all(Array.from({ length: CHECK_CONCURRENCY }, async () => {
-        while (next < slice.length) {
-          const cap = slice[next++];
-          try {
-            const r = await checkFile(cap, finder, { signal });
-            remember(r);
-            run.filesChecked++;
-            if (r.recoverable && r.verifyCap && r.happiness < threshold) await repairOne(cap, `happiness ${r.happiness} < ${threshold}`);
-          } catch (err) {
-            signal.throwIfAborted();
-            log?.warn({ cap: cap.slice(0, 40), err: (err as Error).message }, 'health: check failed');
-          }
+      await forEachLimit(slice, CHECK_CONCURRENCY, async (cap) => {
+        try {
+          const r = await checkFile(cap, finder, { signal });
+          remember(r);
+          run.filesChecked++;
+          if (r.recoverable && r.verifyCap && r.happiness < threshold) await repairOne(cap, `happiness ${r.happiness} < ${threshold}`);
+        } catch (err) {
+          signal.throwIfAborted();
+          log?.warn({ cap: cap.slice(0, 40), err: (err as Error).message }, 'health: check failed');
         }
-      }));
+      });
 
       // 4. audits on random files, bounded by pairs
       let budget = config.auditsPerRound;

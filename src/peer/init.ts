@@ -3,8 +3,9 @@
 // identity (and the shares filed under it) is never replaced by accident.
 import { randomBytes } from 'node:crypto';
 import { access, chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRecoveryCap } from './recovery.ts';
-import { P2PBackupError } from '../common/errors.ts';
+import { UsageError } from '../common/errors.ts';
+import { createRecoveryCap } from './recovery-record.ts';
+import { AlreadyInitializedError } from './errors.ts';
 import { DEFAULT_CONFIG, validateConfig, writeConfig, type PeerConfig } from './config.ts';
 import { homePaths } from './home.ts';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -35,9 +36,9 @@ export async function isInitialized(home: string): Promise<boolean> {
 export async function initHome(home: string, o: InitOptions = {}): Promise<{ home: string; peerId: string; swarmKey?: string; recoveryCap: string }> {
   const paths = homePaths(home);
   if (await isInitialized(home)) {
-    throw new P2PBackupError('ERR_ALREADY_INITIALIZED', `${home} is already a p2pbackup home (${paths.config} exists); use another --home, or edit that file`, { home });
+    throw new AlreadyInitializedError(home, `${home} is already a p2pbackup home (${paths.config} exists); use another --home, or edit that file`);
   }
-  if (o.swarmKey && o.swarmKeyFile) throw new P2PBackupError('ERR_USAGE', 'use either --swarm-key (new key) or --swarm-key-file (existing key), not both');
+  if (o.swarmKey && o.swarmKeyFile) throw new UsageError('use either --swarm-key (new key) or --swarm-key-file (existing key), not both');
   const raw: Partial<Record<keyof PeerConfig, unknown>> = {};
   if (o.bootstrap?.length) raw.bootstrap = o.bootstrap;
   if (o.listen?.length) raw.listen = o.listen;
@@ -51,7 +52,7 @@ export async function initHome(home: string, o: InitOptions = {}): Promise<{ hom
   let swarmKeyText: string | undefined;
   if (o.swarmKeyFile) {
     swarmKeyText = await readFile(o.swarmKeyFile, 'utf8').catch((err) => {
-      throw new P2PBackupError('ERR_USAGE', `cannot read swarm key ${o.swarmKeyFile}: ${err.code ?? err.message}`);
+      throw new UsageError(`cannot read swarm key ${o.swarmKeyFile}: ${err.code ?? err.message}`);
     });
     parseSwarmKey(swarmKeyText); // throws a named error when malformed
   } else if (o.swarmKey) {

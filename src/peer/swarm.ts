@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { P2PBackupError } from '../common/errors.ts';
+import { UsageError } from '../common/errors.ts';
+import { DaemonStartError } from './errors.ts';
 import { homePaths } from './home.ts';
 import { initHome, isInitialized } from './init.ts';
 import { readConfig, writeConfig } from './config.ts';
@@ -85,7 +86,7 @@ export async function spawnDaemon(home: string, args: string[] = [], env: NodeJS
   while (Date.now() < deadline) {
     if (exited !== null) {
       const tail = (await readFile(paths.log, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
-      throw new P2PBackupError('ERR_DAEMON_START', `daemon for ${home} exited (${exited}) before it was ready; its log ends:\n${tail}`, { home });
+      throw new DaemonStartError(home, `daemon for ${home} exited (${exited}) before it was ready; its log ends:\n${tail}`);
     }
     try {
       const d = JSON.parse(await readFile(paths.daemon, 'utf8'));
@@ -94,7 +95,7 @@ export async function spawnDaemon(home: string, args: string[] = [], env: NodeJS
     await sleep(50);
   }
   child.kill('SIGKILL');
-  throw new P2PBackupError('ERR_DAEMON_START', `daemon for ${home} did not start within ${START_TIMEOUT_MS / 1000} s; see ${paths.log}`, { home });
+  throw new DaemonStartError(home, `daemon for ${home} did not start within ${START_TIMEOUT_MS / 1000} s; see ${paths.log}`);
 }
 
 function waitExit(child: ChildProcess): Promise<void> {
@@ -103,7 +104,7 @@ function waitExit(child: ChildProcess): Promise<void> {
 }
 
 export async function startSwarm(init: SwarmInit): Promise<Swarm> {
-  if (!Number.isInteger(init.peers) || init.peers < 1 || init.peers > 64) throw new P2PBackupError('ERR_USAGE', `--peers must be between 1 and 64 (got ${init.peers})`);
+  if (!Number.isInteger(init.peers) || init.peers < 1 || init.peers > 64) throw new UsageError(`--peers must be between 1 and 64 (got ${init.peers})`);
   const dir = init.dir;
   await mkdir(join(dir, 'peers'), { recursive: true, mode: 0o700 });
   const children: (ChildProcess | null)[] = [];

@@ -1,10 +1,13 @@
-// The CLI as a user meets it: init, errors with their exit codes, a lone daemon, its API's auth.
+// The CLI as a user meets it: init, errors with their exit codes, a lone daemon, its API's auth, and a
+// backup and a restore that finish with some items failed (exit 7, not success and not "too few shares").
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile, access } from 'node:fs/promises';
+import { readFile, stat, writeFile, access, mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { cli, tempDir } from '../integration/helpers.ts';
-import { spawnDaemon } from '../../src/peer/swarm.ts';
+import { spawnDaemon, startSwarm } from '../../src/peer/swarm.ts';
 
 const tmp = await tempDir('p2pb-cli-');
 after(() => tmp.cleanup());
@@ -84,4 +87,35 @@ test('a lone daemon: API needs the token, status reports it, put fails clearly, 
     assert.equal(code, 0, 'clean exit on SIGTERM');
   }
   await assert.rejects(access(join(home, 'daemon.json')), 'daemon.json removed on shutdown');
+});
+
+test('a backup that skipped an item and a restore that failed one finish, and exit 7', async () => {
+  const swarm = await startSwarm({ dir: join(tmp.dir, 'swarm'), peers: 5 });
+  const server = createServer();
+  try {
+    const home = swarm.info.client.home;
+    const src = join(tmp.dir, 'partial');
+    await mkdir(src);
+    await writeFile(join(src, 'a.txt'), 'kept\n');
+    await writeFile(join(src, 'b.txt'), 'also kept\n');
+    // A socket is not backed up: the backup goes on without it, says so, and does not exit 0.
+    server.listen(join(src, 'sock'));
+    await once(server, 'listening');
+    const summary = (r: { stdout: string }) => JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    const b = await cli(['--home', home, '--json', 'backup', src]);
+    assert.equal(b.code, 7, b.stderr);
+    const backedUp = summary(b);
+    assert.deepEqual(backedUp.stats.skipped.map((x: { path: string }) => x.path), [join(src, 'sock')]);
+    assert.equal(backedUp.stats.files, 2);
+    // A directory stands where a.txt goes: b.txt is restored, a.txt fails, the restore says so and exits 7.
+    const target = join(tmp.dir, 'target');
+    await mkdir(join(target, 'a.txt'), { recursive: true });
+    const r = await cli(['--home', home, 'restore', backedUp.rootCap, target]);
+    assert.equal(r.code, 7, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /1 failed:\n.*a\.txt: a directory is in the way/);
+    assert.equal(await readFile(join(target, 'b.txt'), 'utf8'), 'also kept\n');
+  } finally {
+    server.close();
+    await swarm.stop();
+  }
 });

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskStore, ShareRefusedError } from '../../src/store/index.ts';
 import { createFairness, FairnessLedger, rankForPlacement, DEFAULT_GRACE_BYTES } from '../../src/fairness/index.ts';
-import { validateConfig, ConfigError } from '../../src/peer/config.ts';
+import { validateConfig } from '../../src/peer/config.ts';
+import { ConfigError } from '../../src/peer/errors.ts';
 
 async function withDir(fn: (dir: string) => Promise<void>) {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-fairpol-'));

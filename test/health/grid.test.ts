@@ -60,7 +60,9 @@ test('check reports holders; repair from the verify cap restores n shares on n h
 test('verify names corrupt shares by peer; repair deletes ours and replaces them; audits fail the liar', async () => {
   const g = await createHealthGrid(7);
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-ledger-'));
-  const ledger = await AuditLedger.open(join(dir, 'audits'));
+  // The peer's fairness ledger hears of every audit through this hook (src/peer/peer.ts).
+  const heard: [string, boolean][] = [];
+  const ledger = await AuditLedger.open(join(dir, 'audits'), { onAudit: (peer, ok) => { heard.push([peer, ok]); } });
   try {
     const { verifyCap, placements } = await g.put(randomBytes(30_000));
     const liar = idx(placements['1'][0]);
@@ -79,6 +81,8 @@ test('verify names corrupt shares by peer; repair deletes ours and replaces them
     const stats = await ledger.auditStats();
     assert.equal(stats[`peer-${liar}`].failures, 1);
     assert.equal(stats[`peer-${idx(placements['0'][0])}`].passes, 1);
+    assert.deepEqual(heard.filter(([, ok]) => !ok), [[`peer-${liar}`, false]], 'the hook heard the failed audit');
+    assert.equal(heard.length, audits.length, 'and every other one');
     const rep = await repairFile(verifyCap, g.finder);
     assert.deepEqual(rep.deleted, [{ shareNum: 1, peer: `peer-${liar}` }]);
     assert.equal(rep.after.corrupt.length, 0);

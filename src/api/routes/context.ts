@@ -2,7 +2,7 @@
 // Route config flags read by app.ts's hooks: `public: true` (no token needed), `writes: true`
 // (refused with ERR_READ_ONLY on a read-only light node).
 import type { FastifyInstance } from 'fastify';
-import { P2PBackupError } from '../../common/errors.ts';
+import { UnsupportedError } from '../../common/errors.ts';
 import type { PeerService } from '../service.ts';
 import type { PathGuard } from '../paths.ts';
 
@@ -14,6 +14,6 @@ export interface RouteContext {
 export type Routes = (app: FastifyInstance, ctx: RouteContext) => void;
 
 export function foldersOf(peer: PeerService) {
-  if (!peer.folders) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without folders');
+  if (!peer.folders) throw new UnsupportedError('this peer runs without folders');
   return peer.folders;
 }

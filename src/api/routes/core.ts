@@ -1,5 +1,5 @@
 // Health, status, peers, and single files put and fetched by cap (streamed).
-import { P2PBackupError } from '../../common/errors.ts';
+import { BadRequestError } from '../../common/errors.ts';
 import { clientGone, ndjson } from '../ndjson.ts';
 import type { PeerService } from '../service.ts';
 import { absPath, anyObject, capString, errors, ndjsonResponse } from './schemas.ts';
@@ -58,7 +58,7 @@ export const coreRoutes: Routes = (app, { peer, allowed }) => {
     let input: Parameters<PeerService['putFile']>[0];
     if (req.headers['content-type']?.startsWith('application/json')) {
       const body = req.body as { path?: unknown };
-      if (typeof body?.path !== 'string') throw new P2PBackupError('ERR_BAD_REQUEST', 'body must be { "path": "/absolute/file" }');
+      if (typeof body?.path !== 'string') throw new BadRequestError('body must be { "path": "/absolute/file" }');
       input = { path: await allowed(body.path, 'file') };
     } else {
       input = { stream: req.body as AsyncIterable<Uint8Array> };
@@ -87,7 +87,7 @@ function encodingFromQuery(q: Record<string, string | undefined>) {
   const num = (name: string) => {
     const v = q[name];
     if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new P2PBackupError('ERR_BAD_REQUEST', `query "${name}" must be a whole number`);
+    if (!/^\d+$/.test(v)) throw new BadRequestError(`query "${name}" must be a whole number`);
     return Number(v);
   };
   return { k: num('k'), n: num('n'), happy: num('happy') };

@@ -23,7 +23,7 @@ export const eventRoutes: Routes = (app, { peer }) => {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     let id = 0;
     res.write(`retry: 2000\n: connected\n\n`);
-    const unsubscribe = peer.subscribe?.((e: ProgressEvent) => { res.write(`id: ${++id}\ndata: ${JSON.stringify(e)}\n\n`); }) ?? (() => {});
+    const unsubscribe = peer.subscribe((e: ProgressEvent) => { res.write(`id: ${++id}\ndata: ${JSON.stringify(e)}\n\n`); });
     const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     beat.unref();
     open.add(res);

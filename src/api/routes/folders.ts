@@ -2,7 +2,7 @@
 // with progress), forget, and one file of a snapshot downloaded by path (for the browser).
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
-import { P2PBackupError } from '../../common/errors.ts';
+import { BadRequestError } from '../../common/errors.ts';
 import { parseCap } from '../../caps/index.ts';
 import { isPerItem } from '../../backup/index.ts';
 import { clientGone, ndjson } from '../ndjson.ts';
@@ -122,7 +122,7 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
     const b = req.body as Record<string, unknown>;
     const policy: Record<string, number> = {};
     for (const k of ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly']) if (b[k] !== undefined) policy[k] = b[k] as number;
-    if (!Object.keys(policy).length) throw new P2PBackupError('ERR_BAD_REQUEST', 'give at least one --keep-* rule; forgetting every snapshot is not an accident we allow');
+    if (!Object.keys(policy).length) throw new BadRequestError('give at least one --keep-* rule; forgetting every snapshot is not an accident we allow');
     return folders().forget(b.folder as string, policy);
   });
 

@@ -1,6 +1,6 @@
 // Health (check / verify / repair, the loop's state, audits), fair sharing (balances, spot checks) and
 // reachability (ping a peer by multiaddr).
-import { P2PBackupError } from '../../common/errors.ts';
+import { UnsupportedError } from '../../common/errors.ts';
 import { ndjson } from '../ndjson.ts';
 import { anyObject, capString, errors, ndjsonResponse } from './schemas.ts';
 import type { Routes } from './context.ts';
@@ -14,30 +14,27 @@ export const healthRoutes: Routes = (app, { peer }) => {
     }
   }, async (req, reply) => {
     const b = req.body as { cap: string; deep?: boolean; verify?: boolean; repair?: boolean };
-    if (!peer.check) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer cannot check files');
-    await ndjson(reply, (onProgress, signal) => peer.check!(b.cap, { deep: b.deep === true, verify: b.verify === true, repair: b.repair === true, signal, onProgress: onProgress as any }));
+    await ndjson(reply, (onProgress, signal) => peer.check(b.cap, { deep: b.deep === true, verify: b.verify === true, repair: b.repair === true, signal, onProgress: onProgress as any }));
   });
 
   app.get('/api/health/state', { schema: { summary: "the health loop's last round, queue and durability", tags: ['health'], response: { 200: anyObject, ...errors } } }, async () => {
-    const s = peer.healthState?.();
-    if (!s) throw new P2PBackupError('ERR_UNSUPPORTED', 'the health loop is not running on this peer');
+    const s = peer.healthState();
+    if (!s) throw new UnsupportedError('the health loop is not running on this peer');
     return s;
   });
 
   app.get('/api/health/audits', { schema: { summary: 'audit results and availability per peer', tags: ['health'], response: { 200: anyObject, ...errors } } }, async () => {
-    const s = await peer.auditStats?.();
-    if (!s) throw new P2PBackupError('ERR_UNSUPPORTED', 'the health loop is not running on this peer');
+    const s = await peer.auditStats();
+    if (!s) throw new UnsupportedError('the health loop is not running on this peer');
     return { peers: s };
   });
 
   app.get('/api/fairness', { schema: { summary: 'what I offer, what I use, per-peer balances', tags: ['fairness'], response: { 200: anyObject, ...errors } } }, async () => {
-    if (!peer.fairnessReport) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without the fairness layer');
     return peer.fairnessReport();
   });
 
   // Spot-check now (the daemon also does it periodically): { results: [{ peer, checked, missing, ok }] }.
   app.post('/api/fairness/check', { schema: { summary: 'spot-check now what I placed on others', tags: ['fairness'], response: { 200: anyObject, ...errors } } }, async () => {
-    if (!peer.checkFairness) throw new P2PBackupError('ERR_UNSUPPORTED', 'this peer runs without the fairness layer');
     return { results: await peer.checkFairness() };
   });
 

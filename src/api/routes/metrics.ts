@@ -17,10 +17,10 @@ export const metricRoutes: Routes = (app, { peer }) => {
   gauge('p2pbackup_storage_used_bytes', 'Disk used by shares this peer stores for others', async () => (await status()).storage.used);
   gauge('p2pbackup_shares_held', 'Shares this peer stores for others', async () => (await status()).storage.shares);
   gauge('p2pbackup_peers_connected', 'Peers connected now', async () => (await status()).peersConnected);
-  gauge('p2pbackup_repair_queue', 'Files waiting for repair (0 until the health service runs)', () => peer.repairQueue?.() ?? 0);
+  gauge('p2pbackup_repair_queue', 'Files the health loop has yet to check, and repair if needed, in its current pass (0 when it does not run)', () => peer.repairQueue());
   gauge('p2pbackup_folders', 'Folders backed up by this peer', async () => (await status()).folders.length);
-  follow('p2pbackup_uploads_total', 'Files put into the swarm since start', () => peer.transfers?.().uploads ?? 0);
-  follow('p2pbackup_downloads_total', 'Files fetched from the swarm since start', () => peer.transfers?.().downloads ?? 0);
+  follow('p2pbackup_uploads_total', 'Files put into the swarm since start', () => peer.transfers().uploads);
+  follow('p2pbackup_downloads_total', 'Files fetched from the swarm since start', () => peer.transfers().downloads);
 
   app.get('/metrics', {
     schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['daemon'], response: { 200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } }

@@ -1,12 +1,17 @@
 // `p2pbackup daemon`: run one peer as a long-lived process. Starts the peer, serves the local API,
 // publishes HOME/daemon.json (pid, peer id, addresses, API URL) for the CLI, logs JSON lines (pino)
 // to stdout, and shuts down cleanly on SIGTERM/SIGINT (API closed, streams ended, LevelDB closed).
+// The composition of the two layers that do not know each other: the API declares the service it needs
+// (src/api/service.ts), the peer implements it (src/peer/), and only this module imports both.
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import pino from 'pino';
 import { createApp } from '../api/app.ts';
-import { homePaths } from './home.ts';
-import { allowedRoots, ConfigError, readConfig, validateHealth } from './config.ts';
-import { createPeer } from './peer.ts';
+import { homePaths } from '../peer/home.ts';
+import { allowedRoots, readConfig, validateHealth } from '../peer/config.ts';
+import { ConfigError } from '../peer/errors.ts';
+import { createPeer } from '../peer/peer.ts';
+
+const SHUTDOWN_GRACE_MS = 10_000; // a stop that takes longer is stuck: exit anyway
 
 export interface DaemonOptions {
   bootstrap?: string[];
@@ -48,9 +53,9 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
   });
   log.info('shutting down');
   const force = setTimeout(() => {
-    log.error('shutdown took over 10 s; exiting');
+    log.error(`shutdown took over ${SHUTDOWN_GRACE_MS / 1000} s; exiting`);
     process.exit(1);
-  }, 10_000);
+  }, SHUTDOWN_GRACE_MS);
   force.unref();
   await app.close();
   await peer.stop();

@@ -1,0 +1,150 @@
+// How this peer's client reaches storage peers: the ServerFinder the client declares (src/client/types.ts),
+// built from the libp2p node, and the ShareServer of each peer, which is the node's StorageClient with two
+// wrappers of the same interface around it:
+//   withBackoff  - a peer that failed slowly (timed out) is left out of candidate lists for a while;
+//   withFairness - no new shares for a peer that failed its latest audit; every placement goes to the ledger.
+// const { finder } = createFinder({ node, fairness }); await upload(input, finder, opts);
+import type { Logger } from 'pino';
+import type { PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { rankByDistance, STORAGE_PROTOCOL, type P2PNode } from '../net/index.ts';
+import type { ServerFinder, ShareServer } from '../client/index.ts';
+import type { Fairness } from '../fairness/index.ts';
+
+const KNOWN_LIST_MAX = 64; // the last-resort LIST (locate) asks at most this many known peers
+const SLOW_FAILURE_MS = 1_000; // a failure that took this long was a timeout, not a refusal
+const DOWN_BACKOFF_MS = 30_000; // a peer that failed to answer is left out of candidate lists this long
+const DHT_REFRESH_MS = 30_000; // how often candidate selection may walk the DHT
+const PROVIDERS_TIMEOUT_MS = 2_000; // provider records are a fallback: do not wait long for them
+
+/** One peer's StorageClient as the client's ShareServer. */
+export function storageServer(node: Pick<P2PNode, 'storage'>, id: string): ShareServer {
+  const c = node.storage(peerIdFromString(id));
+  return {
+    id,
+    canAccept: (si, shareNum, size, o) => c.canAccept(si, shareNum, size, o),
+    writeShare: (si, shareNum, source, size, o) => c.writeShare(si, shareNum, source, size, o),
+    list: (si, o) => c.list(si, o),
+    read: (si, shareNum, ranges, o) => c.read(si, shareNum, ranges, o),
+    putSlot: (si, record, o) => c.putSlot(si, record, o),
+    getSlot: (si, o) => c.getSlot(si, o),
+    renew: (si, shareNums, until, o) => c.renew(si, shareNums, until, o),
+    delete: (si, shareNum, o) => c.delete(si, shareNum, o),
+    audit: (si, shareNum, segment, nonce, o) => c.audit(si, shareNum, segment, nonce, o)
+  };
+}
+
+/**
+ * Peers that failed SLOWLY (a dial or a stream that timed out, or an operation whose deadline passed) are
+ * left out of candidate lists for DOWN_BACKOFF_MS: a host that vanished silently would otherwise cost every
+ * LIST of every file a full timeout (measured: 2.5 s per check across network namespaces). Fast failures
+ * (connection refused: the process is gone, it may be back in a moment) cost nothing and are not remembered.
+ */
+export function createBackoff(now: () => number = Date.now) {
+  const down = new Map<string, number>();
+  return {
+    /** Settle like `p`, noting whether peer `id` answered or failed slowly. */
+    watch<T>(id: string, p: Promise<T>, signal?: AbortSignal): Promise<T> {
+      const started = now();
+      return p.then((v) => { down.delete(id); return v; }, (err) => {
+        const slow = now() - started >= SLOW_FAILURE_MS;
+        // A deadline (AbortSignal.timeout) that fired is a timeout too, not the caller giving up.
+        const deadline = err?.code === 'ERR_ABORTED' && (signal?.reason as Error | undefined)?.name === 'TimeoutError';
+        if (slow && (err?.code === 'ERR_PEER_UNREACHABLE' || err?.code === 'ERR_STREAM_TIMEOUT' || deadline)) down.set(id, now());
+        throw err;
+      });
+    },
+    /** Peers down now (expired entries dropped). */
+    down(): Set<string> {
+      const t = now();
+      for (const [id, at] of down) if (t - at >= DOWN_BACKOFF_MS) down.delete(id);
+      return new Set(down.keys());
+    }
+  };
+}
+export type Backoff = ReturnType<typeof createBackoff>;
+
+/** `server` with every call watched by the backoff. */
+export function withBackoff(server: ShareServer, backoff: Backoff): ShareServer {
+  const id = server.id;
+  const w = <T>(p: Promise<T>, o?: { signal?: AbortSignal }) => backoff.watch(id, p, o?.signal);
+  return {
+    id,
+    canAccept: (si, shareNum, size, o) => w(server.canAccept(si, shareNum, size, o), o),
+    writeShare: (si, shareNum, source, size, o) => w(server.writeShare(si, shareNum, source, size, o), o),
+    list: (si, o) => w(server.list(si, o), o),
+    read: (si, shareNum, ranges, o) => w(server.read(si, shareNum, ranges, o), o),
+    putSlot: (si, record, o) => w(server.putSlot(si, record, o), o),
+    getSlot: (si, o) => w(server.getSlot(si, o), o),
+    ...(server.renew && { renew: (si, shareNums, until, o) => w(server.renew!(si, shareNums, until, o), o) }),
+    ...(server.delete && { delete: (si, shareNum, o) => w(server.delete!(si, shareNum, o), o) }),
+    ...(server.audit && { audit: (si, shareNum, segment, nonce, o) => w(server.audit!(si, shareNum, segment, nonce, o), o) })
+  } satisfies ShareServer;
+}
+
+/** `server` under the fairness layer: placements refused to a peer that failed its latest audit, and recorded. */
+export function withFairness(server: ShareServer, fairness: Pick<Fairness, 'guardPlacement' | 'recordPlacement'>, log?: Logger): ShareServer {
+  return {
+    ...server,
+    async writeShare(si, shareNum, source, size, o) {
+      fairness.guardPlacement(server.id);
+      const r = await server.writeShare(si, shareNum, source, size, o);
+      await fairness.recordPlacement(server.id, si, shareNum, size).catch((err) => log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+      return r;
+    }
+  };
+}
+
+export interface FinderInit {
+  node: P2PNode;
+  fairness: Fairness;
+  log?: Logger;
+  backoff?: Backoff;
+}
+
+/** The finder, and the ShareServer of any peer by id (spot checks reach peers through it too). */
+export function createFinder(init: FinderInit): { finder: ServerFinder; server: (id: string) => ShareServer } {
+  const { node, fairness } = init;
+  const self = node.peerId.toString();
+  const backoff = init.backoff ?? createBackoff();
+  const server = (id: string) => withFairness(withBackoff(storageServer(node, id), backoff), fairness, init.log);
+  let dhtSeen: { at: number; ids: Map<string, PeerId> } = { at: 0, ids: new Map() };
+  const finder: ServerFinder = {
+    // Candidates are ranked by XOR distance among the peers we know: the connected ones plus those a DHT
+    // walk found. The walk runs at most every DHT_REFRESH_MS (not per file: a folder of 10,000 small
+    // files must not cost 10,000 walks); in swarms of dozens of peers it finds them all anyway.
+    async candidates(si, count, o) {
+      if (Date.now() - dhtSeen.at > DHT_REFRESH_MS || (dhtSeen.ids.size === 0 && node.libp2p.getPeers().length === 0)) {
+        const found = await node.closestPeers(si, count, o);
+        dhtSeen = { at: Date.now(), ids: new Map(found.map((p) => [p.toString(), p])) };
+      }
+      const pool = new Map(dhtSeen.ids);
+      for (const p of node.libp2p.getPeers()) pool.set(p.toString(), p);
+      pool.delete(self);
+      // Even a peer libp2p still counts as connected is left out while down: a silently cut host keeps
+      // its dead connection until keep-alive notices, while every request to it waits for a timeout ...
+      const down = backoff.down();
+      // ... unless every peer we know failed slowly: on an overloaded host (measured: 50 daemons on 2 cores)
+      // every request can time out once, and slow peers are better than "no storage peers found".
+      if ([...pool.keys()].some((id) => !down.has(id))) for (const id of down) pool.delete(id);
+      // Peers known (through identify) not to serve storage, such as clients offering no disk, are skipped.
+      const serves = await Promise.all([...pool.values()].map(async (p) => {
+        const protocols = await node.libp2p.peerStore.get(p).then((x) => x.protocols, (): string[] => []);
+        return protocols.length === 0 || protocols.includes(STORAGE_PROTOCOL) ? p : null;
+      }));
+      // Fairness reorders within the closest set (balanced, reliable peers first) but never changes the set,
+      // so downloads, which ask the same closest set, still find every share (src/fairness/rank.ts).
+      return fairness.rank(rankByDistance(si, serves.filter((p): p is PeerId => p !== null)).slice(0, count).map((p) => server(p.toString())));
+    },
+    // Last resort of locate(): every storage peer we know, nearest first (a holder that did not announce
+    // because it was among the closest when it took the share, and the swarm has grown since).
+    async known(si, o) {
+      return finder.candidates(si, KNOWN_LIST_MAX, o);
+    },
+    async providers(si, o) {
+      const ids = await node.findProviders(si, { signal: o?.signal, timeoutMs: PROVIDERS_TIMEOUT_MS });
+      return ids.map((p) => p.toString()).filter((id) => id !== self).map(server);
+    }
+  };
+  return { finder, server };
+}
