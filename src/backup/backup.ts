@@ -182,34 +182,43 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     return { content: { ref: encodeRef({ kind: 'list', ...l.ref }) }, st, bytes, stored };
   };
 
-  const storeLarge = (abs: string, name: string, st: BigIntStats): Promise<TreeEntry | null> => run(async () => {
-    signal.throwIfAborted();
-    const fh = await openChecked(abs, st);
-    if (!fh) return null;
-    try {
-      let r: Awaited<ReturnType<typeof chunkFile>> = 'changed';
-      for (let attempt = 0; attempt < 2 && r === 'changed'; attempt++) {
-        try {
-          r = await chunkFile(fh);
-        } catch (err) {
-          if (signal.aborted || err instanceof P2PBackupError && !(err instanceof FileReadError)) throw err;
-          await itemError(abs, new FileReadError(abs, err));
+  /** Large files being chunked: the backup waits for every chunk to be queued before it seals the last packs. */
+  const chunking: Promise<unknown>[] = [];
+  const storeLarge = (abs: string, name: string, st: BigIntStats): Promise<TreeEntry | null> => {
+    const added = run(async () => {
+      signal.throwIfAborted();
+      const fh = await openChecked(abs, st);
+      if (!fh) return null;
+      try {
+        let r: Awaited<ReturnType<typeof chunkFile>> = 'changed';
+        for (let attempt = 0; attempt < 2 && r === 'changed'; attempt++) {
+          try {
+            r = await chunkFile(fh);
+          } catch (err) {
+            if (signal.aborted || err instanceof P2PBackupError && !(err instanceof FileReadError)) throw err;
+            await itemError(abs, new FileReadError(abs, err));
+            return null;
+          }
+        }
+        if (r === 'changed') {
+          await itemError(abs, new FileChangedError(abs, 'size, mtime or ctime differ after reading it twice'));
           return null;
         }
+        return r;
+      } finally {
+        await fh.close();
       }
-      if (r === 'changed') {
-        await itemError(abs, new FileChangedError(abs, 'size, mtime or ctime differ after reading it twice'));
-        return null;
-      }
-      await Promise.all(r.stored);
+    });
+    chunking.push(added.catch(() => {}));
+    return added.then(async (r) => {
+      if (!r) return null;
+      await Promise.all(r.stored); // its packs are in the swarm
       stats.files++; stats.bytesRead += r.bytes; stats.bytesTotal += r.bytes;
       await rememberFile(abs, r.st, r.content);
       fileDone(abs, r.bytes, 'new');
       return fileEntry(name, r.content, r.st);
-    } finally {
-      await fh.close();
-    }
-  });
+    });
+  };
 
   /** Every file's entry promise, for the final wait (each also aborts the run on a fatal error). */
   const allFiles: Promise<TreeEntry | null>[] = [];
@@ -345,7 +354,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         for (const s of node.subdirs) node.entries.push({ ...s.entry, ref: s.node.ref! });
         const r = await storeTree(repo, node.entries, signal);
         node.ref = r.ref;
-        if (!r.isNew) stats.dirsReused++;
+        if (r.isNew) stats.blobsNew++; else { stats.dirsReused++; stats.blobsKnown++; }
         o.onProgress?.({ type: 'backup:backup:dir', path: node.abs, status: r.isNew ? 'uploaded' : 'reused' });
       }
     }
@@ -363,6 +372,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       throw err;
     }
     if (rootNode === null) throw new FileReadError(rootAbs, new Error('the folder itself could not be read'));
+    await Promise.all(chunking); // every chunk queued (a failure surfaces through its file's promise below)
     await repo.flush();
     const settled = await Promise.allSettled(allFiles);
     const failed = settled.find((r) => r.status === 'rejected');
@@ -380,7 +390,8 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     };
     if (o.label !== undefined) snapshot.label = o.label;
     if (o.parent !== undefined) snapshot.parent = o.parent;
-    const { cap: snapshotCap } = await storeSnapshot(repo, snapshot, signal);
+    const { cap: snapshotCap, isNew } = await storeSnapshot(repo, snapshot, signal);
+    if (isNew) stats.blobsNew++; else stats.blobsKnown++;
     await repo.flush();
     await cache?.prune(rootAbs, seen);
     stats.bytesStored = (repoStats?.sealedNew ?? 0) - before.sealed;

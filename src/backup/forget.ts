@@ -77,7 +77,7 @@ export async function forget(heads: HeadStore, policy: ForgetPolicy, opts: { ret
     const decision = forgetPolicy(cur?.head.snapshots ?? [], policy);
     if (!cur || decision.remove.length === 0) return decision;
     try {
-      await heads.write({ snapshots: listSnapshots({ snapshots: decision.keep.map(({ cap, time }) => ({ cap, time })) }) }, cur.seq);
+      await heads.write({ ...(cur.head.repo ? { repo: cur.head.repo } : {}), snapshots: listSnapshots({ snapshots: decision.keep.map(({ cap, time }) => ({ cap, time })) }) }, cur.seq);
       return decision;
     } catch (err) {
       if (!(err instanceof HeadConflictError) || attempt >= (opts.retries ?? 3)) throw err;

@@ -166,6 +166,7 @@ export function decodeTree(bytes: Uint8Array, repo: MutableReadCap): { entries: 
     if (!x || typeof x !== 'object' || Array.isArray(x)) throw new InvalidObjectError('tree entry is not an object');
     const e: DirEntry = { name: x.name, type: x.type, mode: x.mode, mtimeNs: x.mtimeNs };
     if (x.type === 'file') e.size = x.size;
+    if (x.type === 'symlink') e.target = x.target;
     checkEntry(e);
     if (x.type === 'file' && Object.hasOwn(x, 'lit')) {
       const data = decodeLit(x.lit);
@@ -173,9 +174,6 @@ export function decodeTree(bytes: Uint8Array, repo: MutableReadCap): { entries: 
       attachContent(e, { kind: 'lit', data });
     } else if (x.type === 'file' || x.type === 'dir') {
       attachContent(e, { ...decodeRef(x.ref, x.type === 'dir' ? TREE_KINDS : FILE_KINDS), repo });
-    } else {
-      e.target = x.target;
-      checkEntry(e);
     }
     return e;
   });
@@ -215,12 +213,15 @@ export function decodeSnapshot(bytes: Uint8Array, repo: MutableReadCap): Snapsho
 
 /** A folder head: the repository its snapshots live in and the snapshots (each a snapshot blob cap of it). */
 export function encodeHead(h: FolderHead): Uint8Array {
-  if (!h.repo) throw new InvalidObjectError('a folder head names its repository');
-  const repoCap = parseCap(h.repo);
+  // The repository: given, or the one the snapshots name (a head with no snapshot must be given it).
+  const first = h.snapshots[0] ? contentOf(h.snapshots[0].cap, SNAPSHOT_KINDS) : null;
+  const repoText = h.repo ?? (first && first.kind !== 'lit' ? formatCap(first.repo) : null);
+  if (!repoText) throw new InvalidObjectError('a folder head names its repository');
+  const repoCap = parseCap(repoText);
   if (repoCap.type !== 'mr') throw new InvalidObjectError('a folder head names its repository by its read cap');
   const snapshots = [...h.snapshots].sort((a, b) => a.time - b.time || (a.cap < b.cap ? -1 : a.cap > b.cap ? 1 : 0));
   return enc.encode(JSON.stringify({
-    p2pb: OBJECT_KINDS.head, v: OBJECT_VERSION, repo: h.repo,
+    p2pb: OBJECT_KINDS.head, v: OBJECT_VERSION, repo: repoText,
     snapshots: snapshots.map((s) => {
       const c = contentOf(s.cap, SNAPSHOT_KINDS);
       if (c.kind === 'lit' || !sameRepo(c.repo, repoCap)) throw new InvalidObjectError('a folder head lists snapshots of its own repository');
@@ -276,7 +277,7 @@ export async function resolveRoot(src: BlobSource, cap: string, signal?: AbortSi
 }
 
 /** Store a snapshot object; its cap. */
-export async function storeSnapshot(sink: BlobSink, s: Snapshot, signal?: AbortSignal): Promise<{ cap: string; stored: Promise<void> }> {
+export async function storeSnapshot(sink: BlobSink, s: Snapshot, signal?: AbortSignal): Promise<{ cap: string; stored: Promise<void>; isNew: boolean }> {
   const [r] = await sink.saveBlobs('snapshot', [encodeSnapshot(s, sink.readCap)], { signal });
-  return { cap: capOf(sink.readCap, { kind: 'snapshot', ...r.ref }), stored: r.stored };
+  return { cap: capOf(sink.readCap, { kind: 'snapshot', ...r.ref }), stored: r.stored, isNew: r.isNew };
 }

@@ -15,7 +15,7 @@ export async function commitSnapshot(heads: HeadStore, snapshot: HeadSnapshot, o
   for (let attempt = 0; ; attempt++) {
     const cur = await heads.read();
     const snapshots = listSnapshots(cur?.head ?? null).filter((s) => s.cap !== snapshot.cap);
-    const head: FolderHead = { snapshots: listSnapshots({ snapshots: [...snapshots, snapshot] }) };
+    const head: FolderHead = { ...(cur?.head.repo ? { repo: cur.head.repo } : {}), snapshots: listSnapshots({ snapshots: [...snapshots, snapshot] }) };
     try {
       await heads.write(head, cur?.seq ?? null);
       return head;

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backup, walkTree, FileReadError, type ObjectStore } from '../../src/backup/index.ts';
+import { backup, walkTree, FileReadError, type BlobSource } from '../../src/backup/index.ts';
 import { createGrid, type Grid } from './grid.ts';
 import { makeTree } from './tree.ts';
 
@@ -13,7 +13,7 @@ let grid: Grid, work: string;
 before(async () => { grid = await createGrid(); work = await mkdtemp(join(tmpdir(), 'p2pb-exc-')); });
 after(async () => { await grid.close(); await rm(work, { recursive: true, force: true }); });
 
-async function paths(store: ObjectStore, root: string): Promise<string[]> {
+async function paths(store: BlobSource, root: string): Promise<string[]> {
   const out: string[] = [];
   for await (const { path } of walkTree(store, root)) out.push(path);
   return out.sort();
@@ -47,7 +47,7 @@ test('excludes: --exclude, --exclude-file, .p2pbackupignore (relative, negation,
   await writeFile(excludeFile, 'tmp/\n\n# comment\n');
   const events: string[] = [];
   const r = await backup(src, {
-    store: grid.objects, excludes: ['*.log', 'node_modules'], excludeFiles: [excludeFile], excludeIfPresent: ['.nobackup'],
+    repo: grid.repo, chunker: grid.chunker, excludes: ['*.log', 'node_modules'], excludeFiles: [excludeFile], excludeIfPresent: ['.nobackup'],
     onProgress: (e) => { if (e.type === 'backup:backup:excluded') events.push(e.path.slice(src.length + 1)); }
   });
   assert.deepEqual(await paths(grid.src, r.root), [
@@ -72,7 +72,7 @@ test('unreadable, vanished and special files are reported, skipped, and do not a
 
   const seen: { path: string; err: Error }[] = [];
   const r = await backup(src, {
-    store: grid.objects,
+    repo: grid.repo, chunker: grid.chunker,
     concurrency: 1, // files are read in name order, so a-first finishes before b-vanishes is opened
     onProgress: (e) => { if (e.type === 'backup:backup:file' && e.path.endsWith('a-first')) fs.unlinkSync(join(src, 'b-vanishes')); },
     onItemError: (path, err) => { seen.push({ path, err }); }

@@ -12,7 +12,8 @@ import { formatCap, storageIndexOf, type MutableReadCap, type PackCap } from '..
 import { ownerKey } from '../../src/crypto/kdf.ts';
 import { createChunker, type Chunker } from '../../src/format/chunker.ts';
 import { openLocalIndex, RecordConflictError, Repository, repoReadCap, type PackStore, type RecordStore } from '../../src/repo/index.ts';
-import type { BlobSource } from '../../src/backup/index.ts';
+import { contentOf, type BlobSource } from '../../src/backup/index.ts';
+import { decodeChunkList } from '../../src/repo/index.ts';
 // One DiskStore-backed ShareServer adapter for every no-network grid (shares, slots, leases, audits).
 import { serverFor } from '../health/grid.ts';
 
@@ -78,6 +79,8 @@ export interface Grid {
   src: BlobSource;
   /** A second device of the same owner: its own local index (empty), same secret, same swarm. */
   device(name: string): Promise<Repository>;
+  /** The packs holding a file's content (its blob, or its chunk list and every chunk). */
+  packsOfFile(cap: string): Promise<PackCap[]>;
   /** Delete every share of a pack held by the stores at these indexes. */
   removeShares(cap: PackCap, storeIndexes: number[]): Promise<number>;
   close(): Promise<void>;
@@ -99,6 +102,15 @@ export async function createGrid(opts: { stores?: number; secret?: Uint8Array; p
   return {
     dir, stores, servers, finder, secret, packs, record, repo, src,
     chunker: createChunker(ownerKey(secret, 'chunker')),
+    async packsOfFile(cap) {
+      const c = contentOf(cap, ['data', 'list']);
+      if (c.kind === 'lit') return [];
+      const ids = [c.id];
+      if (c.kind === 'list') ids.push(...decodeChunkList(await repo.loadBlob('list', c)).map((x) => x.id));
+      const out = new Map<string, PackCap>();
+      for (const id of ids) { const l = await repo.locate(id); out.set(formatCap(l.pack), l.pack); }
+      return [...out.values()];
+    },
     async device(name) { const r = await open(name); extra.push(r); return r; },
     async removeShares(cap, storeIndexes) {
       const si = storageIndexOf(cap)!;

@@ -1,12 +1,12 @@
-// Incremental backup: a second backup reads only the changed file and uploads only it, the directories
-// on its path and the snapshot. P2PB_MANY_FILES=10000 runs the same test on a bigger tree.
+// Incremental backup: a second backup reads only the changed file and stores only it, the trees on its path
+// and the snapshot (one pack of data, one of metadata). P2PB_MANY_FILES=10000 runs the same test on a bigger tree.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backup, openBackupCache, diff, type BackupCache } from '../../src/backup/index.ts';
-import { counting, createGrid, type Grid } from './grid.ts';
+import { createGrid, type Grid } from './grid.ts';
 
 const FILES = Number(process.env.P2PB_MANY_FILES ?? 2000);
 const PER_DIR = 100;
@@ -36,20 +36,22 @@ test(`second backup of ${FILES} files reads and uploads only what changed`, { ti
   const changed = join(src, 'd3', 'sub', 'f7');
   const body = 'changed content, long enough to be stored as shares on the grid';
   await writeFile(changed, body);
-  const store = counting(grid.objects);
-  const second = await backup(src, { store, cache, parent: first.snapshotCap });
+  const before = { puts: grid.packs.puts, gets: grid.packs.gets };
+  const second = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache, parent: first.snapshotCap });
   assert.equal(second.stats.bytesRead, Buffer.byteLength(body));
   assert.equal(second.stats.unchanged, FILES - 1);
-  // The file, its three directories (sub, d3, root) and the snapshot.
-  assert.equal(store.puts, 5);
-  assert.equal(second.stats.uploads, 5);
+  // The file, its three directories (sub, d3, root) and the snapshot: 5 new blobs in 2 packs (data, metadata).
+  assert.equal(second.stats.blobsNew, 5);
+  assert.equal(second.stats.packs, 2);
+  assert.equal(grid.packs.puts - before.puts, 2);
   assert.equal(second.stats.dirsReused, second.stats.dirs - 3);
-  assert.equal(store.gets, 0);
+  assert.equal(grid.packs.gets - before.gets, 0);
   assert.deepEqual((await diff(grid.src, first.snapshotCap, second.snapshotCap)).changed, ['d3/sub/f7']);
 
   // Nothing changed: only the snapshot object is new.
-  const third = await backup(src, { store: counting(grid.objects), cache });
+  const third = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
   assert.equal(third.stats.bytesRead, 0);
-  assert.equal(third.stats.uploads, 1);
+  assert.equal(third.stats.blobsNew, 1);
+  assert.equal(third.stats.packs, 1);
   assert.equal(third.root, second.root);
 });

@@ -1,45 +1,67 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import {
-  encodeDir, decodeDir, encodeSnapshot, decodeSnapshot, encodeHead, decodeHead, InvalidObjectError,
-  globToRegExp, parseRules, isExcluded, type DirEntry,
+  encodeTree, decodeTree, toTreeEntry, encodeSnapshot, decodeSnapshot, encodeHead, decodeHead, encodeRef, capOf, InvalidObjectError,
+  globToRegExp, parseRules, isExcluded, type TreeEntry,
 } from '../../src/backup/index.ts';
+import { createMutableWriteCap, formatCap, parseCap, toReadCap } from '../../src/caps/index.ts';
 
-const CAP = 'p2pb:lit:aaaa:bbbb';
-const entries: DirEntry[] = [
-  { name: 'zeta', type: 'file', mode: 0o644, mtimeNs: '1700000000123456789', size: 3, cap: CAP },
+const repo = toReadCap(createMutableWriteCap());
+const ref = (kind: 'data' | 'list' | 'tree') => encodeRef({ kind, id: randomBytes(32), key: randomBytes(32) });
+const entries: TreeEntry[] = [
+  { name: 'zeta', type: 'file', mode: 0o644, mtimeNs: '1700000000123456789', size: 3, lit: Buffer.from('abc').toString('base64url') },
   { name: 'with\nnewline and space', type: 'symlink', mode: 0o777, mtimeNs: '1', target: '../x' },
-  { name: '🎉 ünï', type: 'dir', mode: 0o755, mtimeNs: '-5', cap: CAP },
-  { name: 'A'.repeat(255), type: 'file', mode: 0o600, mtimeNs: '0', size: 0, cap: CAP },
+  { name: '🎉 ünï', type: 'dir', mode: 0o755, mtimeNs: '-5', ref: ref('tree') },
+  { name: 'A'.repeat(255), type: 'file', mode: 0o600, mtimeNs: '0', size: 5_000_000, ref: ref('list') },
+  { name: 'b', type: 'file', mode: 0o600, mtimeNs: '0', size: 100, ref: ref('data') },
 ];
 
-test('directory objects are canonical: same entries in any order give the same bytes, and round-trip', () => {
-  const a = encodeDir(entries), b = encodeDir([...entries].reverse());
+test('trees are canonical: same entries in any order give the same bytes, and round-trip through caps of their repository', () => {
+  const a = encodeTree(entries), b = encodeTree([...entries].reverse());
   assert.deepEqual(a, b);
-  const back = decodeDir(a);
-  assert.deepEqual(back.map((e) => e.name), ['A'.repeat(255), 'with\nnewline and space', 'zeta', '🎉 ünï']);
-  assert.deepEqual(encodeDir(back), a);
-  assert.match(Buffer.from(a).toString(), /^\{"p2pb":"dir","v":1,"entries":\[\{"name":"AAA/);
+  const back = decodeTree(a, repo).entries;
+  assert.deepEqual(back.map((e) => e.name), ['A'.repeat(255), 'b', 'with\nnewline and space', 'zeta', '🎉 ünï']);
+  assert.deepEqual(encodeTree(back.map((e) => toTreeEntry(e, repo))), a);
+  assert.match(Buffer.from(a).toString(), /^\{"p2pb":"tree","v":2,"entries":\[\{"name":"AAA/);
+  const dir = back.find((e) => e.type === 'dir')!;
+  const c = parseCap(dir.cap!);
+  assert.equal(c.type, 'blob');
+  assert.deepEqual((c as { repo: unknown }).repo, repo);
+  assert.equal(parseCap(back.find((e) => e.name === 'zeta')!.cap!).type, 'lit');
+  // The lazily built cap is an enumerable string (the API serialises entries as JSON).
+  assert.equal(typeof JSON.parse(JSON.stringify(back))[0].cap, 'string');
 });
 
-test('directory objects refuse unsafe names and malformed entries', () => {
-  for (const name of ['', '.', '..', 'a/b', 'nul\0', '\ud800']) {
-    assert.throws(() => encodeDir([{ ...entries[0], name }]), InvalidObjectError, JSON.stringify(name));
+test('trees refuse unsafe names (traversal on any OS), malformed entries and references of the wrong kind', () => {
+  for (const name of ['', '.', '..', 'a/b', 'a\\b', 'c:x', 'nul\0', '\ud800']) {
+    assert.throws(() => encodeTree([{ ...entries[0], name }]), InvalidObjectError, JSON.stringify(name));
   }
-  assert.throws(() => encodeDir([entries[0], entries[0]]), /duplicate/);
+  assert.throws(() => encodeTree([entries[0], entries[0]]), /duplicate/);
+  assert.throws(() => encodeTree([{ ...entries[2], ref: ref('data') }]), InvalidObjectError, 'a directory naming a data blob');
+  assert.throws(() => encodeTree([{ ...entries[0], size: 4 }]), /not its size/);
   const bad = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
-  assert.throws(() => decodeDir(bad({ p2pb: 'dir', v: 2, entries: [] })), /version/);
-  assert.throws(() => decodeDir(bad({ p2pb: 'snapshot', v: 1 })), /expected a dir/);
-  assert.throws(() => decodeDir(bad({ p2pb: 'dir', v: 1, entries: [{ name: '..', type: 'dir', mode: 0, mtimeNs: '0', cap: CAP }] })), InvalidObjectError);
-  assert.throws(() => decodeDir(bad({ p2pb: 'dir', v: 1, entries: [{ ...entries[0], name: 'b' }, { ...entries[0], name: 'a' }] })), /sorted/);
-  assert.throws(() => decodeDir(new Uint8Array([0xff, 0xfe])), InvalidObjectError);
+  assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 3, entries: [] }), repo), /version/);
+  assert.throws(() => decodeTree(bad({ p2pb: 'dir', v: 1, entries: [] }), repo), InvalidObjectError);
+  assert.throws(() => decodeTree(bad({ p2pb: 'snapshot', v: 2 }), repo), /expected a tree/);
+  assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: '..', type: 'dir', mode: 0, mtimeNs: '0', ref: ref('tree') }] }), repo), InvalidObjectError);
+  assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: 'x', type: 'file', mode: 0, mtimeNs: '1'.repeat(31), size: 1, ref: ref('data') }] }), repo), InvalidObjectError);
+  assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: 'x', type: 'file', mode: 0, mtimeNs: '0', size: 1, ref: ref('tree') }] }), repo), InvalidObjectError);
+  assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: 'b', type: 'symlink', mode: 0, mtimeNs: '0', target: 'x' }, { name: 'a', type: 'symlink', mode: 0, mtimeNs: '0', target: 'x' }] }), repo), /sorted/);
+  assert.throws(() => decodeTree(new Uint8Array([0xff, 0xfe]), repo), InvalidObjectError);
 });
 
-test('snapshot and head objects round-trip', () => {
-  const s = { root: CAP, time: 1700000000000, host: 'h', paths: ['/home/me'], label: 'l', parent: CAP, stats: { files: 1, dirs: 2, symlinks: 0, bytes: 3 } };
-  assert.deepEqual(decodeSnapshot(encodeSnapshot(s)), s);
-  const h = { snapshots: [{ cap: 'b', time: 2 }, { cap: 'a', time: 1 }] };
-  assert.deepEqual(decodeHead(encodeHead(h)).snapshots, [{ cap: 'a', time: 1 }, { cap: 'b', time: 2 }]);
+test('snapshot and head objects round-trip; they name blobs of their own repository only', () => {
+  const root = capOf(repo, { kind: 'tree', id: randomBytes(32), key: randomBytes(32) });
+  const parent = capOf(repo, { kind: 'snapshot', id: randomBytes(32), key: randomBytes(32) });
+  const s = { root, time: 1700000000000, host: 'h', paths: ['/home/me'], label: 'l', parent, stats: { files: 1, dirs: 2, symlinks: 0, bytes: 3 } };
+  assert.deepEqual(decodeSnapshot(encodeSnapshot(s, repo), repo), s);
+  const other = toReadCap(createMutableWriteCap());
+  assert.throws(() => encodeSnapshot(s, other), InvalidObjectError);
+  const a = capOf(repo, { kind: 'snapshot', id: randomBytes(32), key: randomBytes(32) });
+  const h = { repo: formatCap(repo), snapshots: [{ cap: parent, time: 2 }, { cap: a, time: 1 }] };
+  assert.deepEqual(decodeHead(encodeHead(h)), { repo: formatCap(repo), snapshots: [{ cap: a, time: 1 }, { cap: parent, time: 2 }] });
+  assert.throws(() => encodeHead({ repo: formatCap(other), snapshots: h.snapshots }), InvalidObjectError);
 });
 
 test('glob matcher', () => {

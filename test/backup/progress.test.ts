@@ -70,9 +70,9 @@ test('the scan counts what the backup stores (excludes, ignore files, exclude-if
 
   const grid = await createGrid();
   t.after(() => grid.close());
-  const store = grid.objects;
+  const src2 = grid.src;
   const events: BackupProgress[] = [];
-  const r = await backup(src, { store, ...opts, onProgress: (e) => events.push(e) });
+  const r = await backup(src, { repo: grid.repo, chunker: grid.chunker, ...opts, onProgress: (e) => events.push(e) });
   // The ignore file itself is a regular file the backup keeps.
   assert.deepEqual(direct, { files: r.stats.files, bytes: r.stats.bytesTotal });
   assert.deepEqual(direct, { files: 3, bytes: 100 + 300_000 + 'b/ignored.txt\n'.length });
@@ -81,11 +81,11 @@ test('the scan counts what the backup stores (excludes, ignore files, exclude-if
   assert.ok(events.findIndex((e) => e.type === 'backup:backup:status') > events.findIndex((e) => e.type === 'backup:backup:file'));
 
   const rev: BackupProgress[] = [];
-  await restore(r.snapshotCap, join(tmp.dir, 'out'), { store, onProgress: (e) => rev.push(e) });
+  await restore(r.snapshotCap, join(tmp.dir, 'out'), { src: src2, onProgress: (e) => rev.push(e) });
   const rl = rev.filter((e) => e.type === 'backup:restore:status').at(-1) as any;
   assert.deepEqual([rl.files, rl.totalFiles, rl.totalBytes, rl.etaSeconds], [3, 3, direct.bytes, 0]);
   const sub: BackupProgress[] = [];
-  await restore(r.snapshotCap, join(tmp.dir, 'out-a'), { store, path: 'a/b', onProgress: (e) => sub.push(e) });
+  await restore(r.snapshotCap, join(tmp.dir, 'out-a'), { src: src2, path: 'a/b', onProgress: (e) => sub.push(e) });
   const sl = sub.filter((e) => e.type === 'backup:restore:status').at(-1) as any;
   assert.deepEqual([sl.files, sl.totalFiles, sl.totalBytes], [1, 1, 300_000], 'a path: the totals of what the walk found');
 });

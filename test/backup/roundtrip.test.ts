@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
-  backup, restore, ls, diff, reachableCaps, readSnapshot, commitSnapshot, listSnapshots, forget, PathNotFoundError,
-  RESTORE_TEMP_PREFIX, PACK_FILE_MAX_BYTES,
+  backup, restore, ls, diff, reachableBlobs, readSnapshot, commitSnapshot, listSnapshots, forget, PathNotFoundError, contentOf,
+  RESTORE_TEMP_PREFIX,
 } from '../../src/backup/index.ts';
 import { createGrid, type Grid } from './grid.ts';
 import { fileHeadStore } from './heads.ts';
@@ -14,7 +14,8 @@ import { describeTree, makeTree, type Spec } from './tree.ts';
 
 let grid: Grid;
 let work: string;
-before(async () => { grid = await createGrid(); work = await mkdtemp(join(tmpdir(), 'p2pb-bk-')); });
+// Small packs, so a file stored after another lands in a pack of its own (the lost-file test).
+before(async () => { grid = await createGrid({ packTargetBytes: 256 << 10 }); work = await mkdtemp(join(tmpdir(), 'p2pb-bk-')); });
 after(async () => { await grid.close(); await rm(work, { recursive: true, force: true }); });
 
 const T = Date.UTC(2024, 2, 10, 12, 0, 0);
@@ -110,12 +111,17 @@ test('overwrite modes: never, if-changed, always', async () => {
 test('a file that cannot be downloaded leaves no complete-looking file and no temp file', async () => {
   const spec: Record<string, Spec> = {
     'good.txt': { type: 'file', content: 'this one is fine and long enough to be stored as shares!!!!!', mtimeMs: T },
-    // Larger than PACK_FILE_MAX_BYTES: stored alone, so losing it loses nothing else (packs.test.ts loses a pack).
-    'lost.bin': { type: 'file', content: randomBytes(PACK_FILE_MAX_BYTES + 5000), mtimeMs: T },
+    // Larger than this grid's packs: stored in packs of its own, so losing them loses nothing else.
+    'lost.bin': { type: 'file', content: randomBytes((1 << 20) + 5000), mtimeMs: T },
   };
   const { snapshotCap } = await backedUp('lost-src', spec);
   const lostCap = (await ls(grid.src, snapshotCap)).find((e) => e.name === 'lost.bin')!.cap!;
-  assert.ok((await grid.removeShares(lostCap, [0, 1, 2])) >= 3);
+  const goodCap = (await ls(grid.src, snapshotCap)).find((e) => e.name === 'good.txt')!.cap!;
+  const lostPacks = await grid.packsOfFile(lostCap);
+  const goodPacks = new Set((await grid.packsOfFile(goodCap)).map((p) => p.uebHash.toString()));
+  assert.ok(lostPacks.every((p) => !goodPacks.has(p.uebHash.toString())), 'the lost file shares no pack with the good one');
+  grid.repo.clearCache();
+  for (const p of lostPacks) assert.ok((await grid.removeShares(p, [0, 1, 2])) >= 3);
   const dst = join(work, 'lost-dst');
   const errors: string[] = [];
   const r = await restore(snapshotCap, dst, { src: grid.src, onItemError: (p) => { errors.push(p); } });
@@ -161,9 +167,10 @@ test('folder head: commit snapshots, reachable caps, forget', async () => {
   assert.equal(head.seq, 2);
   assert.deepEqual(listSnapshots(head.head).map((s) => s.cap), [s1, s2]);
 
-  const reach = await reachableCaps(grid.objects, [s1, s2]);
+  const reach = await reachableBlobs(grid.src, [s1, s2]);
   const fileCaps = await Promise.all([s1, s2].map(async (s) => (await ls(grid.src, s))[0].cap!));
-  assert.deepEqual(new Set(reach), new Set([s1, s2, r1, r2, ...fileCaps]));
+  const idOf = (cap: string) => { const c = contentOf(cap, ['snapshot', 'tree', 'data', 'list']); return c.kind === 'lit' ? '' : Buffer.from(c.id).toString('hex'); };
+  assert.deepEqual(reach.ids, new Set([s1, s2, r1, r2, ...fileCaps].map(idOf)));
 
   const d = await forget(heads, { keepLast: 1 });
   assert.deepEqual(d.remove.map((s) => s.cap), [s1]);
