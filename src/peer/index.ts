@@ -9,3 +9,4 @@ export { readConfig, writeConfig, validateConfig, DEFAULT_CONFIG, ConfigError, t
 export { resolveHome, homePaths } from './home.ts';
 export { startSwarm, spawnDaemon, type Swarm, type SwarmInfo, type SwarmMember } from './swarm.ts';
 export { runDemo } from './demo.ts';
+export { storeServer, type StoreServerInit, type ServedStore } from './store-server.ts';

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { P2PBackupError } from '../common/errors.ts';
-import { DiskStore } from '../store/index.ts';
+import { openStore, type LocalStore } from '../store/index.ts';
 import { createNode, loadOrCreatePeerKey, rankByDistance, shouldAnnounce, STORAGE_PROTOCOL, type P2PNode } from '../net/index.ts';
 import type { PeerId } from '@libp2p/interface';
 import { fileInput } from '../format/index.ts';
@@ -47,7 +47,7 @@ export interface PeerInit {
 export interface Peer extends PeerService {
   readonly peerId: string;
   readonly node: P2PNode;
-  readonly store: DiskStore;
+  readonly store: LocalStore;
   /** Storage peers for a storage index, as the client sees them (for publishRecord / fetchRecord and tests). */
   readonly finder: ServerFinder;
   readonly folders: FolderService | null;
@@ -90,9 +90,9 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   // A read-only light node offers nothing: its (empty) store is never served.
   const offer = readOnly ? 0 : config.offer;
   const fairness = await createFairness({ settings: config.fairness, ledgerPath: join(home, LEDGER_DIR) });
-  let store: DiskStore;
+  let store: LocalStore;
   try {
-    store = await DiskStore.open(paths.store, { offer, policy: fairness.policy });
+    store = await openStore(config.store, paths.store, { offer, policy: fairness.policy });
   } catch (err) {
     await fairness.close();
     throw err;

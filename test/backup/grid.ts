@@ -1,5 +1,5 @@
 // A no-network grid for backup tests (tahoe's no-network grid): N DiskStores in temp dirs, one
-// ShareServer adapter each, a ServerFinder returning them all, and an ObjectStore built on the real
+// ShareServer each (src/peer/store-server.ts), a ServerFinder returning them all, and an ObjectStore built on the real
 // client upload/download, so the real format, codec and verification run. Starts in milliseconds.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,7 @@ import { download, upload, type ServerFinder, type ShareServer } from '../../src
 import { parseCap, storageIndexOf } from '../../src/caps/index.ts';
 import type { FileInput } from '../../src/format/index.ts';
 import type { ObjectStore } from '../../src/backup/index.ts';
-// One DiskStore-backed ShareServer adapter for every no-network grid (shares, slots, leases, audits).
-import { serverFor } from '../health/grid.ts';
+import { storeServer } from '../../src/peer/store-server.ts';
 
 export const GRID_OWNER = 'grid-test-owner';
 export const CONVERGENCE_SECRET = randomBytes(32);
@@ -33,7 +32,7 @@ export async function createGrid(opts: { stores?: number } = {}): Promise<Grid> 
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-grid-'));
   const stores: DiskStore[] = [];
   for (let i = 0; i < (opts.stores ?? 5); i++) stores.push(await DiskStore.open(join(dir, `store${i}`), { offer: '10GiB' }));
-  const servers = stores.map((s, i) => serverFor(s, `peer-${i}`, GRID_OWNER));
+  const servers = stores.map((s, i) => storeServer(s, { id: `peer-${i}`, owner: GRID_OWNER }));
   const finder: ServerFinder = { candidates: async () => servers };
   const objects: ObjectStore = {
     async putFile(input: FileInput, o = {}) {
