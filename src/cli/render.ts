@@ -135,7 +135,7 @@ export function renderWatchList(r: { folders: any[] }): string {
 
 export function renderRecover(r: { peerId: string; folders: { path: string; snapshot: string | null; files: number }[] }, home: string): string {
   return lines(
-    `recovered peer ${r.peerId} into ${printable(home)}`,
+    `recovered peer ${printable(r.peerId)} into ${printable(home)}`,
     r.folders.map((f) => `  ${printable(f.path)}: ${f.snapshot ? `${f.files} files restored` : 'no snapshot yet'}`),
     `start \`p2pbackup --home ${printable(home)} daemon\` to resume watching`
   );
@@ -190,7 +190,7 @@ function fairnessLines(f: any): string[] {
 export function renderStatus(s: any, fairness: any | null): string {
   const h = s.health;
   return lines(
-    `peer id:   ${s.peerId}`,
+    `peer id:   ${printable(s.peerId)}`,
     `home:      ${printable(s.home)}`,
     `api:       ${printable(s.api.url)}`,
     `swarm:     ${s.privateSwarm ? 'private (swarm key)' : 'open'}, ${s.peersConnected} peers connected`,

@@ -2,7 +2,7 @@
 // Runs a peer itself (peer/recovery.ts); the steps go to stderr so stdout keeps the result.
 import type { Command } from 'commander';
 import { resolveCaps, withCapFile, type Context } from '../context.ts';
-import { renderRecover } from '../render.ts';
+import { printable, renderRecover } from '../render.ts';
 
 export function registerRecover(program: Command, ctx: Context): void {
   withCapFile(program
@@ -18,7 +18,7 @@ export function registerRecover(program: Command, ctx: Context): void {
       const { recoverHome } = await import('../../peer/recovery.ts');
       const json = ctx.json();
       const home = ctx.home();
-      const r = await recoverHome(home, cap, { bootstrap: o.bootstrap, swarmKeyFile: o.swarmKeyFile, listen: o.listen, onStep: json ? undefined : (l) => ctx.io.stderr.write(l + '\n') });
+      const r = await recoverHome(home, cap, { bootstrap: o.bootstrap, swarmKeyFile: o.swarmKeyFile, listen: o.listen, onStep: json ? undefined : (l) => ctx.io.stderr.write(printable(l) + '\n') });
       ctx.out(r, () => renderRecover(r, home));
     });
 }
