@@ -31,11 +31,11 @@ import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { access, lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ApiClient, errorFromLine } from '../src/cli/api-client.ts';
+import { ApiClient } from '../src/api/client.ts';
 import { homePaths } from '../src/peer/home.ts';
 import { parseSize } from '../src/store/index.ts';
 import { formatBytes, formatTable, median, note, parseFlags, printJson } from './common.ts';
-import { arg, generate, ndjson, openScope, usage, type BenchScope } from './transfer.ts';
+import { arg, generate, openScope, usage, type BenchScope } from './transfer.ts';
 import { measureTransportFloor, STREAMS_PER_PEER } from './floor-transport.ts';
 
 const PEERS = 5;
@@ -145,19 +145,17 @@ export function datasetMakers(scope: BenchScope, bench: string, tree: string, fi
   return out;
 }
 
-/** POST an NDJSON operation (as the CLI's operation()); resolves with its result. */
+/** POST an NDJSON operation through the API client; resolves with its result. */
 async function operation(api: ApiClient, path: string, json: unknown, signal: AbortSignal): Promise<any> {
-  const res = await api.request('POST', path, { json, signal });
   // Every PROGRESS_MS: files and bytes done so far (a partial rate when a long run is stopped).
   const t0 = performance.now();
   let files = 0;
   let bytes = 0;
   let next = t0 + PROGRESS_MS;
-  for await (const line of ndjson(res)) {
-    if (line.error) throw errorFromLine(line.error);
-    if ('result' in line) return line.result;
-    const e = line.event;
-    if (e?.type === 'backup:backup:file' || e?.type === 'backup:restore:file') {
+  return api.operation('POST', path, json, {
+    signal,
+    onEvent: (e) => {
+      if (e?.type !== 'backup:backup:file' && e?.type !== 'backup:restore:file') return;
       files++;
       bytes += e.size ?? 0;
       const now = performance.now();
@@ -167,8 +165,7 @@ async function operation(api: ApiClient, path: string, json: unknown, signal: Ab
         next = now + PROGRESS_MS;
       }
     }
-  }
-  throw new Error(`the daemon ended ${path} without a result`);
+  });
 }
 
 /** Reset VmHWM to the current RSS (Linux >= 4.0, root or same user); false if refused. */
@@ -200,7 +197,7 @@ async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { 
   const home = join(scope.dir, sub);
   try {
     const { info } = swarm;
-    const api = new ApiClient(info.client.apiUrl, (await readFile(homePaths(home).apiToken, 'utf8')).trim());
+    const api = await ApiClient.at(info.client.apiUrl, homePaths(home));
     const pids = [info.client.pid, ...info.peers.map((p) => p.pid)];
     const measure = (fn: () => Promise<any>) => measureOp(pids, fn, flagsOut);
     const backupOnce = () => operation(api, '/api/backup', { path: ds.path }, scope.signal);

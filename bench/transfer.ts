@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ChildProcess } from 'node:child_process';
-import { ApiClient, errorFromLine } from '../src/cli/api-client.ts';
+import { ApiClient } from '../src/api/client.ts';
 import { homePaths } from '../src/peer/home.ts';
 import { startSwarm, type Swarm } from '../src/peer/swarm.ts';
 import { parseSize } from '../src/store/index.ts';
@@ -79,21 +79,6 @@ export async function generate(path: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-export async function* ndjson(res: Response): AsyncGenerator<any> {
-  const decoder = new TextDecoder();
-  let pending = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    pending += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl).trim();
-      pending = pending.slice(nl + 1);
-      if (line) yield JSON.parse(line);
-    }
-  }
-  if (pending.trim()) yield JSON.parse(pending);
-}
-
 interface PutOutcome {
   cap: string;
   happiness: number;
@@ -104,14 +89,12 @@ interface PutOutcome {
 /** Put through the API as the CLI does (?progress=1: NDJSON, so no HTTP timeout on long puts). */
 async function put(api: ApiClient, path: string, signal: AbortSignal): Promise<PutOutcome> {
   const t0 = performance.now();
-  const res = await api.request('POST', `/api/files?progress=1&k=${K}&n=${N}`, { json: { path }, signal });
   let placed = 0;
-  for await (const line of ndjson(res)) {
-    if (line.error) throw errorFromLine(line.error);
-    if (line.event?.type === 'client:upload:share-placed') placed++;
-    if (line.result) return { cap: line.result.cap, happiness: line.result.happiness, placed, ms: performance.now() - t0 };
-  }
-  throw new Error('the daemon ended the put without a result');
+  const r = await api.operation('POST', `/api/files?progress=1&k=${K}&n=${N}`, { path }, {
+    signal,
+    onEvent: (e) => { if (e?.type === 'client:upload:share-placed') placed++; }
+  });
+  return { cap: r.cap, happiness: r.happiness, placed, ms: performance.now() - t0 };
 }
 
 /** Get by cap, streaming to `out` while hashing; returns { sha256, bytes, ms }. */
@@ -246,8 +229,7 @@ export async function run(argv: string[]): Promise<void> {
     const swarm = await scope.startSwarm('.', PEERS);
     const { info } = swarm;
     note(`transfer: swarm up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const token = (await readFile(homePaths(dir).apiToken, 'utf8')).trim();
-    const api = new ApiClient(info.client.apiUrl, token);
+    const api = await ApiClient.at(info.client.apiUrl, homePaths(dir));
 
     for (let s = 0; s < samples; s++) {
       const input = join(dir, `input-${s}.bin`);

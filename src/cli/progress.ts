@@ -1,16 +1,19 @@
 // Progress bars on stderr for long transfers (only when stderr is a terminal and --json is off),
-// so stdout carries only results: `CAP=$(p2pbackup put f)` works.
+// so stdout carries only results: `CAP=$(p2pbackup put f)` works. The streams are the ones bin.ts hands
+// down (context.ts); paths in status lines are made printable (render.ts).
 import cliProgress from 'cli-progress';
+import type { CliIo } from './context.ts';
+import { printable } from './render.ts';
 
 export interface Progress {
   update(event: { type: string; bytes?: unknown }): void;
   stop(): void;
 }
 
-export function createProgress(label: string, total: number, quiet: boolean): Progress {
-  if (quiet || !process.stderr.isTTY || total === 0) return { update() {}, stop() {} };
+export function createProgress(io: Pick<CliIo, 'stderr'>, label: string, total: number, quiet: boolean): Progress {
+  if (quiet || !io.stderr.isTTY || total === 0) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar({
-    stream: process.stderr,
+    stream: io.stderr as NodeJS.WriteStream,
     format: `${label} [{bar}] {percentage}% | {value}/{total} bytes | {speed} MB/s | ETA {eta_formatted}`,
     hideCursor: true
   }, cliProgress.Presets.shades_classic);
@@ -52,27 +55,27 @@ export function formatStatus(s: { files: number; bytes: number; totalFiles?: num
   return `${files}, ${bytes}, ${mb(s.bytesPerSecond)} MB/s, ${formatDuration(seconds)} elapsed${eta}`;
 }
 
-export function createStatus(quiet: boolean, verbose = false): Status {
+export function createStatus(io: Pick<CliIo, 'stdout' | 'stderr'>, quiet: boolean, verbose = false): Status {
   const started = Date.now();
   let last = { files: 0, bytes: 0, bytesPerSecond: 0 } as Parameters<typeof formatStatus>[0];
   const errors: { path: string; error: string }[] = [];
-  const tty = !quiet && process.stderr.isTTY;
+  const tty = !quiet && io.stderr.isTTY === true;
   const render = () => formatStatus(last, (Date.now() - started) / 1000);
   return {
     event(e) {
       if (e.type.endsWith(':status')) {
         last = e as unknown as typeof last;
-        if (tty) process.stderr.write(`\r\x1b[K${render()}`);
+        if (tty) io.stderr.write(`\r\x1b[K${render()}`);
       } else if (e.type.endsWith(':item-error')) {
         errors.push({ path: String(e.path), error: String(e.error) });
-        if (!quiet) process.stderr.write(`\r\x1b[Kskipped ${String(e.path)}: ${String(e.error)}\n`);
+        if (!quiet) io.stderr.write(`\r\x1b[Kskipped ${printable(e.path)}: ${printable(e.error)}\n`);
       } else if (verbose && !quiet && typeof e.path === 'string' && (e.type.endsWith(':file') || e.type.endsWith(':dir') || e.type.endsWith(':excluded'))) {
         const what = e.type.endsWith(':excluded') ? 'excluded' : String(e.status ?? e.type.split(':').pop());
-        process.stdout.write(`${what} ${e.path}\n`);
+        io.stdout.write(`${printable(what)} ${printable(e.path)}\n`);
       }
     },
     stop() {
-      if (tty) process.stderr.write('\r\x1b[K');
+      if (tty) io.stderr.write('\r\x1b[K');
     },
     summary: () => ({ files: last.files, bytes: last.bytes, errors, seconds: (Date.now() - started) / 1000 }),
     line: render

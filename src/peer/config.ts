@@ -5,7 +5,7 @@ import { readFile, writeFile, rename, mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
 import { ConfigError } from './errors.ts';
-import { parseSize } from '../store/index.ts';
+import { parseSize, STORE_KINDS, type StoreChoice } from '../store/index.ts';
 import { DEFAULT_GRACE_BYTES, DEFAULT_RATIO, MAX_RATIO } from '../fairness/constants.ts';
 
 export interface PeerConfig {
@@ -34,6 +34,9 @@ export interface PeerConfig {
   upnp: boolean;
   /** The background health loop (docs/HEALTH.md). */
   health: HealthConfig;
+  /** Where shares held for others live: "disk" (HOME/store: files + LevelDB index) or "memory" (RAM,
+   *  lost at every stop: tests and throwaway peers; the offer still bounds it, so size it to RAM). */
+  store: StoreChoice;
 }
 
 export interface HealthConfig {
@@ -80,7 +83,8 @@ export const DEFAULT_CONFIG: PeerConfig = {
   fairness: { enabled: true, ratio: DEFAULT_RATIO, graceBytes: DEFAULT_GRACE_BYTES },
   relay: { server: false, client: false },
   upnp: false,
-  health: DEFAULT_HEALTH
+  health: DEFAULT_HEALTH,
+  store: { kind: 'disk' }
 };
 
 function strings(v: unknown, key: string): string[] {
@@ -149,7 +153,18 @@ export function validateConfig(raw: unknown): PeerConfig {
   }
   if (r.fairness !== undefined) c.fairness = validateFairness(r.fairness);
   if (r.health !== undefined) c.health = validateHealth(r.health, c.encoding);
+  if (r.store !== undefined) c.store = validateStore(r.store);
   return c;
+}
+
+/** `store: { kind: "disk" | "memory" }`. */
+export function validateStore(raw: unknown): StoreChoice {
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config: "store" must be an object { kind }', { key: 'store' });
+  const r = raw as Record<string, unknown>;
+  for (const key of Object.keys(r)) if (key !== 'kind') throw new ConfigError(`config: unknown key "store.${key}" (known: kind)`, { key: `store.${key}` });
+  if (r.kind === undefined) return { ...DEFAULT_CONFIG.store };
+  if (!(STORE_KINDS as readonly unknown[]).includes(r.kind)) throw new ConfigError(`config: "store.kind" must be one of ${STORE_KINDS.map((k) => `"${k}"`).join(', ')}`, { key: 'store.kind' });
+  return { kind: r.kind as StoreChoice['kind'] };
 }
 
 /** `fairness: { enabled?, ratio?, graceBytes? }`; graceBytes may be a size string ("100MB"). */

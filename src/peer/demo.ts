@@ -6,8 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, writeFile, symlink, readdir, lstat, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { ApiClient, errorFromLine } from '../cli/api-client.ts';
-import { ApiError } from '../api/errors.ts';
+import { ApiClient } from '../api/client.ts';
 import { DemoError } from './errors.ts';
 import { homePaths } from './home.ts';
 import { initHome } from './init.ts';
@@ -51,16 +50,6 @@ async function fingerprint(root: string): Promise<Map<string, string>> {
   return out;
 }
 
-async function operation(api: ApiClient, path: string, body: unknown): Promise<any> {
-  const res = await api.request('POST', path, { json: body });
-  const text = await res.text();
-  for (const line of text.split('\n').filter(Boolean).map((l) => JSON.parse(l))) {
-    if (line.error) throw errorFromLine(line.error);
-    if ('result' in line) return line.result;
-  }
-  throw new ApiError(`${path} ended without a result`);
-}
-
 export async function runDemo(o: DemoOptions): Promise<{ dir: string; rootCap: string; ok: boolean }> {
   const log = o.log;
   const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'p2pbackup-demo-')));
@@ -76,11 +65,10 @@ export async function runDemo(o: DemoOptions): Promise<{ dir: string; rootCap: s
   let fresh: Awaited<ReturnType<typeof spawnDaemon>> | null = null;
   try {
     log(`swarm up in ${secs(t0)}; device A (the owner) has home ${swarm.info.client.home}`);
-    const tokenA = (await readFile(homePaths(swarm.info.client.home).apiToken, 'utf8')).trim();
-    const a = new ApiClient(swarm.info.client.apiUrl, tokenA);
+    const a = await ApiClient.at(swarm.info.client.apiUrl, homePaths(swarm.info.client.home));
 
     const t1 = performance.now();
-    const folder = await operation(a, '/api/backup', { path: source });
+    const folder = await a.operation('POST', '/api/backup', { path: source });
     const s = folder.lastStats;
     log(`backed up ${source}: ${s.files} files, ${s.dirs} dirs, ${s.symlinks} symlinks, ${(s.bytesTotal / 1e6).toFixed(1)} MB in ${secs(t1)} (encrypted, 3-of-5 shares on distinct peers)`);
     log(`snapshot cap: ${folder.lastSnapshot.cap}`);
@@ -88,7 +76,7 @@ export async function runDemo(o: DemoOptions): Promise<{ dir: string; rootCap: s
     log('              (the root cap alone restores this folder on any device: keep it secret)');
 
     const t2 = performance.now();
-    await operation(a, '/api/backup', { path: source });
+    await a.operation('POST', '/api/backup', { path: source });
     log(`backed up again with nothing changed in ${secs(t2)} (no file read again, nothing new stored)`);
 
     const victims = [0, 1];
@@ -99,11 +87,10 @@ export async function runDemo(o: DemoOptions): Promise<{ dir: string; rootCap: s
     const freshHome = join(dir, 'device-b');
     await initHome(freshHome, { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, offer: '0', bootstrap: swarm.info.peers.slice(2).flatMap((p) => p.addresses) });
     fresh = await spawnDaemon(freshHome);
-    const tokenB = (await readFile(homePaths(freshHome).apiToken, 'utf8')).trim();
-    const b = new ApiClient(fresh.member.apiUrl, tokenB);
+    const b = await ApiClient.at(fresh.member.apiUrl, homePaths(freshHome));
     const target = join(dir, 'restored');
     const t3 = performance.now();
-    const r = await operation(b, '/api/restore', { cap: folder.rootCap, target });
+    const r = await b.operation('POST', '/api/restore', { cap: folder.rootCap, target });
     log(`restored on fresh device B (home ${freshHome}) into ${target}: ${r.stats.files} files in ${secs(t3)}`);
 
     const after = await fingerprint(target);

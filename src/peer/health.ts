@@ -16,7 +16,7 @@ import {
   auditFile, checkFile, fileDurability, renewHeads, renewLeases, repairFile, snapshotDurability, availabilityOf,
   type AuditLedger, type FileCheckReport, type ServerFinder
 } from '../client/index.ts';
-import type { DiskStore, GcResult } from '../store/index.ts';
+import type { GcResult, ShareStore } from '../store/index.ts';
 import type { HealthConfig } from './config.ts';
 import type { FolderService } from './folders.ts';
 
@@ -26,7 +26,7 @@ export interface HealthInit {
   config: HealthConfig;
   encoding: { k: number; n: number; happy: number };
   finder: ServerFinder;
-  store: Pick<DiskStore, 'gc'>;
+  store: Pick<ShareStore, 'gc'>;
   folders: FolderService | null;
   ledger: AuditLedger;
   /** Peer ids this node is connected to right now. */

@@ -12,3 +12,4 @@ export { checkCap, checkDeep, type DeepCheckReport, type DeepCheckOptions } from
 export { resolveHome, homePaths } from './home.ts';
 export { startSwarm, spawnDaemon, type Swarm, type SwarmInfo, type SwarmMember } from './swarm.ts';
 export { runDemo } from './demo.ts';
+export { storeServer, type StoreServerInit, type ServedStore } from './store-server.ts';

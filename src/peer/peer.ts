@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { DiskStore } from '../store/index.ts';
+import { openStore, type LocalStore } from '../store/index.ts';
 import { createNode, loadOrCreatePeerKey, type P2PNode } from '../net/index.ts';
 import { AuditLedger, type ServerFinder } from '../client/index.ts';
 import type { PeerService, ProgressEvent } from '../api/service.ts';
@@ -44,7 +44,7 @@ export interface PeerInit {
 export interface Peer extends PeerService {
   readonly peerId: string;
   readonly node: P2PNode;
-  readonly store: DiskStore;
+  readonly store: LocalStore;
   /** Storage peers for a storage index, as the client sees them (for publishRecord / fetchRecord and tests). */
   readonly finder: ServerFinder;
   readonly folders: FolderService | null;
@@ -69,9 +69,9 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   // A read-only light node offers nothing: its (empty) store is never served.
   const offer = readOnly ? 0 : config.offer;
   const fairness = await createFairness({ settings: config.fairness, ledgerPath: join(home, LEDGER_DIR) });
-  let store: DiskStore;
+  let store: LocalStore;
   try {
-    store = await DiskStore.open(paths.store, { offer, policy: fairness.policy });
+    store = await openStore(config.store, paths.store, { offer, policy: fairness.policy });
   } catch (err) {
     await fairness.close();
     throw err;

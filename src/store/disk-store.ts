@@ -2,95 +2,53 @@
 // Writes go to <home>/incoming/ and are renamed into place only once complete and fsynced, so a share
 // is either absent or whole. open() removes stale temp files and reconciles index and files after a crash.
 // Mutable slots (slots.ts) live beside the shares: files under <home>/slots/, index keys 'm!<si hex>'.
+// Quota, reservations, admission, per-owner bytes and lease limits are accounting.ts's (shared with
+// MemoryStore); this file is the bytes on disk and the index.
 import { mkdir, open as fsOpen, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Level } from 'level';
-import {
-  DEFAULT_LEASE_MS, GC_GRACE_MS, INCOMING_DIR, INDEX_DIR, MAX_LEASE_MS, MAX_SHARE_NUM, MAX_SHARE_SIZE,
-  SHARES_DIR, SI_LENGTH, SI_PREFIX_CHARS, SLOTS_DIR,
-} from './constants.ts';
-import {
-  InvalidArgumentError, NotOwnerError, OutOfRangeError, ShareNotFoundError, ShareRefusedError, SizeMismatchError,
-  SlotRefusedError, StoreStateError,
-} from './errors.ts';
-import { SLOT_KEY_RANGE, checkSlotRecord, slotKey, slotPath } from './slots.ts';
+import { GC_GRACE_MS, INCOMING_DIR, INDEX_DIR, SHARES_DIR, SI_PREFIX_CHARS, SLOTS_DIR } from './constants.ts';
+import { NotOwnerError, OutOfRangeError, ShareNotFoundError, ShareRefusedError, SizeMismatchError, StoreStateError } from './errors.ts';
+import { StoreAccounting, type AccountingInit } from './accounting.ts';
+import { checkOwner, checkShareNum, checkSi, checkSize, checkTime, heldDecision, shareKey as keyOf, siToHex } from './checks.ts';
+import { SLOT_KEY_RANGE, checkSlotRecord, slotKey, slotPath, slotPutOutcome } from './slots.ts';
 import { parseSize } from './size.ts';
 import type {
-  AcceptDecision, AdmissionPolicy, GcResult, ShareListing, ShareRecord, ShareStore, ShareWriter, SlotPutOptions, SlotPutResult,
-  SlotRecord, SlotStore, StoreStats, WriteOptions,
+  AcceptDecision, GcResult, LocalStore, ShareListing, ShareRecord, ShareWriter, SlotPutOptions, SlotPutResult,
+  SlotRecord, StoreStats, WriteOptions,
 } from './types.ts';
 
-export interface DiskStoreOptions {
-  /** Space offered to the swarm: bytes or a human size ("20GiB", "500MB"). */
-  offer: number | string;
-  /** Optional admission policy consulted after the quota check (fairness layer hook). */
-  policy?: AdmissionPolicy;
-  /** Clock, for tests. */
-  now?: () => number;
+export interface DiskStoreOptions extends AccountingInit {
   /** Grace after lease expiry before gc() removes a share (default GC_GRACE_MS). */
   gcGraceMs?: number;
 }
 
-export function siToHex(si: Uint8Array): string {
-  return Buffer.from(si.buffer, si.byteOffset, si.byteLength).toString('hex');
-}
-
-export function checkSi(si: unknown): asserts si is Uint8Array {
-  if (!(si instanceof Uint8Array) || si.byteLength !== SI_LENGTH) {
-    throw new InvalidArgumentError(`storage index must be ${SI_LENGTH} bytes`, { length: si instanceof Uint8Array ? si.byteLength : null });
-  }
-}
-export function checkShareNum(n: unknown): asserts n is number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_SHARE_NUM) {
-    throw new InvalidArgumentError(`share number must be an integer 0..${MAX_SHARE_NUM}, got ${String(n)}`, { shareNum: n });
-  }
-}
-function checkSize(size: unknown): asserts size is number {
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || size > MAX_SHARE_SIZE) {
-    throw new InvalidArgumentError(`share size must be an integer 0..${MAX_SHARE_SIZE}, got ${String(size)}`, { size });
-  }
-}
-function checkOwner(owner: unknown): asserts owner is string {
-  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 256) {
-    throw new InvalidArgumentError('owner must be a non-empty peer ID string', { owner });
-  }
-}
-function checkTime(t: unknown, what: string): asserts t is number {
-  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) throw new InvalidArgumentError(`${what} must be ms since epoch`, { [what]: t });
-}
-
-const keyOf = (siHex: string, shareNum: number) => `s!${siHex}!${String(shareNum).padStart(3, '0')}`;
 /** Key range of every share entry (slot entries are 'm!…'). */
 const SHARE_KEY_RANGE = { gte: 's!', lt: 's"' } as const;
 type IndexValue = ShareRecord | SlotRecord;
 
-export class DiskStore implements ShareStore, SlotStore {
+export class DiskStore implements LocalStore {
   readonly home: string;
   readonly offered: number;
   private readonly db: Level<string, IndexValue>;
-  private readonly policy?: AdmissionPolicy;
-  private readonly now: () => number;
+  /** Quota, reservations, admission, per-owner bytes and lease limits (accounting.ts). */
+  private readonly acct: StoreAccounting;
   private readonly gcGraceMs: number;
-  private used = 0;
-  private count = 0;
-  private slotCount = 0;
-  private reserved = 0;
-  private readonly pending = new Set<string>();
-  /** Committed share bytes per owner, and bytes reserved by each owner's uploads in progress (fairness). */
-  private readonly usedBy = new Map<string, number>();
-  private readonly reservedBy = new Map<string, { owner: string; size: number }>();
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(home: string, opts: DiskStoreOptions, db: Level<string, IndexValue>) {
     this.home = home;
-    this.offered = parseSize(opts.offer);
+    this.acct = new StoreAccounting(opts);
+    this.offered = this.acct.offered;
     this.db = db;
-    this.policy = opts.policy;
-    this.now = opts.now ?? Date.now;
     this.gcGraceMs = opts.gcGraceMs ?? GC_GRACE_MS;
+  }
+
+  private now(): number {
+    return this.acct.now();
   }
 
   /** Open (creating if needed) the store in `home`; cleans temp files and reconciles index and files. */
@@ -122,9 +80,7 @@ export class DiskStore implements ShareStore, SlotStore {
         const st = await stat(this.sharePath(rec.siHex, rec.shareNum));
         if (st.size !== rec.size) throw new Error('size');
         known.add(key);
-        this.used += rec.size;
-        this.count++;
-        this.addOwnerBytes(rec.owner, rec.size);
+        this.acct.addShare(rec.owner, rec.size);
       } catch {
         dead.push(key);
       }
@@ -164,8 +120,7 @@ export class DiskStore implements ShareStore, SlotStore {
           ops.push({ type: 'put', key, value: cur });
         }
         known.add(rec.siHex);
-        this.used += cur.size;
-        this.slotCount++;
+        this.acct.putSlot(cur.size);
       } catch {
         ops.push({ type: 'del', key });
         await rm(path, { force: true });
@@ -193,14 +148,7 @@ export class DiskStore implements ShareStore, SlotStore {
   }
 
   stats(): StoreStats {
-    return {
-      offered: this.offered,
-      used: this.used,
-      reserved: this.reserved,
-      free: Math.max(0, this.offered - this.used - this.reserved),
-      shares: this.count,
-      slots: this.slotCount,
-    };
+    return this.acct.stats();
   }
 
   async get(si: Uint8Array, shareNum: number): Promise<ShareRecord | undefined> {
@@ -220,18 +168,8 @@ export class DiskStore implements ShareStore, SlotStore {
     const siHex = siToHex(si);
     const key = keyOf(siHex, shareNum);
     const rec = (await this.db.get(key)) as ShareRecord | undefined;
-    if (rec) {
-      if (rec.owner === owner) return { ok: false, reason: 'exists', message: `already have share ${shareNum} of ${siHex} from you (${rec.size} bytes)` };
-      return { ok: false, reason: 'conflict', message: `share ${shareNum} of ${siHex} is held for another peer` };
-    }
-    if (this.pending.has(key)) return { ok: false, reason: 'busy', message: `an upload of share ${shareNum} of ${siHex} is in progress` };
-    const st = this.stats();
-    if (size > st.free) return { ok: false, reason: 'quota', message: `not enough offered space: ${size} bytes asked, ${st.free} free` };
-    if (this.policy) {
-      const d = await this.policy({ si, shareNum, size, owner, stats: st });
-      if (!d.ok) return { ok: false, reason: 'policy', message: d.message };
-    }
-    return { ok: true };
+    if (rec) return heldDecision(rec, owner);
+    return this.acct.admit(key, { si, shareNum, size, owner });
   }
 
   async beginWrite(si: Uint8Array, shareNum: number, owner: string, expectedSize: number, opts: WriteOptions = {}): Promise<ShareWriter> {
@@ -242,24 +180,17 @@ export class DiskStore implements ShareStore, SlotStore {
     if (!d.ok) throw new ShareRefusedError(d.reason, d.message, { si: siToHex(si), shareNum });
     const siHex = siToHex(si);
     const key = keyOf(siHex, shareNum);
-    // Re-check synchronously after the awaits above: another beginWrite may have slipped in.
-    if (this.pending.has(key)) throw new ShareRefusedError('busy', `an upload of share ${shareNum} of ${siHex} is in progress`, { si: siHex, shareNum });
-    if (expectedSize > this.stats().free) throw new ShareRefusedError('quota', `not enough offered space for ${expectedSize} bytes`, { si: siHex, shareNum });
-    this.pending.add(key);
-    this.reserved += expectedSize;
-    this.reservedBy.set(key, { owner, size: expectedSize });
+    // Re-checked synchronously after the awaits above: another beginWrite may have slipped in.
+    this.acct.reserve(key, owner, expectedSize, { si: siHex, shareNum });
     const tmp = join(this.home, INCOMING_DIR, `${siHex}.${shareNum}.${randomBytes(6).toString('hex')}.tmp`);
     let fh: FileHandle;
     try {
       fh = await fsOpen(tmp, 'wx', 0o600);
     } catch (e) {
-      this.pending.delete(key);
-      this.reservedBy.delete(key);
-      this.reserved -= expectedSize;
+      this.acct.release(key);
       throw e;
     }
-    const now = this.now();
-    const leaseExpiry = Math.min(opts.leaseUntil ?? now + DEFAULT_LEASE_MS, now + MAX_LEASE_MS);
+    const leaseExpiry = this.acct.leaseFor(opts.leaseUntil);
     return new DiskShareWriter(this, { siHex, shareNum, owner, expectedSize, leaseExpiry, key, tmp, fh });
   }
 
@@ -274,35 +205,22 @@ export class DiskStore implements ShareStore, SlotStore {
       await fsyncDir(dir);
       const rec: ShareRecord = { siHex: w.siHex, shareNum: w.shareNum, size: w.expectedSize, owner: w.owner, leaseExpiry: w.leaseExpiry, created: this.now() };
       await this.db.put(w.key, rec);
-      this.used += rec.size;
-      this.count++;
-      this.addOwnerBytes(rec.owner, rec.size);
+      this.acct.addShare(rec.owner, rec.size);
       return rec;
     });
   }
 
   /** @internal release the reservation of a finished or aborted writer */
-  release(key: string, size: number): void {
-    if (this.pending.delete(key)) this.reserved -= size;
-    this.reservedBy.delete(key);
+  release(key: string): void {
+    this.acct.release(key);
   }
 
-  private addOwnerBytes(owner: string, delta: number): void {
-    const v = (this.usedBy.get(owner) ?? 0) + delta;
-    if (v > 0) this.usedBy.set(owner, v);
-    else this.usedBy.delete(owner);
-  }
-
-  /** Bytes of committed shares held for `owner`, and bytes its uploads in progress have reserved (for admission policies). */
   ownerUsage(owner: string): { used: number; reserved: number } {
-    let reserved = 0;
-    for (const r of this.reservedBy.values()) if (r.owner === owner) reserved += r.size;
-    return { used: this.usedBy.get(owner) ?? 0, reserved };
+    return this.acct.ownerUsage(owner);
   }
 
-  /** Committed share bytes per owner (slots are not counted: they are small and anyone may write them). */
   usageByOwner(): Map<string, number> {
-    return new Map(this.usedBy);
+    return this.acct.usageByOwner();
   }
 
   async read(si: Uint8Array, shareNum: number, offset: number, length: number): Promise<Uint8Array> {
@@ -350,7 +268,7 @@ export class DiskStore implements ShareStore, SlotStore {
     checkSi(si); checkOwner(owner); checkTime(until, 'until');
     if (shareNum !== 'all') checkShareNum(shareNum);
     const siHex = siToHex(si);
-    const capped = Math.min(until, this.now() + MAX_LEASE_MS);
+    const capped = this.acct.capLease(until);
     return this.locked(async () => {
       const recs: ShareRecord[] = [];
       if (shareNum === 'all') {
@@ -381,9 +299,7 @@ export class DiskStore implements ShareStore, SlotStore {
 
   private async removeLocked(rec: ShareRecord): Promise<void> {
     await this.db.del(keyOf(rec.siHex, rec.shareNum));
-    this.used -= rec.size;
-    this.count--;
-    this.addOwnerBytes(rec.owner, -rec.size);
+    this.acct.removeShare(rec.owner, rec.size);
     const path = this.sharePath(rec.siHex, rec.shareNum);
     await unlink(path).catch(() => {});
     await rmdir(join(path, '..')).catch(() => {});
@@ -403,8 +319,7 @@ export class DiskStore implements ShareStore, SlotStore {
       for await (const rec of this.db.values(SLOT_KEY_RANGE)) if (rec.leaseExpiry + this.gcGraceMs < now) expiredSlots.push(rec as SlotRecord);
       for (const rec of expiredSlots) {
         await this.db.del(slotKey(rec.siHex));
-        this.used -= rec.size;
-        this.slotCount--;
+        this.acct.removeSlot(rec.size);
         reclaimedBytes += rec.size;
         const path = slotPath(this.home, rec.siHex);
         await unlink(path).catch(() => {});
@@ -427,21 +342,12 @@ export class DiskStore implements ShareStore, SlotStore {
       const key = slotKey(siHex);
       const cur = (await this.db.get(key)) as SlotRecord | undefined;
       const now = this.now();
-      const asked = Math.min(opts.leaseUntil ?? now + DEFAULT_LEASE_MS, now + MAX_LEASE_MS);
-      const leaseExpiry = Math.max(asked, cur?.leaseExpiry ?? 0);
-      if (cur && seq <= cur.seq) {
-        if (seq === cur.seq && cur.size === record.byteLength) {
-          const stored = await readFile(slotPath(this.home, siHex)).catch(() => null);
-          if (stored && Buffer.compare(stored, record) === 0) {
-            if (leaseExpiry > cur.leaseExpiry) await this.db.put(key, { ...cur, leaseExpiry });
-            return { status: 'unchanged' as const, seq, size: cur.size, leaseExpiry };
-          }
-        }
-        throw new SlotRefusedError('stale', `slot ${siHex} already holds seq ${cur.seq}; record has seq ${seq}${seq === cur.seq ? ' with different bytes' : ''}`, { si: siHex, seq, storedSeq: cur.seq });
+      const leaseExpiry = Math.max(this.acct.leaseFor(opts.leaseUntil), cur?.leaseExpiry ?? 0);
+      if ((await slotPutOutcome(siHex, cur, seq, record, () => readFile(slotPath(this.home, siHex)).catch(() => null))) === 'unchanged') {
+        if (leaseExpiry > cur!.leaseExpiry) await this.db.put(key, { ...cur!, leaseExpiry });
+        return { status: 'unchanged' as const, seq, size: cur!.size, leaseExpiry };
       }
-      const delta = record.byteLength - (cur?.size ?? 0);
-      const free = this.stats().free;
-      if (delta > free) throw new SlotRefusedError('quota', `not enough offered space: ${delta} more bytes asked, ${free} free`, { si: siHex });
+      this.acct.checkSlotSpace(record.byteLength - (cur?.size ?? 0), siHex);
       const tmp = join(this.home, INCOMING_DIR, `slot.${siHex}.${randomBytes(6).toString('hex')}.tmp`);
       const dest = slotPath(this.home, siHex);
       const fh = await fsOpen(tmp, 'wx', 0o600);
@@ -460,8 +366,7 @@ export class DiskStore implements ShareStore, SlotStore {
       }
       const rec: SlotRecord = { siHex, seq, size: record.byteLength, owner, leaseExpiry, created: cur?.created ?? now, updated: now };
       await this.db.put(key, rec);
-      this.used += delta;
-      if (!cur) this.slotCount++;
+      this.acct.putSlot(rec.size, cur?.size);
       return { status: 'stored' as const, seq, size: rec.size, leaseExpiry };
     });
   }
@@ -495,7 +400,7 @@ export class DiskStore implements ShareStore, SlotStore {
   async renewSlotLease(si: Uint8Array, until: number): Promise<boolean> {
     this.assertOpen();
     checkSi(si); checkTime(until, 'until');
-    const capped = Math.min(until, this.now() + MAX_LEASE_MS);
+    const capped = this.acct.capLease(until);
     return this.locked(async () => {
       const key = slotKey(siToHex(si));
       const cur = (await this.db.get(key)) as SlotRecord | undefined;
@@ -561,7 +466,7 @@ class DiskShareWriter implements ShareWriter {
       await this.w.fh.close();
       const rec = await this.store.finishWrite(this.w);
       this.state = 'done';
-      this.store.release(this.w.key, this.expectedSize);
+      this.store.release(this.w.key);
       return rec;
     } catch (e) {
       this.state = 'open';
@@ -575,6 +480,6 @@ class DiskShareWriter implements ShareWriter {
     this.state = 'done';
     await this.w.fh.close().catch(() => {});
     await rm(this.w.tmp, { force: true });
-    this.store.release(this.w.key, this.expectedSize);
+    this.store.release(this.w.key);
   }
 }

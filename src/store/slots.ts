@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { InvalidRecordError, pubKeyHashOf, storageIndexOf, verifyRecord } from '../caps/index.ts';
 import { RECORD_HEADER_BYTES } from '../caps/constants.ts';
 import type { MutableVerifyCap } from '../caps/index.ts';
+import type { SlotRecord } from './types.ts';
 import { SI_PREFIX_CHARS, SLOTS_DIR, SLOT_MAX_RECORD_BYTES } from './constants.ts';
 import { SlotRefusedError } from './errors.ts';
 
@@ -47,4 +48,18 @@ export function checkSlotRecord(si: Uint8Array, record: Uint8Array): { seq: numb
     }
     throw e;
   }
+}
+
+/**
+ * What a put of a checked `record` (its `seq`) does to a slot that holds `cur`: 'store' (first record or a
+ * higher seq) or 'unchanged' (the very bytes stored: a renewal). Anything else throws SlotRefusedError
+ * ('stale', with the stored seq). `stored` reads the stored bytes, only when they could be the same.
+ */
+export async function slotPutOutcome(siHex: string, cur: SlotRecord | undefined, seq: number, record: Uint8Array, stored: () => Promise<Uint8Array | null>): Promise<'store' | 'unchanged'> {
+  if (!cur || seq > cur.seq) return 'store';
+  if (seq === cur.seq && cur.size === record.byteLength) {
+    const bytes = await stored();
+    if (bytes && Buffer.compare(bytes, record) === 0) return 'unchanged';
+  }
+  throw new SlotRefusedError('stale', `slot ${siHex} already holds seq ${cur.seq}; record has seq ${seq}${seq === cur.seq ? ' with different bytes' : ''}`, { si: siHex, seq, storedSeq: cur.seq });
 }

@@ -1,4 +1,5 @@
-// The contract of a storage peer's store. DiskStore implements it; the network server only sees this.
+// The contract of a storage peer's store. DiskStore and MemoryStore implement it (LocalStore); the network
+// server only sees ShareStore.
 import type { RefusalReason } from './constants.ts';
 
 /** Result of an admission check. `exists` means "already have it from you": count it as placed. */
@@ -120,4 +121,19 @@ export interface ShareStore extends Partial<SlotStore> {
   delete(si: Uint8Array, shareNum: number, owner: string): Promise<void>;
   gc(now?: number): Promise<GcResult>;
   close(): Promise<void>;
+}
+
+/**
+ * The store a peer keeps for the swarm (DiskStore, MemoryStore; chosen by config `store.kind`): shares and
+ * slots, plus what the peer itself reads: per-owner usage for the fairness layer, and every record.
+ */
+export interface LocalStore extends Omit<ShareStore, keyof SlotStore>, SlotStore {
+  /** Bytes of committed shares held for `owner`, and bytes its uploads in progress have reserved. */
+  ownerUsage(owner: string): { used: number; reserved: number };
+  /** Committed share bytes per owner (slots are not counted: they are small and anyone may write them). */
+  usageByOwner(): Map<string, number>;
+  /** Every share record, in storage index then share number order (status, tests). */
+  records(): AsyncGenerator<ShareRecord>;
+  /** The index entry of a slot, or undefined. */
+  getSlotRecord(si: Uint8Array): Promise<SlotRecord | undefined>;
 }

@@ -14,8 +14,7 @@ import { createChunker, type Chunker } from '../../src/format/chunker.ts';
 import { openLocalIndex, RecordConflictError, Repository, repoReadCap, type PackStore, type RecordStore } from '../../src/repo/index.ts';
 import { contentOf, type BlobSource } from '../../src/backup/index.ts';
 import { decodeChunkList } from '../../src/repo/index.ts';
-// One DiskStore-backed ShareServer adapter for every no-network grid (shares, slots, leases, audits).
-import { serverFor } from '../health/grid.ts';
+import { storeServer } from '../../src/peer/store-server.ts';
 
 export const GRID_OWNER = 'grid-test-owner';
 export const ENCODING = { k: 3, n: 5, happy: 4 };
@@ -90,7 +89,7 @@ export async function createGrid(opts: { stores?: number; secret?: Uint8Array; p
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-grid-'));
   const stores: DiskStore[] = [];
   for (let i = 0; i < (opts.stores ?? 5); i++) stores.push(await DiskStore.open(join(dir, `store${i}`), { offer: '10GiB' }));
-  const servers = stores.map((s, i) => serverFor(s, `peer-${i}`, GRID_OWNER));
+  const servers = stores.map((s, i) => storeServer(s, { id: `peer-${i}`, owner: GRID_OWNER }));
   const finder: ServerFinder = { candidates: async () => servers };
   const secret = opts.secret ?? randomBytes(32);
   const packs = gridPacks(finder, GRID_OWNER, stores);

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { cli, tempDir } from '../integration/helpers.ts';
 import { spawnDaemon, startSwarm } from '../../src/peer/swarm.ts';
+import { formatCap, parseCap, toReadCap, type MutableWriteCap } from '../../src/caps/index.ts';
 
 const tmp = await tempDir('p2pb-cli-');
 after(() => tmp.cleanup());
@@ -42,6 +43,31 @@ test('bad input ends in a clear message and its exit code, with nothing written'
   assert.match(noDaemon.stderr, /no daemon is running/);
   const badCap = await cli(['--home', join(tmp.dir, 'nobody'), 'get', 'p2pb:chk:zzz:0000']);
   assert.ok(badCap.code === 3 || badCap.code === 4);
+});
+
+test('recover takes the recovery cap from a file or from stdin, so it never has to be on the command line', async () => {
+  const home = join(tmp.dir, 'r');
+  const init = await cli(['--home', home, '--json', 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns']);
+  assert.equal(init.code, 0, init.stderr);
+  const { recoveryCap } = JSON.parse(init.stdout);
+  const file = join(tmp.dir, 'recovery.cap');
+  await writeFile(file, `${recoveryCap}\n`, { mode: 0o600 });
+  // Into an existing home: refused only after the cap was read and accepted as a recovery (write) cap.
+  for (const r of [await cli(['--home', home, 'recover', '--cap-file', file]), await cli(['--home', home, 'recover', '-'], { input: `${recoveryCap}\n` })]) {
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /already a p2pbackup home/);
+  }
+  // A read cap where the recovery cap belongs is named as such, from stdin as from the command line.
+  const readCap = formatCap(toReadCap(parseCap(recoveryCap) as MutableWriteCap));
+  const wrong = await cli(['--home', join(tmp.dir, 'r2'), 'recover', '-'], { input: readCap });
+  assert.equal(wrong.code, 4, wrong.stderr);
+  assert.match(wrong.stderr, /recovery cap is a write cap/);
+  await assert.rejects(access(join(tmp.dir, 'r2')), 'nothing made');
+  const big = join(tmp.dir, 'big.cap');
+  await writeFile(big, Buffer.alloc(100_000, 'a'));
+  const tooBig = await cli(['--home', join(tmp.dir, 'r2'), 'recover', '--cap-file', big]);
+  assert.equal(tooBig.code, 2);
+  assert.match(tooBig.stderr, /not a cap/);
 });
 
 test('a config with an unknown key stops the daemon with a message naming it', async () => {

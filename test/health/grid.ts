@@ -1,48 +1,21 @@
-// A no-network grid for health tests: N DiskStores, one ShareServer each (with renew, delete and audit, owner
-// fixed per grid client), and a finder returning them all. The real format, codec and store run.
+// A no-network grid for health tests: N DiskStores, one ShareServer each (src/peer/store-server.ts: with
+// renew, delete and audit, owner fixed per grid client), and a finder returning them all. The real
+// format, codec and store run.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiskStore, ShareNotFoundError, NotOwnerError } from '../../src/store/index.ts';
+import { DiskStore, type LocalStore } from '../../src/store/index.ts';
 import { uploadPack, type ServerFinder, type ShareServer } from '../../src/client/index.ts';
-import { proveBlock } from '../../src/format/index.ts';
-import { formatCap } from '../../src/caps/index.ts';
-import { RemoteRefusedError } from '../../src/net/errors.ts';
+import { storeServer } from '../../src/peer/store-server.ts';
 
 export const OWNER = 'health-grid-owner';
 
-export function serverFor(store: DiskStore, id: string, owner = OWNER, state = { down: false }): ShareServer {
+/** The store as a ShareServer (src/peer/store-server.ts) that fails every call while `state.down`. */
+export function serverFor(store: LocalStore, id: string, owner = OWNER, state = { down: false }): ShareServer {
+  const server = storeServer(store, { id, owner });
   const up = () => { if (state.down) throw new Error(`${id} is down`); };
-  return {
-    id,
-    async canAccept(si, shareNum, size) { up(); return store.canAccept(si, shareNum, size, owner); },
-    async writeShare(si, shareNum, source, size) {
-      up();
-      const d = await store.canAccept(si, shareNum, size, owner);
-      if (!d.ok && d.reason === 'exists') return { status: 'exists' };
-      const w = await store.beginWrite(si, shareNum, owner, size);
-      try {
-        for await (const chunk of source) await w.write(chunk);
-        await w.commit();
-        return { status: 'written' };
-      } catch (err) { await w.abort(); throw err; }
-    },
-    async list(si) { up(); return store.list(si); },
-    async read(si, shareNum, ranges) { up(); return Promise.all(ranges.map(([off, len]) => store.read(si, shareNum, off, len))); },
-    async putSlot(si, record, o) { up(); const r = await store.putSlot(si, record, owner, { leaseUntil: o?.leaseUntil }); return { status: r.status, seq: r.seq }; },
-    async getSlot(si) { up(); return (await store.getSlot(si)) ?? null; },
-    async renew(si, shareNums, until) { up(); return shareNums === 'all' ? store.renewLease(si, 'all', owner, until) : (await Promise.all(shareNums.map((n) => store.renewLease(si, n, owner, until)))).reduce((a, b) => a + b, 0); },
-    async delete(si, shareNum) {
-      up();
-      try { await store.delete(si, shareNum, owner); } catch (e) { if (e instanceof NotOwnerError) throw new RemoteRefusedError('not-owner', e.message); throw e; }
-    },
-    async audit(si, shareNum, segment, nonce) {
-      up();
-      const rec = await store.get(si, shareNum);
-      if (!rec) throw new ShareNotFoundError(Buffer.from(si).toString('hex'), shareNum);
-      return proveBlock((o, l) => store.read(si, shareNum, o, l), rec.size, segment, nonce);
-    }
-  };
+  const wrapped = Object.entries(server).map(([k, v]) => [k, typeof v === 'function' ? async (...args: unknown[]) => { up(); return v(...args); } : v]);
+  return Object.fromEntries(wrapped) as ShareServer;
 }
 
 export interface HealthGrid {

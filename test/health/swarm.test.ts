@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSwarm, type Swarm } from '../../src/peer/swarm.ts';
 import { apiFor, cli, tempDir } from '../integration/helpers.ts';
-import type { ApiClient } from '../../src/cli/api-client.ts';
+import type { ApiClient } from '../../src/api/client.ts';
 
 const HEALTH = { intervalMs: 1500, repairThreshold: 5, auditsPerRound: 200, gcIntervalMs: 1000, renewEveryMs: 5000 };
 let swarm: Swarm;

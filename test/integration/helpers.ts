@@ -1,10 +1,10 @@
 // Shared fixtures for tests that run real daemons: temp dirs, a swarm of processes, the API client.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ApiClient } from '../../src/cli/api-client.ts';
+import { ApiClient } from '../../src/api/client.ts';
 import { homePaths } from '../../src/peer/home.ts';
 
 export const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
@@ -14,9 +14,8 @@ export async function tempDir(prefix = 'p2pb-test-'): Promise<{ dir: string; cle
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export async function apiFor(home: string, apiUrl: string): Promise<ApiClient> {
-  const token = (await readFile(homePaths(home).apiToken, 'utf8')).trim();
-  return new ApiClient(apiUrl, token);
+export function apiFor(home: string, apiUrl: string): Promise<ApiClient> {
+  return ApiClient.at(apiUrl, homePaths(home));
 }
 
 /** Run the CLI as a user would; resolves with exit code, stdout and stderr. */

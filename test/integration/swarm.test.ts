@@ -6,7 +6,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DAEMON_NODE_FLAGS, startSwarm, type Swarm } from '../../src/peer/swarm.ts';
 import { apiFor, cli, tempDir } from './helpers.ts';
-import type { ApiClient } from '../../src/cli/api-client.ts';
+import type { ApiClient } from '../../src/api/client.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 let swarm: Swarm;

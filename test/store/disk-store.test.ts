@@ -6,16 +6,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DiskStore, parseSize, formatSize, InvalidSizeError, siToHex, SHARES_DIR, INCOMING_DIR } from '../../src/store/index.ts';
 import { storeSuite, put } from './suite.ts';
+import { diskHarness } from './harness.ts';
 
-const dirs: string[] = [];
-storeSuite('DiskStore', {
-  async make(offer, now) {
-    const d = await mkdtemp(join(tmpdir(), 'p2pb-store-'));
-    dirs.push(d);
-    return DiskStore.open(d, { offer, now });
-  },
-  async cleanup() { for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true }); },
-});
+storeSuite('DiskStore', diskHarness());
 
 describe('DiskStore on disk', () => {
   test('layout: shares/<prefix>/<si hex>/<n>; survives reopen', async () => {
@@ -66,22 +59,6 @@ describe('DiskStore on disk', () => {
       s = await DiskStore.open(home, { offer: 100_000 });
       assert.deepEqual(await s.list(si), []);
       assert.equal(s.stats().shares, 0);
-      await s.close();
-    } finally {
-      await rm(home, { recursive: true, force: true });
-    }
-  });
-
-  test('admission policy hook can refuse', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'p2pb-store-'));
-    try {
-      const s = await DiskStore.open(home, {
-        offer: '10kB',
-        policy: ({ owner }) => (owner === 'greedy' ? { ok: false, reason: 'policy', message: 'over your fair share' } : { ok: true }),
-      });
-      const si = randomBytes(16);
-      assert.deepEqual(await s.canAccept(si, 0, 10, 'greedy'), { ok: false, reason: 'policy', message: 'over your fair share' });
-      assert.deepEqual(await s.canAccept(si, 0, 10, 'nice'), { ok: true });
       await s.close();
     } finally {
       await rm(home, { recursive: true, force: true });

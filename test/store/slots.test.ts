@@ -1,142 +1,21 @@
-import { test, describe, before, after } from 'node:test';
+// Mutable slots on disk: the shared slot suite (suite.ts) against DiskStore, then what only a disk store
+// must do (survive a reopen, clean up after a crash).
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import {
-  DiskStore, SlotRefusedError, SLOTS_DIR, INCOMING_DIR, SLOT_MAX_PAYLOAD_BYTES, SLOT_MAX_RECORD_BYTES, siToHex,
-} from '../../src/store/index.ts';
-import { createMutableWriteCap, signRecord, storageIndexOf, openRecord } from '../../src/caps/index.ts';
+import { DiskStore, SlotRefusedError, SLOTS_DIR, INCOMING_DIR, siToHex } from '../../src/store/index.ts';
+import { createMutableWriteCap, signRecord, storageIndexOf } from '../../src/caps/index.ts';
+import { slotSuite } from './suite.ts';
+import { diskHarness } from './harness.ts';
 
 const A = '12D3KooWAlice';
-const B = '12D3KooWBob';
 const enc = new TextEncoder();
 const refused = (reason: string) => (e: unknown) => e instanceof SlotRefusedError && e.reason === reason && e.code === 'ERR_SLOT_REFUSED';
 
-describe('DiskStore mutable slots', () => {
-  let home: string;
-  let store: DiskStore;
-  let clock = 1_700_000_000_000;
-  before(async () => {
-    home = await mkdtemp(join(tmpdir(), 'p2pb-slots-'));
-    store = await DiskStore.open(home, { offer: '1MiB', now: () => clock });
-  });
-  after(async () => { await store.close(); await rm(home, { recursive: true, force: true }); });
-
-  test('accepts a valid record, serves it back, counts it in stats', async () => {
-    const cap = createMutableWriteCap();
-    const si = storageIndexOf(cap)!;
-    const rec = signRecord(cap, 1, enc.encode('head v1'));
-    const before = store.stats();
-    const r = await store.putSlot(si, rec, A);
-    assert.equal(r.status, 'stored');
-    assert.equal(r.seq, 1);
-    assert.equal(r.size, rec.byteLength);
-    assert.ok(Buffer.from((await store.getSlot(si))!).equals(rec));
-    assert.equal(new TextDecoder().decode(openRecord(cap, (await store.getSlot(si))!).payload), 'head v1');
-    const after = store.stats();
-    assert.equal(after.used, before.used + rec.byteLength);
-    assert.equal(after.slots, before.slots + 1);
-    assert.equal(store.stats().shares, before.shares);
-    assert.equal(await store.getSlot(randomBytes(16)), undefined);
-    const listed = (await store.listSlots()).find((s) => s.siHex === siToHex(si));
-    assert.equal(listed?.seq, 1);
-    assert.equal(listed?.owner, A);
-  });
-
-  test('refuses a record under another slot, a flipped byte, a bad signature', async () => {
-    const cap = createMutableWriteCap();
-    const other = createMutableWriteCap();
-    const si = storageIndexOf(cap)!;
-    // Signed by another key: valid for ITS slot, refused under ours.
-    await assert.rejects(store.putSlot(si, signRecord(other, 5, enc.encode('x')), B), refused('wrong-slot'));
-    const good = signRecord(cap, 1, enc.encode('hello'));
-    const tamperedPayload = Uint8Array.from(good); tamperedPayload[80] ^= 1;
-    await assert.rejects(store.putSlot(si, tamperedPayload, B), refused('bad-signature'));
-    const tamperedSig = Uint8Array.from(good); tamperedSig[tamperedSig.length - 1] ^= 0x40;
-    await assert.rejects(store.putSlot(si, tamperedSig, B), refused('bad-signature'));
-    const tamperedSeq = Uint8Array.from(good); tamperedSeq[15] = 9;
-    await assert.rejects(store.putSlot(si, tamperedSeq, B), refused('bad-signature'));
-    const tamperedKey = Uint8Array.from(good); tamperedKey[20] ^= 1;
-    await assert.rejects(store.putSlot(si, tamperedKey, B), refused('wrong-slot'));
-    const badMagic = Uint8Array.from(good); badMagic[0] = 0;
-    await assert.rejects(store.putSlot(si, badMagic, B), refused('invalid'));
-    await assert.rejects(store.putSlot(si, good.subarray(0, 100), B), refused('invalid'));
-    await assert.rejects(store.putSlot(si, new Uint8Array(10), B), refused('invalid'));
-    assert.equal(await store.getSlot(si), undefined);
-  });
-
-  test('seq must grow: lower and equal-with-other-bytes are stale; same bytes are idempotent; anyone may update', async () => {
-    const cap = createMutableWriteCap();
-    const si = storageIndexOf(cap)!;
-    const r5 = signRecord(cap, 5, enc.encode('five'));
-    assert.equal((await store.putSlot(si, r5, A)).status, 'stored');
-    const used = store.stats().used;
-    await assert.rejects(store.putSlot(si, signRecord(cap, 4, enc.encode('four')), A), (e: unknown) => refused('stale')(e) && (e as SlotRefusedError).details.storedSeq === 5);
-    await assert.rejects(store.putSlot(si, signRecord(cap, 5, enc.encode('five')), A), refused('stale')); // fresh nonce: other bytes
-    const again = await store.putSlot(si, r5, B);
-    assert.equal(again.status, 'unchanged');
-    assert.equal(again.seq, 5);
-    assert.equal(store.stats().used, used);
-    // B (not the first uploader) relays a newer record: accepted, authority is the signature.
-    const r6 = signRecord(cap, 6, enc.encode('six, a bit longer'));
-    assert.equal((await store.putSlot(si, r6, B)).status, 'stored');
-    assert.equal(store.stats().used, used - r5.byteLength + r6.byteLength);
-    assert.equal(openRecord(cap, (await store.getSlot(si))!).seq, 6);
-    assert.equal((await store.getSlotRecord(si))?.owner, B);
-  });
-
-  test('size is bounded: the largest payload fits, one more byte is too large', async () => {
-    const cap = createMutableWriteCap();
-    const si = storageIndexOf(cap)!;
-    const big = signRecord(cap, 1, randomBytes(SLOT_MAX_PAYLOAD_BYTES));
-    assert.equal(big.byteLength, SLOT_MAX_RECORD_BYTES);
-    assert.equal((await store.putSlot(si, big, A)).status, 'stored');
-    await assert.rejects(store.putSlot(si, signRecord(cap, 2, randomBytes(SLOT_MAX_PAYLOAD_BYTES + 1)), A), refused('too-large'));
-  });
-
-  test('quota: a slot that does not fit is refused', async () => {
-    const h = await mkdtemp(join(tmpdir(), 'p2pb-slots-'));
-    const s = await DiskStore.open(h, { offer: 1000 });
-    try {
-      const cap = createMutableWriteCap();
-      const si = storageIndexOf(cap)!;
-      assert.equal((await s.putSlot(si, signRecord(cap, 1, randomBytes(500)), A)).status, 'stored');
-      await assert.rejects(s.putSlot(si, signRecord(cap, 2, randomBytes(900)), A), refused('quota'));
-      assert.equal(openRecord(cap, (await s.getSlot(si))!).seq, 1);
-    } finally {
-      await s.close();
-      await rm(h, { recursive: true, force: true });
-    }
-  });
-
-  test('leases: re-put renews, renewSlotLease only grows, gc collects expired slots', async () => {
-    const cap = createMutableWriteCap();
-    const si = storageIndexOf(cap)!;
-    const rec = signRecord(cap, 1, enc.encode('lease'));
-    const r = await store.putSlot(si, rec, A);
-    const day = 24 * 3600 * 1000;
-    assert.equal(r.leaseExpiry, clock + 31 * day);
-    const r2 = await store.putSlot(si, rec, B, { leaseUntil: clock + 60 * day });
-    assert.equal(r2.status, 'unchanged');
-    assert.equal(r2.leaseExpiry, clock + 60 * day);
-    assert.equal(await store.renewSlotLease(si, clock + 10 * day), true); // never shrinks
-    assert.equal((await store.getSlotRecord(si))?.leaseExpiry, clock + 60 * day);
-    assert.equal(await store.renewSlotLease(randomBytes(16), clock), false);
-    const slotsBefore = store.stats().slots;
-    const saved = clock;
-    clock += 500 * day; // every slot of this suite expired
-    try {
-      const g = await store.gc();
-      assert.ok(g.removedSlots >= 1);
-      assert.equal(store.stats().slots, slotsBefore - g.removedSlots);
-      assert.equal(await store.getSlot(si), undefined);
-    } finally {
-      clock = saved;
-    }
-  });
-});
+slotSuite('DiskStore', diskHarness());
 
 test('slots survive reopen; writes leave no temp files; orphans and broken entries are cleaned', async () => {
   const home = await mkdtemp(join(tmpdir(), 'p2pb-slots-'));
