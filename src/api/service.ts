@@ -29,6 +29,10 @@ export interface PutResult {
   blobsNew: number;
   bytesStored: number;
   packs: number;
+  /** The storage index of the first pack written for the content (null when nothing new was stored). */
+  storageIndex: string | null;
+  /** shareNum -> peers holding it, over the packs written for the content. */
+  placements: Record<string, string[]>;
 }
 
 export interface PeerInfo {

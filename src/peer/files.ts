@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { BadRequestError, UnsupportedError } from '../common/errors.ts';
 import type { PeerService, PutOptions, PutResult } from '../api/service.ts';
 import type { FolderService } from './folders.ts';
+import { validateEncoding } from './config.ts';
 
 export interface FilesInit {
   /** The repository files go into (null on a peer without one: put and get refuse). */
@@ -28,9 +29,10 @@ export function createFiles(init: FilesInit): Pick<PeerService, 'putFile' | 'get
   return {
     async putFile(input, o: PutOptions): Promise<PutResult> {
       const folders = repoOf();
-      if ((o.k ?? encoding.k) !== encoding.k || (o.n ?? encoding.n) !== encoding.n || (o.happy ?? encoding.happy) !== encoding.happy) {
-        throw new BadRequestError(`files are stored in the repository's packs, coded ${encoding.k}-of-${encoding.n} (happy ${encoding.happy}) as config.json's "encoding" says; other parameters per file are not supported`);
-      }
+      const enc = { k: o.k ?? encoding.k, n: o.n ?? encoding.n, happy: o.happy ?? encoding.happy };
+      if (o.n !== undefined && o.happy === undefined) enc.happy = Math.min(enc.happy, enc.n);
+      if (o.k !== undefined && o.happy === undefined) enc.happy = Math.max(enc.happy, enc.k);
+      validateEncoding(enc, 'put');
       let stream: AsyncIterable<Uint8Array>;
       if ('path' in input) {
         const st = await stat(input.path).catch(() => null);
@@ -39,7 +41,7 @@ export function createFiles(init: FilesInit): Pick<PeerService, 'putFile' | 'get
       } else {
         stream = input.stream;
       }
-      const r = await folders.putFile(stream, { signal: o.signal });
+      const r = await folders.putFile(stream, { signal: o.signal, encoding: enc });
       init.onTransfer('upload');
       init.log?.info({ size: r.size, blobs: r.blobsNew, packs: r.packs }, 'put');
       return r;

@@ -82,10 +82,12 @@ export async function createFolderService(init: FolderServiceInit) {
   const ownWrite = repoWriteCap(secret);
   const ownRead = repoReadCap(secret);
   const ownReadText = formatCap(ownRead);
+  const ownRecord = slotRecordStore(finder, formatCap(ownWrite));
   const repo = new Repository({
-    packs, record: slotRecordStore(finder, formatCap(ownWrite)), readCap: ownRead, secret,
+    packs, record: ownRecord, readCap: ownRead, secret,
     index: await openLocalIndex(join(init.home, 'repo-index'))
   });
+  const ownRepo = repo;
   const chunker = createChunker(ownerKey(secret, 'chunker'));
 
   /** Readers of other owners' repositories (a cap handed to us), by read cap, in memory. */
@@ -240,7 +242,23 @@ export async function createFolderService(init: FolderServiceInit) {
     },
 
     /** Store one file's content in the repository (chunked, deduplicated, published); its file cap. */
-    async putFile(stream: AsyncIterable<Uint8Array>, o: { signal?: AbortSignal } = {}) {
+    /**
+     * Store one file's content in the repository (chunked, deduplicated, published); its file cap, and where
+     * the shares of its content packs went. `encoding` other than the peer's codes this file's packs so.
+     */
+    async putFile(stream: AsyncIterable<Uint8Array>, o: { signal?: AbortSignal; encoding?: { k: number; n: number; happy: number } } = {}) {
+      const placed: { si: string; placements: Record<string, string[]> }[] = [];
+      const enc = o.encoding ?? encoding;
+      // A repository view of its own for this put: same index and record, packs coded as asked, placements kept.
+      const repo = new Repository({
+        packs: { ...packs, async putPack(bytes, po = {}) {
+          const r = await uploadPack(bytes, finder, { ...enc, signal: po.signal });
+          init.onTransfer?.('upload');
+          placed.push({ si: r.storageIndex, placements: r.placements });
+          return r.cap;
+        } },
+        record: ownRecord, readCap: ownRead, secret, index: ownRepo.index
+      });
       const refs: ChunkRef[] = [];
       let size = 0, blobsNew = 0;
       const stored: Promise<void>[] = [];
@@ -276,8 +294,14 @@ export async function createFolderService(init: FolderServiceInit) {
       }
       await repo.flush();
       await Promise.all(stored);
+      const content = [...placed];
       await repo.publish({ signal: o.signal });
-      return { cap, size, blobsNew, bytesStored: repo.stats.sealedNew - before.sealed, packs: repo.stats.packs - before.packs };
+      const placements: Record<string, string[]> = {};
+      for (const p of content) for (const [share, peers] of Object.entries(p.placements)) placements[share] = [...new Set([...(placements[share] ?? []), ...peers])];
+      return {
+        cap, size, blobsNew, bytesStored: repo.stats.sealedNew - before.sealed, packs: content.length,
+        storageIndex: content[0]?.si ?? null, placements
+      };
     },
 
     async diff(a: string, b: string) {

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { bytesInput, NotEnoughSharesError } from '../../src/format/index.ts';
-import { download, upload, type ServerFinder } from '../../src/client/index.ts';
+import { NotEnoughSharesError } from '../../src/format/index.ts';
+import { download, uploadPack, type ServerFinder } from '../../src/client/index.ts';
 import { rankByDistance, shouldAnnounce } from '../../src/net/index.ts';
-import { createGrid, CONVERGENCE_SECRET, ENCODING } from '../backup/grid.ts';
+import { createGrid, ENCODING } from '../backup/grid.ts';
 
 const grid = await createGrid({ stores: 8 });
 after(() => grid.close());
@@ -25,7 +25,7 @@ test('holders outside the closest set are found by asking every known peer, and 
   const holders = grid.servers.slice(0, 5);
   const newcomers = grid.servers.slice(5); // the closest set now: three peers holding nothing
   const data = randomBytes(300_000);
-  const { cap } = await upload(bytesInput(data), { candidates: async () => holders }, { ...ENCODING, convergenceSecret: CONVERGENCE_SECRET });
+  const { capText: cap } = await uploadPack(data, { candidates: async () => holders }, ENCODING);
 
   const grown: ServerFinder = { candidates: async () => newcomers, providers: async () => [] };
   await assert.rejects(readAll(cap, grown), NotEnoughSharesError, 'without a last resort the shares are not found');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeBytes, checkAuditAnswer, geometry, segmentBlockSize } from '../../src/format/index.ts';
+import { encodePack, checkAuditAnswer, geometry, segmentBlockSize } from '../../src/format/index.ts';
 import { validate, REQUEST_SCHEMAS } from '../../src/net/frame.ts';
 import { MSG, ProtocolError } from '../../src/net/index.ts';
 import { validateHealth, validateConfig } from '../../src/peer/config.ts';
@@ -17,7 +17,7 @@ after(async () => { for (const p of peers) { await p.stop(); await removeHome(p)
 test('a holder answers AUDIT with a block that proves itself; lost files and bad segments fail', async () => {
   const [a, b] = [await makePeer(), await makePeer()];
   peers.push(a, b);
-  const r = await encodeBytes(randomBytes(9000), { k: 3, n: 5, segmentSize: 2048, convergenceSecret: randomBytes(32) });
+  const r = encodePack(randomBytes(9000), { k: 3, n: 5, segmentSize: 2048 });
   const si = r.storageIndex!;
   const share = r.shares[4];
   await a.node.libp2p.dial(b.node.libp2p.getMultiaddrs()[0]);

@@ -4,18 +4,17 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { toVerifyCap } from '../../src/caps/index.ts';
 import {
-  encodeBytes, decodeBytes, memorySource, rebuildShares, verifyShare, proveBlock, checkAuditAnswer, geometry,
+  encodePack, decodeBytes, memorySource, rebuildShares, verifyShare, proveBlock, checkAuditAnswer, geometry,
   NotEnoughSharesError
 } from '../../src/format/index.ts';
-import type { ReadCap } from '../../src/caps/index.ts';
+import type { PackCap } from '../../src/caps/index.ts';
 import { segmentBlockSize } from '../../src/format/geometry.ts';
 
-const secret = randomBytes(32);
 
 async function sample(size = 5000, segmentSize = 1024) {
   const data = randomBytes(size);
-  const r = await encodeBytes(data, { k: 3, n: 5, segmentSize, convergenceSecret: secret });
-  return { data, cap: r.cap as ReadCap, verifyCap: toVerifyCap(r.cap as ReadCap), shares: r.shares };
+  const r = encodePack(data, { k: 3, n: 5, segmentSize });
+  return { data, cap: r.cap as PackCap, verifyCap: toVerifyCap(r.cap), shares: r.shares };
 }
 
 test('missing shares are rebuilt byte-identical from any k, with the verify cap only', async () => {

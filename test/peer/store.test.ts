@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createPeer, type Peer } from '../../src/peer/peer.ts';
-import { DEFAULT_CONFIG, validateConfig, ConfigError, type PeerConfig } from '../../src/peer/config.ts';
+import { DEFAULT_CONFIG, validateConfig, type PeerConfig } from '../../src/peer/config.ts';
+import { ConfigError } from '../../src/peer/errors.ts';
 import { homePaths } from '../../src/peer/home.ts';
 import { DiskStore, MemoryStore } from '../../src/store/index.ts';
 
