@@ -37,3 +37,24 @@ export class FileIntegrityError extends P2PBackupError {
     super('ERR_FILE_INTEGRITY', `segment ${details.segment} failed authentication after share verification`, details);
   }
 }
+
+/** A stored chunk names a compression method this version does not know (format v2). details: { method } */
+export class UnknownCompressionError extends P2PBackupError {
+  constructor(details: { method: unknown }) {
+    super('ERR_COMPRESSION_METHOD', `unknown compression method ${String(details.method)}`, details);
+  }
+}
+
+/** A chunk's bytes are not a valid stream of their compression method. details: { method, reason } */
+export class DecompressError extends P2PBackupError {
+  constructor(details: { method: number; reason: string }, options?: { cause?: unknown }) {
+    super('ERR_DECOMPRESS', `chunk failed to decompress (method ${details.method}): ${details.reason}`, details, options);
+  }
+}
+
+/** A chunk decompressed to another length than its entry declares. details: { method, expected, got } (got null: longer than expected, not decoded further) */
+export class DecompressedLengthError extends P2PBackupError {
+  constructor(details: { method: number; expected: number; got: number | null }) {
+    super('ERR_DECOMPRESSED_LENGTH', `chunk decompressed to ${details.got === null ? 'more than' : details.got} bytes, expected ${details.expected}`, details);
+  }
+}
