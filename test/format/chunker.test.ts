@@ -133,7 +133,7 @@ test('chunkStream: any read sizes (1 byte, odd, larger than max) give the one-sh
   for (const sizes of [[1], [3, 1, 7], [63, 64, 65, 1023, 1025], [40_000]]) {
     const got = await collect(chunkStream(reads(data, sizes), small));
     assert.deepEqual(got.map((b) => b.length), want, `read sizes ${sizes}`);
-    assert.deepEqual(Buffer.concat(got), Buffer.from(data));
+    assert.equal(sha(Buffer.concat(got)), sha(data)); // (a failing deepEqual on big buffers takes minutes to diff)
   }
   const c = createChunker(KEY);
   const big = REAL.subarray(0, 24 * MiB + 12345);
@@ -150,7 +150,8 @@ test('chunkStream: any read sizes (1 byte, odd, larger than max) give the one-sh
   }
   assert.deepEqual(await collect(chunkStream(reads(new Uint8Array(0), [1]), c)), []);
   const tiny = await collect(chunkStream(reads(data.subarray(0, 1000), [7]), c));
-  assert.deepEqual(tiny, [data.subarray(0, 1000)]);
+  assert.equal(tiny.length, 1);
+  assert.equal(sha(tiny[0]), sha(data.subarray(0, 1000)));
 });
 
 test('chunkStream stops with the signal', async () => {
