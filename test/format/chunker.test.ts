@@ -14,6 +14,8 @@ import { realCorpus } from './corpus.ts';
 
 const KEY = new Uint8Array(32).fill(0x42);
 const SMALL: ChunkerParams = { minSize: 64, avgSize: 256, maxSize: 1024 };
+// Ranges over 1 KiB go to the wasm loop (shorter ones to the TypeScript loop), over 64 KiB through several scratch copies.
+const MEDIUM: ChunkerParams = { minSize: 4096, avgSize: 16384, maxSize: 128 * 1024 };
 const MiB = 1024 * 1024;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -136,7 +138,7 @@ test('chunkStream: any read sizes (1 byte, odd, larger than max) give the one-sh
     assert.equal(sha(Buffer.concat(got)), sha(data)); // (a failing deepEqual on big buffers takes minutes to diff)
   }
   const c = createChunker(KEY);
-  const big = REAL.subarray(0, 24 * MiB + 12345);
+  const big = REAL.subarray(0, 16 * MiB + 12345);
   const wantBig = lengths(c, big);
   for (const sizes of [[65_537, 1, 4093, MiB + 3, 17], [9 * MiB], [5, 100_003]]) {
     const got = await collect(chunkStream(reads(big, sizes), c));
@@ -176,7 +178,7 @@ test('the key: another key gives other boundaries; the same key the same ones', 
 });
 
 test('the wasm and TypeScript kernels cut at the same places', () => {
-  for (const params of [{}, SMALL]) {
+  for (const params of [{}, MEDIUM, SMALL]) {
     const wasm = createChunker(KEY, params, { kernel: 'wasm' });
     const js = createChunker(KEY, params, { kernel: 'js' });
     assert.equal(wasm.kernel, 'wasm');
@@ -221,10 +223,13 @@ function referenceLengths(key: Uint8Array, p: ChunkerParams, data: Uint8Array): 
 }
 
 test('the kernels follow the documented cut rule (a from-scratch window hash per position)', () => {
-  const data = Buffer.concat([REAL.subarray(0, 12_000), Buffer.alloc(2500, 7), keystream('rule', 6000)]);
-  const want = referenceLengths(KEY, SMALL, data);
-  assert.ok(want.length > 40 && want.includes(SMALL.maxSize));
-  for (const kernel of ['js', 'wasm'] as const) assert.deepEqual(lengths(createChunker(KEY, SMALL, { kernel }), data), want, kernel);
+  const small = Buffer.concat([REAL.subarray(0, 12_000), Buffer.alloc(2500, 7), keystream('rule', 6000)]);
+  const medium = Buffer.concat([REAL.subarray(0, 200_000), Buffer.alloc(150_000, 7), keystream('rule', 100_000)]);
+  for (const [params, data] of [[SMALL, small], [MEDIUM, medium]] as const) {
+    const want = referenceLengths(KEY, params, data);
+    assert.ok(want.length > 10 && want.includes(params.maxSize), `${want}`);
+    for (const kernel of ['js', 'wasm'] as const) assert.deepEqual(lengths(createChunker(KEY, params, { kernel }), data), want, kernel);
+  }
 });
 
 // ---- Frozen vector ----
