@@ -137,6 +137,16 @@ test('chunkStream: any read sizes (1 byte, odd, larger than max) give the one-sh
     assert.deepEqual(got.map((b) => b.length), want, `read sizes ${sizes}`);
     assert.equal(sha(Buffer.concat(got)), sha(data)); // (a failing deepEqual on big buffers takes minutes to diff)
   }
+  // Runs of small reads longer than 1,024 reads or 64 KiB inside one chunk are joined on the way.
+  const medium = createChunker(KEY, MEDIUM);
+  const mdata = Buffer.concat([REAL.subarray(0, 200_000), Buffer.alloc(150_000)]); // the zeros make a 128 KiB chunk
+  const mwant = lengths(medium, mdata);
+  assert.ok(Math.max(...mwant) > 64 * 1024);
+  for (const sizes of [[1], [1, 3, 700], [700, 20_000, 5]]) {
+    const got = await collect(chunkStream(reads(mdata, sizes), medium));
+    assert.deepEqual(got.map((b) => b.length), mwant, `read sizes ${sizes}`);
+    assert.equal(sha(Buffer.concat(got)), sha(mdata));
+  }
   const c = createChunker(KEY);
   const big = REAL.subarray(0, 16 * MiB + 12345);
   const wantBig = lengths(c, big);
