@@ -1,4 +1,4 @@
-// Build: compile the AssemblyScript Reed-Solomon kernel (two SIMD variants) and the TypeScript sources.
+// Build: compile the AssemblyScript Reed-Solomon kernel (two SIMD variants), the chunker's gear kernel and the TypeScript sources.
 // and the web UI (esbuild bundles web/src/main.ts into build/web/ with its HTML and CSS; no CDN, no
 // framework). Runs from `npm ci` (the `prepare` script) so a fresh clone is ready to use.
 // `--wasm-only` skips tsc (npm test type-checks instead); `--web-only` builds only the web UI.
@@ -23,6 +23,11 @@ if (existsSync(kernel) && !webOnly) {
     run(bin('asc'), [kernel, ...common, ...features, '-o', `build/wasm/rs-${variant}.wasm`]);
     run(bin('asc'), [kernel, ...common, ...features, ...shared, '-o', `build/wasm/rs-${variant}-shared.wasm`]);
   }
+}
+// The chunker's gear-hash scan (format v2): plain scalar code, no SIMD, no start function.
+const gear = join(root, 'wasm', 'gear.ts');
+if (existsSync(gear) && !webOnly) {
+  run(bin('asc'), [gear, '--runtime', 'stub', '--noAssert', '-O3', '--converge', '--initialMemory', '1', '-o', 'build/wasm/gear.wasm']);
 }
 
 // The web UI: one ES module bundle (a few KiB), served by the daemon at / (src/api/routes/ui.ts).

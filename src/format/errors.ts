@@ -24,23 +24,30 @@ export class InvalidParamsError extends P2PBackupError {
   }
 }
 
-/** The input produced a different number of bytes than it declared (it changed while being read). */
-export class InputChangedError extends P2PBackupError {
-  constructor(details: { expected: number; got: number }) {
-    super('ERR_INPUT_CHANGED', `input declared ${details.expected} bytes but produced ${details.got}; was it modified during backup?`, details);
-  }
-}
-
-/** Verified blocks decoded but failed to decrypt: the shares were consistent with the cap but the uploader wrote bad data (or the codec is broken). */
-export class FileIntegrityError extends P2PBackupError {
-  constructor(details: { storageIndex: string; segment: number }) {
-    super('ERR_FILE_INTEGRITY', `segment ${details.segment} failed authentication after share verification`, details);
-  }
-}
-
 /** A rebuilt share did not hash to the root the file commits to (should not happen with verified inputs). */
 export class RebuildError extends P2PBackupError {
   constructor(details: { storageIndex: string; share: number }) {
     super('ERR_REBUILD', `rebuilt share ${details.share} does not match its committed root`, details);
+  }
+}
+
+/** A stored chunk names a compression method this version does not know (format v2). details: { method } */
+export class UnknownCompressionError extends P2PBackupError {
+  constructor(details: { method: unknown }) {
+    super('ERR_COMPRESSION_METHOD', `unknown compression method ${String(details.method)}`, details);
+  }
+}
+
+/** A chunk's bytes are not a valid stream of their compression method. details: { method, reason } */
+export class DecompressError extends P2PBackupError {
+  constructor(details: { method: number; reason: string }, options?: { cause?: unknown }) {
+    super('ERR_DECOMPRESS', `chunk failed to decompress (method ${details.method}): ${details.reason}`, details, options);
+  }
+}
+
+/** A chunk decompressed to another length than its entry declares. details: { method, expected, got } (got null: longer than expected, not decoded further) */
+export class DecompressedLengthError extends P2PBackupError {
+  constructor(details: { method: number; expected: number; got: number | null }) {
+    super('ERR_DECOMPRESSED_LENGTH', `chunk decompressed to ${details.got === null ? 'more than' : details.got} bytes, expected ${details.expected}`, details);
   }
 }
