@@ -29,7 +29,8 @@ export interface PutResult {
   blobsNew: number;
   bytesStored: number;
   packs: number;
-  /** The storage index of the first pack written for the content (null when nothing new was stored). */
+  /** The first pack written for the content (its cap and storage index; null when nothing new was stored). */
+  pack: string | null;
   storageIndex: string | null;
   /** shareNum -> peers holding it, over the packs written for the content. */
   placements: Record<string, string[]>;

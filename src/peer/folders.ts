@@ -247,14 +247,14 @@ export async function createFolderService(init: FolderServiceInit) {
      * the shares of its content packs went. `encoding` other than the peer's codes this file's packs so.
      */
     async putFile(stream: AsyncIterable<Uint8Array>, o: { signal?: AbortSignal; encoding?: { k: number; n: number; happy: number } } = {}) {
-      const placed: { si: string; placements: Record<string, string[]> }[] = [];
+      const placed: { si: string; pack: string; placements: Record<string, string[]> }[] = [];
       const enc = o.encoding ?? encoding;
       // A repository view of its own for this put: same index and record, packs coded as asked, placements kept.
       const repo = new Repository({
         packs: { ...packs, async putPack(bytes, po = {}) {
           const r = await uploadPack(bytes, finder, { ...enc, signal: po.signal });
           init.onTransfer?.('upload');
-          placed.push({ si: r.storageIndex, placements: r.placements });
+          placed.push({ si: r.storageIndex, pack: r.capText, placements: r.placements });
           return r.cap;
         } },
         record: ownRecord, readCap: ownRead, secret, index: ownRepo.index
@@ -300,7 +300,7 @@ export async function createFolderService(init: FolderServiceInit) {
       for (const p of content) for (const [share, peers] of Object.entries(p.placements)) placements[share] = [...new Set([...(placements[share] ?? []), ...peers])];
       return {
         cap, size, blobsNew, bytesStored: repo.stats.sealedNew - before.sealed, packs: content.length,
-        storageIndex: content[0]?.si ?? null, placements
+        storageIndex: content[0]?.si ?? null, pack: content[0]?.pack ?? null, placements
       };
     },
 

@@ -39,7 +39,8 @@ test('conflicts, too few replicas and failed integrity have their own outcomes, 
   const outcome = (code: ErrorCode) => { const e = new P2PBackupError(code, 'x'); return [httpStatusOf(e), exitCodeOf(e)]; };
   assert.deepEqual(outcome('ERR_RESTORE_CONFLICT'), [409, EXIT.USAGE]);
   assert.deepEqual(outcome('ERR_NOT_ENOUGH_REPLICAS'), [503, EXIT.NOT_ENOUGH_SHARES]);
-  assert.deepEqual(outcome('ERR_FILE_INTEGRITY'), [502, EXIT.CORRUPT]);
+  assert.deepEqual(outcome('ERR_BLOB_INTEGRITY'), [502, EXIT.CORRUPT]);
+  assert.deepEqual(outcome('ERR_CAP_FORMAT_V1'), [400, EXIT.BAD_CAP]);
   assert.deepEqual(outcome('ERR_PEER_UNREACHABLE'), [502, EXIT.NOT_ENOUGH_SHARES]);
   assert.equal(EXIT.INCOMPLETE, 7, '"finished, but some items failed" keeps its own number');
   assert.equal(new Set(Object.values(EXIT)).size, Object.values(EXIT).length, 'exit codes are distinct');
