@@ -32,8 +32,10 @@ export interface PutResult {
   /** The first pack written for the content (its cap and storage index; null when nothing new was stored). */
   pack: string | null;
   storageIndex: string | null;
-  /** shareNum -> peers holding it, over the packs written for the content. */
+  /** shareNum -> peers holding it, for that first pack (a file under 512 KiB is one chunk: one pack). */
   placements: Record<string, string[]>;
+  /** Every pack written for the content (a larger file may also have a chunk list in a metadata pack). */
+  packCaps: string[];
 }
 
 export interface PeerInfo {

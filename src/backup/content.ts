@@ -17,8 +17,13 @@ export interface Content {
   bytes?: Uint8Array;
 }
 
-/** Open a file entry's content (a DirEntry, or `{ cap, size }`); the entry's size is checked against the content's. */
-export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' | 'size'>, signal?: AbortSignal): Promise<Content> {
+/**
+ * Open a file entry's content (a DirEntry, or `{ cap, size }`); the entry's size is checked against the content's.
+ * `whole: false` reads only this file's ranges of its packs (one file fetched alone); by default whole packs are
+ * read and cached (a restore reads their other blobs next).
+ */
+export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' | 'size'>, signal?: AbortSignal, o: { whole?: boolean } = {}): Promise<Content> {
+  const whole = o.whole;
   const size = entry.size;
   const c = entryContent(entry as DirEntry, ['data', 'list']);
   const one = (bytes: Uint8Array): Content => {
@@ -27,9 +32,9 @@ export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' |
   };
   if (c.kind === 'lit') return one(c.data);
   const reader = src.reader(c.repo);
-  if (c.kind === 'data') return one(await reader.loadBlob('data', c, { signal, maxPlain: size ?? MAX_BLOB_BYTES }));
+  if (c.kind === 'data') return one(await reader.loadBlob('data', c, { signal, maxPlain: size ?? MAX_BLOB_BYTES, whole }));
   // A list of n chunks is 12 + 68n bytes; chunks are at least 1 byte, so a list never needs more than that.
-  const chunks = decodeChunkList(await reader.loadBlob('list', c, { signal, maxPlain: size === undefined ? MAX_BLOB_BYTES : 12 + 68 * Math.min(size, MAX_BLOB_BYTES) }), size);
+  const chunks = decodeChunkList(await reader.loadBlob('list', c, { signal, whole, maxPlain: size === undefined ? MAX_BLOB_BYTES : 12 + 68 * Math.min(size, MAX_BLOB_BYTES) }), size);
   return {
     size: size ?? chunks.reduce((a, ch) => a + ch.size, 0),
     stream: (async function* () {
@@ -38,7 +43,7 @@ export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' |
       const fill = () => {
         while (ahead.length < RESTORE_CHUNKS_AHEAD && next < chunks.length) {
           const ch = chunks[next++];
-          const p = reader.loadBlob('data', ch, { signal, maxPlain: ch.size }).then((b) => {
+          const p = reader.loadBlob('data', ch, { signal, maxPlain: ch.size, whole }).then((b) => {
             if (b.length !== ch.size) throw new InvalidObjectError(`chunk is ${b.length} bytes, its list says ${ch.size}`);
             return b;
           });

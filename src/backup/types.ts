@@ -17,7 +17,7 @@ export interface BlobSink {
 
 /** Reading one repository's blobs, verified. */
 export interface BlobReader {
-  loadBlob(kind: BlobKind, ref: BlobRefLike, opts?: { signal?: AbortSignal; maxPlain?: number }): Promise<Uint8Array>;
+  loadBlob(kind: BlobKind, ref: BlobRefLike, opts?: { signal?: AbortSignal; maxPlain?: number; whole?: boolean }): Promise<Uint8Array>;
 }
 
 /** Reading: the repository a cap names (a cap may name another owner's repository). */

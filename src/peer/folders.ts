@@ -238,7 +238,7 @@ export async function createFolderService(init: FolderServiceInit) {
 
     /** A file's content (an entry of a tree, or a file cap alone: its size comes from the content), verified. */
     async openFile(entry: { cap: string; size?: number }, o: { signal?: AbortSignal } = {}) {
-      return openContent(src, entry, o.signal);
+      return openContent(src, entry, o.signal, { whole: false });
     },
 
     /** Store one file's content in the repository (chunked, deduplicated, published); its file cap. */
@@ -296,11 +296,10 @@ export async function createFolderService(init: FolderServiceInit) {
       await Promise.all(stored);
       const content = [...placed];
       await repo.publish({ signal: o.signal });
-      const placements: Record<string, string[]> = {};
-      for (const p of content) for (const [share, peers] of Object.entries(p.placements)) placements[share] = [...new Set([...(placements[share] ?? []), ...peers])];
       return {
         cap, size, blobsNew, bytesStored: repo.stats.sealedNew - before.sealed, packs: content.length,
-        storageIndex: content[0]?.si ?? null, pack: content[0]?.pack ?? null, placements
+        storageIndex: content[0]?.si ?? null, pack: content[0]?.pack ?? null, placements: content[0]?.placements ?? {},
+        packCaps: content.map((p) => p.pack)
       };
     },
 

@@ -268,11 +268,20 @@ export class Repository {
   }
 
   /** The plaintext of a blob, verified (its pack's blocks against the pack cap, then its own AEAD and kind). */
-  async loadBlob(kind: BlobKind, ref: BlobRef, o: { signal?: AbortSignal; maxPlain?: number } = {}): Promise<Uint8Array> {
+  /**
+   * `whole: false` reads only the blob's range of its pack, and not through the pack cache: right for one file
+   * fetched alone (`get`), where a whole pack would cost many times the file on the wire. By default the whole
+   * pack is read once and kept a while (restore, ls, diff read many blobs of the same packs).
+   */
+  async loadBlob(kind: BlobKind, ref: BlobRef, o: { signal?: AbortSignal; maxPlain?: number; whole?: boolean } = {}): Promise<Uint8Array> {
     const loc = await this.locate(ref.id, o.signal);
     if (loc.kind !== kind) throw new BlobIntegrityError(`the index says it is a ${loc.kind} blob, a ${kind} blob was expected`, { kind, indexed: loc.kind });
+    if (loc.offset + loc.length > loc.pack.size) throw new BlobIntegrityError('its range lies outside its pack', { offset: loc.offset, length: loc.length });
+    if (o.whole === false) {
+      const sealed = await this.packs.readPack(loc.pack, { range: { offset: loc.offset, length: loc.length }, signal: o.signal });
+      return openBlob(kind, sealed, ref.key, { maxPlain: o.maxPlain });
+    }
     const pack = await this.cache.get(loc.pack, o.signal);
-    if (loc.offset + loc.length > pack.length) throw new BlobIntegrityError('its range lies outside its pack', { offset: loc.offset, length: loc.length });
     return openBlob(kind, pack.subarray(loc.offset, loc.offset + loc.length), ref.key, { maxPlain: o.maxPlain });
   }
 

@@ -168,11 +168,13 @@ test('files: put by path and by stream, get by cap', async () => {
   await writeFile(path, bytes);
   const put = await call('POST', '/api/files', { path });
   assert.equal(put.status, 200, JSON.stringify(put.json));
-  assert.match(put.json.cap, /^p2pb:chk:/);
+  assert.match(put.json.cap, /^p2pb:blob:/);
   const got = await fetch(`${url}/api/files/${encodeURIComponent(put.json.cap)}`, { headers: auth });
   assert.equal(sha(new Uint8Array(await got.arrayBuffer())), sha(bytes));
   const streamed = await fetch(`${url}/api/files`, { method: 'POST', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: bytes });
-  assert.equal(((await streamed.json()) as any).cap, put.json.cap, 'same bytes, same cap (convergent)');
+  const again = (await streamed.json()) as any;
+  assert.equal(again.cap, put.json.cap, 'same bytes, same cap (convergent per owner)');
+  assert.equal(again.blobsNew, 0, 'and nothing stored twice');
   const peers = await call('GET', '/api/peers');
   assert.equal(peers.json.peers.length >= 5, true);
 });

@@ -46,8 +46,9 @@ test('every daemon runs with the node flags for bulk transfers (a young generati
   }
 });
 
+// Files under 512 KiB are one chunk in one pack: its placements are the file's.
 test('put places one share per distinct peer and get returns the same bytes', async () => {
-  const bytes = randomBytes(3 * 2 ** 20 + 123);
+  const bytes = randomBytes(400_000 + 123);
   const r = await put(bytes, 'a.bin');
   assert.match(r.cap, /^p2pb:/);
   assert.equal(Object.keys(r.placements).length, 5);
@@ -58,7 +59,7 @@ test('put places one share per distinct peer and get returns the same bytes', as
 });
 
 test('after SIGKILL of n-k holders the file still comes back; a restarted peer serves its shares again', async () => {
-  const bytes = randomBytes(2 * 2 ** 20 + 7);
+  const bytes = randomBytes(300_000 + 7);
   const r = await put(bytes, 'b.bin');
   const holders = Object.values(r.placements).flat().map(peerIndex);
   const [v1, v2, v3] = holders;
@@ -76,7 +77,7 @@ test('after SIGKILL of n-k holders the file still comes back; a restarted peer s
 });
 
 test('forged blocks from lying peers are rejected and the file comes from honest ones', async () => {
-  const bytes = randomBytes(2 ** 20 + 99);
+  const bytes = randomBytes(200_000 + 99);
   const r = await put(bytes, 'c.bin');
   // Two holders now lie: flip bytes in the middle of their share files on disk (their daemons serve them).
   const liars = Object.values(r.placements).flat().slice(0, 2).map(peerIndex);
