@@ -1,7 +1,7 @@
 // Folders in a running peer: the ObjectStore and folder heads the backup layer needs, built on the
 // client (convergent uploads, verified downloads, signed mutable slots), the sync engine with its
 // journal, and the read-only operations that need nothing but a cap (snapshots, ls, diff, restore).
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { P2PBackupError } from '../common/errors.ts';
@@ -13,6 +13,7 @@ import {
   type OverwriteMode, type BackupProgress, type DirEntry
 } from '../backup/index.ts';
 import { SyncJournal, type FolderRecord } from '../backup/journal.ts';
+import { homePaths } from './home.ts';
 import { SyncEngine, type SyncEvent } from '../backup/sync-engine.ts';
 
 export interface FolderServiceInit {
@@ -60,8 +61,8 @@ export async function createFolderService(init: FolderServiceInit) {
     }
   });
 
-  const journal = await SyncJournal.open(join(init.home, 'sync'));
-  const cache: BackupCache = await openBackupCache(join(init.home, 'backup-cache'));
+  const journal = await SyncJournal.open(homePaths(init.home).sync);
+  const cache: BackupCache = await openBackupCache(homePaths(init.home).backupCache);
   let progress: ((e: BackupProgress) => void) | undefined;
 
   const engine = new SyncEngine({

@@ -23,7 +23,7 @@ import { validateEncoding, type PeerConfig } from './config.ts';
 import { homePaths } from './home.ts';
 import { createFolderService, type FolderService } from './folders.ts';
 import { buildRecoveryPayload, publishRecovery, readRecoveryCap } from './recovery.ts';
-import { createFairness, LEDGER_DIR, SPOT_CHECK_INTERVAL_MS, type Fairness, type FairnessReport, type SpotCheckResult } from '../fairness/index.ts';
+import { createFairness, SPOT_CHECK_INTERVAL_MS, type Fairness, type FairnessReport, type SpotCheckResult } from '../fairness/index.ts';
 
 const PROVIDE_QUEUE_MAX = 1_000; // storage indexes waiting to be announced; beyond, they are found by the closest-peer walk
 const ANNOUNCE_UNLESS_CLOSEST = 10; // holders among this many closest peers do not announce (downloads ask 2n = 10 directly)
@@ -83,13 +83,13 @@ async function loadOrCreateSecret(path: string): Promise<Uint8Array> {
 export async function createPeer(init: PeerInit): Promise<Peer> {
   const { home, config } = init;
   const paths = homePaths(home);
-  const privateKey = await loadOrCreatePeerKey(home);
+  const privateKey = await loadOrCreatePeerKey(paths.peerKey);
   const secret = await loadOrCreateSecret(paths.convergence);
   const swarmKey = await readFile(paths.swarmKey, 'utf8').catch((err) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
   const readOnly = init.readOnly === true;
   // A read-only light node offers nothing: its (empty) store is never served.
   const offer = readOnly ? 0 : config.offer;
-  const fairness = await createFairness({ settings: config.fairness, ledgerPath: join(home, LEDGER_DIR) });
+  const fairness = await createFairness({ settings: config.fairness, ledgerPath: paths.fairness });
   let store: DiskStore;
   try {
     store = await DiskStore.open(paths.store, { offer, policy: fairness.policy });
@@ -263,7 +263,6 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     }
   }
 
-  const tmpDir = join(home, 'tmp');
   const peer: Peer = {
     peerId: self,
     node,
@@ -293,7 +292,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         }, () => {});
       }, SPOT_CHECK_INTERVAL_MS);
       spotTimer.unref();
-      const ledger = await AuditLedger.open(join(home, 'audits'));
+      const ledger = await AuditLedger.open(paths.audits);
       // One audit, two books: the health ledger (availability, repairs) and the fairness ledger
       // (a peer that fails loses its allowance and its place in our placement order).
       const recordHealth = ledger.recordAudit.bind(ledger);
@@ -401,8 +400,8 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         if (!st?.isFile()) throw new P2PBackupError('ERR_BAD_REQUEST', `not a readable file: ${path}`);
       } else {
         // A streamed body is spooled so the convergent key's hashing pass can read it twice.
-        await mkdir(tmpDir, { recursive: true, mode: 0o700 });
-        path = join(tmpDir, `upload-${randomBytes(8).toString('hex')}`);
+        await mkdir(paths.uploads, { recursive: true, mode: 0o700 });
+        path = join(paths.uploads, `upload-${randomBytes(8).toString('hex')}`);
         spooled = true;
         await pipeline(Readable.from(input.stream), createWriteStream(path, { mode: 0o600 }), { signal: o.signal });
       }

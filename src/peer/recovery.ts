@@ -6,7 +6,6 @@
 // folder's latest snapshot into place and registers the folders again, so the daemon resumes watching.
 import { readFile, writeFile, rm, mkdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { P2PBackupError } from '../common/errors.ts';
 import { createMutableWriteCap, formatCap, parseCap } from '../caps/index.ts';
@@ -108,7 +107,7 @@ export async function recoverHome(home: string, recoveryCap: string, o: RecoverO
   const { createPeer } = await import('./peer.ts');
 
   // 1. A throwaway peer finds the record.
-  const tmpHome = join(home, '.recover-tmp');
+  const tmpHome = homePaths(home).recoverTmp;
   await rm(tmpHome, { recursive: true, force: true });
   await initHome(tmpHome, { bootstrap: o.bootstrap, listen: o.listen ?? ['/ip4/0.0.0.0/tcp/0'], swarmKeyFile: o.swarmKeyFile, offer: '0' });
   let payload: RecoveryPayload;

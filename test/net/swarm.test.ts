@@ -22,13 +22,14 @@ test('swarm key: generate / parse round trip and clear errors', () => {
 test('peer key persists with mode 0600; garbage is a named error', async () => {
   const home = await mkdtemp(join(tmpdir(), 'p2pb-key-'));
   try {
-    const k1 = await loadOrCreatePeerKey(home);
-    const k2 = await loadOrCreatePeerKey(home);
+    const keyFile = join(home, 'sub', 'peer.key'); // its folder is made on demand
+    const k1 = await loadOrCreatePeerKey(keyFile);
+    const k2 = await loadOrCreatePeerKey(keyFile);
     assert.equal(k1.type, 'Ed25519');
     assert.ok(k1.equals(k2));
-    assert.equal((await stat(join(home, 'peer.key'))).mode & 0o777, 0o600);
-    await writeFile(join(home, 'peer.key'), 'garbage');
-    await assert.rejects(loadOrCreatePeerKey(home), InvalidPeerKeyError);
+    assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
+    await writeFile(keyFile, 'garbage');
+    await assert.rejects(loadOrCreatePeerKey(keyFile), (err) => err instanceof InvalidPeerKeyError && err.code === 'ERR_INVALID_PEER_KEY');
   } finally {
     await rm(home, { recursive: true, force: true });
   }
