@@ -32,7 +32,8 @@ test('bad input ends in a clear message and its exit code, with nothing written'
   const badKey = join(tmp.dir, 'bad.key');
   await writeFile(badKey, 'not a swarm key\n');
   const r = await cli(['--home', home, 'init', '--swarm-key-file', badKey]);
-  assert.notEqual(r.code, 0);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /swarm key must have 3 lines/);
   await assert.rejects(access(join(home, 'config.json')));
   const noDaemon = await cli(['--home', join(tmp.dir, 'nobody'), 'status']);
   assert.equal(noDaemon.code, 3);
