@@ -11,7 +11,7 @@ import { parseCap, storageIndexOf } from '../../src/caps/index.ts';
 import type { FileInput } from '../../src/format/index.ts';
 import type { ObjectStore } from '../../src/backup/index.ts';
 // One DiskStore-backed ShareServer adapter for every no-network grid (shares, slots, leases, audits).
-import { serverFor } from '../health/grid.ts';
+import { serverFor } from '../client/grid.ts';
 
 export const GRID_OWNER = 'grid-test-owner';
 export const CONVERGENCE_SECRET = randomBytes(32);

@@ -9,8 +9,8 @@ import { lstat, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSwarm, type Swarm } from '../../src/peer/swarm.ts';
 import { tempDir } from '../integration/helpers.ts';
-import { makeTree, describeTree } from '../backup/tree.ts';
-import { Device, waitFor } from './helpers.ts';
+import { makeTree, describeTree } from './tree.ts';
+import { Device, waitFor } from '../peer/helpers.ts';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let swarm: Swarm | undefined;

@@ -11,8 +11,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSwarm, type Swarm } from '../../src/peer/swarm.ts';
 import { tempDir } from '../integration/helpers.ts';
-import { makeTree, describeTree, type Described } from '../backup/tree.ts';
-import { Device, waitFor } from './helpers.ts';
+import { makeTree, describeTree, type Described } from './tree.ts';
+import { Device, waitFor } from '../peer/helpers.ts';
 import { SyncJournal } from '../../src/backup/journal.ts';
 import { homePaths } from '../../src/peer/home.ts';
 
