@@ -1,4 +1,5 @@
-// `npm test`: build (kernel, dist/, web bundle), type-check everything (the web UI too), then run every test file with node:test.
+// `npm test`: build (kernel, dist/, web bundle), type-check everything (the web UI too), then run every test file with node:test,
+// and print each file's time at the end (scripts/file-times.ts) so slow files are visible.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,5 +10,10 @@ execFileSync(process.execPath, ['scripts/build.ts'], { cwd: root, stdio: 'inheri
 execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.check.json'], { cwd: root, stdio: 'inherit' });
 execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'web/tsconfig.json'], { cwd: root, stdio: 'inherit' });
 const files = process.argv.slice(2);
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...(files.length ? files : ['test/**/*.test.ts'])], { cwd: root, stdio: 'inherit' });
+// node:test's own choice of reporter (spec on a terminal, TAP otherwise), then the per-file times.
+const reporters = [
+  `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`, '--test-reporter-destination=stdout',
+  '--test-reporter=./scripts/file-times.ts', '--test-reporter-destination=stdout'
+];
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...reporters, ...(files.length ? files : ['test/**/*.test.ts'])], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

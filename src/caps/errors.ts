@@ -5,5 +5,3 @@ export class InvalidCapError extends P2PBackupError {}
 
 /** A mutable record failed to parse or verify. Codes: ERR_RECORD_MALFORMED, ERR_RECORD_BAD_SIGNATURE, ERR_RECORD_WRONG_KEY, ERR_RECORD_DECRYPT. */
 export class InvalidRecordError extends P2PBackupError {}
-
-export class KeystoreError extends P2PBackupError {}

@@ -16,5 +16,3 @@ export const MAX_RATIO = 1000;
 export const SPOT_CHECK_INTERVAL_MS = 10 * 60_000;
 /** Placements sampled per peer and spot check (a deleted share is found with probability ≥ sampled / placed). */
 export const SPOT_CHECK_SAMPLES = 8;
-/** LevelDB folder of the ledger inside the home. */
-export const LEDGER_DIR = 'fairness.leveldb';

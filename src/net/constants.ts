@@ -53,8 +53,6 @@ export const MSG = {
 } as const;
 export type MsgType = (typeof MSG)[keyof typeof MSG];
 
-/** Files in a node's home. */
-export const PEER_KEY_FILE = 'peer.key';
 export const SWARM_KEY_FILE = 'swarm.key';
 /** Standard go-ipfs/libp2p swarm.key text format (v1 PSK, base16). */
 export const SWARM_KEY_HEADER = '/key/swarm/psk/1.0.0/';

@@ -1,5 +1,5 @@
 // The network layer: libp2p node (TCP/Noise/Yamux, private Kad-DHT, pnet), the storage protocol server and client.
-// const node = await createNode({ privateKey: await loadOrCreatePeerKey(home), store, bootstrap: [addr] });
+// const node = await createNode({ privateKey: await loadOrCreatePeerKey(homePaths(home).peerKey), store, bootstrap: [addr] });
 // await node.storage(peerId).writeShare(si, 0, bytes, bytes.length);
 export * from './constants.ts';
 export * from './errors.ts';

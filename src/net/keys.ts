@@ -1,15 +1,14 @@
-// Peer identity (Ed25519 key persisted in <home>/peer.key, mode 0600) and private-swarm keys (swarm.key format).
+// Peer identity (Ed25519 key persisted in a file, <home>/peer.key by homePaths, mode 0600) and private-swarm keys (swarm.key format).
 import { readFile, writeFile, mkdir, chmod } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
-import { PEER_KEY_FILE, SWARM_KEY_BYTES, SWARM_KEY_ENCODING, SWARM_KEY_HEADER } from './constants.ts';
+import { SWARM_KEY_BYTES, SWARM_KEY_ENCODING, SWARM_KEY_HEADER } from './constants.ts';
 import { InvalidPeerKeyError, InvalidSwarmKeyError } from './errors.ts';
 
-/** Load <home>/peer.key or create it (Ed25519, protobuf bytes, mode 0600). Same home → same peer ID. */
-export async function loadOrCreatePeerKey(homeDir: string): Promise<PrivateKey> {
-  const path = join(homeDir, PEER_KEY_FILE);
+/** Load the key file at `path` or create it (Ed25519, protobuf bytes, mode 0600). Same file → same peer ID. */
+export async function loadOrCreatePeerKey(path: string): Promise<PrivateKey> {
   let bytes: Uint8Array | undefined;
   try {
     bytes = await readFile(path);
@@ -25,13 +24,13 @@ export async function loadOrCreatePeerKey(homeDir: string): Promise<PrivateKey> 
       throw new InvalidPeerKeyError(`${path} is not an Ed25519 libp2p private key (${(e as Error).message}); move it away to create a new identity`, e);
     }
   }
-  await mkdir(homeDir, { recursive: true });
+  await mkdir(dirname(path), { recursive: true });
   const key = await generateKeyPair('Ed25519');
   // 'wx': never overwrite a key another process just created.
   try {
     await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreatePeerKey(homeDir);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreatePeerKey(path);
     throw e;
   }
   await chmod(path, 0o600);

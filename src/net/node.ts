@@ -38,7 +38,7 @@ import { StorageClient } from './client.ts';
 import type { StorageClientOptions } from './client.ts';
 
 export interface NodeInit {
-  /** Identity; use loadOrCreatePeerKey(home) for a stable peer ID. A fresh key if omitted. */
+  /** Identity; use loadOrCreatePeerKey(homePaths(home).peerKey) for a stable peer ID. A fresh key if omitted. */
   privateKey?: PrivateKey;
   /** Listen multiaddrs (default /ip4/0.0.0.0/tcp/0). */
   listen?: string[];

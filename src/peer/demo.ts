@@ -60,7 +60,7 @@ export async function runDemo(o: DemoOptions): Promise<{ dir: string; rootCap: s
   if (!o.source) await makeSample(source);
   const before = await fingerprint(source);
 
-  log(`p2pbackup demo: ${peers} storage peers on loopback, one process each (homes under ${join(dir, 'peers')})`);
+  log(`p2pbackup demo: ${peers} storage peers on loopback, one process each (homes under ${homePaths(join(dir, 'device-a')).swarmPeers})`);
   const swarm = await startSwarm({ dir: join(dir, 'device-a'), peers, allowAllPaths: true });
   let fresh: Awaited<ReturnType<typeof spawnDaemon>> | null = null;
   try {

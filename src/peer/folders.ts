@@ -2,7 +2,7 @@
 // repository record in a mutable slot), readers for other repositories a cap may name, folder heads over
 // mutable slots, the sync engine with its journal, and the read-only operations that need nothing but a cap
 // (snapshots, ls, diff, restore, a file's content).
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../common/errors.ts';
@@ -17,6 +17,7 @@ import {
   type BackupCache, type BlobSource, type FolderHead, type HeadStore, type ForgetPolicy, type OverwriteMode, type BackupProgress, type DirEntry
 } from '../backup/index.ts';
 import { SyncJournal, type FolderRecord } from '../backup/journal.ts';
+import { homePaths } from './home.ts';
 import { SyncEngine, type SyncEvent } from '../backup/sync-engine.ts';
 import {
   Repository, repoWriteCap, repoReadCap, openLocalIndex, memoryIndex, RecordConflictError, prune, encodeChunkList, decodeChunkList,
@@ -85,7 +86,7 @@ export async function createFolderService(init: FolderServiceInit) {
   const ownRecord = slotRecordStore(finder, formatCap(ownWrite));
   const repo = new Repository({
     packs, record: ownRecord, readCap: ownRead, secret,
-    index: await openLocalIndex(join(init.home, 'repo-index'))
+    index: await openLocalIndex(homePaths(init.home).repoIndex)
   });
   const ownRepo = repo;
   const chunker = createChunker(ownerKey(secret, 'chunker'));
@@ -118,8 +119,8 @@ export async function createFolderService(init: FolderServiceInit) {
     }
   });
 
-  const journal = await SyncJournal.open(join(init.home, 'sync'));
-  const cache: BackupCache = await openBackupCache(join(init.home, 'backup-cache'));
+  const journal = await SyncJournal.open(homePaths(init.home).sync);
+  const cache: BackupCache = await openBackupCache(homePaths(init.home).backupCache);
   let progress: ((e: BackupProgress) => void) | undefined;
 
   const engine = new SyncEngine({

@@ -61,7 +61,7 @@ export async function initHome(home: string, o: InitOptions = {}): Promise<{ hom
 
   await mkdir(home, { recursive: true, mode: 0o700 });
   await chmod(home, 0o700);
-  const key = await loadOrCreatePeerKey(home);
+  const key = await loadOrCreatePeerKey(paths.peerKey);
   await writeFile(paths.apiToken, randomBytes(32).toString('base64url') + '\n', { mode: 0o600 });
   if (o.swarmKeyFile) await copyFile(o.swarmKeyFile, paths.swarmKey);
   if (swarmKeyText) await writeFile(paths.swarmKey, swarmKeyText, { mode: 0o600 });

@@ -15,7 +15,7 @@ import { openStore, type LocalStore } from '../store/index.ts';
 import { createNode, loadOrCreatePeerKey, type P2PNode } from '../net/index.ts';
 import { AuditLedger, type ServerFinder } from '../client/index.ts';
 import type { PeerService, ProgressEvent } from '../api/service.ts';
-import { createFairness, LEDGER_DIR, SPOT_CHECK_INTERVAL_MS, type Fairness, type SpotCheckResult } from '../fairness/index.ts';
+import { createFairness, SPOT_CHECK_INTERVAL_MS, type Fairness, type SpotCheckResult } from '../fairness/index.ts';
 import { createHealthService, type HealthService } from './health.ts';
 import type { PeerConfig } from './config.ts';
 import { homePaths } from './home.ts';
@@ -62,13 +62,13 @@ export interface Peer extends PeerService {
 export async function createPeer(init: PeerInit): Promise<Peer> {
   const { home, config, log } = init;
   const paths = homePaths(home);
-  const privateKey = await loadOrCreatePeerKey(home);
+  const privateKey = await loadOrCreatePeerKey(paths.peerKey);
   const secret = await loadOrCreateSecret(paths.convergence);
   const swarmKey = await readFile(paths.swarmKey, 'utf8').catch((err) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
   const readOnly = init.readOnly === true;
   // A read-only light node offers nothing: its (empty) store is never served.
   const offer = readOnly ? 0 : config.offer;
-  const fairness = await createFairness({ settings: config.fairness, ledgerPath: join(home, LEDGER_DIR) });
+  const fairness = await createFairness({ settings: config.fairness, ledgerPath: paths.fairness });
   let store: LocalStore;
   try {
     store = await openStore(config.store, paths.store, { offer, policy: fairness.policy });
@@ -161,7 +161,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       spotTimer.unref();
       // One audit, two books: the health ledger (availability, repairs) and the fairness ledger
       // (a peer that fails loses its allowance and its place in our placement order).
-      const ledger = await AuditLedger.open(join(home, 'audits'), {
+      const ledger = await AuditLedger.open(paths.audits, {
         onAudit: (p, ok, reason) => fairness.ledger.recordAudit(p, ok, reason).then(() => {}, (err) => log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'))
       });
       peer.health = createHealthService({

@@ -30,7 +30,7 @@ export async function recoverHome(home: string, recoveryCap: string, o: RecoverO
   const step = o.onStep ?? (() => {});
 
   // 1. A throwaway peer finds the record.
-  const tmpHome = join(home, '.recover-tmp');
+  const tmpHome = homePaths(home).recoverTmp;
   await rm(tmpHome, { recursive: true, force: true });
   await initHome(tmpHome, { bootstrap: o.bootstrap, listen: o.listen ?? ['/ip4/0.0.0.0/tcp/0'], swarmKeyFile: o.swarmKeyFile, offer: '0' });
   let payload: RecoveryPayload;

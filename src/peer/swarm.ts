@@ -106,11 +106,11 @@ function waitExit(child: ChildProcess): Promise<void> {
 export async function startSwarm(init: SwarmInit): Promise<Swarm> {
   if (!Number.isInteger(init.peers) || init.peers < 1 || init.peers > 64) throw new UsageError(`--peers must be between 1 and 64 (got ${init.peers})`);
   const dir = init.dir;
-  await mkdir(join(dir, 'peers'), { recursive: true, mode: 0o700 });
+  await mkdir(homePaths(dir).swarmPeers, { recursive: true, mode: 0o700 });
   const children: (ChildProcess | null)[] = [];
   const members: SwarmMember[] = [];
   let clientChild: ChildProcess | null = null;
-  const peerHome = (i: number) => join(dir, 'peers', `peer-${i}`);
+  const peerHome = (i: number) => join(homePaths(dir).swarmPeers, `peer-${i}`);
   // Each home keeps one fixed port (chosen free at init), so a restarted peer is found at the address
   // the others remember.
   const loopback = async () => [`/ip4/127.0.0.1/tcp/${await freePort()}`];
@@ -155,12 +155,12 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
     const c = await spawnDaemon(dir, ['--bootstrap', ...all], init.env);
     clientChild = c.child;
     const info: SwarmInfo = { dir, peers: members, client: c.member };
-    await writeJson(join(dir, 'swarm.json'), info);
+    await writeJson(homePaths(dir).swarmInfo, info);
     return {
       info,
       async start(i) {
         const m = await startPeer(i);
-        await writeJson(join(dir, 'swarm.json'), info);
+        await writeJson(homePaths(dir).swarmInfo, info);
         return m;
       },
       async kill(i, signal = 'SIGKILL') {
@@ -172,7 +172,7 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
       },
       async stop() {
         await stopAll();
-        await rm(join(dir, 'swarm.json'), { force: true });
+        await rm(homePaths(dir).swarmInfo, { force: true });
       }
     };
   } catch (err) {

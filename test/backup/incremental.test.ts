@@ -1,12 +1,14 @@
 // Incremental backup: a second backup reads only the changed file and stores only it, the trees on its path
-// and the snapshot (one pack of data, one of metadata). P2PB_MANY_FILES=10000 runs the same test on a bigger tree.
+// and the snapshot (one pack of data, one of metadata). P2PB_MANY_FILES=10000 runs the same test on a bigger
+// tree. A file changed behind an unchanged size and mtime is still caught (its ctime or inode moved).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backup, openBackupCache, diff, type BackupCache } from '../../src/backup/index.ts';
 import { createGrid, type Grid } from './grid.ts';
+import { makeTree } from './tree.ts';
 
 const FILES = Number(process.env.P2PB_MANY_FILES ?? 2000);
 const PER_DIR = 100;
@@ -54,4 +56,36 @@ test(`second backup of ${FILES} files reads and uploads only what changed`, { ti
   assert.equal(third.stats.blobsNew, 1);
   assert.equal(third.stats.packs, 1);
   assert.equal(third.root, second.root);
+});
+
+test('a file rewritten with the same size and mtime is read again: its ctime (same inode) or its inode (replaced) tells', async () => {
+  const src = join(work, 'same-size-same-mtime');
+  const T0 = Date.UTC(2024, 5, 1, 12, 0, 0); // whole seconds: utimes sets it back exactly
+  await makeTree(src, {
+    'a.txt': { type: 'file', content: 'a'.repeat(64), mtimeMs: T0 },
+    'b.txt': { type: 'file', content: 'b'.repeat(64), mtimeMs: T0 },
+    'c.txt': { type: 'file', content: 'c'.repeat(64), mtimeMs: T0 }
+  });
+  const first = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  const before = { a: await lstat(join(src, 'a.txt'), { bigint: true }), b: await lstat(join(src, 'b.txt'), { bigint: true }) };
+  // a.txt: new bytes in place, mtime put back: same inode, size and mtime; only its ctime moved.
+  await writeFile(join(src, 'a.txt'), 'A'.repeat(64));
+  await utimes(join(src, 'a.txt'), T0 / 1000, T0 / 1000);
+  // b.txt: replaced by another file of the same size and mtime (an editor's save-by-rename): a new inode.
+  await writeFile(join(src, 'b.new'), 'B'.repeat(64));
+  await utimes(join(src, 'b.new'), T0 / 1000, T0 / 1000);
+  await rename(join(src, 'b.new'), join(src, 'b.txt'));
+  const now = { a: await lstat(join(src, 'a.txt'), { bigint: true }), b: await lstat(join(src, 'b.txt'), { bigint: true }) };
+  for (const f of ['a', 'b'] as const) {
+    assert.equal(now[f].size, before[f].size, `${f}.txt: same size`);
+    assert.equal(now[f].mtimeNs, before[f].mtimeNs, `${f}.txt: same mtime`);
+  }
+  assert.equal(now.a.ino, before.a.ino, 'a.txt: same inode');
+  assert.notEqual(now.a.ctimeNs, before.a.ctimeNs, 'a.txt: its ctime moved');
+  assert.notEqual(now.b.ino, before.b.ino, 'b.txt: another inode');
+
+  const second = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache, parent: first.snapshotCap });
+  assert.equal(second.stats.unchanged, 1, 'only c.txt comes from the cache');
+  assert.equal(second.stats.bytesRead, 128);
+  assert.deepEqual((await diff(grid.src, first.snapshotCap, second.snapshotCap)).changed, ['a.txt', 'b.txt']);
 });

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { Ajv2019 } from 'ajv/dist/2019.js';
-import { cli, tempDir } from '../integration/helpers.ts';
+import { cli, stopProcess, tempDir } from '../integration/helpers.ts';
 import { DAEMON_NODE_FLAGS, freePort } from '../../src/peer/swarm.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -67,8 +67,8 @@ test('docker-compose config -q accepts the file (Debian docker-compose, no engin
 const children: ChildProcess[] = [];
 const tmp = await tempDir('p2pb-deploy-');
 after(async () => {
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+  // The entrypoint forwards SIGTERM to its daemon; a stuck one is SIGKILLed with its script.
+  await Promise.all(children.map((c) => stopProcess(c, { group: true })));
   await tmp.cleanup();
 });
 
@@ -88,7 +88,8 @@ test('the container entrypoint builds a private swarm that stores and returns a 
     const home = join(tmp.dir, name);
     const child = spawn('sh', [entrypoint], {
       env: { ...base, ...env, P2PBACKUP_HOME: home, P2PBACKUP_PORT: String(await freePort()), P2PBACKUP_API_PORT: String(await freePort()) },
-      stdio: ['ignore', 'ignore', 'inherit']
+      stdio: ['ignore', 'ignore', 'inherit'],
+      detached: true // its own process group: the script and its daemon can be killed together
     });
     children.push(child);
     return home;

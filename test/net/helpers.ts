@@ -11,7 +11,7 @@ export interface TestPeer { node: P2PNode; store: DiskStore; home: string; stop(
 export async function makePeer(extra: Partial<NodeInit> = {}, home?: string): Promise<TestPeer> {
   const dir = home ?? await mkdtemp(join(tmpdir(), 'p2pb-net-'));
   const store = await DiskStore.open(dir, { offer: '64MiB' });
-  const node = await createNode({ privateKey: await loadOrCreatePeerKey(dir), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, store, ...extra });
+  const node = await createNode({ privateKey: await loadOrCreatePeerKey(join(dir, 'peer.key')), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, store, ...extra });
   const peer: TestPeer = {
     node, store, home: dir,
     async stop() { await node.stop(); await store.close(); },

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { makePeer, removeHome } from './helpers.ts';
 import type { TestPeer } from './helpers.ts';
 import { generateSwarmKey, parseSwarmKey, loadOrCreatePeerKey, InvalidSwarmKeyError, InvalidPeerKeyError, PeerUnreachableError } from '../../src/net/index.ts';
@@ -22,13 +23,14 @@ test('swarm key: generate / parse round trip and clear errors', () => {
 test('peer key persists with mode 0600; garbage is a named error', async () => {
   const home = await mkdtemp(join(tmpdir(), 'p2pb-key-'));
   try {
-    const k1 = await loadOrCreatePeerKey(home);
-    const k2 = await loadOrCreatePeerKey(home);
+    const keyFile = join(home, 'sub', 'peer.key'); // its folder is made on demand
+    const k1 = await loadOrCreatePeerKey(keyFile);
+    const k2 = await loadOrCreatePeerKey(keyFile);
     assert.equal(k1.type, 'Ed25519');
     assert.ok(k1.equals(k2));
-    assert.equal((await stat(join(home, 'peer.key'))).mode & 0o777, 0o600);
-    await writeFile(join(home, 'peer.key'), 'garbage');
-    await assert.rejects(loadOrCreatePeerKey(home), InvalidPeerKeyError);
+    assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
+    await writeFile(keyFile, 'garbage');
+    await assert.rejects(loadOrCreatePeerKey(keyFile), (err) => err instanceof InvalidPeerKeyError && err.code === 'ERR_INVALID_PEER_KEY');
   } finally {
     await rm(home, { recursive: true, force: true });
   }
@@ -63,25 +65,40 @@ test('closestPeers finds the others through one bootstrap peer', async () => {
     const boot = await makePeer(); peers.push(boot);
     const addr = `${boot.node.multiaddrs()[0].toString()}`;
     for (let i = 0; i < 3; i++) peers.push(await makePeer({ bootstrap: [addr] }));
+    const ids = peers.map((p) => p.node.peerId.toString());
+    // Each node finds the three others (the last one joined only through the bootstrap peer).
+    const sees = async (p: TestPeer) => {
+      const others = new Set(ids.filter((id) => id !== p.node.peerId.toString()));
+      const deadline = Date.now() + 15_000;
+      let got: string[] = [];
+      while (Date.now() < deadline) {
+        got = (await p.node.closestPeers(randomBytes(16), 10)).map((q) => q.toString());
+        if (others.size === got.length && got.every((g) => others.has(g))) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.deepEqual(new Set(got), others);
+      return others;
+    };
     const last = peers[3];
-    const others = new Set(peers.filter((p) => p !== last).map((p) => p.node.peerId.toString()));
-    const deadline = Date.now() + 15_000;
-    let got: string[] = [];
-    while (Date.now() < deadline) {
-      got = (await last.node.closestPeers(randomBytes(16), 10)).map((p) => p.toString());
-      if (others.size === got.length && got.every((g) => others.has(g))) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    assert.deepEqual(new Set(got), others);
-    // Sorted by XOR distance: the same key gives the same order from two different nodes' points of view
-    // (restricted to peers both see).
+    const seenByLast = await sees(last);
+    const seenByFirst = await sees(peers[1]);
+    // Sorted by Kademlia distance, computed here on its own: XOR of sha256(key) and sha256(peer ID
+    // multihash), so two nodes rank the peers they both know alike.
     const key = randomBytes(16);
-    const fromLast = (await last.node.closestPeers(key, 10)).map(String);
-    assert.ok(fromLast.length >= 1);
-    // Best-effort provider records: must not throw or hang.
+    const target = createHash('sha256').update(key).digest();
+    const distance = (id: string) => {
+      const d = createHash('sha256').update(peerIdFromString(id).toMultihash().bytes).digest();
+      for (let i = 0; i < d.length; i++) d[i] ^= target[i];
+      return d;
+    };
+    const byXor = (set: Set<string>) => [...set].sort((a, b) => Buffer.compare(distance(a), distance(b)));
+    assert.deepEqual((await last.node.closestPeers(key, 10)).map(String), byXor(seenByLast));
+    assert.deepEqual((await peers[1].node.closestPeers(key, 10)).map(String), byXor(seenByFirst));
+    assert.deepEqual((await last.node.closestPeers(key, 2)).map(String), byXor(seenByLast).slice(0, 2), 'count keeps the closest');
+    // Provider records: one node announces, another finds it through the DHT.
     const si = randomBytes(16);
-    assert.equal(typeof await last.node.provide(si, { timeoutMs: 3000 }), 'boolean');
-    assert.ok(Array.isArray(await peers[1].node.findProviders(si, { timeoutMs: 3000 })));
+    assert.equal(await last.node.provide(si, { timeoutMs: 10_000 }), true);
+    assert.ok((await peers[1].node.findProviders(si, { timeoutMs: 10_000 })).some((p) => p.equals(last.node.peerId)), 'the announcing node is found as a provider');
   } finally {
     for (const p of peers) { await p.stop().catch(() => {}); await removeHome(p); }
   }

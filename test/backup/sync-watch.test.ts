@@ -1,15 +1,16 @@
 // A watched folder: the daemon takes a first snapshot by itself, a new one after a change (debounced),
-// the latest restores to the changed content, and `watch remove` stops it.
+// none when a batch finds the content unchanged, the latest restores to the changed content, and
+// `watch remove` stops it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { lstat, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startSwarm, type Swarm } from '../../src/peer/swarm.ts';
 import { tempDir } from '../integration/helpers.ts';
-import { makeTree, describeTree } from '../backup/tree.ts';
-import { Device, waitFor } from './helpers.ts';
+import { makeTree, describeTree } from './tree.ts';
+import { Device, waitFor } from '../peer/helpers.ts';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let swarm: Swarm | undefined;
@@ -71,13 +72,45 @@ test('watch add: first snapshot by itself, a newer one after a change, watch rem
   assert.deepEqual(r.stats.failed, []);
   assert.deepEqual(await describeTree(out), want, 'the latest snapshot is the changed folder');
 
+  // A watched folder whose content did not change gets no new snapshot: notes.txt rewritten with its own
+  // bytes and its mtime put back (to the nanosecond) is a watcher event and a batch that reads the file
+  // again (its ctime moved), and the head stays as it was.
+  const notes = join(src, 'notes.txt');
+  const same = await readFile(notes);
+  const { mtimeNs } = await lstat(notes, { bigint: true });
+  await writeFile(notes, same);
+  execFileSync('touch', ['-m', '-d', `@${mtimeNs / 1_000_000_000n}.${(mtimeNs % 1_000_000_000n).toString().padStart(9, '0')}`, notes]);
+  assert.equal((await lstat(notes, { bigint: true })).mtimeNs, mtimeNs);
+  const f3 = await waitFor('the batch after rewriting a file with its own bytes', async () => {
+    const f = (await dev.folders()).find((x) => x.path === src);
+    return f?.state === 'in-sync' && f.pending === 0 && JSON.stringify(f.lastStats) !== JSON.stringify(f2.lastStats) ? f : null;
+  }, { timeoutMs: 45_000 });
+  assert.equal(f3.lastStats.bytesRead, same.length, 'the batch read the rewritten file again');
+  assert.equal(f3.lastSnapshot.cap, snaps2.at(-1)!.cap);
+  assert.deepEqual((await dev.snapshots(rootCap)).map((s) => s.cap), snaps2.map((s) => s.cap), 'no snapshot of an unchanged folder');
+
   // watch remove: the folder is gone from the list, its snapshots stay, changes are no longer picked up.
+  // A second folder, still watched, is changed right after the removed one: once its new snapshot is in,
+  // the watcher has had every chance to take the removed folder's change, and did not.
+  const control = join(tmp.dir, 'still-watched');
+  await makeTree(control, { 'c.txt': { type: 'file', content: 'control\n' } });
+  const ctl = await dev.json(['watch', 'add', control]);
+  const ctlFirst = await waitFor('the first snapshot of the control folder', async () => {
+    const s = await dev.snapshots(ctl.rootCap);
+    return s.length ? s : null;
+  }, { timeoutMs: 60_000, intervalMs: 1_000 });
   const removed = await dev.json(['watch', 'remove', src]);
   assert.equal(removed.path, src);
   assert.equal((await dev.folders()).find((x) => x.path === src), undefined);
   await writeFile(join(src, 'notes.txt'), 'third, not watched any more\n');
-  await sleep(6_000); // debounce 2 s + write-finish 0.5 s, with margin
-  assert.deepEqual((await dev.snapshots(rootCap)).map((s) => s.cap), snaps2.map((s) => s.cap));
+  await writeFile(join(control, 'c.txt'), randomBytes(300_000)); // a bigger batch than the removed folder's would be
+  await waitFor('a new snapshot of the control folder, changed after the removed one', async () => {
+    const s = await dev.snapshots(ctl.rootCap);
+    const f = (await dev.folders()).find((x) => x.path === control);
+    return s.length > ctlFirst.length && f?.state === 'in-sync' ? s : null;
+  }, { timeoutMs: 45_000, intervalMs: 1_000 });
+  assert.deepEqual((await dev.snapshots(rootCap)).map((s) => s.cap), snaps2.map((s) => s.cap), 'no snapshot of the removed folder');
+  await dev.json(['watch', 'remove', control]);
   t.diagnostic(`first snapshot after ${firstMs} ms; change snapshotted after ${changeMs} ms`);
 });
 

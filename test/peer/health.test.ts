@@ -9,6 +9,8 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSwarm, type Swarm } from '../../src/peer/swarm.ts';
+import { homePaths } from '../../src/peer/home.ts';
+import { DiskStore, GC_GRACE_MS } from '../../src/store/index.ts';
 import { apiFor, cli, tempDir } from '../integration/helpers.ts';
 import type { ApiClient } from '../../src/api/client.ts';
 
@@ -84,10 +86,33 @@ test('check --verify names corrupt shares by peer; --repair replaces them; --ver
   log('corruption repaired');
 });
 
-test('every daemon garbage-collects its store on the configured interval', async () => {
-  const peerApi = await apiFor(swarm.info.peers[1].home, swarm.info.peers[1].apiUrl);
-  const s = await until('a GC pass', 20_000, async () => (await peerApi.json<any>('GET', '/api/health/state')).lastGc);
-  assert.equal(typeof s.reclaimedBytes, 'number');
+test('every daemon garbage-collects its store: a share past its lease and grace goes, a leased one stays', async () => {
+  // Stop peer 1 cleanly, file two shares straight into its store (one whose lease ran out longer ago
+  // than the GC grace, one with a fresh lease), start it again and watch its own GC pass.
+  const i = 1;
+  const home = swarm.info.peers[i].home;
+  await swarm.kill(i, 'SIGTERM');
+  const store = await DiskStore.open(homePaths(home).store, { offer: '1GiB' });
+  const file = async (si: Uint8Array, bytes: Uint8Array, leaseUntil?: number) => {
+    const w = await store.beginWrite(si, 0, 'an-owner-gone-away', bytes.length, leaseUntil === undefined ? {} : { leaseUntil });
+    await w.write(bytes);
+    await w.commit();
+  };
+  const expired = randomBytes(16);
+  const leased = randomBytes(16);
+  const size = 70_001;
+  await file(expired, randomBytes(size), Date.now() - GC_GRACE_MS - 3_600_000);
+  await file(leased, randomBytes(1_000));
+  await store.close();
+  const hex = (si: Uint8Array) => Buffer.from(si).toString('hex');
+  assert.equal((await shareFiles(i, hex(expired))).length, 1);
+  await swarm.start(i);
+  // The daemon logs each GC pass that reclaimed something (its state keeps only the last pass).
+  const gcLines = async () => (await readFile(homePaths(home).log, 'utf8')).split('\n').filter((l) => l.includes('gc: reclaimed expired shares')).map((l) => JSON.parse(l));
+  const lines = await until('a GC pass that reclaimed something', 20_000, async () => { const l = await gcLines(); return l.length ? l : undefined; });
+  assert.deepEqual(lines.map((l) => [l.removedShares, l.reclaimedBytes]), [[1, size]], 'one GC pass reclaimed exactly that share');
+  assert.equal((await shareFiles(i, hex(expired))).length, 0, 'its file is gone');
+  assert.equal((await shareFiles(i, hex(leased))).length, 1, 'a share under lease is kept');
 });
 
 let rootCap = '';
@@ -141,7 +166,14 @@ test('churn: two holders die for good, the loop repairs every object to n on liv
   const state = await api.json<any>('GET', '/api/health/state');
   assert.ok(state.totals.repaired >= 1, 'the loop repaired files');
   assert.ok(state.tracked >= healed.objects);
-  assert.ok(state.durability === null || (state.durability >= 0 && state.durability <= 1));
+  // Durability: every object of the folder's snapshot was checked, so it has a probability, and the
+  // headline figure is the weakest snapshot's.
+  const snaps = state.snapshots.filter((s: any) => s.folder === src());
+  assert.equal(snaps.length, 1, `the folder's one snapshot is tracked: ${JSON.stringify(state.snapshots)}`);
+  const snap = snaps[0];
+  assert.equal(snap.checked, snap.objects, 'every object of the snapshot checked');
+  assert.ok(snap.durability > 0.5 && snap.durability <= 1, `durability ${snap.durability}`);
+  assert.equal(state.durability, Math.min(...state.snapshots.map((s: any) => s.durability)));
   // Two more holders go: 3 of 7 peers remain, and k = 3.
   const live = new Set<string>();
   for (const f of healed.files) for (const peers of Object.values(f.holders) as string[][]) for (const p of peers) live.add(p);

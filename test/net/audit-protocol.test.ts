@@ -9,7 +9,7 @@ import { encodePack, checkAuditAnswer, geometry, segmentBlockSize } from '../../
 import { validate, REQUEST_SCHEMAS } from '../../src/net/frame.ts';
 import { MSG, ProtocolError } from '../../src/net/index.ts';
 import { validateHealth, validateConfig } from '../../src/peer/config.ts';
-import { makePeer, removeHome, type TestPeer } from '../net/helpers.ts';
+import { makePeer, removeHome, type TestPeer } from './helpers.ts';
 
 const peers: TestPeer[] = [];
 after(async () => { for (const p of peers) { await p.stop(); await removeHome(p); } });

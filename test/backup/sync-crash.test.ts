@@ -2,7 +2,8 @@
 // upload, mid-share, all placed but head not moved, head moved but journal not cleaned up). Another
 // device then reads the signed head from the swarm: it is the old head or the old head plus the new
 // snapshot, and every snapshot in it restores completely. Restarted without the fault, the daemon
-// converges: in-sync, and the latest snapshot is exactly the folder as it is now.
+// converges: in-sync, and the latest snapshot is exactly the folder as it is now. A SIGTERM during an
+// upload stops the daemon cleanly with the batch journaled as interrupted, and the next start resumes it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,8 +11,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startSwarm, type Swarm } from '../../src/peer/swarm.ts';
 import { tempDir } from '../integration/helpers.ts';
-import { makeTree, describeTree, type Described } from '../backup/tree.ts';
-import { Device, waitFor } from './helpers.ts';
+import { makeTree, describeTree, type Described } from './tree.ts';
+import { Device, waitFor } from '../peer/helpers.ts';
+import { SyncJournal } from '../../src/backup/journal.ts';
+import { homePaths } from '../../src/peer/home.ts';
 
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let swarm: Swarm | undefined;
@@ -120,3 +123,38 @@ for (const [i, { point, headMoved }] of FAULTS.entries()) {
     }
   });
 }
+
+test('SIGTERM during an upload: a clean stop, the batch journaled as interrupted, resumed at the next start', async (t) => {
+  const old = (await reader.snapshots(rootCap)).map((s) => s.cap);
+  await dev.start();
+  // A change big enough that its upload lasts a few seconds on loopback.
+  await writeFile(join(src, 'sub/big.bin'), randomBytes(24 * 2 ** 20));
+  const want = await describeTree(src);
+  await waitFor('the batch to be uploading', async () => {
+    const f = (await dev.api('GET', '/api/folders')).folders.find((x: any) => x.path === src);
+    return f?.state === 'uploading';
+  }, { timeoutMs: 60_000, intervalMs: 100 });
+  const exit = await dev.stop('SIGTERM');
+  assert.deepEqual(exit, { code: 0, signal: null }, 'a clean exit');
+  // What the daemon left in its journal: the folder interrupted, no batch in flight.
+  const journal = await SyncJournal.open(homePaths(dev.home).sync);
+  try {
+    const rec = (await journal.list()).find((f) => f.path === src);
+    assert.equal(rec?.state, 'interrupted');
+    assert.equal(rec?.batch, undefined);
+  } finally {
+    await journal.close();
+  }
+  assert.deepEqual((await reader.snapshots(rootCap)).map((s) => s.cap), old, 'the head did not move');
+  // The next start resumes: in-sync, and the latest snapshot is the folder with the big file.
+  const restartAt = Date.now();
+  await dev.start();
+  try {
+    const f = await converged(restartAt);
+    const head = (await reader.snapshots(rootCap)).map((s) => s.cap);
+    assert.deepEqual(head, [...old, f.lastSnapshot.cap], 'one new snapshot, after the old ones');
+    await restoresTo(f.lastSnapshot.cap, want);
+  } finally {
+    t.diagnostic(`stopped: ${JSON.stringify(await dev.stop())}`);
+  }
+});

@@ -1,0 +1,103 @@
+// Lease renewal by the health loop, as the README says: the leases of everything a kept snapshot needs
+// are renewed, and after `forget` the objects only the forgotten snapshot needed are renewed no more (so
+// their holders collect them once the lease and its grace run out). A client peer in-process, five
+// storage peers on loopback whose stores this test reads directly.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempDir } from '../integration/helpers.ts';
+import { makePeer, removeHome, type TestPeer } from '../net/helpers.ts';
+import { homePaths } from '../../src/peer/home.ts';
+import { initHome } from '../../src/peer/init.ts';
+import { DEFAULT_HEALTH, readConfig } from '../../src/peer/config.ts';
+import { createPeer, type Peer } from '../../src/peer/peer.ts';
+import { parseCap, storageIndexOf } from '../../src/caps/index.ts';
+
+const DAY_MS = 24 * 3_600_000;
+const LEASE_DAYS = 60; // renewals ask for this; uploads get the store's default (31 days): the two tell apart
+
+const tmp = await tempDir('p2pb-leases-');
+const storage: TestPeer[] = [];
+let client: Peer | undefined;
+after(async () => {
+  await client?.stop();
+  for (const p of storage) { await p.stop().catch(() => {}); await removeHome(p); }
+  await tmp.cleanup();
+});
+
+/** Lease expiry of every share of `cap` on the storage peers. */
+async function leases(cap: string): Promise<number[]> {
+  const si = Buffer.from(storageIndexOf(parseCap(cap))!).toString('hex');
+  const out: number[] = [];
+  for (const p of storage) for await (const rec of p.store.records()) if (rec.siHex === si) out.push(rec.leaseExpiry);
+  return out;
+}
+
+test('the health loop renews what kept snapshots need, and stops renewing what only a forgotten one needed', { timeout: 180_000 }, async () => {
+  storage.push(await makePeer());
+  const boot = `${storage[0].node.multiaddrs()[0]}`;
+  for (let i = 1; i < 5; i++) storage.push(await makePeer({ bootstrap: [boot] }));
+  const home = join(tmp.dir, 'client');
+  await initHome(home, { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, offer: '0', bootstrap: storage.map((p) => `${p.node.multiaddrs()[0]}`) });
+  const config = await readConfig(homePaths(home).config);
+  // No round on a timer (this test runs them), a renewal in every round, audits off (not under test).
+  config.health = { ...DEFAULT_HEALTH, intervalMs: 3_600_000, renewEveryMs: 100, leaseDays: LEASE_DAYS, auditsPerRound: 0 };
+  client = await createPeer({ home, config });
+  const deadline = Date.now() + 30_000;
+  while (client.node.libp2p.getPeers().length < storage.length) {
+    assert.ok(Date.now() < deadline, 'the client connects to the five storage peers');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await client.startServices();
+  const folders = client.folders!;
+  const health = client.health!;
+  // Rounds, one after another, until one renews leases after `t` (renewals are at most one per
+  // renewEveryMs, so a round right after another may skip them).
+  const renewalAfter = async (t: number) => {
+    for (let i = 0; i < 50; i++) {
+      await health.runRound();
+      if ((health.state().lastRenewal?.at ?? 0) >= t) return;
+      await new Promise((r) => setTimeout(r, config.health.renewEveryMs));
+    }
+    assert.fail('no round renewed leases');
+  };
+
+  // Two files stored alone (above the 1 MiB pack limit): `gone` only in the first snapshot.
+  const src = join(tmp.dir, 'folder');
+  await mkdir(src);
+  await writeFile(join(src, 'keep.bin'), randomBytes(1_200_000));
+  await writeFile(join(src, 'gone.bin'), randomBytes(1_200_000));
+  const first = await folders.backupNow(src);
+  await rm(join(src, 'gone.bin'));
+  await folders.backupNow(src);
+  const entries = await folders.ls(first.lastSnapshot!.cap);
+  const capOf = (name: string) => entries.find((e: any) => e.name === name)!.cap as string;
+  const keep = capOf('keep.bin');
+  const gone = capOf('gone.bin');
+  assert.match(keep, /^p2pb:chk:/);
+  assert.match(gone, /^p2pb:chk:/);
+  const uploaded = Date.now();
+  for (const cap of [keep, gone]) {
+    const l = await leases(cap);
+    assert.equal(l.length, 5, 'five shares on the storage peers');
+    assert.ok(l.every((t) => t < uploaded + 32 * DAY_MS), 'uploaded with the default lease');
+  }
+
+  // A round while both snapshots are kept: both files' leases are renewed to LEASE_DAYS.
+  const r1 = Date.now();
+  await renewalAfter(r1);
+  for (const cap of [keep, gone]) assert.ok((await leases(cap)).every((t) => t >= r1 + LEASE_DAYS * DAY_MS), 'renewed while a kept snapshot needs it');
+
+  // Forget the first snapshot: `gone` is needed by nothing kept any more.
+  const f = await folders.forget(src, { keepLast: 1 });
+  assert.equal(f.remove.length, 1);
+  await renewalAfter(Date.now()); // a renewal by a round that started after the forget
+  const goneBefore = await leases(gone);
+  const keepBefore = await leases(keep);
+  const r2 = Date.now();
+  await renewalAfter(r2);
+  assert.ok((await leases(keep)).every((t, i) => t > keepBefore[i] && t >= r2 + LEASE_DAYS * DAY_MS), 'the kept file is renewed again');
+  assert.deepEqual(await leases(gone), goneBefore, 'the forgotten file is renewed no more');
+});
