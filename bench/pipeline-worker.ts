@@ -3,4 +3,4 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pipeline } from './pipeline.ts';
 
 const { size, k, n } = workerData as { size: number; k: number; n: number };
-parentPort!.postMessage(await pipeline(size, k, n, true));
+parentPort!.postMessage(await pipeline(size, k, n));

@@ -1,17 +1,13 @@
-// Pipeline benchmark: whole encode path (hash pass + seal + erasure + trees, shares written to temp files) and
-// verified decode of a generated stream, for 3-of-5 and 10-of-14, plus sealing alone against two JS XChaCha libraries.
-//   node bench/index.ts pipeline [--size 1GiB] [--samples 7] [--json] [--no-random]
-// encode rows: impl 'p2pbackup' = convergent key (two passes: hash, then encode); 'p2pbackup-randomkey' = one pass.
-// Timed: encodeFile() from call to resolve on a generated input (1 MiB views into a random pool: no copy, no I/O),
-// including writing every share to its own temp file (FileHandle.write, page cache, no fsync; the sink releases
-// chunks once written, so the encoder reuses its block buffers). Decode rows: decodeFile() reading those files
-// back through verified ShareSources. MB/s are 1e6 bytes/s of plaintext, wall clock. threads 1: all encoding on
-// the main thread (file writes run on libuv's pool, behind the encoding); cpuMBps = the same plaintext over the
-// main thread's CPU seconds (Linux; what one dedicated core would give when the machine is shared).
-// floor rows: the native primitives alone on the same bytes, with no pipeline and no I/O: SHA-256 of the plaintext,
-// seal of each segment, Reed-Solomon in place, SHA-256 of every block; the most any encode can reach on one core.
-// threads N: N files at once, one per worker thread (--threads N, default all cores).
-// rssMB = peak RSS sampled per segment (one thread).
+// Pipeline benchmark (format 2): the whole write path on one core minus the network (keyed chunker -> blob id
+// and key -> zstd auto -> seal -> 16 MiB packs -> encodePack -> shares written to temp files) and the verified
+// read back (decodeFile of each pack from those files, every blob opened), for 3-of-5 and 10-of-14, plus sealing
+// alone against two JS XChaCha libraries.
+//   node bench/index.ts pipeline [--size 1GiB] [--samples 7] [--json] [--quick] [--only v2]
+// Input: 1 MiB views into a random pool (no I/O; zstd keeps it raw, as for media). MB/s are 1e6 bytes/s of
+// plaintext, wall clock; cpuMBps = the same over the main thread's CPU seconds (what one dedicated core gives
+// when the machine is shared). floor rows: the native primitives alone on the same bytes (SHA-256 for the id,
+// the seal, Reed-Solomon in place, SHA-256 of every block): the most any encode can reach on one core.
+// threads N: N streams at once, one per worker thread (--threads N, default all cores). rssMB = peak RSS.
 // Format v2 rows (one core, in memory, no I/O; median of the samples): 'chunk' = the keyed chunker over 64 MiB of
 // random bytes and of real files (/usr/share), per kernel (wasm, js), through chunkStream (1 MiB reads, each chunk
 // copied once into its own buffer) and through cut() on one buffer; goal >= 1,000 MB/s of input (issue 16), marked
@@ -28,8 +24,10 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { XChaCha20Poly1305 } from '@stablelib/xchacha20poly1305';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { encodeFile, decodeFile, type FileInput, type ShareSink, type ShareSource } from '../src/format/index.ts';
-import { segmentSealer, segmentNonce } from '../src/crypto/index.ts';
+import { encodePack, decodeFile, type ShareSource } from '../src/format/index.ts';
+import { blobKeys, ownerKey, xchachaSeal } from '../src/crypto/index.ts';
+import { openBlob, sealBlob, PACK_TARGET_BYTES } from '../src/repo/index.ts';
+import type { PackCap } from '../src/caps/index.ts';
 import { createCodec } from '../src/erasure/index.ts';
 import { parseSize } from '../src/store/index.ts';
 import { chunkStream, createChunker, type Chunker } from '../src/format/chunker.ts';
@@ -50,20 +48,15 @@ const MiB = 1024 * 1024;
 const POOL = new Uint8Array(16 * MiB);
 randomFillSync(POOL);
 
-/** A generated, re-readable stream: 1 MiB chunks cut from a random pool at shifting offsets (never stored). */
-function generated(size: number): FileInput {
-  return {
-    size,
-    async *open() {
-      let o = 0, i = 0;
-      while (o < size) {
-        const len = Math.min(MiB, size - o);
-        const start = (i * 4099) % (POOL.length - MiB);
-        yield POOL.subarray(start, start + len);
-        o += len; i++;
-      }
-    },
-  };
+/** A generated stream: 1 MiB pieces cut from a random pool at shifting offsets (never stored). */
+async function* generated(size: number): AsyncIterable<Uint8Array> {
+  let o = 0, i = 0;
+  while (o < size) {
+    const len = Math.min(MiB, size - o);
+    const start = (i * 4099) % (POOL.length - MiB);
+    yield POOL.subarray(start, start + len);
+    o += len; i++;
+  }
 }
 
 /** CPU seconds used so far by the calling thread (Linux /proc; NaN elsewhere). */
@@ -73,17 +66,6 @@ function threadCpu(): number {
 
 let peakRss = 0;
 const sampleRss = () => { const r = process.memoryUsage.rss(); if (r > peakRss) peakRss = r; };
-
-async function fileSink(dir: string, n: number): Promise<ShareSink & { handles: FileHandle[]; pos: number[] }> {
-  const handles = await Promise.all(Array.from({ length: n }, (_, i) => open(join(dir, `share.${i}`), 'w+')));
-  const pos = new Array(n).fill(0);
-  return {
-    handles, pos,
-    releasesChunks: true, // FileHandle.write resolves once the kernel has the bytes
-    async write(i, chunk) { const at = pos[i]; pos[i] += chunk.length; await handles[i].write(chunk, 0, chunk.length, at); },
-    async close() {},
-  };
-}
 
 function fileSource(i: number, fh: FileHandle, size: number): ShareSource {
   return {
@@ -96,30 +78,58 @@ function fileSource(i: number, fh: FileHandle, size: number): ShareSource {
   };
 }
 
-export async function pipeline(size: number, k: number, n: number, convergent: boolean): Promise<Row[]> {
+/**
+ * The format 2 write path on one core, minus the network: chunk (keyed, wasm) -> blob id and key (one SHA-256)
+ * -> zstd auto -> seal -> 16 MiB packs -> encodePack (Reed-Solomon, block trees) -> each share to its own temp file.
+ * Decode: each pack read back from those files through verified ShareSources, every blob opened. Random input:
+ * zstd gives up and stores raw, as it would for media.
+ */
+export async function pipeline(size: number, k: number, n: number): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-bench-'));
+  const secret = new Uint8Array(32).fill(1);
   try {
-    const sink = await fileSink(dir, n);
+    const chunker = createChunker(ownerKey(secret, 'chunker'));
+    const packs: { cap: PackCap; files: FileHandle[]; sizes: number[]; blobs: { offset: number; length: number; key: Uint8Array }[] }[] = [];
+    let open_: Uint8Array[] = [], openSize = 0, blobs: { offset: number; length: number; key: Uint8Array }[] = [];
+    const sealPack = async () => {
+      if (!openSize) return;
+      const bytes = Buffer.concat(open_, openSize);
+      const enc = encodePack(bytes, { k, n });
+      const files = await Promise.all(enc.shares.map(async (sh, i) => { const fh = await open(join(dir, `p${packs.length}.${i}`), 'w+'); await fh.write(sh, 0, sh.length, 0); return fh; }));
+      packs.push({ cap: enc.cap, files, sizes: enc.shares.map((x) => x.length), blobs });
+      open_ = []; openSize = 0; blobs = [];
+      sampleRss();
+    };
     peakRss = process.memoryUsage.rss();
     let t = performance.now();
     const cpu0 = threadCpu();
-    const keying = convergent ? { convergenceSecret: new Uint8Array(32).fill(1) } : { randomKey: true };
-    const r = await encodeFile(generated(size), { k, n, ...keying, sink, onProgress: sampleRss });
+    for await (const chunk of chunkStream(generated(size), chunker)) {
+      const { key } = blobKeys(secret, 1, chunk);
+      const sealed = sealBlob('data', chunk, key);
+      if (openSize && openSize + sealed.length > PACK_TARGET_BYTES) await sealPack();
+      blobs.push({ offset: openSize, length: sealed.length, key });
+      open_.push(sealed); openSize += sealed.length;
+    }
+    await sealPack();
     const encSec = (performance.now() - t) / 1000;
     const encCpu = threadCpu() - cpu0;
     const encRss = peakRss;
-    const sources = sink.handles.map((fh, i) => fileSource(i, fh, sink.pos[i]));
     peakRss = process.memoryUsage.rss();
     t = performance.now();
     const cpu1 = threadCpu();
     let got = 0;
-    for await (const chunk of decodeFile(r.cap as never, sources, { onProgress: sampleRss })) got += chunk.length;
+    for (const p of packs) {
+      const parts: Uint8Array[] = [];
+      for await (const c of decodeFile(p.cap, p.files.map((fh, i) => fileSource(i, fh, p.sizes[i])), { onProgress: sampleRss })) parts.push(c);
+      const bytes = Buffer.concat(parts);
+      for (const b of p.blobs) got += openBlob('data', bytes.subarray(b.offset, b.offset + b.length), b.key).length;
+    }
     const decSec = (performance.now() - t) / 1000;
     const decCpu = threadCpu() - cpu1;
     if (got !== size) throw new Error(`decoded ${got} of ${size} bytes`);
-    await Promise.all(sink.handles.map((h) => h.close()));
+    for (const p of packs) await Promise.all(p.files.map((h) => h.close()));
     return [
-      { op: 'encode', k, m: n - k, impl: `p2pbackup${convergent ? '' : '-randomkey'}`, threads: 1, mbps: size / 1e6 / encSec, cpuMBps: size / 1e6 / encCpu, rssMB: encRss / 1e6 },
+      { op: 'encode', k, m: n - k, impl: 'p2pbackup', threads: 1, mbps: size / 1e6 / encSec, cpuMBps: size / 1e6 / encCpu, rssMB: encRss / 1e6 },
       { op: 'decode', k, m: n - k, impl: 'p2pbackup', threads: 1, mbps: size / 1e6 / decSec, cpuMBps: size / 1e6 / decCpu, rssMB: peakRss / 1e6 },
     ];
   } finally {
@@ -128,26 +138,23 @@ export async function pipeline(size: number, k: number, n: number, convergent: b
 }
 
 /**
- * The floor of a convergent encode on one core: the same native work as encodeFile on `size` bytes of the same
- * input, in tight loops with no pipeline, no copies out and no I/O (SHA-256 of the plaintext, seal of each 1 MiB
- * segment into the codec's shards, Reed-Solomon in place, SHA-256 of every block). Tree nodes (a few thousand
- * 64-byte hashes) are left out.
+ * The floor of the format 2 encode on one core: the same native work on `size` bytes of the same input, in tight
+ * loops with no chunking, no compression attempt, no pipeline and no I/O (SHA-256 of each 1 MiB piece for its id,
+ * its seal, Reed-Solomon in place, SHA-256 of every block).
  */
 function floor(size: number, k: number, n: number): Row {
   const codec = createCodec({ dataShards: k, parityShards: n - k });
-  const bs = Math.ceil((MiB + 16) / k);
+  const bs = Math.ceil(MiB / k);
   const set = codec.allocShards(bs);
-  const data = set.shards.slice(0, k);
-  const sealer = segmentSealer(new Uint8Array(32).fill(1));
+  const key = new Uint8Array(32).fill(1), nonce = new Uint8Array(24).fill(2);
   const segs = Math.ceil(size / MiB);
   const piece = (i: number) => { const start = (i * 4099) % (POOL.length - MiB); return POOL.subarray(start, start + MiB); };
   const t = performance.now();
   const cpu0 = threadCpu();
-  const h = createHash('sha256');
-  for (let i = 0; i < segs; i++) h.update(piece(i));
-  h.digest();
   for (let i = 0; i < segs; i++) {
-    sealer.sealInto(i, [piece(i)], data);
+    createHash('sha256').update(piece(i)).digest();
+    const sealed = xchachaSeal(key, nonce, piece(i));
+    for (let j = 0; j < k; j++) set.shards[j].set(sealed.subarray(j * bs, Math.min(sealed.length, (j + 1) * bs)));
     codec.encodeShardSet(set);
     for (const b of set.shards) createHash('sha256').update(b).digest();
   }
@@ -160,15 +167,14 @@ function floor(size: number, k: number, n: number): Row {
 function sealSample(impl: string, ms: number): number {
   const key = new Uint8Array(32).fill(3);
   const msg = POOL.subarray(0, MiB);
-  const ours = segmentSealer(key);
-  const out = new Uint8Array(MiB + 16);
   const stable = new XChaCha20Poly1305(key);
   let bytes = 0, i = 0;
   const t0 = performance.now();
   while (performance.now() - t0 < ms) {
-    if (impl === 'p2pbackup') ours.sealInto(i, [msg], out);
-    else if (impl === '@stablelib/xchacha20poly1305') stable.seal(segmentNonce(i), msg);
-    else xchacha20poly1305(key, segmentNonce(i)).encrypt(msg);
+    const nonce = new Uint8Array(24); new DataView(nonce.buffer).setUint32(20, i);
+    if (impl === 'p2pbackup') xchachaSeal(key, nonce, msg);
+    else if (impl === '@stablelib/xchacha20poly1305') stable.seal(nonce, msg);
+    else xchacha20poly1305(key, nonce).encrypt(msg);
     bytes += msg.length; i++;
   }
   return bytes / 1e6 / ((performance.now() - t0) / 1000);
@@ -290,13 +296,11 @@ export async function run(argv: string[]): Promise<void> {
   const samples = Math.max(7, Number(arg(argv, '--samples') ?? 7));
   const rows: Row[] = [];
   if (!onlyV2) {
-    for (const [k, n] of [[3, 5], [10, 14]]) rows.push(...(await pipeline(size, k, n, true)), floor(size, k, n));
+    for (const [k, n] of [[3, 5], [10, 14]]) rows.push(...(await pipeline(size, k, n)), floor(size, k, n));
     // All cores: one file per worker thread at once (as a backup encodes several files in parallel);
     // MB/s is the total plaintext over the wall time of the slowest worker.
     const threads = Number(arg(argv, '--threads') ?? availableParallelism());
     if (threads > 1) for (const [k, n] of [[3, 5], [10, 14]]) rows.push(...(await parallelPipeline(size, k, n, threads)));
-    // Random keys skip the plaintext-hashing pass; decode rows repeat the measurement.
-    if (!argv.includes('--no-random')) for (const [k, n] of [[3, 5], [10, 14]]) rows.push((await pipeline(size, k, n, false))[0]);
     const impls = ['p2pbackup', '@stablelib/xchacha20poly1305', '@noble/ciphers'];
     const results = new Map<string, number[]>(impls.map((i) => [i, []]));
     for (let s = 0; s < samples; s++) for (const impl of impls) results.get(impl)!.push(sealSample(impl, 150));
