@@ -386,7 +386,8 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     const root = capOf(repo.readCap, decodeRefStrict(rootRef));
     const snapshot: Snapshot = {
       root, time, host: o.host ?? hostname(), paths: [rootAbs],
-      stats: { files: stats.files, dirs: stats.dirs, symlinks: stats.symlinks, bytes: stats.bytesTotal }
+      // What this backup stored new: its blobs sealed so far (the snapshot object itself, a few hundred bytes, aside).
+      stats: { files: stats.files, dirs: stats.dirs, symlinks: stats.symlinks, bytes: stats.bytesTotal, added: Math.max(0, (repoStats?.sealedNew ?? 0) - before.sealed) }
     };
     if (o.label !== undefined) snapshot.label = o.label;
     if (o.parent !== undefined) snapshot.parent = o.parent;

@@ -192,7 +192,7 @@ export function encodeSnapshot(s: Snapshot, repo: MutableReadCap): Uint8Array {
     const p = contentOf(s.parent, SNAPSHOT_KINDS);
     if (p.kind !== 'lit' && sameRepo(p.repo, repo)) o.parent = encodeRef(p);
   }
-  o.stats = { files: s.stats.files, dirs: s.stats.dirs, symlinks: s.stats.symlinks, bytes: s.stats.bytes };
+  o.stats = { files: s.stats.files, dirs: s.stats.dirs, symlinks: s.stats.symlinks, bytes: s.stats.bytes, ...(s.stats.added !== undefined ? { added: s.stats.added } : {}) };
   return enc.encode(JSON.stringify(o));
 }
 
@@ -205,7 +205,8 @@ export function decodeSnapshot(bytes: Uint8Array, repo: MutableReadCap): Snapsho
     || !st || typeof st !== 'object' || ![st.files, st.dirs, st.symlinks, st.bytes].every(count)) {
     throw new InvalidObjectError('malformed snapshot object');
   }
-  const s: Snapshot = { root: capOf(repo, decodeRef(o.tree, TREE_KINDS)), time: o.time, host: o.host, paths: o.paths, stats: { files: st.files, dirs: st.dirs, symlinks: st.symlinks, bytes: st.bytes } };
+  if (Object.hasOwn(st, 'added') && !count(st.added)) throw new InvalidObjectError('malformed snapshot object');
+  const s: Snapshot = { root: capOf(repo, decodeRef(o.tree, TREE_KINDS)), time: o.time, host: o.host, paths: o.paths, stats: { files: st.files, dirs: st.dirs, symlinks: st.symlinks, bytes: st.bytes, ...(Object.hasOwn(st, 'added') ? { added: st.added } : {}) } };
   if (typeof o.label === 'string') s.label = o.label;
   if (Object.hasOwn(o, 'parent')) s.parent = capOf(repo, decodeRef(o.parent, SNAPSHOT_KINDS));
   return s;

@@ -63,7 +63,8 @@ export interface Snapshot {
   label?: string;
   /** Previous snapshot of the same folder. */
   parent?: string;
-  stats: { files: number; dirs: number; symlinks: number; bytes: number };
+  /** `added`: bytes this backup stored new (sealed, before erasure coding); absent in snapshots that did not count it. */
+  stats: { files: number; dirs: number; symlinks: number; bytes: number; added?: number };
 }
 
 export interface HeadSnapshot { cap: string; time: number }
