@@ -155,6 +155,8 @@ export async function createFolderService(init: FolderServiceInit) {
 
   const service = {
     repo,
+    /** The repository record's read cap (its slot's lease is renewed with the folder heads). */
+    repoCap: ownReadText,
     src,
     engine,
     journal,

@@ -116,10 +116,10 @@ export function createHealthService(init: HealthInit) {
           reachable.set(s.cap, (await init.folders!.packsOf(s.cap, { signal })).packs);
         } catch (err) {
           signal.throwIfAborted();
-          log?.warn({ snapshot: s.cap, err: (err as Error).message }, 'health: cannot walk snapshot (checking the snapshot object only)');
+          log?.warn({ folder: s.folder, err: (err as Error).message }, 'health: cannot walk a snapshot (its packs are not checked this round)');
         }
       }
-      const all = [...new Set(snaps.flatMap((s) => reachable.get(s.cap) ?? [s.cap]))];
+      const all = [...new Set(snaps.flatMap((s) => reachable.get(s.cap) ?? []))];
       if (all.join('\n') !== order.join('\n')) { order = all; cursor = Math.min(cursor, order.length); }
       const wanted = new Set(all);
       for (const cap of [...files.keys()]) if (!wanted.has(cap)) files.delete(cap); // forgotten snapshots: stop tracking
@@ -173,8 +173,11 @@ export function createHealthService(init: HealthInit) {
       // 5. leases
       if (now() - lastRenew >= config.renewEveryMs && all.length) {
         const until = now() + config.leaseDays * 24 * 3_600_000;
-        const r = await renewLeases(all, finder, { until, holdersOf: (cap) => { const h = files.get(cap)?.holders; return h ? [...new Set(Object.values(h).flat())] : undefined; }, signal });
-        const heads = await renewHeads([...new Set(snaps.map((s) => s.rootCap))], finder, { until, signal });
+        // The packs kept snapshots reach, and the packs of the repository's index parts (found through the record).
+        const indexPacks = await init.folders!.indexPacks().catch(() => [] as string[]);
+        const r = await renewLeases([...all, ...indexPacks], finder, { until, holdersOf: (cap) => { const h = files.get(cap)?.holders; return h ? [...new Set(Object.values(h).flat())] : undefined; }, signal });
+        // Folder heads, and the repository record (a slot too).
+        const heads = await renewHeads([...new Set([...snaps.map((s) => s.rootCap), init.folders!.repoCap])], finder, { until, signal });
         lastRenew = now();
         state.lastRenewal = { at: lastRenew, caps: r.caps, renewed: r.renewed, heads: heads.renewed };
         log?.info({ caps: r.caps, shares: r.renewed, heads: heads.renewed }, 'health: leases renewed');
@@ -184,9 +187,9 @@ export function createHealthService(init: HealthInit) {
       const stats = await ledger.auditStats();
       const avail = (p: string) => stats[p]?.availability ?? availabilityOf('');
       state.snapshots = snaps.map((s) => {
-        const caps = reachable.get(s.cap) ?? [s.cap];
+        const caps = reachable.get(s.cap) ?? [];
         const ps = caps.flatMap((c) => { const f = files.get(c); return f ? [fileDurability(f.needed, f.holders, avail)] : []; });
-        const d = ps.length === caps.length ? snapshotDurability(ps) : null;
+        const d = caps.length > 0 && ps.length === caps.length ? snapshotDurability(ps) : null;
         return { folder: s.folder, cap: s.cap, objects: caps.length, checked: ps.length, durability: d?.probability ?? null, weakest: d?.weakest ?? null };
       });
       const known2 = state.snapshots.filter((s) => s.durability !== null).map((s) => s.durability!);
