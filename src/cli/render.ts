@@ -116,6 +116,13 @@ export function renderForget(r: { keep: unknown[]; remove: unknown[] }): string 
   return `kept ${r.keep.length} snapshots, removed ${r.remove.length}`;
 }
 
+export interface PruneSummary { packs: number; packsKept: number; packsRepacked: number; packsDeleted: number; blobsLive: number; blobsDead: number; bytesFreed: number; bytesBefore: number; bytesAfter: number }
+
+export function renderPrune(r: PruneSummary, dryRun = false): string {
+  const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+  return `${dryRun ? 'would prune' : 'pruned'}: ${r.packs} packs (${r.packsKept} kept, ${r.packsRepacked} rewritten, ${r.packsDeleted} deleted); ${r.blobsLive} blobs live, ${r.blobsDead} dead; ${mb(r.bytesBefore)} -> ${mb(r.bytesAfter)} (${mb(r.bytesFreed)} freed, before erasure coding)`;
+}
+
 export function renderWatchAdd(f: { path: string; rootCap: string }): string {
   return `watching ${printable(f.path)}\nroot cap (restores this folder anywhere; keep it secret): ${printable(f.rootCap)}`;
 }

@@ -114,7 +114,7 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
       summary: "drop snapshots from a folder's head by retention rules", tags: ['snapshots'],
       body: {
         type: 'object', required: ['folder'],
-        properties: { folder: { type: 'string', minLength: 1 }, keepLast: keep, keepHourly: keep, keepDaily: keep, keepWeekly: keep, keepMonthly: keep, keepYearly: keep }
+        properties: { folder: { type: 'string', minLength: 1 }, keepLast: keep, keepHourly: keep, keepDaily: keep, keepWeekly: keep, keepMonthly: keep, keepYearly: keep, prune: { type: 'boolean' } }
       },
       response: { 200: anyObject, ...errors }
     }
@@ -123,8 +123,17 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
     const policy: Record<string, number> = {};
     for (const k of ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly']) if (b[k] !== undefined) policy[k] = b[k] as number;
     if (!Object.keys(policy).length) throw new BadRequestError('give at least one --keep-* rule; forgetting every snapshot is not an accident we allow');
-    return folders().forget(b.folder as string, policy);
+    return folders().forget(b.folder as string, policy, { prune: b.prune === true });
   });
+
+  app.post('/api/prune', {
+    config: { writes: true },
+    schema: {
+      summary: "free what no kept snapshot of the owner's folders needs (rewrite sparse packs, delete dead ones)", tags: ['snapshots'],
+      body: { type: 'object', properties: { dryRun: { type: 'boolean' } }, additionalProperties: false },
+      response: { 200: anyObject, ...errors }
+    }
+  }, async (req) => folders().prune({ dryRun: (req.body as { dryRun?: boolean } | undefined)?.dryRun === true }));
 
   // One file of a snapshot, by path: what the browser's "download" does (no local path involved).
   app.get('/api/snapshot-file', {

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { intOption, isCap, resolveCaps, withCapFile, type Context } from '../context.ts';
-import { renderDiff, renderForget, renderLs, renderSnapshots, type LsEntry } from '../render.ts';
+import { renderDiff, renderForget, renderLs, renderPrune, renderSnapshots, type LsEntry, type PruneSummary } from '../render.ts';
 
 export function registerSnapshots(program: Command, ctx: Context): void {
   withCapFile(program
@@ -57,12 +57,23 @@ export function registerForget(program: Command, ctx: Context): void {
     .option('--keep-daily <n>', 'keep the latest of each of the last n days', intOption('--keep-daily'))
     .option('--keep-weekly <n>', 'keep the latest of each of the last n weeks', intOption('--keep-weekly'))
     .option('--keep-monthly <n>', 'keep the latest of each of the last n months', intOption('--keep-monthly'))
-    .option('--keep-yearly <n>', 'keep the latest of each of the last n years', intOption('--keep-yearly')))
+    .option('--keep-yearly <n>', 'keep the latest of each of the last n years', intOption('--keep-yearly'))
+    .option('--prune', 'then free what no kept snapshot needs (see `p2pbackup prune`)'))
     .action(async (arg: string | undefined, o) => {
       const { caps: [folder] } = await resolveCaps(ctx.io, 1, [arg], o.capFile);
       const { capFile: _files, ...rules } = o;
       const api = await ctx.api();
-      const r = await api.json<{ keep: unknown[]; remove: unknown[] }>('POST', '/api/forget', { folder: isCap(folder) ? folder : resolve(folder), ...rules });
-      ctx.out(r, () => renderForget(r));
+      const r = await api.json<{ keep: unknown[]; remove: unknown[]; prune?: PruneSummary }>('POST', '/api/forget', { folder: isCap(folder) ? folder : resolve(folder), ...rules });
+      ctx.out(r, () => renderForget(r) + (r.prune ? `\n${renderPrune(r.prune)}` : ''));
+    });
+
+  program
+    .command('prune')
+    .description('free what no kept snapshot of any of your folders needs: rewrite packs that are mostly dead, delete dead ones (safe to interrupt; run again to finish)')
+    .option('--dry-run', 'count only, change nothing')
+    .action(async (o) => {
+      const api = await ctx.api();
+      const r = await api.json<PruneSummary>('POST', '/api/prune', { dryRun: o.dryRun === true });
+      ctx.out(r, () => renderPrune(r, o.dryRun === true));
     });
 }
