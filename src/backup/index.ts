@@ -24,3 +24,4 @@ export { listSnapshots, commitSnapshot } from './snapshots.ts';
 export { forgetPolicy, forget, type ForgetPolicy, type ForgetDecision, type KeptSnapshot } from './forget.ts';
 export { reachableBlobs, type Reachable } from './reachable.ts';
 export { createMeter, isPerItem, statusOf, STATUS_INTERVAL_MS, type Meter } from './progress.ts';
+export { pruneRepository } from './prune.ts';

@@ -13,14 +13,14 @@ import { createChunker, chunkStream } from '../format/chunker.ts';
 import { fetchRecord, publishRecord, slotReadCap, uploadPack, downloadPack, type ServerFinder, StaleSeqError } from '../client/index.ts';
 import {
   backup, restore, isPerItem, ls, locate, diff, forget, listSnapshots, commitSnapshot, decodeHead, encodeHead, openBackupCache,
-  HeadConflictError, openContent, reachableBlobs, capOf, contentOf, walkTree,
+  HeadConflictError, openContent, reachableBlobs, capOf, contentOf, walkTree, pruneRepository,
   type BackupCache, type BlobSource, type FolderHead, type HeadStore, type ForgetPolicy, type OverwriteMode, type BackupProgress, type DirEntry
 } from '../backup/index.ts';
 import { SyncJournal, type FolderRecord } from '../backup/journal.ts';
 import { homePaths } from './home.ts';
 import { SyncEngine, type SyncEvent } from '../backup/sync-engine.ts';
 import {
-  Repository, repoWriteCap, repoReadCap, openLocalIndex, memoryIndex, RecordConflictError, prune, encodeChunkList, decodeChunkList,
+  Repository, repoWriteCap, repoReadCap, openLocalIndex, memoryIndex, RecordConflictError, encodeChunkList, decodeChunkList,
   type PackStore, type RecordStore, type PruneReport, type ChunkRef
 } from '../repo/index.ts';
 
@@ -327,26 +327,21 @@ export async function createFolderService(init: FolderServiceInit) {
      * record lists them). Holds the repository's prune lock; refuses while backups hold theirs.
      */
     async prune(o: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<PruneReport> {
-      await repo.publish({ signal: o.signal });
-      await repo.lock('prune', o.signal);
-      try {
-        await repo.sync(o.signal);
-        const { record } = await repo.readRecord(o.signal);
-        const folders = new Set([...record.folders, ...(await engine.list()).map((f) => f.rootCap)]);
+      const report = await pruneRepository(repo, src, async (recorded) => {
+        const listed = new Set(recorded);
+        const folders = new Set([...recorded, ...(await engine.list()).map((f) => f.rootCap)]);
         const snaps: string[] = [];
         for (const f of folders) {
           const h = await headStore(f).read();
-          if (!h) continue;
-          if (h.head.repo !== ownReadText) continue; // another repository's folder: its blobs are not ours
+          // A folder the record lists whose head cannot be found stops the prune: its blobs would look dead.
+          if (!h && listed.has(f)) throw new NotFoundError('a folder of this repository has no readable head right now; prune stopped without deleting anything');
+          if (!h || h.head.repo !== ownReadText) continue; // never backed up, or another repository's folder
           snaps.push(...h.head.snapshots.map((s) => s.cap));
         }
-        const live = await reachableBlobs(src, snaps, { signal: o.signal });
-        const report = await prune(repo, live.ids, { dryRun: o.dryRun, signal: o.signal });
-        if (!o.dryRun) await cache.clear(); // cached file contents may name freed blobs: re-read once rather than trust them
-        return report;
-      } finally {
-        await repo.unlock().catch(() => {});
-      }
+        return snaps;
+      }, { dryRun: o.dryRun, signal: o.signal });
+      if (!o.dryRun) await cache.clear(); // cached file contents may name freed blobs: re-read once rather than trust them
+      return report;
     },
 
     /** Every pack a cap needs (snapshot, tree, file, folder root cap: all its kept snapshots, or a pack cap). */
