@@ -128,6 +128,7 @@ export async function createFolderService(init: FolderServiceInit) {
     async snapshot(rec: FolderRecord, signal) {
       // A backup shares the repository with other backups; a prune (on any device of the owner) excludes it.
       await repo.lock('backup', signal);
+      await repo.sync(signal); // blobs other devices of the owner published since: not stored again
       const r = await backup(rec.path, {
         repo, chunker, cache, signal, excludes: rec.excludes, excludeIfPresent: rec.excludeIfPresent, parent: rec.lastSnapshot?.cap, host: hostname(),
         onProgress: (e) => { progress?.(e); if (!isPerItem(e)) init.onEvent?.(e); } // the event stream gets status lines, not one per file

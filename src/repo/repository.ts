@@ -110,6 +110,9 @@ export class Repository {
    */
   async saveBlobs(kind: BlobKind, plains: readonly Uint8Array[], o: { signal?: AbortSignal; compress?: boolean } = {}): Promise<SaveResult[]> {
     if (!this.secret) throw new TypeError('this repository was opened without the owner secret: it can only read');
+    // Before the first store, merge what the owner's other devices (or this one, before its index was lost)
+    // published: their blobs are not stored again. Callers sync again at the start of each backup.
+    if (this.lastSync === 0) await this.sync(o.signal);
     const code = BLOB_KIND_CODES[kind];
     const keys = plains.map((p) => blobKeys(this.secret!, code, p));
     const ids = keys.map((k) => hex(k.id));

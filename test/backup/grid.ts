@@ -85,8 +85,12 @@ export interface Grid {
   close(): Promise<void>;
 }
 
-export async function createGrid(opts: { stores?: number; secret?: Uint8Array; packTargetBytes?: number } = {}): Promise<Grid> {
-  const dir = await mkdtemp(join(tmpdir(), 'p2pb-grid-'));
+/**
+ * `dir` + `keep`: reopen a grid kept on disk by an earlier run (stores, record, index, with the same secret),
+ * and leave it there on close (crash tests run a child process on it between two opens).
+ */
+export async function createGrid(opts: { stores?: number; secret?: Uint8Array; packTargetBytes?: number; dir?: string; keep?: boolean } = {}): Promise<Grid> {
+  const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'p2pb-grid-'));
   const stores: DiskStore[] = [];
   for (let i = 0; i < (opts.stores ?? 5); i++) stores.push(await DiskStore.open(join(dir, `store${i}`), { offer: '10GiB' }));
   const servers = stores.map((s, i) => storeServer(s, { id: `peer-${i}`, owner: GRID_OWNER }));
@@ -122,7 +126,7 @@ export async function createGrid(opts: { stores?: number; secret?: Uint8Array; p
     async close() {
       for (const r of [repo, ...extra]) await r.close().catch(() => {});
       for (const s of stores) await s.close();
-      await rm(dir, { recursive: true, force: true });
+      if (!opts.keep) await rm(dir, { recursive: true, force: true });
     }
   };
 }
