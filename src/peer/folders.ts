@@ -10,7 +10,7 @@ import { NotAFileError } from './errors.ts';
 import { formatCap, parseCap, storageIndexOf, InvalidCapError, LITERAL_MAX_BYTES, type MutableReadCap, type PackCap } from '../caps/index.ts';
 import { ownerKey } from '../crypto/kdf.ts';
 import { createChunker, chunkStream } from '../format/chunker.ts';
-import { fetchRecord, publishRecord, slotReadCap, uploadPack, downloadPack, type ServerFinder, StaleSeqError } from '../client/index.ts';
+import { fetchRecord, publishRecord, slotReadCap, uploadPack, downloadPack, type ServerFinder, StaleSeqError, DEFAULT_MIN_REPLICAS } from '../client/index.ts';
 import {
   backup, restore, isPerItem, ls, locate, diff, forget, listSnapshots, commitSnapshot, decodeHead, encodeHead, openBackupCache,
   HeadConflictError, openContent, reachableBlobs, capOf, contentOf, walkTree, pruneRepository,
@@ -41,7 +41,7 @@ export interface FolderServiceInit {
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** A mutable slot as a RecordStore (compare-and-swap on seq; a write cap writes, a read cap only reads). */
-function slotRecordStore(finder: ServerFinder, cap: string): RecordStore {
+function slotRecordStore(finder: ServerFinder, cap: string, minReplicas?: number): RecordStore {
   return {
     async read(o = {}) {
       const r = await fetchRecord(finder, cap, { signal: o.signal });
@@ -51,7 +51,7 @@ function slotRecordStore(finder: ServerFinder, cap: string): RecordStore {
       const cur = await fetchRecord(finder, cap, { signal: o.signal });
       if ((cur?.seq ?? null) !== prevSeq) throw new RecordConflictError(prevSeq, cur?.seq ?? null);
       try {
-        await publishRecord(finder, cap, payload, { seq: (prevSeq ?? 0) + 1, signal: o.signal });
+        await publishRecord(finder, cap, payload, { seq: (prevSeq ?? 0) + 1, signal: o.signal, minReplicas });
       } catch (err) {
         if (err instanceof StaleSeqError) throw new RecordConflictError(prevSeq, (err.details as { highest?: number }).highest ?? null);
         throw err;
@@ -83,7 +83,8 @@ export async function createFolderService(init: FolderServiceInit) {
   const ownWrite = repoWriteCap(secret);
   const ownRead = repoReadCap(secret);
   const ownReadText = formatCap(ownRead);
-  const ownRecord = slotRecordStore(finder, formatCap(ownWrite));
+  // The record is as safe as the packs it lists when it is on `happy` peers (a small swarm has fewer than 3).
+  const ownRecord = slotRecordStore(finder, formatCap(ownWrite), Math.min(DEFAULT_MIN_REPLICAS, encoding.happy));
   const repo = new Repository({
     packs, record: ownRecord, readCap: ownRead, secret,
     index: await openLocalIndex(homePaths(init.home).repoIndex)
@@ -261,7 +262,7 @@ export async function createFolderService(init: FolderServiceInit) {
           placed.push({ si: r.storageIndex, pack: r.capText, placements: r.placements });
           return r.cap;
         } },
-        record: ownRecord, readCap: ownRead, secret, index: ownRepo.index
+        record: slotRecordStore(finder, formatCap(ownWrite), Math.min(DEFAULT_MIN_REPLICAS, enc.happy)), readCap: ownRead, secret, index: ownRepo.index
       });
       const refs: ChunkRef[] = [];
       let size = 0, blobsNew = 0;

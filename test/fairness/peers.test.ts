@@ -25,7 +25,7 @@ describe('fair sharing between real peers', () => {
   async function startPeer(bootstrap: string[], offer: number): Promise<Peer> {
     const home = await mkdtemp(join(dir, 'peer-'));
     const peer = await createPeer({
-      home, folders: false,
+      home,
       config: { ...DEFAULT_CONFIG, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, bootstrap, offer, fairness: { enabled: true, ratio: 1, graceBytes: GRACE } }
     });
     started.push({ peer, home });

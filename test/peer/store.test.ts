@@ -34,7 +34,7 @@ test('config "store": disk by default; "memory" accepted; anything else refused,
 async function start(name: string, config: Partial<PeerConfig>, bootstrap: Peer[] = []): Promise<Peer> {
   const p = await createPeer({
     home: join(dir, name),
-    folders: false,
+
     config: { ...DEFAULT_CONFIG, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, bootstrap: bootstrap.map((b) => `${b.addresses()[0]}/p2p/${b.peerId}`), ...config }
   });
   peers.push(p);
@@ -53,8 +53,12 @@ test('a peer with a memory store holds shares over the network, and nothing of t
   const bytes = randomBytes(300_000);
   const put = await client.putFile({ stream: (async function* () { yield bytes; })() }, {});
   assert.deepEqual(Object.values(put.placements).flat().sort(), [disk.peerId, mem.peerId].sort(), 'one share on each storage peer');
-  assert.equal(mem.store.stats().shares, 1);
-  assert.equal(mem.store.ownerUsage(client.peerId).used, mem.store.stats().used, 'charged to the client');
+  // The file's pack, plus the pack of the index part that makes it findable from other devices.
+  assert.equal((await mem.store.list(Uint8Array.from(Buffer.from(put.storageIndex!, 'hex')))).length, 1);
+  assert.equal(mem.store.stats().shares, 2);
+  // Both shares charged to the client (the store's total also holds the repository record's slot).
+  assert.ok(mem.store.ownerUsage(client.peerId).used > bytes.length, 'charged to the client');
+  assert.ok(mem.store.ownerUsage(client.peerId).used <= mem.store.stats().used);
   await assert.rejects(access(homePaths(join(dir, 'mem')).store), 'a memory store makes no store folder');
   await access(homePaths(join(dir, 'disk')).store);
 
