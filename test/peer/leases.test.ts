@@ -64,20 +64,24 @@ test('the health loop renews what kept snapshots need, and stops renewing what o
     assert.fail('no round renewed leases');
   };
 
-  // Two files stored alone (above the 1 MiB pack limit): `gone` only in the first snapshot.
+  // `gone` only in the first snapshot, `keep` only in the second: each backup writes a data pack of its own.
   const src = join(tmp.dir, 'folder');
   await mkdir(src);
-  await writeFile(join(src, 'keep.bin'), randomBytes(1_200_000));
-  await writeFile(join(src, 'gone.bin'), randomBytes(1_200_000));
+  await writeFile(join(src, 'gone.bin'), randomBytes(400_000));
   const first = await folders.backupNow(src);
   await rm(join(src, 'gone.bin'));
-  await folders.backupNow(src);
-  const entries = await folders.ls(first.lastSnapshot!.cap);
-  const capOf = (name: string) => entries.find((e: any) => e.name === name)!.cap as string;
-  const keep = capOf('keep.bin');
-  const gone = capOf('gone.bin');
-  assert.match(keep, /^p2pb:chk:/);
-  assert.match(gone, /^p2pb:chk:/);
+  await writeFile(join(src, 'keep.bin'), randomBytes(400_000));
+  const second = await folders.backupNow(src);
+  const packOf = async (snapshot: string, name: string) => {
+    const e = (await folders.ls(snapshot)).find((x: any) => x.name === name)!;
+    const { packs } = await folders.packsOf(e.cap!);
+    assert.equal(packs.length, 1, `${name} (one chunk) is in one pack`);
+    return packs[0];
+  };
+  const keep = await packOf(second.lastSnapshot!.cap, 'keep.bin');
+  const gone = await packOf(first.lastSnapshot!.cap, 'gone.bin');
+  assert.match(keep, /^p2pb:pack:/);
+  assert.notEqual(keep, gone);
   const uploaded = Date.now();
   for (const cap of [keep, gone]) {
     const l = await leases(cap);
