@@ -54,14 +54,14 @@ test('peers in separate network namespaces: put on one host, cut two holders off
   log(`topology and ${STORAGE + 1} daemons up in ${Date.now() - t0} ms`);
 
   // Put a random ~2 MiB file from A.
-  const bytes = randomBytes(2 * 2 ** 20 + 321);
+  const bytes = randomBytes(400_000 + 321); // one chunk: one pack, whose placements are the file's
   const src = join(net.dir, 'file.bin');
   await writeFile(src, bytes);
   t0 = Date.now();
   const put = await net.cli(hostA, ['--json', 'put', src], 120_000);
   assert.equal(put.code, 0, `put failed: ${put.stderr}`);
   const result = JSON.parse(put.stdout.trim().split('\n').at(-1)!) as { cap: string; placements: Record<string, string[]> };
-  assert.match(result.cap, /^p2pb:chk:/);
+  assert.match(result.cap, /^p2pb:blob:/);
   log(`put in ${put.ms} ms`);
 
   // Which storage host holds which shares.
