@@ -3,6 +3,7 @@
 // costs one rebuild from the swarm (Repository.sync), never data.
 // Keys: `b!<id hex>` -> 51-byte location (index-part.ts); `n!<id hex>` -> location not yet in a published part;
 // `p!<part id hex>` -> merged part; `g` -> the record generation the `b!` entries belong to.
+import { randomBytes } from 'node:crypto';
 import { Level } from 'level';
 import { INDEX_WRITE_BATCH } from './constants.ts';
 import { decodeLocation, encodeLocation, type IndexEntry } from './index-part.ts';
@@ -24,6 +25,8 @@ export interface BlobIndex {
   /** Forget every merged entry and part (a prune replaced the index); unpublished entries stay. */
   reset(generation: number): Promise<void>;
   entries(): AsyncIterable<IndexEntry>;
+  /** A random id of this index's device, the same across restarts (its repository locks are its own after a crash). */
+  deviceId(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -79,6 +82,13 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
     async *entries() {
       for await (const [k, v] of db.iterator({ gte: 'b!', lt: 'b"' })) yield { id: Uint8Array.from(Buffer.from(k.slice(2), 'hex')), ...decodeLocation(v) };
     },
+    async deviceId() {
+      const d = await db.get('d');
+      if (d) return Buffer.from(d).toString('hex');
+      const id = randomBytes(8);
+      await db.put('d', id);
+      return Buffer.from(id).toString('hex');
+    },
     async close() { await db.close(); }
   };
 }
@@ -87,6 +97,7 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
 export function memoryIndex(): BlobIndex {
   const b = new Map<string, BlobLocation>();
   const parts = new Set<string>();
+  const device = randomBytes(8).toString('hex');
   let gen = 0;
   return {
     async getMany(ids) { return ids.map((id) => b.get(id)); },
@@ -98,6 +109,7 @@ export function memoryIndex(): BlobIndex {
     async generation() { return gen; },
     async reset(g) { b.clear(); parts.clear(); gen = g; },
     async *entries() { for (const [id, l] of b) yield { id: Uint8Array.from(Buffer.from(id, 'hex')), ...l }; },
+    async deviceId() { return device; },
     async close() {}
   };
 }

@@ -65,10 +65,6 @@ export async function prune(repo: Repository, live: ReadonlySet<string>, o: Prun
     const id = hex(e.id);
     if (live.has(id) && !seen.has(id)) { seen.add(id); p.live.push(e); p.liveBytes += e.length; } else blobsDead++;
   }
-  for (const part of record.index) {
-    const key = formatCap(part.pack);
-    if (!byPack.has(key)) byPack.set(key, { pack: part.pack, live: [], liveBytes: 0 });
-  }
   const missing = [...live].filter((id) => !seen.has(id));
   if (missing.length) throw new PruneMissingBlobError(missing);
 
@@ -90,7 +86,11 @@ export async function prune(repo: Repository, live: ReadonlySet<string>, o: Prun
   const repackedBytes = repack.reduce((a, p) => a + p.live.reduce((b, e) => b + e.length, 0), 0);
   report.bytesAfter = bytesBefore - garbage.reduce((a, p) => a + p.size, 0) + repackedBytes;
   report.bytesFreed = bytesBefore - report.bytesAfter;
-  if (o.dryRun || (garbage.length === 0 && record.index.length <= 1)) return report;
+  // Nothing to free: the index stays as it is (rewriting it would only churn its parts).
+  if (o.dryRun || garbage.length === 0) return report;
+  // The index is replaced whole: the packs of its current parts (a pack of their own each) go too.
+  const inIndex = new Set(byPack.keys());
+  for (const part of record.index) if (!inIndex.has(formatCap(part.pack))) garbage.push(part.pack);
 
   // 3a. Rewrite: copy live sealed blobs into new packs (data and metadata apart, as when they were stored).
   const copies: Promise<IndexEntry>[] = [];

@@ -10,7 +10,6 @@
 // 4. loadBlob: id -> location (local index, or the swarm's parts merged on demand) -> verified pack bytes ->
 //    the sealed blob opened with its key and checked to be of the kind asked for.
 import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import { BLOB_KIND_CODES, formatCap, toReadCap, type BlobCap, type MutableWriteCap } from '../caps/index.ts';
 import { blobKeys, ownerKey } from '../crypto/kdf.ts';
 import { faultPoint } from '../common/fault.ts';
@@ -44,7 +43,7 @@ export interface RepositoryInit {
   index: BlobIndex;
   /** The owner's secret: needed to store blobs; a reader without it can only load them. */
   secret?: Uint8Array;
-  /** Lock holder name; default host and a random id. */
+  /** Lock holder name; default host and the device id its local index keeps (a restarted process owns its old locks). */
   holder?: string;
   packTargetBytes?: number;
   packsInFlight?: number;
@@ -61,7 +60,7 @@ export class Repository {
   readonly stats: RepoStats = { blobsNew: 0, blobsKnown: 0, bytesNew: 0, sealedNew: 0, packs: 0, packBytes: 0 };
   private readonly record: RecordStore;
   private readonly secret?: Uint8Array;
-  private readonly holder: string;
+  private holderName: string | null;
   private readonly cache: PackCache;
   private readonly init: RepositoryInit;
   private packers = new Map<'data' | 'meta', Packer>();
@@ -80,7 +79,7 @@ export class Repository {
     this.packs = init.packs;
     this.record = init.record;
     this.secret = init.secret;
-    this.holder = init.holder ?? `${hostname()}/${randomUUID().slice(0, 8)}`;
+    this.holderName = init.holder ?? null;
     this.cache = new PackCache(init.packs);
   }
 
@@ -200,7 +199,7 @@ export class Repository {
     const parts: IndexPartRef[] = [];
     for (let i = 0; i < entries.length; i += INDEX_PART_ENTRIES) parts.push(await storeIndexPart(this.packs, entries.slice(i, i + INDEX_PART_ENTRIES), o.signal));
     if (!parts.length && !(o.unlock && this.lockKind)) return 0;
-    const holder = this.holder;
+    const holder = await this.holder();
     await this.updateRecord((r) => {
       r.index.push(...parts);
       if (o.unlock) r.locks = r.locks.filter((l) => l.holder !== holder);
@@ -303,9 +302,14 @@ export class Repository {
 
   // ---- locks (restic-like: backups share, prune excludes) ----
 
+  /** This device's lock holder name (stable across restarts, so a crashed run's lock is taken over by the next). */
+  private async holder(): Promise<string> {
+    return this.holderName ??= `${hostname()}/${await this.index.deviceId()}`;
+  }
+
   /** Take a lock of `kind`; throws RepoLockedError while a conflicting fresh lock is held by another holder. */
   async lock(kind: RepoLock['kind'], signal?: AbortSignal): Promise<void> {
-    const holder = this.holder;
+    const holder = await this.holder();
     await this.updateRecord((r) => {
       const now = Date.now();
       r.locks = r.locks.filter((l) => l.until > now && l.holder !== holder);
@@ -320,7 +324,7 @@ export class Repository {
   }
 
   private async refreshLock(): Promise<void> {
-    const holder = this.holder, kind = this.lockKind;
+    const holder = await this.holder(), kind = this.lockKind;
     if (!kind) return;
     await this.updateRecord((r) => {
       const l = r.locks.find((x) => x.holder === holder);
@@ -338,12 +342,12 @@ export class Repository {
 
   async unlock(signal?: AbortSignal): Promise<void> {
     if (!this.lockKind) return;
-    const holder = this.holder;
+    const holder = await this.holder();
     this.stopLock();
     await this.updateRecord((r) => (r.locks.some((l) => l.holder === holder) ? (r.locks = r.locks.filter((l) => l.holder !== holder), r) : null), signal);
   }
 
-  get lockHolder(): string { return this.holder; }
+  lockHolder(): Promise<string> { return this.holder(); }
 
   clearCache(): void { this.cache.clear(); }
 
