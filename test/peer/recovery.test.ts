@@ -87,6 +87,11 @@ test('a lost device comes back from its recovery cap: identity, folder content, 
 
   // Watching resumed: a change becomes a new snapshot under the same root cap.
   await waitFor('in-sync after the restart', async () => (await c!.api('GET', '/api/folders')).folders.find((x: any) => x.path === dir)?.state === 'in-sync', { timeoutMs: 60_000 });
+  // The recovered device started with an empty local index: it finds A's blobs through the repository's index
+  // in the swarm, so backing the same content up stores only the new snapshot object.
+  const again = await c.json(['backup', dir]);
+  assert.equal(again.stats.blobsNew, 1, `only the snapshot object is new: ${JSON.stringify(again.stats)}`);
+  assert.ok(again.stats.bytesStored < 2000, `stored ${again.stats.bytesStored} bytes`);
   const changedAt = Date.now();
   await writeFile(join(dir, 'todo.txt'), 'buy milk\nand bread\n');
   const want2 = await describeTree(dir);
@@ -102,4 +107,5 @@ test('a lost device comes back from its recovery cap: identity, folder content, 
   assert.equal(rr.snapshotCap, latest.cap);
   assert.deepEqual(await describeTree(out), want2);
   lap('change snapshotted under the same root cap');
+
 });
