@@ -101,11 +101,15 @@ function checkField(name: string, kind: FieldKind, v: unknown): void {
   }
 }
 
-/** Check a header against a schema: required fields present and typed, no unknown fields. */
+/**
+ * Check a header against a schema: required fields present and typed, no unknown fields. Own properties only:
+ * `key in schema` would accept `__proto__`, `constructor` or `toString` as known fields (they are inherited from
+ * Object.prototype), and JSON.parse makes `"__proto__"` an own property of the header.
+ */
 export function validate(header: Header, schema: Schema): void {
-  for (const key of Object.keys(header)) if (!(key in schema)) throw new ProtocolError(`unknown field "${key}"`, { field: key });
+  for (const key of Object.keys(header)) if (!Object.hasOwn(schema, key)) throw new ProtocolError(`unknown field "${key}"`, { field: key });
   for (const [name, spec] of Object.entries(schema)) {
-    if (!(name in header)) {
+    if (!Object.hasOwn(header, name)) {
       if (spec.optional) continue;
       throw new ProtocolError(`missing field "${name}"`, { field: name });
     }

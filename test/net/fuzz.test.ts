@@ -7,7 +7,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePeer, removeHome } from './helpers.ts';
 import type { TestPeer } from './helpers.ts';
-import { decodeBody, encodeFrame, FrameReader, MSG, ProtocolError, STORAGE_PROTOCOL, MAX_FRAME_BODY } from '../../src/net/index.ts';
+import { decodeBody, encodeFrame, FrameReader, MSG, ProtocolError, STORAGE_PROTOCOL, MAX_FRAME_BODY, validate } from '../../src/net/index.ts';
+import { REQUEST_SCHEMAS } from '../../src/net/frame.ts';
 import type { Frame } from '../../src/net/index.ts';
 import { INCOMING_DIR } from '../../src/store/index.ts';
 import { createMutableWriteCap, signRecord, storageIndexOf } from '../../src/caps/index.ts';
@@ -36,6 +37,17 @@ test('decodeBody on random bodies only ever throws ProtocolError', () => {
     if (r() < 0.5 && body.length >= 3) { body[1] = 0; body[2] = Math.min(body.length - 3, Math.floor(r() * 20)); }
     try { decodeBody(body); } catch (e) { assert.ok(e instanceof ProtocolError, String(e)); }
   }
+});
+
+test('header fields named after Object.prototype members are unknown fields (issue 17 item 11)', () => {
+  const si = 'ab'.repeat(16);
+  for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+    // JSON.parse, as decodeBody does, makes each of these an own property of the header.
+    const header = JSON.parse(`{"si":"${si}","${name}":1}`);
+    assert.throws(() => validate(header, REQUEST_SCHEMAS[MSG.LIST]), (e: any) => e instanceof ProtocolError && e.details.field === name, name);
+  }
+  // and a required field is never satisfied by an inherited one
+  assert.throws(() => validate(Object.create({ si }), REQUEST_SCHEMAS[MSG.LIST]), (e: any) => e instanceof ProtocolError && /missing field "si"/.test(e.message));
 });
 
 describe('live server fuzz', () => {
