@@ -10,7 +10,10 @@
 // 5. Renew leases (at most every `renewEveryMs`) on every cap a kept snapshot needs, and the folder heads.
 // 6. Durability per snapshot from the holders seen and the peers' availability.
 // Separately, every `gcIntervalMs`, this peer's own store drops shares whose lease expired (plus grace).
+// Logs name objects by storage index (capRef), never by cap: a read cap, or even a prefix of one (40
+// characters carried about 147 key bits), in a log file would hand the data to whoever reads the log.
 import type { Logger } from 'pino';
+import { parseCap, storageIndexOf } from '../caps/index.ts';
 import { reachableCaps } from '../backup/index.ts';
 import {
   auditFile, checkFile, fileDurability, renewHeads, renewLeases, repairFile, snapshotDurability, availabilityOf,
@@ -21,6 +24,19 @@ import type { HealthConfig } from './config.ts';
 import type { FolderService } from './folders.ts';
 
 const CHECK_CONCURRENCY = 4;
+
+/**
+ * What a log line may say about a cap: the storage index of the object it names (hex; a slice names its pack's),
+ * `literal` for a literal cap (its data is in the cap: nothing to name), `unparseable` for anything else.
+ */
+export function capRef(cap: string): string {
+  try {
+    const si = storageIndexOf(parseCap(cap));
+    return si ? Buffer.from(si).toString('hex') : 'literal';
+  } catch {
+    return 'unparseable';
+  }
+}
 
 export interface HealthInit {
   config: HealthConfig;
@@ -116,7 +132,7 @@ export function createHealthService(init: HealthInit) {
           reachable.set(s.cap, [...await reachableCaps(init.folders!.store, [s.cap], { signal })]);
         } catch (err) {
           signal.throwIfAborted();
-          log?.warn({ snapshot: s.cap, err: (err as Error).message }, 'health: cannot walk snapshot (checking the snapshot object only)');
+          log?.warn({ snapshot: capRef(s.cap), err: (err as Error).message }, 'health: cannot walk snapshot (checking the snapshot object only)');
         }
       }
       const all = [...new Set(snaps.flatMap((s) => reachable.get(s.cap) ?? [s.cap]))];
@@ -135,11 +151,11 @@ export function createHealthService(init: HealthInit) {
           remember(r.after);
           // The loop's goal is the threshold, not n: with fewer live hosts than n, reaching it is a success.
           if (r.repaired || r.after.happiness >= threshold) run.repaired++; else run.repairFailed++;
-          log?.info({ cap: cap.slice(0, 40), why, placed: r.placed.length, deleted: r.deleted.length, before: r.before.happiness, after: r.after.happiness }, 'health: repaired');
+          log?.info({ si: capRef(cap), why, placed: r.placed.length, deleted: r.deleted.length, before: r.before.happiness, after: r.after.happiness }, 'health: repaired');
         } catch (err) {
           signal.throwIfAborted();
           run.repairFailed++;
-          log?.warn({ cap: cap.slice(0, 40), err: (err as Error).message }, 'health: repair failed');
+          log?.warn({ si: capRef(cap), err: (err as Error).message }, 'health: repair failed');
         }
       };
       await Promise.all(Array.from({ length: CHECK_CONCURRENCY }, async () => {
@@ -152,7 +168,7 @@ export function createHealthService(init: HealthInit) {
             if (r.recoverable && r.verifyCap && r.happiness < threshold) await repairOne(cap, `happiness ${r.happiness} < ${threshold}`);
           } catch (err) {
             signal.throwIfAborted();
-            log?.warn({ cap: cap.slice(0, 40), err: (err as Error).message }, 'health: check failed');
+            log?.warn({ si: capRef(cap), err: (err as Error).message }, 'health: check failed');
           }
         }
       }));
@@ -169,7 +185,7 @@ export function createHealthService(init: HealthInit) {
         run.auditsPassed += results.length - failed.length;
         run.auditsFailed += failed.length;
         if (failed.length) {
-          log?.warn({ cap: cap.slice(0, 40), failed: failed.map((r) => ({ peer: r.peer, share: r.shareNum, reason: r.reason })) }, 'health: audit failed');
+          log?.warn({ si: capRef(cap), failed: failed.map((r) => ({ peer: r.peer, share: r.shareNum, reason: r.reason })) }, 'health: audit failed');
           await repairOne(cap, 'failed audit');
         }
       }
