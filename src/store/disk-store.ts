@@ -2,14 +2,16 @@
 // Writes go to <home>/incoming/ and are renamed into place only once complete and fsynced, so a share
 // is either absent or whole. open() removes stale temp files and reconciles index and files after a crash.
 // Mutable slots (slots.ts) live beside the shares: files under <home>/slots/, index keys 'm!<si hex>'.
+// Every stored byte, share or slot, is charged to a peer (its owner): the admission policy and the per-owner
+// limits (open writes, reserved bytes, slot count) bound what any one peer can make this store hold.
 import { mkdir, open as fsOpen, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Level } from 'level';
 import {
-  DEFAULT_LEASE_MS, GC_GRACE_MS, INCOMING_DIR, INDEX_DIR, MAX_LEASE_MS, MAX_SHARE_NUM, MAX_SHARE_SIZE,
-  SHARES_DIR, SI_LENGTH, SI_PREFIX_CHARS, SLOTS_DIR,
+  DEFAULT_LEASE_MS, GC_GRACE_MS, INCOMING_DIR, INDEX_DIR, MAX_LEASE_MS, MAX_OPEN_WRITES_PER_OWNER, MAX_RESERVED_BYTES_PER_OWNER,
+  MAX_SHARE_NUM, MAX_SHARE_SIZE, MAX_SLOTS_PER_OWNER, MAX_SLOT_LEASE_MS, SHARES_DIR, SI_LENGTH, SI_PREFIX_CHARS, SLOTS_DIR,
 } from './constants.ts';
 import {
   InvalidArgumentError, NotOwnerError, OutOfRangeError, ShareNotFoundError, ShareRefusedError, SizeMismatchError,
@@ -31,6 +33,15 @@ export interface DiskStoreOptions {
   now?: () => number;
   /** Grace after lease expiry before gc() removes a share (default GC_GRACE_MS). */
   gcGraceMs?: number;
+  /** Per-owner limits (defaults MAX_OPEN_WRITES_PER_OWNER, MAX_RESERVED_BYTES_PER_OWNER, MAX_SLOTS_PER_OWNER). */
+  limits?: Partial<OwnerLimits>;
+}
+
+/** What one peer may hold in flight or in slots on this store (docs/PROTOCOL.md "Limits"). */
+export interface OwnerLimits {
+  openWrites: number;
+  reservedBytes: number;
+  slots: number;
 }
 
 export function siToHex(si: Uint8Array): string {
@@ -73,13 +84,16 @@ export class DiskStore implements ShareStore, SlotStore {
   private readonly policy?: AdmissionPolicy;
   private readonly now: () => number;
   private readonly gcGraceMs: number;
+  private readonly limits: OwnerLimits;
   private used = 0;
   private count = 0;
   private slotCount = 0;
   private reserved = 0;
   private readonly pending = new Set<string>();
-  /** Committed share bytes per owner, and bytes reserved by each owner's uploads in progress (fairness). */
+  /** Committed share and slot bytes per owner, and bytes reserved by each owner's uploads in progress (fairness). */
   private readonly usedBy = new Map<string, number>();
+  /** Slots charged to each owner. */
+  private readonly slotsBy = new Map<string, number>();
   private readonly reservedBy = new Map<string, { owner: string; size: number }>();
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -91,6 +105,11 @@ export class DiskStore implements ShareStore, SlotStore {
     this.policy = opts.policy;
     this.now = opts.now ?? Date.now;
     this.gcGraceMs = opts.gcGraceMs ?? GC_GRACE_MS;
+    this.limits = {
+      openWrites: opts.limits?.openWrites ?? MAX_OPEN_WRITES_PER_OWNER,
+      reservedBytes: opts.limits?.reservedBytes ?? MAX_RESERVED_BYTES_PER_OWNER,
+      slots: opts.limits?.slots ?? MAX_SLOTS_PER_OWNER,
+    };
   }
 
   /** Open (creating if needed) the store in `home`; cleans temp files and reconciles index and files. */
@@ -166,6 +185,8 @@ export class DiskStore implements ShareStore, SlotStore {
         known.add(rec.siHex);
         this.used += cur.size;
         this.slotCount++;
+        this.addOwnerBytes(rec.owner, cur.size);
+        this.addOwnerSlots(rec.owner, 1);
       } catch {
         ops.push({ type: 'del', key });
         await rm(path, { force: true });
@@ -225,6 +246,8 @@ export class DiskStore implements ShareStore, SlotStore {
       return { ok: false, reason: 'conflict', message: `share ${shareNum} of ${siHex} is held for another peer` };
     }
     if (this.pending.has(key)) return { ok: false, reason: 'busy', message: `an upload of share ${shareNum} of ${siHex} is in progress` };
+    const tooMany = this.ownerWriteLimit(owner, size);
+    if (tooMany) return { ok: false, reason: 'busy', message: tooMany };
     const st = this.stats();
     if (size > st.free) return { ok: false, reason: 'quota', message: `not enough offered space: ${size} bytes asked, ${st.free} free` };
     if (this.policy) {
@@ -244,6 +267,8 @@ export class DiskStore implements ShareStore, SlotStore {
     const key = keyOf(siHex, shareNum);
     // Re-check synchronously after the awaits above: another beginWrite may have slipped in.
     if (this.pending.has(key)) throw new ShareRefusedError('busy', `an upload of share ${shareNum} of ${siHex} is in progress`, { si: siHex, shareNum });
+    const tooMany = this.ownerWriteLimit(owner, expectedSize);
+    if (tooMany) throw new ShareRefusedError('busy', tooMany, { si: siHex, shareNum });
     if (expectedSize > this.stats().free) throw new ShareRefusedError('quota', `not enough offered space for ${expectedSize} bytes`, { si: siHex, shareNum });
     this.pending.add(key);
     this.reserved += expectedSize;
@@ -287,6 +312,25 @@ export class DiskStore implements ShareStore, SlotStore {
     this.reservedBy.delete(key);
   }
 
+  /**
+   * Why `owner` may not start another upload of `size` bytes now, or null: at most `openWrites` uploads in
+   * progress, and at most `reservedBytes` reserved by them unless this is its only one (a large share).
+   */
+  private ownerWriteLimit(owner: string, size: number): string | null {
+    let count = 0;
+    let bytes = 0;
+    for (const r of this.reservedBy.values()) if (r.owner === owner) { count++; bytes += r.size; }
+    if (count >= this.limits.openWrites) return `you have ${count} uploads in progress here, the most one peer may have (${this.limits.openWrites})`;
+    if (count > 0 && bytes + size > this.limits.reservedBytes) return `your uploads in progress here already reserve ${bytes} bytes; ${size} more would pass the ${this.limits.reservedBytes}-byte limit per peer`;
+    return null;
+  }
+
+  private addOwnerSlots(owner: string, delta: number): void {
+    const v = (this.slotsBy.get(owner) ?? 0) + delta;
+    if (v > 0) this.slotsBy.set(owner, v);
+    else this.slotsBy.delete(owner);
+  }
+
   private addOwnerBytes(owner: string, delta: number): void {
     const v = (this.usedBy.get(owner) ?? 0) + delta;
     if (v > 0) this.usedBy.set(owner, v);
@@ -300,7 +344,7 @@ export class DiskStore implements ShareStore, SlotStore {
     return { used: this.usedBy.get(owner) ?? 0, reserved };
   }
 
-  /** Committed share bytes per owner (slots are not counted: they are small and anyone may write them). */
+  /** Committed share and slot bytes per owner (a slot is charged to the peer that first stored it). */
   usageByOwner(): Map<string, number> {
     return new Map(this.usedBy);
   }
@@ -405,6 +449,8 @@ export class DiskStore implements ShareStore, SlotStore {
         await this.db.del(slotKey(rec.siHex));
         this.used -= rec.size;
         this.slotCount--;
+        this.addOwnerBytes(rec.owner, -rec.size);
+        this.addOwnerSlots(rec.owner, -1);
         reclaimedBytes += rec.size;
         const path = slotPath(this.home, rec.siHex);
         await unlink(path).catch(() => {});
@@ -427,21 +473,35 @@ export class DiskStore implements ShareStore, SlotStore {
       const key = slotKey(siHex);
       const cur = (await this.db.get(key)) as SlotRecord | undefined;
       const now = this.now();
-      const asked = Math.min(opts.leaseUntil ?? now + DEFAULT_LEASE_MS, now + MAX_LEASE_MS);
+      const asked = Math.min(opts.leaseUntil ?? now + DEFAULT_LEASE_MS, now + MAX_SLOT_LEASE_MS);
       const leaseExpiry = Math.max(asked, cur?.leaseExpiry ?? 0);
       if (cur && seq <= cur.seq) {
         if (seq === cur.seq && cur.size === record.byteLength) {
           const stored = await readFile(slotPath(this.home, siHex)).catch(() => null);
           if (stored && Buffer.compare(stored, record) === 0) {
+            // Renewal by the peer charged with the slot only: the same bytes replayed by anyone else (they are
+            // public: SLOT_GET) must not keep a slot alive that its owner let go.
+            if (owner !== cur.owner) return { status: 'unchanged' as const, seq, size: cur.size, leaseExpiry: cur.leaseExpiry };
             if (leaseExpiry > cur.leaseExpiry) await this.db.put(key, { ...cur, leaseExpiry });
             return { status: 'unchanged' as const, seq, size: cur.size, leaseExpiry };
           }
         }
         throw new SlotRefusedError('stale', `slot ${siHex} already holds seq ${cur.seq}; record has seq ${seq}${seq === cur.seq ? ' with different bytes' : ''}`, { si: siHex, seq, storedSeq: cur.seq });
       }
+      // A new slot is charged to the peer storing it, under the same rule as its shares; a newer record (signed
+      // by the slot's key, so it may renew) keeps the slot charged to whoever stored it first.
+      const charged = cur?.owner ?? owner;
       const delta = record.byteLength - (cur?.size ?? 0);
-      const free = this.stats().free;
-      if (delta > free) throw new SlotRefusedError('quota', `not enough offered space: ${delta} more bytes asked, ${free} free`, { si: siHex });
+      const st = this.stats();
+      if (delta > st.free) throw new SlotRefusedError('quota', `not enough offered space: ${delta} more bytes asked, ${st.free} free`, { si: siHex });
+      if (!cur) {
+        const held = this.slotsBy.get(owner) ?? 0;
+        if (held >= this.limits.slots) throw new SlotRefusedError('limit', `you already have ${held} slots here, the most one peer may have (${this.limits.slots})`, { si: siHex, limit: this.limits.slots });
+        if (this.policy) {
+          const d = await this.policy({ si, shareNum: 0, size: record.byteLength, owner, stats: st, kind: 'slot' });
+          if (!d.ok) throw new SlotRefusedError('policy', d.message, { si: siHex });
+        }
+      }
       const tmp = join(this.home, INCOMING_DIR, `slot.${siHex}.${randomBytes(6).toString('hex')}.tmp`);
       const dest = slotPath(this.home, siHex);
       const fh = await fsOpen(tmp, 'wx', 0o600);
@@ -458,10 +518,11 @@ export class DiskStore implements ShareStore, SlotStore {
         await rm(tmp, { force: true });
         throw e;
       }
-      const rec: SlotRecord = { siHex, seq, size: record.byteLength, owner, leaseExpiry, created: cur?.created ?? now, updated: now };
+      const rec: SlotRecord = { siHex, seq, size: record.byteLength, owner: charged, leaseExpiry, created: cur?.created ?? now, updated: now };
       await this.db.put(key, rec);
       this.used += delta;
-      if (!cur) this.slotCount++;
+      this.addOwnerBytes(charged, delta);
+      if (!cur) { this.slotCount++; this.addOwnerSlots(charged, 1); }
       return { status: 'stored' as const, seq, size: rec.size, leaseExpiry };
     });
   }
@@ -492,14 +553,14 @@ export class DiskStore implements ShareStore, SlotStore {
     return out;
   }
 
-  async renewSlotLease(si: Uint8Array, until: number): Promise<boolean> {
+  async renewSlotLease(si: Uint8Array, until: number, owner: string): Promise<boolean> {
     this.assertOpen();
-    checkSi(si); checkTime(until, 'until');
-    const capped = Math.min(until, this.now() + MAX_LEASE_MS);
+    checkSi(si); checkTime(until, 'until'); checkOwner(owner);
+    const capped = Math.min(until, this.now() + MAX_SLOT_LEASE_MS);
     return this.locked(async () => {
       const key = slotKey(siToHex(si));
       const cur = (await this.db.get(key)) as SlotRecord | undefined;
-      if (!cur) return false;
+      if (!cur || cur.owner !== owner) return false;
       if (capped > cur.leaseExpiry) await this.db.put(key, { ...cur, leaseExpiry: capped });
       return true;
     });

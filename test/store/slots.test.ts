@@ -14,6 +14,37 @@ const B = '12D3KooWBob';
 const enc = new TextEncoder();
 const refused = (reason: string) => (e: unknown) => e instanceof SlotRefusedError && e.reason === reason && e.code === 'ERR_SLOT_REFUSED';
 
+test('slots are charged to the peer that stores them: admission policy and a per-peer slot limit (issue 17 item 2)', async () => {
+  const h = await mkdtemp(join(tmpdir(), 'p2pb-slots-'));
+  const asked: { owner: string; size: number; kind?: string }[] = [];
+  const s = await DiskStore.open(h, {
+    offer: '1MiB', limits: { slots: 3 },
+    policy: (req) => { asked.push({ owner: req.owner, size: req.size, kind: req.kind }); return req.owner === B ? { ok: false, reason: 'policy', message: 'fairness: no' } : { ok: true }; }
+  });
+  try {
+    const put = (owner: string) => { const cap = createMutableWriteCap(); return s.putSlot(storageIndexOf(cap)!, signRecord(cap, 1, randomBytes(100)), owner); };
+    for (let i = 0; i < 3; i++) await put(A);
+    await assert.rejects(put(A), refused('limit'));
+    await assert.rejects(put(B), refused('policy'));
+    assert.ok(asked.every((a) => a.kind === 'slot') && asked.some((a) => a.owner === B));
+    assert.equal(s.stats().slots, 3);
+    assert.equal(s.ownerUsage(A).used, s.stats().used, 'slot bytes are charged to their owner');
+    assert.equal(s.usageByOwner().get(A), s.stats().used);
+  } finally {
+    await s.close();
+  }
+  // Charges survive a restart (reconciled from the index).
+  const again = await DiskStore.open(h, { offer: '1MiB', limits: { slots: 3 } });
+  try {
+    assert.equal(again.ownerUsage(A).used, again.stats().used);
+    const cap = createMutableWriteCap();
+    await assert.rejects(again.putSlot(storageIndexOf(cap)!, signRecord(cap, 1, randomBytes(10)), A), refused('limit'));
+  } finally {
+    await again.close();
+    await rm(h, { recursive: true, force: true });
+  }
+});
+
 describe('DiskStore mutable slots', () => {
   let home: string;
   let store: DiskStore;
@@ -84,7 +115,7 @@ describe('DiskStore mutable slots', () => {
     assert.equal((await store.putSlot(si, r6, B)).status, 'stored');
     assert.equal(store.stats().used, used - r5.byteLength + r6.byteLength);
     assert.equal(openRecord(cap, (await store.getSlot(si))!).seq, 6);
-    assert.equal((await store.getSlotRecord(si))?.owner, B);
+    assert.equal((await store.getSlotRecord(si))?.owner, A, 'still charged to the peer that stored it first');
   });
 
   test('size is bounded: the largest payload fits, one more byte is too large', async () => {
@@ -111,19 +142,31 @@ describe('DiskStore mutable slots', () => {
     }
   });
 
-  test('leases: re-put renews, renewSlotLease only grows, gc collects expired slots', async () => {
+  test('leases: only the owner renews by re-put, a newer record renews, 62 days at most, gc collects expired slots (issue 17 item 2)', async () => {
     const cap = createMutableWriteCap();
     const si = storageIndexOf(cap)!;
     const rec = signRecord(cap, 1, enc.encode('lease'));
     const r = await store.putSlot(si, rec, A);
     const day = 24 * 3600 * 1000;
     assert.equal(r.leaseExpiry, clock + 31 * day);
-    const r2 = await store.putSlot(si, rec, B, { leaseUntil: clock + 60 * day });
+    // B replays A's record (anyone can SLOT_GET it): answered, but the lease does not move.
+    const replay = await store.putSlot(si, rec, B, { leaseUntil: clock + 60 * day });
+    assert.equal(replay.status, 'unchanged');
+    assert.equal(replay.leaseExpiry, clock + 31 * day);
+    assert.equal(await store.renewSlotLease(si, clock + 60 * day, B), false);
+    assert.equal((await store.getSlotRecord(si))?.leaseExpiry, clock + 31 * day);
+    // The owner renews; 400 days asked are clamped to 62.
+    const r2 = await store.putSlot(si, rec, A, { leaseUntil: clock + 60 * day });
     assert.equal(r2.status, 'unchanged');
     assert.equal(r2.leaseExpiry, clock + 60 * day);
-    assert.equal(await store.renewSlotLease(si, clock + 10 * day), true); // never shrinks
-    assert.equal((await store.getSlotRecord(si))?.leaseExpiry, clock + 60 * day);
-    assert.equal(await store.renewSlotLease(randomBytes(16), clock), false);
+    assert.equal((await store.putSlot(si, rec, A, { leaseUntil: clock + 400 * day })).leaseExpiry, clock + 62 * day);
+    assert.equal(await store.renewSlotLease(si, clock + 10 * day, A), true); // never shrinks
+    assert.equal((await store.getSlotRecord(si))?.leaseExpiry, clock + 62 * day);
+    assert.equal(await store.renewSlotLease(randomBytes(16), clock, A), false);
+    // A newer record is signed by the slot's key: whoever relays it, it may renew; the slot stays charged to A.
+    const newer = await store.putSlot(si, signRecord(cap, 2, enc.encode('lease v2')), B, { leaseUntil: clock + 62 * day + 1 });
+    assert.equal(newer.status, 'stored');
+    assert.equal((await store.getSlotRecord(si))?.owner, A);
     const slotsBefore = store.stats().slots;
     const saved = clock;
     clock += 500 * day; // every slot of this suite expired
