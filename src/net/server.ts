@@ -91,7 +91,7 @@ export async function serveStorage(node: Libp2p, store: ShareStore, opts: Storag
 /** Answer ERROR without reading anything, then reset: used before any memory is spent on the stream. */
 function refuse(stream: Stream, err: P2PBackupError): void {
   try {
-    void stream.closeRead().catch(() => {}); // whatever the peer sends is dropped, never buffered
+    stream.maxReadBufferLength = REQUEST_READ_BUFFER; // nobody reads it: a peer sending more than a request is reset
     stream.send(encodeFrame(MSG.ERROR, { code: err.code, message: err.message }));
     void stream.close({ signal: AbortSignal.timeout(2000) }).catch(() => stream.abort(err));
   } catch {

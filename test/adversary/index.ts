@@ -15,7 +15,7 @@ const START_TIMEOUT_MS = 30_000;
 export interface Adversary {
   readonly peerId: string;
   readonly addresses: string[];
-  /** Its first address with /p2p/<id>, for --bootstrap lists. */
+  /** Its first address (with /p2p/<id>), for --bootstrap lists. */
   readonly addr: string;
   readonly child: ChildProcess;
   set(b: Behaviour): Promise<void>;
@@ -55,7 +55,7 @@ export async function spawnAdversary(init: AdversaryInit): Promise<Adversary> {
   return {
     peerId: info.peerId,
     addresses: info.addresses,
-    addr: `${info.addresses[0]}/p2p/${info.peerId}`,
+    addr: info.addresses[0].includes('/p2p/') ? info.addresses[0] : `${info.addresses[0]}/p2p/${info.peerId}`,
     child,
     set: (behaviour) => call({ op: 'set', behaviour }),
     attack: (attack) => call({ op: 'attack', attack }),

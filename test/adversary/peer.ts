@@ -204,6 +204,38 @@ async function attack(a: Attack): Promise<unknown> {
         await sending.catch(() => {});
       }
     }
+    case 'idle-streams': {
+      // Streams opened and left empty: each costs the server a handler and a buffer until its request deadline.
+      return Promise.all(Array.from({ length: a.count }, async () => {
+        const stream = await node.libp2p.dialProtocol(target(a.target), STORAGE_PROTOCOL);
+        const reader = new FrameReader(stream, { idleMs: a.maxMs });
+        try {
+          const f = await reader.next();
+          return f ? (f.type === MSG.ERROR ? String(f.header.code) : 'ok') : 'closed';
+        } catch (e) {
+          return (e as { code?: string }).code ?? 'reset';
+        } finally {
+          reader.release();
+          if (stream.status === 'open') stream.abort(new Error('done'));
+        }
+      }));
+    }
+    case 'big-request': {
+      // A LIST frame carrying `bytes` of payload (the limit for any frame is 1 MiB + 8 KiB): how much does the
+      // server read before it says no?
+      const stream = await node.libp2p.dialProtocol(target(a.target), STORAGE_PROTOCOL);
+      const reader = new FrameReader(stream, { idleMs: 10_000 });
+      try {
+        stream.send(encodeFrame(MSG.LIST, { si: randomBytes(16).toString('hex') }, randomBytes(a.bytes)));
+        const f = await reader.next();
+        return f ? (f.type === MSG.ERROR ? String(f.header.code) : 'ok') : 'closed';
+      } catch (e) {
+        return (e as { code?: string }).code ?? 'reset';
+      } finally {
+        reader.release();
+        if (stream.status === 'open') stream.abort(new Error('done'));
+      }
+    }
     case 'flood-after-request': {
       // A LIST, then megabytes more on the same stream: the server must not buffer them (issue 17 item 12).
       const stream = await node.libp2p.dialProtocol(target(a.target), STORAGE_PROTOCOL);
@@ -226,7 +258,7 @@ async function attack(a: Attack): Promise<unknown> {
   }
 }
 
-async function slowWrite(to: string, size: number, byteEveryMs: number, maxMs: number): Promise<{ accepted: boolean; refusal?: string; code?: string; afterMs: number; sent: number }> {
+async function slowWrite(to: string, size: number, byteEveryMs: number, maxMs: number): Promise<{ accepted: boolean; acceptedAfterMs?: number; refusal?: string; code?: string; afterMs: number; sent: number }> {
   const stream = await node.libp2p.dialProtocol(target(to), STORAGE_PROTOCOL);
   const reader = new FrameReader(stream, { idleMs: maxMs });
   const started = Date.now();
@@ -235,16 +267,18 @@ async function slowWrite(to: string, size: number, byteEveryMs: number, maxMs: n
     stream.send(encodeFrame(MSG.WRITE, { si: randomBytes(16).toString('hex'), shareNum: 0, size }));
     const go = await reader.next();
     if (!go || go.type !== MSG.OK) return { accepted: false, refusal: String(go?.header.reason ?? go?.header.code), afterMs: Date.now() - started, sent };
-    const answer = reader.next();
+    const acceptedAfterMs = Date.now() - started;
+    let answered = false;
+    const answer = reader.next().finally(() => { answered = true; });
     answer.catch(() => {});
     while (Date.now() - started < maxMs && sent < size) {
-      if (stream.status !== 'open' || reader.hasInput()) break;
+      if (answered || stream.status !== 'open' || reader.hasInput()) break;
       stream.send(encodeFrame(MSG.DATA, {}, Uint8Array.of(0)));
       sent++;
       await Promise.race([sleep(byteEveryMs), answer.catch(() => {})]);
     }
     const f = await Promise.race([answer, sleep(2_000).then(() => null)]).catch(() => null);
-    return { accepted: true, code: f ? String(f.header.code ?? 'ok') : stream.status === 'open' ? 'still-open' : 'reset', afterMs: Date.now() - started, sent };
+    return { accepted: true, acceptedAfterMs, code: f ? String(f.header.code ?? 'ok') : stream.status === 'open' ? 'still-open' : 'reset', afterMs: Date.now() - started, sent };
   } finally {
     reader.release();
     if (stream.status === 'open') stream.abort(new Error('done'));

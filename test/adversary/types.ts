@@ -20,7 +20,9 @@ export type Attack =
   | { kind: 'replay-slot'; target: string; si: string }
   | { kind: 'slow-loris'; target: string; writes: number; size: number; byteEveryMs: number; maxMs: number }
   | { kind: 'trickle-request'; target: string; byteEveryMs: number; maxMs: number }
-  | { kind: 'flood-after-request'; target: string; bytes: number };
+  | { kind: 'flood-after-request'; target: string; bytes: number }
+  | { kind: 'idle-streams'; target: string; count: number; maxMs: number }
+  | { kind: 'big-request'; target: string; bytes: number };
 
 export interface AdversaryInit {
   home: string;
