@@ -71,7 +71,7 @@ export interface PeerService {
   getFile(cap: string, opts: { signal?: AbortSignal }): Promise<{ size: number; stream: Readable }>;
   /** What I offer, what I use, per-peer balances (optional: a peer without the fairness layer answers 501). */
   fairnessReport?(): Promise<FairnessReport>;
-  /** Spot-check now what I placed on others (LIST + one-byte READ per sampled share); results go to the ledger. */
+  /** Spot-check now what I placed on others (a proof of each sampled share: trailer + challenged block); results go to the ledger. */
   checkFairness?(): Promise<SpotCheckResult[]>;
   /** Check (and optionally verify, repair, walk) a cap; resolves with a report carrying `recoverable`. */
   check?(cap: string, opts: CheckRequest): Promise<{ recoverable: boolean; [key: string]: unknown }>;

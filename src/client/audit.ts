@@ -59,7 +59,8 @@ export class AuditLedger {
     return run;
   }
 
-  recordAudit(peer: string, ok: boolean, reason?: string): Promise<PeerAuditStats> {
+  /** `share` says which share the audit was about (the fairness layer drops a failed placement); unused here. */
+  recordAudit(peer: string, ok: boolean, reason?: string, _share?: { siHex: string; shareNum: number }): Promise<PeerAuditStats> {
     const t = this.now();
     return this.update(peer, (s) => {
       if (ok) { s.passes++; s.lastSeen = t; }
@@ -150,6 +151,7 @@ export async function auditFile(capText: string, finder: ServerFinder, o: AuditO
       }
     }));
   }
-  for (const r of results) await o.ledger?.recordAudit(r.peer, r.ok, r.reason);
+  const siHex = Buffer.from(si).toString('hex');
+  for (const r of results) await o.ledger?.recordAudit(r.peer, r.ok, r.reason, { siHex, shareNum: r.shareNum });
   return results;
 }

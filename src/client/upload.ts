@@ -4,14 +4,19 @@
 //    holds (a convergent re-upload costs nothing) and whether it accepts a share of that size.
 // 3. Share i streams to its peer through a bounded channel, in lock-step with the encoder, so memory
 //    stays at a few segments; a peer that fails mid-stream is dropped, the others go on.
-// 4. Success needs happiness >= happy. Otherwise, for a convergent file, the missing shares are encoded
+// 4. A peer answering `exists` (it already holds that share) moved no byte: its claim counts only once proven
+//    (prove.ts: its trailer matches the UEB hash just computed, a challenged block its share root), after the
+//    pass that made it, and an unproven claim is reported as a failed audit.
+// 5. Success needs happiness >= happy. Otherwise, for a convergent file, the missing shares are encoded
 //    again (same key, same bytes) and offered to the remaining candidates.
+// Every share held (written, or claimed and proven) is reported to the finder (`onPlaced`: fairness credit).
 import { encodeFile, type EncodeStart, type FileInput, type ShareSink } from '../format/index.ts';
-import { formatCap } from '../caps/index.ts';
+import { formatCap, type VerifyCap } from '../caps/index.ts';
 import { faultPoint } from '../common/fault.ts';
 import { Channel } from './channel.ts';
 import { happiness } from './happiness.ts';
 import { NoPeersError, NotHappyError } from './errors.ts';
+import { proveShare } from './prove.ts';
 import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
 
 const CHANNEL_DEPTH = 4; // chunks queued per share before the encoder waits (a chunk is at most a block)
@@ -50,6 +55,9 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
   const placements = new Map<number, Set<string>>();
   const refusals: Record<string, string> = {};
   const used = new Set<string>();
+  const written: { share: number; server: ShareServer }[] = [];
+  /** `exists` answers of the current pass, proven (or not) once its encode is done. */
+  const claims: { share: number; server: ShareServer }[] = [];
   let candidates: ShareServer[] = [];
   let start: EncodeStart | null = null;
   const place = (share: number, peer: string) => {
@@ -98,8 +106,13 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
         }
         used.add(server.id);
         try {
-          await server.writeShare(s.storageIndex, share, ch, s.shareSize, { signal: o.signal });
+          const r = await server.writeShare(s.storageIndex, share, ch, s.shareSize, { signal: o.signal });
           ch.fail(DONE); // an `exists` answer consumes nothing: stop feeding this share
+          if (r.status === 'exists') {
+            claims.push({ share, server }); // counted once proven (proveClaims)
+            return;
+          }
+          written.push({ share, server });
           place(share, server.id);
           faultPoint('client:upload:share-placed'); // crash tests: some shares of a file placed, not all
           o.onProgress?.({ type: 'client:upload:share-placed', shareNum: share, peer: server.id });
@@ -147,9 +160,29 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
     (releaseSi as (() => void) | null)?.();
   }
 
+  /** Prove this pass's `exists` claims: a proven share is placed, an unproven one is left for the next pass. */
+  async function proveClaims(vcap: VerifyCap | null): Promise<void> {
+    const pending = claims.splice(0);
+    if (!vcap || !start) return;
+    const si = vcap.storageIndex;
+    await Promise.all(pending.map(async ({ share, server }) => {
+      const r = await proveShare(server, vcap, share, start!.shareSize, { signal: o.signal });
+      if (r.ok) {
+        place(share, server.id);
+        o.onProgress?.({ type: 'client:upload:share-placed', shareNum: share, peer: server.id });
+      } else {
+        refusals[server.id] = `exists, not proven: ${r.reason}`;
+        o.onProgress?.({ type: 'client:upload:share-failed', shareNum: share, peer: server.id, error: `claimed to hold the share; not proven: ${r.reason}` });
+      }
+      if (!r.ok && r.unreachable) return;
+      await Promise.resolve(finder.onAudit?.({ peer: server.id, si, shareNum: share, ok: r.ok, ...(r.ok ? {} : { reason: `claimed share not proven: ${r.reason}` }) })).catch(() => {});
+    }));
+  }
+
   async function uploadPasses(): Promise<UploadResult> {
     const result = await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: firstSink }));
     await Promise.all(writers.splice(0));
+    await proveClaims(result.verifyCap);
 
     // Second pass for shares lost mid-stream or never placed, onto peers not used yet (convergent only:
     // a random key would produce different shares).
@@ -158,6 +191,17 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
       if (missing.length && candidates.some((c) => !used.has(c.id))) {
         await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: (s) => placeAndSink(s, missing) }));
         await Promise.all(writers.splice(0));
+        await proveClaims(result.verifyCap);
+      }
+    }
+    // Credit what peers hold, whether or not the upload as a whole succeeds: they hold my bytes.
+    if (result.verifyCap && finder.onPlaced) {
+      const verifyCap = formatCap(result.verifyCap);
+      for (const [share, peers] of placements) {
+        for (const peer of peers) {
+          const how = written.some((w) => w.share === share && w.server.id === peer) ? 'written' as const : 'proven' as const;
+          await Promise.resolve(finder.onPlaced({ peer, si: result.verifyCap.storageIndex, shareNum: share, size: start!.shareSize, verifyCap, how })).catch(() => {});
+        }
       }
     }
     const h = start ? happiness(placements) : o.happy;

@@ -159,12 +159,11 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     return {
       id,
       canAccept: (si, shareNum, size, o) => watch(id, c.canAccept(si, shareNum, size, o)),
-      // Fairness: no new shares for a peer that failed its latest audit; every placement goes to the ledger.
+      // Fairness: no new shares for a peer in failed standing. Credit comes later, from the client (onPlaced):
+      // an `exists` answer earns none until the peer proved it holds the share.
       writeShare: async (si, shareNum, source, size, o) => {
         fairness.guardPlacement(id);
-        const r = await watch(id, c.writeShare(si, shareNum, source, size, o));
-        await fairness.recordPlacement(id, si, shareNum, size).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
-        return r;
+        return watch(id, c.writeShare(si, shareNum, source, size, o));
       },
       list: (si, o) => watch(id, c.list(si, o)),
       read: (si, shareNum, ranges, o) => watch(id, c.read(si, shareNum, ranges, o)),
@@ -211,6 +210,17 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     async providers(si, o) {
       const ids = await node.findProviders(si, { signal: o?.signal, timeoutMs: 2_000 });
       return ids.map((p) => p.toString()).filter((id) => id !== self).map(server);
+    },
+    // The fairness ledger's two inputs from the client: shares held (written, or claimed and proven) and audits.
+    async onPlaced(p) {
+      await fairness.recordPlacement(p.peer, p.si, p.shareNum, p.size, p.verifyCap).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+    },
+    async onAudit(a) {
+      await fairness.recordShareAudit(a.peer, a.si, a.shareNum, a.ok, a.reason).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+    },
+    // A holder abandoned as too slow (hedged reads) is left out of candidate lists like one that timed out.
+    demote(id) {
+      down.set(id, Date.now());
     }
   };
 
@@ -289,7 +299,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       scheduleRecovery(2_000);
       spotTimer = setInterval(() => {
         void checkFairness().then((rs) => {
-          for (const r of rs) if (r.ok === false) init.log?.warn({ peer: r.peer, missing: r.missing.length }, 'fairness: spot check failed');
+          for (const r of rs) if (r.ok === false) init.log?.warn({ peer: r.peer, missing: r.missing.length, checked: r.checked }, 'fairness: spot check failed');
         }, () => {});
       }, SPOT_CHECK_INTERVAL_MS);
       spotTimer.unref();
@@ -297,9 +307,10 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       // One audit, two books: the health ledger (availability, repairs) and the fairness ledger
       // (a peer that fails loses its allowance and its place in our placement order).
       const recordHealth = ledger.recordAudit.bind(ledger);
-      ledger.recordAudit = async (p, ok, reason) => {
+      ledger.recordAudit = async (p, ok, reason, share) => {
         const r = await recordHealth(p, ok, reason);
-        await fairness.ledger.recordAudit(p, ok, reason).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+        const done = share ? fairness.recordShareAudit(p, share.siHex, share.shareNum, ok, reason) : fairness.ledger.recordAudit(p, ok, reason);
+        await done.catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
         return r;
       };
       peer.health = createHealthService({
