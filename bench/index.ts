@@ -9,6 +9,7 @@ const BENCHES: Record<string, string> = {
   transfer: './transfer.ts',
   backup: './backup.ts',
   e2e: './e2e.ts',
+  fuzz: './fuzz.ts',
 };
 
 interface BenchModule {
