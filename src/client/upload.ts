@@ -13,6 +13,7 @@
 import { encodeFile, type EncodeStart, type FileInput, type ShareSink } from '../format/index.ts';
 import { formatCap, type VerifyCap } from '../caps/index.ts';
 import { faultPoint } from '../common/fault.ts';
+import { P2PBackupError } from '../common/errors.ts';
 import { Channel } from './channel.ts';
 import { happiness } from './happiness.ts';
 import { NoPeersError, NotHappyError } from './errors.ts';
@@ -21,6 +22,19 @@ import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
 
 const CHANNEL_DEPTH = 4; // chunks queued per share before the encoder waits (a chunk is at most a block)
 const DONE = new Error('share stream finished');
+/**
+ * A share whose channel stays full this long (ms) while every other share's peer has taken all it was given is
+ * dropped: shares are written in lock-step, so one peer that reads slowly (a trickle just inside the idle
+ * timeout) would otherwise hold the whole upload to its pace. The second pass places the share elsewhere.
+ */
+export const LAGGARD_MS = 10_000;
+
+/** A peer took a share's bytes much more slowly than the other peers took theirs. */
+export class SlowPeerError extends P2PBackupError {
+  constructor(peer: string, shareNum: number, ms: number) {
+    super('ERR_SLOW_PEER', `peer ${peer} took no more of share ${shareNum} for ${ms} ms while the others kept up; it is placed elsewhere`, { peer, shareNum, ms });
+  }
+}
 
 export interface UploadOptions {
   k: number;
@@ -28,6 +42,8 @@ export interface UploadOptions {
   happy: number;
   convergenceSecret?: Uint8Array;
   segmentSize?: number;
+  /** LAGGARD_MS by default (tests shorten it). */
+  laggardMs?: number;
   signal?: AbortSignal;
   onProgress?: (e: ClientProgress) => void;
 }
@@ -82,6 +98,15 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
   // (accepted, refused with a reason, or `exists` for a convergent re-upload) before any data moves,
   // so a refused share simply moves on to the next candidate with its stream still untouched.
   const writers: Promise<void>[] = [];
+  /** Per share of the current pass: its peer, and how to end its stream at once (a laggard, dropped). */
+  const streams = new Map<number, { peer: string; ac: AbortController; ch: Channel<Uint8Array>; done: boolean }>();
+  const dropLaggard = (share: number, ms: number) => {
+    const w = streams.get(share);
+    if (!w || w.done) return;
+    const err = new SlowPeerError(w.peer, share, ms);
+    w.ch.fail(err);
+    w.ac.abort(err);
+  };
   const allChannels: Channel<Uint8Array>[] = [];
   // If encoding fails midway, every share stream must end too (writers would wait forever otherwise,
   // holding their streams and the peers' temp files).
@@ -105,8 +130,11 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
           return;
         }
         used.add(server.id);
+        const ac = new AbortController();
+        const w = { peer: server.id, ac, ch, done: false };
+        streams.set(share, w);
         try {
-          const r = await server.writeShare(s.storageIndex, share, ch, s.shareSize, { signal: o.signal });
+          const r = await server.writeShare(s.storageIndex, share, ch, s.shareSize, { signal: o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal }).finally(() => { w.done = true; });
           ch.fail(DONE); // an `exists` answer consumes nothing: stop feeding this share
           if (r.status === 'exists') {
             claims.push({ share, server }); // counted once proven (proveClaims)
@@ -137,10 +165,23 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
       writers.push(writeOne(share, ch));
     }
     return {
-      // A failed peer must not stall or fail the others: its chunks are dropped.
+      // A failed peer must not stall or fail the others: its chunks are dropped; a laggard is dropped too.
       async write(i, chunk) {
         const ch = channels.get(i);
-        if (ch && !ch.failed) await ch.push(chunk).catch(() => {});
+        if (!ch || ch.failed) return;
+        const pushed = ch.push(chunk).then(() => true, () => true);
+        const since = Date.now();
+        for (;;) {
+          let timer: NodeJS.Timeout | undefined;
+          const done = await Promise.race([pushed, new Promise<false>((r) => { timer = setTimeout(() => r(false), o.laggardMs ?? LAGGARD_MS); })]);
+          clearTimeout(timer);
+          if (done) return;
+          const others = [...channels.values()].filter((c) => c !== ch && !c.failed);
+          if (others.length && others.every((c) => c.queued === 0)) {
+            dropLaggard(i, Date.now() - since);
+            return;
+          }
+        }
       },
       async close(i) {
         channels.get(i)?.close();
@@ -158,6 +199,28 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
     return await uploadPasses();
   } finally {
     (releaseSi as (() => void) | null)?.();
+  }
+
+  /**
+   * Wait for this pass's share streams. Once some have finished, the others get LAGGARD_MS more (from the last
+   * one finished): a peer that took its queued chunks far more slowly than the rest is dropped, not waited for.
+   */
+  async function settleWriters(): Promise<void> {
+    const all = writers.splice(0);
+    let finished = 0;
+    let lastAt = Date.now();
+    const tracked = all.map((p) => p.finally(() => { finished++; lastAt = Date.now(); }));
+    const everything = Promise.all(tracked).then(() => true);
+    while (finished < all.length) {
+      let timer: NodeJS.Timeout | undefined;
+      const done = await Promise.race([everything, new Promise<false>((r) => { timer = setTimeout(() => r(false), o.laggardMs ?? LAGGARD_MS); })]);
+      clearTimeout(timer);
+      if (done) break;
+      const idle = Date.now() - lastAt;
+      if (finished > 0 && idle >= (o.laggardMs ?? LAGGARD_MS)) for (const [share, w] of streams) if (!w.done) dropLaggard(share, idle);
+    }
+    await everything;
+    streams.clear();
   }
 
   /** Prove this pass's `exists` claims: a proven share is placed, an unproven one is left for the next pass. */
@@ -181,7 +244,7 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
 
   async function uploadPasses(): Promise<UploadResult> {
     const result = await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: firstSink }));
-    await Promise.all(writers.splice(0));
+    await settleWriters();
     await proveClaims(result.verifyCap);
 
     // Second pass for shares lost mid-stream or never placed, onto peers not used yet (convergent only:
@@ -190,7 +253,7 @@ export async function upload(input: FileInput, finder: ServerFinder, o: UploadOp
       const missing = range(o.n).filter((i) => !placements.has(i));
       if (missing.length && candidates.some((c) => !used.has(c.id))) {
         await encodeOrAbort(() => encodeFile(input, { ...encodeOpts, sink: (s) => placeAndSink(s, missing) }));
-        await Promise.all(writers.splice(0));
+        await settleWriters();
         await proveClaims(result.verifyCap);
       }
     }
