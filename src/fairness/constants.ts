@@ -19,7 +19,7 @@ export const SPOT_CHECK_SAMPLES = 8;
 /**
  * Standing rests on a failure score, not on the latest audit: each failed audit adds 1, each passed one takes
  * PASS_CREDIT back, and the score halves every FAILURE_HALF_LIFE_MS. A peer is in failed standing while its
- * score is at least FAILED_STANDING_SCORE. So one failure puts a peer in failed standing, and it takes five
+ * score is at least FAILED_STANDING_SCORE. So one failure puts a peer in failed standing, and it takes six
  * passed audits of other shares (or a week) to leave it; a peer keeping less than about 90% of what it was given
  * (1 failure per 0.1 credit earned) never leaves it, however many easy passes it collects in between.
  */

@@ -186,6 +186,22 @@ async function attack(a: Attack): Promise<unknown> {
       const results = await Promise.all(Array.from({ length: a.writes }, () => slowWrite(a.target, a.size, a.byteEveryMs, a.maxMs)));
       return results;
     }
+    case 'squat': {
+      // Tiny shares for share numbers of someone else's storage index (holders see them; provider records publish
+      // them), with the longest lease: does the target commit them? (issue 17 item 7)
+      const client = node.storage(target(a.target));
+      const si = Buffer.from(a.si, 'hex');
+      const out: Record<string, string> = {};
+      for (const n of a.shareNums) {
+        try {
+          const r = await client.writeShare(si, n, randomBytes(a.size), a.size, { leaseUntil: Date.now() + 400 * 86_400_000 });
+          out[n] = r.status;
+        } catch (e) {
+          out[n] = (e as { reason?: string; code?: string }).reason ?? (e as { code?: string }).code ?? 'error';
+        }
+      }
+      return out;
+    }
     case 'trickle-request': {
       // A request frame sent one byte at a time: never complete, always just inside the idle timeout.
       const stream = await node.libp2p.dialProtocol(target(a.target), STORAGE_PROTOCOL);

@@ -22,7 +22,8 @@ export type Attack =
   | { kind: 'trickle-request'; target: string; byteEveryMs: number; maxMs: number }
   | { kind: 'flood-after-request'; target: string; bytes: number }
   | { kind: 'idle-streams'; target: string; count: number; maxMs: number }
-  | { kind: 'big-request'; target: string; bytes: number };
+  | { kind: 'big-request'; target: string; bytes: number }
+  | { kind: 'squat'; target: string; si: string; shareNums: number[]; size: number };
 
 export interface AdversaryInit {
   home: string;
