@@ -80,7 +80,7 @@ export interface FolderService {
   snapshots(what: string): Promise<{ rootCap: string; seq: number; snapshots: HeadSnapshot[] }>;
   ls(cap: string, path?: string): Promise<DirEntry[]>;
   diff(a: string, b: string): Promise<DiffResult>;
-  restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void }): Promise<{ snapshotCap: string; stats: RestoreStats }>;
+  restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; preserveSpecial?: boolean; ignoreUmask?: boolean; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void }): Promise<{ snapshotCap: string; stats: RestoreStats }>;
   /** Apply a retention policy to a folder's head; with `prune`, then free what no kept snapshot needs. */
   forget(idOrPath: string, policy: ForgetPolicy, o?: { prune?: boolean; signal?: AbortSignal }): Promise<ForgetDecision & { prune?: PruneReport }>;
   /** Free what no kept snapshot of the owner's folders needs (rewrite sparse packs, delete dead ones). */
@@ -110,7 +110,7 @@ export interface PeerService {
   getFile(cap: string, opts: { signal?: AbortSignal }): Promise<{ size: number; stream: Readable }>;
   /** What I offer, what I use, per-peer balances. */
   fairnessReport(): Promise<FairnessReport>;
-  /** Spot-check now what I placed on others (LIST + one-byte READ per sampled share); results go to the ledger. */
+  /** Spot-check now what I placed on others (a proof of each sampled share: trailer + challenged block); results go to the ledger. */
   checkFairness(): Promise<SpotCheckResult[]>;
   /** Check (and optionally verify, repair, walk) a cap; UnsupportedError for a deep check on a peer without folders. */
   check(cap: string, opts: CheckRequest): Promise<CheckReport>;

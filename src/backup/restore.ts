@@ -7,13 +7,16 @@
 //    verified and had the expected size. A failed file leaves nothing behind under its name or a temp name.
 // 4. Directories get their modes and mtimes last, deepest first (writing into a directory changes its
 //    mtime, and a read-only mode would block the writes).
+// Modes come from a snapshot, which may be crafted: setuid, setgid and sticky bits are dropped unless
+// `preserveSpecial`, the process umask is applied unless `ignoreUmask`, and a directory that already existed
+// keeps its own mode unless overwrite is 'always' (a snapshot must not make ~/.ssh 0777).
 // Per-item failures (a file whose shares are gone, something in the way) go to `onItemError`.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { chmod, mkdir, open, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
 import { lstatSync, opendirSync, type BigIntStats } from 'node:fs';
 import { P2PBackupError } from '../common/errors.ts';
-import { RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
+import { MODE_MASK, RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
 import { RestoreConflictError, RestoreSizeError, TreeTooLargeError } from './errors.ts';
 import { limiter } from './limit.ts';
 import { expansionBudget, locate, pathComponents, snapshotLimit } from './ls.ts';
@@ -35,6 +38,13 @@ export interface RestoreOptions {
    * when size and mtime match the snapshot; 'always' replaces it. Directories are never removed.
    */
   overwrite?: OverwriteMode;
+  /**
+   * Restore setuid, setgid and sticky bits as the snapshot has them. Default false: they are dropped (a
+   * snapshot from someone else, or a crafted one, must not plant a setuid file).
+   */
+  preserveSpecial?: boolean;
+  /** Restore permission bits exactly as the snapshot has them. Default false: the process umask is applied. */
+  ignoreUmask?: boolean;
   /** Files downloaded at once; default RESTORE_CONCURRENCY. */
   concurrency?: number;
   onProgress?: (e: BackupProgress) => void;
@@ -65,8 +75,22 @@ async function lstatOrNull(p: string): Promise<BigIntStats | null> {
   return lstatSync(p, { bigint: true, throwIfNoEntry: false }) ?? null;
 }
 
+/** Permission bits kept without `preserveSpecial`: read, write, execute for user, group and others. */
+const PERMISSION_BITS = 0o777;
+
+/** The process umask (documented as racy only when threads change it; nothing here does). */
+function currentUmask(): number {
+  return process.umask();
+}
+
 export async function restore(cap: string, target: string, o: RestoreOptions): Promise<{ stats: RestoreStats }> {
   const overwrite = o.overwrite ?? 'if-changed';
+  const umask = o.ignoreUmask ? 0 : currentUmask();
+  const keep = o.preserveSpecial ? MODE_MASK : PERMISSION_BITS;
+  /** The mode a restored entry gets from the snapshot's `mode`. */
+  const modeOf = (mode: number) => mode & keep & ~umask;
+  /** Directories that existed before this restore, with their mode then (put back unless overwrite is 'always'). */
+  const existingDirs = new Map<string, number>();
   const stats: RestoreStats = { files: 0, dirs: 0, symlinks: 0, bytesWritten: 0, unchanged: 0, failed: [] };
   const ac = new AbortController();
   const onAbort = () => ac.abort(o.signal!.reason);
@@ -135,7 +159,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         // renames it; the download slot is free again at once (at most WRITES_IN_FLIGHT files / WRITE_BYTES_IN_FLIGHT wait to be written).
         got = content.bytes.length;
         if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
-        const w = (await queueWrite({ tmp, path: abs, bytes: content.bytes, mode: e.mode, time: tsOf(e.mtimeNs) })).done;
+        const w = (await queueWrite({ tmp, path: abs, bytes: content.bytes, mode: modeOf(e.mode), time: tsOf(e.mtimeNs) })).done;
         placed = true; // the writer removes its temporary file itself if it fails
         return { written: w.then(() => {
           stats.files++; stats.bytesWritten += got;
@@ -151,7 +175,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
             await fh.write(chunk);
           }
           if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
-          await fh.chmod(e.mode);
+          await fh.chmod(modeOf(e.mode));
         } finally {
           await fh.close();
         }
@@ -191,7 +215,8 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     if (fresh) { await mkdir(abs, { mode: 0o700 }); return 'made'; }
     const existing = await lstatOrNull(abs);
     if (existing?.isDirectory()) {
-      if ((Number(existing.mode) & 0o700) !== 0o700) await chmod(abs, (Number(existing.mode) & 0o7777) | 0o700);
+      existingDirs.set(abs, Number(existing.mode) & MODE_MASK);
+      if ((Number(existing.mode) & 0o700) !== 0o700) await chmod(abs, (Number(existing.mode) & MODE_MASK) | 0o700);
       return true;
     }
     if (existing) {
@@ -257,7 +282,10 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     dirs.sort((a, b) => b.depth - a.depth);
     for (const d of dirs) {
       try {
-        await chmod(d.abs, d.entry.mode);
+        // An existing directory keeps its mode (the u+rwx added for writing into it is taken back) unless
+        // the caller asked to overwrite everything: a snapshot never loosens what is already there.
+        const before = existingDirs.get(d.abs);
+        await chmod(d.abs, before !== undefined && overwrite !== 'always' ? before : modeOf(d.entry.mode));
         await utimes(d.abs, tsOf(d.entry.mtimeNs), tsOf(d.entry.mtimeNs));
       } catch (err) {
         await itemError(d.abs, err as Error);

@@ -33,7 +33,7 @@ export interface PeerAuditStats {
 const EMPTY: PeerAuditStats = { passes: 0, failures: 0, lastSeen: 0, lastFailure: 0, samples: '' };
 
 /** Told of every audit result once it is in the ledger (the peer feeds it to its fairness ledger too). */
-export type AuditHook = (peer: string, ok: boolean, reason?: string) => Promise<void> | void;
+export type AuditHook = (peer: string, ok: boolean, reason?: string, share?: { siHex: string; shareNum: number }) => Promise<void> | void;
 
 export interface AuditLedgerOptions {
   now?: () => number;
@@ -72,13 +72,14 @@ export class AuditLedger {
     return run;
   }
 
-  async recordAudit(peer: string, ok: boolean, reason?: string): Promise<PeerAuditStats> {
+  /** `share` says which share the audit was about (passed on to the hook: the fairness layer drops a failed placement). */
+  async recordAudit(peer: string, ok: boolean, reason?: string, share?: { siHex: string; shareNum: number }): Promise<PeerAuditStats> {
     const t = this.now();
     const s = await this.update(peer, (s) => {
       if (ok) { s.passes++; s.lastSeen = t; }
       else { s.failures++; s.lastFailure = t; s.lastFailureReason = reason?.slice(0, 200); }
     });
-    await this.onAudit?.(peer, ok, reason);
+    await this.onAudit?.(peer, ok, reason, share);
     return s;
   }
 
@@ -166,6 +167,7 @@ export async function auditFile(capText: string, finder: ServerFinder, o: AuditO
       }
     }));
   }
-  for (const r of results) await o.ledger?.recordAudit(r.peer, r.ok, r.reason);
+  const siHex = Buffer.from(si).toString('hex');
+  for (const r of results) await o.ledger?.recordAudit(r.peer, r.ok, r.reason, { siHex, shareNum: r.shareNum });
   return results;
 }

@@ -21,6 +21,11 @@ export class Channel<T> implements AsyncIterable<T> {
     return this.error !== null;
   }
 
+  /** Chunks queued and not yet taken by the consumer. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   async push(item: T): Promise<void> {
     while (this.queue.length >= this.capacity && this.error === null) {
       await new Promise<void>((r) => (this.wakeProducer = r));

@@ -3,9 +3,12 @@
 //    records only when those hold fewer than k shares (locate.ts); peers that answer first come first.
 // 2. Every (peer, share) pair becomes a ShareSource; the decoder verifies each block's Merkle path
 //    against the pack cap before use, drops a source that lies or fails, and needs any k good shares.
+// 3. Reads are hedged (hedge.ts): a holder much slower than the others is abandoned for another share as
+//    long as k shares remain, so one trickling holder cannot hold a download up.
 import { decodeFile, NotEnoughSharesError, type DecodeStream, type ShareSource } from '../format/index.ts';
 import { InvalidCapError, parseCap, storageIndexOf, type PackCap } from '../caps/index.ts';
-import { locate, sourceOf } from './locate.ts';
+import { locate } from './locate.ts';
+import { hedgedSources } from './hedge.ts';
 import type { ClientProgress, ServerFinder } from './types.ts';
 
 export interface DownloadOptions {
@@ -19,11 +22,11 @@ export interface DownloadHandle {
   stream: DecodeStream;
 }
 
-/** Every (peer, share) pair holding shares of `si`, as verified-on-read sources, fastest holders first. */
-export async function findSources(si: Uint8Array, finder: ServerFinder, n: number, signal?: AbortSignal, enough = n): Promise<{ sources: ShareSource[]; shares: Set<number>; holders: number }> {
+/** Every (peer, share) pair holding shares of `si`, as hedged sources (`k` shares needed), fastest holders first. */
+export async function findSources(si: Uint8Array, finder: ServerFinder, n: number, signal?: AbortSignal, enough = n, k = enough): Promise<{ sources: ShareSource[]; shares: Set<number>; holders: number }> {
   const loc = await locate(si, finder, n, signal, enough);
   return {
-    sources: loc.pairs.map((p) => sourceOf(loc, p.peer, p.shareNum, p.size, signal)),
+    sources: hedgedSources(loc, { k, finder, signal }),
     shares: new Set(loc.pairs.map((p) => p.shareNum)),
     holders: new Set(loc.pairs.map((p) => p.peer)).size
   };

@@ -4,10 +4,13 @@
 // 2. Match shares to distinct peers (maximum matching); every share left unmatched must be placed again.
 // 3. Rebuild those shares from k good ones (src/format rebuildShares: Reed-Solomon on ciphertext blocks,
 //    each rebuilt share's root checked against the root list the cap commits to).
-// 4. Place each on a candidate peer that holds nothing of this file (DHT order), the next one on refusal.
+// 4. Place each on a candidate peer that holds nothing of this file (DHT order), the next one on refusal; an
+//    `exists` answer counts only once proven (prove.ts), and every share placed is reported (onPlaced).
 // 5. Corrupt shares are deleted only where we own them (DELETE is owner-only); elsewhere a replacement suffices.
 // 6. Check again: the report carries before and after.
 import { rebuildShares } from '../format/index.ts';
+import { parseCap, type PackCap } from '../caps/index.ts';
+import { proveShare } from './prove.ts';
 import { RemoteRefusedError } from '../common/errors.ts';
 import { inspectFile, placementsOf, type CheckOptions, type FileCheckReport } from './check.ts';
 import { sourceOf } from './locate.ts';
@@ -90,7 +93,15 @@ export async function repairFile(capText: string, finder: ServerFinder, o: Repai
         const server = free.shift();
         if (!server) { result.failures.push({ shareNum, error: 'no free peer left to take this share' }); break; }
         try {
-          await server.writeShare(loc.si, shareNum, once(bytes), bytes.length, { signal: o.signal });
+          const w = await server.writeShare(loc.si, shareNum, once(bytes), bytes.length, { signal: o.signal });
+          const vcap = parseCap(before.verifyCap!) as PackCap;
+          if (w.status === 'exists') {
+            // It held nothing of this file when listed: a claim to hold the share now must be proven.
+            const p = await proveShare(server, vcap, shareNum, bytes.length, { signal: o.signal });
+            if (p.ok || !p.unreachable) await Promise.resolve(finder.onAudit?.({ peer: server.id, si: loc.si, shareNum, ok: p.ok, ...(p.ok ? {} : { reason: `claimed share not proven: ${p.reason}` }) })).catch(() => {});
+            if (!p.ok) throw new Error(`peer said it holds share ${shareNum}; not proven: ${p.reason}`);
+          }
+          await Promise.resolve(finder.onPlaced?.({ peer: server.id, si: loc.si, shareNum, size: bytes.length, verifyCap: before.verifyCap!, how: w.status === 'exists' ? 'proven' : 'written' })).catch(() => {});
           result.placed.push({ shareNum, peer: server.id });
           o.onProgress?.({ type: 'client:repair:share-placed', shareNum, peer: server.id });
           break;

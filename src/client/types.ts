@@ -22,6 +22,20 @@ export interface ShareServer {
   audit?(si: Uint8Array, shareNum: number, segment: number, nonce: Uint8Array, opts?: { signal?: AbortSignal }): Promise<{ block: Uint8Array; leaf: Uint8Array; path: Uint8Array[]; proof: Uint8Array }>;
 }
 
+/** A share of mine that `peer` now holds: written there by me, or claimed (`exists`) and proven by an audit. */
+export interface PlacedShare {
+  peer: string;
+  si: Uint8Array;
+  shareNum: number;
+  size: number;
+  /** The file's verify cap (text): what a later audit of this placement checks against. */
+  verifyCap: string;
+  how: 'written' | 'proven';
+}
+
+/** One audit of one (peer, share): a claim checked by an upload, or a proof asked later. */
+export interface ShareAudit { peer: string; si: Uint8Array; shareNum: number; ok: boolean; reason?: string }
+
 export interface ServerFinder {
   /** Storage peers for a storage index, best first (DHT-closest), never including this peer. */
   candidates(si: Uint8Array, count: number, opts?: { signal?: AbortSignal }): Promise<ShareServer[]>;
@@ -31,6 +45,12 @@ export interface ServerFinder {
   providers?(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<ShareServer[]>;
   /** Every storage peer known (bounded), for a last-resort LIST when the closest peers and providers fall short. */
   known?(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<ShareServer[]>;
+  /** Best effort: a share of mine is held (fairness credit). Never called for an `exists` claim not proven. */
+  onPlaced?(p: PlacedShare): void | Promise<void>;
+  /** Best effort: an audit's outcome (a failure drops that placement and counts against the peer). */
+  onAudit?(a: ShareAudit): void | Promise<void>;
+  /** Best effort: `peer` was abandoned as too slow (a hedged read): prefer others for a while. */
+  demote?(peer: string): void;
 }
 
 export type ClientProgress =

@@ -4,25 +4,42 @@
 // 2. Candidates are the DHT-closest peers to the storage index; share i goes to the next unused candidate. A WRITE
 //    is answered (accepted, refused with a reason, or `exists`) before any data moves, so a refused share simply
 //    moves on to the next candidate.
-// 3. An `exists` answer counts only once the holder proves it: its share's trailer (block tree, share roots, UEB,
-//    footer) must equal the one this upload computed. Otherwise the share goes elsewhere. (Storage peers check every
-//    block of a share against its tree before they commit it, so a committed share with our trailer has our blocks.)
-// 4. Shares that failed go to candidates not used yet (a second pass); success needs happiness >= happy.
+// 3. An `exists` answer moved no byte: it counts only once proven (prove.ts: the holder's trailer checks against
+//    the pack cap just computed, and a challenged block against its share root); an unproven claim is reported as
+//    a failed audit and the share goes elsewhere. (Storage peers also check every block of a share against its
+//    tree before they commit it, so a committed share filed under this storage index is this pack's.)
+// 4. A share still being written LAGGARD_MS after the others finished is dropped and written elsewhere: one peer
+//    that reads slowly (a trickle inside the idle timeout) must not hold the upload to its pace.
+// 5. Success needs happiness >= happy. Every share held (written, or claimed and proven) is reported to the
+//    finder (`onPlaced`: fairness credit), whether or not the upload as a whole succeeds: they hold my bytes.
 import { encodePack } from '../format/index.ts';
 import { formatCap, type PackCap } from '../caps/index.ts';
 import { faultPoint } from '../common/fault.ts';
+import { P2PBackupError } from '../common/errors.ts';
 import { happiness } from './happiness.ts';
 import { NoPeersError, NotHappyError } from './errors.ts';
+import { proveShare } from './prove.ts';
 import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
 
 /** Pieces a share is sent in (one storage frame's payload). */
 const PIECE_BYTES = 1 << 20;
+/** A share still being written this long (ms) after every other share of the pack finished is dropped. */
+export const LAGGARD_MS = 10_000;
+
+/** A peer took a share's bytes much more slowly than the other peers took theirs. */
+export class SlowPeerError extends P2PBackupError {
+  constructor(peer: string, shareNum: number, ms: number) {
+    super('ERR_SLOW_PEER', `peer ${peer} was still taking share ${shareNum} ${ms} ms after the other peers finished; it is placed elsewhere`, { peer, shareNum, ms });
+  }
+}
 
 export interface UploadOptions {
   k: number;
   n: number;
   happy: number;
   segmentSize?: number;
+  /** LAGGARD_MS by default (tests shorten it). */
+  laggardMs?: number;
   signal?: AbortSignal;
   onProgress?: (e: ClientProgress) => void;
 }
@@ -42,20 +59,10 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** Uploads of one storage index in this process, in flight: a second upload of identical bytes waits for the first. */
 const uploading = new Map<string, Promise<void>>();
 
-async function* pieces(share: Uint8Array): AsyncIterable<Uint8Array> {
-  for (let o = 0; o < share.length; o += PIECE_BYTES) yield share.subarray(o, Math.min(share.length, o + PIECE_BYTES));
-}
-
-/** Does `server` hold share `i` exactly as we would write it? Its trailer must equal ours byte for byte. */
-async function provesShare(server: ShareServer, si: Uint8Array, i: number, share: Uint8Array, trailerAt: number, signal?: AbortSignal): Promise<boolean> {
-  try {
-    const listed = (await server.list(si, { signal })).find((s) => s.shareNum === i);
-    if (!listed || listed.size !== share.length) return false;
-    const [got] = await server.read(si, i, [[trailerAt, share.length - trailerAt]], { signal });
-    return got.length === share.length - trailerAt && Buffer.compare(got, share.subarray(trailerAt)) === 0;
-  } catch {
-    signal?.throwIfAborted();
-    return false;
+async function* pieces(share: Uint8Array, signal: AbortSignal): AsyncIterable<Uint8Array> {
+  for (let o = 0; o < share.length; o += PIECE_BYTES) {
+    signal.throwIfAborted();
+    yield share.subarray(o, Math.min(share.length, o + PIECE_BYTES));
   }
 }
 
@@ -63,47 +70,88 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
   const enc = encodePack(bytes, { k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal });
   const si = enc.storageIndex;
   const key = hex(si);
+  const capText = formatCap(enc.cap);
   for (let other = uploading.get(key); other; other = uploading.get(key)) await other;
   let release!: () => void;
   const mine = new Promise<void>((resolve) => { release = () => { if (uploading.get(key) === mine) uploading.delete(key); resolve(); }; });
   uploading.set(key, mine);
   try {
     const placements = new Map<number, Set<string>>();
+    const how = new Map<string, 'written' | 'proven'>();
     const refusals: Record<string, string> = {};
     const used = new Set<string>();
     const candidates = await finder.candidates(si, 2 * o.n, { signal: o.signal });
     if (candidates.length === 0) throw new NoPeersError();
-    const place = (share: number, peer: string) => {
+    const place = (share: number, peer: string, h: 'written' | 'proven') => {
       if (!placements.has(share)) placements.set(share, new Set());
       placements.get(share)!.add(peer);
+      how.set(`${share}/${peer}`, h);
+      faultPoint('client:upload:share-placed'); // crash tests: some shares of a pack placed, not all
+      o.onProgress?.({ type: 'client:upload:share-placed', shareNum: share, peer });
     };
+    const laggardMs = o.laggardMs ?? LAGGARD_MS;
+    // Laggards: once one share finished, each still running gets laggardMs from the latest finish.
+    let lastFinish = 0;
+    const running = new Map<number, { ac: AbortController; peer: string }>();
+    const watchdog = setInterval(() => {
+      if (!lastFinish) return;
+      const idle = Date.now() - lastFinish;
+      if (idle < laggardMs) return;
+      for (const [share, w] of running) w.ac.abort(new SlowPeerError(w.peer, share, idle));
+    }, Math.max(50, Math.min(1000, laggardMs / 4)));
+    watchdog.unref();
+
     const writeOne = async (share: number): Promise<void> => {
       for (;;) {
         const server = candidates.find((c) => !used.has(c.id));
         if (!server) return;
         used.add(server.id);
+        const ac = new AbortController();
+        const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
+        running.set(share, { ac, peer: server.id });
         try {
-          const r = await server.writeShare(si, share, pieces(enc.shares[share]), enc.shares[share].length, { signal: o.signal });
-          if (r.status === 'exists' && !await provesShare(server, si, share, enc.shares[share], enc.geometry.blockTreeOffset, o.signal)) {
-            throw Object.assign(new Error('answered "exists" but does not hold this share'), { reason: 'unproven-exists' });
+          const r = await server.writeShare(si, share, pieces(enc.shares[share], signal), enc.shares[share].length, { signal });
+          running.delete(share);
+          if (r.status === 'exists') {
+            const proof = await proveShare(server, enc.cap, share, enc.shares[share].length, { signal: o.signal });
+            if (!(proof.ok === false && proof.unreachable)) {
+              await Promise.resolve(finder.onAudit?.({ peer: server.id, si, shareNum: share, ok: proof.ok, ...(proof.ok ? {} : { reason: `claimed share not proven: ${proof.reason}` }) })).catch(() => {});
+            }
+            if (!proof.ok) throw Object.assign(new Error(`answered "exists" but did not prove it: ${proof.reason}`), { reason: 'unproven-exists' });
+            place(share, server.id, 'proven');
+          } else {
+            place(share, server.id, 'written');
           }
-          place(share, server.id);
-          faultPoint('client:upload:share-placed'); // crash tests: some shares of a pack placed, not all
-          o.onProgress?.({ type: 'client:upload:share-placed', shareNum: share, peer: server.id });
+          lastFinish = Date.now();
           return;
         } catch (err: any) {
+          running.delete(share);
           if (o.signal?.aborted) throw o.signal.reason;
-          refusals[server.id] = `${err?.reason ?? ''}${err?.reason ? ': ' : ''}${err?.message ?? err}`;
-          o.onProgress?.({ type: 'client:upload:share-failed', shareNum: share, peer: server.id, error: String(err?.message ?? err) });
+          const why = ac.signal.aborted ? ac.signal.reason : err;
+          refusals[server.id] = `${why?.reason ?? ''}${why?.reason ? ': ' : ''}${why?.message ?? why}`;
+          o.onProgress?.({ type: 'client:upload:share-failed', shareNum: share, peer: server.id, error: String(why?.message ?? why) });
+          if (ac.signal.aborted) finder.demote?.(server.id);
         }
       }
     };
-    await Promise.all(Array.from({ length: o.n }, (_, i) => writeOne(i)));
+    try {
+      await Promise.all(Array.from({ length: o.n }, (_, i) => writeOne(i)));
+    } finally {
+      clearInterval(watchdog);
+    }
+    // Credit what peers hold, whether or not the upload as a whole succeeds: they hold my bytes.
+    if (finder.onPlaced) {
+      for (const [share, peers] of placements) {
+        for (const peer of peers) {
+          await Promise.resolve(finder.onPlaced({ peer, si, shareNum: share, size: enc.shares[share].length, verifyCap: capText, how: how.get(`${share}/${peer}`)! })).catch(() => {});
+        }
+      }
+    }
     const h = happiness(placements);
     if (h < o.happy) throw new NotHappyError({ happiness: h, happy: o.happy, candidates: candidates.length, refusals });
     void finder.announce?.(si).catch(() => {});
     return {
-      cap: enc.cap, capText: formatCap(enc.cap), storageIndex: key, size: bytes.length,
+      cap: enc.cap, capText, storageIndex: key, size: bytes.length,
       placements: Object.fromEntries([...placements].map(([k, v]) => [String(k), [...v]])),
       happiness: h
     };

@@ -7,14 +7,22 @@
 // Everything is loaded into memory at open (an account per peer, a record per placed share) so the
 // admission policy answers synchronously; writes go to LevelDB before the call returns.
 import { Level } from 'level';
+import { FAILED_STANDING_SCORE, FAILURE_HALF_LIFE_MS, PASS_CREDIT } from './constants.ts';
 
-export interface Placement { peer: string; siHex: string; shareNum: number; size: number; leaseExpiry: number; placed: number }
+export interface Placement {
+  peer: string; siHex: string; shareNum: number; size: number; leaseExpiry: number; placed: number;
+  /** The file's verify cap: what a spot check proves the share against. Absent in ledgers older than audits. */
+  verifyCap?: string;
+}
 
 export interface AuditRecord {
   ok: number;
   failed: number;
-  /** Failures since the last passed audit: > 0 means the peer is in bad standing. */
+  /** Failures since the last passed audit (shown to the user; standing rests on `score`). */
   consecutiveFailures: number;
+  /** Failure score at `scoreAt` (+1 per failure, −PASS_CREDIT per pass, halved every FAILURE_HALF_LIFE_MS). */
+  score: number;
+  scoreAt: number;
   lastOk: number | null;
   lastFailure: number | null;
   lastError: string | null;
@@ -27,7 +35,7 @@ export interface UptimeRecord {
   connectedMs: number;
 }
 
-/** good: passed its audits (or none yet); failed: its latest audit failed. */
+/** good: no audit failures, or few enough and long enough ago; failed: its failure score is at least FAILED_STANDING_SCORE. */
 export type Standing = 'good' | 'failed';
 
 export interface LedgerOptions { now?: () => number }
@@ -35,7 +43,13 @@ export interface LedgerOptions { now?: () => number }
 type Value = Placement | AuditRecord | UptimeRecord;
 const pKey = (peer: string, siHex: string, shareNum: number) => `p!${peer}!${siHex}!${String(shareNum).padStart(3, '0')}`;
 
-const emptyAudit = (): AuditRecord => ({ ok: 0, failed: 0, consecutiveFailures: 0, lastOk: null, lastFailure: null, lastError: null });
+const emptyAudit = (): AuditRecord => ({ ok: 0, failed: 0, consecutiveFailures: 0, score: 0, scoreAt: 0, lastOk: null, lastFailure: null, lastError: null });
+
+/** A failure score at `at`, decayed from the one recorded at `scoreAt`. */
+export function decayedScore(a: Pick<AuditRecord, 'score' | 'scoreAt'>, at: number): number {
+  if (!a.score) return 0;
+  return a.score * 0.5 ** (Math.max(0, at - a.scoreAt) / FAILURE_HALF_LIFE_MS);
+}
 
 export class FairnessLedger {
   private readonly db: Level<string, Value>;
@@ -56,7 +70,7 @@ export class FairnessLedger {
     const l = new FairnessLedger(db, o);
     for await (const [key, v] of db.iterator()) {
       if (key.startsWith('p!')) l.placementsOf((v as Placement).peer).set(key, v as Placement);
-      else if (key.startsWith('a!')) l.audits.set(key.slice(2), v as AuditRecord);
+      else if (key.startsWith('a!')) l.audits.set(key.slice(2), { ...emptyAudit(), ...(v as AuditRecord) });
       else if (key.startsWith('u!')) l.uptime.set(key.slice(2), v as UptimeRecord);
     }
     return l;
@@ -68,11 +82,12 @@ export class FairnessLedger {
     return m;
   }
 
-  /** My client placed (or found already placed: `exists`) share `shareNum` of `siHex` on `peer`. Idempotent. */
-  async recordPlacement(peer: string, siHex: string, shareNum: number, size: number, leaseExpiry: number): Promise<void> {
+  /** My client wrote share `shareNum` of `siHex` on `peer`, or `peer` proved it holds it (an `exists` answer). Idempotent. */
+  async recordPlacement(peer: string, siHex: string, shareNum: number, size: number, leaseExpiry: number, verifyCap?: string): Promise<void> {
     const key = pKey(peer, siHex, shareNum);
     const prev = this.placementsOf(peer).get(key);
-    const p: Placement = { peer, siHex, shareNum, size, leaseExpiry: Math.max(leaseExpiry, prev?.leaseExpiry ?? 0), placed: prev?.placed ?? this.now() };
+    const vc = verifyCap ?? prev?.verifyCap;
+    const p: Placement = { peer, siHex, shareNum, size, leaseExpiry: Math.max(leaseExpiry, prev?.leaseExpiry ?? 0), placed: prev?.placed ?? this.now(), ...(vc ? { verifyCap: vc } : {}) };
     this.placementsOf(peer).set(key, p);
     await this.db.put(key, p);
   }
@@ -96,20 +111,27 @@ export class FairnessLedger {
     if (this.placementsOf(peer).delete(key)) await this.db.del(key);
   }
 
-  /** Same meaning as the health engine's recordAudit(peer, ok): one audit of `peer` passed or failed. */
+  /**
+   * Same meaning as the health engine's recordAudit(peer, ok): one audit of `peer` passed or failed. A pass
+   * only takes PASS_CREDIT off the failure score: it cannot wipe out a failure (constants.ts).
+   */
   async recordAudit(peerId: string, ok: boolean, error?: string): Promise<AuditRecord> {
     const a = { ...(this.audits.get(peerId) ?? emptyAudit()) };
     const t = this.now();
+    const score = decayedScore(a, t);
     if (ok) {
       a.ok++;
       a.consecutiveFailures = 0;
       a.lastOk = t;
+      a.score = Math.max(0, score - PASS_CREDIT);
     } else {
       a.failed++;
       a.consecutiveFailures++;
       a.lastFailure = t;
       a.lastError = error ?? null;
+      a.score = score + 1;
     }
+    a.scoreAt = t;
     this.audits.set(peerId, a);
     await this.db.put(`a!${peerId}`, a);
     return a;
@@ -150,7 +172,14 @@ export class FairnessLedger {
   }
 
   standing(peer: string): Standing {
-    return (this.audits.get(peer)?.consecutiveFailures ?? 0) > 0 ? 'failed' : 'good';
+    const a = this.audits.get(peer);
+    return a && decayedScore(a, this.now()) >= FAILED_STANDING_SCORE ? 'failed' : 'good';
+  }
+
+  /** The failure score now (0 with no failures). */
+  failureScore(peer: string): number {
+    const a = this.audits.get(peer);
+    return a ? decayedScore(a, this.now()) : 0;
   }
 
   /** Laplace estimate of passing the next audit: (ok + 1) / (ok + failed + 2); 0.5 with no history. */

@@ -1,8 +1,8 @@
 // The admission policy of the symmetric scheme: a storage peer S accepts a new share from requester R
 // only while   storedFor(R) + reserved(R) + size  <=  ratio × theyStoreForMe(R) + grace,
 // where storedFor(R) comes from S's share store (records owned by R) and theyStoreForMe(R) from S's
-// ledger (what S's own client placed on R and still holds a lease on). A peer whose latest audit failed
-// has no allowance at all (no grace, no credit) until it passes one.
+// ledger (what S's own client placed on R, still leased and not caught missing). A peer in failed standing
+// (its audit failure score, ledger.ts) has no allowance at all (no grace, no credit) until it recovers.
 import type { AcceptDecision, AdmissionPolicy, AdmissionRequest } from '../store/index.ts';
 import { formatSize } from '../store/index.ts';
 import type { FairnessLedger } from './ledger.ts';
@@ -16,7 +16,7 @@ export interface FairnessSettings {
 }
 
 export interface PolicyComponents {
-  ledger: Pick<FairnessLedger, 'theyStoreForMe' | 'standing' | 'audit'>;
+  ledger: Pick<FairnessLedger, 'theyStoreForMe' | 'standing' | 'audit' | 'failureScore'>;
   /** What my store holds (and has reserved) for `owner`: DiskStore.ownerUsage. */
   usage: (owner: string) => { used: number; reserved: number };
 }
@@ -47,7 +47,7 @@ export function createAdmissionPolicy(c: PolicyComponents, s: FairnessSettings):
       const au = c.ledger.audit(req.owner);
       return {
         ok: false, reason: 'policy',
-        message: `fairness: you failed your latest storage audit${au.lastFailure ? ` (${new Date(au.lastFailure).toISOString()})` : ''}; no allowance until you pass one (I store ${formatSize(a.storedForThem)} for you)`
+        message: `fairness: you failed storage audits${au.lastFailure ? ` (last ${new Date(au.lastFailure).toISOString()})` : ''}, failure score ${c.ledger.failureScore(req.owner).toFixed(2)}; no allowance until it falls below the limit (I store ${formatSize(a.storedForThem)} for you)`
       };
     }
     if (a.storedForThem + req.size <= a.limit) return { ok: true };

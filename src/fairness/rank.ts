@@ -9,7 +9,7 @@
 //   0. good standing, predicted to accept (headroom >= 0) and reliability >= 0.5
 //   1. good standing, predicted to accept, shakier audit history
 //   2. good standing, predicted to refuse (I already use more than my allowance there)
-//   3. failed their latest audit (placement skips them entirely; listed last so downloads still ask them)
+//   3. failed standing (audit failure score, ledger.ts; placement skips them entirely; listed last so downloads still ask them)
 import type { Standing } from './ledger.ts';
 
 export interface RankInfo {

@@ -26,10 +26,12 @@ export interface Fairness {
   /** Reorder DHT-closest candidates (same set, new order); identity when disabled. */
   rank<T extends { id: string }>(candidates: T[]): T[];
   rankInfo(peer: string): RankInfo;
-  /** Throws ShareRefusedError('policy') when my client must not give `peer` new shares (failed its latest audit). */
+  /** Throws ShareRefusedError('policy') when my client must not give `peer` new shares (failed standing). */
   guardPlacement(peer: string): void;
-  /** My client's WRITE to `peer` succeeded (written or `exists`). */
-  recordPlacement(peer: string, si: Uint8Array, shareNum: number, size: number, leaseExpiry?: number): Promise<void>;
+  /** `peer` holds a share of mine: my client wrote it there, or `peer` proved it (an `exists` answer). */
+  recordPlacement(peer: string, si: Uint8Array, shareNum: number, size: number, verifyCap: string, leaseExpiry?: number): Promise<void>;
+  /** One audit of one of my shares on `peer` (upload claims, the health loop): a failure also drops that placement. */
+  recordShareAudit(peer: string, si: Uint8Array | string, shareNum: number, ok: boolean, reason?: string): Promise<void>;
   report(self: string): FairnessReport;
   /** Spot-check every peer holding placements of mine. */
   checkAll(server: (peer: string) => SpotCheckServer, signal?: AbortSignal): Promise<SpotCheckResult[]>;
@@ -61,10 +63,14 @@ export async function createFairness(init: FairnessInit): Promise<Fairness> {
     guardPlacement(peer) {
       if (!settings.enabled || ledger.standing(peer) !== 'failed') return;
       const a = ledger.audit(peer);
-      throw new ShareRefusedError('policy', `fairness: not placing new shares on ${peer}: it failed its latest audit${a.lastError ? ` (${a.lastError})` : ''}`, { peer });
+      throw new ShareRefusedError('policy', `fairness: not placing new shares on ${peer}: it failed storage audits${a.lastError ? ` (last: ${a.lastError})` : ''}`, { peer });
     },
-    async recordPlacement(peer, si, shareNum, size, leaseExpiry = now() + DEFAULT_LEASE_MS) {
-      await ledger.recordPlacement(peer, Buffer.from(si).toString('hex'), shareNum, size, leaseExpiry);
+    async recordPlacement(peer, si, shareNum, size, verifyCap, leaseExpiry = now() + DEFAULT_LEASE_MS) {
+      await ledger.recordPlacement(peer, Buffer.from(si).toString('hex'), shareNum, size, leaseExpiry, verifyCap);
+    },
+    async recordShareAudit(peer, si, shareNum, ok, reason) {
+      await ledger.recordAudit(peer, ok, reason);
+      if (!ok) await ledger.forgetPlacement(peer, typeof si === 'string' ? si : Buffer.from(si).toString('hex'), shareNum);
     },
     report(self) {
       if (!store) throw new Error('fairness: no store attached');

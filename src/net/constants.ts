@@ -1,4 +1,5 @@
 // Limits, units and protocol identifiers of the network layer. Byte format: docs/PROTOCOL.md.
+import { SLOT_MAX_RECORD_BYTES } from '../store/constants.ts';
 
 /** Storage protocol (one request per libp2p stream). */
 export const STORAGE_PROTOCOL = '/p2pbackup/storage/1.0.0';
@@ -29,6 +30,31 @@ export const MAX_INBOUND_STREAMS = 64;
 export const READ_HIGH_WATER = 4 * 1024 * 1024;
 /** Yamux windows grow to 16 MiB, so a paused stream can receive that much: allow it rather than reset. */
 export const STREAM_READ_BUFFER = 32 * 1024 * 1024;
+
+/**
+ * A request frame is at most a header plus a slot record (only SLOT_PUT carries a payload; a share's bytes
+ * come later, in DATA frames, once the server accepted the WRITE): 3 + 8 KiB + 65,692 bytes.
+ */
+export const MAX_REQUEST_BODY = BODY_FIXED_BYTES + MAX_HEADER_BYTES + SLOT_MAX_RECORD_BYTES;
+/**
+ * A server stream's read buffer until its request is accepted (bytes): room for one request frame, far below
+ * the 32 MiB a share upload may need. A peer sending more than its request before the answer is reset.
+ */
+export const REQUEST_READ_BUFFER = 256 * 1024;
+/** The whole request frame must arrive within this (ms) of the stream opening: one byte per idle period is not a request. */
+export const REQUEST_DEADLINE_MS = 30_000;
+/**
+ * A share upload must average at least MIN_WRITE_RATE bytes/s once WRITE_RATE_GRACE_MS have passed, else the
+ * server drops it and its reservation (ERR_TOO_SLOW). The floor is low on purpose: a 1 Mbit/s uplink shared by
+ * ten uploads of five shares each gives every stream about 2.5 KiB/s. What it stops is a peer holding a
+ * reservation and a file descriptor with a byte every idle period (docs/PROTOCOL.md "Limits").
+ */
+export const MIN_WRITE_RATE = 1024;
+export const WRITE_RATE_GRACE_MS = 60_000;
+/** How often a stream's progress is compared with its floor (ms). */
+export const RATE_CHECK_MS = 1_000;
+/** Streams one remote peer may have open with this server at once, over all its connections. */
+export const MAX_STREAMS_PER_PEER = 64;
 
 /** Request types (client → server). 0x20–0x2f are mutable slots (0x22–0x2f still free). */
 export const MSG = {

@@ -35,6 +35,20 @@ export class StreamTimeoutError extends NetError {
   }
 }
 
+/** A request, a share upload or an answer came in slower than its deadline or minimum rate allows. */
+export class TooSlowError extends NetError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('ERR_TOO_SLOW', message, details);
+  }
+}
+
+/** The peer has as many streams open with this server as it may (MAX_STREAMS_PER_PEER). */
+export class PeerBusyError extends NetError {
+  constructor(limit: number) {
+    super('ERR_PEER_BUSY', `too many storage streams open from you at once (limit ${limit})`, { limit });
+  }
+}
+
 /** A swarm key file is not in the swarm.key format. */
 export class InvalidSwarmKeyError extends NetError {
   constructor(message: string) {

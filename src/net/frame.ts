@@ -6,7 +6,7 @@ import {
   BODY_FIXED_BYTES, FRAME_PREFIX_BYTES, IDLE_TIMEOUT_MS, MAX_FRAME_BODY, MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES,
   MAX_READ_RANGES, MAX_READ_TOTAL, MSG, READ_HIGH_WATER, STREAM_READ_BUFFER,
 } from './constants.ts';
-import { FrameTooLargeError, ProtocolError, StreamTimeoutError, AbortedError } from './errors.ts';
+import { FrameTooLargeError, NetError, ProtocolError, StreamTimeoutError, AbortedError } from './errors.ts';
 
 export type Header = Record<string, unknown>;
 export interface Frame { type: number; header: Header; payload: Uint8Array }
@@ -101,11 +101,15 @@ function checkField(name: string, kind: FieldKind, v: unknown): void {
   }
 }
 
-/** Check a header against a schema: required fields present and typed, no unknown fields. */
+/**
+ * Check a header against a schema: required fields present and typed, no unknown fields. Own properties only:
+ * `key in schema` would accept `__proto__`, `constructor` or `toString` as known fields (they are inherited from
+ * Object.prototype), and JSON.parse makes `"__proto__"` an own property of the header.
+ */
 export function validate(header: Header, schema: Schema): void {
-  for (const key of Object.keys(header)) if (!(key in schema)) throw new ProtocolError(`unknown field "${key}"`, { field: key });
+  for (const key of Object.keys(header)) if (!Object.hasOwn(schema, key)) throw new ProtocolError(`unknown field "${key}"`, { field: key });
   for (const [name, spec] of Object.entries(schema)) {
-    if (!(name in header)) {
+    if (!Object.hasOwn(header, name)) {
       if (spec.optional) continue;
       throw new ProtocolError(`missing field "${name}"`, { field: name });
     }
@@ -151,7 +155,16 @@ export const ERROR_SCHEMA: Schema = { code: { kind: 'string' }, message: { kind:
 
 // ---- reading frames off a stream ---------------------------------------------------------------------
 
-export interface FrameReaderOptions { maxBody?: number; idleMs?: number; signal?: AbortSignal }
+export interface FrameReaderOptions {
+  maxBody?: number;
+  idleMs?: number;
+  /** Aborts the reader; a signal whose reason is a NetError (a deadline) fails next() with that error. */
+  signal?: AbortSignal;
+  /** Pause the stream above this many buffered bytes (default READ_HIGH_WATER). */
+  highWater?: number;
+  /** The stream's own read buffer limit, reached only while paused (default STREAM_READ_BUFFER); beyond it libp2p resets the stream. */
+  readBuffer?: number;
+}
 
 /**
  * Pulls frames from a libp2p v3 stream. Pauses the stream when more than READ_HIGH_WATER bytes wait
@@ -161,7 +174,8 @@ export interface FrameReaderOptions { maxBody?: number; idleMs?: number; signal?
 export class FrameReader {
   private readonly buf = new Uint8ArrayList();
   private readonly stream: Stream;
-  private readonly maxBody: number;
+  private maxBody: number;
+  private highWater: number;
   private readonly idleMs: number;
   private readonly signal?: AbortSignal;
   private ended = false;
@@ -170,7 +184,7 @@ export class FrameReader {
   private wake: (() => void) | undefined;
   private readonly onMessage = (evt: { data: Uint8Array | Uint8ArrayList }) => {
     this.buf.append(evt.data);
-    if (!this.paused && this.buf.byteLength > READ_HIGH_WATER) {
+    if (!this.paused && this.buf.byteLength > this.highWater) {
       this.paused = true;
       this.stream.pause();
     }
@@ -183,18 +197,24 @@ export class FrameReader {
     this.ended = true;
     this.notify();
   };
-  private readonly onAbort = () => { this.error ??= new AbortedError(); this.notify(); };
+  private readonly onAbort = () => {
+    const reason: unknown = this.signal?.reason;
+    this.error ??= reason instanceof NetError ? reason : new AbortedError();
+    this.notify();
+  };
 
   constructor(stream: Stream, opts: FrameReaderOptions = {}) {
     this.stream = stream;
     this.maxBody = opts.maxBody ?? MAX_FRAME_BODY;
+    this.highWater = opts.highWater ?? READ_HIGH_WATER;
     this.idleMs = opts.idleMs ?? IDLE_TIMEOUT_MS;
     this.signal = opts.signal;
-    stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, STREAM_READ_BUFFER);
+    stream.maxReadBufferLength = opts.readBuffer ?? STREAM_READ_BUFFER;
     stream.addEventListener('message', this.onMessage as never);
     stream.addEventListener('end', this.onEnd);
     stream.addEventListener('close', this.onClose);
     this.signal?.addEventListener('abort', this.onAbort);
+    if (this.signal?.aborted) this.onAbort();
     if (stream.readableEnded || stream.status !== 'open') this.ended = stream.readableEnded || stream.readStatus === 'closed';
   }
 
@@ -202,6 +222,21 @@ export class FrameReader {
     const w = this.wake;
     this.wake = undefined;
     w?.();
+  }
+
+  /**
+   * Raise (or lower) the limits for the next phase of a stream, e.g. a server reading a small request first
+   * and a share's DATA frames only once it accepted the WRITE.
+   */
+  setLimits(o: { maxBody?: number; highWater?: number; readBuffer?: number }): void {
+    if (o.maxBody !== undefined) this.maxBody = o.maxBody;
+    if (o.highWater !== undefined) this.highWater = o.highWater;
+    if (o.readBuffer !== undefined) this.stream.maxReadBufferLength = o.readBuffer;
+  }
+
+  /** Bytes received and not yet returned as frames. */
+  get buffered(): number {
+    return this.buf.byteLength;
   }
 
   /** A complete frame is already buffered (or the stream failed): lets a sender notice an early answer. */
@@ -219,7 +254,7 @@ export class FrameReader {
         if (this.buf.byteLength >= FRAME_PREFIX_BYTES + len) {
           const body = this.buf.subarray(FRAME_PREFIX_BYTES, FRAME_PREFIX_BYTES + len);
           this.buf.consume(FRAME_PREFIX_BYTES + len);
-          if (this.paused && this.buf.byteLength < READ_HIGH_WATER / 2) {
+          if (this.paused && this.buf.byteLength < this.highWater / 2) {
             this.paused = false;
             this.stream.resume();
           }

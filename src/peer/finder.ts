@@ -2,7 +2,8 @@
 // built from the libp2p node, and the ShareServer of each peer, which is the node's StorageClient with two
 // wrappers of the same interface around it:
 //   withBackoff  - a peer that failed slowly (timed out) is left out of candidate lists for a while;
-//   withFairness - no new shares for a peer that failed its latest audit; every placement goes to the ledger.
+//   withFairness - no new shares for a peer in failed standing. Credit comes from the client (onPlaced) for
+//                  shares written or proven, never for an unproven `exists`; audits of shares go to the ledger.
 // const { finder } = createFinder({ node, fairness }); await upload(input, finder, opts);
 import type { Logger } from 'pino';
 import type { PeerId } from '@libp2p/interface';
@@ -54,6 +55,8 @@ export function createBackoff(now: () => number = Date.now) {
         throw err;
       });
     },
+    /** Leave `id` out of candidate lists for a while (a holder abandoned as too slow by a hedged read). */
+    mark(id: string): void { down.set(id, now()); },
     /** Peers down now (expired entries dropped). */
     down(): Set<string> {
       const t = now();
@@ -82,15 +85,13 @@ export function withBackoff(server: ShareServer, backoff: Backoff): ShareServer 
   } satisfies ShareServer;
 }
 
-/** `server` under the fairness layer: placements refused to a peer that failed its latest audit, and recorded. */
-export function withFairness(server: ShareServer, fairness: Pick<Fairness, 'guardPlacement' | 'recordPlacement'>, log?: Logger): ShareServer {
+/** `server` under the fairness layer: no new shares for a peer in failed standing (credit comes from onPlaced). */
+export function withFairness(server: ShareServer, fairness: Pick<Fairness, 'guardPlacement'>): ShareServer {
   return {
     ...server,
     async writeShare(si, shareNum, source, size, o) {
       fairness.guardPlacement(server.id);
-      const r = await server.writeShare(si, shareNum, source, size, o);
-      await fairness.recordPlacement(server.id, si, shareNum, size).catch((err) => log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
-      return r;
+      return server.writeShare(si, shareNum, source, size, o);
     }
   };
 }
@@ -107,7 +108,7 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
   const { node, fairness } = init;
   const self = node.peerId.toString();
   const backoff = init.backoff ?? createBackoff();
-  const server = (id: string) => withFairness(withBackoff(storageServer(node, id), backoff), fairness, init.log);
+  const server = (id: string) => withFairness(withBackoff(storageServer(node, id), backoff), fairness);
   let dhtSeen: { at: number; ids: Map<string, PeerId> } = { at: 0, ids: new Map() };
   const finder: ServerFinder = {
     // Candidates are ranked by XOR distance among the peers we know: the connected ones plus those a DHT
@@ -144,6 +145,17 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
     async providers(si, o) {
       const ids = await node.findProviders(si, { signal: o?.signal, timeoutMs: PROVIDERS_TIMEOUT_MS });
       return ids.map((p) => p.toString()).filter((id) => id !== self).map(server);
+    },
+    // Credit for a share a peer holds (written, or claimed and proven), with the pack cap a spot check proves it by.
+    async onPlaced(p) {
+      await fairness.recordPlacement(p.peer, p.si, p.shareNum, p.size, p.verifyCap).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+    },
+    async onAudit(a) {
+      await fairness.recordShareAudit(a.peer, a.si, a.shareNum, a.ok, a.reason).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+    },
+    // A holder abandoned as too slow (hedged reads) is left out of candidate lists like one that timed out.
+    demote(id) {
+      backoff.mark(id);
     }
   };
   return { finder, server };

@@ -312,9 +312,9 @@ export async function createFolderService(init: FolderServiceInit) {
       return diff(src, await service.resolveSnapshot(a), await service.resolveSnapshot(b));
     },
 
-    async restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void } = {}) {
+    async restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; preserveSpecial?: boolean; ignoreUmask?: boolean; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void } = {}) {
       const snap = await service.resolveSnapshot(cap);
-      const r = await restore(snap, resolve(target), { src, path: o.path, overwrite: o.overwrite, signal: o.signal, onProgress: o.onProgress });
+      const r = await restore(snap, resolve(target), { src, path: o.path, overwrite: o.overwrite, preserveSpecial: o.preserveSpecial, ignoreUmask: o.ignoreUmask, signal: o.signal, onProgress: o.onProgress });
       return { snapshotCap: snap, ...r };
     },
 

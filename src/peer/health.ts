@@ -10,8 +10,11 @@
 // 5. Renew leases (at most every `renewEveryMs`) on every cap a kept snapshot needs, and the folder heads.
 // 6. Durability per snapshot from the holders seen and the peers' availability.
 // Separately, every `gcIntervalMs`, this peer's own store drops shares whose lease expired (plus grace).
+// Logs name objects by storage index (capRef), never by cap: a read cap, or even a prefix of one (40
+// characters carried about 147 key bits), in a log file would hand the data to whoever reads the log.
 import type { Logger } from 'pino';
 import { forEachLimit } from '../common/pool.ts';
+import { parseCap, storageIndexOf } from '../caps/index.ts';
 import {
   auditFile, checkFile, fileDurability, renewHeads, renewLeases, repairFile, snapshotDurability, availabilityOf,
   type AuditLedger, type FileCheckReport, type ServerFinder
@@ -21,6 +24,22 @@ import type { HealthConfig } from './config.ts';
 import type { FolderService } from './folders.ts';
 
 const CHECK_CONCURRENCY = 4; // files checked (and repaired) at once
+
+/**
+ * What a log line may say about a cap: the storage index of the object it names (hex), a blob's kind and id prefix,
+ * `literal` for a literal cap (its data is in the cap: nothing to name), `unparseable` for anything else.
+ */
+export function capRef(cap: string): string {
+  try {
+    const c = parseCap(cap);
+    // A blob is named by its kind and the start of its id (an index key: it opens nothing).
+    if (c.type === 'blob') return `${c.kind}:${Buffer.from(c.id).toString('hex').slice(0, 16)}`;
+    const si = storageIndexOf(c);
+    return si ? Buffer.from(si).toString('hex') : 'literal';
+  } catch {
+    return 'unparseable';
+  }
+}
 
 export interface HealthInit {
   config: HealthConfig;
@@ -134,11 +153,11 @@ export function createHealthService(init: HealthInit) {
           remember(r.after);
           // The loop's goal is the threshold, not n: with fewer live hosts than n, reaching it is a success.
           if (r.repaired || r.after.happiness >= threshold) run.repaired++; else run.repairFailed++;
-          log?.info({ cap: cap.slice(0, 40), why, placed: r.placed.length, deleted: r.deleted.length, before: r.before.happiness, after: r.after.happiness }, 'health: repaired');
+          log?.info({ si: capRef(cap), why, placed: r.placed.length, deleted: r.deleted.length, before: r.before.happiness, after: r.after.happiness }, 'health: repaired');
         } catch (err) {
           signal.throwIfAborted();
           run.repairFailed++;
-          log?.warn({ cap: cap.slice(0, 40), err: (err as Error).message }, 'health: repair failed');
+          log?.warn({ si: capRef(cap), err: (err as Error).message }, 'health: repair failed');
         }
       };
       await forEachLimit(slice, CHECK_CONCURRENCY, async (cap) => {
@@ -149,7 +168,7 @@ export function createHealthService(init: HealthInit) {
           if (r.recoverable && r.verifyCap && r.happiness < threshold) await repairOne(cap, `happiness ${r.happiness} < ${threshold}`);
         } catch (err) {
           signal.throwIfAborted();
-          log?.warn({ cap: cap.slice(0, 40), err: (err as Error).message }, 'health: check failed');
+          log?.warn({ si: capRef(cap), err: (err as Error).message }, 'health: check failed');
         }
       });
 
@@ -165,7 +184,7 @@ export function createHealthService(init: HealthInit) {
         run.auditsPassed += results.length - failed.length;
         run.auditsFailed += failed.length;
         if (failed.length) {
-          log?.warn({ cap: cap.slice(0, 40), failed: failed.map((r) => ({ peer: r.peer, share: r.shareNum, reason: r.reason })) }, 'health: audit failed');
+          log?.warn({ si: capRef(cap), failed: failed.map((r) => ({ peer: r.peer, share: r.shareNum, reason: r.reason })) }, 'health: audit failed');
           await repairOne(cap, 'failed audit');
         }
       }

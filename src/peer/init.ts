@@ -2,7 +2,7 @@
 // request, a private-swarm key. Refuses to touch a home that already has a configuration, so an
 // identity (and the shares filed under it) is never replaced by accident.
 import { randomBytes } from 'node:crypto';
-import { access, chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { UsageError } from '../common/errors.ts';
 import { createRecoveryCap } from './recovery-record.ts';
 import { AlreadyInitializedError } from './errors.ts';
@@ -63,8 +63,13 @@ export async function initHome(home: string, o: InitOptions = {}): Promise<{ hom
   await chmod(home, 0o700);
   const key = await loadOrCreatePeerKey(paths.peerKey);
   await writeFile(paths.apiToken, randomBytes(32).toString('base64url') + '\n', { mode: 0o600 });
-  if (o.swarmKeyFile) await copyFile(o.swarmKeyFile, paths.swarmKey);
-  if (swarmKeyText) await writeFile(paths.swarmKey, swarmKeyText, { mode: 0o600 });
+  // The key text read above is written, not the file copied: a copy would keep the source's mode (a
+  // world-readable key in a shared folder stays world-readable), and writeFile's `mode` only applies to a
+  // file it creates, so a swarm.key already in the home (an interrupted init) is chmodded too.
+  if (swarmKeyText) {
+    await writeFile(paths.swarmKey, swarmKeyText, { mode: 0o600 });
+    await chmod(paths.swarmKey, 0o600);
+  }
   await rm(paths.recovery, { force: true }); // a leftover of an interrupted init
   const recoveryCap = await createRecoveryCap(home);
   await writeConfig(paths.config, config); // last: its presence marks the home as complete

@@ -155,14 +155,16 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       if (folders) recovery.start(RECOVERY_FIRST_PUBLISH_MS);
       spotTimer = setInterval(() => {
         void checkFairness().then((rs) => {
-          for (const r of rs) if (r.ok === false) log?.warn({ peer: r.peer, missing: r.missing.length }, 'fairness: spot check failed');
+          for (const r of rs) if (r.ok === false) log?.warn({ peer: r.peer, missing: r.missing.length, checked: r.checked }, 'fairness: spot check failed');
         }, () => {});
       }, SPOT_CHECK_INTERVAL_MS);
       spotTimer.unref();
       // One audit, two books: the health ledger (availability, repairs) and the fairness ledger
       // (a peer that fails loses its allowance and its place in our placement order).
       const ledger = await AuditLedger.open(paths.audits, {
-        onAudit: (p, ok, reason) => fairness.ledger.recordAudit(p, ok, reason).then(() => {}, (err) => log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'))
+        // One audit, two books: the health ledger (availability, repairs) and the fairness ledger (a failed
+        // audit of a share drops that placement and its credit).
+        onAudit: (p, ok, reason, share) => (share ? fairness.recordShareAudit(p, share.siHex, share.shareNum, ok, reason) : fairness.ledger.recordAudit(p, ok, reason)).then(() => {}, (err) => log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'))
       });
       peer.health = createHealthService({
         config: config.health, encoding: config.encoding, finder, store, folders, ledger, log,

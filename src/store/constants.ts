@@ -11,6 +11,27 @@ export const MAX_SHARE_SIZE = 64 * 1024 ** 3;
 export const DEFAULT_LEASE_MS = 31 * 24 * 3600 * 1000;
 /** Longest lease a store grants in one go: 400 days; longer requests are clamped. */
 export const MAX_LEASE_MS = 400 * 24 * 3600 * 1000;
+/**
+ * Longest lease of a mutable slot: 62 days (two default renewal periods, so an owner away for a month keeps its
+ * heads). Slots are renewed by their owner, daily, by the health loop; 400 days made a slot filler's records
+ * outlive any reaction (docs/PROTOCOL.md "Mutable slots").
+ */
+export const MAX_SLOT_LEASE_MS = 62 * 24 * 3600 * 1000;
+/**
+ * Slots one peer may be charged with on this store: a user has a head per folder and a recovery record, a few
+ * dozen at most; 256 x 64 KiB bounds a slot filler at 16 MiB per peer id (before its admission allowance).
+ */
+export const MAX_SLOTS_PER_OWNER = 256;
+/**
+ * Share uploads one owner may have in progress here at once: a backup runs about ten uploads, each with at
+ * most one share per peer (BACKUP_CONCURRENCY + PACK_UPLOADS_IN_FLIGHT), so 16 leaves room for a repair.
+ */
+export const MAX_OPEN_WRITES_PER_OWNER = 16;
+/**
+ * Bytes one owner's uploads in progress may reserve at once: 1 GiB. One upload of any size is always allowed
+ * (a large file's share), so this bounds how much free space slow uploads can hold without sending it.
+ */
+export const MAX_RESERVED_BYTES_PER_OWNER = 2 ** 30;
 /** A share whose lease expired is only collected this long after expiry (clock skew, late renewers). */
 export const GC_GRACE_MS = 24 * 3600 * 1000;
 /** Hex characters of the storage index used as the fan-out directory under shares/. */
@@ -35,9 +56,11 @@ export const SLOT_MAX_RECORD_BYTES = RECORD_HEADER_BYTES + SLOT_MAX_PAYLOAD_BYTE
  * - bad-signature: the signature does not verify;
  * - invalid: malformed (bounds, magic, version, lengths);
  * - too-large: above SLOT_MAX_RECORD_BYTES;
- * - quota: not enough offered space left.
+ * - quota: not enough offered space left;
+ * - policy: the admission policy (fairness) refused the bytes to the peer that would be charged;
+ * - limit: that peer is already charged with MAX_SLOTS_PER_OWNER slots here.
  */
-export const SLOT_REFUSAL_REASONS = ['stale', 'wrong-slot', 'bad-signature', 'invalid', 'too-large', 'quota'] as const;
+export const SLOT_REFUSAL_REASONS = ['stale', 'wrong-slot', 'bad-signature', 'invalid', 'too-large', 'quota', 'policy', 'limit'] as const;
 export type SlotRefusalReason = (typeof SLOT_REFUSAL_REASONS)[number];
 
 /**
@@ -45,7 +68,8 @@ export type SlotRefusalReason = (typeof SLOT_REFUSAL_REASONS)[number];
  * - quota: not enough offered space left;
  * - exists: this owner already stored this (si, shareNum): the client counts it as placed;
  * - conflict: another owner holds this (si, shareNum): place it elsewhere;
- * - busy: an upload of this (si, shareNum) is in progress;
+ * - busy: an upload of this (si, shareNum) is in progress, or the owner already has MAX_OPEN_WRITES_PER_OWNER
+ *   uploads (or MAX_RESERVED_BYTES_PER_OWNER reserved) in progress here;
  * - policy: the admission policy (fairness layer) said no;
  * - invalid: a malformed argument (bad si, shareNum, size).
  */

@@ -4,6 +4,8 @@
 // Mutable slots (slots.ts) live beside the shares: files under <home>/slots/, index keys 'm!<si hex>'.
 // Quota, reservations, admission, per-owner bytes and lease limits are accounting.ts's (shared with
 // MemoryStore); this file is the bytes on disk and the index.
+// Every stored byte, share or slot, is charged to a peer (its owner): the admission policy and the per-owner
+// limits (open writes, reserved bytes, slot count) bound what any one peer can make this store hold.
 import { mkdir, open as fsOpen, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -120,7 +122,7 @@ export class DiskStore implements LocalStore {
           ops.push({ type: 'put', key, value: cur });
         }
         known.add(rec.siHex);
-        this.acct.putSlot(cur.size);
+        this.acct.putSlot(cur.owner, cur.size);
       } catch {
         ops.push({ type: 'del', key });
         await rm(path, { force: true });
@@ -319,7 +321,7 @@ export class DiskStore implements LocalStore {
       for await (const rec of this.db.values(SLOT_KEY_RANGE)) if (rec.leaseExpiry + this.gcGraceMs < now) expiredSlots.push(rec as SlotRecord);
       for (const rec of expiredSlots) {
         await this.db.del(slotKey(rec.siHex));
-        this.acct.removeSlot(rec.size);
+        this.acct.removeSlot(rec.owner, rec.size);
         reclaimedBytes += rec.size;
         const path = slotPath(this.home, rec.siHex);
         await unlink(path).catch(() => {});
@@ -342,12 +344,17 @@ export class DiskStore implements LocalStore {
       const key = slotKey(siHex);
       const cur = (await this.db.get(key)) as SlotRecord | undefined;
       const now = this.now();
-      const leaseExpiry = Math.max(this.acct.leaseFor(opts.leaseUntil), cur?.leaseExpiry ?? 0);
+      const leaseExpiry = Math.max(this.acct.slotLeaseFor(opts.leaseUntil), cur?.leaseExpiry ?? 0);
       if ((await slotPutOutcome(siHex, cur, seq, record, () => readFile(slotPath(this.home, siHex)).catch(() => null))) === 'unchanged') {
+        // Renewal by the peer charged with the slot only: the same bytes replayed by anyone else (they are
+        // public: SLOT_GET) must not keep a slot alive that its owner let go.
+        if (owner !== cur!.owner) return { status: 'unchanged' as const, seq, size: cur!.size, leaseExpiry: cur!.leaseExpiry };
         if (leaseExpiry > cur!.leaseExpiry) await this.db.put(key, { ...cur!, leaseExpiry });
         return { status: 'unchanged' as const, seq, size: cur!.size, leaseExpiry };
       }
-      this.acct.checkSlotSpace(record.byteLength - (cur?.size ?? 0), siHex);
+      // A newer record (signed by the slot's key) keeps the slot charged to whoever stored it first.
+      const charged = cur?.owner ?? owner;
+      await this.acct.admitSlot({ si, size: record.byteLength, owner, previous: cur?.size });
       const tmp = join(this.home, INCOMING_DIR, `slot.${siHex}.${randomBytes(6).toString('hex')}.tmp`);
       const dest = slotPath(this.home, siHex);
       const fh = await fsOpen(tmp, 'wx', 0o600);
@@ -364,9 +371,9 @@ export class DiskStore implements LocalStore {
         await rm(tmp, { force: true });
         throw e;
       }
-      const rec: SlotRecord = { siHex, seq, size: record.byteLength, owner, leaseExpiry, created: cur?.created ?? now, updated: now };
+      const rec: SlotRecord = { siHex, seq, size: record.byteLength, owner: charged, leaseExpiry, created: cur?.created ?? now, updated: now };
       await this.db.put(key, rec);
-      this.acct.putSlot(rec.size, cur?.size);
+      this.acct.putSlot(charged, rec.size, cur?.size);
       return { status: 'stored' as const, seq, size: rec.size, leaseExpiry };
     });
   }
@@ -397,14 +404,14 @@ export class DiskStore implements LocalStore {
     return out;
   }
 
-  async renewSlotLease(si: Uint8Array, until: number): Promise<boolean> {
+  async renewSlotLease(si: Uint8Array, until: number, owner: string): Promise<boolean> {
     this.assertOpen();
-    checkSi(si); checkTime(until, 'until');
-    const capped = this.acct.capLease(until);
+    checkSi(si); checkTime(until, 'until'); checkOwner(owner);
+    const capped = this.acct.capSlotLease(until);
     return this.locked(async () => {
       const key = slotKey(siToHex(si));
       const cur = (await this.db.get(key)) as SlotRecord | undefined;
-      if (!cur) return false;
+      if (!cur || cur.owner !== owner) return false;
       if (capped > cur.leaseExpiry) await this.db.put(key, { ...cur, leaseExpiry: capped });
       return true;
     });

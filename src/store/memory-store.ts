@@ -176,7 +176,7 @@ export class MemoryStore implements LocalStore {
     for (const [siHex, s] of [...this.slots]) {
       if (s.rec.leaseExpiry + this.gcGraceMs >= now) continue;
       this.slots.delete(siHex);
-      this.acct.removeSlot(s.rec.size);
+      this.acct.removeSlot(s.rec.owner, s.rec.size);
       removedSlots++;
       reclaimedBytes += s.rec.size;
     }
@@ -194,18 +194,22 @@ export class MemoryStore implements LocalStore {
     const held = this.slots.get(siHex);
     const cur = held?.rec;
     const now = this.acct.now();
-    const leaseExpiry = Math.max(this.acct.leaseFor(opts.leaseUntil), cur?.leaseExpiry ?? 0);
+    const leaseExpiry = Math.max(this.acct.slotLeaseFor(opts.leaseUntil), cur?.leaseExpiry ?? 0);
     const outcome = await slotPutOutcome(siHex, cur, seq, record, async () => held?.bytes ?? null);
     // Another put of this slot may have landed during the await: decide again against it.
     if (this.slots.get(siHex) !== held) return this.putSlot(si, record, owner, opts);
     if (outcome === 'unchanged') {
+      // Renewal by the peer charged with the slot only (a replay by anyone else changes nothing).
+      if (owner !== held!.rec.owner) return { status: 'unchanged', seq, size: held!.rec.size, leaseExpiry: held!.rec.leaseExpiry };
       if (leaseExpiry > held!.rec.leaseExpiry) held!.rec = { ...held!.rec, leaseExpiry };
       return { status: 'unchanged', seq, size: held!.rec.size, leaseExpiry };
     }
-    this.acct.checkSlotSpace(record.byteLength - (cur?.size ?? 0), siHex);
-    const rec: SlotRecord = { siHex, seq, size: record.byteLength, owner, leaseExpiry, created: cur?.created ?? now, updated: now };
+    const charged = cur?.owner ?? owner;
+    await this.acct.admitSlot({ si, size: record.byteLength, owner, previous: cur?.size });
+    if (this.slots.get(siHex) !== held) return this.putSlot(si, record, owner, opts);
+    const rec: SlotRecord = { siHex, seq, size: record.byteLength, owner: charged, leaseExpiry, created: cur?.created ?? now, updated: now };
     this.slots.set(siHex, { rec, bytes: Uint8Array.from(record) });
-    this.acct.putSlot(rec.size, cur?.size);
+    this.acct.putSlot(charged, rec.size, cur?.size);
     return { status: 'stored', seq, size: rec.size, leaseExpiry };
   }
 
@@ -227,12 +231,12 @@ export class MemoryStore implements LocalStore {
     return [...this.slots.values()].map((s) => ({ ...s.rec }));
   }
 
-  async renewSlotLease(si: Uint8Array, until: number): Promise<boolean> {
+  async renewSlotLease(si: Uint8Array, until: number, owner: string): Promise<boolean> {
     this.assertOpen();
-    checkSi(si); checkTime(until, 'until');
+    checkSi(si); checkTime(until, 'until'); checkOwner(owner);
     const held = this.slots.get(siToHex(si));
-    if (!held) return false;
-    const capped = this.acct.capLease(until);
+    if (!held || held.rec.owner !== owner) return false;
+    const capped = this.acct.capSlotLease(until);
     if (capped > held.rec.leaseExpiry) held.rec = { ...held.rec, leaseExpiry: capped };
     return true;
   }

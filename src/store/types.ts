@@ -13,6 +13,8 @@ export interface AdmissionRequest {
   /** Uploader's peer ID string (authenticated by the transport). */
   owner: string;
   stats: StoreStats;
+  /** A share (the default) or a new mutable slot (shareNum is then 0 and size the record's bytes). */
+  kind?: 'share' | 'slot';
 }
 /** Plug-in admission policy: return {ok:true} to let the quota decide, or a refusal (reason 'policy'). */
 export type AdmissionPolicy = (req: AdmissionRequest) => AcceptDecision | Promise<AcceptDecision>;
@@ -76,7 +78,10 @@ export interface SlotRecord {
   seq: number;
   /** Bytes of the stored record (counts toward the quota). */
   size: number;
-  /** Peer that wrote the current record (informational: authority over a slot is the record's signature). */
+  /**
+   * Peer charged with the slot: the first to store it (a newer record from anyone keeps it). Only this peer
+   * renews the slot by putting the same bytes again; authority over the content is the record's signature.
+   */
   owner: string;
   /** Lease expiry, ms since epoch. */
   leaseExpiry: number;
@@ -86,7 +91,7 @@ export interface SlotRecord {
 }
 
 export interface SlotPutOptions {
-  /** Lease expiry to ask for (ms since epoch); default now + DEFAULT_LEASE_MS, clamped; leases never shrink. */
+  /** Lease expiry to ask for (ms since epoch); default now + DEFAULT_LEASE_MS, clamped to MAX_SLOT_LEASE_MS; leases never shrink. */
   leaseUntil?: number;
 }
 
@@ -95,16 +100,17 @@ export interface SlotPutResult { status: 'stored' | 'unchanged'; seq: number; si
 
 /**
  * Mutable slots: one signed record per storage index, replaced only by a valid record with a higher seq.
- * Anyone may put (the signature is the authority); the store checks the record against the slot itself.
+ * Anyone may put (the signature is the authority); the store checks the record against the slot itself and
+ * charges a new slot to the peer that stores it (admission policy, per-peer slot limit).
  */
 export interface SlotStore {
-  /** Validate and store `record` under `si`; throws SlotRefusedError (reason: stale, wrong-slot, bad-signature, invalid, too-large, quota). */
+  /** Validate and store `record` under `si`; throws SlotRefusedError (reason: stale, wrong-slot, bad-signature, invalid, too-large, quota, policy, limit). */
   putSlot(si: Uint8Array, record: Uint8Array, owner: string, opts?: SlotPutOptions): Promise<SlotPutResult>;
   /** The stored record bytes, or undefined. */
   getSlot(si: Uint8Array): Promise<Uint8Array | undefined>;
   listSlots(): Promise<SlotRecord[]>;
-  /** Extend (never shorten) a slot's lease; open to anyone, like a re-put of the same bytes. False if no such slot. */
-  renewSlotLease(si: Uint8Array, until: number): Promise<boolean>;
+  /** Extend (never shorten) a slot's lease, for the peer charged with it only. False if no such slot or not `owner`'s. */
+  renewSlotLease(si: Uint8Array, until: number, owner: string): Promise<boolean>;
 }
 
 /** A storage peer's store. Slot methods are optional so a share-only store still serves (slot requests then fail with ERR_UNSUPPORTED). */

@@ -1,6 +1,6 @@
 // Fair sharing between real peers: in-process libp2p nodes on loopback, each with its own home, store,
 // ledger and admission policy. A free rider is refused after its grace; a balanced pair keeps exchanging
-// past the grace; a peer that deletes what it holds fails a spot check (LIST + READ of what was placed)
+// past the grace; a peer that deletes what it holds fails a spot check (a proof of each sampled share)
 // and its victim neither gives it new shares nor stores its shares any more.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -100,7 +100,7 @@ describe('fair sharing between real peers', () => {
     }
   });
 
-  test('a peer that deletes what it holds fails the spot check and gets no new shares from its victim', async () => {
+  test('a peer that deletes what it holds fails the spot check (a proof against the verify cap) and gets no new shares from its victim', async () => {
     const D = await startPeer([addr(A), addr(B)], 64 * 2 ** 20);
     await connected(A, 3);
     // Put until one of A's shares lands on D (k=1, n=2: one share on B, one on D).
@@ -115,12 +115,12 @@ describe('fair sharing between real peers', () => {
     assert.equal(A.fairness.ledger.standing(D.peerId), 'failed');
     assert.equal(results.find((x) => x.peer === B.peerId)?.ok, true, 'B kept everything');
     // A no longer places on D: a file that needs two holders cannot be happy with B alone.
-    await assert.rejects(put(A, { k: 1, n: 2, happy: 2 }), (err: any) => err.code === 'ERR_NOT_HAPPY' && /not placing new shares on .*failed its latest audit/.test(err.details.refusals[D.peerId]));
+    await assert.rejects(put(A, { k: 1, n: 2, happy: 2 }), (err: any) => err.code === 'ERR_NOT_HAPPY' && /not placing new shares on .*failed storage audits/.test(err.details.refusals[D.peerId]));
     // Ranked last among the closest peers, and refused locally even when reached.
     const ranked = await A.finder.candidates(si, 8);
     assert.equal(ranked.at(-1)?.id, D.peerId);
-    await assert.rejects(ranked.at(-1)!.writeShare(si, 7, (async function* () {})(), 1), (err: any) => err.reason === 'policy' && /failed its latest audit/.test(err.message));
+    await assert.rejects(ranked.at(-1)!.writeShare(si, 7, (async function* () {})(), 1), (err: any) => err.reason === 'policy' && /failed storage audits/.test(err.message));
     // And A stores nothing new for D: its allowance is gone.
-    await assert.rejects(put(D, { k: 1, n: 2, happy: 2 }), (err: any) => /fairness: you failed your latest storage audit/.test(err.details.refusals[A.peerId] ?? ''));
+    await assert.rejects(put(D, { k: 1, n: 2, happy: 2 }), (err: any) => /fairness: you failed storage audits/.test(err.details.refusals[A.peerId] ?? ''));
   });
 });

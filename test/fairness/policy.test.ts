@@ -30,7 +30,7 @@ test('the store admits a peer up to ratio × what it stores for me + grace, and 
     await assert.rejects(writeShare(store, 'R', 600), (err: unknown) => err instanceof ShareRefusedError && err.reason === 'policy'
       && /^fairness: you store 0 B for me; I store 600 B for you \(limit 2 x \+ 1000 B grace = 1000 B; this share needs 600 B\)$/.test(err.message));
     await writeShare(store, 'Q', 900); // another peer has its own account
-    await f.recordPlacement('R', randomBytes(16), 3, 500, t + 10_000); // R now stores 500 B for me: limit 2 × 500 + 1000
+    await f.recordPlacement('R', randomBytes(16), 3, 500, 'p2pb:chkv:unused-here', t + 10_000); // R now stores 500 B for me: limit 2 × 500 + 1000
     await writeShare(store, 'R', 600);
     await writeShare(store, 'R', 800);
     await assert.rejects(writeShare(store, 'R', 1), /I store 1.95 KiB for you \(limit 2 x \+ 1000 B grace = 1.95 KiB/);
@@ -41,12 +41,26 @@ test('the store admits a peer up to ratio × what it stores for me + grace, and 
     assert.equal(r.storedForThem, 2000);
     assert.equal(r.headroom, -1000);
     assert.equal(rep.offer.usedByOthers, 2900);
-    // A failed audit takes the whole allowance, grace included, until a pass.
+    // A failed audit takes the whole allowance, grace included. A passed audit does not give it back (a cheater
+    // must not reset its standing with an easy pass, issue 17 item 1): it takes six, or time.
     await f.ledger.recordAudit('Q', false, 'missing');
-    await assert.rejects(writeShare(store, 'Q', 1), /failed your latest storage audit/);
+    await assert.rejects(writeShare(store, 'Q', 1), /fairness: you failed storage audits .*failure score 1\.00/);
     assert.throws(() => f.guardPlacement('Q'), /not placing new shares/);
     await f.ledger.recordAudit('Q', true);
+    await assert.rejects(writeShare(store, 'Q', 1), /failed storage audits/);
+    assert.equal(f.ledger.standing('Q'), 'failed');
+    for (let i = 0; i < 5; i++) await f.ledger.recordAudit('Q', true);
+    assert.equal(f.ledger.standing('Q'), 'good');
     await writeShare(store, 'Q', 50);
+    // Failures weigh more than passes: one failed audit in every four keeps a peer in failed standing for good.
+    for (let i = 0; i < 8; i++) { await f.ledger.recordAudit('C', i % 4 === 3); await f.ledger.recordAudit('C', true); await f.ledger.recordAudit('C', true); }
+    assert.equal(f.ledger.standing('C'), 'failed');
+    // ... and the score fades with time: a week halves it.
+    await f.ledger.recordAudit('D', false);
+    t += 7 * 24 * 3_600_000;
+    assert.ok(Math.abs(f.ledger.failureScore('D') - 0.5) < 1e-9);
+    t += 1;
+    assert.equal(f.ledger.standing('D'), 'good');
   } finally {
     await store.close();
     await f.close();

@@ -11,8 +11,10 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePeer, removeHome } from './helpers.ts';
 import type { TestPeer } from './helpers.ts';
-import { decodeBody, encodeFrame, FrameReader, MSG, ProtocolError, STORAGE_PROTOCOL, MAX_FRAME_BODY } from '../../src/net/index.ts';
-import { REQUEST_SCHEMAS, validate, type Frame, type Header } from '../../src/net/frame.ts';
+import { decodeBody, encodeFrame, FrameReader, MSG, ProtocolError, STORAGE_PROTOCOL, MAX_FRAME_BODY, validate } from '../../src/net/index.ts';
+import { REQUEST_SCHEMAS } from '../../src/net/frame.ts';
+import type { Frame } from '../../src/net/index.ts';
+import type { Header } from '../../src/net/frame.ts';
 import { INCOMING_DIR } from '../../src/store/index.ts';
 import { signRecord, storageIndexOf, type MutableWriteCap } from '../../src/caps/index.ts';
 
@@ -118,6 +120,17 @@ test('decodeBody: random bodies throw ProtocolError (ERR_PROTOCOL); structured o
   // The structured half gets past JSON parsing, and much of it past validation too.
   assert.ok(decoded > CASES / 3, `decoded ${decoded} of ${CASES}`);
   assert.ok(valid > CASES / 6, `valid requests ${valid} of ${CASES}`);
+});
+
+test('header fields named after Object.prototype members are unknown fields (issue 17 item 11)', () => {
+  const si = 'ab'.repeat(16);
+  for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+    // JSON.parse, as decodeBody does, makes each of these an own property of the header.
+    const header = JSON.parse(`{"si":"${si}","${name}":1}`);
+    assert.throws(() => validate(header, REQUEST_SCHEMAS[MSG.LIST]), (e: any) => e instanceof ProtocolError && e.details.field === name, name);
+  }
+  // and a required field is never satisfied by an inherited one
+  assert.throws(() => validate(Object.create({ si }), REQUEST_SCHEMAS[MSG.LIST]), (e: any) => e instanceof ProtocolError && /missing field "si"/.test(e.message));
 });
 
 describe('live server fuzz', () => {

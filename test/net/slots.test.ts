@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { makePeer, removeHome } from './helpers.ts';
 import type { TestPeer } from './helpers.ts';
-import { RemoteRefusedError, MSG, STORAGE_PROTOCOL, encodeFrame, FrameReader } from '../../src/net/index.ts';
-import { SLOT_MAX_PAYLOAD_BYTES } from '../../src/store/index.ts';
+import { RemoteRefusedError, ProtocolError, MSG, STORAGE_PROTOCOL, encodeFrame, FrameReader } from '../../src/net/index.ts';
+import { MAX_SLOT_LEASE_MS, SLOT_MAX_PAYLOAD_BYTES } from '../../src/store/index.ts';
 import { createMutableWriteCap, signRecord, storageIndexOf, openRecord, toReadCap } from '../../src/caps/index.ts';
 
 const enc = new TextEncoder();
@@ -34,11 +34,17 @@ describe('mutable slots between real nodes', () => {
       assert.ok(got && Buffer.from(got).equals(r1));
       assert.equal(new TextDecoder().decode(openRecord(toReadCap(cap), got).payload), 'snapshots: [1]');
     }
-    // Re-put of the same bytes (here by D, a relay): unchanged, lease kept or extended.
+    // Re-put of the same bytes by D, a relay: unchanged, and the lease does not move: only the peer charged with
+    // the slot renews it that way (a replay must not keep a slot alive, issue 17 item 2).
     const until = Date.now() + 90 * 24 * 3600 * 1000;
+    const stored = (await B.store.getSlotRecord(si))!.leaseExpiry;
     const again = await D.node.storage(B.node.multiaddrs()[0]).putSlot(si, r1, { leaseUntil: until });
-    assert.deepEqual(again, { status: 'unchanged', seq: 1, leaseExpiry: until });
-    assert.equal((await B.store.getSlotRecord(si))?.leaseExpiry, until, 'the holder extended the lease, not only its answer');
+    assert.deepEqual(again, { status: 'unchanged', seq: 1, leaseExpiry: stored });
+    // A renews; the 90 days asked are clamped to the slot lease limit.
+    const before = Date.now();
+    const renewed = await A.node.storage(B.node.multiaddrs()[0]).putSlot(si, r1, { leaseUntil: until });
+    assert.equal(renewed.status, 'unchanged');
+    assert.ok(renewed.leaseExpiry > stored && renewed.leaseExpiry >= before + MAX_SLOT_LEASE_MS && renewed.leaseExpiry <= Date.now() + MAX_SLOT_LEASE_MS);
     // D relays a newer record written by A's key: authority is the signature, not the peer.
     const r2 = signRecord(cap, 2, enc.encode('snapshots: [1, 2]'));
     assert.equal((await D.node.storage(B.node.multiaddrs()[0]).putSlot(si, r2)).status, 'stored');

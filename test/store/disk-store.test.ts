@@ -78,3 +78,26 @@ test('parseSize / formatSize', () => {
   assert.equal(formatSize(1536), '1.5 KiB');
   assert.equal(formatSize(10), '10 B');
 });
+
+test('per-owner limits on uploads in progress: count and reserved bytes, one large upload always allowed (issue 17 item 5)', async () => {
+  const home = await mkdtemp(join(tmpdir(), 'p2pb-store-'));
+  const s = await DiskStore.open(home, { offer: '1MiB', limits: { openWrites: 2, reservedBytes: 1000 } });
+  const busy = (e: any) => e.code === 'ERR_SHARE_REFUSED' && e.reason === 'busy';
+  try {
+    const si = randomBytes(16);
+    const big = await s.beginWrite(si, 0, 'slow', 5000); // alone: allowed although above the byte limit
+    await assert.rejects(s.beginWrite(si, 1, 'slow', 10), busy); // 5000 + 10 reserved > 1000
+    assert.deepEqual(await s.canAccept(si, 1, 10, 'slow'), { ok: false, reason: 'busy', message: (await s.canAccept(si, 1, 10, 'slow') as any).message });
+    await big.abort();
+    const a = await s.beginWrite(si, 1, 'slow', 400);
+    const b = await s.beginWrite(si, 2, 'slow', 400);
+    await assert.rejects(s.beginWrite(si, 3, 'slow', 1), busy); // two in progress: the most
+    const other = await s.beginWrite(si, 3, 'someone-else', 400); // other owners are not held up
+    await Promise.all([a.abort(), b.abort(), other.abort()]);
+    await (await s.beginWrite(si, 4, 'slow', 1)).abort();
+    assert.equal(s.stats().reserved, 0);
+  } finally {
+    await s.close();
+    await rm(home, { recursive: true, force: true });
+  }
+});

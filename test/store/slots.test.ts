@@ -12,10 +12,41 @@ import { slotSuite } from './suite.ts';
 import { diskHarness } from './harness.ts';
 
 const A = '12D3KooWAlice';
+const B = '12D3KooWBob';
 const enc = new TextEncoder();
 const refused = (reason: string) => (e: unknown) => e instanceof SlotRefusedError && e.reason === reason && e.code === 'ERR_SLOT_REFUSED';
 
 slotSuite('DiskStore', diskHarness());
+test('slots are charged to the peer that stores them: admission policy and a per-peer slot limit (issue 17 item 2)', async () => {
+  const h = await mkdtemp(join(tmpdir(), 'p2pb-slots-'));
+  const asked: { owner: string; size: number; kind?: string }[] = [];
+  const s = await DiskStore.open(h, {
+    offer: '1MiB', limits: { slots: 3 },
+    policy: (req) => { asked.push({ owner: req.owner, size: req.size, kind: req.kind }); return req.owner === B ? { ok: false, reason: 'policy', message: 'fairness: no' } : { ok: true }; }
+  });
+  try {
+    const put = (owner: string) => { const cap = createMutableWriteCap(); return s.putSlot(storageIndexOf(cap)!, signRecord(cap, 1, randomBytes(100)), owner); };
+    for (let i = 0; i < 3; i++) await put(A);
+    await assert.rejects(put(A), refused('limit'));
+    await assert.rejects(put(B), refused('policy'));
+    assert.ok(asked.every((a) => a.kind === 'slot') && asked.some((a) => a.owner === B));
+    assert.equal(s.stats().slots, 3);
+    assert.equal(s.ownerUsage(A).used, s.stats().used, 'slot bytes are charged to their owner');
+    assert.equal(s.usageByOwner().get(A), s.stats().used);
+  } finally {
+    await s.close();
+  }
+  // Charges survive a restart (reconciled from the index).
+  const again = await DiskStore.open(h, { offer: '1MiB', limits: { slots: 3 } });
+  try {
+    assert.equal(again.ownerUsage(A).used, again.stats().used);
+    const cap = createMutableWriteCap();
+    await assert.rejects(again.putSlot(storageIndexOf(cap)!, signRecord(cap, 1, randomBytes(10)), A), refused('limit'));
+  } finally {
+    await again.close();
+    await rm(h, { recursive: true, force: true });
+  }
+});
 
 test('slots survive reopen; writes leave no temp files; orphans and broken entries are cleaned', async () => {
   const home = await mkdtemp(join(tmpdir(), 'p2pb-slots-'));

@@ -295,7 +295,7 @@ export function slotSuite(name: string, h: SuiteHarness): void {
       assert.equal((await store.putSlot(si, r6, B)).status, 'stored');
       assert.equal(store.stats().used, used - r5.byteLength + r6.byteLength);
       assert.equal(openRecord(cap, (await store.getSlot(si))!).seq, 6);
-      assert.equal((await store.getSlotRecord(si))?.owner, B);
+      assert.equal((await store.getSlotRecord(si))?.owner, A, 'still charged to the peer that stored it first');
     });
 
     test('concurrent puts of one slot: the highest seq wins, whatever the order', async () => {
@@ -330,19 +330,31 @@ export function slotSuite(name: string, h: SuiteHarness): void {
       }
     });
 
-    test('leases: re-put renews, renewSlotLease only grows, gc collects expired slots', async () => {
+    test('leases: only the owner renews by re-put, a newer record renews, 62 days at most, gc collects expired slots (issue 17 item 2)', async () => {
       const cap = createMutableWriteCap();
       const si = storageIndexOf(cap)!;
       const rec = signRecord(cap, 1, enc.encode('lease'));
       const r = await store.putSlot(si, rec, A);
       const day = 24 * 3600 * 1000;
       assert.equal(r.leaseExpiry, clock + 31 * day);
-      const r2 = await store.putSlot(si, rec, B, { leaseUntil: clock + 60 * day });
+      // B replays A's record (anyone can SLOT_GET it): answered, but the lease does not move.
+      const replay = await store.putSlot(si, rec, B, { leaseUntil: clock + 60 * day });
+      assert.equal(replay.status, 'unchanged');
+      assert.equal(replay.leaseExpiry, clock + 31 * day);
+      assert.equal(await store.renewSlotLease(si, clock + 60 * day, B), false);
+      assert.equal((await store.getSlotRecord(si))?.leaseExpiry, clock + 31 * day);
+      // The owner renews; 400 days asked are clamped to 62.
+      const r2 = await store.putSlot(si, rec, A, { leaseUntil: clock + 60 * day });
       assert.equal(r2.status, 'unchanged');
       assert.equal(r2.leaseExpiry, clock + 60 * day);
-      assert.equal(await store.renewSlotLease(si, clock + 10 * day), true); // never shrinks
-      assert.equal((await store.getSlotRecord(si))?.leaseExpiry, clock + 60 * day);
-      assert.equal(await store.renewSlotLease(randomBytes(16), clock), false);
+      assert.equal((await store.putSlot(si, rec, A, { leaseUntil: clock + 400 * day })).leaseExpiry, clock + 62 * day);
+      assert.equal(await store.renewSlotLease(si, clock + 10 * day, A), true); // never shrinks
+      assert.equal((await store.getSlotRecord(si))?.leaseExpiry, clock + 62 * day);
+      assert.equal(await store.renewSlotLease(randomBytes(16), clock, A), false);
+      // A newer record is signed by the slot's key: whoever relays it, it may renew; the slot stays charged to A.
+      const newer = await store.putSlot(si, signRecord(cap, 2, enc.encode('lease v2')), B, { leaseUntil: clock + 62 * day + 1 });
+      assert.equal(newer.status, 'stored');
+      assert.equal((await store.getSlotRecord(si))?.owner, A);
       const slotsBefore = store.stats().slots;
       const saved = clock;
       clock += 500 * day; // every slot of this suite expired

@@ -97,15 +97,19 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
       summary: 'restore a snapshot (or one path of it) into a local directory (NDJSON progress, then the result)', tags: ['snapshots'],
       body: {
         type: 'object', required: ['cap', 'target'],
-        properties: { cap: capString, target: absPath, path: { type: 'string', minLength: 1 }, overwrite: { type: 'string', enum: ['never', 'if-changed', 'always'] }, verbose }
+        properties: {
+          cap: capString, target: absPath, path: { type: 'string', minLength: 1 }, overwrite: { type: 'string', enum: ['never', 'if-changed', 'always'] }, verbose,
+          preserveSpecial: { type: 'boolean', description: 'restore setuid, setgid and sticky bits (default: dropped)' },
+          ignoreUmask: { type: 'boolean', description: 'restore permission bits exactly (default: the daemon\'s umask applies)' }
+        }
       },
       response: { ...ndjsonResponse('progress lines (backup:restore:status every half second: files, bytes, totals, rate, ETA), then { result: { snapshotCap, stats } }'), ...errors }
     }
   }, async (req, reply) => {
-    const b = req.body as { cap: string; target: string; path?: string; overwrite?: 'never' | 'if-changed' | 'always'; verbose?: boolean };
+    const b = req.body as { cap: string; target: string; path?: string; overwrite?: 'never' | 'if-changed' | 'always'; verbose?: boolean; preserveSpecial?: boolean; ignoreUmask?: boolean };
     const target = await allowed(b.target, 'restore target');
     parseCap(b.cap); // a malformed cap is a 400 before the operation's 200 stream starts
-    await ndjson(reply, (onProgress, signal) => folders().restore(b.cap, target, { path: b.path, overwrite: b.overwrite, signal, onProgress: perItemUnless(b.verbose, onProgress) }));
+    await ndjson(reply, (onProgress, signal) => folders().restore(b.cap, target, { path: b.path, overwrite: b.overwrite, preserveSpecial: b.preserveSpecial, ignoreUmask: b.ignoreUmask, signal, onProgress: perItemUnless(b.verbose, onProgress) }));
   });
 
   app.post('/api/forget', {
