@@ -1,8 +1,8 @@
 // What bench/fuzz.ts fuzzes: one FuzzTarget per decoder of untrusted bytes. A target gives valid seed inputs,
 // optionally a structured mutation (one that knows the format, so inputs get past the first checks), runs one
 // input, and says which errors are its named refusals (anything else thrown is a crash).
-// To add a decoder: append a target to TARGETS, e.g. for directory objects
-//   { name: 'directory', seeds: () => [encodeDir(sampleEntries)], run: (b) => { decodeDir(b); }, expected: (e) => e instanceof ObjectFormatError }
+// To add a decoder: append a target to TARGETS (see the format 2 targets at the end: trees, snapshots, heads,
+// chunk lists, index parts, repository records, sealed blobs).
 import { encodeFrame, decodeBody, validate, ProtocolError, MSG } from '../src/net/index.ts';
 import { ERROR_SCHEMA, REQUEST_SCHEMAS, RESPONSE_SCHEMAS } from '../src/net/frame.ts';
 import { FRAME_PREFIX_BYTES, MAX_HEADER_BYTES } from '../src/net/constants.ts';
@@ -11,6 +11,11 @@ import { CAP_CHECKSUM_BYTES, CAP_PREFIX } from '../src/caps/constants.ts';
 import { TAGS } from '../src/crypto/constants.ts';
 import { taggedHash } from '../src/crypto/hash.ts';
 import { concat, int, mutateBytes, pick, randomBytes, type Rng } from './fuzz-mutate.ts';
+import { encodeTree, decodeTree, encodeSnapshot, decodeSnapshot, encodeHead, decodeHead, encodeRef, capOf, InvalidObjectError } from '../src/backup/index.ts';
+import {
+  encodeChunkList, decodeChunkList, encodeIndexPart, decodeIndexPart, encodeRecord, decodeRecord, sealBlob, openBlob,
+  InvalidRepoDataError, BlobIntegrityError, BlobDecompressError
+} from '../src/repo/index.ts';
 
 export interface FuzzTarget {
   name: string;
@@ -173,4 +178,94 @@ const caps: FuzzTarget = {
 };
 
 /** Every target `npm run fuzz` runs, in order. The lead adds the directory, snapshot and pack decoders here. */
-export const TARGETS: FuzzTarget[] = [frames, caps];
+// ---- format 2: trees, snapshots, heads, chunk lists, index parts, repository records, sealed blobs ----------
+
+const REPO = toReadCap({ type: 'mw', seed: new Uint8Array(32).fill(9) });
+const ref = (r: Rng, kind: 'data' | 'list' | 'tree' | 'snapshot') => encodeRef({ kind, id: randomBytes(r, 32), key: randomBytes(r, 32) });
+
+/** A JSON-aware mutation: replace one value of the object by another of a different shape. */
+function mutateJson(seed: Uint8Array, r: Rng): Uint8Array {
+  let o: any;
+  try { o = JSON.parse(td.decode(seed)); } catch { return seed; }
+  const odd = [null, -1, 1e300, '', 'x'.repeat(int(r, 300)), [], {}, true, '__proto__', { __proto__: { x: 1 } }, '..', 'a/b', 'c:\\d', '9'.repeat(31)];
+  const walk = (x: any, depth: number): void => {
+    if (!x || typeof x !== 'object' || depth > 4) return;
+    const keys = Object.keys(x);
+    if (!keys.length) return;
+    const k = pick(r, keys);
+    if (r() < 0.5) x[k] = pick(r, odd); else walk(x[k], depth + 1);
+  };
+  walk(o, 0);
+  if (r() < 0.2 && o && typeof o === 'object') o[pick(r, ['next', 'lit', 'ref', 'extra', 'p2pb', 'v'])] = pick(r, odd);
+  return te.encode(JSON.stringify(o));
+}
+
+const objectErrors = (e: unknown) => e instanceof InvalidObjectError || e instanceof InvalidCapError || e instanceof InvalidRepoDataError;
+
+const trees: FuzzTarget = {
+  name: 'tree',
+  seeds: (r) => [encodeTree([
+    { name: 'a.txt', type: 'file', mode: 0o644, mtimeNs: '1700000000000000000', size: 3000, ref: ref(r, 'data') },
+    { name: 'big', type: 'file', mode: 0o600, mtimeNs: '1', size: 9_000_000, ref: ref(r, 'list') },
+    { name: 'tiny', type: 'file', mode: 0o600, mtimeNs: '2', size: 2, lit: 'aGk' },
+    { name: 'sub', type: 'dir', mode: 0o755, mtimeNs: '3', ref: ref(r, 'tree') },
+    { name: 'link', type: 'symlink', mode: 0o777, mtimeNs: '4', target: '../x' },
+  ], { kind: 'tree', id: randomBytes(r, 32), key: randomBytes(r, 32) })],
+  mutate: mutateJson,
+  run: (b) => { const t = decodeTree(b, REPO); for (const e of t.entries) void e.cap; },
+  expected: objectErrors,
+};
+
+const snapshots: FuzzTarget = {
+  name: 'snapshot',
+  seeds: (r) => [encodeSnapshot({ root: capOf(REPO, { kind: 'tree', id: randomBytes(r, 32), key: randomBytes(r, 32) }), time: 1700000000000, host: 'h', paths: ['/p'], label: 'l', parent: capOf(REPO, { kind: 'snapshot', id: randomBytes(r, 32), key: randomBytes(r, 32) }), stats: { files: 1, dirs: 1, symlinks: 0, bytes: 3, added: 100 } }, REPO)],
+  mutate: mutateJson,
+  run: (b) => decodeSnapshot(b, REPO),
+  expected: objectErrors,
+};
+
+const heads: FuzzTarget = {
+  name: 'head',
+  seeds: (r) => [encodeHead({ repo: formatCap(REPO), snapshots: [1, 2].map((t) => ({ cap: capOf(REPO, { kind: 'snapshot', id: randomBytes(r, 32), key: randomBytes(r, 32) }), time: t })) })],
+  mutate: mutateJson,
+  run: (b) => decodeHead(b),
+  expected: objectErrors,
+};
+
+const chunkLists: FuzzTarget = {
+  name: 'chunk-list',
+  seeds: (r) => [encodeChunkList(Array.from({ length: 3 }, () => ({ id: randomBytes(r, 32), key: randomBytes(r, 32), size: 1 + int(r, 1 << 20) })))],
+  run: (b) => decodeChunkList(b),
+  expected: objectErrors,
+};
+
+const indexParts: FuzzTarget = {
+  name: 'index-part',
+  seeds: (r) => {
+    const pack = { type: 'pack' as const, uebHash: randomBytes(r, 32), k: 3, n: 5, size: 16 << 20 };
+    return [encodeIndexPart(Array.from({ length: 4 }, (_, i) => ({ id: randomBytes(r, 32), kind: 'data' as const, pack, offset: i * 1000, length: 500 })))];
+  },
+  run: (b) => decodeIndexPart(b),
+  expected: objectErrors,
+};
+
+const records: FuzzTarget = {
+  name: 'repo-record',
+  seeds: (r) => {
+    const pack = { type: 'pack' as const, uebHash: randomBytes(r, 32), k: 3, n: 5, size: 1 << 20 };
+    return [encodeRecord({ generation: 2, index: [{ pack, offset: 0, length: 100, id: randomBytes(r, 32), key: randomBytes(r, 32) }], folders: [formatCap(REPO)], locks: [{ kind: 'backup', holder: 'h/1', until: 5 }], garbage: [pack] })];
+  },
+  mutate: mutateJson,
+  run: (b) => decodeRecord(b),
+  expected: objectErrors,
+};
+
+const BLOB_KEY = new Uint8Array(32).fill(5);
+const blobs: FuzzTarget = {
+  name: 'sealed-blob',
+  seeds: (r) => [sealBlob('data', randomBytes(r, 2000), BLOB_KEY, { nonce: randomBytes(r, 24) }), sealBlob('data', new Uint8Array(5000).fill(1), BLOB_KEY, { nonce: randomBytes(r, 24) })],
+  run: (b) => openBlob('data', b, BLOB_KEY, { maxPlain: 1 << 20 }),
+  expected: (e) => e instanceof BlobIntegrityError || e instanceof BlobDecompressError,
+};
+
+export const TARGETS: FuzzTarget[] = [frames, caps, trees, snapshots, heads, chunkLists, indexParts, records, blobs];
