@@ -34,6 +34,8 @@ export interface PutResult {
   storageIndex: string | null;
   /** shareNum -> peers holding it, for that first pack (a file under 512 KiB is one chunk: one pack). */
   placements: Record<string, string[]>;
+  /** Distinct peers holding shares of that first pack (servers-of-happiness; 0 when nothing new was stored). */
+  happiness: number;
   /** Every pack written for the content (a larger file may also have a chunk list in a metadata pack). */
   packCaps: string[];
 }

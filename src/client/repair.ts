@@ -8,7 +8,7 @@
 //    `exists` answer counts only once proven (prove.ts), and every share placed is reported (onPlaced).
 // 5. Corrupt shares are deleted only where we own them (DELETE is owner-only); elsewhere a replacement suffices.
 // 6. Check again: the report carries before and after.
-import { rebuildShares } from '../format/index.ts';
+import { rebuildShares, uebOfShare } from '../format/index.ts';
 import { parseCap, type PackCap } from '../caps/index.ts';
 import { proveShare } from './prove.ts';
 import { RemoteRefusedError } from '../common/errors.ts';
@@ -93,7 +93,7 @@ export async function repairFile(capText: string, finder: ServerFinder, o: Repai
         const server = free.shift();
         if (!server) { result.failures.push({ shareNum, error: 'no free peer left to take this share' }); break; }
         try {
-          const w = await server.writeShare(loc.si, shareNum, once(bytes), bytes.length, { signal: o.signal });
+          const w = await server.writeShare(loc.si, shareNum, once(bytes), bytes.length, { ueb: uebOfShare(bytes), signal: o.signal });
           const vcap = parseCap(before.verifyCap!) as PackCap;
           if (w.status === 'exists') {
             // It held nothing of this file when listed: a claim to hold the share now must be proven.

@@ -7,7 +7,8 @@ export interface ShareServer {
   /** Peer id (string form). */
   readonly id: string;
   canAccept(si: Uint8Array, shareNum: number, size: number, opts?: { signal?: AbortSignal }): Promise<AcceptDecision>;
-  writeShare(si: Uint8Array, shareNum: number, source: AsyncIterable<Uint8Array>, size: number, opts?: { signal?: AbortSignal }): Promise<{ status: 'written' | 'exists' }>;
+  /** Upload a share of the pack whose UEB is `opts.ueb`: the server checks the bytes against it before committing. */
+  writeShare(si: Uint8Array, shareNum: number, source: AsyncIterable<Uint8Array>, size: number, opts: { ueb: Uint8Array; signal?: AbortSignal }): Promise<{ status: 'written' | 'exists' }>;
   list(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<{ shareNum: number; size: number }[]>;
   read(si: Uint8Array, shareNum: number, ranges: [number, number][], opts?: { signal?: AbortSignal }): Promise<Uint8Array[]>;
   /** Store a signed mutable-slot record; the server checks slot, signature and seq (refusals throw, reason e.g. `stale`). */

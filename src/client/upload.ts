@@ -9,10 +9,11 @@
 //    a failed audit and the share goes elsewhere. (Storage peers also check every block of a share against its
 //    tree before they commit it, so a committed share filed under this storage index is this pack's.)
 // 4. A share still being written LAGGARD_MS after the others finished is dropped and written elsewhere: one peer
-//    that reads slowly (a trickle inside the idle timeout) must not hold the upload to its pace.
+//    that reads slowly (a trickle inside the idle timeout) must not hold the upload to its pace. Only while an
+//    unused candidate is left to take it: a slow peer is better than no peer.
 // 5. Success needs happiness >= happy. Every share held (written, or claimed and proven) is reported to the
 //    finder (`onPlaced`: fairness credit), whether or not the upload as a whole succeeds: they hold my bytes.
-import { encodePack } from '../format/index.ts';
+import { encodePack, uebOfShare } from '../format/index.ts';
 import { formatCap, type PackCap } from '../caps/index.ts';
 import { faultPoint } from '../common/fault.ts';
 import { P2PBackupError } from '../common/errors.ts';
@@ -97,7 +98,14 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
       if (!lastFinish) return;
       const idle = Date.now() - lastFinish;
       if (idle < laggardMs) return;
-      for (const [share, w] of running) w.ac.abort(new SlowPeerError(w.peer, share, idle));
+      // Only as many as there are peers left to take their shares: with none, the slow peer is still the best
+      // there is (the idle timeout and the server's rate floor bound it).
+      let spare = candidates.filter((c) => !used.has(c.id)).length;
+      for (const [share, w] of running) {
+        if (w.ac.signal.aborted) continue;
+        if (spare-- <= 0) break;
+        w.ac.abort(new SlowPeerError(w.peer, share, idle));
+      }
     }, Math.max(50, Math.min(1000, laggardMs / 4)));
     watchdog.unref();
 
@@ -110,7 +118,7 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
         const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
         running.set(share, { ac, peer: server.id });
         try {
-          const r = await server.writeShare(si, share, pieces(enc.shares[share], signal), enc.shares[share].length, { signal });
+          const r = await server.writeShare(si, share, pieces(enc.shares[share], signal), enc.shares[share].length, { ueb: uebOfShare(enc.shares[share]), signal });
           running.delete(share);
           if (r.status === 'exists') {
             const proof = await proveShare(server, enc.cap, share, enc.shares[share].length, { signal: o.signal });

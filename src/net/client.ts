@@ -11,6 +11,8 @@ import type { Frame, Header } from './frame.ts';
 export interface RemoteStats { offered: number; used: number; free: number; shares: number; maxPayload: number }
 export interface WriteProgress { type: 'write-progress'; peer: string; si: string; shareNum: number; sent: number; total: number }
 export interface WriteShareOptions {
+  /** The pack's UEB (72 bytes): the server checks the share against it before it commits (src/format/check.ts). */
+  ueb: Uint8Array;
   signal?: AbortSignal;
   onProgress?: (e: WriteProgress) => void;
   /** Lease expiry to ask for (ms since epoch); the server clamps it. */
@@ -104,14 +106,14 @@ export class StorageClient {
    * Upload one share. Resolves {status:'written'} once the remote committed it (fsynced), or {status:'exists'}
    * when this peer already holds it from us (count it as placed). Refusals throw RemoteRefusedError.
    */
-  async writeShare(si: Uint8Array, shareNum: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array, size: number, opts: WriteShareOptions = {}): Promise<WriteShareResult> {
+  async writeShare(si: Uint8Array, shareNum: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array, size: number, opts: WriteShareOptions): Promise<WriteShareResult> {
     checkSi(si); checkShareNum(shareNum);
     const siHex = siToHex(si);
     const ctx = { si: siHex, shareNum };
     const stream = await this.open(opts.signal);
     const reader = new FrameReader(stream, { idleMs: this.idleMs, signal: opts.signal });
     try {
-      const header: Header = { si: siHex, shareNum, size };
+      const header: Header = { si: siHex, shareNum, size, ueb: Buffer.from(opts.ueb).toString('hex') };
       if (opts.leaseUntil !== undefined) header.leaseUntil = opts.leaseUntil;
       await sendFrame(stream, encodeFrame(MSG.WRITE, header), opts.signal, this.idleMs);
       try {

@@ -58,7 +58,7 @@ export function decodeBody(body: Uint8Array): Frame {
 
 // ---- strict header validation -------------------------------------------------------------------------
 
-type FieldKind = 'si' | 'shareNum' | 'uint' | 'string' | 'bool' | 'ranges' | 'shareNums' | 'listing' | 'lengths' | 'slotStatus' | 'hash' | 'hashes' | 'any';
+type FieldKind = 'si' | 'shareNum' | 'uint' | 'string' | 'bool' | 'ranges' | 'shareNums' | 'listing' | 'lengths' | 'slotStatus' | 'hash' | 'hashes' | 'ueb' | 'any';
 interface FieldSpec { kind: FieldKind; optional?: boolean }
 export type Schema = Record<string, FieldSpec>;
 
@@ -93,6 +93,7 @@ function checkField(name: string, kind: FieldKind, v: unknown): void {
       if (!Array.isArray(v) || v.length > MAX_READ_RANGES || !v.every(isUint)) bad('must be byte counts');
       break;
     case 'hash': if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) bad('must be 64 lowercase hex digits'); break;
+    case 'ueb': if (typeof v !== 'string' || !/^[0-9a-f]{144}$/.test(v)) bad('must be 144 lowercase hex digits (a 72-byte UEB)'); break;
     case 'hashes':
       if (!Array.isArray(v) || v.length > 40 || !v.every((x) => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x))) bad('must be at most 40 hashes of 64 hex digits');
       break;
@@ -121,7 +122,7 @@ export function validate(header: Header, schema: Schema): void {
 export const REQUEST_SCHEMAS: Record<number, Schema> = {
   [MSG.HELLO]: {},
   [MSG.ACCEPT]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, size: { kind: 'uint' } },
-  [MSG.WRITE]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, size: { kind: 'uint' }, leaseUntil: { kind: 'uint', optional: true } },
+  [MSG.WRITE]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, size: { kind: 'uint' }, ueb: { kind: 'ueb' }, leaseUntil: { kind: 'uint', optional: true } },
   [MSG.DATA]: {},
   [MSG.COMMIT]: {},
   [MSG.READ]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, ranges: { kind: 'ranges' } },

@@ -17,8 +17,9 @@ import {
 } from './constants.ts';
 import { PeerBusyError, ProtocolError, TooSlowError } from './errors.ts';
 import { FrameReader, REQUESTS_WITH_PAYLOAD, REQUEST_SCHEMAS, encodeFrame, sendFrame, validate } from './frame.ts';
-import { OutOfRangeError, ShareNotFoundError, SlotNotFoundError } from '../store/index.ts';
+import { OutOfRangeError, ShareNotFoundError, ShareRefusedError, SlotNotFoundError } from '../store/index.ts';
 import { proveBlock } from '../format/audit.ts';
+import { startShareCheck, type ShareCheck } from '../format/check.ts';
 import type { Frame, Header } from './frame.ts';
 
 /** Bounds on what one remote peer may cost this server (defaults in constants.ts; tests shorten the times). */
@@ -183,12 +184,16 @@ async function dispatch(ctx: ServeContext, stream: Stream, reader: FrameReader, 
     case MSG.WRITE: {
       if (req.payload.byteLength) throw new ProtocolError('write request carries no payload; send DATA frames');
       if (reader.buffered > 0) throw new ProtocolError('DATA before the WRITE was accepted');
+      // The share must belong to this storage index (its UEB hashes to it) and have the size the UEB implies;
+      // its bytes are checked against that UEB as they arrive and before the commit (src/format/check.ts).
+      const check = startShareCheck(siBytes(h.si), h.shareNum as number, h.size as number, Buffer.from(h.ueb as string, 'hex'));
+      if (typeof check === 'string') throw new ShareRefusedError('invalid', `not a share of this storage index: ${check}`, { si: h.si, shareNum: h.shareNum });
       const writer = await store.beginWrite(siBytes(h.si), h.shareNum as number, owner, h.size as number, { leaseUntil: h.leaseUntil as number | undefined });
       try {
         // Accepted: now (and only now) the stream may buffer what a share upload needs.
         reader.setLimits({ maxBody: MAX_FRAME_BODY, highWater: READ_HIGH_WATER, readBuffer: STREAM_READ_BUFFER });
         await reply(stream);
-        await receiveShare(reader, writer, ctx.limits, deadline);
+        await receiveShare(reader, writer, check, ctx.limits, deadline);
         const rec = await writer.commit();
         return await reply(stream, { size: rec.size, leaseExpiry: rec.leaseExpiry });
       } finally {
@@ -250,7 +255,7 @@ async function dispatch(ctx: ServeContext, stream: Stream, reader: FrameReader, 
  * `writeMinRate` per second since the start, checked every RATE_CHECK_MS; a peer that falls behind is cut off
  * (ERR_TOO_SLOW) and the writer aborted, which frees its reservation.
  */
-async function receiveShare(reader: FrameReader, writer: ShareWriter, limits: ServerLimits, deadline: AbortController): Promise<void> {
+async function receiveShare(reader: FrameReader, writer: ShareWriter, share: ShareCheck, limits: ServerLimits, deadline: AbortController): Promise<void> {
   const started = Date.now();
   let received = 0;
   const check = setInterval(() => {
@@ -265,9 +270,13 @@ async function receiveShare(reader: FrameReader, writer: ShareWriter, limits: Se
       if (f.type === MSG.DATA) {
         if (Object.keys(f.header).length) throw new ProtocolError('DATA frames carry no header');
         received += f.payload.byteLength;
+        const wrong = share.push(f.payload);
+        if (wrong) throw new ShareRefusedError('invalid', `the share's bytes are not the ones its UEB commits to: ${wrong}`);
         await writer.write(f.payload);
       } else if (f.type === MSG.COMMIT) {
         if (Object.keys(f.header).length || f.payload.byteLength) throw new ProtocolError('COMMIT carries nothing');
+        const wrong = share.finish();
+        if (wrong) throw new ShareRefusedError('invalid', `the share's bytes are not the ones its UEB commits to: ${wrong}`);
         return;
       } else {
         throw new ProtocolError(`unexpected frame type 0x${f.type.toString(16)} during a write`);

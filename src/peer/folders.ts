@@ -252,14 +252,14 @@ export async function createFolderService(init: FolderServiceInit) {
      * the shares of its content packs went. `encoding` other than the peer's codes this file's packs so.
      */
     async putFile(stream: AsyncIterable<Uint8Array>, o: { signal?: AbortSignal; encoding?: { k: number; n: number; happy: number } } = {}) {
-      const placed: { si: string; pack: string; placements: Record<string, string[]> }[] = [];
+      const placed: { si: string; pack: string; placements: Record<string, string[]>; happiness: number }[] = [];
       const enc = o.encoding ?? encoding;
       // A repository view of its own for this put: same index and record, packs coded as asked, placements kept.
       const repo = new Repository({
         packs: { ...packs, async putPack(bytes, po = {}) {
           const r = await uploadPack(bytes, finder, { ...enc, signal: po.signal });
           init.onTransfer?.('upload');
-          placed.push({ si: r.storageIndex, pack: r.capText, placements: r.placements });
+          placed.push({ si: r.storageIndex, pack: r.capText, placements: r.placements, happiness: r.happiness });
           return r.cap;
         } },
         record: slotRecordStore(finder, formatCap(ownWrite), Math.min(DEFAULT_MIN_REPLICAS, enc.happy)), readCap: ownRead, secret, index: ownRepo.index
@@ -304,6 +304,7 @@ export async function createFolderService(init: FolderServiceInit) {
       return {
         cap, size, blobsNew, bytesStored: repo.stats.sealedNew - before.sealed, packs: content.length,
         storageIndex: content[0]?.si ?? null, pack: content[0]?.pack ?? null, placements: content[0]?.placements ?? {},
+        happiness: content[0]?.happiness ?? 0,
         packCaps: content.map((p) => p.pack)
       };
     },

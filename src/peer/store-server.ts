@@ -4,7 +4,7 @@
 // store charges, as the storage protocol would take it from the connection.
 // const server = storeServer(await DiskStore.open(dir, { offer: '1GiB' }), { id: 'peer-0', owner: myPeerId });
 import type { ShareServer } from '../client/index.ts';
-import { proveBlock } from '../format/index.ts';
+import { proveBlock, startShareCheck } from '../format/index.ts';
 import { RemoteRefusedError } from '../net/errors.ts';
 import { NotOwnerError, ShareNotFoundError, type LocalStore } from '../store/index.ts';
 
@@ -23,12 +23,21 @@ export function storeServer(store: ServedStore, init: StoreServerInit): ShareSer
   return {
     id,
     canAccept: (si, shareNum, size) => store.canAccept(si, shareNum, size, owner),
-    async writeShare(si, shareNum, source, size) {
+    async writeShare(si, shareNum, source, size, o) {
+      // The storage server's check (src/net/server.ts): a share of this storage index, bytes as its UEB commits.
+      const check = startShareCheck(si, shareNum, size, o.ueb);
+      if (typeof check === 'string') throw new RemoteRefusedError('invalid', `not a share of this storage index: ${check}`);
       const d = await store.canAccept(si, shareNum, size, owner);
       if (!d.ok && d.reason === 'exists') return { status: 'exists' };
       const w = await store.beginWrite(si, shareNum, owner, size);
       try {
-        for await (const chunk of source) await w.write(chunk);
+        for await (const chunk of source) {
+          const wrong = check.push(chunk);
+          if (wrong) throw new RemoteRefusedError('invalid', wrong);
+          await w.write(chunk);
+        }
+        const wrong = check.finish();
+        if (wrong) throw new RemoteRefusedError('invalid', wrong);
         await w.commit();
         return { status: 'written' };
       } catch (err) {

@@ -18,6 +18,7 @@ import {
 } from '../../src/net/index.ts';
 import { answerRequest, serverContext } from '../../src/net/server.ts';
 import { createMutableWriteCap, signRecord, storageIndexOf } from '../../src/caps/index.ts';
+import { encodePack, uebOfShare } from '../../src/format/index.ts';
 import type { Frame } from '../../src/net/index.ts';
 import type { AdversaryInit, Attack, Behaviour, AdversaryStats } from './types.ts';
 
@@ -36,7 +37,7 @@ const bump = (m: Record<string, number>, k: string) => { m[k] = (m[k] ?? 0) + 1;
 await mkdir(init.home, { recursive: true });
 const store = await DiskStore.open(join(init.home, 'store'), { offer: '1GiB' });
 const node: P2PNode = await createNode({
-  privateKey: await loadOrCreatePeerKey(init.home), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, bootstrap: init.bootstrap ?? [],
+  privateKey: await loadOrCreatePeerKey(join(init.home, 'peer.key')), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, bootstrap: init.bootstrap ?? [],
 });
 const ctx = serverContext(store);
 const closing = new AbortController();
@@ -182,19 +183,33 @@ async function attack(a: Attack): Promise<unknown> {
       return { status: r.status, leaseExpiry: r.leaseExpiry };
     }
     case 'slow-loris': {
-      // WRITEs declaring `size` bytes, then one byte every `byteEveryMs`: reservations held for almost nothing.
-      const results = await Promise.all(Array.from({ length: a.writes }, () => slowWrite(a.target, a.size, a.byteEveryMs, a.maxMs)));
+      // WRITEs of real shares of about `size` bytes (a pack of our own: the server checks every byte against its
+      // UEB), then one byte every `byteEveryMs`: reservations held for almost nothing.
+      const pack = encodePack(randomBytes(a.size), { k: 1, n: a.writes });
+      const ueb = uebOfShare(pack.shares[0]);
+      const results = await Promise.all(pack.shares.map((share, i) => slowWrite(a.target, pack.storageIndex, i, share, ueb, a.byteEveryMs, a.maxMs)));
       return results;
     }
     case 'squat': {
       // Tiny shares for share numbers of someone else's storage index (holders see them; provider records publish
       // them), with the longest lease: does the target commit them? (issue 17 item 7)
+      // Without the pack's UEB we make one up; with `uebFrom` we read the real one off a holder and send bytes of
+      // our own under it.
       const client = node.storage(target(a.target));
       const si = Buffer.from(a.si, 'hex');
+      let ueb: Uint8Array = randomBytes(72);
+      let size = a.size;
+      if (a.uebFrom) {
+        const holder = node.storage(target(a.uebFrom));
+        const [held] = await holder.list(si);
+        if (!held) throw new Error('the holder holds no share of that storage index');
+        [ueb] = await holder.read(si, held.shareNum, [[held.size - 64 - 72, 72]]);
+        size = held.size;
+      }
       const out: Record<string, string> = {};
       for (const n of a.shareNums) {
         try {
-          const r = await client.writeShare(si, n, randomBytes(a.size), a.size, { leaseUntil: Date.now() + 400 * 86_400_000 });
+          const r = await client.writeShare(si, n, randomBytes(size), size, { ueb, leaseUntil: Date.now() + 400 * 86_400_000 });
           out[n] = r.status;
         } catch (e) {
           out[n] = (e as { reason?: string; code?: string }).reason ?? (e as { code?: string }).code ?? 'error';
@@ -274,13 +289,15 @@ async function attack(a: Attack): Promise<unknown> {
   }
 }
 
-async function slowWrite(to: string, size: number, byteEveryMs: number, maxMs: number): Promise<{ accepted: boolean; acceptedAfterMs?: number; refusal?: string; code?: string; afterMs: number; sent: number }> {
+async function slowWrite(to: string, si: Uint8Array, shareNum: number, share: Uint8Array, ueb: Uint8Array, byteEveryMs: number, maxMs: number): Promise<{ accepted: boolean; acceptedAfterMs?: number; refusal?: string; code?: string; afterMs: number; sent: number }> {
   const stream = await node.libp2p.dialProtocol(target(to), STORAGE_PROTOCOL);
   const reader = new FrameReader(stream, { idleMs: maxMs });
   const started = Date.now();
   let sent = 0;
   try {
-    stream.send(encodeFrame(MSG.WRITE, { si: randomBytes(16).toString('hex'), shareNum: 0, size }));
+    const size = share.length;
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    stream.send(encodeFrame(MSG.WRITE, { si: hex(si), shareNum, size, ueb: hex(ueb) }));
     const go = await reader.next();
     if (!go || go.type !== MSG.OK) return { accepted: false, refusal: String(go?.header.reason ?? go?.header.code), afterMs: Date.now() - started, sent };
     const acceptedAfterMs = Date.now() - started;
@@ -289,7 +306,7 @@ async function slowWrite(to: string, size: number, byteEveryMs: number, maxMs: n
     answer.catch(() => {});
     while (Date.now() - started < maxMs && sent < size) {
       if (answered || stream.status !== 'open' || reader.hasInput()) break;
-      stream.send(encodeFrame(MSG.DATA, {}, Uint8Array.of(0)));
+      stream.send(encodeFrame(MSG.DATA, {}, share.subarray(sent, sent + 1)));
       sent++;
       await Promise.race([sleep(byteEveryMs), answer.catch(() => {})]);
     }

@@ -23,7 +23,8 @@ export type Attack =
   | { kind: 'flood-after-request'; target: string; bytes: number }
   | { kind: 'idle-streams'; target: string; count: number; maxMs: number }
   | { kind: 'big-request'; target: string; bytes: number }
-  | { kind: 'squat'; target: string; si: string; shareNums: number[]; size: number };
+  /** Shares of our making under someone else's storage index; `uebFrom`: a holder to read the real UEB from (READ is open). */
+  | { kind: 'squat'; target: string; si: string; shareNums: number[]; size: number; uebFrom?: string };
 
 export interface AdversaryInit {
   home: string;

@@ -95,7 +95,7 @@ export function createStub(o: { readOnly?: boolean; repairQueue?: number } = {})
       note('putFile', 'path' in input ? input : 'stream', { k: opts.k, n: opts.n, happy: opts.happy });
       if ('stream' in input) for await (const _ of input.stream) { /* drained, as the peer spools it */ }
       opts.onProgress?.({ type: 'client:upload:encode', bytes: 1, total: 1 });
-      return { cap: 'p2pb:chk:stub', size: 1, blobsNew: 1, bytesStored: 100, packs: 1, pack: null, storageIndex: null, placements: {}, packCaps: [] };
+      return { cap: 'p2pb:chk:stub', size: 1, blobsNew: 1, bytesStored: 100, packs: 1, pack: null, storageIndex: null, placements: {}, happiness: 0, packCaps: [] };
     },
     async getFile(cap) { parseCap(cap); return { size: FILE_BYTES.length, stream: Readable.from([FILE_BYTES]) }; },
     async fairnessReport() {

@@ -28,3 +28,25 @@ test('a peer reading a share a chunk per minute is dropped; the upload finishes 
     await grid.close();
   }
 });
+
+test('with no other peer left to take it, a slow peer keeps its share: the upload waits rather than fails', async () => {
+  const grid = await createHealthGrid(5);
+  try {
+    const honest = grid.servers.slice(0, 4);
+    // Slow but steady: each chunk 1.5 s (a 1 MiB share is one chunk), far past the 300 ms laggard time.
+    const slow: ShareServer = {
+      ...grid.servers[4], id: 'slow-but-only',
+      async writeShare(si, n, source, size, o) {
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of source) { await sleep(1_500, undefined, { signal: o?.signal }); chunks.push(chunk); }
+        return grid.servers[4].writeShare(si, n, (async function* () { yield* chunks; })(), size, o);
+      }
+    };
+    const finder: ServerFinder = { candidates: async () => [slow, ...honest] };
+    const r = await uploadPack(randomBytes(3 << 20), finder, { k: 3, n: 5, happy: 5, laggardMs: 300 });
+    assert.equal(r.happiness, 5);
+    assert.deepEqual(r.placements['0'], ['slow-but-only']);
+  } finally {
+    await grid.close();
+  }
+});

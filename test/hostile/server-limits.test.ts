@@ -20,7 +20,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'p2pb-limits-'));
   store = await DiskStore.open(join(dir, 'victim'), { offer: '64MiB', limits: { openWrites: 3 } });
   victim = await createNode({
-    privateKey: await loadOrCreatePeerKey(join(dir, 'victim')), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, store,
+    privateKey: await loadOrCreatePeerKey(join(dir, 'victim', 'peer.key')), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, store,
     server: { limits: { requestDeadlineMs: 1_500, writeGraceMs: 1_000, writeMinRate: 1024, maxStreamsPerPeer: 6 } }
   });
   to = victim.multiaddrs()[0].toString(); // carries /p2p/<id>

@@ -92,6 +92,23 @@ test('a trickling holder is abandoned for another share (item 6)', async () => {
   assert.equal(after.answered.read ?? 0, before.answered.read ?? 0, 'and served none of it: other holders did');
 });
 
+test('shares of my storage index made up by another peer are refused before they are stored (item 7)', async () => {
+  const bytes = randomBytes(200_000);
+  const r = await put(bytes);
+  const holders = new Set(Object.values(r.placements).flat());
+  const holder = swarm.info.peers.find((p) => holders.has(p.peerId))!;
+  const target = swarm.info.peers.find((p) => p !== holder)!;
+  // Without the UEB (only the storage index is public: provider records, LIST), and with the real UEB read off a
+  // holder but bytes of its own: with the longest lease, for every share number.
+  const madeUp = await adv!.attack({ kind: 'squat', target: target.addresses[0], si: r.storageIndex, shareNums: [0, 1, 2, 3, 4], size: 4096 });
+  const underRealUeb = await adv!.attack({ kind: 'squat', target: target.addresses[0], si: r.storageIndex, shareNums: [0, 1, 2, 3, 4], size: 0, uebFrom: holder.addresses[0] });
+  assert.deepEqual(madeUp, { 0: 'invalid', 1: 'invalid', 2: 'invalid', 3: 'invalid', 4: 'invalid' });
+  // Under the real UEB, a share number the target already holds from me is a conflict before any byte is read.
+  const held = new Set(Object.entries(r.placements).filter(([, ids]) => ids.includes(target.peerId)).map(([n]) => n));
+  for (const [n, outcome] of Object.entries(underRealUeb)) assert.equal(outcome, held.has(n) ? 'conflict' : 'invalid', JSON.stringify(underRealUeb));
+  assert.ok((await get(r.cap, 60_000)).equals(bytes));
+});
+
 test('a holder forging its blocks fails the spot check and loses its credit (item 1)', async () => {
   assert.ok(file, 'the adversary holds a share of mine');
   // Blocks and audit answers forged; LIST still names the shares and READ returns bytes (what the old check asked).

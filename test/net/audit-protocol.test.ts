@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodePack, checkAuditAnswer, geometry, segmentBlockSize } from '../../src/format/index.ts';
+import { encodePack, checkAuditAnswer, geometry, segmentBlockSize, uebOfShare } from '../../src/format/index.ts';
 import { validate, REQUEST_SCHEMAS } from '../../src/net/frame.ts';
 import { MSG, ProtocolError } from '../../src/net/index.ts';
 import { validateHealth, validateConfig } from '../../src/peer/config.ts';
@@ -22,7 +22,7 @@ test('a holder answers AUDIT with a block that proves itself; lost files and bad
   const share = r.shares[4];
   await a.node.libp2p.dial(b.node.libp2p.getMultiaddrs()[0]);
   const c = a.node.storage(b.node.peerId);
-  await c.writeShare(si, 4, share, share.length);
+  await c.writeShare(si, 4, share, share.length, { ueb: uebOfShare(share) });
   const g = geometry({ k: 3, n: 5, segmentSize: 2048, fileSize: 9000 });
   const root = share.subarray(g.shareRootsOffset + 4 * 32, g.shareRootsOffset + 5 * 32);
   for (const segment of [0, g.numSegments - 1]) {

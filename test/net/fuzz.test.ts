@@ -17,6 +17,7 @@ import type { Frame } from '../../src/net/index.ts';
 import type { Header } from '../../src/net/frame.ts';
 import { INCOMING_DIR } from '../../src/store/index.ts';
 import { signRecord, storageIndexOf, type MutableWriteCap } from '../../src/caps/index.ts';
+import { encodePack, uebOfShare } from '../../src/format/index.ts';
 
 const SEED = process.env.P2PB_FUZZ_SEED ? Number(process.env.P2PB_FUZZ_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 console.log(`# fuzz seed ${SEED} (replay: P2PB_FUZZ_SEED=${SEED} node --test test/net/fuzz.test.ts)`);
@@ -47,6 +48,8 @@ function mutate(buf: Uint8Array, r: Rand): Uint8Array {
   }
 }
 
+/** UEBs of real packs (the live fuzz's), so some WRITEs get past the share check to their data. */
+const UEBS: string[] = [];
 const REQUEST_TYPES = Object.keys(REQUEST_SCHEMAS).map(Number);
 const FIELD_NAMES = [...new Set(Object.values(REQUEST_SCHEMAS).flatMap((s) => Object.keys(s)))];
 
@@ -62,6 +65,7 @@ function fieldValue(r: Rand, kind: string, sis: string[]): unknown {
     case 'ranges': return Array.from({ length: 1 + int(r, 3) }, () => (r() < 0.15 ? pick(r, junk) : [int(r, 8000), int(r, 3000)]));
     case 'shareNums': return r() < 0.4 ? 'all' : [...new Set(Array.from({ length: 1 + int(r, 3) }, () => (r() < 0.1 ? pick(r, junk) : int(r, 4))))];
     case 'hash': return hexOf(bytes(r, 32));
+    case 'ueb': return r() < 0.5 && UEBS.length ? pick(r, UEBS) : hexOf(bytes(r, 72));
     default: return pick(r, junk);
   }
 }
@@ -136,8 +140,11 @@ test('header fields named after Object.prototype members are unknown fields (iss
 describe('live server fuzz', () => {
   let A: TestPeer, B: TestPeer, F: TestPeer;
   const r0 = rng(SEED ^ 0x5eed);
-  const si = Buffer.from(bytes(r0, 16));
-  const shareBytes = [bytes(r0, 5000), bytes(r0, 7000)];
+  const pack = encodePack(bytes(r0, 7000), { k: 1, n: 4 });
+  const si = Buffer.from(pack.storageIndex);
+  const shareBytes = pack.shares;
+  const ueb = uebOfShare(pack.shares[0]);
+  UEBS.push(hexOf(ueb));
   const slotCap: MutableWriteCap = { type: 'mw', seed: bytes(r0, 32) };
   const slotSi = Buffer.from(storageIndexOf(slotCap)!);
   const slotRec = signRecord(slotCap, 1, new TextEncoder().encode('folder head'));
@@ -173,8 +180,8 @@ describe('live server fuzz', () => {
     [A, F] = await Promise.all([makePeer(), makePeer()]);
     B = await makePeer({ server: { onEvent: (e) => { if (e.type === 'request') outcomes.set(e.ok ? 'ok' : e.code ?? '?', (outcomes.get(e.ok ? 'ok' : e.code ?? '?') ?? 0) + 1); } } });
     const b = A.node.storage(B.node.multiaddrs()[0]);
-    await b.writeShare(si, 0, shareBytes[0], shareBytes[0].length);
-    await b.writeShare(si, 1, shareBytes[1], shareBytes[1].length);
+    await b.writeShare(si, 0, shareBytes[0], shareBytes[0].length, { ueb });
+    await b.writeShare(si, 1, shareBytes[1], shareBytes[1].length, { ueb });
     await b.putSlot(slotSi, slotRec);
   });
   after(async () => { for (const p of [A, B, F]) { await p?.stop().catch(() => {}); await removeHome(p); } });
@@ -213,8 +220,9 @@ describe('live server fuzz', () => {
       flat(encodeFrame(MSG.RENEW, { si: siHex, shareNums: 'all', until: 1 })),
       flat(encodeFrame(MSG.RENEW, { si: siHex, shareNums: [0, 1], until: Date.now() + 1e6 })),
       flat(encodeFrame(MSG.ACCEPT, { si: siHex, shareNum: 0, size: 10 })),
-      flat(encodeFrame(MSG.WRITE, { si: siHex, shareNum: 0, size: 10 }), encodeFrame(MSG.DATA, {}, bytes(r, 10)), encodeFrame(MSG.COMMIT)),
-      flat(encodeFrame(MSG.WRITE, { si: sis[2], shareNum: 3, size: 10 }), encodeFrame(MSG.DATA, {}, bytes(r, 10)), encodeFrame(MSG.COMMIT)),
+      flat(encodeFrame(MSG.WRITE, { si: siHex, shareNum: 0, size: 10, ueb: hexOf(ueb) }), encodeFrame(MSG.DATA, {}, bytes(r, 10)), encodeFrame(MSG.COMMIT)),
+      flat(encodeFrame(MSG.WRITE, { si: siHex, shareNum: 3, size: shareBytes[3].length, ueb: hexOf(ueb) }), encodeFrame(MSG.DATA, {}, shareBytes[3]), encodeFrame(MSG.COMMIT)),
+      flat(encodeFrame(MSG.WRITE, { si: sis[2], shareNum: 3, size: 10, ueb: hexOf(ueb) }), encodeFrame(MSG.DATA, {}, bytes(r, 10)), encodeFrame(MSG.COMMIT)),
       flat(encodeFrame(MSG.SLOT_GET, { si: slotSi.toString('hex') })),
       // Only the stored bytes themselves: a mutation cannot forge a newer record, so the slot must not change.
       flat(encodeFrame(MSG.SLOT_PUT, { si: slotSi.toString('hex') }, slotRec)),
@@ -260,7 +268,7 @@ describe('live server fuzz', () => {
     for await (const rec of B.store.records()) assert.ok([A.node.peerId.toString(), F.node.peerId.toString()].includes(rec.owner));
     const st = await A.node.storage(B.node.multiaddrs()[0]).stats();
     assert.ok(st.shares >= 2);
-    const [x] = await A.node.storage(B.node.multiaddrs()[0]).read(si, 0, [[0, 5000]]);
+    const [x] = await A.node.storage(B.node.multiaddrs()[0]).read(si, 0, [[0, shareBytes[0].length]]);
     assert.deepEqual(x, shareBytes[0], 'A still reads its share back');
   });
 });

@@ -2,7 +2,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { DiskStore } from '../../src/store/index.ts';
+import { encodePack, uebOfShare } from '../../src/format/index.ts';
 import { createNode, loadOrCreatePeerKey } from '../../src/net/index.ts';
 import type { NodeInit, P2PNode } from '../../src/net/index.ts';
 
@@ -22,4 +24,15 @@ export async function makePeer(extra: Partial<NodeInit> = {}, home?: string): Pr
 
 export async function removeHome(p: TestPeer): Promise<void> {
   await rm(p.home, { recursive: true, force: true });
+}
+
+export interface TestPack { si: Uint8Array; ueb: Uint8Array; shares: Uint8Array[] }
+
+/**
+ * A real pack of `bytes` random bytes, 1-of-`n`, so each share is a little over `bytes`: storage servers take only
+ * shares whose bytes their pack's UEB commits to (src/format/check.ts), so tests upload real ones.
+ */
+export function testPack(bytes: number, n = 6): TestPack {
+  const enc = encodePack(randomBytes(bytes), { k: 1, n });
+  return { si: enc.storageIndex, ueb: uebOfShare(enc.shares[0]), shares: enc.shares };
 }

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makePeer, removeHome } from './helpers.ts';
+import { makePeer, removeHome, testPack } from './helpers.ts';
 import type { TestPeer } from './helpers.ts';
 import { RemoteRefusedError, PeerUnreachableError, ProtocolError } from '../../src/net/index.ts';
 import { ShareNotFoundError, OutOfRangeError } from '../../src/store/index.ts';
@@ -17,15 +17,15 @@ describe('storage protocol between real nodes', () => {
 
   test('A writes a share to B, reads ranges back, lists, renews, deletes', async () => {
     const b = A.node.storage(B.node.multiaddrs()[0]);
-    const si = randomBytes(16);
-    const data = randomBytes(3 * 1024 * 1024 + 123);
+    const { si, ueb, shares } = testPack(3 * 1024 * 1024 + 123);
+    const data = shares[2];
     const st = await b.stats();
     assert.equal(st.offered, 64 * 1024 * 1024);
     assert.equal(st.used, 0);
     assert.deepEqual(await b.canAccept(si, 2, data.length), { ok: true });
     const progress: number[] = [];
     async function* chunks() { for (let i = 0; i < data.length; i += 700_000) yield data.subarray(i, i + 700_000); }
-    const r = await b.writeShare(si, 2, chunks(), data.length, { onProgress: (e) => progress.push(e.sent) });
+    const r = await b.writeShare(si, 2, chunks(), data.length, { ueb, onProgress: (e) => progress.push(e.sent) });
     assert.equal(r.status, 'written');
     assert.equal(progress.at(-1), data.length);
     // owner recorded is A's authenticated peer ID
@@ -36,7 +36,7 @@ describe('storage protocol between real nodes', () => {
     assert.ok(Buffer.from(tail).equals(data.subarray(-5)));
     assert.deepEqual(await b.list(si), [{ shareNum: 2, size: data.length }]);
     assert.equal((await b.canAccept(si, 2, data.length) as { reason: string }).reason, 'exists');
-    assert.deepEqual(await b.writeShare(si, 2, data, data.length), { status: 'exists' });
+    assert.deepEqual(await b.writeShare(si, 2, data, data.length, { ueb }), { status: 'exists' });
     await assert.rejects(b.read(si, 2, [[data.length - 1, 2]]), OutOfRangeError);
     await assert.rejects(b.read(si, 3, [[0, 1]]), ShareNotFoundError);
     const until = Date.now() + 90 * 24 * 3600 * 1000;
@@ -49,30 +49,57 @@ describe('storage protocol between real nodes', () => {
   });
 
   test('C cannot delete, renew or overwrite A\'s share on B', async () => {
-    const si = randomBytes(16);
-    const data = randomBytes(50_000);
+    const { si, ueb, shares: [data] } = testPack(50_000);
     // By peer ID: A already knows B's address from the previous test's connection.
-    assert.equal((await A.node.storage(B.node.peerId).writeShare(si, 0, data, data.length)).status, 'written');
+    assert.equal((await A.node.storage(B.node.peerId).writeShare(si, 0, data, data.length, { ueb })).status, 'written');
     const c = C.node.storage(B.node.multiaddrs()[0]);
     await assert.rejects(c.delete(si, 0), (e: unknown) => e instanceof RemoteRefusedError && e.reason === 'not-owner');
     await assert.rejects(c.renew(si, [0], Date.now() + 1e9), (e: unknown) => e instanceof RemoteRefusedError && e.reason === 'not-owner');
     assert.equal(await c.renew(si, 'all', Date.now() + 1e9), 0);
-    await assert.rejects(c.writeShare(si, 0, randomBytes(50_000), 50_000), (e: unknown) => e instanceof RemoteRefusedError && e.reason === 'conflict');
+    await assert.rejects(c.writeShare(si, 0, data, data.length, { ueb }), (e: unknown) => e instanceof RemoteRefusedError && e.reason === 'conflict');
     const [back] = await c.read(si, 0, [[0, data.length]]); // reads are open to anyone (shares are ciphertext)
     assert.ok(Buffer.from(back).equals(data));
   });
 
   test('refusals: quota, and a lying size leaves nothing behind', async () => {
     const b = A.node.storage(B.node.multiaddrs()[0]);
-    const si = randomBytes(16);
-    await assert.rejects(b.writeShare(si, 0, new Uint8Array(10), 65 * 1024 * 1024), (e: unknown) => e instanceof RemoteRefusedError && e.reason === 'quota');
-    await assert.rejects(b.writeShare(si, 1, randomBytes(100), 200), ProtocolError);
-    await assert.rejects(b.writeShare(si, 2, randomBytes(300), 200), ProtocolError);
+    const { si, ueb, shares } = testPack(150);
+    const size = shares[0].length;
+    assert.equal((await b.canAccept(si, 0, 65 * 1024 * 1024) as { reason: string }).reason, 'quota');
+    await assert.rejects(b.writeShare(si, 1, shares[1].subarray(0, 100), size, { ueb }), ProtocolError);
+    await assert.rejects(b.writeShare(si, 2, Buffer.concat([shares[2], randomBytes(100)]), size, { ueb }), ProtocolError);
     // The server notices the reset stream asynchronously; until then the slot is 'busy'.
     for (let i = 0; i < 40 && B.store.stats().reserved !== 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(await b.list(si), []);
     assert.equal(B.store.stats().reserved, 0);
-    assert.deepEqual(await b.canAccept(si, 1, 200), { ok: true });
+    assert.deepEqual(await b.canAccept(si, 1, size), { ok: true });
+  });
+
+  test('a share is committed only if its pack\'s UEB commits to it: squatted, forged and foreign shares are refused', async () => {
+    const b = A.node.storage(B.node.multiaddrs()[0]);
+    const { si, ueb, shares } = testPack(300_000);
+    const other = testPack(300_000);
+    const size = shares[0].length;
+    const invalid = (re: RegExp) => (e: unknown) => e instanceof RemoteRefusedError && e.reason === 'invalid' && re.test(e.message);
+    // Before any byte: the UEB must hash to the storage index, the share number be below n, the size be the UEB's.
+    await assert.rejects(b.writeShare(si, 0, shares[0], size, { ueb: other.ueb }), invalid(/does not hash to this storage index/));
+    await assert.rejects(b.writeShare(si, 6, shares[0], size, { ueb }), invalid(/share 6 of a 1-of-6 pack/));
+    await assert.rejects(b.writeShare(si, 0, shares[0].subarray(0, 64), 64, { ueb }), invalid(/is not the \d+ bytes the UEB implies/));
+    await assert.rejects(b.writeShare(si, 0, new Uint8Array(0), 0, { ueb }), invalid(/share size 0/));
+    // Bytes of the right size that are not this share: random, another share number's, one flipped block byte.
+    await assert.rejects(b.writeShare(si, 0, randomBytes(size), size, { ueb }), invalid(/header/));
+    await assert.rejects(b.writeShare(si, 0, shares[1], size, { ueb }), invalid(/header/));
+    const flipped = Uint8Array.from(shares[0]); flipped[200_000] ^= 1;
+    await assert.rejects(b.writeShare(si, 0, flipped, size, { ueb }), invalid(/block tree/));
+    // A forged tail: a tree of the forged blocks, but then the share roots cannot match the UEB's.
+    const forged = Uint8Array.from(shares[0]); forged[size - 100] ^= 1;
+    await assert.rejects(b.writeShare(si, 0, forged, size, { ueb }), invalid(/UEB|footer|roots/));
+    for (let i = 0; i < 40 && B.store.stats().reserved !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await b.list(si), []);
+    assert.equal(B.store.stats().reserved, 0);
+    // The real share still goes in, whole.
+    assert.equal((await b.writeShare(si, 0, shares[0], size, { ueb })).status, 'written');
+    assert.deepEqual(await b.list(si), [{ shareNum: 0, size }]);
   });
 
   test('unreachable peer → PeerUnreachableError', async () => {
@@ -84,9 +111,9 @@ describe('storage protocol between real nodes', () => {
   });
 
   test('restart keeps the peer ID and serves shares from disk', async () => {
-    const si = randomBytes(16);
-    const data = randomBytes(200_000);
-    await A.node.storage(C.node.multiaddrs()[0]).writeShare(si, 5, data, data.length);
+    const { si, ueb, shares } = testPack(200_000);
+    const data = shares[5];
+    await A.node.storage(C.node.multiaddrs()[0]).writeShare(si, 5, data, data.length, { ueb });
     const id = C.node.peerId.toString();
     C = await C.restart();
     assert.equal(C.node.peerId.toString(), id);
@@ -100,12 +127,12 @@ test('idle stream: server times out a stalled upload and drops it', async () => 
   const S = await makePeer({ server: { idleMs: 300 } });
   const U = await makePeer();
   try {
-    const si = randomBytes(16);
+    const { si, ueb, shares } = testPack(100);
     const s = await U.node.libp2p.dialProtocol(S.node.multiaddrs()[0], STORAGE_PROTOCOL);
     const reader = new FrameReader(s, { idleMs: 5000 });
-    s.send(encodeFrame(MSG.WRITE, { si: si.toString('hex'), shareNum: 0, size: 100 }));
+    s.send(encodeFrame(MSG.WRITE, { si: Buffer.from(si).toString('hex'), shareNum: 0, size: shares[0].length, ueb: Buffer.from(ueb).toString('hex') }));
     assert.equal((await reader.next())?.type, MSG.OK);
-    s.send(encodeFrame(MSG.DATA, {}, randomBytes(10)));
+    s.send(encodeFrame(MSG.DATA, {}, shares[0].subarray(0, 10)));
     const t0 = Date.now();
     const f = await reader.next();
     assert.equal(f?.type, MSG.ERROR);
@@ -142,15 +169,17 @@ test('a peer that stops mid-upload (SIGSTOP: its socket stays open, nothing is r
   });
   const U = await makePeer({ client: { idleMs: 1000 } });
   t.after(async () => { await U.stop().catch(() => {}); await removeHome(U); });
-  const size = 48 * 2 ** 20; // the peer offers 64 MiB; far more than the windows and socket buffers hold
+  // The peer offers 64 MiB; a 48 MiB share is far more than the windows and socket buffers hold.
+  const { si, ueb, shares: [share] } = testPack(48 * 2 ** 20, 1);
+  const size = share.length;
   let stopped = false;
   const t0 = Date.now();
-  await assert.rejects(U.node.storage(addr).writeShare(randomBytes(16), 0, (function* () {
+  await assert.rejects(U.node.storage(addr).writeShare(si, 0, (function* () {
     for (let sent = 0; sent < size; sent += 2 ** 20) {
       if (sent >= 4 * 2 ** 20 && !stopped) { stopped = true; child.kill('SIGSTOP'); }
-      yield new Uint8Array(2 ** 20);
+      yield share.subarray(sent, sent + 2 ** 20);
     }
-  })(), size), gaveUp);
+  })(), size, { ueb }), gaveUp);
   assert.ok(stopped, 'the peer was frozen mid-upload');
   assert.ok(Date.now() - t0 < 20_000, 'given up after the idle time, not after TCP would');
 });

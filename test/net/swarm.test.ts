@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { makePeer, removeHome } from './helpers.ts';
+import { makePeer, removeHome, testPack } from './helpers.ts';
 import type { TestPeer } from './helpers.ts';
 import { generateSwarmKey, parseSwarmKey, loadOrCreatePeerKey, InvalidSwarmKeyError, InvalidPeerKeyError, PeerUnreachableError } from '../../src/net/index.ts';
 
@@ -44,8 +44,8 @@ test('private swarm: same key connects, no key or another key cannot', async () 
     const Q = await makePeer({ swarmKey: key }); peers.push(Q);
     const N = await makePeer(); peers.push(N);
     const O = await makePeer({ swarmKey: generateSwarmKey() }); peers.push(O);
-    const si = randomBytes(16);
-    const r = await Q.node.storage(P.node.multiaddrs()[0]).writeShare(si, 0, randomBytes(1000), 1000);
+    const { si, ueb, shares: [share] } = testPack(1000);
+    const r = await Q.node.storage(P.node.multiaddrs()[0]).writeShare(si, 0, share, share.length, { ueb });
     assert.equal(r.status, 'written');
     const short = { dialTimeoutMs: 3000 };
     for (const outsider of [N, O]) {

@@ -19,7 +19,7 @@ const PutResult = {
   type: 'object',
   properties: {
     cap: { type: 'string' }, size: { type: 'integer' }, blobsNew: { type: 'integer' }, bytesStored: { type: 'integer' }, packs: { type: 'integer' },
-    pack: { type: ['string', 'null'] }, storageIndex: { type: ['string', 'null'] }, placements: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } }, packCaps: { type: 'array', items: { type: 'string' } }
+    pack: { type: ['string', 'null'] }, storageIndex: { type: ['string', 'null'] }, placements: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } }, happiness: { type: 'integer' }, packCaps: { type: 'array', items: { type: 'string' } }
   }
 } as const;
 
