@@ -2,7 +2,7 @@
 // backup and a restore that finish with some items failed (exit 7, not success and not "too few shares").
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile, access, mkdir } from 'node:fs/promises';
+import { readFile, stat, writeFile, access, mkdir, chmod } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -133,6 +133,7 @@ test('a backup that skipped an item and a restore that failed one finish, and ex
     await mkdir(src);
     await writeFile(join(src, 'a.txt'), 'kept\n');
     await writeFile(join(src, 'b.txt'), 'also kept\n');
+    await chmod(join(src, 'b.txt'), 0o4767); // setuid, and bits a umask takes away
     // A socket is not backed up: the backup goes on without it, says so, and does not exit 0.
     server.listen(join(src, 'sock'));
     await once(server, 'listening');
@@ -149,6 +150,13 @@ test('a backup that skipped an item and a restore that failed one finish, and ex
     assert.equal(r.code, 7, `${r.stdout}${r.stderr}`);
     assert.match(r.stdout, /1 failed:\n.*a\.txt: a directory is in the way/);
     assert.equal(await readFile(join(target, 'b.txt'), 'utf8'), 'also kept\n');
+    // By default setuid is dropped and the daemon's umask (the one it inherited from us) applies; the flags restore both.
+    const umask = process.umask();
+    assert.equal((await stat(join(target, 'b.txt'))).mode & 0o7777, 0o767 & ~umask);
+    const exact = join(tmp.dir, 'exact');
+    const x = await cli(['--home', home, 'restore', '--preserve-special', '--ignore-umask', backedUp.rootCap, exact]);
+    assert.equal(x.code, 0, `${x.stdout}${x.stderr}`);
+    assert.equal((await stat(join(exact, 'b.txt'))).mode & 0o7777, 0o4767);
   } finally {
     server.close();
     await swarm.stop();
