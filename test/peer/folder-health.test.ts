@@ -9,9 +9,10 @@ const peers = ['A', 'B', 'C', 'D', 'E', 'F'];
 /** A 3-of-5 pack with share i on peers[i] (or the holders given), checked at `checkedAt`. */
 const pack = (checkedAt: number, on = peers.slice(0, 5)): PackState => ({ needed: 3, total: 5, checkedAt, holders: Object.fromEntries(on.map((p, i) => [String(i), [p]])) });
 
-function input(over: Partial<FolderHealthInput> & { states?: Record<string, PackState>; lost?: Record<string, number>; repairing?: string[] } = {}): FolderHealthInput {
+type Over = Partial<Omit<FolderHealthInput, 'states' | 'repairing'>> & { states?: Record<string, PackState>; lost?: Record<string, number>; repairing?: string[] };
+function input(over: Over = {}): FolderHealthInput {
   const { states: given, lost: gone, repairing: busy, ...rest } = over;
-  const states = given ?? { p1: pack(100), p2: pack(200) };
+  const states: Record<string, PackState> = given ?? { p1: pack(100), p2: pack(200) };
   const lost = gone ?? {};
   const repairing = new Set(busy ?? []);
   return {
