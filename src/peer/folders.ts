@@ -371,7 +371,8 @@ export async function createFolderService(init: FolderServiceInit) {
     },
 
     async restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; limitBytesPerSecond?: number; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void } = {}) {
-      const folder = cap.startsWith('p2pb:m') ? (await engine.list()).find((f) => f.rootCap === cap)?.path : undefined;
+      // The folder, for the operation's title: by its root cap, or its latest snapshot's cap (the browser's default).
+      const folder = (await engine.list()).find((f) => f.rootCap === cap || f.lastSnapshot?.cap === cap)?.path;
       const what = `${folder ?? 'a snapshot'}${o.path ? ` (${o.path})` : ''}`;
       return asOperation({ kind: 'restore', origin: 'api', title: `Restore of ${what} into ${resolve(target)}`, folder, signal: o.signal }, async (signal, status) => {
         const snap = await service.resolveSnapshot(cap);

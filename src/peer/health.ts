@@ -28,6 +28,10 @@ import { folderHealth, type FolderHealth, type PackState } from './folder-health
 import type { Operations } from './operations.ts';
 
 const CHECK_CONCURRENCY = 4; // files checked (and repaired) at once
+/** A light round (only files never checked: a new snapshot's) this long after a nudge, so a burst of
+ *  snapshots costs one; and after start, so the dashboard knows each folder's safety within seconds,
+ *  not after the first full round (an hour by default). */
+export const NUDGE_DELAY_MS = 5_000;
 
 export interface HealthInit {
   config: HealthConfig;
@@ -87,9 +91,16 @@ export function createHealthService(init: HealthInit) {
   let cursor = 0;
   let lastRenew = 0;
   let timer: NodeJS.Timeout | null = null;
+  let nudgeTimer: NodeJS.Timeout | null = null;
   let gcTimer: NodeJS.Timeout | null = null;
   let controller = new AbortController();
-  let current: Promise<void> | null = null;
+  // Rounds run one at a time, in the order asked: each waits for the one before.
+  let chain: Promise<void> = Promise.resolve();
+  const exclusive = (fn: () => Promise<void>): Promise<void> => {
+    const p = chain.then(fn);
+    chain = p.catch(() => {});
+    return p;
+  };
   const state: HealthState = {
     enabled: config.enabled, running: false, rounds: 0, lastRun: null,
     totals: { filesChecked: 0, repaired: 0, auditsPassed: 0, auditsFailed: 0 },
@@ -146,11 +157,13 @@ export function createHealthService(init: HealthInit) {
   const asOperation = <T>(spec: Parameters<Operations['run']>[0], fn: (signal: AbortSignal, progress: (p: { files?: number; totalFiles?: number; phase?: string }) => void) => Promise<T>): Promise<T> =>
     init.operations ? init.operations.run(spec, (op) => fn(op.signal, op.progress)) : fn(spec.signal ?? controller.signal, () => {});
 
-  async function round(): Promise<void> {
+  /** One round; `light`: only the files never checked (a new snapshot's), no availability sample, audit or renewal. */
+  async function round(o: { light?: boolean } = {}): Promise<void> {
     const run = { startedAt: now(), finishedAt: 0, durationMs: 0, filesChecked: 0, repaired: 0, repairFailed: 0, auditsPassed: 0, auditsFailed: 0 } as NonNullable<HealthState['lastRun']>;
     state.running = true;
     try {
-      await asOperation({ kind: 'check', origin: 'health', title: 'Health round: check, repair, audit, renew', signal: controller.signal }, (signal, progress) => roundSteps(run, signal, progress));
+      const title = o.light ? 'Health check of new snapshots' : 'Health round: check, repair, audit, renew';
+      await asOperation({ kind: 'check', origin: 'health', title, signal: controller.signal }, (signal, progress) => roundSteps(run, signal, progress, o.light === true));
     } catch (err) {
       run.error = (err as Error).message;
       if (!controller.signal.aborted) log?.warn({ err: run.error }, 'health: round failed');
@@ -169,12 +182,14 @@ export function createHealthService(init: HealthInit) {
     }
   }
 
-  async function roundSteps(run: NonNullable<HealthState['lastRun']>, signal: AbortSignal, progress: (p: { files?: number; totalFiles?: number; phase?: string }) => void): Promise<void> {
-    // 1. availability
-    const up = new Set(init.connected());
-    const known = new Set([...up, ...Object.keys(await ledger.auditStats())]);
-    for (const f of files.values()) for (const peers of Object.values(f.holders)) for (const p of peers) known.add(p);
-    for (const p of known) await ledger.recordAvailability(p, up.has(p));
+  async function roundSteps(run: NonNullable<HealthState['lastRun']>, signal: AbortSignal, progress: (p: { files?: number; totalFiles?: number; phase?: string }) => void, light: boolean): Promise<void> {
+    // 1. availability (full rounds only: samples at a steady pace, not at every backup)
+    if (!light) {
+      const up = new Set(init.connected());
+      const known = new Set([...up, ...Object.keys(await ledger.auditStats())]);
+      for (const f of files.values()) for (const peers of Object.values(f.holders)) for (const p of peers) known.add(p);
+      for (const p of known) await ledger.recordAvailability(p, up.has(p));
+    }
 
     // 2. what kept snapshots need
     const snaps = await keptSnapshots(signal);
@@ -199,7 +214,7 @@ export function createHealthService(init: HealthInit) {
     //    round), repair below the threshold
     const fresh = order.filter((cap) => !files.has(cap)).slice(0, config.checksPerRound);
     if (cursor >= order.length) cursor = 0;
-    const next = order.slice(cursor, cursor + config.checksPerRound - fresh.length);
+    const next = light ? [] : order.slice(cursor, cursor + config.checksPerRound - fresh.length);
     cursor += next.length;
     const freshSet = new Set(fresh);
     const slice = [...fresh, ...next.filter((cap) => !freshSet.has(cap))];
@@ -245,7 +260,7 @@ export function createHealthService(init: HealthInit) {
     progress({ phase: 'auditing' });
 
     // 4. audits on random files, bounded by pairs
-    let budget = config.auditsPerRound;
+    let budget = light ? 0 : config.auditsPerRound;
     const candidates = [...files.entries()].filter(([, f]) => f.found > 0).sort(() => Math.random() - 0.5);
     for (const [cap, f] of candidates) {
       if (budget <= 0) break;
@@ -262,7 +277,7 @@ export function createHealthService(init: HealthInit) {
     }
 
     // 5. leases
-    if (now() - lastRenew >= config.renewEveryMs && all.length) {
+    if (!light && now() - lastRenew >= config.renewEveryMs && all.length) {
       progress({ phase: 'renewing leases' });
       const until = now() + config.leaseDays * 24 * 3_600_000;
       const r = await renewLeases(all, finder, { until, holdersOf: (cap) => { const h = files.get(cap)?.holders; return h ? [...new Set(Object.values(h).flat())] : undefined; }, signal });
@@ -298,11 +313,16 @@ export function createHealthService(init: HealthInit) {
     }
   }
 
+  /** A new snapshot (or a start): a light round soon, so its safety is known without waiting for a full round. */
+  const nudge = (): void => {
+    if (!config.enabled || controller.signal.aborted || nudgeTimer) return;
+    nudgeTimer = setTimeout(() => { nudgeTimer = null; void exclusive(() => round({ light: true })); }, NUDGE_DELAY_MS);
+    nudgeTimer.unref();
+  };
+
   const schedule = () => {
     if (controller.signal.aborted) return;
-    timer = setTimeout(() => {
-      current = round().finally(() => { current = null; schedule(); });
-    }, config.intervalMs);
+    timer = setTimeout(() => { void exclusive(() => round()).finally(schedule); }, config.intervalMs);
     timer.unref();
   };
 
@@ -310,19 +330,18 @@ export function createHealthService(init: HealthInit) {
     ledger,
     start() {
       controller = new AbortController();
-      if (config.enabled) schedule();
+      if (config.enabled) { schedule(); nudge(); }
       gcTimer = setInterval(() => void gc(), config.gcIntervalMs);
       gcTimer.unref();
     },
     /** Run one round now (waits for a running one first). */
     async runRound(): Promise<HealthState> {
-      while (current) await current;
-      current = round().finally(() => { current = null; });
-      await current;
+      await exclusive(() => round());
       return state;
     },
     gc,
     state: (): HealthState => ({ ...state, queue: state.queue, snapshots: [...state.snapshots], folders: [...state.folders] }),
+    nudge,
     /** A peer connected (up) or went away: folders whose packs it holds change state at once. */
     peerEvent(peer: string, up: boolean): void {
       if (up) lostAt.delete(peer); else lostAt.set(peer, now());
@@ -331,8 +350,9 @@ export function createHealthService(init: HealthInit) {
     async stop() {
       controller.abort();
       if (timer) clearTimeout(timer);
+      if (nudgeTimer) clearTimeout(nudgeTimer);
       if (gcTimer) clearInterval(gcTimer);
-      await current?.catch(() => {});
+      await chain;
     }
   };
 }

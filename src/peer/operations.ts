@@ -40,6 +40,9 @@ export interface OperationsInit {
   now?: () => number;
 }
 
+/** A health round that ended well: kept once, the latest. */
+const isRoutine = (o: OperationInfo) => o.origin === 'health' && o.kind === 'check' && o.state === 'done';
+
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
 
 /** The counts of a backup:<op>:status event (src/backup/progress.ts), as operation progress. */
@@ -100,6 +103,8 @@ export function createOperations(init: OperationsInit) {
         info.state = state;
         info.finishedAt = now();
         if (err !== undefined) info.error = err instanceof P2PBackupError ? { code: err.code, message: err.message } : { code: 'ERR_INTERNAL', message: String((err as Error)?.message ?? err) };
+        // The health loop's routine rounds: only the latest is kept, so they do not push out what people did.
+        if (isRoutine(info)) for (let j = finished.length - 1; j >= 0; j--) if (isRoutine(finished[j])) finished.splice(j, 1);
         finished.unshift(info);
         finished.length = Math.min(finished.length, FINISHED_KEPT);
         init.emit({ type: 'operation:end', operation: snapshot(info) });

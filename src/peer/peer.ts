@@ -105,8 +105,11 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
   const emit = (e: ProgressEvent) => bus.emit('event', e);
-  node.libp2p.addEventListener('peer:connect', (ev) => { peer.health?.peerEvent(ev.detail.toString(), true); emit({ type: 'peer:connect', peer: ev.detail.toString() }); });
-  node.libp2p.addEventListener('peer:disconnect', (ev) => { peer.health?.peerEvent(ev.detail.toString(), false); emit({ type: 'peer:disconnect', peer: ev.detail.toString() }); });
+  // The health loop (started later, by startServices) hears of peers coming and going: a folder whose holder
+  // went away is "degraded" at once. (Peers connect before `peer` below exists: hence the late binding.)
+  let healthOf = (): HealthService | null => null;
+  node.libp2p.addEventListener('peer:connect', (ev) => { healthOf()?.peerEvent(ev.detail.toString(), true); emit({ type: 'peer:connect', peer: ev.detail.toString() }); });
+  node.libp2p.addEventListener('peer:disconnect', (ev) => { healthOf()?.peerEvent(ev.detail.toString(), false); emit({ type: 'peer:disconnect', peer: ev.detail.toString() }); });
   // Backups, restores, checks and repairs by id: listed and cancellable, their progress on the bus.
   const operations = createOperations({ emit });
   const swarmView = createSwarmView({ node, store: { stats: () => { const st = store.stats(); return { offered: st.offered, used: st.used }; } } });
@@ -121,7 +124,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       folders = await createFolderService({
         home, finder, encoding: config.encoding, convergenceSecret: secret,
         onFoldersChanged: () => recovery.schedule(),
-        onEvent: (e) => emit(e as ProgressEvent),
+        onEvent: (e) => { if (e.type === 'sync:folder:snapshot') healthOf()?.nudge(); emit(e as ProgressEvent); },
         onTransfer,
         operations
       });
@@ -229,5 +232,6 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       await fairness.close();
     }
   };
+  healthOf = () => peer.health;
   return peer;
 }

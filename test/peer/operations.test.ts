@@ -21,7 +21,7 @@ test('an operation is listed while it runs, with its progress; then kept as done
   const g = gate();
   const running = ops.run({ kind: 'restore', origin: 'api', title: 'Restore of /a', folder: '/a' }, async (op) => {
     op.status({ type: 'backup:restore:status', files: 2, bytes: 20, totalFiles: 10, totalBytes: 100, bytesPerSecond: 5, etaSeconds: 16, elapsedSeconds: 4 } as never);
-    op.status({ type: 'backup:restore:file', path: '/x' }); // per-item events are not progress
+    op.status({ type: 'backup:restore:file', path: '/x' } as { type: string }); // per-item events are not progress
     await g.p;
     return 42;
   });
@@ -85,12 +85,16 @@ test("the caller's signal cancels it too (an API client gone); a failure is 'fai
   assert.deepEqual([ops.list()[0].state, ops.list()[0].error?.code], ['failed', 'ERR_INTERNAL']);
 });
 
-test(`only the latest ${FINISHED_KEPT} finished operations are kept`, async () => {
+test(`only the latest ${FINISHED_KEPT} finished operations are kept, and of the health loop's routine rounds only the latest`, async () => {
   const { ops } = registry();
-  for (let i = 0; i < FINISHED_KEPT + 5; i++) await ops.run({ kind: 'check', origin: 'health', title: `round ${i}` }, async () => {});
-  const list = ops.list();
+  for (let i = 0; i < FINISHED_KEPT + 5; i++) await ops.run({ kind: 'check', origin: 'api', title: `check ${i}` }, async () => {});
+  let list = ops.list();
   assert.equal(list.length, FINISHED_KEPT);
-  assert.equal(list[0].title, `round ${FINISHED_KEPT + 4}`);
+  assert.equal(list[0].title, `check ${FINISHED_KEPT + 4}`);
+  for (let i = 0; i < 3; i++) await ops.run({ kind: 'check', origin: 'health', title: `round ${i}` }, async () => {});
+  await ops.run({ kind: 'repair', origin: 'health', title: 'repair' }, async () => {});
+  list = ops.list();
+  assert.deepEqual(list.slice(0, 3).map((o) => o.title), ['repair', 'round 2', `check ${FINISHED_KEPT + 4}`]);
 });
 
 test('progressOfStatus keeps the counts it knows and drops anything else', () => {
