@@ -145,9 +145,9 @@ export function createOperations(init: OperationsInit) {
       return snapshot(f);
     },
 
-    /** Cancel every running operation (the peer stopping). */
-    cancelAll(why: string): void {
-      for (const r of running.values()) r.controller.abort(new P2PBackupError('ERR_ABORTED', why));
+    /** Cancel every running operation (the peer stopping), but those started by `except` (which stops its own). */
+    cancelAll(why: string, o: { except?: OperationInfo['origin'] } = {}): void {
+      for (const r of running.values()) if (r.info.origin !== o.except) r.controller.abort(new P2PBackupError('ERR_ABORTED', why));
     }
   };
 }

@@ -217,7 +217,8 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     getFile: files.getFile,
 
     async stop() {
-      operations.cancelAll('the daemon is stopping');
+      // The sync engine stops its own backups (journaled as interrupted, resumed at the next start); the rest now.
+      operations.cancelAll('the daemon is stopping', { except: 'sync' });
       recovery.stop();
       announcer.stop();
       const h = peer.health;

@@ -115,3 +115,17 @@ test('the restore throttle waits so that the bytes taken never run ahead of the 
   const real = createThrottle(1);
   await assert.rejects(real(1_000_000, aborted.signal), { name: 'AbortError' });
 });
+
+test("stopping: every running operation is cancelled but the sync engine's, which stops its own (journaled as interrupted)", async () => {
+  const { ops } = registry();
+  const hold = (origin: 'api' | 'sync') => ops.run({ kind: origin === 'api' ? 'restore' : 'backup', origin, title: origin }, (op) => new Promise((_, reject) => {
+    op.signal.addEventListener('abort', () => reject(op.signal.reason));
+  })).catch(() => {});
+  const both = [hold('api'), hold('sync')];
+  ops.cancelAll('the daemon is stopping', { except: 'sync' });
+  await both[0];
+  assert.deepEqual(ops.list().map((o) => [o.title, o.state]), [['sync', 'running'], ['api', 'cancelled']]);
+  ops.cancelAll('now the rest');
+  await both[1];
+  assert.equal(ops.list().find((o) => o.title === 'sync')!.state, 'cancelled');
+});
