@@ -223,10 +223,12 @@ function refreshSafety(): void {
     const cell = row.querySelector('.safety-cell');
     if (!cell) continue;
     const open = cell.querySelector('details')?.open === true;
+    const focused = cell.contains(document.activeElement) && document.activeElement?.tagName === 'SUMMARY';
     const fresh = safetyCell(row.dataset.path!);
     const details = fresh.querySelector('details');
     if (details && open) details.open = true;
     cell.replaceChildren(fresh);
+    if (focused) fresh.querySelector('summary')?.focus(); // the keyboard's place survives the redraw
   }
 }
 
