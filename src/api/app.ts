@@ -12,13 +12,14 @@ import { errorBody, httpStatusOf, ReadOnlyError, UnauthorizedError } from './err
 import { ndjson } from './ndjson.ts';
 import { createPathGuard } from './paths.ts';
 import type { PeerService } from './service.ts';
-import { DirEntrySchema, ErrorSchema, FolderSchema } from './routes/schemas.ts';
+import { DirEntrySchema, ErrorSchema, FolderSchema, OperationSchema } from './routes/schemas.ts';
 import { coreRoutes } from './routes/core.ts';
 import { folderRoutes } from './routes/folders.ts';
 import { capRoutes } from './routes/caps.ts';
 import { eventRoutes } from './routes/events.ts';
 import { metricRoutes } from './routes/metrics.ts';
 import { healthRoutes } from './routes/health.ts';
+import { operationRoutes } from './routes/operations.ts';
 import { uiRoutes } from './routes/ui.ts';
 import type { RouteContext } from './routes/context.ts';
 
@@ -59,6 +60,7 @@ export async function createApp(init: AppInit): Promise<FastifyInstance> {
   app.addSchema(ErrorSchema);
   app.addSchema(FolderSchema);
   app.addSchema(DirEntrySchema);
+  app.addSchema(OperationSchema);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -99,6 +101,7 @@ export async function createApp(init: AppInit): Promise<FastifyInstance> {
   eventRoutes(app, ctx);
   metricRoutes(app, ctx);
   healthRoutes(app, ctx);
+  operationRoutes(app, ctx);
   app.get('/api/openapi.json', {
     config: { public: true },
     schema: { summary: 'this document (no token needed: it describes the API, holds no data)', tags: ['daemon'], security: [], response: { 200: { type: 'object', additionalProperties: true } } }

@@ -3,7 +3,7 @@
 // required; a peer that lacks a part says so at run time (null, or UnsupportedError), not by omission.
 // Types of data the API only passes through come from the layers that define them (backup, fairness).
 import type { Readable } from 'node:stream';
-import type { BackupProgress, DiffResult, DirEntry, ForgetDecision, ForgetPolicy, HeadSnapshot, OverwriteMode, RestoreStats } from '../backup/index.ts';
+import type { BackupProgress, DiffResult, DirEntry, ForgetDecision, ForgetPolicy, HeadSnapshot, OverwriteMode, RestoreStats, Snapshot } from '../backup/index.ts';
 import type { FolderRecord } from '../backup/journal.ts';
 import type { PruneReport } from '../repo/index.ts';
 import type { FairnessReport, SpotCheckResult } from '../fairness/index.ts';
@@ -67,6 +67,50 @@ export interface StatusReport {
 
 export interface CheckRequest { deep?: boolean; verify?: boolean; repair?: boolean; signal?: AbortSignal; onProgress?: (event: ProgressEvent) => void }
 
+/** How far a long operation has come: counts done and their totals when known, the rate and an ETA. */
+export interface OperationProgress {
+  files?: number;
+  totalFiles?: number;
+  bytes?: number;
+  totalBytes?: number;
+  bytesPerSecond?: number;
+  etaSeconds?: number;
+  /** What it is doing now, in a few words (a repair: "placing share 3"). */
+  phase?: string;
+}
+
+/**
+ * A long operation the daemon is running or ran lately (backup, restore, check, repair), wherever it was
+ * started: through the API, by the sync engine, by the health loop. The daemon is the source of truth: a
+ * page reloaded in the middle finds it here (GET /api/operations) and follows it on the event stream
+ * (`operation:start`, `operation:progress`, `operation:end`, each carrying the operation).
+ */
+export interface OperationInfo {
+  id: string;
+  kind: 'backup' | 'restore' | 'check' | 'repair';
+  /** Who started it: an API caller, the sync engine (a watched folder or "back up now"), the health loop. */
+  origin: 'api' | 'sync' | 'health';
+  /** For people: "Restore of /home/me/docs into /tmp/r". */
+  title: string;
+  /** The folder it concerns, when it concerns one. */
+  folder?: string;
+  startedAt: number;
+  finishedAt?: number;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  progress: OperationProgress | null;
+  /** The error it ended with (failed), or why it stopped (cancelled). */
+  error?: { code: string; message: string };
+}
+
+/** Storage peers connected now, as asked over the storage protocol (HELLO) and ping; with the swarm's totals. */
+export interface SwarmOverview {
+  /** ms since epoch when the peers were asked (answers are kept a few seconds). */
+  at: number;
+  peers: { id: string; latencyMs: number | null; offered: number | null; used: number | null; free: number | null; shares: number | null; error?: string }[];
+  /** Summed over the peers that answered, plus this one. */
+  totals: { peers: number; answered: number; offered: number; used: number; free: number };
+}
+
 /** A check's report: always says whether the cap can be read back; the rest depends on the kind of check. */
 export interface CheckReport { recoverable: boolean; [key: string]: unknown }
 
@@ -78,11 +122,13 @@ export interface FolderService {
   removeFolder(idOrPath: string): Promise<FolderRecord>;
   /** One backup now (the folder is registered unwatched if new); resolves with the folder once its head moved. */
   backupNow(path: string, o: { excludes?: string[]; excludeIfPresent?: string[]; onProgress?: (e: BackupProgress) => void }): Promise<FolderRecord>;
-  /** A folder's snapshots, oldest first, by root cap, folder path or id. */
-  snapshots(what: string): Promise<{ rootCap: string; seq: number; snapshots: HeadSnapshot[] }>;
+  /** A folder's snapshots, oldest first, by root cap, folder path or id; with `details`, each snapshot object's
+   *  stats and host too (read from the swarm, the latest SNAPSHOT_DETAILS_MAX only; `error` when one cannot be read). */
+  snapshots(what: string, o?: { details?: boolean; signal?: AbortSignal }): Promise<{ rootCap: string; seq: number; snapshots: SnapshotListing[] }>;
   ls(cap: string, path?: string): Promise<DirEntry[]>;
   diff(a: string, b: string): Promise<DiffResult>;
-  restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; preserveSpecial?: boolean; ignoreUmask?: boolean; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void }): Promise<{ snapshotCap: string; stats: RestoreStats }>;
+  /** `limitBytesPerSecond`: restore no faster than this (bytes of content fetched), so a restore leaves room on the link. */
+  restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; preserveSpecial?: boolean; ignoreUmask?: boolean; limitBytesPerSecond?: number; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void }): Promise<{ snapshotCap: string; stats: RestoreStats }>;
   /** Apply a retention policy to a folder's head; with `prune`, then free what no kept snapshot needs. */
   forget(idOrPath: string, policy: ForgetPolicy, o?: { prune?: boolean; signal?: AbortSignal }): Promise<ForgetDecision & { prune?: PruneReport }>;
   /** Free what no kept snapshot of the owner's folders needs (rewrite sparse packs, delete dead ones). */
@@ -91,6 +137,15 @@ export interface FolderService {
   fileAt(cap: string, path: string): Promise<DirEntry>;
   /** A file's content, verified (a tree entry, or a file cap alone). */
   openFile(entry: { cap: string; size?: number }, o?: { signal?: AbortSignal }): Promise<{ size: number; stream: AsyncIterable<Uint8Array> }>;
+}
+
+/** One snapshot of a folder head; `stats`, `host` and `label` only when details were asked for. */
+export interface SnapshotListing extends HeadSnapshot {
+  stats?: Snapshot['stats'];
+  host?: string;
+  label?: string;
+  /** The snapshot object could not be read (details asked for). */
+  error?: string;
 }
 
 export interface PeerService {
@@ -120,4 +175,10 @@ export interface PeerService {
   healthState(): unknown;
   /** Per-peer audit results and availability (the audit ledger), null when the health loop does not run. */
   auditStats(): Promise<unknown>;
+  /** Long operations running now, then the latest finished ones (newest first). */
+  operations(): OperationInfo[];
+  /** Cancel a running operation (its AbortSignal fires); NotFoundError for an unknown id. A finished one is answered as it is. */
+  cancelOperation(id: string): OperationInfo;
+  /** The connected storage peers' space and latency, and the swarm's totals. */
+  swarm(): Promise<SwarmOverview>;
 }

@@ -46,6 +46,9 @@ export interface HealthConfig {
   intervalMs: number;
   /** Repair a file whose happiness fell below this (k..n); null: the encoding's `happy`. */
   repairThreshold: number | null;
+  /** Repair a file only once it has been seen below the threshold this long (ms): a holder restarting for an
+   *  update is back before its shares are placed again. 0: at the first check that sees it below. */
+  repairAfterMs: number;
   /** Lease asked for on renewal (days). */
   leaseDays: number;
   /** Renew leases at most this often (ms): a day, against 31-day leases. */
@@ -62,6 +65,7 @@ export const DEFAULT_HEALTH: HealthConfig = {
   enabled: true,
   intervalMs: 3_600_000,
   repairThreshold: null,
+  repairAfterMs: 0,
   leaseDays: 31,
   renewEveryMs: 24 * 3_600_000,
   gcIntervalMs: 3_600_000,
@@ -202,7 +206,7 @@ export function validateHealth(raw: unknown, encoding: { k: number; n: number },
     h[key] = r[key] as number;
   };
   ms('intervalMs', 100); ms('renewEveryMs', 100); ms('gcIntervalMs', 100);
-  for (const key of ['checksPerRound', 'auditsPerRound'] as const) {
+  for (const key of ['checksPerRound', 'auditsPerRound', 'repairAfterMs'] as const) {
     if (r[key] === undefined) continue;
     if (!Number.isSafeInteger(r[key]) || (r[key] as number) < 0) throw new ConfigError(`config: "health.${key}" must be a non-negative integer`, { key });
     h[key] = r[key] as number;

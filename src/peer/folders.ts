@@ -1,19 +1,24 @@
 // Folders in a running peer: the owner's repository (src/repo) over the swarm (packs through the client, the
 // repository record in a mutable slot), readers for other repositories a cap may name, folder heads over
 // mutable slots, the sync engine with its journal, and the read-only operations that need nothing but a cap
-// (snapshots, ls, diff, restore, a file's content).
+// (snapshots, ls, diff, restore, a file's content). Backups and restores run as operations (operations.ts):
+// listed, followed on the event stream and cancellable by id.
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../common/errors.ts';
 import { NotAFileError } from './errors.ts';
+import { forEachLimit } from '../common/pool.ts';
+import type { Operations } from './operations.ts';
+import type { SnapshotListing } from '../api/service.ts';
 import { formatCap, parseCap, storageIndexOf, InvalidCapError, LITERAL_MAX_BYTES, type MutableReadCap, type PackCap } from '../caps/index.ts';
 import { ownerKey } from '../crypto/kdf.ts';
 import { createChunker, chunkStream } from '../format/chunker.ts';
 import { fetchRecord, publishRecord, slotReadCap, uploadPack, downloadPack, type ServerFinder, StaleSeqError, DEFAULT_MIN_REPLICAS } from '../client/index.ts';
 import {
   backup, restore, isPerItem, ls, locate, diff, forget, listSnapshots, commitSnapshot, decodeHead, encodeHead, openBackupCache,
-  HeadConflictError, openContent, reachableBlobs, capOf, contentOf, walkTree, pruneRepository,
+  HeadConflictError, openContent, reachableBlobs, capOf, contentOf, walkTree, pruneRepository, readSnapshot,
   type BackupCache, type BlobSource, type FolderHead, type HeadStore, type ForgetPolicy, type OverwriteMode, type BackupProgress, type DirEntry
 } from '../backup/index.ts';
 import { SyncJournal, type FolderRecord } from '../backup/journal.ts';
@@ -36,9 +41,45 @@ export interface FolderServiceInit {
   /** Called whenever the list of folders changes (the recovery record is republished). */
   onFoldersChanged?: () => void;
   debounceMs?: number;
+  /** Where backups and restores are registered (listed, cancellable); without it they run unlisted. */
+  operations?: Operations;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** Snapshots whose objects one `snapshots(…, { details })` reads (the latest ones): each is a blob read. */
+export const SNAPSHOT_DETAILS_MAX = 200;
+const DETAILS_CONCURRENCY = 4;
+
+/**
+ * A limit on the bytes per second a caller takes: each `take(n)` waits until n more bytes fit the rate
+ * since the first call (no burst beyond one take). Abortable.
+ */
+export function createThrottle(bytesPerSecond: number, clock: { now: () => number; sleep: (ms: number, signal?: AbortSignal) => Promise<unknown> } = { now: () => performance.now(), sleep: (ms, signal) => sleep(ms, undefined, { signal }) }) {
+  let next = -Infinity; // when the bytes taken so far have been paid for (ms, on the clock's time)
+  return async (bytes: number, signal?: AbortSignal): Promise<void> => {
+    const t = clock.now();
+    next = Math.max(next, t) + (bytes / bytesPerSecond) * 1000;
+    if (next - t > 0) await clock.sleep(next - t, signal);
+  };
+}
+
+/** `src` whose data blobs (file content) arrive no faster than `bytesPerSecond`; trees and lists as they come. */
+function throttledSource(src: BlobSource, bytesPerSecond: number): BlobSource {
+  const take = createThrottle(bytesPerSecond);
+  return {
+    reader(cap) {
+      const r = src.reader(cap);
+      return {
+        async loadBlob(kind, ref, o) {
+          const bytes = await r.loadBlob(kind, ref, o);
+          if (kind === 'data') await take(bytes.length, o?.signal);
+          return bytes;
+        }
+      };
+    }
+  };
+}
 
 /** A mutable slot as a RecordStore (compare-and-swap on seq; a write cap writes, a read cap only reads). */
 function slotRecordStore(finder: ServerFinder, cap: string, minReplicas?: number): RecordStore {
@@ -120,21 +161,27 @@ export async function createFolderService(init: FolderServiceInit) {
     }
   });
 
+  /** Run `fn` as a registered operation when there is a registry (its signal: the operation's, else the caller's). */
+  const asOperation = <T>(spec: Parameters<Operations['run']>[0], fn: (signal: AbortSignal | undefined, status: (e: BackupProgress) => void) => Promise<T>): Promise<T> =>
+    init.operations ? init.operations.run(spec, (op) => fn(op.signal, op.status)) : fn(spec.signal, () => {});
+
   const journal = await SyncJournal.open(homePaths(init.home).sync);
   const cache: BackupCache = await openBackupCache(homePaths(init.home).backupCache);
   let progress: ((e: BackupProgress) => void) | undefined;
 
   const engine = new SyncEngine({
     journal,
-    async snapshot(rec: FolderRecord, signal) {
-      // A backup shares the repository with other backups; a prune (on any device of the owner) excludes it.
-      await repo.lock('backup', signal);
-      await repo.sync(signal); // blobs other devices of the owner published since: not stored again
-      const r = await backup(rec.path, {
-        repo, chunker, cache, signal, excludes: rec.excludes, excludeIfPresent: rec.excludeIfPresent, parent: rec.lastSnapshot?.cap, host: hostname(),
-        onProgress: (e) => { progress?.(e); if (!isPerItem(e)) init.onEvent?.(e); } // the event stream gets status lines, not one per file
+    snapshot(rec: FolderRecord, engineSignal) {
+      return asOperation({ kind: 'backup', origin: 'sync', title: `Backup of ${rec.path}`, folder: rec.path, signal: engineSignal }, async (signal = engineSignal, status) => {
+        // A backup shares the repository with other backups; a prune (on any device of the owner) excludes it.
+        await repo.lock('backup', signal);
+        await repo.sync(signal); // blobs other devices of the owner published since: not stored again
+        const r = await backup(rec.path, {
+          repo, chunker, cache, signal, excludes: rec.excludes, excludeIfPresent: rec.excludeIfPresent, parent: rec.lastSnapshot?.cap, host: hostname(),
+          onProgress: (e) => { progress?.(e); if (!isPerItem(e)) { status(e); init.onEvent?.(e); } } // the event stream gets status lines, not one per file
+        });
+        return { snapshotCap: r.snapshotCap, time: r.snapshot.time, root: r.root, stats: r.stats };
       });
-      return { snapshotCap: r.snapshotCap, time: r.snapshot.time, root: r.root, stats: r.stats };
     },
     async commit(rec, snap) {
       await commitSnapshot(headStore(rec.writeCap), { cap: snap.snapshotCap, time: snap.time });
@@ -214,10 +261,25 @@ export async function createFolderService(init: FolderServiceInit) {
       }
     },
 
-    async snapshots(what: string) {
+    async snapshots(what: string, o: { details?: boolean; signal?: AbortSignal } = {}): Promise<{ rootCap: string; seq: number; snapshots: SnapshotListing[] }> {
       const cap = await headCapOf(what);
       const r = await headStore(cap).read();
-      return { rootCap: cap, seq: r?.seq ?? 0, snapshots: listSnapshots(r?.head ?? null) };
+      const snapshots: SnapshotListing[] = listSnapshots(r?.head ?? null);
+      if (!o.details) return { rootCap: cap, seq: r?.seq ?? 0, snapshots };
+      // Each snapshot object is read for its stats (files, bytes, bytes added): the latest ones only.
+      const detailed = snapshots.map((s) => ({ ...s }));
+      await forEachLimit(detailed.slice(-SNAPSHOT_DETAILS_MAX), DETAILS_CONCURRENCY, async (s) => {
+        try {
+          const snap = await readSnapshot(src, s.cap, o.signal);
+          s.stats = snap.stats;
+          s.host = snap.host;
+          if (snap.label !== undefined) s.label = snap.label;
+        } catch (err) {
+          o.signal?.throwIfAborted();
+          s.error = (err as Error).message;
+        }
+      });
+      return { rootCap: cap, seq: r?.seq ?? 0, snapshots: detailed };
     },
 
     /** A snapshot cap from a snapshot or tree cap (as is) or a root cap (its latest snapshot). */
@@ -313,10 +375,16 @@ export async function createFolderService(init: FolderServiceInit) {
       return diff(src, await service.resolveSnapshot(a), await service.resolveSnapshot(b));
     },
 
-    async restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; preserveSpecial?: boolean; ignoreUmask?: boolean; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void } = {}) {
-      const snap = await service.resolveSnapshot(cap);
-      const r = await restore(snap, resolve(target), { src, path: o.path, overwrite: o.overwrite, preserveSpecial: o.preserveSpecial, ignoreUmask: o.ignoreUmask, signal: o.signal, onProgress: o.onProgress });
-      return { snapshotCap: snap, ...r };
+    async restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; preserveSpecial?: boolean; ignoreUmask?: boolean; limitBytesPerSecond?: number; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void } = {}) {
+      // The folder, for the operation's title: by its root cap, or its latest snapshot's cap (the browser's default).
+      const folder = (await engine.list()).find((f) => f.rootCap === cap || f.lastSnapshot?.cap === cap)?.path;
+      const what = `${folder ?? 'a snapshot'}${o.path ? ` (${o.path})` : ''}`;
+      return asOperation({ kind: 'restore', origin: 'api', title: `Restore of ${what} into ${resolve(target)}`, folder, signal: o.signal }, async (signal, status) => {
+        const snap = await service.resolveSnapshot(cap);
+        const from = o.limitBytesPerSecond ? throttledSource(src, o.limitBytesPerSecond) : src;
+        const r = await restore(snap, resolve(target), { src: from, path: o.path, overwrite: o.overwrite, preserveSpecial: o.preserveSpecial, ignoreUmask: o.ignoreUmask, signal, onProgress: (e) => { status(e); o.onProgress?.(e); } });
+        return { snapshotCap: snap, ...r };
+      });
     },
 
     async forget(idOrPath: string, policy: ForgetPolicy, o: { prune?: boolean; signal?: AbortSignal } = {}) {

@@ -5,6 +5,7 @@
 //   folders.ts  folders, snapshots, restores  recovery-record.ts  the recovery record, kept published
 //   files.ts    single files put and fetched  check.ts     check / verify / repair, deep walks
 //   health.ts   the health loop               status.ts    the status report     ping.ts  reachability
+//   operations.ts  long operations by id (list, follow, cancel)   swarm-view.ts  peers' space and latency
 // It implements the API's PeerService (src/api/service.ts); the daemon (src/daemon/) serves it over HTTP,
 // tests run it in-process.
 import { EventEmitter } from 'node:events';
@@ -28,6 +29,8 @@ import { createFiles } from './files.ts';
 import { checkCap } from './check.ts';
 import { ping } from './ping.ts';
 import { statusReport } from './status.ts';
+import { createOperations } from './operations.ts';
+import { createSwarmView } from './swarm-view.ts';
 
 const RECOVERY_FIRST_PUBLISH_MS = 2_000; // let the node find its peers before the first publish
 
@@ -102,8 +105,14 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
   const emit = (e: ProgressEvent) => bus.emit('event', e);
-  node.libp2p.addEventListener('peer:connect', (ev) => emit({ type: 'peer:connect', peer: ev.detail.toString() }));
-  node.libp2p.addEventListener('peer:disconnect', (ev) => emit({ type: 'peer:disconnect', peer: ev.detail.toString() }));
+  // The health loop (started later, by startServices) hears of peers coming and going: a folder whose holder
+  // went away is "degraded" at once. (Peers connect before `peer` below exists: hence the late binding.)
+  let healthOf = (): HealthService | null => null;
+  node.libp2p.addEventListener('peer:connect', (ev) => { healthOf()?.peerEvent(ev.detail.toString(), true); emit({ type: 'peer:connect', peer: ev.detail.toString() }); });
+  node.libp2p.addEventListener('peer:disconnect', (ev) => { healthOf()?.peerEvent(ev.detail.toString(), false); emit({ type: 'peer:disconnect', peer: ev.detail.toString() }); });
+  // Backups, restores, checks and repairs by id: listed and cancellable, their progress on the bus.
+  const operations = createOperations({ emit });
+  const swarmView = createSwarmView({ node, store: { stats: () => { const st = store.stats(); return { offered: st.offered, used: st.used }; } } });
   const transfers = { uploads: 0, downloads: 0 };
   const onTransfer = (kind: 'upload' | 'download') => { if (kind === 'upload') transfers.uploads++; else transfers.downloads++; };
 
@@ -115,8 +124,9 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       folders = await createFolderService({
         home, finder, encoding: config.encoding, convergenceSecret: secret,
         onFoldersChanged: () => recovery.schedule(),
-        onEvent: (e) => emit(e as ProgressEvent),
-        onTransfer
+        onEvent: (e) => { if (e.type === 'sync:folder:snapshot') healthOf()?.nudge(); emit(e as ProgressEvent); },
+        onTransfer,
+        operations
       });
     } catch (err) {
       await node.stop();
@@ -167,13 +177,21 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         onAudit: (p, ok, reason, share) => (share ? fairness.recordShareAudit(p, share.siHex, share.shareNum, ok, reason) : fairness.ledger.recordAudit(p, ok, reason)).then(() => {}, (err) => log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'))
       });
       peer.health = createHealthService({
-        config: config.health, encoding: config.encoding, finder, store, folders, ledger, log,
+        config: config.health, encoding: config.encoding, finder, store, folders, ledger, log, operations, onEvent: emit,
         connected: () => node.libp2p.getPeers().map((p) => p.toString())
       });
       peer.health.start();
     },
 
-    check: (cap, o) => checkCap(cap, finder, folders, o),
+    check: (cap, o) => operations.run(
+      { kind: o.repair ? 'repair' : 'check', origin: 'api', title: `${o.repair ? 'Repair' : o.verify ? 'Verification' : 'Check'} of ${cap.length > 48 ? `${cap.slice(0, 44)}…` : cap}${o.deep ? ' (deep)' : ''}`, signal: o.signal },
+      (op) => checkCap(cap, finder, folders, {
+        ...o, signal: op.signal,
+        onProgress: (e) => { if (e.type === 'client:check:file') op.progress({ files: Number(e.done), totalFiles: Number(e.total) }); o.onProgress?.(e); }
+      })),
+    operations: () => operations.list(),
+    cancelOperation: (id) => operations.cancel(id),
+    swarm: () => swarmView(),
     healthState: () => peer.health?.state() ?? null,
     auditStats: async () => (peer.health ? peer.health.ledger.auditStats() : null),
     addresses: () => node.multiaddrs().map((a) => a.toString()),
@@ -201,6 +219,8 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
     getFile: files.getFile,
 
     async stop() {
+      // The sync engine stops its own backups (journaled as interrupted, resumed at the next start); the rest now.
+      operations.cancelAll('the daemon is stopping', { except: 'sync' });
       recovery.stop();
       announcer.stop();
       const h = peer.health;
@@ -215,5 +235,6 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       await fairness.close();
     }
   };
+  healthOf = () => peer.health;
   return peer;
 }

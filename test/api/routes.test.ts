@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../../src/api/app.ts';
 import { tempDir } from '../integration/helpers.ts';
-import { createStub, FILE_BYTES, LOST_CAP, ROOT_CAP, type Stub } from './stub.ts';
+import { createStub, ENDLESS_CAP, FILE_BYTES, LOST_CAP, ROOT_CAP, type Stub } from './stub.ts';
+import type { ProgressEvent } from '../../src/api/service.ts';
 
 const TOKEN = 'stub-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -78,7 +79,8 @@ test('the OpenAPI document lists every route with its schemas', async () => {
     ['get', '/api/folders'], ['post', '/api/folders'], ['delete', '/api/folders'], ['post', '/api/backup'], ['get', '/api/snapshots'],
     ['get', '/api/ls'], ['get', '/api/diff'], ['post', '/api/restore'], ['post', '/api/forget'], ['get', '/api/snapshot-file'],
     ['get', '/api/caps/verify'], ['get', '/api/caps/qr'], ['get', '/api/events'], ['get', '/metrics'], ['get', '/api/openapi.json'],
-    ['post', '/api/check'], ['get', '/api/health/state'], ['get', '/api/health/audits'], ['get', '/api/fairness'], ['post', '/api/fairness/check'], ['post', '/api/ping']
+    ['post', '/api/check'], ['get', '/api/health/state'], ['get', '/api/health/audits'], ['get', '/api/fairness'], ['post', '/api/fairness/check'], ['post', '/api/ping'],
+    ['get', '/api/operations'], ['post', '/api/operations/{id}/cancel'], ['get', '/api/swarm']
   ];
   for (const [m, p] of want) assert.ok(doc.paths[p]?.[m], `${m.toUpperCase()} ${p} is documented`);
   for (const [p, item] of Object.entries<any>(doc.paths)) {
@@ -110,6 +112,10 @@ test('bad inputs are refused with their code and status before the service is as
   expectError(await call('GET', `/api/caps/qr?${q({ cap: ROOT_CAP, format: 'gif' })}`), 400, 'ERR_BAD_REQUEST');
   expectError(await call('GET', '/api/caps/qr?cap=hello'), 400, /^ERR_CAP_/);
   expectError(await call('GET', '/api/caps/verify?cap=p2pb:chk:aaaa:bbbb'), 400, /^ERR_CAP_/);
+  expectError(await call('POST', '/api/restore', { cap: ROOT_CAP, target: tmp.dir, limitBytesPerSecond: 10 }), 400, 'ERR_BAD_REQUEST');
+  expectError(await call('POST', '/api/restore', { cap: ROOT_CAP, target: tmp.dir, detach: 'please' }), 400, 'ERR_BAD_REQUEST');
+  expectError(await call('GET', `/api/snapshots?${q({ of: ROOT_CAP, details: 'yes' })}`), 400, 'ERR_BAD_REQUEST');
+  expectError(await call('POST', `/api/operations/${'x'.repeat(65)}/cancel`), 400, 'ERR_BAD_REQUEST');
   assert.equal(stub.calls.length, before, 'none reached the service');
 });
 
@@ -123,6 +129,7 @@ test("the service's errors come back through the one table: status and { code, m
   expectError(await call('GET', `/api/snapshot-file?${q({ cap: ROOT_CAP, path: 'sub' })}`), 400, 'ERR_NOT_A_FILE');
   expectError(await call('GET', `/api/files/${encodeURIComponent('p2pb:chk:zz:zz')}`), 400, /^ERR_CAP_/);
   expectError(await call('GET', '/api/health/state'), 501, 'ERR_UNSUPPORTED');
+  expectError(await call('POST', '/api/operations/no-such-operation/cancel'), 404, 'ERR_NOT_FOUND');
   // A long operation has answered 200 before it fails: the error is its last NDJSON line, with the status.
   const lost = await call('POST', '/api/restore', { cap: LOST_CAP, target: tmp.dir });
   assert.equal(lost.status, 200);
@@ -146,7 +153,11 @@ test('operations: folders, backup and restore as NDJSON (per-item lines only whe
   assert.equal(restored.json.at(-1).result.stats.files, 1);
   assert.deepEqual(stub.calls.filter((c) => c.method === 'restore').at(-1)!.args.slice(0, 2), [ROOT_CAP, join(tmp.dir, 'out')]);
 
-  assert.equal((await call('GET', `/api/snapshots?of=${encodeURIComponent(dir)}`)).json.snapshots.length, 1);
+  assert.deepEqual((await call('GET', `/api/snapshots?of=${encodeURIComponent(dir)}`)).json.snapshots.map((x: any) => Object.keys(x)), [['cap', 'time'], ['cap', 'time'], ['cap', 'time']]);
+  // With details: each snapshot's stats (bytes added when recorded), or why it could not be read.
+  const detailed = (await call('GET', `/api/snapshots?${q({ of: dir, details: '1' })}`)).json.snapshots;
+  assert.deepEqual(detailed.map((x: any) => [x.stats?.added ?? null, x.error ?? null]), [[null, null], [10, null], [null, 'unreadable']]);
+  assert.deepEqual(stub.calls.filter((c) => c.method === 'snapshots').slice(-2).map((c) => (c.args[1] as any).details), [false, true]);
   assert.deepEqual((await call('GET', `/api/ls?cap=${encodeURIComponent(ROOT_CAP)}`)).json.entries.map((e: any) => e.name), ['a.txt']);
   assert.deepEqual((await call('GET', `/api/diff?${q({ a: ROOT_CAP, b: ROOT_CAP })}`)).json.added, ['/n']);
   const file = await call('GET', `/api/snapshot-file?${q({ cap: ROOT_CAP, path: 'a.txt' })}`);
@@ -202,5 +213,66 @@ test('a read-only node refuses every route that writes, before the service is as
     assert.equal((await call('GET', '/api/status', undefined, auth, light)).json.readOnly, true);
   } finally {
     await light.close();
+  }
+});
+
+test('the swarm: peers with their space and round trip, and the totals', async () => {
+  const r = await call('GET', '/api/swarm');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.totals, { peers: 3, answered: 2, offered: 1100, used: 110, free: 990 });
+  assert.deepEqual(r.json.peers.map((p: any) => [p.id, p.latencyMs, p.offered, p.error ?? null]), [['p1', 2, 1000, null], ['p2', null, null, 'timed out']]);
+});
+
+test('long operations by id: listed with their progress, followed on the event stream, cancelled; a detached one outlives its connection', async () => {
+  // Over a socket, not inject(): "the client went away" is a closed connection.
+  const s = createStub();
+  const server = await createApp({ peer: s, token: TOKEN, allowedRoots: [tmp.dir], web: false });
+  const seen: ProgressEvent[] = [];
+  s.subscribe((e) => seen.push(e));
+  const base = await server.listen({ port: 0, host: '127.0.0.1' });
+  const get = async (url: string, method = 'GET') => (await fetch(base + url, { method, headers: auth })).json() as Promise<any>;
+  const ops = async () => (await get('/api/operations')).operations as any[];
+  const until = async <T>(what: string, f: () => Promise<T | undefined>): Promise<T> => {
+    for (let i = 0; i < 500; i++) { const v = await f(); if (v) return v; await new Promise((r) => setTimeout(r, 10)); }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+  /** Start a restore of the endless cap, read its first line, then hang up. */
+  const startAndHangUp = async (detach: boolean) => {
+    const controller = new AbortController();
+    const res = await fetch(base + '/api/restore', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ cap: ENDLESS_CAP, target: join(tmp.dir, 'endless'), detach }), signal: controller.signal });
+    const reader = res.body!.getReader();
+    const first = JSON.parse(new TextDecoder().decode((await reader.read()).value!).split('\n')[0]);
+    assert.equal(first.event.type, 'backup:restore:status');
+    controller.abort();
+    await reader.cancel().catch(() => {});
+  };
+  try {
+    // Without detach, hanging up cancels it (the CLI's Ctrl-C).
+    await startAndHangUp(false);
+    const gone = await until('the attached restore to end', async () => (await ops()).find((o) => o.state !== 'running'));
+    assert.equal(gone.state, 'cancelled');
+
+    // Detached, it runs on with its progress; the list has it, running first.
+    await startAndHangUp(true);
+    const progressed = await until('the detached restore to progress after its client left', async () => {
+      const [op] = await ops();
+      return op.state === 'running' && op.progress.files >= 5 ? op : undefined;
+    });
+    assert.deepEqual([progressed.kind, progressed.origin, progressed.progress.totalFiles, progressed.progress.totalBytes], ['restore', 'api', 1000, 1000]);
+    assert.ok(progressed.progress.etaSeconds > 0 && progressed.progress.bytesPerSecond > 0);
+    const cancel = await get(`/api/operations/${progressed.id}/cancel`, 'POST');
+    assert.equal(cancel.operation.id, progressed.id);
+    const ended = await until('the cancelled restore to end', async () => (await ops()).find((o) => o.id === progressed.id && o.state !== 'running'));
+    assert.deepEqual([ended.state, ended.error.code], ['cancelled', 'ERR_ABORTED']);
+    assert.ok(ended.finishedAt >= ended.startedAt);
+    // Cancelling a finished one answers it as it is.
+    assert.equal((await get(`/api/operations/${progressed.id}/cancel`, 'POST')).operation.state, 'cancelled');
+    // The event stream told the same story: start, progress, end, for this operation.
+    const mine = seen.filter((e) => (e.operation as any)?.id === progressed.id).map((e) => e.type);
+    assert.equal(mine[0], 'operation:start');
+    assert.ok(mine.includes('operation:progress'));
+    assert.equal(mine.at(-1), 'operation:end');
+  } finally {
+    await server.close();
   }
 });

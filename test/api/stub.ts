@@ -11,12 +11,16 @@ import type { FolderRecord } from '../../src/backup/journal.ts';
 import { NotEnoughSharesError } from '../../src/format/errors.ts';
 import { NotAFileError } from '../../src/peer/errors.ts';
 import type { FolderService, PeerService, ProgressEvent } from '../../src/api/service.ts';
+import { createOperations } from '../../src/peer/operations.ts';
 
 export const FILE_BYTES = Buffer.from('hello stub\n');
 /** The root cap of every folder of the stub (a well-formed cap: the routes check caps before the service). */
 export const ROOT_CAP = formatCap(toReadCap(createMutableWriteCap()));
 /** A cap whose restore the stub fails as the swarm would when too few holders answer. */
 export const LOST_CAP = formatCap(toReadCap(createMutableWriteCap()));
+/** A cap whose restore runs until it is cancelled, a status line every STATUS_MS. */
+export const ENDLESS_CAP = formatCap(toReadCap(createMutableWriteCap()));
+const STATUS_MS = 20;
 
 export interface Stub extends PeerService {
   calls: { method: string; args: unknown[] }[];
@@ -27,6 +31,8 @@ export function createStub(o: { readOnly?: boolean; repairQueue?: number } = {})
   const calls: Stub['calls'] = [];
   const note = (method: string, ...args: unknown[]) => { calls.push({ method, args }); };
   const listeners = new Set<(e: ProgressEvent) => void>();
+  // The peer's own registry of operations (src/peer/operations.ts): what the routes list and cancel is real.
+  const operations = createOperations({ emit: (e) => { for (const fn of listeners) fn(e); } });
   const folders = new Map<string, FolderRecord>();
   const find = (idOrPath: string) => {
     const f = folders.get(idOrPath) ?? [...folders.values()].find((x) => x.id === idOrPath);
@@ -50,9 +56,16 @@ export function createStub(o: { readOnly?: boolean; repairQueue?: number } = {})
       o.onProgress?.({ type: 'backup:backup:status', files: 1, bytes: 1, elapsedSeconds: 0, bytesPerSecond: 0 });
       return rec;
     },
-    async snapshots(what) {
+    async snapshots(what, o) {
+      note('snapshots', what, { details: o?.details });
       if (!what.startsWith('p2pb:')) find(what);
-      return { rootCap: ROOT_CAP, seq: 1, snapshots: [{ cap: ROOT_CAP, time: 1 }] };
+      const stats = { files: 2, dirs: 1, symlinks: 0, bytes: 30 };
+      return {
+        rootCap: ROOT_CAP, seq: 3,
+        snapshots: o?.details
+          ? [{ cap: ROOT_CAP, time: 1, host: 'h', stats }, { cap: ROOT_CAP, time: 2, host: 'h', stats: { ...stats, added: 10 } }, { cap: ROOT_CAP, time: 3, error: 'unreadable' }]
+          : [{ cap: ROOT_CAP, time: 1 }, { cap: ROOT_CAP, time: 2 }, { cap: ROOT_CAP, time: 3 }]
+      };
     },
     async ls(cap, path) {
       parseCap(cap);
@@ -60,11 +73,23 @@ export function createStub(o: { readOnly?: boolean; repairQueue?: number } = {})
       return [{ name: 'a.txt', type: 'file', mode: 0o644, mtimeNs: '0', size: FILE_BYTES.length, cap: 'p2pb:lit:x' }];
     },
     async diff(a, b) { parseCap(a); parseCap(b); return { added: ['/n'], removed: [], changed: [], metadata: [] }; },
-    async restore(cap, target, o) {
+    restore(cap, target, o) {
       note('restore', cap, target, o);
-      if (cap === LOST_CAP) throw new NotEnoughSharesError({ needed: 3, found: 1, storageIndex: 'aa' });
-      o.onProgress?.({ type: 'backup:restore:status', files: 1, bytes: 1, elapsedSeconds: 0, bytesPerSecond: 0 });
-      return { snapshotCap: cap, stats: { files: 1, dirs: 0, symlinks: 0, bytesWritten: 1, unchanged: 0, failed: [] } };
+      return operations.run({ kind: 'restore', origin: 'api', title: `Restore into ${target}`, signal: o.signal }, async (op) => {
+        if (cap === LOST_CAP) throw new NotEnoughSharesError({ needed: 3, found: 1, storageIndex: 'aa' });
+        const status = (files: number) => {
+          const e = { type: 'backup:restore:status' as const, files, bytes: files, totalFiles: 1000, totalBytes: 1000, elapsedSeconds: files, bytesPerSecond: 1, etaSeconds: 1000 - files };
+          op.status(e);
+          o.onProgress?.(e);
+        };
+        status(1);
+        for (let files = 2; cap === ENDLESS_CAP; files++) {
+          await new Promise((resolve) => setTimeout(resolve, STATUS_MS));
+          op.signal.throwIfAborted();
+          status(files);
+        }
+        return { snapshotCap: cap, stats: { files: 1, dirs: 0, symlinks: 0, bytesWritten: 1, unchanged: 0, failed: [] } };
+      });
     },
     async forget(idOrPath, policy) { note('forget', idOrPath, policy); find(idOrPath); return { keep: [], remove: [] }; },
     async fileAt(cap, path) {
@@ -104,6 +129,11 @@ export function createStub(o: { readOnly?: boolean; repairQueue?: number } = {})
     async checkFairness() { return []; },
     async check(cap, opts) { note('check', cap, { deep: opts.deep, verify: opts.verify, repair: opts.repair }); parseCap(cap); return { recoverable: true }; },
     healthState: () => null,
-    auditStats: async () => null
+    auditStats: async () => null,
+    operations: () => operations.list(),
+    cancelOperation: (id) => operations.cancel(id),
+    async swarm() {
+      return { at: 1, peers: [{ id: 'p1', latencyMs: 2, offered: 1000, used: 100, free: 900, shares: 3 }, { id: 'p2', latencyMs: null, offered: null, used: null, free: null, shares: null, error: 'timed out' }], totals: { peers: 3, answered: 2, offered: 1100, used: 110, free: 990 } };
+    }
   };
 }

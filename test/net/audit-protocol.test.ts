@@ -53,4 +53,7 @@ test('health config: defaults, overrides, threshold within k..n, unknown keys re
   assert.throws(() => validateConfig({ health: { repairThreshold: 2 } }), /between k=3 and n=5/);
   assert.throws(() => validateHealth({ intervalMs: 5 }, { k: 3, n: 5 }), /intervalMs/);
   assert.throws(() => validateHealth({ bogus: 1 }, { k: 3, n: 5 }), /unknown key "health.bogus"/);
+  assert.equal(c.health.repairAfterMs, 0, 'a file below the threshold is repaired at once by default');
+  assert.equal(validateHealth({ repairAfterMs: 60_000 }, { k: 3, n: 5 }).repairAfterMs, 60_000);
+  assert.throws(() => validateHealth({ repairAfterMs: -1 }, { k: 3, n: 5 }), /repairAfterMs/);
 });

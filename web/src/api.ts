@@ -73,16 +73,20 @@ async function* lines(res: Response, sep = '\n'): AsyncGenerator<string> {
   if (buf.trim()) yield buf;
 }
 
-/** Follow /api/events; reconnects after a drop. Returns a function that stops it. */
-export function events(onEvent: (e: { type: string; [k: string]: unknown }) => void, onError: (err: unknown) => void): () => void {
+/** Follow /api/events; reconnects after a drop. `onOpen` runs at each (re)connection: what happened while
+ *  the stream was down must be read afresh. Returns a function that stops it. */
+export function events(onEvent: (e: { type: string; [k: string]: unknown }) => void, onError: (err: unknown) => void, onOpen?: () => void): () => void {
   const controller = new AbortController();
   const run = async () => {
     while (!controller.signal.aborted) {
       try {
         const res = await api<Response>('/api/events', { raw: true, signal: controller.signal });
+        onOpen?.();
         for await (const block of lines(res, '\n\n')) {
           const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (data) onEvent(JSON.parse(data));
+          if (!data) continue;
+          // A handler's bug must not drop the stream (every later event would be lost with it).
+          try { onEvent(JSON.parse(data)); } catch (err) { console.error('event handler failed', err); }
         }
       } catch (err) {
         if (controller.signal.aborted) return;

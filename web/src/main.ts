@@ -1,14 +1,22 @@
 // The web UI: plain DOM, no framework, no network beyond this daemon. The API token lives in
-// sessionStorage only (gone when the tab closes). Screens: sign-in; the dashboard (swarm, space,
-// balance), folders with live state (from the SSE stream, read with fetch so the token stays in a
-// header), add a folder, a root cap with its QR code; a browser of snapshots and files (restore to a
-// path, download one file); a read cap opened in read-only mode.
-import { api, ApiError, downloadBlob, events, setToken, token } from './api.ts';
+// sessionStorage only (gone when the tab closes). Screens: sign-in; the dashboard: the swarm (space,
+// peers, balance), Activity (running operations with progress, cancellable: activity.ts), folders with
+// their live sync state and their safety (safety.ts), peers (peers.ts), a read cap to open; in the panel
+// below: a folder's history (history.ts), the snapshot browser (browse.ts), a root cap with its QR code.
+// Live updates come from the SSE stream (read with fetch so the token stays in a header).
+import { api, ApiError, events, setToken, token } from './api.ts';
 import { h, fmtBytes, fmtTime, clear } from './dom.ts';
+import { createActivity, type Activity } from './activity.ts';
+import { safetyView, type FolderHealth } from './safety.ts';
+import { createPeers, type PeersView } from './peers.ts';
+import { historyView } from './history.ts';
+import { browseView, type Browse } from './browse.ts';
 
 interface Folder { id: string; path: string; rootCap: string; watch: boolean; state: string; lastSnapshot: { cap: string; time: number } | null; lastError: string | null; pending: number }
-interface Entry { name: string; type: 'file' | 'dir' | 'symlink'; size?: number; mtimeNs: string; target?: string }
 interface Status { peerId: string; peersConnected: number; storage: { offered: number; used: number; shares: number }; readOnly?: boolean; encoding: { k: number; n: number; happy: number } }
+
+const PEERS_REFRESH_MS = 15_000; // the peers table's own refresh (uptime, audits); peer events refresh it sooner
+const PEER_EVENT_DEBOUNCE_MS = 1_000;
 
 const app = document.getElementById('app')!;
 const notice = document.getElementById('notice')!;
@@ -26,6 +34,7 @@ function explain(err: unknown): string {
   if (c.startsWith('ERR_CAP_')) return `That is not a valid cap (${err.message}). Check that it was copied whole.`;
   if (c === 'ERR_PATH_NOT_ALLOWED') return `That path is outside the directories this daemon may use: ${err.message}`;
   if (c === 'ERR_READ_ONLY') return 'This daemon is a read-only light node: it cannot add or back up folders.';
+  if (c === 'ERR_ABORTED') return 'Cancelled.';
   return `${err.message} (${c})`;
 }
 function showError(err: unknown): void {
@@ -37,6 +46,7 @@ function clearError(): void {
 
 // ---- sign-in ----------------------------------------------------------------------------------------
 function signInScreen(message = ''): void {
+  stopLive();
   clear(app);
   modeBadge.hidden = true;
   signout.hidden = true;
@@ -64,11 +74,22 @@ function signInScreen(message = ''): void {
   input.focus();
 }
 
-// ---- home: dashboard, folders, read cap ---------------------------------------------------------------
+// ---- home: swarm, activity, folders, peers, read cap ------------------------------------------------------
 let folderRows = new Map<string, HTMLElement>();
+let health = new Map<string, FolderHealth>(); // by folder path
+let healthRunning = false;
 let stopEvents: (() => void) | null = null;
+let peersTimer: number | null = null;
+
+function stopLive(): void {
+  stopEvents?.();
+  stopEvents = null;
+  if (peersTimer !== null) clearInterval(peersTimer);
+  peersTimer = null;
+}
 
 async function home(): Promise<void> {
+  stopLive();
   clear(app);
   signout.hidden = false;
   let status: Status;
@@ -82,20 +103,18 @@ async function home(): Promise<void> {
   modeBadge.hidden = false;
   modeBadge.textContent = readOnly ? 'read-only light node' : 'owner';
 
+  const activity = createActivity(showError);
+  const peers = createPeers((n) => { const el = document.getElementById('peers-connected'); if (el) el.textContent = String(n); });
   const dash = h('section', { 'aria-labelledby': 'dash-h' }, h('h2', { id: 'dash-h' }, 'Swarm'));
-  const balance = h('dd', {}, '…');
   dash.append(h('dl', {},
     h('dt', {}, 'Peer'), h('dd', { class: 'mono' }, status.peerId),
     h('dt', {}, 'Peers connected'), h('dd', { id: 'peers-connected' }, String(status.peersConnected)),
     h('dt', {}, 'Space offered'), h('dd', {}, readOnly ? 'none (read-only)' : fmtBytes(status.storage.offered)),
     h('dt', {}, 'Space used by others'), h('dd', {}, `${fmtBytes(status.storage.used)} in ${status.storage.shares} shares`),
+    h('dt', {}, 'Swarm space'), h('dd', { id: 'swarm-space' }, peers.totals),
     h('dt', {}, 'Encoding'), h('dd', {}, `${status.encoding.k}-of-${status.encoding.n}, on at least ${status.encoding.happy} peers`),
-    h('dt', {}, 'Balance'), balance));
+    h('dt', {}, 'Balance'), h('dd', {}, peers.balance)));
   if (status.peersConnected === 0) dash.append(h('p', { class: 'warning' }, 'No peers connected: backups and downloads wait until the daemon reaches the swarm.'));
-  // Fairness balances come from another service; absent, say so rather than show a number we lack.
-  api<{ balance?: number; net?: number }>('/api/fairness').then(
-    (f) => { balance.textContent = fmtBytes(Number(f.balance ?? f.net ?? 0)); },
-    () => { balance.textContent = 'not available on this daemon'; });
 
   const foldersSection = h('section', { 'aria-labelledby': 'folders-h' }, h('h2', { id: 'folders-h' }, 'Folders'));
   const list = h('div', {});
@@ -113,10 +132,29 @@ async function home(): Promise<void> {
   });
   capSection.append(h('p', {}, 'Browse and download with a cap alone: no write authority is used or needed.'), capForm);
 
-  app.append(dash, foldersSection, capSection, h('div', { id: 'panel' }));
-  await renderFolders(list);
-  stopEvents?.();
-  stopEvents = events((e) => onEvent(e, list), (err) => { if (err instanceof ApiError && err.code === 'ERR_UNAUTHORIZED') signInScreen('Signed out.'); });
+  app.append(dash, activity.element, foldersSection, peers.element, capSection, h('div', { id: 'panel' }));
+  await loadHealth();
+  await Promise.all([renderFolders(list), activity.load(), peers.refresh()]);
+  let peerEvent: number | null = null;
+  peersTimer = window.setInterval(() => void peers.refresh(), PEERS_REFRESH_MS);
+  stopEvents = events((e) => onEvent(e, list, activity, () => {
+    if (peerEvent === null) peerEvent = window.setTimeout(() => { peerEvent = null; void peers.refresh(); }, PEER_EVENT_DEBOUNCE_MS);
+  }), (err) => { if (err instanceof ApiError && err.code === 'ERR_UNAUTHORIZED') signInScreen('Signed out.'); }, () => {
+    // (Re)connected: what happened while the stream was down is read afresh.
+    void activity.load();
+    void loadHealth().then(() => refreshSafety());
+  });
+}
+
+/** The health loop's view of every folder (absent on a peer that does not run it). */
+async function loadHealth(): Promise<void> {
+  try {
+    const s = await api<{ folders?: FolderHealth[] }>('/api/health/state');
+    healthRunning = true;
+    health = new Map((s.folders ?? []).map((f) => [f.folder, f]));
+  } catch {
+    healthRunning = false;
+  }
 }
 
 function addFolderForm(done: () => void): HTMLElement {
@@ -140,6 +178,11 @@ function addFolderForm(done: () => void): HTMLElement {
   return form;
 }
 
+function safetyCell(path: string): HTMLElement {
+  if (!healthRunning) return h('span', { class: 'empty', 'data-health': 'none' }, 'The health loop does not run on this daemon.');
+  return safetyView(health.get(path));
+}
+
 async function renderFolders(list: HTMLElement): Promise<void> {
   let folders: Folder[];
   try {
@@ -156,27 +199,61 @@ async function renderFolders(list: HTMLElement): Promise<void> {
   const body = h('tbody', {});
   for (const f of folders) {
     const state = h('span', { class: `badge state-${f.state}`, 'data-state': f.state }, stateLabel(f.state));
-    const row = h('tr', { 'data-folder': f.id },
-      h('td', { class: 'mono' }, f.path),
-      h('td', {}, state, f.lastError ? h('div', { class: 'status' }, f.lastError) : ''),
-      h('td', {}, f.lastSnapshot ? fmtTime(f.lastSnapshot.time) : 'never'),
-      h('td', {},
+    const row = h('tr', { 'data-folder': f.id, 'data-path': f.path },
+      h('th', { scope: 'row', class: 'mono' }, f.path),
+      h('td', { 'data-label': 'State' }, state, f.lastError ? h('div', { class: 'status' }, f.lastError) : ''),
+      h('td', { 'data-label': 'Safety', class: 'safety-cell' }, safetyCell(f.path)),
+      h('td', { 'data-label': 'Last snapshot' }, f.lastSnapshot ? fmtTime(f.lastSnapshot.time) : 'never'),
+      h('td', { 'data-label': 'Actions', class: 'actions' },
         button('Browse', () => void openBrowser({ cap: f.rootCap, title: f.path, readOnly: false }), `Browse ${f.path}`), ' ',
+        button('History', () => void historyView(document.getElementById('panel')!, f, explain), `History of ${f.path}`), ' ',
+        button('Back up now', () => void backupNow(f), `Back up now: ${f.path}`), ' ',
         button('Root cap', () => showCap(f), `Root cap of ${f.path}`)));
     folderRows.set(f.id, row);
     body.append(row);
   }
-  list.append(h('table', { 'aria-label': 'Folders' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Path'), h('th', {}, 'State'), h('th', {}, 'Last snapshot'), h('th', {}, h('span', { class: 'sr' }, 'Actions')))),
-    body));
+  list.append(h('div', { class: 'scroll' }, h('table', { 'aria-label': 'Folders', class: 'stack' },
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Path'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Safety'), h('th', { scope: 'col' }, 'Last snapshot'), h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Actions')))),
+    body)));
+}
+
+/** Redraw the safety cells from `health` (after a `health:folders` event), keeping any open disclosure open. */
+function refreshSafety(): void {
+  for (const row of folderRows.values()) {
+    const cell = row.querySelector('.safety-cell');
+    if (!cell) continue;
+    const open = cell.querySelector('details')?.open === true;
+    const focused = cell.contains(document.activeElement) && document.activeElement?.tagName === 'SUMMARY';
+    const fresh = safetyCell(row.dataset.path!);
+    const details = fresh.querySelector('details');
+    if (details && open) details.open = true;
+    cell.replaceChildren(fresh);
+    if (focused) fresh.querySelector('summary')?.focus(); // the keyboard's place survives the redraw
+  }
+}
+
+async function backupNow(f: Folder): Promise<void> {
+  clearError();
+  try {
+    // Detached: it goes on if the page is reloaded; the Activity list shows its progress.
+    await api('/api/backup', { method: 'POST', json: { path: f.path, detach: true }, ndjson: () => {} });
+  } catch (err) {
+    showError(err);
+  }
 }
 
 function stateLabel(s: string): string {
   return ({ 'in-sync': 'in sync', scanning: 'scanning', uploading: 'uploading', committing: 'uploading', interrupted: 'interrupted', error: 'error' } as Record<string, string>)[s] ?? s;
 }
 
-function onEvent(e: { type: string; [k: string]: unknown }, list: HTMLElement): void {
-  if (e.type === 'sync:folder:state') {
+function onEvent(e: { type: string; [k: string]: unknown }, list: HTMLElement, activity: Activity, peersChanged: () => void): void {
+  if (e.type.startsWith('operation:')) {
+    activity.onEvent(e);
+  } else if (e.type === 'health:folders') {
+    healthRunning = true;
+    health = new Map((e.folders as FolderHealth[]).map((f) => [f.folder, f]));
+    refreshSafety();
+  } else if (e.type === 'sync:folder:state') {
     const row = folderRows.get(e.id as string);
     const badge = row?.querySelector('[data-state]');
     if (!badge) return void renderFolders(list);
@@ -187,8 +264,7 @@ function onEvent(e: { type: string; [k: string]: unknown }, list: HTMLElement): 
   } else if (e.type === 'sync:folder:snapshot') {
     void renderFolders(list);
   } else if (e.type === 'peer:connect' || e.type === 'peer:disconnect') {
-    const el = document.getElementById('peers-connected');
-    if (el) el.textContent = String(Math.max(0, Number(el.textContent) + (e.type === 'peer:connect' ? 1 : -1)));
+    peersChanged(); // the count and the table, from /api/peers (events alone miscount: a peer has several connections)
   }
 }
 
@@ -224,112 +300,9 @@ async function showCap(f: Folder): Promise<void> {
 }
 
 // ---- snapshot browser -----------------------------------------------------------------------------
-interface Browse { cap: string; title: string; readOnly: boolean }
-
 async function openBrowser(b: Browse): Promise<void> {
   clearError();
-  const panel = document.getElementById('panel')!;
-  clear(panel);
-  const section = h('section', { 'aria-labelledby': 'browse-h' }, h('h2', { id: 'browse-h' }, `Browse: ${b.title}`));
-  if (b.readOnly) section.append(h('p', { class: 'badge' }, 'read-only: opened with a read cap'));
-  panel.append(section);
-  let snapCap = b.cap;
-  // A root cap (p2pb:mr:) has snapshots to choose from; a snapshot or directory cap is browsed as is.
-  if (/^p2pb:m[rw]:/i.test(b.cap)) {
-    let snaps: { cap: string; time: number }[];
-    try {
-      snaps = (await api<{ snapshots: { cap: string; time: number }[] }>(`/api/snapshots?${new URLSearchParams({ of: b.cap })}`)).snapshots;
-    } catch (err) {
-      section.append(h('p', { class: 'empty' }, explain(err)));
-      return;
-    }
-    if (!snaps.length) {
-      section.append(h('p', { class: 'empty' }, 'No snapshot yet: the first backup has not finished.'));
-      return;
-    }
-    const select = h('select', { id: 'snapshot' }, ...snaps.slice().reverse().map((s) => h('option', { value: s.cap }, fmtTime(s.time)))) as HTMLSelectElement;
-    section.append(h('form', { 'aria-label': 'Choose a snapshot' }, h('label', {}, 'Snapshot', select)));
-    snapCap = select.value;
-    select.addEventListener('change', () => { snapCap = select.value; void listDir(''); });
-  }
-  const crumbs = h('nav', { 'aria-label': 'Path' });
-  const listing = h('div', {});
-  const progress = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
-  const target = h('input', { type: 'text', id: 'restore-target', placeholder: '/tmp/restored' }) as HTMLInputElement;
-  const restoreForm = h('form', { 'aria-label': 'Restore' },
-    h('label', {}, 'Restore to path', target),
-    h('button', { type: 'submit' }, 'Restore snapshot'));
-  restoreForm.addEventListener('submit', (ev) => { ev.preventDefault(); void restore(undefined); });
-  section.append(crumbs, listing, restoreForm, progress);
-
-  async function restore(path: string | undefined): Promise<void> {
-    const to = target.value.trim();
-    if (!to) {
-      progress.textContent = 'Give a path to restore to first (Restore to path).';
-      target.focus();
-      return;
-    }
-    progress.textContent = 'Restoring…';
-    try {
-      const r = await api<{ stats: { files: number; bytesWritten: number; failed?: unknown[] } }>('/api/restore', {
-        method: 'POST', json: { cap: snapCap, target: to, path }, ndjson: (e) => {
-          if (e.type !== 'backup:restore:status') return;
-          const s = e as unknown as { files: number; bytes: number; totalFiles?: number; totalBytes?: number; etaSeconds?: number };
-          const of = (n: number, t?: number, f: (x: number) => string = String) => (t === undefined ? f(n) : `${f(n)} of ${f(t)}`);
-          progress.textContent = `Restoring… ${of(s.files, s.totalFiles)} files, ${of(s.bytes, s.totalBytes, fmtBytes)}${s.etaSeconds !== undefined ? `, about ${Math.ceil(s.etaSeconds)} s left` : ''}`;
-        }
-      });
-      progress.textContent = `Restored ${r.stats.files} files (${fmtBytes(r.stats.bytesWritten)}) into ${to}${r.stats.failed?.length ? `; ${r.stats.failed.length} failed` : ''}.`;
-    } catch (err) {
-      progress.textContent = explain(err);
-    }
-  }
-
-  async function listDir(path: string): Promise<void> {
-    clear(listing);
-    clear(crumbs);
-    const parts = path.split('/').filter(Boolean);
-    crumbs.append(button('/', () => void listDir(''), 'Top of the snapshot'));
-    parts.forEach((p, i) => crumbs.append(' / ', button(p, () => void listDir(parts.slice(0, i + 1).join('/')))));
-    let entries: Entry[];
-    try {
-      entries = (await api<{ entries: Entry[] }>(`/api/ls?${new URLSearchParams({ cap: snapCap, path })}`)).entries;
-    } catch (err) {
-      listing.append(h('p', { class: 'empty' }, explain(err)));
-      return;
-    }
-    if (!entries.length) {
-      listing.append(h('p', { class: 'empty' }, 'This directory is empty.'));
-      return;
-    }
-    const body = h('tbody', {});
-    for (const e of entries) {
-      const full = path ? `${path}/${e.name}` : e.name;
-      body.append(h('tr', {},
-        h('td', {}, e.type === 'dir' ? button(`${e.name}/`, () => void listDir(full), `Open ${e.name}`) : h('span', { class: 'mono' }, e.name + (e.target ? ` → ${e.target}` : ''))),
-        h('td', {}, e.type === 'file' ? fmtBytes(e.size ?? 0) : e.type),
-        h('td', {}, fmtTime(Number(BigInt(e.mtimeNs) / 1_000_000n))),
-        h('td', {},
-          e.type === 'file' ? button('Download', () => void download(full, e.name), `Download ${e.name}`) : '', ' ',
-          button('Restore', () => void restore(full), `Restore ${e.name}`))));
-    }
-    listing.append(h('table', { 'aria-label': 'Files' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Size'), h('th', {}, 'Modified'), h('th', {}, h('span', { class: 'sr' }, 'Actions')))),
-      body));
-  }
-
-  async function download(path: string, name: string): Promise<void> {
-    progress.textContent = `Downloading ${name}…`;
-    try {
-      const res = await api<Response>(`/api/snapshot-file?${new URLSearchParams({ cap: snapCap, path })}`, { raw: true });
-      downloadBlob(await res.blob(), name);
-      progress.textContent = `Downloaded ${name}.`;
-    } catch (err) {
-      progress.textContent = explain(err);
-    }
-  }
-
-  await listDir('');
+  await browseView(document.getElementById('panel')!, b, explain, button);
 }
 
 function button(label: string, onClick: () => unknown, ariaLabel?: string): HTMLButtonElement {
@@ -339,8 +312,7 @@ function button(label: string, onClick: () => unknown, ariaLabel?: string): HTML
 }
 
 signout.addEventListener('click', () => {
-  stopEvents?.();
-  stopEvents = null;
+  stopLive();
   setToken(null);
   signInScreen('Signed out.');
 });

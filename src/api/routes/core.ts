@@ -40,6 +40,24 @@ export const coreRoutes: Routes = (app, { peer, allowed }) => {
     }
   }, async () => ({ peers: await peer.peers() }));
 
+  const n = { type: ['number', 'null'] } as const;
+  app.get('/api/swarm', {
+    schema: {
+      summary: "the connected peers' space (asked over the storage protocol) and round trip, and the swarm's totals (answers kept a few seconds)", tags: ['daemon'],
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            at: { type: 'number' },
+            peers: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, latencyMs: n, offered: n, used: n, free: n, shares: n, error: { type: 'string' } } } },
+            totals: { type: 'object', properties: { peers: { type: 'integer' }, answered: { type: 'integer' }, offered: { type: 'number' }, used: { type: 'number' }, free: { type: 'number' } } }
+          }
+        },
+        ...errors
+      }
+    }
+  }, async () => peer.swarm());
+
   // Put a file. JSON { path } reads a local file (the CLI's case: same machine); an octet-stream body
   // is spooled by the service. With ?progress=1 the answer is NDJSON: progress events, then the result.
   app.post('/api/files', {

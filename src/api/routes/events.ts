@@ -1,6 +1,7 @@
-// The event stream (Server-Sent Events): sync-state changes, backup and restore progress, peers coming
-// and going, as `data: <json>` messages. Auth is the bearer header like every route (no token in the
-// URL, which would end up in logs and history): browsers read it with fetch() streaming, scripts with
+// The event stream (Server-Sent Events): sync-state changes, backup and restore progress, long operations
+// (start, progress, end), folders' safety, peers coming and going, as `data: <json>` messages. Auth is the
+// bearer header like every route (no token in the URL, which would end up in logs and history): browsers
+// read it with fetch() streaming, scripts with
 // `curl -N -H "authorization: Bearer …"`. A comment line every 15 s keeps proxies from closing it.
 import type { ProgressEvent } from '../service.ts';
 import { errors } from './schemas.ts';
@@ -14,7 +15,7 @@ export const eventRoutes: Routes = (app, { peer }) => {
   app.addHook('preClose', async () => { for (const res of open) res.end(); });
   app.get('/api/events', {
     schema: {
-      summary: 'Server-Sent Events: sync:folder:state, sync:folder:snapshot, backup:* progress, peer:connect/disconnect', tags: ['events'],
+      summary: 'Server-Sent Events: sync:folder:state, sync:folder:snapshot, backup:* progress, operation:start/progress/end (each with its operation), health:folders (every folder\'s safety, when it changes), peer:connect/disconnect', tags: ['events'],
       response: { 200: { description: 'text/event-stream; each message is `data: {"type": …}`', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors }
     }
   }, async (_req, reply) => {

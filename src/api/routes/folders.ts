@@ -6,7 +6,7 @@ import { BadRequestError } from '../../common/errors.ts';
 import { parseCap } from '../../caps/index.ts';
 import { isPerItem } from '../../backup/index.ts';
 import { clientGone, ndjson } from '../ndjson.ts';
-import { absPath, anyObject, capString, errors, ndjsonResponse } from './schemas.ts';
+import { absPath, anyObject, capString, detach, errors, ndjsonResponse } from './schemas.ts';
 import { foldersOf, type Routes } from './context.ts';
 
 const folderRef = { $ref: 'Folder#' };
@@ -53,22 +53,49 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
     config: { writes: true },
     schema: {
       summary: 'back up a folder now: a new snapshot (NDJSON progress, then the folder)', tags: ['folders'],
-      body: { type: 'object', required: ['path'], properties: { path: absPath, excludes: strings, excludeIfPresent: strings, verbose } },
+      body: { type: 'object', required: ['path'], properties: { path: absPath, excludes: strings, excludeIfPresent: strings, verbose, detach } },
       response: { ...ndjsonResponse('progress lines (backup:backup:status every half second: files, bytes, totals, rate, ETA), then { result: Folder }'), ...errors }
     }
   }, async (req, reply) => {
-    const b = req.body as { path: string; excludes?: string[]; excludeIfPresent?: string[]; verbose?: boolean };
+    const b = req.body as { path: string; excludes?: string[]; excludeIfPresent?: string[]; verbose?: boolean; detach?: boolean };
     const path = await allowed(b.path, 'folder');
-    await ndjson(reply, async (onProgress) => publicFolder(await folders().backupNow(path, { excludes: b.excludes ?? [], excludeIfPresent: b.excludeIfPresent ?? [], onProgress: perItemUnless(b.verbose, onProgress) })));
+    await ndjson(reply, async (onProgress) => publicFolder(await folders().backupNow(path, { excludes: b.excludes ?? [], excludeIfPresent: b.excludeIfPresent ?? [], onProgress: perItemUnless(b.verbose, onProgress) })), { detach: b.detach });
   });
 
   app.get('/api/snapshots', {
     schema: {
-      summary: "a folder's snapshots, oldest first", tags: ['snapshots'],
-      querystring: { type: 'object', required: ['of'], properties: { of: { type: 'string', minLength: 1, description: 'root cap, folder path or folder id' } } },
-      response: { 200: { type: 'object', properties: { rootCap: { type: 'string' }, seq: { type: 'integer' }, snapshots: { type: 'array', items: anyObject } } }, ...errors }
+      summary: "a folder's snapshots, oldest first; with details=1 each snapshot object's stats (files, bytes, bytes added) and host", tags: ['snapshots'],
+      querystring: {
+        type: 'object', required: ['of'],
+        properties: {
+          of: { type: 'string', minLength: 1, description: 'root cap, folder path or folder id' },
+          details: { type: 'string', enum: ['0', '1'], description: '1: read each snapshot object (the latest 200) for its stats and host' }
+        }
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            rootCap: { type: 'string' }, seq: { type: 'integer' },
+            snapshots: {
+              type: 'array',
+              items: {
+                type: 'object', required: ['cap', 'time'],
+                properties: {
+                  cap: { type: 'string' }, time: { type: 'number' }, host: { type: 'string' }, label: { type: 'string' }, error: { type: 'string' },
+                  stats: { type: 'object', properties: { files: { type: 'integer' }, dirs: { type: 'integer' }, symlinks: { type: 'integer' }, bytes: { type: 'integer' }, added: { type: 'integer', description: 'bytes this backup stored new (absent in older snapshots)' } } }
+                }
+              }
+            }
+          }
+        },
+        ...errors
+      }
     }
-  }, async (req) => folders().snapshots((req.query as { of: string }).of));
+  }, async (req, reply) => {
+    const q = req.query as { of: string; details?: '0' | '1' };
+    return folders().snapshots(q.of, { details: q.details === '1', signal: clientGone(reply) });
+  });
 
   app.get('/api/ls', {
     schema: {
@@ -98,18 +125,19 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
       body: {
         type: 'object', required: ['cap', 'target'],
         properties: {
-          cap: capString, target: absPath, path: { type: 'string', minLength: 1 }, overwrite: { type: 'string', enum: ['never', 'if-changed', 'always'] }, verbose,
+          cap: capString, target: absPath, path: { type: 'string', minLength: 1 }, overwrite: { type: 'string', enum: ['never', 'if-changed', 'always'] }, verbose, detach,
           preserveSpecial: { type: 'boolean', description: 'restore setuid, setgid and sticky bits (default: dropped)' },
-          ignoreUmask: { type: 'boolean', description: 'restore permission bits exactly (default: the daemon\'s umask applies)' }
+          ignoreUmask: { type: 'boolean', description: 'restore permission bits exactly (default: the daemon\'s umask applies)' },
+          limitBytesPerSecond: { type: 'integer', minimum: 1024, description: 'restore no faster than this (bytes of file content per second), to leave room on the link' }
         }
       },
       response: { ...ndjsonResponse('progress lines (backup:restore:status every half second: files, bytes, totals, rate, ETA), then { result: { snapshotCap, stats } }'), ...errors }
     }
   }, async (req, reply) => {
-    const b = req.body as { cap: string; target: string; path?: string; overwrite?: 'never' | 'if-changed' | 'always'; verbose?: boolean; preserveSpecial?: boolean; ignoreUmask?: boolean };
+    const b = req.body as { cap: string; target: string; path?: string; overwrite?: 'never' | 'if-changed' | 'always'; verbose?: boolean; detach?: boolean; preserveSpecial?: boolean; ignoreUmask?: boolean; limitBytesPerSecond?: number };
     const target = await allowed(b.target, 'restore target');
     parseCap(b.cap); // a malformed cap is a 400 before the operation's 200 stream starts
-    await ndjson(reply, (onProgress, signal) => folders().restore(b.cap, target, { path: b.path, overwrite: b.overwrite, preserveSpecial: b.preserveSpecial, ignoreUmask: b.ignoreUmask, signal, onProgress: perItemUnless(b.verbose, onProgress) }));
+    await ndjson(reply, (onProgress, signal) => folders().restore(b.cap, target, { path: b.path, overwrite: b.overwrite, preserveSpecial: b.preserveSpecial, ignoreUmask: b.ignoreUmask, limitBytesPerSecond: b.limitBytesPerSecond, signal, onProgress: perItemUnless(b.verbose, onProgress) }), { detach: b.detach });
   });
 
   app.post('/api/forget', {

@@ -2,22 +2,22 @@
 // reachability (ping a peer by multiaddr).
 import { UnsupportedError } from '../../common/errors.ts';
 import { ndjson } from '../ndjson.ts';
-import { anyObject, capString, errors, ndjsonResponse } from './schemas.ts';
+import { anyObject, capString, detach, errors, ndjsonResponse } from './schemas.ts';
 import type { Routes } from './context.ts';
 
 export const healthRoutes: Routes = (app, { peer }) => {
   app.post('/api/check', {
     schema: {
       summary: 'check a cap: shares found, hosts, recoverable; --verify reads every block, --repair restores n shares', tags: ['health'],
-      body: { type: 'object', required: ['cap'], additionalProperties: false, properties: { cap: capString, deep: { type: 'boolean' }, verify: { type: 'boolean' }, repair: { type: 'boolean' } } },
+      body: { type: 'object', required: ['cap'], additionalProperties: false, properties: { cap: capString, deep: { type: 'boolean' }, verify: { type: 'boolean' }, repair: { type: 'boolean' }, detach } },
       response: { 200: ndjsonResponse('progress events, then { result: report }'), ...errors }
     }
   }, async (req, reply) => {
-    const b = req.body as { cap: string; deep?: boolean; verify?: boolean; repair?: boolean };
-    await ndjson(reply, (onProgress, signal) => peer.check(b.cap, { deep: b.deep === true, verify: b.verify === true, repair: b.repair === true, signal, onProgress: onProgress as any }));
+    const b = req.body as { cap: string; deep?: boolean; verify?: boolean; repair?: boolean; detach?: boolean };
+    await ndjson(reply, (onProgress, signal) => peer.check(b.cap, { deep: b.deep === true, verify: b.verify === true, repair: b.repair === true, signal, onProgress: onProgress as any }), { detach: b.detach });
   });
 
-  app.get('/api/health/state', { schema: { summary: "the health loop's last round, queue and durability", tags: ['health'], response: { 200: anyObject, ...errors } } }, async () => {
+  app.get('/api/health/state', { schema: { summary: "the health loop's last round, queue, durability, and each folder's safety (state, sentence inputs, the model's inputs)", tags: ['health'], response: { 200: anyObject, ...errors } } }, async () => {
     const s = peer.healthState();
     if (!s) throw new UnsupportedError('the health loop is not running on this peer');
     return s;

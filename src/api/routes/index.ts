@@ -7,5 +7,6 @@ export { capRoutes, QR_OPTIONS } from './caps.ts';
 export { eventRoutes } from './events.ts';
 export { metricRoutes } from './metrics.ts';
 export { healthRoutes } from './health.ts';
+export { operationRoutes } from './operations.ts';
 export { uiRoutes, WEB_ROOT } from './ui.ts';
 export type { RouteContext, Routes } from './context.ts';

@@ -53,3 +53,29 @@ export const ndjsonResponse = (description: string) => ({
 });
 
 export const anyObject = { type: 'object', additionalProperties: true } as const;
+
+/** Keep a long operation running when the connection closes (the web UI's choice: it survives a page reload). */
+export const detach = { type: 'boolean', default: false, description: 'keep running if this connection closes; follow it in GET /api/operations and the event stream, cancel it with POST /api/operations/{id}/cancel' } as const;
+
+const count = { type: 'number', minimum: 0 } as const;
+export const OperationSchema = {
+  $id: 'Operation',
+  type: 'object',
+  description: 'A long operation (backup, restore, check, repair) running or lately finished, wherever it was started.',
+  required: ['id', 'kind', 'origin', 'title', 'startedAt', 'state', 'progress'],
+  properties: {
+    id: { type: 'string' },
+    kind: { type: 'string', enum: ['backup', 'restore', 'check', 'repair'] },
+    origin: { type: 'string', enum: ['api', 'sync', 'health'], description: 'an API caller, the sync engine (watched folders, back up now), the health loop' },
+    title: { type: 'string' },
+    folder: { type: 'string' },
+    startedAt: { type: 'number', description: 'ms since epoch' },
+    finishedAt: { type: 'number' },
+    state: { type: 'string', enum: ['running', 'done', 'failed', 'cancelled'] },
+    progress: {
+      type: ['object', 'null'],
+      properties: { files: count, totalFiles: count, bytes: count, totalBytes: count, bytesPerSecond: count, etaSeconds: count, phase: { type: 'string' } }
+    },
+    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } }
+  }
+} as const;
