@@ -7,7 +7,7 @@ import { parseCap } from '../caps/text.ts';
 import { packStorageIndex } from '../caps/derive.ts';
 import type { PackCap } from '../caps/types.ts';
 import { GROUP_READ_BYTES, WHOLE_SHARE_READ_MAX } from './constants.ts';
-import { CorruptShareError, InvalidParamsError, NotEnoughSharesError } from './errors.ts';
+import { CorruptDataError, CorruptShareError, InvalidParamsError, NotEnoughSharesError } from './errors.ts';
 import { segmentPlainSize, type Geometry } from './geometry.ts';
 import { hex, ShareReader, type ShareSource } from './reader.ts';
 
@@ -139,8 +139,15 @@ async function* run(cap: PackCap, storageIndex: Uint8Array, sources: ShareSource
     }
   };
 
+  // Too few good shares: corrupt ones that would have made up the k say the data is damaged, not just away.
+  const tooFew = (found: number, segment?: number) => {
+    const corrupt = new Set(report.corrupt.map((e) => (e.details as { share: number }).share)).size;
+    return corrupt > 0 && found + corrupt >= k
+      ? new CorruptDataError({ needed: k, good: found, corrupt, storageIndex: hex(storageIndex), ...(segment !== undefined && { segment }) })
+      : new NotEnoughSharesError({ needed: k, found, storageIndex: hex(storageIndex), ...(segment !== undefined && { segment }) });
+  };
   await ensure(k);
-  if (!g) throw new NotEnoughSharesError({ needed: k, found: 0, storageIndex: hex(storageIndex) });
+  if (!g) throw tooFew(0);
   const geo: Geometry = g;
   const codec: Codec | null = geo.m > 0 ? createCodec({ dataShards: k, parityShards: geo.m }) : null;
   const first = Math.floor(range.offset / geo.segmentSize);
@@ -165,7 +172,7 @@ async function* run(cap: PackCap, storageIndex: Uint8Array, sources: ShareSource
           if (tried.has(r) || blocks.has(r.shareNum) || picks.includes(r) || picks.some((p) => p.shareNum === r.shareNum)) continue;
           picks.push(r);
         }
-        if (!picks.length) throw new NotEnoughSharesError({ needed: k, found: blocks.size, storageIndex: hex(storageIndex), segment: seg });
+        if (!picks.length) throw tooFew(blocks.size, seg);
       }
       const results = await Promise.allSettled(picks.map((r) => { tried.add(r); return r.readBlock(seg, signal); }));
       signal?.throwIfAborted();

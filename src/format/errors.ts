@@ -10,6 +10,16 @@ export class NotEnoughSharesError extends P2PBackupError {
   }
 }
 
+/**
+ * Enough shares were there, but too few of them verified: the data is damaged beyond what the other shares can
+ * make up for (not merely unreachable). details: { needed, good, corrupt, storageIndex, segment? }
+ */
+export class CorruptDataError extends P2PBackupError {
+  constructor(details: { needed: number; good: number; corrupt: number; storageIndex: string; segment?: number }) {
+    super('ERR_CORRUPT_DATA', `need ${details.needed} good shares, found ${details.good}; ${details.corrupt} failed verification`, details);
+  }
+}
+
 /** A share's bytes failed verification. details: { storageIndex, share, segment?, region } */
 export class CorruptShareError extends P2PBackupError {
   constructor(details: { storageIndex: string; share: number; segment?: number; region: ShareRegion; reason?: string }) {

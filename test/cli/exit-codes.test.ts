@@ -26,15 +26,10 @@ after(async () => {
 });
 const home = () => swarm.info.dir;
 
-// todo until the error table is settled (issue 19, "Errors as one checked list"). Today this ends in exit 1:
-// the file route's stream fails before its first byte, and the API's error handler then sends an object
-// body under the route's `application/octet-stream` type, which fastify refuses
-// (FST_ERR_REP_INVALID_PAYLOAD_TYPE, "Attempted to send payload of invalid type 'object'"). With the
-// handler setting a JSON type the answer is ERR_NOT_ENOUGH_SHARES ("need 3 good shares, found 0"),
-// exit 5: no error of a failed verification reaches the CLI's table as exit 6.
-test('exit 6: every share of a file fails verification, so no peer can give it back', {
-  todo: 'exit 1 today (error body under application/octet-stream), 5 once that is fixed; 6 needs the error table'
-}, async () => {
+// Every share of a file corrupt on every holder's disk: the shares are there, none verifies. The file route
+// reads the first bytes before it answers, so the error arrives as itself (ERR_CORRUPT_DATA), not as a 200 cut
+// short, and nothing is written.
+test('exit 6: every share of a file fails verification, so no peer can give it back', async () => {
   const bytes = randomBytes(300_000);
   const file = join(tmp.dir, 'f.bin');
   await writeFile(file, bytes);
@@ -55,6 +50,7 @@ test('exit 6: every share of a file fails verification, so no peer can give it b
   const out = join(tmp.dir, 'f.out');
   const get = await cli(['--home', home(), 'get', cap, '-o', out]);
   assert.equal(get.code, EXIT.CORRUPT, `exit ${get.code}: ${get.stderr}`);
+  assert.match(get.stderr, /need 3 good shares, found 0; 5 failed verification/);
   assert.equal(EXIT.CORRUPT, 6);
   await assert.rejects(access(out), 'nothing written');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBytes, verifyShare, decodeFile, memorySource, geometry, NotEnoughSharesError, type DecodeReport, type ShareRegion, type ShareSource } from '../../src/format/index.ts';
+import { decodeBytes, verifyShare, decodeFile, memorySource, geometry, NotEnoughSharesError, CorruptDataError, type DecodeReport, type ShareRegion, type ShareSource } from '../../src/format/index.ts';
 import { blockOffset } from '../../src/format/geometry.ts';
 import { toVerifyCap, formatCap, type PackCap } from '../../src/caps/index.ts';
 import { prng, encodeBytes } from './helpers.ts';
@@ -82,14 +82,19 @@ test('path-only mode: a bad block and a bad path node are told apart', async () 
   assert.equal(rep.blocksChecked, g.numSegments - 2);
 });
 
-test('up to m bad shares still decode; m+1 give NotEnoughSharesError; failing and lying sources are skipped', async () => {
+test('up to m bad shares still decode; m+1 give CorruptDataError (missing ones NotEnoughSharesError); failing and lying sources are skipped', async () => {
   const shares = enc.shares.map((s, i) => (i === 0 || i === 2 ? flip(s, blockOffset(g, 3)) : s));
   let report: DecodeReport | undefined;
   assert.deepEqual(await decodeBytes(cap, shares, { report: (r) => (report = r) }), data);
   assert.deepEqual(report!.corrupt.map((e) => [e.details.share, e.details.segment]), [[0, 3], [2, 3]]);
   assert.deepEqual(report!.sharesUsed, [0, 1, 2, 3, 4]); // 0 and 2 served segments 0-2 before going bad
   const worse = shares.map((s, i) => (i === 4 ? flip(s, g.uebOffset) : s));
-  await assert.rejects(decodeBytes(cap, worse), (e: NotEnoughSharesError) => e instanceof NotEnoughSharesError && e.details.needed === 3 && e.details.found === 2 && e.details.segment === 3);
+  // Shares 0, 2 and 4 are there but fail verification: damaged data, not missing data.
+  await assert.rejects(decodeBytes(cap, worse), (e: CorruptDataError) => e instanceof CorruptDataError && e.code === 'ERR_CORRUPT_DATA' && e.details.needed === 3 && e.details.good === 2 && e.details.corrupt === 3 && e.details.segment === 3);
+  // Two good shares and no more: too few, and nothing failed verification.
+  await assert.rejects(decodeBytes(cap, [memorySource(1, enc.shares[1]), memorySource(3, enc.shares[3])]), NotEnoughSharesError);
+  // One corrupt share beside those two is still too few to have made k: not enough shares, not corruption.
+  await assert.rejects(decodeBytes(cap, [memorySource(0, shares[0]), memorySource(1, enc.shares[1])]), NotEnoughSharesError);
 
   const failing: ShareSource = { shareNum: 0, size: enc.shares[0].length, async read() { throw new Error('peer went away'); } };
   const lying: ShareSource = { shareNum: 1, size: enc.shares[1].length, async read(o, l) { return enc.shares[1].subarray(o, o + l - 1); } };
@@ -104,9 +109,9 @@ test('up to m bad shares still decode; m+1 give NotEnoughSharesError; failing an
   assert.deepEqual(stream.report.sharesUsed, [2, 3, 4]);
 });
 
-test('a cap with the wrong UEB hash or params finds no good shares', async () => {
+test('a cap with the wrong UEB hash or params finds no good shares: every one fails verification against it', async () => {
   const wrong: PackCap = { ...cap, uebHash: new Uint8Array(32) };
-  await assert.rejects(decodeBytes(wrong, enc.shares), (e: NotEnoughSharesError) => e.code === 'ERR_NOT_ENOUGH_SHARES' && e.details.found === 0);
+  await assert.rejects(decodeBytes(wrong, enc.shares), (e: CorruptDataError) => e.code === 'ERR_CORRUPT_DATA' && e.details.good === 0 && e.details.corrupt === 5);
   const wrongSize: PackCap = { ...cap, size: cap.size + 1 };
-  await assert.rejects(decodeBytes(wrongSize, enc.shares), NotEnoughSharesError);
+  await assert.rejects(decodeBytes(wrongSize, enc.shares), CorruptDataError);
 });

@@ -1,4 +1,5 @@
 // Health, status, peers, and single files put and fetched by cap (streamed).
+import { Readable } from 'node:stream';
 import { BadRequestError } from '../../common/errors.ts';
 import { clientGone, ndjson } from '../ndjson.ts';
 import type { PeerService } from '../service.ts';
@@ -96,9 +97,16 @@ export const coreRoutes: Routes = (app, { peer, allowed }) => {
   }, async (req, reply) => {
     const { cap } = req.params as { cap: string };
     const file = await peer.getFile(cap, { signal: clientGone(reply) });
+    // The first bytes are fetched and verified before the answer starts: a file that cannot be read at all
+    // (too few shares, every share corrupt) is an error answer with its code, not a 200 cut short.
+    const it = file.stream[Symbol.asyncIterator]();
+    const first = await it.next();
     reply.header('content-type', 'application/octet-stream');
     reply.header('content-length', String(file.size));
-    return reply.send(file.stream);
+    return reply.send(Readable.from((async function* () {
+      if (!first.done) yield first.value;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    })()));
   });
 };
 
