@@ -22,6 +22,9 @@ import { proveBlock } from '../format/audit.ts';
 import { startShareCheck, type ShareCheck } from '../format/check.ts';
 import type { Frame, Header } from './frame.ts';
 
+/** How long a refused stream's answer may take to go out before the stream is reset (ms). */
+const REFUSE_CLOSE_MS = 10_000;
+
 /** Bounds on what one remote peer may cost this server (defaults in constants.ts; tests shorten the times). */
 export interface ServerLimits {
   requestDeadlineMs: number;
@@ -94,7 +97,9 @@ function refuse(stream: Stream, err: P2PBackupError): void {
   try {
     stream.maxReadBufferLength = REQUEST_READ_BUFFER; // nobody reads it: a peer sending more than a request is reset
     stream.send(encodeFrame(MSG.ERROR, { code: err.code, message: err.message }));
-    void stream.close({ signal: AbortSignal.timeout(2000) }).catch(() => stream.abort(err));
+    // Aborting resets the stream and drops the unsent answer, so the close gets time even on a starved event
+    // loop (a refused stream holds no more than its small read buffer meanwhile).
+    void stream.close({ signal: AbortSignal.timeout(REFUSE_CLOSE_MS) }).catch(() => stream.abort(err));
   } catch {
     stream.abort(err);
   }
