@@ -140,14 +140,17 @@ async function* run(cap: PackCap, storageIndex: Uint8Array, sources: ShareSource
   };
 
   // Too few good shares: corrupt ones that would have made up the k say the data is damaged, not just away.
-  const tooFew = (found: number, segment?: number) => {
-    const corrupt = new Set(report.corrupt.map((e) => (e.details as { share: number }).share)).size;
+  // (A share that served this segment and failed another counts once, as good.)
+  const tooFew = (good: Iterable<number>, segment?: number) => {
+    const ok = new Set(good);
+    const found = ok.size;
+    const corrupt = new Set(report.corrupt.map((e) => (e.details as { share: number }).share).filter((s) => !ok.has(s))).size;
     return corrupt > 0 && found + corrupt >= k
       ? new CorruptDataError({ needed: k, good: found, corrupt, storageIndex: hex(storageIndex), ...(segment !== undefined && { segment }) })
       : new NotEnoughSharesError({ needed: k, found, storageIndex: hex(storageIndex), ...(segment !== undefined && { segment }) });
   };
   await ensure(k);
-  if (!g) throw tooFew(0);
+  if (!g) throw tooFew([]);
   const geo: Geometry = g;
   const codec: Codec | null = geo.m > 0 ? createCodec({ dataShards: k, parityShards: geo.m }) : null;
   const first = Math.floor(range.offset / geo.segmentSize);
@@ -172,7 +175,7 @@ async function* run(cap: PackCap, storageIndex: Uint8Array, sources: ShareSource
           if (tried.has(r) || blocks.has(r.shareNum) || picks.includes(r) || picks.some((p) => p.shareNum === r.shareNum)) continue;
           picks.push(r);
         }
-        if (!picks.length) throw tooFew(blocks.size, seg);
+        if (!picks.length) throw tooFew(blocks.keys(), seg);
       }
       const results = await Promise.allSettled(picks.map((r) => { tried.add(r); return r.readBlock(seg, signal); }));
       signal?.throwIfAborted();

@@ -92,9 +92,9 @@ test('up to m bad shares still decode; m+1 give CorruptDataError (missing ones N
   // Shares 0, 2 and 4 are there but fail verification: damaged data, not missing data.
   await assert.rejects(decodeBytes(cap, worse), (e: CorruptDataError) => e instanceof CorruptDataError && e.code === 'ERR_CORRUPT_DATA' && e.details.needed === 3 && e.details.good === 2 && e.details.corrupt === 3 && e.details.segment === 3);
   // Two good shares and no more: too few, and nothing failed verification.
-  await assert.rejects(decodeBytes(cap, [memorySource(1, enc.shares[1]), memorySource(3, enc.shares[3])]), NotEnoughSharesError);
-  // One corrupt share beside those two is still too few to have made k: not enough shares, not corruption.
-  await assert.rejects(decodeBytes(cap, [memorySource(0, shares[0]), memorySource(1, enc.shares[1])]), NotEnoughSharesError);
+  await assert.rejects(decodeBytes(cap, [null, enc.shares[1], null, enc.shares[3], null]), (e: NotEnoughSharesError) => e instanceof NotEnoughSharesError && e.details.found === 2);
+  // Share 0 (bad only from segment 3 on) beside one good share: two shares were there, fewer than k: missing, not corruption.
+  await assert.rejects(decodeBytes(cap, [shares[0], enc.shares[1], null, null, null]), (e: NotEnoughSharesError) => e instanceof NotEnoughSharesError && e.details.found === 2);
 
   const failing: ShareSource = { shareNum: 0, size: enc.shares[0].length, async read() { throw new Error('peer went away'); } };
   const lying: ShareSource = { shareNum: 1, size: enc.shares[1].length, async read(o, l) { return enc.shares[1].subarray(o, o + l - 1); } };
