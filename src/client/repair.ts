@@ -73,6 +73,7 @@ export async function repairFile(capText: string, finder: ServerFinder, o: Repai
     try {
       await server.delete(loc.si, v.shareNum, { signal: o.signal });
       result.deleted.push({ shareNum: v.shareNum, peer: v.peer });
+      await Promise.resolve(finder.onDeleted?.({ peer: v.peer, si: loc.si, shareNum: v.shareNum })).catch(() => {});
     } catch (e) {
       o.signal?.throwIfAborted();
       if (!(e instanceof RemoteRefusedError && e.reason === 'not-owner')) result.failures.push({ shareNum: v.shareNum, peer: v.peer, error: (e as Error).message });

@@ -48,6 +48,8 @@ export interface ServerFinder {
   known?(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<ShareServer[]>;
   /** Best effort: a share of mine is held (fairness credit). Never called for an `exists` claim not proven. */
   onPlaced?(p: PlacedShare): void | Promise<void>;
+  /** Best effort: a share of mine was deleted from `peer` (prune, repair): no more credit for it. */
+  onDeleted?(d: { peer: string; si: Uint8Array; shareNum: number }): void | Promise<void>;
   /** Best effort: an audit's outcome (a failure drops that placement and counts against the peer). */
   onAudit?(a: ShareAudit): void | Promise<void>;
   /** Best effort: `peer` was abandoned as too slow (a hedged read): prefer others for a while. */

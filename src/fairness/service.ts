@@ -32,6 +32,8 @@ export interface Fairness {
   recordPlacement(peer: string, si: Uint8Array, shareNum: number, size: number, verifyCap: string, leaseExpiry?: number): Promise<void>;
   /** One audit of one of my shares on `peer` (upload claims, the health loop): a failure also drops that placement. */
   recordShareAudit(peer: string, si: Uint8Array | string, shareNum: number, ok: boolean, reason?: string): Promise<void>;
+  /** A share of mine `peer` held is gone by my own doing (deleted by prune or repair). */
+  forgetPlacement(peer: string, si: Uint8Array | string, shareNum: number): Promise<void>;
   report(self: string): FairnessReport;
   /** Spot-check every peer holding placements of mine. */
   checkAll(server: (peer: string) => SpotCheckServer, signal?: AbortSignal): Promise<SpotCheckResult[]>;
@@ -71,6 +73,9 @@ export async function createFairness(init: FairnessInit): Promise<Fairness> {
     async recordShareAudit(peer, si, shareNum, ok, reason) {
       await ledger.recordAudit(peer, ok, reason);
       if (!ok) await ledger.forgetPlacement(peer, typeof si === 'string' ? si : Buffer.from(si).toString('hex'), shareNum);
+    },
+    async forgetPlacement(peer, si, shareNum) {
+      await ledger.forgetPlacement(peer, typeof si === 'string' ? si : Buffer.from(si).toString('hex'), shareNum);
     },
     report(self) {
       if (!store) throw new Error('fairness: no store attached');

@@ -150,6 +150,9 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
     async onPlaced(p) {
       await fairness.recordPlacement(p.peer, p.si, p.shareNum, p.size, p.verifyCap).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
     },
+    async onDeleted(d) {
+      await fairness.forgetPlacement(d.peer, d.si, d.shareNum).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+    },
     async onAudit(a) {
       await fairness.recordShareAudit(a.peer, a.si, a.shareNum, a.ok, a.reason).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
     },

@@ -117,7 +117,11 @@ export async function createFolderService(init: FolderServiceInit) {
     async deletePack(cap, o = {}) {
       const si = storageIndexOf(cap)!;
       for (const s of await finder.candidates(si, 2 * cap.n, { signal: o.signal })) {
-        for (const { shareNum } of await s.list(si, { signal: o.signal }).catch(() => [])) await s.delete?.(si, shareNum, { signal: o.signal }).catch(() => {});
+        for (const { shareNum } of await s.list(si, { signal: o.signal }).catch(() => [])) {
+          if (!s.delete) continue;
+          const gone = await s.delete(si, shareNum, { signal: o.signal }).then(() => true, () => false);
+          if (gone) await Promise.resolve(finder.onDeleted?.({ peer: s.id, si, shareNum })).catch(() => {});
+        }
       }
     }
   };
