@@ -157,7 +157,7 @@ export async function createFolderService(init: FolderServiceInit) {
     },
     async write(head: FolderHead, prevSeq: number | null) {
       try {
-        await publishRecord(finder, cap, encodeHead({ repo: ownReadText, ...head }), { seq: (prevSeq ?? 0) + 1 });
+        await publishRecord(finder, cap, encodeHead({ repo: ownReadText, ...head }), { seq: (prevSeq ?? 0) + 1, minReplicas: Math.min(DEFAULT_MIN_REPLICAS, encoding.happy) });
       } catch (err: any) {
         if (err?.code === 'ERR_STALE_SEQ') throw new HeadConflictError(prevSeq, err.details?.highest ?? null);
         throw err;

@@ -43,9 +43,9 @@ test('forget --prune deletes a dropped file\'s pack from its holders and from th
   const A = await startPeer('a', []);
   const B = await startPeer('b', [addr(A)]);
   const C = await startPeer('c', [addr(A), addr(B)]);
-  const D = await startPeer('d', [addr(A), addr(B)]); // a folder head needs 3 holders
-  const holders = [B, C, D];
-  for (let i = 0; i < 150 && A.node.libp2p.getPeers().length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+  // Two storage peers: with happy 2, the folder head and the repository record need only those two.
+  const holders = [B, C];
+  for (let i = 0; i < 150 && A.node.libp2p.getPeers().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
   const src = join(dir, 'folder');
   await mkdir(src);
   await writeFile(join(src, 'kept.txt'), 'this stays\n'.repeat(1000));
@@ -60,7 +60,7 @@ test('forget --prune deletes a dropped file\'s pack from its holders and from th
   const pruned = 'prune' in r ? r.prune : null;
   assert.ok(pruned && pruned.packsDeleted + pruned.packsRepacked >= 1, JSON.stringify(pruned));
   assert.ok(pruned.bytesFreed >= 3 << 20, `freed ${pruned.bytesFreed} bytes`);
-  // Two holders had a copy of big.bin's pack (1-of-2): together they let at least twice its size go.
+  // Both holders had a copy of big.bin's pack (1-of-2): together they let at least twice its size go.
   const after_ = await Promise.all(holders.map((h) => heldFor(h, A)));
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   assert.ok(sum(before) - sum(after_) >= 2 * (3 << 20), `held for A: ${before} -> ${after_}`);
