@@ -85,13 +85,16 @@ export function parseRate(s: string): number {
 }
 
 /** The result cell of a goal row: pass, or FAIL with what bounds it (the link, or the local work that the
- *  unshaped floor measures). */
+ *  unshaped floor measures), and whether it took longer than that floor allows. */
 export function verdict(r: Pick<WanRow, 'ratio' | 'seconds' | 'boundSeconds' | 'floorSeconds'>): { pass: boolean; note: string | null } {
   if (r.ratio === null || r.seconds === null || r.boundSeconds === null) return { pass: false, note: 'not measured' };
   if (r.ratio <= GOAL_RATIO) return { pass: true, note: null };
   if (r.floorSeconds === null) return { pass: false, note: 'no floor measured' };
-  const what = r.floorSeconds > r.boundSeconds ? 'local work bounds it' : 'the link bounds it';
-  return { pass: false, note: `${what}: unshaped ${r.floorSeconds.toFixed(2)} s, bound ${r.boundSeconds.toFixed(2)} s` };
+  const both = `unshaped ${r.floorSeconds.toFixed(2)} s, bound ${r.boundSeconds.toFixed(2)} s`;
+  if (r.floorSeconds <= r.boundSeconds) return { pass: false, note: `the link bounds it (${both})` };
+  const what = `local work bounds it, not the link (${both})`;
+  const over = r.seconds / r.floorSeconds;
+  return { pass: false, note: over > GOAL_RATIO ? `${what}; yet it took ${over.toFixed(2)}x the unshaped time` : what };
 }
 
 /** Seconds over the larger of the two bounds (the link's and the local work's): 1.00x = as fast as either allows. */
