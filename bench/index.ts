@@ -10,6 +10,7 @@ const BENCHES: Record<string, string> = {
   backup: './backup.ts',
   e2e: './e2e.ts',
   wire: './wire.ts',
+  wan: './wan.ts',
   fuzz: './fuzz.ts',
 };
 
