@@ -12,6 +12,8 @@ const RELAY_LIMITS = {
   defaultDurationLimit: 2 * 60_000, // ms per relayed connection
   defaultDataLimit: 1n << 20n // bytes each way per relayed connection
 };
+/** Least time (ms) a connection-monitor ping may take before the connection is judged dead (see createNode). */
+const PING_MIN_TIMEOUT_MS = 60_000;
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -100,6 +102,11 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     streamMuxers: [yamux()],
     connectionProtector: init.swarmKey !== undefined ? preSharedKey({ psk: parseSwarmKey(init.swarmKey) }) : undefined,
     peerDiscovery,
+    // A ping shares the connection with the uploads: on a full home uplink it waits behind seconds of queued
+    // share bytes, and libp2p's default (abort when a ping takes over max(5 s, adaptive)) cut the client's own
+    // connections mid-backup (bench wan, 40 Mbit/s). A connection is judged dead only after a minute without an
+    // answer; storage streams have their own idle timeout meanwhile.
+    connectionMonitor: { pingTimeout: { minTimeout: PING_MIN_TIMEOUT_MS, maxTimeout: 2 * PING_MIN_TIMEOUT_MS } },
     services: {
       identify: identify(),
       ping: ping(),

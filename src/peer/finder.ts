@@ -43,14 +43,18 @@ export function storageServer(node: Pick<P2PNode, 'storage'>, id: string): Share
  */
 export function createBackoff(now: () => number = Date.now) {
   const down = new Map<string, number>();
+  const answered = new Map<string, number>();
   return {
     /** Settle like `p`, noting whether peer `id` answered or failed slowly. */
     watch<T>(id: string, p: Promise<T>, signal?: AbortSignal): Promise<T> {
       const started = now();
-      return p.then((v) => { down.delete(id); return v; }, (err) => {
+      return p.then((v) => { down.delete(id); answered.set(id, now()); return v; }, (err) => {
         const slow = now() - started >= SLOW_FAILURE_MS;
-        // A deadline (AbortSignal.timeout) that fired is a timeout too, not the caller giving up.
-        const deadline = err?.code === 'ERR_ABORTED' && (signal?.reason as Error | undefined)?.name === 'TimeoutError';
+        // A deadline (AbortSignal.timeout) that fired is a timeout too, not the caller giving up; but not from a
+        // peer that answered lately: on a full uplink our own requests wait behind the share bytes we are sending
+        // it (bench wan, 40 Mbit/s), and leaving it out would leave the upload without peers.
+        const deadline = err?.code === 'ERR_ABORTED' && (signal?.reason as Error | undefined)?.name === 'TimeoutError'
+          && now() - (answered.get(id) ?? -Infinity) >= DOWN_BACKOFF_MS;
         if (slow && (err?.code === 'ERR_PEER_UNREACHABLE' || err?.code === 'ERR_STREAM_TIMEOUT' || deadline)) down.set(id, now());
         throw err;
       });
