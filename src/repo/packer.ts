@@ -1,8 +1,9 @@
 // The pack writer: sealed blobs are appended to an open pack; at PACK_TARGET_BYTES it is sealed and uploaded
-// while the next one fills (at most PACK_UPLOADS_IN_FLIGHT at once, then `add` waits: backpressure to the
+// while the next one fills (the first packs of a run smaller, from PACK_FIRST_BYTES doubling, so that the
+// upload starts early) (at most PACK_UPLOADS_IN_FLIGHT at once, then `add` waits: backpressure to the
 // reader of files). A pack has no header: the index says which blob is where, and each blob authenticates
 // itself, so peers see only pack sizes, never a chunk's size.
-import { PACK_TARGET_BYTES, PACK_UPLOADS_IN_FLIGHT } from './constants.ts';
+import { PACK_FIRST_BYTES, PACK_TARGET_BYTES, PACK_UPLOADS_IN_FLIGHT } from './constants.ts';
 import type { IndexEntry } from './index-part.ts';
 import type { BlobKind, PackStore } from './types.ts';
 
@@ -20,8 +21,11 @@ export interface Packer {
 
 interface Waiter { id: Uint8Array; kind: BlobKind; offset: number; length: number; resolve(e: IndexEntry): void; reject(err: unknown): void }
 
-export function createPacker(store: PackStore, o: { targetBytes?: number; inFlight?: number; signal?: AbortSignal; onPack?: (bytes: number, blobs: number) => void } = {}): Packer {
+export function createPacker(store: PackStore, o: { targetBytes?: number; firstBytes?: number; inFlight?: number; signal?: AbortSignal; onPack?: (bytes: number, blobs: number) => void } = {}): Packer {
   const target = o.targetBytes ?? PACK_TARGET_BYTES;
+  const first = o.firstBytes ?? PACK_FIRST_BYTES;
+  let sealedInRun = 0; // packs sealed since the last flush: the next target is first x 2^sealedInRun
+  const currentTarget = () => Math.min(target, first * 2 ** Math.min(sealedInRun, 30));
   const maxInFlight = o.inFlight ?? PACK_UPLOADS_IN_FLIGHT;
   let parts: Uint8Array[] = [];
   let size = 0;
@@ -33,7 +37,7 @@ export function createPacker(store: PackStore, o: { targetBytes?: number; inFlig
   const seal = () => {
     if (parts.length === 0) return;
     const items = waiters, chunks = parts, total = size;
-    parts = []; waiters = []; size = 0;
+    parts = []; waiters = []; size = 0; sealedInRun++;
     const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
     const p = (async () => {
       try {
@@ -52,7 +56,7 @@ export function createPacker(store: PackStore, o: { targetBytes?: number; inFlig
   return {
     async add(id, kind, sealed) {
       rethrow();
-      if (size > 0 && size + sealed.length > target) {
+      if (size > 0 && size + sealed.length > currentTarget()) {
         seal();
         while (inFlight.size > maxInFlight) await Promise.race(inFlight);
         rethrow();
@@ -66,6 +70,7 @@ export function createPacker(store: PackStore, o: { targetBytes?: number; inFlig
     async flush() {
       seal();
       while (inFlight.size > 0) await Promise.race(inFlight);
+      sealedInRun = 0;
       rethrow();
     },
     get pending() { return size; }
