@@ -159,7 +159,8 @@ export class Repository {
   /** Store every queued pack and record the new blobs in the local index (not yet published to the swarm). */
   async flush(): Promise<void> {
     const errors: unknown[] = [];
-    for (const p of this.packers.values()) await p.flush().catch((e) => errors.push(e));
+    // Both packers at once: the trees' pack goes out beside the last data packs, not after them.
+    await Promise.all([...this.packers.values()].map((p) => p.flush().catch((e) => errors.push(e))));
     await Promise.allSettled([...this.pending.values()].map((p) => p.stored));
     const own = this.own;
     this.own = [];
