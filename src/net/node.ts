@@ -2,16 +2,9 @@
 // bootstrap list, optional mDNS and private-swarm key), optionally serving a ShareStore.
 import { createLibp2p } from 'libp2p';
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface';
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { dcutr } from '@libp2p/dcutr';
 import { uPnPNAT } from '@libp2p/upnp-nat';
-
-/** Relay limits for control traffic: a few peers, small and short relayed connections. */
-const RELAY_LIMITS = {
-  maxReservations: 32,
-  defaultDurationLimit: 2 * 60_000, // ms per relayed connection
-  defaultDataLimit: 1n << 20n // bytes each way per relayed connection
-};
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -27,7 +20,6 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { CID } from 'multiformats/cid';
 import { sha256 } from 'multiformats/hashes/sha2';
-import { createHash } from 'node:crypto';
 import type { ShareStore } from '../store/index.ts';
 import { checkSi } from '../store/index.ts';
 import { BOOTSTRAP_REDIAL_MS, CLOSEST_PEERS_TIMEOUT_MS, DEFAULT_LISTEN, DHT_PROTOCOL, PROVIDE_TIMEOUT_MS } from './constants.ts';
@@ -36,6 +28,11 @@ import { serveStorage } from './server.ts';
 import type { StorageServerOptions } from './server.ts';
 import { StorageClient } from './client.ts';
 import type { StorageClientOptions } from './client.ts';
+import { rankByDistance } from './distance.ts';
+import { serveDialback } from './dialback.ts';
+import { createPathSelector, type PathSelector } from './paths.ts';
+import { createReachability, type Reachability, type ReachabilityInit } from './reachability.ts';
+import { createRelayServer, type RelayServer, type RelayServerInit } from './relay.ts';
 
 export interface NodeInit {
   /** Identity; use loadOrCreatePeerKey(homePaths(home).peerKey) for a stable peer ID. A fresh key if omitted. */
@@ -43,12 +40,13 @@ export interface NodeInit {
   /** Listen multiaddrs (default /ip4/0.0.0.0/tcp/0). */
   listen?: string[];
   /**
-   * Circuit relay v2. `server`: relay for others, with limits fit for control traffic (a short, small
-   * reservation; our storage protocol does not run on relayed connections, so bulk data never does).
-   * `client`: reserve a slot on relays we meet and listen on /p2p-circuit (for a peer behind a NAT
-   * that cannot be forwarded); DCUtR then tries to upgrade relayed connections to direct ones.
+   * Circuit relay v2 (src/net/relay.ts). `server`: relay storage traffic for members, bounded by a daily
+   * byte budget per member and a rate (true: the defaults). `client`: hold reservations on relays we are
+   * connected to: `auto` (default) while no address of ours is dialled back, `true` always, `false` never.
    */
-  relay?: { server?: boolean; client?: boolean };
+  relay?: { server?: boolean | RelayServerInit; client?: boolean | 'auto' };
+  /** Reachability checks, kept connections and reservations (src/net/reachability.ts); false: none (default on). */
+  reachability?: false | Omit<ReachabilityInit, 'relayClient' | 'upnp' | 'relayServer'>;
   /** Ask the router for a port mapping (UPnP IGD) and announce the external address. */
   upnp?: boolean;
   /** Addresses to announce instead of the observed ones (a public address behind a port forward). */
@@ -70,6 +68,12 @@ export interface NodeInit {
 export interface P2PNode {
   readonly libp2p: Libp2p<{ dht: KadDHT; ping: Ping }>;
   readonly peerId: PeerId;
+  /** How storage traffic reaches each peer (direct, own connection, relay), and the path used last. */
+  readonly paths: PathSelector;
+  /** How others reach us (null when turned off). */
+  readonly reachability: Reachability | null;
+  /** The relay we serve (null unless relay.server). */
+  readonly relay: RelayServer | null;
   multiaddrs(): Multiaddr[];
   /** A client for one remote storage peer. */
   storage(peer: PeerId | Multiaddr | string): StorageClient;
@@ -89,22 +93,26 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   const peerDiscovery = [];
   if (init.bootstrap?.length) peerDiscovery.push(bootstrap({ list: init.bootstrap }));
   if (init.mdns ?? true) peerDiscovery.push(mdns());
+  const relayServer = init.relay?.server ? createRelayServer(init.relay.server === true ? {} : init.relay.server) : null;
   const libp2p = await createLibp2p({
     privateKey: init.privateKey,
     addresses: {
-      listen: [...(init.listen ?? DEFAULT_LISTEN), ...(init.relay?.client ? ['/p2p-circuit'] : [])],
+      // No /p2p-circuit listen address: libp2p would look for relays by a DHT random walk that never stops
+      // while none answers; reservations are taken by src/net/reachability.ts on relays we are connected to.
+      listen: init.listen ?? DEFAULT_LISTEN,
       ...(init.announce?.length ? { announce: init.announce } : {})
     },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionProtector: init.swarmKey !== undefined ? preSharedKey({ psk: parseSwarmKey(init.swarmKey) }) : undefined,
+    ...(relayServer ? { connectionGater: relayServer.gater } : {}),
     peerDiscovery,
     services: {
       identify: identify(),
       ping: ping(),
       dcutr: dcutr(),
-      ...(init.relay?.server ? { relay: circuitRelayServer({ reservations: RELAY_LIMITS }) } : {}),
+      ...(relayServer ? { relay: relayServer.service } : {}),
       // autoConfirmAddress: the mapped address is announced as soon as the router grants it. Without it
       // upnp-nat requires @libp2p/autonat (the node did not even start) and waits for several peers to
       // dial the address back, which a small swarm may never provide. The router's own answer is our
@@ -117,16 +125,29 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       }),
     },
   });
+  relayServer?.attach(libp2p);
   let unserve: (() => Promise<void>) | undefined;
   if (init.store) unserve = await serveStorage(libp2p, init.store, init.server);
+  // Every peer answers dial-back requests: that is how others learn whether they can be dialled.
+  const undialback = await serveDialback(libp2p);
+  const paths = createPathSelector(libp2p);
+  const reachability = init.reachability === false ? null : createReachability(libp2p, {
+    ...init.reachability, relayClient: init.relay?.client ?? 'auto', upnp: init.upnp === true, relayServer
+  });
+  reachability?.start();
+  // By peer id, storage traffic takes the best path (src/net/paths.ts); a multiaddr is dialled as given.
+  const connect = (peer: PeerId | Multiaddr, signal: AbortSignal) => paths.connect(peer as PeerId, signal).then((x) => x.connection);
 
   const node: P2PNode = {
     libp2p,
     peerId: libp2p.peerId,
+    paths,
+    reachability,
+    relay: relayServer,
     multiaddrs: () => libp2p.getMultiaddrs(),
     storage(peer) {
       const target = typeof peer === 'string' ? (peer.startsWith('/') ? multiaddr(peer) : peerIdFromString(peer)) : peer;
-      return new StorageClient(libp2p, target, init.client);
+      return new StorageClient(libp2p, target, { ...init.client, ...('toMultihash' in target ? { connect } : {}) });
     },
     async closestPeers(key, count, opts = {}) {
       const found = new Map<string, PeerId>();
@@ -171,6 +192,8 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     },
     async stop() {
       clearInterval(redial);
+      reachability?.stop();
+      await undialback().catch(() => {});
       await unserve?.().catch(() => {});
       await libp2p.stop();
     },
@@ -200,18 +223,7 @@ export function shouldAnnounce(key: Uint8Array, self: PeerId, peers: PeerId[], c
   return ranked.findIndex((p) => p.equals(self)) >= closest;
 }
 
-/** Peers ordered by Kademlia distance (XOR of sha256 digests) to `key`: every node ranks them alike. */
-export function rankByDistance(key: Uint8Array, peers: PeerId[]): PeerId[] {
-  const target = createHash('sha256').update(key).digest();
-  const dist = (p: PeerId) => xor(createHash('sha256').update(p.toMultihash().bytes).digest(), target);
-  return peers.map((p) => ({ p, d: dist(p) })).sort((a, b) => Buffer.compare(a.d, b.d)).map((x) => x.p);
-}
-
-function xor(a: Uint8Array, b: Uint8Array): Buffer {
-  const out = Buffer.alloc(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i] ^ b[i];
-  return out;
-}
+export { rankByDistance };
 
 /** CIDv1 (raw codec) of sha256(si): the DHT key under which shares of `si` are announced. */
 export async function siToCid(si: Uint8Array): Promise<CID> {
