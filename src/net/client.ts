@@ -52,12 +52,12 @@ export class StorageClient {
 
   private async open(signal?: AbortSignal): Promise<Stream> {
     if (signal?.aborted) throw new AbortedError();
-    const s = signal ? AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeoutMs)]) : AbortSignal.timeout(this.dialTimeoutMs);
+    const bounded = () => (signal ? AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeoutMs)]) : AbortSignal.timeout(this.dialTimeoutMs));
     try {
-      if (!this.connect) return await this.node.dialProtocol(this.peer, STORAGE_PROTOCOL, { signal: s });
-      // The connector picks the path; its own deadline covers a direct dial and then relays.
-      const conn = await this.connect(this.peer, signal ?? AbortSignal.timeout(2 * this.dialTimeoutMs));
-      return await conn.newStream(STORAGE_PROTOCOL, { signal: s });
+      if (!this.connect) return await this.node.dialProtocol(this.peer, STORAGE_PROTOCOL, { signal: bounded() });
+      // The connector picks the path and bounds it itself (a direct dial, then relays); the stream its own deadline.
+      const conn = await this.connect(this.peer, signal ?? new AbortController().signal);
+      return await conn.newStream(STORAGE_PROTOCOL, { signal: bounded() });
     } catch (e) {
       if (signal?.aborted) throw new AbortedError();
       throw new PeerUnreachableError(this.peerName, e);
