@@ -94,17 +94,19 @@ export const KEEP_BACKOFF_MS = 15_000;
 export const KEEP_BACKOFF_MAX_MS = 10 * 60_000;
 /** Relays a peer that cannot be dialled holds a reservation on. */
 export const RELAY_RESERVATIONS = 2;
-/** Reservations are renewed this long before they expire, and at least this often (ms). */
-export const RELAY_RENEW_MS = 10 * 60_000;
+/** Reservations are renewed this long before they expire (ms). */
+export const RELAY_RENEW_MS = 5 * 60_000;
 /** A direct dial (not through a relay) gives up after this long when a relay could still be tried (ms). */
 export const DIRECT_DIAL_TIMEOUT_MS = 5_000;
+/** A direct dial gets this head start before relays are tried alongside it (ms; happy eyeballs). */
+export const DIRECT_HEAD_START_MS = 1_000;
 /** After a failed direct dial, a peer is reached through a relay without trying direct again for this long (ms). */
 export const DIRECT_RETRY_MS = 5 * 60_000;
 /** Relays tried per connect, after the direct path failed. */
 export const RELAY_TRIES = 3;
 /** Relay server defaults (config relay.*): reservations held for others; time-to-live of one (ms). */
 export const RELAY_MAX_RESERVATIONS = 128;
-export const RELAY_RESERVATION_TTL_MS = 60 * 60_000;
+export const RELAY_RESERVATION_TTL_MS = 15 * 60_000; // short: a peer found dialable stops renewing, its slot frees soon
 /** Bytes a member may send through this relay per day (0: no cap); 20 GiB a day is a desktop's backup churn, not a mirror. */
 export const RELAY_DAILY_BYTES = 20 * 2 ** 30;
 /** Relayed bytes per second, all circuits together (0: the link decides). */

@@ -61,6 +61,9 @@ export interface NodeInit {
   lanOnly?: boolean;
   /** Serve this store on /p2pbackup/storage/1.0.0. */
   store?: ShareStore;
+  /** Refuse inbound connections (tests: a peer behind a firewall, whose listen address answers TCP but
+   *  nobody can connect to it; the relay's own rules still apply). */
+  denyInbound?: boolean;
   server?: StorageServerOptions;
   client?: StorageClientOptions;
 }
@@ -78,8 +81,9 @@ export interface P2PNode {
   /** A client for one remote storage peer. */
   storage(peer: PeerId | Multiaddr | string): StorageClient;
   /**
-   * Up to `count` peers closest (Kademlia XOR over sha256) to `key`, excluding ourselves: DHT results merged with
-   * currently connected peers (fallback when the DHT returns fewer), sorted by distance.
+   * Up to `count` peers closest (Kademlia XOR over sha256) to `key`, excluding ourselves: the peers a DHT walk
+   * met (those that answered and those they named: peers behind NAT answer nobody) merged with currently
+   * connected peers (fallback when the DHT returns fewer), sorted by distance.
    */
   closestPeers(key: Uint8Array, count: number, opts?: { signal?: AbortSignal }): Promise<PeerId[]>;
   /** Best-effort: announce that we hold shares of `si`. Resolves false on timeout or failure. */
@@ -106,7 +110,10 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionProtector: init.swarmKey !== undefined ? preSharedKey({ psk: parseSwarmKey(init.swarmKey) }) : undefined,
-    ...(relayServer ? { connectionGater: relayServer.gater } : {}),
+    connectionGater: {
+      ...relayServer?.gater,
+      ...(init.denyInbound ? { denyInboundConnection: () => true } : {})
+    },
     peerDiscovery,
     services: {
       identify: identify(),
@@ -154,9 +161,14 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       const self = libp2p.peerId.toString();
       const signal = AbortSignal.any([AbortSignal.timeout(CLOSEST_PEERS_TIMEOUT_MS), ...(opts.signal ? [opts.signal] : [])]);
       try {
-        for await (const info of libp2p.peerRouting.getClosestPeers(key, { signal })) {
-          const id = info.id.toString();
-          if (id !== self) found.set(id, info.id);
+        // Final peers are those that answered our queries; a peer behind NAT never does (we cannot dial it),
+        // yet others reach it over its own connections or a relay: the peers our queries were told of count too.
+        for await (const ev of libp2p.services.dht.getClosestPeers(key, { signal })) {
+          const infos = ev.name === 'FINAL_PEER' ? [ev.peer] : ev.name === 'PEER_RESPONSE' ? ev.closer : [];
+          for (const info of infos) {
+            const id = info.id.toString();
+            if (id !== self) found.set(id, info.id);
+          }
         }
       } catch {
         // DHT query failed or timed out: fall back to what we know.

@@ -3,13 +3,15 @@
 //   own-connection  the connection the peer opened to us (a peer behind NAT keeps some open on purpose);
 //   relay           a circuit through a relay peer (circuit relay v2) both of us are connected to.
 // A connection that is open is used as it is (a working connection is never replaced by a dial); with none,
-// a direct dial is tried unless one failed recently, then relays: first those the peer's own addresses name,
-// then every relay we are connected to. The path used last for each peer is remembered for the API.
+// a direct dial is tried unless one failed recently, and if it has not connected within DIRECT_HEAD_START_MS
+// relays are tried alongside it (first those the peer's own addresses name, then every relay we are
+// connected to); the first to connect wins. The path used last for each peer is remembered for the API.
 // const paths = createPathSelector(libp2p); const { connection, path } = await paths.connect(peerId, signal);
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { CONNECT_TIMEOUT_MS, DIRECT_DIAL_TIMEOUT_MS, DIRECT_RETRY_MS, RELAY_HOP_PROTOCOL, RELAY_TRIES } from './constants.ts';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { CONNECT_TIMEOUT_MS, DIRECT_DIAL_TIMEOUT_MS, DIRECT_HEAD_START_MS, DIRECT_RETRY_MS, RELAY_HOP_PROTOCOL, RELAY_TRIES } from './constants.ts';
 
 export type PathKind = 'direct' | 'own-connection' | 'relay';
 
@@ -114,35 +116,32 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
     return { connection, path };
   };
 
-  async function open(peer: PeerId, signal: AbortSignal): Promise<{ connection: Connection; path: PathInfo }> {
+  /** A direct connection to `peer` (its own addresses; libp2p looks it up when we know none). */
+  async function dialDirect(peer: PeerId, existing: boolean, signal: AbortSignal): Promise<Connection> {
     const id = peer.toString();
-    const existing = bestConnection(libp2p.getConnections(peer));
-    if (existing && existing.path.kind !== 'relay') return remember(peer, existing.connection);
-    let lastErr: unknown = new Error(`no known address or relay for ${id}`);
-    if (!directFailed(id)) {
-      const direct = (await peerAddrs(peer)).filter((a) => !a.toString().includes(CIRCUIT));
-      // Nothing known at all: let libp2p look the peer up (DHT) and pick, as it did before paths existed.
-      const target = direct.length ? direct.map((a) => (a.getComponents().some((c) => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${id}`))) : peer;
-      if (direct.length || !existing) {
-        try {
-          const s = AbortSignal.any([signal, AbortSignal.timeout(directTimeout)]);
-          // force: an open relayed connection would otherwise be handed back instead of a direct one.
-          const conn = await libp2p.dial(target, { signal: s, force: existing != null });
-          if (conn.limits == null) return remember(peer, conn);
-          lastErr = new Error(`only a limited (control-traffic) connection to ${id}`);
-        } catch (err) {
-          signal.throwIfAborted();
-          lastErr = err;
-          if (direct.length) directFailedAt.set(id, now());
-        }
-      }
+    const direct = (await peerAddrs(peer)).filter((a) => !a.toString().includes(CIRCUIT));
+    if (!direct.length && existing) throw new Error(`no direct address known for ${id}`);
+    // Nothing known at all: let libp2p look the peer up (DHT) and pick, as it did before paths existed.
+    const target = direct.length ? direct.map((a) => (a.getComponents().some((c) => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${id}`))) : peer;
+    try {
+      // force: an open relayed connection would otherwise be handed back instead of a direct one.
+      const conn = await libp2p.dial(target, { signal: AbortSignal.any([signal, AbortSignal.timeout(directTimeout)]), force: existing });
+      if (conn.limits != null) throw new Error(`only a limited (control-traffic) connection to ${id}`);
+      return conn;
+    } catch (err) {
+      if (direct.length && !signal.aborted) directFailedAt.set(id, now());
+      throw err;
     }
-    if (existing) return remember(peer, existing.connection); // the relayed connection we had
+  }
+
+  /** A circuit to `peer` through the first relay that has it (relays tried one after the other). */
+  async function dialRelayed(peer: PeerId, signal: AbortSignal): Promise<Connection> {
+    let lastErr: unknown = new Error(`no relay known that could reach ${peer}`);
     for (const { addr } of await relaysFor(peer)) {
       signal.throwIfAborted();
       try {
         const conn = await libp2p.dial(addr, { signal });
-        if (conn.limits == null) return remember(peer, conn);
+        if (conn.limits == null) return conn;
         lastErr = new Error(`relay ${addr} grants only a limited (control-traffic) circuit`);
       } catch (err) {
         signal.throwIfAborted();
@@ -150,6 +149,35 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
       }
     }
     throw lastErr;
+  }
+
+  async function open(peer: PeerId, signal: AbortSignal): Promise<{ connection: Connection; path: PathInfo }> {
+    const id = peer.toString();
+    const existing = bestConnection(libp2p.getConnections(peer));
+    if (existing && existing.path.kind !== 'relay') return remember(peer, existing.connection);
+    const direct = directFailed(id) ? null : dialDirect(peer, existing != null, signal);
+    direct?.catch(() => {}); // awaited below, or abandoned once a relay won
+    if (direct) {
+      // Happy eyeballs (RFC 8305's idea): the direct path gets a head start; a relay is tried only if it
+      // has not connected by then. A direct dial to a peer behind NAT may hang for its whole timeout
+      // (libp2p joins concurrent dials to one peer), and that must not cost every request its deadline.
+      const early = await Promise.race([direct.then((c) => c, () => null), sleep(DIRECT_HEAD_START_MS, signal).then(() => undefined)]);
+      if (early) return remember(peer, early);
+    }
+    if (existing) {
+      // A relayed connection is open: keep using it; a direct one that connects later is taken next time.
+      return remember(peer, existing.connection);
+    }
+    const relayed = dialRelayed(peer, signal);
+    relayed.catch(() => {});
+    const attempts = direct ? [direct, relayed] : [relayed];
+    try {
+      return remember(peer, await Promise.any(attempts));
+    } catch (err) {
+      signal.throwIfAborted();
+      // Every path failed: the relay's reason says most (the direct one is expected to fail behind NAT).
+      throw (err as AggregateError).errors?.at(-1) ?? err;
+    }
   }
 
   return {
@@ -184,4 +212,9 @@ function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true });
     p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); }, (e) => { signal.removeEventListener('abort', onAbort); reject(e); });
   });
+}
+
+/** Resolves after `ms` (never rejects: an aborted signal resolves it early, the caller checks the signal). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return sleepFor(ms, undefined, { signal }).catch(() => {});
 }

@@ -5,7 +5,7 @@
 //   2. keep: while no address of ours is confirmed dialable, keep outbound connections open to a bounded set
 //      of peers (relays first, then the KEEP_CONNECTIONS peers nearest to us by XOR distance, i.e. our DHT
 //      neighbourhood, or everyone in a small swarm); those peers store on us and read from us over them;
-//   3. relay: while not dialable (relay client `auto`, the default) or always (`true`), hold a reservation
+//   3. relay: until dialable (relay client `auto`, the default) or always (`true`), hold a reservation
 //      on up to RELAY_RESERVATIONS relays we are connected to, so that peers which cannot reach us otherwise
 //      (behind their own NAT) come through a relay.
 // report() says it all for `status` and the API: ways (public, upnp, ipv6, own-connections, relay), the
@@ -78,6 +78,7 @@ const KEEP_DIAL_TIMEOUT_MS = 10_000;
 const KEEP_DIAL_CONCURRENCY = 4;
 const CHECK_TIMEOUT_MS = 30_000; // one peer's dial-back answer, its dials (up to 4 x 5 s) included
 const RESERVE_TIMEOUT_MS = 10_000;
+const STARTUP_MS = 30_000; // ticks every firstCheckMs for this long after start
 
 const isCircuit = (c: Connection) => c.remoteAddr.toString().includes('/p2p-circuit');
 
@@ -113,6 +114,7 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
   let maintaining: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = true;
+  let startedAt = 0;
   let lastSummary = '';
   const reservations = new Map<string, number>(); // relay -> expiresAt
   const kept = new Set<string>();
@@ -248,10 +250,16 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
   }
 
   async function reserve(): Promise<void> {
-    const wanted = relayClient === true || (relayClient === 'auto' && dialable === false);
+    // auto: from the start until an address of ours is dialled back, not only once a check said no: a peer
+    // behind NAT must be reachable by the time others first try it (they leave a peer that failed them out
+    // of their candidates for a while). A dialable peer's reservation lapses at the relay (short TTL).
+    const wanted = relayClient === true || (relayClient === 'auto' && dialable !== true);
     const t = Date.now();
     for (const [relay, expiresAt] of reservations) if (expiresAt <= t || !libp2p.getConnections().some((c) => c.remotePeer.toString() === relay && !isCircuit(c))) reservations.delete(relay);
-    if (!wanted) return;
+    if (!wanted) {
+      reservations.clear(); // no longer renewed: they lapse at the relays
+      return;
+    }
     const candidates: Connection[] = [];
     const seen = new Set<string>();
     for (const c of libp2p.getConnections()) {
@@ -294,8 +302,9 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
 
   function schedule(): void {
     if (stopped) return;
-    // Quick ticks until the first answer (a new peer wants to know soon), then the keep interval.
-    const ms = dialable === null ? Math.min(firstCheck, keepInterval) : keepInterval;
+    // Quick ticks while starting (the first answer, peers found by the first DHT walks), then the keep interval.
+    const starting = dialable === null || Date.now() - startedAt < STARTUP_MS;
+    const ms = starting ? Math.min(firstCheck, keepInterval) : keepInterval;
     timer = setTimeout(() => { void tick().finally(schedule); }, ms);
     timer.unref();
   }
@@ -349,6 +358,7 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     start() {
       if (!stopped) return;
       stopped = false;
+      startedAt = Date.now();
       nextCheckAt = Date.now() + firstCheck;
       schedule();
     },

@@ -1,0 +1,148 @@
+// Home desktops behind NAT hold shares and earn their backups (issue 18), across network namespaces with
+// real NAT routers: nftables masquerade, forwarding only from the LAN out and replies back, no port forward,
+// no UPnP (test/multihost/fixture.ts addRouter). The "Internet" is the hub's bridge, 10.91.0.0/24.
+//
+// Always on (short): R (public, --relay-server, storage), P (public, storage + client), N1 behind its own
+// NAT, N2 behind two NATs in a row (a home router behind the ISP's carrier-grade NAT), C a client behind its
+// own NAT. Each peer says how it is reached (dial-back), P stores on N1 and N2 over the connections they
+// opened, C (NAT to NAT) through the relay, and each says which path it took; C reads P's file back.
+//
+// P2PB_NAT_LONG=1 adds the issue's whole scenario (see the second test).
+// Needs root, `ip netns` and nft; skipped with the reason printed otherwise.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NetFixture, skipReason, type CliResult, type Host } from './fixture.ts';
+
+const PORT = 7171;
+const net = new NetFixture({ prefix: 'p2pnat', subnet: '10.91.0', port: PORT });
+
+function whySkip(): string | null {
+  const base = skipReason('p2pnat');
+  if (base) return base;
+  if (spawnSync('nft', ['--version']).error) return 'nft is not installed (Debian: apt-get install nftables)';
+  return null;
+}
+const skip = whySkip();
+if (skip) console.log(`# skipping NAT test: ${skip}`);
+else net.installExitHandlers();
+
+after(async () => {
+  await net.cleanup();
+  assert.deepEqual(net.leftover(), [], 'no namespace of this run is left behind');
+});
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const json = (r: CliResult) => JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+const id = (h: Host) => h.member!.peerId;
+
+async function status(h: Host): Promise<any> {
+  const r = await net.cli(h, ['--json', 'status'], 30_000);
+  assert.equal(r.code, 0, `status on ${h.name}: ${r.stderr}`);
+  return json(r);
+}
+
+/** Poll `status` on h until `ok(reachability)` holds; returns the last report. */
+async function waitReach(h: Host, what: string, ok: (r: any) => boolean, timeoutMs = 60_000): Promise<any> {
+  const end = Date.now() + timeoutMs;
+  let last: any = null;
+  while (Date.now() < end) {
+    last = (await status(h)).reachability;
+    if (last && ok(last)) return last;
+    await sleep(1_000);
+  }
+  assert.fail(`${h.name}: ${what} not seen within ${timeoutMs / 1000} s; last: ${JSON.stringify(last)}`);
+}
+
+async function put(h: Host, file: string, k: number, n: number, happy: number): Promise<{ cap: string; placements: Record<string, string[]>; paths: Record<string, { path: string; relay: string | null }> }> {
+  const r = await net.cli(h, ['--json', 'put', file, '-k', String(k), '-n', String(n), '--happy', String(happy)], 120_000);
+  assert.equal(r.code, 0, `put on ${h.name}: ${r.stderr}\n${r.stdout.slice(-1500)}\n${(await net.logWarnings(h)).join('\n')}`);
+  return json(r);
+}
+
+test('behind NAT: peers say how they are reached; storage over their own connections and through the relay', { skip: skip ?? false, timeout: 240_000 }, async (t) => {
+  const log = (m: string) => t.diagnostic(m);
+  const t0 = Date.now();
+  await net.createHub();
+  const R = net.addHost('r', 11);
+  const P = net.addHost('p', 12);
+  const r1 = net.addRouter('r1', 31, '192.168.31');
+  const N1 = net.addNatHost('n1', r1);
+  const isp = net.addRouter('isp', 32, '100.64.32');
+  const h2 = net.addRouter('h2', isp, '192.168.32');
+  const N2 = net.addNatHost('n2', h2);
+  const r3 = net.addRouter('r3', 33, '192.168.33');
+  const C = net.addNatHost('c', r3);
+
+  // The NAT itself: out works, in does not, LAN to LAN does not.
+  await net.startDaemon(R, [], '1GiB', { relayServer: true });
+  const boot = R.member!.addresses;
+  await Promise.all([
+    net.startDaemon(P, boot, '1GiB'),
+    net.startDaemon(N1, boot, '1GiB'),
+    net.startDaemon(N2, boot, '1GiB'),
+    net.startDaemon(C, boot, '0')
+  ]);
+  assert.ok(await net.tcpReach(N1, R.addr), 'N1 reaches R through its NAT');
+  assert.ok(await net.tcpReach(N2, R.addr), 'N2 reaches R through two NATs');
+  assert.equal(await net.tcpReach(P, N1.addr), false, 'P cannot reach N1 (no port forward)');
+  assert.equal(await net.tcpReach(C, N2.addr), false, 'C cannot reach N2 (LAN to LAN)');
+  log(`topology and 5 daemons up in ${Date.now() - t0} ms`);
+
+  // How each is reached, confirmed by dial-back.
+  const rR = await waitReach(R, 'public', (r) => r.dialable === true && r.relayServer !== null);
+  assert.deepEqual(rR.ways, ['public']);
+  assert.deepEqual(rR.confirmed.map((c: any) => c.address), [`/ip4/${R.addr}/tcp/${PORT}`]);
+  const rP = await waitReach(P, 'public', (r) => r.dialable === true);
+  assert.deepEqual(rP.ways, ['public']);
+  const natted = await Promise.all([N1, N2, C].map((N) => waitReach(N, 'own connections and relay R', (x) => x.dialable === false && x.relays.some((y: any) => y.peer === id(R)) && x.ownConnections.kept >= 2)));
+  for (const [i, N] of [N1, N2, C].entries()) {
+    const r = natted[i];
+    assert.deepEqual(r.ways, ['own-connections', 'relay'], `${N.name}: ${r.summary}`);
+    assert.deepEqual(r.confirmed, []);
+    // What the dial-back servers tried: the NAT's public address with our port, which no forward answers.
+    assert.ok(r.unconfirmed.length >= 1 && r.unconfirmed.every((a: string) => a.startsWith('/ip4/10.91.0.') && a.endsWith(`/tcp/${PORT}`)), `${N.name} unconfirmed ${r.unconfirmed}`);
+    log(`${N.name}: ${r.summary}`);
+  }
+  const text = await net.cli(N2, ['status']);
+  assert.match(text.stdout, /reached: +own connections \(\d+ kept open\); relay /);
+  log(`reachability known ${Date.now() - t0} ms in`);
+
+  // P (public) stores on R, N1 and N2 (3 of 3): N1 and N2 only over the connections they keep to P.
+  const fileP = join(net.dir, 'p.bin');
+  const bytesP = randomBytes(1024 * 1024 + 17);
+  await writeFile(fileP, bytesP);
+  const putP = await put(P, fileP, 2, 3, 3);
+  const holdersP = new Set(Object.values(putP.placements).flat());
+  assert.deepEqual([...holdersP].sort(), [id(R), id(N1), id(N2)].sort());
+  assert.deepEqual(putP.paths[id(N1)], { path: 'own-connection', relay: null });
+  assert.deepEqual(putP.paths[id(N2)], { path: 'own-connection', relay: null });
+  assert.deepEqual(putP.paths[id(R)], { path: 'direct', relay: null });
+
+  // C (behind its own NAT) stores on all four storage peers: R and P directly, N1 and N2 (NAT to NAT) through R.
+  const fileC = join(net.dir, 'c.bin');
+  const bytesC = randomBytes(1024 * 1024 + 29);
+  await writeFile(fileC, bytesC);
+  const putC = await put(C, fileC, 2, 4, 4);
+  assert.deepEqual([...new Set(Object.values(putC.placements).flat())].sort(), [id(R), id(P), id(N1), id(N2)].sort());
+  assert.deepEqual(putC.paths[id(N1)], { path: 'relay', relay: id(R) });
+  assert.deepEqual(putC.paths[id(N2)], { path: 'relay', relay: id(R) });
+  assert.equal(putC.paths[id(P)].path, 'direct');
+  const peersC = json(await net.cli(C, ['--json', 'peers'])).peers as { id: string; reach: string; relay: string | null }[];
+  assert.deepEqual(peersC.filter((p) => p.id === id(N1) || p.id === id(N2)).map((p) => [p.reach, p.relay]), [['relay', id(R)], ['relay', id(R)]]);
+  const relayed = (await status(R)).reachability.relayServer;
+  assert.ok(relayed.bytesRelayed > 2 * (bytesC.length / 2), `the relay carried C's shares to N1 and N2 (${relayed.bytesRelayed} bytes)`);
+  log(`puts done ${Date.now() - t0} ms in; relay carried ${relayed.bytesRelayed} bytes`);
+
+  // C reads P's file back (shares on R, N1, N2: at least one of them through the relay), byte for byte.
+  const out = join(net.dir, 'p.out');
+  const get = await net.cli(C, ['get', putP.cap, '-o', out], 120_000);
+  assert.equal(get.code, 0, get.stderr);
+  assert.equal(sha(await readFile(out)), sha(bytesP));
+  log(`whole test ${Date.now() - t0} ms`);
+  await net.cleanup();
+});
