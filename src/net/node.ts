@@ -31,7 +31,7 @@ import type { StorageClientOptions } from './client.ts';
 import { rankByDistance } from './distance.ts';
 import { serveDialback } from './dialback.ts';
 import { createPathSelector, type PathSelector } from './paths.ts';
-import { createReachability, type Reachability, type ReachabilityInit } from './reachability.ts';
+import { addressBook, createReachability, type Reachability, type ReachabilityInit } from './reachability.ts';
 import { createRelayServer, type RelayServer, type RelayServerInit } from './relay.ts';
 
 export interface NodeInit {
@@ -46,7 +46,7 @@ export interface NodeInit {
    */
   relay?: { server?: boolean | RelayServerInit; client?: boolean | 'auto' };
   /** Reachability checks, kept connections and reservations (src/net/reachability.ts); false: none (default on). */
-  reachability?: false | Omit<ReachabilityInit, 'relayClient' | 'upnp' | 'relayServer'>;
+  reachability?: false | Omit<ReachabilityInit, 'relayClient' | 'upnp' | 'relayServer' | 'book'>;
   /** Ask the router for a port mapping (UPnP IGD) and announce the external address. */
   upnp?: boolean;
   /** Addresses to announce instead of the observed ones (a public address behind a port forward). */
@@ -119,6 +119,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       identify: identify(),
       ping: ping(),
       dcutr: dcutr(),
+      addresses: addressBook(),
       ...(relayServer ? { relay: relayServer.service } : {}),
       // autoConfirmAddress: the mapped address is announced as soon as the router grants it. Without it
       // upnp-nat requires @libp2p/autonat (the node did not even start) and waits for several peers to
@@ -139,7 +140,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   const undialback = await serveDialback(libp2p);
   const paths = createPathSelector(libp2p);
   const reachability = init.reachability === false ? null : createReachability(libp2p, {
-    ...init.reachability, relayClient: init.relay?.client ?? 'auto', upnp: init.upnp === true, relayServer
+    ...init.reachability, relayClient: init.relay?.client ?? 'auto', upnp: init.upnp === true, relayServer, book: libp2p.services.addresses
   });
   reachability?.start();
   // By peer id, storage traffic takes the best path (src/net/paths.ts); a multiaddr is dialled as given.

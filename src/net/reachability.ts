@@ -12,6 +12,7 @@
 // confirmed addresses and who confirmed them, the relays, the kept connections, and the relay we serve.
 // const reach = createReachability(libp2p, { relayClient: 'auto' }); reach.start(); reach.report().summary
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { networkInterfaces } from 'node:os';
 import {
   DIALBACK_PROTOCOL, KEEP_BACKOFF_MAX_MS, KEEP_BACKOFF_MS, KEEP_CONNECTIONS, KEEP_INTERVAL_MS, REACH_CHECK_INTERVAL_MS, REACH_CHECK_PEERS,
@@ -45,6 +46,33 @@ export interface ReachabilityReport {
   relayServer: RelayStats | null;
 }
 
+/**
+ * Our addresses as libp2p's address manager holds them, verified or not, and the means to say which a
+ * peer dialled back. libp2p 3 announces a public address only once something confirmed it (AutoNAT, a
+ * UPnP mapping): without this a peer with a public address would announce none. A libp2p service, since
+ * services are what libp2p hands its internal components to: `services: { addresses: addressBook() }`.
+ */
+export interface AddressBook {
+  /** Every address of ours: listen (transport), mapped (UPnP, ip-mapping), announced, observed. */
+  all(): { multiaddr: Multiaddr; verified: boolean; type: string }[];
+  confirm(ma: Multiaddr, type: 'transport' | 'observed' | 'ip-mapping'): void;
+  unconfirm(ma: Multiaddr): void;
+}
+
+interface AddressManagerLike {
+  getAddressesWithMetadata(): { multiaddr: Multiaddr; verified: boolean; type: string }[];
+  confirmObservedAddr(ma: Multiaddr, o?: { type?: string }): void;
+  removeObservedAddr(ma: Multiaddr): void;
+}
+
+export function addressBook(): (components: { addressManager: AddressManagerLike }) => AddressBook {
+  return ({ addressManager }) => ({
+    all: () => addressManager.getAddressesWithMetadata(),
+    confirm: (ma, type) => addressManager.confirmObservedAddr(ma, { type }),
+    unconfirm: (ma) => addressManager.removeObservedAddr(ma)
+  });
+}
+
 export interface ReachabilityInit {
   /** Reserve on relays: `auto` (default) while not dialable, `true` always, `false` never. */
   relayClient?: boolean | 'auto';
@@ -53,6 +81,8 @@ export interface ReachabilityInit {
   /** Connections kept while not dialable (default KEEP_CONNECTIONS; 0: none). */
   keep?: number;
   relayServer?: RelayServer | null;
+  /** Our addresses, verified or not, and where confirmations go (without it: the announced ones only). */
+  book?: AddressBook;
   /** Intervals (ms), for tests. */
   firstCheckMs?: number;
   retryMs?: number;
@@ -122,15 +152,31 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
 
   const protocolsOf = (p: PeerId) => libp2p.peerStore.get(p).then((x) => x.protocols, (): string[] => []);
 
-  /** Our addresses worth testing, by family. */
-  const ownAddrs = (): TcpAddr[] => {
-    const out = new Map<string, TcpAddr>();
-    for (const ma of libp2p.getMultiaddrs()) {
+  /** Our addresses worth testing: listen addresses, mappings and announced ones, verified or not (not those
+   *  peers merely observed: behind NAT their port is the NAT's, which nothing forwards). */
+  const ownAddrs = (): (TcpAddr & { ma: Multiaddr; type: string })[] => {
+    const out = new Map<string, TcpAddr & { ma: Multiaddr; type: string }>();
+    const all = init.book ? init.book.all() : libp2p.getMultiaddrs().map((multiaddr) => ({ multiaddr, verified: true, type: 'transport' }));
+    for (const { multiaddr: ma, type } of all) {
+      if (type === 'observed') continue;
       const a = tcpAddr(ma);
-      if (a && testable(a)) out.set(formatTcp(a), a);
+      if (a && testable(a)) out.set(formatTcp(a), { ...a, ma, type });
     }
     return [...out.values()];
   };
+
+  /** Tell libp2p which of our addresses were dialled back (so it announces them) and which no longer are. */
+  function record(addrs: (TcpAddr & { ma: Multiaddr; type: string })[], ok: Set<string>, failed: Set<string>): void {
+    if (!init.book) return;
+    for (const a of addrs) {
+      const key = formatTcp(a);
+      if (ok.has(key)) init.book.confirm(a.ma, a.type === 'ip-mapping' ? 'ip-mapping' : 'transport');
+      else if (failed.has(key)) init.book.unconfirm(a.ma);
+    }
+    // A dialled-back address that is none of ours (a port forwarded by hand to our port): announce it too.
+    const mine = new Set(addrs.map(formatTcp));
+    for (const key of ok) if (!mine.has(key)) init.book.confirm(multiaddr(key), 'observed');
+  }
 
   async function runCheck(): Promise<void> {
     const addrs = ownAddrs();
@@ -178,6 +224,7 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     }
     if (!answered) return; // nobody to ask yet: the state stays what it was
     for (const a of newConfirmed.keys()) newUnconfirmed.delete(a);
+    record(addrs, new Set(newConfirmed.keys()), newUnconfirmed);
     confirmed = newConfirmed;
     unconfirmed = newUnconfirmed;
     dialable = confirmed.size > 0;

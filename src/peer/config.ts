@@ -19,6 +19,9 @@ export interface PeerConfig {
   bootstrap: string[];
   /** mDNS discovery on the LAN. */
   mdns: boolean;
+  /** The DHT keeps only private (LAN, VPN, loopback) addresses of peers, as for a swarm on one LAN or a VPN.
+   *  Set false for a swarm across the Internet: public addresses (IPv4, global IPv6, relays) are kept too. */
+  lanOnly: boolean;
   /** Disk offered to the swarm, in bytes. */
   offer: number;
   /** Default encoding: k shares needed of n, placed on at least `happy` distinct peers. */
@@ -90,6 +93,7 @@ export const DEFAULT_CONFIG: PeerConfig = {
   announce: [],
   bootstrap: [],
   mdns: true,
+  lanOnly: true,
   offer: 10 * 2 ** 30,
   // 3-of-5 survives two lost peers at 1.67x expansion; happy=4 lets an upload finish in a swarm of
   // four other peers while still tolerating the loss of one holder beyond k.
@@ -131,6 +135,10 @@ export function validateConfig(raw: unknown): PeerConfig {
   if (r.mdns !== undefined) {
     if (typeof r.mdns !== 'boolean') throw new ConfigError('config: "mdns" must be true or false', { key: 'mdns' });
     c.mdns = r.mdns;
+  }
+  if (r.lanOnly !== undefined) {
+    if (typeof r.lanOnly !== 'boolean') throw new ConfigError('config: "lanOnly" must be true or false', { key: 'lanOnly' });
+    c.lanOnly = r.lanOnly;
   }
   if (r.upnp !== undefined) {
     if (typeof r.upnp !== 'boolean') throw new ConfigError('config: "upnp" must be true or false', { key: 'upnp' });

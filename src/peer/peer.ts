@@ -82,7 +82,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   try {
     node = await createNode({
       // A peer offering no disk (a client) does not serve the storage protocol at all.
-      privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, upnp: config.upnp, mdns: config.mdns, swarmKey, store: offer > 0 ? store : undefined,
+      privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, upnp: config.upnp, mdns: config.mdns, lanOnly: config.lanOnly, swarmKey, store: offer > 0 ? store : undefined,
       relay: {
         server: config.relay.server && { rate: config.relay.rate, dailyBytes: config.relay.dailyBytes, maxReservations: config.relay.maxReservations },
         client: config.relay.client
