@@ -148,15 +148,19 @@ export class NetFixture {
     ip('-n', this.hub, 'link', 'set', 'br0', 'up');
   }
 
-  /** A host namespace at SUBNET.octet with a veth into the hub's bridge; its home is DIR/name. */
-  addHost(name: string, octet: number): Host {
-    const host: Host = { name, ns: `${this.tag}-${name}`, hubIf: `v-${name}`, addr: `${this.subnet}.${octet}`, home: join(this.dir, name) };
+  /** A host namespace at SUBNET.octet with a veth into the hub's bridge; its home is DIR/name. With `v6`
+   *  (a /64 prefix such as "fd91::"), the host has the IPv6 address v6+octet on that link and no IPv4 at all. */
+  addHost(name: string, octet: number, o: { v6?: string } = {}): Host {
+    const addr = o.v6 ? `${o.v6}${octet.toString(16)}` : `${this.subnet}.${octet}`;
+    const host: Host = { name, ns: `${this.tag}-${name}`, hubIf: `v-${name}`, addr, home: join(this.dir, name) };
     ip('netns', 'add', host.ns);
     this.namespaces.push(host.ns);
     ip('-n', host.ns, 'link', 'set', 'lo', 'up');
     // Created directly inside the host namespace, its peer end moved into the hub: nothing in the root namespace.
     ip('-n', host.ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', host.hubIf, 'netns', this.hub);
-    ip('-n', host.ns, 'addr', 'add', `${host.addr}/24`, 'dev', 'eth0');
+    // nodad: usable at once (duplicate address detection would hold a new IPv6 address "tentative" ~1 s).
+    if (o.v6) ip('-n', host.ns, '-6', 'addr', 'add', `${host.addr}/64`, 'dev', 'eth0', 'nodad');
+    else ip('-n', host.ns, 'addr', 'add', `${host.addr}/24`, 'dev', 'eth0');
     ip('-n', host.ns, 'link', 'set', 'eth0', 'up');
     ip('-n', this.hub, 'link', 'set', host.hubIf, 'master', 'br0', 'up');
     this.hosts.push(host);
