@@ -109,6 +109,9 @@ const KEEP_DIAL_CONCURRENCY = 4;
 const CHECK_TIMEOUT_MS = 30_000; // one peer's dial-back answer, its dials (up to 4 x 5 s) included
 const RESERVE_TIMEOUT_MS = 10_000;
 const STARTUP_MS = 30_000; // ticks every firstCheckMs for this long after start
+const WALK_STARTUP_MS = 10_000; // neighbourhood walks while starting (peers still announcing their addresses) ...
+const WALK_MS = 5 * 60_000; // ... and afterwards, while not dialable
+const WALK_TIMEOUT_MS = 10_000;
 
 const isCircuit = (c: Connection) => c.remoteAddr.toString().includes('/p2p-circuit');
 
@@ -145,6 +148,7 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
   let timer: NodeJS.Timeout | null = null;
   let stopped = true;
   let startedAt = 0;
+  let lastWalk = 0;
   let lastSummary = '';
   const reservations = new Map<string, number>(); // relay -> expiresAt
   const kept = new Set<string>();
@@ -258,7 +262,18 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     return [...relays, ...nearest].slice(0, Math.max(keepMax, relays.length));
   }
 
+  /** A DHT walk toward our own id: the peers it meets (and their current addresses) fill the peer store the
+   *  kept set is chosen from. Kad-DHT refreshes its table only every few minutes, and a public peer's
+   *  address reaches the others only once it was dialled back, after we may have first heard of it. */
+  async function walkNeighbourhood(): Promise<void> {
+    lastWalk = Date.now();
+    try {
+      for await (const _ of libp2p.peerRouting.getClosestPeers(libp2p.peerId.toMultihash().bytes, { signal: AbortSignal.timeout(WALK_TIMEOUT_MS) })) { /* met: in the peer store now */ }
+    } catch { /* a walk that failed: the next one */ }
+  }
+
   async function keep(): Promise<void> {
+    if (dialable !== true && keepMax > 0 && Date.now() - lastWalk >= (Date.now() - startedAt < STARTUP_MS ? WALK_STARTUP_MS : WALK_MS)) await walkNeighbourhood();
     const want = dialable === true || keepMax === 0 ? [] : await keepSet();
     const wanted = new Set(want.map(String));
     for (const id of [...kept]) {

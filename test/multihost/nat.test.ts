@@ -16,7 +16,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NetFixture, skipReason, type CliResult, type Host } from './fixture.ts';
@@ -154,5 +154,154 @@ test('behind NAT: peers say how they are reached; storage over their own connect
   assert.equal(get.code, 0, get.stderr);
   assert.equal(sha(await readFile(out)), sha(bytesP));
   log(`whole test ${Date.now() - t0} ms`);
+  await net.cleanup();
+});
+
+// ---- P2PB_NAT_LONG=1: the issue's scenario ------------------------------------------------------------
+// 3 public storage peers (R also the relay), 3 storage peers each behind its own NAT, 1 behind two NATs,
+// a public client and a client behind its own NAT; graceBytes 4 MiB everywhere. Every storage peer backs
+// up 40 MiB in rounds of 4 MiB (a peer behind NAT can only do so by holding others' shares: 40 MiB is
+// about 11 MiB of shares on each of the six others, far above the grace); the clients back up a few MiB
+// (offering nothing, the grace is all they get). A fresh device behind another NAT restores a NATed
+// peer's folder (shares partly on NATed peers) byte for byte, one NATed holder cut off mid-restore; the
+// relay is cut while the NATed client puts a file, which must then succeed by another path or fail with a
+// named error, and lose nothing: the earlier backups restore, the put succeeds once the relay is back.
+const LONG = process.env.P2PB_NAT_LONG === '1';
+const GRACE = 4 * 2 ** 20;
+const ROUND_BYTES = 4 * 2 ** 20;
+const ROUNDS = 10;
+const netL = new NetFixture({ prefix: 'p2pnatl', subnet: '11.94.0', port: PORT });
+if (LONG && !skip) netL.installExitHandlers();
+after(async () => { await netL.cleanup(); });
+
+async function hashTree(root: string): Promise<Map<string, string>> {
+  const { readdir } = await import('node:fs/promises');
+  const out = new Map<string, string>();
+  const visit = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await visit(p);
+      else if (e.isFile()) out.set(p.slice(root.length + 1), sha(await readFile(p)));
+    }
+  };
+  await visit(root);
+  return out;
+}
+
+test('the Internet swarm: NATed peers earn their backups, restore from behind NAT, holders and the relay cut', { skip: skip ?? (LONG ? false : 'set P2PB_NAT_LONG=1 to run the long NAT scenario'), timeout: 40 * 60_000 }, async (t) => {
+  const log = (m: string) => { t.diagnostic(m); process.stderr.write(`# ${m}\n`); };
+  const net = netL;
+  const WANL = '11.94.0';
+  const t0 = Date.now();
+  await net.createHub();
+  const R = net.addHost('r', 11);
+  const P1 = net.addHost('p1', 12);
+  const P2 = net.addHost('p2', 13);
+  const PC = net.addHost('pc', 14);
+  const routers = [31, 32, 33].map((o, i) => net.addRouter(`r${i + 1}`, o, `192.168.${o}`));
+  const [N1, N2, N3] = routers.map((r, i) => net.addNatHost(`n${i + 1}`, r));
+  const isp = net.addRouter('isp', 34, '100.64.34');
+  const home = net.addRouter('home', isp, '192.168.34');
+  const D = net.addNatHost('d', home);
+  const rc = net.addRouter('rc', 35, '192.168.35');
+  const NC = net.addNatHost('nc', rc);
+  const rf = net.addRouter('rf', 36, '192.168.36');
+  const F = net.addNatHost('f', rf);
+  const storage = [R, P1, P2, N1, N2, N3, D];
+  const natted = [N1, N2, N3, D];
+  const opts = { graceBytes: GRACE, config: { lanOnly: false } };
+  await net.startDaemon(R, [], '2GiB', { ...opts, relayServer: true });
+  const boot = [`/ip4/${R.addr}/tcp/${PORT}/p2p/${id(R)}`];
+  for (const h of storage.slice(1)) await net.startDaemon(h, boot, '2GiB', opts);
+  for (const h of [PC, NC]) await net.startDaemon(h, boot, '0', opts);
+  log(`${storage.length + 2} daemons up in ${Date.now() - t0} ms`);
+  for (const h of [...natted, NC]) {
+    const r = (await (async () => { for (let i = 0; i < 90; i++) { const x = (await status(h)).reachability; if (x?.dialable === false && x.relays.length > 0 && x.ownConnections.kept >= 2) return x; await sleep(1_000); } return (await status(h)).reachability; })());
+    assert.deepEqual(r.ways, ['own-connections', 'relay'], `${h.name}: ${r.summary}`);
+  }
+  for (const h of [R, P1, P2, PC]) {
+    let r: any = null;
+    for (let i = 0; i < 60 && r?.dialable !== true; i++) { r = (await status(h)).reachability; if (r?.dialable !== true) await sleep(1_000); }
+    assert.deepEqual(r.ways, ['public'], `${h.name}: ${r.summary}`);
+  }
+  log(`reachability settled ${Date.now() - t0} ms in`);
+
+  // Rounds: every storage peer adds 4 MiB to its folder and backs it up; all at once, round after round.
+  const dirOf = (h: Host) => join(net.dir, `src-${h.name}`);
+  const roots = new Map<Host, string>();
+  for (let round = 0; round < ROUNDS; round++) {
+    const tr = Date.now();
+    const runs = await Promise.all(storage.map(async (h) => {
+      const dir = join(dirOf(h), `r${round}`);
+      await mkdir(dir, { recursive: true });
+      for (let i = 0; i < 4; i++) await writeFile(join(dir, `f${i}.bin`), randomBytes(ROUND_BYTES / 4));
+      return net.cli(h, ['--json', 'backup', dirOf(h)], 10 * 60_000);
+    }));
+    for (const [i, r] of runs.entries()) {
+      assert.equal(r.code, 0, `round ${round}: backup on ${storage[i].name} exited ${r.code}: ${r.stderr}\n${(await net.logWarnings(storage[i], 5)).join('\n')}`);
+      const summary = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'summary');
+      roots.set(storage[i], summary.rootCap);
+    }
+    log(`round ${round + 1}/${ROUNDS}: ${storage.length} backups of +4 MiB in ${Date.now() - tr} ms`);
+  }
+  // The clients: a few MiB each, within the grace they get.
+  for (const h of [PC, NC]) {
+    await mkdir(dirOf(h), { recursive: true });
+    await writeFile(join(dirOf(h), 'small.bin'), randomBytes(3 * 2 ** 20));
+    const r = await net.cli(h, ['--json', 'backup', dirOf(h)], 5 * 60_000);
+    assert.equal(r.code, 0, `backup on ${h.name}: ${r.stderr}`);
+    roots.set(h, r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'summary').rootCap);
+  }
+
+  // Fairness: each NATed peer stores for others, and others store for it far beyond the grace it started with.
+  for (const h of natted) {
+    const s = await status(h);
+    const f = s.fairnessReport;
+    assert.ok(s.fairness.usedByOthers > 20 * 2 ** 20, `${h.name} holds others' shares: ${s.fairness.usedByOthers}`);
+    const beyond = f.peers.filter((p: any) => p.theyStoreForMe > GRACE).length;
+    assert.ok(beyond >= 3, `${h.name} has more than the grace stored on ${beyond} peers (it earned that by storing for them)`);
+    log(`${h.name}: stores ${(s.fairness.usedByOthers / 2 ** 20).toFixed(1)} MiB for others, has ${(s.fairness.placedOnOthers / 2 ** 20).toFixed(1)} MiB on others`);
+  }
+
+  // A fresh device behind another NAT restores N1's folder; N2 (a NATed holder) is cut mid-restore.
+  await net.startDaemon(F, boot, '0', opts);
+  await (async () => { for (let i = 0; i < 60; i++) { if ((await status(F)).reachability?.relays.length) return; await sleep(1_000); } })();
+  const target = join(net.dir, 'restored');
+  let cutDone = false;
+  const restoreRun = net.cli(F, ['--json', 'restore', roots.get(N1)!, target], 15 * 60_000, (d) => {
+    if (!cutDone && d.includes('backup:restore:status')) { cutDone = true; net.cut(N2); log('cut N2 mid-restore'); }
+  });
+  const restore = await restoreRun;
+  assert.equal(restore.code, 0, `restore on F: ${restore.stderr}`);
+  assert.ok(cutDone, 'the cut happened during the restore');
+  const [want, got] = [await hashTree(dirOf(N1)), await hashTree(target)];
+  assert.equal(got.size, want.size);
+  assert.deepEqual([...want].filter(([p, h]) => got.get(p) !== h), [], 'byte for byte');
+  log(`restore on F (N2 cut) in ${restore.ms} ms`);
+  net.reconnect(N2);
+
+  // The relay is cut while NC (behind NAT) puts 16 MiB: another path, or a named error and nothing lost.
+  const big = join(net.dir, 'nc-big.bin');
+  await writeFile(big, randomBytes(16 * 2 ** 20));
+  let relayCut = false;
+  const putRun = net.cli(NC, ['--json', 'put', big], 10 * 60_000, (d) => {
+    if (!relayCut && d.includes('client:upload')) { relayCut = true; net.cut(R); log('cut the relay mid-put'); }
+  });
+  const putR = await putRun;
+  if (putR.code !== 0) {
+    assert.equal(putR.code, 5, `a failed put exits 5: ${putR.stderr}`);
+    assert.match(putR.stdout + putR.stderr, /ERR_NOT_HAPPY|ERR_PEER_UNREACHABLE|ERR_NOT_ENOUGH_REPLICAS/, 'a named error');
+    log(`put with the relay cut: ${putR.stdout.trim().split('\n').at(-1)}`);
+  } else log('put with the relay cut succeeded by other paths');
+  net.reconnect(R);
+  // Nothing lost: NC's earlier backup restores on F, and the put succeeds once the relay is back.
+  const again = join(net.dir, 'restored-nc');
+  const r2 = await net.cli(F, ['--json', 'restore', roots.get(NC)!, again], 10 * 60_000);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.deepEqual([...(await hashTree(again)).values()], [...(await hashTree(dirOf(NC))).values()]);
+  let put2: CliResult | null = null;
+  for (let i = 0; i < 6 && put2?.code !== 0; i++) { put2 = await net.cli(NC, ['--json', 'put', big], 5 * 60_000); if (put2.code !== 0) await sleep(10_000); }
+  assert.equal(put2!.code, 0, `the put succeeds with the relay back: ${put2!.stderr}`);
+  log(`whole long test ${Date.now() - t0} ms`);
   await net.cleanup();
 });

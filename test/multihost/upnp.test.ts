@@ -189,10 +189,12 @@ test('UPnP: behind a real miniupnpd router, the inside peer announces the mapped
   // (3) Reachability: the outside peer, now connected, dials the inside one back at the router's WAN address
   // with the mapped port: the inside peer says it is reached through UPnP (and only that: its LAN address
   // stays unreachable from outside).
-  let reach: { ways: string[]; confirmed: { address: string; kind: string }[]; summary: string } | null = null;
+  type Reach = { ways: string[]; confirmed: { address: string; kind: string }[]; summary: string };
+  const reachOf = async () => ((await status()) as unknown as { reachability: Reach | null }).reachability;
+  let reach = await reachOf();
   for (let deadline = Date.now() + 45_000; !reach?.ways.includes('upnp') && Date.now() < deadline;) {
-    reach = ((await status()) as unknown as { reachability: typeof reach }).reachability;
-    if (!reach?.ways.includes('upnp')) await sleep(1_000);
+    await sleep(1_000);
+    reach = await reachOf();
   }
   assert.deepEqual(reach?.ways, ['upnp'], `reached through the mapping: ${JSON.stringify(reach)}`);
   assert.deepEqual(reach!.confirmed.map((c) => [c.address, c.kind]), [[`/ip4/${router.addr}/tcp/${extPort}`, 'upnp']]);
