@@ -96,7 +96,7 @@ export interface Reachability {
   start(): void;
   stop(): void;
   report(): ReachabilityReport;
-  /** Run a dial-back check now (tests, `status --check`); resolves when peers answered or gave up. */
+  /** Run a dial-back check now (tests); resolves when peers answered or gave up. */
   check(): Promise<void>;
   /** One keep/reserve pass now (tests). */
   maintain(): Promise<void>;
