@@ -67,6 +67,9 @@ export const BOOTSTRAP_REDIAL_MS = 5_000;
 
 // ---- Reachability: paths to a peer, dial-back checks, kept connections, relays (docs/PROTOCOL.md §Reachability) ----
 
+/** Handled (as a marker: any stream is closed at once) by a peer none of whose addresses was dialled back:
+ *  identify tells its peers, which then call the connection it opened to them its own (src/net/paths.ts). */
+export const OWN_CONNECTIONS_PROTOCOL = '/p2pbackup/own-connections/1.0.0';
 /** Dial-back protocol: "dial me back at these addresses" (AutoNAT-style; one request, one answer per stream). */
 export const DIALBACK_PROTOCOL = '/p2pbackup/dialback/1.0.0';
 /** The circuit relay v2 protocols (libp2p spec relay/circuit-v2.md). */

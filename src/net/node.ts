@@ -8,7 +8,7 @@ import { uPnPNAT } from '@libp2p/upnp-nat';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { identify } from '@libp2p/identify';
+import { identify, identifyPush } from '@libp2p/identify';
 import { ping, type Ping } from '@libp2p/ping';
 import { kadDHT, removePublicAddressesMapper, passthroughMapper } from '@libp2p/kad-dht';
 import type { KadDHT } from '@libp2p/kad-dht';
@@ -117,6 +117,9 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     peerDiscovery,
     services: {
       identify: identify(),
+      // Tells connected peers at once when our addresses (a confirmed public one, a UPnP mapping) or
+      // protocols (the own-connections marker) change, instead of at their next connection.
+      identifyPush: identifyPush(),
       ping: ping(),
       dcutr: dcutr(),
       addresses: addressBook(),

@@ -11,7 +11,7 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { CONNECT_TIMEOUT_MS, DIRECT_DIAL_TIMEOUT_MS, DIRECT_HEAD_START_MS, DIRECT_RETRY_MS, RELAY_HOP_PROTOCOL, RELAY_TRIES } from './constants.ts';
+import { CONNECT_TIMEOUT_MS, DIRECT_DIAL_TIMEOUT_MS, DIRECT_HEAD_START_MS, DIRECT_RETRY_MS, OWN_CONNECTIONS_PROTOCOL, RELAY_HOP_PROTOCOL, RELAY_TRIES } from './constants.ts';
 
 export type PathKind = 'direct' | 'own-connection' | 'relay';
 
@@ -25,26 +25,30 @@ export interface PathInfo {
 
 const CIRCUIT = '/p2p-circuit';
 
-/** The path a connection is: relayed if its address goes through /p2p-circuit, else who dialled whom. */
-export function classify(conn: Pick<Connection, 'remoteAddr' | 'direction'>): PathInfo {
+/**
+ * The path a connection is: relayed if its address goes through /p2p-circuit; else `own-connection` if the
+ * peer dialled us and says nobody can dial it (it handles OWN_CONNECTIONS_PROTOCOL, see reachability.ts);
+ * else direct (we dialled it, or a peer that could be dialled happened to dial us first).
+ */
+export function classify(conn: Pick<Connection, 'remoteAddr' | 'direction'>, undialable = false): PathInfo {
   const addr = conn.remoteAddr.toString();
   const i = addr.indexOf(CIRCUIT);
   if (i >= 0) {
     const relay = /\/p2p\/([^/]+)$/.exec(addr.slice(0, i))?.[1] ?? null;
     return { kind: 'relay', relay, remoteAddr: addr };
   }
-  return { kind: conn.direction === 'outbound' ? 'direct' : 'own-connection', relay: null, remoteAddr: addr };
+  return { kind: conn.direction === 'inbound' && undialable ? 'own-connection' : 'direct', relay: null, remoteAddr: addr };
 }
 
 /** Rank of a path (lower is preferred). */
 const RANK: Record<PathKind, number> = { direct: 0, 'own-connection': 1, relay: 2 };
 
 /** The best open connection to a peer (not a limited one: storage does not run on those), or null. */
-export function bestConnection(conns: Connection[]): { connection: Connection; path: PathInfo } | null {
+export function bestConnection(conns: Connection[], undialable = false): { connection: Connection; path: PathInfo } | null {
   let best: { connection: Connection; path: PathInfo } | null = null;
   for (const c of conns) {
     if (c.status !== 'open' || c.limits != null) continue;
-    const path = classify(c);
+    const path = classify(c, undialable);
     if (!best || RANK[path.kind] < RANK[best.path.kind]) best = { connection: c, path };
   }
   return best;
@@ -75,6 +79,15 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
   const now = init.now ?? Date.now;
   const connectTimeout = init.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
   const lastPath = new Map<string, PathInfo>();
+  // Peers that say nobody can dial them (identify's protocol list, kept current by identify push).
+  const undialable = new Set<string>();
+  const noteProtocols = (peer: PeerId, protocols: string[]) => {
+    if (protocols.includes(OWN_CONNECTIONS_PROTOCOL)) undialable.add(peer.toString());
+    else undialable.delete(peer.toString());
+  };
+  libp2p.addEventListener('peer:update', (e) => noteProtocols(e.detail.peer.id, e.detail.peer.protocols));
+  libp2p.addEventListener('peer:identify', (e) => noteProtocols(e.detail.peerId, e.detail.protocols));
+  const best = (peer: PeerId) => bestConnection(libp2p.getConnections(peer), undialable.has(peer.toString()));
   const directFailedAt = new Map<string, number>();
   // Concurrent requests to one peer (the shares of a pack, a download's reads) share one connect.
   const pending = new Map<string, Promise<{ connection: Connection; path: PathInfo }>>();
@@ -111,7 +124,7 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
   };
 
   const remember = (peer: PeerId, connection: Connection) => {
-    const path = classify(connection);
+    const path = classify(connection, undialable.has(peer.toString()));
     lastPath.set(peer.toString(), path);
     return { connection, path };
   };
@@ -153,7 +166,7 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
 
   async function open(peer: PeerId, signal: AbortSignal): Promise<{ connection: Connection; path: PathInfo }> {
     const id = peer.toString();
-    const existing = bestConnection(libp2p.getConnections(peer));
+    const existing = best(peer);
     if (existing && existing.path.kind !== 'relay') return remember(peer, existing.connection);
     const direct = directFailed(id) ? null : dialDirect(peer, existing != null, signal);
     direct?.catch(() => {}); // awaited below, or abandoned once a relay won
@@ -184,7 +197,7 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
     connect(peer, signal) {
       const id = peer.toString();
       // A connection that is open already needs no shared dial (and no await: hot path of every request).
-      const existing = bestConnection(libp2p.getConnections(peer));
+      const existing = best(peer);
       if (existing && existing.path.kind !== 'relay') return Promise.resolve(remember(peer, existing.connection));
       let p = pending.get(id);
       if (!p) {
@@ -198,7 +211,7 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
     current(peer) {
       let id: PeerId;
       try { id = peerIdFromString(peer); } catch { return null; }
-      return bestConnection(libp2p.getConnections(id))?.path ?? null;
+      return best(id)?.path ?? null;
     },
     directFailed
   };

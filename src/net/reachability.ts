@@ -15,7 +15,7 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { networkInterfaces } from 'node:os';
 import {
-  DIALBACK_PROTOCOL, KEEP_BACKOFF_MAX_MS, KEEP_BACKOFF_MS, KEEP_CONNECTIONS, KEEP_INTERVAL_MS, REACH_CHECK_INTERVAL_MS, REACH_CHECK_PEERS,
+  DIALBACK_PROTOCOL, OWN_CONNECTIONS_PROTOCOL, KEEP_BACKOFF_MAX_MS, KEEP_BACKOFF_MS, KEEP_CONNECTIONS, KEEP_INTERVAL_MS, REACH_CHECK_INTERVAL_MS, REACH_CHECK_PEERS,
   REACH_FIRST_CHECK_MS, REACH_RETRY_MS, RELAY_HOP_PROTOCOL, RELAY_RENEW_MS, RELAY_RESERVATIONS, STORAGE_PROTOCOL
 } from './constants.ts';
 import { formatTcp, requestDialback, tcpAddr, type TcpAddr } from './dialback.ts';
@@ -169,6 +169,15 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     return [...out.values()];
   };
 
+  /** Say to our peers (identify's protocol list) whether we can be dialled: they label our connections by it. */
+  let marked = false;
+  async function mark(undialable: boolean): Promise<void> {
+    if (undialable === marked || stopped) return;
+    marked = undialable;
+    if (undialable) await libp2p.handle(OWN_CONNECTIONS_PROTOCOL, (stream) => { stream.abort(new Error('a marker, not a service')); }).catch(() => {});
+    else await libp2p.unhandle(OWN_CONNECTIONS_PROTOCOL).catch(() => {});
+  }
+
   /** Tell libp2p which of our addresses were dialled back (so it announces them) and which no longer are. */
   function record(addrs: (TcpAddr & { ma: Multiaddr; type: string })[], ok: Set<string>, failed: Set<string>): void {
     if (!init.book) return;
@@ -189,6 +198,7 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
       // Nothing to test (no listen address at all): only own connections and relays can reach us.
       dialable = false;
       checkedAt = Date.now();
+      await mark(true);
       return;
     }
     const newConfirmed = new Map<string, Set<string>>();
@@ -229,6 +239,7 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     if (!answered) return; // nobody to ask yet: the state stays what it was
     for (const a of newConfirmed.keys()) newUnconfirmed.delete(a);
     record(addrs, new Set(newConfirmed.keys()), newUnconfirmed);
+    await mark(dialable === false);
     confirmed = newConfirmed;
     unconfirmed = newUnconfirmed;
     dialable = confirmed.size > 0;

@@ -67,6 +67,7 @@ describe('paths: direct, own connection, relay', () => {
   });
 
   test('A stores on X over the connection X opened: path own-connection, A the owner', async () => {
+    await until('A knows X cannot be dialled (identify)', () => A.node.paths.current(X.node.peerId.toString())?.kind === 'own-connection');
     const si = randomBytes(16);
     const data = randomBytes(300_000);
     const r = await A.node.storage(X.node.peerId).writeShare(si, 1, data, data.length);
@@ -111,10 +112,33 @@ describe('paths: direct, own connection, relay', () => {
     await A.node.storage(X.node.peerId).writeShare(si, 0, randomBytes(1000), 1000);
     assert.equal(A.node.paths.last(X.node.peerId.toString())?.kind, 'relay', 'no direct way to X: the relay');
     await X.node.libp2p.dial(multiaddr(addr(A)));
-    await until('A sees X\'s own connection', () => A.node.libp2p.getConnections(X.node.peerId).some((c) => classify(c).kind === 'own-connection'));
+    await until('A sees X\'s own connection', () => A.node.paths.current(X.node.peerId.toString())?.kind === 'own-connection');
     await A.node.storage(X.node.peerId).list(si);
     assert.equal(A.node.paths.last(X.node.peerId.toString())?.kind, 'own-connection');
     X.node.reachability!.start();
+  });
+
+  test('a dialable peer that dialled us is reached directly, not "over its own connection"', async () => {
+    const Q = await makePeer({ reachability: FAST });
+    try {
+      await Q.node.libp2p.dial(multiaddr(addr(A)));
+      await until('Q checked (dialable)', () => Q.node.reachability!.report().dialable === true);
+      await A.node.storage(Q.node.peerId).list(randomBytes(16));
+      assert.ok(A.node.libp2p.getConnections(Q.node.peerId).some((c) => c.direction === 'inbound'));
+      assert.equal(A.node.paths.last(Q.node.peerId.toString())?.kind, 'direct');
+    } finally {
+      await Q.stop();
+      await removeHome(Q);
+    }
+  });
+
+  test('classify: a relayed address names its relay; inbound is own-connection only for a peer that says it cannot be dialled', () => {
+    const inbound = { remoteAddr: multiaddr('/ip4/198.51.100.7/tcp/40123'), direction: 'inbound' as const };
+    assert.deepEqual(classify(inbound), { kind: 'direct', relay: null, remoteAddr: '/ip4/198.51.100.7/tcp/40123' });
+    assert.equal(classify(inbound, true).kind, 'own-connection');
+    assert.equal(classify({ ...inbound, direction: 'outbound' }, true).kind, 'direct');
+    const r = 'QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN';
+    assert.deepEqual(classify({ remoteAddr: multiaddr(`/ip4/1.2.3.4/tcp/1/p2p/${r}/p2p-circuit/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N`), direction: 'outbound' }).relay, r);
   });
 
   test('a peer reachable by no path fails with PeerUnreachableError', async () => {
