@@ -239,11 +239,11 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     if (!answered) return; // nobody to ask yet: the state stays what it was
     for (const a of newConfirmed.keys()) newUnconfirmed.delete(a);
     record(addrs, new Set(newConfirmed.keys()), newUnconfirmed);
-    await mark(dialable === false);
     confirmed = newConfirmed;
     unconfirmed = newUnconfirmed;
     dialable = confirmed.size > 0;
     checkedAt = Date.now();
+    await mark(!dialable);
   }
 
   function check(): Promise<void> {
