@@ -9,7 +9,8 @@
 // checks that every holder of the file's first pack was reached by the path under test (PutResult.paths)
 // and each get the sha256. Timed inside the client's namespace (bench/transfer-op.ts): request to result,
 // node's start-up excluded, the MB/s of bench/transfer.ts (plaintext, MB = 1e6). The relay row also gives
-// what the relay carried per second and the raw TCP rate of its shaped link, measured right before.
+// what the relay carried per second; every row the raw TCP rate of its link (a storage peer to the client,
+// or the relay's shaped uplink), measured right before, to tell the software's cost from the network's.
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,8 +39,9 @@ export interface PathRecord {
   mbps: number;
   samples: number;
   sampleMbps: number[];
-  /** relay row: the shaped link's raw TCP rate (MB/s) and what the relay carried per second of the op. */
-  linkMBps?: number;
+  /** Raw TCP MB/s of the path's link (a storage peer to the client; relay: the shaped relay uplink). */
+  linkMBps: number;
+  /** relay row: what the relay carried per second of the put and get (both directions counted once). */
   relayedMBps?: number;
 }
 
@@ -115,8 +117,13 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
       }))).every(Boolean));
     }
     await until('the client connected to the swarm', async () => (await statusOf(net, client)).peersConnected >= (path === 'relay' ? 1 : STORAGE));
-    let linkMBps: number | undefined;
-    if (relay) {
+    let linkMBps: number;
+    if (!relay) {
+      // The raw TCP rate a storage peer reaches the client at (through its NAT router for own-connection):
+      // what the network alone allows, to tell the software's cost from the topology's.
+      linkMBps = await tcpRate(net, storage[0], client, 64 * 2 ** 20);
+      note(`transfer: ${path}: raw TCP from a storage peer to the client ${linkMBps.toFixed(1)} MB/s`);
+    } else {
       sh('ip', ['netns', 'exec', relay.ns, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'tbf', ...TBF]);
       // To the first storage peer's router (the relay's traffic to that peer leaves by the same link).
       linkMBps = await tcpRate(net, relay, routers[0].host, 16 * 2 ** 20);
@@ -145,17 +152,21 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
     const round = (x: number) => +x.toFixed(2);
     const row = (opName: 'put' | 'get', xs: number[]): PathRecord => ({
       op: opName, impl: 'p2pbackup', path, k: 3, n: 5, sizeBytes: size, mbps: round(median(xs)), samples, sampleMbps: xs.map(round),
-      ...(relay ? { linkMBps: round(linkMBps!), relayedMBps: round(median(relayed)) } : {})
+      linkMBps: round(linkMBps), ...(relay ? { relayedMBps: round(median(relayed)) } : {})
     });
     return [row('put', puts), row('get', gets)];
+  } catch (err) {
+    // What the daemons said (their logs go with the namespaces).
+    for (const h of net.hosts) if (h.member) for (const l of await net.logWarnings(h, 3)) note(`transfer: ${path}: ${h.name}: ${l.slice(0, 400)}`);
+    throw err;
   } finally {
     await net.cleanup();
   }
 }
 
-export async function runPaths(size: number, samples: number): Promise<PathRecord[]> {
+export async function runPaths(size: number, samples: number, only?: PathKind[]): Promise<PathRecord[]> {
   const out: PathRecord[] = [];
-  for (const path of ['direct', 'own-connection', 'relay'] as const) {
+  for (const path of only ?? (['direct', 'own-connection', 'relay'] as const)) {
     note(`transfer: path ${path}: ${STORAGE} storage peers + client across network namespaces`);
     out.push(...(await measurePath(path, size, samples)));
   }

@@ -322,11 +322,12 @@ function printPaths(rows: PathRecord[], json: boolean): void {
   const out = (s: string) => process.stdout.write(s + '\n');
   out('');
   out(`Through each path across network namespaces: 5 storage peers (behind their own NAT but for "direct") + client, 3-of-5;`);
-  out(`relay: the client behind NAT too, the relay's uplink shaped by tc tbf to ${RELAY_LINK} (its raw TCP rate measured as "link").`);
+  out(`relay: the client behind NAT too, the relay's uplink shaped by tc tbf to ${RELAY_LINK}. link: raw TCP MB/s of the path (a storage`);
+  out(`peer to the client; relay: its shaped uplink); relayed: what the relay carried per second of the put and get.`);
   out(
     formatTable(
       ['op', 'path', 'size', 'MB/s', 'samples MB/s', 'link MB/s', 'relayed MB/s'],
-      rows.map((r) => [r.op, r.path, formatBytes(r.sizeBytes), r.mbps.toFixed(2), r.sampleMbps.map((x) => x.toFixed(2)).join(' '), r.linkMBps?.toFixed(2) ?? '-', r.relayedMBps?.toFixed(2) ?? '-']),
+      rows.map((r) => [r.op, r.path, formatBytes(r.sizeBytes), r.mbps.toFixed(2), r.sampleMbps.map((x) => x.toFixed(2)).join(' '), r.linkMBps.toFixed(2), r.relayedMBps?.toFixed(2) ?? '-']),
     ),
   );
 }

@@ -118,3 +118,5 @@ export const RELAY_RATE = 0;
 export const RELAY_BUDGET_WINDOW_MS = 24 * 3_600_000;
 /** A whole connect to one peer (direct, then up to RELAY_TRIES relays) gives up after this long (ms). */
 export const CONNECT_TIMEOUT_MS = 20_000;
+/** A connection whose keep-alive ping has not come back within this long is aborted (ms; libp2p's floor is 5 s). */
+export const CONNECTION_PING_TIMEOUT_MS = 20_000;
