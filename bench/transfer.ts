@@ -1,7 +1,9 @@
-// `node bench/index.ts transfer [--json] [--quick] [--size 1GiB] [--samples 3] [--stream-size 256MiB]`:
+// `node bench/index.ts transfer [--json] [--quick] [--size 1GiB] [--samples 3] [--stream-size 256MiB] [--no-paths | --paths-only]`:
 // put and get of one file through a local swarm of 5 storage peers + the client daemon (each its own
 // process, loopback, 3-of-5, happy 4), MB/s of plaintext (MB = 1e6), peak RSS (VmHWM) and CPU time per
-// process; the raw libp2p stream throughput between two processes on loopback as the ceiling.
+// process; the raw libp2p stream throughput between two processes on loopback as the ceiling. Then, as
+// root with network namespaces, the same put and get through each path storage traffic can take (direct,
+// the connections peers behind NAT keep, a relay whose uplink is shaped to 40 Mbit/s): bench/transfer-paths.ts.
 //
 // Every sample puts a *new* file of fresh random bytes: re-putting the same convergent file would find its
 // shares already stored and cost nothing. The put is timed from the API request to its result (both passes
@@ -23,6 +25,7 @@ import { startSwarm, type Swarm } from '../src/peer/swarm.ts';
 import { parseSize } from '../src/store/index.ts';
 import { formatBytes, formatTable, mbps, median, note, parseFlags, printJson } from './common.ts';
 import { measureStream } from './transfer-stream.ts';
+import { pathsSkipReason, runPaths, RELAY_LINK, type PathRecord } from './transfer-paths.ts';
 
 const PEERS = 5;
 const K = 3;
@@ -79,26 +82,28 @@ export async function generate(path: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-interface PutOutcome {
+export interface PutOutcome {
   cap: string;
   happiness: number;
   placed: number;
   ms: number;
+  /** How each holder of the first pack was reached (PutResult.paths). */
+  paths: Record<string, { path: string; relay: string | null }>;
 }
 
 /** Put through the API as the CLI does (?progress=1: NDJSON, so no HTTP timeout on long puts). */
-async function put(api: ApiClient, path: string, signal: AbortSignal): Promise<PutOutcome> {
+export async function put(api: ApiClient, path: string, signal: AbortSignal): Promise<PutOutcome> {
   const t0 = performance.now();
   let placed = 0;
   const r = await api.operation('POST', `/api/files?progress=1&k=${K}&n=${N}`, { path }, {
     signal,
     onEvent: (e) => { if (e?.type === 'client:upload:share-placed') placed++; }
   });
-  return { cap: r.cap, happiness: r.happiness, placed, ms: performance.now() - t0 };
+  return { cap: r.cap, happiness: r.happiness, placed, ms: performance.now() - t0, paths: r.paths ?? {} };
 }
 
 /** Get by cap, streaming to `out` while hashing; returns { sha256, bytes, ms }. */
-async function get(api: ApiClient, cap: string, out: string, signal: AbortSignal): Promise<{ sha256: string; bytes: number; ms: number }> {
+export async function get(api: ApiClient, cap: string, out: string, signal: AbortSignal): Promise<{ sha256: string; bytes: number; ms: number }> {
   const t0 = performance.now();
   const res = await api.request('GET', `/api/files/${encodeURIComponent(cap)}`, { signal });
   const hash = createHash('sha256');
@@ -216,6 +221,18 @@ export async function run(argv: string[]): Promise<void> {
   if (!Number.isInteger(samples) || samples < 1) throw new Error('--samples must be a whole number >= 1');
   const streamSize = parseSize(arg(flags.rest, '--stream-size', flags.quick ? '64MiB' : '256MiB'));
 
+  const pathsOnly = flags.rest.includes('--paths-only');
+  const withPaths = !flags.rest.includes('--no-paths');
+  const noPaths = withPaths ? pathsSkipReason() : 'not asked for (--no-paths)';
+  if (noPaths) note(`transfer: paths section skipped: ${noPaths}`);
+  const pathRows: PathRecord[] = [];
+  if (pathsOnly) {
+    if (noPaths) throw new Error(`--paths-only: ${noPaths}`);
+    pathRows.push(...(await runPaths(size, samples)));
+    printPaths(pathRows, flags.json);
+    return;
+  }
+
   const scope = await openScope('transfer');
   const { dir } = scope;
 
@@ -266,6 +283,8 @@ export async function run(argv: string[]): Promise<void> {
   } finally {
     await scope.close();
   }
+  // After the loopback swarm is gone, so the two never compete for the cores.
+  if (!noPaths) pathRows.push(...(await runPaths(size, samples)));
 
   const round = (x: number) => +x.toFixed(1);
   const tput: ThroughputRecord[] = [
@@ -274,7 +293,7 @@ export async function run(argv: string[]): Promise<void> {
     { op: 'stream', impl: 'libp2p', sizeBytes: streamSize, mbps: round(median(streams)), samples, sampleMbps: streams.map(round) },
   ];
   if (flags.json) {
-    printJson([...tput, ...rss]);
+    printJson([...tput, ...rss, ...pathRows]);
     return;
   }
   const out = (s: string) => process.stdout.write(s + '\n');
@@ -290,4 +309,25 @@ export async function run(argv: string[]): Promise<void> {
   out('');
   out('Peak RSS (VmHWM, MiB) and CPU seconds (user+sys, whole life incl. start-up) per process, read after the runs:');
   out(formatTable(['process', 'pid', 'peak RSS MiB', 'CPU s'], rss.map((r) => [r.process, r.pid, r.peakRssMB, r.cpuSeconds.toFixed(1)])));
+  printPaths(pathRows, false);
+}
+
+/** The paths section's table (or its JSON when that is all that ran). */
+function printPaths(rows: PathRecord[], json: boolean): void {
+  if (json) {
+    printJson(rows);
+    return;
+  }
+  if (!rows.length) return;
+  const out = (s: string) => process.stdout.write(s + '\n');
+  out('');
+  out(`Through each path across network namespaces: 5 storage peers (behind their own NAT but for "direct") + client, 3-of-5;`);
+  out(`relay: the client behind NAT too, the relay's uplink shaped by tc tbf to ${RELAY_LINK}. link: raw TCP MB/s of the path (a storage`);
+  out(`peer to the client; relay: its shaped uplink); relayed: what the relay carried per second of the put and get.`);
+  out(
+    formatTable(
+      ['op', 'path', 'size', 'MB/s', 'samples MB/s', 'link MB/s', 'relayed MB/s'],
+      rows.map((r) => [r.op, r.path, formatBytes(r.sizeBytes), r.mbps.toFixed(2), r.sampleMbps.map((x) => x.toFixed(2)).join(' '), r.linkMBps.toFixed(2), r.relayedMBps?.toFixed(2) ?? '-']),
+    ),
+  );
 }

@@ -30,7 +30,7 @@ fi
 
 if [ ! -f "$P2PBACKUP_HOME/config.json" ]; then
   until [ -s "$key" ]; do sleep 0.5; done
-  $cli init --swarm-key-file "$key" --listen "/ip4/0.0.0.0/tcp/$P2PBACKUP_PORT" --no-mdns \
+  $cli init --swarm-key-file "$key" --listen "/ip4/0.0.0.0/tcp/$P2PBACKUP_PORT" "/ip6/::/tcp/$P2PBACKUP_PORT" --no-mdns \
     --offer "${P2PBACKUP_OFFER:-10GiB}" --api-host "${P2PBACKUP_API_HOST:-127.0.0.1}" --api-port "$P2PBACKUP_API_PORT" >/dev/null
 fi
 

@@ -12,7 +12,7 @@ import { errorBody, httpStatusOf, ReadOnlyError, UnauthorizedError } from './err
 import { ndjson } from './ndjson.ts';
 import { createPathGuard } from './paths.ts';
 import type { PeerService } from './service.ts';
-import { DirEntrySchema, ErrorSchema, FolderSchema, OperationSchema } from './routes/schemas.ts';
+import { DirEntrySchema, ErrorSchema, FolderSchema, OperationSchema, PeerSchema, ReachabilitySchema } from './routes/schemas.ts';
 import { coreRoutes } from './routes/core.ts';
 import { folderRoutes } from './routes/folders.ts';
 import { capRoutes } from './routes/caps.ts';
@@ -61,6 +61,8 @@ export async function createApp(init: AppInit): Promise<FastifyInstance> {
   app.addSchema(FolderSchema);
   app.addSchema(DirEntrySchema);
   app.addSchema(OperationSchema);
+  app.addSchema(PeerSchema);
+  app.addSchema(ReachabilitySchema);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',

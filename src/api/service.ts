@@ -38,12 +38,42 @@ export interface PutResult {
   happiness: number;
   /** Every pack written for the content (a larger file may also have a chunk list in a metadata pack). */
   packCaps: string[];
+  /** How each holder in `placements` was reached: `direct` (we dialled it), `own-connection` (over the
+   *  connection it opened to us: a peer behind NAT), `relay` (a circuit through the relay named). */
+  paths: Record<string, { path: ReachPath; relay: string | null }>;
 }
+
+/** A path storage traffic takes to a peer (src/net/paths.ts). */
+export type ReachPath = 'direct' | 'own-connection' | 'relay';
 
 export interface PeerInfo {
   id: string;
   addresses: string[];
   latencyMs?: number;
+  /** How storage traffic reaches this peer now (its best open connection); null: only a limited one. */
+  reach: ReachPath | null;
+  /** The relay's peer id when `reach` is `relay`, else null. */
+  relay: string | null;
+}
+
+/** How others reach this peer (src/net/reachability.ts; `status`, GET /api/status `reachability`). */
+export interface ReachabilityInfo {
+  /** Best first: public (dialled at an IPv4 address of its own), upnp (at a mapping the router made),
+   *  ipv6, own-connections (only over connections it keeps open), relay (through the relays below). */
+  ways: ('public' | 'upnp' | 'ipv6' | 'own-connections' | 'relay')[];
+  summary: string;
+  /** Some address was dialled back by a peer; null before any answer. */
+  dialable: boolean | null;
+  checkedAt: number | null;
+  confirmed: { address: string; kind: 'public' | 'upnp' | 'ipv6'; by: string[] }[];
+  unconfirmed: string[];
+  relays: { peer: string; expiresAt: number }[];
+  ownConnections: { kept: number; target: number };
+  /** The relay this peer serves (`--relay-server`), null if none. */
+  relayServer: {
+    reservations: number; circuits: number; bytesRelayed: number; overBudget: number; throttled: number;
+    rate: number; dailyBytes: number; members: { peer: string; bytes: number }[];
+  } | null;
 }
 
 export interface StatusReport {
@@ -61,6 +91,8 @@ export interface StatusReport {
   folders: { path: string; state: string; watch: boolean; lastSnapshot: { cap: string; time: number } | null; pending: number; lastError: string | null }[];
   /** Fair sharing at a glance (GET /api/fairness has the per-peer balances). */
   fairness?: { enabled: boolean; offered: number; usedByOthers: number; placedOnOthers: number; peers: number; failedAudits: number };
+  /** How others reach this peer (null on a peer that does not check). */
+  reachability: ReachabilityInfo | null;
   /** The health loop's summary (absent on peers that do not run it). */
   health?: { lastRun: number | null; filesTracked: number; repaired: number; durability: number | null; snapshots: { folder: string; cap: string; durability: number | null }[] };
 }

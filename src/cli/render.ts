@@ -172,8 +172,24 @@ export function renderCheck(r: any): string {
   return lines(file(r), holders);
 }
 
-export function renderPeers(r: { peers: { id: string; addresses: string[] }[] }): string {
-  return r.peers.map((p) => `${printable(p.id)} ${p.addresses.map(printable).join(' ')}`).join('\n') || '(no peers connected)';
+/** `peers`: one line each, with how storage traffic reaches it (direct, own connection, relay X). */
+export function renderPeers(r: { peers: { id: string; addresses: string[]; reach?: string | null; relay?: string | null }[] }): string {
+  const how = (p: { reach?: string | null; relay?: string | null }) =>
+    p.reach === 'relay' ? `relay ${printable(p.relay ?? '?')}` : p.reach === 'own-connection' ? 'own connection' : p.reach ? printable(p.reach) : 'limited';
+  return r.peers.map((p) => `${printable(p.id)} [${how(p)}] ${p.addresses.map(printable).join(' ')}`).join('\n') || '(no peers connected)';
+}
+
+/** The status command's reachability lines (null: a daemon that does not check). */
+function reachabilityLines(r: any | null): string[] {
+  if (!r) return [];
+  const out = [`reached:   ${printable(r.summary)}`];
+  if (r.unconfirmed?.length) out.push(`           not dialled back at ${r.unconfirmed.map(printable).join(', ')}`);
+  const rs = r.relayServer;
+  if (rs) {
+    const cap = (b: number, unit = '') => (b > 0 ? `${formatSize(b)}${unit}` : 'no cap');
+    out.push(`relaying:  ${rs.reservations} reservations, ${rs.circuits} circuits open, ${formatSize(rs.bytesRelayed)} carried; rate ${cap(rs.rate, '/s')}, ${cap(rs.dailyBytes)} per member a day${rs.overBudget ? `, ${rs.overBudget} refused over budget` : ''}`);
+  }
+  return out;
 }
 
 export function renderPing(r: { ms: number; relayed: boolean; remoteAddr: string }): string {
@@ -204,6 +220,7 @@ export function renderStatus(s: any, fairness: any | null): string {
     `storage:   ${s.storage.shares} shares, ${s.storage.used} of ${s.storage.offered} bytes offered`,
     `encoding:  ${s.encoding.k}-of-${s.encoding.n}, happy ${s.encoding.happy}`,
     `addresses: ${s.addresses.map(printable).join('\n           ')}`,
+    reachabilityLines(s.reachability ?? null),
     `folders:   ${s.folders.length ? '' : '(none)'}`,
     s.folders.map((f: any) => `  ${folderLine(f, 'last snapshot', (n) => `, ${n} changes pending`)}`),
     fairness ? fairnessLines(fairness) : [],

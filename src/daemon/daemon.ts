@@ -20,6 +20,8 @@ export interface DaemonOptions {
   healthOverride?: string;
   /** A read-only light node: offers no storage, starts no sync, the API refuses writes. */
   readOnly?: boolean;
+  /** Serve as a relay for members behind NAT, whatever config.json says (`daemon --relay-server`). */
+  relayServer?: boolean;
 }
 
 export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<void> {
@@ -27,6 +29,7 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
   const paths = homePaths(home);
   const config = await readConfig(paths.config);
   if (o.bootstrap?.length) config.bootstrap = [...config.bootstrap, ...o.bootstrap];
+  if (o.relayServer) config.relay = { ...config.relay, server: true };
   // Tests and operators can override health settings without editing config.json: P2PBACKUP_HEALTH='{"intervalMs":2000}'.
   if (o.healthOverride) {
     let raw: unknown;

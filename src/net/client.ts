@@ -1,5 +1,5 @@
 // StorageClient: talks /p2pbackup/storage/1.0.0 to one remote peer; remote errors become named errors.
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { ShareNotFoundError, OutOfRangeError, SlotNotFoundError, siToHex, checkSi, checkShareNum } from '../store/index.ts';
 import type { AcceptDecision, RefusalReason, ShareListing } from '../store/index.ts';
@@ -28,28 +28,38 @@ export interface PutSlotOptions extends OpOptions {
 export interface PutSlotResult { status: 'stored' | 'unchanged'; seq: number; leaseExpiry: number }
 export type ByteRange = [offset: number, length: number];
 
-export interface StorageClientOptions { idleMs?: number; dialTimeoutMs?: number }
+export interface StorageClientOptions {
+  idleMs?: number;
+  dialTimeoutMs?: number;
+  /** How to get a connection to the peer (src/net/paths.ts: direct, own connection, relay); absent: libp2p dials. */
+  connect?: (peer: PeerId | Multiaddr, signal: AbortSignal) => Promise<Connection>;
+}
 
 export class StorageClient {
   readonly node: Libp2p;
   readonly peer: PeerId | Multiaddr;
   private readonly idleMs: number;
   private readonly dialTimeoutMs: number;
+  private readonly connect?: StorageClientOptions['connect'];
 
   constructor(node: Libp2p, peer: PeerId | Multiaddr, opts: StorageClientOptions = {}) {
     this.node = node;
     this.peer = peer;
     this.idleMs = opts.idleMs ?? IDLE_TIMEOUT_MS;
     this.dialTimeoutMs = opts.dialTimeoutMs ?? DIAL_TIMEOUT_MS;
+    this.connect = opts.connect;
   }
 
   private get peerName(): string { return this.peer.toString(); }
 
   private async open(signal?: AbortSignal): Promise<Stream> {
     if (signal?.aborted) throw new AbortedError();
-    const s = signal ? AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeoutMs)]) : AbortSignal.timeout(this.dialTimeoutMs);
+    const bounded = () => (signal ? AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeoutMs)]) : AbortSignal.timeout(this.dialTimeoutMs));
     try {
-      return await this.node.dialProtocol(this.peer, STORAGE_PROTOCOL, { signal: s });
+      if (!this.connect) return await this.node.dialProtocol(this.peer, STORAGE_PROTOCOL, { signal: bounded() });
+      // The connector picks the path and bounds it itself (a direct dial, then relays); the stream its own deadline.
+      const conn = await this.connect(this.peer, signal ?? new AbortController().signal);
+      return await conn.newStream(STORAGE_PROTOCOL, { signal: bounded() });
     } catch (e) {
       if (signal?.aborted) throw new AbortedError();
       throw new PeerUnreachableError(this.peerName, e);

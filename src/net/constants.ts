@@ -90,3 +90,59 @@ export const PROVIDE_TIMEOUT_MS = 15_000;
 export const CLOSEST_PEERS_TIMEOUT_MS = 10_000;
 /** A node with no connection at all dials its bootstrap list again this often (node.ts). */
 export const BOOTSTRAP_REDIAL_MS = 5_000;
+
+// ---- Reachability: paths to a peer, dial-back checks, kept connections, relays (docs/PROTOCOL.md §Reachability) ----
+
+/** Handled (as a marker: any stream is closed at once) by a peer none of whose addresses was dialled back:
+ *  identify tells its peers, which then call the connection it opened to them its own (src/net/paths.ts). */
+export const OWN_CONNECTIONS_PROTOCOL = '/p2pbackup/own-connections/1.0.0';
+/** Dial-back protocol: "dial me back at these addresses" (AutoNAT-style; one request, one answer per stream). */
+export const DIALBACK_PROTOCOL = '/p2pbackup/dialback/1.0.0';
+/** The circuit relay v2 protocols (libp2p spec relay/circuit-v2.md). */
+export const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop';
+export const RELAY_STOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/stop';
+/** A dial-back request names at most this many addresses; the server dials at most DIALBACK_MAX_DIALS of them. */
+export const DIALBACK_MAX_ADDRS = 16;
+export const DIALBACK_MAX_DIALS = 4;
+/** One dial-back dial gives up after this long (ms): a NAT that drops SYNs looks like this. */
+export const DIALBACK_DIAL_TIMEOUT_MS = 5_000;
+/** A peer may ask us for a dial-back at most this often (ms); more is refused (busy). */
+export const DIALBACK_MIN_INTERVAL_MS = 10_000;
+/** Reachability checks: first soon after start, then while unknown every RETRY, once known every INTERVAL (ms). */
+export const REACH_FIRST_CHECK_MS = 2_000;
+export const REACH_RETRY_MS = 15_000;
+export const REACH_CHECK_INTERVAL_MS = 10 * 60_000;
+/** Peers asked per check (distinct peers; one success confirms an address). */
+export const REACH_CHECK_PEERS = 3;
+/** Outbound connections a peer that cannot be dialled keeps open, so that others reach it over them. */
+export const KEEP_CONNECTIONS = 32;
+/** How often the kept set is refreshed and missing connections redialled (ms). */
+export const KEEP_INTERVAL_MS = 10_000;
+/** A kept peer that failed to connect is retried after this long, doubled per failure up to KEEP_BACKOFF_MAX_MS. */
+export const KEEP_BACKOFF_MS = 15_000;
+export const KEEP_BACKOFF_MAX_MS = 10 * 60_000;
+/** Relays a peer that cannot be dialled holds a reservation on. */
+export const RELAY_RESERVATIONS = 2;
+/** Reservations are renewed this long before they expire (ms). */
+export const RELAY_RENEW_MS = 5 * 60_000;
+/** A direct dial (not through a relay) gives up after this long when a relay could still be tried (ms). */
+export const DIRECT_DIAL_TIMEOUT_MS = 5_000;
+/** A direct dial gets this head start before relays are tried alongside it (ms; happy eyeballs). */
+export const DIRECT_HEAD_START_MS = 1_000;
+/** After a failed direct dial, a peer is reached through a relay without trying direct again for this long (ms). */
+export const DIRECT_RETRY_MS = 5 * 60_000;
+/** Relays tried per connect, after the direct path failed. */
+export const RELAY_TRIES = 3;
+/** Relay server defaults (config relay.*): reservations held for others; time-to-live of one (ms). */
+export const RELAY_MAX_RESERVATIONS = 128;
+export const RELAY_RESERVATION_TTL_MS = 15 * 60_000; // short: a peer found dialable stops renewing, its slot frees soon
+/** Bytes a member may send through this relay per day (0: no cap); 20 GiB a day is a desktop's backup churn, not a mirror. */
+export const RELAY_DAILY_BYTES = 20 * 2 ** 30;
+/** Relayed bytes per second, all circuits together (0: the link decides). */
+export const RELAY_RATE = 0;
+/** The daily budget's window (ms). */
+export const RELAY_BUDGET_WINDOW_MS = 24 * 3_600_000;
+/** A whole connect to one peer (direct, then up to RELAY_TRIES relays) gives up after this long (ms). */
+export const CONNECT_TIMEOUT_MS = 20_000;
+/** A connection whose keep-alive ping has not come back within this long is aborted (ms). libp2p's floor of 5 s cut a 40 Mbit/s backup's own connections (bench wan) and relayed circuits mid-upload. */
+export const CONNECTION_PING_TIMEOUT_MS = 60_000;

@@ -2,22 +2,14 @@
 // bootstrap list, optional mDNS and private-swarm key), optionally serving a ShareStore.
 import { createLibp2p } from 'libp2p';
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface';
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2';
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { dcutr } from '@libp2p/dcutr';
 import { uPnPNAT } from '@libp2p/upnp-nat';
 
-/** Relay limits for control traffic: a few peers, small and short relayed connections. */
-const RELAY_LIMITS = {
-  maxReservations: 32,
-  defaultDurationLimit: 2 * 60_000, // ms per relayed connection
-  defaultDataLimit: 1n << 20n // bytes each way per relayed connection
-};
-/** Least time (ms) a connection-monitor ping may take before the connection is judged dead (see createNode). */
-const PING_MIN_TIMEOUT_MS = 60_000;
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { identify } from '@libp2p/identify';
+import { identify, identifyPush } from '@libp2p/identify';
 import { ping, type Ping } from '@libp2p/ping';
 import { kadDHT, removePublicAddressesMapper, passthroughMapper } from '@libp2p/kad-dht';
 import type { KadDHT } from '@libp2p/kad-dht';
@@ -29,15 +21,19 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { CID } from 'multiformats/cid';
 import { sha256 } from 'multiformats/hashes/sha2';
-import { createHash } from 'node:crypto';
 import type { ShareStore } from '../store/index.ts';
 import { checkSi } from '../store/index.ts';
-import { BOOTSTRAP_REDIAL_MS, CLOSEST_PEERS_TIMEOUT_MS, DEFAULT_LISTEN, DHT_PROTOCOL, PROVIDE_TIMEOUT_MS } from './constants.ts';
+import { BOOTSTRAP_REDIAL_MS, CLOSEST_PEERS_TIMEOUT_MS, CONNECTION_PING_TIMEOUT_MS, DEFAULT_LISTEN, DHT_PROTOCOL, PROVIDE_TIMEOUT_MS } from './constants.ts';
 import { parseSwarmKey } from './keys.ts';
 import { serveStorage } from './server.ts';
 import type { StorageServerOptions } from './server.ts';
 import { StorageClient } from './client.ts';
 import type { StorageClientOptions } from './client.ts';
+import { rankByDistance } from './distance.ts';
+import { serveDialback } from './dialback.ts';
+import { createPathSelector, type PathSelector } from './paths.ts';
+import { addressBook, createReachability, type Reachability, type ReachabilityInit } from './reachability.ts';
+import { createRelayServer, type RelayServer, type RelayServerInit } from './relay.ts';
 
 export interface NodeInit {
   /** Identity; use loadOrCreatePeerKey(homePaths(home).peerKey) for a stable peer ID. A fresh key if omitted. */
@@ -45,12 +41,13 @@ export interface NodeInit {
   /** Listen multiaddrs (default /ip4/0.0.0.0/tcp/0). */
   listen?: string[];
   /**
-   * Circuit relay v2. `server`: relay for others, with limits fit for control traffic (a short, small
-   * reservation; our storage protocol does not run on relayed connections, so bulk data never does).
-   * `client`: reserve a slot on relays we meet and listen on /p2p-circuit (for a peer behind a NAT
-   * that cannot be forwarded); DCUtR then tries to upgrade relayed connections to direct ones.
+   * Circuit relay v2 (src/net/relay.ts). `server`: relay storage traffic for members, bounded by a daily
+   * byte budget per member and a rate (true: the defaults). `client`: hold reservations on relays we are
+   * connected to: `auto` (default) while no address of ours is dialled back, `true` always, `false` never.
    */
-  relay?: { server?: boolean; client?: boolean };
+  relay?: { server?: boolean | RelayServerInit; client?: boolean | 'auto' };
+  /** Reachability checks, kept connections and reservations (src/net/reachability.ts); false: none (default on). */
+  reachability?: false | Omit<ReachabilityInit, 'relayClient' | 'upnp' | 'relayServer' | 'book'>;
   /** Ask the router for a port mapping (UPnP IGD) and announce the external address. */
   upnp?: boolean;
   /** Addresses to announce instead of the observed ones (a public address behind a port forward). */
@@ -65,6 +62,9 @@ export interface NodeInit {
   lanOnly?: boolean;
   /** Serve this store on /p2pbackup/storage/1.0.0. */
   store?: ShareStore;
+  /** Refuse inbound connections (tests: a peer behind a firewall, whose listen address answers TCP but
+   *  nobody can connect to it; the relay's own rules still apply). */
+  denyInbound?: boolean;
   server?: StorageServerOptions;
   client?: StorageClientOptions;
 }
@@ -72,12 +72,19 @@ export interface NodeInit {
 export interface P2PNode {
   readonly libp2p: Libp2p<{ dht: KadDHT; ping: Ping }>;
   readonly peerId: PeerId;
+  /** How storage traffic reaches each peer (direct, own connection, relay), and the path used last. */
+  readonly paths: PathSelector;
+  /** How others reach us (null when turned off). */
+  readonly reachability: Reachability | null;
+  /** The relay we serve (null unless relay.server). */
+  readonly relay: RelayServer | null;
   multiaddrs(): Multiaddr[];
   /** A client for one remote storage peer. */
   storage(peer: PeerId | Multiaddr | string): StorageClient;
   /**
-   * Up to `count` peers closest (Kademlia XOR over sha256) to `key`, excluding ourselves: DHT results merged with
-   * currently connected peers (fallback when the DHT returns fewer), sorted by distance.
+   * Up to `count` peers closest (Kademlia XOR over sha256) to `key`, excluding ourselves: the peers a DHT walk
+   * met (those that answered and those they named: peers behind NAT answer nobody) merged with currently
+   * connected peers (fallback when the DHT returns fewer), sorted by distance.
    */
   closestPeers(key: Uint8Array, count: number, opts?: { signal?: AbortSignal }): Promise<PeerId[]>;
   /** Best-effort: announce that we hold shares of `si`. Resolves false on timeout or failure. */
@@ -91,27 +98,39 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   const peerDiscovery = [];
   if (init.bootstrap?.length) peerDiscovery.push(bootstrap({ list: init.bootstrap }));
   if (init.mdns ?? true) peerDiscovery.push(mdns());
+  const relayServer = init.relay?.server ? createRelayServer(init.relay.server === true ? {} : init.relay.server) : null;
   const libp2p = await createLibp2p({
     privateKey: init.privateKey,
     addresses: {
-      listen: [...(init.listen ?? DEFAULT_LISTEN), ...(init.relay?.client ? ['/p2p-circuit'] : [])],
+      // No /p2p-circuit listen address: libp2p would look for relays by a DHT random walk that never stops
+      // while none answers; reservations are taken by src/net/reachability.ts on relays we are connected to.
+      listen: init.listen ?? DEFAULT_LISTEN,
       ...(init.announce?.length ? { announce: init.announce } : {})
     },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // libp2p pings every connection each 10 s and aborts it when a ping takes longer than 5 s (at least).
+    // Behind a slow uplink (or a relay's) shares queue several seconds of data ahead of the ping: measured
+    // through a relay shaped to 40 Mbit/s, every circuit was aborted mid-upload, and over a direct 40 Mbit/s
+    // uplink the client's own connections to its storage peers (bench wan). A dead connection still goes after
+    // CONNECTION_PING_TIMEOUT_MS; requests have their own deadlines meanwhile.
+    connectionMonitor: { pingTimeout: { minTimeout: CONNECTION_PING_TIMEOUT_MS, maxTimeout: 2 * CONNECTION_PING_TIMEOUT_MS } },
     connectionProtector: init.swarmKey !== undefined ? preSharedKey({ psk: parseSwarmKey(init.swarmKey) }) : undefined,
+    connectionGater: {
+      ...relayServer?.gater,
+      ...(init.denyInbound ? { denyInboundConnection: () => true } : {})
+    },
     peerDiscovery,
-    // A ping shares the connection with the uploads: on a full home uplink it waits behind seconds of queued
-    // share bytes, and libp2p's default (abort when a ping takes over max(5 s, adaptive)) cut the client's own
-    // connections mid-backup (bench wan, 40 Mbit/s). A connection is judged dead only after a minute without an
-    // answer; storage streams have their own idle timeout meanwhile.
-    connectionMonitor: { pingTimeout: { minTimeout: PING_MIN_TIMEOUT_MS, maxTimeout: 2 * PING_MIN_TIMEOUT_MS } },
     services: {
       identify: identify(),
+      // Tells connected peers at once when our addresses (a confirmed public one, a UPnP mapping) or
+      // protocols (the own-connections marker) change, instead of at their next connection.
+      identifyPush: identifyPush(),
       ping: ping(),
       dcutr: dcutr(),
-      ...(init.relay?.server ? { relay: circuitRelayServer({ reservations: RELAY_LIMITS }) } : {}),
+      addresses: addressBook(),
+      ...(relayServer ? { relay: relayServer.service } : {}),
       // autoConfirmAddress: the mapped address is announced as soon as the router grants it. Without it
       // upnp-nat requires @libp2p/autonat (the node did not even start) and waits for several peers to
       // dial the address back, which a small swarm may never provide. The router's own answer is our
@@ -124,25 +143,43 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       }),
     },
   });
+  relayServer?.attach(libp2p);
   let unserve: (() => Promise<void>) | undefined;
   if (init.store) unserve = await serveStorage(libp2p, init.store, init.server);
+  // Every peer answers dial-back requests: that is how others learn whether they can be dialled.
+  const undialback = await serveDialback(libp2p);
+  const paths = createPathSelector(libp2p);
+  const reachability = init.reachability === false ? null : createReachability(libp2p, {
+    ...init.reachability, relayClient: init.relay?.client ?? 'auto', upnp: init.upnp === true, relayServer, book: libp2p.services.addresses
+  });
+  reachability?.start();
+  // By peer id, storage traffic takes the best path (src/net/paths.ts); a multiaddr is dialled as given.
+  const connect = (peer: PeerId | Multiaddr, signal: AbortSignal) => paths.connect(peer as PeerId, signal).then((x) => x.connection);
 
   const node: P2PNode = {
     libp2p,
     peerId: libp2p.peerId,
+    paths,
+    reachability,
+    relay: relayServer,
     multiaddrs: () => libp2p.getMultiaddrs(),
     storage(peer) {
       const target = typeof peer === 'string' ? (peer.startsWith('/') ? multiaddr(peer) : peerIdFromString(peer)) : peer;
-      return new StorageClient(libp2p, target, init.client);
+      return new StorageClient(libp2p, target, { ...init.client, ...('toMultihash' in target ? { connect } : {}) });
     },
     async closestPeers(key, count, opts = {}) {
       const found = new Map<string, PeerId>();
       const self = libp2p.peerId.toString();
       const signal = AbortSignal.any([AbortSignal.timeout(CLOSEST_PEERS_TIMEOUT_MS), ...(opts.signal ? [opts.signal] : [])]);
       try {
-        for await (const info of libp2p.peerRouting.getClosestPeers(key, { signal })) {
-          const id = info.id.toString();
-          if (id !== self) found.set(id, info.id);
+        // Final peers are those that answered our queries; a peer behind NAT never does (we cannot dial it),
+        // yet others reach it over its own connections or a relay: the peers our queries were told of count too.
+        for await (const ev of libp2p.services.dht.getClosestPeers(key, { signal })) {
+          const infos = ev.name === 'FINAL_PEER' ? [ev.peer] : ev.name === 'PEER_RESPONSE' ? ev.closer : [];
+          for (const info of infos) {
+            const id = info.id.toString();
+            if (id !== self) found.set(id, info.id);
+          }
         }
       } catch {
         // DHT query failed or timed out: fall back to what we know.
@@ -178,6 +215,8 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     },
     async stop() {
       clearInterval(redial);
+      reachability?.stop();
+      await undialback().catch(() => {});
       await unserve?.().catch(() => {});
       await libp2p.stop();
     },
@@ -207,18 +246,7 @@ export function shouldAnnounce(key: Uint8Array, self: PeerId, peers: PeerId[], c
   return ranked.findIndex((p) => p.equals(self)) >= closest;
 }
 
-/** Peers ordered by Kademlia distance (XOR of sha256 digests) to `key`: every node ranks them alike. */
-export function rankByDistance(key: Uint8Array, peers: PeerId[]): PeerId[] {
-  const target = createHash('sha256').update(key).digest();
-  const dist = (p: PeerId) => xor(createHash('sha256').update(p.toMultihash().bytes).digest(), target);
-  return peers.map((p) => ({ p, d: dist(p) })).sort((a, b) => Buffer.compare(a.d, b.d)).map((x) => x.p);
-}
-
-function xor(a: Uint8Array, b: Uint8Array): Buffer {
-  const out = Buffer.alloc(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i] ^ b[i];
-  return out;
-}
+export { rankByDistance };
 
 /** CIDv1 (raw codec) of sha256(si): the DHT key under which shares of `si` are announced. */
 export async function siToCid(si: Uint8Array): Promise<CID> {

@@ -7,10 +7,11 @@ import { homedir, tmpdir } from 'node:os';
 import { ConfigError } from './errors.ts';
 import { parseSize, STORE_KINDS, type StoreChoice } from '../store/index.ts';
 import { DEFAULT_GRACE_BYTES, DEFAULT_RATIO, MAX_RATIO } from '../fairness/constants.ts';
+import { KEEP_CONNECTIONS, RELAY_DAILY_BYTES, RELAY_MAX_RESERVATIONS, RELAY_RATE } from '../net/constants.ts';
 
 export interface PeerConfig {
-  /** libp2p listen multiaddrs. Default: all interfaces, TCP port 7171 (a fixed port, so peers that
-   *  remember this one find it again after a restart). */
+  /** libp2p listen multiaddrs. Default: all interfaces, IPv4 and IPv6, TCP port 7171 (a fixed port, so
+   *  peers that remember this one find it again after a restart). Where IPv6 is off, IPv4 alone is used. */
   listen: string[];
   /** Addresses to announce instead of the observed ones (for NAT / port forwards). */
   announce: string[];
@@ -18,6 +19,9 @@ export interface PeerConfig {
   bootstrap: string[];
   /** mDNS discovery on the LAN. */
   mdns: boolean;
+  /** The DHT keeps only private (LAN, VPN, loopback) addresses of peers, as for a swarm on one LAN or a VPN.
+   *  Set false for a swarm across the Internet: public addresses (IPv4, global IPv6, relays) are kept too. */
+  lanOnly: boolean;
   /** Disk offered to the swarm, in bytes. */
   offer: number;
   /** Default encoding: k shares needed of n, placed on at least `happy` distinct peers. */
@@ -28,8 +32,15 @@ export interface PeerConfig {
   api: { host: string; port: number; allowedRoots?: string[] };
   /** Fair sharing (docs/INCENTIVES.md): store for a peer at most ratio × what it stores for me + graceBytes. */
   fairness: { enabled: boolean; ratio: number; graceBytes: number };
-  /** Circuit relay v2: serve as a relay for others (control traffic only) / use relays when unreachable. */
-  relay: { server: boolean; client: boolean };
+  /** Circuit relay v2 (docs/PROTOCOL.md §Reachability). `server`: relay storage traffic for members (a
+   *  peer with a public address), each member sending at most `dailyBytes` a day through it, all of them
+   *  together at most `rate` bytes per second (0: the link decides), for at most `maxReservations` members
+   *  behind NAT at once. `client`: hold reservations on relays we are connected to: `"auto"` while no
+   *  address of ours is dialled back, `true` always, `false` never. */
+  relay: RelayConfig;
+  /** Outbound connections kept open while no address of ours is dialled back (behind NAT), so that others
+   *  reach us over them: our DHT neighbourhood, or everyone in a small swarm. 0: none. */
+  keepConnections: number;
   /** Ask the router for a port mapping (UPnP). Off by default: LAN swarms need none. */
   upnp: boolean;
   /** The background health loop (docs/HEALTH.md). */
@@ -37,6 +48,14 @@ export interface PeerConfig {
   /** Where shares held for others live: "disk" (HOME/store: files + LevelDB index) or "memory" (RAM,
    *  lost at every stop: tests and throwaway peers; the offer still bounds it, so size it to RAM). */
   store: StoreChoice;
+}
+
+export interface RelayConfig {
+  server: boolean;
+  client: boolean | 'auto';
+  rate: number;
+  dailyBytes: number;
+  maxReservations: number;
 }
 
 export interface HealthConfig {
@@ -74,10 +93,11 @@ export const DEFAULT_HEALTH: HealthConfig = {
 };
 
 export const DEFAULT_CONFIG: PeerConfig = {
-  listen: ['/ip4/0.0.0.0/tcp/7171'],
+  listen: ['/ip4/0.0.0.0/tcp/7171', '/ip6/::/tcp/7171'],
   announce: [],
   bootstrap: [],
   mdns: true,
+  lanOnly: true,
   offer: 10 * 2 ** 30,
   // 3-of-5 survives two lost peers at 1.67x expansion; happy=4 lets an upload finish in a swarm of
   // four other peers while still tolerating the loss of one holder beyond k.
@@ -85,7 +105,8 @@ export const DEFAULT_CONFIG: PeerConfig = {
   api: { host: '127.0.0.1', port: 0 },
   // ratio 1.0 is the symmetric scheme; the 1 GiB grace lets a new swarm bootstrap (src/fairness/constants.ts).
   fairness: { enabled: true, ratio: DEFAULT_RATIO, graceBytes: DEFAULT_GRACE_BYTES },
-  relay: { server: false, client: false },
+  relay: { server: false, client: 'auto', rate: RELAY_RATE, dailyBytes: RELAY_DAILY_BYTES, maxReservations: RELAY_MAX_RESERVATIONS },
+  keepConnections: KEEP_CONNECTIONS,
   upnp: false,
   health: DEFAULT_HEALTH,
   store: { kind: 'disk' }
@@ -119,18 +140,18 @@ export function validateConfig(raw: unknown): PeerConfig {
     if (typeof r.mdns !== 'boolean') throw new ConfigError('config: "mdns" must be true or false', { key: 'mdns' });
     c.mdns = r.mdns;
   }
+  if (r.lanOnly !== undefined) {
+    if (typeof r.lanOnly !== 'boolean') throw new ConfigError('config: "lanOnly" must be true or false', { key: 'lanOnly' });
+    c.lanOnly = r.lanOnly;
+  }
   if (r.upnp !== undefined) {
     if (typeof r.upnp !== 'boolean') throw new ConfigError('config: "upnp" must be true or false', { key: 'upnp' });
     c.upnp = r.upnp;
   }
-  if (r.relay !== undefined) {
-    const rl = r.relay as Record<string, unknown>;
-    if (rl == null || typeof rl !== 'object' || Array.isArray(rl)) throw new ConfigError('config: "relay" must be an object { server, client }', { key: 'relay' });
-    for (const [k, v] of Object.entries(rl)) {
-      if (k !== 'server' && k !== 'client') throw new ConfigError(`config: unknown key "relay.${k}" (known: server, client)`, { key: `relay.${k}` });
-      if (typeof v !== 'boolean') throw new ConfigError(`config: "relay.${k}" must be true or false`, { key: `relay.${k}` });
-    }
-    c.relay = { ...c.relay, ...(rl as object) } as PeerConfig['relay'];
+  if (r.relay !== undefined) c.relay = validateRelay(r.relay);
+  if (r.keepConnections !== undefined) {
+    if (!Number.isSafeInteger(r.keepConnections) || (r.keepConnections as number) < 0 || (r.keepConnections as number) > 1024) throw new ConfigError('config: "keepConnections" must be an integer 0..1024', { key: 'keepConnections' });
+    c.keepConnections = r.keepConnections as number;
   }
   if (r.offer !== undefined) {
     if (typeof r.offer === 'number' && Number.isSafeInteger(r.offer) && r.offer >= 0) c.offer = r.offer;
@@ -159,6 +180,36 @@ export function validateConfig(raw: unknown): PeerConfig {
   if (r.health !== undefined) c.health = validateHealth(r.health, c.encoding);
   if (r.store !== undefined) c.store = validateStore(r.store);
   return c;
+}
+
+/** `relay: { server?, client?, rate?, dailyBytes?, maxReservations? }`; rate and dailyBytes may be sizes ("5MB"). */
+export function validateRelay(raw: unknown): RelayConfig {
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config: "relay" must be an object { server, client, rate, dailyBytes, maxReservations }', { key: 'relay' });
+  const rl = raw as Record<string, unknown>;
+  const out: RelayConfig = { ...DEFAULT_CONFIG.relay };
+  const known = Object.keys(DEFAULT_CONFIG.relay);
+  for (const key of Object.keys(rl)) if (!known.includes(key)) throw new ConfigError(`config: unknown key "relay.${key}" (known: ${known.join(', ')})`, { key: `relay.${key}` });
+  if (rl.server !== undefined) {
+    if (typeof rl.server !== 'boolean') throw new ConfigError('config: "relay.server" must be true or false', { key: 'relay.server' });
+    out.server = rl.server;
+  }
+  if (rl.client !== undefined) {
+    if (typeof rl.client !== 'boolean' && rl.client !== 'auto') throw new ConfigError('config: "relay.client" must be true, false or "auto"', { key: 'relay.client' });
+    out.client = rl.client;
+  }
+  for (const key of ['rate', 'dailyBytes'] as const) {
+    const v = rl[key];
+    if (v === undefined) continue;
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) out[key] = v;
+    else if (typeof v === 'string') {
+      try { out[key] = parseSize(v); } catch (e) { throw new ConfigError(`config: "relay.${key}": ${(e as Error).message}`, { key: `relay.${key}` }); }
+    } else throw new ConfigError(`config: "relay.${key}" must be a size such as "5MB" or a byte count (0: no cap)`, { key: `relay.${key}` });
+  }
+  if (rl.maxReservations !== undefined) {
+    if (!Number.isSafeInteger(rl.maxReservations) || (rl.maxReservations as number) < 1 || (rl.maxReservations as number) > 65536) throw new ConfigError('config: "relay.maxReservations" must be an integer 1..65536', { key: 'relay.maxReservations' });
+    out.maxReservations = rl.maxReservations as number;
+  }
+  return out;
 }
 
 /** `store: { kind: "disk" | "memory" }`. */

@@ -9,6 +9,7 @@ import { BadRequestError, UnsupportedError } from '../common/errors.ts';
 import type { PeerService, PutOptions, PutResult } from '../api/service.ts';
 import type { FolderService } from './folders.ts';
 import { validateEncoding } from './config.ts';
+import type { PathInfo } from '../net/index.ts';
 
 export interface FilesInit {
   /** The repository files go into (null on a peer without one: put and get refuse). */
@@ -17,6 +18,8 @@ export interface FilesInit {
   /** Called once per file put or fetched (metrics). */
   onTransfer: (kind: 'upload' | 'download') => void;
   log?: Logger;
+  /** The path storage traffic took to a peer last (src/net/paths.ts), for the put's answer. */
+  pathOf?: (peer: string) => PathInfo | null;
 }
 
 export function createFiles(init: FilesInit): Pick<PeerService, 'putFile' | 'getFile'> {
@@ -43,8 +46,14 @@ export function createFiles(init: FilesInit): Pick<PeerService, 'putFile' | 'get
       }
       const r = await folders.putFile(stream, { signal: o.signal, encoding: enc });
       init.onTransfer('upload');
-      init.log?.info({ size: r.size, blobs: r.blobsNew, packs: r.packs }, 'put');
-      return r;
+      // How each holder of the first pack was reached: the path its share went by (the last one used).
+      const paths: PutResult['paths'] = {};
+      for (const id of new Set(Object.values(r.placements).flat())) {
+        const p = init.pathOf?.(id);
+        if (p) paths[id] = { path: p.kind, relay: p.relay };
+      }
+      init.log?.info({ size: r.size, blobs: r.blobsNew, packs: r.packs, paths }, 'put');
+      return { ...r, paths };
     },
 
     async getFile(cap, o) {

@@ -16,6 +16,7 @@ const KNOWN_LIST_MAX = 64; // the last-resort LIST (locate) asks at most this ma
 const SLOW_FAILURE_MS = 1_000; // a failure that took this long was a timeout, not a refusal
 const DOWN_BACKOFF_MS = 30_000; // a peer that failed to answer is left out of candidate lists this long
 const DHT_REFRESH_MS = 30_000; // how often candidate selection may walk the DHT
+const DHT_SHORT_REFRESH_MS = 5_000; // ... and while the last walk met fewer peers than were asked for
 const PROVIDERS_TIMEOUT_MS = 2_000; // provider records are a fallback: do not wait long for them
 
 /** One peer's StorageClient as the client's ShareServer. */
@@ -61,6 +62,10 @@ export function createBackoff(now: () => number = Date.now) {
     },
     /** Leave `id` out of candidate lists for a while (a holder abandoned as too slow by a hedged read). */
     mark(id: string): void { down.set(id, now()); },
+    /** Forget that `id` failed (it connected to us, or we to it, since). */
+    clear(id: string): void {
+      down.delete(id);
+    },
     /** Peers down now (expired entries dropped). */
     down(): Set<string> {
       const t = now();
@@ -112,6 +117,9 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
   const { node, fairness } = init;
   const self = node.peerId.toString();
   const backoff = init.backoff ?? createBackoff();
+  // A peer that failed slowly and has connected since (it came back, or, behind NAT, it now holds a relay
+  // reservation and we reached it another way) is a candidate again at once.
+  node.libp2p.addEventListener('peer:connect', (e) => backoff.clear(e.detail.toString()));
   const server = (id: string) => withFairness(withBackoff(storageServer(node, id), backoff), fairness);
   let dhtSeen: { at: number; ids: Map<string, PeerId> } = { at: 0, ids: new Map() };
   const finder: ServerFinder = {
@@ -119,7 +127,10 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
     // walk found. The walk runs at most every DHT_REFRESH_MS (not per file: a folder of 10,000 small
     // files must not cost 10,000 walks); in swarms of dozens of peers it finds them all anyway.
     async candidates(si, count, o) {
-      if (Date.now() - dhtSeen.at > DHT_REFRESH_MS || (dhtSeen.ids.size === 0 && node.libp2p.getPeers().length === 0)) {
+      const age = Date.now() - dhtSeen.at;
+      // A walk that met fewer peers than asked for (a swarm still forming: peers behind NAT join the DHT
+      // only once they have connected out) is repeated sooner.
+      if (age > DHT_REFRESH_MS || (dhtSeen.ids.size < count && age > DHT_SHORT_REFRESH_MS) || (dhtSeen.ids.size === 0 && node.libp2p.getPeers().length === 0)) {
         const found = await node.closestPeers(si, count, o);
         dhtSeen = { at: Date.now(), ids: new Map(found.map((p) => [p.toString(), p])) };
       }

@@ -46,7 +46,7 @@ export async function initHome(home: string, o: InitOptions = {}): Promise<{ hom
   if (o.offer !== undefined) raw.offer = o.offer;
   if (o.mdns !== undefined) raw.mdns = o.mdns;
   if (o.upnp) raw.upnp = true;
-  if (o.relayServer || o.relayClient) raw.relay = { server: o.relayServer === true, client: o.relayClient === true };
+  if (o.relayServer || o.relayClient) raw.relay = { ...(o.relayServer ? { server: true } : {}), ...(o.relayClient ? { client: true } : {}) };
   if (o.apiPort !== undefined || o.apiHost !== undefined) raw.api = { host: o.apiHost ?? DEFAULT_CONFIG.api.host, port: o.apiPort ?? DEFAULT_CONFIG.api.port };
   const config = validateConfig(raw); // validate everything before writing anything
   let swarmKeyText: string | undefined;

@@ -85,7 +85,15 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   try {
     node = await createNode({
       // A peer offering no disk (a client) does not serve the storage protocol at all.
-      privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, relay: config.relay, upnp: config.upnp, mdns: config.mdns, swarmKey, store: offer > 0 ? store : undefined,
+      privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, upnp: config.upnp, mdns: config.mdns, lanOnly: config.lanOnly, swarmKey, store: offer > 0 ? store : undefined,
+      relay: {
+        server: config.relay.server && { rate: config.relay.rate, dailyBytes: config.relay.dailyBytes, maxReservations: config.relay.maxReservations },
+        client: config.relay.client
+      },
+      reachability: {
+        keep: config.keepConnections,
+        onEvent: (e) => log?.info({ dialable: e.dialable, reachability: e.summary }, 'reachability')
+      },
       server: { onEvent: (e) => { if (e.ok && e.op === 'write' && e.si) announcer.announce(e.si); } }
     });
   } catch (err) {
@@ -138,7 +146,7 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   let spotTimer: NodeJS.Timeout | null = null;
   const spotChecks = new AbortController();
   const checkFairness = (): Promise<SpotCheckResult[]> => fairness.checkAll(server, spotChecks.signal);
-  const files = createFiles({ folders: () => folders, encoding: config.encoding, onTransfer, log });
+  const files = createFiles({ folders: () => folders, encoding: config.encoding, onTransfer, log, pathOf: (id) => node.paths.last(id) });
 
   const peer: Peer = {
     peerId: self,
@@ -203,17 +211,24 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         apiUrl: peer.apiUrl, encoding: config.encoding, privateSwarm: swarmKey !== undefined, readOnly,
         folders: readOnly ? [] : await folders?.listFolders() ?? [],
         fairness: fairness.report(self),
-        health: peer.health
+        health: peer.health,
+        reachability: node.reachability?.report() ?? null
       });
     },
     fairnessReport: async () => fairness.report(self),
     checkFairness,
     ping: (address) => ping(node, address),
     async peers() {
-      return node.libp2p.getPeers().map((id) => ({
-        id: id.toString(),
-        addresses: node.libp2p.getConnections(id).map((c) => c.remoteAddr.toString())
-      }));
+      return node.libp2p.getPeers().map((id) => {
+        const path = node.paths.current(id.toString());
+        return {
+          id: id.toString(),
+          addresses: node.libp2p.getConnections(id).map((c) => c.remoteAddr.toString()),
+          // How storage traffic reaches it now: the best open connection (null: only a limited one).
+          reach: path?.kind ?? null,
+          relay: path?.relay ?? null
+        };
+      });
     },
     putFile: files.putFile,
     getFile: files.getFile,

@@ -1,9 +1,11 @@
 // The status report of a running peer (GET /api/status, `p2pbackup status`): identity, addresses, storage
-// offered and used, folders, and one-line summaries of fair sharing and of the health loop.
+// offered and used, how others reach it (src/net/reachability.ts), folders, and one-line summaries of fair
+// sharing and of the health loop.
 import type { StatusReport } from '../api/service.ts';
 import type { FairnessReport } from '../fairness/index.ts';
 import type { FolderRecord } from '../backup/journal.ts';
 import type { HealthService } from './health.ts';
+import type { ReachabilityReport } from '../net/index.ts';
 
 export interface StatusParts {
   peerId: string;
@@ -18,6 +20,7 @@ export interface StatusParts {
   folders: FolderRecord[];
   fairness: FairnessReport;
   health: HealthService | null;
+  reachability: ReachabilityReport | null;
 }
 
 export function statusReport(p: StatusParts): StatusReport {
@@ -35,6 +38,7 @@ export function statusReport(p: StatusParts): StatusReport {
       path: f.path, state: f.state, watch: f.watch, lastSnapshot: f.lastSnapshot ?? null, pending: f.pending, lastError: f.lastError ?? null
     })),
     fairness: fairnessSummary(p.fairness),
+    reachability: p.reachability,
     ...(p.health ? { health: healthSummary(p.health) } : {})
   };
 }

@@ -275,4 +275,22 @@ test('long operations by id: listed with their progress, followed on the event s
   } finally {
     await server.close();
   }
+
+});
+
+test('reachability: status says how the peer is reached, peers how each is reached, both in the OpenAPI document', async () => {
+  const s = await call('GET', '/api/status');
+  assert.equal(s.status, 200);
+  // Serialized through the route's schema: every field of the report gets through (none dropped).
+  assert.deepEqual(s.json.reachability, (await stub.status()).reachability);
+  assert.equal(s.json.folders.length, 0, 'fields outside the listed ones still pass');
+  const p = await call('GET', '/api/peers');
+  assert.deepEqual(p.json.peers.map((x: any) => [x.id, x.reach, x.relay]), [['p1', 'direct', null], ['p2', 'relay', 'r1']]);
+  const doc = (await call('GET', '/api/openapi.json')).json;
+  const schemas = doc.components.schemas;
+  const reach = Object.values(schemas).find((x: any) => x.properties?.ways && x.properties?.relayServer) as any;
+  assert.ok(reach, 'the Reachability schema is in the document');
+  assert.deepEqual(reach.properties.ways.items.enum, ['public', 'upnp', 'ipv6', 'own-connections', 'relay']);
+  const peer = Object.values(schemas).find((x: any) => x.properties?.reach && x.properties?.relay) as any;
+  assert.deepEqual(peer.properties.reach.enum, ['direct', 'own-connection', 'relay', null]);
 });

@@ -111,16 +111,27 @@ export function createStub(o: { readOnly?: boolean; repairQueue?: number } = {})
     async status() {
       return {
         peerId: 'stub', home: '/stub', addresses: [], peersConnected: 2, storage: { offered: 100, used: 10, shares: 1 }, api: { url: '' },
-        encoding: { k: 3, n: 5, happy: 4 }, privateSwarm: false, readOnly: o.readOnly === true, folders: []
+        encoding: { k: 3, n: 5, happy: 4 }, privateSwarm: false, readOnly: o.readOnly === true, folders: [],
+        // A peer behind NAT: no address dialled back, reached over its own connections and through relay r1.
+        reachability: {
+          ways: ['own-connections', 'relay'], summary: 'own connections (3 kept open); relay r1', dialable: false, checkedAt: 1_700_000_000_000,
+          confirmed: [], unconfirmed: ['/ip4/198.51.100.7/tcp/7171'], relays: [{ peer: 'r1', expiresAt: 1_700_003_600_000 }],
+          ownConnections: { kept: 3, target: 3 }, relayServer: null
+        }
       };
     },
-    async peers() { return [{ id: 'p1', addresses: ['/ip4/127.0.0.1/tcp/1'] }]; },
+    async peers() {
+      return [
+        { id: 'p1', addresses: ['/ip4/127.0.0.1/tcp/1'], reach: 'direct', relay: null },
+        { id: 'p2', addresses: ['/p2p/r1/p2p-circuit/p2p/p2'], reach: 'relay', relay: 'r1' }
+      ];
+    },
     async ping(address) { note('ping', address); return { ms: 1, relayed: false, remoteAddr: address }; },
     async putFile(input, opts) {
       note('putFile', 'path' in input ? input : 'stream', { k: opts.k, n: opts.n, happy: opts.happy });
       if ('stream' in input) for await (const _ of input.stream) { /* drained, as the peer spools it */ }
       opts.onProgress?.({ type: 'client:upload:encode', bytes: 1, total: 1 });
-      return { cap: 'p2pb:chk:stub', size: 1, blobsNew: 1, bytesStored: 100, packs: 1, pack: null, storageIndex: null, placements: {}, happiness: 0, packCaps: [] };
+      return { cap: 'p2pb:chk:stub', size: 1, blobsNew: 1, bytesStored: 100, packs: 1, pack: null, storageIndex: null, placements: {}, happiness: 0, packCaps: [], paths: {} };
     },
     async getFile(cap) { parseCap(cap); return { size: FILE_BYTES.length, stream: Readable.from([FILE_BYTES]) }; },
     async fairnessReport() {

@@ -14,15 +14,15 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { homePaths } from '../../src/peer/home.ts';
 import { initHome } from '../../src/peer/init.ts';
-import { readConfig, writeConfig } from '../../src/peer/config.ts';
+import { readConfig, writeConfig, type PeerConfig } from '../../src/peer/config.ts';
 import { spawnDaemon, type SwarmMember } from '../../src/peer/swarm.ts';
 
 /** The CLI entry (from source, type stripping). */
 export const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 
 /** Run a command synchronously; throws with its stderr when it fails. */
-export function sh(cmd: string, args: string[], timeoutMs = 15_000): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs });
+export function sh(cmd: string, args: string[], timeoutMs = 15_000, input?: string): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, ...(input !== undefined ? { input } : {}) });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal ?? r.error?.message}): ${(r.stderr ?? '').trim()}`);
   return r.stdout;
 }
@@ -37,6 +37,8 @@ export interface Host {
   ns: string;
   /** The host's veth end inside the hub (set it down to cut the host off). */
   hubIf: string;
+  /** Behind a router: [namespace, interface] of the link that cut() sets down (the router's LAN end). */
+  cutLink?: [string, string];
   addr: string;
   home: string;
   child?: ChildProcess;
@@ -48,6 +50,13 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   ms: number;
+}
+
+/** A NAT router made by addRouter: its WAN host and its LAN prefix (three octets). */
+export interface Router {
+  host: Host;
+  lan: string;
+  nextLanOctet: number;
 }
 
 export interface NetOptions {
@@ -139,18 +148,87 @@ export class NetFixture {
     ip('-n', this.hub, 'link', 'set', 'br0', 'up');
   }
 
-  /** A host namespace at SUBNET.octet with a veth into the hub's bridge; its home is DIR/name. */
-  addHost(name: string, octet: number): Host {
-    const host: Host = { name, ns: `${this.tag}-${name}`, hubIf: `v-${name}`, addr: `${this.subnet}.${octet}`, home: join(this.dir, name) };
+  /** A host namespace at SUBNET.octet with a veth into the hub's bridge; its home is DIR/name. With `v6`
+   *  (a /64 prefix such as "fd91::"), the host has the IPv6 address v6+octet on that link and no IPv4 at all. */
+  addHost(name: string, octet: number, o: { v6?: string } = {}): Host {
+    const addr = o.v6 ? `${o.v6}${octet.toString(16)}` : `${this.subnet}.${octet}`;
+    const host: Host = { name, ns: `${this.tag}-${name}`, hubIf: `v-${name}`, addr, home: join(this.dir, name) };
     ip('netns', 'add', host.ns);
     this.namespaces.push(host.ns);
     ip('-n', host.ns, 'link', 'set', 'lo', 'up');
     // Created directly inside the host namespace, its peer end moved into the hub: nothing in the root namespace.
     ip('-n', host.ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', host.hubIf, 'netns', this.hub);
-    ip('-n', host.ns, 'addr', 'add', `${host.addr}/24`, 'dev', 'eth0');
+    // nodad: usable at once (duplicate address detection would hold a new IPv6 address "tentative" ~1 s).
+    if (o.v6) ip('-n', host.ns, '-6', 'addr', 'add', `${host.addr}/64`, 'dev', 'eth0', 'nodad');
+    else ip('-n', host.ns, 'addr', 'add', `${host.addr}/24`, 'dev', 'eth0');
     ip('-n', host.ns, 'link', 'set', 'eth0', 'up');
     ip('-n', this.hub, 'link', 'set', host.hubIf, 'master', 'br0', 'up');
     this.hosts.push(host);
+    this.sizeNeighbourTable();
+    return host;
+  }
+
+  /**
+   * A home router (issue 18): its WAN side is a host on the hub's bridge at SUBNET.octet (the "Internet"),
+   * or, given `upstream`, a link into that router's LAN (a router behind a router: carrier-grade NAT). Its
+   * LAN is `lan`.0/24 with the router at .1. nftables masquerades the LAN onto the WAN and forwards nothing
+   * else but replies (policy drop, `ct state established,related`): no port forward, no UPnP. A host behind
+   * it comes from addNatHost. Removed with its namespace (the ruleset lives there).
+   */
+  addRouter(name: string, wan: number | Router, lan: string): Router {
+    let host: Host;
+    let wanIf: string;
+    if (typeof wan === 'number') {
+      host = this.addHost(name, wan);
+      wanIf = 'eth0';
+    } else {
+      const octet = wan.nextLanOctet++;
+      host = { name, ns: `${this.tag}-${name}`, hubIf: '', addr: `${wan.lan}.${octet}`, home: join(this.dir, name), cutLink: [wan.host.ns, `l${octet}`] };
+      ip('netns', 'add', host.ns);
+      this.namespaces.push(host.ns);
+      this.hosts.push(host);
+      ip('-n', host.ns, 'link', 'set', 'lo', 'up');
+      ip('-n', wan.host.ns, 'link', 'add', `l${octet}`, 'type', 'veth', 'peer', 'name', 'wan0', 'netns', host.ns);
+      ip('-n', wan.host.ns, 'link', 'set', `l${octet}`, 'master', 'lanbr', 'up');
+      ip('-n', host.ns, 'addr', 'add', `${host.addr}/24`, 'dev', 'wan0');
+      ip('-n', host.ns, 'link', 'set', 'wan0', 'up');
+      ip('-n', host.ns, 'route', 'add', 'default', 'via', `${wan.lan}.1`);
+      wanIf = 'wan0';
+    }
+    // The LAN side: a bridge, so that a router can have several hosts (or routers) behind it.
+    ip('-n', host.ns, 'link', 'add', 'lanbr', 'type', 'bridge');
+    ip('-n', host.ns, 'addr', 'add', `${lan}.1/24`, 'dev', 'lanbr');
+    ip('-n', host.ns, 'link', 'set', 'lanbr', 'up');
+    sh('ip', ['netns', 'exec', host.ns, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    const rules = `table inet p2pbnat {
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    iifname "lanbr" oifname "${wanIf}" accept
+  }
+  chain postrouting {
+    type nat hook postrouting priority 100; policy accept;
+    oifname "${wanIf}" ip saddr ${lan}.0/24 masquerade
+  }
+}
+`;
+    sh('ip', ['netns', 'exec', host.ns, 'nft', '-f', '-'], 15_000, rules);
+    return { host, lan, nextLanOctet: 2 };
+  }
+
+  /** A host behind `router`: LAN address router.lan.N, default route through the router, cut() unplugs it. */
+  addNatHost(name: string, router: Router): Host {
+    const octet = router.nextLanOctet++;
+    const host: Host = { name, ns: `${this.tag}-${name}`, hubIf: '', addr: `${router.lan}.${octet}`, home: join(this.dir, name), cutLink: [router.host.ns, `l${octet}`] };
+    ip('netns', 'add', host.ns);
+    this.namespaces.push(host.ns);
+    this.hosts.push(host);
+    ip('-n', host.ns, 'link', 'set', 'lo', 'up');
+    ip('-n', router.host.ns, 'link', 'add', `l${octet}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.ns);
+    ip('-n', router.host.ns, 'link', 'set', `l${octet}`, 'master', 'lanbr', 'up');
+    ip('-n', host.ns, 'addr', 'add', `${host.addr}/24`, 'dev', 'eth0');
+    ip('-n', host.ns, 'link', 'set', 'eth0', 'up');
+    ip('-n', host.ns, 'route', 'add', 'default', 'via', `${router.lan}.1`);
     this.sizeNeighbourTable();
     return host;
   }
@@ -183,18 +261,20 @@ export class NetFixture {
   }
 
   /** init the host's home (listening on its address) and start its daemon inside its namespace. */
-  async startDaemon(host: Host, bootstrap: string[], offer: string, o: { env?: NodeJS.ProcessEnv; graceBytes?: number; allowAllPaths?: boolean; upnp?: boolean } = {}): Promise<SwarmMember> {
-    await initHome(host.home, { listen: [`/ip4/${host.addr}/tcp/${this.port}`], mdns: false, offer, ...(o.upnp ? { upnp: true } : {}) });
-    if (o.graceBytes !== undefined || o.allowAllPaths) {
+  async startDaemon(host: Host, bootstrap: string[], offer: string, o: { env?: NodeJS.ProcessEnv; graceBytes?: number; allowAllPaths?: boolean; upnp?: boolean; listen?: string[]; relayServer?: boolean; config?: Partial<PeerConfig>; args?: string[] } = {}): Promise<SwarmMember> {
+    await initHome(host.home, { listen: o.listen ?? [`/ip4/${host.addr}/tcp/${this.port}`], mdns: false, offer, ...(o.upnp ? { upnp: true } : {}) });
+    if (o.graceBytes !== undefined || o.allowAllPaths || o.config) {
       const paths = homePaths(host.home);
       const cfg = await readConfig(paths.config);
       await writeConfig(paths.config, {
         ...cfg,
         ...(o.graceBytes !== undefined ? { fairness: { ...cfg.fairness, graceBytes: o.graceBytes } } : {}),
         ...(o.allowAllPaths ? { api: { ...cfg.api, allowedRoots: ['/'] } } : {}),
+        ...o.config,
       });
     }
-    const { child, member } = await spawnDaemon(host.home, bootstrap.length ? ['--bootstrap', ...bootstrap] : [], o.env ?? {}, ['ip', 'netns', 'exec', host.ns]);
+    const args = [...(bootstrap.length ? ['--bootstrap', ...bootstrap] : []), ...(o.relayServer ? ['--relay-server'] : []), ...(o.args ?? [])];
+    const { child, member } = await spawnDaemon(host.home, args, o.env ?? {}, ['ip', 'netns', 'exec', host.ns]);
     this.children.push(child);
     host.child = child;
     host.member = member;
@@ -254,9 +334,10 @@ export class NetFixture {
     return lines.slice(-n);
   }
 
-  /** Cut a host off the network: its veth end in the hub goes down (the daemon keeps running). */
+  /** Cut a host off the network: its veth end in the hub (or its router) goes down (the daemon keeps running). */
   cut(host: Host): void {
-    ip('-n', this.hub, 'link', 'set', host.hubIf, 'down');
+    if (host.cutLink) ip('-n', host.cutLink[0], 'link', 'set', host.cutLink[1], 'down');
+    else ip('-n', this.hub, 'link', 'set', host.hubIf, 'down');
   }
 
   /** On `from`, make connections to `to` fail at once (a prohibit route: EACCES on connect) instead of
@@ -267,7 +348,8 @@ export class NetFixture {
 
   /** Put a cut host back on the network. */
   reconnect(host: Host): void {
-    ip('-n', this.hub, 'link', 'set', host.hubIf, 'up');
+    if (host.cutLink) ip('-n', host.cutLink[0], 'link', 'set', host.cutLink[1], 'up');
+    else ip('-n', this.hub, 'link', 'set', host.hubIf, 'up');
   }
 
   /** SIGTERM every child (SIGKILL after 5 s) and wait for them. */

@@ -186,6 +186,19 @@ test('UPnP: behind a real miniupnpd router, the inside peer announces the mapped
   assert.ok(seen?.addresses.some((a) => a.startsWith(`/ip4/${outside.addr}/tcp/`)), `the inside peer sees the outside one at ${outside.addr}: ${JSON.stringify(seen)}`);
   log(`outside pinged inside through the router in ${pong.ms} ms`);
 
+  // (3) Reachability: the outside peer, now connected, dials the inside one back at the router's WAN address
+  // with the mapped port: the inside peer says it is reached through UPnP (and only that: its LAN address
+  // stays unreachable from outside).
+  type Reach = { ways: string[]; confirmed: { address: string; kind: string }[]; summary: string };
+  const reachOf = async () => ((await status()) as unknown as { reachability: Reach | null }).reachability;
+  let reach = await reachOf();
+  for (let deadline = Date.now() + 45_000; !reach?.ways.includes('upnp') && Date.now() < deadline;) {
+    await sleep(1_000);
+    reach = await reachOf();
+  }
+  assert.deepEqual(reach?.ways, ['upnp'], `reached through the mapping: ${JSON.stringify(reach)}`);
+  assert.deepEqual(reach!.confirmed.map((c) => [c.address, c.kind]), [[`/ip4/${router.addr}/tcp/${extPort}`, 'upnp']]);
+
   // A clean stop of the inside daemon gives the port back: miniupnpd removes its DNAT rule.
   const exited = new Promise((resolve) => inside.child!.once('exit', resolve));
   inside.child!.kill('SIGTERM');

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { BadRequestError } from '../../common/errors.ts';
 import { clientGone, ndjson } from '../ndjson.ts';
 import type { PeerService } from '../service.ts';
-import { absPath, anyObject, capString, errors, ndjsonResponse } from './schemas.ts';
+import { absPath, capString, errors, ndjsonResponse, StatusSchema } from './schemas.ts';
 import type { Routes } from './context.ts';
 
 const encodingQuery = {
@@ -20,7 +20,11 @@ const PutResult = {
   type: 'object',
   properties: {
     cap: { type: 'string' }, size: { type: 'integer' }, blobsNew: { type: 'integer' }, bytesStored: { type: 'integer' }, packs: { type: 'integer' },
-    pack: { type: ['string', 'null'] }, storageIndex: { type: ['string', 'null'] }, placements: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } }, happiness: { type: 'integer' }, packCaps: { type: 'array', items: { type: 'string' } }
+    pack: { type: ['string', 'null'] }, storageIndex: { type: ['string', 'null'] }, placements: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } }, happiness: { type: 'integer' }, packCaps: { type: 'array', items: { type: 'string' } },
+    paths: {
+      type: 'object', description: 'peer id -> how its share was sent: direct, own-connection (the connection it opened to us: behind NAT) or relay (through `relay`)',
+      additionalProperties: { type: 'object', properties: { path: { type: 'string', enum: ['direct', 'own-connection', 'relay'] }, relay: { type: ['string', 'null'] } } }
+    }
   }
 } as const;
 
@@ -31,13 +35,13 @@ export const coreRoutes: Routes = (app, { peer, allowed }) => {
   }, async () => ({ ok: true }));
 
   app.get('/api/status', {
-    schema: { summary: 'this peer: identity, addresses, storage offered and used, folders', tags: ['daemon'], response: { 200: anyObject, ...errors } }
+    schema: { summary: 'this peer: identity, addresses, how others reach it, storage offered and used, folders', tags: ['daemon'], response: { 200: StatusSchema, ...errors } }
   }, async () => peer.status());
 
   app.get('/api/peers', {
     schema: {
-      summary: 'connected peers', tags: ['daemon'],
-      response: { 200: { type: 'object', properties: { peers: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, addresses: { type: 'array', items: { type: 'string' } }, latencyMs: { type: 'number' } } } } } }, ...errors }
+      summary: 'connected peers, and how storage traffic reaches each (direct, own-connection, relay)', tags: ['daemon'],
+      response: { 200: { type: 'object', properties: { peers: { type: 'array', items: { $ref: 'Peer#' } } } }, ...errors }
     }
   }, async () => ({ peers: await peer.peers() }));
 

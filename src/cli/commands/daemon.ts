@@ -9,8 +9,9 @@ export function registerDaemon(program: Command, ctx: Context): void {
     .option('--bootstrap <multiaddr...>', 'extra peers to join at start', [])
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--read-only', 'a light node: offer no storage, hold no write caps; browse and download by read cap')
+    .option('--relay-server', 'relay storage traffic for members behind NAT (limits: config relay.rate, relay.dailyBytes)')
     .action(async (o) => {
       const { runDaemon } = await import('../../daemon/index.ts');
-      await runDaemon(ctx.home(), { bootstrap: o.bootstrap, logLevel: o.logLevel, readOnly: o.readOnly === true, healthOverride: ctx.io.env.P2PBACKUP_HEALTH });
+      await runDaemon(ctx.home(), { bootstrap: o.bootstrap, logLevel: o.logLevel, readOnly: o.readOnly === true, relayServer: o.relayServer === true, healthOverride: ctx.io.env.P2PBACKUP_HEALTH });
     });
 }

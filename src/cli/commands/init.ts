@@ -16,8 +16,8 @@ export function registerInit(program: Command, ctx: Context): void {
     .option('--swarm-key-file <file>', 'join a private swarm: copy this swarm key into the home')
     .option('--no-mdns', 'do not discover peers on the LAN')
     .option('--api-port <port>', 'local API port (default: any free port)', intOption('--api-port'))
-    .option('--relay-server', 'relay connections for peers that cannot be reached directly (small, short: control traffic)')
-    .option('--relay-client', 'behind a NAT that cannot be forwarded: be reachable through relays')
+    .option('--relay-server', 'relay storage traffic for members behind NAT (a peer with a public address; limits: config relay.rate, relay.dailyBytes)')
+    .option('--relay-client', 'hold relay reservations even when dialled back (default: only while not reachable directly)')
     .option('--upnp', 'ask the router for a port mapping (UPnP)')
     .option('--api-host <address>', 'bind the API here instead of 127.0.0.1 (anyone who can reach it still needs the token)')
     .action(async (o) => {

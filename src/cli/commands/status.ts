@@ -6,10 +6,10 @@ import { renderPeers, renderPing, renderStatus } from '../render.ts';
 export function registerStatus(program: Command, ctx: Context): void {
   program
     .command('peers')
-    .description('list connected peers')
+    .description('list connected peers and how each is reached (direct, own connection, relay)')
     .action(async () => {
       const api = await ctx.api();
-      const r = await api.json<{ peers: { id: string; addresses: string[] }[] }>('GET', '/api/peers');
+      const r = await api.json<{ peers: { id: string; addresses: string[]; reach: string | null; relay: string | null }[] }>('GET', '/api/peers');
       ctx.out(r, () => renderPeers(r));
     });
 
@@ -25,7 +25,7 @@ export function registerStatus(program: Command, ctx: Context): void {
 
   program
     .command('status')
-    .description('this peer: identity, addresses, storage offered and used, API')
+    .description('this peer: identity, addresses, how others reach it, storage offered and used, API')
     .action(async () => {
       const api = await ctx.api();
       const s = await api.json<any>('GET', '/api/status');
