@@ -161,7 +161,9 @@ async function operation(api: ApiClient, path: string, json: unknown, signal: Ab
       const now = performance.now();
       if (now >= next) {
         const s = (now - t0) / 1000;
-        note(`backup:     ${path}: ${files} files, ${(bytes / 1e6).toFixed(1)} MB in ${s.toFixed(0)} s (${(files / s).toFixed(1)} files/s, ${(bytes / 1e6 / s).toFixed(2)} MB/s)`);
+        note(
+          `backup:     ${path}: ${files} files, ${(bytes / 1e6).toFixed(1)} MB in ${s.toFixed(0)} s (${(files / s).toFixed(1)} files/s, ${(bytes / 1e6 / s).toFixed(2)} MB/s)`
+        );
         next = now + PROGRESS_MS;
       }
     }
@@ -180,7 +182,11 @@ export async function resetPeak(pid: number): Promise<boolean> {
 
 /** Run one op of ours and measure it: wall time, the client's peak RSS (pids[0]) and every storage peer's
  *  (pids[1..], VmHWM reset before the op), CPU seconds summed over all of them. */
-export async function measureOp<T>(pids: number[], fn: () => Promise<T>, flagsOut: { cumulativeRss: boolean }): Promise<{ r: T; m: Omit<Measure, 'files' | 'bytes'> & { peerRssMB: number[] } }> {
+export async function measureOp<T>(
+  pids: number[],
+  fn: () => Promise<T>,
+  flagsOut: { cumulativeRss: boolean }
+): Promise<{ r: T; m: Omit<Measure, 'files' | 'bytes'> & { peerRssMB: number[] } }> {
   for (const pid of pids) if (!(await resetPeak(pid))) flagsOut.cumulativeRss = true;
   const cpu0 = await Promise.all(pids.map((p) => usage(p)));
   const t0 = performance.now();
@@ -204,9 +210,12 @@ async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { 
     const checkBackup = (op: Op, folder: any): Measure['files'] => {
       const st = folder.lastStats;
       if (!st) throw new Error(`p2pbackup ${op} of ${ds.name}: no stats in the result`);
-      if (st.skipped?.length) throw new Error(`p2pbackup ${op} of ${ds.name} skipped ${st.skipped.length} item(s), e.g. ${st.skipped[0].path}: ${st.skipped[0].error}`);
-      if (st.files !== ds.files || st.bytesTotal !== ds.bytes) throw new Error(`p2pbackup ${op} of ${ds.name}: ${st.files} files / ${st.bytesTotal} bytes, the dataset has ${ds.files} / ${ds.bytes}`);
-      if (op === 'backup-unchanged' && st.unchanged !== st.files) note(`backup: warning: p2pbackup ${op}: only ${st.unchanged} of ${st.files} files found unchanged`);
+      if (st.skipped?.length)
+        throw new Error(`p2pbackup ${op} of ${ds.name} skipped ${st.skipped.length} item(s), e.g. ${st.skipped[0].path}: ${st.skipped[0].error}`);
+      if (st.files !== ds.files || st.bytesTotal !== ds.bytes)
+        throw new Error(`p2pbackup ${op} of ${ds.name}: ${st.files} files / ${st.bytesTotal} bytes, the dataset has ${ds.files} / ${ds.bytes}`);
+      if (op === 'backup-unchanged' && st.unchanged !== st.files)
+        note(`backup: warning: p2pbackup ${op}: only ${st.unchanged} of ${st.files} files found unchanged`);
       return st.files;
     };
     const res = {} as Record<Op, Measure>;
@@ -216,7 +225,8 @@ async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { 
     res['backup-unchanged'] = { ...b2.m, files: checkBackup('backup-unchanged', b2.r), bytes: b2.r.lastStats.bytesTotal };
     const target = join(home, 'restored');
     const rs = await measure(() => operation(api, '/api/restore', { cap: b2.r.rootCap, target, overwrite: 'always' }, scope.signal));
-    if (rs.r.stats?.failed?.length) throw new Error(`p2pbackup restore of ${ds.name}: ${rs.r.stats.failed.length} failed, e.g. ${rs.r.stats.failed[0].path}: ${rs.r.stats.failed[0].error}`);
+    if (rs.r.stats?.failed?.length)
+      throw new Error(`p2pbackup restore of ${ds.name}: ${rs.r.stats.failed.length} failed, e.g. ${rs.r.stats.failed[0].path}: ${rs.r.stats.failed[0].error}`);
     const got = await verifyRestore('p2pbackup', ds, target);
     res.restore = { ...rs.m, ...got };
     return res;
@@ -228,7 +238,8 @@ async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { 
 
 export async function verifyRestore(impl: Impl, ds: Dataset, target: string): Promise<{ files: number; bytes: number }> {
   const got = await walk(target, false, ds.sha256 !== undefined);
-  if (got.files !== ds.files || got.bytes !== ds.bytes) throw new Error(`${impl} restore of ${ds.name}: ${got.files} files / ${got.bytes} bytes restored, the dataset has ${ds.files} / ${ds.bytes}`);
+  if (got.files !== ds.files || got.bytes !== ds.bytes)
+    throw new Error(`${impl} restore of ${ds.name}: ${got.files} files / ${got.bytes} bytes restored, the dataset has ${ds.files} / ${ds.bytes}`);
   if (ds.sha256 !== undefined && got.sha256 !== ds.sha256) throw new Error(`${impl} restore of ${ds.name}: sha256 ${got.sha256} != ${ds.sha256}`);
   return { files: got.files, bytes: got.bytes };
 }
@@ -252,17 +263,30 @@ async function runTool(scope: BenchScope, restic: string, args: string[], env: N
   scope.track(child);
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4000); });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-4000);
+  });
   // Without GNU time: poll the child's VmHWM and CPU ticks until it exits.
   let polled = { peakRssMB: 0, cpuSeconds: 0 };
-  const poll = gnuTime ? null : setInterval(() => {
-    usage(child.pid!).then((u) => { polled = { peakRssMB: Math.max(polled.peakRssMB, u.peakRssMB), cpuSeconds: u.cpuSeconds }; }, () => {});
-  }, POLL_MS);
+  const poll = gnuTime
+    ? null
+    : setInterval(() => {
+        usage(child.pid!).then(
+          (u) => {
+            polled = { peakRssMB: Math.max(polled.peakRssMB, u.peakRssMB), cpuSeconds: u.cpuSeconds };
+          },
+          () => {}
+        );
+      }, POLL_MS);
   const code = await new Promise<number>((res, rej) => {
     child.once('error', rej);
     child.once('close', (c, sig) => res(c ?? (sig ? 128 : 1)));
-  }).finally(() => { if (poll) clearInterval(poll); });
+  }).finally(() => {
+    if (poll) clearInterval(poll);
+  });
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0) throw new Error(`restic ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
   if (!gnuTime) return { stdout, seconds, ...polled };
@@ -270,7 +294,12 @@ async function runTool(scope: BenchScope, restic: string, args: string[], env: N
   await rm(timeOut, { force: true });
   const num = (re: RegExp) => Number(re.exec(t)?.[1] ?? Number.NaN);
   const kb = num(/Maximum resident set size \(kbytes\):\s*(\d+)/);
-  return { stdout, seconds, peakRssMB: Math.round(kb / 1024), cpuSeconds: num(/User time \(seconds\):\s*([\d.]+)/) + num(/System time \(seconds\):\s*([\d.]+)/) };
+  return {
+    stdout,
+    seconds,
+    peakRssMB: Math.round(kb / 1024),
+    cpuSeconds: num(/User time \(seconds\):\s*([\d.]+)/) + num(/System time \(seconds\):\s*([\d.]+)/)
+  };
 }
 
 export async function runRestic(scope: BenchScope, restic: string, gnuTime: boolean, ds: Dataset, sub: string): Promise<Record<Op, Measure>> {
@@ -284,11 +313,23 @@ export async function runRestic(scope: BenchScope, restic: string, gnuTime: bool
     const res = {} as Record<Op, Measure>;
     for (const op of ['backup', 'backup-unchanged'] as const) {
       const r = await runTool(scope, restic, ['backup', '--json', ds.path], env, gnuTime);
-      const summary = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((m) => m.message_type === 'summary');
+      const summary = r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .find((m) => m.message_type === 'summary');
       if (!summary) throw new Error(`restic ${op} of ${ds.name}: no summary in its --json output`);
-      if (summary.total_files_processed !== ds.files) note(`backup: warning: restic ${op} of ${ds.name} processed ${summary.total_files_processed} files, the dataset has ${ds.files}`);
-      if (op === 'backup-unchanged' && summary.files_unmodified !== summary.total_files_processed) note(`backup: warning: restic ${op}: only ${summary.files_unmodified} of ${summary.total_files_processed} files unmodified`);
-      res[op] = { seconds: r.seconds, peakRssMB: r.peakRssMB, cpuSeconds: r.cpuSeconds, files: summary.total_files_processed, bytes: summary.total_bytes_processed };
+      if (summary.total_files_processed !== ds.files)
+        note(`backup: warning: restic ${op} of ${ds.name} processed ${summary.total_files_processed} files, the dataset has ${ds.files}`);
+      if (op === 'backup-unchanged' && summary.files_unmodified !== summary.total_files_processed)
+        note(`backup: warning: restic ${op}: only ${summary.files_unmodified} of ${summary.total_files_processed} files unmodified`);
+      res[op] = {
+        seconds: r.seconds,
+        peakRssMB: r.peakRssMB,
+        cpuSeconds: r.cpuSeconds,
+        files: summary.total_files_processed,
+        bytes: summary.total_bytes_processed
+      };
     }
     const target = join(dir, 'restored');
     const r = await runTool(scope, restic, ['restore', 'latest', '--target', target], env, gnuTime);
@@ -323,7 +364,10 @@ export async function run(argv: string[]): Promise<void> {
   const restic = 'restic' in found ? found.restic : null;
   if ('unavailable' in found) note(`backup: ${found.unavailable}; running the p2pbackup side only`);
   else note(`backup: comparing with ${found.version}`);
-  const gnuTime = await access('/usr/bin/time', fsc.X_OK).then(() => true, () => false);
+  const gnuTime = await access('/usr/bin/time', fsc.X_OK).then(
+    () => true,
+    () => false
+  );
   if (restic && !gnuTime) note('backup: no /usr/bin/time (apt-get install -y time): restic peak RSS is polled from /proc every 20 ms');
 
   const scope = await openScope('backup');
@@ -344,26 +388,54 @@ export async function run(argv: string[]): Promise<void> {
         const order: Impl[] = s % 2 === 0 ? ['restic', 'p2pbackup'] : ['p2pbackup', 'restic'];
         for (const impl of order) {
           if (impl === 'restic' && !restic) continue;
-          note(`backup: ${ds.name}: sample ${s + 1}/${samples}: ${impl}${impl === 'p2pbackup' ? ` (fresh swarm of ${PEERS} peers + client)` : ' (fresh local repository)'}`);
+          note(
+            `backup: ${ds.name}: sample ${s + 1}/${samples}: ${impl}${impl === 'p2pbackup' ? ` (fresh swarm of ${PEERS} peers + client)` : ' (fresh local repository)'}`
+          );
           const sub = `${impl}-${rows.length}-${s}`;
           const m = impl === 'p2pbackup' ? await runOurs(scope, ds, sub, rssFlags) : await runRestic(scope, restic!, gnuTime, ds, sub);
-          for (const op of OPS) note(`backup:   ${op.padEnd(16)} ${m[op].seconds.toFixed(2)} s  ${(ds.bytes / 1e6 / m[op].seconds).toFixed(1)} MB/s  peak RSS ${m[op].peakRssMB} MiB${m[op].peerPeakRssMB !== undefined ? ` (peers ≤ ${m[op].peerPeakRssMB})` : ''}  CPU ${m[op].cpuSeconds.toFixed(1)} s`);
+          for (const op of OPS)
+            note(
+              `backup:   ${op.padEnd(16)} ${m[op].seconds.toFixed(2)} s  ${(ds.bytes / 1e6 / m[op].seconds).toFixed(1)} MB/s  peak RSS ${m[op].peakRssMB} MiB${m[op].peerPeakRssMB !== undefined ? ` (peers ≤ ${m[op].peerPeakRssMB})` : ''}  CPU ${m[op].cpuSeconds.toFixed(1)} s`
+            );
           got[impl].push(m);
         }
         note(`backup: ${ds.name}: sample ${s + 1}/${samples}: transport floor (the same bytes over libp2p between ${PEERS} + 1 processes, nothing else)`);
         const fl = await measureTransportFloor(ds.bytes, PEERS, K);
-        const floorOf = (p: { seconds: number; cpuSeconds: number }): Measure => ({ seconds: p.seconds, cpuSeconds: p.cpuSeconds, peakRssMB: 0, files: 0, bytes: ds.bytes });
+        const floorOf = (p: { seconds: number; cpuSeconds: number }): Measure => ({
+          seconds: p.seconds,
+          cpuSeconds: p.cpuSeconds,
+          peakRssMB: 0,
+          files: 0,
+          bytes: ds.bytes
+        });
         got.floor.push({ backup: floorOf(fl.push), restore: floorOf(fl.pull) }); // nothing to move for an unchanged re-backup
-        note(`backup:   floor push ${fl.push.seconds.toFixed(2)} s (CPU ${fl.push.cpuSeconds.toFixed(1)} s), pull ${fl.pull.seconds.toFixed(2)} s (CPU ${fl.pull.cpuSeconds.toFixed(1)} s)`);
+        note(
+          `backup:   floor push ${fl.push.seconds.toFixed(2)} s (CPU ${fl.push.cpuSeconds.toFixed(1)} s), pull ${fl.pull.seconds.toFixed(2)} s (CPU ${fl.pull.cpuSeconds.toFixed(1)} s)`
+        );
       }
       for (const op of OPS) {
         const rowOf = (impl: Impl): BackupRow => {
           const ms = got[impl].map((m) => m[op]).filter((m) => m !== undefined);
-          if (!ms.length) return { dataset: ds.name, op, impl, seconds: null, mbps: null, peakRssMB: null, files: null, bytes: null, cpuSeconds: null, sampleSeconds: [], unavailable: 'unavailable' in found ? found.unavailable : 'not run' };
+          if (!ms.length)
+            return {
+              dataset: ds.name,
+              op,
+              impl,
+              seconds: null,
+              mbps: null,
+              peakRssMB: null,
+              files: null,
+              bytes: null,
+              cpuSeconds: null,
+              sampleSeconds: [],
+              unavailable: 'unavailable' in found ? found.unavailable : 'not run'
+            };
           const seconds = median(ms.map((m) => m.seconds));
           const last = ms[ms.length - 1];
           return {
-            dataset: ds.name, op, impl,
+            dataset: ds.name,
+            op,
+            impl,
             seconds: +seconds.toFixed(3),
             mbps: +(ds.bytes / 1e6 / seconds).toFixed(1),
             peakRssMB: impl === 'floor' ? null : Math.max(...ms.map((m) => m.peakRssMB)),
@@ -371,7 +443,7 @@ export async function run(argv: string[]): Promise<void> {
             bytes: last.bytes,
             ...(impl === 'p2pbackup' ? { peerPeakRssMB: Math.max(...ms.map((m) => m.peerPeakRssMB ?? 0)) } : {}),
             cpuSeconds: +median(ms.map((m) => m.cpuSeconds)).toFixed(1),
-            sampleSeconds: ms.map((m) => +m.seconds.toFixed(3)),
+            sampleSeconds: ms.map((m) => +m.seconds.toFixed(3))
           };
         };
         const ours = rowOf('p2pbackup');
@@ -399,23 +471,37 @@ export async function run(argv: string[]): Promise<void> {
   const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined ? '-' : x.toFixed(d));
   out(`Backup, unchanged re-backup and restore: p2pbackup (local swarm: ${PEERS} storage peers + client daemon, one process each,`);
   out(`loopback, 3-of-5, happy 4) vs ${resticInfo || 'restic (unavailable)'} (local repository, default options).`);
-  out(`Median of ${samples} sample(s)${samples === 1 ? ' (one sample: the big tree is slow; numbers on shared cores are noisy)' : ''}; each sample starts from an empty swarm / repository;`);
+  out(
+    `Median of ${samples} sample(s)${samples === 1 ? ' (one sample: the big tree is slow; numbers on shared cores are noisy)' : ''}; each sample starts from an empty swarm / repository;`
+  );
   out('inputs read from the page cache by both (warmed once, order alternated per sample). MB/s = dataset MB (1e6) / wall s.');
-  out(`Peak RSS MiB: ours = client daemon during the op${rssFlags.cumulativeRss ? ' (CUMULATIVE since daemon start: clear_refs was refused)' : ''}, peers = highest storage peer; restic = its process.`);
+  out(
+    `Peak RSS MiB: ours = client daemon during the op${rssFlags.cumulativeRss ? ' (CUMULATIVE since daemon start: clear_refs was refused)' : ''}, peers = highest storage peer; restic = its process.`
+  );
   out('CPU s = user+sys (ours: client + 5 peers). ours/restic = wall time ratio (target: <= 1).');
   out(`floor = the transport alone (bench/floor-transport.ts): the dataset's share bytes (${PEERS}/${K} of it) pushed from a client process to`);
-  out(`${PEERS} peer processes, and the dataset's bytes pulled from ${K} of them, over libp2p (TCP + Noise + Yamux, loopback, ${STREAMS_PER_PEER} streams per peer);`);
+  out(
+    `${PEERS} peer processes, and the dataset's bytes pulled from ${K} of them, over libp2p (TCP + Noise + Yamux, loopback, ${STREAMS_PER_PEER} streams per peer);`
+  );
   out('receivers drop the bytes: no files, no disk, no encryption of ours, no erasure coding, no hashing. No backup or restore of those bytes');
   out('through this swarm can beat it on this machine; its CPU s shows how much of the cores the transport alone takes.');
   out(
     formatTable(
       ['dataset', 'op', 'impl', 'seconds', 'MB/s', 'peak RSS', 'peers RSS', 'CPU s', 'files', 'MB', 'ours/restic'],
       rows.map((r) => [
-        r.dataset, r.op, r.impl,
-        r.unavailable ? 'unavailable' : f(r.seconds, 2), f(r.mbps), r.peakRssMB ?? '-', r.peerPeakRssMB ?? '-', f(r.cpuSeconds),
-        r.files ?? '-', r.bytes === null ? '-' : (r.bytes / 1e6).toFixed(1), r.impl !== 'restic' ? f(r.vsRestic, 2) : '',
-      ]),
-    ),
+        r.dataset,
+        r.op,
+        r.impl,
+        r.unavailable ? 'unavailable' : f(r.seconds, 2),
+        f(r.mbps),
+        r.peakRssMB ?? '-',
+        r.peerPeakRssMB ?? '-',
+        f(r.cpuSeconds),
+        r.files ?? '-',
+        r.bytes === null ? '-' : (r.bytes / 1e6).toFixed(1),
+        r.impl !== 'restic' ? f(r.vsRestic, 2) : ''
+      ])
+    )
   );
   const missing = rows.find((r) => r.unavailable && r.impl === 'restic');
   if (missing) out(`\nrestic rows: ${missing.unavailable}`);

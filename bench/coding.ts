@@ -31,7 +31,12 @@ interface Runner {
   close(): Promise<void> | void;
 }
 
-const CODES: [number, number][] = [[10, 4], [4, 2], [3, 7], [17, 3]];
+const CODES: [number, number][] = [
+  [10, 4],
+  [4, 2],
+  [3, 7],
+  [17, 3]
+];
 const SIZES = [64 * 1024, 1024 * 1024];
 
 function fill(a: Uint8Array, seed: number): void {
@@ -60,7 +65,7 @@ function oursSingle(op: Record_['op'], k: number, m: number, len: number): Runne
     close: () => {
       set.release();
       codec.close();
-    },
+    }
   };
 }
 
@@ -73,7 +78,7 @@ function refSingle(op: Record_['op'], k: number, m: number, len: number): Runner
     impl: 'reference',
     bytes: k * len,
     step: op === 'encode' ? () => stripe.encode() : () => stripe.reconstruct(present),
-    close: () => {},
+    close: () => {}
   };
 }
 
@@ -94,7 +99,7 @@ async function oursParallel(op: Record_['op'], k: number, m: number, len: number
       op === 'encode'
         ? () => Promise.all(sets.map((set) => pc.encodeShardSet(set)))
         : () => Promise.all(sets.map((set) => pc.reconstructShardSet(set, present, { dataOnly: true }))),
-    close: () => pc.close(),
+    close: () => pc.close()
   };
 }
 
@@ -123,7 +128,7 @@ function refParallel(op: Record_['op'], k: number, m: number, len: number, threa
     },
     close: async () => {
       await Promise.all(workers.map((w) => w.terminate()));
-    },
+    }
   };
 }
 
@@ -150,7 +155,9 @@ export async function run(argv: string[]): Promise<void> {
         for (const len of SIZES) {
           note(`coding: ${op} ${k}+${m} ${formatBytes(len)} threads=${threads}`);
           const runners: Runner[] =
-            threads === 1 ? [oursSingle(op, k, m, len), refSingle(op, k, m, len)] : [await oursParallel(op, k, m, len, threads), refParallel(op, k, m, len, threads)];
+            threads === 1
+              ? [oursSingle(op, k, m, len), refSingle(op, k, m, len)]
+              : [await oursParallel(op, k, m, len, threads), refParallel(op, k, m, len, threads)];
           try {
             for (const r of runners) await timeFor(() => r.step(), warmMs);
             const got = runners.map(() => [] as number[]);
@@ -179,6 +186,6 @@ export async function run(argv: string[]): Promise<void> {
   process.stdout.write(formatTable(['op', 'k+m', 'shard', 'threads', 'p2pbackup', 'reference', 'ours/ref'], rows) + '\n');
   process.stdout.write(
     'threads>1: ours = createParallelCodec ShardSets (each stripe split by columns over the threads, shared memory), reference = one in-place stripe per worker thread.\n' +
-      'reconstruct: min(4, m) shards lost (data first), data shards rebuilt.\n',
+      'reconstruct: min(4, m) shards lost (data first), data shards rebuilt.\n'
   );
 }

@@ -14,7 +14,7 @@ export function parseFlags(argv: readonly string[]): BenchFlags {
   return {
     json: argv.includes('--json'),
     quick: argv.includes('--quick'),
-    rest: argv.filter((a) => a !== '--json' && a !== '--quick'),
+    rest: argv.filter((a) => a !== '--json' && a !== '--quick')
   };
 }
 
@@ -49,7 +49,11 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   const cells = [headers, ...rows.map((r) => r.map((c) => String(c)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const isNum = headers.map((_, i) => rows.every((r) => typeof r[i] === 'number' || /^[\d.x-]+$/.test(String(r[i]))));
-  const line = (r: readonly string[]) => r.map((c, i) => (isNum[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (isNum[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 

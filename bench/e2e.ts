@@ -79,13 +79,22 @@ async function startNetns(peers: number): Promise<OurSwarm> {
     const client = net.addHost('c', 200);
     for (const [i, h] of storage.entries()) await net.startDaemon(h, i === 0 ? [] : storage[0].member!.addresses, '8GiB', { graceBytes: 8 * 2 ** 30 });
     // The client bootstraps to (at most) 10 peers; it finds the rest through the DHT.
-    await net.startDaemon(client, storage.slice(0, 10).flatMap((h) => h.member!.addresses), '0', { allowAllPaths: true });
-    await net.waitPeers(client, storage.map((h) => h.member!.peerId), Math.min(peers, 5));
+    await net.startDaemon(
+      client,
+      storage.slice(0, 10).flatMap((h) => h.member!.addresses),
+      '0',
+      { allowAllPaths: true }
+    );
+    await net.waitPeers(
+      client,
+      storage.map((h) => h.member!.peerId),
+      Math.min(peers, 5)
+    );
     return {
       cli: (args) => net.cli(client, args, OP_TIMEOUT_MS),
       pids: [client.member!.pid, ...storage.map((h) => h.member!.pid)],
       dir: net.dir,
-      stop: () => net.cleanup(),
+      stop: () => net.cleanup()
     };
   } catch (err) {
     await net.cleanup();
@@ -103,7 +112,7 @@ async function startLoopback(scope: BenchScope, sub: string, peers: number): Pro
     stop: async () => {
       await swarm.stop();
       await scope.discard(home);
-    },
+    }
   };
 }
 
@@ -116,7 +125,11 @@ async function runOurs(scope: BenchScope, swarm: OurSwarm, ds: Dataset, flagsOut
       const said = [...r.stdout.trim().split('\n').slice(-2), ...r.stderr.trim().split('\n').slice(-3)].filter(Boolean).join(' | ').slice(-1500);
       throw new Error(`p2pbackup ${op} of ${ds.name} exited ${r.code} after ${(r.ms / 1000).toFixed(1)} s: ${said}`);
     }
-    const s = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'summary');
+    const s = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((l) => l.type === 'summary');
     if (!s) throw new Error(`p2pbackup ${op} of ${ds.name}: no summary line`);
     return s;
   };
@@ -127,7 +140,8 @@ async function runOurs(scope: BenchScope, swarm: OurSwarm, ds: Dataset, flagsOut
     const s = summaryOf(op, r);
     const st = s.stats;
     if (st.skipped?.length) throw new Error(`p2pbackup ${op} of ${ds.name} skipped ${st.skipped.length}, e.g. ${st.skipped[0].path}: ${st.skipped[0].error}`);
-    if (st.files !== ds.files || st.bytesTotal !== ds.bytes) throw new Error(`p2pbackup ${op} of ${ds.name}: ${st.files} files / ${st.bytesTotal} bytes, the dataset has ${ds.files} / ${ds.bytes}`);
+    if (st.files !== ds.files || st.bytesTotal !== ds.bytes)
+      throw new Error(`p2pbackup ${op} of ${ds.name}: ${st.files} files / ${st.bytesTotal} bytes, the dataset has ${ds.files} / ${ds.bytes}`);
     if (op === 'backup-unchanged' && st.unchanged !== st.files) note(`e2e: warning: ${op}: only ${st.unchanged} of ${st.files} files found unchanged`);
     rootCap = s.rootCap;
     res[op] = { ...m, files: st.files, bytes: st.bytesTotal };
@@ -142,7 +156,12 @@ async function runOurs(scope: BenchScope, swarm: OurSwarm, ds: Dataset, flagsOut
 
 /** Wall time vs peers, one polyline per (dataset, op); restic as a dashed horizontal line per (dataset, op). */
 export function chart(rows: E2eRow[]): string {
-  const W = 760, H = 420, L = 60, R = 230, T = 30, B = 50;
+  const W = 760,
+    H = 420,
+    L = 60,
+    R = 230,
+    T = 30,
+    B = 50;
   const ours = rows.filter((r) => r.impl === 'p2pbackup');
   const peersAll = [...new Set(ours.map((r) => r.peers!))].sort((a, b) => a - b);
   const maxS = Math.max(1e-3, ...rows.map((r) => r.seconds)) * 1.1;
@@ -157,24 +176,39 @@ export function chart(rows: E2eRow[]): string {
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`,
     `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
     `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">storage peers</text>`,
-    `<text x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">seconds</text>`,
+    `<text x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">seconds</text>`
   ];
-  for (const p of peersAll) parts.push(`<line x1="${x(p)}" y1="${H - B}" x2="${x(p)}" y2="${H - B + 5}" stroke="black"/><text x="${x(p)}" y="${H - B + 17}" text-anchor="middle">${p}</text>`);
+  for (const p of peersAll)
+    parts.push(
+      `<line x1="${x(p)}" y1="${H - B}" x2="${x(p)}" y2="${H - B + 5}" stroke="black"/><text x="${x(p)}" y="${H - B + 17}" text-anchor="middle">${p}</text>`
+    );
   for (let i = 0; i <= 5; i++) {
     const s = (maxS / 5) * i;
-    parts.push(`<line x1="${L - 5}" y1="${y(s)}" x2="${W - R}" y2="${y(s)}" stroke="#ddd"/><text x="${L - 8}" y="${y(s) + 4}" text-anchor="end">${s < 10 ? s.toFixed(1) : s.toFixed(0)}</text>`);
+    parts.push(
+      `<line x1="${L - 5}" y1="${y(s)}" x2="${W - R}" y2="${y(s)}" stroke="#ddd"/><text x="${L - 8}" y="${y(s) + 4}" text-anchor="end">${s < 10 ? s.toFixed(1) : s.toFixed(0)}</text>`
+    );
   }
   const series = [...new Set(ours.map((r) => `${r.dataset}|${r.op}`))];
   series.forEach((key, i) => {
     const [dataset, op] = key.split('|');
     const c = colors[i % colors.length];
     const pts = ours.filter((r) => r.dataset === dataset && r.op === op).sort((a, b) => a.peers! - b.peers!);
-    parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts.map((r) => `${x(r.peers!).toFixed(1)},${y(r.seconds).toFixed(1)}`).join(' ')}"/>`);
-    for (const r of pts) parts.push(`<circle cx="${x(r.peers!).toFixed(1)}" cy="${y(r.seconds).toFixed(1)}" r="3" fill="${c}"><title>${esc(`${dataset} ${op}, ${r.peers} peers: ${r.seconds} s`)}</title></circle>`);
+    parts.push(
+      `<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts.map((r) => `${x(r.peers!).toFixed(1)},${y(r.seconds).toFixed(1)}`).join(' ')}"/>`
+    );
+    for (const r of pts)
+      parts.push(
+        `<circle cx="${x(r.peers!).toFixed(1)}" cy="${y(r.seconds).toFixed(1)}" r="3" fill="${c}"><title>${esc(`${dataset} ${op}, ${r.peers} peers: ${r.seconds} s`)}</title></circle>`
+      );
     const restic = rows.find((r) => r.impl === 'restic' && r.dataset === dataset && r.op === op);
-    if (restic) parts.push(`<line x1="${L}" y1="${y(restic.seconds).toFixed(1)}" x2="${W - R}" y2="${y(restic.seconds).toFixed(1)}" stroke="${c}" stroke-dasharray="5,4"/>`);
+    if (restic)
+      parts.push(
+        `<line x1="${L}" y1="${y(restic.seconds).toFixed(1)}" x2="${W - R}" y2="${y(restic.seconds).toFixed(1)}" stroke="${c}" stroke-dasharray="5,4"/>`
+      );
     const ly = T + 10 + i * 16;
-    parts.push(`<line x1="${W - R + 10}" y1="${ly}" x2="${W - R + 30}" y2="${ly}" stroke="${c}" stroke-width="2"/><text x="${W - R + 35}" y="${ly + 4}">${esc(`${dataset.length > 22 ? '…' + dataset.slice(-21) : dataset}: ${op}`)}</text>`);
+    parts.push(
+      `<line x1="${W - R + 10}" y1="${ly}" x2="${W - R + 30}" y2="${ly}" stroke="${c}" stroke-width="2"/><text x="${W - R + 35}" y="${ly + 4}">${esc(`${dataset.length > 22 ? '…' + dataset.slice(-21) : dataset}: ${op}`)}</text>`
+    );
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
@@ -184,7 +218,9 @@ export async function run(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
   const tree = resolve(arg(flags.rest, '--tree', flags.quick ? '/usr/share/zoneinfo' : '/usr/share'));
   const fileSize = parseSize(arg(flags.rest, '--file-size', flags.quick ? '64MiB' : '1GiB'));
-  const peerCounts = arg(flags.rest, '--peers', flags.quick ? '5,10' : '5,10,20,50').split(',').map(Number);
+  const peerCounts = arg(flags.rest, '--peers', flags.quick ? '5,10' : '5,10,20,50')
+    .split(',')
+    .map(Number);
   if (peerCounts.some((p) => !Number.isInteger(p) || p < 4 || p > 60)) throw new Error('--peers: a comma-separated list of whole numbers in 4..60 (happy = 4)');
   const resticArg = flags.rest.includes('--restic') ? arg(flags.rest, '--restic', '') : null;
   const why = flags.rest.includes('--loopback') ? 'forced by --loopback' : skipReason('p2pbn');
@@ -194,7 +230,10 @@ export async function run(argv: string[]): Promise<void> {
   const found = findRestic(resticArg);
   const restic = 'restic' in found ? found.restic : null;
   note(`e2e: ${'unavailable' in found ? `${found.unavailable}; p2pbackup only` : `comparing with ${found.version}`}`);
-  const gnuTime = await access('/usr/bin/time', fsc.X_OK).then(() => true, () => false);
+  const gnuTime = await access('/usr/bin/time', fsc.X_OK).then(
+    () => true,
+    () => false
+  );
 
   const scope = await openScope('e2e');
   const rows: E2eRow[] = [];
@@ -209,13 +248,23 @@ export async function run(argv: string[]): Promise<void> {
       await walk(ds.path, true);
       const push = (impl: E2eRow['impl'], peers: number | null, op: Op, m: Measure & { peerRssMB?: number[] }) => {
         const row: E2eRow = {
-          dataset: ds.name, op, impl, peers, mode: impl === 'restic' ? 'local' : mode,
-          seconds: +m.seconds.toFixed(3), mbps: +(ds.bytes / 1e6 / m.seconds).toFixed(2), peakRssMB: m.peakRssMB,
+          dataset: ds.name,
+          op,
+          impl,
+          peers,
+          mode: impl === 'restic' ? 'local' : mode,
+          seconds: +m.seconds.toFixed(3),
+          mbps: +(ds.bytes / 1e6 / m.seconds).toFixed(2),
+          peakRssMB: m.peakRssMB,
           ...(m.peerRssMB ? { peerRssMaxMB: Math.max(...m.peerRssMB), peerRssMedianMB: median(m.peerRssMB) } : {}),
-          cpuSeconds: +m.cpuSeconds.toFixed(1), files: m.files, bytes: m.bytes,
+          cpuSeconds: +m.cpuSeconds.toFixed(1),
+          files: m.files,
+          bytes: m.bytes
         };
         rows.push(row);
-        note(`e2e:   ${impl} ${peers ?? '-'} peers ${op.padEnd(16)} ${row.seconds.toFixed(2)} s  ${row.mbps} MB/s  RSS ${row.peakRssMB} MiB${row.peerRssMaxMB !== undefined ? `  peers max ${row.peerRssMaxMB} / median ${row.peerRssMedianMB} MiB` : ''}  CPU ${row.cpuSeconds} s`);
+        note(
+          `e2e:   ${impl} ${peers ?? '-'} peers ${op.padEnd(16)} ${row.seconds.toFixed(2)} s  ${row.mbps} MB/s  RSS ${row.peakRssMB} MiB${row.peerRssMaxMB !== undefined ? `  peers max ${row.peerRssMaxMB} / median ${row.peerRssMedianMB} MiB` : ''}  CPU ${row.cpuSeconds} s`
+        );
       };
       if (restic) {
         note(`e2e: ${ds.name}: restic (local repository)`);
@@ -246,7 +295,16 @@ export async function run(argv: string[]): Promise<void> {
   }
 
   await mkdir(RESULTS, { recursive: true });
-  const setup = { started, mode, tree, fileSize, peers: peerCounts, restic: 'version' in found ? found.version : null, cumulativeRss: rssFlags.cumulativeRss, quick: flags.quick };
+  const setup = {
+    started,
+    mode,
+    tree,
+    fileSize,
+    peers: peerCounts,
+    restic: 'version' in found ? found.version : null,
+    cumulativeRss: rssFlags.cumulativeRss,
+    quick: flags.quick
+  };
   await writeFile(join(RESULTS, 'e2e.json'), JSON.stringify({ setup, rows, failures }, null, 2) + '\n');
   await writeFile(join(RESULTS, 'e2e.svg'), chart(rows));
   note(`e2e: wrote ${join(RESULTS, 'e2e.json')} and e2e.svg`);
@@ -256,13 +314,33 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   const out = (s: string) => process.stdout.write(s + '\n');
-  out(`End to end: p2pbackup (${mode === 'netns' ? 'each peer and the client in its own network namespace, one bridge' : 'loopback'}, 3-of-5, happy 4; wall time = the CLI command)`);
-  out(`vs ${'version' in found ? found.version : 'restic (unavailable)'} (local repository, once per dataset). One sample each. MB/s = dataset MB (1e6) / wall s.`);
-  out(`RSS MiB: client daemon (ours) / restic process; peers: storage peers' peak during the op, max and median${rssFlags.cumulativeRss ? ' (CUMULATIVE: clear_refs refused)' : ''}. CPU s: client + all peers.`);
+  out(
+    `End to end: p2pbackup (${mode === 'netns' ? 'each peer and the client in its own network namespace, one bridge' : 'loopback'}, 3-of-5, happy 4; wall time = the CLI command)`
+  );
+  out(
+    `vs ${'version' in found ? found.version : 'restic (unavailable)'} (local repository, once per dataset). One sample each. MB/s = dataset MB (1e6) / wall s.`
+  );
+  out(
+    `RSS MiB: client daemon (ours) / restic process; peers: storage peers' peak during the op, max and median${rssFlags.cumulativeRss ? ' (CUMULATIVE: clear_refs refused)' : ''}. CPU s: client + all peers.`
+  );
   const f = (x: number | undefined, d = 1) => (x === undefined ? '-' : x.toFixed(d));
-  out(formatTable(
-    ['dataset', 'op', 'impl', 'peers', 'seconds', 'MB/s', 'RSS', 'peer max', 'peer med', 'CPU s', 'files'],
-    rows.map((r) => [r.dataset, r.op, r.impl, r.peers ?? '-', f(r.seconds, 2), f(r.mbps, 2), r.peakRssMB, r.peerRssMaxMB ?? '-', r.peerRssMedianMB ?? '-', f(r.cpuSeconds), r.files]),
-  ));
+  out(
+    formatTable(
+      ['dataset', 'op', 'impl', 'peers', 'seconds', 'MB/s', 'RSS', 'peer max', 'peer med', 'CPU s', 'files'],
+      rows.map((r) => [
+        r.dataset,
+        r.op,
+        r.impl,
+        r.peers ?? '-',
+        f(r.seconds, 2),
+        f(r.mbps, 2),
+        r.peakRssMB,
+        r.peerRssMaxMB ?? '-',
+        r.peerRssMedianMB ?? '-',
+        f(r.cpuSeconds),
+        r.files
+      ])
+    )
+  );
   for (const x of failures) out(`FAILED: ${x.dataset}, ${x.peers} peers: ${x.error}`);
 }

@@ -30,8 +30,15 @@ const CHUNK = 256 * 1024;
 /** Concurrent streams per peer: shares of several files are in flight at once in a real backup. */
 export const STREAMS_PER_PEER = 4;
 
-export interface FloorPhase { seconds: number; cpuSeconds: number; bytes: number }
-export interface FloorResult { push: FloorPhase; pull: FloorPhase }
+export interface FloorPhase {
+  seconds: number;
+  cpuSeconds: number;
+  bytes: number;
+}
+export interface FloorResult {
+  push: FloorPhase;
+  pull: FloorPhase;
+}
 
 /** In this process only: window updates at half a window (see the top of this file). */
 function halfWindowUpdates(): void {
@@ -47,47 +54,65 @@ function halfWindowUpdates(): void {
 async function serve(): Promise<void> {
   halfWindowUpdates();
   const node = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false });
-  await node.libp2p.handle(PROTOCOL, (stream) => {
-    let n = 0;
-    let want: number | null = null;
-    stream.addEventListener('message', (evt) => {
-      if (want === null && n === 0 && evt.data.byteLength === 9 && evt.data.subarray(0, 1)[0] === 0x50) { // 'P': pull request
-        want = Number(Buffer.from(evt.data.subarray(1)).readBigUInt64BE(0));
-        const buf = new Uint8Array(CHUNK).fill(0x5a);
-        void (async () => {
-          for (let sent = 0; sent < want!;) {
-            const piece = buf.subarray(0, Math.min(CHUNK, want! - sent));
-            sent += piece.byteLength;
-            if (!stream.send(piece)) await stream.onDrain();
-          }
-          await stream.close();
-        })().catch((e) => stream.abort(e));
-        return;
-      }
-      n += evt.data.byteLength;
-    });
-    stream.addEventListener('remoteCloseWrite', () => {
-      if (want !== null) return;
-      const out = Buffer.alloc(8);
-      out.writeBigUInt64BE(BigInt(n));
-      stream.send(out);
-      stream.close().catch(() => {});
-    }, { once: true });
-  }, { maxInboundStreams: 64 });
+  await node.libp2p.handle(
+    PROTOCOL,
+    (stream) => {
+      let n = 0;
+      let want: number | null = null;
+      stream.addEventListener('message', (evt) => {
+        if (want === null && n === 0 && evt.data.byteLength === 9 && evt.data.subarray(0, 1)[0] === 0x50) {
+          // 'P': pull request
+          want = Number(Buffer.from(evt.data.subarray(1)).readBigUInt64BE(0));
+          const buf = new Uint8Array(CHUNK).fill(0x5a);
+          void (async () => {
+            for (let sent = 0; sent < want!;) {
+              const piece = buf.subarray(0, Math.min(CHUNK, want! - sent));
+              sent += piece.byteLength;
+              if (!stream.send(piece)) await stream.onDrain();
+            }
+            await stream.close();
+          })().catch((e) => stream.abort(e));
+          return;
+        }
+        n += evt.data.byteLength;
+      });
+      stream.addEventListener(
+        'remoteCloseWrite',
+        () => {
+          if (want !== null) return;
+          const out = Buffer.alloc(8);
+          out.writeBigUInt64BE(BigInt(n));
+          stream.send(out);
+          stream.close().catch(() => {});
+        },
+        { once: true }
+      );
+    },
+    { maxInboundStreams: 64 }
+  );
   process.stdout.write(JSON.stringify({ addr: node.multiaddrs()[0].toString() }) + '\n');
   process.stdin.resume();
-  process.stdin.on('end', () => { node.stop().finally(() => process.exit(0)); });
+  process.stdin.on('end', () => {
+    node.stop().finally(() => process.exit(0));
+  });
 }
 
 async function client(bytes: number, peers: number, k: number): Promise<FloorResult> {
   halfWindowUpdates();
-  const kids = Array.from({ length: peers }, () => spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const kids = Array.from({ length: peers }, () =>
+    spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  );
   const node = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false });
   try {
-    const addrs = await Promise.all(kids.map((c) => new Promise<string>((resolve, reject) => {
-      createInterface({ input: c.stdout! }).once('line', (l) => resolve(JSON.parse(l).addr));
-      c.once('exit', (code) => reject(new Error(`floor peer exited with ${code}`)));
-    })));
+    const addrs = await Promise.all(
+      kids.map(
+        (c) =>
+          new Promise<string>((resolve, reject) => {
+            createInterface({ input: c.stdout! }).once('line', (l) => resolve(JSON.parse(l).addr));
+            c.once('exit', (code) => reject(new Error(`floor peer exited with ${code}`)));
+          })
+      )
+    );
     for (const a of addrs) await node.libp2p.dial(multiaddr(a));
     const pids = [process.pid, ...kids.map((c) => c.pid!)];
     const perPeer = Math.ceil(bytes / k);
@@ -104,37 +129,47 @@ async function client(bytes: number, peers: number, k: number): Promise<FloorRes
     const eachStream = (targets: string[], fn: (a: string) => Promise<number>) =>
       Promise.all(targets.flatMap((a) => Array.from({ length: STREAMS_PER_PEER }, () => fn(a)))).then((ns) => ns.reduce((s, n) => s + n, 0));
 
-    const push = await timed(() => eachStream(addrs, async (a) => {
-      const stream = await node.libp2p.dialProtocol(multiaddr(a), PROTOCOL);
-      const answer = new Promise<number>((resolve) => stream.addEventListener('message', (e) => resolve(Number(Buffer.from(e.data.subarray()).readBigUInt64BE(0))), { once: true }));
-      const buf = new Uint8Array(CHUNK).fill(0xa5);
-      for (let sent = 0; sent < perStream;) {
-        const piece = buf.subarray(0, Math.min(CHUNK, perStream - sent));
-        sent += piece.byteLength;
-        if (!stream.send(piece)) await stream.onDrain();
-      }
-      await stream.close();
-      const got = await answer;
-      if (got !== perStream) throw new Error(`floor: a peer counted ${got} bytes of ${perStream}`);
-      return got;
-    }));
-    const pull = await timed(() => eachStream(addrs.slice(0, k), async (a) => {
-      const stream = await node.libp2p.dialProtocol(multiaddr(a), PROTOCOL);
-      let got = 0;
-      const done = new Promise<void>((resolve, reject) => {
-        stream.addEventListener('message', (e) => { got += e.data.byteLength; });
-        stream.addEventListener('remoteCloseWrite', () => resolve(), { once: true });
-        stream.addEventListener('close', (e) => { if ((e as Event & { error?: Error }).error) reject((e as Event & { error?: Error }).error); });
-      });
-      const req = Buffer.alloc(9);
-      req[0] = 0x50;
-      req.writeBigUInt64BE(BigInt(perStream), 1);
-      stream.send(req);
-      await done;
-      await stream.close();
-      if (got !== perStream) throw new Error(`floor: pulled ${got} bytes of ${perStream}`);
-      return got;
-    }));
+    const push = await timed(() =>
+      eachStream(addrs, async (a) => {
+        const stream = await node.libp2p.dialProtocol(multiaddr(a), PROTOCOL);
+        const answer = new Promise<number>((resolve) =>
+          stream.addEventListener('message', (e) => resolve(Number(Buffer.from(e.data.subarray()).readBigUInt64BE(0))), { once: true })
+        );
+        const buf = new Uint8Array(CHUNK).fill(0xa5);
+        for (let sent = 0; sent < perStream;) {
+          const piece = buf.subarray(0, Math.min(CHUNK, perStream - sent));
+          sent += piece.byteLength;
+          if (!stream.send(piece)) await stream.onDrain();
+        }
+        await stream.close();
+        const got = await answer;
+        if (got !== perStream) throw new Error(`floor: a peer counted ${got} bytes of ${perStream}`);
+        return got;
+      })
+    );
+    const pull = await timed(() =>
+      eachStream(addrs.slice(0, k), async (a) => {
+        const stream = await node.libp2p.dialProtocol(multiaddr(a), PROTOCOL);
+        let got = 0;
+        const done = new Promise<void>((resolve, reject) => {
+          stream.addEventListener('message', (e) => {
+            got += e.data.byteLength;
+          });
+          stream.addEventListener('remoteCloseWrite', () => resolve(), { once: true });
+          stream.addEventListener('close', (e) => {
+            if ((e as Event & { error?: Error }).error) reject((e as Event & { error?: Error }).error);
+          });
+        });
+        const req = Buffer.alloc(9);
+        req[0] = 0x50;
+        req.writeBigUInt64BE(BigInt(perStream), 1);
+        stream.send(req);
+        await done;
+        await stream.close();
+        if (got !== perStream) throw new Error(`floor: pulled ${got} bytes of ${perStream}`);
+        return got;
+      })
+    );
     return { push, pull };
   } finally {
     await node.stop();
@@ -145,9 +180,13 @@ async function client(bytes: number, peers: number, k: number): Promise<FloorRes
 
 /** Run the floor in its own processes (the caller's CPU is not counted); `bytes` = the dataset's bytes. */
 export async function measureTransportFloor(bytes: number, peers: number, k: number): Promise<FloorResult> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--client', String(bytes), '--peers', String(peers), '--k', String(k)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--client', String(bytes), '--peers', String(peers), '--k', String(k)], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  });
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   if (code !== 0) throw new Error(`transport floor exited with ${code}`);
   return JSON.parse(out.trim().split('\n').pop()!) as FloorResult;
@@ -155,7 +194,10 @@ export async function measureTransportFloor(bytes: number, peers: number, k: num
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);
-  const opt = (name: string, d: number) => { const i = argv.indexOf(name); return i >= 0 ? Number(argv[i + 1]) : d; };
+  const opt = (name: string, d: number) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? Number(argv[i + 1]) : d;
+  };
   if (argv[0] === '--serve') await serve();
   else if (argv[0] === '--client') {
     const r = await client(Number(argv[1]), opt('--peers', 5), opt('--k', 3));

@@ -29,7 +29,18 @@ export interface FuzzReport {
 export async function fuzzTarget(t: FuzzTarget, o: { inputs: number; seed: number }): Promise<FuzzReport> {
   const r = rng(o.seed);
   const seeds = t.seeds(r);
-  const rep: FuzzReport = { target: t.name, inputs: o.inputs, seed: o.seed, refused: 0, accepted: 0, crashes: 0, samples: [], ms: 0, peakRssMiB: 0, peakHeapMiB: 0 };
+  const rep: FuzzReport = {
+    target: t.name,
+    inputs: o.inputs,
+    seed: o.seed,
+    refused: 0,
+    accepted: 0,
+    crashes: 0,
+    samples: [],
+    ms: 0,
+    peakRssMiB: 0,
+    peakHeapMiB: 0
+  };
   const sample = () => {
     const m = process.memoryUsage();
     rep.peakRssMiB = Math.max(rep.peakRssMiB, m.rss / 2 ** 20);
@@ -53,7 +64,8 @@ export async function fuzzTarget(t: FuzzTarget, o: { inputs: number; seed: numbe
       if (t.expected(e)) rep.refused++;
       else {
         rep.crashes++;
-        if (rep.samples.length < 5) rep.samples.push({ error: `${(e as Error)?.name}: ${(e as Error)?.message}`, input: Buffer.from(input.subarray(0, 256)).toString('hex') });
+        if (rep.samples.length < 5)
+          rep.samples.push({ error: `${(e as Error)?.name}: ${(e as Error)?.message}`, input: Buffer.from(input.subarray(0, 256)).toString('hex') });
       }
     }
     if ((i & 1023) === 0) sample();
@@ -67,7 +79,10 @@ export async function fuzzTarget(t: FuzzTarget, o: { inputs: number; seed: numbe
 
 export async function run(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
-  const opt = (name: string) => { const i = flags.rest.indexOf(name); return i >= 0 ? flags.rest[i + 1] : undefined; };
+  const opt = (name: string) => {
+    const i = flags.rest.indexOf(name);
+    return i >= 0 ? flags.rest[i + 1] : undefined;
+  };
   const inputs = Number(opt('--inputs') ?? (flags.quick ? 2_000 : 100_000));
   const seed = Number(opt('--seed') ?? 1);
   const names = flags.rest.flatMap((a, i) => (flags.rest[i - 1] === '--target' ? [a] : []));
@@ -84,8 +99,12 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (flags.json) printJson(reports);
   else {
-    process.stdout.write(formatTable(['target', 'inputs', 'refused', 'accepted', 'crashes', 'ms', 'peak RSS MiB', 'peak heap MiB'],
-      reports.map((x) => [x.target, x.inputs, x.refused, x.accepted, x.crashes, x.ms, x.peakRssMiB, x.peakHeapMiB])) + '\n');
+    process.stdout.write(
+      formatTable(
+        ['target', 'inputs', 'refused', 'accepted', 'crashes', 'ms', 'peak RSS MiB', 'peak heap MiB'],
+        reports.map((x) => [x.target, x.inputs, x.refused, x.accepted, x.crashes, x.ms, x.peakRssMiB, x.peakHeapMiB])
+      ) + '\n'
+    );
     for (const x of reports) for (const s of x.samples) process.stdout.write(`crash in ${x.target}: ${s.error}\n  input ${s.input}\n`);
   }
   if (reports.some((x) => x.crashes > 0)) process.exitCode = 1;

@@ -11,7 +11,7 @@ const BENCHES: Record<string, string> = {
   e2e: './e2e.ts',
   wire: './wire.ts',
   wan: './wan.ts',
-  fuzz: './fuzz.ts',
+  fuzz: './fuzz.ts'
 };
 
 interface BenchModule {

@@ -26,7 +26,6 @@ function module(): WasmModule {
   return refModule;
 }
 
-
 /** One reference instance with one contiguous stripe buffer (k+m shards of shardLength) kept in wasm memory. */
 export class ReferenceStripe {
   readonly k: number;

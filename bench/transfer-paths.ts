@@ -51,7 +51,12 @@ export function pathsSkipReason(): string | null {
 }
 
 function spawnOk(cmd: string, args: string[]): boolean {
-  try { sh(cmd, args); return true; } catch { return false; }
+  try {
+    sh(cmd, args);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Run `node bench/transfer-op.ts HOME ...` inside a host's namespace; its JSON line. */
@@ -63,7 +68,11 @@ function op(net: NetFixture, host: Host, args: string[]): Promise<any> {
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`transfer-op ${args[0]} on ${host.name} exited ${code}: ${err.trim().slice(-500)}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1)!))
+        : reject(new Error(`transfer-op ${args[0]} on ${host.name} exited ${code}: ${err.trim().slice(-500)}`))
+    );
   });
 }
 
@@ -75,18 +84,24 @@ async function statusOf(net: NetFixture, h: Host): Promise<any> {
 
 async function until(what: string, fn: () => Promise<boolean>, ms = 90_000): Promise<void> {
   const end = Date.now() + ms;
-  while (Date.now() < end) { if (await fn()) return; await sleep(1_000); }
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(1_000);
+  }
   throw new Error(`paths bench: ${what} not reached within ${ms / 1000} s`);
 }
 
 /** Raw TCP from `from` to `to` (a sink in `to`'s namespace): MB/s over `bytes`. */
 async function tcpRate(net: NetFixture, from: Host, to: Host, bytes: number): Promise<number> {
   const port = 7999;
-  const sink = spawn('ip', ['netns', 'exec', to.ns, process.execPath, '-e', `require('net').createServer((s)=>s.resume()).listen(${port},'${to.addr}')`], { stdio: 'ignore' });
+  const sink = spawn('ip', ['netns', 'exec', to.ns, process.execPath, '-e', `require('net').createServer((s)=>s.resume()).listen(${port},'${to.addr}')`], {
+    stdio: 'ignore'
+  });
   net.children.push(sink);
   await sleep(500);
-  const code = `const s=require('net').connect(${port},'${to.addr}');const b=Buffer.alloc(1<<20);let n=0;const t0=Date.now();`
-    + `const w=()=>{while(n<${bytes}){n+=b.length;if(!s.write(b))return s.once('drain',w)}s.end(()=>{console.log((${bytes}/1e6)/((Date.now()-t0)/1000))})};s.on('connect',w)`;
+  const code =
+    `const s=require('net').connect(${port},'${to.addr}');const b=Buffer.alloc(1<<20);let n=0;const t0=Date.now();` +
+    `const w=()=>{while(n<${bytes}){n+=b.length;if(!s.write(b))return s.once('drain',w)}s.end(()=>{console.log((${bytes}/1e6)/((Date.now()-t0)/1000))})};s.on('connect',w)`;
   const out = sh('ip', ['netns', 'exec', from.ns, process.execPath, '-e', code], 120_000);
   sink.kill('SIGKILL');
   return Number(out.trim());
@@ -111,10 +126,16 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
     const ids = new Set(storage.map((h) => h.member!.peerId));
     if (path !== 'direct') {
       // Behind NAT: every storage peer knows it is not dialable and holds what makes it reachable.
-      await until('storage peers settled behind NAT', async () => (await Promise.all(storage.map(async (h) => {
-        const r = (await statusOf(net, h)).reachability;
-        return r?.dialable === false && (path === 'relay' ? r.relays.length > 0 : r.ownConnections.kept >= 1);
-      }))).every(Boolean));
+      await until('storage peers settled behind NAT', async () =>
+        (
+          await Promise.all(
+            storage.map(async (h) => {
+              const r = (await statusOf(net, h)).reachability;
+              return r?.dialable === false && (path === 'relay' ? r.relays.length > 0 : r.ownConnections.kept >= 1);
+            })
+          )
+        ).every(Boolean)
+      );
     }
     await until('the client connected to the swarm', async () => (await statusOf(net, client)).peersConnected >= (path === 'relay' ? 1 : STORAGE));
     let linkMBps: number;
@@ -145,14 +166,25 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
       if (g.bytes !== size || g.sha256 !== want) throw new Error(`paths bench (${path}): get returned other bytes`);
       gets.push(mbps(size, g.ms));
       if (relay) relayed.push(((await statusOf(net, relay)).reachability.relayServer.bytesRelayed - before) / 1e6 / ((p.ms + g.ms) / 1000));
-      note(`transfer: ${path} sample ${s + 1}/${samples}: put ${puts[s].toFixed(1)} MB/s, get ${gets[s].toFixed(1)} MB/s${relay ? `, relay carried ${relayed[s].toFixed(2)} MB/s` : ''}`);
+      note(
+        `transfer: ${path} sample ${s + 1}/${samples}: put ${puts[s].toFixed(1)} MB/s, get ${gets[s].toFixed(1)} MB/s${relay ? `, relay carried ${relayed[s].toFixed(2)} MB/s` : ''}`
+      );
       await rm(input);
       await rm(output);
     }
     const round = (x: number) => +x.toFixed(2);
     const row = (opName: 'put' | 'get', xs: number[]): PathRecord => ({
-      op: opName, impl: 'p2pbackup', path, k: 3, n: 5, sizeBytes: size, mbps: round(median(xs)), samples, sampleMbps: xs.map(round),
-      linkMBps: round(linkMBps), ...(relay ? { relayedMBps: round(median(relayed)) } : {})
+      op: opName,
+      impl: 'p2pbackup',
+      path,
+      k: 3,
+      n: 5,
+      sizeBytes: size,
+      mbps: round(median(xs)),
+      samples,
+      sampleMbps: xs.map(round),
+      linkMBps: round(linkMBps),
+      ...(relay ? { relayedMBps: round(median(relayed)) } : {})
     });
     return [row('put', puts), row('get', gets)];
   } catch (err) {

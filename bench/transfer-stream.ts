@@ -10,7 +10,13 @@ import { multiaddr } from '@multiformats/multiaddr';
 
 const BENCH_PROTOCOL = '/p2pbackup/bench-stream/1.0.0';
 
-export interface Row { bench: string; bytes: number; chunk: number; seconds: number; MBps: number }
+export interface Row {
+  bench: string;
+  bytes: number;
+  chunk: number;
+  seconds: number;
+  MBps: number;
+}
 
 function arg(argv: string[], name: string, dflt: string): string {
   const i = argv.indexOf(name);
@@ -22,7 +28,9 @@ async function serve(): Promise<void> {
   const node = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false });
   await node.libp2p.handle(BENCH_PROTOCOL, (stream) => {
     let n = 0;
-    stream.addEventListener('message', (evt) => { n += evt.data.byteLength; });
+    stream.addEventListener('message', (evt) => {
+      n += evt.data.byteLength;
+    });
     stream.addEventListener('remoteCloseWrite', () => {
       const out = Buffer.alloc(8);
       out.writeBigUInt64BE(BigInt(n));
@@ -32,7 +40,9 @@ async function serve(): Promise<void> {
   });
   process.stdout.write(JSON.stringify({ addr: node.multiaddrs()[0].toString() }) + '\n');
   process.stdin.resume();
-  process.stdin.on('end', () => { node.stop().finally(() => process.exit(0)); });
+  process.stdin.on('end', () => {
+    node.stop().finally(() => process.exit(0));
+  });
 }
 
 /** One timed transfer of `size` bytes in `chunk`-byte writes to a server in a child process; prints nothing. */
@@ -51,7 +61,9 @@ export async function measureStream(size: number, chunk: number): Promise<Row> {
     const buf = new Uint8Array(chunk).fill(7);
     const answer = new Promise<number>((resolve, reject) => {
       stream.addEventListener('message', (evt) => resolve(Number(Buffer.from(evt.data.subarray()).readBigUInt64BE(0))));
-      stream.addEventListener('close', (evt) => { if (evt.error) reject(evt.error); });
+      stream.addEventListener('close', (evt) => {
+        if (evt.error) reject(evt.error);
+      });
     });
     const t0 = performance.now();
     for (let sent = 0; sent < size; sent += chunk) {
@@ -75,7 +87,11 @@ export async function run(argv: string[]): Promise<Row[]> {
   const json = argv.includes('--json');
   const rows: Row[] = [await measureStream(size, chunk)];
   if (json) process.stdout.write(JSON.stringify(rows) + '\n');
-  else for (const r of rows) process.stdout.write(`${r.bench}: ${(r.bytes / 2 ** 20).toFixed(0)} MiB in ${r.seconds} s = ${r.MBps} MB/s (chunk ${r.chunk} B, TCP+Noise+Yamux, loopback, 2 processes)\n`);
+  else
+    for (const r of rows)
+      process.stdout.write(
+        `${r.bench}: ${(r.bytes / 2 ** 20).toFixed(0)} MiB in ${r.seconds} s = ${r.MBps} MB/s (chunk ${r.chunk} B, TCP+Noise+Yamux, loopback, 2 processes)\n`
+      );
   return rows;
 }
 

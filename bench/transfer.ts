@@ -68,7 +68,7 @@ export async function generate(path: string, size: number): Promise<string> {
   const hash = createHash('sha256');
   const fh = await open(path, 'w', 0o600);
   try {
-    for (let done = 0; done < size; ) {
+    for (let done = 0; done < size;) {
       const piece = buf.subarray(0, Math.min(buf.length, size - done));
       randomFillSync(piece);
       hash.update(piece);
@@ -95,10 +95,17 @@ export interface PutOutcome {
 export async function put(api: ApiClient, path: string, signal: AbortSignal): Promise<PutOutcome> {
   const t0 = performance.now();
   let placed = 0;
-  const r = await api.operation('POST', `/api/files?progress=1&k=${K}&n=${N}`, { path }, {
-    signal,
-    onEvent: (e) => { if (e?.type === 'client:upload:share-placed') placed++; }
-  });
+  const r = await api.operation(
+    'POST',
+    `/api/files?progress=1&k=${K}&n=${N}`,
+    { path },
+    {
+      signal,
+      onEvent: (e) => {
+        if (e?.type === 'client:upload:share-placed') placed++;
+      }
+    }
+  );
   return { cap: r.cap, happiness: r.happiness, placed, ms: performance.now() - t0, paths: r.paths ?? {} };
 }
 
@@ -117,7 +124,7 @@ export async function get(api: ApiClient, cap: string, out: string, signal: Abor
         yield chunk;
       }
     },
-    createWriteStream(out, { mode: 0o600 }),
+    createWriteStream(out, { mode: 0o600 })
   );
   return { sha256: hash.digest('hex'), bytes, ms: performance.now() - t0 };
 }
@@ -206,11 +213,12 @@ export async function openScope(bench: string): Promise<BenchScope> {
       const trash = join(dir, 'trash');
       await mkdir(trash, { recursive: true });
       await rename(path, join(trash, String(trashed++))).catch(async (e) => {
-        if (e.code === 'EXDEV') await rm(path, { recursive: true, force: true }); // another filesystem: no help there
+        if (e.code === 'EXDEV')
+          await rm(path, { recursive: true, force: true }); // another filesystem: no help there
         else if (e.code !== 'ENOENT') throw e;
       });
     },
-    close,
+    close
   };
 }
 
@@ -269,7 +277,7 @@ export async function run(argv: string[]): Promise<void> {
     const procs: [string, number | 'self'][] = [
       ['client', info.client.pid],
       ...info.peers.map((m, i): [string, number] => [`peer-${i}`, m.pid]),
-      ['bench', 'self'],
+      ['bench', 'self']
     ];
     for (const [name, pid] of procs) rss.push({ op: 'rss', process: name, pid: pid === 'self' ? process.pid : pid, ...(await usage(pid)) });
 
@@ -290,7 +298,7 @@ export async function run(argv: string[]): Promise<void> {
   const tput: ThroughputRecord[] = [
     { op: 'put', impl: 'p2pbackup', k: K, n: N, sizeBytes: size, mbps: round(median(puts)), samples, sampleMbps: puts.map(round) },
     { op: 'get', impl: 'p2pbackup', k: K, n: N, sizeBytes: size, mbps: round(median(gets)), samples, sampleMbps: gets.map(round) },
-    { op: 'stream', impl: 'libp2p', sizeBytes: streamSize, mbps: round(median(streams)), samples, sampleMbps: streams.map(round) },
+    { op: 'stream', impl: 'libp2p', sizeBytes: streamSize, mbps: round(median(streams)), samples, sampleMbps: streams.map(round) }
   ];
   if (flags.json) {
     printJson([...tput, ...rss, ...pathRows]);
@@ -303,12 +311,24 @@ export async function run(argv: string[]): Promise<void> {
   out(
     formatTable(
       ['op', 'impl', 'code', 'size', 'MB/s', 'samples MB/s'],
-      tput.map((r) => [r.op, r.impl, r.k ? `${r.k}-of-${r.n}` : '-', formatBytes(r.sizeBytes), r.mbps.toFixed(1), r.sampleMbps.map((x) => x.toFixed(1)).join(' ')]),
-    ),
+      tput.map((r) => [
+        r.op,
+        r.impl,
+        r.k ? `${r.k}-of-${r.n}` : '-',
+        formatBytes(r.sizeBytes),
+        r.mbps.toFixed(1),
+        r.sampleMbps.map((x) => x.toFixed(1)).join(' ')
+      ])
+    )
   );
   out('');
   out('Peak RSS (VmHWM, MiB) and CPU seconds (user+sys, whole life incl. start-up) per process, read after the runs:');
-  out(formatTable(['process', 'pid', 'peak RSS MiB', 'CPU s'], rss.map((r) => [r.process, r.pid, r.peakRssMB, r.cpuSeconds.toFixed(1)])));
+  out(
+    formatTable(
+      ['process', 'pid', 'peak RSS MiB', 'CPU s'],
+      rss.map((r) => [r.process, r.pid, r.peakRssMB, r.cpuSeconds.toFixed(1)])
+    )
+  );
   printPaths(pathRows, false);
 }
 
@@ -327,7 +347,15 @@ function printPaths(rows: PathRecord[], json: boolean): void {
   out(
     formatTable(
       ['op', 'path', 'size', 'MB/s', 'samples MB/s', 'link MB/s', 'relayed MB/s'],
-      rows.map((r) => [r.op, r.path, formatBytes(r.sizeBytes), r.mbps.toFixed(2), r.sampleMbps.map((x) => x.toFixed(2)).join(' '), r.linkMBps.toFixed(2), r.relayedMBps?.toFixed(2) ?? '-']),
-    ),
+      rows.map((r) => [
+        r.op,
+        r.path,
+        formatBytes(r.sizeBytes),
+        r.mbps.toFixed(2),
+        r.sampleMbps.map((x) => x.toFixed(2)).join(' '),
+        r.linkMBps.toFixed(2),
+        r.relayedMBps?.toFixed(2) ?? '-'
+      ])
+    )
   );
 }

@@ -117,7 +117,12 @@ function unshape(host: Host): void {
   sh('tc', ['-n', host.ns, 'qdisc', 'del', 'dev', UPLINK, 'root']);
 }
 
-interface Run { code: number; stdout: string; stderr: string; seconds: number }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
 
 /** Run a command inside a namespace to its end; the fixture kills it on cleanup / Ctrl-C. */
 function runIn(net: NetFixture, host: Host, cmd: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = OP_TIMEOUT_MS): Promise<Run> {
@@ -130,7 +135,10 @@ function runIn(net: NetFixture, host: Host, cmd: string[], env: NodeJS.ProcessEn
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => { clearTimeout(timer); res({ code: code ?? 1, stdout, stderr, seconds: (performance.now() - t0) / 1000 }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      res({ code: code ?? 1, stdout, stderr, seconds: (performance.now() - t0) / 1000 });
+    });
   });
 }
 
@@ -149,13 +157,30 @@ async function oursBackup(net: NetFixture, client: Host, path: string): Promise<
   const started = Date.now();
   return measured(client, async () => {
     const r = await net.cli(client, ['--json', 'backup', path], OP_TIMEOUT_MS);
-    const lines = r.stdout.trim().split('\n').map((l) => { try { return JSON.parse(l); } catch { return null; } });
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        try {
+          return JSON.parse(l);
+        } catch {
+          return null;
+        }
+      });
     const summary = lines.find((l) => l?.type === 'summary');
     if (r.code !== 0 || !summary) {
       const said = [...r.stdout.trim().split('\n').slice(-2), ...r.stderr.trim().split('\n').slice(-3)].filter(Boolean).join(' | ').slice(-1500);
       let warnings = '';
       for (const h of net.hosts.filter((x) => x.member)) {
-        const since = (await net.logWarnings(h, 1000)).filter((l) => { try { return JSON.parse(l).time >= started; } catch { return false; } }).slice(-4);
+        const since = (await net.logWarnings(h, 1000))
+          .filter((l) => {
+            try {
+              return JSON.parse(l).time >= started;
+            } catch {
+              return false;
+            }
+          })
+          .slice(-4);
         if (since.length) warnings += `\n  ${h.name}'s daemon warnings during it:\n${since.map((l) => `    ${l.slice(0, 600)}`).join('\n')}`;
       }
       note(`wan: p2pbackup backup ${path} exited ${r.code} after ${(r.ms / 1000).toFixed(1)} s: ${said}${warnings}`);
@@ -198,7 +223,12 @@ async function restartDaemon(net: NetFixture, host: Host, peers: Host[]): Promis
   net.children.push(child);
   host.child = child;
   host.member = member;
-  const seen = await net.waitPeers(host, peers.map((p) => p.member!.peerId), peers.length, 60_000);
+  const seen = await net.waitPeers(
+    host,
+    peers.map((p) => p.member!.peerId),
+    peers.length,
+    60_000
+  );
   if (seen < peers.length) throw new Error(`restarted daemon on ${host.name} sees ${seen} of ${peers.length} peers after 60 s`);
 }
 
@@ -233,15 +263,38 @@ class ResticSftp {
     await copyFile(`${self.key}.pub`, join(dir, 'authorized_keys'));
     const config = join(dir, 'sshd_config');
     // Root by key only; StrictModes off because the temp dir's modes are not a home's; no PAM (no session setup).
-    await writeFile(config, [
-      `ListenAddress ${server.addr}:${SSH_PORT}`, `HostKey ${join(dir, 'host_key')}`, `PidFile ${join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'Subsystem sftp internal-sftp', ''
-    ].join('\n'));
+    await writeFile(
+      config,
+      [
+        `ListenAddress ${server.addr}:${SSH_PORT}`,
+        `HostKey ${join(dir, 'host_key')}`,
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        'Subsystem sftp internal-sftp',
+        ''
+      ].join('\n')
+    );
     // sshd insists on /run/sshd (its privilege-separation directory, compiled in). Rather than create it on the
     // machine, give sshd a private mount namespace whose /run is an empty tmpfs: nothing outlives sshd.
-    const sshd = spawn('ip', ['netns', 'exec', server.ns, 'unshare', '--mount', 'sh', '-c',
-      `mount -t tmpfs -o mode=755 p2pbw-run /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -D -e -f ${config}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const sshd = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        server.ns,
+        'unshare',
+        '--mount',
+        'sh',
+        '-c',
+        `mount -t tmpfs -o mode=755 p2pbw-run /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -D -e -f ${config}`
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] }
+    );
     net.children.push(sshd);
     let log = '';
     sshd.stderr!.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));
@@ -281,13 +334,24 @@ class ResticSftp {
 
 /** Raw TCP from `from` to `to`: one stream of PROBE_BYTES, timed from connect until the receiver has it all. */
 async function probeLink(net: NetFixture, from: Host, to: Host): Promise<Sample> {
-  const server = spawn('ip', ['netns', 'exec', to.ns, process.execPath, '-e',
-    `require('net').createServer((s) => { s.on('data', () => {}); s.on('end', () => s.end()); }).listen(${PROBE_PORT}, '${to.addr}')`], { stdio: 'ignore' });
+  const server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      to.ns,
+      process.execPath,
+      '-e',
+      `require('net').createServer((s) => { s.on('data', () => {}); s.on('end', () => s.end()); }).listen(${PROBE_PORT}, '${to.addr}')`
+    ],
+    { stdio: 'ignore' }
+  );
   net.children.push(server);
   try {
     for (let i = 0; i < 20 && !(await net.tcpReach(from, to.addr, PROBE_PORT, 1_000)); i++) await sleep(250);
-    const code = `const s=require('net').connect(${PROBE_PORT},'${to.addr}');let t;s.on('connect',()=>{t=performance.now();s.end(Buffer.alloc(${PROBE_BYTES}))});`
-      + `s.resume();s.on('close',()=>console.log((performance.now()-t)/1000))`;
+    const code =
+      `const s=require('net').connect(${PROBE_PORT},'${to.addr}');let t;s.on('connect',()=>{t=performance.now();s.end(Buffer.alloc(${PROBE_BYTES}))});` +
+      `s.resume();s.on('close',()=>console.log((performance.now()-t)/1000))`;
     return await measured(from, async () => {
       const r = await runIn(net, from, [process.execPath, '-e', code], process.env, 120_000);
       if (r.code !== 0) throw new Error(`link probe failed: ${r.stderr.trim()}`);
@@ -319,7 +383,11 @@ export async function run(argv: string[]): Promise<void> {
   const rateBytes = parseRate(rate) / 8;
   const why = skipReason('p2pbw');
   if (why) throw new Error(`wan: needs network namespaces (${why})`);
-  try { sh('tc', ['-V']); } catch { throw new Error('wan: needs tc (iproute2) to shape the links'); }
+  try {
+    sh('tc', ['-V']);
+  } catch {
+    throw new Error('wan: needs tc (iproute2) to shape the links');
+  }
 
   const net = new NetFixture({ prefix: 'p2pbw', subnet: '10.80.0', port: 4001 });
   const rows: WanRow[] = [];
@@ -331,15 +399,28 @@ export async function run(argv: string[]): Promise<void> {
     const sentBytes = samples.length ? median(samples.map((x) => x.sentBytes)) : null;
     const boundSeconds = r.link === 'unshaped' || sentBytes === null ? null : sentBytes / rateBytes;
     const full: WanRow = {
-      workload: r.workload, impl: r.impl, link: r.link, what: r.what, runs: r.outcomes.length, seconds, sentBytes, boundSeconds,
-      ratio: seconds !== null && boundSeconds ? seconds / boundSeconds : null, floorSeconds: null, goal: r.goal ?? null,
+      workload: r.workload,
+      impl: r.impl,
+      link: r.link,
+      what: r.what,
+      runs: r.outcomes.length,
+      seconds,
+      sentBytes,
+      boundSeconds,
+      ratio: seconds !== null && boundSeconds ? seconds / boundSeconds : null,
+      floorSeconds: null,
+      goal: r.goal ?? null,
       pass: r.goal && errors.length ? false : null,
       note: errors.length ? `${errors.length} of ${r.outcomes.length} run(s) failed: ${errors[0]}` : (r.note ?? null),
-      failedRuns: errors.length, samples
+      failedRuns: errors.length,
+      samples
     };
     rows.push(full);
-    note(`wan: ${full.workload} ${full.impl} (${full.link}): ${seconds?.toFixed(2) ?? '-'} s, ${sentBytes === null ? '-' : (sentBytes / 1e6).toFixed(2)} MB sent`
-      + (full.ratio !== null ? `, bound ${boundSeconds!.toFixed(2)} s, ${full.ratio.toFixed(2)}x` : '') + (full.note ? ` (${full.note})` : ''));
+    note(
+      `wan: ${full.workload} ${full.impl} (${full.link}): ${seconds?.toFixed(2) ?? '-'} s, ${sentBytes === null ? '-' : (sentBytes / 1e6).toFixed(2)} MB sent` +
+        (full.ratio !== null ? `, bound ${boundSeconds!.toFixed(2)} s, ${full.ratio.toFixed(2)}x` : '') +
+        (full.note ? ` (${full.note})` : '')
+    );
     return full;
   };
   try {
@@ -349,15 +430,29 @@ export async function run(argv: string[]): Promise<void> {
     const sftpHost = net.addHost('sftp', 100);
     const resticClient = net.addHost('rc', 201);
     const shaped = [...storage, client, sftpHost, resticClient];
-    const shapeAll = () => { for (const h of shaped) shape(h, rate); };
-    const unshapeAll = () => { for (const h of shaped) unshape(h); };
+    const shapeAll = () => {
+      for (const h of shaped) shape(h, rate);
+    };
+    const unshapeAll = () => {
+      for (const h of shaped) unshape(h);
+    };
     shapeAll();
     note(`wan: ${shaped.length} hosts, every uplink shaped: tbf rate ${rate} burst ${TBF_BURST} latency ${TBF_LATENCY}`);
 
     for (const [i, h] of storage.entries()) await net.startDaemon(h, i === 0 ? [] : storage[0].member!.addresses, '64GiB', { graceBytes: 64 * 2 ** 30 });
     const startClient = async (h: Host) => {
-      await net.startDaemon(h, storage.flatMap((s) => s.member!.addresses), '0', { allowAllPaths: true });
-      const seen = await net.waitPeers(h, storage.map((s) => s.member!.peerId), STORAGE_PEERS, 60_000);
+      await net.startDaemon(
+        h,
+        storage.flatMap((s) => s.member!.addresses),
+        '0',
+        { allowAllPaths: true }
+      );
+      const seen = await net.waitPeers(
+        h,
+        storage.map((s) => s.member!.peerId),
+        STORAGE_PEERS,
+        60_000
+      );
       if (seen < STORAGE_PEERS) throw new Error(`client ${h.name} sees ${seen} of ${STORAGE_PEERS} storage peers after 60 s`);
     };
     await startClient(client);
@@ -377,9 +472,19 @@ export async function run(argv: string[]): Promise<void> {
       return o;
     };
     /** restic init + backup of a new repository, as one outcome. */
-    const resticFirst = (repo: string, path: string) => attempt(`restic first backup into ${repo}`, async () => { await restic!.init(repo); return restic!.backup(repo, path); });
+    const resticFirst = (repo: string, path: string) =>
+      attempt(`restic first backup into ${repo}`, async () => {
+        await restic!.init(repo);
+        return restic!.backup(repo, path);
+      });
 
-    row({ workload: 'link', impl: 'tcp', link: rate, what: `raw TCP, one stream, ${PROBE_BYTES / 1e6} MB client -> peer`, outcomes: [{ sample: await probeLink(net, client, storage[0]) }] });
+    row({
+      workload: 'link',
+      impl: 'tcp',
+      link: rate,
+      what: `raw TCP, one stream, ${PROBE_BYTES / 1e6} MB client -> peer`,
+      outcomes: [{ sample: await probeLink(net, client, storage[0]) }]
+    });
 
     // Shaped rows.
     note(`wan: warming the page cache with ${tree}`);
@@ -387,7 +492,9 @@ export async function run(argv: string[]): Promise<void> {
     const treeWhat = `first backup of ${tree} (${treeStat.files} files, ${(treeStat.bytes / 1e6).toFixed(1)} MB)`;
     const goal = `<= ${GOAL_RATIO}x bound`;
     const include = row({ workload: 'include', impl: 'p2pbackup', link: rate, what: treeWhat, outcomes: [await ours('include', client, tree)], goal });
-    const resticInclude = restic ? row({ workload: 'include', impl: 'restic-sftp', link: rate, what: treeWhat, outcomes: [await resticFirst('include', tree)] }) : null;
+    const resticInclude = restic
+      ? row({ workload: 'include', impl: 'restic-sftp', link: rate, what: treeWhat, outcomes: [await resticFirst('include', tree)] })
+      : null;
 
     const fileDir = join(net.dir, 'file-data');
     await mkdir(fileDir);
@@ -401,10 +508,18 @@ export async function run(argv: string[]): Promise<void> {
       // The edit rows need the file stored once: do that unshaped (setup, shown as such), then shape again.
       note('wan: the shaped first backup failed; backing the file up unshaped (setup) so that the edit rows can run');
       unshapeAll();
-      row({ workload: 'file-first', impl: 'p2pbackup', link: 'unshaped', what: `${fileWhat} again (setup for edit: the shaped one failed)`, outcomes: [await ours('file-first unshaped', client, fileDir)] });
+      row({
+        workload: 'file-first',
+        impl: 'p2pbackup',
+        link: 'unshaped',
+        what: `${fileWhat} again (setup for edit: the shaped one failed)`,
+        outcomes: [await ours('file-first unshaped', client, fileDir)]
+      });
       shapeAll();
     }
-    const resticFile = restic ? row({ workload: 'file-first', impl: 'restic-sftp', link: rate, what: fileWhat, outcomes: [await resticFirst('file', fileDir)] }) : null;
+    const resticFile = restic
+      ? row({ workload: 'file-first', impl: 'restic-sftp', link: rate, what: fileWhat, outcomes: [await resticFirst('file', fileDir)] })
+      : null;
     const resticEdits = resticFile !== null && resticFile.failedRuns === 0;
     const editWhat = `${EDIT_BYTES / 1024} KiB overwritten mid-file, backed up again`;
     const editRuns = async () => {
@@ -427,18 +542,34 @@ export async function run(argv: string[]): Promise<void> {
     note('wan: every qdisc removed: floor rows (the same work unshaped)');
     const client2 = net.addHost('c2', 202);
     await startClient(client2);
-    const includeFloor = row({ workload: 'include', impl: 'p2pbackup', link: 'unshaped', what: `${treeWhat}, a second fresh client`, outcomes: [await ours('include floor', client2, tree)] });
+    const includeFloor = row({
+      workload: 'include',
+      impl: 'p2pbackup',
+      link: 'unshaped',
+      what: `${treeWhat}, a second fresh client`,
+      outcomes: [await ours('include floor', client2, tree)]
+    });
     const editFloor = await editRuns();
     const editFloorRow = row({ workload: 'edit', impl: 'p2pbackup', link: 'unshaped', what: editWhat, outcomes: editFloor.ours });
     if (restic) {
-      const rf = row({ workload: 'include', impl: 'restic-sftp', link: 'unshaped', what: `${treeWhat}, a fresh repository`, outcomes: [await resticFirst('include-floor', tree)] });
+      const rf = row({
+        workload: 'include',
+        impl: 'restic-sftp',
+        link: 'unshaped',
+        what: `${treeWhat}, a fresh repository`,
+        outcomes: [await resticFirst('include-floor', tree)]
+      });
       resticInclude!.floorSeconds = rf.seconds;
-      if (resticEdit) resticEdit.floorSeconds = row({ workload: 'edit', impl: 'restic-sftp', link: 'unshaped', what: editWhat, outcomes: editFloor.theirs }).seconds;
+      if (resticEdit)
+        resticEdit.floorSeconds = row({ workload: 'edit', impl: 'restic-sftp', link: 'unshaped', what: editWhat, outcomes: editFloor.theirs }).seconds;
     } else {
       row({ workload: 'include', impl: 'restic-sftp', link: rate, what: 'restic over SFTP', outcomes: [], note: sftp as string });
     }
     if (restarts) note(`wan: the client daemon was restarted ${restarts} time(s) after a failed backup`);
-    for (const [goalRow, floor] of [[include, includeFloor], [edit, editFloorRow]] as const) {
+    for (const [goalRow, floor] of [
+      [include, includeFloor],
+      [edit, editFloorRow]
+    ] as const) {
       goalRow.floorSeconds = floor.seconds;
       if (goalRow.failedRuns === 0) Object.assign(goalRow, verdict(goalRow));
     }
@@ -451,7 +582,9 @@ export async function run(argv: string[]): Promise<void> {
   const f = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
   const out = (s: string) => process.stdout.write(s + '\n');
   out(`Backups over shaped uplinks: p2pbackup (client + ${STORAGE_PEERS} storage peers, each in its own network namespace, 3-of-5, happy 4)`);
-  out(`and restic 0.14 over SFTP (sshd in its own namespace). Every host's uplink: tbf rate ${rate} (${(rateBytes / 1e6).toFixed(2)} MB/s), burst ${TBF_BURST},`);
+  out(
+    `and restic 0.14 over SFTP (sshd in its own namespace). Every host's uplink: tbf rate ${rate} (${(rateBytes / 1e6).toFixed(2)} MB/s), burst ${TBF_BURST},`
+  );
   out(`latency ${TBF_LATENCY}. sent = the client's veth TX bytes (frames, headers included); bound = sent / rate; floor = the same work unshaped.`);
   out(`seconds and sent are medians of the runs; s/max = seconds / max(bound, floor). Goal: include and edit <= ${GOAL_RATIO}x bound.`);
   out('MB = 1e6 bytes.');
@@ -462,10 +595,24 @@ export async function run(argv: string[]): Promise<void> {
     const ref = r.note ? ` [${notes.push(`${r.workload} ${r.impl} ${r.link}: ${r.note}`)}]` : '';
     return (r.pass === null ? '-' : r.pass ? 'pass' : 'FAIL') + ref;
   };
-  out(formatTable(
-    ['workload', 'impl', 'link', 'runs', 'seconds', 'sent MB', 'bound s', 's/bound', 'floor s', 's/max', 'goal', 'result'],
-    rows.map((r) => [r.workload, r.impl, r.link, r.runs, f(r.seconds), r.sentBytes === null ? '-' : f(r.sentBytes / 1e6), f(r.boundSeconds), x(r.ratio),
-      f(r.floorSeconds), x(overBounds(r)), r.goal ?? '-', result(r)])
-  ));
+  out(
+    formatTable(
+      ['workload', 'impl', 'link', 'runs', 'seconds', 'sent MB', 'bound s', 's/bound', 'floor s', 's/max', 'goal', 'result'],
+      rows.map((r) => [
+        r.workload,
+        r.impl,
+        r.link,
+        r.runs,
+        f(r.seconds),
+        r.sentBytes === null ? '-' : f(r.sentBytes / 1e6),
+        f(r.boundSeconds),
+        x(r.ratio),
+        f(r.floorSeconds),
+        x(overBounds(r)),
+        r.goal ?? '-',
+        result(r)
+      ])
+    )
+  );
   for (const [i, n] of notes.entries()) out(`[${i + 1}] ${n}`);
 }

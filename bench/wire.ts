@@ -20,7 +20,9 @@ import { parseSize } from '../src/store/index.ts';
 import { formatTable, note, parseFlags, printJson } from './common.ts';
 import { arg, openScope, type BenchScope } from './transfer.ts';
 
-const PEERS = 5, K = 3, N = 5;
+const PEERS = 5,
+  K = 3,
+  N = 5;
 const RESTIC_PASSWORD = 'p2pbackup-bench';
 
 interface Row {
@@ -42,7 +44,11 @@ interface Row {
 async function du(dir: string): Promise<number> {
   let total = 0;
   let names: string[];
-  try { names = await readdir(dir); } catch { return 0; }
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
   for (const n of names) {
     const p = join(dir, n);
     const st = await lstat(p);
@@ -71,14 +77,18 @@ class Restic {
     delete this.env.RESTIC_PASSWORD_FILE;
     delete this.env.RESTIC_PASSWORD_COMMAND;
   }
-  static available(): boolean { return spawnSync('restic', ['version']).status === 0; }
+  static available(): boolean {
+    return spawnSync('restic', ['version']).status === 0;
+  }
   run(args: string[]): number {
     const t0 = performance.now();
     const r = spawnSync('restic', ['-q', ...args], { env: this.env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`restic ${args.join(' ')}: ${r.stderr}`);
     return (performance.now() - t0) / 1000;
   }
-  init(): void { this.run(['init']); }
+  init(): void {
+    this.run(['init']);
+  }
   /** Growth of the repository directory and seconds of one `restic backup`. */
   async backup(path: string): Promise<{ bytes: number; seconds: number }> {
     const before = await du(this.repo);
@@ -91,11 +101,19 @@ class Ours {
   readonly api: ApiClient;
   readonly peerHomes: string[];
   readonly signal: AbortSignal;
-  private constructor(api: ApiClient, peerHomes: string[], signal: AbortSignal) { this.api = api; this.peerHomes = peerHomes; this.signal = signal; }
+  private constructor(api: ApiClient, peerHomes: string[], signal: AbortSignal) {
+    this.api = api;
+    this.peerHomes = peerHomes;
+    this.signal = signal;
+  }
   static async start(scope: BenchScope, sub: string): Promise<Ours> {
     const swarm = await scope.startSwarm(sub, PEERS);
     const api = await ApiClient.at(swarm.info.client.apiUrl, homePaths(join(scope.dir, sub)));
-    return new Ours(api, swarm.info.peers.map((p) => p.home), scope.signal);
+    return new Ours(
+      api,
+      swarm.info.peers.map((p) => p.home),
+      scope.signal
+    );
   }
   private async onPeers(): Promise<number> {
     let total = 0;
@@ -121,15 +139,31 @@ export async function run(argv: string[]): Promise<void> {
   if (!haveRestic) note('wire: restic is not on the PATH (apt-get install -y restic): its columns stay empty');
   const scope = await openScope('wire');
   const rows: Row[] = [];
-  const row = (workload: string, what: string, ours: { bytes: number; seconds: number }, restic: { bytes: number; seconds: number } | null, goal: string, limit: (logical: number, restic: number) => boolean): void => {
-    const logical = Math.round(ours.bytes * K / N);
+  const row = (
+    workload: string,
+    what: string,
+    ours: { bytes: number; seconds: number },
+    restic: { bytes: number; seconds: number } | null,
+    goal: string,
+    limit: (logical: number, restic: number) => boolean
+  ): void => {
+    const logical = Math.round((ours.bytes * K) / N);
     const ratio = restic && restic.bytes > 0 ? logical / restic.bytes : null;
     rows.push({
-      workload, what, storedBytes: ours.bytes, logicalBytes: logical, seconds: ours.seconds,
-      resticBytes: restic?.bytes ?? null, resticSeconds: restic?.seconds ?? null, ratio, goal,
+      workload,
+      what,
+      storedBytes: ours.bytes,
+      logicalBytes: logical,
+      seconds: ours.seconds,
+      resticBytes: restic?.bytes ?? null,
+      resticSeconds: restic?.seconds ?? null,
+      ratio,
+      goal,
       pass: restic ? limit(logical, restic.bytes) : null
     });
-    note(`wire: ${workload}: ours ${logical} logical (${ours.bytes} on peers) in ${ours.seconds.toFixed(2)} s; restic ${restic?.bytes ?? '-'} in ${restic?.seconds.toFixed(2) ?? '-'} s`);
+    note(
+      `wire: ${workload}: ours ${logical} logical (${ours.bytes} on peers) in ${ours.seconds.toFixed(2)} s; restic ${restic?.bytes ?? '-'} in ${restic?.seconds.toFixed(2) ?? '-'} s`
+    );
   };
   try {
     // include: a compressible tree, first backup.
@@ -137,8 +171,12 @@ export async function run(argv: string[]): Promise<void> {
       const ours = await Ours.start(scope, 'include');
       const o = await ours.backup(tree);
       let r = null;
-      if (haveRestic) { const rr = new Restic(join(scope.dir, 'include')); rr.init(); r = await rr.backup(tree); }
-      row('include', `first backup of ${tree}`, o, r, '<= 1.10x restic', (l, x) => l <= 1.10 * x);
+      if (haveRestic) {
+        const rr = new Restic(join(scope.dir, 'include'));
+        rr.init();
+        r = await rr.backup(tree);
+      }
+      row('include', `first backup of ${tree}`, o, r, '<= 1.10x restic', (l, x) => l <= 1.1 * x);
     }
     // edit and insert: one random file.
     {
@@ -158,7 +196,14 @@ export async function run(argv: string[]): Promise<void> {
       randomFillSync(edit);
       await fh.write(edit, 0, edit.length, Math.floor(fileSize / 2));
       await fh.close();
-      row('edit', `4 KiB overwritten in the middle of ${fileSize >> 20} MiB`, await ours.backup(dir), rr ? await rr.backup(dir) : null, '<= 4x restic', (l, x) => l <= 4 * x);
+      row(
+        'edit',
+        `4 KiB overwritten in the middle of ${fileSize >> 20} MiB`,
+        await ours.backup(dir),
+        rr ? await rr.backup(dir) : null,
+        '<= 4x restic',
+        (l, x) => l <= 4 * x
+      );
       // The original content with 1 MiB inserted at its front.
       const out = await open(file, 'w');
       const front = Buffer.allocUnsafe(1 << 20);
@@ -172,7 +217,14 @@ export async function run(argv: string[]): Promise<void> {
       }
       await src.close();
       await out.close();
-      row('insert', `1 MiB inserted at the front of the original`, await ours.backup(dir), rr ? await rr.backup(dir) : null, '<= 4x restic', (l, x) => l <= 4 * x);
+      row(
+        'insert',
+        `1 MiB inserted at the front of the original`,
+        await ours.backup(dir),
+        rr ? await rr.backup(dir) : null,
+        '<= 4x restic',
+        (l, x) => l <= 4 * x
+      );
       await rm(original, { force: true });
     }
     // copies: three copies of one file in different folders.
@@ -180,15 +232,29 @@ export async function run(argv: string[]): Promise<void> {
       const dir = join(scope.dir, 'copies-data');
       const one = join(scope.dir, 'one.bin');
       await randomFile(one, copySize);
-      for (const d of ['a', 'b/c', 'd/e/f']) { await mkdir(join(dir, d), { recursive: true }); await copyFile(one, join(dir, d, 'copy.bin')); }
+      for (const d of ['a', 'b/c', 'd/e/f']) {
+        await mkdir(join(dir, d), { recursive: true });
+        await copyFile(one, join(dir, d, 'copy.bin'));
+      }
       const ours = await Ours.start(scope, 'copies');
       const o = await ours.backup(dir);
       let r = null;
-      if (haveRestic) { const rr = new Restic(join(scope.dir, 'copies')); rr.init(); r = await rr.backup(dir); }
+      if (haveRestic) {
+        const rr = new Restic(join(scope.dir, 'copies'));
+        rr.init();
+        r = await rr.backup(dir);
+      }
       rows.push({
-        workload: 'copies', what: `three copies of one ${copySize >> 20} MiB file`, storedBytes: o.bytes, logicalBytes: Math.round(o.bytes * K / N), seconds: o.seconds,
-        resticBytes: r?.bytes ?? null, resticSeconds: r?.seconds ?? null, ratio: r ? Math.round(o.bytes * K / N) / r.bytes : null,
-        goal: 'stored once (<= 1.1 x one copy)', pass: Math.round(o.bytes * K / N) <= 1.1 * copySize
+        workload: 'copies',
+        what: `three copies of one ${copySize >> 20} MiB file`,
+        storedBytes: o.bytes,
+        logicalBytes: Math.round((o.bytes * K) / N),
+        seconds: o.seconds,
+        resticBytes: r?.bytes ?? null,
+        resticSeconds: r?.seconds ?? null,
+        ratio: r ? Math.round((o.bytes * K) / N) / r.bytes : null,
+        goal: 'stored once (<= 1.1 x one copy)',
+        pass: Math.round((o.bytes * K) / N) <= 1.1 * copySize
       });
       await writeFile(one, ''); // keep the scope's disk use down
     }
@@ -197,10 +263,25 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (flags.json) return printJson(rows);
   const mb = (b: number | null) => (b === null ? '-' : (b / 1e6).toFixed(2));
-  process.stdout.write(`Bytes on the wire: p2pbackup (local swarm, ${PEERS} storage peers + client, 3-of-5; stored = share bytes added on the peers,\n`
-    + `logical = stored / (n/k)) vs restic 0.14 (local repository growth, repository v2, default compression). MB = 1e6 bytes.\n`);
-  process.stdout.write(formatTable(
-    ['workload', 'what', 'ours stored MB', 'ours logical MB', 'ours s', 'restic MB', 'restic s', 'logical/restic', 'goal', 'pass'],
-    rows.map((r) => [r.workload, r.what, mb(r.storedBytes), mb(r.logicalBytes), r.seconds.toFixed(2), mb(r.resticBytes), r.resticSeconds?.toFixed(2) ?? '-', r.ratio === null ? '-' : r.ratio.toFixed(2), r.goal, r.pass === null ? '-' : r.pass ? 'pass' : 'FAIL'])
-  ) + '\n');
+  process.stdout.write(
+    `Bytes on the wire: p2pbackup (local swarm, ${PEERS} storage peers + client, 3-of-5; stored = share bytes added on the peers,\n` +
+      `logical = stored / (n/k)) vs restic 0.14 (local repository growth, repository v2, default compression). MB = 1e6 bytes.\n`
+  );
+  process.stdout.write(
+    formatTable(
+      ['workload', 'what', 'ours stored MB', 'ours logical MB', 'ours s', 'restic MB', 'restic s', 'logical/restic', 'goal', 'pass'],
+      rows.map((r) => [
+        r.workload,
+        r.what,
+        mb(r.storedBytes),
+        mb(r.logicalBytes),
+        r.seconds.toFixed(2),
+        mb(r.resticBytes),
+        r.resticSeconds?.toFixed(2) ?? '-',
+        r.ratio === null ? '-' : r.ratio.toFixed(2),
+        r.goal,
+        r.pass === null ? '-' : r.pass ? 'pass' : 'FAIL'
+      ])
+    ) + '\n'
+  );
 }

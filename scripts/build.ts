@@ -19,7 +19,10 @@ if (existsSync(kernel) && !webOnly) {
   // Two variants of one source: the compile-time ASC_FEATURE_RELAXED_SIMD picks i8x16.relaxed_swizzle; the loader chooses by WebAssembly.validate.
   // Each also as `-shared`: imports a shared memory (4 GiB maximum, assumed zeroed) for the multi-core codec's worker threads.
   const shared = ['--importMemory', '--sharedMemory', '--maximumMemory', '65536', '--zeroFilledMemory', '--enable', 'threads'];
-  for (const [variant, features] of [['simd', ['--enable', 'simd']], ['relaxed', ['--enable', 'simd', '--enable', 'relaxed-simd']]] as const) {
+  for (const [variant, features] of [
+    ['simd', ['--enable', 'simd']],
+    ['relaxed', ['--enable', 'simd', '--enable', 'relaxed-simd']]
+  ] as const) {
     run(bin('asc'), [kernel, ...common, ...features, '-o', `build/wasm/rs-${variant}.wasm`]);
     run(bin('asc'), [kernel, ...common, ...features, ...shared, '-o', `build/wasm/rs-${variant}-shared.wasm`]);
   }
@@ -35,8 +38,15 @@ const web = join(root, 'build', 'web');
 mkdirSync(web, { recursive: true });
 const { build } = await import('esbuild');
 await build({
-  entryPoints: [join(root, 'web', 'src', 'main.ts')], outfile: join(web, 'main.js'),
-  bundle: true, format: 'esm', target: 'es2022', platform: 'browser', minify: true, legalComments: 'none', logLevel: 'warning'
+  entryPoints: [join(root, 'web', 'src', 'main.ts')],
+  outfile: join(web, 'main.js'),
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  platform: 'browser',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning'
 });
 for (const f of ['index.html', 'style.css']) copyFileSync(join(root, 'web', f), join(web, f));
 if (webOnly) console.log(`web UI: build/web/main.js ${statSync(join(web, 'main.js')).size} bytes`);

@@ -2,7 +2,10 @@
 // slowest first, after the run: `npm test` uses it beside the usual spec/TAP output so slow files show.
 import { relative, resolve } from 'node:path';
 
-interface FileEvent { type: string; data: { name: string; nesting: number; file?: string; details?: { duration_ms?: number; passed?: boolean } } }
+interface FileEvent {
+  type: string;
+  data: { name: string; nesting: number; file?: string; details?: { duration_ms?: number; passed?: boolean } };
+}
 
 export default async function* fileTimes(source: AsyncIterable<FileEvent>): AsyncGenerator<string> {
   const files = new Map<string, { ms: number; ok: boolean }>();
@@ -14,7 +17,7 @@ export default async function* fileTimes(source: AsyncIterable<FileEvent>): Asyn
   }
   if (!files.size) return;
   // '#' lines: comments in TAP, plain text under spec.
-  yield `# time per test file (${files.size} file${files.size === 1 ? "" : "s"}), slowest first\n`;
+  yield `# time per test file (${files.size} file${files.size === 1 ? '' : 's'}), slowest first\n`;
   for (const [file, { ms, ok }] of [...files].sort((a, b) => b[1].ms - a[1].ms)) {
     yield `# ${(ms / 1000).toFixed(1).padStart(7)} s  ${file}${ok ? '' : '  (failed)'}\n`;
   }

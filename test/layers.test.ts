@@ -16,7 +16,9 @@ const layers = [...new Set([...doc.matchAll(/^\| `src\/([a-z-]+)\/`/gm)].map((m)
 const ALLOWED = new Set<string>([]);
 
 function importsOf(file: string): string[] {
-  const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const code = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   return [...code.matchAll(/\bfrom\s+['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
@@ -25,12 +27,16 @@ test('every import under src/ follows the layer table of docs/ARCHITECTURE.md', 
   const wrong: string[] = [];
   for (const entry of readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && f !== 'index.ts')) {
     const from = entry.split('/')[0];
-    if (!layers.includes(from)) { wrong.push(`src/${from}/ has no row in the table`); continue; }
+    if (!layers.includes(from)) {
+      wrong.push(`src/${from}/ has no row in the table`);
+      continue;
+    }
     for (const spec of importsOf(join(src, entry)).filter((s) => s.startsWith('.'))) {
       const target = relative(src, resolve(src, dirname(entry), spec));
       const to = target.split('/')[0];
       if (target.startsWith('..') || to === from || ALLOWED.has(`${entry} -> ${target}`)) continue;
-      if (!(layers.indexOf(to) >= 0 && layers.indexOf(to) < layers.indexOf(from))) wrong.push(`src/${entry} imports src/${target} (${from} may use only ${layers.slice(0, layers.indexOf(from)).join(', ')})`);
+      if (!(layers.indexOf(to) >= 0 && layers.indexOf(to) < layers.indexOf(from)))
+        wrong.push(`src/${entry} imports src/${target} (${from} may use only ${layers.slice(0, layers.indexOf(from)).join(', ')})`);
     }
   }
   assert.deepEqual(wrong, []);

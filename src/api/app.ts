@@ -66,7 +66,11 @@ export async function createApp(init: AppInit): Promise<FastifyInstance> {
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'p2pbackup daemon API', version: '1', description: 'The local API of a p2pbackup peer: what the CLI and the web UI use. Errors are { code, message }.' },
+      info: {
+        title: 'p2pbackup daemon API',
+        version: '1',
+        description: 'The local API of a p2pbackup peer: what the CLI and the web UI use. Errors are { code, message }.'
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'the contents of HOME/api-token' } } },
       security: [{ bearer: [] }]
     }
@@ -104,10 +108,19 @@ export async function createApp(init: AppInit): Promise<FastifyInstance> {
   metricRoutes(app, ctx);
   healthRoutes(app, ctx);
   operationRoutes(app, ctx);
-  app.get('/api/openapi.json', {
-    config: { public: true },
-    schema: { summary: 'this document (no token needed: it describes the API, holds no data)', tags: ['daemon'], security: [], response: { 200: { type: 'object', additionalProperties: true } } }
-  }, async () => app.swagger());
+  app.get(
+    '/api/openapi.json',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'this document (no token needed: it describes the API, holds no data)',
+        tags: ['daemon'],
+        security: [],
+        response: { 200: { type: 'object', additionalProperties: true } }
+      }
+    },
+    async () => app.swagger()
+  );
   if (init.web !== false) await uiRoutes(app, init.web);
 
   return app;

@@ -50,7 +50,9 @@ export class ApiClient {
     try {
       info = JSON.parse(await readFile(paths.daemon, 'utf8'));
     } catch {
-      throw new P2PBackupError('ERR_NO_DAEMON', `no daemon is running for home ${paths.home}: start one with \`p2pbackup daemon --home ${paths.home}\``, { home: paths.home });
+      throw new P2PBackupError('ERR_NO_DAEMON', `no daemon is running for home ${paths.home}: start one with \`p2pbackup daemon --home ${paths.home}\``, {
+        home: paths.home
+      });
     }
     return new ApiClient(info.apiUrl, await readToken(paths.apiToken));
   }
@@ -72,7 +74,11 @@ export class ApiClient {
       res = await fetch(this.url + path, { method, headers, body, signal: init.signal, duplex: 'half' } as globalThis.RequestInit);
     } catch (err: any) {
       if (err?.name === 'AbortError') throw err;
-      throw new P2PBackupError('ERR_NO_DAEMON', `cannot reach the daemon at ${this.url} (${err?.cause?.code ?? err?.message}): is \`p2pbackup daemon\` running?`, { url: this.url });
+      throw new P2PBackupError(
+        'ERR_NO_DAEMON',
+        `cannot reach the daemon at ${this.url} (${err?.cause?.code ?? err?.message}): is \`p2pbackup daemon\` running?`,
+        { url: this.url }
+      );
     }
     if (!res.ok) throw await errorFrom(res);
     return res;

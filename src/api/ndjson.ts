@@ -5,9 +5,16 @@ import { errorBody, httpStatusOf } from './errors.ts';
 /** Answer with NDJSON: the operation's progress events as { event } lines, then { result } or { error }.
  *  The operation's signal fires when the client goes away before the end, unless `detach`: then it runs on
  *  (a web page reloaded in the middle of a restore finds it in GET /api/operations, which cancels it too). */
-export async function ndjson(reply: FastifyReply, op: (onProgress: (e: unknown) => void, signal: AbortSignal) => Promise<unknown>, o: { detach?: boolean } = {}): Promise<void> {
+export async function ndjson(
+  reply: FastifyReply,
+  op: (onProgress: (e: unknown) => void, signal: AbortSignal) => Promise<unknown>,
+  o: { detach?: boolean } = {}
+): Promise<void> {
   const controller = new AbortController();
-  if (!o.detach) reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
+  if (!o.detach)
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
   reply.hijack();
   reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
   // Lines queued in one turn of the event loop go out in one write (one syscall, one chunk).
@@ -33,6 +40,8 @@ export async function ndjson(reply: FastifyReply, op: (onProgress: (e: unknown) 
 /** An AbortSignal that fires when the client goes away before the answer is complete. */
 export function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  reply.raw.on('close', () => { if (!reply.raw.writableFinished) controller.abort(); });
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
   return controller.signal;
 }

@@ -3,7 +3,17 @@
 // required; a peer that lacks a part says so at run time (null, or UnsupportedError), not by omission.
 // Types of data the API only passes through come from the layers that define them (backup, fairness).
 import type { Readable } from 'node:stream';
-import type { BackupProgress, DiffResult, DirEntry, ForgetDecision, ForgetPolicy, HeadSnapshot, OverwriteMode, RestoreStats, Snapshot } from '../backup/index.ts';
+import type {
+  BackupProgress,
+  DiffResult,
+  DirEntry,
+  ForgetDecision,
+  ForgetPolicy,
+  HeadSnapshot,
+  OverwriteMode,
+  RestoreStats,
+  Snapshot
+} from '../backup/index.ts';
 import type { FolderRecord } from '../backup/journal.ts';
 import type { PruneReport } from '../repo/index.ts';
 import type { FairnessReport, SpotCheckResult } from '../fairness/index.ts';
@@ -71,8 +81,14 @@ export interface ReachabilityInfo {
   ownConnections: { kept: number; target: number };
   /** The relay this peer serves (`--relay-server`), null if none. */
   relayServer: {
-    reservations: number; circuits: number; bytesRelayed: number; overBudget: number; throttled: number;
-    rate: number; dailyBytes: number; members: { peer: string; bytes: number }[];
+    reservations: number;
+    circuits: number;
+    bytesRelayed: number;
+    overBudget: number;
+    throttled: number;
+    rate: number;
+    dailyBytes: number;
+    members: { peer: string; bytes: number }[];
   } | null;
 }
 
@@ -94,10 +110,22 @@ export interface StatusReport {
   /** How others reach this peer (null on a peer that does not check). */
   reachability: ReachabilityInfo | null;
   /** The health loop's summary (absent on peers that do not run it). */
-  health?: { lastRun: number | null; filesTracked: number; repaired: number; durability: number | null; snapshots: { folder: string; cap: string; durability: number | null }[] };
+  health?: {
+    lastRun: number | null;
+    filesTracked: number;
+    repaired: number;
+    durability: number | null;
+    snapshots: { folder: string; cap: string; durability: number | null }[];
+  };
 }
 
-export interface CheckRequest { deep?: boolean; verify?: boolean; repair?: boolean; signal?: AbortSignal; onProgress?: (event: ProgressEvent) => void }
+export interface CheckRequest {
+  deep?: boolean;
+  verify?: boolean;
+  repair?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+}
 
 /** How far a long operation has come: counts done and their totals when known, the rate and an ETA. */
 export interface OperationProgress {
@@ -144,7 +172,10 @@ export interface SwarmOverview {
 }
 
 /** A check's report: always says whether the cap can be read back; the rest depends on the kind of check. */
-export interface CheckReport { recoverable: boolean; [key: string]: unknown }
+export interface CheckReport {
+  recoverable: boolean;
+  [key: string]: unknown;
+}
 
 /** Folders, snapshots and restores as the API uses them (the routes under /api/folders, /api/snapshots, …). */
 export interface FolderService {
@@ -160,7 +191,19 @@ export interface FolderService {
   ls(cap: string, path?: string): Promise<DirEntry[]>;
   diff(a: string, b: string): Promise<DiffResult>;
   /** `limitBytesPerSecond`: restore no faster than this (bytes of content fetched), so a restore leaves room on the link. */
-  restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; preserveSpecial?: boolean; ignoreUmask?: boolean; limitBytesPerSecond?: number; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void }): Promise<{ snapshotCap: string; stats: RestoreStats }>;
+  restore(
+    cap: string,
+    target: string,
+    o: {
+      path?: string;
+      overwrite?: OverwriteMode;
+      preserveSpecial?: boolean;
+      ignoreUmask?: boolean;
+      limitBytesPerSecond?: number;
+      signal?: AbortSignal;
+      onProgress?: (e: BackupProgress) => void;
+    }
+  ): Promise<{ snapshotCap: string; stats: RestoreStats }>;
   /** Apply a retention policy to a folder's head; with `prune`, then free what no kept snapshot needs. */
   forget(idOrPath: string, policy: ForgetPolicy, o?: { prune?: boolean; signal?: AbortSignal }): Promise<ForgetDecision & { prune?: PruneReport }>;
   /** Free what no kept snapshot of the owner's folders needs (rewrite sparse packs, delete dead ones). */

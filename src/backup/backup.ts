@@ -93,7 +93,22 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   o.signal?.addEventListener('abort', onAbort, { once: true });
   const signal = ac.signal;
 
-  const stats: BackupStats = { files: 0, dirs: 0, symlinks: 0, bytesRead: 0, bytesTotal: 0, unchanged: 0, dirsReused: 0, blobsNew: 0, blobsKnown: 0, bytesNew: 0, bytesStored: 0, packs: 0, excluded: 0, skipped: [] };
+  const stats: BackupStats = {
+    files: 0,
+    dirs: 0,
+    symlinks: 0,
+    bytesRead: 0,
+    bytesTotal: 0,
+    unchanged: 0,
+    dirsReused: 0,
+    blobsNew: 0,
+    blobsKnown: 0,
+    bytesNew: 0,
+    bytesStored: 0,
+    packs: 0,
+    excluded: 0,
+    skipped: []
+  };
   const repoStats = (o.repo as { stats?: { sealedNew: number; packs: number } }).stats;
   const before = { sealed: repoStats?.sealedNew ?? 0, packs: repoStats?.packs ?? 0 };
   const patterns = [...(o.excludes ?? [])];
@@ -106,7 +121,10 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   // Progress: a status event every so often (files, bytes, rate, ETA once the scan thread has the totals).
   const meter = createMeter('backup', o.onProgress);
   const scan = o.onProgress ? startScan({ root: rootAbs, patterns, excludeIfPresent: o.excludeIfPresent ?? [] }) : null;
-  scan?.totals.then((t) => meter.total(t.files, t.bytes), () => {});
+  scan?.totals.then(
+    (t) => meter.total(t.files, t.bytes),
+    () => {}
+  );
   const fileDone = (path: string, size: number, status: 'new' | 'unchanged') => {
     meter.file(size);
     o.onProgress?.({ type: 'backup:backup:file', path, size, status });
@@ -125,14 +143,32 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   /** Store blobs and count them; resolves when admitted, with a promise per blob that settles once stored. */
   const save = async (kind: 'data' | 'list', plains: Uint8Array[]) => {
     const rs = await repo.saveBlobs(kind, plains, { signal });
-    rs.forEach((r, i) => { if (r.isNew) { stats.blobsNew++; stats.bytesNew += plains[i].length; } else stats.blobsKnown++; });
+    rs.forEach((r, i) => {
+      if (r.isNew) {
+        stats.blobsNew++;
+        stats.bytesNew += plains[i].length;
+      } else stats.blobsKnown++;
+    });
     return rs;
   };
 
-  const fileEntry = (name: string, content: FileContent, s: BigIntStats): TreeEntry => ({ name, type: 'file', mode: modeOf(s), mtimeNs: s.mtimeNs.toString(), size: Number(s.size), ...content });
+  const fileEntry = (name: string, content: FileContent, s: BigIntStats): TreeEntry => ({
+    name,
+    type: 'file',
+    mode: modeOf(s),
+    mtimeNs: s.mtimeNs.toString(),
+    size: Number(s.size),
+    ...content
+  });
 
   const rememberFile = async (abs: string, st: BigIntStats, content: FileContent) => {
-    await cache?.putFile(abs, { size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString(), ino: st.ino.toString(), content: 'lit' in content ? `l${content.lit}` : content.ref });
+    await cache?.putFile(abs, {
+      size: Number(st.size),
+      mtimeNs: st.mtimeNs.toString(),
+      ctimeNs: st.ctimeNs.toString(),
+      ino: st.ino.toString(),
+      content: 'lit' in content ? `l${content.lit}` : content.ref
+    });
   };
 
   /** Open `abs` as the file lstat saw, or report why not (null). */
@@ -195,7 +231,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
           try {
             r = await chunkFile(fh);
           } catch (err) {
-            if (signal.aborted || err instanceof P2PBackupError && !(err instanceof FileReadError)) throw err;
+            if (signal.aborted || (err instanceof P2PBackupError && !(err instanceof FileReadError))) throw err;
             await itemError(abs, new FileReadError(abs, err));
             return null;
           }
@@ -213,7 +249,9 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     return added.then(async (r) => {
       if (!r) return null;
       await Promise.all(r.stored); // its packs are in the swarm
-      stats.files++; stats.bytesRead += r.bytes; stats.bytesTotal += r.bytes;
+      stats.files++;
+      stats.bytesRead += r.bytes;
+      stats.bytesTotal += r.bytes;
       await rememberFile(abs, r.st, r.content);
       fileDone(abs, r.bytes, 'new');
       return fileEntry(name, r.content, r.st);
@@ -233,14 +271,21 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   let batchBytes = 0;
   const storeBatch = async () => {
     const items = batch;
-    batch = []; batchBytes = 0;
-    const rs = await save('data', items.map((i) => i.read.bytes));
+    batch = [];
+    batchBytes = 0;
+    const rs = await save(
+      'data',
+      items.map((i) => i.read.bytes)
+    );
     for (const [i, { node, name, read }] of items.entries()) {
       const content: FileContent = { ref: encodeRef({ kind: 'data', ...rs[i].ref }) };
-      addFile(node, rs[i].stored.then(async () => {
-        await rememberFile(read.path, read.st, content);
-        return fileEntry(name, content, read.st);
-      }));
+      addFile(
+        node,
+        rs[i].stored.then(async () => {
+          await rememberFile(read.path, read.st, content);
+          return fileEntry(name, content, read.st);
+        })
+      );
     }
   };
 
@@ -287,9 +332,15 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       signal.throwIfAborted();
       if (++burst % 256 === 0) await new Promise((r) => setImmediate(r));
       if (st.isDirectory()) {
-        if (isExcluded(rules, childRel, true)) { excluded(childAbs, 'pattern'); continue; }
+        if (isExcluded(rules, childRel, true)) {
+          excluded(childAbs, 'pattern');
+          continue;
+        }
         const marker = firstPresent(childAbs, o.excludeIfPresent);
-        if (marker) { excluded(childAbs, `contains ${marker}`); continue; }
+        if (marker) {
+          excluded(childAbs, `contains ${marker}`);
+          continue;
+        }
         if (batch.length) await storeBatch(); // keep pack order = name order (restore reads in that order)
         const child = await walkDir(childAbs, childRel, rules);
         if (child !== null) {
@@ -301,23 +352,37 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       } else if (st.isFile()) {
         seen.add(childAbs);
         const cached = cachedOf.get(childAbs);
-        if (cached && cached.size === Number(st.size) && cached.mtimeNs === st.mtimeNs.toString() && cached.ctimeNs === st.ctimeNs.toString() && cached.ino === st.ino.toString() && typeof cached.content === 'string') {
-          stats.files++; stats.unchanged++; stats.bytesTotal += cached.size;
+        if (
+          cached &&
+          cached.size === Number(st.size) &&
+          cached.mtimeNs === st.mtimeNs.toString() &&
+          cached.ctimeNs === st.ctimeNs.toString() &&
+          cached.ino === st.ino.toString() &&
+          typeof cached.content === 'string'
+        ) {
+          stats.files++;
+          stats.unchanged++;
+          stats.bytesTotal += cached.size;
           fileDone(childAbs, cached.size, 'unchanged');
           const content: FileContent = cached.content!.startsWith('l') ? { lit: cached.content!.slice(1) } : { ref: cached.content! };
           addFile(node, Promise.resolve(fileEntry(name, content, st)));
         } else if (Number(st.size) < SMALL_FILE_BYTES) {
           const read = readSmall(childAbs, st);
           if ('error' in read) {
-            await itemError(childAbs, read.error instanceof P2PBackupError ? read.error as Error : new FileReadError(childAbs, read.error));
+            await itemError(childAbs, read.error instanceof P2PBackupError ? (read.error as Error) : new FileReadError(childAbs, read.error));
             continue;
           }
           const size = read.bytes.length;
-          stats.files++; stats.bytesRead += size; stats.bytesTotal += size;
+          stats.files++;
+          stats.bytesRead += size;
+          stats.bytesTotal += size;
           fileDone(childAbs, size, 'new');
           if (size <= LITERAL_MAX_BYTES) {
             const content = { lit: encodeLit(read.bytes) };
-            addFile(node, rememberFile(childAbs, read.st, content).then(() => fileEntry(name, content, read.st)));
+            addFile(
+              node,
+              rememberFile(childAbs, read.st, content).then(() => fileEntry(name, content, read.st))
+            );
             continue;
           }
           batch.push({ node, name, read });
@@ -344,7 +409,10 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   // Phase 2: trees bottom-up, one height at a time (a parent needs its children's references).
   const storeDirs = async (root: DirNode): Promise<string> => {
     const levels: DirNode[][] = [];
-    const collect = (n: DirNode) => { for (const s of n.subdirs) collect(s.node); (levels[n.height] ??= []).push(n); };
+    const collect = (n: DirNode) => {
+      for (const s of n.subdirs) collect(s.node);
+      (levels[n.height] ??= []).push(n);
+    };
     collect(root);
     for (const level of levels) {
       if (!level) continue;
@@ -354,7 +422,11 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         for (const s of node.subdirs) node.entries.push({ ...s.entry, ref: s.node.ref! });
         const r = await storeTree(repo, node.entries, signal);
         node.ref = r.ref;
-        if (r.isNew) stats.blobsNew++; else { stats.dirsReused++; stats.blobsKnown++; }
+        if (r.isNew) stats.blobsNew++;
+        else {
+          stats.dirsReused++;
+          stats.blobsKnown++;
+        }
         o.onProgress?.({ type: 'backup:backup:dir', path: node.abs, status: r.isNew ? 'uploaded' : 'reused' });
       }
     }
@@ -378,21 +450,34 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw signal.aborted ? signal.reason : (failed as PromiseRejectedResult).reason;
     const place = async (n: DirNode): Promise<void> => {
-      for (const f of n.files) { const e = await f; if (e) n.entries.push(e); }
+      for (const f of n.files) {
+        const e = await f;
+        if (e) n.entries.push(e);
+      }
       for (const s of n.subdirs) await place(s.node);
     };
     await place(rootNode);
     const rootRef = await storeDirs(rootNode);
     const root = capOf(repo.readCap, decodeRefStrict(rootRef));
     const snapshot: Snapshot = {
-      root, time, host: o.host ?? hostname(), paths: [rootAbs],
+      root,
+      time,
+      host: o.host ?? hostname(),
+      paths: [rootAbs],
       // What this backup stored new: its blobs sealed so far (the snapshot object itself, a few hundred bytes, aside).
-      stats: { files: stats.files, dirs: stats.dirs, symlinks: stats.symlinks, bytes: stats.bytesTotal, added: Math.max(0, (repoStats?.sealedNew ?? 0) - before.sealed) }
+      stats: {
+        files: stats.files,
+        dirs: stats.dirs,
+        symlinks: stats.symlinks,
+        bytes: stats.bytesTotal,
+        added: Math.max(0, (repoStats?.sealedNew ?? 0) - before.sealed)
+      }
     };
     if (o.label !== undefined) snapshot.label = o.label;
     if (o.parent !== undefined) snapshot.parent = o.parent;
     const { cap: snapshotCap, isNew } = await storeSnapshot(repo, snapshot, signal);
-    if (isNew) stats.blobsNew++; else stats.blobsKnown++;
+    if (isNew) stats.blobsNew++;
+    else stats.blobsKnown++;
     await repo.flush();
     await cache?.prune(rootAbs, seen);
     stats.bytesStored = (repoStats?.sealedNew ?? 0) - before.sealed;
@@ -410,7 +495,11 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
 const decodeRefStrict = (r: string) => decodeRef(r, ['tree']);
 /** The blob id of a cached file's content, or null if the cache entry is not a well-formed reference. */
 function refId(r: string): Uint8Array | null {
-  try { return decodeRef(r, ['data', 'list']).id; } catch { return null; }
+  try {
+    return decodeRef(r, ['data', 'list']).id;
+  } catch {
+    return null;
+  }
 }
 
 interface DirNode {
@@ -426,7 +515,11 @@ interface DirNode {
 }
 
 /** A small file read whole under one stat (the file did not change while it was read), or why it could not be. */
-interface SmallFile { path: string; bytes: Uint8Array; st: BigIntStats }
+interface SmallFile {
+  path: string;
+  bytes: Uint8Array;
+  st: BigIntStats;
+}
 type SmallRead = SmallFile | { error: unknown };
 
 /** Read the regular file lstat saw (not a replacement, not through a symlink) whole, synchronously; twice at most. */

@@ -41,7 +41,9 @@ export async function openBackupCache(dir: string): Promise<BackupCache> {
     await db.batch(ops);
   };
   return {
-    async getFiles(paths) { return paths.length ? (await db.getMany(paths.map((p) => `f!${p}`))) : []; },
+    async getFiles(paths) {
+      return paths.length ? await db.getMany(paths.map((p) => `f!${p}`)) : [];
+    },
     async putFile(path, rec) {
       pending.push({ type: 'put', key: `f!${path}`, value: rec });
       if (pending.length >= WRITE_BATCH) await flush();
@@ -55,7 +57,13 @@ export async function openBackupCache(dir: string): Promise<BackupCache> {
       if (dead.length) await db.batch(dead.map((key) => ({ type: 'del' as const, key })));
       return dead.length;
     },
-    async clear() { pending = []; await db.clear(); },
-    async close() { await flush(); await db.close(); }
+    async clear() {
+      pending = [];
+      await db.clear();
+    },
+    async close() {
+      await flush();
+      await db.close();
+    }
   };
 }

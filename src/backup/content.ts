@@ -27,14 +27,24 @@ export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' |
   const size = entry.size;
   const c = entryContent(entry as DirEntry, ['data', 'list']);
   const one = (bytes: Uint8Array): Content => {
-    if (size !== undefined && bytes.length !== size) throw new InvalidObjectError(`content is ${bytes.length} bytes, its entry says ${size}`, { expected: size, got: bytes.length });
-    return { size: bytes.length, bytes, stream: (async function* () { yield bytes; })() };
+    if (size !== undefined && bytes.length !== size)
+      throw new InvalidObjectError(`content is ${bytes.length} bytes, its entry says ${size}`, { expected: size, got: bytes.length });
+    return {
+      size: bytes.length,
+      bytes,
+      stream: (async function* () {
+        yield bytes;
+      })()
+    };
   };
   if (c.kind === 'lit') return one(c.data);
   const reader = src.reader(c.repo);
   if (c.kind === 'data') return one(await reader.loadBlob('data', c, { signal, maxPlain: size ?? MAX_BLOB_BYTES, whole }));
   // A list of n chunks is 12 + 68n bytes; chunks are at least 1 byte, so a list never needs more than that.
-  const chunks = decodeChunkList(await reader.loadBlob('list', c, { signal, whole, maxPlain: size === undefined ? MAX_BLOB_BYTES : 12 + 68 * Math.min(size, MAX_BLOB_BYTES) }), size);
+  const chunks = decodeChunkList(
+    await reader.loadBlob('list', c, { signal, whole, maxPlain: size === undefined ? MAX_BLOB_BYTES : 12 + 68 * Math.min(size, MAX_BLOB_BYTES) }),
+    size
+  );
   return {
     size: size ?? chunks.reduce((a, ch) => a + ch.size, 0),
     stream: (async function* () {

@@ -20,8 +20,10 @@ export interface DiffResult {
 function sameContent(x: DirEntry, y: DirEntry): boolean {
   if (x.type === 'symlink') return x.target === y.target;
   const kinds = x.type === 'dir' ? ['tree' as const] : ['data' as const, 'list' as const];
-  const a = entryContent(x, kinds), b = entryContent(y, kinds);
-  if (a.kind === 'lit' || b.kind === 'lit') return a.kind === b.kind && Buffer.compare((a as { data: Uint8Array }).data, (b as { data: Uint8Array }).data) === 0;
+  const a = entryContent(x, kinds),
+    b = entryContent(y, kinds);
+  if (a.kind === 'lit' || b.kind === 'lit')
+    return a.kind === b.kind && Buffer.compare((a as { data: Uint8Array }).data, (b as { data: Uint8Array }).data) === 0;
   return a.kind === b.kind && Buffer.compare(a.id, b.id) === 0;
 }
 
@@ -39,12 +41,22 @@ export async function diff(src: BlobSource, capA: string, capB: string, opts: { 
     if (e.type === 'dir') for (const c of await read(e.cap!, depth)) await all(c, `${path}/${c.name}`, into, depth + 1);
   };
   const walk = async (ea: DirEntry[], eb: DirEntry[], prefix: string, depth: number): Promise<void> => {
-    let i = 0, j = 0;
+    let i = 0,
+      j = 0;
     while (i < ea.length || j < eb.length) {
       const c = i >= ea.length ? 1 : j >= eb.length ? -1 : compareNames(ea[i].name, eb[j].name);
-      if (c < 0) { await all(ea[i], prefix + ea[i].name, out.removed, depth + 1); i++; continue; }
-      if (c > 0) { await all(eb[j], prefix + eb[j].name, out.added, depth + 1); j++; continue; }
-      const x = ea[i++], y = eb[j++];
+      if (c < 0) {
+        await all(ea[i], prefix + ea[i].name, out.removed, depth + 1);
+        i++;
+        continue;
+      }
+      if (c > 0) {
+        await all(eb[j], prefix + eb[j].name, out.added, depth + 1);
+        j++;
+        continue;
+      }
+      const x = ea[i++],
+        y = eb[j++];
       const path = prefix + x.name;
       if (x.type !== y.type) {
         await all(x, path, out.removed, depth + 1);

@@ -19,7 +19,12 @@ export class PathNotFoundError extends P2PBackupError {
 /** A file could not be read during a backup (unreadable, vanished, changed while read, not a regular file). */
 export class FileReadError extends P2PBackupError {
   constructor(path: string, cause: unknown) {
-    super('ERR_BACKUP_READ', `cannot read ${path}: ${(cause as Error)?.message ?? String(cause)}`, { path, errno: (cause as { code?: string })?.code }, { cause });
+    super(
+      'ERR_BACKUP_READ',
+      `cannot read ${path}: ${(cause as Error)?.message ?? String(cause)}`,
+      { path, errno: (cause as { code?: string })?.code },
+      { cause }
+    );
   }
 }
 
@@ -54,7 +59,10 @@ export class HeadConflictError extends P2PBackupError {
 /** A tree expands to more entries or deeper than its snapshot declares or the limits allow (a crafted tree). */
 export class TreeTooLargeError extends P2PBackupError {
   constructor(what: string, limit: number) {
-    super('ERR_TREE_TOO_LARGE', `the tree ${what} more than ${limit}: refused (a snapshot that names one subtree many times, or a damaged one)`, { what, limit });
+    super('ERR_TREE_TOO_LARGE', `the tree ${what} more than ${limit}: refused (a snapshot that names one subtree many times, or a damaged one)`, {
+      what,
+      limit
+    });
   }
 }
 

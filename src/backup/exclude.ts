@@ -34,16 +34,29 @@ export function globToRegExp(glob: string): RegExp {
       if (glob[i + 1] === '*') {
         const atStart = i === 0 || glob[i - 1] === '/';
         const slashAfter = glob[i + 2] === '/';
-        if (atStart && slashAfter) { re += '(?:.*/)?'; i += 2; continue; }
-        if (atStart && i + 2 === glob.length) { re += '.*'; i += 1; continue; }
-        re += '[^/]*'; i += 1; continue;
+        if (atStart && slashAfter) {
+          re += '(?:.*/)?';
+          i += 2;
+          continue;
+        }
+        if (atStart && i + 2 === glob.length) {
+          re += '.*';
+          i += 1;
+          continue;
+        }
+        re += '[^/]*';
+        i += 1;
+        continue;
       }
       re += '[^/]*';
     } else if (c === '?') {
       re += '[^/]';
     } else if (c === '[') {
       const end = glob.indexOf(']', i + 2);
-      if (end < 0) { re += '\\['; continue; }
+      if (end < 0) {
+        re += '\\[';
+        continue;
+      }
       let body = glob.slice(i + 1, end);
       if (body[0] === '!') body = `^${body.slice(1)}`;
       re += `[${body.replace(/\\/g, '\\\\')}]`;

@@ -6,9 +6,22 @@
 import { Worker } from 'node:worker_threads';
 
 /** A file from `bytes` with `mode`, or (with `link`) a symlink to `link`; `time` is the mtime in seconds. */
-export interface WriteJob { id: number; tmp: string; path: string; bytes: Uint8Array; mode: number; time: number; link?: string }
-export interface WriteBatch { jobs: WriteJob[] }
-export interface WriteResult { id: number; error?: { message: string; code?: string } }
+export interface WriteJob {
+  id: number;
+  tmp: string;
+  path: string;
+  bytes: Uint8Array;
+  mode: number;
+  time: number;
+  link?: string;
+}
+export interface WriteBatch {
+  jobs: WriteJob[];
+}
+export interface WriteResult {
+  id: number;
+  error?: { message: string; code?: string };
+}
 
 /** A batch is sent once it holds this many bytes (else at the end of the current turn). */
 const WRITER_BATCH_BYTES = 4 << 20;
@@ -50,8 +63,12 @@ export function createFileWriter(): FileWriter {
     scheduled = false;
     if (!batch.length) return;
     const jobs = batch;
-    batch = []; batchBytes = 0;
-    worker.postMessage({ jobs } satisfies WriteBatch, jobs.map((j) => j.bytes.buffer as ArrayBuffer));
+    batch = [];
+    batchBytes = 0;
+    worker.postMessage(
+      { jobs } satisfies WriteBatch,
+      jobs.map((j) => j.bytes.buffer as ArrayBuffer)
+    );
   };
 
   return {
@@ -64,7 +81,10 @@ export function createFileWriter(): FileWriter {
       batch.push({ ...job, id, bytes: job.bytes.slice() });
       batchBytes += job.bytes.length;
       if (batchBytes >= WRITER_BATCH_BYTES) send();
-      else if (!scheduled) { scheduled = true; setImmediate(send); }
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(send);
+      }
       return p;
     },
     async close() {

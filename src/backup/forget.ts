@@ -65,7 +65,8 @@ export function forgetPolicy(snapshots: readonly HeadSnapshot[], policy: ForgetP
         reasons.push(r.reason);
       }
     }
-    if (reasons.length) out.keep.push({ ...s, reasons }); else out.remove.push(s);
+    if (reasons.length) out.keep.push({ ...s, reasons });
+    else out.remove.push(s);
   }
   return out;
 }
@@ -77,7 +78,10 @@ export async function forget(heads: HeadStore, policy: ForgetPolicy, opts: { ret
     const decision = forgetPolicy(cur?.head.snapshots ?? [], policy);
     if (!cur || decision.remove.length === 0) return decision;
     try {
-      await heads.write({ ...(cur.head.repo ? { repo: cur.head.repo } : {}), snapshots: listSnapshots({ snapshots: decision.keep.map(({ cap, time }) => ({ cap, time })) }) }, cur.seq);
+      await heads.write(
+        { ...(cur.head.repo ? { repo: cur.head.repo } : {}), snapshots: listSnapshots({ snapshots: decision.keep.map(({ cap, time }) => ({ cap, time })) }) },
+        cur.seq
+      );
       return decision;
     } catch (err) {
       if (!(err instanceof HeadConflictError) || attempt >= (opts.retries ?? 3)) throw err;

@@ -10,8 +10,34 @@
 // are not kept; restore's 'if-changed' compares size and mtime, not content.
 export * from './constants.ts';
 export type * from './types.ts';
-export { InvalidObjectError, PathNotFoundError, FileReadError, UnsupportedEntryError, RestoreConflictError, RestoreSizeError, HeadConflictError, TreeTooLargeError, NotADirectoryError } from './errors.ts';
-export { encodeTree, decodeTree, storeTree, encodeSnapshot, decodeSnapshot, storeSnapshot, encodeHead, decodeHead, readDir, readSnapshot, resolveRoot, entryContent, toTreeEntry, isSafeName, type TreeEntry } from './objects.ts';
+export {
+  InvalidObjectError,
+  PathNotFoundError,
+  FileReadError,
+  UnsupportedEntryError,
+  RestoreConflictError,
+  RestoreSizeError,
+  HeadConflictError,
+  TreeTooLargeError,
+  NotADirectoryError
+} from './errors.ts';
+export {
+  encodeTree,
+  decodeTree,
+  storeTree,
+  encodeSnapshot,
+  decodeSnapshot,
+  storeSnapshot,
+  encodeHead,
+  decodeHead,
+  readDir,
+  readSnapshot,
+  resolveRoot,
+  entryContent,
+  toTreeEntry,
+  isSafeName,
+  type TreeEntry
+} from './objects.ts';
 export { encodeRef, decodeRef, capOf, contentOf, type Ref, type Content } from './refs.ts';
 export { openContent } from './content.ts';
 export { openBackupCache, type BackupCache, type FileCacheRecord } from './cache.ts';

@@ -13,7 +13,10 @@ export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
     } finally {
       if (head < waiting.length) {
         const next = waiting[head++];
-        if (head === waiting.length) { waiting = []; head = 0; } // drained: let the array go
+        if (head === waiting.length) {
+          waiting = [];
+          head = 0;
+        } // drained: let the array go
         next();
       } else {
         active--;

@@ -51,7 +51,14 @@ export function expansionBudget(limit = MAX_TREE_ENTRIES) {
 export const snapshotLimit = (s?: Snapshot) => (s ? Math.min(MAX_TREE_ENTRIES, s.stats.files + s.stats.dirs + s.stats.symlinks + 1) : MAX_TREE_ENTRIES);
 
 /** Every entry below a tree cap, depth first, with its path relative to that directory. */
-export async function* walkTree(src: BlobSource, dirCap: string, prefix = '', signal?: AbortSignal, budget = expansionBudget(), depth = 0): AsyncGenerator<{ path: string; entry: DirEntry }> {
+export async function* walkTree(
+  src: BlobSource,
+  dirCap: string,
+  prefix = '',
+  signal?: AbortSignal,
+  budget = expansionBudget(),
+  depth = 0
+): AsyncGenerator<{ path: string; entry: DirEntry }> {
   const entries = await readDir(src, dirCap, signal);
   budget.take(entries.length, depth);
   for (const entry of entries) {

@@ -25,7 +25,15 @@ export function compareNames(a: string, b: string): number {
  * never `.`/`..`, no `/`, `\`, `:` (a drive or stream on Windows) or NUL, well-formed Unicode.
  */
 export function isSafeName(name: unknown): name is string {
-  return typeof name === 'string' && name.length > 0 && name.length <= 4096 && name !== '.' && name !== '..' && !/[/\\:\0]/.test(name) && Buffer.from(name, 'utf8').toString('utf8') === name;
+  return (
+    typeof name === 'string' &&
+    name.length > 0 &&
+    name.length <= 4096 &&
+    name !== '.' &&
+    name !== '..' &&
+    !/[/\\:\0]/.test(name) &&
+    Buffer.from(name, 'utf8').toString('utf8') === name
+  );
 }
 
 /**
@@ -49,7 +57,10 @@ export interface TreeEntry {
 export function toTreeEntry(e: DirEntry, repo: MutableReadCap): TreeEntry {
   const t: TreeEntry = { name: e.name, type: e.type, mode: e.mode, mtimeNs: e.mtimeNs };
   if (e.type === 'file') t.size = e.size;
-  if (e.type === 'symlink') { t.target = e.target; return t; }
+  if (e.type === 'symlink') {
+    t.target = e.target;
+    return t;
+  }
   const c = entryContent(e, e.type === 'dir' ? TREE_KINDS : FILE_KINDS);
   if (c.kind === 'lit') {
     if (e.type !== 'file') throw new InvalidObjectError('a directory is never inline');
@@ -62,7 +73,9 @@ export function toTreeEntry(e: DirEntry, repo: MutableReadCap): TreeEntry {
 }
 
 function checkEntry(e: DirEntry | TreeEntry): void {
-  const bad = (why: string) => { throw new InvalidObjectError(`bad directory entry ${JSON.stringify(e?.name)}: ${why}`); };
+  const bad = (why: string) => {
+    throw new InvalidObjectError(`bad directory entry ${JSON.stringify(e?.name)}: ${why}`);
+  };
   if (!e || typeof e !== 'object') bad('not an object');
   if (!isSafeName(e.name)) bad('name must be one path component without / \\ : or NUL');
   if (e.type !== 'file' && e.type !== 'dir' && e.type !== 'symlink') bad('unknown type');
@@ -95,7 +108,8 @@ function sortedEntries<T extends { name: string }>(entries: T[]): T[] {
   return sorted;
 }
 
-const treeJson = (parts: string[], next?: Ref) => `{"p2pb":"${OBJECT_KINDS.tree}","v":${OBJECT_VERSION},"entries":[${parts.join(',')}]${next ? `,"next":${JSON.stringify(encodeRef(next))}` : ''}}`;
+const treeJson = (parts: string[], next?: Ref) =>
+  `{"p2pb":"${OBJECT_KINDS.tree}","v":${OBJECT_VERSION},"entries":[${parts.join(',')}]${next ? `,"next":${JSON.stringify(encodeRef(next))}` : ''}}`;
 
 /** One tree part's bytes (a directory small enough for one part has exactly these bytes as its tree blob). */
 export function encodeTree(entries: TreeEntry[], next?: Ref): Uint8Array {
@@ -111,7 +125,10 @@ export async function storeTree(sink: BlobSink, entries: TreeEntry[], signal?: A
   const cuts: number[] = [0];
   for (let i = 0, bytes = 0; i < canon.length; i++) {
     bytes += canon[i].length + 1;
-    if (bytes > TREE_PART_BYTES && i + 1 < canon.length) { cuts.push(i + 1); bytes = 0; }
+    if (bytes > TREE_PART_BYTES && i + 1 < canon.length) {
+      cuts.push(i + 1);
+      bytes = 0;
+    }
   }
   if (cuts.length > MAX_TREE_PARTS) throw new InvalidObjectError(`directory too large (${canon.length} entries)`);
   let next: Ref | undefined;
@@ -138,23 +155,34 @@ export function entryContent(e: DirEntry, allowed: readonly BlobKind[]): Content
 function attachContent(e: DirEntry, c: Content): void {
   Object.defineProperty(e, CONTENT, { value: c, enumerable: false });
   Object.defineProperty(e, 'cap', {
-    enumerable: true, configurable: true,
+    enumerable: true,
+    configurable: true,
     get() {
       const v = c.kind === 'lit' ? formatCap({ type: 'lit', data: c.data }) : capOf(c.repo, c);
       Object.defineProperty(this, 'cap', { value: v, enumerable: true, writable: true, configurable: true });
       return v;
     },
-    set(v) { Object.defineProperty(this, 'cap', { value: v, enumerable: true, writable: true, configurable: true }); }
+    set(v) {
+      Object.defineProperty(this, 'cap', { value: v, enumerable: true, writable: true, configurable: true });
+    }
   });
 }
 
 function parseJson(bytes: Uint8Array, kind: string): Record<string, any> {
   let o: unknown;
-  try { o = JSON.parse(dec.decode(bytes)); } catch { throw new InvalidObjectError(`not a ${kind} object (not UTF-8 JSON)`); }
+  try {
+    o = JSON.parse(dec.decode(bytes));
+  } catch {
+    throw new InvalidObjectError(`not a ${kind} object (not UTF-8 JSON)`);
+  }
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new InvalidObjectError(`not a ${kind} object`);
   const r = o as Record<string, any>;
   if (r.p2pb !== kind) throw new InvalidObjectError(`expected a ${kind} object, found ${JSON.stringify(r.p2pb)}`, { expected: kind, found: r.p2pb });
-  if (r.v !== OBJECT_VERSION) throw new InvalidObjectError(r.v === 1 ? `a ${kind} object of format version 1, which this version no longer reads` : `unknown ${kind} object version ${r.v}`, { version: r.v });
+  if (r.v !== OBJECT_VERSION)
+    throw new InvalidObjectError(
+      r.v === 1 ? `a ${kind} object of format version 1, which this version no longer reads` : `unknown ${kind} object version ${r.v}`,
+      { version: r.v }
+    );
   return r;
 }
 
@@ -192,7 +220,13 @@ export function encodeSnapshot(s: Snapshot, repo: MutableReadCap): Uint8Array {
     const p = contentOf(s.parent, SNAPSHOT_KINDS);
     if (p.kind !== 'lit' && sameRepo(p.repo, repo)) o.parent = encodeRef(p);
   }
-  o.stats = { files: s.stats.files, dirs: s.stats.dirs, symlinks: s.stats.symlinks, bytes: s.stats.bytes, ...(s.stats.added !== undefined ? { added: s.stats.added } : {}) };
+  o.stats = {
+    files: s.stats.files,
+    dirs: s.stats.dirs,
+    symlinks: s.stats.symlinks,
+    bytes: s.stats.bytes,
+    ...(s.stats.added !== undefined ? { added: s.stats.added } : {})
+  };
   return enc.encode(JSON.stringify(o));
 }
 
@@ -201,12 +235,26 @@ const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
 export function decodeSnapshot(bytes: Uint8Array, repo: MutableReadCap): Snapshot {
   const o = parseJson(bytes, OBJECT_KINDS.snapshot);
   const st = o.stats;
-  if (!Number.isSafeInteger(o.time) || typeof o.host !== 'string' || o.host.length > 1024 || !Array.isArray(o.paths) || !o.paths.every((p: unknown) => typeof p === 'string')
-    || !st || typeof st !== 'object' || ![st.files, st.dirs, st.symlinks, st.bytes].every(count)) {
+  if (
+    !Number.isSafeInteger(o.time) ||
+    typeof o.host !== 'string' ||
+    o.host.length > 1024 ||
+    !Array.isArray(o.paths) ||
+    !o.paths.every((p: unknown) => typeof p === 'string') ||
+    !st ||
+    typeof st !== 'object' ||
+    ![st.files, st.dirs, st.symlinks, st.bytes].every(count)
+  ) {
     throw new InvalidObjectError('malformed snapshot object');
   }
   if (Object.hasOwn(st, 'added') && !count(st.added)) throw new InvalidObjectError('malformed snapshot object');
-  const s: Snapshot = { root: capOf(repo, decodeRef(o.tree, TREE_KINDS)), time: o.time, host: o.host, paths: o.paths, stats: { files: st.files, dirs: st.dirs, symlinks: st.symlinks, bytes: st.bytes, ...(Object.hasOwn(st, 'added') ? { added: st.added } : {}) } };
+  const s: Snapshot = {
+    root: capOf(repo, decodeRef(o.tree, TREE_KINDS)),
+    time: o.time,
+    host: o.host,
+    paths: o.paths,
+    stats: { files: st.files, dirs: st.dirs, symlinks: st.symlinks, bytes: st.bytes, ...(Object.hasOwn(st, 'added') ? { added: st.added } : {}) }
+  };
   if (typeof o.label === 'string') s.label = o.label;
   if (Object.hasOwn(o, 'parent')) s.parent = capOf(repo, decodeRef(o.parent, SNAPSHOT_KINDS));
   return s;
@@ -221,20 +269,30 @@ export function encodeHead(h: FolderHead): Uint8Array {
   const repoCap = parseCap(repoText);
   if (repoCap.type !== 'mr') throw new InvalidObjectError('a folder head names its repository by its read cap');
   const snapshots = [...h.snapshots].sort((a, b) => a.time - b.time || (a.cap < b.cap ? -1 : a.cap > b.cap ? 1 : 0));
-  return enc.encode(JSON.stringify({
-    p2pb: OBJECT_KINDS.head, v: OBJECT_VERSION, repo: repoText,
-    snapshots: snapshots.map((s) => {
-      const c = contentOf(s.cap, SNAPSHOT_KINDS);
-      if (c.kind === 'lit' || !sameRepo(c.repo, repoCap)) throw new InvalidObjectError('a folder head lists snapshots of its own repository');
-      return { ref: encodeRef(c), time: s.time };
+  return enc.encode(
+    JSON.stringify({
+      p2pb: OBJECT_KINDS.head,
+      v: OBJECT_VERSION,
+      repo: repoText,
+      snapshots: snapshots.map((s) => {
+        const c = contentOf(s.cap, SNAPSHOT_KINDS);
+        if (c.kind === 'lit' || !sameRepo(c.repo, repoCap)) throw new InvalidObjectError('a folder head lists snapshots of its own repository');
+        return { ref: encodeRef(c), time: s.time };
+      })
     })
-  }));
+  );
 }
 
 export function decodeHead(bytes: Uint8Array): FolderHead {
   const o = parseJson(bytes, OBJECT_KINDS.head);
   let repo: MutableReadCap;
-  try { const c = parseCap(o.repo); if (c.type !== 'mr') throw new Error(); repo = c; } catch { throw new InvalidObjectError('folder head without a valid repository cap'); }
+  try {
+    const c = parseCap(o.repo);
+    if (c.type !== 'mr') throw new Error();
+    repo = c;
+  } catch {
+    throw new InvalidObjectError('folder head without a valid repository cap');
+  }
   if (!Array.isArray(o.snapshots) || !o.snapshots.every((s: any) => s && typeof s === 'object' && Number.isSafeInteger(s.time))) {
     throw new InvalidObjectError('malformed folder head');
   }
@@ -242,7 +300,12 @@ export function decodeHead(bytes: Uint8Array): FolderHead {
 }
 
 /** Read one blob a cap names (a blob cap of one of `kinds`), verified, through the source of its repository. */
-async function readBlobCap(src: BlobSource, cap: string, kinds: readonly BlobKind[], signal?: AbortSignal): Promise<{ bytes: Uint8Array; repo: MutableReadCap; kind: BlobKind }> {
+async function readBlobCap(
+  src: BlobSource,
+  cap: string,
+  kinds: readonly BlobKind[],
+  signal?: AbortSignal
+): Promise<{ bytes: Uint8Array; repo: MutableReadCap; kind: BlobKind }> {
   const c = contentOf(cap, kinds);
   if (c.kind === 'lit') throw new InvalidObjectError('an inline cap does not name an object');
   return { bytes: await src.reader(c.repo).loadBlob(c.kind, c, { signal }), repo: c.repo, kind: c.kind };
@@ -256,7 +319,8 @@ export async function readDir(src: BlobSource, cap: string, signal?: AbortSignal
   for (let i = 1; part.next; i++) {
     if (i >= MAX_TREE_PARTS) throw new InvalidObjectError(`directory has more than ${MAX_TREE_PARTS} parts`);
     part = decodeTree(await src.reader(first.repo).loadBlob('tree', part.next, { signal }), first.repo);
-    if (out.length && part.entries.length && compareNames(out[out.length - 1].name, part.entries[0].name) >= 0) throw new InvalidObjectError('directory parts not sorted');
+    if (out.length && part.entries.length && compareNames(out[out.length - 1].name, part.entries[0].name) >= 0)
+      throw new InvalidObjectError('directory parts not sorted');
     out.push(...part.entries);
   }
   return out;

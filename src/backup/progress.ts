@@ -60,13 +60,24 @@ export function createMeter(op: 'backup' | 'restore', emit: ((e: BackupProgress)
     finished = true;
   };
   return {
-    file(size) { files++; bytes += size; schedule(); },
-    total(f, b) { totalFiles = f; totalBytes = b; schedule(); },
+    file(size) {
+      files++;
+      bytes += size;
+      schedule();
+    },
+    total(f, b) {
+      totalFiles = f;
+      totalBytes = b;
+      schedule();
+    },
     done() {
       if (finished) return;
       if (timer) clearTimeout(timer);
       // Finished before the totals came (a small tree, a scan still starting): what was done is the total.
-      if (totalFiles === undefined) { totalFiles = files; totalBytes = bytes; }
+      if (totalFiles === undefined) {
+        totalFiles = files;
+        totalBytes = bytes;
+      }
       report();
       finished = true;
     },

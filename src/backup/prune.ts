@@ -5,7 +5,12 @@ import { prune, type PruneOptions, type PruneReport, type Repository } from '../
 import { reachableBlobs } from './reachable.ts';
 import type { BlobSource } from './types.ts';
 
-export async function pruneRepository(repo: Repository, src: BlobSource, snapshotsOf: (folders: string[]) => Promise<string[]>, o: PruneOptions = {}): Promise<PruneReport> {
+export async function pruneRepository(
+  repo: Repository,
+  src: BlobSource,
+  snapshotsOf: (folders: string[]) => Promise<string[]>,
+  o: PruneOptions = {}
+): Promise<PruneReport> {
   await repo.publish({ signal: o.signal });
   await repo.lock('prune', o.signal);
   try {

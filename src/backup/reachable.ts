@@ -22,7 +22,7 @@ export interface Reachable {
 export async function reachableBlobs(src: BlobSource, snapshotCaps: Iterable<string>, opts: { signal?: AbortSignal } = {}): Promise<Reachable> {
   const out: Reachable = { ids: new Set(), snapshots: 0, trees: 0, files: 0 };
   const visitTree = async (reader: ReturnType<BlobSource['reader']>, repo: Parameters<BlobSource['reader']>[0], ref: Ref): Promise<void> => {
-    for (let part: Ref | undefined = ref; part; ) {
+    for (let part: Ref | undefined = ref; part;) {
       const id = hex(part.id);
       if (out.ids.has(id)) return;
       out.ids.add(id);
@@ -33,7 +33,10 @@ export async function reachableBlobs(src: BlobSource, snapshotCaps: Iterable<str
         if (e.type === 'symlink') continue;
         const c = entryContent(e, e.type === 'dir' ? ['tree'] : ['data', 'list']);
         if (c.kind === 'lit') continue;
-        if (e.type === 'dir') { await visitTree(reader, repo, c); continue; }
+        if (e.type === 'dir') {
+          await visitTree(reader, repo, c);
+          continue;
+        }
         out.files++;
         const fid = hex(c.id);
         if (out.ids.has(fid)) continue;

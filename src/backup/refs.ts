@@ -8,13 +8,19 @@ import { InvalidObjectError } from './errors.ts';
 const KIND_OF = new Map(Object.entries(BLOB_KIND_CODES).map(([k, v]) => [v as number, k as BlobKind]));
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
-export interface Ref { kind: BlobKind; id: Uint8Array; key: Uint8Array }
+export interface Ref {
+  kind: BlobKind;
+  id: Uint8Array;
+  key: Uint8Array;
+}
 /** What a tree entry or a cap names: a blob of some repository, or bytes held inline. */
 export type Content = (Ref & { repo: MutableReadCap }) | { kind: 'lit'; data: Uint8Array };
 
 export function encodeRef(r: Ref): string {
   const b = new Uint8Array(65);
-  b[0] = BLOB_KIND_CODES[r.kind]; b.set(r.id, 1); b.set(r.key, 33);
+  b[0] = BLOB_KIND_CODES[r.kind];
+  b.set(r.id, 1);
+  b.set(r.key, 33);
   return Buffer.from(b).toString('base64url');
 }
 
@@ -23,7 +29,8 @@ export function decodeRef(text: unknown, allowed: readonly BlobKind[]): Ref {
   if (typeof text !== 'string' || text.length !== 87 || !B64URL.test(text)) throw new InvalidObjectError('malformed blob reference');
   const b = Buffer.from(text, 'base64url');
   const kind = KIND_OF.get(b[0]);
-  if (b.length !== 65 || !kind || !allowed.includes(kind)) throw new InvalidObjectError(`blob reference of kind ${kind ?? b[0]} where ${allowed.join(' or ')} is expected`);
+  if (b.length !== 65 || !kind || !allowed.includes(kind))
+    throw new InvalidObjectError(`blob reference of kind ${kind ?? b[0]} where ${allowed.join(' or ')} is expected`);
   return { kind, id: new Uint8Array(b.subarray(1, 33)), key: new Uint8Array(b.subarray(33, 65)) };
 }
 
@@ -52,4 +59,5 @@ export function contentOf(cap: string, allowed: readonly BlobKind[]): Content {
   return { kind: c.kind, id: c.id, key: c.key, repo: c.repo };
 }
 
-export const sameRepo = (a: MutableReadCap, b: MutableReadCap) => Buffer.compare(a.pubKeyHash, b.pubKeyHash) === 0 && Buffer.compare(a.readKey, b.readKey) === 0;
+export const sameRepo = (a: MutableReadCap, b: MutableReadCap) =>
+  Buffer.compare(a.pubKeyHash, b.pubKeyHash) === 0 && Buffer.compare(a.readKey, b.readKey) === 0;

@@ -62,12 +62,19 @@ const tsOf = (ns: string) => {
   if (n < 0n) return Number(n) / 1e9;
   return Number(n / 1_000_000_000n) + (Number((n % 1_000_000_000n) / 1000n) * 1000 + 500) / 1e9;
 };
-const sameTime = (a: string, b: bigint) => { const d = BigInt(a) - b; return d < 1_000_000n && d > -1_000_000n; };
+const sameTime = (a: string, b: bigint) => {
+  const d = BigInt(a) - b;
+  return d < 1_000_000n && d > -1_000_000n;
+};
 
 /** Whether directory `p` has no entries (reads one entry, not the whole listing). */
 function isEmptyDir(p: string): boolean {
   const d = opendirSync(p);
-  try { return d.readSync() === null; } finally { d.closeSync(); }
+  try {
+    return d.readSync() === null;
+  } finally {
+    d.closeSync();
+  }
 }
 
 async function lstatOrNull(p: string): Promise<BigIntStats | null> {
@@ -113,7 +120,15 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     const w = (writer ??= createFileWriter()).write(job);
     const n = job.bytes.length; // not `job`: its view would keep the whole cached pack alive until written
     writingBytes += n;
-    const tracked: Promise<void> = w.then(() => {}, () => {}).finally(() => { writing.delete(tracked); writingBytes -= n; });
+    const tracked: Promise<void> = w
+      .then(
+        () => {},
+        () => {}
+      )
+      .finally(() => {
+        writing.delete(tracked);
+        writingBytes -= n;
+      });
     writing.add(tracked);
     return { done: w };
   };
@@ -161,10 +176,16 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
         const w = (await queueWrite({ tmp, path: abs, bytes: content.bytes, mode: modeOf(e.mode), time: tsOf(e.mtimeNs) })).done;
         placed = true; // the writer removes its temporary file itself if it fails
-        return { written: w.then(() => {
-          stats.files++; stats.bytesWritten += got;
-          fileDone(abs, got, 'written');
-        }, (err) => itemError(abs, err as Error)) };
+        return {
+          written: w.then(
+            () => {
+              stats.files++;
+              stats.bytesWritten += got;
+              fileDone(abs, got, 'written');
+            },
+            (err) => itemError(abs, err as Error)
+          )
+        };
       } else {
         got = 0;
         const fh = await open(tmp, 'wx', 0o600);
@@ -183,7 +204,8 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         await rename(tmp, abs);
       }
       placed = true;
-      stats.files++; stats.bytesWritten += got;
+      stats.files++;
+      stats.bytesWritten += got;
       fileDone(abs, got, 'written');
     } catch (err) {
       if (signal.aborted) throw signal.reason;
@@ -198,11 +220,16 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     if (existing) {
       if (existing.isDirectory()) return itemError(abs, new RestoreConflictError(abs, `a directory is in the way of symlink ${abs}`));
       const same = existing.isSymbolicLink() && (await readlink(abs)) === e.target;
-      if (overwrite === 'never' || (overwrite === 'if-changed' && same)) { stats.unchanged++; return; }
+      if (overwrite === 'never' || (overwrite === 'if-changed' && same)) {
+        stats.unchanged++;
+        return;
+      }
     }
     const tmp = tmpName(abs, 'lnk');
     try {
-      await (await queueWrite({ tmp, path: abs, bytes: new Uint8Array(0), mode: 0, time: tsOf(e.mtimeNs), link: e.target! })).done;
+      await (
+        await queueWrite({ tmp, path: abs, bytes: new Uint8Array(0), mode: 0, time: tsOf(e.mtimeNs), link: e.target! })
+      ).done;
       stats.symlinks++;
     } catch (err) {
       await rm(tmp, { force: true });
@@ -212,7 +239,10 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
 
   /** false: skip this directory (something is in the way); 'made': created here, so empty. */
   const ensureDir = async (abs: string, fresh: boolean): Promise<boolean | 'made'> => {
-    if (fresh) { await mkdir(abs, { mode: 0o700 }); return 'made'; }
+    if (fresh) {
+      await mkdir(abs, { mode: 0o700 });
+      return 'made';
+    }
     const existing = await lstatOrNull(abs);
     if (existing?.isDirectory()) {
       existingDirs.set(abs, Number(existing.mode) & MODE_MASK);
@@ -220,7 +250,10 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
       return true;
     }
     if (existing) {
-      if (overwrite === 'never') { await itemError(abs, new RestoreConflictError(abs, `a file is in the way of directory ${abs}`)); return false; }
+      if (overwrite === 'never') {
+        await itemError(abs, new RestoreConflictError(abs, `a file is in the way of directory ${abs}`));
+        return false;
+      }
       await unlink(abs);
     }
     await mkdir(abs, { mode: 0o700 });
@@ -248,8 +281,12 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         dirs.push({ abs, entry: e, depth: depth + 1 });
         stats.dirs++;
       } else if (e.type === 'file') {
-        walked.files++; walked.bytes += e.size ?? 0;
-        const p = run(() => { signal.throwIfAborted(); return restoreFile(e, abs, fresh); }).then((r) => r?.written);
+        walked.files++;
+        walked.bytes += e.size ?? 0;
+        const p = run(() => {
+          signal.throwIfAborted();
+          return restoreFile(e, abs, fresh);
+        }).then((r) => r?.written);
         p.catch((err) => ac.abort(err));
         files.push(p);
       } else {
@@ -300,4 +337,3 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     await writer?.close();
   }
 }
-

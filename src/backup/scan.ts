@@ -8,17 +8,32 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstPresent, isExcluded, parseRules, rulesIn, type ExcludeRule } from './exclude.ts';
 
-export interface ScanRequest { root: string; patterns: string[]; excludeIfPresent: string[] }
-export interface ScanTotals { files: number; bytes: number }
+export interface ScanRequest {
+  root: string;
+  patterns: string[];
+  excludeIfPresent: string[];
+}
+export interface ScanTotals {
+  files: number;
+  bytes: number;
+}
 
 /** Walk `root` as backup.ts does (lstat, symlinks not followed, excluded directories not entered); unreadable parts count as empty. */
 export function scanTree({ root, patterns, excludeIfPresent }: ScanRequest): ScanTotals {
   const totals: ScanTotals = { files: 0, bytes: 0 };
   const walk = (abs: string, rel: string, inherited: ExcludeRule[]) => {
     let names: string[];
-    try { names = readdirSync(abs); } catch { return; }
+    try {
+      names = readdirSync(abs);
+    } catch {
+      return;
+    }
     let rules = inherited;
-    try { rules = rulesIn(abs, rel, names, inherited); } catch { /* unreadable ignore file: the backup reports it */ }
+    try {
+      rules = rulesIn(abs, rel, names, inherited);
+    } catch {
+      /* unreadable ignore file: the backup reports it */
+    }
     for (const name of names) {
       const childAbs = join(abs, name);
       const childRel = rel ? `${rel}/${name}` : name;
@@ -48,9 +63,19 @@ export function startScan(req: ScanRequest): Scan {
   const worker = new Worker(new URL(`./scan-worker${ext}`, import.meta.url), { workerData: req });
   worker.unref();
   const totals = new Promise<ScanTotals>((resolve, reject) => {
-    worker.once('message', (t: ScanTotals) => { resolve(t); void worker.terminate(); });
+    worker.once('message', (t: ScanTotals) => {
+      resolve(t);
+      void worker.terminate();
+    });
     worker.once('error', reject);
   });
   totals.catch(() => {});
-  return { totals, stop: () => { worker.removeAllListeners(); worker.on('error', () => {}); void worker.terminate(); } };
+  return {
+    totals,
+    stop: () => {
+      worker.removeAllListeners();
+      worker.on('error', () => {});
+      void worker.terminate();
+    }
+  };
 }

@@ -73,7 +73,10 @@ class FolderRunner {
   private changed(debounceMs: number): void {
     void this.engine.bumpPending(this.id);
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => { this.timer = null; this.trigger(); }, debounceMs);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.trigger();
+    }, debounceMs);
   }
 
   private forceNext = false;
@@ -95,7 +98,9 @@ class FolderRunner {
         this.forceNext = false;
         await this.engine.runBatch(this.id, this.controller.signal, { force: f }).catch(() => {});
       } while (this.again && !this.controller.signal.aborted);
-    })().finally(() => { this.running = null; });
+    })().finally(() => {
+      this.running = null;
+    });
     return this.running;
   }
 
@@ -142,7 +147,9 @@ export class SyncEngine {
         // fall through: mark interrupted; the next batch makes a new snapshot
       }
     }
-    await this.setState(rec.id, 'interrupted', (r) => { delete r.batch; });
+    await this.setState(rec.id, 'interrupted', (r) => {
+      delete r.batch;
+    });
   }
 
   private runnerFor(id: string): FolderRunner {
@@ -168,8 +175,14 @@ export class SyncEngine {
     }
     const writeCap = createMutableWriteCap();
     const rec: FolderRecord = {
-      id: randomUUID(), path: abs, writeCap: formatCap(writeCap), rootCap: formatCap(toReadCap(writeCap)),
-      watch: o.watch, excludes: o.excludes ?? [], state: 'interrupted', pending: 1
+      id: randomUUID(),
+      path: abs,
+      writeCap: formatCap(writeCap),
+      rootCap: formatCap(toReadCap(writeCap)),
+      watch: o.watch,
+      excludes: o.excludes ?? [],
+      state: 'interrupted',
+      pending: 1
     };
     await this.deps.journal.put(rec);
     if (o.watch) {
@@ -211,26 +224,42 @@ export class SyncEngine {
   /** One batch; every transition is journaled before the next step starts. */
   async runBatch(id: string, signal: AbortSignal, o: { force?: boolean } = {}): Promise<void> {
     const batch = { id: randomUUID(), startedAt: Date.now(), phase: 'scanning' as const };
-    let rec = await this.setState(id, 'scanning', (r) => { r.batch = batch; r.pending = 0; });
+    let rec = await this.setState(id, 'scanning', (r) => {
+      r.batch = batch;
+      r.pending = 0;
+    });
     faultPoint('sync:scanning');
     try {
-      rec = await this.setState(id, 'uploading', (r) => { r.batch = { ...batch, phase: 'uploading' }; });
+      rec = await this.setState(id, 'uploading', (r) => {
+        r.batch = { ...batch, phase: 'uploading' };
+      });
       const snap = await this.deps.snapshot(rec, signal);
       if (!o.force && snap.root !== undefined && snap.root === rec.lastSnapshot?.root) {
         // Nothing changed since the last snapshot (same root directory cap): no new snapshot.
-        await this.setState(id, 'in-sync', (r) => { delete r.batch; delete r.lastError; if (snap.stats) r.lastStats = snap.stats; });
+        await this.setState(id, 'in-sync', (r) => {
+          delete r.batch;
+          delete r.lastError;
+          if (snap.stats) r.lastStats = snap.stats;
+        });
         return;
       }
       faultPoint('sync:placed'); // every share placed, head not moved yet
-      rec = await this.setState(id, 'committing', (r) => { r.batch = { ...batch, phase: 'committing', snapshotCap: snap.snapshotCap }; });
+      rec = await this.setState(id, 'committing', (r) => {
+        r.batch = { ...batch, phase: 'committing', snapshotCap: snap.snapshotCap };
+      });
       await this.deps.commit(rec, snap, signal);
       faultPoint('sync:committed'); // head moved, journal not cleaned up yet
       await this.finish(id, snap);
     } catch (err: any) {
       if (signal.aborted) {
-        await this.setState(id, 'interrupted', (r) => { delete r.batch; }).catch(() => {});
+        await this.setState(id, 'interrupted', (r) => {
+          delete r.batch;
+        }).catch(() => {});
       } else {
-        await this.setState(id, 'error', (r) => { delete r.batch; r.lastError = String(err?.message ?? err); }).catch(() => {});
+        await this.setState(id, 'error', (r) => {
+          delete r.batch;
+          r.lastError = String(err?.message ?? err);
+        }).catch(() => {});
       }
       throw err;
     }
@@ -247,17 +276,26 @@ export class SyncEngine {
   }
 
   private async setState(id: string, state: FolderState, f: (r: FolderRecord) => void = () => {}): Promise<FolderRecord> {
-    const rec = await this.deps.journal.update(id, (r) => { r.state = state; f(r); });
+    const rec = await this.deps.journal.update(id, (r) => {
+      r.state = state;
+      f(r);
+    });
     this.deps.onEvent?.({ type: 'sync:folder:state', id, path: rec.path, state, error: rec.lastError });
     return rec;
   }
 
   async bumpPending(id: string): Promise<void> {
-    await this.deps.journal.update(id, (r) => { r.pending++; }).catch(() => {});
+    await this.deps.journal
+      .update(id, (r) => {
+        r.pending++;
+      })
+      .catch(() => {});
   }
 
   emitError(id: string, err: unknown): void {
-    void this.setState(id, 'error', (r) => { r.lastError = String((err as Error)?.message ?? err); }).catch(() => {});
+    void this.setState(id, 'error', (r) => {
+      r.lastError = String((err as Error)?.message ?? err);
+    }).catch(() => {});
   }
 
   async stop(): Promise<void> {

@@ -2,13 +2,20 @@
 // BlobSink, and the daemon's repositories BlobSource; tests use a grid of disk stores) and the shapes of its objects.
 import type { BlobKind, MutableReadCap } from '../caps/index.ts';
 
-export interface BlobRefLike { id: Uint8Array; key: Uint8Array }
+export interface BlobRefLike {
+  id: Uint8Array;
+  key: Uint8Array;
+}
 
 /** Where new content goes: the owner's repository (deduplicating, packing, sealing). */
 export interface BlobSink {
   /** The repository's read cap: every cap of a stored blob names it. */
   readonly readCap: MutableReadCap;
-  saveBlobs(kind: BlobKind, plains: readonly Uint8Array[], opts?: { signal?: AbortSignal; compress?: boolean }): Promise<{ ref: BlobRefLike; isNew: boolean; stored: Promise<void> }[]>;
+  saveBlobs(
+    kind: BlobKind,
+    plains: readonly Uint8Array[],
+    opts?: { signal?: AbortSignal; compress?: boolean }
+  ): Promise<{ ref: BlobRefLike; isNew: boolean; stored: Promise<void> }[]>;
   /** Store every queued pack (a backup calls it before its snapshot counts as stored). */
   flush(): Promise<void>;
   /** Whether the repository holds each blob id (a cached file's content may have been pruned). */
@@ -67,9 +74,15 @@ export interface Snapshot {
   stats: { files: number; dirs: number; symlinks: number; bytes: number; added?: number };
 }
 
-export interface HeadSnapshot { cap: string; time: number }
+export interface HeadSnapshot {
+  cap: string;
+  time: number;
+}
 /** The folder head: the repository (its read cap text) and every kept snapshot, oldest first. */
-export interface FolderHead { repo?: string; snapshots: HeadSnapshot[] }
+export interface FolderHead {
+  repo?: string;
+  snapshots: HeadSnapshot[];
+}
 
 /** restic's ErrorFunc: return to skip the item and go on, throw to abort the whole operation. */
 export type ItemErrorHandler = (path: string, err: Error) => void | Promise<void>;

@@ -24,7 +24,7 @@ export const CAP_TYPES = {
   blob: 'blob',
   mutableWrite: 'mw',
   mutableRead: 'mr',
-  mutableVerify: 'mv',
+  mutableVerify: 'mv'
 } as const;
 /** Largest size a cap can name: 2^53 - 1 (exact in a JS number). */
 export const MAX_FILE_SIZE = Number.MAX_SAFE_INTEGER;

@@ -28,18 +28,28 @@ export function toVerifyCap(cap: MutableWriteCap | MutableReadCap | MutableVerif
 export function toVerifyCap(cap: Cap): PackCap | MutableVerifyCap;
 export function toVerifyCap(cap: Cap): PackCap | MutableVerifyCap {
   switch (cap.type) {
-    case 'pack': case 'mv': return cap;
-    case 'mw': case 'mr': return { type: 'mv', pubKeyHash: toReadCap(cap).pubKeyHash };
-    case 'blob': throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'a blob cap has no verify cap of its own: check the packs it reaches (p2pbackup check)');
-    default: throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'a literal cap has no verify cap (nothing is stored)');
+    case 'pack':
+    case 'mv':
+      return cap;
+    case 'mw':
+    case 'mr':
+      return { type: 'mv', pubKeyHash: toReadCap(cap).pubKeyHash };
+    case 'blob':
+      throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'a blob cap has no verify cap of its own: check the packs it reaches (p2pbackup check)');
+    default:
+      throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'a literal cap has no verify cap (nothing is stored)');
   }
 }
 
 /** 16-byte storage index of a cap, or null for caps that name nothing stored by themselves (literal, blob). */
 export function storageIndexOf(cap: Cap): Uint8Array | null {
   switch (cap.type) {
-    case 'lit': case 'blob': return null;
-    case 'pack': return packStorageIndex(cap.uebHash);
-    default: return taggedHash(TAGS.mutableStorageIndex, toVerifyCap(cap).pubKeyHash).slice(0, STORAGE_INDEX_BYTES);
+    case 'lit':
+    case 'blob':
+      return null;
+    case 'pack':
+      return packStorageIndex(cap.uebHash);
+    default:
+      return taggedHash(TAGS.mutableStorageIndex, toVerifyCap(cap).pubKeyHash).slice(0, STORAGE_INDEX_BYTES);
   }
 }

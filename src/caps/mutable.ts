@@ -36,8 +36,12 @@ export function signRecord(cap: MutableWriteCap, seq: number, payload: Uint8Arra
   const ctLen = payload.length + 16;
   const rec = new Uint8Array(RECORD_HEADER_BYTES + ctLen + RECORD_SIGNATURE_BYTES);
   const dv = new DataView(rec.buffer);
-  rec.set(RECORD_MAGIC, 0); rec[4] = RECORD_VERSION;
-  dv.setBigUint64(8, BigInt(seq)); rec.set(pub, 16); rec.set(nonce, 48); dv.setUint32(72, ctLen);
+  rec.set(RECORD_MAGIC, 0);
+  rec[4] = RECORD_VERSION;
+  dv.setBigUint64(8, BigInt(seq));
+  rec.set(pub, 16);
+  rec.set(nonce, 48);
+  dv.setUint32(72, ctLen);
   rec.set(xchachaSeal(rc.readKey, nonce, payload, rec.subarray(0, RECORD_HEADER_BYTES)), RECORD_HEADER_BYTES);
   const signed = rec.subarray(0, RECORD_HEADER_BYTES + ctLen);
   rec.set(ed25519Sign(cap.seed, signedDigest(toVerifyCap(cap), signed)), RECORD_HEADER_BYTES + ctLen);
@@ -56,10 +60,12 @@ export function verifyRecord(cap: MutableWriteCap | MutableReadCap | MutableVeri
   if (seqBig > BigInt(Number.MAX_SAFE_INTEGER)) throw bad('seq out of range');
   const ctLen = dv.getUint32(72);
   if (ctLen < 16 || ctLen > RECORD_MAX_PAYLOAD_BYTES + 16) throw bad('ciphertext length out of range', { ctLen });
-  if (record.length !== RECORD_HEADER_BYTES + ctLen + RECORD_SIGNATURE_BYTES) throw bad('record length does not match its header', { length: record.length, ctLen });
+  if (record.length !== RECORD_HEADER_BYTES + ctLen + RECORD_SIGNATURE_BYTES)
+    throw bad('record length does not match its header', { length: record.length, ctLen });
   const publicKey = record.slice(16, 48);
   const vc = toVerifyCap(cap);
-  if (Buffer.compare(pubKeyHashOf(publicKey), vc.pubKeyHash) !== 0) throw new InvalidRecordError('ERR_RECORD_WRONG_KEY', 'record is signed by a key this cap does not name');
+  if (Buffer.compare(pubKeyHashOf(publicKey), vc.pubKeyHash) !== 0)
+    throw new InvalidRecordError('ERR_RECORD_WRONG_KEY', 'record is signed by a key this cap does not name');
   const signed = record.subarray(0, RECORD_HEADER_BYTES + ctLen);
   const signature = record.slice(RECORD_HEADER_BYTES + ctLen);
   if (!ed25519Verify(publicKey, signedDigest(vc, signed), signature)) throw new InvalidRecordError('ERR_RECORD_BAD_SIGNATURE', 'record signature is invalid');

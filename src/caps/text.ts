@@ -19,12 +19,14 @@ function checksum(type: string, body: Uint8Array): Uint8Array {
 }
 
 function bytesField(b: Uint8Array | undefined, len: number, what: string): Uint8Array {
-  if (!(b instanceof Uint8Array) || b.length !== len) throw new InvalidCapError('ERR_CAP_BAD_FIELD', `${what} must be ${len} bytes`, { field: what, length: b?.length });
+  if (!(b instanceof Uint8Array) || b.length !== len)
+    throw new InvalidCapError('ERR_CAP_BAD_FIELD', `${what} must be ${len} bytes`, { field: what, length: b?.length });
   return b;
 }
 
 function checkPackParams(k: number, n: number, size: number): void {
-  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > 255) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'need 1 <= k <= n <= 255', { k, n });
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > 255)
+    throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'need 1 <= k <= n <= 255', { k, n });
   if (!Number.isSafeInteger(size) || size < 1 || size > MAX_FILE_SIZE) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'bad pack size', { size });
 }
 
@@ -37,8 +39,10 @@ export function capBody(cap: Cap): Uint8Array {
     case 'pack': {
       checkPackParams(cap.k, cap.n, cap.size);
       const b = new Uint8Array(EXPECTED_LEN.pack!);
-      b[0] = CAP_VERSION; b.set(bytesField(cap.uebHash, 32, 'uebHash'), 1);
-      b[33] = cap.k; b[34] = cap.n;
+      b[0] = CAP_VERSION;
+      b.set(bytesField(cap.uebHash, 32, 'uebHash'), 1);
+      b[33] = cap.k;
+      b[34] = cap.n;
       new DataView(b.buffer).setBigUint64(35, BigInt(cap.size));
       return b;
     }
@@ -46,22 +50,43 @@ export function capBody(cap: Cap): Uint8Array {
       const code = BLOB_KIND_CODES[cap.kind];
       if (code === undefined) throw new InvalidCapError('ERR_CAP_BAD_FIELD', 'unknown blob kind', { kind: cap.kind });
       const b = new Uint8Array(EXPECTED_LEN.blob!);
-      b[0] = CAP_VERSION; b[1] = code;
-      b.set(bytesField(cap.id, 32, 'id'), 2); b.set(bytesField(cap.key, 32, 'key'), 34);
-      b.set(bytesField(cap.repo?.pubKeyHash, 32, 'repo'), 66); b.set(bytesField(cap.repo?.readKey, 32, 'repo'), 98);
+      b[0] = CAP_VERSION;
+      b[1] = code;
+      b.set(bytesField(cap.id, 32, 'id'), 2);
+      b.set(bytesField(cap.key, 32, 'key'), 34);
+      b.set(bytesField(cap.repo?.pubKeyHash, 32, 'repo'), 66);
+      b.set(bytesField(cap.repo?.readKey, 32, 'repo'), 98);
       return b;
     }
     case 'lit': {
-      if (!(cap.data instanceof Uint8Array) || cap.data.length > LITERAL_MAX_BYTES) throw new InvalidCapError('ERR_CAP_BAD_FIELD', `literal data over ${LITERAL_MAX_BYTES} bytes`);
-      const b = new Uint8Array(1 + cap.data.length); b[0] = CAP_VERSION; b.set(cap.data, 1); return b;
+      if (!(cap.data instanceof Uint8Array) || cap.data.length > LITERAL_MAX_BYTES)
+        throw new InvalidCapError('ERR_CAP_BAD_FIELD', `literal data over ${LITERAL_MAX_BYTES} bytes`);
+      const b = new Uint8Array(1 + cap.data.length);
+      b[0] = CAP_VERSION;
+      b.set(cap.data, 1);
+      return b;
     }
-    case 'mw': { const b = new Uint8Array(33); b[0] = CAP_VERSION; b.set(bytesField(cap.seed, 32, 'seed'), 1); return b; }
+    case 'mw': {
+      const b = new Uint8Array(33);
+      b[0] = CAP_VERSION;
+      b.set(bytesField(cap.seed, 32, 'seed'), 1);
+      return b;
+    }
     case 'mr': {
-      const b = new Uint8Array(65); b[0] = CAP_VERSION;
-      b.set(bytesField(cap.pubKeyHash, 32, 'pubKeyHash'), 1); b.set(bytesField(cap.readKey, 32, 'readKey'), 33); return b;
+      const b = new Uint8Array(65);
+      b[0] = CAP_VERSION;
+      b.set(bytesField(cap.pubKeyHash, 32, 'pubKeyHash'), 1);
+      b.set(bytesField(cap.readKey, 32, 'readKey'), 33);
+      return b;
     }
-    case 'mv': { const b = new Uint8Array(33); b[0] = CAP_VERSION; b.set(bytesField(cap.pubKeyHash, 32, 'pubKeyHash'), 1); return b; }
-    default: throw new InvalidCapError('ERR_CAP_UNKNOWN_TYPE', 'unknown cap type', { type: (cap as { type: unknown }).type });
+    case 'mv': {
+      const b = new Uint8Array(33);
+      b[0] = CAP_VERSION;
+      b.set(bytesField(cap.pubKeyHash, 32, 'pubKeyHash'), 1);
+      return b;
+    }
+    default:
+      throw new InvalidCapError('ERR_CAP_UNKNOWN_TYPE', 'unknown cap type', { type: (cap as { type: unknown }).type });
   }
 }
 
@@ -70,13 +95,19 @@ export function formatCap(cap: Cap): string {
   return `${CAP_PREFIX}:${cap.type}:${base32Encode(body)}:${base32Encode(checksum(cap.type, body))}`;
 }
 
-const formatV1 = () => new InvalidCapError('ERR_CAP_FORMAT_V1', 'this cap is from p2pbackup format version 1, which this version no longer reads (format 2 stores content in chunks and packs): back the data up again', { formatVersion: 1 });
+const formatV1 = () =>
+  new InvalidCapError(
+    'ERR_CAP_FORMAT_V1',
+    'this cap is from p2pbackup format version 1, which this version no longer reads (format 2 stores content in chunks and packs): back the data up again',
+    { formatVersion: 1 }
+  );
 
 export function parseCap(text: string): Cap {
   if (typeof text !== 'string') throw new InvalidCapError('ERR_CAP_BAD_PREFIX', 'a cap is a string');
   const s = text.trim().toLowerCase();
   const parts = s.split(':');
-  if (parts[0] !== CAP_PREFIX || parts.length !== 4) throw new InvalidCapError('ERR_CAP_BAD_PREFIX', `not a p2pbackup cap (expected ${CAP_PREFIX}:<type>:<body>:<checksum>)`);
+  if (parts[0] !== CAP_PREFIX || parts.length !== 4)
+    throw new InvalidCapError('ERR_CAP_BAD_PREFIX', `not a p2pbackup cap (expected ${CAP_PREFIX}:<type>:<body>:<checksum>)`);
   const type = parts[1] as CapType;
   const v1Type = (V1_CAP_TYPES as readonly string[]).includes(parts[1]);
   if (!TYPES.includes(type) && !v1Type) throw new InvalidCapError('ERR_CAP_UNKNOWN_TYPE', `unknown cap type "${parts[1]}"`, { type: parts[1] });
@@ -107,10 +138,14 @@ export function parseCap(text: string): Cap {
       const repo: MutableReadCap = { type: 'mr', pubKeyHash: body.slice(66, 98), readKey: body.slice(98, 130) };
       return { type, kind, id: body.slice(2, 34), key: body.slice(34, 66), repo };
     }
-    case 'lit': return { type, data: body.slice(1) };
-    case 'mw': return { type, seed: body.slice(1) };
-    case 'mr': return { type, pubKeyHash: body.slice(1, 33), readKey: body.slice(33) };
-    case 'mv': return { type, pubKeyHash: body.slice(1) };
+    case 'lit':
+      return { type, data: body.slice(1) };
+    case 'mw':
+      return { type, seed: body.slice(1) };
+    case 'mr':
+      return { type, pubKeyHash: body.slice(1, 33), readKey: body.slice(33) };
+    case 'mv':
+      return { type, pubKeyHash: body.slice(1) };
   }
   throw formatV1();
 }

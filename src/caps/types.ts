@@ -9,10 +9,10 @@
 /** A pack as stored by the swarm: enough to find, verify, repair and renew it. It holds only sealed blobs. */
 export interface PackCap {
   type: 'pack';
-  uebHash: Uint8Array;   // 32-byte tagged hash of the URI-extension block (the storage index derives from it)
-  k: number;             // shares needed (1..255)
-  n: number;             // shares written (k..255)
-  size: number;          // pack bytes (1..2^53-1)
+  uebHash: Uint8Array; // 32-byte tagged hash of the URI-extension block (the storage index derives from it)
+  k: number; // shares needed (1..255)
+  n: number; // shares written (k..255)
+  size: number; // pack bytes (1..2^53-1)
 }
 
 /** What a blob holds; reading checks it (the kind is authenticated with the blob). */
@@ -22,20 +22,33 @@ export type BlobKind = 'data' | 'list' | 'tree' | 'snapshot' | 'index';
 export interface BlobCap {
   type: 'blob';
   kind: BlobKind;
-  id: Uint8Array;        // 32-byte blob id (keyed hash of the plaintext), the index's key
-  key: Uint8Array;       // 32-byte XChaCha20-Poly1305 key of this blob only
-  repo: MutableReadCap;  // the owner's repository record (its index says which pack holds the blob)
+  id: Uint8Array; // 32-byte blob id (keyed hash of the plaintext), the index's key
+  key: Uint8Array; // 32-byte XChaCha20-Poly1305 key of this blob only
+  repo: MutableReadCap; // the owner's repository record (its index says which pack holds the blob)
 }
 
 /** Tiny content carried inside the cap itself; nothing is stored. */
-export interface LiteralCap { type: 'lit'; data: Uint8Array }
+export interface LiteralCap {
+  type: 'lit';
+  data: Uint8Array;
+}
 
 /** Mutable slot write cap: the Ed25519 seed; the record encryption key is derived from it. */
-export interface MutableWriteCap { type: 'mw'; seed: Uint8Array }
+export interface MutableWriteCap {
+  type: 'mw';
+  seed: Uint8Array;
+}
 /** Mutable slot read cap: which key signs the slot (hash of it) and the key that decrypts records. */
-export interface MutableReadCap { type: 'mr'; pubKeyHash: Uint8Array; readKey: Uint8Array }
+export interface MutableReadCap {
+  type: 'mr';
+  pubKeyHash: Uint8Array;
+  readKey: Uint8Array;
+}
 /** Mutable slot verify cap: enough to check signatures and sequence numbers. */
-export interface MutableVerifyCap { type: 'mv'; pubKeyHash: Uint8Array }
+export interface MutableVerifyCap {
+  type: 'mv';
+  pubKeyHash: Uint8Array;
+}
 
 export type ImmutableCap = PackCap | BlobCap | LiteralCap;
 export type MutableCap = MutableWriteCap | MutableReadCap | MutableVerifyCap;

@@ -12,7 +12,9 @@ const program = buildProgram({
   stderr: process.stderr,
   env: process.env,
   pid: process.pid,
-  setExitCode: (code) => { process.exitCode = code; }
+  setExitCode: (code) => {
+    process.exitCode = code;
+  }
 });
 try {
   await program.parseAsync(process.argv);

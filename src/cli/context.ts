@@ -76,11 +76,13 @@ export const isCap = (s: string) => s.startsWith('p2pb:');
  *  (a photo, /dev/zero) is refused after this much instead of filling memory. */
 export const MAX_CAP_INPUT_BYTES = 16 * 1024;
 
-export const CAP_INPUT_HELP = 'Any cap argument may be "-" (read one line from stdin) or come from --cap-file FILE, keeping it off the command line and out of shell history.';
+export const CAP_INPUT_HELP =
+  'Any cap argument may be "-" (read one line from stdin) or come from --cap-file FILE, keeping it off the command line and out of shell history.';
 
 /** Add `--cap-file <file>` to a command that takes caps (`count` of them: repeatable up to that). */
 export function withCapFile(cmd: Command, count = 1): Command {
-  const what = count > 1 ? 'read a cap from this file instead of the command line (once per cap, in order)' : 'read the cap from this file instead of the command line';
+  const what =
+    count > 1 ? 'read a cap from this file instead of the command line (once per cap, in order)' : 'read the cap from this file instead of the command line';
   return cmd.option('--cap-file <file>', what, collect).addHelpText('after', `\n${CAP_INPUT_HELP}`);
 }
 
@@ -89,8 +91,14 @@ export function withCapFile(cmd: Command, count = 1): Command {
  * cap arguments first (all optional to commander); each `--cap-file` stands for one of them, in order,
  * and the positionals given shift right. Each `-` reads the next line of stdin.
  */
-export async function resolveCaps(io: CliIo, count: number, positionals: (string | undefined)[], capFiles: string[] = []): Promise<{ caps: string[]; rest: (string | undefined)[] }> {
-  if (capFiles.length > count) throw new P2PBackupError('ERR_USAGE', `--cap-file given ${capFiles.length} times, but this command takes ${count} cap${count > 1 ? 's' : ''}`);
+export async function resolveCaps(
+  io: CliIo,
+  count: number,
+  positionals: (string | undefined)[],
+  capFiles: string[] = []
+): Promise<{ caps: string[]; rest: (string | undefined)[] }> {
+  if (capFiles.length > count)
+    throw new P2PBackupError('ERR_USAGE', `--cap-file given ${capFiles.length} times, but this command takes ${count} cap${count > 1 ? 's' : ''}`);
   const given = [...positionals];
   while (given.length && given.at(-1) === undefined) given.pop();
   const fromArgs = given.slice(0, count - capFiles.length);
@@ -102,7 +110,8 @@ export async function resolveCaps(io: CliIo, count: number, positionals: (string
     for (let i = 0; i < count - capFiles.length; i++) {
       const arg = fromArgs[i];
       if (arg === '-') caps.push(await (stdin ??= lineReader(io)).cap());
-      else if (arg === undefined || arg === '') throw new P2PBackupError('ERR_USAGE', 'missing cap argument: give it as an argument, as "-" to read it from stdin, or with --cap-file FILE');
+      else if (arg === undefined || arg === '')
+        throw new P2PBackupError('ERR_USAGE', 'missing cap argument: give it as an argument, as "-" to read it from stdin, or with --cap-file FILE');
       else caps.push(arg);
     }
   } finally {
@@ -131,8 +140,12 @@ async function readCapFile(path: string): Promise<string> {
     if (err instanceof P2PBackupError) throw err;
     throw new P2PBackupError('ERR_USAGE', `cannot read cap file ${path}: ${err?.code ?? err?.message}`, { path });
   }
-  const found = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  if (found.length !== 1) throw new P2PBackupError('ERR_USAGE', `cap file ${path} must hold exactly one cap on one line (found ${found.length} lines)`, { path });
+  const found = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  if (found.length !== 1)
+    throw new P2PBackupError('ERR_USAGE', `cap file ${path} must hold exactly one cap on one line (found ${found.length} lines)`, { path });
   return found[0];
 }
 
@@ -162,7 +175,11 @@ function lineReader(io: CliIo): LineReader {
         }
         if (ended) throw new P2PBackupError('ERR_USAGE', 'a cap argument is "-" but stdin ended before a cap line');
         const r = await it.next();
-        if (r.done) { ended = true; buf += decoder.decode(); continue; }
+        if (r.done) {
+          ended = true;
+          buf += decoder.decode();
+          continue;
+        }
         total += r.value.length;
         if (total > MAX_CAP_INPUT_BYTES) throw new P2PBackupError('ERR_USAGE', `more than ${MAX_CAP_INPUT_BYTES} bytes on stdin before a cap line: not a cap`);
         buf += typeof r.value === 'string' ? r.value : decoder.decode(r.value, { stream: true });

@@ -12,11 +12,14 @@ export interface Progress {
 
 export function createProgress(io: Pick<CliIo, 'stderr'>, label: string, total: number, quiet: boolean): Progress {
   if (quiet || !io.stderr.isTTY || total === 0) return { update() {}, stop() {} };
-  const bar = new cliProgress.SingleBar({
-    stream: io.stderr as NodeJS.WriteStream,
-    format: `${label} [{bar}] {percentage}% | {value}/{total} bytes | {speed} MB/s | ETA {eta_formatted}`,
-    hideCursor: true
-  }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: io.stderr as NodeJS.WriteStream,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} bytes | {speed} MB/s | ETA {eta_formatted}`,
+      hideCursor: true
+    },
+    cliProgress.Presets.shades_classic
+  );
   const started = Date.now();
   bar.start(total, 0, { speed: '0.0' });
   return {
@@ -47,7 +50,10 @@ export function formatDuration(seconds: number): string {
   return h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
-export function formatStatus(s: { files: number; bytes: number; totalFiles?: number; totalBytes?: number; bytesPerSecond: number; etaSeconds?: number }, seconds: number): string {
+export function formatStatus(
+  s: { files: number; bytes: number; totalFiles?: number; totalBytes?: number; bytesPerSecond: number; etaSeconds?: number },
+  seconds: number
+): string {
   const mb = (b: number) => (b / 1e6).toFixed(1);
   const files = s.totalFiles !== undefined ? `${s.files} of ${s.totalFiles} files` : `${s.files} files`;
   const bytes = s.totalBytes !== undefined ? `${mb(s.bytes)} of ${mb(s.totalBytes)} MB` : `${mb(s.bytes)} MB`;

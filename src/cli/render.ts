@@ -18,10 +18,14 @@ const UNSAFE = /[\x00-\x1f\x7f-\x9f\\\u061c\u180e\u200b-\u200f\u2028-\u202e\u206
 export function printable(s: unknown): string {
   return String(s).replace(UNSAFE, (c) => {
     switch (c) {
-      case '\\': return '\\\\';
-      case '\n': return '\\n';
-      case '\r': return '\\r';
-      case '\t': return '\\t';
+      case '\\':
+        return '\\\\';
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
     }
     const cp = c.codePointAt(0)!;
     return cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u${cp.toString(16).padStart(4, '0')}`;
@@ -75,7 +79,10 @@ export function renderCapShow(r: { cap: string; type: string; verifyCap: string 
   );
 }
 
-export interface Skipped { path: string; error: string }
+export interface Skipped {
+  path: string;
+  error: string;
+}
 
 export function renderBackup(folder: { rootCap: string; lastSnapshot?: { cap: string } | null }, stats: any, seconds: number): string {
   const skipped: Skipped[] = stats.skipped ?? [];
@@ -91,14 +98,23 @@ export function renderSnapshots(r: { snapshots: { cap: string; time: number }[] 
   return r.snapshots.map((s) => `${isoTime(s.time)}  ${printable(s.cap)}`).join('\n') || '(no snapshots yet)';
 }
 
-export interface LsEntry { name: string; type: string; mode: number; size?: number; mtimeNs: string; target?: string }
+export interface LsEntry {
+  name: string;
+  type: string;
+  mode: number;
+  size?: number;
+  mtimeNs: string;
+  target?: string;
+}
 
 export function renderLs(r: { entries: LsEntry[] }): string {
-  return r.entries.map((e) => {
-    const kind = e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : '-';
-    const mode = (Number(e.mode) & 0o777).toString(8).padStart(4, '0');
-    return `${kind}${mode} ${printable(e.size ?? '').padStart(12)} ${isoFromNs(e.mtimeNs)} ${printable(e.name)}${e.target ? ` -> ${printable(e.target)}` : ''}`;
-  }).join('\n');
+  return r.entries
+    .map((e) => {
+      const kind = e.type === 'dir' ? 'd' : e.type === 'symlink' ? 'l' : '-';
+      const mode = (Number(e.mode) & 0o777).toString(8).padStart(4, '0');
+      return `${kind}${mode} ${printable(e.size ?? '').padStart(12)} ${isoFromNs(e.mtimeNs)} ${printable(e.name)}${e.target ? ` -> ${printable(e.target)}` : ''}`;
+    })
+    .join('\n');
 }
 
 export function renderDiff(r: Record<string, string[] | undefined>): string {
@@ -116,7 +132,17 @@ export function renderForget(r: { keep: unknown[]; remove: unknown[] }): string 
   return `kept ${r.keep.length} snapshots, removed ${r.remove.length}`;
 }
 
-export interface PruneSummary { packs: number; packsKept: number; packsRepacked: number; packsDeleted: number; blobsLive: number; blobsDead: number; bytesFreed: number; bytesBefore: number; bytesAfter: number }
+export interface PruneSummary {
+  packs: number;
+  packsKept: number;
+  packsRepacked: number;
+  packsDeleted: number;
+  blobsLive: number;
+  blobsDead: number;
+  bytesFreed: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
 
 export function renderPrune(r: PruneSummary, dryRun = false): string {
   const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
@@ -150,11 +176,15 @@ export function renderRecover(r: { peerId: string; folders: { path: string; snap
 
 /** Human form of a check, deep check or repair report. */
 export function renderCheck(r: any): string {
-  const file = (f: any) => `${f.recoverable ? (f.healthy ? 'healthy    ' : 'degraded   ') : 'UNRECOVERABLE'} ${f.found}/${f.total} shares (need ${f.needed}) on ${f.hosts} hosts, happiness ${f.happiness}${f.corrupt?.length ? `, corrupt: ${f.corrupt.map((c: any) => `share ${c.shareNum} on ${printable(c.peer)}`).join(', ')}` : ''}  ${printable(String(f.cap).slice(0, 48))}…`;
+  const file = (f: any) =>
+    `${f.recoverable ? (f.healthy ? 'healthy    ' : 'degraded   ') : 'UNRECOVERABLE'} ${f.found}/${f.total} shares (need ${f.needed}) on ${f.hosts} hosts, happiness ${f.happiness}${f.corrupt?.length ? `, corrupt: ${f.corrupt.map((c: any) => `share ${c.shareNum} on ${printable(c.peer)}`).join(', ')}` : ''}  ${printable(String(f.cap).slice(0, 48))}…`;
   if (r.files) {
     return lines(
       r.files.filter((f: any) => !f.healthy).map(file),
-      (r.repairs ?? []).map((x: any) => `repaired ${printable(String(x.cap).slice(0, 40))}…: placed ${x.placed.length}, deleted ${x.deleted.length}${x.failures.length ? `, ${x.failures.length} failures` : ''}`),
+      (r.repairs ?? []).map(
+        (x: any) =>
+          `repaired ${printable(String(x.cap).slice(0, 40))}…: placed ${x.placed.length}, deleted ${x.deleted.length}${x.failures.length ? `, ${x.failures.length} failures` : ''}`
+      ),
       r.errors.map((e: any) => `error: ${printable(e.error)}`),
       `${r.objects} objects in ${r.snapshots.length} snapshot(s): ${r.healthy} healthy, ${r.unhealthy} not, ${r.unrecoverable} unrecoverable`
     );
@@ -187,7 +217,9 @@ function reachabilityLines(r: any | null): string[] {
   const rs = r.relayServer;
   if (rs) {
     const cap = (b: number, unit = '') => (b > 0 ? `${formatSize(b)}${unit}` : 'no cap');
-    out.push(`relaying:  ${rs.reservations} reservations, ${rs.circuits} circuits open, ${formatSize(rs.bytesRelayed)} carried; rate ${cap(rs.rate, '/s')}, ${cap(rs.dailyBytes)} per member a day${rs.overBudget ? `, ${rs.overBudget} refused over budget` : ''}`);
+    out.push(
+      `relaying:  ${rs.reservations} reservations, ${rs.circuits} circuits open, ${formatSize(rs.bytesRelayed)} carried; rate ${cap(rs.rate, '/s')}, ${cap(rs.dailyBytes)} per member a day${rs.overBudget ? `, ${rs.overBudget} refused over budget` : ''}`
+    );
   }
   return out;
 }
@@ -204,7 +236,9 @@ function fairnessLines(f: any): string[] {
     `fairness:  ${s.enabled ? `on, ratio ${s.ratio} x + ${size(s.graceBytes)} grace` : 'off'}; I offer ${size(f.offer.offered)} (${size(f.offer.usedByOthers)} used by others), I use ${size(f.use.placed)} on ${f.use.peers} peers`
   ];
   for (const p of f.peers) {
-    out.push(`  ${printable(String(p.peer).slice(-12))}  they store ${size(p.theyStoreForMe).padStart(10)} for me, I store ${size(p.storedForThem).padStart(10)} for them, limit ${size(p.limit).padStart(10)}  audits ${p.audits.ok}/${p.audits.ok + p.audits.failed}${p.standing === 'failed' ? ' FAILED' : ''}${p.uptime.connected ? '  online' : ''}`);
+    out.push(
+      `  ${printable(String(p.peer).slice(-12))}  they store ${size(p.theyStoreForMe).padStart(10)} for me, I store ${size(p.storedForThem).padStart(10)} for them, limit ${size(p.limit).padStart(10)}  audits ${p.audits.ok}/${p.audits.ok + p.audits.failed}${p.standing === 'failed' ? ' FAILED' : ''}${p.uptime.connected ? '  online' : ''}`
+    );
   }
   return out;
 }
@@ -224,7 +258,11 @@ export function renderStatus(s: any, fairness: any | null): string {
     `folders:   ${s.folders.length ? '' : '(none)'}`,
     s.folders.map((f: any) => `  ${folderLine(f, 'last snapshot', (n) => `, ${n} changes pending`)}`),
     fairness ? fairnessLines(fairness) : [],
-    h ? [`health:    ${h.lastRun ? `last round ${isoTime(h.lastRun)}` : 'no round yet'}, ${h.filesTracked} objects tracked, ${h.repaired} repaired, durability ${h.durability === null ? 'unknown' : h.durability.toFixed(6)}`] : []
+    h
+      ? [
+          `health:    ${h.lastRun ? `last round ${isoTime(h.lastRun)}` : 'no round yet'}, ${h.filesTracked} objects tracked, ${h.repaired} repaired, durability ${h.durability === null ? 'unknown' : h.durability.toFixed(6)}`
+        ]
+      : []
   );
 }
 

@@ -76,8 +76,14 @@ export class AuditLedger {
   async recordAudit(peer: string, ok: boolean, reason?: string, share?: { siHex: string; shareNum: number }): Promise<PeerAuditStats> {
     const t = this.now();
     const s = await this.update(peer, (s) => {
-      if (ok) { s.passes++; s.lastSeen = t; }
-      else { s.failures++; s.lastFailure = t; s.lastFailureReason = reason?.slice(0, 200); }
+      if (ok) {
+        s.passes++;
+        s.lastSeen = t;
+      } else {
+        s.failures++;
+        s.lastFailure = t;
+        s.lastFailureReason = reason?.slice(0, 200);
+      }
     });
     await this.onAudit?.(peer, ok, reason, share);
     return s;
@@ -111,7 +117,13 @@ export function availabilityOf(samples: string | undefined): number {
   return (up + 1) / (s.length + 2);
 }
 
-export interface AuditResult { peer: string; shareNum: number; ok: boolean; segment?: number; reason?: string }
+export interface AuditResult {
+  peer: string;
+  shareNum: number;
+  ok: boolean;
+  segment?: number;
+  reason?: string;
+}
 
 export interface AuditOptions {
   ledger?: Pick<AuditLedger, 'recordAudit'>;
@@ -129,13 +141,19 @@ export async function auditFile(capText: string, finder: ServerFinder, o: AuditO
   if (!ic) return [];
   const { k, n, size, uebHash } = ic.verify;
   const si = storageIndexOf(ic.verify)!;
-  const loc = o.loc ?? await locate(si, finder, n, o.signal);
+  const loc = o.loc ?? (await locate(si, finder, n, o.signal));
   const results: AuditResult[] = [];
   // Share roots and geometry from any share that opens (they are the same in all, checked against the cap).
   let reader: ShareReader | null = null;
   for (const p of loc.pairs) {
     const r = new ShareReader(sourceOf(loc, p.peer, p.shareNum, p.size, o.signal), { storageIndex: si, uebHash, k, n, size });
-    try { await r.open(o.signal); reader = r; break; } catch { o.signal?.throwIfAborted(); }
+    try {
+      await r.open(o.signal);
+      reader = r;
+      break;
+    } catch {
+      o.signal?.throwIfAborted();
+    }
   }
   const listed = new Set(loc.pairs.map((p) => `${p.peer}/${p.shareNum}`));
   for (const [share, peers] of Object.entries(o.expected ?? {})) {
@@ -149,23 +167,33 @@ export async function auditFile(capText: string, finder: ServerFinder, o: AuditO
   if (o.maxPairs !== undefined && pairs.length > o.maxPairs) pairs = pairs.sort(() => Math.random() - 0.5).slice(0, o.maxPairs);
   if (reader) {
     const g = reader.geometry!;
-    await Promise.all(pairs.map(async (p) => {
-      const server = loc.servers.get(p.peer)!;
-      if (!server.audit) return;
-      const segment = Math.floor(Math.random() * g.numSegments);
-      const nonce = randomBytes(AUDIT_NONCE_BYTES);
-      const signal = deadline(o.signal, AUDIT_TIMEOUT_MS);
-      try {
-        const a = await server.audit(si, p.shareNum, segment, nonce, { signal });
-        const why = checkAuditAnswer(a, { root: reader!.shareRoots[p.shareNum], segment, leaves: g.leaves, blockSize: segmentBlockSize(g, segment), nonce });
-        results.push(why ? { peer: p.peer, shareNum: p.shareNum, ok: false, segment, reason: why } : { peer: p.peer, shareNum: p.shareNum, ok: true, segment });
-      } catch (e) {
-        o.signal?.throwIfAborted();
-        // An unreachable peer is an availability matter (sampled separately), not a failed proof.
-        if (e instanceof PeerUnreachableError) return;
-        results.push({ peer: p.peer, shareNum: p.shareNum, ok: false, segment, reason: timedOut(signal) ? `timed out after ${AUDIT_TIMEOUT_MS} ms` : (e as Error).message });
-      }
-    }));
+    await Promise.all(
+      pairs.map(async (p) => {
+        const server = loc.servers.get(p.peer)!;
+        if (!server.audit) return;
+        const segment = Math.floor(Math.random() * g.numSegments);
+        const nonce = randomBytes(AUDIT_NONCE_BYTES);
+        const signal = deadline(o.signal, AUDIT_TIMEOUT_MS);
+        try {
+          const a = await server.audit(si, p.shareNum, segment, nonce, { signal });
+          const why = checkAuditAnswer(a, { root: reader!.shareRoots[p.shareNum], segment, leaves: g.leaves, blockSize: segmentBlockSize(g, segment), nonce });
+          results.push(
+            why ? { peer: p.peer, shareNum: p.shareNum, ok: false, segment, reason: why } : { peer: p.peer, shareNum: p.shareNum, ok: true, segment }
+          );
+        } catch (e) {
+          o.signal?.throwIfAborted();
+          // An unreachable peer is an availability matter (sampled separately), not a failed proof.
+          if (e instanceof PeerUnreachableError) return;
+          results.push({
+            peer: p.peer,
+            shareNum: p.shareNum,
+            ok: false,
+            segment,
+            reason: timedOut(signal) ? `timed out after ${AUDIT_TIMEOUT_MS} ms` : (e as Error).message
+          });
+        }
+      })
+    );
   }
   const siHex = Buffer.from(si).toString('hex');
   for (const r of results) await o.ledger?.recordAudit(r.peer, r.ok, r.reason, { siHex, shareNum: r.shareNum });

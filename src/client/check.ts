@@ -18,7 +18,12 @@ export interface CheckOptions {
   onProgress?: (e: ClientProgress) => void;
 }
 
-export interface CorruptShare { peer: string; shareNum: number; region?: string; reason: string }
+export interface CorruptShare {
+  peer: string;
+  shareNum: number;
+  region?: string;
+  reason: string;
+}
 
 export interface FileCheckReport {
   cap: string;
@@ -47,7 +52,12 @@ export interface FileCheckReport {
 export function immutableCap(capText: string): { cap: PackCap; verify: PackCap } | null {
   const c = parseCap(capText);
   if (c.type === 'lit') return null;
-  if (c.type !== 'pack') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a pack cap is needed here, not a "${c.type}" cap (files, snapshots and folders are checked through the packs they reach: p2pbackup check)`, { type: c.type });
+  if (c.type !== 'pack')
+    throw new InvalidCapError(
+      'ERR_CAP_WRONG_KIND',
+      `a pack cap is needed here, not a "${c.type}" cap (files, snapshots and folders are checked through the packs they reach: p2pbackup check)`,
+      { type: c.type }
+    );
   return { cap: c, verify: c };
 }
 
@@ -77,15 +87,29 @@ export function buildReport(capText: string, verify: PackCap, loc: Located, verd
     healthy: h >= verify.n && bad.size === 0,
     holders: Object.fromEntries([...placements].sort((a, b) => a[0] - b[0]).map(([s, peers]) => [String(s), [...peers].sort()])),
     verified: verdicts !== null,
-    corrupt: (verdicts ?? []).filter((v) => v.status === 'corrupt').map((v) => ({ peer: v.peer, shareNum: v.shareNum, region: v.region, reason: v.reason ?? 'corrupt' })),
+    corrupt: (verdicts ?? [])
+      .filter((v) => v.status === 'corrupt')
+      .map((v) => ({ peer: v.peer, shareNum: v.shareNum, region: v.region, reason: v.reason ?? 'corrupt' })),
     unreachable: [...loc.unreachable, ...[...gone].map((x) => x.split('/')[0])].filter((x, i, a) => a.indexOf(x) === i)
   };
 }
 
 function literalReport(capText: string): FileCheckReport {
   return {
-    cap: capText, verifyCap: null, storageIndex: null, needed: 0, total: 0, found: 0, hosts: 0, happiness: 0,
-    recoverable: true, healthy: true, holders: {}, verified: false, corrupt: [], unreachable: []
+    cap: capText,
+    verifyCap: null,
+    storageIndex: null,
+    needed: 0,
+    total: 0,
+    found: 0,
+    hosts: 0,
+    happiness: 0,
+    recoverable: true,
+    healthy: true,
+    holders: {},
+    verified: false,
+    corrupt: [],
+    unreachable: []
   };
 }
 
@@ -95,7 +119,11 @@ export async function checkFile(capText: string, finder: ServerFinder, o: CheckO
 }
 
 /** checkFile plus where the shares are (for repair). */
-export async function inspectFile(capText: string, finder: ServerFinder, o: CheckOptions = {}): Promise<{ report: FileCheckReport; loc: Located | null; verdicts: ShareVerdict[] | null }> {
+export async function inspectFile(
+  capText: string,
+  finder: ServerFinder,
+  o: CheckOptions = {}
+): Promise<{ report: FileCheckReport; loc: Located | null; verdicts: ShareVerdict[] | null }> {
   const ic = immutableCap(capText);
   if (!ic) return { report: literalReport(capText), loc: null, verdicts: null };
   const si = storageIndexOf(ic.verify)!;

@@ -23,7 +23,14 @@ export interface DownloadHandle {
 }
 
 /** Every (peer, share) pair holding shares of `si`, as hedged sources (`k` shares needed), fastest holders first. */
-export async function findSources(si: Uint8Array, finder: ServerFinder, n: number, signal?: AbortSignal, enough = n, k = enough): Promise<{ sources: ShareSource[]; shares: Set<number>; holders: number }> {
+export async function findSources(
+  si: Uint8Array,
+  finder: ServerFinder,
+  n: number,
+  signal?: AbortSignal,
+  enough = n,
+  k = enough
+): Promise<{ sources: ShareSource[]; shares: Set<number>; holders: number }> {
   const loc = await locate(si, finder, n, signal, enough);
   return {
     sources: hedgedSources(loc, { k, finder, signal }),
@@ -34,7 +41,8 @@ export async function findSources(si: Uint8Array, finder: ServerFinder, n: numbe
 
 export async function download(capIn: PackCap | string, finder: ServerFinder, o: DownloadOptions = {}): Promise<DownloadHandle> {
   const cap = typeof capIn === 'string' ? parseCap(capIn) : capIn;
-  if (cap.type !== 'pack') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a pack cap (p2pb:pack:…) is needed here, not a "${cap.type}" cap`, { type: cap.type });
+  if (cap.type !== 'pack')
+    throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a pack cap (p2pb:pack:…) is needed here, not a "${cap.type}" cap`, { type: cap.type });
   const si = storageIndexOf(cap)!;
   const { sources, shares, holders } = await findSources(si, finder, cap.n, o.signal, cap.k);
   o.onProgress?.({ type: 'client:download:holders', holders, shares: shares.size });
@@ -47,7 +55,10 @@ export async function downloadPack(cap: PackCap, finder: ServerFinder, o: Downlo
   const h = await download(cap, finder, o);
   const out = new Uint8Array(h.size);
   let at = 0;
-  for await (const chunk of h.stream) { out.set(chunk, at); at += chunk.length; }
+  for await (const chunk of h.stream) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
   if (at !== h.size) throw new NotEnoughSharesError({ needed: cap.k, found: 0, storageIndex: Buffer.from(storageIndexOf(cap)!).toString('hex') });
   return out;
 }

@@ -43,6 +43,9 @@ export function fileDurability(k: number, holders: Record<string, string[]>, ava
 export function snapshotDurability(files: number[]): { probability: number; weakest: number } {
   let probability = 1;
   let weakest = 1;
-  for (const f of files) { probability *= f; weakest = Math.min(weakest, f); }
+  for (const f of files) {
+    probability *= f;
+    weakest = Math.min(weakest, f);
+  }
   return { probability, weakest };
 }

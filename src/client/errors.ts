@@ -3,8 +3,14 @@ import { P2PBackupError } from '../common/errors.ts';
 /** The upload could not put shares on `happy` distinct peers. */
 export class NotHappyError extends P2PBackupError {
   constructor(details: { happiness: number; happy: number; candidates: number; refusals: Record<string, string> }) {
-    const why = Object.entries(details.refusals).map(([p, r]) => `${p.slice(-8)}: ${r}`).join('; ');
-    super('ERR_NOT_HAPPY', `shares reached only ${details.happiness} distinct peers, ${details.happy} needed (${details.candidates} candidate peers${why ? `; refused or failed: ${why}` : ''}); start more peers or lower --happy`, details);
+    const why = Object.entries(details.refusals)
+      .map(([p, r]) => `${p.slice(-8)}: ${r}`)
+      .join('; ');
+    super(
+      'ERR_NOT_HAPPY',
+      `shares reached only ${details.happiness} distinct peers, ${details.happy} needed (${details.candidates} candidate peers${why ? `; refused or failed: ${why}` : ''}); start more peers or lower --happy`,
+      details
+    );
   }
 }
 
@@ -13,8 +19,14 @@ export class NotEnoughReplicasError extends P2PBackupError {
   readonly stored: number;
   readonly needed: number;
   constructor(details: { stored: number; needed: number; storedOn: string[]; candidates: number; seq: number; failures: Record<string, string> }) {
-    const why = Object.entries(details.failures).map(([p, r]) => `${p.slice(-8)}: ${r}`).join('; ');
-    super('ERR_NOT_ENOUGH_REPLICAS', `record seq ${details.seq} stored on ${details.stored} peers, ${details.needed} needed (${details.candidates} candidate peers${why ? `; refused or failed: ${why}` : ''})`, details);
+    const why = Object.entries(details.failures)
+      .map(([p, r]) => `${p.slice(-8)}: ${r}`)
+      .join('; ');
+    super(
+      'ERR_NOT_ENOUGH_REPLICAS',
+      `record seq ${details.seq} stored on ${details.stored} peers, ${details.needed} needed (${details.candidates} candidate peers${why ? `; refused or failed: ${why}` : ''})`,
+      details
+    );
     this.stored = details.stored;
     this.needed = details.needed;
   }

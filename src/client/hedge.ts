@@ -25,7 +25,7 @@ const HEDGE_TICK_MS = 100;
 /** Reads below this many bytes measure latency; larger ones measure the rate. */
 const SMALL_READ_BYTES = 64 * 1024;
 /** Before any read completed: assume this rate (bytes per ms, 1 MiB/s) for the deadline. */
-const ASSUMED_RATE = 1024 * 1024 / 1000;
+const ASSUMED_RATE = (1024 * 1024) / 1000;
 
 /** A read was abandoned because its holder was much slower than the others (another share is used instead). */
 export class SlowHolderError extends P2PBackupError {
@@ -61,7 +61,9 @@ export function hedgedSources(loc: Located, o: HedgeOptions): ShareSource[] {
   // Whether share `i` may be given up: k distinct shares remain among the pairs still alive.
   const spare = (i: number) => {
     const left = new Set<number>();
-    pairs.forEach((p, j) => { if (j !== i && !dead.has(j)) left.add(p.shareNum); });
+    pairs.forEach((p, j) => {
+      if (j !== i && !dead.has(j)) left.add(p.shareNum);
+    });
     return left.size >= o.k;
   };
   return pairs.map((p, i): ShareSource => {
@@ -98,8 +100,10 @@ export function hedgedSources(loc: Located, o: HedgeOptions): ShareSource[] {
         try {
           const [bytes] = await Promise.race([server.read(loc.si, p.shareNum, [[offset, length]], { signal: ac.signal }), abandoned]);
           const ms = Math.max(1, Date.now() - started);
-          if (length < SMALL_READ_BYTES) { latencies.push(ms); if (latencies.length > 32) latencies.shift(); }
-          else rate = Math.max(rate, length / ms);
+          if (length < SMALL_READ_BYTES) {
+            latencies.push(ms);
+            if (latencies.length > 32) latencies.shift();
+          } else rate = Math.max(rate, length / ms);
           return bytes;
         } catch (e) {
           if (!signal?.aborted) dead.add(i); // the decoder drops this source: it no longer counts as a spare

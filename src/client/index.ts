@@ -8,8 +8,15 @@ export { download, downloadPack, findSources, type DownloadOptions, type Downloa
 export { happiness } from './happiness.ts';
 export { NotHappyError, NoPeersError, NotEnoughReplicasError, StaleSeqError, RecordTooLargeError } from './errors.ts';
 export {
-  publishRecord, fetchRecord, slotReadCap, DEFAULT_REPLICAS, DEFAULT_MIN_REPLICAS,
-  type PublishOptions, type PublishResult, type FetchOptions, type FetchResult,
+  publishRecord,
+  fetchRecord,
+  slotReadCap,
+  DEFAULT_REPLICAS,
+  DEFAULT_MIN_REPLICAS,
+  type PublishOptions,
+  type PublishResult,
+  type FetchOptions,
+  type FetchResult
 } from './mutable.ts';
 export type { ShareServer, ServerFinder, AcceptDecision, ClientProgress } from './types.ts';
 // Health: check (who holds what), verify (every block, verify cap only), repair (rebuild and re-place),
@@ -20,5 +27,15 @@ export { locate, type Located } from './locate.ts';
 export { verifyHolders, type ShareVerdict } from './verify.ts';
 export { repairFile, matchShares, type RepairReport, type RepairOptions } from './repair.ts';
 export { renewLeases, renewHeads, type LeaseReport, type LeaseOptions } from './leases.ts';
-export { AuditLedger, auditFile, availabilityOf, AVAILABILITY_WINDOW, type AuditResult, type AuditOptions, type PeerAuditStats, type AuditHook, type AuditLedgerOptions } from './audit.ts';
+export {
+  AuditLedger,
+  auditFile,
+  availabilityOf,
+  AVAILABILITY_WINDOW,
+  type AuditResult,
+  type AuditOptions,
+  type PeerAuditStats,
+  type AuditHook,
+  type AuditLedgerOptions
+} from './audit.ts';
 export { atLeast, fileDurability, snapshotDurability } from './durability.ts';

@@ -31,7 +31,14 @@ export interface LeaseReport {
 
 export async function renewLeases(caps: Iterable<string>, finder: ServerFinder, o: LeaseOptions): Promise<LeaseReport> {
   // Pack caps only (what the swarm stores), each once.
-  const list = [...new Set([...caps].map((c) => parseCap(c)).filter((c) => c.type === 'pack').map((c) => formatCap(c)))];
+  const list = [
+    ...new Set(
+      [...caps]
+        .map((c) => parseCap(c))
+        .filter((c) => c.type === 'pack')
+        .map((c) => formatCap(c))
+    )
+  ];
   const report: LeaseReport = { caps: list.length, renewed: 0, none: [], failures: 0 };
   await forEachLimit(list, RENEW_CONCURRENCY, async (cap) => {
     o.signal?.throwIfAborted();
@@ -41,15 +48,17 @@ export async function renewLeases(caps: Iterable<string>, finder: ServerFinder, 
     const servers = await finder.candidates(si, 2 * c.n, { signal: o.signal });
     const targets = known?.length ? servers.filter((s) => known.includes(s.id)) : servers;
     let renewed = 0;
-    await Promise.all(targets.map(async (s) => {
-      if (!s.renew) return;
-      try {
-        const got = await s.renew(si, 'all', o.until, { signal: deadline(o.signal, RENEW_TIMEOUT_MS) });
-        renewed += got; // (not `renewed += await …`: that reads `renewed` before the await)
-      } catch {
-        report.failures++;
-      }
-    }));
+    await Promise.all(
+      targets.map(async (s) => {
+        if (!s.renew) return;
+        try {
+          const got = await s.renew(si, 'all', o.until, { signal: deadline(o.signal, RENEW_TIMEOUT_MS) });
+          renewed += got; // (not `renewed += await …`: that reads `renewed` before the await)
+        } catch {
+          report.failures++;
+        }
+      })
+    );
     report.renewed += renewed;
     if (!renewed) report.none.push(cap);
   });
@@ -57,23 +66,34 @@ export async function renewLeases(caps: Iterable<string>, finder: ServerFinder, 
 }
 
 /** Extend the slot leases of folder heads (read or write caps): the newest record is put again with leaseUntil. */
-export async function renewHeads(rootCaps: Iterable<string>, finder: ServerFinder, o: { until: number; signal?: AbortSignal }): Promise<{ heads: number; renewed: number; failures: number }> {
+export async function renewHeads(
+  rootCaps: Iterable<string>,
+  finder: ServerFinder,
+  o: { until: number; signal?: AbortSignal }
+): Promise<{ heads: number; renewed: number; failures: number }> {
   const out = { heads: 0, renewed: 0, failures: 0 };
   for (const cap of rootCaps) {
     o.signal?.throwIfAborted();
     out.heads++;
     const r = await fetchRecord(finder, cap, { signal: o.signal }).catch(() => null);
-    if (!r) { out.failures++; continue; }
+    if (!r) {
+      out.failures++;
+      continue;
+    }
     const si = storageIndexOf(parseCap(cap))!;
     const servers = await finder.candidates(si, 10, { signal: o.signal });
-    await Promise.all(servers.filter((s) => r.holders.includes(s.id)).map(async (s) => {
-      try {
-        await s.putSlot(si, r.record, { leaseUntil: o.until, signal: deadline(o.signal, RENEW_TIMEOUT_MS) });
-        out.renewed++;
-      } catch {
-        out.failures++;
-      }
-    }));
+    await Promise.all(
+      servers
+        .filter((s) => r.holders.includes(s.id))
+        .map(async (s) => {
+          try {
+            await s.putSlot(si, r.record, { leaseUntil: o.until, signal: deadline(o.signal, RENEW_TIMEOUT_MS) });
+            out.renewed++;
+          } catch {
+            out.failures++;
+          }
+        })
+    );
   }
   return out;
 }

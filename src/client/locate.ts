@@ -23,17 +23,22 @@ export async function locate(si: Uint8Array, finder: ServerFinder, n: number, si
   const servers = new Map<string, ShareServer>();
   const pairs: Located['pairs'] = [];
   const unreachable: string[] = [];
-  const ask = (list: ShareServer[]) => Promise.all(list.filter((s) => !servers.has(s.id)).map(async (server) => {
-    servers.set(server.id, server);
-    try {
-      for (const sh of await server.list(si, { signal: deadline(signal, LIST_TIMEOUT_MS) })) {
-        if (Number.isInteger(sh.shareNum) && sh.shareNum >= 0 && sh.shareNum < n) pairs.push({ peer: server.id, shareNum: sh.shareNum, size: sh.size });
-      }
-    } catch {
-      signal?.throwIfAborted();
-      unreachable.push(server.id);
-    }
-  }));
+  const ask = (list: ShareServer[]) =>
+    Promise.all(
+      list
+        .filter((s) => !servers.has(s.id))
+        .map(async (server) => {
+          servers.set(server.id, server);
+          try {
+            for (const sh of await server.list(si, { signal: deadline(signal, LIST_TIMEOUT_MS) })) {
+              if (Number.isInteger(sh.shareNum) && sh.shareNum >= 0 && sh.shareNum < n) pairs.push({ peer: server.id, shareNum: sh.shareNum, size: sh.size });
+            }
+          } catch {
+            signal?.throwIfAborted();
+            unreachable.push(server.id);
+          }
+        })
+    );
   await ask(await finder.candidates(si, 2 * n, { signal }));
   const short = () => new Set(pairs.map((p) => p.shareNum)).size < enough;
   if (short() && finder.providers) await ask(await finder.providers(si, { signal }).catch(() => []));

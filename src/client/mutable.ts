@@ -86,7 +86,12 @@ type Answer =
   | { peer: ShareServer; kind: 'error'; error: string };
 
 /** Ask every server for the slot's record; verify each against the cap. */
-async function readAll(servers: ShareServer[], si: Uint8Array, cap: MutableWriteCap | MutableReadCap, o: { parallelism: number; timeoutMs: number; signal?: AbortSignal }): Promise<Answer[]> {
+async function readAll(
+  servers: ShareServer[],
+  si: Uint8Array,
+  cap: MutableWriteCap | MutableReadCap,
+  o: { parallelism: number; timeoutMs: number; signal?: AbortSignal }
+): Promise<Answer[]> {
   return mapLimit(servers, o.parallelism, async (peer): Promise<Answer> => {
     if (o.signal?.aborted) return { peer, kind: 'error', error: 'aborted' };
     let record: Uint8Array | null;
@@ -108,7 +113,12 @@ async function readAll(servers: ShareServer[], si: Uint8Array, cap: MutableWrite
  * Sign `payload` as the next record of the slot and store it on the `replicas` closest peers that accept it.
  * Succeeds when at least `minReplicas` stored it; otherwise NotEnoughReplicasError { stored, needed }.
  */
-export async function publishRecord(finder: ServerFinder, writeCap: MutableWriteCap | string, payload: Uint8Array, opts: PublishOptions = {}): Promise<PublishResult> {
+export async function publishRecord(
+  finder: ServerFinder,
+  writeCap: MutableWriteCap | string,
+  payload: Uint8Array,
+  opts: PublishOptions = {}
+): Promise<PublishResult> {
   const cap = toCap(writeCap, ['mw'] as const, 'publishRecord') as MutableWriteCap;
   const replicas = opts.replicas ?? DEFAULT_REPLICAS;
   const minReplicas = opts.minReplicas ?? Math.min(DEFAULT_MIN_REPLICAS, replicas);
@@ -138,9 +148,8 @@ export async function publishRecord(finder: ServerFinder, writeCap: MutableWrite
   // place for the next one in the queue, a success does not (forEachLimit asks again after a `done`).
   let inflight = 0;
   const next: Iterator<ShareServer> = {
-    next: () => (storedOn.length + inflight < replicas && queue.length && !opts.signal?.aborted
-      ? { done: false, value: queue.shift()! }
-      : { done: true, value: undefined })
+    next: () =>
+      storedOn.length + inflight < replicas && queue.length && !opts.signal?.aborted ? { done: false, value: queue.shift()! } : { done: true, value: undefined }
   };
   await forEachLimit({ [Symbol.iterator]: () => next }, replicas, async (peer) => {
     inflight++;
@@ -203,7 +212,9 @@ export async function fetchRecord(finder: ServerFinder, cap: MutableReadCap | Mu
       try {
         await a.peer.putSlot(si, w.record, { signal: deadline(opts.signal, timeoutMs) });
         repaired.push(a.peer.id);
-      } catch { /* best effort */ }
+      } catch {
+        /* best effort */
+      }
     });
   }
   return { seq: w.seq, payload: w.payload, holders, stale: staleAnswers.map((a) => a.peer.id), repaired, bad, unreachable, record: w.record };

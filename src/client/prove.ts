@@ -25,10 +25,20 @@ export type ProveServer = Pick<ShareServer, 'id' | 'read' | 'audit'>;
  */
 export type ProofResult = { ok: true; segment: number } | { ok: false; reason: string; unreachable?: boolean };
 
-export async function proveShare(server: ProveServer, vcap: PackCap, shareNum: number, size: number, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ProofResult> {
+export async function proveShare(
+  server: ProveServer,
+  vcap: PackCap,
+  shareNum: number,
+  size: number,
+  o: { signal?: AbortSignal; timeoutMs?: number } = {}
+): Promise<ProofResult> {
   const si = storageIndexOf(vcap)!;
   const signal = deadline(o.signal, o.timeoutMs ?? PROVE_TIMEOUT_MS);
-  const source = { shareNum, size, read: async (offset: number, length: number, sig?: AbortSignal) => (await server.read(si, shareNum, [[offset, length]], { signal: sig ?? signal }))[0] };
+  const source = {
+    shareNum,
+    size,
+    read: async (offset: number, length: number, sig?: AbortSignal) => (await server.read(si, shareNum, [[offset, length]], { signal: sig ?? signal }))[0]
+  };
   const reader = new ShareReader(source, { storageIndex: si, uebHash: vcap.uebHash, k: vcap.k, n: vcap.n, size: vcap.size });
   let segment = 0;
   try {

@@ -42,7 +42,10 @@ export function matchShares(placements: Map<number, Set<string>>): Map<number, s
       if (seen.has(peer)) continue;
       seen.add(peer);
       const other = shareOf.get(peer);
-      if (other === undefined || tryShare(other, seen)) { shareOf.set(peer, share); return true; }
+      if (other === undefined || tryShare(other, seen)) {
+        shareOf.set(peer, share);
+        return true;
+      }
     }
     return false;
   };
@@ -76,7 +79,8 @@ export async function repairFile(capText: string, finder: ServerFinder, o: Repai
       await Promise.resolve(finder.onDeleted?.({ peer: v.peer, si: loc.si, shareNum: v.shareNum })).catch(() => {});
     } catch (e) {
       o.signal?.throwIfAborted();
-      if (!(e instanceof RemoteRefusedError && e.reason === 'not-owner')) result.failures.push({ shareNum: v.shareNum, peer: v.peer, error: (e as Error).message });
+      if (!(e instanceof RemoteRefusedError && e.reason === 'not-owner'))
+        result.failures.push({ shareNum: v.shareNum, peer: v.peer, error: (e as Error).message });
     }
   }
   if (missing.length) {
@@ -86,23 +90,39 @@ export async function repairFile(capText: string, finder: ServerFinder, o: Repai
     const { shares } = await rebuildShares(before.verifyCap!, sources, missing, { signal: o.signal });
     // Free hosts: no listed share of this file at all, or only corrupt ones we just deleted.
     const busy = new Set(loc.pairs.map((p) => p.peer));
-    for (const d of result.deleted) if (!loc.pairs.some((p) => p.peer === d.peer && !result.deleted.some((x) => x.peer === p.peer && x.shareNum === p.shareNum))) busy.delete(d.peer);
+    for (const d of result.deleted)
+      if (!loc.pairs.some((p) => p.peer === d.peer && !result.deleted.some((x) => x.peer === p.peer && x.shareNum === p.shareNum))) busy.delete(d.peer);
     const free = loc.candidates.filter((s) => !busy.has(s.id) && !loc.unreachable.includes(s.id));
     for (const shareNum of missing) {
       const bytes = shares.get(shareNum)!;
       for (;;) {
         const server = free.shift();
-        if (!server) { result.failures.push({ shareNum, error: 'no free peer left to take this share' }); break; }
+        if (!server) {
+          result.failures.push({ shareNum, error: 'no free peer left to take this share' });
+          break;
+        }
         try {
           const w = await server.writeShare(loc.si, shareNum, once(bytes), bytes.length, { ueb: uebOfShare(bytes), signal: o.signal });
           const vcap = parseCap(before.verifyCap!) as PackCap;
           if (w.status === 'exists') {
             // It held nothing of this file when listed: a claim to hold the share now must be proven.
             const p = await proveShare(server, vcap, shareNum, bytes.length, { signal: o.signal });
-            if (p.ok || !p.unreachable) await Promise.resolve(finder.onAudit?.({ peer: server.id, si: loc.si, shareNum, ok: p.ok, ...(p.ok ? {} : { reason: `claimed share not proven: ${p.reason}` }) })).catch(() => {});
+            if (p.ok || !p.unreachable)
+              await Promise.resolve(
+                finder.onAudit?.({ peer: server.id, si: loc.si, shareNum, ok: p.ok, ...(p.ok ? {} : { reason: `claimed share not proven: ${p.reason}` }) })
+              ).catch(() => {});
             if (!p.ok) throw new Error(`peer said it holds share ${shareNum}; not proven: ${p.reason}`);
           }
-          await Promise.resolve(finder.onPlaced?.({ peer: server.id, si: loc.si, shareNum, size: bytes.length, verifyCap: before.verifyCap!, how: w.status === 'exists' ? 'proven' : 'written' })).catch(() => {});
+          await Promise.resolve(
+            finder.onPlaced?.({
+              peer: server.id,
+              si: loc.si,
+              shareNum,
+              size: bytes.length,
+              verifyCap: before.verifyCap!,
+              how: w.status === 'exists' ? 'proven' : 'written'
+            })
+          ).catch(() => {});
           result.placed.push({ shareNum, peer: server.id });
           o.onProgress?.({ type: 'client:repair:share-placed', shareNum, peer: server.id });
           break;

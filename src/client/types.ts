@@ -8,7 +8,13 @@ export interface ShareServer {
   readonly id: string;
   canAccept(si: Uint8Array, shareNum: number, size: number, opts?: { signal?: AbortSignal }): Promise<AcceptDecision>;
   /** Upload a share of the pack whose UEB is `opts.ueb`: the server checks the bytes against it before committing. */
-  writeShare(si: Uint8Array, shareNum: number, source: AsyncIterable<Uint8Array>, size: number, opts: { ueb: Uint8Array; signal?: AbortSignal }): Promise<{ status: 'written' | 'exists' }>;
+  writeShare(
+    si: Uint8Array,
+    shareNum: number,
+    source: AsyncIterable<Uint8Array>,
+    size: number,
+    opts: { ueb: Uint8Array; signal?: AbortSignal }
+  ): Promise<{ status: 'written' | 'exists' }>;
   list(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<{ shareNum: number; size: number }[]>;
   read(si: Uint8Array, shareNum: number, ranges: [number, number][], opts?: { signal?: AbortSignal }): Promise<Uint8Array[]>;
   /** Store a signed mutable-slot record; the server checks slot, signature and seq (refusals throw, reason e.g. `stale`). */
@@ -20,7 +26,13 @@ export interface ShareServer {
   /** Delete one of *our* shares (owner only: others' shares refuse with reason not-owner). */
   delete?(si: Uint8Array, shareNum: number, opts?: { signal?: AbortSignal }): Promise<void>;
   /** Challenge the holder to prove it has block `segment` of share `shareNum` (docs/HEALTH.md "Audits"). */
-  audit?(si: Uint8Array, shareNum: number, segment: number, nonce: Uint8Array, opts?: { signal?: AbortSignal }): Promise<{ block: Uint8Array; leaf: Uint8Array; path: Uint8Array[]; proof: Uint8Array }>;
+  audit?(
+    si: Uint8Array,
+    shareNum: number,
+    segment: number,
+    nonce: Uint8Array,
+    opts?: { signal?: AbortSignal }
+  ): Promise<{ block: Uint8Array; leaf: Uint8Array; path: Uint8Array[]; proof: Uint8Array }>;
 }
 
 /** A share of mine that `peer` now holds: written there by me, or claimed (`exists`) and proven by an audit. */
@@ -35,7 +47,13 @@ export interface PlacedShare {
 }
 
 /** One audit of one (peer, share): a claim checked by an upload, or a proof asked later. */
-export interface ShareAudit { peer: string; si: Uint8Array; shareNum: number; ok: boolean; reason?: string }
+export interface ShareAudit {
+  peer: string;
+  si: Uint8Array;
+  shareNum: number;
+  ok: boolean;
+  reason?: string;
+}
 
 export interface ServerFinder {
   /** Storage peers for a storage index, best first (DHT-closest), never including this peer. */

@@ -30,7 +30,11 @@ export const LAGGARD_MS = 10_000;
 /** A peer took a share's bytes much more slowly than the other peers took theirs. */
 export class SlowPeerError extends P2PBackupError {
   constructor(peer: string, shareNum: number, ms: number) {
-    super('ERR_SLOW_PEER', `peer ${peer} was still taking share ${shareNum} ${ms} ms after the other peers finished; it is placed elsewhere`, { peer, shareNum, ms });
+    super('ERR_SLOW_PEER', `peer ${peer} was still taking share ${shareNum} ${ms} ms after the other peers finished; it is placed elsewhere`, {
+      peer,
+      shareNum,
+      ms
+    });
   }
 }
 
@@ -74,7 +78,12 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
   const capText = formatCap(enc.cap);
   for (let other = uploading.get(key); other; other = uploading.get(key)) await other;
   let release!: () => void;
-  const mine = new Promise<void>((resolve) => { release = () => { if (uploading.get(key) === mine) uploading.delete(key); resolve(); }; });
+  const mine = new Promise<void>((resolve) => {
+    release = () => {
+      if (uploading.get(key) === mine) uploading.delete(key);
+      resolve();
+    };
+  });
   uploading.set(key, mine);
   try {
     const placements = new Map<number, Set<string>>();
@@ -94,19 +103,22 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
     // Laggards: once one share finished, each still running gets laggardMs from the latest finish.
     let lastFinish = 0;
     const running = new Map<number, { ac: AbortController; peer: string }>();
-    const watchdog = setInterval(() => {
-      if (!lastFinish) return;
-      const idle = Date.now() - lastFinish;
-      if (idle < laggardMs) return;
-      // Only as many as there are peers left to take their shares: with none, the slow peer is still the best
-      // there is (the idle timeout and the server's rate floor bound it).
-      let spare = candidates.filter((c) => !used.has(c.id)).length;
-      for (const [share, w] of running) {
-        if (w.ac.signal.aborted) continue;
-        if (spare-- <= 0) break;
-        w.ac.abort(new SlowPeerError(w.peer, share, idle));
-      }
-    }, Math.max(50, Math.min(1000, laggardMs / 4)));
+    const watchdog = setInterval(
+      () => {
+        if (!lastFinish) return;
+        const idle = Date.now() - lastFinish;
+        if (idle < laggardMs) return;
+        // Only as many as there are peers left to take their shares: with none, the slow peer is still the best
+        // there is (the idle timeout and the server's rate floor bound it).
+        let spare = candidates.filter((c) => !used.has(c.id)).length;
+        for (const [share, w] of running) {
+          if (w.ac.signal.aborted) continue;
+          if (spare-- <= 0) break;
+          w.ac.abort(new SlowPeerError(w.peer, share, idle));
+        }
+      },
+      Math.max(50, Math.min(1000, laggardMs / 4))
+    );
     watchdog.unref();
 
     const writeOne = async (share: number): Promise<void> => {
@@ -118,12 +130,23 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
         const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
         running.set(share, { ac, peer: server.id });
         try {
-          const r = await server.writeShare(si, share, pieces(enc.shares[share], signal), enc.shares[share].length, { ueb: uebOfShare(enc.shares[share]), signal });
+          const r = await server.writeShare(si, share, pieces(enc.shares[share], signal), enc.shares[share].length, {
+            ueb: uebOfShare(enc.shares[share]),
+            signal
+          });
           running.delete(share);
           if (r.status === 'exists') {
             const proof = await proveShare(server, enc.cap, share, enc.shares[share].length, { signal: o.signal });
             if (!(proof.ok === false && proof.unreachable)) {
-              await Promise.resolve(finder.onAudit?.({ peer: server.id, si, shareNum: share, ok: proof.ok, ...(proof.ok ? {} : { reason: `claimed share not proven: ${proof.reason}` }) })).catch(() => {});
+              await Promise.resolve(
+                finder.onAudit?.({
+                  peer: server.id,
+                  si,
+                  shareNum: share,
+                  ok: proof.ok,
+                  ...(proof.ok ? {} : { reason: `claimed share not proven: ${proof.reason}` })
+                })
+              ).catch(() => {});
             }
             if (!proof.ok) throw Object.assign(new Error(`answered "exists" but did not prove it: ${proof.reason}`), { reason: 'unproven-exists' });
             place(share, server.id, 'proven');
@@ -151,7 +174,9 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
     if (finder.onPlaced) {
       for (const [share, peers] of placements) {
         for (const peer of peers) {
-          await Promise.resolve(finder.onPlaced({ peer, si, shareNum: share, size: enc.shares[share].length, verifyCap: capText, how: how.get(`${share}/${peer}`)! })).catch(() => {});
+          await Promise.resolve(
+            finder.onPlaced({ peer, si, shareNum: share, size: enc.shares[share].length, verifyCap: capText, how: how.get(`${share}/${peer}`)! })
+          ).catch(() => {});
         }
       }
     }
@@ -159,7 +184,10 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
     if (h < o.happy) throw new NotHappyError({ happiness: h, happy: o.happy, candidates: candidates.length, refusals });
     void finder.announce?.(si).catch(() => {});
     return {
-      cap: enc.cap, capText, storageIndex: key, size: bytes.length,
+      cap: enc.cap,
+      capText,
+      storageIndex: key,
+      size: bytes.length,
       placements: Object.fromEntries([...placements].map(([k, v]) => [String(k), [...v]])),
       happiness: h
     };

@@ -18,7 +18,11 @@ export interface ShareVerdict {
   blocksChecked: number;
 }
 
-export async function verifyHolders(cap: PackCap, loc: Located, o: { signal?: AbortSignal; onProgress?: (e: ClientProgress) => void } = {}): Promise<ShareVerdict[]> {
+export async function verifyHolders(
+  cap: PackCap,
+  loc: Located,
+  o: { signal?: AbortSignal; onProgress?: (e: ClientProgress) => void } = {}
+): Promise<ShareVerdict[]> {
   const out: ShareVerdict[] = [];
   await forEachLimit(loc.pairs, VERIFY_CONCURRENCY, async (p) => {
     const r = await verifyShare(cap, sourceOf(loc, p.peer, p.shareNum, p.size, o.signal), { signal: o.signal });
@@ -26,8 +30,21 @@ export async function verifyHolders(cap: PackCap, loc: Located, o: { signal?: Ab
     const v: ShareVerdict = r.ok
       ? { peer: p.peer, shareNum: p.shareNum, status: 'ok', blocksChecked: r.blocksChecked }
       : first
-        ? { peer: p.peer, shareNum: p.shareNum, status: 'corrupt', region: (first.details as any)?.region, reason: first.message, blocksChecked: r.blocksChecked }
-        : { peer: p.peer, shareNum: p.shareNum, status: 'unavailable', reason: String((r.readError as Error)?.message ?? r.readError), blocksChecked: r.blocksChecked };
+        ? {
+            peer: p.peer,
+            shareNum: p.shareNum,
+            status: 'corrupt',
+            region: (first.details as any)?.region,
+            reason: first.message,
+            blocksChecked: r.blocksChecked
+          }
+        : {
+            peer: p.peer,
+            shareNum: p.shareNum,
+            status: 'unavailable',
+            reason: String((r.readError as Error)?.message ?? r.readError),
+            blocksChecked: r.blocksChecked
+          };
     // A read that failed after some blocks verified still leaves the share unproven: count it unavailable.
     out.push(v);
     o.onProgress?.({ type: 'client:verify:share', peer: p.peer, shareNum: p.shareNum, ok: v.status === 'ok' });

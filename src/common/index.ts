@@ -2,9 +2,7 @@
 // errors every layer shares, a bounded worker pool, fault points for crash tests.
 // import { P2PBackupError } from '../common/index.ts';
 // throw new P2PBackupError('ERR_USAGE', 'what went wrong and what to do');
-export {
-  P2PBackupError, UsageError, BadRequestError, NotFoundError, UnsupportedError, PeerUnreachableError, RemoteRefusedError
-} from './errors.ts';
+export { P2PBackupError, UsageError, BadRequestError, NotFoundError, UnsupportedError, PeerUnreachableError, RemoteRefusedError } from './errors.ts';
 export { ERROR_CODES, isErrorCode, type ErrorCode } from './codes.ts';
 export { forEachLimit, mapLimit } from './pool.ts';
 export { faultPoint } from './fault.ts';

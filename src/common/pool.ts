@@ -33,6 +33,8 @@ export async function forEachLimit<T>(items: Iterable<T>, limit: number, fn: (it
 /** `fn` over `items`, at most `limit` at once; the results in the order of the items. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
-  await forEachLimit(items, Math.min(limit, items.length), async (item, i) => { out[i] = await fn(item, i); });
+  await forEachLimit(items, Math.min(limit, items.length), async (item, i) => {
+    out[i] = await fn(item, i);
+  });
   return out;
 }

@@ -20,20 +20,20 @@ export const ED25519_SIGNATURE_BYTES = 64;
  * role can never be replayed as another. Changing any string changes the format (bump version).
  */
 export const TAGS = {
-  blobPlaintext: 'p2pb:v2:blob-plaintext',   // kind, plaintext of one blob -> its plaintext hash (never stored)
-  blobId: 'p2pb:v2:blob-id',                 // owner secret, plaintext hash -> blob id (the index's key)
-  blobKey: 'p2pb:v2:blob-key',               // owner secret, plaintext hash -> the blob's own key
-  blobAad: 'p2pb:v2:blob',                   // associated data of a sealed blob (with its kind byte); not a hash
-  ownerKey: 'p2pb:v2:owner-key',             // owner secret, purpose -> a derived secret (repository slot seed, chunker key)
+  blobPlaintext: 'p2pb:v2:blob-plaintext', // kind, plaintext of one blob -> its plaintext hash (never stored)
+  blobId: 'p2pb:v2:blob-id', // owner secret, plaintext hash -> blob id (the index's key)
+  blobKey: 'p2pb:v2:blob-key', // owner secret, plaintext hash -> the blob's own key
+  blobAad: 'p2pb:v2:blob', // associated data of a sealed blob (with its kind byte); not a hash
+  ownerKey: 'p2pb:v2:owner-key', // owner secret, purpose -> a derived secret (repository slot seed, chunker key)
   packStorageIndex: 'p2pb:v2:pack-storage-index', // pack UEB hash -> 16-byte storage index
-  block: 'p2pb:v1:block',                    // leaf of a share's block tree
-  node: 'p2pb:v1:node',                      // interior node of any Merkle tree
-  emptyLeaf: 'p2pb:v1:empty-leaf',           // padding leaf (tree width is a power of two)
-  shareRoots: 'p2pb:v1:share-roots',         // list of the n share roots
-  ueb: 'p2pb:v1:ueb',                        // URI-extension block -> hash carried in the cap
-  capChecksum: 'p2pb:v1:cap-checksum',       // text-form cap checksum
-  mutableReadKey: 'p2pb:v1:mutable-read-key',// signing seed -> record encryption key
-  mutablePubKey: 'p2pb:v1:mutable-pubkey',   // Ed25519 public key -> pubkey hash
+  block: 'p2pb:v1:block', // leaf of a share's block tree
+  node: 'p2pb:v1:node', // interior node of any Merkle tree
+  emptyLeaf: 'p2pb:v1:empty-leaf', // padding leaf (tree width is a power of two)
+  shareRoots: 'p2pb:v1:share-roots', // list of the n share roots
+  ueb: 'p2pb:v1:ueb', // URI-extension block -> hash carried in the cap
+  capChecksum: 'p2pb:v1:cap-checksum', // text-form cap checksum
+  mutableReadKey: 'p2pb:v1:mutable-read-key', // signing seed -> record encryption key
+  mutablePubKey: 'p2pb:v1:mutable-pubkey', // Ed25519 public key -> pubkey hash
   mutableStorageIndex: 'p2pb:v1:mutable-storage-index', // pubkey hash -> storage index
-  mutableSignature: 'p2pb:v1:mutable-record-sig',       // what a record signature covers
+  mutableSignature: 'p2pb:v1:mutable-record-sig' // what a record signature covers
 } as const;

@@ -11,7 +11,8 @@ function tagPrefix(tag: string): Uint8Array {
   const t = enc.encode(tag);
   if (t.length > 0xffff) throw new RangeError('tag too long');
   const out = new Uint8Array(2 + t.length);
-  out[0] = t.length >>> 8; out[1] = t.length & 0xff;
+  out[0] = t.length >>> 8;
+  out[1] = t.length & 0xff;
   out.set(t, 2);
   return out;
 }
@@ -19,15 +20,25 @@ function tagPrefix(tag: string): Uint8Array {
 const prefixCache = new Map<string, Uint8Array>();
 function cachedPrefix(tag: string): Uint8Array {
   let p = prefixCache.get(tag);
-  if (!p) { p = tagPrefix(tag); prefixCache.set(tag, p); }
+  if (!p) {
+    p = tagPrefix(tag);
+    prefixCache.set(tag, p);
+  }
   return p;
 }
 
 function putLen(b: Uint8Array, at: number, n: number): void {
   // u64be; lengths are safe integers (< 2^53)
-  const hi = Math.floor(n / 0x1_0000_0000), lo = n >>> 0;
-  b[at] = hi >>> 24; b[at + 1] = (hi >>> 16) & 0xff; b[at + 2] = (hi >>> 8) & 0xff; b[at + 3] = hi & 0xff;
-  b[at + 4] = lo >>> 24; b[at + 5] = (lo >>> 16) & 0xff; b[at + 6] = (lo >>> 8) & 0xff; b[at + 7] = lo & 0xff;
+  const hi = Math.floor(n / 0x1_0000_0000),
+    lo = n >>> 0;
+  b[at] = hi >>> 24;
+  b[at + 1] = (hi >>> 16) & 0xff;
+  b[at + 2] = (hi >>> 8) & 0xff;
+  b[at + 3] = hi & 0xff;
+  b[at + 4] = lo >>> 24;
+  b[at + 5] = (lo >>> 16) & 0xff;
+  b[at + 6] = (lo >>> 8) & 0xff;
+  b[at + 7] = lo & 0xff;
 }
 
 const asBytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
@@ -44,13 +55,21 @@ export function taggedHash(tag: string, ...parts: Uint8Array[]): Uint8Array {
     const b = new Uint8Array(total);
     b.set(prefix, 0);
     let w = prefix.length;
-    for (const p of parts) { putLen(b, w, p.length); b.set(p, w + 8); w += 8 + p.length; }
+    for (const p of parts) {
+      putLen(b, w, p.length);
+      b.set(p, w + 8);
+      w += 8 + p.length;
+    }
     return asBytes(hash('sha256', b, 'buffer') as unknown as Buffer);
   }
   const h = createHash('sha256');
   h.update(prefix);
   const len = new Uint8Array(8);
-  for (const p of parts) { putLen(len, 0, p.length); h.update(len); h.update(p); }
+  for (const p of parts) {
+    putLen(len, 0, p.length);
+    h.update(len);
+    h.update(p);
+  }
   return asBytes(h.digest());
 }
 
@@ -62,11 +81,14 @@ export function taggedPairHasher(tag: string): (left: Uint8Array, right: Uint8Ar
   const prefix = cachedPrefix(tag);
   const scratch = new Uint8Array(prefix.length + 2 * (8 + 32));
   scratch.set(prefix, 0);
-  const l = prefix.length, r = l + 8 + 32;
-  putLen(scratch, l, 32); putLen(scratch, r, 32);
+  const l = prefix.length,
+    r = l + 8 + 32;
+  putLen(scratch, l, 32);
+  putLen(scratch, r, 32);
   return (left, right) => {
     if (left.length !== 32 || right.length !== 32) return taggedHash(tag, left, right);
-    scratch.set(left, l + 8); scratch.set(right, r + 8);
+    scratch.set(left, l + 8);
+    scratch.set(right, r + 8);
     return asBytes(hash('sha256', scratch, 'buffer') as unknown as Buffer);
   };
 }

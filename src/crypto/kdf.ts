@@ -7,7 +7,10 @@ import { CryptoInputError } from './errors.ts';
 import { taggedHash } from './hash.ts';
 import { randomBytes } from './random.ts';
 
-export interface BlobKeys { id: Uint8Array; key: Uint8Array }
+export interface BlobKeys {
+  id: Uint8Array;
+  key: Uint8Array;
+}
 
 /**
  * id = H(blobId, secret, ph), key = H(blobKey, secret, ph) with ph = H(blobPlaintext, kind, plaintext): one pass

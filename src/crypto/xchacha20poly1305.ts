@@ -8,7 +8,10 @@ import { hchacha20 } from './hchacha20.ts';
 const EMPTY = new Uint8Array(0);
 
 /** A key already run through HChaCha20 for one 16-byte nonce prefix; seals any message whose nonce starts with it. */
-export interface XChaChaSubkey { subkey: Uint8Array; prefix: Uint8Array }
+export interface XChaChaSubkey {
+  subkey: Uint8Array;
+  prefix: Uint8Array;
+}
 
 export function deriveSubkey(key: Uint8Array, noncePrefix16: Uint8Array): XChaChaSubkey {
   if (key.length !== KEY_BYTES) throw new CryptoInputError(`key must be ${KEY_BYTES} bytes`, { length: key.length });
@@ -26,7 +29,13 @@ function ietfNonce(tail8: Uint8Array): Buffer {
  * handed to `emit` in order, in chunks of at most SEAL_PIECE_BYTES that the callee owns (copy or keep them);
  * returns the 16-byte tag.
  */
-export function sealStream(sk: XChaChaSubkey, tail8: Uint8Array, pieces: readonly Uint8Array[], emit: (ciphertext: Buffer) => void, aad: Uint8Array = EMPTY): Buffer {
+export function sealStream(
+  sk: XChaChaSubkey,
+  tail8: Uint8Array,
+  pieces: readonly Uint8Array[],
+  emit: (ciphertext: Buffer) => void,
+  aad: Uint8Array = EMPTY
+): Buffer {
   const c = createCipheriv('chacha20-poly1305', sk.subkey, ietfNonce(tail8), { authTagLength: TAG_BYTES });
   if (aad.length) c.setAAD(aad, { plaintextLength: pieces.reduce((a, p) => a + p.length, 0) });
   for (const p of pieces) {
@@ -46,7 +55,8 @@ export function openWithSubkey(sk: XChaChaSubkey, tail8: Uint8Array, ciphertext:
   let w = 0;
   for (let o = 0; o < ciphertext.length; o += SEAL_PIECE_BYTES) {
     const p = d.update(ciphertext.subarray(o, Math.min(ciphertext.length, o + SEAL_PIECE_BYTES)));
-    out.set(p, w); w += p.length;
+    out.set(p, w);
+    w += p.length;
   }
   try {
     const fin = d.final();
@@ -67,7 +77,16 @@ export function xchachaSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8
   const sk = deriveSubkey(key, nonce.subarray(0, 16));
   const out = new Uint8Array(plaintext.length + TAG_BYTES);
   let w = 0;
-  const tag = sealStream(sk, nonce.subarray(16), [plaintext], (ct) => { out.set(ct, w); w += ct.length; }, aad);
+  const tag = sealStream(
+    sk,
+    nonce.subarray(16),
+    [plaintext],
+    (ct) => {
+      out.set(ct, w);
+      w += ct.length;
+    },
+    aad
+  );
   out.set(tag, w);
   return out;
 }

@@ -33,7 +33,11 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
   // Tests and operators can override health settings without editing config.json: P2PBACKUP_HEALTH='{"intervalMs":2000}'.
   if (o.healthOverride) {
     let raw: unknown;
-    try { raw = JSON.parse(o.healthOverride); } catch { throw new ConfigError('P2PBACKUP_HEALTH must be a JSON object of health settings'); }
+    try {
+      raw = JSON.parse(o.healthOverride);
+    } catch {
+      throw new ConfigError('P2PBACKUP_HEALTH must be a JSON object of health settings');
+    }
     config.health = validateHealth(raw, config.encoding, config.health);
   }
   const token = (await readFile(paths.apiToken, 'utf8')).trim();

@@ -160,7 +160,14 @@ class ReedSolomonCodec implements Codec {
     const mem = k.bytes();
     for (const i of plan.inputs) mem.set(shards[i] as Uint8Array, slots[i]);
     const outAddrs = plan.outputs.map((o) => slots[o]);
-    k.matMul(plan.coef, plan.outputs.length, this.dataShards, plan.inputs.map((i) => slots[i]), outAddrs, len);
+    k.matMul(
+      plan.coef,
+      plan.outputs.length,
+      this.dataShards,
+      plan.inputs.map((i) => slots[i]),
+      outAddrs,
+      len
+    );
     plan.outputs.forEach((o, j) => {
       result[o] = mem.slice(outAddrs[j], outAddrs[j] + len);
     });
@@ -202,7 +209,14 @@ class ReedSolomonCodec implements Codec {
     checkPresent(this, present);
     const plan = this.#planner.decode(present, options.dataOnly === true);
     if (plan.outputs.length === 0) return;
-    k.matMul(plan.coef, plan.outputs.length, this.dataShards, plan.inputs.map((i) => set.addrs[i]), plan.outputs.map((o) => set.addrs[o]), set.shardLength);
+    k.matMul(
+      plan.coef,
+      plan.outputs.length,
+      this.dataShards,
+      plan.inputs.map((i) => set.addrs[i]),
+      plan.outputs.map((o) => set.addrs[o]),
+      set.shardLength
+    );
   }
 
   close(): void {

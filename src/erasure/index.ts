@@ -17,6 +17,6 @@ export {
   TooFewShardsError,
   KernelUnavailableError,
   CodecClosedError,
-  WorkerFailedError,
+  WorkerFailedError
 } from './errors.ts';
 export { GF_POLYNOMIAL, MAX_TOTAL_SHARDS } from './constants.ts';

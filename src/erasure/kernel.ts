@@ -60,10 +60,10 @@ export function resolveKernel(choice: KernelChoice = 'auto'): KernelVariant {
   }
   const order: KernelVariant[] = choice === 'auto' ? ['relaxed', 'simd'] : [choice];
   for (const v of order) if (loadModule(v)) return v;
-  throw new KernelUnavailableError(
-    `no usable WebAssembly SIMD kernel (${order.join(', ')}): run \`npm run build\` and use a runtime with wasm SIMD`,
-    { kernel: choice, tried: order },
-  );
+  throw new KernelUnavailableError(`no usable WebAssembly SIMD kernel (${order.join(', ')}): run \`npm run build\` and use a runtime with wasm SIMD`, {
+    kernel: choice,
+    tried: order
+  });
 }
 
 export function alignUp(n: number, a: number = SLOT_ALIGN): number {

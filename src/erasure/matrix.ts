@@ -13,6 +13,9 @@ export function vandermonde(rows: number, cols: number): Matrix {
 /** n x k encoding matrix whose top k x k is the identity. */
 export function buildEncodingMatrix(dataShards: number, totalShards: number): Matrix {
   const v = vandermonde(totalShards, dataShards);
-  const top = matrixSelectRows(v, Array.from({ length: dataShards }, (_, i) => i));
+  const top = matrixSelectRows(
+    v,
+    Array.from({ length: dataShards }, (_, i) => i)
+  );
   return matrixMul(v, matrixInvert(top));
 }

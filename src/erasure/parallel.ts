@@ -158,7 +158,7 @@ class ParallelReedSolomon implements ParallelCodec {
         memory,
         ctrl: this.#ctrl.buffer as SharedArrayBuffer,
         base: (i + 1) * CTRL_STRIDE,
-        layout: { coef: this.#k.coefPtr, inPtrs: this.#k.inPtrsPtr, outPtrs: this.#k.outPtrsPtr, tables: this.#k.tablesPtr },
+        layout: { coef: this.#k.coefPtr, inPtrs: this.#k.inPtrsPtr, outPtrs: this.#k.outPtrsPtr, tables: this.#k.tablesPtr }
       };
       const worker = new Worker(url, { workerData: init });
       worker.unref();
@@ -168,9 +168,11 @@ class ParallelReedSolomon implements ParallelCodec {
             if (note.type === 'ready') resolve();
             else this.#fail(new WorkerFailedError(`codec worker ${i} failed: ${note.message}`, { worker: i }));
           });
-        }),
+        })
       );
-      worker.on('error', (cause) => this.#fail(new WorkerFailedError(`codec worker ${i} failed: ${String((cause as Error)?.message ?? cause)}`, { worker: i }, { cause })));
+      worker.on('error', (cause) =>
+        this.#fail(new WorkerFailedError(`codec worker ${i} failed: ${String((cause as Error)?.message ?? cause)}`, { worker: i }, { cause }))
+      );
       worker.on('exit', (code) => this.#fail(new WorkerFailedError(`codec worker ${i} exited with code ${code}`, { worker: i, exitCode: code })));
       this.#helpers.push({ worker, base: (i + 1) * CTRL_STRIDE, seq: 0 });
     }
@@ -213,7 +215,13 @@ class ParallelReedSolomon implements ParallelCodec {
     if (rows === 0) return;
     const cols = this.dataShards;
     const k = this.#k;
-    k.prepare(plan.coef, rows, cols, plan.inputs.map((i) => addrs[i]), plan.outputs.map((o) => addrs[o]));
+    k.prepare(
+      plan.coef,
+      rows,
+      cols,
+      plan.inputs.map((i) => addrs[i]),
+      plan.outputs.map((o) => addrs[o])
+    );
     const threads = cols * len >= this.#minBytes ? this.#helpers.length + 1 : 1;
     const chunk = this.#chunkBytes || Math.max(PARALLEL_MIN_CHUNK, alignUp(Math.ceil(len / (threads * PARALLEL_CHUNKS_PER_THREAD)), SLOT_ALIGN));
     if (threads === 1 || chunk >= len) {
@@ -317,7 +325,10 @@ class ParallelReedSolomon implements ParallelCodec {
 
   #reconstruct(shards: readonly (Uint8Array | null | undefined)[], dataOnly: boolean): Promise<Uint8Array[]> {
     const len = checkPartial(this, shards);
-    const plan = this.#planner.decode(shards.map((s) => s != null), dataOnly);
+    const plan = this.#planner.decode(
+      shards.map((s) => s != null),
+      dataOnly
+    );
     const n = dataOnly ? this.dataShards : this.totalShards;
     return this.#viaRegion(plan, shards, len, (set) => {
       const out = shards.slice(0, n) as Uint8Array[];

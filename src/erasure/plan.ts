@@ -26,7 +26,7 @@ export class Planner {
     this.encode = {
       inputs: Array.from({ length: dataShards }, (_, i) => i),
       outputs: Array.from({ length: parityShards }, (_, j) => dataShards + j),
-      coef: this.#encoding.data.slice(dataShards * dataShards),
+      coef: this.#encoding.data.slice(dataShards * dataShards)
     };
   }
 

@@ -86,7 +86,8 @@ export function checkParityOut(shape: CodecShape, parity: unknown, len: number, 
   const list = checkList(parity, shape.parityShards, 'parity');
   list.forEach((p, i) => {
     if (!(p instanceof Uint8Array)) throw new InvalidShardError(`parity[${i}] must be a Uint8Array`, { index: i, type: typeof p });
-    if (p.length !== len) throw new ShardSizeMismatchError(`parity[${i}] has ${p.length} bytes but data shards have ${len}`, { index: i, expected: len, found: p.length });
+    if (p.length !== len)
+      throw new ShardSizeMismatchError(`parity[${i}] has ${p.length} bytes but data shards have ${len}`, { index: i, expected: len, found: p.length });
     for (const d of data) {
       if (d.buffer === p.buffer && d.byteOffset < p.byteOffset + p.length && p.byteOffset < d.byteOffset + d.length) {
         throw new InvalidShardError(`parity[${i}] overlaps a data shard`, { index: i });

@@ -10,7 +10,12 @@ import { Level } from 'level';
 import { FAILED_STANDING_SCORE, FAILURE_HALF_LIFE_MS, PASS_CREDIT } from './constants.ts';
 
 export interface Placement {
-  peer: string; siHex: string; shareNum: number; size: number; leaseExpiry: number; placed: number;
+  peer: string;
+  siHex: string;
+  shareNum: number;
+  size: number;
+  leaseExpiry: number;
+  placed: number;
   /** The file's verify cap: what a spot check proves the share against. Absent in ledgers older than audits. */
   verifyCap?: string;
 }
@@ -38,7 +43,9 @@ export interface UptimeRecord {
 /** good: no audit failures, or few enough and long enough ago; failed: its failure score is at least FAILED_STANDING_SCORE. */
 export type Standing = 'good' | 'failed';
 
-export interface LedgerOptions { now?: () => number }
+export interface LedgerOptions {
+  now?: () => number;
+}
 
 type Value = Placement | AuditRecord | UptimeRecord;
 const pKey = (peer: string, siHex: string, shareNum: number) => `p!${peer}!${siHex}!${String(shareNum).padStart(3, '0')}`;
@@ -87,7 +94,15 @@ export class FairnessLedger {
     const key = pKey(peer, siHex, shareNum);
     const prev = this.placementsOf(peer).get(key);
     const vc = verifyCap ?? prev?.verifyCap;
-    const p: Placement = { peer, siHex, shareNum, size, leaseExpiry: Math.max(leaseExpiry, prev?.leaseExpiry ?? 0), placed: prev?.placed ?? this.now(), ...(vc ? { verifyCap: vc } : {}) };
+    const p: Placement = {
+      peer,
+      siHex,
+      shareNum,
+      size,
+      leaseExpiry: Math.max(leaseExpiry, prev?.leaseExpiry ?? 0),
+      placed: prev?.placed ?? this.now(),
+      ...(vc ? { verifyCap: vc } : {})
+    };
     this.placementsOf(peer).set(key, p);
     await this.db.put(key, p);
   }
@@ -194,7 +209,12 @@ export class FairnessLedger {
     const u = this.uptime.get(peer);
     const since = this.connectedSince.get(peer);
     if (!u) return { firstSeen: since ?? 0, lastSeen: since ?? 0, connectedMs: 0, connected: since !== undefined };
-    return { ...u, lastSeen: since !== undefined ? t : u.lastSeen, connectedMs: u.connectedMs + (since !== undefined ? t - since : 0), connected: since !== undefined };
+    return {
+      ...u,
+      lastSeen: since !== undefined ? t : u.lastSeen,
+      connectedMs: u.connectedMs + (since !== undefined ? t - since : 0),
+      connected: since !== undefined
+    };
   }
 
   /** Every peer the ledger has an account for. */
@@ -205,7 +225,12 @@ export class FairnessLedger {
   /** Drop placements whose lease expired (they no longer count). */
   async prune(now = this.now()): Promise<number> {
     const dead: string[] = [];
-    for (const m of this.placements.values()) for (const [key, p] of m) if (p.leaseExpiry <= now) { m.delete(key); dead.push(key); }
+    for (const m of this.placements.values())
+      for (const [key, p] of m)
+        if (p.leaseExpiry <= now) {
+          m.delete(key);
+          dead.push(key);
+        }
     if (dead.length) await this.db.batch(dead.map((key) => ({ type: 'del' as const, key })));
     return dead.length;
   }

@@ -46,13 +46,15 @@ export function createAdmissionPolicy(c: PolicyComponents, s: FairnessSettings):
     if (c.ledger.standing(req.owner) === 'failed') {
       const au = c.ledger.audit(req.owner);
       return {
-        ok: false, reason: 'policy',
+        ok: false,
+        reason: 'policy',
         message: `fairness: you failed storage audits${au.lastFailure ? ` (last ${new Date(au.lastFailure).toISOString()})` : ''}, failure score ${c.ledger.failureScore(req.owner).toFixed(2)}; no allowance until it falls below the limit (I store ${formatSize(a.storedForThem)} for you)`
       };
     }
     if (a.storedForThem + req.size <= a.limit) return { ok: true };
     return {
-      ok: false, reason: 'policy',
+      ok: false,
+      reason: 'policy',
       message: `fairness: you store ${formatSize(a.theyStoreForMe)} for me; I store ${formatSize(a.storedForThem)} for you (limit ${s.ratio} x + ${formatSize(s.graceBytes)} grace = ${formatSize(a.limit)}; this share needs ${formatSize(req.size)})`
     };
   };

@@ -37,14 +37,23 @@ export interface ReportComponents {
 export function buildReport(c: ReportComponents, settings: FairnessSettings): FairnessReport {
   const ids = new Set([...c.ledger.peers(), ...c.store.usageByOwner().keys()]);
   ids.delete(c.self);
-  const peers = [...ids].map((peer): PeerBalance => {
-    const a = allowance({ ledger: c.ledger, usage: (o) => c.store.ownerUsage(o) }, settings, peer);
-    return {
-      peer, storedForThem: a.storedForThem, theyStoreForMe: a.theyStoreForMe, balance: a.theyStoreForMe - a.storedForThem,
-      limit: a.limit, headroom: a.headroom, standing: c.ledger.standing(peer), reliability: c.ledger.reliability(peer),
-      audits: c.ledger.audit(peer), uptime: c.ledger.uptimeOf(peer)
-    };
-  }).sort((x, y) => x.balance - y.balance || x.peer.localeCompare(y.peer));
+  const peers = [...ids]
+    .map((peer): PeerBalance => {
+      const a = allowance({ ledger: c.ledger, usage: (o) => c.store.ownerUsage(o) }, settings, peer);
+      return {
+        peer,
+        storedForThem: a.storedForThem,
+        theyStoreForMe: a.theyStoreForMe,
+        balance: a.theyStoreForMe - a.storedForThem,
+        limit: a.limit,
+        headroom: a.headroom,
+        standing: c.ledger.standing(peer),
+        reliability: c.ledger.reliability(peer),
+        audits: c.ledger.audit(peer),
+        uptime: c.ledger.uptimeOf(peer)
+      };
+    })
+    .sort((x, y) => x.balance - y.balance || x.peer.localeCompare(y.peer));
   const st = c.store.stats();
   const placed = peers.reduce((s, p) => s + p.theyStoreForMe, 0);
   return {

@@ -57,15 +57,24 @@ export async function createFairness(init: FairnessInit): Promise<Fairness> {
     };
   };
   return {
-    ledger, settings, policy, rankInfo,
-    attachStore(s) { store = s; },
+    ledger,
+    settings,
+    policy,
+    rankInfo,
+    attachStore(s) {
+      store = s;
+    },
     rank(candidates) {
       return settings.enabled ? rankForPlacement(candidates, rankInfo) : candidates;
     },
     guardPlacement(peer) {
       if (!settings.enabled || ledger.standing(peer) !== 'failed') return;
       const a = ledger.audit(peer);
-      throw new ShareRefusedError('policy', `fairness: not placing new shares on ${peer}: it failed storage audits${a.lastError ? ` (last: ${a.lastError})` : ''}`, { peer });
+      throw new ShareRefusedError(
+        'policy',
+        `fairness: not placing new shares on ${peer}: it failed storage audits${a.lastError ? ` (last: ${a.lastError})` : ''}`,
+        { peer }
+      );
     },
     async recordPlacement(peer, si, shareNum, size, verifyCap, leaseExpiry = now() + DEFAULT_LEASE_MS) {
       await ledger.recordPlacement(peer, Buffer.from(si).toString('hex'), shareNum, size, leaseExpiry, verifyCap);

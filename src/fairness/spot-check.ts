@@ -12,15 +12,29 @@ import { SPOT_CHECK_SAMPLES } from './constants.ts';
 
 export type SpotCheckServer = Omit<ProveServer, 'id'>;
 
-export interface SpotCheckResult { peer: string; checked: number; missing: Placement[]; ok: boolean | null; error?: string }
+export interface SpotCheckResult {
+  peer: string;
+  checked: number;
+  missing: Placement[];
+  ok: boolean | null;
+  error?: string;
+}
 
-export interface SpotCheckOptions { samples?: number; signal?: AbortSignal; random?: () => number }
+export interface SpotCheckOptions {
+  samples?: number;
+  signal?: AbortSignal;
+  random?: () => number;
+}
 
 /** Audit `peer`; records every proof in the ledger (none when nothing was checked or the peer was unreachable). */
 export async function spotCheck(ledger: FairnessLedger, peer: string, server: SpotCheckServer, o: SpotCheckOptions = {}): Promise<SpotCheckResult> {
   const all = ledger.placementsOn(peer);
   const rnd = o.random ?? Math.random;
-  const sample = all.map((p) => ({ p, k: rnd() })).sort((a, b) => a.k - b.k).slice(0, o.samples ?? SPOT_CHECK_SAMPLES).map((x) => x.p);
+  const sample = all
+    .map((p) => ({ p, k: rnd() }))
+    .sort((a, b) => a.k - b.k)
+    .slice(0, o.samples ?? SPOT_CHECK_SAMPLES)
+    .map((x) => x.p);
   if (!sample.length) return { peer, checked: 0, missing: [], ok: null };
   const missing: Placement[] = [];
   const outcomes: { p: Placement; ok: boolean; reason?: string }[] = [];

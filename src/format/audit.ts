@@ -20,7 +20,12 @@ export const AUDIT_NONCE_BYTES = 32;
 /** Largest block a holder sends in an audit answer (fits one protocol frame with room for the header). */
 export const AUDIT_MAX_BLOCK_BYTES = 1024 * 1024;
 
-export interface AuditAnswer { block: Uint8Array; leaf: Uint8Array; path: Uint8Array[]; proof: Uint8Array }
+export interface AuditAnswer {
+  block: Uint8Array;
+  leaf: Uint8Array;
+  path: Uint8Array[];
+  proof: Uint8Array;
+}
 
 export function auditProof(nonce: Uint8Array, block: Uint8Array): Uint8Array {
   return taggedHash(AUDIT_TAG, nonce, block);
@@ -30,7 +35,12 @@ export function auditProof(nonce: Uint8Array, block: Uint8Array): Uint8Array {
  * Holder side: answer from a share file read through `read` (the holder's own bytes, parsed with the same bounds
  * checks as any reader). Throws RangeError for a segment the share does not have or a block above the limit.
  */
-export async function proveBlock(read: (offset: number, length: number) => Promise<Uint8Array>, size: number, segment: number, nonce: Uint8Array): Promise<AuditAnswer> {
+export async function proveBlock(
+  read: (offset: number, length: number) => Promise<Uint8Array>,
+  size: number,
+  segment: number,
+  nonce: Uint8Array
+): Promise<AuditAnswer> {
   if (size < FOOTER_BYTES + UEB_BYTES + 64) throw new RangeError('share too small');
   const footer = parseFooter(await read(size - FOOTER_BYTES, FOOTER_BYTES), size);
   if (typeof footer === 'string') throw new RangeError(`stored share is unreadable: ${footer}`);
@@ -47,7 +57,10 @@ export async function proveBlock(read: (offset: number, length: number) => Promi
 }
 
 /** Auditor side: null if the answer proves possession of block `segment` under `root`, else the reason. */
-export function checkAuditAnswer(a: AuditAnswer, o: { root: Uint8Array; segment: number; leaves: number; blockSize: number; nonce: Uint8Array }): string | null {
+export function checkAuditAnswer(
+  a: AuditAnswer,
+  o: { root: Uint8Array; segment: number; leaves: number; blockSize: number; nonce: Uint8Array }
+): string | null {
   if (a.block.length !== o.blockSize) return 'wrong block size';
   const leaf = blockHash(a.block);
   if (!equal(leaf, a.leaf)) return 'block does not hash to the leaf';

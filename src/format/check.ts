@@ -41,7 +41,7 @@ export function startShareCheck(si: Uint8Array, shareNum: number, size: number, 
   const header = encodeHeader(g, shareNum, si);
   const trailer = new Uint8Array(g.shareSize - g.blockTreeOffset);
   const leaves: Uint8Array[] = [];
-  let at = 0;                 // bytes received
+  let at = 0; // bytes received
   let block: Uint8Array | null = null;
   let blockFill = 0;
   let failed: string | null = null;
@@ -54,20 +54,28 @@ export function startShareCheck(si: Uint8Array, shareNum: number, size: number, 
       while (o < chunk.length) {
         if (at < g.blocksOffset) {
           const n = Math.min(chunk.length - o, g.blocksOffset - at);
-          if (!equal(chunk.subarray(o, o + n), header.subarray(at, at + n))) return fail('the header is not this share\'s');
-          at += n; o += n;
+          if (!equal(chunk.subarray(o, o + n), header.subarray(at, at + n))) return fail("the header is not this share's");
+          at += n;
+          o += n;
         } else if (at < g.blockTreeOffset) {
           const seg = leaves.length;
           const bs = segmentBlockSize(g, seg);
           block ??= new Uint8Array(bs);
           const n = Math.min(chunk.length - o, bs - blockFill);
           block.set(chunk.subarray(o, o + n), blockFill);
-          blockFill += n; at += n; o += n;
-          if (blockFill === bs) { leaves.push(blockHash(block)); block = null; blockFill = 0; }
+          blockFill += n;
+          at += n;
+          o += n;
+          if (blockFill === bs) {
+            leaves.push(blockHash(block));
+            block = null;
+            blockFill = 0;
+          }
         } else {
           const n = chunk.length - o;
           trailer.set(chunk.subarray(o), at - g.blockTreeOffset);
-          at += n; o += n;
+          at += n;
+          o += n;
         }
       }
       return null;
@@ -80,10 +88,10 @@ export function startShareCheck(si: Uint8Array, shareNum: number, size: number, 
       if (!equal(gotTree, tree)) return fail('the block tree is not the tree of the blocks');
       const roots = trailer.subarray(g.shareRootsOffset - g.blockTreeOffset, g.uebOffset - g.blockTreeOffset);
       const list = Array.from({ length: g.n }, (_, i) => roots.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES));
-      if (!equal(taggedHash(TAGS.shareRoots, ...list), parsed.ueb.shareRootsHash)) return fail('the share roots do not hash to the UEB\'s');
-      if (!equal(list[shareNum], tree.subarray(0, HASH_BYTES))) return fail('this share\'s root is not the one the UEB commits to');
+      if (!equal(taggedHash(TAGS.shareRoots, ...list), parsed.ueb.shareRootsHash)) return fail("the share roots do not hash to the UEB's");
+      if (!equal(list[shareNum], tree.subarray(0, HASH_BYTES))) return fail("this share's root is not the one the UEB commits to");
       if (!equal(trailer.subarray(g.uebOffset - g.blockTreeOffset, g.footerOffset - g.blockTreeOffset), ueb)) return fail('the stored UEB differs');
-      if (!equal(trailer.subarray(g.footerOffset - g.blockTreeOffset), encodeFooter(g, shareNum, si))) return fail('the footer is not this share\'s');
+      if (!equal(trailer.subarray(g.footerOffset - g.blockTreeOffset), encodeFooter(g, shareNum, si))) return fail("the footer is not this share's");
       return null;
     }
   };

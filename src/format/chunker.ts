@@ -227,7 +227,8 @@ class WasmKernel implements GearKernel {
       this.h = this.#small.h;
       return r;
     }
-    const ex = this.#ex, s = this.#scratch;
+    const ex = this.#ex,
+      s = this.#scratch;
     for (let at = from; at < to; at += WASM_SCRATCH_BYTES) {
       const len = Math.min(WASM_SCRATCH_BYTES, to - at);
       this.#mem.set(buf.subarray(at, at + len), s);
@@ -286,11 +287,13 @@ class Scanner implements ChunkScanner {
     const n = buf.length;
     let i = start;
     if (i >= n) return -1;
-    const p = this.#p, k = p.kernel;
+    const p = this.#p,
+      k = p.kernel;
     // this.pending is the chunk-relative index of buf[i].
     if (this.pending < p.warmFrom) {
       const skip = Math.min(p.warmFrom - this.pending, n - i);
-      this.pending += skip; i += skip;
+      this.pending += skip;
+      i += skip;
       if (i === n) return -1;
     }
     if (this.pending < p.checkFrom) {
@@ -308,7 +311,8 @@ class Scanner implements ChunkScanner {
       const r = k.find(buf, i, i + take, p.maskS, this.#h);
       if (r >= 0) return this.#end(r + 1);
       this.#h = k.h;
-      this.pending += take; i += take;
+      this.pending += take;
+      i += take;
       if (i === n) return -1;
     }
     if (this.pending < p.lastByte) {
@@ -316,7 +320,8 @@ class Scanner implements ChunkScanner {
       const r = k.find(buf, i, i + take, p.maskL, this.#h);
       if (r >= 0) return this.#end(r + 1);
       this.#h = k.h;
-      this.pending += take; i += take;
+      this.pending += take;
+      i += take;
       if (i === n) return -1;
     }
     return this.#end(i + 1); // buf[i] is the chunk's byte max - 1
@@ -336,13 +341,14 @@ class GearChunker implements Chunker {
     this.kernel = kernel.name;
     const bits = Math.log2(p.avgSize);
     this.#plan = {
-      kernel, g,
+      kernel,
+      g,
       warmFrom: p.minSize - GEAR_WINDOW,
       checkFrom: p.minSize - 1,
       normal: p.minSize + Math.floor((p.avgSize - p.minSize) / 2),
       lastByte: p.maxSize - 1,
       maskS: topMask(bits + NORMALIZATION_BITS),
-      maskL: topMask(bits - NORMALIZATION_BITS),
+      maskL: topMask(bits - NORMALIZATION_BITS)
     };
     this.#one = new Scanner(this.#plan);
   }
@@ -383,25 +389,34 @@ const COALESCE_BYTES = 64 * 1024;
  * plus one read. Like the segmenter of format v1 (input.ts), it keeps views of the source's reads until their
  * chunk is complete: the source must not modify a read after yielding it (fs streams and FileInput do not).
  */
-export async function* chunkStream(source: AsyncIterable<Uint8Array>, chunker: Chunker, options: ChunkStreamOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
+export async function* chunkStream(
+  source: AsyncIterable<Uint8Array>,
+  chunker: Chunker,
+  options: ChunkStreamOptions = {}
+): AsyncGenerator<Uint8Array, void, undefined> {
   const { signal } = options;
   signal?.throwIfAborted();
   const scan = chunker.scanner();
   let pieces: Uint8Array[] = [];
   let have = 0;
-  let smallFrom = 0, smallBytes = 0; // the trailing run of pieces from small reads: pieces[smallFrom..]
+  let smallFrom = 0,
+    smallBytes = 0; // the trailing run of pieces from small reads: pieces[smallFrom..]
 
   const join = (parts: Uint8Array[], total: number): Uint8Array => {
     const out = new Uint8Array(Buffer.allocUnsafeSlow(total).buffer, 0, total); // every byte is written below
     let w = 0;
-    for (const p of parts) { out.set(p, w); w += p.length; }
+    for (const p of parts) {
+      out.set(p, w);
+      w += p.length;
+    }
     return out;
   };
   const append = (read: Uint8Array, from: number, to: number) => {
     pieces.push(from === 0 && to === read.length ? read : read.subarray(from, to));
     have += to - from;
     if (read.length >= COALESCE_BELOW_BYTES) {
-      smallFrom = pieces.length; smallBytes = 0;
+      smallFrom = pieces.length;
+      smallBytes = 0;
       return;
     }
     smallBytes += to - from;
@@ -409,13 +424,16 @@ export async function* chunkStream(source: AsyncIterable<Uint8Array>, chunker: C
       const joined = join(pieces.slice(smallFrom), smallBytes);
       pieces.length = smallFrom;
       pieces.push(joined);
-      smallFrom = pieces.length; smallBytes = 0;
+      smallFrom = pieces.length;
+      smallBytes = 0;
     }
   };
   const take = (): Uint8Array => {
     const out = join(pieces, have);
     pieces = [];
-    have = 0; smallFrom = 0; smallBytes = 0;
+    have = 0;
+    smallFrom = 0;
+    smallBytes = 0;
     return out;
   };
 

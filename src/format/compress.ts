@@ -49,7 +49,10 @@ export interface CompressOptions {
 
 function zstdOptions(plain: Uint8Array, level: number): zlib.ZstdOptions {
   if (!Number.isInteger(level) || level < ZSTD_MIN_LEVEL || level > ZSTD_MAX_LEVEL) {
-    throw new InvalidParamsError(`zstd level must be an integer in ${ZSTD_MIN_LEVEL}..${ZSTD_MAX_LEVEL}, got ${String(level)}`, { param: 'level', value: level });
+    throw new InvalidParamsError(`zstd level must be an integer in ${ZSTD_MIN_LEVEL}..${ZSTD_MAX_LEVEL}, got ${String(level)}`, {
+      param: 'level',
+      value: level
+    });
   }
   // The window is the whole chunk: matches reach across all of it (levels 1-3 default to 512 KiB-2 MiB windows;
   // where a repetitive tree (/usr/include) makes chunks of up to 8 MiB, level 3 then stores 5% fewer bytes, level
@@ -93,7 +96,10 @@ export async function compressAutoAsync(plain: Uint8Array, options: CompressOpti
 function checkExpected(method: unknown, expectedLength: number): void {
   if (method !== COMPRESSION_RAW && method !== COMPRESSION_ZSTD) throw new UnknownCompressionError({ method });
   if (!Number.isSafeInteger(expectedLength) || expectedLength < 0 || expectedLength > DECOMPRESS_MAX_BYTES) {
-    throw new InvalidParamsError(`expected length must be an integer in 0..${DECOMPRESS_MAX_BYTES}, got ${String(expectedLength)}`, { param: 'expectedLength', value: expectedLength });
+    throw new InvalidParamsError(`expected length must be an integer in 0..${DECOMPRESS_MAX_BYTES}, got ${String(expectedLength)}`, {
+      param: 'expectedLength',
+      value: expectedLength
+    });
   }
 }
 

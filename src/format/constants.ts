@@ -19,9 +19,9 @@ export const FOOTER_BYTES = 64;
 export const UEB_BYTES = 72;
 export const UEB_VERSION = 2;
 /** Identifiers recorded in the UEB. */
-export const CODEC_RS_GF256 = 1;        // systematic Reed-Solomon over GF(2^8), src/erasure createCodec
-export const CIPHER_NONE = 0;           // format 2: the pack holds blobs each sealed under its own key (src/repo/blob.ts); no second layer
-export const HASH_TAGGED_SHA256 = 1;     // tagged SHA-256, binary Merkle trees padded to a power of two
+export const CODEC_RS_GF256 = 1; // systematic Reed-Solomon over GF(2^8), src/erasure createCodec
+export const CIPHER_NONE = 0; // format 2: the pack holds blobs each sealed under its own key (src/repo/blob.ts); no second layer
+export const HASH_TAGGED_SHA256 = 1; // tagged SHA-256, binary Merkle trees padded to a power of two
 /** "P2PBSHR1" — share header magic. */
 export const SHARE_MAGIC = new Uint8Array([0x50, 0x32, 0x50, 0x42, 0x53, 0x48, 0x52, 0x31]);
 /** "P2PBEND1" — footer magic (last 8 bytes of every share). */

@@ -12,10 +12,10 @@ import { segmentPlainSize, type Geometry } from './geometry.ts';
 import { hex, ShareReader, type ShareSource } from './reader.ts';
 
 export interface DecodeReport {
-  storageIndex: string | null;   // hex
-  corrupt: CorruptShareError[];  // shares dropped for bad bytes
+  storageIndex: string | null; // hex
+  corrupt: CorruptShareError[]; // shares dropped for bad bytes
   failed: { share: number; error: unknown }[]; // shares dropped because a read threw
-  sharesUsed: number[];          // shares that supplied at least one verified block
+  sharesUsed: number[]; // shares that supplied at least one verified block
   segmentsDecoded: number;
 }
 
@@ -83,8 +83,14 @@ export function decodeFile(cap: PackCap | string, sources: ShareSource[], opts: 
 
 const READ_AHEAD_SEGMENTS = 4; // segments in flight during a download; bounds memory to ~4 segments
 
-async function* run(cap: PackCap, storageIndex: Uint8Array, sources: ShareSource[], opts: DecodeOptions, report: DecodeReport,
-  range: { offset: number; end: number }): AsyncGenerator<Uint8Array> {
+async function* run(
+  cap: PackCap,
+  storageIndex: Uint8Array,
+  sources: ShareSource[],
+  opts: DecodeOptions,
+  report: DecodeReport,
+  range: { offset: number; end: number }
+): AsyncGenerator<Uint8Array> {
   const { signal, onProgress } = opts;
   const { k, n } = cap;
   if (range.end === range.offset) return;
@@ -92,8 +98,17 @@ async function* run(cap: PackCap, storageIndex: Uint8Array, sources: ShareSource
   // Prefer data shares (no reconstruction needed), then parity. For a whole file, each share is read whole
   // at its first read if small (WHOLE_SHARE_READ_MAX), else its blocks a group at a time (GROUP_READ_BYTES).
   const whole = range.offset === 0 && range.end === cap.size;
-  const pending = [...sources].sort((a, b) => a.shareNum - b.shareNum)
-    .map((s) => new ShareReader(whole && opts.wholeShareMax !== 0 ? wholeShare(s, opts.wholeShareMax ?? WHOLE_SHARE_READ_MAX) : s, expect, opts.treeReadMax, whole ? opts.groupReadBytes ?? GROUP_READ_BYTES : 0));
+  const pending = [...sources]
+    .sort((a, b) => a.shareNum - b.shareNum)
+    .map(
+      (s) =>
+        new ShareReader(
+          whole && opts.wholeShareMax !== 0 ? wholeShare(s, opts.wholeShareMax ?? WHOLE_SHARE_READ_MAX) : s,
+          expect,
+          opts.treeReadMax,
+          whole ? (opts.groupReadBytes ?? GROUP_READ_BYTES) : 0
+        )
+    );
   const active: ShareReader[] = [];
   const used = new Set<number>();
   let g: Geometry | null = null;
@@ -101,8 +116,13 @@ async function* run(cap: PackCap, storageIndex: Uint8Array, sources: ShareSource
   const drop = (r: ShareReader, e: unknown) => {
     const i = active.indexOf(r);
     if (i >= 0) active.splice(i, 1);
-    if (e instanceof CorruptShareError) { report.corrupt.push(e); onProgress?.({ type: 'corrupt', error: e }); }
-    else { report.failed.push({ share: r.shareNum, error: e }); onProgress?.({ type: 'failed', share: r.shareNum, error: e }); }
+    if (e instanceof CorruptShareError) {
+      report.corrupt.push(e);
+      onProgress?.({ type: 'corrupt', error: e });
+    } else {
+      report.failed.push({ share: r.shareNum, error: e });
+      onProgress?.({ type: 'failed', share: r.shareNum, error: e });
+    }
   };
 
   // Open more readers until `want` distinct shares are available (or none remain).
@@ -123,17 +143,24 @@ async function* run(cap: PackCap, storageIndex: Uint8Array, sources: ShareSource
     const results = await Promise.allSettled(batch.map((r) => r.open(signal)));
     signal?.throwIfAborted();
     results.forEach((res, i) => {
-      if (res.status === 'fulfilled') { active.push(batch[i]); g ??= batch[i].geometry; }
-      else if (isAbort(res.reason)) throw res.reason;
+      if (res.status === 'fulfilled') {
+        active.push(batch[i]);
+        g ??= batch[i].geometry;
+      } else if (isAbort(res.reason)) throw res.reason;
       else drop(batch[i], res.reason);
     });
   };
   const ensure = async (want: number) => {
     while (distinct() < want) {
-      if (opening) { await opening; continue; }
+      if (opening) {
+        await opening;
+        continue;
+      }
       if (!pending.length) break;
       const before = pending.length;
-      opening = openBatch(want).finally(() => { opening = null; });
+      opening = openBatch(want).finally(() => {
+        opening = null;
+      });
       await opening;
       if (pending.length === before) break;
     }
@@ -177,11 +204,18 @@ async function* run(cap: PackCap, storageIndex: Uint8Array, sources: ShareSource
         }
         if (!picks.length) throw tooFew(blocks.keys(), seg);
       }
-      const results = await Promise.allSettled(picks.map((r) => { tried.add(r); return r.readBlock(seg, signal); }));
+      const results = await Promise.allSettled(
+        picks.map((r) => {
+          tried.add(r);
+          return r.readBlock(seg, signal);
+        })
+      );
       signal?.throwIfAborted();
       results.forEach((res, i) => {
-        if (res.status === 'fulfilled') { blocks.set(picks[i].shareNum, res.value); used.add(picks[i].shareNum); }
-        else if (isAbort(res.reason)) throw res.reason;
+        if (res.status === 'fulfilled') {
+          blocks.set(picks[i].shareNum, res.value);
+          used.add(picks[i].shareNum);
+        } else if (isAbort(res.reason)) throw res.reason;
         else drop(picks[i], res.reason);
       });
     }

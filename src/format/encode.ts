@@ -51,10 +51,14 @@ export function encodePack(bytes: Uint8Array, opts: EncodeOptions): EncodeResult
     const start = seg * g.segmentSize;
     const at = g.blocksOffset + seg * g.blockSize;
     if (codec) {
-      if (bs !== setBs) { set = codec.allocShards(bs); setBs = bs; }
+      if (bs !== setBs) {
+        set = codec.allocShards(bs);
+        setBs = bs;
+      }
       const work = set!.shards;
       for (let i = 0; i < k; i++) {
-        const from = start + i * bs, to = Math.min(start + plainLen, from + bs);
+        const from = start + i * bs,
+          to = Math.min(start + plainLen, from + bs);
         const blk = work[i];
         if (to > from) blk.set(bytes.subarray(from, to));
         blk.fill(0, Math.max(0, to - from)); // zero padding of the last segment
@@ -63,7 +67,8 @@ export function encodePack(bytes: Uint8Array, opts: EncodeOptions): EncodeResult
       for (let i = 0; i < n; i++) shares[i].set(work[i], at);
     } else {
       for (let i = 0; i < k; i++) {
-        const from = start + i * bs, to = Math.min(start + plainLen, from + bs);
+        const from = start + i * bs,
+          to = Math.min(start + plainLen, from + bs);
         if (to > from) shares[i].set(bytes.subarray(from, to), at); // the rest stays zero
       }
     }

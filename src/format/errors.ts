@@ -23,7 +23,11 @@ export class CorruptDataError extends P2PBackupError {
 /** A share's bytes failed verification. details: { storageIndex, share, segment?, region } */
 export class CorruptShareError extends P2PBackupError {
   constructor(details: { storageIndex: string; share: number; segment?: number; region: ShareRegion; reason?: string }) {
-    super('ERR_CORRUPT_SHARE', `share ${details.share} is corrupt (${details.region}${details.segment !== undefined ? `, segment ${details.segment}` : ''}${details.reason ? `: ${details.reason}` : ''})`, details);
+    super(
+      'ERR_CORRUPT_SHARE',
+      `share ${details.share} is corrupt (${details.region}${details.segment !== undefined ? `, segment ${details.segment}` : ''}${details.reason ? `: ${details.reason}` : ''})`,
+      details
+    );
   }
 }
 

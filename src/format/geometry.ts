@@ -5,16 +5,21 @@ import { MAX_FILE_SIZE } from '../caps/constants.ts';
 import { FOOTER_BYTES, HEADER_BYTES, MAX_SEGMENT_SIZE, MAX_SHARES, MIN_SEGMENT_SIZE, UEB_BYTES } from './constants.ts';
 import { InvalidParamsError } from './errors.ts';
 
-export interface Params { k: number; n: number; segmentSize: number; fileSize: number }
+export interface Params {
+  k: number;
+  n: number;
+  segmentSize: number;
+  fileSize: number;
+}
 
 export interface Geometry extends Params {
   m: number;
   numSegments: number;
-  blockSize: number;       // block size of every segment but the last
+  blockSize: number; // block size of every segment but the last
   tailSegmentSize: number; // plaintext bytes of the last segment
   tailBlockSize: number;
-  leaves: number;          // block-tree width: numSegments rounded up to a power of two
-  treeBytes: number;       // (2 * leaves - 1) * 32
+  leaves: number; // block-tree width: numSegments rounded up to a power of two
+  treeBytes: number; // (2 * leaves - 1) * 32
   blocksOffset: number;
   blockTreeOffset: number;
   shareRootsOffset: number;
@@ -25,8 +30,10 @@ export interface Geometry extends Params {
 
 export function checkParams(p: Params): void {
   const { k, n, segmentSize, fileSize } = p;
-  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > MAX_SHARES) throw new InvalidParamsError(`need 1 <= k <= n <= ${MAX_SHARES}`, { k, n });
-  if (!Number.isInteger(segmentSize) || segmentSize < MIN_SEGMENT_SIZE || segmentSize > MAX_SEGMENT_SIZE) throw new InvalidParamsError(`segment size must be ${MIN_SEGMENT_SIZE}..${MAX_SEGMENT_SIZE}`, { segmentSize });
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 1 || n < k || n > MAX_SHARES)
+    throw new InvalidParamsError(`need 1 <= k <= n <= ${MAX_SHARES}`, { k, n });
+  if (!Number.isInteger(segmentSize) || segmentSize < MIN_SEGMENT_SIZE || segmentSize > MAX_SEGMENT_SIZE)
+    throw new InvalidParamsError(`segment size must be ${MIN_SEGMENT_SIZE}..${MAX_SEGMENT_SIZE}`, { segmentSize });
   if (!Number.isSafeInteger(fileSize) || fileSize < 1 || fileSize > MAX_FILE_SIZE) throw new InvalidParamsError('a pack is 1..2^53-1 bytes', { fileSize });
   if (Math.ceil(fileSize / segmentSize) > 0xffffffff) throw new InvalidParamsError('too many segments; use a larger segment size', { fileSize, segmentSize });
 }
@@ -48,7 +55,25 @@ export function geometry(p: Params): Geometry {
   const footerOffset = uebOffset + UEB_BYTES;
   const shareSize = footerOffset + FOOTER_BYTES;
   if (!Number.isSafeInteger(shareSize)) throw new InvalidParamsError('share too large', { fileSize, segmentSize });
-  return { k, n, m: n - k, segmentSize, fileSize, numSegments, blockSize, tailSegmentSize, tailBlockSize, leaves, treeBytes, blocksOffset, blockTreeOffset, shareRootsOffset, uebOffset, footerOffset, shareSize };
+  return {
+    k,
+    n,
+    m: n - k,
+    segmentSize,
+    fileSize,
+    numSegments,
+    blockSize,
+    tailSegmentSize,
+    tailBlockSize,
+    leaves,
+    treeBytes,
+    blocksOffset,
+    blockTreeOffset,
+    shareRootsOffset,
+    uebOffset,
+    footerOffset,
+    shareSize
+  };
 }
 
 export function segmentPlainSize(g: Geometry, seg: number): number {

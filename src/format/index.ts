@@ -8,7 +8,17 @@
 // can check that a share belongs to the storage index it is filed under (src/format/check.ts).
 // Also here: content-defined chunking and compression of blob contents (chunker.ts, compress.ts).
 export * from './constants.ts';
-export { NotEnoughSharesError, CorruptShareError, CorruptDataError, InvalidParamsError, RebuildError, UnknownCompressionError, DecompressError, DecompressedLengthError, type ShareRegion } from './errors.ts';
+export {
+  NotEnoughSharesError,
+  CorruptShareError,
+  CorruptDataError,
+  InvalidParamsError,
+  RebuildError,
+  UnknownCompressionError,
+  DecompressError,
+  DecompressedLengthError,
+  type ShareRegion
+} from './errors.ts';
 export { createChunker, chunkStream, CHUNK_MIN_SIZE, CHUNK_AVG_SIZE, CHUNK_MAX_SIZE, type Chunker, type ChunkerParams } from './chunker.ts';
 export { compressAuto, decompress, COMPRESSION_RAW, COMPRESSION_ZSTD } from './compress.ts';
 export { encodePack, type EncodeOptions, type EncodeResult } from './encode.ts';

@@ -8,7 +8,9 @@ export function encodeHeader(g: Geometry, shareNum: number, storageIndex: Uint8A
   const b = new Uint8Array(HEADER_BYTES);
   b.set(SHARE_MAGIC, 0);
   new DataView(b.buffer).setUint16(8, LAYOUT_VERSION);
-  b[10] = shareNum; b[11] = g.k; b[12] = g.n;
+  b[10] = shareNum;
+  b[11] = g.k;
+  b[12] = g.n;
   b.set(storageIndex, 16);
   return b;
 }
@@ -21,7 +23,14 @@ export function checkHeader(b: Uint8Array, g: Geometry, shareNum: number, storag
   return equal(b, expected) ? null : 'header fields do not match the cap';
 }
 
-export interface Footer { blockTreeOffset: number; shareRootsOffset: number; uebOffset: number; uebLength: number; shareNum: number; storageIndex: Uint8Array }
+export interface Footer {
+  blockTreeOffset: number;
+  shareRootsOffset: number;
+  uebOffset: number;
+  uebLength: number;
+  shareNum: number;
+  storageIndex: Uint8Array;
+}
 
 export function encodeFooter(g: Geometry, shareNum: number, storageIndex: Uint8Array): Uint8Array {
   const b = new Uint8Array(FOOTER_BYTES);

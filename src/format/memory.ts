@@ -8,12 +8,18 @@ export function memorySource(shareNum: number, bytes: Uint8Array): ShareSource {
   return {
     shareNum,
     size: bytes.length,
-    async read(offset, length) { return bytes.subarray(offset, offset + length); },
+    async read(offset, length) {
+      return bytes.subarray(offset, offset + length);
+    }
   };
 }
 
 /** Decode from whole shares; `null` marks a missing share. Throws NotEnoughSharesError etc. */
-export async function decodeBytes(cap: PackCap | string, shares: (Uint8Array | null)[], opts: DecodeOptions & { report?: (r: DecodeReport) => void } = {}): Promise<Uint8Array> {
+export async function decodeBytes(
+  cap: PackCap | string,
+  shares: (Uint8Array | null)[],
+  opts: DecodeOptions & { report?: (r: DecodeReport) => void } = {}
+): Promise<Uint8Array> {
   const sources = shares.flatMap((s, i) => (s ? [memorySource(i, s)] : []));
   const stream = decodeFile(cap, sources, opts);
   const out: Uint8Array[] = [];

@@ -38,7 +38,10 @@ export function treeNode(tree: Uint8Array, i: number): Uint8Array {
 export function pathIndexes(leaf: number, leaves: number): number[] {
   const out: number[] = [];
   let i = leaves - 1 + leaf;
-  while (i > 0) { out.push(i % 2 === 1 ? i + 1 : i - 1); i = (i - 1) >> 1; }
+  while (i > 0) {
+    out.push(i % 2 === 1 ? i + 1 : i - 1);
+    i = (i - 1) >> 1;
+  }
   return out;
 }
 
@@ -49,7 +52,8 @@ export function rootFromPath(leafHash: Uint8Array, leaf: number, leaves: number,
   let s = 0;
   while (i > 0) {
     h = i % 2 === 1 ? nodeHash(h, siblings[s]) : nodeHash(siblings[s], h);
-    s++; i = (i - 1) >> 1;
+    s++;
+    i = (i - 1) >> 1;
   }
   return h;
 }

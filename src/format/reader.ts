@@ -18,7 +18,13 @@ export interface ShareSource {
 }
 
 /** What the cap says the share must belong to. */
-export interface ShareExpectation { storageIndex: Uint8Array; uebHash: Uint8Array; k: number; n: number; size: number }
+export interface ShareExpectation {
+  storageIndex: Uint8Array;
+  uebHash: Uint8Array;
+  k: number;
+  n: number;
+  size: number;
+}
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -53,7 +59,13 @@ export class ShareReader {
   }
 
   corrupt(region: ShareRegion, reason: string, segment?: number): CorruptShareError {
-    return new CorruptShareError({ storageIndex: hex(this.expect.storageIndex), share: this.shareNum, region, reason, ...(segment !== undefined ? { segment } : {}) });
+    return new CorruptShareError({
+      storageIndex: hex(this.expect.storageIndex),
+      share: this.shareNum,
+      region,
+      reason,
+      ...(segment !== undefined ? { segment } : {})
+    });
   }
 
   private async read(offset: number, length: number, region: ShareRegion, signal?: AbortSignal, segment?: number): Promise<Uint8Array> {
@@ -70,11 +82,12 @@ export class ShareReader {
     if (!Number.isSafeInteger(size) || size < HEADER_BYTES + FOOTER_BYTES + UEB_BYTES) throw this.corrupt('size', 'share too small');
     const [header, footerBytes] = await Promise.all([
       this.read(0, HEADER_BYTES, 'header', signal),
-      this.read(size - FOOTER_BYTES, FOOTER_BYTES, 'footer', signal),
+      this.read(size - FOOTER_BYTES, FOOTER_BYTES, 'footer', signal)
     ]);
     const footer = parseFooter(footerBytes, size);
     if (typeof footer === 'string') throw this.corrupt('footer', footer);
-    if (footer.shareNum !== this.shareNum || !equal(footer.storageIndex, expect.storageIndex)) throw this.corrupt('footer', 'footer names another share or file');
+    if (footer.shareNum !== this.shareNum || !equal(footer.storageIndex, expect.storageIndex))
+      throw this.corrupt('footer', 'footer names another share or file');
     // One read for the trailer: whole tree + roots + UEB when the tree is small, else roots + UEB.
     const claimedTree = footer.shareRootsOffset - footer.blockTreeOffset;
     const withTree = claimedTree <= this.treeReadMax;
@@ -88,13 +101,19 @@ export class ShareReader {
     if (!parsed) throw this.corrupt('ueb', 'UEB is malformed');
     const g = parsed.geometry;
     if (g.k !== expect.k || g.n !== expect.n || g.fileSize !== expect.size) throw this.corrupt('ueb', 'UEB parameters differ from the cap');
-    if (g.shareSize !== size || g.blockTreeOffset !== footer.blockTreeOffset || g.shareRootsOffset !== footer.shareRootsOffset || g.uebOffset !== footer.uebOffset) {
+    if (
+      g.shareSize !== size ||
+      g.blockTreeOffset !== footer.blockTreeOffset ||
+      g.shareRootsOffset !== footer.shareRootsOffset ||
+      g.uebOffset !== footer.uebOffset
+    ) {
       throw this.corrupt(g.shareSize !== size ? 'size' : 'footer', 'share size or offsets differ from the UEB geometry');
     }
     const roots = trailer.subarray(footer.shareRootsOffset - start, footer.uebOffset - start);
     const rootList: Uint8Array[] = [];
     for (let i = 0; i < expect.n; i++) rootList.push(roots.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES));
-    if (!equal(taggedHash(TAGS.shareRoots, ...rootList), parsed.ueb.shareRootsHash)) throw this.corrupt('share-roots', 'share roots do not hash to the UEB value');
+    if (!equal(taggedHash(TAGS.shareRoots, ...rootList), parsed.ueb.shareRootsHash))
+      throw this.corrupt('share-roots', 'share roots do not hash to the UEB value');
     this.root = Uint8Array.from(rootList[this.shareNum]);
     this.shareRoots = rootList.map((r) => Uint8Array.from(r));
     this.uebBytes = Uint8Array.from(uebBytes);
@@ -109,7 +128,9 @@ export class ShareReader {
   }
 
   /** Whether the whole block tree was fetched and checked at open(). */
-  get treeLoaded(): boolean { return this.tree !== null; }
+  get treeLoaded(): boolean {
+    return this.tree !== null;
+  }
 
   /** Fetch and check the whole stored block tree (audits in path-only mode: unused nodes must be right too). */
   async checkStoredTree(signal?: AbortSignal): Promise<void> {
@@ -149,7 +170,8 @@ export class ShareReader {
     // Large tree: fetch the stored leaf and the sibling path; tell a bad block from a bad tree.
     const idx = [leafIndex, ...pathIndexes(seg, g.leaves)];
     const nodes = await Promise.all(idx.map((i) => this.read(g.blockTreeOffset + i * HASH_BYTES, HASH_BYTES, 'block-tree', signal, seg)));
-    if (!equal(rootFromPath(nodes[0], seg, g.leaves, nodes.slice(1)), this.root!)) throw this.corrupt('block-tree', 'Merkle path does not lead to the share root', seg);
+    if (!equal(rootFromPath(nodes[0], seg, g.leaves, nodes.slice(1)), this.root!))
+      throw this.corrupt('block-tree', 'Merkle path does not lead to the share root', seg);
     if (!equal(leaf, nodes[0])) throw this.corrupt('block', 'block hash mismatch', seg);
     return block;
   }

@@ -35,8 +35,12 @@ export interface RebuildOptions {
 
 export const REBUILD_MAX_SHARE_BYTES = 256 * 1024 * 1024;
 
-export async function rebuildShares(cap: PackCap | string, sources: ShareSource[], shareNums: number[],
-  opts: RebuildOptions = {}): Promise<{ shares: Map<number, Uint8Array>; report: RebuildReport }> {
+export async function rebuildShares(
+  cap: PackCap | string,
+  sources: ShareSource[],
+  shareNums: number[],
+  opts: RebuildOptions = {}
+): Promise<{ shares: Map<number, Uint8Array>; report: RebuildReport }> {
   const c = typeof cap === 'string' ? parseCap(cap) : cap;
   if (c.type !== 'pack') throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'rebuilding needs a pack cap', { type: c.type });
   const storageIndex = packStorageIndex(c.uebHash);
@@ -65,7 +69,8 @@ export async function rebuildShares(cap: PackCap | string, sources: ShareSource[
   }
   if (readers.length < k) throw new NotEnoughSharesError({ needed: k, found: readers.length, storageIndex: siHex });
   const g: Geometry = readers[0].geometry!;
-  if (g.shareSize > (opts.maxShareBytes ?? REBUILD_MAX_SHARE_BYTES)) throw new P2PBackupError('ERR_TOO_LARGE', `share of ${g.shareSize} bytes is above the in-memory rebuild limit`, { shareSize: g.shareSize });
+  if (g.shareSize > (opts.maxShareBytes ?? REBUILD_MAX_SHARE_BYTES))
+    throw new P2PBackupError('ERR_TOO_LARGE', `share of ${g.shareSize} bytes is above the in-memory rebuild limit`, { shareSize: g.shareSize });
   const roots = readers[0].shareRoots;
   const ueb = readers[0].uebBytes!;
   const codec = g.m > 0 ? createCodec({ dataShards: k, parityShards: g.m }) : null;
@@ -87,7 +92,10 @@ export async function rebuildShares(cap: PackCap | string, sources: ShareSource[
       let have = 0;
       const alive: ShareReader[] = [];
       for (const r of active) {
-        if (have >= k) { alive.push(r); continue; }
+        if (have >= k) {
+          alive.push(r);
+          continue;
+        }
         try {
           blocks[r.shareNum] = await r.readBlock(seg, opts.signal);
           have++;

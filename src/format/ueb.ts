@@ -20,8 +20,12 @@ export function encodeUeb(g: Geometry, shareRootsHash: Uint8Array): Uint8Array {
   const b = new Uint8Array(UEB_BYTES);
   const dv = new DataView(b.buffer);
   b.set(UEB_MAGIC, 0);
-  b[4] = UEB_VERSION; b[5] = CODEC_RS_GF256; b[6] = CIPHER_NONE; b[7] = HASH_TAGGED_SHA256;
-  b[8] = g.k; b[9] = g.n;
+  b[4] = UEB_VERSION;
+  b[5] = CODEC_RS_GF256;
+  b[6] = CIPHER_NONE;
+  b[7] = HASH_TAGGED_SHA256;
+  b[8] = g.k;
+  b[9] = g.n;
   dv.setUint32(12, g.segmentSize);
   dv.setBigUint64(16, BigInt(g.fileSize));
   dv.setUint32(24, g.numSegments);
@@ -45,11 +49,21 @@ export function decodeUeb(b: Uint8Array): { ueb: Ueb; geometry: Geometry } | nul
   const big = dv.getBigUint64(16);
   if (big > BigInt(Number.MAX_SAFE_INTEGER)) return null;
   const ueb: Ueb = {
-    k: b[8], n: b[9], segmentSize: dv.getUint32(12), fileSize: Number(big), numSegments: dv.getUint32(24),
-    blockSize: dv.getUint32(28), tailBlockSize: dv.getUint32(32), shareRootsHash: b.slice(40, 40 + HASH_BYTES),
+    k: b[8],
+    n: b[9],
+    segmentSize: dv.getUint32(12),
+    fileSize: Number(big),
+    numSegments: dv.getUint32(24),
+    blockSize: dv.getUint32(28),
+    tailBlockSize: dv.getUint32(32),
+    shareRootsHash: b.slice(40, 40 + HASH_BYTES)
   };
   let g: Geometry;
-  try { g = geometry({ k: ueb.k, n: ueb.n, segmentSize: ueb.segmentSize, fileSize: ueb.fileSize }); } catch { return null; }
+  try {
+    g = geometry({ k: ueb.k, n: ueb.n, segmentSize: ueb.segmentSize, fileSize: ueb.fileSize });
+  } catch {
+    return null;
+  }
   if (g.numSegments !== ueb.numSegments || g.blockSize !== ueb.blockSize || g.tailBlockSize !== ueb.tailBlockSize) return null;
   return { ueb, geometry: g };
 }

@@ -8,8 +8,21 @@ import { AbortedError, PeerUnreachableError, ProtocolError, RemoteError, RemoteR
 import { ANSWERS_WITH_PAYLOAD, ERROR_SCHEMA, FrameReader, RESPONSE_SCHEMAS, closeStream, encodeFrame, sendFrame, validate } from './frame.ts';
 import type { Frame, Header } from './frame.ts';
 
-export interface RemoteStats { offered: number; used: number; free: number; shares: number; maxPayload: number }
-export interface WriteProgress { type: 'write-progress'; peer: string; si: string; shareNum: number; sent: number; total: number }
+export interface RemoteStats {
+  offered: number;
+  used: number;
+  free: number;
+  shares: number;
+  maxPayload: number;
+}
+export interface WriteProgress {
+  type: 'write-progress';
+  peer: string;
+  si: string;
+  shareNum: number;
+  sent: number;
+  total: number;
+}
 export interface WriteShareOptions {
   /** The pack's UEB (72 bytes): the server checks the share against it before it commits (src/format/check.ts). */
   ueb: Uint8Array;
@@ -19,13 +32,19 @@ export interface WriteShareOptions {
   leaseUntil?: number;
 }
 export type WriteShareResult = { status: 'written'; size: number; leaseExpiry: number } | { status: 'exists' };
-export interface OpOptions { signal?: AbortSignal }
+export interface OpOptions {
+  signal?: AbortSignal;
+}
 export interface PutSlotOptions extends OpOptions {
   /** Lease expiry to ask for (ms since epoch); the server clamps it and never shortens a lease. */
   leaseUntil?: number;
 }
 /** `stored`: the peer now holds this record; `unchanged`: it already held these exact bytes (lease renewed). */
-export interface PutSlotResult { status: 'stored' | 'unchanged'; seq: number; leaseExpiry: number }
+export interface PutSlotResult {
+  status: 'stored' | 'unchanged';
+  seq: number;
+  leaseExpiry: number;
+}
 export type ByteRange = [offset: number, length: number];
 
 export interface StorageClientOptions {
@@ -50,7 +69,9 @@ export class StorageClient {
     this.connect = opts.connect;
   }
 
-  private get peerName(): string { return this.peer.toString(); }
+  private get peerName(): string {
+    return this.peer.toString();
+  }
 
   private async open(signal?: AbortSignal): Promise<Stream> {
     if (signal?.aborted) throw new AbortedError();
@@ -106,7 +127,8 @@ export class StorageClient {
   }
 
   async canAccept(si: Uint8Array, shareNum: number, size: number, opts?: OpOptions): Promise<AcceptDecision> {
-    checkSi(si); checkShareNum(shareNum);
+    checkSi(si);
+    checkShareNum(shareNum);
     const f = await this.call(MSG.ACCEPT, { si: siToHex(si), shareNum, size }, { si: siToHex(si), shareNum }, opts);
     const h = f.header as { ok: boolean; reason?: string; message?: string };
     return h.ok ? { ok: true } : { ok: false, reason: (h.reason ?? 'policy') as RefusalReason, message: h.message ?? '' };
@@ -116,8 +138,15 @@ export class StorageClient {
    * Upload one share. Resolves {status:'written'} once the remote committed it (fsynced), or {status:'exists'}
    * when this peer already holds it from us (count it as placed). Refusals throw RemoteRefusedError.
    */
-  async writeShare(si: Uint8Array, shareNum: number, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array, size: number, opts: WriteShareOptions): Promise<WriteShareResult> {
-    checkSi(si); checkShareNum(shareNum);
+  async writeShare(
+    si: Uint8Array,
+    shareNum: number,
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array,
+    size: number,
+    opts: WriteShareOptions
+  ): Promise<WriteShareResult> {
+    checkSi(si);
+    checkShareNum(shareNum);
     const siHex = siToHex(si);
     const ctx = { si: siHex, shareNum };
     const stream = await this.open(opts.signal);
@@ -166,12 +195,14 @@ export class StorageClient {
 
   /** Read byte ranges of a share; requests bigger than one frame are split transparently. */
   async read(si: Uint8Array, shareNum: number, ranges: ByteRange[], opts?: OpOptions): Promise<Uint8Array[]> {
-    checkSi(si); checkShareNum(shareNum);
+    checkSi(si);
+    checkShareNum(shareNum);
     const ctx = { si: siToHex(si), shareNum };
     // Split into pieces of ≤ MAX_READ_TOTAL bytes, batched ≤ MAX_READ_RANGES per request.
     const pieces: { idx: number; off: number; len: number }[] = [];
     ranges.forEach(([off, len], idx) => {
-      if (!Number.isSafeInteger(off) || !Number.isSafeInteger(len) || off < 0 || len < 0) throw new OutOfRangeError(`bad range [${off}, +${len})`, { offset: off, length: len });
+      if (!Number.isSafeInteger(off) || !Number.isSafeInteger(len) || off < 0 || len < 0)
+        throw new OutOfRangeError(`bad range [${off}, +${len})`, { offset: off, length: len });
       if (len === 0) pieces.push({ idx, off, len: 0 });
       for (let o = 0; o < len; o += MAX_READ_TOTAL) pieces.push({ idx, off: off + o, len: Math.min(MAX_READ_TOTAL, len - o) });
     });
@@ -181,7 +212,10 @@ export class StorageClient {
     while (i < pieces.length) {
       const batch: typeof pieces = [];
       let total = 0;
-      while (i < pieces.length && batch.length < MAX_READ_RANGES && total + pieces[i].len <= MAX_READ_TOTAL) { total += pieces[i].len; batch.push(pieces[i++]); }
+      while (i < pieces.length && batch.length < MAX_READ_RANGES && total + pieces[i].len <= MAX_READ_TOTAL) {
+        total += pieces[i].len;
+        batch.push(pieces[i++]);
+      }
       const f = await this.call(MSG.READ, { si: ctx.si, shareNum, ranges: batch.map((p) => [p.off, p.len]) }, ctx, opts);
       const lengths = f.header.lengths as number[];
       if (lengths.length !== batch.length || lengths.some((l, j) => l !== batch[j].len) || f.payload.byteLength !== total) {
@@ -211,7 +245,8 @@ export class StorageClient {
   }
 
   async delete(si: Uint8Array, shareNum: number, opts?: OpOptions): Promise<void> {
-    checkSi(si); checkShareNum(shareNum);
+    checkSi(si);
+    checkShareNum(shareNum);
     await this.call(MSG.DELETE, { si: siToHex(si), shareNum }, { si: siToHex(si), shareNum }, opts);
   }
 
@@ -229,9 +264,21 @@ export class StorageClient {
   }
 
   /** Challenge this peer to prove it holds block `segment` of share `shareNum` (check the answer with checkAuditAnswer). */
-  async audit(si: Uint8Array, shareNum: number, segment: number, nonce: Uint8Array, opts?: OpOptions): Promise<{ block: Uint8Array; leaf: Uint8Array; path: Uint8Array[]; proof: Uint8Array }> {
-    checkSi(si); checkShareNum(shareNum);
-    const f = await this.call(MSG.AUDIT, { si: siToHex(si), shareNum, segment, nonce: Buffer.from(nonce).toString('hex') }, { si: siToHex(si), shareNum }, opts);
+  async audit(
+    si: Uint8Array,
+    shareNum: number,
+    segment: number,
+    nonce: Uint8Array,
+    opts?: OpOptions
+  ): Promise<{ block: Uint8Array; leaf: Uint8Array; path: Uint8Array[]; proof: Uint8Array }> {
+    checkSi(si);
+    checkShareNum(shareNum);
+    const f = await this.call(
+      MSG.AUDIT,
+      { si: siToHex(si), shareNum, segment, nonce: Buffer.from(nonce).toString('hex') },
+      { si: siToHex(si), shareNum },
+      opts
+    );
     const b = (x: unknown) => Uint8Array.from(Buffer.from(x as string, 'hex'));
     return { block: Uint8Array.from(f.payload), leaf: b(f.header.leaf), path: (f.header.path as string[]).map(b), proof: b(f.header.proof) };
   }
@@ -253,13 +300,22 @@ function mapRemoteError(h: Header, peer: string, ctx: { si?: string; shareNum?: 
   const code = h.code as string;
   const message = `peer ${peer}: ${h.message as string}`;
   switch (code) {
-    case 'ERR_SHARE_REFUSED': return new RemoteRefusedError((h.reason as string) ?? 'policy', message, { peer, ...ctx });
-    case 'ERR_NOT_OWNER': return new RemoteRefusedError('not-owner', message, { peer, ...ctx });
-    case 'ERR_SHARE_NOT_FOUND': return new ShareNotFoundError(ctx.si ?? '?', ctx.shareNum ?? -1);
-    case 'ERR_SLOT_REFUSED': return new RemoteRefusedError((h.reason as string) ?? 'invalid', message, { peer, ...ctx });
-    case 'ERR_SLOT_NOT_FOUND': return new SlotNotFoundError(ctx.si ?? '?');
-    case 'ERR_OUT_OF_RANGE': return new OutOfRangeError(message, { peer, ...ctx });
-    case 'ERR_PROTOCOL': case 'ERR_FRAME_TOO_LARGE': return new ProtocolError(message, { peer, remoteCode: code });
-    default: return new RemoteError(code, message, { peer, ...ctx });
+    case 'ERR_SHARE_REFUSED':
+      return new RemoteRefusedError((h.reason as string) ?? 'policy', message, { peer, ...ctx });
+    case 'ERR_NOT_OWNER':
+      return new RemoteRefusedError('not-owner', message, { peer, ...ctx });
+    case 'ERR_SHARE_NOT_FOUND':
+      return new ShareNotFoundError(ctx.si ?? '?', ctx.shareNum ?? -1);
+    case 'ERR_SLOT_REFUSED':
+      return new RemoteRefusedError((h.reason as string) ?? 'invalid', message, { peer, ...ctx });
+    case 'ERR_SLOT_NOT_FOUND':
+      return new SlotNotFoundError(ctx.si ?? '?');
+    case 'ERR_OUT_OF_RANGE':
+      return new OutOfRangeError(message, { peer, ...ctx });
+    case 'ERR_PROTOCOL':
+    case 'ERR_FRAME_TOO_LARGE':
+      return new ProtocolError(message, { peer, remoteCode: code });
+    default:
+      return new RemoteError(code, message, { peer, ...ctx });
   }
 }

@@ -75,7 +75,7 @@ export const MSG = {
   AUDIT: 0x30,
   /** Responses (server → client). */
   OK: 0x80,
-  ERROR: 0xff,
+  ERROR: 0xff
 } as const;
 export type MsgType = (typeof MSG)[keyof typeof MSG];
 

@@ -15,7 +15,13 @@ import type { Connection, Libp2p, Stream } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { P2PBackupError } from '../common/errors.ts';
 import {
-  DIALBACK_DIAL_TIMEOUT_MS, DIALBACK_MAX_ADDRS, DIALBACK_MAX_DIALS, DIALBACK_MIN_INTERVAL_MS, DIALBACK_PROTOCOL, IDLE_TIMEOUT_MS, MSG
+  DIALBACK_DIAL_TIMEOUT_MS,
+  DIALBACK_MAX_ADDRS,
+  DIALBACK_MAX_DIALS,
+  DIALBACK_MIN_INTERVAL_MS,
+  DIALBACK_PROTOCOL,
+  IDLE_TIMEOUT_MS,
+  MSG
 } from './constants.ts';
 import { ProtocolError } from './errors.ts';
 import { FrameReader, closeStream, encodeFrame, sendFrame } from './frame.ts';
@@ -33,7 +39,11 @@ export interface DialbackResult {
 }
 
 /** One TCP address as the dial-back protocol names it: family, IP, port (no peer id, no relay). */
-export interface TcpAddr { family: 4 | 6; ip: string; port: number }
+export interface TcpAddr {
+  family: 4 | 6;
+  ip: string;
+  port: number;
+}
 
 /** `/ip4|ip6/<ip>/tcp/<port>[/p2p/<id>]` as a TcpAddr, or null for anything else (relays, DNS, QUIC...). */
 export function tcpAddr(ma: Multiaddr | string): TcpAddr | null {
@@ -97,7 +107,12 @@ export async function serveDialback(libp2p: Libp2p, opts: DialbackServerOptions 
       const req = await reader.next();
       if (!req || req.type !== DIALBACK_REQUEST) throw new ProtocolError('expected a dial-back request');
       const addrs = req.header.addrs;
-      if (Object.keys(req.header).length !== 1 || !Array.isArray(addrs) || addrs.length > DIALBACK_MAX_ADDRS || addrs.some((a) => typeof a !== 'string' || a.length > MAX_ADDR_CHARS)) {
+      if (
+        Object.keys(req.header).length !== 1 ||
+        !Array.isArray(addrs) ||
+        addrs.length > DIALBACK_MAX_ADDRS ||
+        addrs.some((a) => typeof a !== 'string' || a.length > MAX_ADDR_CHARS)
+      ) {
         throw new ProtocolError(`"addrs" must be at most ${DIALBACK_MAX_ADDRS} address strings`);
       }
       const peer = connection.remotePeer.toString();
@@ -131,7 +146,9 @@ export async function serveDialback(libp2p: Libp2p, opts: DialbackServerOptions 
           stream.send(encodeFrame(MSG.ERROR, { code, message: err instanceof P2PBackupError ? err.message : 'internal error', ...(reason ? { reason } : {}) }));
           await closeStream(stream, undefined, 2_000);
         }
-      } catch { /* peer gone */ }
+      } catch {
+        /* peer gone */
+      }
     } finally {
       reader.release();
     }
@@ -158,7 +175,8 @@ export async function requestDialback(connection: Connection, addrs: string[], s
     if (f.type !== MSG.OK || !Array.isArray(results) || results.length > DIALBACK_MAX_DIALS) throw new ProtocolError('dial-back: malformed answer');
     return results.map((r: unknown) => {
       const x = r as Record<string, unknown>;
-      if (x == null || typeof x !== 'object' || typeof x.ok !== 'boolean' || typeof x.addr !== 'string' || !tcpAddr(x.addr)) throw new ProtocolError('dial-back: malformed result');
+      if (x == null || typeof x !== 'object' || typeof x.ok !== 'boolean' || typeof x.addr !== 'string' || !tcpAddr(x.addr))
+        throw new ProtocolError('dial-back: malformed result');
       return { addr: formatTcp(tcpAddr(x.addr)!), ok: x.ok };
     });
   } finally {

@@ -7,7 +7,10 @@ import { createHash } from 'node:crypto';
 export function rankByDistance(key: Uint8Array, peers: PeerId[]): PeerId[] {
   const target = createHash('sha256').update(key).digest();
   const dist = (p: PeerId) => xor(createHash('sha256').update(p.toMultihash().bytes).digest(), target);
-  return peers.map((p) => ({ p, d: dist(p) })).sort((a, b) => Buffer.compare(a.d, b.d)).map((x) => x.p);
+  return peers
+    .map((p) => ({ p, d: dist(p) }))
+    .sort((a, b) => Buffer.compare(a.d, b.d))
+    .map((x) => x.p);
 }
 
 function xor(a: Uint8Array, b: Uint8Array): Buffer {

@@ -3,13 +3,26 @@
 import { Uint8ArrayList } from 'uint8arraylist';
 import type { Stream } from '@libp2p/interface';
 import {
-  BODY_FIXED_BYTES, FRAME_PREFIX_BYTES, IDLE_TIMEOUT_MS, MAX_FRAME_BODY, MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES,
-  MAX_READ_RANGES, MAX_READ_TOTAL, MSG, READ_HIGH_WATER, STREAM_READ_BUFFER,
+  BODY_FIXED_BYTES,
+  FRAME_PREFIX_BYTES,
+  IDLE_TIMEOUT_MS,
+  MAX_FRAME_BODY,
+  MAX_HEADER_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_READ_RANGES,
+  MAX_READ_TOTAL,
+  MSG,
+  READ_HIGH_WATER,
+  STREAM_READ_BUFFER
 } from './constants.ts';
 import { FrameTooLargeError, NetError, ProtocolError, StreamTimeoutError, AbortedError } from './errors.ts';
 
 export type Header = Record<string, unknown>;
-export interface Frame { type: number; header: Header; payload: Uint8Array }
+export interface Frame {
+  type: number;
+  header: Header;
+  payload: Uint8Array;
+}
 
 const EMPTY = new Uint8Array(0);
 const enc = new TextEncoder();
@@ -58,21 +71,37 @@ export function decodeBody(body: Uint8Array): Frame {
 
 // ---- strict header validation -------------------------------------------------------------------------
 
-type FieldKind = 'si' | 'shareNum' | 'uint' | 'string' | 'bool' | 'ranges' | 'shareNums' | 'listing' | 'lengths' | 'slotStatus' | 'hash' | 'hashes' | 'ueb' | 'any';
-interface FieldSpec { kind: FieldKind; optional?: boolean }
+type FieldKind =
+  'si' | 'shareNum' | 'uint' | 'string' | 'bool' | 'ranges' | 'shareNums' | 'listing' | 'lengths' | 'slotStatus' | 'hash' | 'hashes' | 'ueb' | 'any';
+interface FieldSpec {
+  kind: FieldKind;
+  optional?: boolean;
+}
 export type Schema = Record<string, FieldSpec>;
 
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isShareNum = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255;
 
 function checkField(name: string, kind: FieldKind, v: unknown): void {
-  const bad = (what: string) => { throw new ProtocolError(`field "${name}" ${what}`, { field: name }); };
+  const bad = (what: string) => {
+    throw new ProtocolError(`field "${name}" ${what}`, { field: name });
+  };
   switch (kind) {
-    case 'si': if (typeof v !== 'string' || !/^[0-9a-f]{32}$/.test(v)) bad('must be 32 lowercase hex digits'); break;
-    case 'shareNum': if (!isShareNum(v)) bad('must be an integer 0..255'); break;
-    case 'uint': if (!isUint(v)) bad('must be a non-negative safe integer'); break;
-    case 'string': if (typeof v !== 'string' || v.length > 1024) bad('must be a string'); break;
-    case 'bool': if (typeof v !== 'boolean') bad('must be a boolean'); break;
+    case 'si':
+      if (typeof v !== 'string' || !/^[0-9a-f]{32}$/.test(v)) bad('must be 32 lowercase hex digits');
+      break;
+    case 'shareNum':
+      if (!isShareNum(v)) bad('must be an integer 0..255');
+      break;
+    case 'uint':
+      if (!isUint(v)) bad('must be a non-negative safe integer');
+      break;
+    case 'string':
+      if (typeof v !== 'string' || v.length > 1024) bad('must be a string');
+      break;
+    case 'bool':
+      if (typeof v !== 'boolean') bad('must be a boolean');
+      break;
     case 'ranges': {
       if (!Array.isArray(v) || v.length === 0 || v.length > MAX_READ_RANGES) bad(`must be 1..${MAX_READ_RANGES} [offset, length] pairs`);
       let total = 0;
@@ -84,21 +113,35 @@ function checkField(name: string, kind: FieldKind, v: unknown): void {
       break;
     }
     case 'shareNums':
-      if (v !== 'all' && (!Array.isArray(v) || v.length === 0 || v.length > 256 || !v.every(isShareNum) || new Set(v).size !== v.length)) bad('must be "all" or distinct share numbers');
+      if (v !== 'all' && (!Array.isArray(v) || v.length === 0 || v.length > 256 || !v.every(isShareNum) || new Set(v).size !== v.length))
+        bad('must be "all" or distinct share numbers');
       break;
     case 'listing':
-      if (!Array.isArray(v) || v.length > 256 || !v.every((e) => e && typeof e === 'object' && isShareNum(e.shareNum) && isUint(e.size) && Object.keys(e).length === 2)) bad('must be [{shareNum, size}]');
+      if (
+        !Array.isArray(v) ||
+        v.length > 256 ||
+        !v.every((e) => e && typeof e === 'object' && isShareNum(e.shareNum) && isUint(e.size) && Object.keys(e).length === 2)
+      )
+        bad('must be [{shareNum, size}]');
       break;
     case 'lengths':
       if (!Array.isArray(v) || v.length > MAX_READ_RANGES || !v.every(isUint)) bad('must be byte counts');
       break;
-    case 'hash': if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) bad('must be 64 lowercase hex digits'); break;
-    case 'ueb': if (typeof v !== 'string' || !/^[0-9a-f]{144}$/.test(v)) bad('must be 144 lowercase hex digits (a 72-byte UEB)'); break;
-    case 'hashes':
-      if (!Array.isArray(v) || v.length > 40 || !v.every((x) => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x))) bad('must be at most 40 hashes of 64 hex digits');
+    case 'hash':
+      if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) bad('must be 64 lowercase hex digits');
       break;
-    case 'slotStatus': if (v !== 'stored' && v !== 'unchanged') bad('must be "stored" or "unchanged"'); break;
-    case 'any': break;
+    case 'ueb':
+      if (typeof v !== 'string' || !/^[0-9a-f]{144}$/.test(v)) bad('must be 144 lowercase hex digits (a 72-byte UEB)');
+      break;
+    case 'hashes':
+      if (!Array.isArray(v) || v.length > 40 || !v.every((x) => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x)))
+        bad('must be at most 40 hashes of 64 hex digits');
+      break;
+    case 'slotStatus':
+      if (v !== 'stored' && v !== 'unchanged') bad('must be "stored" or "unchanged"');
+      break;
+    case 'any':
+      break;
   }
 }
 
@@ -122,7 +165,13 @@ export function validate(header: Header, schema: Schema): void {
 export const REQUEST_SCHEMAS: Record<number, Schema> = {
   [MSG.HELLO]: {},
   [MSG.ACCEPT]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, size: { kind: 'uint' } },
-  [MSG.WRITE]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, size: { kind: 'uint' }, ueb: { kind: 'ueb' }, leaseUntil: { kind: 'uint', optional: true } },
+  [MSG.WRITE]: {
+    si: { kind: 'si' },
+    shareNum: { kind: 'shareNum' },
+    size: { kind: 'uint' },
+    ueb: { kind: 'ueb' },
+    leaseUntil: { kind: 'uint', optional: true }
+  },
   [MSG.DATA]: {},
   [MSG.COMMIT]: {},
   [MSG.READ]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, ranges: { kind: 'ranges' } },
@@ -131,7 +180,7 @@ export const REQUEST_SCHEMAS: Record<number, Schema> = {
   [MSG.DELETE]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' } },
   [MSG.SLOT_PUT]: { si: { kind: 'si' }, leaseUntil: { kind: 'uint', optional: true } },
   [MSG.SLOT_GET]: { si: { kind: 'si' } },
-  [MSG.AUDIT]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, segment: { kind: 'uint' }, nonce: { kind: 'hash' } },
+  [MSG.AUDIT]: { si: { kind: 'si' }, shareNum: { kind: 'shareNum' }, segment: { kind: 'uint' }, nonce: { kind: 'hash' } }
 };
 /** Requests that carry a payload (the others must not). */
 export const REQUESTS_WITH_PAYLOAD: ReadonlySet<number> = new Set([MSG.SLOT_PUT]);
@@ -150,7 +199,7 @@ export const RESPONSE_SCHEMAS: Record<number, Schema> = {
   [MSG.DELETE]: {},
   [MSG.SLOT_PUT]: { status: { kind: 'slotStatus' }, seq: { kind: 'uint' }, leaseExpiry: { kind: 'uint' } },
   [MSG.SLOT_GET]: {},
-  [MSG.AUDIT]: { leaf: { kind: 'hash' }, path: { kind: 'hashes' }, proof: { kind: 'hash' } },
+  [MSG.AUDIT]: { leaf: { kind: 'hash' }, path: { kind: 'hashes' }, proof: { kind: 'hash' } }
 };
 export const ERROR_SCHEMA: Schema = { code: { kind: 'string' }, message: { kind: 'string' }, reason: { kind: 'string', optional: true } };
 
@@ -191,7 +240,10 @@ export class FrameReader {
     }
     this.notify();
   };
-  private readonly onEnd = () => { this.ended = true; this.notify(); };
+  private readonly onEnd = () => {
+    this.ended = true;
+    this.notify();
+  };
   private readonly onClose = (evt: Event) => {
     const err = (evt as Event & { error?: Error }).error;
     if (err && !this.error) this.error = err;
@@ -267,10 +319,19 @@ export class FrameReader {
         if (this.buf.byteLength > 0) throw new ProtocolError('stream ended inside a frame');
         return null;
       }
-      if (this.paused) { this.paused = false; this.stream.resume(); } // need more bytes than buffered: let them in
+      if (this.paused) {
+        this.paused = false;
+        this.stream.resume();
+      } // need more bytes than buffered: let them in
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => { this.wake = undefined; reject(new StreamTimeoutError(this.idleMs)); }, this.idleMs);
-        this.wake = () => { clearTimeout(t); resolve(); };
+        const t = setTimeout(() => {
+          this.wake = undefined;
+          reject(new StreamTimeoutError(this.idleMs));
+        }, this.idleMs);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
       });
     }
   }

@@ -14,7 +14,17 @@ export type { Reachability, ReachabilityReport, ReachWay, AddressKind } from './
 export { createRelayServer, reserveOn, parseHopStatus, RelayBudgetError } from './relay.ts';
 export type { RelayServer, RelayServerInit, RelayStats } from './relay.ts';
 export { StorageClient } from './client.ts';
-export type { ByteRange, OpOptions, RemoteStats, StorageClientOptions, WriteProgress, WriteShareOptions, WriteShareResult, PutSlotOptions, PutSlotResult } from './client.ts';
+export type {
+  ByteRange,
+  OpOptions,
+  RemoteStats,
+  StorageClientOptions,
+  WriteProgress,
+  WriteShareOptions,
+  WriteShareResult,
+  PutSlotOptions,
+  PutSlotResult
+} from './client.ts';
 export { serveStorage } from './server.ts';
 export type { StorageServerOptions } from './server.ts';
 export { loadOrCreatePeerKey, generateSwarmKey, parseSwarmKey } from './keys.ts';

@@ -48,8 +48,12 @@ export function generateSwarmKey(): string {
  */
 export function parseSwarmKey(text: string | Uint8Array): Uint8Array {
   const s = typeof text === 'string' ? text : Buffer.from(text).toString('utf8');
-  const lines = s.split(/\r\n|\r|\n/).map((l) => l.trim()).filter((l) => l.length > 0);
-  if (lines.length !== 3) throw new InvalidSwarmKeyError(`swarm key must have 3 lines (${SWARM_KEY_HEADER}, ${SWARM_KEY_ENCODING}, 64 hex digits), found ${lines.length}`);
+  const lines = s
+    .split(/\r\n|\r|\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  if (lines.length !== 3)
+    throw new InvalidSwarmKeyError(`swarm key must have 3 lines (${SWARM_KEY_HEADER}, ${SWARM_KEY_ENCODING}, 64 hex digits), found ${lines.length}`);
   if (lines[0] !== SWARM_KEY_HEADER) throw new InvalidSwarmKeyError(`swarm key must start with ${SWARM_KEY_HEADER}, found "${lines[0].slice(0, 40)}"`);
   if (lines[1] !== SWARM_KEY_ENCODING) throw new InvalidSwarmKeyError(`only the ${SWARM_KEY_ENCODING} encoding is supported, found "${lines[1].slice(0, 40)}"`);
   if (!/^[0-9a-fA-F]+$/.test(lines[2]) || lines[2].length !== SWARM_KEY_BYTES * 2) {

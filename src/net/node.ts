@@ -139,9 +139,9 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,
-        peerInfoMapper: (init.lanOnly ?? true) ? removePublicAddressesMapper : passthroughMapper,
-      }),
-    },
+        peerInfoMapper: (init.lanOnly ?? true) ? removePublicAddressesMapper : passthroughMapper
+      })
+    }
   });
   relayServer?.attach(libp2p);
   let unserve: (() => Promise<void>) | undefined;
@@ -149,9 +149,16 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   // Every peer answers dial-back requests: that is how others learn whether they can be dialled.
   const undialback = await serveDialback(libp2p);
   const paths = createPathSelector(libp2p);
-  const reachability = init.reachability === false ? null : createReachability(libp2p, {
-    ...init.reachability, relayClient: init.relay?.client ?? 'auto', upnp: init.upnp === true, relayServer, book: libp2p.services.addresses
-  });
+  const reachability =
+    init.reachability === false
+      ? null
+      : createReachability(libp2p, {
+          ...init.reachability,
+          relayClient: init.relay?.client ?? 'auto',
+          upnp: init.upnp === true,
+          relayServer,
+          book: libp2p.services.addresses
+        });
   reachability?.start();
   // By peer id, storage traffic takes the best path (src/net/paths.ts); a multiaddr is dialled as given.
   const connect = (peer: PeerId | Multiaddr, signal: AbortSignal) => paths.connect(peer as PeerId, signal).then((x) => x.connection);
@@ -219,7 +226,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       await undialback().catch(() => {});
       await unserve?.().catch(() => {});
       await libp2p.stop();
-    },
+    }
   };
   // The bootstrap module dials its list once, at start. A node that found none of them answering then
   // (they were down, or too slow: measured with 50 daemons on 2 cores) or that later lost every connection

@@ -11,7 +11,15 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { CONNECT_TIMEOUT_MS, DIRECT_DIAL_TIMEOUT_MS, DIRECT_HEAD_START_MS, DIRECT_RETRY_MS, OWN_CONNECTIONS_PROTOCOL, RELAY_HOP_PROTOCOL, RELAY_TRIES } from './constants.ts';
+import {
+  CONNECT_TIMEOUT_MS,
+  DIRECT_DIAL_TIMEOUT_MS,
+  DIRECT_HEAD_START_MS,
+  DIRECT_RETRY_MS,
+  OWN_CONNECTIONS_PROTOCOL,
+  RELAY_HOP_PROTOCOL,
+  RELAY_TRIES
+} from './constants.ts';
 
 export type PathKind = 'direct' | 'own-connection' | 'relay';
 
@@ -101,7 +109,10 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
   };
 
   const peerAddrs = async (peer: PeerId): Promise<Multiaddr[]> =>
-    libp2p.peerStore.get(peer).then((p) => p.addresses.map((a) => a.multiaddr), () => []);
+    libp2p.peerStore.get(peer).then(
+      (p) => p.addresses.map((a) => a.multiaddr),
+      () => []
+    );
 
   /** Relays to try for `peer`: those named by its circuit addresses first, then every relay we are connected to. */
   const relaysFor = async (peer: PeerId): Promise<{ relay: string; addr: Multiaddr }[]> => {
@@ -117,7 +128,10 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
     for (const conn of libp2p.getConnections()) {
       const relay = conn.remotePeer.toString();
       if (out.has(relay) || relay === peer.toString() || relay === self || conn.remoteAddr.toString().includes(CIRCUIT)) continue;
-      const protocols = await libp2p.peerStore.get(conn.remotePeer).then((p) => p.protocols, (): string[] => []);
+      const protocols = await libp2p.peerStore.get(conn.remotePeer).then(
+        (p) => p.protocols,
+        (): string[] => []
+      );
       if (protocols.includes(RELAY_HOP_PROTOCOL)) out.set(relay, multiaddr(`/p2p/${relay}${CIRCUIT}/p2p/${peer}`));
     }
     return [...out].slice(0, RELAY_TRIES).map(([relay, addr]) => ({ relay, addr }));
@@ -174,7 +188,13 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
       // Happy eyeballs (RFC 8305's idea): the direct path gets a head start; a relay is tried only if it
       // has not connected by then. A direct dial to a peer behind NAT may hang for its whole timeout
       // (libp2p joins concurrent dials to one peer), and that must not cost every request its deadline.
-      const early = await Promise.race([direct.then((c) => c, () => null), sleep(DIRECT_HEAD_START_MS, signal).then(() => undefined)]);
+      const early = await Promise.race([
+        direct.then(
+          (c) => c,
+          () => null
+        ),
+        sleep(DIRECT_HEAD_START_MS, signal).then(() => undefined)
+      ]);
       if (early) return remember(peer, early);
     }
     if (existing) {
@@ -210,7 +230,11 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
     last: (peer) => lastPath.get(peer) ?? null,
     current(peer) {
       let id: PeerId;
-      try { id = peerIdFromString(peer); } catch { return null; }
+      try {
+        id = peerIdFromString(peer);
+      } catch {
+        return null;
+      }
       return best(id)?.path ?? null;
     },
     directFailed
@@ -223,7 +247,16 @@ function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); }, (e) => { signal.removeEventListener('abort', onAbort); reject(e); });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      }
+    );
   });
 }
 

@@ -15,8 +15,20 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { networkInterfaces } from 'node:os';
 import {
-  DIALBACK_PROTOCOL, OWN_CONNECTIONS_PROTOCOL, KEEP_BACKOFF_MAX_MS, KEEP_BACKOFF_MS, KEEP_CONNECTIONS, KEEP_INTERVAL_MS, REACH_CHECK_INTERVAL_MS, REACH_CHECK_PEERS,
-  REACH_FIRST_CHECK_MS, REACH_RETRY_MS, RELAY_HOP_PROTOCOL, RELAY_RENEW_MS, RELAY_RESERVATIONS, STORAGE_PROTOCOL
+  DIALBACK_PROTOCOL,
+  OWN_CONNECTIONS_PROTOCOL,
+  KEEP_BACKOFF_MAX_MS,
+  KEEP_BACKOFF_MS,
+  KEEP_CONNECTIONS,
+  KEEP_INTERVAL_MS,
+  REACH_CHECK_INTERVAL_MS,
+  REACH_CHECK_PEERS,
+  REACH_FIRST_CHECK_MS,
+  REACH_RETRY_MS,
+  RELAY_HOP_PROTOCOL,
+  RELAY_RENEW_MS,
+  RELAY_RESERVATIONS,
+  STORAGE_PROTOCOL
 } from './constants.ts';
 import { formatTcp, requestDialback, tcpAddr, type TcpAddr } from './dialback.ts';
 import { rankByDistance } from './distance.ts';
@@ -154,7 +166,11 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
   const kept = new Set<string>();
   const keepBackoff = new Map<string, { until: number; ms: number }>();
 
-  const protocolsOf = (p: PeerId) => libp2p.peerStore.get(p).then((x) => x.protocols, (): string[] => []);
+  const protocolsOf = (p: PeerId) =>
+    libp2p.peerStore.get(p).then(
+      (x) => x.protocols,
+      (): string[] => []
+    );
 
   /** Our addresses worth testing: listen addresses, mappings and announced ones, verified or not (not those
    *  peers merely observed: behind NAT their port is the NAT's, which nothing forwards). */
@@ -174,7 +190,12 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
   async function mark(undialable: boolean): Promise<void> {
     if (undialable === marked || stopped) return;
     marked = undialable;
-    if (undialable) await libp2p.handle(OWN_CONNECTIONS_PROTOCOL, (stream) => { stream.abort(new Error('a marker, not a service')); }).catch(() => {});
+    if (undialable)
+      await libp2p
+        .handle(OWN_CONNECTIONS_PROTOCOL, (stream) => {
+          stream.abort(new Error('a marker, not a service'));
+        })
+        .catch(() => {});
     else await libp2p.unhandle(OWN_CONNECTIONS_PROTOCOL).catch(() => {});
   }
 
@@ -218,13 +239,15 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
         conns.push(c);
         if (conns.length >= REACH_CHECK_PEERS) break;
       }
-      const answers = await Promise.all(conns.map(async (c) => {
-        try {
-          return { peer: c.remotePeer.toString(), results: await requestDialback(c, mine, AbortSignal.timeout(CHECK_TIMEOUT_MS)) };
-        } catch {
-          return null;
-        }
-      }));
+      const answers = await Promise.all(
+        conns.map(async (c) => {
+          try {
+            return { peer: c.remotePeer.toString(), results: await requestDialback(c, mine, AbortSignal.timeout(CHECK_TIMEOUT_MS)) };
+          } catch {
+            return null;
+          }
+        })
+      );
       for (const a of answers) {
         if (!a) continue;
         answered = true;
@@ -279,12 +302,17 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
   async function walkNeighbourhood(): Promise<void> {
     lastWalk = Date.now();
     try {
-      for await (const _ of libp2p.peerRouting.getClosestPeers(libp2p.peerId.toMultihash().bytes, { signal: AbortSignal.timeout(WALK_TIMEOUT_MS) })) { /* met: in the peer store now */ }
-    } catch { /* a walk that failed: the next one */ }
+      for await (const _ of libp2p.peerRouting.getClosestPeers(libp2p.peerId.toMultihash().bytes, { signal: AbortSignal.timeout(WALK_TIMEOUT_MS) })) {
+        /* met: in the peer store now */
+      }
+    } catch {
+      /* a walk that failed: the next one */
+    }
   }
 
   async function keep(): Promise<void> {
-    if (dialable !== true && keepMax > 0 && Date.now() - lastWalk >= (Date.now() - startedAt < STARTUP_MS ? WALK_STARTUP_MS : WALK_MS)) await walkNeighbourhood();
+    if (dialable !== true && keepMax > 0 && Date.now() - lastWalk >= (Date.now() - startedAt < STARTUP_MS ? WALK_STARTUP_MS : WALK_MS))
+      await walkNeighbourhood();
     const want = dialable === true || keepMax === 0 ? [] : await keepSet();
     const wanted = new Set(want.map(String));
     for (const id of [...kept]) {
@@ -307,18 +335,26 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     // Dial what is missing, a few at a time, direct addresses only (a relayed connection is not ours to keep).
     for (let i = 0; i < missing.length; i += KEEP_DIAL_CONCURRENCY) {
       if (stopped) return;
-      await Promise.all(missing.slice(i, i + KEEP_DIAL_CONCURRENCY).map(async (p) => {
-        const id = p.toString();
-        const addrs = await libp2p.peerStore.get(p).then((x) => x.addresses.map((a) => a.multiaddr).filter((a) => !a.toString().includes('/p2p-circuit')), () => []);
-        if (addrs.length === 0) return;
-        try {
-          await libp2p.dial(addrs.map((a) => (a.toString().includes('/p2p/') ? a : a.encapsulate(`/p2p/${id}`))), { signal: AbortSignal.timeout(KEEP_DIAL_TIMEOUT_MS) });
-          keepBackoff.delete(id);
-        } catch {
-          const ms = Math.min((keepBackoff.get(id)?.ms ?? KEEP_BACKOFF_MS / 2) * 2, KEEP_BACKOFF_MAX_MS);
-          keepBackoff.set(id, { until: Date.now() + ms, ms });
-        }
-      }));
+      await Promise.all(
+        missing.slice(i, i + KEEP_DIAL_CONCURRENCY).map(async (p) => {
+          const id = p.toString();
+          const addrs = await libp2p.peerStore.get(p).then(
+            (x) => x.addresses.map((a) => a.multiaddr).filter((a) => !a.toString().includes('/p2p-circuit')),
+            () => []
+          );
+          if (addrs.length === 0) return;
+          try {
+            await libp2p.dial(
+              addrs.map((a) => (a.toString().includes('/p2p/') ? a : a.encapsulate(`/p2p/${id}`))),
+              { signal: AbortSignal.timeout(KEEP_DIAL_TIMEOUT_MS) }
+            );
+            keepBackoff.delete(id);
+          } catch {
+            const ms = Math.min((keepBackoff.get(id)?.ms ?? KEEP_BACKOFF_MS / 2) * 2, KEEP_BACKOFF_MAX_MS);
+            keepBackoff.set(id, { until: Date.now() + ms, ms });
+          }
+        })
+      );
     }
   }
 
@@ -328,7 +364,8 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     // of their candidates for a while). A dialable peer's reservation lapses at the relay (short TTL).
     const wanted = relayClient === true || (relayClient === 'auto' && dialable !== true);
     const t = Date.now();
-    for (const [relay, expiresAt] of reservations) if (expiresAt <= t || !libp2p.getConnections().some((c) => c.remotePeer.toString() === relay && !isCircuit(c))) reservations.delete(relay);
+    for (const [relay, expiresAt] of reservations)
+      if (expiresAt <= t || !libp2p.getConnections().some((c) => c.remotePeer.toString() === relay && !isCircuit(c))) reservations.delete(relay);
     if (!wanted) {
       reservations.clear(); // no longer renewed: they lapse at the relays
       return;
@@ -359,9 +396,19 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
 
   function maintain(): Promise<void> {
     maintaining ??= (async () => {
-      try { await keep(); } catch { /* next pass */ }
-      try { await reserve(); } catch { /* next pass */ }
-    })().finally(() => { maintaining = null; });
+      try {
+        await keep();
+      } catch {
+        /* next pass */
+      }
+      try {
+        await reserve();
+      } catch {
+        /* next pass */
+      }
+    })().finally(() => {
+      maintaining = null;
+    });
     return maintaining;
   }
 
@@ -378,14 +425,17 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     // Quick ticks while starting (the first answer, peers found by the first DHT walks), then the keep interval.
     const starting = dialable === null || Date.now() - startedAt < STARTUP_MS;
     const ms = starting ? Math.min(firstCheck, keepInterval) : keepInterval;
-    timer = setTimeout(() => { void tick().finally(schedule); }, ms);
+    timer = setTimeout(() => {
+      void tick().finally(schedule);
+    }, ms);
     timer.unref();
   }
 
   function ways(): ReachWay[] {
     const out: ReachWay[] = [];
     for (const k of ['public', 'upnp', 'ipv6'] as const) if ([...confirmed.keys()].some((a) => kindOf(a) === k)) out.push(k);
-    if (dialable !== true && [...kept].some((id) => libp2p.getConnections().some((c) => c.remotePeer.toString() === id && !isCircuit(c)))) out.push('own-connections');
+    if (dialable !== true && [...kept].some((id) => libp2p.getConnections().some((c) => c.remotePeer.toString() === id && !isCircuit(c))))
+      out.push('own-connections');
     if (reservations.size > 0) out.push('relay');
     return out;
   }
@@ -412,8 +462,11 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     }
     if (w.includes('own-connections')) parts.push(`own connections (${keptOpen} kept open)`);
     if (reservations.size) parts.push(`relay ${[...reservations.keys()].join(', ')}`);
-    const summary = parts.length ? parts.join('; ')
-      : dialable === null ? 'not checked yet' : 'not reachable: no address dialled back, no connection kept, no relay';
+    const summary = parts.length
+      ? parts.join('; ')
+      : dialable === null
+        ? 'not checked yet'
+        : 'not reachable: no address dialled back, no connection kept, no relay';
     return {
       ways: w,
       summary,
@@ -445,4 +498,3 @@ export function createReachability(libp2p: Libp2p, init: ReachabilityInit = {}):
     maintain
   };
 }
-

@@ -25,9 +25,7 @@ import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { P2PBackupError } from '../common/errors.ts';
-import {
-  RELAY_BUDGET_WINDOW_MS, RELAY_DAILY_BYTES, RELAY_HOP_PROTOCOL, RELAY_MAX_RESERVATIONS, RELAY_RATE, RELAY_RESERVATION_TTL_MS
-} from './constants.ts';
+import { RELAY_BUDGET_WINDOW_MS, RELAY_DAILY_BYTES, RELAY_HOP_PROTOCOL, RELAY_MAX_RESERVATIONS, RELAY_RATE, RELAY_RESERVATION_TTL_MS } from './constants.ts';
 import { ProtocolError } from './errors.ts';
 
 /** The two methods of the library's CircuitRelayServer the meter wraps (hop: a member's request; stop: the
@@ -130,17 +128,24 @@ export function createRelayServer(init: RelayServerInit = {}): RelayServer {
         paused = true;
         counters.throttled++;
         stream.pause();
-        setTimeout(() => {
-          paused = false;
-          if (stream.status === 'open' && stream.readStatus === 'paused') stream.resume();
-        }, Math.ceil((-tokens / rate) * 1000)).unref();
+        setTimeout(
+          () => {
+            paused = false;
+            if (stream.status === 'open' && stream.readStatus === 'paused') stream.resume();
+          },
+          Math.ceil((-tokens / rate) * 1000)
+        ).unref();
       }
     };
     stream.addEventListener('message', onMessage as never);
-    stream.addEventListener('close', () => {
-      stream.removeEventListener('message', onMessage as never);
-      if (circuit) counters.circuits--;
-    }, { once: true });
+    stream.addEventListener(
+      'close',
+      () => {
+        stream.removeEventListener('message', onMessage as never);
+        if (circuit) counters.circuits--;
+      },
+      { once: true }
+    );
   }
 
   const factory = circuitRelayServer({
@@ -180,10 +185,20 @@ export function createRelayServer(init: RelayServerInit = {}): RelayServer {
     },
     stats() {
       const t = now();
-      const members = [...spent].filter(([, a]) => t - a.since < windowMs && a.bytes > 0).sort((x, y) => y[1].bytes - x[1].bytes).slice(0, 10).map(([peer, a]) => ({ peer, bytes: a.bytes }));
+      const members = [...spent]
+        .filter(([, a]) => t - a.since < windowMs && a.bytes > 0)
+        .sort((x, y) => y[1].bytes - x[1].bytes)
+        .slice(0, 10)
+        .map(([peer, a]) => ({ peer, bytes: a.bytes }));
       return {
-        reservations: lib?.services.relay?.reservations.size ?? 0, circuits: counters.circuits, bytesRelayed: counters.bytes,
-        overBudget: counters.overBudget, throttled: counters.throttled, rate, dailyBytes, members
+        reservations: lib?.services.relay?.reservations.size ?? 0,
+        circuits: counters.circuits,
+        bytesRelayed: counters.bytes,
+        overBudget: counters.overBudget,
+        throttled: counters.throttled,
+        rate,
+        dailyBytes,
+        members
       };
     }
   };
@@ -198,7 +213,10 @@ const MAX_HOP_MESSAGE = 4096;
 /** HopMessage { type: RESERVE } as protobuf, length-prefixed (uvarint): field 1, varint 0. */
 const RESERVE_REQUEST = Uint8Array.from([0x02, 0x08, 0x00]);
 
-export interface Reservation { relay: string; expiresAt: number }
+export interface Reservation {
+  relay: string;
+  expiresAt: number;
+}
 
 /** Ask the relay at the other end of `connection` (a direct one) for a reservation; when it expires (ms since epoch). */
 export async function reserveOn(connection: Connection, signal: AbortSignal): Promise<Reservation> {
@@ -223,7 +241,8 @@ async function readDelimited(stream: Stream, signal: AbortSignal): Promise<Uint8
       stream.removeEventListener('message', onMessage as never);
       stream.removeEventListener('close', onClose);
       signal.removeEventListener('abort', onAbort);
-      if (err) reject(err); else resolve(v!);
+      if (err) reject(err);
+      else resolve(v!);
     };
     const onMessage = (evt: { data: Uint8Array | Uint8ArrayList }) => {
       buf.append(evt.data);
@@ -253,7 +272,10 @@ export function parseHopStatus(msg: Uint8Array): { status?: number; expire?: num
   const out: { status?: number; expire?: number } = {};
   walkFields(msg, (field, wire, value) => {
     if (field === 5 && wire === 0) out.status = Number(value as bigint);
-    if (field === 3 && wire === 2) walkFields(value as Uint8Array, (f, w, v) => { if (f === 1 && w === 0) out.expire = Number(v as bigint); });
+    if (field === 3 && wire === 2)
+      walkFields(value as Uint8Array, (f, w, v) => {
+        if (f === 1 && w === 0) out.expire = Number(v as bigint);
+      });
   });
   return out;
 }

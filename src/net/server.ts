@@ -12,8 +12,21 @@ import type { Connection, Libp2p, Stream } from '@libp2p/interface';
 import type { ShareStore, ShareWriter } from '../store/index.ts';
 import { P2PBackupError, UnsupportedError } from '../common/errors.ts';
 import {
-  IDLE_TIMEOUT_MS, MAX_FRAME_BODY, MAX_INBOUND_STREAMS, MAX_PAYLOAD_BYTES, MAX_REQUEST_BODY, MAX_STREAMS_PER_PEER, MIN_WRITE_RATE, MSG,
-  RATE_CHECK_MS, READ_HIGH_WATER, REQUEST_DEADLINE_MS, REQUEST_READ_BUFFER, STORAGE_PROTOCOL, STREAM_READ_BUFFER, WRITE_RATE_GRACE_MS,
+  IDLE_TIMEOUT_MS,
+  MAX_FRAME_BODY,
+  MAX_INBOUND_STREAMS,
+  MAX_PAYLOAD_BYTES,
+  MAX_REQUEST_BODY,
+  MAX_STREAMS_PER_PEER,
+  MIN_WRITE_RATE,
+  MSG,
+  RATE_CHECK_MS,
+  READ_HIGH_WATER,
+  REQUEST_DEADLINE_MS,
+  REQUEST_READ_BUFFER,
+  STORAGE_PROTOCOL,
+  STREAM_READ_BUFFER,
+  WRITE_RATE_GRACE_MS
 } from './constants.ts';
 import { PeerBusyError, ProtocolError, TooSlowError } from './errors.ts';
 import { FrameReader, REQUESTS_WITH_PAYLOAD, REQUEST_SCHEMAS, encodeFrame, sendFrame, validate } from './frame.ts';
@@ -42,8 +55,16 @@ export interface StorageServerOptions {
 }
 
 const OPS: Record<number, string> = {
-  [MSG.HELLO]: 'hello', [MSG.ACCEPT]: 'accept', [MSG.WRITE]: 'write', [MSG.READ]: 'read',
-  [MSG.LIST]: 'list', [MSG.RENEW]: 'renew', [MSG.DELETE]: 'delete', [MSG.SLOT_PUT]: 'slot-put', [MSG.SLOT_GET]: 'slot-get', [MSG.AUDIT]: 'audit',
+  [MSG.HELLO]: 'hello',
+  [MSG.ACCEPT]: 'accept',
+  [MSG.WRITE]: 'write',
+  [MSG.READ]: 'read',
+  [MSG.LIST]: 'list',
+  [MSG.RENEW]: 'renew',
+  [MSG.DELETE]: 'delete',
+  [MSG.SLOT_PUT]: 'slot-put',
+  [MSG.SLOT_GET]: 'slot-get',
+  [MSG.AUDIT]: 'audit'
 };
 
 const siBytes = (hex: unknown) => Uint8Array.from(Buffer.from(hex as string, 'hex'));
@@ -65,8 +86,8 @@ export function serverContext(store: ShareStore, opts: StorageServerOptions = {}
       requestDeadlineMs: opts.limits?.requestDeadlineMs ?? REQUEST_DEADLINE_MS,
       writeMinRate: opts.limits?.writeMinRate ?? MIN_WRITE_RATE,
       writeGraceMs: opts.limits?.writeGraceMs ?? WRITE_RATE_GRACE_MS,
-      maxStreamsPerPeer: opts.limits?.maxStreamsPerPeer ?? MAX_STREAMS_PER_PEER,
-    },
+      maxStreamsPerPeer: opts.limits?.maxStreamsPerPeer ?? MAX_STREAMS_PER_PEER
+    }
   };
 }
 
@@ -82,11 +103,13 @@ export async function serveStorage(node: Libp2p, store: ShareStore, opts: Storag
       return;
     }
     open.set(peer, n + 1);
-    handleStream(ctx, stream, peer).catch(() => {}).finally(() => {
-      const left = (open.get(peer) ?? 1) - 1;
-      if (left > 0) open.set(peer, left);
-      else open.delete(peer);
-    });
+    handleStream(ctx, stream, peer)
+      .catch(() => {})
+      .finally(() => {
+        const left = (open.get(peer) ?? 1) - 1;
+        if (left > 0) open.set(peer, left);
+        else open.delete(peer);
+      });
   };
   await node.handle(STORAGE_PROTOCOL, handler, { maxInboundStreams: opts.maxInboundStreams ?? MAX_INBOUND_STREAMS });
   return () => node.unhandle(STORAGE_PROTOCOL);
@@ -108,8 +131,17 @@ function refuse(stream: Stream, err: P2PBackupError): void {
 async function handleStream(ctx: ServeContext, stream: Stream, owner: string): Promise<void> {
   // One controller per stream: the request deadline and the write rate floor both end it through the reader.
   const deadline = new AbortController();
-  const reader = new FrameReader(stream, { maxBody: MAX_REQUEST_BODY, idleMs: ctx.idleMs, signal: deadline.signal, highWater: MAX_REQUEST_BODY, readBuffer: REQUEST_READ_BUFFER });
-  const timer = setTimeout(() => deadline.abort(new TooSlowError(`the request did not arrive within ${ctx.limits.requestDeadlineMs} ms`)), ctx.limits.requestDeadlineMs);
+  const reader = new FrameReader(stream, {
+    maxBody: MAX_REQUEST_BODY,
+    idleMs: ctx.idleMs,
+    signal: deadline.signal,
+    highWater: MAX_REQUEST_BODY,
+    readBuffer: REQUEST_READ_BUFFER
+  });
+  const timer = setTimeout(
+    () => deadline.abort(new TooSlowError(`the request did not arrive within ${ctx.limits.requestDeadlineMs} ms`)),
+    ctx.limits.requestDeadlineMs
+  );
   try {
     let req: Frame | null;
     try {
@@ -132,7 +164,14 @@ async function handleStream(ctx: ServeContext, stream: Stream, owner: string): P
  * answered with ERROR. Exported for test/adversary, whose misbehaving peer answers honestly through it
  * whenever it is not told to misbehave: no misbehaviour lives in this module.
  */
-export async function answerRequest(ctx: ServeContext, stream: Stream, reader: FrameReader, req: Frame, owner: string, deadline = new AbortController()): Promise<void> {
+export async function answerRequest(
+  ctx: ServeContext,
+  stream: Stream,
+  reader: FrameReader,
+  req: Frame,
+  owner: string,
+  deadline = new AbortController()
+): Promise<void> {
   let op = 'unknown';
   try {
     op = OPS[req.type] ?? `0x${req.type.toString(16)}`;
@@ -166,7 +205,9 @@ async function answerError(ctx: ServeContext, stream: Stream, op: string, owner:
       stream.send(encodeFrame(MSG.ERROR, header));
       await stream.close({ signal: AbortSignal.timeout(2000) });
     }
-  } catch { /* peer gone */ }
+  } catch {
+    /* peer gone */
+  }
   if (stream.status === 'open') stream.abort(err);
 }
 
@@ -265,7 +306,8 @@ async function receiveShare(reader: FrameReader, writer: ShareWriter, share: Sha
   let received = 0;
   const check = setInterval(() => {
     const owed = ((Date.now() - started - limits.writeGraceMs) / 1000) * limits.writeMinRate;
-    if (owed > received) deadline.abort(new TooSlowError(`share upload below ${limits.writeMinRate} bytes/s (${received} bytes in ${Date.now() - started} ms)`, { received }));
+    if (owed > received)
+      deadline.abort(new TooSlowError(`share upload below ${limits.writeMinRate} bytes/s (${received} bytes in ${Date.now() - started} ms)`, { received }));
   }, RATE_CHECK_MS);
   check.unref();
   try {

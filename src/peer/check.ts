@@ -54,8 +54,15 @@ export async function checkDeep(capText: string, finder: ServerFinder, o: DeepCh
   const unrecoverable = files.filter((f) => !f.recoverable).length;
   const healthy = files.filter((f) => f.healthy).length;
   return {
-    cap: capText, snapshots, files, objects: files.length, healthy, unhealthy: files.length - healthy, unrecoverable,
-    recoverable: unrecoverable === 0 && errors.length === 0, errors
+    cap: capText,
+    snapshots,
+    files,
+    objects: files.length,
+    healthy,
+    unhealthy: files.length - healthy,
+    unrecoverable,
+    recoverable: unrecoverable === 0 && errors.length === 0,
+    errors
   };
 }
 
@@ -75,9 +82,13 @@ export async function checkCap(cap: string, finder: ServerFinder, folders: Check
     if (!folders) throw new UnsupportedError('this peer runs without folders: --deep needs them');
     const repairs: RepairReport[] = [];
     const r = await checkDeep(cap, finder, {
-      verify: o.verify, signal: o.signal, onProgress,
+      verify: o.verify,
+      signal: o.signal,
+      onProgress,
       packsOf: (c) => folders.packsOf(c, { signal: o.signal }),
-      onFile: async (f) => { if (o.repair && !f.healthy && f.recoverable && f.verifyCap) repairs.push(await repairFile(f.cap, finder, { signal: o.signal, onProgress })); }
+      onFile: async (f) => {
+        if (o.repair && !f.healthy && f.recoverable && f.verifyCap) repairs.push(await repairFile(f.cap, finder, { signal: o.signal, onProgress }));
+      }
     });
     if (o.repair) {
       const after = new Map(repairs.map((x) => [x.cap, x.after] as [string, FileCheckReport]));
@@ -85,11 +96,18 @@ export async function checkCap(cap: string, finder: ServerFinder, folders: Check
       r.healthy = r.files.filter((f) => f.healthy).length;
       r.unhealthy = r.files.length - r.healthy;
     }
-    return { ...r, ...(o.repair ? { repairs: repairs.map((x) => ({ cap: x.cap, missing: x.missing, placed: x.placed, deleted: x.deleted, failures: x.failures, repaired: x.repaired })) } : {}) };
+    return {
+      ...r,
+      ...(o.repair
+        ? {
+            repairs: repairs.map((x) => ({ cap: x.cap, missing: x.missing, placed: x.placed, deleted: x.deleted, failures: x.failures, repaired: x.repaired }))
+          }
+        : {})
+    };
   }
   if (o.repair) {
     const r = await repairFile(cap, finder, { signal: o.signal, onProgress });
     return { ...r, recoverable: r.after.recoverable };
   }
-  return { ...await checkFile(cap, finder, { verify: o.verify, signal: o.signal, onProgress }) };
+  return { ...(await checkFile(cap, finder, { verify: o.verify, signal: o.signal, onProgress })) };
 }

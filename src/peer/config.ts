@@ -150,7 +150,8 @@ export function validateConfig(raw: unknown): PeerConfig {
   }
   if (r.relay !== undefined) c.relay = validateRelay(r.relay);
   if (r.keepConnections !== undefined) {
-    if (!Number.isSafeInteger(r.keepConnections) || (r.keepConnections as number) < 0 || (r.keepConnections as number) > 1024) throw new ConfigError('config: "keepConnections" must be an integer 0..1024', { key: 'keepConnections' });
+    if (!Number.isSafeInteger(r.keepConnections) || (r.keepConnections as number) < 0 || (r.keepConnections as number) > 1024)
+      throw new ConfigError('config: "keepConnections" must be an integer 0..1024', { key: 'keepConnections' });
     c.keepConnections = r.keepConnections as number;
   }
   if (r.offer !== undefined) {
@@ -168,12 +169,16 @@ export function validateConfig(raw: unknown): PeerConfig {
     const a = r.api as Record<string, unknown>;
     if (a == null || typeof a !== 'object') throw new ConfigError('config: "api" must be an object { host, port }');
     if (a.host !== undefined && typeof a.host !== 'string') throw new ConfigError('config: "api.host" must be a string');
-    if (a.port !== undefined && (!Number.isInteger(a.port) || (a.port as number) < 0 || (a.port as number) > 65535)) throw new ConfigError('config: "api.port" must be an integer 0..65535');
+    if (a.port !== undefined && (!Number.isInteger(a.port) || (a.port as number) < 0 || (a.port as number) > 65535))
+      throw new ConfigError('config: "api.port" must be an integer 0..65535');
     if (a.allowedRoots !== undefined) {
       strings(a.allowedRoots, 'api.allowedRoots');
-      if ((a.allowedRoots as string[]).some((p) => !isAbsolute(p))) throw new ConfigError('config: "api.allowedRoots" must hold absolute paths', { key: 'api.allowedRoots' });
+      if ((a.allowedRoots as string[]).some((p) => !isAbsolute(p)))
+        throw new ConfigError('config: "api.allowedRoots" must hold absolute paths', { key: 'api.allowedRoots' });
     }
-    for (const key of Object.keys(a)) if (!['host', 'port', 'allowedRoots'].includes(key)) throw new ConfigError(`config: unknown key "api.${key}" (known: host, port, allowedRoots)`, { key: `api.${key}` });
+    for (const key of Object.keys(a))
+      if (!['host', 'port', 'allowedRoots'].includes(key))
+        throw new ConfigError(`config: unknown key "api.${key}" (known: host, port, allowedRoots)`, { key: `api.${key}` });
     c.api = { ...c.api, ...(a as object) } as PeerConfig['api'];
   }
   if (r.fairness !== undefined) c.fairness = validateFairness(r.fairness);
@@ -184,17 +189,20 @@ export function validateConfig(raw: unknown): PeerConfig {
 
 /** `relay: { server?, client?, rate?, dailyBytes?, maxReservations? }`; rate and dailyBytes may be sizes ("5MB"). */
 export function validateRelay(raw: unknown): RelayConfig {
-  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config: "relay" must be an object { server, client, rate, dailyBytes, maxReservations }', { key: 'relay' });
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError('config: "relay" must be an object { server, client, rate, dailyBytes, maxReservations }', { key: 'relay' });
   const rl = raw as Record<string, unknown>;
   const out: RelayConfig = { ...DEFAULT_CONFIG.relay };
   const known = Object.keys(DEFAULT_CONFIG.relay);
-  for (const key of Object.keys(rl)) if (!known.includes(key)) throw new ConfigError(`config: unknown key "relay.${key}" (known: ${known.join(', ')})`, { key: `relay.${key}` });
+  for (const key of Object.keys(rl))
+    if (!known.includes(key)) throw new ConfigError(`config: unknown key "relay.${key}" (known: ${known.join(', ')})`, { key: `relay.${key}` });
   if (rl.server !== undefined) {
     if (typeof rl.server !== 'boolean') throw new ConfigError('config: "relay.server" must be true or false', { key: 'relay.server' });
     out.server = rl.server;
   }
   if (rl.client !== undefined) {
-    if (typeof rl.client !== 'boolean' && rl.client !== 'auto') throw new ConfigError('config: "relay.client" must be true, false or "auto"', { key: 'relay.client' });
+    if (typeof rl.client !== 'boolean' && rl.client !== 'auto')
+      throw new ConfigError('config: "relay.client" must be true, false or "auto"', { key: 'relay.client' });
     out.client = rl.client;
   }
   for (const key of ['rate', 'dailyBytes'] as const) {
@@ -202,11 +210,16 @@ export function validateRelay(raw: unknown): RelayConfig {
     if (v === undefined) continue;
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) out[key] = v;
     else if (typeof v === 'string') {
-      try { out[key] = parseSize(v); } catch (e) { throw new ConfigError(`config: "relay.${key}": ${(e as Error).message}`, { key: `relay.${key}` }); }
+      try {
+        out[key] = parseSize(v);
+      } catch (e) {
+        throw new ConfigError(`config: "relay.${key}": ${(e as Error).message}`, { key: `relay.${key}` });
+      }
     } else throw new ConfigError(`config: "relay.${key}" must be a size such as "5MB" or a byte count (0: no cap)`, { key: `relay.${key}` });
   }
   if (rl.maxReservations !== undefined) {
-    if (!Number.isSafeInteger(rl.maxReservations) || (rl.maxReservations as number) < 1 || (rl.maxReservations as number) > 65536) throw new ConfigError('config: "relay.maxReservations" must be an integer 1..65536', { key: 'relay.maxReservations' });
+    if (!Number.isSafeInteger(rl.maxReservations) || (rl.maxReservations as number) < 1 || (rl.maxReservations as number) > 65536)
+      throw new ConfigError('config: "relay.maxReservations" must be an integer 1..65536', { key: 'relay.maxReservations' });
     out.maxReservations = rl.maxReservations as number;
   }
   return out;
@@ -218,28 +231,37 @@ export function validateStore(raw: unknown): StoreChoice {
   const r = raw as Record<string, unknown>;
   for (const key of Object.keys(r)) if (key !== 'kind') throw new ConfigError(`config: unknown key "store.${key}" (known: kind)`, { key: `store.${key}` });
   if (r.kind === undefined) return { ...DEFAULT_CONFIG.store };
-  if (!(STORE_KINDS as readonly unknown[]).includes(r.kind)) throw new ConfigError(`config: "store.kind" must be one of ${STORE_KINDS.map((k) => `"${k}"`).join(', ')}`, { key: 'store.kind' });
+  if (!(STORE_KINDS as readonly unknown[]).includes(r.kind))
+    throw new ConfigError(`config: "store.kind" must be one of ${STORE_KINDS.map((k) => `"${k}"`).join(', ')}`, { key: 'store.kind' });
   return { kind: r.kind as StoreChoice['kind'] };
 }
 
 /** `fairness: { enabled?, ratio?, graceBytes? }`; graceBytes may be a size string ("100MB"). */
 export function validateFairness(raw: unknown): PeerConfig['fairness'] {
-  if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config: "fairness" must be an object { enabled, ratio, graceBytes }', { key: 'fairness' });
+  if (raw == null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError('config: "fairness" must be an object { enabled, ratio, graceBytes }', { key: 'fairness' });
   const f = raw as Record<string, unknown>;
-  for (const key of Object.keys(f)) if (!['enabled', 'ratio', 'graceBytes'].includes(key)) throw new ConfigError(`config: unknown key "fairness.${key}" (known: enabled, ratio, graceBytes)`, { key: `fairness.${key}` });
+  for (const key of Object.keys(f))
+    if (!['enabled', 'ratio', 'graceBytes'].includes(key))
+      throw new ConfigError(`config: unknown key "fairness.${key}" (known: enabled, ratio, graceBytes)`, { key: `fairness.${key}` });
   const out = { ...DEFAULT_CONFIG.fairness };
   if (f.enabled !== undefined) {
     if (typeof f.enabled !== 'boolean') throw new ConfigError('config: "fairness.enabled" must be true or false', { key: 'fairness.enabled' });
     out.enabled = f.enabled;
   }
   if (f.ratio !== undefined) {
-    if (typeof f.ratio !== 'number' || !Number.isFinite(f.ratio) || f.ratio < 0 || f.ratio > MAX_RATIO) throw new ConfigError(`config: "fairness.ratio" must be a number 0..${MAX_RATIO} (bytes I store per byte stored for me)`, { key: 'fairness.ratio' });
+    if (typeof f.ratio !== 'number' || !Number.isFinite(f.ratio) || f.ratio < 0 || f.ratio > MAX_RATIO)
+      throw new ConfigError(`config: "fairness.ratio" must be a number 0..${MAX_RATIO} (bytes I store per byte stored for me)`, { key: 'fairness.ratio' });
     out.ratio = f.ratio;
   }
   if (f.graceBytes !== undefined) {
     if (typeof f.graceBytes === 'number' && Number.isSafeInteger(f.graceBytes) && f.graceBytes >= 0) out.graceBytes = f.graceBytes;
     else if (typeof f.graceBytes === 'string') {
-      try { out.graceBytes = parseSize(f.graceBytes); } catch (e) { throw new ConfigError(`config: "fairness.graceBytes": ${(e as Error).message}`, { key: 'fairness.graceBytes' }); }
+      try {
+        out.graceBytes = parseSize(f.graceBytes);
+      } catch (e) {
+        throw new ConfigError(`config: "fairness.graceBytes": ${(e as Error).message}`, { key: 'fairness.graceBytes' });
+      }
     } else throw new ConfigError('config: "fairness.graceBytes" must be a size such as "1GiB" or a byte count', { key: 'fairness.graceBytes' });
   }
   return out;
@@ -250,13 +272,17 @@ export function validateHealth(raw: unknown, encoding: { k: number; n: number },
   if (raw == null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config: "health" must be an object');
   const r = raw as Record<string, unknown>;
   const h: HealthConfig = { ...base };
-  for (const key of Object.keys(r)) if (!(key in DEFAULT_HEALTH)) throw new ConfigError(`config: unknown key "health.${key}" (known: ${Object.keys(DEFAULT_HEALTH).join(', ')})`, { key });
+  for (const key of Object.keys(r))
+    if (!(key in DEFAULT_HEALTH)) throw new ConfigError(`config: unknown key "health.${key}" (known: ${Object.keys(DEFAULT_HEALTH).join(', ')})`, { key });
   const ms = (key: 'intervalMs' | 'renewEveryMs' | 'gcIntervalMs', min: number) => {
     if (r[key] === undefined) return;
-    if (!Number.isSafeInteger(r[key]) || (r[key] as number) < min) throw new ConfigError(`config: "health.${key}" must be an integer of at least ${min} (ms)`, { key });
+    if (!Number.isSafeInteger(r[key]) || (r[key] as number) < min)
+      throw new ConfigError(`config: "health.${key}" must be an integer of at least ${min} (ms)`, { key });
     h[key] = r[key] as number;
   };
-  ms('intervalMs', 100); ms('renewEveryMs', 100); ms('gcIntervalMs', 100);
+  ms('intervalMs', 100);
+  ms('renewEveryMs', 100);
+  ms('gcIntervalMs', 100);
   for (const key of ['checksPerRound', 'auditsPerRound', 'repairAfterMs'] as const) {
     if (r[key] === undefined) continue;
     if (!Number.isSafeInteger(r[key]) || (r[key] as number) < 0) throw new ConfigError(`config: "health.${key}" must be a non-negative integer`, { key });
@@ -267,13 +293,16 @@ export function validateHealth(raw: unknown, encoding: { k: number; n: number },
     h.enabled = r.enabled;
   }
   if (r.leaseDays !== undefined) {
-    if (typeof r.leaseDays !== 'number' || !(r.leaseDays > 0 && r.leaseDays <= 400)) throw new ConfigError('config: "health.leaseDays" must be a number of days in (0, 400]');
+    if (typeof r.leaseDays !== 'number' || !(r.leaseDays > 0 && r.leaseDays <= 400))
+      throw new ConfigError('config: "health.leaseDays" must be a number of days in (0, 400]');
     h.leaseDays = r.leaseDays;
   }
   if (r.repairThreshold !== undefined) {
     const t = r.repairThreshold;
     if (t !== null && (!Number.isInteger(t) || (t as number) < encoding.k || (t as number) > encoding.n)) {
-      throw new ConfigError(`config: "health.repairThreshold" must be null or an integer between k=${encoding.k} and n=${encoding.n}`, { key: 'repairThreshold' });
+      throw new ConfigError(`config: "health.repairThreshold" must be null or an integer between k=${encoding.k} and n=${encoding.n}`, {
+        key: 'repairThreshold'
+      });
     }
     h.repairThreshold = t as number | null;
   }

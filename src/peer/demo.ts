@@ -41,9 +41,17 @@ async function fingerprint(root: string): Promise<Map<string, string>> {
       const p = join(dir, name);
       const st = await lstat(p);
       const rel = relative(root, p);
-      if (st.isDirectory()) { out.set(rel, `dir ${(st.mode & 0o7777).toString(8)}`); await walk(p); }
-      else if (st.isSymbolicLink()) out.set(rel, `link ${await readlink(p)}`);
-      else if (st.isFile()) out.set(rel, `file ${(st.mode & 0o7777).toString(8)} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
+      if (st.isDirectory()) {
+        out.set(rel, `dir ${(st.mode & 0o7777).toString(8)}`);
+        await walk(p);
+      } else if (st.isSymbolicLink()) out.set(rel, `link ${await readlink(p)}`);
+      else if (st.isFile())
+        out.set(
+          rel,
+          `file ${(st.mode & 0o7777).toString(8)} ${createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex')}`
+        );
     }
   };
   await walk(root);
@@ -70,7 +78,9 @@ export async function runDemo(o: DemoOptions): Promise<{ dir: string; rootCap: s
     const t1 = performance.now();
     const folder = await a.operation('POST', '/api/backup', { path: source });
     const s = folder.lastStats;
-    log(`backed up ${source}: ${s.files} files, ${s.dirs} dirs, ${s.symlinks} symlinks, ${(s.bytesTotal / 1e6).toFixed(1)} MB in ${secs(t1)} (encrypted, 3-of-5 shares on distinct peers)`);
+    log(
+      `backed up ${source}: ${s.files} files, ${s.dirs} dirs, ${s.symlinks} symlinks, ${(s.bytesTotal / 1e6).toFixed(1)} MB in ${secs(t1)} (encrypted, 3-of-5 shares on distinct peers)`
+    );
     log(`snapshot cap: ${folder.lastSnapshot.cap}`);
     log(`root cap:     ${folder.rootCap}`);
     log('              (the root cap alone restores this folder on any device: keep it secret)');

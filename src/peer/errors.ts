@@ -26,7 +26,11 @@ export class RecoveryInvalidError extends P2PBackupError {
 /** No peer returned the recovery record in time. */
 export class RecoveryNotFoundError extends P2PBackupError {
   constructor(seconds: number, last: unknown) {
-    super('ERR_RECOVERY_NOT_FOUND', `no peer returned the recovery record within ${seconds} s${last ? ` (last error: ${(last as Error).message})` : ''}; check --bootstrap and, for a private swarm, --swarm-key-file`, { seconds });
+    super(
+      'ERR_RECOVERY_NOT_FOUND',
+      `no peer returned the recovery record within ${seconds} s${last ? ` (last error: ${(last as Error).message})` : ''}; check --bootstrap and, for a private swarm, --swarm-key-file`,
+      { seconds }
+    );
   }
 }
 

@@ -49,19 +49,30 @@ export function createBackoff(now: () => number = Date.now) {
     /** Settle like `p`, noting whether peer `id` answered or failed slowly. */
     watch<T>(id: string, p: Promise<T>, signal?: AbortSignal): Promise<T> {
       const started = now();
-      return p.then((v) => { down.delete(id); answered.set(id, now()); return v; }, (err) => {
-        const slow = now() - started >= SLOW_FAILURE_MS;
-        // A deadline (AbortSignal.timeout) that fired is a timeout too, not the caller giving up; but not from a
-        // peer that answered lately: on a full uplink our own requests wait behind the share bytes we are sending
-        // it (bench wan, 40 Mbit/s), and leaving it out would leave the upload without peers.
-        const deadline = err?.code === 'ERR_ABORTED' && (signal?.reason as Error | undefined)?.name === 'TimeoutError'
-          && now() - (answered.get(id) ?? -Infinity) >= DOWN_BACKOFF_MS;
-        if (slow && (err?.code === 'ERR_PEER_UNREACHABLE' || err?.code === 'ERR_STREAM_TIMEOUT' || deadline)) down.set(id, now());
-        throw err;
-      });
+      return p.then(
+        (v) => {
+          down.delete(id);
+          answered.set(id, now());
+          return v;
+        },
+        (err) => {
+          const slow = now() - started >= SLOW_FAILURE_MS;
+          // A deadline (AbortSignal.timeout) that fired is a timeout too, not the caller giving up; but not from a
+          // peer that answered lately: on a full uplink our own requests wait behind the share bytes we are sending
+          // it (bench wan, 40 Mbit/s), and leaving it out would leave the upload without peers.
+          const deadline =
+            err?.code === 'ERR_ABORTED' &&
+            (signal?.reason as Error | undefined)?.name === 'TimeoutError' &&
+            now() - (answered.get(id) ?? -Infinity) >= DOWN_BACKOFF_MS;
+          if (slow && (err?.code === 'ERR_PEER_UNREACHABLE' || err?.code === 'ERR_STREAM_TIMEOUT' || deadline)) down.set(id, now());
+          throw err;
+        }
+      );
     },
     /** Leave `id` out of candidate lists for a while (a holder abandoned as too slow by a hedged read). */
-    mark(id: string): void { down.set(id, now()); },
+    mark(id: string): void {
+      down.set(id, now());
+    },
     /** Forget that `id` failed (it connected to us, or we to it, since). */
     clear(id: string): void {
       down.delete(id);
@@ -144,13 +155,25 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
       // every request can time out once, and slow peers are better than "no storage peers found".
       if ([...pool.keys()].some((id) => !down.has(id))) for (const id of down) pool.delete(id);
       // Peers known (through identify) not to serve storage, such as clients offering no disk, are skipped.
-      const serves = await Promise.all([...pool.values()].map(async (p) => {
-        const protocols = await node.libp2p.peerStore.get(p).then((x) => x.protocols, (): string[] => []);
-        return protocols.length === 0 || protocols.includes(STORAGE_PROTOCOL) ? p : null;
-      }));
+      const serves = await Promise.all(
+        [...pool.values()].map(async (p) => {
+          const protocols = await node.libp2p.peerStore.get(p).then(
+            (x) => x.protocols,
+            (): string[] => []
+          );
+          return protocols.length === 0 || protocols.includes(STORAGE_PROTOCOL) ? p : null;
+        })
+      );
       // Fairness reorders within the closest set (balanced, reliable peers first) but never changes the set,
       // so downloads, which ask the same closest set, still find every share (src/fairness/rank.ts).
-      return fairness.rank(rankByDistance(si, serves.filter((p): p is PeerId => p !== null)).slice(0, count).map((p) => server(p.toString())));
+      return fairness.rank(
+        rankByDistance(
+          si,
+          serves.filter((p): p is PeerId => p !== null)
+        )
+          .slice(0, count)
+          .map((p) => server(p.toString()))
+      );
     },
     // Last resort of locate(): every storage peer we know, nearest first (a holder that did not announce
     // because it was among the closest when it took the share, and the swarm has grown since).
@@ -159,17 +182,24 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
     },
     async providers(si, o) {
       const ids = await node.findProviders(si, { signal: o?.signal, timeoutMs: PROVIDERS_TIMEOUT_MS });
-      return ids.map((p) => p.toString()).filter((id) => id !== self).map(server);
+      return ids
+        .map((p) => p.toString())
+        .filter((id) => id !== self)
+        .map(server);
     },
     // Credit for a share a peer holds (written, or claimed and proven), with the pack cap a spot check proves it by.
     async onPlaced(p) {
-      await fairness.recordPlacement(p.peer, p.si, p.shareNum, p.size, p.verifyCap).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+      await fairness
+        .recordPlacement(p.peer, p.si, p.shareNum, p.size, p.verifyCap)
+        .catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
     },
     async onDeleted(d) {
       await fairness.forgetPlacement(d.peer, d.si, d.shareNum).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
     },
     async onAudit(a) {
-      await fairness.recordShareAudit(a.peer, a.si, a.shareNum, a.ok, a.reason).catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
+      await fairness
+        .recordShareAudit(a.peer, a.si, a.shareNum, a.ok, a.reason)
+        .catch((err) => init.log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'));
     },
     // A holder abandoned as too slow (hedged reads) is left out of candidate lists like one that timed out.
     demote(id) {

@@ -22,7 +22,12 @@ export interface PackState {
 }
 
 /** The model's inputs for one peer holding shares of the folder's latest snapshot. */
-export interface HostInput { peer: string; availability: number; up: boolean; shares: number }
+export interface HostInput {
+  peer: string;
+  availability: number;
+  up: boolean;
+  shares: number;
+}
 
 export interface FolderHealth {
   folder: string;
@@ -79,7 +84,10 @@ export function livePack(s: PackState, lostAt: (peer: string) => number | undefi
   const live: Record<string, string[]> = {};
   const placements = new Map<number, Set<string>>();
   for (const [share, peers] of Object.entries(s.holders)) {
-    const up = peers.filter((p) => { const t = lostAt(p); return t === undefined || t <= s.checkedAt; });
+    const up = peers.filter((p) => {
+      const t = lostAt(p);
+      return t === undefined || t <= s.checkedAt;
+    });
     if (!up.length) continue;
     live[share] = up;
     placements.set(Number(share), new Set(up));
@@ -89,14 +97,40 @@ export function livePack(s: PackState, lostAt: (peer: string) => number | undefi
 
 export function folderHealth(i: FolderHealthInput): FolderHealth {
   const base = {
-    folder: i.folder, rootCap: i.rootCap, snapshot: i.snapshot, needed: i.encoding.k, total: i.encoding.n, threshold: i.threshold,
-    durability: i.durability.probability, weakest: i.durability.weakest
+    folder: i.folder,
+    rootCap: i.rootCap,
+    snapshot: i.snapshot,
+    needed: i.encoding.k,
+    total: i.encoding.n,
+    threshold: i.threshold,
+    durability: i.durability.probability,
+    weakest: i.durability.weakest
   };
-  const empty = { packs: i.packs?.length ?? null, checked: 0, minShares: null, minHosts: null, below: 0, atRisk: 0, unrecoverable: 0, repairing: 0, hosts: [], lastFullCheck: null, lastRepair: null };
+  const empty = {
+    packs: i.packs?.length ?? null,
+    checked: 0,
+    minShares: null,
+    minHosts: null,
+    below: 0,
+    atRisk: 0,
+    unrecoverable: 0,
+    repairing: 0,
+    hosts: [],
+    lastFullCheck: null,
+    lastRepair: null
+  };
   if (!i.snapshot || !i.packs) return { ...base, ...empty, state: 'unknown' };
-  let checked = 0, below = 0, atRisk = 0, unrecoverable = 0, repairing = 0;
-  let minShares: number | null = null, minHosts: number | null = null, oldestCheck = Infinity, lastRepair: number | null = null;
-  let needed = i.encoding.k, total = i.encoding.n;
+  let checked = 0,
+    below = 0,
+    atRisk = 0,
+    unrecoverable = 0,
+    repairing = 0;
+  let minShares: number | null = null,
+    minHosts: number | null = null,
+    oldestCheck = Infinity,
+    lastRepair: number | null = null;
+  let needed = i.encoding.k,
+    total = i.encoding.n;
   const hosts = new Map<string, number>();
   for (const cap of i.packs) {
     if (i.repairing(cap)) repairing++;
@@ -119,10 +153,25 @@ export function folderHealth(i: FolderHealthInput): FolderHealth {
   }
   const all = checked === i.packs.length;
   const state: FolderSafety = atRisk ? 'at-risk' : repairing ? 'repairing' : below ? 'degraded' : all ? 'safe' : 'unknown';
-  const hostList = [...hosts].map(([peer, shares]): HostInput => ({ peer, shares, availability: i.availability(peer), up: i.lostAt(peer) === undefined }))
-    .sort((a, b) => b.shares - a.shares || a.peer.localeCompare(b.peer)).slice(0, MAX_HOSTS);
+  const hostList = [...hosts]
+    .map(([peer, shares]): HostInput => ({ peer, shares, availability: i.availability(peer), up: i.lostAt(peer) === undefined }))
+    .sort((a, b) => b.shares - a.shares || a.peer.localeCompare(b.peer))
+    .slice(0, MAX_HOSTS);
   return {
-    ...base, needed, total, state, packs: i.packs.length, checked, minShares, minHosts, below, atRisk, unrecoverable, repairing,
-    hosts: hostList, lastFullCheck: all && checked ? oldestCheck : null, lastRepair
+    ...base,
+    needed,
+    total,
+    state,
+    packs: i.packs.length,
+    checked,
+    minShares,
+    minHosts,
+    below,
+    atRisk,
+    unrecoverable,
+    repairing,
+    hosts: hostList,
+    lastFullCheck: all && checked ? oldestCheck : null,
+    lastRepair
   };
 }

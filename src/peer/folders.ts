@@ -17,16 +17,51 @@ import { ownerKey } from '../crypto/kdf.ts';
 import { createChunker, chunkStream } from '../format/chunker.ts';
 import { fetchRecord, publishRecord, slotReadCap, uploadPack, downloadPack, type ServerFinder, StaleSeqError, DEFAULT_MIN_REPLICAS } from '../client/index.ts';
 import {
-  backup, restore, isPerItem, ls, locate, diff, forget, listSnapshots, commitSnapshot, decodeHead, encodeHead, openBackupCache,
-  HeadConflictError, openContent, reachableBlobs, capOf, contentOf, walkTree, pruneRepository, readSnapshot,
-  type BackupCache, type BlobSource, type FolderHead, type HeadStore, type ForgetPolicy, type OverwriteMode, type BackupProgress, type DirEntry
+  backup,
+  restore,
+  isPerItem,
+  ls,
+  locate,
+  diff,
+  forget,
+  listSnapshots,
+  commitSnapshot,
+  decodeHead,
+  encodeHead,
+  openBackupCache,
+  HeadConflictError,
+  openContent,
+  reachableBlobs,
+  capOf,
+  contentOf,
+  walkTree,
+  pruneRepository,
+  readSnapshot,
+  type BackupCache,
+  type BlobSource,
+  type FolderHead,
+  type HeadStore,
+  type ForgetPolicy,
+  type OverwriteMode,
+  type BackupProgress,
+  type DirEntry
 } from '../backup/index.ts';
 import { SyncJournal, type FolderRecord } from '../backup/journal.ts';
 import { homePaths } from './home.ts';
 import { SyncEngine, type SyncEvent } from '../backup/sync-engine.ts';
 import {
-  Repository, repoWriteCap, repoReadCap, openLocalIndex, memoryIndex, RecordConflictError, encodeChunkList, decodeChunkList,
-  type PackStore, type RecordStore, type PruneReport, type ChunkRef
+  Repository,
+  repoWriteCap,
+  repoReadCap,
+  openLocalIndex,
+  memoryIndex,
+  RecordConflictError,
+  encodeChunkList,
+  decodeChunkList,
+  type PackStore,
+  type RecordStore,
+  type PruneReport,
+  type ChunkRef
 } from '../repo/index.ts';
 
 export interface FolderServiceInit {
@@ -55,7 +90,13 @@ const DETAILS_CONCURRENCY = 4;
  * A limit on the bytes per second a caller takes: each `take(n)` waits until n more bytes fit the rate
  * since the first call (no burst beyond one take). Abortable.
  */
-export function createThrottle(bytesPerSecond: number, clock: { now: () => number; sleep: (ms: number, signal?: AbortSignal) => Promise<unknown> } = { now: () => performance.now(), sleep: (ms, signal) => sleep(ms, undefined, { signal }) }) {
+export function createThrottle(
+  bytesPerSecond: number,
+  clock: { now: () => number; sleep: (ms: number, signal?: AbortSignal) => Promise<unknown> } = {
+    now: () => performance.now(),
+    sleep: (ms, signal) => sleep(ms, undefined, { signal })
+  }
+) {
   let next = -Infinity; // when the bytes taken so far have been paid for (ms, on the clock's time)
   return async (bytes: number, signal?: AbortSignal): Promise<void> => {
     const t = clock.now();
@@ -119,7 +160,10 @@ export async function createFolderService(init: FolderServiceInit) {
       for (const s of await finder.candidates(si, 2 * cap.n, { signal: o.signal })) {
         for (const { shareNum } of await s.list(si, { signal: o.signal }).catch(() => [])) {
           if (!s.delete) continue;
-          const gone = await s.delete(si, shareNum, { signal: o.signal }).then(() => true, () => false);
+          const gone = await s.delete(si, shareNum, { signal: o.signal }).then(
+            () => true,
+            () => false
+          );
           if (gone) await Promise.resolve(finder.onDeleted?.({ peer: s.id, si, shareNum })).catch(() => {});
         }
       }
@@ -131,7 +175,10 @@ export async function createFolderService(init: FolderServiceInit) {
   // The record is as safe as the packs it lists when it is on `happy` peers (a small swarm has fewer than 3).
   const ownRecord = slotRecordStore(finder, formatCap(ownWrite), Math.min(DEFAULT_MIN_REPLICAS, encoding.happy));
   const repo = new Repository({
-    packs, record: ownRecord, readCap: ownRead, secret,
+    packs,
+    record: ownRecord,
+    readCap: ownRead,
+    secret,
     index: await openLocalIndex(homePaths(init.home).repoIndex)
   });
   const ownRepo = repo;
@@ -144,7 +191,7 @@ export async function createFolderService(init: FolderServiceInit) {
       const text = formatCap(cap);
       if (text === ownReadText) return repo;
       let r = readers.get(text);
-      if (!r) readers.set(text, r = new Repository({ packs, record: slotRecordStore(finder, text), readCap: cap, index: memoryIndex() }));
+      if (!r) readers.set(text, (r = new Repository({ packs, record: slotRecordStore(finder, text), readCap: cap, index: memoryIndex() })));
       return r;
     }
   };
@@ -157,7 +204,10 @@ export async function createFolderService(init: FolderServiceInit) {
     },
     async write(head: FolderHead, prevSeq: number | null) {
       try {
-        await publishRecord(finder, cap, encodeHead({ repo: ownReadText, ...head }), { seq: (prevSeq ?? 0) + 1, minReplicas: Math.min(DEFAULT_MIN_REPLICAS, encoding.happy) });
+        await publishRecord(finder, cap, encodeHead({ repo: ownReadText, ...head }), {
+          seq: (prevSeq ?? 0) + 1,
+          minReplicas: Math.min(DEFAULT_MIN_REPLICAS, encoding.happy)
+        });
       } catch (err: any) {
         if (err?.code === 'ERR_STALE_SEQ') throw new HeadConflictError(prevSeq, err.details?.highest ?? null);
         throw err;
@@ -166,41 +216,63 @@ export async function createFolderService(init: FolderServiceInit) {
   });
 
   /** Run `fn` as a registered operation when there is a registry (its signal: the operation's, else the caller's). */
-  const asOperation = <T>(spec: Parameters<Operations['run']>[0], fn: (signal: AbortSignal | undefined, status: (e: BackupProgress) => void) => Promise<T>): Promise<T> =>
-    init.operations ? init.operations.run(spec, (op) => fn(op.signal, op.status)) : fn(spec.signal, () => {});
+  const asOperation = <T>(
+    spec: Parameters<Operations['run']>[0],
+    fn: (signal: AbortSignal | undefined, status: (e: BackupProgress) => void) => Promise<T>
+  ): Promise<T> => (init.operations ? init.operations.run(spec, (op) => fn(op.signal, op.status)) : fn(spec.signal, () => {}));
 
   const journal = await SyncJournal.open(homePaths(init.home).sync);
   const cache: BackupCache = await openBackupCache(homePaths(init.home).backupCache);
   let progress: ((e: BackupProgress) => void) | undefined;
 
-  const engine = new SyncEngine({
-    journal,
-    snapshot(rec: FolderRecord, engineSignal) {
-      return asOperation({ kind: 'backup', origin: 'sync', title: `Backup of ${rec.path}`, folder: rec.path, signal: engineSignal }, async (signal = engineSignal, status) => {
-        // A backup shares the repository with other backups; a prune (on any device of the owner) excludes it.
-        await repo.lock('backup', signal);
-        await repo.sync(signal); // blobs other devices of the owner published since: not stored again
-        const r = await backup(rec.path, {
-          repo, chunker, cache, signal, excludes: rec.excludes, excludeIfPresent: rec.excludeIfPresent, parent: rec.lastSnapshot?.cap, host: hostname(),
-          onProgress: (e) => { progress?.(e); if (!isPerItem(e)) { status(e); init.onEvent?.(e); } } // the event stream gets status lines, not one per file
-        });
-        return { snapshotCap: r.snapshotCap, time: r.snapshot.time, root: r.root, stats: r.stats };
-      });
+  const engine = new SyncEngine(
+    {
+      journal,
+      snapshot(rec: FolderRecord, engineSignal) {
+        return asOperation(
+          { kind: 'backup', origin: 'sync', title: `Backup of ${rec.path}`, folder: rec.path, signal: engineSignal },
+          async (signal = engineSignal, status) => {
+            // A backup shares the repository with other backups; a prune (on any device of the owner) excludes it.
+            await repo.lock('backup', signal);
+            await repo.sync(signal); // blobs other devices of the owner published since: not stored again
+            const r = await backup(rec.path, {
+              repo,
+              chunker,
+              cache,
+              signal,
+              excludes: rec.excludes,
+              excludeIfPresent: rec.excludeIfPresent,
+              parent: rec.lastSnapshot?.cap,
+              host: hostname(),
+              onProgress: (e) => {
+                progress?.(e);
+                if (!isPerItem(e)) {
+                  status(e);
+                  init.onEvent?.(e);
+                }
+              } // the event stream gets status lines, not one per file
+            });
+            return { snapshotCap: r.snapshotCap, time: r.snapshot.time, root: r.root, stats: r.stats };
+          }
+        );
+      },
+      async commit(rec, snap) {
+        await commitSnapshot(headStore(rec.writeCap), { cap: snap.snapshotCap, time: snap.time });
+        // The head names blobs this device indexed: publish them (other devices, prune and readers need them).
+        await repo.publish({ unlock: true });
+        await repo.addFolder(rec.rootCap);
+      },
+      onEvent: (e) => init.onEvent?.(e)
     },
-    async commit(rec, snap) {
-      await commitSnapshot(headStore(rec.writeCap), { cap: snap.snapshotCap, time: snap.time });
-      // The head names blobs this device indexed: publish them (other devices, prune and readers need them).
-      await repo.publish({ unlock: true });
-      await repo.addFolder(rec.rootCap);
-    },
-    onEvent: (e) => init.onEvent?.(e)
-  }, { debounceMs: init.debounceMs });
+    { debounceMs: init.debounceMs }
+  );
 
   /** Resolve ROOTCAP (a folder head's read or write cap), a folder path or id: the head's read cap. */
   const headCapOf = async (what: string): Promise<string> => {
     if (what.startsWith('p2pb:')) {
       const c = parseCap(what);
-      if (c.type !== 'mr' && c.type !== 'mw') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a folder root cap (p2pb:mr:…) is needed here, not a "${c.type}" cap`, { type: c.type });
+      if (c.type !== 'mr' && c.type !== 'mw')
+        throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a folder root cap (p2pb:mr:…) is needed here, not a "${c.type}" cap`, { type: c.type });
       return what;
     }
     return (await engine.find(what)).rootCap;
@@ -236,8 +308,14 @@ export async function createFolderService(init: FolderServiceInit) {
       const existing = (await journal.list()).find((r) => r.path === resolve(f.path));
       if (existing) return existing;
       const rec: FolderRecord = {
-        id: randomUUID(), path: resolve(f.path), writeCap: f.writeCap, rootCap: slotReadCap(f.writeCap),
-        watch: f.watch, excludes: f.excludes ?? [], state: 'interrupted', pending: 0
+        id: randomUUID(),
+        path: resolve(f.path),
+        writeCap: f.writeCap,
+        rootCap: slotReadCap(f.writeCap),
+        watch: f.watch,
+        excludes: f.excludes ?? [],
+        state: 'interrupted',
+        pending: 0
       };
       await journal.put(rec);
       return rec;
@@ -245,7 +323,11 @@ export async function createFolderService(init: FolderServiceInit) {
 
     /** Record that the folder on disk equals this snapshot (after a restore in place). */
     async markSynced(id: string, snap: { cap: string; time: number }) {
-      return journal.update(id, (r) => { r.state = 'in-sync'; r.lastSnapshot = snap; delete r.batch; });
+      return journal.update(id, (r) => {
+        r.state = 'in-sync';
+        r.lastSnapshot = snap;
+        delete r.batch;
+      });
     },
 
     /** One-shot backup of a folder (registered without watching if new); resolves when the head moved. */
@@ -265,7 +347,10 @@ export async function createFolderService(init: FolderServiceInit) {
       }
     },
 
-    async snapshots(what: string, o: { details?: boolean; signal?: AbortSignal } = {}): Promise<{ rootCap: string; seq: number; snapshots: SnapshotListing[] }> {
+    async snapshots(
+      what: string,
+      o: { details?: boolean; signal?: AbortSignal } = {}
+    ): Promise<{ rootCap: string; seq: number; snapshots: SnapshotListing[] }> {
       const cap = await headCapOf(what);
       const r = await headStore(cap).read();
       const snapshots: SnapshotListing[] = listSnapshots(r?.head ?? null);
@@ -322,16 +407,23 @@ export async function createFolderService(init: FolderServiceInit) {
       const enc = o.encoding ?? encoding;
       // A repository view of its own for this put: same index and record, packs coded as asked, placements kept.
       const repo = new Repository({
-        packs: { ...packs, async putPack(bytes, po = {}) {
-          const r = await uploadPack(bytes, finder, { ...enc, signal: po.signal });
-          init.onTransfer?.('upload');
-          placed.push({ si: r.storageIndex, pack: r.capText, placements: r.placements, happiness: r.happiness });
-          return r.cap;
-        } },
-        record: slotRecordStore(finder, formatCap(ownWrite), Math.min(DEFAULT_MIN_REPLICAS, enc.happy)), readCap: ownRead, secret, index: ownRepo.index
+        packs: {
+          ...packs,
+          async putPack(bytes, po = {}) {
+            const r = await uploadPack(bytes, finder, { ...enc, signal: po.signal });
+            init.onTransfer?.('upload');
+            placed.push({ si: r.storageIndex, pack: r.capText, placements: r.placements, happiness: r.happiness });
+            return r.cap;
+          }
+        },
+        record: slotRecordStore(finder, formatCap(ownWrite), Math.min(DEFAULT_MIN_REPLICAS, enc.happy)),
+        readCap: ownRead,
+        secret,
+        index: ownRepo.index
       });
       const refs: ChunkRef[] = [];
-      let size = 0, blobsNew = 0;
+      let size = 0,
+        blobsNew = 0;
       const stored: Promise<void>[] = [];
       const before = { sealed: repo.stats.sealedNew, packs: repo.stats.packs };
       let first: Uint8Array | null = null; // held back: content of at most LITERAL_MAX_BYTES lives in its cap
@@ -343,8 +435,14 @@ export async function createFolderService(init: FolderServiceInit) {
       };
       for await (const chunk of chunkStream(stream, chunker, { signal: o.signal })) {
         size += chunk.length;
-        if (first === null && refs.length === 0) { first = chunk; continue; }
-        if (first) { await save(first); first = null; }
+        if (first === null && refs.length === 0) {
+          first = chunk;
+          continue;
+        }
+        if (first) {
+          await save(first);
+          first = null;
+        }
         await save(chunk);
       }
       let cap: string;
@@ -368,8 +466,14 @@ export async function createFolderService(init: FolderServiceInit) {
       const content = [...placed];
       await repo.publish({ signal: o.signal });
       return {
-        cap, size, blobsNew, bytesStored: repo.stats.sealedNew - before.sealed, packs: content.length,
-        storageIndex: content[0]?.si ?? null, pack: content[0]?.pack ?? null, placements: content[0]?.placements ?? {},
+        cap,
+        size,
+        blobsNew,
+        bytesStored: repo.stats.sealedNew - before.sealed,
+        packs: content.length,
+        storageIndex: content[0]?.si ?? null,
+        pack: content[0]?.pack ?? null,
+        placements: content[0]?.placements ?? {},
         happiness: content[0]?.happiness ?? 0,
         packCaps: content.map((p) => p.pack)
       };
@@ -379,16 +483,42 @@ export async function createFolderService(init: FolderServiceInit) {
       return diff(src, await service.resolveSnapshot(a), await service.resolveSnapshot(b));
     },
 
-    async restore(cap: string, target: string, o: { path?: string; overwrite?: OverwriteMode; preserveSpecial?: boolean; ignoreUmask?: boolean; limitBytesPerSecond?: number; signal?: AbortSignal; onProgress?: (e: BackupProgress) => void } = {}) {
+    async restore(
+      cap: string,
+      target: string,
+      o: {
+        path?: string;
+        overwrite?: OverwriteMode;
+        preserveSpecial?: boolean;
+        ignoreUmask?: boolean;
+        limitBytesPerSecond?: number;
+        signal?: AbortSignal;
+        onProgress?: (e: BackupProgress) => void;
+      } = {}
+    ) {
       // The folder, for the operation's title: by its root cap, or its latest snapshot's cap (the browser's default).
       const folder = (await engine.list()).find((f) => f.rootCap === cap || f.lastSnapshot?.cap === cap)?.path;
       const what = `${folder ?? 'a snapshot'}${o.path ? ` (${o.path})` : ''}`;
-      return asOperation({ kind: 'restore', origin: 'api', title: `Restore of ${what} into ${resolve(target)}`, folder, signal: o.signal }, async (signal, status) => {
-        const snap = await service.resolveSnapshot(cap);
-        const from = o.limitBytesPerSecond ? throttledSource(src, o.limitBytesPerSecond) : src;
-        const r = await restore(snap, resolve(target), { src: from, path: o.path, overwrite: o.overwrite, preserveSpecial: o.preserveSpecial, ignoreUmask: o.ignoreUmask, signal, onProgress: (e) => { status(e); o.onProgress?.(e); } });
-        return { snapshotCap: snap, ...r };
-      });
+      return asOperation(
+        { kind: 'restore', origin: 'api', title: `Restore of ${what} into ${resolve(target)}`, folder, signal: o.signal },
+        async (signal, status) => {
+          const snap = await service.resolveSnapshot(cap);
+          const from = o.limitBytesPerSecond ? throttledSource(src, o.limitBytesPerSecond) : src;
+          const r = await restore(snap, resolve(target), {
+            src: from,
+            path: o.path,
+            overwrite: o.overwrite,
+            preserveSpecial: o.preserveSpecial,
+            ignoreUmask: o.ignoreUmask,
+            signal,
+            onProgress: (e) => {
+              status(e);
+              o.onProgress?.(e);
+            }
+          });
+          return { snapshotCap: snap, ...r };
+        }
+      );
     },
 
     async forget(idOrPath: string, policy: ForgetPolicy, o: { prune?: boolean; signal?: AbortSignal } = {}) {
@@ -402,19 +532,25 @@ export async function createFolderService(init: FolderServiceInit) {
      * record lists them). Holds the repository's prune lock; refuses while backups hold theirs.
      */
     async prune(o: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<PruneReport> {
-      const report = await pruneRepository(repo, src, async (recorded) => {
-        const listed = new Set(recorded);
-        const folders = new Set([...recorded, ...(await engine.list()).map((f) => f.rootCap)]);
-        const snaps: string[] = [];
-        for (const f of folders) {
-          const h = await headStore(f).read();
-          // A folder the record lists whose head cannot be found stops the prune: its blobs would look dead.
-          if (!h && listed.has(f)) throw new NotFoundError('a folder of this repository has no readable head right now; prune stopped without deleting anything');
-          if (!h || h.head.repo !== ownReadText) continue; // never backed up, or another repository's folder
-          snaps.push(...h.head.snapshots.map((s) => s.cap));
-        }
-        return snaps;
-      }, { dryRun: o.dryRun, signal: o.signal });
+      const report = await pruneRepository(
+        repo,
+        src,
+        async (recorded) => {
+          const listed = new Set(recorded);
+          const folders = new Set([...recorded, ...(await engine.list()).map((f) => f.rootCap)]);
+          const snaps: string[] = [];
+          for (const f of folders) {
+            const h = await headStore(f).read();
+            // A folder the record lists whose head cannot be found stops the prune: its blobs would look dead.
+            if (!h && listed.has(f))
+              throw new NotFoundError('a folder of this repository has no readable head right now; prune stopped without deleting anything');
+            if (!h || h.head.repo !== ownReadText) continue; // never backed up, or another repository's folder
+            snaps.push(...h.head.snapshots.map((s) => s.cap));
+          }
+          return snaps;
+        },
+        { dryRun: o.dryRun, signal: o.signal }
+      );
       if (!o.dryRun) await cache.clear(); // cached file contents may name freed blobs: re-read once rather than trust them
       return report;
     },
@@ -436,8 +572,10 @@ export async function createFolderService(init: FolderServiceInit) {
         ids = (await reachableBlobs(src, snapshots, { signal: o.signal })).ids;
       } else if (c.type === 'blob') {
         reader = src.reader(c.repo) as Repository;
-        if (c.kind === 'snapshot') { snapshots = [capText]; ids = (await reachableBlobs(src, snapshots, { signal: o.signal })).ids; }
-        else ids = await blobsUnder(capText);
+        if (c.kind === 'snapshot') {
+          snapshots = [capText];
+          ids = (await reachableBlobs(src, snapshots, { signal: o.signal })).ids;
+        } else ids = await blobsUnder(capText);
       } else {
         throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a "${c.type}" cap names nothing to check`, { type: c.type });
       }

@@ -20,8 +20,17 @@ import type { Logger } from 'pino';
 import { forEachLimit } from '../common/pool.ts';
 import { parseCap, storageIndexOf } from '../caps/index.ts';
 import {
-  auditFile, checkFile, fileDurability, renewHeads, renewLeases, repairFile, snapshotDurability, availabilityOf,
-  type AuditLedger, type FileCheckReport, type ServerFinder
+  auditFile,
+  checkFile,
+  fileDurability,
+  renewHeads,
+  renewLeases,
+  repairFile,
+  snapshotDurability,
+  availabilityOf,
+  type AuditLedger,
+  type FileCheckReport,
+  type ServerFinder
 } from '../client/index.ts';
 import type { GcResult, ShareStore } from '../store/index.ts';
 import type { HealthConfig } from './config.ts';
@@ -69,15 +78,37 @@ export interface HealthInit {
   onEvent?: (e: ProgressEvent) => void;
 }
 
-interface FileState extends PackState { found: number; hosts: number; happiness: number; recoverable: boolean }
+interface FileState extends PackState {
+  found: number;
+  hosts: number;
+  happiness: number;
+  recoverable: boolean;
+}
 
-export interface SnapshotHealth { folder: string; cap: string; objects: number; checked: number; durability: number | null; weakest: number | null }
+export interface SnapshotHealth {
+  folder: string;
+  cap: string;
+  objects: number;
+  checked: number;
+  durability: number | null;
+  weakest: number | null;
+}
 
 export interface HealthState {
   enabled: boolean;
   running: boolean;
   rounds: number;
-  lastRun: { startedAt: number; finishedAt: number; durationMs: number; filesChecked: number; repaired: number; repairFailed: number; auditsPassed: number; auditsFailed: number; error?: string } | null;
+  lastRun: {
+    startedAt: number;
+    finishedAt: number;
+    durationMs: number;
+    filesChecked: number;
+    repaired: number;
+    repairFailed: number;
+    auditsPassed: number;
+    auditsFailed: number;
+    error?: string;
+  } | null;
   totals: { filesChecked: number; repaired: number; auditsPassed: number; auditsFailed: number };
   /** Files not yet checked in the current pass over all tracked files. */
   queue: number;
@@ -121,14 +152,32 @@ export function createHealthService(init: HealthInit) {
     return p;
   };
   const state: HealthState = {
-    enabled: config.enabled, running: false, rounds: 0, lastRun: null,
+    enabled: config.enabled,
+    running: false,
+    rounds: 0,
+    lastRun: null,
     totals: { filesChecked: 0, repaired: 0, auditsPassed: 0, auditsFailed: 0 },
-    queue: 0, tracked: 0, snapshots: [], durability: null, lastGc: null, lastRenewal: null,
-    config: { ...config, repairThreshold: threshold }, folders: []
+    queue: 0,
+    tracked: 0,
+    snapshots: [],
+    durability: null,
+    lastGc: null,
+    lastRenewal: null,
+    config: { ...config, repairThreshold: threshold },
+    folders: []
   };
 
   const remember = (r: FileCheckReport) => {
-    files.set(r.cap, { holders: r.holders, needed: r.needed, total: r.total, found: r.found, hosts: r.hosts, happiness: r.happiness, recoverable: r.recoverable, checkedAt: now() });
+    files.set(r.cap, {
+      holders: r.holders,
+      needed: r.needed,
+      total: r.total,
+      found: r.found,
+      hosts: r.hosts,
+      happiness: r.happiness,
+      recoverable: r.recoverable,
+      checkedAt: now()
+    });
     if (r.happiness >= threshold) belowSince.delete(r.cap);
     else if (!belowSince.has(r.cap)) belowSince.set(r.cap, now());
   };
@@ -139,10 +188,18 @@ export function createHealthService(init: HealthInit) {
     state.folders = folderList.map((f) => {
       const d = f.snapshot ? state.snapshots.find((x) => x.cap === f.snapshot!.cap) : undefined;
       return folderHealth({
-        folder: f.folder, rootCap: f.rootCap, snapshot: f.snapshot, packs: f.snapshot ? reachable.get(f.snapshot.cap) : undefined,
-        states: (cap) => files.get(cap), lostAt: (p) => lostAt.get(p), repairing: (cap) => repairing.has(cap), repairedAt: (cap) => repairedAt.get(cap),
+        folder: f.folder,
+        rootCap: f.rootCap,
+        snapshot: f.snapshot,
+        packs: f.snapshot ? reachable.get(f.snapshot.cap) : undefined,
+        states: (cap) => files.get(cap),
+        lostAt: (p) => lostAt.get(p),
+        repairing: (cap) => repairing.has(cap),
+        repairedAt: (cap) => repairedAt.get(cap),
         availability: (p) => availability.get(p) ?? availabilityOf(''),
-        durability: { probability: d?.durability ?? null, weakest: d?.weakest ?? null }, encoding: init.encoding, threshold
+        durability: { probability: d?.durability ?? null, weakest: d?.weakest ?? null },
+        encoding: init.encoding,
+        threshold
       });
     });
     const json = JSON.stringify(state.folders);
@@ -173,16 +230,29 @@ export function createHealthService(init: HealthInit) {
   }
 
   /** Run `fn` as a registered operation when there is a registry. */
-  const asOperation = <T>(spec: Parameters<Operations['run']>[0], fn: (signal: AbortSignal, progress: (p: { files?: number; totalFiles?: number; phase?: string }) => void) => Promise<T>): Promise<T> =>
-    init.operations ? init.operations.run(spec, (op) => fn(op.signal, op.progress)) : fn(spec.signal ?? controller.signal, () => {});
+  const asOperation = <T>(
+    spec: Parameters<Operations['run']>[0],
+    fn: (signal: AbortSignal, progress: (p: { files?: number; totalFiles?: number; phase?: string }) => void) => Promise<T>
+  ): Promise<T> => (init.operations ? init.operations.run(spec, (op) => fn(op.signal, op.progress)) : fn(spec.signal ?? controller.signal, () => {}));
 
   /** One round; `light`: only the files never checked (a new snapshot's), no availability sample, audit or renewal. */
   async function round(o: { light?: boolean } = {}): Promise<void> {
-    const run = { startedAt: now(), finishedAt: 0, durationMs: 0, filesChecked: 0, repaired: 0, repairFailed: 0, auditsPassed: 0, auditsFailed: 0 } as NonNullable<HealthState['lastRun']>;
+    const run = {
+      startedAt: now(),
+      finishedAt: 0,
+      durationMs: 0,
+      filesChecked: 0,
+      repaired: 0,
+      repairFailed: 0,
+      auditsPassed: 0,
+      auditsFailed: 0
+    } as NonNullable<HealthState['lastRun']>;
     state.running = true;
     try {
       const title = o.light ? 'Health check of new snapshots' : 'Health round: check, repair, audit, renew';
-      await asOperation({ kind: 'check', origin: 'health', title, signal: controller.signal }, (signal, progress) => roundSteps(run, signal, progress, o.light === true));
+      await asOperation({ kind: 'check', origin: 'health', title, signal: controller.signal }, (signal, progress) =>
+        roundSteps(run, signal, progress, o.light === true)
+      );
     } catch (err) {
       run.error = (err as Error).message;
       if (!controller.signal.aborted) log?.warn({ err: run.error }, 'health: round failed');
@@ -201,7 +271,12 @@ export function createHealthService(init: HealthInit) {
     }
   }
 
-  async function roundSteps(run: NonNullable<HealthState['lastRun']>, signal: AbortSignal, progress: (p: { files?: number; totalFiles?: number; phase?: string }) => void, light: boolean): Promise<void> {
+  async function roundSteps(
+    run: NonNullable<HealthState['lastRun']>,
+    signal: AbortSignal,
+    progress: (p: { files?: number; totalFiles?: number; phase?: string }) => void,
+    light: boolean
+  ): Promise<void> {
     // 1. availability (full rounds only: samples at a steady pace, not at every backup)
     if (!light) {
       const up = new Set(init.connected());
@@ -222,9 +297,17 @@ export function createHealthService(init: HealthInit) {
       }
     }
     const all = [...new Set(snaps.flatMap((s) => reachable.get(s.cap) ?? []))];
-    if (all.join('\n') !== order.join('\n')) { order = all; cursor = Math.min(cursor, order.length); }
+    if (all.join('\n') !== order.join('\n')) {
+      order = all;
+      cursor = Math.min(cursor, order.length);
+    }
     const wanted = new Set(all);
-    for (const cap of [...files.keys()]) if (!wanted.has(cap)) { files.delete(cap); belowSince.delete(cap); repairedAt.delete(cap); } // forgotten snapshots: stop tracking
+    for (const cap of [...files.keys()])
+      if (!wanted.has(cap)) {
+        files.delete(cap);
+        belowSince.delete(cap);
+        repairedAt.delete(cap);
+      } // forgotten snapshots: stop tracking
     const folderOf = new Map<string, string>();
     for (const s of snaps) for (const cap of reachable.get(s.cap) ?? []) folderOf.set(cap, s.folder);
     refreshFolders();
@@ -244,13 +327,25 @@ export function createHealthService(init: HealthInit) {
       repairing.add(cap);
       refreshFolders();
       try {
-        const r = await asOperation({ kind: 'repair', origin: 'health', title: `Repair of a pack${folder ? ` of ${folder}` : ''} (${why})`, folder, signal },
-          (s, p) => repairFile(cap, finder, { signal: s, onProgress: (e: { type: string; shareNum?: number }) => { if (e.type === 'client:repair:share-placed') p({ phase: `placed share ${e.shareNum}` }); } }));
+        const r = await asOperation(
+          { kind: 'repair', origin: 'health', title: `Repair of a pack${folder ? ` of ${folder}` : ''} (${why})`, folder, signal },
+          (s, p) =>
+            repairFile(cap, finder, {
+              signal: s,
+              onProgress: (e: { type: string; shareNum?: number }) => {
+                if (e.type === 'client:repair:share-placed') p({ phase: `placed share ${e.shareNum}` });
+              }
+            })
+        );
         repairedAt.set(cap, now());
         remember(r.after);
         // The loop's goal is the threshold, not n: with fewer live hosts than n, reaching it is a success.
-        if (r.repaired || r.after.happiness >= threshold) run.repaired++; else run.repairFailed++;
-        log?.info({ si: capRef(cap), why, placed: r.placed.length, deleted: r.deleted.length, before: r.before.happiness, after: r.after.happiness }, 'health: repaired');
+        if (r.repaired || r.after.happiness >= threshold) run.repaired++;
+        else run.repairFailed++;
+        log?.info(
+          { si: capRef(cap), why, placed: r.placed.length, deleted: r.deleted.length, before: r.before.happiness, after: r.after.happiness },
+          'health: repaired'
+        );
       } catch (err) {
         signal.throwIfAborted();
         run.repairFailed++;
@@ -301,7 +396,14 @@ export function createHealthService(init: HealthInit) {
       const until = now() + config.leaseDays * 24 * 3_600_000;
       // The packs kept snapshots reach, and the packs of the repository's index parts (found through the record).
       const indexPacks = await init.folders!.indexPacks().catch(() => [] as string[]);
-      const r = await renewLeases([...all, ...indexPacks], finder, { until, holdersOf: (cap) => { const h = files.get(cap)?.holders; return h ? [...new Set(Object.values(h).flat())] : undefined; }, signal });
+      const r = await renewLeases([...all, ...indexPacks], finder, {
+        until,
+        holdersOf: (cap) => {
+          const h = files.get(cap)?.holders;
+          return h ? [...new Set(Object.values(h).flat())] : undefined;
+        },
+        signal
+      });
       // Folder heads, and the repository record (a slot too).
       const heads = await renewHeads([...new Set([...snaps.map((s) => s.rootCap), init.folders!.repoCap])], finder, { until, signal });
       lastRenew = now();
@@ -315,7 +417,10 @@ export function createHealthService(init: HealthInit) {
     const avail = (p: string) => stats[p]?.availability ?? availabilityOf('');
     state.snapshots = snaps.map((s) => {
       const caps = reachable.get(s.cap) ?? [];
-      const ps = caps.flatMap((c) => { const f = files.get(c); return f ? [fileDurability(f.needed, f.holders, avail)] : []; });
+      const ps = caps.flatMap((c) => {
+        const f = files.get(c);
+        return f ? [fileDurability(f.needed, f.holders, avail)] : [];
+      });
       const d = caps.length > 0 && ps.length === caps.length ? snapshotDurability(ps) : null;
       return { folder: s.folder, cap: s.cap, objects: caps.length, checked: ps.length, durability: d?.probability ?? null, weakest: d?.weakest ?? null };
     });
@@ -338,13 +443,18 @@ export function createHealthService(init: HealthInit) {
   /** A new snapshot (or a start): a light round soon, so its safety is known without waiting for a full round. */
   const nudge = (): void => {
     if (!config.enabled || controller.signal.aborted || nudgeTimer) return;
-    nudgeTimer = setTimeout(() => { nudgeTimer = null; void exclusive(() => round({ light: true })); }, NUDGE_DELAY_MS);
+    nudgeTimer = setTimeout(() => {
+      nudgeTimer = null;
+      void exclusive(() => round({ light: true }));
+    }, NUDGE_DELAY_MS);
     nudgeTimer.unref();
   };
 
   const schedule = () => {
     if (controller.signal.aborted) return;
-    timer = setTimeout(() => { void exclusive(() => round()).finally(schedule); }, config.intervalMs);
+    timer = setTimeout(() => {
+      void exclusive(() => round()).finally(schedule);
+    }, config.intervalMs);
     timer.unref();
   };
 
@@ -352,7 +462,10 @@ export function createHealthService(init: HealthInit) {
     ledger,
     start() {
       controller = new AbortController();
-      if (config.enabled) { schedule(); nudge(); }
+      if (config.enabled) {
+        schedule();
+        nudge();
+      }
       gcTimer = setInterval(() => void gc(), config.gcIntervalMs);
       gcTimer.unref();
     },
@@ -366,7 +479,8 @@ export function createHealthService(init: HealthInit) {
     nudge,
     /** A peer connected (up) or went away: folders whose packs it holds change state at once. */
     peerEvent(peer: string, up: boolean): void {
-      if (up) lostAt.delete(peer); else lostAt.set(peer, now());
+      if (up) lostAt.delete(peer);
+      else lostAt.set(peer, now());
       refreshFolders();
     },
     async stop() {

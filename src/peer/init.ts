@@ -30,7 +30,10 @@ export interface InitOptions {
 }
 
 export async function isInitialized(home: string): Promise<boolean> {
-  return access(homePaths(home).config).then(() => true, () => false);
+  return access(homePaths(home).config).then(
+    () => true,
+    () => false
+  );
 }
 
 export async function initHome(home: string, o: InitOptions = {}): Promise<{ home: string; peerId: string; swarmKey?: string; recoveryCap: string }> {

@@ -61,7 +61,11 @@ export function createOperations(init: OperationsInit) {
   const now = init.now ?? Date.now;
   const running = new Map<string, { info: OperationInfo; controller: AbortController; lastSent: number; timer: NodeJS.Timeout | null }>();
   const finished: OperationInfo[] = []; // newest first
-  const snapshot = (info: OperationInfo): OperationInfo => ({ ...info, progress: info.progress && { ...info.progress }, ...(info.error ? { error: { ...info.error } } : {}) });
+  const snapshot = (info: OperationInfo): OperationInfo => ({
+    ...info,
+    progress: info.progress && { ...info.progress },
+    ...(info.error ? { error: { ...info.error } } : {})
+  });
 
   function sendProgress(id: string): void {
     const r = running.get(id);
@@ -76,7 +80,16 @@ export function createOperations(init: OperationsInit) {
     async run<T>(spec: OperationSpec, fn: (op: RunningOperation) => Promise<T>): Promise<T> {
       const id = randomUUID();
       const controller = new AbortController();
-      const info: OperationInfo = { id, kind: spec.kind, origin: spec.origin, title: spec.title, ...(spec.folder ? { folder: spec.folder } : {}), startedAt: now(), state: 'running', progress: null };
+      const info: OperationInfo = {
+        id,
+        kind: spec.kind,
+        origin: spec.origin,
+        title: spec.title,
+        ...(spec.folder ? { folder: spec.folder } : {}),
+        startedAt: now(),
+        state: 'running',
+        progress: null
+      };
       const entry = { info, controller, lastSent: 0, timer: null as NodeJS.Timeout | null };
       const onCallerAbort = () => controller.abort(spec.signal!.reason);
       if (spec.signal?.aborted) controller.abort(spec.signal.reason);
@@ -92,9 +105,14 @@ export function createOperations(init: OperationsInit) {
           if (entry.timer) return;
           const wait = PROGRESS_EVENT_MS - (now() - entry.lastSent);
           if (wait <= 0) sendProgress(id);
-          else { entry.timer = setTimeout(() => sendProgress(id), wait); entry.timer.unref(); }
+          else {
+            entry.timer = setTimeout(() => sendProgress(id), wait);
+            entry.timer.unref();
+          }
         },
-        status(e) { if (e.type.endsWith(':status')) op.progress(progressOfStatus(e as unknown as Record<string, unknown>)); }
+        status(e) {
+          if (e.type.endsWith(':status')) op.progress(progressOfStatus(e as unknown as Record<string, unknown>));
+        }
       };
       const end = (state: OperationInfo['state'], err?: unknown) => {
         spec.signal?.removeEventListener('abort', onCallerAbort);
@@ -102,7 +120,11 @@ export function createOperations(init: OperationsInit) {
         running.delete(id);
         info.state = state;
         info.finishedAt = now();
-        if (err !== undefined) info.error = err instanceof P2PBackupError ? { code: err.code, message: err.message } : { code: 'ERR_INTERNAL', message: String((err as Error)?.message ?? err) };
+        if (err !== undefined)
+          info.error =
+            err instanceof P2PBackupError
+              ? { code: err.code, message: err.message }
+              : { code: 'ERR_INTERNAL', message: String((err as Error)?.message ?? err) };
         // The health loop's routine rounds: only the latest is kept, so they do not push out what people did.
         if (isRoutine(info)) for (let j = finished.length - 1; j >= 0; j--) if (isRoutine(finished[j])) finished.splice(j, 1);
         finished.unshift(info);

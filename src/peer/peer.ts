@@ -85,7 +85,15 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   try {
     node = await createNode({
       // A peer offering no disk (a client) does not serve the storage protocol at all.
-      privateKey, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, upnp: config.upnp, mdns: config.mdns, lanOnly: config.lanOnly, swarmKey, store: offer > 0 ? store : undefined,
+      privateKey,
+      listen: config.listen,
+      announce: config.announce,
+      bootstrap: config.bootstrap,
+      upnp: config.upnp,
+      mdns: config.mdns,
+      lanOnly: config.lanOnly,
+      swarmKey,
+      store: offer > 0 ? store : undefined,
       relay: {
         server: config.relay.server && { rate: config.relay.rate, dailyBytes: config.relay.dailyBytes, maxReservations: config.relay.maxReservations },
         client: config.relay.client
@@ -94,7 +102,11 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
         keep: config.keepConnections,
         onEvent: (e) => log?.info({ dialable: e.dialable, reachability: e.summary }, 'reachability')
       },
-      server: { onEvent: (e) => { if (e.ok && e.op === 'write' && e.si) announcer.announce(e.si); } }
+      server: {
+        onEvent: (e) => {
+          if (e.ok && e.op === 'write' && e.si) announcer.announce(e.si);
+        }
+      }
     });
   } catch (err) {
     await store.close();
@@ -105,7 +117,9 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   const self = node.peerId.toString();
   // Uptime seen, for the ledger.
   node.libp2p.addEventListener('peer:connect', (e) => fairness.ledger.peerConnected(e.detail.toString()));
-  node.libp2p.addEventListener('peer:disconnect', (e) => { void fairness.ledger.peerDisconnected(e.detail.toString()).catch(() => {}); });
+  node.libp2p.addEventListener('peer:disconnect', (e) => {
+    void fairness.ledger.peerDisconnected(e.detail.toString()).catch(() => {});
+  });
   const { finder, server } = createFinder({ node, fairness, log });
 
   // The event bus: sync-state changes, backup/restore progress and peer (dis)connections, for the API's
@@ -116,13 +130,30 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   // The health loop (started later, by startServices) hears of peers coming and going: a folder whose holder
   // went away is "degraded" at once. (Peers connect before `peer` below exists: hence the late binding.)
   let healthOf = (): HealthService | null => null;
-  node.libp2p.addEventListener('peer:connect', (ev) => { healthOf()?.peerEvent(ev.detail.toString(), true); emit({ type: 'peer:connect', peer: ev.detail.toString() }); });
-  node.libp2p.addEventListener('peer:disconnect', (ev) => { healthOf()?.peerEvent(ev.detail.toString(), false); emit({ type: 'peer:disconnect', peer: ev.detail.toString() }); });
+  node.libp2p.addEventListener('peer:connect', (ev) => {
+    healthOf()?.peerEvent(ev.detail.toString(), true);
+    emit({ type: 'peer:connect', peer: ev.detail.toString() });
+  });
+  node.libp2p.addEventListener('peer:disconnect', (ev) => {
+    healthOf()?.peerEvent(ev.detail.toString(), false);
+    emit({ type: 'peer:disconnect', peer: ev.detail.toString() });
+  });
   // Backups, restores, checks and repairs by id: listed and cancellable, their progress on the bus.
   const operations = createOperations({ emit });
-  const swarmView = createSwarmView({ node, store: { stats: () => { const st = store.stats(); return { offered: st.offered, used: st.used }; } } });
+  const swarmView = createSwarmView({
+    node,
+    store: {
+      stats: () => {
+        const st = store.stats();
+        return { offered: st.offered, used: st.used };
+      }
+    }
+  });
   const transfers = { uploads: 0, downloads: 0 };
-  const onTransfer = (kind: 'upload' | 'download') => { if (kind === 'upload') transfers.uploads++; else transfers.downloads++; };
+  const onTransfer = (kind: 'upload' | 'download') => {
+    if (kind === 'upload') transfers.uploads++;
+    else transfers.downloads++;
+  };
 
   let folders: FolderService | null = null;
   // The recovery record follows the folder list (published once the services start).
@@ -130,9 +161,15 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
   if (init.folders !== false) {
     try {
       folders = await createFolderService({
-        home, finder, encoding: config.encoding, convergenceSecret: secret,
+        home,
+        finder,
+        encoding: config.encoding,
+        convergenceSecret: secret,
         onFoldersChanged: () => recovery.schedule(),
-        onEvent: (e) => { if (e.type === 'sync:folder:snapshot') healthOf()?.nudge(); emit(e as ProgressEvent); },
+        onEvent: (e) => {
+          if (e.type === 'sync:folder:snapshot') healthOf()?.nudge();
+          emit(e as ProgressEvent);
+        },
         onTransfer,
         operations
       });
@@ -161,7 +198,9 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
 
     subscribe(fn) {
       bus.on('event', fn);
-      return () => { bus.off('event', fn); };
+      return () => {
+        bus.off('event', fn);
+      };
     },
     transfers: () => ({ ...transfers }),
     repairQueue: () => peer.health?.state().queue ?? 0,
@@ -172,9 +211,12 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       await folders?.start();
       if (folders) recovery.start(RECOVERY_FIRST_PUBLISH_MS);
       spotTimer = setInterval(() => {
-        void checkFairness().then((rs) => {
-          for (const r of rs) if (r.ok === false) log?.warn({ peer: r.peer, missing: r.missing.length, checked: r.checked }, 'fairness: spot check failed');
-        }, () => {});
+        void checkFairness().then(
+          (rs) => {
+            for (const r of rs) if (r.ok === false) log?.warn({ peer: r.peer, missing: r.missing.length, checked: r.checked }, 'fairness: spot check failed');
+          },
+          () => {}
+        );
       }, SPOT_CHECK_INTERVAL_MS);
       spotTimer.unref();
       // One audit, two books: the health ledger (availability, repairs) and the fairness ledger
@@ -182,21 +224,45 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
       const ledger = await AuditLedger.open(paths.audits, {
         // One audit, two books: the health ledger (availability, repairs) and the fairness ledger (a failed
         // audit of a share drops that placement and its credit).
-        onAudit: (p, ok, reason, share) => (share ? fairness.recordShareAudit(p, share.siHex, share.shareNum, ok, reason) : fairness.ledger.recordAudit(p, ok, reason)).then(() => {}, (err) => log?.warn({ err: (err as Error).message }, 'fairness ledger write failed'))
+        onAudit: (p, ok, reason, share) =>
+          (share ? fairness.recordShareAudit(p, share.siHex, share.shareNum, ok, reason) : fairness.ledger.recordAudit(p, ok, reason)).then(
+            () => {},
+            (err) => log?.warn({ err: (err as Error).message }, 'fairness ledger write failed')
+          )
       });
       peer.health = createHealthService({
-        config: config.health, encoding: config.encoding, finder, store, folders, ledger, log, operations, onEvent: emit,
+        config: config.health,
+        encoding: config.encoding,
+        finder,
+        store,
+        folders,
+        ledger,
+        log,
+        operations,
+        onEvent: emit,
         connected: () => node.libp2p.getPeers().map((p) => p.toString())
       });
       peer.health.start();
     },
 
-    check: (cap, o) => operations.run(
-      { kind: o.repair ? 'repair' : 'check', origin: 'api', title: `${o.repair ? 'Repair' : o.verify ? 'Verification' : 'Check'} of ${cap.length > 48 ? `${cap.slice(0, 44)}…` : cap}${o.deep ? ' (deep)' : ''}`, signal: o.signal },
-      (op) => checkCap(cap, finder, folders, {
-        ...o, signal: op.signal,
-        onProgress: (e) => { if (e.type === 'client:check:file') op.progress({ files: Number(e.done), totalFiles: Number(e.total) }); o.onProgress?.(e); }
-      })),
+    check: (cap, o) =>
+      operations.run(
+        {
+          kind: o.repair ? 'repair' : 'check',
+          origin: 'api',
+          title: `${o.repair ? 'Repair' : o.verify ? 'Verification' : 'Check'} of ${cap.length > 48 ? `${cap.slice(0, 44)}…` : cap}${o.deep ? ' (deep)' : ''}`,
+          signal: o.signal
+        },
+        (op) =>
+          checkCap(cap, finder, folders, {
+            ...o,
+            signal: op.signal,
+            onProgress: (e) => {
+              if (e.type === 'client:check:file') op.progress({ files: Number(e.done), totalFiles: Number(e.total) });
+              o.onProgress?.(e);
+            }
+          })
+      ),
     operations: () => operations.list(),
     cancelOperation: (id) => operations.cancel(id),
     swarm: () => swarmView(),
@@ -206,10 +272,16 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
 
     async status() {
       return statusReport({
-        peerId: self, home, addresses: peer.addresses(), peersConnected: node.libp2p.getPeers().length,
+        peerId: self,
+        home,
+        addresses: peer.addresses(),
+        peersConnected: node.libp2p.getPeers().length,
         storage: (({ offered, used, shares }) => ({ offered, used, shares }))(store.stats()),
-        apiUrl: peer.apiUrl, encoding: config.encoding, privateSwarm: swarmKey !== undefined, readOnly,
-        folders: readOnly ? [] : await folders?.listFolders() ?? [],
+        apiUrl: peer.apiUrl,
+        encoding: config.encoding,
+        privateSwarm: swarmKey !== undefined,
+        readOnly,
+        folders: readOnly ? [] : ((await folders?.listFolders()) ?? []),
         fairness: fairness.report(self),
         health: peer.health,
         reachability: node.reachability?.report() ?? null

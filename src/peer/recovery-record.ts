@@ -65,7 +65,8 @@ function parsePayload(bytes: Uint8Array): RecoveryPayload {
   }
   if (p?.v !== RECOVERY_VERSION) throw new RecoveryInvalidError(`unknown version ${p?.v}`);
   if (typeof p.peerKey !== 'string' || typeof p.convergenceSecret !== 'string') throw new RecoveryInvalidError('keys missing');
-  if (!Array.isArray(p.folders) || p.folders.some((f: any) => typeof f?.path !== 'string' || typeof f?.writeCap !== 'string')) throw new RecoveryInvalidError('folders');
+  if (!Array.isArray(p.folders) || p.folders.some((f: any) => typeof f?.path !== 'string' || typeof f?.writeCap !== 'string'))
+    throw new RecoveryInvalidError('folders');
   p.config = validateConfig(p.config);
   return p as RecoveryPayload;
 }

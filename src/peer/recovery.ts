@@ -23,7 +23,11 @@ export interface RecoverOptions {
  * Rebuild a home from a recovery cap. The home must not exist yet. Returns the folders restored.
  * Needs only the cap and a way into the swarm (bootstrap addresses, or mDNS on the LAN).
  */
-export async function recoverHome(home: string, recoveryCap: string, o: RecoverOptions = {}): Promise<{ peerId: string; folders: { path: string; snapshot: string | null; files: number }[] }> {
+export async function recoverHome(
+  home: string,
+  recoveryCap: string,
+  o: RecoverOptions = {}
+): Promise<{ peerId: string; folders: { path: string; snapshot: string | null; files: number }[] }> {
   const c = parseCap(recoveryCap);
   if (c.type !== 'mw') throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a recovery cap is a write cap (p2pb:mw:…), not a "${c.type}" cap`, { type: c.type });
   if (await isInitialized(home)) throw new AlreadyInitializedError(home, `${home} is already a p2pbackup home; recover into a new --home`);

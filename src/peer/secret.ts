@@ -9,7 +9,8 @@ const SECRET_BYTES = 32;
 export async function loadOrCreateSecret(path: string): Promise<Uint8Array> {
   try {
     const b = await readFile(path);
-    if (b.length !== SECRET_BYTES) throw new ConfigError(`${path} must hold ${SECRET_BYTES} bytes (found ${b.length}); restore it from a backup or remove it to start a new one`, { path });
+    if (b.length !== SECRET_BYTES)
+      throw new ConfigError(`${path} must hold ${SECRET_BYTES} bytes (found ${b.length}); restore it from a backup or remove it to start a new one`, { path });
     return b;
   } catch (err: any) {
     if (err.code !== 'ENOENT') throw err;

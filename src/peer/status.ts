@@ -35,7 +35,12 @@ export function statusReport(p: StatusParts): StatusReport {
     privateSwarm: p.privateSwarm,
     readOnly: p.readOnly,
     folders: p.folders.map((f) => ({
-      path: f.path, state: f.state, watch: f.watch, lastSnapshot: f.lastSnapshot ?? null, pending: f.pending, lastError: f.lastError ?? null
+      path: f.path,
+      state: f.state,
+      watch: f.watch,
+      lastSnapshot: f.lastSnapshot ?? null,
+      pending: f.pending,
+      lastError: f.lastError ?? null
     })),
     fairness: fairnessSummary(p.fairness),
     reachability: p.reachability,
@@ -58,7 +63,10 @@ function fairnessSummary(r: FairnessReport): NonNullable<StatusReport['fairness'
 function healthSummary(h: HealthService): NonNullable<StatusReport['health']> {
   const s = h.state();
   return {
-    lastRun: s.lastRun?.finishedAt ?? null, filesTracked: s.tracked, repaired: s.totals.repaired, durability: s.durability,
+    lastRun: s.lastRun?.finishedAt ?? null,
+    filesTracked: s.tracked,
+    repaired: s.totals.repaired,
+    durability: s.durability,
     snapshots: s.snapshots.map((x) => ({ folder: x.folder, cap: x.cap, durability: x.durability }))
   };
 }

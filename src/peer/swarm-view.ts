@@ -26,14 +26,20 @@ export function createSwarmView(init: SwarmViewInit): () => Promise<SwarmOvervie
 
   async function ask(id: PeerId): Promise<SwarmOverview['peers'][number]> {
     const out: SwarmOverview['peers'][number] = { id: id.toString(), latencyMs: null, offered: null, used: null, free: null, shares: null };
-    const protocols = await init.node.libp2p.peerStore.get(id).then((p) => p.protocols, (): string[] => []);
+    const protocols = await init.node.libp2p.peerStore.get(id).then(
+      (p) => p.protocols,
+      (): string[] => []
+    );
     const [ping, hello] = await Promise.allSettled([
       init.node.libp2p.services.ping.ping(id, { signal: AbortSignal.timeout(ASK_TIMEOUT_MS) }),
       // A peer known (through identify) not to serve storage, a client offering no disk, is not asked.
-      protocols.length && !protocols.includes(STORAGE_PROTOCOL) ? Promise.reject(new Error('serves no storage')) : init.node.storage(id).stats({ signal: AbortSignal.timeout(ASK_TIMEOUT_MS) })
+      protocols.length && !protocols.includes(STORAGE_PROTOCOL)
+        ? Promise.reject(new Error('serves no storage'))
+        : init.node.storage(id).stats({ signal: AbortSignal.timeout(ASK_TIMEOUT_MS) })
     ]);
     if (ping.status === 'fulfilled') out.latencyMs = ping.value;
-    if (hello.status === 'fulfilled') Object.assign(out, { offered: hello.value.offered, used: hello.value.used, free: hello.value.free, shares: hello.value.shares });
+    if (hello.status === 'fulfilled')
+      Object.assign(out, { offered: hello.value.offered, used: hello.value.used, free: hello.value.free, shares: hello.value.shares });
     else out.error = String((hello.reason as Error)?.message ?? hello.reason).slice(0, 200);
     return out;
   }
@@ -46,10 +52,14 @@ export function createSwarmView(init: SwarmViewInit): () => Promise<SwarmOvervie
     const answered = peers.filter((p) => p.offered !== null);
     const sum = (k: 'offered' | 'used' | 'free') => answered.reduce((a, p) => a + (p[k] ?? 0), 0);
     return {
-      at, peers,
+      at,
+      peers,
       totals: {
-        peers: peers.length + 1, answered: answered.length + 1,
-        offered: own.offered + sum('offered'), used: own.used + sum('used'), free: (own.free ?? Math.max(0, own.offered - own.used)) + sum('free')
+        peers: peers.length + 1,
+        answered: answered.length + 1,
+        offered: own.offered + sum('offered'),
+        used: own.used + sum('used'),
+        free: (own.free ?? Math.max(0, own.offered - own.used)) + sum('free')
       }
     };
   }
@@ -58,7 +68,9 @@ export function createSwarmView(init: SwarmViewInit): () => Promise<SwarmOvervie
     if (!cached || now() - cached.at >= CACHE_MS) {
       const value = overview();
       cached = { at: now(), value };
-      value.catch(() => { cached = null; });
+      value.catch(() => {
+        cached = null;
+      });
     }
     return cached.value;
   };

@@ -70,7 +70,12 @@ export interface SwarmInit {
  * `wrap` is an optional command prefix that must exec (not fork) the node command it is given, so the
  * child's pid stays the daemon's pid, e.g. `['ip', 'netns', 'exec', NS]` to run it in a network namespace.
  */
-export async function spawnDaemon(home: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, wrap: string[] = []): Promise<{ child: ChildProcess; member: SwarmMember }> {
+export async function spawnDaemon(
+  home: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  wrap: string[] = []
+): Promise<{ child: ChildProcess; member: SwarmMember }> {
   const paths = homePaths(home);
   await rm(paths.daemon, { force: true });
   const log = openSync(paths.log, 'a');
@@ -81,7 +86,9 @@ export async function spawnDaemon(home: string, args: string[] = [], env: NodeJS
   });
   closeSync(log);
   let exited: number | null = null;
-  child.once('exit', (code, signal) => { exited = code ?? (signal ? 128 : 1); });
+  child.once('exit', (code, signal) => {
+    exited = code ?? (signal ? 128 : 1);
+  });
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (exited !== null) {
@@ -190,7 +197,7 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
 export async function freePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = 20_000 + Math.floor(Math.random() * 10_000);
-    if (await bindOnce(port) !== null) return port;
+    if ((await bindOnce(port)) !== null) return port;
   }
   return (await bindOnce(0))!;
 }

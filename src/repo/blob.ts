@@ -20,7 +20,8 @@ function aadOf(kind: BlobKind): Uint8Array {
   let a = aads.get(kind);
   if (!a) {
     a = new Uint8Array(aadPrefix.length + 1);
-    a.set(aadPrefix); a[aadPrefix.length] = BLOB_KIND_CODES[kind];
+    a.set(aadPrefix);
+    a[aadPrefix.length] = BLOB_KIND_CODES[kind];
     aads.set(kind, a);
   }
   return a;
@@ -44,7 +45,16 @@ export function sealBlob(kind: BlobKind, plain: Uint8Array, key: Uint8Array, o: 
   const out = new Uint8Array(BLOB_OVERHEAD_BYTES + bytes.length);
   out.set(nonce, 0);
   let w = BLOB_NONCE_BYTES;
-  const tag = sealStream(deriveSubkey(key, nonce.subarray(0, 16)), nonce.subarray(16), [header, bytes], (ct) => { out.set(ct, w); w += ct.length; }, aadOf(kind));
+  const tag = sealStream(
+    deriveSubkey(key, nonce.subarray(0, 16)),
+    nonce.subarray(16),
+    [header, bytes],
+    (ct) => {
+      out.set(ct, w);
+      w += ct.length;
+    },
+    aadOf(kind)
+  );
   out.set(tag, w);
   return out;
 }
@@ -62,7 +72,14 @@ export function openBlob(kind: BlobKind, sealed: Uint8Array, key: Uint8Array, o:
   const ctLen = sealed.length - BLOB_NONCE_BYTES - TAG_BYTES;
   const payload = new Uint8Array(ctLen);
   try {
-    openWithSubkey(deriveSubkey(key, nonce.subarray(0, 16)), nonce.subarray(16), sealed.subarray(BLOB_NONCE_BYTES, BLOB_NONCE_BYTES + ctLen), sealed.subarray(BLOB_NONCE_BYTES + ctLen), payload, aadOf(kind));
+    openWithSubkey(
+      deriveSubkey(key, nonce.subarray(0, 16)),
+      nonce.subarray(16),
+      sealed.subarray(BLOB_NONCE_BYTES, BLOB_NONCE_BYTES + ctLen),
+      sealed.subarray(BLOB_NONCE_BYTES + ctLen),
+      payload,
+      aadOf(kind)
+    );
   } catch (e) {
     if (e instanceof DecryptError) throw new BlobIntegrityError(`does not authenticate as a ${kind} blob under its key`, { kind });
     throw e;

@@ -8,17 +8,24 @@ import { InvalidRepoDataError } from './errors.ts';
 import type { BlobRef } from './types.ts';
 
 const MAGIC = [0x50, 0x32, 0x50, 0x4c]; // "P2PL"
-const HEAD = 12, ENTRY = 68;
+const HEAD = 12,
+  ENTRY = 68;
 
-export interface ChunkRef extends BlobRef { size: number }
+export interface ChunkRef extends BlobRef {
+  size: number;
+}
 
 export function encodeChunkList(chunks: readonly ChunkRef[]): Uint8Array {
   const b = new Uint8Array(HEAD + chunks.length * ENTRY);
   const dv = new DataView(b.buffer);
-  b.set(MAGIC, 0); b[4] = REPO_VERSION; dv.setUint32(8, chunks.length);
+  b.set(MAGIC, 0);
+  b[4] = REPO_VERSION;
+  dv.setUint32(8, chunks.length);
   chunks.forEach((c, i) => {
     const o = HEAD + i * ENTRY;
-    b.set(c.id, o); b.set(c.key, o + 32); dv.setUint32(o + 64, c.size);
+    b.set(c.id, o);
+    b.set(c.key, o + 32);
+    dv.setUint32(o + 64, c.size);
   });
   return b;
 }

@@ -32,7 +32,11 @@ export class InvalidRepoDataError extends P2PBackupError {
 /** Another device holds a lock that excludes this operation (a prune runs, or backups run while prune wants to). */
 export class RepoLockedError extends P2PBackupError {
   constructor(kind: string, holder: string, until: number) {
-    super('ERR_REPO_LOCKED', `the repository is locked by a ${kind} on ${holder} (until ${new Date(until).toISOString()}); try again later`, { kind, holder, until });
+    super('ERR_REPO_LOCKED', `the repository is locked by a ${kind} on ${holder} (until ${new Date(until).toISOString()}); try again later`, {
+      kind,
+      holder,
+      until
+    });
   }
 }
 
@@ -60,6 +64,10 @@ export class RecordConflictError extends P2PBackupError {
 /** Prune found a blob that a kept snapshot names but no index knows: it refuses to delete anything. */
 export class PruneMissingBlobError extends P2PBackupError {
   constructor(ids: string[]) {
-    super('ERR_PRUNE_MISSING_BLOB', `${ids.length} blob(s) named by kept snapshots are in no index (first ${ids[0].slice(0, 16)}…); prune stopped without deleting anything: run check --deep`, { count: ids.length, ids: ids.slice(0, 10) });
+    super(
+      'ERR_PRUNE_MISSING_BLOB',
+      `${ids.length} blob(s) named by kept snapshots are in no index (first ${ids[0].slice(0, 16)}…); prune stopped without deleting anything: run check --deep`,
+      { count: ids.length, ids: ids.slice(0, 10) }
+    );
   }
 }

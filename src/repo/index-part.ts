@@ -12,30 +12,44 @@ import { InvalidRepoDataError } from './errors.ts';
 import type { BlobLocation } from './types.ts';
 
 const MAGIC = [0x50, 0x32, 0x50, 0x58]; // "P2PX"
-const HEAD = 16, PACK = 42, ENTRY = 45;
+const HEAD = 16,
+  PACK = 42,
+  ENTRY = 45;
 const KIND_OF = new Map(Object.entries(BLOB_KIND_CODES).map(([k, v]) => [v as number, k as BlobKind]));
 
-export interface IndexEntry extends BlobLocation { id: Uint8Array }
+export interface IndexEntry extends BlobLocation {
+  id: Uint8Array;
+}
 
 export function encodeIndexPart(entries: readonly IndexEntry[]): Uint8Array {
   const packIdx = new Map<string, number>();
   const packs: PackCap[] = [];
   for (const e of entries) {
     const key = formatCap(e.pack);
-    if (!packIdx.has(key)) { packIdx.set(key, packs.length); packs.push(e.pack); }
+    if (!packIdx.has(key)) {
+      packIdx.set(key, packs.length);
+      packs.push(e.pack);
+    }
   }
   const b = new Uint8Array(HEAD + packs.length * PACK + entries.length * ENTRY);
   const dv = new DataView(b.buffer);
-  b.set(MAGIC, 0); b[4] = REPO_VERSION;
-  dv.setUint32(8, packs.length); dv.setUint32(12, entries.length);
+  b.set(MAGIC, 0);
+  b[4] = REPO_VERSION;
+  dv.setUint32(8, packs.length);
+  dv.setUint32(12, entries.length);
   let o = HEAD;
   for (const p of packs) {
-    b.set(p.uebHash, o); b[o + 32] = p.k; b[o + 33] = p.n; dv.setBigUint64(o + 34, BigInt(p.size));
+    b.set(p.uebHash, o);
+    b[o + 32] = p.k;
+    b[o + 33] = p.n;
+    dv.setBigUint64(o + 34, BigInt(p.size));
     o += PACK;
   }
   for (const e of entries) {
     b.set(e.id, o);
-    dv.setUint32(o + 32, packIdx.get(formatCap(e.pack))!); dv.setUint32(o + 36, e.offset); dv.setUint32(o + 40, e.length);
+    dv.setUint32(o + 32, packIdx.get(formatCap(e.pack))!);
+    dv.setUint32(o + 36, e.offset);
+    dv.setUint32(o + 40, e.length);
     b[o + 44] = BLOB_KIND_CODES[e.kind];
     o += ENTRY;
   }
@@ -47,22 +61,28 @@ export function decodeIndexPart(b: Uint8Array): IndexEntry[] {
   if (b.length < HEAD || MAGIC.some((m, i) => b[i] !== m)) throw bad('bad magic');
   if (b[4] !== REPO_VERSION || b[5] | b[6] | b[7]) throw bad(`unknown version ${b[4]}`);
   const dv = new DataView(b.buffer, b.byteOffset, b.length);
-  const np = dv.getUint32(8), ne = dv.getUint32(12);
+  const np = dv.getUint32(8),
+    ne = dv.getUint32(12);
   if (b.length !== HEAD + np * PACK + ne * ENTRY) throw bad('length does not match its counts');
   const packs: PackCap[] = [];
   let o = HEAD;
   for (let i = 0; i < np; i++, o += PACK) {
-    const k = b[o + 32], n = b[o + 33], big = dv.getBigUint64(o + 34);
+    const k = b[o + 32],
+      n = b[o + 33],
+      big = dv.getBigUint64(o + 34);
     if (k < 1 || n < k || big < 1n || big > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`pack ${i} has bad parameters`);
     packs.push({ type: 'pack', uebHash: b.slice(o, o + 32), k, n, size: Number(big) });
   }
   const out: IndexEntry[] = [];
   for (let i = 0; i < ne; i++, o += ENTRY) {
-    const p = dv.getUint32(o + 32), offset = dv.getUint32(o + 36), length = dv.getUint32(o + 40);
+    const p = dv.getUint32(o + 32),
+      offset = dv.getUint32(o + 36),
+      length = dv.getUint32(o + 40);
     const kind = KIND_OF.get(b[o + 44]);
     if (p >= np) throw bad(`entry ${i} names pack ${p} of ${np}`);
     if (!kind) throw bad(`entry ${i} has unknown kind ${b[o + 44]}`);
-    if (length < BLOB_OVERHEAD_BYTES || length > MAX_BLOB_BYTES + BLOB_OVERHEAD_BYTES + 1024 || offset + length > packs[p].size) throw bad(`entry ${i} has a range outside its pack`);
+    if (length < BLOB_OVERHEAD_BYTES || length > MAX_BLOB_BYTES + BLOB_OVERHEAD_BYTES + 1024 || offset + length > packs[p].size)
+      throw bad(`entry ${i} has a range outside its pack`);
     out.push({ id: b.slice(o, o + 32), pack: packs[p], offset, length, kind });
   }
   return out;
@@ -72,8 +92,13 @@ export function decodeIndexPart(b: Uint8Array): IndexEntry[] {
 export function encodeLocation(l: BlobLocation): Uint8Array {
   const b = new Uint8Array(51);
   const dv = new DataView(b.buffer);
-  b.set(l.pack.uebHash, 0); b[32] = l.pack.k; b[33] = l.pack.n; dv.setBigUint64(34, BigInt(l.pack.size));
-  dv.setUint32(42, l.offset); dv.setUint32(46, l.length); b[50] = BLOB_KIND_CODES[l.kind];
+  b.set(l.pack.uebHash, 0);
+  b[32] = l.pack.k;
+  b[33] = l.pack.n;
+  dv.setBigUint64(34, BigInt(l.pack.size));
+  dv.setUint32(42, l.offset);
+  dv.setUint32(46, l.length);
+  b[50] = BLOB_KIND_CODES[l.kind];
   return b;
 }
 
@@ -82,5 +107,10 @@ export function decodeLocation(b: Uint8Array): BlobLocation {
   const dv = new DataView(b.buffer, b.byteOffset, b.length);
   const kind = KIND_OF.get(b[50]);
   if (!kind) throw new InvalidRepoDataError('local index entry', 'unknown kind');
-  return { pack: { type: 'pack', uebHash: b.slice(0, 32), k: b[32], n: b[33], size: Number(dv.getBigUint64(34)) }, offset: dv.getUint32(42), length: dv.getUint32(46), kind };
+  return {
+    pack: { type: 'pack', uebHash: b.slice(0, 32), k: b[32], n: b[33], size: Number(dv.getBigUint64(34)) },
+    offset: dv.getUint32(42),
+    length: dv.getUint32(46),
+    kind
+  };
 }

@@ -6,7 +6,17 @@
 // const [{ ref }] = await repo.saveBlobs('data', [bytes]); await repo.publish(); await repo.loadBlob('data', ref);
 export * from './constants.ts';
 export type * from './types.ts';
-export { BlobIntegrityError, BlobDecompressError, BlobNotFoundError, InvalidRepoDataError, RepoLockedError, RepoConflictError, RecordConflictError, PruneMissingBlobError, FileChangedError } from './errors.ts';
+export {
+  BlobIntegrityError,
+  BlobDecompressError,
+  BlobNotFoundError,
+  InvalidRepoDataError,
+  RepoLockedError,
+  RepoConflictError,
+  RecordConflictError,
+  PruneMissingBlobError,
+  FileChangedError
+} from './errors.ts';
 export { sealBlob, openBlob } from './blob.ts';
 export { encodeChunkList, decodeChunkList, type ChunkRef } from './chunk-list.ts';
 export { encodeIndexPart, decodeIndexPart, type IndexEntry } from './index-part.ts';

@@ -36,7 +36,9 @@ type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: 
 export async function openLocalIndex(dir: string): Promise<BlobIndex> {
   const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
   await db.open();
-  const batch = async (ops: Op[]) => { for (let i = 0; i < ops.length; i += INDEX_WRITE_BATCH) await db.batch(ops.slice(i, i + INDEX_WRITE_BATCH)); };
+  const batch = async (ops: Op[]) => {
+    for (let i = 0; i < ops.length; i += INDEX_WRITE_BATCH) await db.batch(ops.slice(i, i + INDEX_WRITE_BATCH));
+  };
   return {
     async getMany(ids) {
       if (!ids.length) return [];
@@ -44,26 +46,40 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
       const missing = vals.flatMap((v, i) => (v === undefined ? [i] : []));
       if (missing.length) {
         const own = await db.getMany(missing.map((i) => `n!${ids[i]}`));
-        missing.forEach((i, j) => { vals[i] = own[j]; });
+        missing.forEach((i, j) => {
+          vals[i] = own[j];
+        });
       }
       return vals.map((v) => (v === undefined ? undefined : decodeLocation(v)));
     },
     async addOwn(entries) {
-      await batch(entries.flatMap((e) => {
-        const v = encodeLocation(e);
-        return [{ type: 'put' as const, key: `b!${hex(e.id)}`, value: v }, { type: 'put' as const, key: `n!${hex(e.id)}`, value: v }];
-      }));
+      await batch(
+        entries.flatMap((e) => {
+          const v = encodeLocation(e);
+          return [
+            { type: 'put' as const, key: `b!${hex(e.id)}`, value: v },
+            { type: 'put' as const, key: `n!${hex(e.id)}`, value: v }
+          ];
+        })
+      );
     },
     async addPart(partId, entries) {
-      await batch([...entries.map((e) => ({ type: 'put' as const, key: `b!${hex(e.id)}`, value: encodeLocation(e) })), { type: 'put', key: `p!${partId}`, value: new Uint8Array(1) }]);
+      await batch([
+        ...entries.map((e) => ({ type: 'put' as const, key: `b!${hex(e.id)}`, value: encodeLocation(e) })),
+        { type: 'put', key: `p!${partId}`, value: new Uint8Array(1) }
+      ]);
     },
-    async hasPart(partId) { return (await db.get(`p!${partId}`)) !== undefined; },
+    async hasPart(partId) {
+      return (await db.get(`p!${partId}`)) !== undefined;
+    },
     async unpublished() {
       const out: IndexEntry[] = [];
       for await (const [k, v] of db.iterator({ gte: 'n!', lt: 'n"' })) out.push({ id: Uint8Array.from(Buffer.from(k.slice(2), 'hex')), ...decodeLocation(v) });
       return out;
     },
-    async markPublished(ids) { await batch(ids.map((id) => ({ type: 'del', key: `n!${id}` }))); },
+    async markPublished(ids) {
+      await batch(ids.map((id) => ({ type: 'del', key: `n!${id}` })));
+    },
     async generation() {
       const g = await db.get('g');
       return g ? Number(new DataView(g.buffer, g.byteOffset, g.length).getBigUint64(0)) : 0;
@@ -89,7 +105,9 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
       await db.put('d', id);
       return Buffer.from(id).toString('hex');
     },
-    async close() { await db.close(); }
+    async close() {
+      await db.close();
+    }
   };
 }
 
@@ -100,16 +118,37 @@ export function memoryIndex(): BlobIndex {
   const device = randomBytes(8).toString('hex');
   let gen = 0;
   return {
-    async getMany(ids) { return ids.map((id) => b.get(id)); },
-    async addOwn(entries) { for (const e of entries) b.set(hex(e.id), e); },
-    async addPart(partId, entries) { for (const e of entries) b.set(hex(e.id), e); parts.add(partId); },
-    async hasPart(partId) { return parts.has(partId); },
-    async unpublished() { return []; },
+    async getMany(ids) {
+      return ids.map((id) => b.get(id));
+    },
+    async addOwn(entries) {
+      for (const e of entries) b.set(hex(e.id), e);
+    },
+    async addPart(partId, entries) {
+      for (const e of entries) b.set(hex(e.id), e);
+      parts.add(partId);
+    },
+    async hasPart(partId) {
+      return parts.has(partId);
+    },
+    async unpublished() {
+      return [];
+    },
     async markPublished() {},
-    async generation() { return gen; },
-    async reset(g) { b.clear(); parts.clear(); gen = g; },
-    async *entries() { for (const [id, l] of b) yield { id: Uint8Array.from(Buffer.from(id, 'hex')), ...l }; },
-    async deviceId() { return device; },
+    async generation() {
+      return gen;
+    },
+    async reset(g) {
+      b.clear();
+      parts.clear();
+      gen = g;
+    },
+    async *entries() {
+      for (const [id, l] of b) yield { id: Uint8Array.from(Buffer.from(id, 'hex')), ...l };
+    },
+    async deviceId() {
+      return device;
+    },
     async close() {}
   };
 }

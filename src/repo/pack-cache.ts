@@ -5,14 +5,21 @@ import { formatCap } from '../caps/index.ts';
 import { PACK_CACHE_BYTES, PACK_CACHE_IDLE_MS } from './constants.ts';
 import type { PackCap, PackStore } from './types.ts';
 
-interface Cached { bytes: Promise<Uint8Array>; size: number; timer?: NodeJS.Timeout }
+interface Cached {
+  bytes: Promise<Uint8Array>;
+  size: number;
+  timer?: NodeJS.Timeout;
+}
 
 export class PackCache {
   private packs = new Map<string, Cached>();
   private bytes = 0;
   private readonly store: PackStore;
   private readonly limit: number;
-  constructor(store: PackStore, limit = PACK_CACHE_BYTES) { this.store = store; this.limit = limit; }
+  constructor(store: PackStore, limit = PACK_CACHE_BYTES) {
+    this.store = store;
+    this.limit = limit;
+  }
 
   /** The verified bytes of `pack` (shared by concurrent callers; do not modify them). */
   get(pack: PackCap, signal?: AbortSignal): Promise<Uint8Array> {
@@ -37,7 +44,9 @@ export class PackCache {
     return abortable(e.bytes, signal);
   }
 
-  clear(): void { for (const k of [...this.packs.keys()]) this.drop(k); }
+  clear(): void {
+    for (const k of [...this.packs.keys()]) this.drop(k);
+  }
 
   private drop(key: string): void {
     const e = this.packs.get(key);

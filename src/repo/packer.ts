@@ -19,9 +19,19 @@ export interface Packer {
   readonly pending: number;
 }
 
-interface Waiter { id: Uint8Array; kind: BlobKind; offset: number; length: number; resolve(e: IndexEntry): void; reject(err: unknown): void }
+interface Waiter {
+  id: Uint8Array;
+  kind: BlobKind;
+  offset: number;
+  length: number;
+  resolve(e: IndexEntry): void;
+  reject(err: unknown): void;
+}
 
-export function createPacker(store: PackStore, o: { targetBytes?: number; firstBytes?: number; inFlight?: number; signal?: AbortSignal; onPack?: (bytes: number, blobs: number) => void } = {}): Packer {
+export function createPacker(
+  store: PackStore,
+  o: { targetBytes?: number; firstBytes?: number; inFlight?: number; signal?: AbortSignal; onPack?: (bytes: number, blobs: number) => void } = {}
+): Packer {
   const target = o.targetBytes ?? PACK_TARGET_BYTES;
   const first = o.firstBytes ?? PACK_FIRST_BYTES;
   let sealedInRun = 0; // packs sealed since the last flush: the next target is first x 2^sealedInRun
@@ -32,12 +42,19 @@ export function createPacker(store: PackStore, o: { targetBytes?: number; firstB
   let waiters: Waiter[] = [];
   const inFlight = new Set<Promise<void>>();
   let failed: { err: unknown } | null = null;
-  const rethrow = () => { if (failed) throw failed.err; };
+  const rethrow = () => {
+    if (failed) throw failed.err;
+  };
 
   const seal = () => {
     if (parts.length === 0) return;
-    const items = waiters, chunks = parts, total = size;
-    parts = []; waiters = []; size = 0; sealedInRun++;
+    const items = waiters,
+      chunks = parts,
+      total = size;
+    parts = [];
+    waiters = [];
+    size = 0;
+    sealedInRun++;
     const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
     const p = (async () => {
       try {
@@ -73,6 +90,8 @@ export function createPacker(store: PackStore, o: { targetBytes?: number; firstB
       sealedInRun = 0;
       rethrow();
     },
-    get pending() { return size; }
+    get pending() {
+      return size;
+    }
   };
 }

@@ -8,7 +8,8 @@ import type { IndexPartRef } from './record.ts';
 import type { PackStore } from './types.ts';
 
 export async function storeIndexPart(packs: PackStore, entries: IndexEntry[], signal?: AbortSignal): Promise<IndexPartRef> {
-  const id = randomBytes(32), key = randomBytes(32);
+  const id = randomBytes(32),
+    key = randomBytes(32);
   const packer = createPacker(packs, { signal });
   const { stored } = await packer.add(id, 'index', sealBlob('index', encodeIndexPart(entries), key));
   await packer.flush();

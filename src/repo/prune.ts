@@ -61,9 +61,13 @@ export async function prune(repo: Repository, live: ReadonlySet<string>, o: Prun
     signal?.throwIfAborted();
     const key = formatCap(e.pack);
     let p = byPack.get(key);
-    if (!p) byPack.set(key, p = { pack: e.pack, live: [], liveBytes: 0 });
+    if (!p) byPack.set(key, (p = { pack: e.pack, live: [], liveBytes: 0 }));
     const id = hex(e.id);
-    if (live.has(id) && !seen.has(id)) { seen.add(id); p.live.push(e); p.liveBytes += e.length; } else blobsDead++;
+    if (live.has(id) && !seen.has(id)) {
+      seen.add(id);
+      p.live.push(e);
+      p.liveBytes += e.length;
+    } else blobsDead++;
   }
   const missing = [...live].filter((id) => !seen.has(id));
   if (missing.length) throw new PruneMissingBlobError(missing);
@@ -75,13 +79,22 @@ export async function prune(repo: Repository, live: ReadonlySet<string>, o: Prun
   for (const p of byPack.values()) {
     bytesBefore += p.pack.size;
     if (p.live.length === 0) garbage.push(p.pack);
-    else if (p.liveBytes < repackBelow * p.pack.size) { repack.push(p); garbage.push(p.pack); }
-    else keep.push(...p.live);
+    else if (p.liveBytes < repackBelow * p.pack.size) {
+      repack.push(p);
+      garbage.push(p.pack);
+    } else keep.push(...p.live);
   }
   o.onProgress?.({ type: 'repo:prune:phase', phase: 'classify', done: byPack.size, total: byPack.size });
   const report: PruneReport = {
-    packs: byPack.size, packsKept: byPack.size - garbage.length, packsRepacked: repack.length, packsDeleted: garbage.length - repack.length,
-    blobsLive: seen.size, blobsDead, bytesFreed: 0, bytesBefore, bytesAfter: bytesBefore
+    packs: byPack.size,
+    packsKept: byPack.size - garbage.length,
+    packsRepacked: repack.length,
+    packsDeleted: garbage.length - repack.length,
+    blobsLive: seen.size,
+    blobsDead,
+    bytesFreed: 0,
+    bytesBefore,
+    bytesAfter: bytesBefore
   };
   const repackedBytes = repack.reduce((a, p) => a + p.live.reduce((b, e) => b + e.length, 0), 0);
   report.bytesAfter = bytesBefore - garbage.reduce((a, p) => a + p.size, 0) + repackedBytes;
@@ -149,5 +162,8 @@ async function deleteGarbage(repo: Repository, signal?: AbortSignal, onProgress?
     faultPoint('repo:prune:deleting');
   }
   const gone = new Set(record.garbage.map((g) => formatCap(g)));
-  await repo.updateRecord((r) => (r.garbage.some((g) => gone.has(formatCap(g))) ? (r.garbage = r.garbage.filter((g) => !gone.has(formatCap(g))), r) : null), signal);
+  await repo.updateRecord(
+    (r) => (r.garbage.some((g) => gone.has(formatCap(g))) ? ((r.garbage = r.garbage.filter((g) => !gone.has(formatCap(g)))), r) : null),
+    signal
+  );
 }

@@ -49,9 +49,20 @@ export interface RepositoryInit {
   packsInFlight?: number;
 }
 
-export interface SaveResult { ref: BlobRef; isNew: boolean; stored: Promise<void> }
+export interface SaveResult {
+  ref: BlobRef;
+  isNew: boolean;
+  stored: Promise<void>;
+}
 
-export interface RepoStats { blobsNew: number; blobsKnown: number; bytesNew: number; sealedNew: number; packs: number; packBytes: number }
+export interface RepoStats {
+  blobsNew: number;
+  blobsKnown: number;
+  bytesNew: number;
+  sealedNew: number;
+  packs: number;
+  packBytes: number;
+}
 
 export class Repository {
   readonly readCap: MutableReadCap;
@@ -83,7 +94,9 @@ export class Repository {
     this.cache = new PackCache(init.packs);
   }
 
-  get canWrite(): boolean { return this.secret !== undefined; }
+  get canWrite(): boolean {
+    return this.secret !== undefined;
+  }
 
   /** The cap of a blob of this repository (what a snapshot, a file or a directory is named by outside it). */
   blobCap(kind: BlobKind, ref: BlobRef): BlobCap {
@@ -95,8 +108,13 @@ export class Repository {
     let p = this.packers.get(which);
     if (!p) {
       p = createPacker(this.packs, {
-        targetBytes: this.init.packTargetBytes, inFlight: this.init.packsInFlight, signal,
-        onPack: (bytes) => { this.stats.packs++; this.stats.packBytes += bytes; }
+        targetBytes: this.init.packTargetBytes,
+        inFlight: this.init.packsInFlight,
+        signal,
+        onPack: (bytes) => {
+          this.stats.packs++;
+          this.stats.packBytes += bytes;
+        }
       });
       this.packers.set(which, p);
     }
@@ -135,10 +153,14 @@ export class Repository {
         continue;
       }
       const sealed = sealBlob(kind, plains[i], ref.key, { compress: o.compress });
-      this.stats.blobsNew++; this.stats.bytesNew += plains[i].length; this.stats.sealedNew += sealed.length;
+      this.stats.blobsNew++;
+      this.stats.bytesNew += plains[i].length;
+      this.stats.sealedNew += sealed.length;
       const { stored } = await this.packer(kind, o.signal).add(ref.id, kind, sealed);
       this.pending.set(id, { kind, stored });
-      const done = stored.then((e) => { this.own.push(e); });
+      const done = stored.then((e) => {
+        this.own.push(e);
+      });
       done.catch(() => {});
       out.push({ ref, isNew: true, stored: done });
     }
@@ -198,7 +220,8 @@ export class Repository {
     await this.flush();
     const entries = await this.index.unpublished();
     const parts: IndexPartRef[] = [];
-    for (let i = 0; i < entries.length; i += INDEX_PART_ENTRIES) parts.push(await storeIndexPart(this.packs, entries.slice(i, i + INDEX_PART_ENTRIES), o.signal));
+    for (let i = 0; i < entries.length; i += INDEX_PART_ENTRIES)
+      parts.push(await storeIndexPart(this.packs, entries.slice(i, i + INDEX_PART_ENTRIES), o.signal));
     if (!parts.length && !(o.unlock && this.lockKind)) return 0;
     const holder = await this.holder();
     await this.updateRecord((r) => {
@@ -245,14 +268,16 @@ export class Repository {
     if (this.syncing) return this.syncing;
     this.syncing = (async () => {
       const { record } = await this.readRecord(signal);
-      if (record.generation !== await this.index.generation()) await this.index.reset(record.generation);
+      if (record.generation !== (await this.index.generation())) await this.index.reset(record.generation);
       for (const p of record.index) {
         const id = hex(p.id);
         if (await this.index.hasPart(id)) continue;
         await this.index.addPart(id, await this.loadIndexPart(p, signal));
       }
       this.lastSync = Date.now();
-    })().finally(() => { this.syncing = null; });
+    })().finally(() => {
+      this.syncing = null;
+    });
     return this.syncing;
   }
 
@@ -291,7 +316,10 @@ export class Repository {
   /** Every pack the index names (data and metadata) and the packs of the listed index parts. */
   async livePacks(signal?: AbortSignal): Promise<PackCap[]> {
     const out = new Map<string, PackCap>();
-    for await (const e of this.index.entries()) { signal?.throwIfAborted(); out.set(formatCap(e.pack), e.pack); }
+    for await (const e of this.index.entries()) {
+      signal?.throwIfAborted();
+      out.set(formatCap(e.pack), e.pack);
+    }
     for (const p of (await this.readRecord(signal)).record.index) out.set(formatCap(p.pack), p.pack);
     return [...out.values()];
   }
@@ -305,7 +333,7 @@ export class Repository {
 
   /** This device's lock holder name (stable across restarts, so a crashed run's lock is taken over by the next). */
   private async holder(): Promise<string> {
-    return this.holderName ??= `${hostname()}/${await this.index.deviceId()}`;
+    return (this.holderName ??= `${hostname()}/${await this.index.deviceId()}`);
   }
 
   /** Take a lock of `kind`; throws RepoLockedError while a conflicting fresh lock is held by another holder. */
@@ -320,12 +348,15 @@ export class Repository {
       return r;
     }, signal);
     this.lockKind = kind;
-    this.lockTimer ??= setInterval(() => { void this.refreshLock().catch(() => {}); }, LOCK_REFRESH_MS);
+    this.lockTimer ??= setInterval(() => {
+      void this.refreshLock().catch(() => {});
+    }, LOCK_REFRESH_MS);
     this.lockTimer.unref();
   }
 
   private async refreshLock(): Promise<void> {
-    const holder = await this.holder(), kind = this.lockKind;
+    const holder = await this.holder(),
+      kind = this.lockKind;
     if (!kind) return;
     await this.updateRecord((r) => {
       const l = r.locks.find((x) => x.holder === holder);
@@ -345,12 +376,16 @@ export class Repository {
     if (!this.lockKind) return;
     const holder = await this.holder();
     this.stopLock();
-    await this.updateRecord((r) => (r.locks.some((l) => l.holder === holder) ? (r.locks = r.locks.filter((l) => l.holder !== holder), r) : null), signal);
+    await this.updateRecord((r) => (r.locks.some((l) => l.holder === holder) ? ((r.locks = r.locks.filter((l) => l.holder !== holder)), r) : null), signal);
   }
 
-  lockHolder(): Promise<string> { return this.holder(); }
+  lockHolder(): Promise<string> {
+    return this.holder();
+  }
 
-  clearCache(): void { this.cache.clear(); }
+  clearCache(): void {
+    this.cache.clear();
+  }
 
   async close(): Promise<void> {
     this.stopLock();

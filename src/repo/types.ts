@@ -22,9 +22,17 @@ export interface RecordStore {
 }
 
 /** The reference to a blob inside trees and chunk lists: its id (looked up in the index) and its own key. */
-export interface BlobRef { id: Uint8Array; key: Uint8Array }
+export interface BlobRef {
+  id: Uint8Array;
+  key: Uint8Array;
+}
 
 /** Where a blob lives: a pack and the sealed bytes' range in it. */
-export interface BlobLocation { pack: PackCap; offset: number; length: number; kind: BlobKind }
+export interface BlobLocation {
+  pack: PackCap;
+  offset: number;
+  length: number;
+  kind: BlobKind;
+}
 
 export type { BlobKind, MutableReadCap, PackCap };

@@ -7,7 +7,14 @@
 // Contract: the store calls `reserve` synchronously after its last await before the write starts (so two
 // writers of one share or of the last free bytes cannot both pass), `release` exactly when a writer ends
 // (committed or aborted; idempotent), and the add/remove methods when an index entry appears or goes.
-import { DEFAULT_LEASE_MS, MAX_LEASE_MS, MAX_OPEN_WRITES_PER_OWNER, MAX_RESERVED_BYTES_PER_OWNER, MAX_SLOTS_PER_OWNER, MAX_SLOT_LEASE_MS } from './constants.ts';
+import {
+  DEFAULT_LEASE_MS,
+  MAX_LEASE_MS,
+  MAX_OPEN_WRITES_PER_OWNER,
+  MAX_RESERVED_BYTES_PER_OWNER,
+  MAX_SLOTS_PER_OWNER,
+  MAX_SLOT_LEASE_MS
+} from './constants.ts';
 import { siToHex } from './checks.ts';
 import { ShareRefusedError, SlotRefusedError } from './errors.ts';
 import { parseSize } from './size.ts';
@@ -54,7 +61,7 @@ export class StoreAccounting {
     this.limits = {
       openWrites: init.limits?.openWrites ?? MAX_OPEN_WRITES_PER_OWNER,
       reservedBytes: init.limits?.reservedBytes ?? MAX_RESERVED_BYTES_PER_OWNER,
-      slots: init.limits?.slots ?? MAX_SLOTS_PER_OWNER,
+      slots: init.limits?.slots ?? MAX_SLOTS_PER_OWNER
     };
   }
 
@@ -65,7 +72,7 @@ export class StoreAccounting {
       reserved: this.reserved,
       free: Math.max(0, this.offered - this.used - this.reserved),
       shares: this.shares,
-      slots: this.slots,
+      slots: this.slots
     };
   }
 
@@ -103,9 +110,14 @@ export class StoreAccounting {
   private ownerWriteLimit(owner: string, size: number): string | null {
     let count = 0;
     let bytes = 0;
-    for (const r of this.reservations.values()) if (r.owner === owner) { count++; bytes += r.size; }
+    for (const r of this.reservations.values())
+      if (r.owner === owner) {
+        count++;
+        bytes += r.size;
+      }
     if (count >= this.limits.openWrites) return `you have ${count} uploads in progress here, the most one peer may have (${this.limits.openWrites})`;
-    if (count > 0 && bytes + size > this.limits.reservedBytes) return `your uploads in progress here already reserve ${bytes} bytes; ${size} more would pass the ${this.limits.reservedBytes}-byte limit per peer`;
+    if (count > 0 && bytes + size > this.limits.reservedBytes)
+      return `your uploads in progress here already reserve ${bytes} bytes; ${size} more would pass the ${this.limits.reservedBytes}-byte limit per peer`;
     return null;
   }
 
@@ -143,7 +155,11 @@ export class StoreAccounting {
     if (delta > st.free) throw new SlotRefusedError('quota', `not enough offered space: ${delta} more bytes asked, ${st.free} free`, { si });
     if (req.previous !== undefined) return;
     const held = this.slotsBy.get(req.owner) ?? 0;
-    if (held >= this.limits.slots) throw new SlotRefusedError('limit', `you already have ${held} slots here, the most one peer may have (${this.limits.slots})`, { si, limit: this.limits.slots });
+    if (held >= this.limits.slots)
+      throw new SlotRefusedError('limit', `you already have ${held} slots here, the most one peer may have (${this.limits.slots})`, {
+        si,
+        limit: this.limits.slots
+      });
     if (this.policy) {
       const d = await this.policy({ si: req.si, shareNum: 0, size: req.size, owner: req.owner, stats: st, kind: 'slot' });
       if (!d.ok) throw new SlotRefusedError('policy', d.message, { si });
@@ -154,7 +170,10 @@ export class StoreAccounting {
   putSlot(owner: string, size: number, previous?: number): void {
     this.used += size - (previous ?? 0);
     this.addOwnerBytes(owner, size - (previous ?? 0));
-    if (previous === undefined) { this.slots++; this.addOwnerSlots(owner, 1); }
+    if (previous === undefined) {
+      this.slots++;
+      this.addOwnerSlots(owner, 1);
+    }
   }
 
   removeSlot(owner: string, size: number): void {

@@ -18,8 +18,17 @@ import { checkOwner, checkShareNum, checkSi, checkSize, checkTime, heldDecision,
 import { SLOT_KEY_RANGE, checkSlotRecord, slotKey, slotPath, slotPutOutcome } from './slots.ts';
 import { parseSize } from './size.ts';
 import type {
-  AcceptDecision, GcResult, LocalStore, ShareListing, ShareRecord, ShareWriter, SlotPutOptions, SlotPutResult,
-  SlotRecord, StoreStats, WriteOptions,
+  AcceptDecision,
+  GcResult,
+  LocalStore,
+  ShareListing,
+  ShareRecord,
+  ShareWriter,
+  SlotPutOptions,
+  SlotPutResult,
+  SlotRecord,
+  StoreStats,
+  WriteOptions
 } from './types.ts';
 
 export interface DiskStoreOptions extends AccountingInit {
@@ -128,7 +137,8 @@ export class DiskStore implements LocalStore {
         await rm(path, { force: true });
       }
     }
-    if (ops.length) await this.db.batch(ops.map((o) => (o.type === 'put' ? { type: 'put' as const, key: o.key, value: o.value! } : { type: 'del' as const, key: o.key })));
+    if (ops.length)
+      await this.db.batch(ops.map((o) => (o.type === 'put' ? { type: 'put' as const, key: o.key, value: o.value! } : { type: 'del' as const, key: o.key })));
     const root = join(this.home, SLOTS_DIR);
     for (const prefix of await readdir(root)) {
       for (const name of await readdir(join(root, prefix)).catch(() => [] as string[])) {
@@ -163,7 +173,10 @@ export class DiskStore implements LocalStore {
   async canAccept(si: Uint8Array, shareNum: number, size: number, owner: string): Promise<AcceptDecision> {
     this.assertOpen();
     try {
-      checkSi(si); checkShareNum(shareNum); checkSize(size); checkOwner(owner);
+      checkSi(si);
+      checkShareNum(shareNum);
+      checkSize(size);
+      checkOwner(owner);
     } catch (e) {
       return { ok: false, reason: 'invalid', message: (e as Error).message };
     }
@@ -176,7 +189,10 @@ export class DiskStore implements LocalStore {
 
   async beginWrite(si: Uint8Array, shareNum: number, owner: string, expectedSize: number, opts: WriteOptions = {}): Promise<ShareWriter> {
     this.assertOpen();
-    checkSi(si); checkShareNum(shareNum); checkSize(expectedSize); checkOwner(owner);
+    checkSi(si);
+    checkShareNum(shareNum);
+    checkSize(expectedSize);
+    checkOwner(owner);
     if (opts.leaseUntil !== undefined) checkTime(opts.leaseUntil, 'leaseUntil');
     const d = await this.canAccept(si, shareNum, expectedSize, owner);
     if (!d.ok) throw new ShareRefusedError(d.reason, d.message, { si: siToHex(si), shareNum });
@@ -197,7 +213,15 @@ export class DiskStore implements LocalStore {
   }
 
   /** @internal called by DiskShareWriter */
-  async finishWrite(w: { siHex: string; shareNum: number; owner: string; expectedSize: number; leaseExpiry: number; key: string; tmp: string }): Promise<ShareRecord> {
+  async finishWrite(w: {
+    siHex: string;
+    shareNum: number;
+    owner: string;
+    expectedSize: number;
+    leaseExpiry: number;
+    key: string;
+    tmp: string;
+  }): Promise<ShareRecord> {
     return this.locked(async () => {
       this.assertOpen();
       const dest = this.sharePath(w.siHex, w.shareNum);
@@ -227,12 +251,17 @@ export class DiskStore implements LocalStore {
 
   async read(si: Uint8Array, shareNum: number, offset: number, length: number): Promise<Uint8Array> {
     this.assertOpen();
-    checkSi(si); checkShareNum(shareNum);
+    checkSi(si);
+    checkShareNum(shareNum);
     const siHex = siToHex(si);
     const rec = (await this.db.get(keyOf(siHex, shareNum))) as ShareRecord | undefined;
     if (!rec) throw new ShareNotFoundError(siHex, shareNum);
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > rec.size) {
-      throw new OutOfRangeError(`range [${offset}, +${length}) is outside share ${shareNum} of ${siHex} (${rec.size} bytes)`, { offset, length, size: rec.size });
+      throw new OutOfRangeError(`range [${offset}, +${length}) is outside share ${shareNum} of ${siHex} (${rec.size} bytes)`, {
+        offset,
+        length,
+        size: rec.size
+      });
     }
     const out = new Uint8Array(length);
     if (length === 0) return out;
@@ -267,7 +296,9 @@ export class DiskStore implements LocalStore {
 
   async renewLease(si: Uint8Array, shareNum: number | 'all', owner: string, until: number): Promise<number> {
     this.assertOpen();
-    checkSi(si); checkOwner(owner); checkTime(until, 'until');
+    checkSi(si);
+    checkOwner(owner);
+    checkTime(until, 'until');
     if (shareNum !== 'all') checkShareNum(shareNum);
     const siHex = siToHex(si);
     const capped = this.acct.capLease(until);
@@ -281,7 +312,9 @@ export class DiskStore implements LocalStore {
         if (rec.owner !== owner) throw new NotOwnerError(siHex, shareNum);
         recs.push(rec);
       }
-      const ops = recs.filter((r) => capped > r.leaseExpiry).map((r) => ({ type: 'put' as const, key: keyOf(r.siHex, r.shareNum), value: { ...r, leaseExpiry: capped } }));
+      const ops = recs
+        .filter((r) => capped > r.leaseExpiry)
+        .map((r) => ({ type: 'put' as const, key: keyOf(r.siHex, r.shareNum), value: { ...r, leaseExpiry: capped } }));
       if (ops.length) await this.db.batch(ops);
       return recs.length;
     });
@@ -289,7 +322,9 @@ export class DiskStore implements LocalStore {
 
   async delete(si: Uint8Array, shareNum: number, owner: string): Promise<void> {
     this.assertOpen();
-    checkSi(si); checkShareNum(shareNum); checkOwner(owner);
+    checkSi(si);
+    checkShareNum(shareNum);
+    checkOwner(owner);
     const siHex = siToHex(si);
     await this.locked(async () => {
       const rec = (await this.db.get(keyOf(siHex, shareNum))) as ShareRecord | undefined;
@@ -335,7 +370,8 @@ export class DiskStore implements LocalStore {
 
   async putSlot(si: Uint8Array, record: Uint8Array, owner: string, opts: SlotPutOptions = {}): Promise<SlotPutResult> {
     this.assertOpen();
-    checkSi(si); checkOwner(owner);
+    checkSi(si);
+    checkOwner(owner);
     if (opts.leaseUntil !== undefined) checkTime(opts.leaseUntil, 'leaseUntil');
     const siHex = siToHex(si);
     const { seq } = checkSlotRecord(si, record); // CPU only: outside the lock
@@ -406,7 +442,9 @@ export class DiskStore implements LocalStore {
 
   async renewSlotLease(si: Uint8Array, until: number, owner: string): Promise<boolean> {
     this.assertOpen();
-    checkSi(si); checkTime(until, 'until'); checkOwner(owner);
+    checkSi(si);
+    checkTime(until, 'until');
+    checkOwner(owner);
     const capped = this.acct.capSlotLease(until);
     return this.locked(async () => {
       const key = slotKey(siToHex(si));
@@ -427,10 +465,25 @@ export class DiskStore implements LocalStore {
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await fsOpen(dir, 'r');
-  try { await fh.sync(); } catch { /* some filesystems refuse directory fsync */ } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } catch {
+    /* some filesystems refuse directory fsync */
+  } finally {
+    await fh.close();
+  }
 }
 
-interface WriterState { siHex: string; shareNum: number; owner: string; expectedSize: number; leaseExpiry: number; key: string; tmp: string; fh: FileHandle }
+interface WriterState {
+  siHex: string;
+  shareNum: number;
+  owner: string;
+  expectedSize: number;
+  leaseExpiry: number;
+  key: string;
+  tmp: string;
+  fh: FileHandle;
+}
 
 class DiskShareWriter implements ShareWriter {
   readonly expectedSize: number;

@@ -8,8 +8,17 @@ import { StoreAccounting, type AccountingInit } from './accounting.ts';
 import { checkOwner, checkShareNum, checkSi, checkSize, checkTime, heldDecision, shareKey, siToHex } from './checks.ts';
 import { checkSlotRecord, slotPutOutcome } from './slots.ts';
 import type {
-  AcceptDecision, GcResult, LocalStore, ShareListing, ShareRecord, ShareWriter, SlotPutOptions, SlotPutResult, SlotRecord,
-  StoreStats, WriteOptions,
+  AcceptDecision,
+  GcResult,
+  LocalStore,
+  ShareListing,
+  ShareRecord,
+  ShareWriter,
+  SlotPutOptions,
+  SlotPutResult,
+  SlotRecord,
+  StoreStats,
+  WriteOptions
 } from './types.ts';
 
 export interface MemoryStoreOptions extends AccountingInit {
@@ -17,8 +26,14 @@ export interface MemoryStoreOptions extends AccountingInit {
   gcGraceMs?: number;
 }
 
-interface Held { rec: ShareRecord; bytes: Uint8Array }
-interface HeldSlot { rec: SlotRecord; bytes: Uint8Array }
+interface Held {
+  rec: ShareRecord;
+  bytes: Uint8Array;
+}
+interface HeldSlot {
+  rec: SlotRecord;
+  bytes: Uint8Array;
+}
 
 export class MemoryStore implements LocalStore {
   readonly offered: number;
@@ -45,7 +60,8 @@ export class MemoryStore implements LocalStore {
 
   async get(si: Uint8Array, shareNum: number): Promise<ShareRecord | undefined> {
     this.assertOpen();
-    checkSi(si); checkShareNum(shareNum);
+    checkSi(si);
+    checkShareNum(shareNum);
     const held = this.shares.get(shareKey(siToHex(si), shareNum));
     return held ? { ...held.rec } : undefined;
   }
@@ -53,7 +69,10 @@ export class MemoryStore implements LocalStore {
   async canAccept(si: Uint8Array, shareNum: number, size: number, owner: string): Promise<AcceptDecision> {
     this.assertOpen();
     try {
-      checkSi(si); checkShareNum(shareNum); checkSize(size); checkOwner(owner);
+      checkSi(si);
+      checkShareNum(shareNum);
+      checkSize(size);
+      checkOwner(owner);
     } catch (e) {
       return { ok: false, reason: 'invalid', message: (e as Error).message };
     }
@@ -65,7 +84,10 @@ export class MemoryStore implements LocalStore {
 
   async beginWrite(si: Uint8Array, shareNum: number, owner: string, expectedSize: number, opts: WriteOptions = {}): Promise<ShareWriter> {
     this.assertOpen();
-    checkSi(si); checkShareNum(shareNum); checkSize(expectedSize); checkOwner(owner);
+    checkSi(si);
+    checkShareNum(shareNum);
+    checkSize(expectedSize);
+    checkOwner(owner);
     if (opts.leaseUntil !== undefined) checkTime(opts.leaseUntil, 'leaseUntil');
     const d = await this.canAccept(si, shareNum, expectedSize, owner);
     if (!d.ok) throw new ShareRefusedError(d.reason, d.message, { si: siToHex(si), shareNum });
@@ -82,7 +104,7 @@ export class MemoryStore implements LocalStore {
         this.acct.addShare(owner, expectedSize);
         return { ...rec };
       },
-      release: () => this.acct.release(key),
+      release: () => this.acct.release(key)
     });
   }
 
@@ -96,7 +118,8 @@ export class MemoryStore implements LocalStore {
 
   async read(si: Uint8Array, shareNum: number, offset: number, length: number): Promise<Uint8Array> {
     this.assertOpen();
-    checkSi(si); checkShareNum(shareNum);
+    checkSi(si);
+    checkShareNum(shareNum);
     const siHex = siToHex(si);
     const held = this.shares.get(shareKey(siHex, shareNum));
     if (!held) throw new ShareNotFoundError(siHex, shareNum);
@@ -129,7 +152,9 @@ export class MemoryStore implements LocalStore {
 
   async renewLease(si: Uint8Array, shareNum: number | 'all', owner: string, until: number): Promise<number> {
     this.assertOpen();
-    checkSi(si); checkOwner(owner); checkTime(until, 'until');
+    checkSi(si);
+    checkOwner(owner);
+    checkTime(until, 'until');
     if (shareNum !== 'all') checkShareNum(shareNum);
     const siHex = siToHex(si);
     const capped = this.acct.capLease(until);
@@ -148,7 +173,9 @@ export class MemoryStore implements LocalStore {
 
   async delete(si: Uint8Array, shareNum: number, owner: string): Promise<void> {
     this.assertOpen();
-    checkSi(si); checkShareNum(shareNum); checkOwner(owner);
+    checkSi(si);
+    checkShareNum(shareNum);
+    checkOwner(owner);
     const siHex = siToHex(si);
     const key = shareKey(siHex, shareNum);
     const h = this.shares.get(key);
@@ -187,7 +214,8 @@ export class MemoryStore implements LocalStore {
 
   async putSlot(si: Uint8Array, record: Uint8Array, owner: string, opts: SlotPutOptions = {}): Promise<SlotPutResult> {
     this.assertOpen();
-    checkSi(si); checkOwner(owner);
+    checkSi(si);
+    checkOwner(owner);
     if (opts.leaseUntil !== undefined) checkTime(opts.leaseUntil, 'leaseUntil');
     const siHex = siToHex(si);
     const { seq } = checkSlotRecord(si, record);
@@ -233,7 +261,9 @@ export class MemoryStore implements LocalStore {
 
   async renewSlotLease(si: Uint8Array, until: number, owner: string): Promise<boolean> {
     this.assertOpen();
-    checkSi(si); checkTime(until, 'until'); checkOwner(owner);
+    checkSi(si);
+    checkTime(until, 'until');
+    checkOwner(owner);
     const held = this.slots.get(siToHex(si));
     if (!held || held.rec.owner !== owner) return false;
     const capped = this.acct.capSlotLease(until);
@@ -281,7 +311,10 @@ class MemoryShareWriter implements ShareWriter {
     }
     const bytes = new Uint8Array(this.expectedSize);
     let off = 0;
-    for (const c of this.chunks) { bytes.set(c, off); off += c.byteLength; }
+    for (const c of this.chunks) {
+      bytes.set(c, off);
+      off += c.byteLength;
+    }
     this.chunks = [];
     this.state = 'done';
     try {

@@ -8,12 +8,16 @@ import type { LocalStore } from './types.ts';
 
 export const STORE_KINDS = ['disk', 'memory'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
-export interface StoreChoice { kind: StoreKind }
+export interface StoreChoice {
+  kind: StoreKind;
+}
 
 /** Open the store `choice` names; `dir` is where a disk store lives (a memory store ignores it). */
 export async function openStore(choice: StoreChoice, dir: string, opts: AccountingInit): Promise<LocalStore> {
   switch (choice.kind) {
-    case 'disk': return DiskStore.open(dir, opts);
-    case 'memory': return new MemoryStore(opts);
+    case 'disk':
+      return DiskStore.open(dir, opts);
+    case 'memory':
+      return new MemoryStore(opts);
   }
 }

@@ -32,7 +32,11 @@ export function checkSlotRecord(si: Uint8Array, record: Uint8Array): { seq: numb
   const siHex = Buffer.from(si).toString('hex');
   if (!(record instanceof Uint8Array)) throw new SlotRefusedError('invalid', 'slot record must be bytes', { si: siHex });
   if (record.byteLength > SLOT_MAX_RECORD_BYTES) {
-    throw new SlotRefusedError('too-large', `slot record of ${record.byteLength} bytes exceeds ${SLOT_MAX_RECORD_BYTES}`, { si: siHex, size: record.byteLength, max: SLOT_MAX_RECORD_BYTES });
+    throw new SlotRefusedError('too-large', `slot record of ${record.byteLength} bytes exceeds ${SLOT_MAX_RECORD_BYTES}`, {
+      si: siHex,
+      size: record.byteLength,
+      max: SLOT_MAX_RECORD_BYTES
+    });
   }
   if (record.byteLength < RECORD_HEADER_BYTES) throw new SlotRefusedError('invalid', 'slot record too short', { si: siHex, size: record.byteLength });
   const cap: MutableVerifyCap = { type: 'mv', pubKeyHash: pubKeyHashOf(record.subarray(16, 48)) };
@@ -55,11 +59,21 @@ export function checkSlotRecord(si: Uint8Array, record: Uint8Array): { seq: numb
  * higher seq) or 'unchanged' (the very bytes stored: a renewal). Anything else throws SlotRefusedError
  * ('stale', with the stored seq). `stored` reads the stored bytes, only when they could be the same.
  */
-export async function slotPutOutcome(siHex: string, cur: SlotRecord | undefined, seq: number, record: Uint8Array, stored: () => Promise<Uint8Array | null>): Promise<'store' | 'unchanged'> {
+export async function slotPutOutcome(
+  siHex: string,
+  cur: SlotRecord | undefined,
+  seq: number,
+  record: Uint8Array,
+  stored: () => Promise<Uint8Array | null>
+): Promise<'store' | 'unchanged'> {
   if (!cur || seq > cur.seq) return 'store';
   if (seq === cur.seq && cur.size === record.byteLength) {
     const bytes = await stored();
     if (bytes && Buffer.compare(bytes, record) === 0) return 'unchanged';
   }
-  throw new SlotRefusedError('stale', `slot ${siHex} already holds seq ${cur.seq}; record has seq ${seq}${seq === cur.seq ? ' with different bytes' : ''}`, { si: siHex, seq, storedSeq: cur.seq });
+  throw new SlotRefusedError('stale', `slot ${siHex} already holds seq ${cur.seq}; record has seq ${seq}${seq === cur.seq ? ' with different bytes' : ''}`, {
+    si: siHex,
+    seq,
+    storedSeq: cur.seq
+  });
 }

@@ -46,7 +46,10 @@ export interface ShareRecord {
   created: number;
 }
 
-export interface ShareListing { shareNum: number; size: number }
+export interface ShareListing {
+  shareNum: number;
+  size: number;
+}
 
 export interface WriteOptions {
   /** Lease expiry (ms since epoch); default now + DEFAULT_LEASE_MS, clamped to now + MAX_LEASE_MS. */
@@ -96,7 +99,12 @@ export interface SlotPutOptions {
 }
 
 /** `stored`: the record replaced an older one (or was the first); `unchanged`: the same bytes were already stored (lease renewed). */
-export interface SlotPutResult { status: 'stored' | 'unchanged'; seq: number; size: number; leaseExpiry: number }
+export interface SlotPutResult {
+  status: 'stored' | 'unchanged';
+  seq: number;
+  size: number;
+  leaseExpiry: number;
+}
 
 /**
  * Mutable slots: one signed record per storage index, replaced only by a valid record with a higher seq.

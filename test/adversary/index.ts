@@ -29,15 +29,26 @@ export interface Adversary {
 }
 
 export async function spawnAdversary(init: AdversaryInit): Promise<Adversary> {
-  const child = fork(ENTRY, [JSON.stringify(init)], { execPath: process.execPath, execArgv: [...DAEMON_NODE_FLAGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(ENTRY, [JSON.stringify(init)], {
+    execPath: process.execPath,
+    execArgv: [...DAEMON_NODE_FLAGS],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let next = 1;
   const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   const ready = new Promise<{ peerId: string; addresses: string[] }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the adversary did not start')), START_TIMEOUT_MS);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the adversary exited (${code})`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the adversary exited (${code})`));
+    });
     child.on('message', (m: any) => {
-      if (m.ready) { clearTimeout(timer); resolve(m.ready); return; }
+      if (m.ready) {
+        clearTimeout(timer);
+        resolve(m.ready);
+        return;
+      }
       const w = waiting.get(m.id);
       if (!w) return;
       waiting.delete(m.id);
@@ -45,13 +56,17 @@ export async function spawnAdversary(init: AdversaryInit): Promise<Adversary> {
       else w.resolve(m.result);
     });
   });
-  child.once('exit', () => { for (const w of waiting.values()) w.reject(new Error('the adversary exited')); waiting.clear(); });
-  const info = await ready;
-  const call = (msg: Record<string, unknown>) => new Promise<any>((resolve, reject) => {
-    const id = next++;
-    waiting.set(id, { resolve, reject });
-    child.send({ id, ...msg });
+  child.once('exit', () => {
+    for (const w of waiting.values()) w.reject(new Error('the adversary exited'));
+    waiting.clear();
   });
+  const info = await ready;
+  const call = (msg: Record<string, unknown>) =>
+    new Promise<any>((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, { resolve, reject });
+      child.send({ id, ...msg });
+    });
   return {
     peerId: info.peerId,
     addresses: info.addresses,

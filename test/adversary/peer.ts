@@ -13,9 +13,7 @@ import type { Connection, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { DiskStore } from '../../src/store/index.ts';
-import {
-  createNode, loadOrCreatePeerKey, encodeFrame, FrameReader, MSG, STORAGE_PROTOCOL, type P2PNode,
-} from '../../src/net/index.ts';
+import { createNode, loadOrCreatePeerKey, encodeFrame, FrameReader, MSG, STORAGE_PROTOCOL, type P2PNode } from '../../src/net/index.ts';
 import { answerRequest, serverContext } from '../../src/net/server.ts';
 import { createMutableWriteCap, signRecord, storageIndexOf } from '../../src/caps/index.ts';
 import { encodePack, uebOfShare } from '../../src/format/index.ts';
@@ -23,8 +21,16 @@ import type { Frame } from '../../src/net/index.ts';
 import type { AdversaryInit, Attack, Behaviour, AdversaryStats } from './types.ts';
 
 const OPS: Record<number, string> = {
-  [MSG.HELLO]: 'hello', [MSG.ACCEPT]: 'accept', [MSG.WRITE]: 'write', [MSG.READ]: 'read', [MSG.LIST]: 'list',
-  [MSG.RENEW]: 'renew', [MSG.DELETE]: 'delete', [MSG.SLOT_PUT]: 'slot-put', [MSG.SLOT_GET]: 'slot-get', [MSG.AUDIT]: 'audit',
+  [MSG.HELLO]: 'hello',
+  [MSG.ACCEPT]: 'accept',
+  [MSG.WRITE]: 'write',
+  [MSG.READ]: 'read',
+  [MSG.LIST]: 'list',
+  [MSG.RENEW]: 'renew',
+  [MSG.DELETE]: 'delete',
+  [MSG.SLOT_PUT]: 'slot-put',
+  [MSG.SLOT_GET]: 'slot-get',
+  [MSG.AUDIT]: 'audit'
 };
 
 const init = JSON.parse(process.argv[2]) as AdversaryInit;
@@ -32,19 +38,28 @@ let behaviour: Behaviour = init.behaviour ?? {};
 const stats: AdversaryStats = { requests: {}, answered: {}, abandoned: {}, claimed: 0 };
 /** Shares it claimed to hold ("exists" without storing), per storage index: what its lying LIST shows. */
 const claimed = new Map<string, Map<number, number>>();
-const bump = (m: Record<string, number>, k: string) => { m[k] = (m[k] ?? 0) + 1; };
+const bump = (m: Record<string, number>, k: string) => {
+  m[k] = (m[k] ?? 0) + 1;
+};
 
 await mkdir(init.home, { recursive: true });
 const store = await DiskStore.open(join(init.home, 'store'), { offer: '1GiB' });
 const node: P2PNode = await createNode({
-  privateKey: await loadOrCreatePeerKey(join(init.home, 'peer.key')), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, bootstrap: init.bootstrap ?? [],
+  privateKey: await loadOrCreatePeerKey(join(init.home, 'peer.key')),
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  mdns: false,
+  bootstrap: init.bootstrap ?? []
 });
 const ctx = serverContext(store);
 const closing = new AbortController();
 
-await node.libp2p.handle(STORAGE_PROTOCOL, (stream: Stream, connection: Connection) => {
-  void serve(stream, connection.remotePeer.toString()).catch(() => {});
-}, { maxInboundStreams: 1024 });
+await node.libp2p.handle(
+  STORAGE_PROTOCOL,
+  (stream: Stream, connection: Connection) => {
+    void serve(stream, connection.remotePeer.toString()).catch(() => {});
+  },
+  { maxInboundStreams: 1024 }
+);
 
 async function serve(stream: Stream, peer: string): Promise<void> {
   const reader = new FrameReader(stream, { idleMs: 30_000 });
@@ -55,7 +70,10 @@ async function serve(stream: Stream, peer: string): Promise<void> {
     reader.release();
     return;
   }
-  if (!req) { reader.release(); return; }
+  if (!req) {
+    reader.release();
+    return;
+  }
   const op = OPS[req.type] ?? 'unknown';
   bump(stats.requests, op);
   const b = behaviour;
@@ -113,7 +131,10 @@ async function answer(stream: Stream, op: string, type: number, header: Record<s
 
 function countWhenClosed(stream: Stream, op: string): void {
   const close = stream.close.bind(stream);
-  stream.close = async (o) => { await close(o); bump(stats.answered, op); };
+  stream.close = async (o) => {
+    await close(o);
+    bump(stats.answered, op);
+  };
 }
 
 /**
@@ -130,7 +151,8 @@ function trickle(stream: Stream, op: string, t: NonNullable<Behaviour['trickle']
       if (stream.status !== 'open' || stream.writeStatus !== 'writable' || closing.signal.aborted) return false;
       const head = queue[0];
       const piece = head.subarray(0, t.bytes);
-      if (piece.byteLength === head.byteLength) queue.shift(); else queue[0] = head.subarray(t.bytes);
+      if (piece.byteLength === head.byteLength) queue.shift();
+      else queue[0] = head.subarray(t.bytes);
       send(Uint8Array.from(piece));
       await sleep(t.everyMs);
     }
@@ -139,12 +161,17 @@ function trickle(stream: Stream, op: string, t: NonNullable<Behaviour['trickle']
   stream.send = (data) => {
     const bytes = data instanceof Uint8Array ? data : data.subarray();
     queue.push(Uint8Array.from(bytes));
-    pumping ??= pump().finally(() => { pumping = null; });
+    pumping ??= pump().finally(() => {
+      pumping = null;
+    });
     return true;
   };
   stream.close = async (o) => {
     const done = await (pumping ?? Promise.resolve(true));
-    if (!done) { bump(stats.abandoned, op); return; }
+    if (!done) {
+      bump(stats.abandoned, op);
+      return;
+    }
     await close(o);
     bump(stats.answered, op);
   };
@@ -163,7 +190,9 @@ async function attack(a: Attack): Promise<unknown> {
       for (let i = 0; i < a.count; i++) {
         const cap = createMutableWriteCap();
         try {
-          const r = await client.putSlot(storageIndexOf(cap)!, signRecord(cap, 1, randomBytes(a.payloadBytes ?? 1024)), { leaseUntil: Date.now() + 400 * 86_400_000 });
+          const r = await client.putSlot(storageIndexOf(cap)!, signRecord(cap, 1, randomBytes(a.payloadBytes ?? 1024)), {
+            leaseUntil: Date.now() + 400 * 86_400_000
+          });
           out.stored++;
           out.longestLeaseMs = Math.max(out.longestLeaseMs, r.leaseExpiry - Date.now());
         } catch (e) {
@@ -223,7 +252,13 @@ async function attack(a: Attack): Promise<unknown> {
       const bytes = encodeFrame(MSG.LIST, { si: randomBytes(16).toString('hex') }).subarray();
       const started = Date.now();
       const reader = new FrameReader(stream, { idleMs: a.maxMs });
-      const sending = (async () => { for (const b of bytes) { if (stream.status !== 'open') return; stream.send(Uint8Array.of(b)); await sleep(a.byteEveryMs); } })();
+      const sending = (async () => {
+        for (const b of bytes) {
+          if (stream.status !== 'open') return;
+          stream.send(Uint8Array.of(b));
+          await sleep(a.byteEveryMs);
+        }
+      })();
       try {
         const f = await reader.next();
         return { answered: f?.type === MSG.ERROR ? f.header.code : f ? 'ok' : 'closed', afterMs: Date.now() - started };
@@ -237,19 +272,21 @@ async function attack(a: Attack): Promise<unknown> {
     }
     case 'idle-streams': {
       // Streams opened and left empty: each costs the server a handler and a buffer until its request deadline.
-      return Promise.all(Array.from({ length: a.count }, async () => {
-        const stream = await node.libp2p.dialProtocol(target(a.target), STORAGE_PROTOCOL);
-        const reader = new FrameReader(stream, { idleMs: a.maxMs });
-        try {
-          const f = await reader.next();
-          return f ? (f.type === MSG.ERROR ? String(f.header.code) : 'ok') : 'closed';
-        } catch (e) {
-          return (e as { code?: string }).code ?? 'reset';
-        } finally {
-          reader.release();
-          if (stream.status === 'open') stream.abort(new Error('done'));
-        }
-      }));
+      return Promise.all(
+        Array.from({ length: a.count }, async () => {
+          const stream = await node.libp2p.dialProtocol(target(a.target), STORAGE_PROTOCOL);
+          const reader = new FrameReader(stream, { idleMs: a.maxMs });
+          try {
+            const f = await reader.next();
+            return f ? (f.type === MSG.ERROR ? String(f.header.code) : 'ok') : 'closed';
+          } catch (e) {
+            return (e as { code?: string }).code ?? 'reset';
+          } finally {
+            reader.release();
+            if (stream.status === 'open') stream.abort(new Error('done'));
+          }
+        })
+      );
     }
     case 'big-request': {
       // A LIST frame carrying `bytes` of payload (the limit for any frame is 1 MiB + 8 KiB): how much does the
@@ -289,7 +326,15 @@ async function attack(a: Attack): Promise<unknown> {
   }
 }
 
-async function slowWrite(to: string, si: Uint8Array, shareNum: number, share: Uint8Array, ueb: Uint8Array, byteEveryMs: number, maxMs: number): Promise<{ accepted: boolean; acceptedAfterMs?: number; refusal?: string; code?: string; afterMs: number; sent: number }> {
+async function slowWrite(
+  to: string,
+  si: Uint8Array,
+  shareNum: number,
+  share: Uint8Array,
+  ueb: Uint8Array,
+  byteEveryMs: number,
+  maxMs: number
+): Promise<{ accepted: boolean; acceptedAfterMs?: number; refusal?: string; code?: string; afterMs: number; sent: number }> {
   const stream = await node.libp2p.dialProtocol(target(to), STORAGE_PROTOCOL);
   const reader = new FrameReader(stream, { idleMs: maxMs });
   const started = Date.now();
@@ -302,7 +347,9 @@ async function slowWrite(to: string, si: Uint8Array, shareNum: number, share: Ui
     if (!go || go.type !== MSG.OK) return { accepted: false, refusal: String(go?.header.reason ?? go?.header.code), afterMs: Date.now() - started, sent };
     const acceptedAfterMs = Date.now() - started;
     let answered = false;
-    const answer = reader.next().finally(() => { answered = true; });
+    const answer = reader.next().finally(() => {
+      answered = true;
+    });
     answer.catch(() => {});
     while (Date.now() - started < maxMs && sent < size) {
       if (answered || stream.status !== 'open' || reader.hasInput()) break;
@@ -311,7 +358,13 @@ async function slowWrite(to: string, si: Uint8Array, shareNum: number, share: Ui
       await Promise.race([sleep(byteEveryMs), answer.catch(() => {})]);
     }
     const f = await Promise.race([answer, sleep(2_000).then(() => null)]).catch(() => null);
-    return { accepted: true, acceptedAfterMs, code: f ? String(f.header.code ?? 'ok') : stream.status === 'open' ? 'still-open' : 'reset', afterMs: Date.now() - started, sent };
+    return {
+      accepted: true,
+      acceptedAfterMs,
+      code: f ? String(f.header.code ?? 'ok') : stream.status === 'open' ? 'still-open' : 'reset',
+      afterMs: Date.now() - started,
+      sent
+    };
   } finally {
     reader.release();
     if (stream.status === 'open') stream.abort(new Error('done'));
@@ -326,8 +379,9 @@ process.on('message', async (m: { id: number; op: string; behaviour?: Behaviour;
     if (m.op === 'set') behaviour = m.behaviour ?? {};
     else if (m.op === 'attack') result = await attack(m.attack!);
     else if (m.op === 'stats') result = stats;
-    else if (m.op === 'dial') { await node.libp2p.dial(multiaddr((m as unknown as { addr: string }).addr)); }
-    else if (m.op === 'stop') {
+    else if (m.op === 'dial') {
+      await node.libp2p.dial(multiaddr((m as unknown as { addr: string }).addr));
+    } else if (m.op === 'stop') {
       closing.abort();
       await node.stop();
       await store.close();

@@ -31,7 +31,14 @@ after(async () => {
 async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = auth, on = app) {
   const res = await on.inject({ method: method as 'GET', url, headers, ...(body === undefined ? {} : { payload: body as object }) });
   const type = String(res.headers['content-type'] ?? '');
-  const json = type.startsWith('application/json') ? res.json() : type.startsWith('application/x-ndjson') ? res.body.trim().split('\n').map((l) => JSON.parse(l)) : null;
+  const json = type.startsWith('application/json')
+    ? res.json()
+    : type.startsWith('application/x-ndjson')
+      ? res.body
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+      : null;
   return { status: res.statusCode, json: json as any, res };
 }
 const expectError = (r: { status: number; json: any }, status: number, code: string | RegExp) => {
@@ -51,7 +58,10 @@ test('auth: every route of the OpenAPI document refuses a missing or wrong token
       const url = path.replace(/\{[^}]+\}/g, 'x');
       const isPublic = Array.isArray(op.security) && op.security.length === 0;
       if (isPublic) open.push(`${method.toUpperCase()} ${path}`);
-      for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }] as Record<string, string>[]) {
+      for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }] as Record<
+        string,
+        string
+      >[]) {
         const r = await call(method.toUpperCase(), url, undefined, headers);
         if (isPublic) assert.notEqual(r.status, 401, `${method} ${path} is public`);
         else expectError(r, 401, 'ERR_UNAUTHORIZED');
@@ -75,12 +85,35 @@ test('the OpenAPI document lists every route with its schemas', async () => {
   const doc = (await call('GET', '/api/openapi.json', undefined, {})).json;
   assert.match(doc.openapi, /^3\./);
   const want: [string, string][] = [
-    ['get', '/api/health'], ['get', '/api/status'], ['get', '/api/peers'], ['post', '/api/files'], ['get', '/api/files/{cap}'],
-    ['get', '/api/folders'], ['post', '/api/folders'], ['delete', '/api/folders'], ['post', '/api/backup'], ['get', '/api/snapshots'],
-    ['get', '/api/ls'], ['get', '/api/diff'], ['post', '/api/restore'], ['post', '/api/forget'], ['get', '/api/snapshot-file'],
-    ['get', '/api/caps/verify'], ['get', '/api/caps/qr'], ['get', '/api/events'], ['get', '/metrics'], ['get', '/api/openapi.json'],
-    ['post', '/api/check'], ['get', '/api/health/state'], ['get', '/api/health/audits'], ['get', '/api/fairness'], ['post', '/api/fairness/check'], ['post', '/api/ping'],
-    ['get', '/api/operations'], ['post', '/api/operations/{id}/cancel'], ['get', '/api/swarm']
+    ['get', '/api/health'],
+    ['get', '/api/status'],
+    ['get', '/api/peers'],
+    ['post', '/api/files'],
+    ['get', '/api/files/{cap}'],
+    ['get', '/api/folders'],
+    ['post', '/api/folders'],
+    ['delete', '/api/folders'],
+    ['post', '/api/backup'],
+    ['get', '/api/snapshots'],
+    ['get', '/api/ls'],
+    ['get', '/api/diff'],
+    ['post', '/api/restore'],
+    ['post', '/api/forget'],
+    ['get', '/api/snapshot-file'],
+    ['get', '/api/caps/verify'],
+    ['get', '/api/caps/qr'],
+    ['get', '/api/events'],
+    ['get', '/metrics'],
+    ['get', '/api/openapi.json'],
+    ['post', '/api/check'],
+    ['get', '/api/health/state'],
+    ['get', '/api/health/audits'],
+    ['get', '/api/fairness'],
+    ['post', '/api/fairness/check'],
+    ['post', '/api/ping'],
+    ['get', '/api/operations'],
+    ['post', '/api/operations/{id}/cancel'],
+    ['get', '/api/swarm']
   ];
   for (const [m, p] of want) assert.ok(doc.paths[p]?.[m], `${m.toUpperCase()} ${p} is documented`);
   for (const [p, item] of Object.entries<any>(doc.paths)) {
@@ -143,22 +176,60 @@ test('operations: folders, backup and restore as NDJSON (per-item lines only whe
   assert.equal(added.status, 200, JSON.stringify(added.json));
   assert.equal(added.json.rootCap, ROOT_CAP);
   assert.ok(!JSON.stringify(added.json).includes('p2pb:mw:'), 'never the write cap');
-  assert.deepEqual((await call('GET', '/api/folders')).json.folders.map((f: any) => f.path), [dir]);
+  assert.deepEqual(
+    (await call('GET', '/api/folders')).json.folders.map((f: any) => f.path),
+    [dir]
+  );
 
   const backup = await call('POST', '/api/backup', { path: dir });
-  assert.deepEqual(backup.json.map((l: any) => l.event?.type ?? Object.keys(l)[0]), ['backup:backup:status', 'result']);
+  assert.deepEqual(
+    backup.json.map((l: any) => l.event?.type ?? Object.keys(l)[0]),
+    ['backup:backup:status', 'result']
+  );
   const verbose = await call('POST', '/api/backup', { path: dir, verbose: true });
-  assert.deepEqual(verbose.json.map((l: any) => l.event?.type ?? Object.keys(l)[0]), ['backup:backup:file', 'backup:backup:status', 'result']);
+  assert.deepEqual(
+    verbose.json.map((l: any) => l.event?.type ?? Object.keys(l)[0]),
+    ['backup:backup:file', 'backup:backup:status', 'result']
+  );
   const restored = await call('POST', '/api/restore', { cap: ROOT_CAP, target: join(tmp.dir, 'out'), path: 'a.txt', overwrite: 'always' });
   assert.equal(restored.json.at(-1).result.stats.files, 1);
-  assert.deepEqual(stub.calls.filter((c) => c.method === 'restore').at(-1)!.args.slice(0, 2), [ROOT_CAP, join(tmp.dir, 'out')]);
+  assert.deepEqual(
+    stub.calls
+      .filter((c) => c.method === 'restore')
+      .at(-1)!
+      .args.slice(0, 2),
+    [ROOT_CAP, join(tmp.dir, 'out')]
+  );
 
-  assert.deepEqual((await call('GET', `/api/snapshots?of=${encodeURIComponent(dir)}`)).json.snapshots.map((x: any) => Object.keys(x)), [['cap', 'time'], ['cap', 'time'], ['cap', 'time']]);
+  assert.deepEqual(
+    (await call('GET', `/api/snapshots?of=${encodeURIComponent(dir)}`)).json.snapshots.map((x: any) => Object.keys(x)),
+    [
+      ['cap', 'time'],
+      ['cap', 'time'],
+      ['cap', 'time']
+    ]
+  );
   // With details: each snapshot's stats (bytes added when recorded), or why it could not be read.
   const detailed = (await call('GET', `/api/snapshots?${q({ of: dir, details: '1' })}`)).json.snapshots;
-  assert.deepEqual(detailed.map((x: any) => [x.stats?.added ?? null, x.error ?? null]), [[null, null], [10, null], [null, 'unreadable']]);
-  assert.deepEqual(stub.calls.filter((c) => c.method === 'snapshots').slice(-2).map((c) => (c.args[1] as any).details), [false, true]);
-  assert.deepEqual((await call('GET', `/api/ls?cap=${encodeURIComponent(ROOT_CAP)}`)).json.entries.map((e: any) => e.name), ['a.txt']);
+  assert.deepEqual(
+    detailed.map((x: any) => [x.stats?.added ?? null, x.error ?? null]),
+    [
+      [null, null],
+      [10, null],
+      [null, 'unreadable']
+    ]
+  );
+  assert.deepEqual(
+    stub.calls
+      .filter((c) => c.method === 'snapshots')
+      .slice(-2)
+      .map((c) => (c.args[1] as any).details),
+    [false, true]
+  );
+  assert.deepEqual(
+    (await call('GET', `/api/ls?cap=${encodeURIComponent(ROOT_CAP)}`)).json.entries.map((e: any) => e.name),
+    ['a.txt']
+  );
   assert.deepEqual((await call('GET', `/api/diff?${q({ a: ROOT_CAP, b: ROOT_CAP })}`)).json.added, ['/n']);
   const file = await call('GET', `/api/snapshot-file?${q({ cap: ROOT_CAP, path: 'a.txt' })}`);
   assert.equal(file.res.body, FILE_BYTES.toString());
@@ -170,8 +241,19 @@ test('operations: folders, backup and restore as NDJSON (per-item lines only whe
   await writeFile(path, 'x');
   assert.equal((await call('POST', '/api/files?k=2&n=4', { path })).json.cap, 'p2pb:chk:stub');
   assert.deepEqual(stub.calls.filter((c) => c.method === 'putFile').at(-1)!.args, [{ path }, { k: 2, n: 4, happy: undefined }]);
-  const streamed = await app.inject({ method: 'POST', url: '/api/files?progress=1', headers: { ...auth, 'content-type': 'application/octet-stream' }, payload: Buffer.from('bytes') });
-  assert.deepEqual(streamed.body.trim().split('\n').map((l) => Object.keys(JSON.parse(l))[0]), ['event', 'result']);
+  const streamed = await app.inject({
+    method: 'POST',
+    url: '/api/files?progress=1',
+    headers: { ...auth, 'content-type': 'application/octet-stream' },
+    payload: Buffer.from('bytes')
+  });
+  assert.deepEqual(
+    streamed.body
+      .trim()
+      .split('\n')
+      .map((l) => Object.keys(JSON.parse(l))[0]),
+    ['event', 'result']
+  );
   assert.equal((await call('GET', `/api/files/${encodeURIComponent(ROOT_CAP)}`)).res.body, FILE_BYTES.toString());
   assert.equal((await call('POST', '/api/check', { cap: ROOT_CAP, deep: true })).json.at(-1).result.recoverable, true);
   assert.deepEqual(stub.calls.filter((c) => c.method === 'check').at(-1)!.args, [ROOT_CAP, { deep: true, verify: false, repair: false }]);
@@ -196,7 +278,15 @@ test('metrics: the named Prometheus series, read from the service at scrape time
   assert.match(String(r.res.headers['content-type']), /^text\/plain/);
   const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(r.res.body)?.[1]);
   assert.deepEqual(
-    ['p2pbackup_storage_offered_bytes', 'p2pbackup_storage_used_bytes', 'p2pbackup_shares_held', 'p2pbackup_uploads_total', 'p2pbackup_downloads_total', 'p2pbackup_repair_queue', 'p2pbackup_peers_connected'].map(value),
+    [
+      'p2pbackup_storage_offered_bytes',
+      'p2pbackup_storage_used_bytes',
+      'p2pbackup_shares_held',
+      'p2pbackup_uploads_total',
+      'p2pbackup_downloads_total',
+      'p2pbackup_repair_queue',
+      'p2pbackup_peers_connected'
+    ].map(value),
     [100, 10, 1, 3, 1, 7, 2]
   );
 });
@@ -205,7 +295,13 @@ test('a read-only node refuses every route that writes, before the service is as
   const ro = createStub({ readOnly: true });
   const light = await createApp({ peer: ro, token: TOKEN, allowedRoots: [tmp.dir], web: false });
   try {
-    for (const [method, path, body] of [['POST', '/api/folders', { path: tmp.dir }], ['POST', '/api/backup', { path: tmp.dir }], ['POST', '/api/files', { path: join(tmp.dir, 'one.bin') }], ['DELETE', '/api/folders?folder=x', undefined], ['POST', '/api/forget', { folder: 'x', keepLast: 1 }]] as const) {
+    for (const [method, path, body] of [
+      ['POST', '/api/folders', { path: tmp.dir }],
+      ['POST', '/api/backup', { path: tmp.dir }],
+      ['POST', '/api/files', { path: join(tmp.dir, 'one.bin') }],
+      ['DELETE', '/api/folders?folder=x', undefined],
+      ['POST', '/api/forget', { folder: 'x', keepLast: 1 }]
+    ] as const) {
       expectError(await call(method, path, body, auth, light), 403, 'ERR_READ_ONLY');
     }
     assert.deepEqual(ro.calls, []);
@@ -220,7 +316,13 @@ test('the swarm: peers with their space and round trip, and the totals', async (
   const r = await call('GET', '/api/swarm');
   assert.equal(r.status, 200);
   assert.deepEqual(r.json.totals, { peers: 3, answered: 2, offered: 1100, used: 110, free: 990 });
-  assert.deepEqual(r.json.peers.map((p: any) => [p.id, p.latencyMs, p.offered, p.error ?? null]), [['p1', 2, 1000, null], ['p2', null, null, 'timed out']]);
+  assert.deepEqual(
+    r.json.peers.map((p: any) => [p.id, p.latencyMs, p.offered, p.error ?? null]),
+    [
+      ['p1', 2, 1000, null],
+      ['p2', null, null, 'timed out']
+    ]
+  );
 });
 
 test('long operations by id: listed with their progress, followed on the event stream, cancelled; a detached one outlives its connection', async () => {
@@ -233,13 +335,22 @@ test('long operations by id: listed with their progress, followed on the event s
   const get = async (url: string, method = 'GET') => (await fetch(base + url, { method, headers: auth })).json() as Promise<any>;
   const ops = async () => (await get('/api/operations')).operations as any[];
   const until = async <T>(what: string, f: () => Promise<T | undefined>): Promise<T> => {
-    for (let i = 0; i < 500; i++) { const v = await f(); if (v) return v; await new Promise((r) => setTimeout(r, 10)); }
+    for (let i = 0; i < 500; i++) {
+      const v = await f();
+      if (v) return v;
+      await new Promise((r) => setTimeout(r, 10));
+    }
     throw new Error(`timed out waiting for ${what}`);
   };
   /** Start a restore of the endless cap, read its first line, then hang up. */
   const startAndHangUp = async (detach: boolean) => {
     const controller = new AbortController();
-    const res = await fetch(base + '/api/restore', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ cap: ENDLESS_CAP, target: join(tmp.dir, 'endless'), detach }), signal: controller.signal });
+    const res = await fetch(base + '/api/restore', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ cap: ENDLESS_CAP, target: join(tmp.dir, 'endless'), detach }),
+      signal: controller.signal
+    });
     const reader = res.body!.getReader();
     const first = JSON.parse(new TextDecoder().decode((await reader.read()).value!).split('\n')[0]);
     assert.equal(first.event.type, 'backup:restore:status');
@@ -275,7 +386,6 @@ test('long operations by id: listed with their progress, followed on the event s
   } finally {
     await server.close();
   }
-
 });
 
 test('reachability: status says how the peer is reached, peers how each is reached, both in the OpenAPI document', async () => {
@@ -285,7 +395,13 @@ test('reachability: status says how the peer is reached, peers how each is reach
   assert.deepEqual(s.json.reachability, (await stub.status()).reachability);
   assert.equal(s.json.folders.length, 0, 'fields outside the listed ones still pass');
   const p = await call('GET', '/api/peers');
-  assert.deepEqual(p.json.peers.map((x: any) => [x.id, x.reach, x.relay]), [['p1', 'direct', null], ['p2', 'relay', 'r1']]);
+  assert.deepEqual(
+    p.json.peers.map((x: any) => [x.id, x.reach, x.relay]),
+    [
+      ['p1', 'direct', null],
+      ['p2', 'relay', 'r1']
+    ]
+  );
   const doc = (await call('GET', '/api/openapi.json')).json;
   const schemas = doc.components.schemas;
   const reach = Object.values(schemas).find((x: any) => x.properties?.ways && x.properties?.relayServer) as any;

@@ -40,7 +40,15 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   });
   const type = res.headers.get('content-type') ?? '';
   const text = type.startsWith('application/json') || type.startsWith('application/x-ndjson') ? await res.text() : null;
-  const json = text === null ? null : type.startsWith('application/json') ? JSON.parse(text) : text.trim().split('\n').map((l) => JSON.parse(l));
+  const json =
+    text === null
+      ? null
+      : type.startsWith('application/json')
+        ? JSON.parse(text)
+        : text
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l));
   return { status: res.status, json: json as any, res };
 }
 /** The last line of an NDJSON operation: { result } or { error }. */
@@ -154,7 +162,14 @@ test('snapshots, ls, diff, snapshot-file download, restore, forget', async () =>
   assert.deepEqual([st?.files, st?.totalFiles, st?.bytes, st?.totalBytes], [1, 1, 10, 10], 'restore reports progress with totals (the walked path)');
   assert.ok(!r.json.some((l: any) => l.event?.type === 'backup:restore:file'), 'no per-file lines unless asked');
   const v = await call('POST', '/api/restore', { cap: folder.rootCap, target: join(tmp.dir, 'restored-v'), verbose: true });
-  assert.deepEqual(v.json.filter((l: any) => l.event?.type === 'backup:restore:file').map((l: any) => l.event.path.slice(tmp.dir.length)).sort(), ['/restored-v/a.txt', '/restored-v/sub/big.bin'], 'verbose: a line per file');
+  assert.deepEqual(
+    v.json
+      .filter((l: any) => l.event?.type === 'backup:restore:file')
+      .map((l: any) => l.event.path.slice(tmp.dir.length))
+      .sort(),
+    ['/restored-v/a.txt', '/restored-v/sub/big.bin'],
+    'verbose: a line per file'
+  );
   const vs = v.json.filter((l: any) => l.event?.type === 'backup:restore:status').at(-1)?.event;
   assert.deepEqual([vs?.files, vs?.totalFiles], [2, 2], 'a whole snapshot: totals from its stats');
   assert.equal(await readFile(join(target, 'a.txt'), 'utf8'), 'hello api\n');
@@ -184,7 +199,15 @@ test("metrics: the named Prometheus series, the health loop's queue among them",
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type')!, /^text\/plain/);
   const text = await res.text();
-  for (const name of ['p2pbackup_storage_offered_bytes', 'p2pbackup_storage_used_bytes', 'p2pbackup_shares_held', 'p2pbackup_uploads_total', 'p2pbackup_downloads_total', 'p2pbackup_repair_queue', 'p2pbackup_peers_connected']) {
+  for (const name of [
+    'p2pbackup_storage_offered_bytes',
+    'p2pbackup_storage_used_bytes',
+    'p2pbackup_shares_held',
+    'p2pbackup_uploads_total',
+    'p2pbackup_downloads_total',
+    'p2pbackup_repair_queue',
+    'p2pbackup_peers_connected'
+  ]) {
     assert.match(text, new RegExp(`^${name} \\d`, 'm'), name);
   }
   assert.ok(Number(/^p2pbackup_uploads_total (\d+)/m.exec(text)![1]) >= 2, 'uploads counted');
@@ -211,11 +234,18 @@ test('a read-only light node browses and downloads by read cap and refuses every
     const d = await spawnDaemon(home, ['--read-only', '--bootstrap', ...swarm.info.peers.flatMap((p) => p.addresses)]);
     child = d.child;
     const light = { authorization: `Bearer ${(await apiFor(home, d.member.apiUrl)).token}` };
-    const at = (path: string, init: RequestInit = {}) => fetch(d.member.apiUrl + path, { ...init, headers: { ...light, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
-    const st = await (await at('/api/status')).json() as any;
+    const at = (path: string, init: RequestInit = {}) =>
+      fetch(d.member.apiUrl + path, { ...init, headers: { ...light, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+    const st = (await (await at('/api/status')).json()) as any;
     assert.equal(st.readOnly, true);
     assert.equal(st.storage.offered, 0);
-    for (const [method, path, body] of [['POST', '/api/folders', { path: source }], ['POST', '/api/backup', { path: source }], ['POST', '/api/files', { path: join(source, 'a.txt') }], ['DELETE', '/api/folders?folder=x', undefined], ['POST', '/api/forget', { folder: 'x', keepLast: 1 }]] as const) {
+    for (const [method, path, body] of [
+      ['POST', '/api/folders', { path: source }],
+      ['POST', '/api/backup', { path: source }],
+      ['POST', '/api/files', { path: join(source, 'a.txt') }],
+      ['DELETE', '/api/folders?folder=x', undefined],
+      ['POST', '/api/forget', { folder: 'x', keepLast: 1 }]
+    ] as const) {
       const r = await at(path, { method, body: body ? JSON.stringify(body) : undefined });
       assert.equal(r.status, 403, `${method} ${path}`);
       assert.equal(((await r.json()) as any).code, 'ERR_READ_ONLY');

@@ -13,8 +13,14 @@ import { createGrid, type Grid } from './grid.ts';
 import { describeTree } from './tree.ts';
 
 let grid: Grid, work: string;
-before(async () => { grid = await createGrid(); work = await mkdtemp(join(tmpdir(), 'p2pb-chunks-')); });
-after(async () => { await grid.close(); await rm(work, { recursive: true, force: true }); });
+before(async () => {
+  grid = await createGrid();
+  work = await mkdtemp(join(tmpdir(), 'p2pb-chunks-'));
+});
+after(async () => {
+  await grid.close();
+  await rm(work, { recursive: true, force: true });
+});
 
 const MiB = 1 << 20;
 const run = (dir: string) => backup(dir, { repo: grid.repo, chunker: grid.chunker });
@@ -55,7 +61,10 @@ test('1 MiB inserted at the front of a file stores about 1 MiB and a chunk or tw
 test('three copies of one file in different folders are stored once; random stays raw, text is compressed', async () => {
   const dir = join(work, 'copies');
   const body = randomBytes(6 * MiB);
-  for (const d of ['a', 'b/c', 'd/e/f']) { await mkdir(join(dir, d), { recursive: true }); await writeFile(join(dir, d, 'copy.bin'), body); }
+  for (const d of ['a', 'b/c', 'd/e/f']) {
+    await mkdir(join(dir, d), { recursive: true });
+    await writeFile(join(dir, d, 'copy.bin'), body);
+  }
   const r = await run(dir);
   assert.ok(r.stats.bytesNew < 6 * MiB + 64 * 1024, `the copies cost one copy: ${r.stats.bytesNew} new bytes`);
   assert.ok(r.stats.bytesStored >= r.stats.bytesNew, 'random chunks stayed raw (sealed is a little larger)');
@@ -70,16 +79,25 @@ test('a file rewritten in place while it is read is skipped (never stored as a m
   const dir = join(work, 'changing');
   await mkdir(dir);
   const path = join(dir, 'hot.bin');
-  const A = randomBytes(8 * MiB), B = randomBytes(8 * MiB);
+  const A = randomBytes(8 * MiB),
+    B = randomBytes(8 * MiB);
   await writeFile(path, A);
   // Another process rewrites the file in place, same size, A and B alternately, as fast as it can.
-  const writer = spawn(process.execPath, ['-e', `
+  const writer = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const fs = require('node:fs');
     const [a, b] = [fs.readFileSync(process.argv[1]), Buffer.from(fs.readFileSync(process.argv[1])).reverse()];
     const fd = fs.openSync(process.argv[1], 'r+');
     process.stdout.write('go\\n');
     for (let i = 0; ; i++) { fs.writeSync(fd, i % 2 ? a : b, 0, a.length, 0); }
-  `, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  `,
+      path
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] }
+  );
   await new Promise((r) => writer.stdout!.once('data', r));
   let r;
   try {

@@ -44,11 +44,19 @@ export function fileRecordStore(path: string): RecordStore & { writes: number } 
 }
 
 /** Packs over a finder (real upload/download), counting what went through. */
-export function gridPacks(finder: ServerFinder, owner = GRID_OWNER, stores?: DiskStore[]): PackStore & { puts: number; gets: number; putBytes: number; deleted: string[] } {
+export function gridPacks(
+  finder: ServerFinder,
+  owner = GRID_OWNER,
+  stores?: DiskStore[]
+): PackStore & { puts: number; gets: number; putBytes: number; deleted: string[] } {
   const p = {
-    puts: 0, gets: 0, putBytes: 0, deleted: [] as string[],
+    puts: 0,
+    gets: 0,
+    putBytes: 0,
+    deleted: [] as string[],
     async putPack(bytes: Uint8Array, o: { signal?: AbortSignal } = {}) {
-      p.puts++; p.putBytes += bytes.length;
+      p.puts++;
+      p.putBytes += bytes.length;
       return (await uploadPack(bytes, finder, { ...ENCODING, signal: o.signal })).cap;
     },
     async readPack(cap: PackCap, o: { range?: { offset: number; length: number }; signal?: AbortSignal } = {}) {
@@ -90,7 +98,7 @@ export interface Grid {
  * and leave it there on close (crash tests run a child process on it between two opens).
  */
 export async function createGrid(opts: { stores?: number; secret?: Uint8Array; packTargetBytes?: number; dir?: string; keep?: boolean } = {}): Promise<Grid> {
-  const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'p2pb-grid-'));
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'p2pb-grid-')));
   const stores: DiskStore[] = [];
   for (let i = 0; i < (opts.stores ?? 5); i++) stores.push(await DiskStore.open(join(dir, `store${i}`), { offer: '10GiB' }));
   const servers = stores.map((s, i) => storeServer(s, { id: `peer-${i}`, owner: GRID_OWNER }));
@@ -98,12 +106,28 @@ export async function createGrid(opts: { stores?: number; secret?: Uint8Array; p
   const secret = opts.secret ?? randomBytes(32);
   const packs = gridPacks(finder, GRID_OWNER, stores);
   const record = fileRecordStore(join(dir, 'repo-record.json'));
-  const open = async (name: string) => new Repository({ packs, record, readCap: repoReadCap(secret), index: await openLocalIndex(join(dir, `index-${name}`)), secret, packTargetBytes: opts.packTargetBytes });
+  const open = async (name: string) =>
+    new Repository({
+      packs,
+      record,
+      readCap: repoReadCap(secret),
+      index: await openLocalIndex(join(dir, `index-${name}`)),
+      secret,
+      packTargetBytes: opts.packTargetBytes
+    });
   const repo = await open('main');
   const extra: Repository[] = [];
   const src: BlobSource = { reader: (_repo: MutableReadCap) => repo };
   return {
-    dir, stores, servers, finder, secret, packs, record, repo, src,
+    dir,
+    stores,
+    servers,
+    finder,
+    secret,
+    packs,
+    record,
+    repo,
+    src,
     chunker: createChunker(ownerKey(secret, 'chunker')),
     async packsOfFile(cap) {
       const c = contentOf(cap, ['data', 'list']);
@@ -111,15 +135,25 @@ export async function createGrid(opts: { stores?: number; secret?: Uint8Array; p
       const ids = [c.id];
       if (c.kind === 'list') ids.push(...decodeChunkList(await repo.loadBlob('list', c)).map((x) => x.id));
       const out = new Map<string, PackCap>();
-      for (const id of ids) { const l = await repo.locate(id); out.set(formatCap(l.pack), l.pack); }
+      for (const id of ids) {
+        const l = await repo.locate(id);
+        out.set(formatCap(l.pack), l.pack);
+      }
       return [...out.values()];
     },
-    async device(name) { const r = await open(name); extra.push(r); return r; },
+    async device(name) {
+      const r = await open(name);
+      extra.push(r);
+      return r;
+    },
     async removeShares(cap, storeIndexes) {
       const si = storageIndexOf(cap)!;
       let removed = 0;
       for (const i of storeIndexes) {
-        for (const { shareNum } of await stores[i].list(si)) { await stores[i].delete(si, shareNum, GRID_OWNER); removed++; }
+        for (const { shareNum } of await stores[i].list(si)) {
+          await stores[i].delete(si, shareNum, GRID_OWNER);
+          removed++;
+        }
       }
       return removed;
     },

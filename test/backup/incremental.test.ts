@@ -18,7 +18,11 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'p2pb-inc-'));
   cache = await openBackupCache(join(work, 'cache'));
 });
-after(async () => { await cache.close(); await grid.close(); await rm(work, { recursive: true, force: true }); });
+after(async () => {
+  await cache.close();
+  await grid.close();
+  await rm(work, { recursive: true, force: true });
+});
 
 test(`second backup of ${FILES} files reads and uploads only what changed`, { timeout: 600_000 }, async () => {
   const src = join(work, 'src');

@@ -10,8 +10,14 @@ import { makeTree, type Spec } from './tree.ts';
 
 let grid: Grid;
 let work: string;
-before(async () => { grid = await createGrid(); work = await mkdtemp(join(tmpdir(), 'p2pb-mtime-')); });
-after(async () => { await grid.close(); await rm(work, { recursive: true, force: true }); });
+before(async () => {
+  grid = await createGrid();
+  work = await mkdtemp(join(tmpdir(), 'p2pb-mtime-'));
+});
+after(async () => {
+  await grid.close();
+  await rm(work, { recursive: true, force: true });
+});
 
 test('mtimes with milliseconds survive a round trip exactly (files, dirs, symlinks)', async () => {
   const T0 = Date.UTC(2024, 0, 2, 3, 4, 5, 678);

@@ -2,8 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  encodeTree, decodeTree, toTreeEntry, encodeSnapshot, decodeSnapshot, encodeHead, decodeHead, encodeRef, capOf, InvalidObjectError,
-  globToRegExp, parseRules, isExcluded, type TreeEntry,
+  encodeTree,
+  decodeTree,
+  toTreeEntry,
+  encodeSnapshot,
+  decodeSnapshot,
+  encodeHead,
+  decodeHead,
+  encodeRef,
+  capOf,
+  InvalidObjectError,
+  globToRegExp,
+  parseRules,
+  isExcluded,
+  type TreeEntry
 } from '../../src/backup/index.ts';
 import { createMutableWriteCap, formatCap, parseCap, toReadCap } from '../../src/caps/index.ts';
 
@@ -14,14 +26,18 @@ const entries: TreeEntry[] = [
   { name: 'with\nnewline and space', type: 'symlink', mode: 0o777, mtimeNs: '1', target: '../x' },
   { name: '🎉 ünï', type: 'dir', mode: 0o755, mtimeNs: '-5', ref: ref('tree') },
   { name: 'A'.repeat(255), type: 'file', mode: 0o600, mtimeNs: '0', size: 5_000_000, ref: ref('list') },
-  { name: 'b', type: 'file', mode: 0o600, mtimeNs: '0', size: 100, ref: ref('data') },
+  { name: 'b', type: 'file', mode: 0o600, mtimeNs: '0', size: 100, ref: ref('data') }
 ];
 
 test('trees are canonical: same entries in any order give the same bytes, and round-trip through caps of their repository', () => {
-  const a = encodeTree(entries), b = encodeTree([...entries].reverse());
+  const a = encodeTree(entries),
+    b = encodeTree([...entries].reverse());
   assert.deepEqual(a, b);
   const back = decodeTree(a, repo).entries;
-  assert.deepEqual(back.map((e) => e.name), ['A'.repeat(255), 'b', 'with\nnewline and space', 'zeta', '🎉 ünï']);
+  assert.deepEqual(
+    back.map((e) => e.name),
+    ['A'.repeat(255), 'b', 'with\nnewline and space', 'zeta', '🎉 ünï']
+  );
   assert.deepEqual(encodeTree(back.map((e) => toTreeEntry(e, repo))), a);
   assert.match(Buffer.from(a).toString(), /^\{"p2pb":"tree","v":2,"entries":\[\{"name":"AAA/);
   const dir = back.find((e) => e.type === 'dir')!;
@@ -44,10 +60,33 @@ test('trees refuse unsafe names (traversal on any OS), malformed entries and ref
   assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 3, entries: [] }), repo), /version/);
   assert.throws(() => decodeTree(bad({ p2pb: 'dir', v: 1, entries: [] }), repo), InvalidObjectError);
   assert.throws(() => decodeTree(bad({ p2pb: 'snapshot', v: 2 }), repo), /expected a tree/);
-  assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: '..', type: 'dir', mode: 0, mtimeNs: '0', ref: ref('tree') }] }), repo), InvalidObjectError);
-  assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: 'x', type: 'file', mode: 0, mtimeNs: '1'.repeat(31), size: 1, ref: ref('data') }] }), repo), InvalidObjectError);
-  assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: 'x', type: 'file', mode: 0, mtimeNs: '0', size: 1, ref: ref('tree') }] }), repo), InvalidObjectError);
-  assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: 'b', type: 'symlink', mode: 0, mtimeNs: '0', target: 'x' }, { name: 'a', type: 'symlink', mode: 0, mtimeNs: '0', target: 'x' }] }), repo), /sorted/);
+  assert.throws(
+    () => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: '..', type: 'dir', mode: 0, mtimeNs: '0', ref: ref('tree') }] }), repo),
+    InvalidObjectError
+  );
+  assert.throws(
+    () => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: 'x', type: 'file', mode: 0, mtimeNs: '1'.repeat(31), size: 1, ref: ref('data') }] }), repo),
+    InvalidObjectError
+  );
+  assert.throws(
+    () => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: 'x', type: 'file', mode: 0, mtimeNs: '0', size: 1, ref: ref('tree') }] }), repo),
+    InvalidObjectError
+  );
+  assert.throws(
+    () =>
+      decodeTree(
+        bad({
+          p2pb: 'tree',
+          v: 2,
+          entries: [
+            { name: 'b', type: 'symlink', mode: 0, mtimeNs: '0', target: 'x' },
+            { name: 'a', type: 'symlink', mode: 0, mtimeNs: '0', target: 'x' }
+          ]
+        }),
+        repo
+      ),
+    /sorted/
+  );
   assert.throws(() => decodeTree(new Uint8Array([0xff, 0xfe]), repo), InvalidObjectError);
 });
 
@@ -59,17 +98,40 @@ test('snapshot and head objects round-trip; they name blobs of their own reposit
   const other = toReadCap(createMutableWriteCap());
   assert.throws(() => encodeSnapshot(s, other), InvalidObjectError);
   const a = capOf(repo, { kind: 'snapshot', id: randomBytes(32), key: randomBytes(32) });
-  const h = { repo: formatCap(repo), snapshots: [{ cap: parent, time: 2 }, { cap: a, time: 1 }] };
-  assert.deepEqual(decodeHead(encodeHead(h)), { repo: formatCap(repo), snapshots: [{ cap: a, time: 1 }, { cap: parent, time: 2 }] });
+  const h = {
+    repo: formatCap(repo),
+    snapshots: [
+      { cap: parent, time: 2 },
+      { cap: a, time: 1 }
+    ]
+  };
+  assert.deepEqual(decodeHead(encodeHead(h)), {
+    repo: formatCap(repo),
+    snapshots: [
+      { cap: a, time: 1 },
+      { cap: parent, time: 2 }
+    ]
+  });
   assert.throws(() => encodeHead({ repo: formatCap(other), snapshots: h.snapshots }), InvalidObjectError);
 });
 
 test('glob matcher', () => {
   const cases: [string, string, boolean][] = [
-    ['*.log', 'a.log', true], ['*.log', '.x.log', true], ['*.log', 'a/b.log', false], ['a?c', 'abc', true],
-    ['a?c', 'a/c', false], ['**/x', 'x', true], ['**/x', 'a/b/x', true], ['a/**', 'a/b/c', true], ['a/**/z', 'a/z', true],
-    ['a/**/z', 'a/b/c/z', true], ['[ab]c', 'bc', true], ['[!ab]c', 'bc', false], ['[!ab]c', 'xc', true], ['a.b', 'aXb', false],
-    ['(x)+', '(x)+', true],
+    ['*.log', 'a.log', true],
+    ['*.log', '.x.log', true],
+    ['*.log', 'a/b.log', false],
+    ['a?c', 'abc', true],
+    ['a?c', 'a/c', false],
+    ['**/x', 'x', true],
+    ['**/x', 'a/b/x', true],
+    ['a/**', 'a/b/c', true],
+    ['a/**/z', 'a/z', true],
+    ['a/**/z', 'a/b/c/z', true],
+    ['[ab]c', 'bc', true],
+    ['[!ab]c', 'bc', false],
+    ['[!ab]c', 'xc', true],
+    ['a.b', 'aXb', false],
+    ['(x)+', '(x)+', true]
   ];
   for (const [glob, path, want] of cases) assert.equal(globToRegExp(glob).test(path), want, `${glob} ~ ${path}`);
 });

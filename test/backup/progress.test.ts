@@ -41,7 +41,11 @@ test('a meter sends one status per interval however many files, and a last one a
   const q = createMeter('backup', (e) => quick.push(e), 50);
   q.file(5);
   q.done();
-  assert.deepEqual([(quick[0] as any).totalFiles, (quick[0] as any).totalBytes, (quick[0] as any).etaSeconds], [1, 5, 0], 'done before the totals came: what was done is the total');
+  assert.deepEqual(
+    [(quick[0] as any).totalFiles, (quick[0] as any).totalBytes, (quick[0] as any).etaSeconds],
+    [1, 5, 0],
+    'done before the totals came: what was done is the total'
+  );
   m.file(1);
   await new Promise((r) => setTimeout(r, 80));
   assert.equal(events.length, 2, 'nothing after done()');

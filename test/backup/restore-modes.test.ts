@@ -19,9 +19,9 @@ const body = (s: string) => `${s}: long enough to be stored as shares, not as a 
 const SPEC: Record<string, Spec> = {
   '.ssh': { type: 'dir', mode: 0o777 },
   '.ssh/authorized_keys': { type: 'file', content: body('keys'), mode: 0o666 },
-  'bin': { type: 'dir', mode: 0o1777 },
+  bin: { type: 'dir', mode: 0o1777 },
   'bin/suid': { type: 'file', content: body('suid'), mode: 0o4755 },
-  'bin/sgid': { type: 'file', content: body('sgid'), mode: 0o2755 },
+  'bin/sgid': { type: 'file', content: body('sgid'), mode: 0o2755 }
 };
 const modeAt = async (p: string) => (await stat(p)).mode & 0o7777;
 

@@ -5,8 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
-  backup, restore, ls, diff, reachableBlobs, readSnapshot, commitSnapshot, listSnapshots, forget, PathNotFoundError, contentOf,
-  RESTORE_TEMP_PREFIX,
+  backup,
+  restore,
+  ls,
+  diff,
+  reachableBlobs,
+  readSnapshot,
+  commitSnapshot,
+  listSnapshots,
+  forget,
+  PathNotFoundError,
+  contentOf,
+  RESTORE_TEMP_PREFIX
 } from '../../src/backup/index.ts';
 import { createGrid, type Grid } from './grid.ts';
 import { fileHeadStore } from './heads.ts';
@@ -15,27 +25,38 @@ import { describeTree, makeTree, type Spec } from './tree.ts';
 let grid: Grid;
 let work: string;
 // Small packs, so a file stored after another lands in a pack of its own (the lost-file test).
-before(async () => { grid = await createGrid({ packTargetBytes: 256 << 10 }); work = await mkdtemp(join(tmpdir(), 'p2pb-bk-')); });
-after(async () => { await grid.close(); await rm(work, { recursive: true, force: true }); });
+before(async () => {
+  grid = await createGrid({ packTargetBytes: 256 << 10 });
+  work = await mkdtemp(join(tmpdir(), 'p2pb-bk-'));
+});
+after(async () => {
+  await grid.close();
+  await rm(work, { recursive: true, force: true });
+});
 
 const T = Date.UTC(2024, 2, 10, 12, 0, 0);
 const big = randomBytes(1_572_864); // 1.5 MiB: two segments
 const longName = 'L'.repeat(200);
 const SPEC: Record<string, Spec> = {
-  'docs': { type: 'dir', mode: 0o755, mtimeMs: T - 1000 },
+  docs: { type: 'dir', mode: 0o755, mtimeMs: T - 1000 },
   'docs/a.txt': { type: 'file', content: 'hello world, this file is long enough not to be a literal cap at all', mode: 0o644, mtimeMs: T - 2000 },
   'docs/tiny': { type: 'file', content: 'tiny', mode: 0o600, mtimeMs: T - 3000 },
   'docs/empty': { type: 'file', content: '', mode: 0o644, mtimeMs: T - 4000 },
   'docs/nested': { type: 'dir', mode: 0o700, mtimeMs: T - 5000 },
   'docs/nested/deeper': { type: 'dir', mtimeMs: T - 6000 },
-  'docs/nested/deeper/run.sh': { type: 'file', content: '#!/bin/sh\necho hi from a script that is long enough to be chunked\n', mode: 0o755, mtimeMs: T - 7000 },
+  'docs/nested/deeper/run.sh': {
+    type: 'file',
+    content: '#!/bin/sh\necho hi from a script that is long enough to be chunked\n',
+    mode: 0o755,
+    mtimeMs: T - 7000
+  },
   'empty-dir': { type: 'dir', mode: 0o755, mtimeMs: T - 8000 },
   'big.bin': { type: 'file', content: big, mode: 0o644, mtimeMs: T - 9000 },
   'link-rel': { type: 'symlink', target: 'docs/a.txt', mtimeMs: T - 10000 },
   'link-dangling': { type: 'symlink', target: '../nowhere/at/all', mtimeMs: T - 11000 },
   'ünïcødé 名前 🎉': { type: 'file', content: 'unicode name content, long enough to be uploaded as shares for real', mtimeMs: T - 12000 },
   'with space and\nnewline': { type: 'file', content: 'x', mode: 0o644, mtimeMs: T - 13000 },
-  [longName]: { type: 'file', content: randomBytes(300), mode: 0o600, mtimeMs: T - 14000 },
+  [longName]: { type: 'file', content: randomBytes(300), mode: 0o600, mtimeMs: T - 14000 }
 };
 
 async function backedUp(name: string, spec = SPEC) {
@@ -63,7 +84,10 @@ test('round trip of every entry kind: content, modes, mtimes, links, odd names',
   const [a, b] = [await describeTree(src), await describeTree(dst)];
   assert.deepEqual([...b.keys()], [...a.keys()]);
   for (const [p, d] of a) assert.deepEqual(b.get(p), d, p);
-  assert.deepEqual((await readdir(dst)).filter((n) => n.startsWith(RESTORE_TEMP_PREFIX)), []);
+  assert.deepEqual(
+    (await readdir(dst)).filter((n) => n.startsWith(RESTORE_TEMP_PREFIX)),
+    []
+  );
   // A directory cap restores too.
   const dst2 = join(work, 'rt-dst2');
   await restore(root, dst2, { src: grid.src });
@@ -72,7 +96,10 @@ test('round trip of every entry kind: content, modes, mtimes, links, odd names',
 
 test('ls and restore of a sub-path; unknown paths are refused', async () => {
   const { snapshotCap } = await backedUp('sub-src');
-  assert.deepEqual((await ls(grid.src, snapshotCap, 'docs')).map((e) => e.name), ['a.txt', 'empty', 'nested', 'tiny']);
+  assert.deepEqual(
+    (await ls(grid.src, snapshotCap, 'docs')).map((e) => e.name),
+    ['a.txt', 'empty', 'nested', 'tiny']
+  );
   assert.equal((await ls(grid.src, snapshotCap, '/docs/a.txt'))[0].type, 'file');
   const dst = join(work, 'sub-dst');
   await restore(snapshotCap, dst, { src: grid.src, path: 'docs/nested' });
@@ -86,8 +113,8 @@ test('ls and restore of a sub-path; unknown paths are refused', async () => {
 
 test('overwrite modes: never, if-changed, always', async () => {
   const spec: Record<string, Spec> = {
-    'f1': { type: 'file', content: 'original content one, long enough for shares................', mtimeMs: T },
-    'f2': { type: 'file', content: 'original content two, long enough for shares................', mtimeMs: T },
+    f1: { type: 'file', content: 'original content one, long enough for shares................', mtimeMs: T },
+    f2: { type: 'file', content: 'original content two, long enough for shares................', mtimeMs: T }
   };
   const { snapshotCap } = await backedUp('ow-src', spec);
   const dst = join(work, 'ow-dst');
@@ -112,41 +139,57 @@ test('a file that cannot be downloaded leaves no complete-looking file and no te
   const spec: Record<string, Spec> = {
     'good.txt': { type: 'file', content: 'this one is fine and long enough to be stored as shares!!!!!', mtimeMs: T },
     // Larger than this grid's packs: stored in packs of its own, so losing them loses nothing else.
-    'lost.bin': { type: 'file', content: randomBytes((1 << 20) + 5000), mtimeMs: T },
+    'lost.bin': { type: 'file', content: randomBytes((1 << 20) + 5000), mtimeMs: T }
   };
   const { snapshotCap } = await backedUp('lost-src', spec);
   const lostCap = (await ls(grid.src, snapshotCap)).find((e) => e.name === 'lost.bin')!.cap!;
   const goodCap = (await ls(grid.src, snapshotCap)).find((e) => e.name === 'good.txt')!.cap!;
   const lostPacks = await grid.packsOfFile(lostCap);
   const goodPacks = new Set((await grid.packsOfFile(goodCap)).map((p) => p.uebHash.toString()));
-  assert.ok(lostPacks.every((p) => !goodPacks.has(p.uebHash.toString())), 'the lost file shares no pack with the good one');
+  assert.ok(
+    lostPacks.every((p) => !goodPacks.has(p.uebHash.toString())),
+    'the lost file shares no pack with the good one'
+  );
   grid.repo.clearCache();
   for (const p of lostPacks) assert.ok((await grid.removeShares(p, [0, 1, 2])) >= 3);
   const dst = join(work, 'lost-dst');
   const errors: string[] = [];
-  const r = await restore(snapshotCap, dst, { src: grid.src, onItemError: (p) => { errors.push(p); } });
+  const r = await restore(snapshotCap, dst, {
+    src: grid.src,
+    onItemError: (p) => {
+      errors.push(p);
+    }
+  });
   assert.deepEqual(errors, [join(dst, 'lost.bin')]);
   assert.equal(r.stats.failed.length, 1);
   assert.equal(r.stats.failed[0].code, 'ERR_NOT_ENOUGH_SHARES');
   assert.deepEqual(await readdir(dst), ['good.txt']);
   // Throwing from onItemError aborts the restore, still without leftovers.
   const dst2 = join(work, 'lost-dst2');
-  await assert.rejects(restore(snapshotCap, dst2, { src: grid.src, onItemError: (_p, err) => { throw err; } }), { code: 'ERR_NOT_ENOUGH_SHARES' });
+  await assert.rejects(
+    restore(snapshotCap, dst2, {
+      src: grid.src,
+      onItemError: (_p, err) => {
+        throw err;
+      }
+    }),
+    { code: 'ERR_NOT_ENOUGH_SHARES' }
+  );
   assert.ok((await readdir(dst2)).every((n) => !n.startsWith(RESTORE_TEMP_PREFIX) && n !== 'lost.bin'));
 });
 
 test('diff reports added, removed, changed and metadata-only paths', async () => {
   const spec: Record<string, Spec> = {
-    'same': { type: 'dir', mtimeMs: T },
+    same: { type: 'dir', mtimeMs: T },
     'same/x': { type: 'file', content: 'unchanged file content that is long enough for real shares', mtimeMs: T },
     'edit.txt': { type: 'file', content: 'before', mtimeMs: T },
     'gone.txt': { type: 'file', content: 'bye', mtimeMs: T },
-    'touch.txt': { type: 'file', content: 'same bytes', mtimeMs: T },
+    'touch.txt': { type: 'file', content: 'same bytes', mtimeMs: T }
   };
   const { src, snapshotCap: a } = await backedUp('diff-src', spec);
   await writeFile(join(src, 'edit.txt'), 'after!');
   await rm(join(src, 'gone.txt'));
-  await makeTree(src, { 'newdir': { type: 'dir' }, 'newdir/n.txt': { type: 'file', content: 'new' } });
+  await makeTree(src, { newdir: { type: 'dir' }, 'newdir/n.txt': { type: 'file', content: 'new' } });
   await utimes(join(src, 'touch.txt'), T / 1000 + 60, T / 1000 + 60);
   const { snapshotCap: b } = await backup(src, { repo: grid.repo, chunker: grid.chunker });
   const d = await diff(grid.src, a, b);
@@ -156,7 +199,7 @@ test('diff reports added, removed, changed and metadata-only paths', async () =>
 
 test('folder head: commit snapshots, reachable caps, forget', async () => {
   const heads = fileHeadStore(join(work, 'head.json'));
-  const spec: Record<string, Spec> = { 'a': { type: 'file', content: 'first version of a file, long enough to have shares of its own' } };
+  const spec: Record<string, Spec> = { a: { type: 'file', content: 'first version of a file, long enough to have shares of its own' } };
   const { src, snapshotCap: s1, root: r1 } = await backedUp('head-src', spec);
   await commitSnapshot(heads, { cap: s1, time: 1000 });
   await writeFile(join(src, 'a'), 'second version of a file, long enough to have shares of its own');
@@ -165,15 +208,24 @@ test('folder head: commit snapshots, reachable caps, forget', async () => {
   await commitSnapshot(heads, { cap: s2, time: 2000 });
   const head = (await heads.read())!;
   assert.equal(head.seq, 2);
-  assert.deepEqual(listSnapshots(head.head).map((s) => s.cap), [s1, s2]);
+  assert.deepEqual(
+    listSnapshots(head.head).map((s) => s.cap),
+    [s1, s2]
+  );
 
   const reach = await reachableBlobs(grid.src, [s1, s2]);
   const fileCaps = await Promise.all([s1, s2].map(async (s) => (await ls(grid.src, s))[0].cap!));
-  const idOf = (cap: string) => { const c = contentOf(cap, ['snapshot', 'tree', 'data', 'list']); return c.kind === 'lit' ? '' : Buffer.from(c.id).toString('hex'); };
+  const idOf = (cap: string) => {
+    const c = contentOf(cap, ['snapshot', 'tree', 'data', 'list']);
+    return c.kind === 'lit' ? '' : Buffer.from(c.id).toString('hex');
+  };
   assert.deepEqual(reach.ids, new Set([s1, s2, r1, r2, ...fileCaps].map(idOf)));
 
   const d = await forget(heads, { keepLast: 1 });
-  assert.deepEqual(d.remove.map((s) => s.cap), [s1]);
+  assert.deepEqual(
+    d.remove.map((s) => s.cap),
+    [s1]
+  );
   assert.deepEqual((await heads.read())!.head.snapshots, [{ cap: s2, time: 2000 }]);
   assert.equal((await forget(heads, { keepLast: 1 })).remove.length, 0);
   assert.equal(heads.writes, 3);

@@ -35,7 +35,7 @@ before(async () => {
   src = join(tmp.dir, 'folder');
   await makeTree(src, {
     'notes.txt': { type: 'file', content: 'round 0\n' },
-    'sub': { type: 'dir' },
+    sub: { type: 'dir' },
     'sub/data.bin': { type: 'file', content: randomBytes(100_000) }
   });
   const want = await describeTree(src);
@@ -52,15 +52,19 @@ after(async () => {
 
 /** In-sync with a snapshot taken at or after `since`, and that snapshot is the head's latest. */
 async function converged(since: number) {
-  return waitFor('the folder to converge', async () => {
-    const f = (await dev.api('GET', '/api/folders')).folders.find((x: any) => x.path === src);
-    if (f?.state !== 'in-sync' || !f.lastSnapshot || f.lastSnapshot.time < since) return null;
-    const head = (await dev.api('GET', `/api/snapshots?of=${encodeURIComponent(rootCap)}`)).snapshots;
-    if (head.at(-1)?.cap !== f.lastSnapshot.cap) return null;
-    // `watch list` (the CLI) says so too.
-    const listed = (await dev.folders()).find((x) => x.path === src);
-    return listed?.state === 'in-sync' && listed.lastSnapshot?.cap === f.lastSnapshot.cap ? listed : null;
-  }, { timeoutMs: 90_000, intervalMs: 500 });
+  return waitFor(
+    'the folder to converge',
+    async () => {
+      const f = (await dev.api('GET', '/api/folders')).folders.find((x: any) => x.path === src);
+      if (f?.state !== 'in-sync' || !f.lastSnapshot || f.lastSnapshot.time < since) return null;
+      const head = (await dev.api('GET', `/api/snapshots?of=${encodeURIComponent(rootCap)}`)).snapshots;
+      if (head.at(-1)?.cap !== f.lastSnapshot.cap) return null;
+      // `watch list` (the CLI) says so too.
+      const listed = (await dev.folders()).find((x) => x.path === src);
+      return listed?.state === 'in-sync' && listed.lastSnapshot?.cap === f.lastSnapshot.cap ? listed : null;
+    },
+    { timeoutMs: 90_000, intervalMs: 500 }
+  );
 }
 
 /** Restore a snapshot on the reader into a new directory: no failure, and exactly `want`. */
@@ -130,10 +134,14 @@ test('SIGTERM during an upload: a clean stop, the batch journaled as interrupted
   // A change big enough that its upload lasts a few seconds on loopback.
   await writeFile(join(src, 'sub/big.bin'), randomBytes(24 * 2 ** 20));
   const want = await describeTree(src);
-  await waitFor('the batch to be uploading', async () => {
-    const f = (await dev.api('GET', '/api/folders')).folders.find((x: any) => x.path === src);
-    return f?.state === 'uploading';
-  }, { timeoutMs: 60_000, intervalMs: 100 });
+  await waitFor(
+    'the batch to be uploading',
+    async () => {
+      const f = (await dev.api('GET', '/api/folders')).folders.find((x: any) => x.path === src);
+      return f?.state === 'uploading';
+    },
+    { timeoutMs: 60_000, intervalMs: 100 }
+  );
   const exit = await dev.stop('SIGTERM');
   assert.deepEqual(exit, { code: 0, signal: null }, 'a clean exit');
   // What the daemon left in its journal: the folder interrupted, no batch in flight.
@@ -145,7 +153,11 @@ test('SIGTERM during an upload: a clean stop, the batch journaled as interrupted
   } finally {
     await journal.close();
   }
-  assert.deepEqual((await reader.snapshots(rootCap)).map((s) => s.cap), old, 'the head did not move');
+  assert.deepEqual(
+    (await reader.snapshots(rootCap)).map((s) => s.cap),
+    old,
+    'the head did not move'
+  );
   // The next start resumes: in-sync, and the latest snapshot is the folder with the big file.
   const restartAt = Date.now();
   await dev.start();

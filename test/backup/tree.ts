@@ -13,30 +13,51 @@ export async function makeTree(root: string, spec: Record<string, Spec>): Promis
   await mkdir(root, { recursive: true });
   const paths = Object.keys(spec);
   for (const p of paths) {
-    const s = spec[p], abs = join(root, p);
+    const s = spec[p],
+      abs = join(root, p);
     if (s.type === 'dir') await mkdir(abs, { recursive: true });
     else if (s.type === 'file') await writeFile(abs, s.content);
     else await symlink(s.target, abs);
   }
   for (const p of [...paths].reverse()) {
-    const s = spec[p], abs = join(root, p);
+    const s = spec[p],
+      abs = join(root, p);
     if (s.type !== 'symlink' && s.mode !== undefined) await chmod(abs, s.mode);
     if (s.mtimeMs !== undefined) await (s.type === 'symlink' ? lutimes : utimes)(abs, s.mtimeMs / 1000, s.mtimeMs / 1000);
   }
 }
 
-export interface Described { type: string; mode?: number; mtimeMs: number; sha256?: string; size?: number; target?: string }
+export interface Described {
+  type: string;
+  mode?: number;
+  mtimeMs: number;
+  sha256?: string;
+  size?: number;
+  target?: string;
+}
 
 export async function describeTree(root: string): Promise<Map<string, Described>> {
   const out = new Map<string, Described>();
   const walk = async (dir: string, rel: string) => {
     for (const name of (await readdir(dir)).sort()) {
-      const abs = join(dir, name), p = rel ? `${rel}/${name}` : name;
+      const abs = join(dir, name),
+        p = rel ? `${rel}/${name}` : name;
       const st = await lstat(abs);
       const mtimeMs = Math.floor(st.mtimeMs);
-      if (st.isDirectory()) { await walk(abs, p); out.set(p, { type: 'dir', mode: st.mode & 0o7777, mtimeMs }); }
-      else if (st.isSymbolicLink()) out.set(p, { type: 'symlink', target: await readlink(abs), mtimeMs });
-      else out.set(p, { type: 'file', mode: st.mode & 0o7777, mtimeMs, size: st.size, sha256: createHash('sha256').update(await readFile(abs)).digest('hex') });
+      if (st.isDirectory()) {
+        await walk(abs, p);
+        out.set(p, { type: 'dir', mode: st.mode & 0o7777, mtimeMs });
+      } else if (st.isSymbolicLink()) out.set(p, { type: 'symlink', target: await readlink(abs), mtimeMs });
+      else
+        out.set(p, {
+          type: 'file',
+          mode: st.mode & 0o7777,
+          mtimeMs,
+          size: st.size,
+          sha256: createHash('sha256')
+            .update(await readFile(abs))
+            .digest('hex')
+        });
     }
   };
   await walk(root, '');

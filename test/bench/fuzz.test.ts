@@ -17,7 +17,14 @@ for (const t of TARGETS) {
 
 test('a decoder that throws something other than its named refusal is reported as a crash, reproducibly', async () => {
   const [frame] = TARGETS;
-  const fragile: FuzzTarget = { ...frame, name: 'fragile', run: (b) => { if (b.includes(0x80) && b.length > 40) throw new TypeError('boom'); return frame.run(b); } };
+  const fragile: FuzzTarget = {
+    ...frame,
+    name: 'fragile',
+    run: (b) => {
+      if (b.includes(0x80) && b.length > 40) throw new TypeError('boom');
+      return frame.run(b);
+    }
+  };
   const a = await fuzzTarget(fragile, { inputs: 500, seed: 5 });
   const b = await fuzzTarget(fragile, { inputs: 500, seed: 5 });
   assert.ok(a.crashes > 0);

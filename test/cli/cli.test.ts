@@ -141,7 +141,10 @@ test('a backup that skipped an item and a restore that failed one finish, and ex
     const b = await cli(['--home', home, '--json', 'backup', src]);
     assert.equal(b.code, 7, b.stderr);
     const backedUp = summary(b);
-    assert.deepEqual(backedUp.stats.skipped.map((x: { path: string }) => x.path), [join(src, 'sock')]);
+    assert.deepEqual(
+      backedUp.stats.skipped.map((x: { path: string }) => x.path),
+      [join(src, 'sock')]
+    );
     assert.equal(backedUp.stats.files, 2);
     // A directory stands where a.txt goes: b.txt is restored, a.txt fails, the restore says so and exits 7.
     const target = join(tmp.dir, 'target');

@@ -60,18 +60,23 @@ test('exit 130: Ctrl-C during a backup ends the command by SIGINT, which the she
   await mkdir(src);
   for (let i = 0; i < 4; i++) await writeFile(join(src, `f${i}.bin`), randomBytes(16 * 2 ** 20));
   // Through a shell, as a user runs it: the shell prints the status it saw.
-  const sh = spawn('bash', ['-c', '"$0" "$@"; echo "status $?" >&2', process.execPath, BIN, '--home', home(), '--json', 'backup', src], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const sh = spawn('bash', ['-c', '"$0" "$@"; echo "status $?" >&2', process.execPath, BIN, '--home', home(), '--json', 'backup', src], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
   const done = exited(sh);
   let stderr = '';
   sh.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   // Under way: the first status line of the backup.
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    sh.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; if (/"type":"status"/.test(out)) resolve(); });
+    sh.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (/"type":"status"/.test(out)) resolve();
+    });
     void done.then(() => reject(new Error(`the backup ended before its first status line: ${out} ${stderr}`)));
   });
   const node = Number((await readFile(`/proc/${sh.pid}/task/${sh.pid}/children`, 'utf8')).trim().split(/\s+/)[0]);
-  assert.ok(node > 0, 'the command runs as the shell\'s child');
+  assert.ok(node > 0, "the command runs as the shell's child");
   process.kill(node, 'SIGINT');
   assert.deepEqual(await done, { code: 0, signal: null });
   assert.equal(128 + constants.signals.SIGINT, EXIT.INTERRUPTED);

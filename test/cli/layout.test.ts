@@ -19,7 +19,10 @@ async function sources(dir: string): Promise<string[]> {
 
 test('only src/cli/bin.ts touches process or console', async () => {
   const files = await sources(CLI);
-  assert.ok(files.some((f) => f.endsWith('commands/restore.ts')), 'the commands are found');
+  assert.ok(
+    files.some((f) => f.endsWith('commands/restore.ts')),
+    'the commands are found'
+  );
   const offenders: string[] = [];
   for (const f of files) {
     if (relative(CLI, f) === 'bin.ts') continue;

@@ -4,8 +4,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  isoFromNs, isoTime, printable, renderBackup, renderCheck, renderDiff, renderError, renderLs, renderRestore, renderSnapshots,
-  renderStatus, renderWatchList, renderPeers, UNKNOWN_TIME
+  isoFromNs,
+  isoTime,
+  printable,
+  renderBackup,
+  renderCheck,
+  renderDiff,
+  renderError,
+  renderLs,
+  renderRestore,
+  renderSnapshots,
+  renderStatus,
+  renderWatchList,
+  renderPeers,
+  UNKNOWN_TIME
 } from '../../src/cli/render.ts';
 
 /** Anything a terminal would act on: C0 (but the newlines between lines), DEL, C1, bidi and zero-width format characters. */
@@ -35,10 +47,12 @@ test('times: in range as ISO 8601 (as before), out of range or not a number as U
 });
 
 test('ls: a crafted name, link target and 30-digit mtime are printed escaped, in the usual columns', () => {
-  const text = renderLs({ entries: [
-    { name: EVIL, type: 'symlink', mode: 0o777, mtimeNs: '9'.repeat(30), target: '\x1b]52;c;cm0gLXJmIH4=\x07' },
-    { name: 'ok.txt', type: 'file', mode: 0o644, size: 5, mtimeNs: '1700000000000000000' }
-  ] });
+  const text = renderLs({
+    entries: [
+      { name: EVIL, type: 'symlink', mode: 0o777, mtimeNs: '9'.repeat(30), target: '\x1b]52;c;cm0gLXJmIH4=\x07' },
+      { name: 'ok.txt', type: 'file', mode: 0o644, size: 5, mtimeNs: '1700000000000000000' }
+    ]
+  });
   const [l1, l2] = text.split('\n');
   assert.doesNotMatch(text, RAW);
   assert.equal(l1, `l0777              ${UNKNOWN_TIME} ${printable(EVIL)} -> \\x1b]52;c;cm0gLXJmIH4=\\x07`);
@@ -49,12 +63,43 @@ test('diff, restore, backup, snapshots, watch list, status, check and errors esc
   const outputs = [
     renderDiff({ added: [EVIL], removed: [`dir/${EVIL}`], changed: ['\x1b[1A'], metadata: ['\u2066x'] }),
     renderRestore({ stats: { files: 1, bytesWritten: 2, failed: [{ path: EVIL, error: `cannot write ${EVIL}` }] } }, `/tmp/${EVIL}`),
-    renderBackup({ rootCap: 'p2pb:mr:x', lastSnapshot: { cap: 'p2pb:chk:y' } }, { files: 1, dirs: 0, symlinks: 0, unchanged: 0, bytesRead: 0, bytesTotal: 0, skipped: [{ path: EVIL, error: EVIL }] }, 1),
+    renderBackup(
+      { rootCap: 'p2pb:mr:x', lastSnapshot: { cap: 'p2pb:chk:y' } },
+      { files: 1, dirs: 0, symlinks: 0, unchanged: 0, bytesRead: 0, bytesTotal: 0, skipped: [{ path: EVIL, error: EVIL }] },
+      1
+    ),
     renderSnapshots({ snapshots: [{ cap: 'p2pb:chk:\x1b[2J', time: 1e300 }] }),
     renderWatchList({ folders: [{ state: '\x1b[5m', watch: true, path: EVIL, lastSnapshot: { time: -1e300 }, lastError: EVIL }] }),
-    renderStatus({ peerId: 'p', home: EVIL, api: { url: 'u' }, privateSwarm: false, peersConnected: 0, storage: { shares: 0, used: 0, offered: 0 }, encoding: { k: 3, n: 5, happy: 4 }, addresses: [EVIL], folders: [{ state: 'idle', watch: false, path: EVIL, lastSnapshot: null }], health: { lastRun: 1e300, filesTracked: 0, repaired: 0, durability: null }, reachability: { summary: `relay ${EVIL}`, unconfirmed: [EVIL], relayServer: { reservations: 1, circuits: 0, bytesRelayed: 0, rate: 0, dailyBytes: 1, overBudget: 0 } } }, null),
+    renderStatus(
+      {
+        peerId: 'p',
+        home: EVIL,
+        api: { url: 'u' },
+        privateSwarm: false,
+        peersConnected: 0,
+        storage: { shares: 0, used: 0, offered: 0 },
+        encoding: { k: 3, n: 5, happy: 4 },
+        addresses: [EVIL],
+        folders: [{ state: 'idle', watch: false, path: EVIL, lastSnapshot: null }],
+        health: { lastRun: 1e300, filesTracked: 0, repaired: 0, durability: null },
+        reachability: {
+          summary: `relay ${EVIL}`,
+          unconfirmed: [EVIL],
+          relayServer: { reservations: 1, circuits: 0, bytesRelayed: 0, rate: 0, dailyBytes: 1, overBudget: 0 }
+        }
+      },
+      null
+    ),
     renderPeers({ peers: [{ id: EVIL, addresses: [EVIL], reach: 'relay', relay: EVIL }] }),
-    renderCheck({ files: [{ recoverable: false, healthy: false, found: 0, total: 5, needed: 3, hosts: 0, happiness: 0, cap: EVIL }], errors: [{ error: EVIL }], objects: 1, snapshots: [], healthy: 0, unhealthy: 1, unrecoverable: 1 }),
+    renderCheck({
+      files: [{ recoverable: false, healthy: false, found: 0, total: 5, needed: 3, hosts: 0, happiness: 0, cap: EVIL }],
+      errors: [{ error: EVIL }],
+      objects: 1,
+      snapshots: [],
+      healthy: 0,
+      unhealthy: 1,
+      unrecoverable: 1
+    }),
     renderError(new Error(`cannot restore ${EVIL}`), true)
   ];
   for (const text of outputs) {

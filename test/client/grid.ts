@@ -13,8 +13,18 @@ export const OWNER = 'health-grid-owner';
 /** The store as a ShareServer (src/peer/store-server.ts) that fails every call while `state.down`. */
 export function serverFor(store: LocalStore, id: string, owner = OWNER, state = { down: false }): ShareServer {
   const server = storeServer(store, { id, owner });
-  const up = () => { if (state.down) throw new Error(`${id} is down`); };
-  const wrapped = Object.entries(server).map(([k, v]) => [k, typeof v === 'function' ? async (...args: unknown[]) => { up(); return v(...args); } : v]);
+  const up = () => {
+    if (state.down) throw new Error(`${id} is down`);
+  };
+  const wrapped = Object.entries(server).map(([k, v]) => [
+    k,
+    typeof v === 'function'
+      ? async (...args: unknown[]) => {
+          up();
+          return v(...args);
+        }
+      : v
+  ]);
   return Object.fromEntries(wrapped) as ShareServer;
 }
 
@@ -35,7 +45,10 @@ export async function createHealthGrid(count = 7, opts: { now?: () => number } =
   const servers = stores.map((s, i) => serverFor(s, `peer-${i}`, OWNER, state[i]));
   const finder: ServerFinder = { candidates: async () => servers };
   return {
-    stores, servers, state, finder,
+    stores,
+    servers,
+    state,
+    finder,
     async put(bytes) {
       const r = await uploadPack(bytes, finder, { k: 3, n: 5, happy: 5, segmentSize: 4096 });
       return { cap: r.capText, verifyCap: r.capText, placements: r.placements };

@@ -16,7 +16,8 @@ async function shareFile(storeDir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string) => {
     for (const e of await readdir(d, { withFileTypes: true })) {
-      if (e.isDirectory()) await walk(join(d, e.name)); else out.push(join(d, e.name));
+      if (e.isDirectory()) await walk(join(d, e.name));
+      else out.push(join(d, e.name));
     }
   };
   await walk(join(storeDir, 'shares'));
@@ -36,17 +37,24 @@ test('check reports holders; repair from the verify cap restores n shares on n h
     const data = randomBytes(20_000);
     const { cap, verifyCap, placements } = await g.put(data);
     const healthy = await checkFile(verifyCap, g.finder);
-    assert.equal(healthy.found, 5); assert.equal(healthy.hosts, 5); assert.equal(healthy.healthy, true); assert.equal(healthy.recoverable, true);
+    assert.equal(healthy.found, 5);
+    assert.equal(healthy.hosts, 5);
+    assert.equal(healthy.healthy, true);
+    assert.equal(healthy.recoverable, true);
     // Two holders vanish for good.
     const lost = [placements['0'][0], placements['3'][0]].map(idx);
     for (const i of lost) g.state[i].down = true;
     const r0 = await checkFile(verifyCap, g.finder);
-    assert.equal(r0.found, 3); assert.equal(r0.healthy, false); assert.equal(r0.recoverable, true);
+    assert.equal(r0.found, 3);
+    assert.equal(r0.healthy, false);
+    assert.equal(r0.recoverable, true);
     assert.equal(r0.unreachable.length, 2);
     const rep = await repairFile(verifyCap, g.finder);
     assert.deepEqual(rep.missing, [0, 3]);
     assert.equal(rep.placed.length, 2);
-    assert.equal(rep.after.found, 5); assert.equal(rep.after.hosts, 5); assert.equal(rep.repaired, true);
+    assert.equal(rep.after.found, 5);
+    assert.equal(rep.after.hosts, 5);
+    assert.equal(rep.repaired, true);
     assert.ok(rep.placed.every((p) => !lost.includes(idx(p.peer))));
     // The two original holders stay down; any k of the new set decode to the same bytes.
     assert.deepEqual(await bytesOf(cap, g.finder), data);
@@ -62,7 +70,11 @@ test('verify names corrupt shares by peer; repair deletes ours and replaces them
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-ledger-'));
   // The peer's fairness ledger hears of every audit through this hook (src/peer/peer.ts).
   const heard: [string, boolean][] = [];
-  const ledger = await AuditLedger.open(join(dir, 'audits'), { onAudit: (peer, ok) => { heard.push([peer, ok]); } });
+  const ledger = await AuditLedger.open(join(dir, 'audits'), {
+    onAudit: (peer, ok) => {
+      heard.push([peer, ok]);
+    }
+  });
   try {
     const { verifyCap, placements } = await g.put(randomBytes(30_000));
     const liar = idx(placements['1'][0]);
@@ -74,7 +86,10 @@ test('verify names corrupt shares by peer; repair deletes ours and replaces them
     const plain = await checkFile(verifyCap, g.finder);
     assert.equal(plain.found, 5, 'LIST alone does not see corruption');
     const v = await checkFile(verifyCap, g.finder, { verify: true });
-    assert.deepEqual(v.corrupt.map((c) => [c.peer, c.shareNum]), [[`peer-${liar}`, 1]]);
+    assert.deepEqual(
+      v.corrupt.map((c) => [c.peer, c.shareNum]),
+      [[`peer-${liar}`, 1]]
+    );
     assert.equal(v.found, 4);
     const audits = await auditFile(verifyCap, g.finder, { ledger });
     assert.equal(audits.filter((a) => !a.ok).length, 1);
@@ -82,7 +97,11 @@ test('verify names corrupt shares by peer; repair deletes ours and replaces them
     const stats = await ledger.auditStats();
     assert.equal(stats[`peer-${liar}`].failures, 1);
     assert.equal(stats[`peer-${idx(placements['0'][0])}`].passes, 1);
-    assert.deepEqual(heard.filter(([, ok]) => !ok), [[`peer-${liar}`, false]], 'the hook heard the failed audit');
+    assert.deepEqual(
+      heard.filter(([, ok]) => !ok),
+      [[`peer-${liar}`, false]],
+      'the hook heard the failed audit'
+    );
     assert.equal(heard.length, audits.length, 'and every other one');
     const rep = await repairFile(verifyCap, g.finder);
     assert.deepEqual(rep.deleted, [{ shareNum: 1, peer: `peer-${liar}` }]);
@@ -116,11 +135,16 @@ test('leases: renewal extends only while needed; GC collects after expiry + grac
     assert.equal(removed, 0, 'not before expiry + grace');
     now += 2000;
     let reclaimed = 0;
-    for (const s of g.stores) { const x = await s.gc(); removed += x.removedShares; reclaimed += x.reclaimedBytes; }
+    for (const s of g.stores) {
+      const x = await s.gc();
+      removed += x.removedShares;
+      reclaimed += x.reclaimedBytes;
+    }
     assert.equal(removed, 5);
-    assert.ok(reclaimed > 10_000 / 3 * 5);
+    assert.ok(reclaimed > (10_000 / 3) * 5);
     assert.equal((await checkFile(verifyCap, g.finder)).found, 0);
-    void si; void OWNER;
+    void si;
+    void OWNER;
   } finally {
     await g.close();
   }
@@ -131,5 +155,5 @@ test('durability: Poisson-binomial tail', () => {
   assert.equal(atLeast(3, [1, 1, 0, 0, 0]), 0);
   assert.ok(Math.abs(atLeast(1, [0.5, 0.5]) - 0.75) < 1e-12);
   assert.ok(Math.abs(atLeast(3, [0.9, 0.9, 0.9, 0.9, 0.9]) - 0.99144) < 1e-5);
-  assert.ok(Math.abs(fileDurability(2, { 0: ['a'], 1: ['a', 'b'], 2: ['c'] }, (p) => ({ a: 0.5, b: 0.5, c: 1 } as any)[p]) - 0.75) < 1e-12);
+  assert.ok(Math.abs(fileDurability(2, { 0: ['a'], 1: ['a', 'b'], 2: ['c'] }, (p) => (({ a: 0.5, b: 0.5, c: 1 }) as any)[p]) - 0.75) < 1e-12);
 });

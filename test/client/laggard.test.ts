@@ -13,7 +13,8 @@ test('a peer reading a share a chunk per minute is dropped; the upload finishes 
     const honest = grid.servers.slice(0, 5);
     // First in line, so it gets share 0: accepts, then takes one chunk a minute (each just inside an idle timeout).
     const slow: ShareServer = {
-      ...grid.servers[5], id: 'slow-reader',
+      ...grid.servers[5],
+      id: 'slow-reader',
       async writeShare(_si, _n, source, _size, o) {
         for await (const _chunk of source) await sleep(60_000, undefined, { signal: o?.signal });
         return { status: 'written' };
@@ -35,11 +36,23 @@ test('with no other peer left to take it, a slow peer keeps its share: the uploa
     const honest = grid.servers.slice(0, 4);
     // Slow but steady: each chunk 1.5 s (a 1 MiB share is one chunk), far past the 300 ms laggard time.
     const slow: ShareServer = {
-      ...grid.servers[4], id: 'slow-but-only',
+      ...grid.servers[4],
+      id: 'slow-but-only',
       async writeShare(si, n, source, size, o) {
         const chunks: Uint8Array[] = [];
-        for await (const chunk of source) { await sleep(1_500, undefined, { signal: o?.signal }); chunks.push(chunk); }
-        return grid.servers[4].writeShare(si, n, (async function* () { yield* chunks; })(), size, o);
+        for await (const chunk of source) {
+          await sleep(1_500, undefined, { signal: o?.signal });
+          chunks.push(chunk);
+        }
+        return grid.servers[4].writeShare(
+          si,
+          n,
+          (async function* () {
+            yield* chunks;
+          })(),
+          size,
+          o
+        );
       }
     };
     const finder: ServerFinder = { candidates: async () => [slow, ...honest] };

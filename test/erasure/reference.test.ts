@@ -19,7 +19,12 @@ test('parity is byte-identical to the reference for many (k, m)', () => {
 });
 
 test('reconstructed data equals the reference on a few cases', () => {
-  for (const [k, m, len] of [[4, 2, 1000], [10, 4, 4097], [3, 7, 17], [17, 3, 65]] as const) {
+  for (const [k, m, len] of [
+    [4, 2, 1000],
+    [10, 4, 4097],
+    [3, 7, 17],
+    [17, 3, 65]
+  ] as const) {
     const codec = createCodec({ dataShards: k, parityShards: m });
     const data = randomShards(k, len, k + m + len);
     const all = [...data, ...codec.encode(data)];

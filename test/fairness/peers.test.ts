@@ -58,11 +58,18 @@ describe('fair sharing between real peers', () => {
 
   test('a free rider is served within its grace, then refused with the reason', async () => {
     let refusal: any = null;
-    for (let i = 0; i < 8 && !refusal; i++) await put(F).catch((err) => { refusal = err; });
+    for (let i = 0; i < 8 && !refusal; i++)
+      await put(F).catch((err) => {
+        refusal = err;
+      });
     assert.ok(refusal, 'the free rider is refused at last');
     assert.equal(refusal.code, 'ERR_NOT_HAPPY');
     const reasons = Object.values(refusal.details.refusals as Record<string, string>);
-    assert.ok(reasons.length >= 1 && reasons.every((r) => /^policy: (peer \S+: )?fairness: you store 0 B for me; I store .* for you \(limit 1 x \+ 256 KiB grace/.test(r)), reasons.join('\n'));
+    assert.ok(
+      reasons.length >= 1 &&
+        reasons.every((r) => /^policy: (peer \S+: )?fairness: you store 0 B for me; I store .* for you \(limit 1 x \+ 256 KiB grace/.test(r)),
+      reasons.join('\n')
+    );
     for (const s of [A, B]) assert.ok(s.store.ownerUsage(F.peerId).used <= GRACE, 'never beyond the grace');
     assert.ok(A.store.ownerUsage(F.peerId).used + B.store.ownerUsage(F.peerId).used > 0, 'the grace let it start');
   });
@@ -82,7 +89,7 @@ describe('fair sharing between real peers', () => {
     let sharesForA = 0;
     for await (const r of B.store.records()) if (r.owner === A.peerId) sharesForA += r.size;
     assert.ok(forA >= sharesForA && forA - sharesForA < 16 * 1024, `slots ${forA - sharesForA} bytes`);
-    assert.equal(withB.theyStoreForMe, sharesForA, 'A\'s ledger matches the shares B holds for A');
+    assert.equal(withB.theyStoreForMe, sharesForA, "A's ledger matches the shares B holds for A");
     assert.ok(Math.abs(withB.balance) < 2 * FILE);
     assert.ok(rep.use.placed >= sharesForA);
     const st = await A.status();
@@ -119,11 +126,17 @@ describe('fair sharing between real peers', () => {
     assert.equal(A.fairness.ledger.standing(D.peerId), 'failed');
     assert.equal(results.find((x) => x.peer === B.peerId)?.ok, true, 'B kept everything');
     // A no longer places on D: a file that needs two holders cannot be happy with B alone.
-    await assert.rejects(put(A, { k: 1, n: 2, happy: 2 }), (err: any) => err.code === 'ERR_NOT_HAPPY' && /not placing new shares on .*failed storage audits/.test(err.details.refusals[D.peerId]));
+    await assert.rejects(
+      put(A, { k: 1, n: 2, happy: 2 }),
+      (err: any) => err.code === 'ERR_NOT_HAPPY' && /not placing new shares on .*failed storage audits/.test(err.details.refusals[D.peerId])
+    );
     // Ranked last among the closest peers, and refused locally even when reached.
     const ranked = await A.finder.candidates(si, 8);
     assert.equal(ranked.at(-1)?.id, D.peerId);
-    await assert.rejects(ranked.at(-1)!.writeShare(si, 7, (async function* () {})(), 1, { ueb: new Uint8Array(72) }), (err: any) => err.reason === 'policy' && /failed storage audits/.test(err.message));
+    await assert.rejects(
+      ranked.at(-1)!.writeShare(si, 7, (async function* () {})(), 1, { ueb: new Uint8Array(72) }),
+      (err: any) => err.reason === 'policy' && /failed storage audits/.test(err.message)
+    );
     // And A stores nothing new for D: its allowance is gone.
     await assert.rejects(put(D, { k: 1, n: 2, happy: 2 }), (err: any) => /fairness: you failed storage audits/.test(err.details.refusals[A.peerId] ?? ''));
   });

@@ -12,7 +12,11 @@ import { ConfigError } from '../../src/peer/errors.ts';
 
 async function withDir(fn: (dir: string) => Promise<void>) {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-fairpol-'));
-  try { await fn(dir); } finally { await rm(dir, { recursive: true, force: true }); }
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 async function writeShare(store: DiskStore, owner: string, size: number) {
   const w = await store.beginWrite(randomBytes(16), 0, owner, size);
@@ -20,90 +24,105 @@ async function writeShare(store: DiskStore, owner: string, size: number) {
   await w.commit();
 }
 
-test('the store admits a peer up to ratio × what it stores for me + grace, and says why it refuses', () => withDir(async (dir) => {
-  let t = 1_000_000;
-  const f = await createFairness({ settings: { enabled: true, ratio: 2, graceBytes: 1000 }, ledgerPath: join(dir, 'ledger'), now: () => t });
-  const store = await DiskStore.open(join(dir, 'store'), { offer: 1e6, policy: f.policy });
-  f.attachStore(store);
-  try {
-    await writeShare(store, 'R', 600);
-    await assert.rejects(writeShare(store, 'R', 600), (err: unknown) => err instanceof ShareRefusedError && err.reason === 'policy'
-      && /^fairness: you store 0 B for me; I store 600 B for you \(limit 2 x \+ 1000 B grace = 1000 B; this share needs 600 B\)$/.test(err.message));
-    await writeShare(store, 'Q', 900); // another peer has its own account
-    await f.recordPlacement('R', randomBytes(16), 3, 500, 'p2pb:chkv:unused-here', t + 10_000); // R now stores 500 B for me: limit 2 × 500 + 1000
-    await writeShare(store, 'R', 600);
-    await writeShare(store, 'R', 800);
-    await assert.rejects(writeShare(store, 'R', 1), /I store 1.95 KiB for you \(limit 2 x \+ 1000 B grace = 1.95 KiB/);
-    t += 20_000; // the lease on R expired: no more credit
-    assert.equal(f.ledger.theyStoreForMe('R'), 0);
-    const rep = f.report('me');
-    const r = rep.peers.find((p) => p.peer === 'R')!;
-    assert.equal(r.storedForThem, 2000);
-    assert.equal(r.headroom, -1000);
-    assert.equal(rep.offer.usedByOthers, 2900);
-    // A failed audit takes the whole allowance, grace included. A passed audit does not give it back (a cheater
-    // must not reset its standing with an easy pass, issue 17 item 1): it takes six, or time.
-    await f.ledger.recordAudit('Q', false, 'missing');
-    await assert.rejects(writeShare(store, 'Q', 1), /fairness: you failed storage audits .*failure score 1\.00/);
-    assert.throws(() => f.guardPlacement('Q'), /not placing new shares/);
-    await f.ledger.recordAudit('Q', true);
-    await assert.rejects(writeShare(store, 'Q', 1), /failed storage audits/);
-    assert.equal(f.ledger.standing('Q'), 'failed');
-    for (let i = 0; i < 5; i++) await f.ledger.recordAudit('Q', true);
-    assert.equal(f.ledger.standing('Q'), 'good');
-    await writeShare(store, 'Q', 50);
-    // Failures weigh more than passes: one failed audit in every four keeps a peer in failed standing for good.
-    for (let i = 0; i < 8; i++) { await f.ledger.recordAudit('C', i % 4 === 3); await f.ledger.recordAudit('C', true); await f.ledger.recordAudit('C', true); }
-    assert.equal(f.ledger.standing('C'), 'failed');
-    // ... and the score fades with time: a week halves it.
-    await f.ledger.recordAudit('D', false);
-    t += 7 * 24 * 3_600_000;
-    assert.ok(Math.abs(f.ledger.failureScore('D') - 0.5) < 1e-9);
-    t += 1;
-    assert.equal(f.ledger.standing('D'), 'good');
-  } finally {
+test('the store admits a peer up to ratio × what it stores for me + grace, and says why it refuses', () =>
+  withDir(async (dir) => {
+    let t = 1_000_000;
+    const f = await createFairness({ settings: { enabled: true, ratio: 2, graceBytes: 1000 }, ledgerPath: join(dir, 'ledger'), now: () => t });
+    const store = await DiskStore.open(join(dir, 'store'), { offer: 1e6, policy: f.policy });
+    f.attachStore(store);
+    try {
+      await writeShare(store, 'R', 600);
+      await assert.rejects(
+        writeShare(store, 'R', 600),
+        (err: unknown) =>
+          err instanceof ShareRefusedError &&
+          err.reason === 'policy' &&
+          /^fairness: you store 0 B for me; I store 600 B for you \(limit 2 x \+ 1000 B grace = 1000 B; this share needs 600 B\)$/.test(err.message)
+      );
+      await writeShare(store, 'Q', 900); // another peer has its own account
+      await f.recordPlacement('R', randomBytes(16), 3, 500, 'p2pb:chkv:unused-here', t + 10_000); // R now stores 500 B for me: limit 2 × 500 + 1000
+      await writeShare(store, 'R', 600);
+      await writeShare(store, 'R', 800);
+      await assert.rejects(writeShare(store, 'R', 1), /I store 1.95 KiB for you \(limit 2 x \+ 1000 B grace = 1.95 KiB/);
+      t += 20_000; // the lease on R expired: no more credit
+      assert.equal(f.ledger.theyStoreForMe('R'), 0);
+      const rep = f.report('me');
+      const r = rep.peers.find((p) => p.peer === 'R')!;
+      assert.equal(r.storedForThem, 2000);
+      assert.equal(r.headroom, -1000);
+      assert.equal(rep.offer.usedByOthers, 2900);
+      // A failed audit takes the whole allowance, grace included. A passed audit does not give it back (a cheater
+      // must not reset its standing with an easy pass, issue 17 item 1): it takes six, or time.
+      await f.ledger.recordAudit('Q', false, 'missing');
+      await assert.rejects(writeShare(store, 'Q', 1), /fairness: you failed storage audits .*failure score 1\.00/);
+      assert.throws(() => f.guardPlacement('Q'), /not placing new shares/);
+      await f.ledger.recordAudit('Q', true);
+      await assert.rejects(writeShare(store, 'Q', 1), /failed storage audits/);
+      assert.equal(f.ledger.standing('Q'), 'failed');
+      for (let i = 0; i < 5; i++) await f.ledger.recordAudit('Q', true);
+      assert.equal(f.ledger.standing('Q'), 'good');
+      await writeShare(store, 'Q', 50);
+      // Failures weigh more than passes: one failed audit in every four keeps a peer in failed standing for good.
+      for (let i = 0; i < 8; i++) {
+        await f.ledger.recordAudit('C', i % 4 === 3);
+        await f.ledger.recordAudit('C', true);
+        await f.ledger.recordAudit('C', true);
+      }
+      assert.equal(f.ledger.standing('C'), 'failed');
+      // ... and the score fades with time: a week halves it.
+      await f.ledger.recordAudit('D', false);
+      t += 7 * 24 * 3_600_000;
+      assert.ok(Math.abs(f.ledger.failureScore('D') - 0.5) < 1e-9);
+      t += 1;
+      assert.equal(f.ledger.standing('D'), 'good');
+    } finally {
+      await store.close();
+      await f.close();
+    }
+  }));
+
+test('disabled fairness admits everything and leaves the candidate order alone', () =>
+  withDir(async (dir) => {
+    const f = await createFairness({ settings: { enabled: false, ratio: 1, graceBytes: 0 }, ledgerPath: join(dir, 'ledger') });
+    const store = await DiskStore.open(join(dir, 'store'), { offer: 1e6, policy: f.policy });
+    f.attachStore(store);
+    await f.ledger.recordAudit('X', false);
+    await writeShare(store, 'X', 1000);
+    assert.deepEqual(
+      f.rank([{ id: 'X' }, { id: 'Y' }]).map((c) => c.id),
+      ['X', 'Y']
+    );
     await store.close();
     await f.close();
-  }
-}));
+  }));
 
-test('disabled fairness admits everything and leaves the candidate order alone', () => withDir(async (dir) => {
-  const f = await createFairness({ settings: { enabled: false, ratio: 1, graceBytes: 0 }, ledgerPath: join(dir, 'ledger') });
-  const store = await DiskStore.open(join(dir, 'store'), { offer: 1e6, policy: f.policy });
-  f.attachStore(store);
-  await f.ledger.recordAudit('X', false);
-  await writeShare(store, 'X', 1000);
-  assert.deepEqual(f.rank([{ id: 'X' }, { id: 'Y' }]).map((c) => c.id), ['X', 'Y']);
-  await store.close();
-  await f.close();
-}));
-
-test('the ledger persists placements, renewals, audits and uptime', () => withDir(async (dir) => {
-  let t = 1000;
-  const path = join(dir, 'ledger');
-  let l = await FairnessLedger.open(path, { now: () => t });
-  await l.recordPlacement('P', 'aa', 0, 100, 5000);
-  await l.recordPlacement('P', 'aa', 0, 100, 4000); // same share again (`exists`): counted once, lease kept
-  await l.recordPlacement('P', 'aa', 1, 50, 5000);
-  await l.recordPlacement('P', 'bb', 0, 70, 5000);
-  await l.recordRenewal('P', 'aa', 9000);
-  await l.forgetPlacement('P', 'bb', 0);
-  await l.recordAudit('P', true);
-  l.peerConnected('P');
-  t = 3000;
-  await l.close(); // ends the open connection: 2 s of uptime
-  t = 6000;
-  l = await FairnessLedger.open(path, { now: () => t });
-  assert.equal(l.theyStoreForMe('P'), 150);
-  assert.equal(l.audit('P').ok, 1);
-  assert.equal(l.reliability('P'), 2 / 3);
-  assert.equal(l.uptimeOf('P').connectedMs, 2000);
-  assert.equal(l.uptimeOf('P').connected, false);
-  t = 10_000;
-  assert.equal(await l.prune(), 2);
-  assert.deepEqual(l.peers(), ['P']);
-  await l.close();
-}));
+test('the ledger persists placements, renewals, audits and uptime', () =>
+  withDir(async (dir) => {
+    let t = 1000;
+    const path = join(dir, 'ledger');
+    let l = await FairnessLedger.open(path, { now: () => t });
+    await l.recordPlacement('P', 'aa', 0, 100, 5000);
+    await l.recordPlacement('P', 'aa', 0, 100, 4000); // same share again (`exists`): counted once, lease kept
+    await l.recordPlacement('P', 'aa', 1, 50, 5000);
+    await l.recordPlacement('P', 'bb', 0, 70, 5000);
+    await l.recordRenewal('P', 'aa', 9000);
+    await l.forgetPlacement('P', 'bb', 0);
+    await l.recordAudit('P', true);
+    l.peerConnected('P');
+    t = 3000;
+    await l.close(); // ends the open connection: 2 s of uptime
+    t = 6000;
+    l = await FairnessLedger.open(path, { now: () => t });
+    assert.equal(l.theyStoreForMe('P'), 150);
+    assert.equal(l.audit('P').ok, 1);
+    assert.equal(l.reliability('P'), 2 / 3);
+    assert.equal(l.uptimeOf('P').connectedMs, 2000);
+    assert.equal(l.uptimeOf('P').connected, false);
+    t = 10_000;
+    assert.equal(await l.prune(), 2);
+    assert.deepEqual(l.peers(), ['P']);
+    await l.close();
+  }));
 
 test('placement ranking keeps the set and the DHT order within tiers', () => {
   const info: Record<string, { standing: 'good' | 'failed'; reliability: number; predictedHeadroom: number }> = {
@@ -113,14 +132,29 @@ test('placement ranking keeps the set and the DHT order within tiers', () => {
     d: { standing: 'good', reliability: 0.2, predictedHeadroom: 10 },
     e: { standing: 'good', reliability: 0.8, predictedHeadroom: 0 }
   };
-  const ranked = rankForPlacement(['a', 'b', 'c', 'd', 'e'].map((id) => ({ id })), (id) => info[id]);
-  assert.deepEqual(ranked.map((c) => c.id), ['c', 'e', 'd', 'b', 'a']);
+  const ranked = rankForPlacement(
+    ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id })),
+    (id) => info[id]
+  );
+  assert.deepEqual(
+    ranked.map((c) => c.id),
+    ['c', 'e', 'd', 'b', 'a']
+  );
 });
 
 test('config: fairness defaults, sizes, and refusals that name the key', () => {
   assert.deepEqual(validateConfig({}).fairness, { enabled: true, ratio: 1, graceBytes: DEFAULT_GRACE_BYTES });
   assert.deepEqual(validateConfig({ fairness: { ratio: 1.5, graceBytes: '100MB' } }).fairness, { enabled: true, ratio: 1.5, graceBytes: 100e6 });
-  for (const [bad, key] of [[{ ratio: -1 }, 'fairness.ratio'], [{ graceBytes: 'lots' }, 'fairness.graceBytes'], [{ enabled: 'yes' }, 'fairness.enabled'], [{ ratios: 1 }, 'fairness.ratios'], [[], 'fairness']] as const) {
-    assert.throws(() => validateConfig({ fairness: bad }), (err: unknown) => err instanceof ConfigError && err.details.key === key);
+  for (const [bad, key] of [
+    [{ ratio: -1 }, 'fairness.ratio'],
+    [{ graceBytes: 'lots' }, 'fairness.graceBytes'],
+    [{ enabled: 'yes' }, 'fairness.enabled'],
+    [{ ratios: 1 }, 'fairness.ratios'],
+    [[], 'fairness']
+  ] as const) {
+    assert.throws(
+      () => validateConfig({ fairness: bad }),
+      (err: unknown) => err instanceof ConfigError && err.details.key === key
+    );
   }
 });

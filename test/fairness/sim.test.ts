@@ -2,7 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  samplePopulation, symmetricWelfare, optimumWelfare, monopolyWelfare, symmetricExact, optimumExact, simulateIncentives, renderChart
+  samplePopulation,
+  symmetricWelfare,
+  optimumWelfare,
+  monopolyWelfare,
+  symmetricExact,
+  optimumExact,
+  simulateIncentives,
+  renderChart
 } from '../../src/fairness/sim/index.ts';
 import { cli } from '../integration/helpers.ts';
 
@@ -10,12 +17,19 @@ const pop = samplePopulation(100_000, 7);
 const close = (got: number, want: number, tol: number, what: string) => assert.ok(Math.abs(got - want) <= tol, `${what}: ${got} vs ${want}`);
 
 test('with n/k = 1 the symmetric welfare is E[(a − b)+] = α²/(α + β)', () => {
-  for (const [a, b] of [[1, 1], [1, 0.25], [2, 3]]) {
+  for (const [a, b] of [
+    [1, 1],
+    [1, 0.25],
+    [2, 3]
+  ]) {
     close(symmetricWelfare(pop, a, b, 1), symmetricExact(a, b, 1), 0.01 * a, `α=${a} β=${b}`);
     // and the closed form itself is E[(a − b)+] by direct numerical integration over b
     let s = 0;
     const steps = 20_000;
-    for (let i = 0; i < steps; i++) { const x = ((i + 0.5) / steps) * 40 * b; s += (Math.exp(-x / b) / b) * a * Math.exp(-x / a) * (40 * b / steps); }
+    for (let i = 0; i < steps; i++) {
+      const x = ((i + 0.5) / steps) * 40 * b;
+      s += (Math.exp(-x / b) / b) * a * Math.exp(-x / a) * ((40 * b) / steps);
+    }
     close(s, symmetricExact(a, b, 1), 1e-4, 'integral');
   }
 });

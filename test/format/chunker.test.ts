@@ -6,8 +6,14 @@ import assert from 'node:assert/strict';
 import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
-  chunkStream, createChunker, gearTable, CHUNK_MAX_SIZE, CHUNK_MIN_SIZE, CHUNKER_GEAR_TAG,
-  type Chunker, type ChunkerParams,
+  chunkStream,
+  createChunker,
+  gearTable,
+  CHUNK_MAX_SIZE,
+  CHUNK_MIN_SIZE,
+  CHUNKER_GEAR_TAG,
+  type Chunker,
+  type ChunkerParams
 } from '../../src/format/chunker.ts';
 import { InvalidParamsError } from '../../src/format/errors.ts';
 import { realCorpus } from './corpus.ts';
@@ -74,7 +80,7 @@ test('real files: an insertion, a deletion and an overwrite in the middle change
   const edits: [string, Uint8Array][] = [
     ['insert 1,000 bytes', spliced(REAL, mid, 0, junk.subarray(0, 1000))],
     ['delete 1,000 bytes', spliced(REAL, mid, 1000, new Uint8Array(0))],
-    ['overwrite 4 KiB', spliced(REAL, mid, 4096, junk)],
+    ['overwrite 4 KiB', spliced(REAL, mid, 4096, junk)]
   ];
   // An overwrite straddling a boundary changes both of its neighbours, and nothing else.
   const firstLens = lengths(c, REAL);
@@ -105,7 +111,10 @@ test('every chunk is within [min, max] except the last; random, real and constan
       const ls = lengths(c, data);
       for (const n of ls.slice(0, -1)) assert.ok(n >= minSize && n <= maxSize, `chunk of ${n} outside [${minSize}, ${maxSize}]`);
       assert.ok(ls.at(-1)! <= maxSize);
-      assert.equal(ls.reduce((a, b) => a + b, 0), data.length);
+      assert.equal(
+        ls.reduce((a, b) => a + b, 0),
+        data.length
+      );
     }
     // A run of one byte value has one window hash: it is cut into equal chunks (at max with this key).
     const z = lengths(c, zeros).slice(0, -1);
@@ -134,7 +143,11 @@ test('chunkStream: any read sizes (1 byte, odd, larger than max) give the one-sh
   const want = lengths(small, data);
   for (const sizes of [[1], [3, 1, 7], [63, 64, 65, 1023, 1025], [40_000]]) {
     const got = await collect(chunkStream(reads(data, sizes), small));
-    assert.deepEqual(got.map((b) => b.length), want, `read sizes ${sizes}`);
+    assert.deepEqual(
+      got.map((b) => b.length),
+      want,
+      `read sizes ${sizes}`
+    );
     assert.equal(sha(Buffer.concat(got)), sha(data)); // (a failing deepEqual on big buffers takes minutes to diff)
   }
   // Runs of small reads longer than 1,024 reads or 64 KiB inside one chunk are joined on the way.
@@ -144,7 +157,11 @@ test('chunkStream: any read sizes (1 byte, odd, larger than max) give the one-sh
   assert.ok(Math.max(...mwant) > 64 * 1024);
   for (const sizes of [[1], [1, 3, 700], [700, 20_000, 5]]) {
     const got = await collect(chunkStream(reads(mdata, sizes), medium));
-    assert.deepEqual(got.map((b) => b.length), mwant, `read sizes ${sizes}`);
+    assert.deepEqual(
+      got.map((b) => b.length),
+      mwant,
+      `read sizes ${sizes}`
+    );
     assert.equal(sha(Buffer.concat(got)), sha(mdata));
   }
   const c = createChunker(KEY);
@@ -152,7 +169,11 @@ test('chunkStream: any read sizes (1 byte, odd, larger than max) give the one-sh
   const wantBig = lengths(c, big);
   for (const sizes of [[65_537, 1, 4093, MiB + 3, 17], [9 * MiB], [5, 100_003]]) {
     const got = await collect(chunkStream(reads(big, sizes), c));
-    assert.deepEqual(got.map((b) => b.length), wantBig, `read sizes ${sizes}`);
+    assert.deepEqual(
+      got.map((b) => b.length),
+      wantBig,
+      `read sizes ${sizes}`
+    );
     let o = 0;
     for (const g of got) {
       assert.equal(sha(g), sha(big.subarray(o, (o += g.length))));
@@ -177,11 +198,15 @@ test('chunkStream stops with the signal', async () => {
 test('the key: another key gives other boundaries; the same key the same ones', () => {
   const a = lengths(createChunker(KEY), REAL);
   assert.deepEqual(lengths(createChunker(new Uint8Array(KEY)), REAL), a);
-  const other = new Uint8Array(KEY); other[31] ^= 1;
+  const other = new Uint8Array(KEY);
+  other[31] ^= 1;
   const b = lengths(createChunker(other), REAL);
   assert.notDeepEqual(b, a);
   // Not merely shifted: almost no boundary position is shared.
-  const pos = (ls: number[]) => { let o = 0; return new Set(ls.slice(0, -1).map((n) => (o += n))); };
+  const pos = (ls: number[]) => {
+    let o = 0;
+    return new Set(ls.slice(0, -1).map((n) => (o += n)));
+  };
   const pa = pos(a);
   assert.ok([...pos(b)].filter((p) => pa.has(p)).length <= 2);
   assert.notDeepEqual(gearTable(other), gearTable(KEY));
@@ -200,15 +225,29 @@ test('the wasm and TypeScript kernels cut at the same places', () => {
 
 test('bad params, keys and kernels are named errors', () => {
   const bad: [Partial<ChunkerParams>, string][] = [
-    [{ minSize: 32 }, 'minSize'], [{ minSize: 1.5 }, 'minSize'], [{ avgSize: 3 * MiB }, 'avgSize'],
-    [{ avgSize: 256 * 1024 }, 'avgSize'], [{ maxSize: MiB }, 'maxSize'], [{ maxSize: 512 * MiB }, 'maxSize'],
-    [{ avgSize: Number.NaN }, 'avgSize'],
+    [{ minSize: 32 }, 'minSize'],
+    [{ minSize: 1.5 }, 'minSize'],
+    [{ avgSize: 3 * MiB }, 'avgSize'],
+    [{ avgSize: 256 * 1024 }, 'avgSize'],
+    [{ maxSize: MiB }, 'maxSize'],
+    [{ maxSize: 512 * MiB }, 'maxSize'],
+    [{ avgSize: Number.NaN }, 'avgSize']
   ];
   for (const [params, param] of bad) {
-    assert.throws(() => createChunker(KEY, params), (e: unknown) => e instanceof InvalidParamsError && e.code === 'ERR_INVALID_PARAMS' && e.details.param === param, JSON.stringify(params));
+    assert.throws(
+      () => createChunker(KEY, params),
+      (e: unknown) => e instanceof InvalidParamsError && e.code === 'ERR_INVALID_PARAMS' && e.details.param === param,
+      JSON.stringify(params)
+    );
   }
-  assert.throws(() => createChunker(new Uint8Array(31)), (e: unknown) => e instanceof InvalidParamsError && e.details.param === 'key');
-  assert.throws(() => createChunker(KEY, {}, { kernel: 'gpu' as never }), (e: unknown) => e instanceof InvalidParamsError && e.details.param === 'kernel');
+  assert.throws(
+    () => createChunker(new Uint8Array(31)),
+    (e: unknown) => e instanceof InvalidParamsError && e.details.param === 'key'
+  );
+  assert.throws(
+    () => createChunker(KEY, {}, { kernel: 'gpu' as never }),
+    (e: unknown) => e instanceof InvalidParamsError && e.details.param === 'kernel'
+  );
 });
 
 /** The cut rule exactly as docs/FORMAT.md states it, one window hash computed from scratch per candidate length. */
@@ -224,7 +263,10 @@ function referenceLengths(key: Uint8Array, p: ChunkerParams, data: Uint8Array): 
     for (let L = p.minSize; L < Math.min(c.length + 1, p.maxSize); L++) {
       let h = 0;
       for (let j = 0; j < 32; j++) h = (h + ((g[c[L - 1 - j]] << j) >>> 0)) % 2 ** 32; // G * 2^j mod 2^32, summed mod 2^32
-      if ((h & (L <= normal ? top(bits + 2) : top(bits - 2))) === 0) { len = L; break; }
+      if ((h & (L <= normal ? top(bits + 2) : top(bits - 2))) === 0) {
+        len = L;
+        break;
+      }
     }
     out.push(len);
     start += len;
@@ -235,7 +277,10 @@ function referenceLengths(key: Uint8Array, p: ChunkerParams, data: Uint8Array): 
 test('the kernels follow the documented cut rule (a from-scratch window hash per position)', () => {
   const small = Buffer.concat([REAL.subarray(0, 12_000), Buffer.alloc(2500, 7), keystream('rule', 6000)]);
   const medium = Buffer.concat([REAL.subarray(0, 200_000), Buffer.alloc(150_000, 7), keystream('rule', 100_000)]);
-  for (const [params, data] of [[SMALL, small], [MEDIUM, medium]] as const) {
+  for (const [params, data] of [
+    [SMALL, small],
+    [MEDIUM, medium]
+  ] as const) {
     const want = referenceLengths(KEY, params, data);
     assert.ok(want.length > 10 && want.includes(params.maxSize), `${want}`);
     for (const kernel of ['js', 'wasm'] as const) assert.deepEqual(lengths(createChunker(KEY, params, { kernel }), data), want, kernel);
@@ -255,12 +300,14 @@ function keystream(seed: string, bytes: number): Uint8Array {
 }
 
 function generate(parts: Part[]): Uint8Array {
-  return Buffer.concat(parts.map((p) => {
-    if ('keystream' in p) return keystream(p.keystream, p.bytes);
-    if ('fill' in p) return Buffer.alloc(p.bytes, p.fill);
-    const t = Buffer.from(p.text, 'utf8');
-    return Buffer.alloc(p.bytes, t);
-  }));
+  return Buffer.concat(
+    parts.map((p) => {
+      if ('keystream' in p) return keystream(p.keystream, p.bytes);
+      if ('fill' in p) return Buffer.alloc(p.bytes, p.fill);
+      const t = Buffer.from(p.text, 'utf8');
+      return Buffer.alloc(p.bytes, t);
+    })
+  );
 }
 
 const VECTOR_CASES: { name: string; params: Partial<ChunkerParams>; input: Part[] }[] = [
@@ -271,8 +318,8 @@ const VECTOR_CASES: { name: string; params: Partial<ChunkerParams>; input: Part[
       { keystream: 'p2pb chunker vector 1', bytes: 20 * MiB },
       { fill: 0, bytes: 17 * MiB },
       { text: 'The quick brown fox jumps over the lazy dog. ', bytes: 3 * MiB + 1 },
-      { keystream: 'p2pb chunker vector 2', bytes: 700 * 1024 },
-    ],
+      { keystream: 'p2pb chunker vector 2', bytes: 700 * 1024 }
+    ]
   },
   {
     name: 'small bounds (every rule exercised many times)',
@@ -281,9 +328,9 @@ const VECTOR_CASES: { name: string; params: Partial<ChunkerParams>; input: Part[
       { keystream: 'p2pb chunker vector 3', bytes: 65536 },
       { fill: 0xff, bytes: 3000 },
       { text: 'abc', bytes: 2000 },
-      { keystream: 'p2pb chunker vector 4', bytes: 999 },
-    ],
-  },
+      { keystream: 'p2pb chunker vector 4', bytes: 999 }
+    ]
+  }
 ];
 
 function computeVector() {
@@ -291,7 +338,8 @@ function computeVector() {
   const tableBytes = Buffer.alloc(1024);
   table.forEach((v, i) => tableBytes.writeUInt32BE(v, 4 * i));
   return {
-    description: 'Format v2 chunker: gear table from the 32-byte key, then chunk lengths of generated inputs. ' +
+    description:
+      'Format v2 chunker: gear table from the 32-byte key, then chunk lengths of generated inputs. ' +
       'Input parts: keystream = AES-256-CTR keystream with key SHA-256(utf8(seed)) and a zero IV; fill = a byte repeated; ' +
       'text = the UTF-8 text repeated and cut at `bytes`. gearTableSha256 = SHA-256 of the 256 entries as big-endian u32. ' +
       'Regenerate with UPDATE_VECTORS=1 only on a deliberate format change (it changes every chunk id of every owner).',
@@ -301,8 +349,14 @@ function computeVector() {
     gearTableSha256: sha(tableBytes),
     cases: VECTOR_CASES.map((v) => {
       const input = generate(v.input);
-      return { name: v.name, params: createChunker(KEY, v.params).params, input: v.input, inputSha256: sha(input), lengths: lengths(createChunker(KEY, v.params, { kernel: 'js' }), input) };
-    }),
+      return {
+        name: v.name,
+        params: createChunker(KEY, v.params).params,
+        input: v.input,
+        inputSha256: sha(input),
+        lengths: lengths(createChunker(KEY, v.params, { kernel: 'js' }), input)
+      };
+    })
   };
 }
 
@@ -316,6 +370,9 @@ test('frozen chunker vector: fixed key and inputs -> fixed gear table and bounda
     const input = generate(v.input);
     assert.deepEqual(lengths(createChunker(KEY, v.params, { kernel: 'wasm' }), input), v.lengths);
     const streamed = await collect(chunkStream(reads(input, [MiB + 7, 333]), createChunker(KEY, v.params)));
-    assert.deepEqual(streamed.map((b) => b.length), v.lengths);
+    assert.deepEqual(
+      streamed.map((b) => b.length),
+      v.lengths
+    );
   }
 });

@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import {
-  compressAuto, compressAutoAsync, decompress, decompressAsync, COMPRESSION_RAW, COMPRESSION_ZSTD, COMPRESS_MIN_SAVING_DIVISOR,
+  compressAuto,
+  compressAutoAsync,
+  decompress,
+  decompressAsync,
+  COMPRESSION_RAW,
+  COMPRESSION_ZSTD,
+  COMPRESS_MIN_SAVING_DIVISOR
 } from '../../src/format/compress.ts';
 import { DecompressError, DecompressedLengthError, InvalidParamsError, UnknownCompressionError } from '../../src/format/errors.ts';
 import { realCorpus } from './corpus.ts';
@@ -45,7 +51,7 @@ test('a chunk that shrinks by less than 1/32 stays raw; by more, zstd', () => {
   // Mix random bytes with a compressible run and find zstd's saving on either side of the threshold.
   const mixed = (runBytes: number) => Buffer.concat([randomBytes(MiB - runBytes), Buffer.alloc(runBytes, 'a')]);
   const under = mixed(Math.floor(MiB / COMPRESS_MIN_SAVING_DIVISOR / 2)); // saves about 1/64
-  const over = mixed(Math.floor(MiB / COMPRESS_MIN_SAVING_DIVISOR * 2)); // saves about 1/16
+  const over = mixed(Math.floor((MiB / COMPRESS_MIN_SAVING_DIVISOR) * 2)); // saves about 1/16
   assert.equal(compressAuto(under).method, COMPRESSION_RAW);
   assert.ok(zlib.zstdCompressSync(under).length < under.length, 'zstd did shrink it, a little');
   assert.equal(compressAuto(over).method, COMPRESSION_ZSTD);
@@ -63,9 +69,15 @@ test('decompress errors: unknown method, bad stream, wrong length, bad expected 
     // A frame that would need a bigger window than the declared length: refused before decoding.
     await assert.rejects(call(COMPRESSION_ZSTD, z.bytes, 1000), (e: unknown) => e instanceof DecompressError || e instanceof DecompressedLengthError);
     // Longer than declared: stopped at the declared length (maxOutputLength), never decoded further.
-    await assert.rejects(call(COMPRESSION_ZSTD, z.bytes, n - 1), (e: unknown) => e instanceof DecompressedLengthError && e.code === 'ERR_DECOMPRESSED_LENGTH' && e.details.got === null);
+    await assert.rejects(
+      call(COMPRESSION_ZSTD, z.bytes, n - 1),
+      (e: unknown) => e instanceof DecompressedLengthError && e.code === 'ERR_DECOMPRESSED_LENGTH' && e.details.got === null
+    );
     // Shorter than declared: a truncated frame decodes partly without a zstd error; the length check catches it.
-    await assert.rejects(call(COMPRESSION_ZSTD, z.bytes.subarray(0, z.bytes.length >> 1), n), (e: unknown) => e instanceof DecompressedLengthError && typeof e.details.got === 'number' && (e.details.got as number) < n);
+    await assert.rejects(
+      call(COMPRESSION_ZSTD, z.bytes.subarray(0, z.bytes.length >> 1), n),
+      (e: unknown) => e instanceof DecompressedLengthError && typeof e.details.got === 'number' && (e.details.got as number) < n
+    );
     await assert.rejects(call(COMPRESSION_ZSTD, z.bytes, n + 1), (e: unknown) => e instanceof DecompressedLengthError && e.details.got === n);
     await assert.rejects(call(COMPRESSION_ZSTD, new Uint8Array(0), n), DecompressedLengthError);
     // Raw chunks are checked too.
@@ -74,7 +86,10 @@ test('decompress errors: unknown method, bad stream, wrong length, bad expected 
       await assert.rejects(call(COMPRESSION_ZSTD, z.bytes, bad), (e: unknown) => e instanceof InvalidParamsError && e.details.param === 'expectedLength');
     }
   }
-  assert.throws(() => compressAuto(HEADERS, { level: 0 }), (e: unknown) => e instanceof InvalidParamsError && e.details.param === 'level');
+  assert.throws(
+    () => compressAuto(HEADERS, { level: 0 }),
+    (e: unknown) => e instanceof InvalidParamsError && e.details.param === 'level'
+  );
   assert.throws(() => compressAuto(HEADERS, { level: 23 }), InvalidParamsError);
 });
 
@@ -91,7 +106,10 @@ test('a frame that declares a huge window is refused, however short the declared
   await ended;
   const z = Buffer.concat(parts);
   assert.ok(zlib.zstdDecompressSync(z).equals(plain), 'a valid frame');
-  assert.throws(() => decompress(COMPRESSION_ZSTD, z, plain.length), (e: unknown) => e instanceof DecompressError && /windowTooLarge/.test(String(e.details.reason)));
+  assert.throws(
+    () => decompress(COMPRESSION_ZSTD, z, plain.length),
+    (e: unknown) => e instanceof DecompressError && /windowTooLarge/.test(String(e.details.reason))
+  );
   // compressAuto's own frames decode under that cap at every size up to a chunk's largest.
   for (const size of [1000, 65_537, 1_000_003, 8 * MiB]) {
     const text = Buffer.alloc(size, HEADERS.subarray(0, 100_000));

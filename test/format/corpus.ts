@@ -15,16 +15,28 @@ export function realCorpus(dir: string, limit: number): Uint8Array {
   let w = 0;
   const walk = (d: string): void => {
     let names: string[];
-    try { names = readdirSync(d).sort(); } catch { return; }
+    try {
+      names = readdirSync(d).sort();
+    } catch {
+      return;
+    }
     for (const name of names) {
       if (w >= limit) return;
       const p = join(d, name);
       let st;
-      try { st = lstatSync(p); } catch { continue; }
+      try {
+        st = lstatSync(p);
+      } catch {
+        continue;
+      }
       if (st.isDirectory()) walk(p);
       else if (st.isFile() && st.size > 0) {
         let b: Buffer;
-        try { b = readFileSync(p); } catch { continue; }
+        try {
+          b = readFileSync(p);
+        } catch {
+          continue;
+        }
         const n = Math.min(b.length, limit - w);
         out.set(b.subarray(0, n), w);
         w += n;

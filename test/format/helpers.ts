@@ -4,7 +4,14 @@ import type { ShareSource } from '../../src/format/index.ts';
 export function prng(size: number, seed = 1): Uint8Array {
   const out = new Uint8Array(size);
   let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; out[i] = x & 0xff; }
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
   return out;
 }
 
@@ -13,13 +20,19 @@ export function countingSource(shareNum: number, bytes: Uint8Array, log: { share
   return {
     shareNum,
     size: bytes.length,
-    async read(offset, length) { log.push({ share: shareNum, offset, length }); return bytes.subarray(offset, offset + length); },
+    async read(offset, length) {
+      log.push({ share: shareNum, offset, length });
+      return bytes.subarray(offset, offset + length);
+    }
   };
 }
 
 export function pickSubset(n: number, k: number, rnd: () => number): number[] {
   const idx = [...Array(n).keys()];
-  for (let i = n - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
   return idx.slice(0, k).sort((a, b) => a - b);
 }
 

@@ -5,7 +5,10 @@ import { blockOffset } from '../../src/format/geometry.ts';
 import type { PackCap } from '../../src/caps/index.ts';
 import { prng, countingSource, encodeBytes } from './helpers.ts';
 
-const K = 3, N = 5, SEG = 256, SIZE = SEG * 10 + 5;
+const K = 3,
+  N = 5,
+  SEG = 256,
+  SIZE = SEG * 10 + 5;
 const data = prng(SIZE, 77);
 const enc = await encodeBytes(data, { k: K, n: N, segmentSize: SEG, randomKey: true });
 const cap = enc.cap as PackCap;
@@ -21,7 +24,7 @@ async function readRange(offset: number, length: number, wholeShareMax?: number,
 
 const blockReads = (log: { offset: number }[]) => log.filter((r) => r.offset >= g.blocksOffset && r.offset < g.blockTreeOffset);
 
-test('a range inside one segment reads only that segment\'s blocks from k shares', async () => {
+test("a range inside one segment reads only that segment's blocks from k shares", async () => {
   const { bytes, log } = await readRange(SEG * 3 + 10, 100);
   assert.deepEqual(bytes, data.subarray(SEG * 3 + 10, SEG * 3 + 110));
   const br = blockReads(log);
@@ -32,12 +35,21 @@ test('a range inside one segment reads only that segment\'s blocks from k shares
 });
 
 test('ranges across segments, at the edges and the tail are exact', async () => {
-  const cases: [number, number][] = [[0, 1], [0, SIZE], [SEG - 1, 2], [SEG * 2, SEG * 3], [SIZE - 1, 1], [SIZE - 7, 7], [SEG * 9 + 100, SEG - 95]];
+  const cases: [number, number][] = [
+    [0, 1],
+    [0, SIZE],
+    [SEG - 1, 2],
+    [SEG * 2, SEG * 3],
+    [SIZE - 1, 1],
+    [SIZE - 7, 7],
+    [SEG * 9 + 100, SEG - 95]
+  ];
   for (const [offset, length] of cases) {
     const { bytes, log } = await readRange(offset, length, 0, enc.shares, 0); // 0: no whole-share or grouped reads (tested below)
     assert.deepEqual(bytes, data.subarray(offset, offset + length), `${offset}+${length}`);
     const segs = new Set(blockReads(log).map((r) => (r.offset - g.blocksOffset) / g.blockSize));
-    const first = Math.floor(offset / SEG), last = Math.floor((offset + length - 1) / SEG);
+    const first = Math.floor(offset / SEG),
+      last = Math.floor((offset + length - 1) / SEG);
     assert.equal(segs.size, last - first + 1);
   }
   const empty = await readRange(100, 0);
@@ -50,13 +62,19 @@ test('ranges across segments, at the edges and the tail are exact', async () => 
 test('a whole small file: each of k shares is read whole in one request, still verified piece by piece', async () => {
   const { bytes, log } = await readRange(0, SIZE);
   assert.deepEqual(bytes, data);
-  assert.deepEqual(log.map((r) => [r.share, r.offset, r.length]), [0, 1, 2].map((i) => [i, 0, enc.shares[i].length]));
+  assert.deepEqual(
+    log.map((r) => [r.share, r.offset, r.length]),
+    [0, 1, 2].map((i) => [i, 0, enc.shares[i].length])
+  );
   // A share with one bad block is dropped when that block is checked, and another share replaces it.
   const bad = enc.shares.map((s) => Uint8Array.from(s));
   bad[1][blockOffset(g, 4)] ^= 1;
   const again = await readRange(0, SIZE, undefined, bad);
   assert.deepEqual(again.bytes, data);
-  assert.ok(again.log.some((r) => r.share === 3), 'a parity share stood in for the corrupt one');
+  assert.ok(
+    again.log.some((r) => r.share === 3),
+    'a parity share stood in for the corrupt one'
+  );
   // Too big to read whole: the old way (header, footer, trailer, then blocks).
   const big = await readRange(0, SIZE, 64, enc.shares, 0);
   assert.equal(blockReads(big.log).length, K * 11);
@@ -66,13 +84,24 @@ test('a whole big file: the blocks of consecutive segments are read a group at a
   const per = 3;
   const { bytes, log } = await readRange(0, SIZE, 0, enc.shares, per * g.blockSize);
   assert.deepEqual(bytes, data);
-  const groups = [[0, 2], [3, 5], [6, 8], [9, 10]];
-  const want = [0, 1, 2].flatMap((share) => groups.map(([a, b]) => [share, blockOffset(g, a), blockOffset(g, b) - blockOffset(g, a) + (b === 10 ? g.tailBlockSize : g.blockSize)]));
-  assert.deepEqual(blockReads(log).map((r: any) => [r.share, r.offset, r.length]).sort((x, y) => x[0] - y[0] || x[1] - y[1]), want);
+  const groups = [
+    [0, 2],
+    [3, 5],
+    [6, 8],
+    [9, 10]
+  ];
+  const want = [0, 1, 2].flatMap((share) =>
+    groups.map(([a, b]) => [share, blockOffset(g, a), blockOffset(g, b) - blockOffset(g, a) + (b === 10 ? g.tailBlockSize : g.blockSize)])
+  );
+  assert.deepEqual(
+    blockReads(log)
+      .map((r: any) => [r.share, r.offset, r.length])
+      .sort((x, y) => x[0] - y[0] || x[1] - y[1]),
+    want
+  );
   const bad = enc.shares.map((s) => Uint8Array.from(s));
   bad[2][blockOffset(g, 7) + 5] ^= 1;
   const again = await readRange(0, SIZE, 0, bad, per * g.blockSize);
   assert.deepEqual(again.bytes, data, 'the corrupt block is caught inside its group and another share stands in');
   assert.ok(again.log.some((r) => r.share >= 3));
 });
-

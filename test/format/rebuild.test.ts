@@ -4,12 +4,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { toVerifyCap } from '../../src/caps/index.ts';
 import {
-  encodePack, decodeBytes, memorySource, rebuildShares, verifyShare, proveBlock, checkAuditAnswer, geometry,
+  encodePack,
+  decodeBytes,
+  memorySource,
+  rebuildShares,
+  verifyShare,
+  proveBlock,
+  checkAuditAnswer,
+  geometry,
   NotEnoughSharesError
 } from '../../src/format/index.ts';
 import type { PackCap } from '../../src/caps/index.ts';
 import { segmentBlockSize } from '../../src/format/geometry.ts';
-
 
 async function sample(size = 5000, segmentSize = 1024) {
   const data = randomBytes(size);
@@ -19,9 +25,17 @@ async function sample(size = 5000, segmentSize = 1024) {
 
 test('missing shares are rebuilt byte-identical from any k, with the verify cap only', async () => {
   const { data, cap, verifyCap, shares } = await sample();
-  for (const keep of [[0, 1, 2], [2, 3, 4], [0, 3, 4]]) {
+  for (const keep of [
+    [0, 1, 2],
+    [2, 3, 4],
+    [0, 3, 4]
+  ]) {
     const lost = [0, 1, 2, 3, 4].filter((i) => !keep.includes(i));
-    const { shares: rebuilt, report } = await rebuildShares(verifyCap, keep.map((i) => memorySource(i, shares[i])), lost);
+    const { shares: rebuilt, report } = await rebuildShares(
+      verifyCap,
+      keep.map((i) => memorySource(i, shares[i])),
+      lost
+    );
     assert.deepEqual(report.used.sort(), keep);
     for (const s of lost) assert.deepEqual(rebuilt.get(s), shares[s], `share ${s} rebuilt from ${keep}`);
     for (const s of lost) assert.equal((await verifyShare(verifyCap, memorySource(s, rebuilt.get(s)!))).ok, true);
@@ -41,11 +55,22 @@ test('corrupt sources are dropped; too few good ones is NotEnoughSharesError', a
   // dropped; share 3 takes its place and share 1 is rebuilt from 0, 2 and 3.
   const { shares: rebuilt, report } = await rebuildShares(verifyCap, [0, 2, 3, 4].map((i) => memorySource(i, shares[i])).concat(memorySource(1, bad)), [1]);
   assert.deepEqual(rebuilt.get(1), shares[1]);
-  assert.deepEqual(report.dropped.map((d) => d.share), [1], 'the corrupt source was read and dropped');
+  assert.deepEqual(
+    report.dropped.map((d) => d.share),
+    [1],
+    'the corrupt source was read and dropped'
+  );
   assert.match(report.dropped[0].error, /share 1 is corrupt \(block, segment 0/);
   assert.deepEqual(report.used, [0, 2, 3]);
-  await assert.rejects(rebuildShares(verifyCap, [memorySource(0, shares[0]), memorySource(1, bad), memorySource(2, shares[2])], [3]),
-    (err) => err instanceof NotEnoughSharesError && err.code === 'ERR_NOT_ENOUGH_SHARES' && err.details.needed === 3 && err.details.found === 2 && err.details.segment === 0);
+  await assert.rejects(
+    rebuildShares(verifyCap, [memorySource(0, shares[0]), memorySource(1, bad), memorySource(2, shares[2])], [3]),
+    (err) =>
+      err instanceof NotEnoughSharesError &&
+      err.code === 'ERR_NOT_ENOUGH_SHARES' &&
+      err.details.needed === 3 &&
+      err.details.found === 2 &&
+      err.details.segment === 0
+  );
 });
 
 test('audit answers verify against the share root; a forged block or stale proof fails', async () => {

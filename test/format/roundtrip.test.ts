@@ -8,7 +8,7 @@ test('round trips over boundary sizes; any k of n shares suffice, k - 1 do not',
   const seg = 256;
   const sizes = [1, 2, 55, 56, seg - 1, seg, seg + 1, 5 * seg + 17];
   let rs = 12345;
-  const rnd = () => ((rs = (rs * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (rs = (rs * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (const size of sizes) {
     const data = prng(size, size + 1);
     const r = encodePack(data, { k: 3, n: 5, segmentSize: seg });
@@ -18,7 +18,10 @@ test('round trips over boundary sizes; any k of n shares suffice, k - 1 do not',
       const subset = pickSubset(5, 3, rnd);
       assert.deepEqual(await decodeBytes(r.cap, keep(r.shares, subset)), data, `size ${size} subset ${subset}`);
     }
-    await assert.rejects(decodeBytes(r.cap, keep(r.shares, [0, 4])), (e: NotEnoughSharesError) => e.code === 'ERR_NOT_ENOUGH_SHARES' && e.details.needed === 3 && e.details.found === 2);
+    await assert.rejects(
+      decodeBytes(r.cap, keep(r.shares, [0, 4])),
+      (e: NotEnoughSharesError) => e.code === 'ERR_NOT_ENOUGH_SHARES' && e.details.needed === 3 && e.details.found === 2
+    );
   }
 });
 
@@ -29,9 +32,10 @@ test('default segment size ±1 and random (k, n)', async () => {
     assert.deepEqual(await decodeBytes(r.cap, keep(r.shares, [1, 3])), data);
   }
   let rs = 99;
-  const rnd = () => ((rs = (rs * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (rs = (rs * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let t = 0; t < 5; t++) {
-    const n = 1 + Math.floor(rnd() * 12), k = 1 + Math.floor(rnd() * n);
+    const n = 1 + Math.floor(rnd() * 12),
+      k = 1 + Math.floor(rnd() * n);
     const data = prng(100 + Math.floor(rnd() * 3000), t + 10);
     const r = encodePack(data, { k, n, segmentSize: 64 + Math.floor(rnd() * 900) });
     const subset = pickSubset(n, k, rnd);
@@ -60,7 +64,8 @@ test('bad params, an empty or oversized pack, and abort are refused', async () =
   assert.throws(() => encodePack(prng(100), { k: 1, n: 2, segmentSize: 10 }), InvalidParamsError);
   assert.throws(() => encodePack(new Uint8Array(0), { k: 1, n: 2 }), InvalidParamsError);
   assert.throws(() => encodePack({ length: MAX_PACK_BYTES + 1 } as Uint8Array, { k: 1, n: 2 }), InvalidParamsError);
-  const ac = new AbortController(); ac.abort();
+  const ac = new AbortController();
+  ac.abort();
   assert.throws(() => encodePack(prng(1000), { k: 1, n: 2, signal: ac.signal }), { name: 'AbortError' });
   const r = encodePack(prng(1000), { k: 1, n: 2, segmentSize: 100 });
   await assert.rejects(decodeBytes(r.cap, r.shares, { signal: ac.signal }), { name: 'AbortError' });

@@ -24,7 +24,10 @@ function compute() {
   const keys = blobKeys(secret, 1, chunk);
   const sealedRaw = sealBlob('data', chunk, keys.key, { nonce, compress: false });
   const sealedZstd = sealBlob('data', new Uint8Array(3000).fill(7), keys.key, { nonce });
-  const list = encodeChunkList([{ ...keys, size: 3000 }, { id: new Uint8Array(32).fill(1), key: new Uint8Array(32).fill(2), size: 2000 }]);
+  const list = encodeChunkList([
+    { ...keys, size: 3000 },
+    { id: new Uint8Array(32).fill(1), key: new Uint8Array(32).fill(2), size: 2000 }
+  ]);
   const part = encodeIndexPart([{ id: keys.id, kind: 'data', pack: pack.cap, offset: 0, length: sealedRaw.length }]);
   const fileRef = encodeRef({ kind: 'data', ...keys });
   const tree = encodeTree([
@@ -33,11 +36,15 @@ function compute() {
     { name: 'link', type: 'symlink', mode: 0o777, mtimeNs: '1700000000000000002', target: 'a.bin' }
   ]);
   const treeCap = capOf(repo, { kind: 'tree', id: new Uint8Array(32).fill(3), key: new Uint8Array(32).fill(4) });
-  const snapshot = encodeSnapshot({ root: treeCap, time: 1700000000000, host: 'vector', paths: ['/v'], stats: { files: 2, dirs: 1, symlinks: 1, bytes: 3004 } }, repo);
+  const snapshot = encodeSnapshot(
+    { root: treeCap, time: 1700000000000, host: 'vector', paths: ['/v'], stats: { files: 2, dirs: 1, symlinks: 1, bytes: 3004 } },
+    repo
+  );
   const snapCap = capOf(repo, { kind: 'snapshot', id: new Uint8Array(32).fill(5), key: new Uint8Array(32).fill(6) });
   const head = encodeHead({ repo: formatCap(repo), snapshots: [{ cap: snapCap, time: 1700000000000 }] });
   return {
-    description: 'format 2. Pack: input[i] = (i*31+7) & 0xff for i < 5000, k=3, n=5, segmentSize=1024 (parity depends on the codec generator matrix, UEB codec id 1; every trailer lists all share roots). Owner secret: 32 bytes of 0x5a. Blob: the first 3000 input bytes as a data blob, sealed raw and (3000 bytes of 7) with zstd, nonce 24 bytes of 0x24. Chunk list, index part, tree, snapshot and head as built in test/format/vector.test.ts. Regenerate with UPDATE_VECTORS=1 only on a deliberate format change.',
+    description:
+      'format 2. Pack: input[i] = (i*31+7) & 0xff for i < 5000, k=3, n=5, segmentSize=1024 (parity depends on the codec generator matrix, UEB codec id 1; every trailer lists all share roots). Owner secret: 32 bytes of 0x5a. Blob: the first 3000 input bytes as a data blob, sealed raw and (3000 bytes of 7) with zstd, nonce 24 bytes of 0x24. Chunk list, index part, tree, snapshot and head as built in test/format/vector.test.ts. Regenerate with UPDATE_VECTORS=1 only on a deliberate format change.',
     packCap: formatCap(pack.cap),
     storageIndex: hex(pack.storageIndex),
     shareSizes: pack.shares.map((s) => s.length),
@@ -53,7 +60,11 @@ function compute() {
     tree: Buffer.from(tree).toString('utf8'),
     snapshot: Buffer.from(snapshot).toString('utf8'),
     head: Buffer.from(head).toString('utf8'),
-    _input: input, _shares: pack.shares, _chunk: chunk, _sealed: sealedRaw, _key: keys.key,
+    _input: input,
+    _shares: pack.shares,
+    _chunk: chunk,
+    _sealed: sealedRaw,
+    _key: keys.key
   };
 }
 
@@ -69,8 +80,18 @@ test('frozen format 2 vector: fixed inputs + secret -> fixed caps, pack shares, 
 });
 
 test('caps of format 1 get a named error that says so', () => {
-  for (const v1 of ['p2pb:chk:afgghnlxy6mzfk7zcjec2rl6zr6e5g5xze4hw3ob4puhozk5xeyuynaaahbjjv544rkaufyjz3ypjkivz5itpolmwzcwbuyxzsdue6s5amcqaaaaaaaaae4i:b4sjbqxo', 'p2pb:lit:aedsmrleqormdyh7dy6vy642xhmpofrvkq:lfmv6wfx']) {
-    assert.throws(() => parseCap(v1), (e: InvalidCapError) => e.code === 'ERR_CAP_FORMAT_V1');
+  for (const v1 of [
+    'p2pb:chk:afgghnlxy6mzfk7zcjec2rl6zr6e5g5xze4hw3ob4puhozk5xeyuynaaahbjjv544rkaufyjz3ypjkivz5itpolmwzcwbuyxzsdue6s5amcqaaaaaaaaae4i:b4sjbqxo',
+    'p2pb:lit:aedsmrleqormdyh7dy6vy642xhmpofrvkq:lfmv6wfx'
+  ]) {
+    assert.throws(
+      () => parseCap(v1),
+      (e: InvalidCapError) => e.code === 'ERR_CAP_FORMAT_V1'
+    );
   }
-  assert.throws(() => parseCap('p2pb:chk:afgghnlxy6mzfk7zcjec2rl6zr6e5g5xze4hw3ob4puhozk5xeyuynaaahbjjv544rkaufyjz3ypjkivz5itpolmwzcwbuyxzsdue6s5amcqaaaaaaaaae4i:b4sjbqxo'), (e: InvalidCapError) => e.code === 'ERR_CAP_FORMAT_V1' && /format version 1/.test(e.message));
+  assert.throws(
+    () =>
+      parseCap('p2pb:chk:afgghnlxy6mzfk7zcjec2rl6zr6e5g5xze4hw3ob4puhozk5xeyuynaaahbjjv544rkaufyjz3ypjkivz5itpolmwzcwbuyxzsdue6s5amcqaaaaaaaaae4i:b4sjbqxo'),
+    (e: InvalidCapError) => e.code === 'ERR_CAP_FORMAT_V1' && /format version 1/.test(e.message)
+  );
 });

@@ -20,7 +20,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'p2pb-limits-'));
   store = await DiskStore.open(join(dir, 'victim'), { offer: '64MiB', limits: { openWrites: 3 } });
   victim = await createNode({
-    privateKey: await loadOrCreatePeerKey(join(dir, 'victim', 'peer.key')), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, store,
+    privateKey: await loadOrCreatePeerKey(join(dir, 'victim', 'peer.key')),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    mdns: false,
+    store,
     server: { limits: { requestDeadlineMs: 1_500, writeGraceMs: 1_000, writeMinRate: 1024, maxStreamsPerPeer: 6 } }
   });
   to = victim.multiaddrs()[0].toString(); // carries /p2p/<id>
@@ -35,17 +38,26 @@ after(async () => {
 
 test('slow-loris uploads: at most the per-peer number of writes, each cut off below the rate floor, reservations freed (item 5)', async () => {
   // Five WRITEs of 8 MiB each, then one byte every 300 ms (far below 1 KiB/s).
-  const results: { accepted: boolean; refusal?: string; code?: string; afterMs: number }[] =
-    await adv.attack({ kind: 'slow-loris', target: to, writes: 5, size: 8 << 20, byteEveryMs: 300, maxMs: 12_000 });
+  const results: { accepted: boolean; refusal?: string; code?: string; afterMs: number }[] = await adv.attack({
+    kind: 'slow-loris',
+    target: to,
+    writes: 5,
+    size: 8 << 20,
+    byteEveryMs: 300,
+    maxMs: 12_000
+  });
   const accepted = results.filter((r) => r.accepted);
   assert.equal(accepted.length, 3, JSON.stringify(results));
-  assert.deepEqual(results.filter((r) => !r.accepted).map((r) => r.refusal), ['busy', 'busy']);
+  assert.deepEqual(
+    results.filter((r) => !r.accepted).map((r) => r.refusal),
+    ['busy', 'busy']
+  );
   for (const r of accepted) assert.equal(r.code, 'ERR_TOO_SLOW', JSON.stringify(results));
   assert.equal(store.stats().reserved, 0);
   assert.deepEqual(await readdir(join(dir, 'victim', INCOMING_DIR)), []);
 });
 
-test('a request trickled a byte at a time is refused at its deadline, not served at the idle timer\'s pace (item 5)', async () => {
+test("a request trickled a byte at a time is refused at its deadline, not served at the idle timer's pace (item 5)", async () => {
   const r = await adv.attack({ kind: 'trickle-request', target: to, byteEveryMs: 250, maxMs: 10_000 });
   assert.equal(r.answered, 'ERR_TOO_SLOW', JSON.stringify(r));
 });

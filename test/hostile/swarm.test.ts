@@ -23,8 +23,8 @@ import type { ApiClient } from '../../src/api/client.ts';
 
 const K = 3;
 const { DEFAULT_LEASE_MS } = storeLimits;
-const MAX_SLOTS_PER_OWNER = (storeLimits as Record<string, unknown>).MAX_SLOTS_PER_OWNER as number ?? 256;
-const MAX_SLOT_LEASE_MS = (storeLimits as Record<string, unknown>).MAX_SLOT_LEASE_MS as number ?? 62 * 86_400_000;
+const MAX_SLOTS_PER_OWNER = ((storeLimits as Record<string, unknown>).MAX_SLOTS_PER_OWNER as number) ?? 256;
+const MAX_SLOT_LEASE_MS = ((storeLimits as Record<string, unknown>).MAX_SLOT_LEASE_MS as number) ?? 62 * 86_400_000;
 let swarm: Swarm;
 let api: ApiClient;
 let tmp: { dir: string; cleanup: () => Promise<void> };
@@ -50,7 +50,11 @@ async function get(cap: string, ms: number): Promise<Buffer> {
   const res = await api.request('GET', `/api/files/${encodeURIComponent(cap)}`, { signal: AbortSignal.timeout(ms) });
   return Buffer.from(await res.arrayBuffer());
 }
-const fairness = () => api.json<{ peers: { peer: string; theyStoreForMe: number; standing: string; audits: { failed: number; lastError: string | null } }[] }>('GET', '/api/fairness');
+const fairness = () =>
+  api.json<{ peers: { peer: string; theyStoreForMe: number; standing: string; audits: { failed: number; lastError: string | null } }[] }>(
+    'GET',
+    '/api/fairness'
+  );
 
 before(async () => {
   t0 = Date.now();
@@ -101,10 +105,21 @@ test('shares of my storage index made up by another peer are refused before they
   // Without the UEB (only the storage index is public: provider records, LIST), and with the real UEB read off a
   // holder but bytes of its own: with the longest lease, for every share number.
   const madeUp = await adv!.attack({ kind: 'squat', target: target.addresses[0], si: r.storageIndex, shareNums: [0, 1, 2, 3, 4], size: 4096 });
-  const underRealUeb = await adv!.attack({ kind: 'squat', target: target.addresses[0], si: r.storageIndex, shareNums: [0, 1, 2, 3, 4], size: 0, uebFrom: holder.addresses[0] });
+  const underRealUeb = await adv!.attack({
+    kind: 'squat',
+    target: target.addresses[0],
+    si: r.storageIndex,
+    shareNums: [0, 1, 2, 3, 4],
+    size: 0,
+    uebFrom: holder.addresses[0]
+  });
   assert.deepEqual(madeUp, { 0: 'invalid', 1: 'invalid', 2: 'invalid', 3: 'invalid', 4: 'invalid' });
   // Under the real UEB, a share number the target already holds from me is a conflict before any byte is read.
-  const held = new Set(Object.entries(r.placements).filter(([, ids]) => ids.includes(target.peerId)).map(([n]) => n));
+  const held = new Set(
+    Object.entries(r.placements)
+      .filter(([, ids]) => ids.includes(target.peerId))
+      .map(([n]) => n)
+  );
   for (const [n, outcome] of Object.entries(underRealUeb)) assert.equal(outcome, held.has(n) ? 'conflict' : 'invalid', JSON.stringify(underRealUeb));
   assert.ok((await get(r.cap, 60_000)).equals(bytes));
 });
@@ -116,7 +131,10 @@ test('a holder forging its blocks fails the spot check and loses its credit (ite
   const checks = await api.json<{ results: { peer: string; ok: boolean | null; checked: number }[] }>('POST', '/api/fairness/check');
   const mine = checks.results.find((r) => r.peer === adv!.peerId);
   assert.equal(mine?.ok, false, JSON.stringify(checks.results));
-  assert.ok(checks.results.filter((r) => r.peer !== adv!.peerId && r.checked > 0).every((r) => r.ok === true), 'honest holders pass');
+  assert.ok(
+    checks.results.filter((r) => r.peer !== adv!.peerId && r.checked > 0).every((r) => r.ok === true),
+    'honest holders pass'
+  );
   const f = (await fairness()).peers.find((p) => p.peer === adv!.peerId)!;
   assert.equal(f.standing, 'failed');
   assert.equal(f.theyStoreForMe, 0, 'forged shares earn no credit');
@@ -124,7 +142,11 @@ test('a holder forging its blocks fails the spot check and loses its credit (ite
 
 test('a holder answering "exists" without storing gets no placement, no happiness, no credit (item 1)', async () => {
   await adv!.kill();
-  adv = await spawnAdversary({ home: join(tmp.dir, 'adversary-2'), bootstrap: swarm.info.peers.map((p) => p.addresses[0]), behaviour: { existsWithoutStoring: true, listLies: true } });
+  adv = await spawnAdversary({
+    home: join(tmp.dir, 'adversary-2'),
+    bootstrap: swarm.info.peers.map((p) => p.addresses[0]),
+    behaviour: { existsWithoutStoring: true, listLies: true }
+  });
   await join_(adv);
   let claimed = 0;
   for (let i = 0; i < 4 && !claimed; i++) {

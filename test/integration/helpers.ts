@@ -32,7 +32,10 @@ export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: str
 }
 
 /** How a process ended. */
-export interface ExitStatus { code: number | null; signal: NodeJS.Signals | null }
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** Resolves when `child` has exited (at once if it already has). */
 export function exited(child: ChildProcess): Promise<ExitStatus> {
@@ -56,7 +59,11 @@ export async function stopProcess(child: ChildProcess, o: { signal?: NodeJS.Sign
   child.kill(o.signal ?? 'SIGTERM');
   const kill = () => {
     if (!o.group || child.pid === undefined) return void child.kill('SIGKILL');
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* the group is gone */ }
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* the group is gone */
+    }
   };
   const timer = setTimeout(kill, o.graceMs ?? STOP_GRACE_MS);
   try {

@@ -111,9 +111,19 @@ test('forged blocks from lying peers are read, detected, skipped, and the file c
     for await (const c of h.stream) chunks.push(c);
     assert.equal(Buffer.concat(chunks).length, pack.size, 'the whole pack, verified block by block');
     const { report } = h.stream;
-    assert.deepEqual(report.corrupt.map((e) => [e.details.share, e.details.region, e.details.segment]).sort(), [[0, 'block', 0], [1, 'block', 0]], 'both forged blocks were read and found out');
+    assert.deepEqual(
+      report.corrupt.map((e) => [e.details.share, e.details.region, e.details.segment]).sort(),
+      [
+        [0, 'block', 0],
+        [1, 'block', 0]
+      ],
+      'both forged blocks were read and found out'
+    );
     // Segment 0 came from the parity shares 3 and 4 with share 2: an honest swarm needs only 0, 1 and 2.
-    assert.ok([2, 3, 4].every((s) => report.sharesUsed.includes(s)), `parity stood in for the forged blocks: used ${report.sharesUsed}`);
+    assert.ok(
+      [2, 3, 4].every((s) => report.sharesUsed.includes(s)),
+      `parity stood in for the forged blocks: used ${report.sharesUsed}`
+    );
   } finally {
     await reader.stop();
   }

@@ -29,7 +29,10 @@ export function sh(cmd: string, args: string[], timeoutMs = 15_000, input?: stri
 export const ip = (...args: string[]): string => sh('ip', args);
 export const listNetns = (): string[] => {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return (r.stdout ?? '').split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+  return (r.stdout ?? '')
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter(Boolean);
 };
 
 export interface Host {
@@ -134,7 +137,11 @@ export class NetFixture {
     if (this.exitHandlers) return;
     this.exitHandlers = true;
     process.once('exit', () => this.cleanupSync());
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { this.cleanupSync(); process.exit(130); });
+    for (const sig of ['SIGINT', 'SIGTERM'] as const)
+      process.once(sig, () => {
+        this.cleanupSync();
+        process.exit(130);
+      });
   }
 
   /** The hub namespace with its bridge, and the temp dir for the homes. */
@@ -219,7 +226,14 @@ export class NetFixture {
   /** A host behind `router`: LAN address router.lan.N, default route through the router, cut() unplugs it. */
   addNatHost(name: string, router: Router): Host {
     const octet = router.nextLanOctet++;
-    const host: Host = { name, ns: `${this.tag}-${name}`, hubIf: '', addr: `${router.lan}.${octet}`, home: join(this.dir, name), cutLink: [router.host.ns, `l${octet}`] };
+    const host: Host = {
+      name,
+      ns: `${this.tag}-${name}`,
+      hubIf: '',
+      addr: `${router.lan}.${octet}`,
+      home: join(this.dir, name),
+      cutLink: [router.host.ns, `l${octet}`]
+    };
     ip('netns', 'add', host.ns);
     this.namespaces.push(host.ns);
     this.hosts.push(host);
@@ -241,7 +255,9 @@ export class NetFixture {
     try {
       writeNeigh(want);
     } catch (err) {
-      throw new Error(`${this.hosts.length} namespaces need about ${this.hosts.length ** 2} neighbour-table entries, above net.ipv4.neigh.default.gc_thresh2/3 (${current[1]}/${current[2]}), which could not be raised: ${(err as Error).message}. Raise them as root (sysctl -w) or use fewer hosts.`);
+      throw new Error(
+        `${this.hosts.length} namespaces need about ${this.hosts.length ** 2} neighbour-table entries, above net.ipv4.neigh.default.gc_thresh2/3 (${current[1]}/${current[2]}), which could not be raised: ${(err as Error).message}. Raise them as root (sysctl -w) or use fewer hosts.`
+      );
     }
     this.neigh = { before: this.neigh?.before ?? current, set: want };
   }
@@ -261,7 +277,21 @@ export class NetFixture {
   }
 
   /** init the host's home (listening on its address) and start its daemon inside its namespace. */
-  async startDaemon(host: Host, bootstrap: string[], offer: string, o: { env?: NodeJS.ProcessEnv; graceBytes?: number; allowAllPaths?: boolean; upnp?: boolean; listen?: string[]; relayServer?: boolean; config?: Partial<PeerConfig>; args?: string[] } = {}): Promise<SwarmMember> {
+  async startDaemon(
+    host: Host,
+    bootstrap: string[],
+    offer: string,
+    o: {
+      env?: NodeJS.ProcessEnv;
+      graceBytes?: number;
+      allowAllPaths?: boolean;
+      upnp?: boolean;
+      listen?: string[];
+      relayServer?: boolean;
+      config?: Partial<PeerConfig>;
+      args?: string[];
+    } = {}
+  ): Promise<SwarmMember> {
     await initHome(host.home, { listen: o.listen ?? [`/ip4/${host.addr}/tcp/${this.port}`], mdns: false, offer, ...(o.upnp ? { upnp: true } : {}) });
     if (o.graceBytes !== undefined || o.allowAllPaths || o.config) {
       const paths = homePaths(host.home);
@@ -270,7 +300,7 @@ export class NetFixture {
         ...cfg,
         ...(o.graceBytes !== undefined ? { fairness: { ...cfg.fairness, graceBytes: o.graceBytes } } : {}),
         ...(o.allowAllPaths ? { api: { ...cfg.api, allowedRoots: ['/'] } } : {}),
-        ...o.config,
+        ...o.config
       });
     }
     const args = [...(bootstrap.length ? ['--bootstrap', ...bootstrap] : []), ...(o.relayServer ? ['--relay-server'] : []), ...(o.args ?? [])];
@@ -295,10 +325,19 @@ export class NetFixture {
       const child = this.cliSpawn(host, args);
       let stdout = '';
       let stderr = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; onStdout?.(d); });
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        onStdout?.(d);
+      });
       child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const timer = setTimeout(() => { stderr += `\n[fixture] killed after ${timeoutMs} ms`; child.kill('SIGKILL'); }, timeoutMs);
-      child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? 1, stdout, stderr, ms: Date.now() - t0 }); });
+      const timer = setTimeout(() => {
+        stderr += `\n[fixture] killed after ${timeoutMs} ms`;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 1, stdout, stderr, ms: Date.now() - t0 });
+      });
     });
   }
 
@@ -308,7 +347,10 @@ export class NetFixture {
     return new Promise((resolve) => {
       const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, '-e', code], { stdio: 'ignore' });
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 5_000);
-      child.on('close', (c) => { clearTimeout(timer); resolve(c === 0); });
+      child.on('close', (c) => {
+        clearTimeout(timer);
+        resolve(c === 0);
+      });
     });
   }
 
@@ -374,10 +416,20 @@ export class NetFixture {
 
   /** Synchronous last resort (signals, early exit): kill what is left, remove namespaces and files. */
   cleanupSync(): void {
-    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) { try { c.kill('SIGKILL'); } catch {} }
+    for (const c of this.children)
+      if (c.exitCode === null && c.signalCode === null) {
+        try {
+          c.kill('SIGKILL');
+        } catch {}
+      }
     this.children.length = 0;
     for (const ns of this.namespaces.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
     this.restoreNeighbourTable();
-    if (this.dir) { try { rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); } catch {} this.dir = ''; }
+    if (this.dir) {
+      try {
+        rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      } catch {}
+      this.dir = '';
+    }
   }
 }

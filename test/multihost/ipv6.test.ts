@@ -32,7 +32,13 @@ async function hashTree(root: string): Promise<Map<string, string>> {
     for (const e of await readdir(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) await visit(p);
-      else if (e.isFile()) out.set(relative(root, p), createHash('sha256').update(await readFile(p)).digest('hex'));
+      else if (e.isFile())
+        out.set(
+          relative(root, p),
+          createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex')
+        );
     }
   };
   await visit(root);
@@ -57,7 +63,11 @@ test('IPv6 only: default listen addresses, dial-back over IPv6, backup and resto
     ...storage.slice(1).map((h) => net.startDaemon(h, boot, '1GiB', { listen: DEFAULT_CONFIG.listen })),
     net.startDaemon(client, boot, '0', { listen: DEFAULT_CONFIG.listen, config: encoding })
   ]);
-  for (const h of storage) assert.ok(h.member!.addresses.includes(`/ip6/${h.addr}/tcp/${PORT}/p2p/${h.member!.peerId}`), `${h.name} announces its IPv6 address: ${h.member!.addresses}`);
+  for (const h of storage)
+    assert.ok(
+      h.member!.addresses.includes(`/ip6/${h.addr}/tcp/${PORT}/p2p/${h.member!.peerId}`),
+      `${h.name} announces its IPv6 address: ${h.member!.addresses}`
+    );
   log(`daemons up in ${Date.now() - t0} ms`);
 
   // Each storage host is dialled back at its IPv6 address.
@@ -68,9 +78,19 @@ test('IPv6 only: default listen addresses, dial-back over IPv6, backup and resto
       if (!reach?.ways?.includes('ipv6')) await sleep(1_000);
     }
     assert.deepEqual(reach.ways, ['ipv6'], `${h.name}: ${reach.summary}`);
-    assert.deepEqual(reach.confirmed.map((c: any) => [c.address, c.kind]), [[`/ip6/${h.addr}/tcp/${PORT}`, 'ipv6']]);
+    assert.deepEqual(
+      reach.confirmed.map((c: any) => [c.address, c.kind]),
+      [[`/ip6/${h.addr}/tcp/${PORT}`, 'ipv6']]
+    );
   }
-  assert.ok(await net.waitPeers(client, storage.map((h) => h.member!.peerId), 3) === 3, 'the client sees the three storage hosts');
+  assert.ok(
+    (await net.waitPeers(
+      client,
+      storage.map((h) => h.member!.peerId),
+      3
+    )) === 3,
+    'the client sees the three storage hosts'
+  );
 
   // A folder: 40 files, 1 KiB to 512 KiB, in two levels.
   const src = join(net.dir, 'tree');
@@ -81,7 +101,11 @@ test('IPv6 only: default listen addresses, dial-back over IPv6, backup and resto
   }
   const backup = await net.cli(client, ['--json', 'backup', src], 180_000);
   assert.equal(backup.code, 0, backup.stderr);
-  const summary = backup.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'summary');
+  const summary = backup.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((l) => l.type === 'summary');
   assert.ok(summary?.rootCap, backup.stdout.slice(-500));
   log(`backup in ${backup.ms} ms`);
 
@@ -91,7 +115,11 @@ test('IPv6 only: default listen addresses, dial-back over IPv6, backup and resto
   assert.equal(restore.code, 0, restore.stderr);
   const [want, got] = [await hashTree(src), await hashTree(target)];
   assert.equal(got.size, 40);
-  assert.deepEqual([...want].filter(([p, h]) => got.get(p) !== h), [], 'every file byte for byte');
+  assert.deepEqual(
+    [...want].filter(([p, h]) => got.get(p) !== h),
+    [],
+    'every file byte for byte'
+  );
   log(`restore in ${restore.ms} ms; whole test ${Date.now() - t0} ms`);
   await net.cleanup();
 });

@@ -34,7 +34,9 @@ function probe(ns: string, addrs: string[]): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.on('error', reject);
     child.on('exit', (c) => (c === 0 ? resolve(out.trim().split('\n')) : reject(new Error(`probe in ${ns} exited ${c}`))));
   });
@@ -55,7 +57,16 @@ test(`${HOSTS} namespaces on one bridge all reach each other`, { skip: skip ?? f
   const results: string[][] = [];
   for (let i = 0; i < hosts.length; i += 8) {
     const batch = hosts.slice(i, i + 8);
-    results.push(...(await Promise.all(batch.map((h) => probe(h.ns, hosts.filter((o) => o !== h).map((o) => o.addr))))));
+    results.push(
+      ...(await Promise.all(
+        batch.map((h) =>
+          probe(
+            h.ns,
+            hosts.filter((o) => o !== h).map((o) => o.addr)
+          )
+        )
+      ))
+    );
   }
   const bad = results.flatMap((r, i) => r.map((v, j) => [i, j, v] as const).filter(([, , v]) => v !== 'refused'));
   assert.equal(bad.length, 0, `${bad.length} of ${HOSTS * (HOSTS - 1)} connects not answered, e.g. ${JSON.stringify(bad.slice(0, 3))}`);

@@ -38,8 +38,16 @@ test('peers in separate network namespaces: put on one host, cut two holders off
 
   // Storage daemons, the first the bootstrap of the others; then client A joined to all of them.
   for (const [i, h] of storage.entries()) await net.startDaemon(h, i === 0 ? [] : storage[0].member!.addresses, '1GiB');
-  for (const h of storage) assert.ok(h.member!.addresses.some((a) => a.includes(`/ip4/${h.addr}/tcp/${PORT}`)), `${h.name} listens on ${h.addr}: ${h.member!.addresses}`);
-  await net.startDaemon(hostA, storage.flatMap((h) => h.member!.addresses), '0');
+  for (const h of storage)
+    assert.ok(
+      h.member!.addresses.some((a) => a.includes(`/ip4/${h.addr}/tcp/${PORT}`)),
+      `${h.name} listens on ${h.addr}: ${h.member!.addresses}`
+    );
+  await net.startDaemon(
+    hostA,
+    storage.flatMap((h) => h.member!.addresses),
+    '0'
+  );
   const storageIds = storage.map((h) => h.member!.peerId);
   // The network itself: every storage host's libp2p port answers from A's namespace.
   for (const h of storage) assert.ok(await net.tcpReach(hostA, h.addr), `A reaches ${h.name} at ${h.addr}:${PORT} over the bridge`);
@@ -85,7 +93,7 @@ test('peers in separate network namespaces: put on one host, cut two holders off
   const cutOff = (h: Host) => {
     net.cut(h);
     cut.add(h);
-    log(`cut ${h.name} (${h.addr}, shares ${[...sharesOf.get(h) ?? []].join(',')}) off; ${sharesLeft(cut)} distinct shares reachable`);
+    log(`cut ${h.name} (${h.addr}, shares ${[...(sharesOf.get(h) ?? [])].join(',')}) off; ${sharesLeft(cut)} distinct shares reachable`);
   };
   cutOff(holders[0]);
   cutOff(holders[1]);
@@ -95,9 +103,17 @@ test('peers in separate network namespaces: put on one host, cut two holders off
   // Client B, a fresh home started only now, joined to the surviving storage hosts.
   const survivors = storage.filter((h) => !cut.has(h));
   t0 = Date.now();
-  await net.startDaemon(hostB, survivors.flatMap((h) => h.member!.addresses), '0');
+  await net.startDaemon(
+    hostB,
+    survivors.flatMap((h) => h.member!.addresses),
+    '0'
+  );
   for (const h of cut) assert.equal(await net.tcpReach(hostB, h.addr), false, `${h.name} is unreachable from B`);
-  const seenByB = await net.waitPeers(hostB, survivors.map((h) => h.member!.peerId), survivors.length);
+  const seenByB = await net.waitPeers(
+    hostB,
+    survivors.map((h) => h.member!.peerId),
+    survivors.length
+  );
   assert.ok(seenByB >= 1, 'client B connected to the surviving storage hosts');
   log(`B connected to ${seenByB} of ${survivors.length} surviving storage hosts`);
   const out = join(net.dir, 'out.bin');

@@ -12,7 +12,12 @@ import { validateHealth, validateConfig } from '../../src/peer/config.ts';
 import { makePeer, removeHome, type TestPeer } from './helpers.ts';
 
 const peers: TestPeer[] = [];
-after(async () => { for (const p of peers) { await p.stop(); await removeHome(p); } });
+after(async () => {
+  for (const p of peers) {
+    await p.stop();
+    await removeHome(p);
+  }
+});
 
 test('a holder answers AUDIT with a block that proves itself; lost files and bad segments fail', async () => {
   const [a, b] = [await makePeer(), await makePeer()];
@@ -40,7 +45,14 @@ test('a holder answers AUDIT with a block that proves itself; lost files and bad
 test('AUDIT headers are validated strictly', () => {
   const ok = { si: 'ab'.repeat(16), shareNum: 1, segment: 0, nonce: 'cd'.repeat(32) };
   validate(ok, REQUEST_SCHEMAS[MSG.AUDIT]);
-  for (const bad of [{ ...ok, nonce: 'cd'.repeat(31) }, { ...ok, nonce: 'CD'.repeat(32) }, { ...ok, segment: -1 }, { ...ok, shareNum: 256 }, { ...ok, extra: 1 }, { si: ok.si, shareNum: 1, segment: 0 }]) {
+  for (const bad of [
+    { ...ok, nonce: 'cd'.repeat(31) },
+    { ...ok, nonce: 'CD'.repeat(32) },
+    { ...ok, segment: -1 },
+    { ...ok, shareNum: 256 },
+    { ...ok, extra: 1 },
+    { si: ok.si, shareNum: 1, segment: 0 }
+  ]) {
     assert.throws(() => validate(bad, REQUEST_SCHEMAS[MSG.AUDIT]), ProtocolError, JSON.stringify(bad));
   }
 });

@@ -30,7 +30,10 @@ test('a node redials its bootstrap peer that came up late, and after losing it',
   const decoy = createServer((s) => {
     attempts++;
     sockets.add(s);
-    s.once('close', () => { sockets.delete(s); onAttempt(); });
+    s.once('close', () => {
+      sockets.delete(s);
+      onAttempt();
+    });
     s.destroy();
   });
   await new Promise<void>((resolve) => decoy.listen(port, '127.0.0.1', resolve));
@@ -39,13 +42,22 @@ test('a node redials its bootstrap peer that came up late, and after losing it',
     // Two dials that failed: the bootstrap module's first one, then at least one redial of our own.
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${attempts} dial(s) of the bootstrap address seen in 30 s, 2 expected`)), 30_000);
-      onAttempt = () => { if (attempts >= 2) { clearTimeout(timer); resolve(); } };
+      onAttempt = () => {
+        if (attempts >= 2) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
       onAttempt();
     });
     assert.equal(joiner.node.libp2p.getConnections().length, 0, 'the failed dials left the joiner alone');
     await new Promise<void>((resolve) => decoy.close(() => resolve()));
     boot = await makePeer({ listen }, home);
-    await until('the joiner to reach the late bootstrap peer', () => joiner.node.libp2p.getPeers().some((p) => p.toString() === boot.node.peerId.toString()), 20_000);
+    await until(
+      'the joiner to reach the late bootstrap peer',
+      () => joiner.node.libp2p.getPeers().some((p) => p.toString() === boot.node.peerId.toString()),
+      20_000
+    );
     // Lost again (the bootstrap peer restarts and knows nothing of the joiner): the joiner comes back by itself.
     await boot.stop();
     await until('the connection to drop', () => joiner.node.libp2p.getConnections().length === 0, 20_000);

@@ -25,7 +25,13 @@ console.log(`# fuzz seed ${SEED} (replay: P2PB_FUZZ_SEED=${SEED} node --test tes
 /** Small deterministic PRNG (mulberry32): every input of a run derives from SEED. */
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);
@@ -40,11 +46,23 @@ const where = (what: string, i: number, input: Uint8Array) =>
 function mutate(buf: Uint8Array, r: Rand): Uint8Array {
   const b = Buffer.from(buf);
   switch (int(r, 5)) {
-    case 0: { const i = int(r, b.length); b[i] ^= 1 << int(r, 8); return b; }
-    case 1: return b.subarray(0, int(r, b.length));
-    case 2: { const i = int(r, b.length); return Buffer.concat([b.subarray(0, i), bytes(r, 1 + int(r, 8)), b.subarray(i)]); }
-    case 3: { for (let k = 0; k < 4; k++) b[int(r, b.length)] = int(r, 256); return b; }
-    default: return Buffer.concat([b, b]);
+    case 0: {
+      const i = int(r, b.length);
+      b[i] ^= 1 << int(r, 8);
+      return b;
+    }
+    case 1:
+      return b.subarray(0, int(r, b.length));
+    case 2: {
+      const i = int(r, b.length);
+      return Buffer.concat([b.subarray(0, i), bytes(r, 1 + int(r, 8)), b.subarray(i)]);
+    }
+    case 3: {
+      for (let k = 0; k < 4; k++) b[int(r, b.length)] = int(r, 256);
+      return b;
+    }
+    default:
+      return Buffer.concat([b, b]);
   }
 }
 
@@ -58,15 +76,23 @@ function fieldValue(r: Rand, kind: string, sis: string[]): unknown {
   const junk = [null, -1, 1.5, 'x', '', [], {}, true, 2 ** 53, 'A'.repeat(64), [[-1, 2]], [0, 0], 'all'];
   if (r() < 0.2) return pick(r, junk);
   switch (kind) {
-    case 'si': return r() < 0.9 ? pick(r, sis) : pick(r, sis).toUpperCase();
-    case 'shareNum': return r() < 0.8 ? int(r, 4) : int(r, 300);
-    case 'uint': return pick(r, [0, 1, 10, int(r, 10_000), Date.now() + int(r, 1e9)]);
+    case 'si':
+      return r() < 0.9 ? pick(r, sis) : pick(r, sis).toUpperCase();
+    case 'shareNum':
+      return r() < 0.8 ? int(r, 4) : int(r, 300);
+    case 'uint':
+      return pick(r, [0, 1, 10, int(r, 10_000), Date.now() + int(r, 1e9)]);
     // Compound values: their entries too are sometimes of the wrong shape.
-    case 'ranges': return Array.from({ length: 1 + int(r, 3) }, () => (r() < 0.15 ? pick(r, junk) : [int(r, 8000), int(r, 3000)]));
-    case 'shareNums': return r() < 0.4 ? 'all' : [...new Set(Array.from({ length: 1 + int(r, 3) }, () => (r() < 0.1 ? pick(r, junk) : int(r, 4))))];
-    case 'hash': return hexOf(bytes(r, 32));
-    case 'ueb': return r() < 0.5 && UEBS.length ? pick(r, UEBS) : hexOf(bytes(r, 72));
-    default: return pick(r, junk);
+    case 'ranges':
+      return Array.from({ length: 1 + int(r, 3) }, () => (r() < 0.15 ? pick(r, junk) : [int(r, 8000), int(r, 3000)]));
+    case 'shareNums':
+      return r() < 0.4 ? 'all' : [...new Set(Array.from({ length: 1 + int(r, 3) }, () => (r() < 0.1 ? pick(r, junk) : int(r, 4))))];
+    case 'hash':
+      return hexOf(bytes(r, 32));
+    case 'ueb':
+      return r() < 0.5 && UEBS.length ? pick(r, UEBS) : hexOf(bytes(r, 72));
+    default:
+      return pick(r, junk);
   }
 }
 
@@ -95,7 +121,10 @@ test('decodeBody: random bodies throw ProtocolError (ERR_PROTOCOL); structured o
     const type = pick(r, REQUEST_TYPES);
     if (r() < 0.5) {
       body = bytes(r, int(r, 64));
-      if (r() < 0.5 && body.length >= 3) { body[1] = 0; body[2] = Math.min(body.length - 3, int(r, 20)); }
+      if (r() < 0.5 && body.length >= 3) {
+        body[1] = 0;
+        body[2] = Math.min(body.length - 3, int(r, 20));
+      }
     } else {
       header = structuredHeader(r, type, sis);
       const json = Buffer.from(Object.keys(header).length ? JSON.stringify(header) : '');
@@ -131,10 +160,17 @@ test('header fields named after Object.prototype members are unknown fields (iss
   for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
     // JSON.parse, as decodeBody does, makes each of these an own property of the header.
     const header = JSON.parse(`{"si":"${si}","${name}":1}`);
-    assert.throws(() => validate(header, REQUEST_SCHEMAS[MSG.LIST]), (e: any) => e instanceof ProtocolError && e.details.field === name, name);
+    assert.throws(
+      () => validate(header, REQUEST_SCHEMAS[MSG.LIST]),
+      (e: any) => e instanceof ProtocolError && e.details.field === name,
+      name
+    );
   }
   // and a required field is never satisfied by an inherited one
-  assert.throws(() => validate(Object.create({ si }), REQUEST_SCHEMAS[MSG.LIST]), (e: any) => e instanceof ProtocolError && /missing field "si"/.test(e.message));
+  assert.throws(
+    () => validate(Object.create({ si }), REQUEST_SCHEMAS[MSG.LIST]),
+    (e: any) => e instanceof ProtocolError && /missing field "si"/.test(e.message)
+  );
 });
 
 describe('live server fuzz', () => {
@@ -167,8 +203,14 @@ describe('live server fuzz', () => {
     try {
       if (input.length) s.send(input);
       await s.close().catch(() => {});
-      for (;;) { const f = await reader.next(); if (!f) break; frames.push(f); }
-    } catch { /* reset by the server: fine */ } finally {
+      for (;;) {
+        const f = await reader.next();
+        if (!f) break;
+        frames.push(f);
+      }
+    } catch {
+      /* reset by the server: fine */
+    } finally {
       reader.release();
       if (s.status === 'open') s.abort(new Error('done'));
     }
@@ -178,13 +220,24 @@ describe('live server fuzz', () => {
 
   before(async () => {
     [A, F] = await Promise.all([makePeer(), makePeer()]);
-    B = await makePeer({ server: { onEvent: (e) => { if (e.type === 'request') outcomes.set(e.ok ? 'ok' : e.code ?? '?', (outcomes.get(e.ok ? 'ok' : e.code ?? '?') ?? 0) + 1); } } });
+    B = await makePeer({
+      server: {
+        onEvent: (e) => {
+          if (e.type === 'request') outcomes.set(e.ok ? 'ok' : (e.code ?? '?'), (outcomes.get(e.ok ? 'ok' : (e.code ?? '?')) ?? 0) + 1);
+        }
+      }
+    });
     const b = A.node.storage(B.node.multiaddrs()[0]);
     await b.writeShare(si, 0, shareBytes[0], shareBytes[0].length, { ueb });
     await b.writeShare(si, 1, shareBytes[1], shareBytes[1].length, { ueb });
     await b.putSlot(slotSi, slotRec);
   });
-  after(async () => { for (const p of [A, B, F]) { await p?.stop().catch(() => {}); await removeHome(p); } });
+  after(async () => {
+    for (const p of [A, B, F]) {
+      await p?.stop().catch(() => {});
+      await removeHome(p);
+    }
+  });
 
   test('oversized frame is rejected with ERR_FRAME_TOO_LARGE', async () => {
     const pre = Buffer.alloc(4 + 16);
@@ -215,18 +268,31 @@ describe('live server fuzz', () => {
     const templates = [
       flat(encodeFrame(MSG.HELLO)),
       flat(encodeFrame(MSG.LIST, { si: siHex })),
-      flat(encodeFrame(MSG.READ, { si: siHex, shareNum: 0, ranges: [[0, 100], [4000, 1000]] })),
+      flat(
+        encodeFrame(MSG.READ, {
+          si: siHex,
+          shareNum: 0,
+          ranges: [
+            [0, 100],
+            [4000, 1000]
+          ]
+        })
+      ),
       flat(encodeFrame(MSG.DELETE, { si: siHex, shareNum: 1 })),
       flat(encodeFrame(MSG.RENEW, { si: siHex, shareNums: 'all', until: 1 })),
       flat(encodeFrame(MSG.RENEW, { si: siHex, shareNums: [0, 1], until: Date.now() + 1e6 })),
       flat(encodeFrame(MSG.ACCEPT, { si: siHex, shareNum: 0, size: 10 })),
       flat(encodeFrame(MSG.WRITE, { si: siHex, shareNum: 0, size: 10, ueb: hexOf(ueb) }), encodeFrame(MSG.DATA, {}, bytes(r, 10)), encodeFrame(MSG.COMMIT)),
-      flat(encodeFrame(MSG.WRITE, { si: siHex, shareNum: 3, size: shareBytes[3].length, ueb: hexOf(ueb) }), encodeFrame(MSG.DATA, {}, shareBytes[3]), encodeFrame(MSG.COMMIT)),
+      flat(
+        encodeFrame(MSG.WRITE, { si: siHex, shareNum: 3, size: shareBytes[3].length, ueb: hexOf(ueb) }),
+        encodeFrame(MSG.DATA, {}, shareBytes[3]),
+        encodeFrame(MSG.COMMIT)
+      ),
       flat(encodeFrame(MSG.WRITE, { si: sis[2], shareNum: 3, size: 10, ueb: hexOf(ueb) }), encodeFrame(MSG.DATA, {}, bytes(r, 10)), encodeFrame(MSG.COMMIT)),
       flat(encodeFrame(MSG.SLOT_GET, { si: slotSi.toString('hex') })),
       // Only the stored bytes themselves: a mutation cannot forge a newer record, so the slot must not change.
       flat(encodeFrame(MSG.SLOT_PUT, { si: slotSi.toString('hex') }, slotRec)),
-      flat(encodeFrame(MSG.SLOT_PUT, { si: slotSi.toString('hex'), leaseUntil: Date.now() + 1e6 }, slotRec.subarray(0, 200))),
+      flat(encodeFrame(MSG.SLOT_PUT, { si: slotSi.toString('hex'), leaseUntil: Date.now() + 1e6 }, slotRec.subarray(0, 200)))
     ];
     const structured = (): Uint8Array => {
       const type = pick(r, [...REQUEST_TYPES, MSG.OK, 0x7f]);
@@ -239,8 +305,21 @@ describe('live server fuzz', () => {
       const data = Array.from({ length: int(r, 3) }, () => encodeFrame(MSG.DATA, {}, bytes(r, r() < 0.7 ? size : int(r, 40))));
       return flat(first, ...data, ...(r() < 0.8 ? [encodeFrame(MSG.COMMIT)] : []));
     };
-    const allowed = new Set(['ERR_PROTOCOL', 'ERR_FRAME_TOO_LARGE', 'ERR_STREAM_TIMEOUT', 'ERR_SHARE_NOT_FOUND', 'ERR_OUT_OF_RANGE',
-      'ERR_SHARE_REFUSED', 'ERR_NOT_OWNER', 'ERR_SLOT_REFUSED', 'ERR_SLOT_NOT_FOUND', 'ERR_INVALID_ARGUMENT', 'ERR_INVALID_SIZE', 'ERR_SIZE_MISMATCH', 'ERR_UNSUPPORTED']);
+    const allowed = new Set([
+      'ERR_PROTOCOL',
+      'ERR_FRAME_TOO_LARGE',
+      'ERR_STREAM_TIMEOUT',
+      'ERR_SHARE_NOT_FOUND',
+      'ERR_OUT_OF_RANGE',
+      'ERR_SHARE_REFUSED',
+      'ERR_NOT_OWNER',
+      'ERR_SLOT_REFUSED',
+      'ERR_SLOT_NOT_FOUND',
+      'ERR_INVALID_ARGUMENT',
+      'ERR_INVALID_SIZE',
+      'ERR_SIZE_MISMATCH',
+      'ERR_UNSUPPORTED'
+    ]);
     for (let i = 0; i < 400; i++) {
       const kind = r();
       const input = kind < 0.15 ? bytes(r, int(r, 200)) : kind < 0.5 ? mutate(pick(r, templates), r) : structured();

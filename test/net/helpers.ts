@@ -8,16 +8,36 @@ import { encodePack, uebOfShare } from '../../src/format/index.ts';
 import { createNode, loadOrCreatePeerKey } from '../../src/net/index.ts';
 import type { NodeInit, P2PNode } from '../../src/net/index.ts';
 
-export interface TestPeer { node: P2PNode; store: DiskStore; home: string; stop(): Promise<void>; restart(extra?: Partial<NodeInit>): Promise<TestPeer> }
+export interface TestPeer {
+  node: P2PNode;
+  store: DiskStore;
+  home: string;
+  stop(): Promise<void>;
+  restart(extra?: Partial<NodeInit>): Promise<TestPeer>;
+}
 
 export async function makePeer(extra: Partial<NodeInit> = {}, home?: string): Promise<TestPeer> {
-  const dir = home ?? await mkdtemp(join(tmpdir(), 'p2pb-net-'));
+  const dir = home ?? (await mkdtemp(join(tmpdir(), 'p2pb-net-')));
   const store = await DiskStore.open(dir, { offer: '64MiB' });
-  const node = await createNode({ privateKey: await loadOrCreatePeerKey(join(dir, 'peer.key')), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, store, ...extra });
+  const node = await createNode({
+    privateKey: await loadOrCreatePeerKey(join(dir, 'peer.key')),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    mdns: false,
+    store,
+    ...extra
+  });
   const peer: TestPeer = {
-    node, store, home: dir,
-    async stop() { await node.stop(); await store.close(); },
-    async restart(more = {}) { await peer.stop(); return makePeer({ ...extra, ...more }, dir); },
+    node,
+    store,
+    home: dir,
+    async stop() {
+      await node.stop();
+      await store.close();
+    },
+    async restart(more = {}) {
+      await peer.stop();
+      return makePeer({ ...extra, ...more }, dir);
+    }
   };
   return peer;
 }
@@ -26,7 +46,11 @@ export async function removeHome(p: TestPeer): Promise<void> {
   await rm(p.home, { recursive: true, force: true });
 }
 
-export interface TestPack { si: Uint8Array; ueb: Uint8Array; shares: Uint8Array[] }
+export interface TestPack {
+  si: Uint8Array;
+  ueb: Uint8Array;
+  shares: Uint8Array[];
+}
 
 /**
  * A real pack of `bytes` random bytes, 1-of-`n`, so each share is a little over `bytes`: storage servers take only

@@ -15,13 +15,25 @@ import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
 import { multiaddr } from '@multiformats/multiaddr';
 import { makePeer, removeHome, testPack, type TestPeer } from './helpers.ts';
-import { classify, dialbackTargets, requestDialback, serveDialback, tcpAddr, parseHopStatus, DialbackRefusedError, PeerUnreachableError } from '../../src/net/index.ts';
+import {
+  classify,
+  dialbackTargets,
+  requestDialback,
+  serveDialback,
+  tcpAddr,
+  parseHopStatus,
+  DialbackRefusedError,
+  PeerUnreachableError
+} from '../../src/net/index.ts';
 import type { NodeInit } from '../../src/net/index.ts';
 
 const FAST = { firstCheckMs: 100, retryMs: 300, keepIntervalMs: 300 };
 const until = async (what: string, fn: () => boolean | Promise<boolean>, ms = 15_000) => {
   const end = Date.now() + ms;
-  while (Date.now() < end) { if (await fn()) return; await sleep(50); }
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(50);
+  }
   assert.fail(`timed out waiting for ${what}`);
 };
 
@@ -36,7 +48,12 @@ describe('paths: direct, own connection, relay', () => {
     X = await makePeer(natted);
     Y = await makePeer({ ...natted, bootstrap: [addr(R)], store: undefined });
   });
-  after(async () => { for (const p of [Y, X, A, P, R]) { await p?.stop().catch(() => {}); if (p) await removeHome(p); } });
+  after(async () => {
+    for (const p of [Y, X, A, P, R]) {
+      await p?.stop().catch(() => {});
+      if (p) await removeHome(p);
+    }
+  });
 
   test('a peer with no address of its own is known not dialable, keeps its connections and a relay reservation', async () => {
     await until('X checked and reserved on R', () => {
@@ -79,7 +96,11 @@ describe('paths: direct, own connection, relay', () => {
   });
 
   test('A stores on P directly', async () => {
-    const { si, ueb, shares: [share] } = testPack(1000);
+    const {
+      si,
+      ueb,
+      shares: [share]
+    } = testPack(1000);
     await A.node.storage(P.node.peerId).writeShare(si, 0, share, share.length, { ueb });
     assert.equal(A.node.paths.last(P.node.peerId.toString())?.kind, 'direct');
   });
@@ -103,16 +124,20 @@ describe('paths: direct, own connection, relay', () => {
     assert.equal(st.throttled, 0, 'no rate set: never paused');
   });
 
-  test('once X opens a connection of its own to Y\'s peer A, A prefers it to a relay', async () => {
+  test("once X opens a connection of its own to Y's peer A, A prefers it to a relay", async () => {
     // A reaches X through R first (X's own connection to A closed), then X reconnects: A takes X's connection.
     await A.node.libp2p.hangUp(X.node.peerId);
     await until('A and X disconnected', () => A.node.libp2p.getConnections(X.node.peerId).length === 0);
     X.node.reachability!.stop(); // no redial by X for the moment
-    const { si, ueb, shares: [share] } = testPack(1000);
+    const {
+      si,
+      ueb,
+      shares: [share]
+    } = testPack(1000);
     await A.node.storage(X.node.peerId).writeShare(si, 0, share, share.length, { ueb });
     assert.equal(A.node.paths.last(X.node.peerId.toString())?.kind, 'relay', 'no direct way to X: the relay');
     await X.node.libp2p.dial(multiaddr(addr(A)));
-    await until('A sees X\'s own connection', () => A.node.paths.current(X.node.peerId.toString())?.kind === 'own-connection');
+    await until("A sees X's own connection", () => A.node.paths.current(X.node.peerId.toString())?.kind === 'own-connection');
     await A.node.storage(X.node.peerId).list(si);
     assert.equal(A.node.paths.last(X.node.peerId.toString())?.kind, 'own-connection');
     X.node.reachability!.start();
@@ -138,7 +163,11 @@ describe('paths: direct, own connection, relay', () => {
     assert.equal(classify(inbound, true).kind, 'own-connection');
     assert.equal(classify({ ...inbound, direction: 'outbound' }, true).kind, 'direct');
     const r = 'QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN';
-    assert.deepEqual(classify({ remoteAddr: multiaddr(`/ip4/1.2.3.4/tcp/1/p2p/${r}/p2p-circuit/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N`), direction: 'outbound' }).relay, r);
+    assert.deepEqual(
+      classify({ remoteAddr: multiaddr(`/ip4/1.2.3.4/tcp/1/p2p/${r}/p2p-circuit/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N`), direction: 'outbound' })
+        .relay,
+      r
+    );
   });
 
   test('a peer reachable by no path fails with PeerUnreachableError', async () => {
@@ -161,7 +190,12 @@ describe('relay budget and rate', () => {
     Y = await makePeer({ ...natted, store: undefined });
     await until('X reserved on R', () => X.node.reachability!.report().relays.length > 0);
   });
-  after(async () => { for (const p of [Y, X, R]) { await p?.stop().catch(() => {}); if (p) await removeHome(p); } });
+  after(async () => {
+    for (const p of [Y, X, R]) {
+      await p?.stop().catch(() => {});
+      if (p) await removeHome(p);
+    }
+  });
 
   test('the rate pauses streams; past its daily bytes a member is cut off and refused', async () => {
     const sp = testPack(1024 * 1024, 1);
@@ -183,16 +217,37 @@ describe('relay budget and rate', () => {
 describe('dial-back protocol', () => {
   test('the server dials only the address it sees the request come from, with the ports asked', () => {
     const observed = tcpAddr('/ip4/198.51.100.7/tcp/40123')!;
-    const t = dialbackTargets(observed, ['/ip4/192.168.1.2/tcp/7171', '/ip4/10.0.0.9/tcp/7172', '/ip6/::1/tcp/7171', '/dns4/x.example/tcp/1', '/ip4/192.168.1.2/tcp/7171']);
-    assert.deepEqual(t, [{ family: 4, ip: '198.51.100.7', port: 7171 }, { family: 4, ip: '198.51.100.7', port: 7172 }]);
-    assert.equal(dialbackTargets(observed, Array.from({ length: 16 }, (_, i) => `/ip4/1.2.3.4/tcp/${1000 + i}`)).length, 4, 'at most 4 dials');
+    const t = dialbackTargets(observed, [
+      '/ip4/192.168.1.2/tcp/7171',
+      '/ip4/10.0.0.9/tcp/7172',
+      '/ip6/::1/tcp/7171',
+      '/dns4/x.example/tcp/1',
+      '/ip4/192.168.1.2/tcp/7171'
+    ]);
+    assert.deepEqual(t, [
+      { family: 4, ip: '198.51.100.7', port: 7171 },
+      { family: 4, ip: '198.51.100.7', port: 7172 }
+    ]);
+    assert.equal(
+      dialbackTargets(
+        observed,
+        Array.from({ length: 16 }, (_, i) => `/ip4/1.2.3.4/tcp/${1000 + i}`)
+      ).length,
+      4,
+      'at most 4 dials'
+    );
   });
 
   test('a firewalled peer is not confirmed; an open one is; a second request within the interval is refused', async () => {
-    const mk = (gater = {}) => createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()],
-      services: { identify: identify() }, connectionGater: gater
-    });
+    const mk = (gater = {}) =>
+      createLibp2p({
+        addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+        transports: [tcp()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        services: { identify: identify() },
+        connectionGater: gater
+      });
     const server = await mk();
     const open = await mk();
     const walled = await mk({ denyInboundConnection: () => true }); // accepts TCP, refuses the libp2p connection

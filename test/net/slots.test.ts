@@ -12,8 +12,15 @@ const refused = (reason: string) => (e: unknown) => e instanceof RemoteRefusedEr
 
 describe('mutable slots between real nodes', () => {
   let A: TestPeer, B: TestPeer, C: TestPeer, D: TestPeer;
-  before(async () => { [A, B, C, D] = await Promise.all([makePeer(), makePeer(), makePeer(), makePeer()]); });
-  after(async () => { for (const p of [A, B, C, D]) { await p?.stop().catch(() => {}); await removeHome(p); } });
+  before(async () => {
+    [A, B, C, D] = await Promise.all([makePeer(), makePeer(), makePeer(), makePeer()]);
+  });
+  after(async () => {
+    for (const p of [A, B, C, D]) {
+      await p?.stop().catch(() => {});
+      await removeHome(p);
+    }
+  });
 
   test('A puts a record on B and C; D reads it from both; a newer seq replaces it', async () => {
     const cap = createMutableWriteCap();
@@ -90,7 +97,7 @@ describe('mutable slots between real nodes', () => {
       [MSG.SLOT_GET, { si: siHex }, new Uint8Array(3)],
       [MSG.SLOT_PUT, { si: siHex, owner: 'me' }, new Uint8Array(3)],
       [MSG.SLOT_PUT, { si: siHex, leaseUntil: -1 }, new Uint8Array(3)],
-      [MSG.SLOT_PUT, {}, new Uint8Array(3)],
+      [MSG.SLOT_PUT, {}, new Uint8Array(3)]
     ] as [number, Record<string, unknown>, Uint8Array?][]) {
       const f = await raw(type, h, p);
       assert.equal(f?.type, MSG.ERROR);

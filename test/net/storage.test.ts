@@ -12,8 +12,15 @@ import { ShareNotFoundError, OutOfRangeError } from '../../src/store/index.ts';
 
 describe('storage protocol between real nodes', () => {
   let A: TestPeer, B: TestPeer, C: TestPeer;
-  before(async () => { [A, B, C] = await Promise.all([makePeer(), makePeer(), makePeer()]); });
-  after(async () => { for (const p of [A, B, C]) { await p?.stop().catch(() => {}); await removeHome(p); } });
+  before(async () => {
+    [A, B, C] = await Promise.all([makePeer(), makePeer(), makePeer()]);
+  });
+  after(async () => {
+    for (const p of [A, B, C]) {
+      await p?.stop().catch(() => {});
+      await removeHome(p);
+    }
+  });
 
   test('A writes a share to B, reads ranges back, lists, renews, deletes', async () => {
     const b = A.node.storage(B.node.multiaddrs()[0]);
@@ -24,18 +31,24 @@ describe('storage protocol between real nodes', () => {
     assert.equal(st.used, 0);
     assert.deepEqual(await b.canAccept(si, 2, data.length), { ok: true });
     const progress: number[] = [];
-    async function* chunks() { for (let i = 0; i < data.length; i += 700_000) yield data.subarray(i, i + 700_000); }
+    async function* chunks() {
+      for (let i = 0; i < data.length; i += 700_000) yield data.subarray(i, i + 700_000);
+    }
     const r = await b.writeShare(si, 2, chunks(), data.length, { ueb, onProgress: (e) => progress.push(e.sent) });
     assert.equal(r.status, 'written');
     assert.equal(progress.at(-1), data.length);
     // owner recorded is A's authenticated peer ID
     assert.equal((await B.store.get(si, 2))?.owner, A.node.peerId.toString());
-    const [whole, mid, tail] = await b.read(si, 2, [[0, data.length], [1_000_000, 10], [data.length - 5, 5]]);
+    const [whole, mid, tail] = await b.read(si, 2, [
+      [0, data.length],
+      [1_000_000, 10],
+      [data.length - 5, 5]
+    ]);
     assert.ok(Buffer.from(whole).equals(data));
     assert.ok(Buffer.from(mid).equals(data.subarray(1_000_000, 1_000_010)));
     assert.ok(Buffer.from(tail).equals(data.subarray(-5)));
     assert.deepEqual(await b.list(si), [{ shareNum: 2, size: data.length }]);
-    assert.equal((await b.canAccept(si, 2, data.length) as { reason: string }).reason, 'exists');
+    assert.equal(((await b.canAccept(si, 2, data.length)) as { reason: string }).reason, 'exists');
     assert.deepEqual(await b.writeShare(si, 2, data, data.length, { ueb }), { status: 'exists' });
     await assert.rejects(b.read(si, 2, [[data.length - 1, 2]]), OutOfRangeError);
     await assert.rejects(b.read(si, 3, [[0, 1]]), ShareNotFoundError);
@@ -48,8 +61,12 @@ describe('storage protocol between real nodes', () => {
     assert.equal((await b.stats()).used, 0);
   });
 
-  test('C cannot delete, renew or overwrite A\'s share on B', async () => {
-    const { si, ueb, shares: [data] } = testPack(50_000);
+  test("C cannot delete, renew or overwrite A's share on B", async () => {
+    const {
+      si,
+      ueb,
+      shares: [data]
+    } = testPack(50_000);
     // By peer ID: A already knows B's address from the previous test's connection.
     assert.equal((await A.node.storage(B.node.peerId).writeShare(si, 0, data, data.length, { ueb })).status, 'written');
     const c = C.node.storage(B.node.multiaddrs()[0]);
@@ -65,7 +82,7 @@ describe('storage protocol between real nodes', () => {
     const b = A.node.storage(B.node.multiaddrs()[0]);
     const { si, ueb, shares } = testPack(150);
     const size = shares[0].length;
-    assert.equal((await b.canAccept(si, 0, 65 * 1024 * 1024) as { reason: string }).reason, 'quota');
+    assert.equal(((await b.canAccept(si, 0, 65 * 1024 * 1024)) as { reason: string }).reason, 'quota');
     await assert.rejects(b.writeShare(si, 1, shares[1].subarray(0, 100), size, { ueb }), ProtocolError);
     await assert.rejects(b.writeShare(si, 2, Buffer.concat([shares[2], randomBytes(100)]), size, { ueb }), ProtocolError);
     // The server notices the reset stream asynchronously; until then the slot is 'busy'.
@@ -75,7 +92,7 @@ describe('storage protocol between real nodes', () => {
     assert.deepEqual(await b.canAccept(si, 1, size), { ok: true });
   });
 
-  test('a share is committed only if its pack\'s UEB commits to it: squatted, forged and foreign shares are refused', async () => {
+  test("a share is committed only if its pack's UEB commits to it: squatted, forged and foreign shares are refused", async () => {
     const b = A.node.storage(B.node.multiaddrs()[0]);
     const { si, ueb, shares } = testPack(300_000);
     const other = testPack(300_000);
@@ -89,10 +106,12 @@ describe('storage protocol between real nodes', () => {
     // Bytes of the right size that are not this share: random, another share number's, one flipped block byte.
     await assert.rejects(b.writeShare(si, 0, randomBytes(size), size, { ueb }), invalid(/header/));
     await assert.rejects(b.writeShare(si, 0, shares[1], size, { ueb }), invalid(/header/));
-    const flipped = Uint8Array.from(shares[0]); flipped[200_000] ^= 1;
+    const flipped = Uint8Array.from(shares[0]);
+    flipped[200_000] ^= 1;
     await assert.rejects(b.writeShare(si, 0, flipped, size, { ueb }), invalid(/block tree/));
     // A forged tail: a tree of the forged blocks, but then the share roots cannot match the UEB's.
-    const forged = Uint8Array.from(shares[0]); forged[size - 100] ^= 1;
+    const forged = Uint8Array.from(shares[0]);
+    forged[size - 100] ^= 1;
     await assert.rejects(b.writeShare(si, 0, forged, size, { ueb }), invalid(/UEB|footer|roots/));
     for (let i = 0; i < 40 && B.store.stats().reserved !== 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(await b.list(si), []);
@@ -142,44 +161,78 @@ test('idle stream: server times out a stalled upload and drops it', async () => 
     assert.equal(S.store.stats().reserved, 0);
     assert.deepEqual(await S.store.list(si), []);
   } finally {
-    for (const p of [S, U]) { await p.stop().catch(() => {}); await removeHome(p); }
+    for (const p of [S, U]) {
+      await p.stop().catch(() => {});
+      await removeHome(p);
+    }
   }
 });
 
-test('a peer that stops mid-upload (SIGSTOP: its socket stays open, nothing is read): the writer gives up after its idle time', { timeout: 60_000 }, async (t) => {
-  const { StreamTimeoutError } = await import('../../src/net/index.ts');
-  const gaveUp = (e: unknown) => e instanceof StreamTimeoutError || e instanceof PeerUnreachableError;
-  // A storage peer in its own process, which we freeze once the upload is under way. Its home is made
-  // here and removed here: the process dies by SIGKILL, so it cannot clean up after itself.
-  const home = await mkdtemp(join(tmpdir(), 'p2pb-net-'));
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+test(
+  'a peer that stops mid-upload (SIGSTOP: its socket stays open, nothing is read): the writer gives up after its idle time',
+  { timeout: 60_000 },
+  async (t) => {
+    const { StreamTimeoutError } = await import('../../src/net/index.ts');
+    const gaveUp = (e: unknown) => e instanceof StreamTimeoutError || e instanceof PeerUnreachableError;
+    // A storage peer in its own process, which we freeze once the upload is under way. Its home is made
+    // here and removed here: the process dies by SIGKILL, so it cannot clean up after itself.
+    const home = await mkdtemp(join(tmpdir(), 'p2pb-net-'));
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
     const { makePeer } = await import(${JSON.stringify(new URL('./helpers.ts', import.meta.url).href)});
     const p = await makePeer({}, ${JSON.stringify(home)});
     console.log(p.node.multiaddrs()[0].toString());
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  t.after(async () => {
-    child.kill('SIGKILL'); // also ends a stopped process
-    await exited;
-    await rm(home, { recursive: true, force: true });
-  });
-  const addr = await new Promise<string>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(d.trim().split('\n')[0]));
-    child.once('exit', (c) => reject(new Error(`the peer process exited (${c})`)));
-  });
-  const U = await makePeer({ client: { idleMs: 1000 } });
-  t.after(async () => { await U.stop().catch(() => {}); await removeHome(U); });
-  // The peer offers 64 MiB; a 48 MiB share is far more than the windows and socket buffers hold.
-  const { si, ueb, shares: [share] } = testPack(48 * 2 ** 20, 1);
-  const size = share.length;
-  let stopped = false;
-  const t0 = Date.now();
-  await assert.rejects(U.node.storage(addr).writeShare(si, 0, (function* () {
-    for (let sent = 0; sent < size; sent += 2 ** 20) {
-      if (sent >= 4 * 2 ** 20 && !stopped) { stopped = true; child.kill('SIGSTOP'); }
-      yield share.subarray(sent, sent + 2 ** 20);
-    }
-  })(), size, { ueb }), gaveUp);
-  assert.ok(stopped, 'the peer was frozen mid-upload');
-  assert.ok(Date.now() - t0 < 20_000, 'given up after the idle time, not after TCP would');
-});
+  `
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] }
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    t.after(async () => {
+      child.kill('SIGKILL'); // also ends a stopped process
+      await exited;
+      await rm(home, { recursive: true, force: true });
+    });
+    const addr = await new Promise<string>((resolve, reject) => {
+      child.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(d.trim().split('\n')[0]));
+      child.once('exit', (c) => reject(new Error(`the peer process exited (${c})`)));
+    });
+    const U = await makePeer({ client: { idleMs: 1000 } });
+    t.after(async () => {
+      await U.stop().catch(() => {});
+      await removeHome(U);
+    });
+    // The peer offers 64 MiB; a 48 MiB share is far more than the windows and socket buffers hold.
+    const {
+      si,
+      ueb,
+      shares: [share]
+    } = testPack(48 * 2 ** 20, 1);
+    const size = share.length;
+    let stopped = false;
+    const t0 = Date.now();
+    await assert.rejects(
+      U.node.storage(addr).writeShare(
+        si,
+        0,
+        (function* () {
+          for (let sent = 0; sent < size; sent += 2 ** 20) {
+            if (sent >= 4 * 2 ** 20 && !stopped) {
+              stopped = true;
+              child.kill('SIGSTOP');
+            }
+            yield share.subarray(sent, sent + 2 ** 20);
+          }
+        })(),
+        size,
+        { ueb }
+      ),
+      gaveUp
+    );
+    assert.ok(stopped, 'the peer was frozen mid-upload');
+    assert.ok(Date.now() - t0 < 20_000, 'given up after the idle time, not after TCP would');
+  }
+);

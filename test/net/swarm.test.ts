@@ -40,11 +40,19 @@ test('private swarm: same key connects, no key or another key cannot', async () 
   const key = generateSwarmKey();
   const peers: TestPeer[] = [];
   try {
-    const P = await makePeer({ swarmKey: key }); peers.push(P);
-    const Q = await makePeer({ swarmKey: key }); peers.push(Q);
-    const N = await makePeer(); peers.push(N);
-    const O = await makePeer({ swarmKey: generateSwarmKey() }); peers.push(O);
-    const { si, ueb, shares: [share] } = testPack(1000);
+    const P = await makePeer({ swarmKey: key });
+    peers.push(P);
+    const Q = await makePeer({ swarmKey: key });
+    peers.push(Q);
+    const N = await makePeer();
+    peers.push(N);
+    const O = await makePeer({ swarmKey: generateSwarmKey() });
+    peers.push(O);
+    const {
+      si,
+      ueb,
+      shares: [share]
+    } = testPack(1000);
     const r = await Q.node.storage(P.node.multiaddrs()[0]).writeShare(si, 0, share, share.length, { ueb });
     assert.equal(r.status, 'written');
     const short = { dialTimeoutMs: 3000 };
@@ -55,14 +63,18 @@ test('private swarm: same key connects, no key or another key cannot', async () 
     }
     assert.equal(P.store.stats().shares, 1);
   } finally {
-    for (const p of peers) { await p.stop().catch(() => {}); await removeHome(p); }
+    for (const p of peers) {
+      await p.stop().catch(() => {});
+      await removeHome(p);
+    }
   }
 });
 
 test('closestPeers finds the others through one bootstrap peer', async () => {
   const peers: TestPeer[] = [];
   try {
-    const boot = await makePeer(); peers.push(boot);
+    const boot = await makePeer();
+    peers.push(boot);
     const addr = `${boot.node.multiaddrs()[0].toString()}`;
     for (let i = 0; i < 3; i++) peers.push(await makePeer({ bootstrap: [addr] }));
     const ids = peers.map((p) => p.node.peerId.toString());
@@ -98,8 +110,14 @@ test('closestPeers finds the others through one bootstrap peer', async () => {
     // Provider records: one node announces, another finds it through the DHT.
     const si = randomBytes(16);
     assert.equal(await last.node.provide(si, { timeoutMs: 10_000 }), true);
-    assert.ok((await peers[1].node.findProviders(si, { timeoutMs: 10_000 })).some((p) => p.equals(last.node.peerId)), 'the announcing node is found as a provider');
+    assert.ok(
+      (await peers[1].node.findProviders(si, { timeoutMs: 10_000 })).some((p) => p.equals(last.node.peerId)),
+      'the announcing node is found as a provider'
+    );
   } finally {
-    for (const p of peers) { await p.stop().catch(() => {}); await removeHome(p); }
+    for (const p of peers) {
+      await p.stop().catch(() => {});
+      await removeHome(p);
+    }
   }
 });

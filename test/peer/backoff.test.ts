@@ -8,14 +8,27 @@ import { AbortedError, StreamTimeoutError } from '../../src/net/errors.ts';
 
 function clock() {
   let t = 1_000_000;
-  return { now: () => t, advance: (ms: number) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    }
+  };
 }
 /** A call to `id` that takes `ms` on the clock and then settles with `outcome`. */
 async function call(b: ReturnType<typeof createBackoff>, c: ReturnType<typeof clock>, id: string, ms: number, outcome: 'ok' | Error, signal?: AbortSignal) {
-  const p = Promise.resolve().then(() => { c.advance(ms); if (outcome !== 'ok') throw outcome; return 'ok'; });
+  const p = Promise.resolve().then(() => {
+    c.advance(ms);
+    if (outcome !== 'ok') throw outcome;
+    return 'ok';
+  });
   return b.watch(id, p, signal).catch((e: Error) => e);
 }
-const deadlineSignal = () => { const ac = new AbortController(); ac.abort(new DOMException('timed out', 'TimeoutError')); return ac.signal; };
+const deadlineSignal = () => {
+  const ac = new AbortController();
+  ac.abort(new DOMException('timed out', 'TimeoutError'));
+  return ac.signal;
+};
 
 test('a deadline on a silent peer marks it down; on a peer that answered lately it does not', async () => {
   const c = clock();
@@ -30,7 +43,7 @@ test('a deadline on a silent peer marks it down; on a peer that answered lately 
   assert.deepEqual([...b.down()], ['silent']);
   // Its last answer long past, the same deadline marks it down after all.
   c.advance(40_000);
-  assert.deepEqual([...b.down()], [], 'the silent peer\'s backoff ran out');
+  assert.deepEqual([...b.down()], [], "the silent peer's backoff ran out");
   await call(b, c, 'busy', 5_000, new AbortedError(), deadlineSignal());
   assert.deepEqual([...b.down()], ['busy']);
 });
@@ -44,7 +57,8 @@ test('a stream idle past its timeout marks a peer down even after a recent answe
   await call(b, c, 'p', 10, 'ok');
   assert.deepEqual([...b.down()], [], 'an answer clears it');
   await call(b, c, 'q', 5, new AbortedError(), deadlineSignal()); // fast: a refusal, not a timeout
-  const gaveUp = new AbortController(); gaveUp.abort(new Error('user cancelled'));
+  const gaveUp = new AbortController();
+  gaveUp.abort(new Error('user cancelled'));
   await call(b, c, 'q', 5_000, new AbortedError(), gaveUp.signal);
   assert.deepEqual([...b.down()], []);
 });

@@ -42,7 +42,11 @@ test('npm run demo -- DIR backs up, loses two peers, restores on a fresh device,
   const dir = (await readdir(work)).find((d) => d.startsWith('p2pbackup-demo-'))!;
   assert.match(out, new RegExp(`Everything lives under ${join(work, dir)}`));
   // Every daemon it started stopped cleanly (the two SIGKILLed peers aside): their daemon.json is gone.
-  for (const home of [join(work, dir, 'device-a'), join(work, dir, 'device-b'), ...[2, 3, 4, 5].map((i) => join(work, dir, 'device-a', 'peers', `peer-${i}`))]) {
+  for (const home of [
+    join(work, dir, 'device-a'),
+    join(work, dir, 'device-b'),
+    ...[2, 3, 4, 5].map((i) => join(work, dir, 'device-a', 'peers', `peer-${i}`))
+  ]) {
     await assert.rejects(access(homePaths(home).daemon), `${home}: stopped cleanly`);
   }
   await assert.rejects(access(homePaths(join(work, dir, 'device-a')).swarmInfo), 'the swarm is gone');

@@ -7,18 +7,36 @@ import { folderHealth, livePack, type FolderHealthInput, type PackState } from '
 
 const peers = ['A', 'B', 'C', 'D', 'E', 'F'];
 /** A 3-of-5 pack with share i on peers[i] (or the holders given), checked at `checkedAt`. */
-const pack = (checkedAt: number, on = peers.slice(0, 5)): PackState => ({ needed: 3, total: 5, checkedAt, holders: Object.fromEntries(on.map((p, i) => [String(i), [p]])) });
+const pack = (checkedAt: number, on = peers.slice(0, 5)): PackState => ({
+  needed: 3,
+  total: 5,
+  checkedAt,
+  holders: Object.fromEntries(on.map((p, i) => [String(i), [p]]))
+});
 
-type Over = Partial<Omit<FolderHealthInput, 'states' | 'repairing'>> & { states?: Record<string, PackState>; lost?: Record<string, number>; repairing?: string[] };
+type Over = Partial<Omit<FolderHealthInput, 'states' | 'repairing'>> & {
+  states?: Record<string, PackState>;
+  lost?: Record<string, number>;
+  repairing?: string[];
+};
 function input(over: Over = {}): FolderHealthInput {
   const { states: given, lost: gone, repairing: busy, ...rest } = over;
   const states: Record<string, PackState> = given ?? { p1: pack(100), p2: pack(200) };
   const lost = gone ?? {};
   const repairing = new Set(busy ?? []);
   return {
-    folder: '/docs', rootCap: 'p2pb:mr:x', snapshot: { cap: 'p2pb:blob:s', time: 50 }, packs: ['p1', 'p2'],
-    states: (c) => states[c], lostAt: (p) => lost[p], repairing: (c) => repairing.has(c), repairedAt: (c) => (c === 'p2' ? 150 : undefined),
-    availability: (p) => (p === 'A' ? 0.99 : 0.9), durability: { probability: 0.999, weakest: 0.9995 }, encoding: { k: 3, n: 5 }, threshold: 5,
+    folder: '/docs',
+    rootCap: 'p2pb:mr:x',
+    snapshot: { cap: 'p2pb:blob:s', time: 50 },
+    packs: ['p1', 'p2'],
+    states: (c) => states[c],
+    lostAt: (p) => lost[p],
+    repairing: (c) => repairing.has(c),
+    repairedAt: (c) => (c === 'p2' ? 150 : undefined),
+    availability: (p) => (p === 'A' ? 0.99 : 0.9),
+    durability: { probability: 0.999, weakest: 0.9995 },
+    encoding: { k: 3, n: 5 },
+    threshold: 5,
     ...rest
   } as FolderHealthInput;
 }
@@ -28,7 +46,16 @@ test('every pack checked with 5 of 5 shares on 5 peers: safe, with the numbers o
   assert.equal(h.state, 'safe');
   assert.deepEqual([h.packs, h.checked, h.minShares, h.minHosts, h.needed, h.total, h.threshold, h.below, h.atRisk], [2, 2, 5, 5, 3, 5, 5, 0, 0]);
   assert.deepEqual([h.durability, h.weakest, h.lastFullCheck, h.lastRepair], [0.999, 0.9995, 100, 150]);
-  assert.deepEqual(h.hosts.map((x) => [x.peer, x.shares, x.availability, x.up]), [['A', 2, 0.99, true], ['B', 2, 0.9, true], ['C', 2, 0.9, true], ['D', 2, 0.9, true], ['E', 2, 0.9, true]]);
+  assert.deepEqual(
+    h.hosts.map((x) => [x.peer, x.shares, x.availability, x.up]),
+    [
+      ['A', 2, 0.99, true],
+      ['B', 2, 0.9, true],
+      ['C', 2, 0.9, true],
+      ['D', 2, 0.9, true],
+      ['E', 2, 0.9, true]
+    ]
+  );
 });
 
 test('a holder gone since the check: degraded at once; one gone before the check was already counted out by it', () => {
@@ -38,7 +65,10 @@ test('a holder gone since the check: degraded at once; one gone before the check
   // Lost at 150: pack p1 (checked at 100) lost it since, p2 (checked at 200, and still listing C) did not.
   const between = folderHealth(input({ lost: { C: 150 } }));
   assert.deepEqual([between.state, between.below], ['degraded', 1]);
-  assert.deepEqual(livePack(pack(100), () => 150), { shares: 0, hosts: 0, holders: {} });
+  assert.deepEqual(
+    livePack(pack(100), () => 150),
+    { shares: 0, hosts: 0, holders: {} }
+  );
 });
 
 test('a repair under way shows "repairing"; no share to spare, or unrecoverable, is "at risk" above all', () => {

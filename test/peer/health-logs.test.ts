@@ -18,7 +18,15 @@ test('repair, walk and check logs carry storage indexes, not caps', async () => 
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-hlog-'));
   const ledger = await AuditLedger.open(join(dir, 'audits'));
   const lines: string[] = [];
-  const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
+  const log = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      }
+    })
+  );
   try {
     const { cap, placements } = await grid.put(randomBytes(20_000));
     // Two holders gone: happiness 3 < threshold 5, so the round repairs and logs it.
@@ -28,18 +36,39 @@ test('repair, walk and check logs carry storage indexes, not caps', async () => 
     // Two snapshots: the first reaches the pack just put, the walk of the second fails (the loop logs it).
     const repo = parseCap(rootCap.replace(':mw:', ':mw:')) as never;
     void repo;
-    const snap = (b: number) => formatCap({ type: 'blob', kind: 'snapshot', id: new Uint8Array(32).fill(b), key: new Uint8Array(32).fill(b + 1), repo: { type: 'mr', pubKeyHash: new Uint8Array(32).fill(7), readKey: new Uint8Array(32).fill(8) } });
+    const snap = (b: number) =>
+      formatCap({
+        type: 'blob',
+        kind: 'snapshot',
+        id: new Uint8Array(32).fill(b),
+        key: new Uint8Array(32).fill(b + 1),
+        repo: { type: 'mr', pubKeyHash: new Uint8Array(32).fill(7), readKey: new Uint8Array(32).fill(8) }
+      });
     const folders = {
       repoCap: rootCap,
-      async listFolders() { return [{ path: '/data', rootCap }]; },
-      async snapshots() { return { snapshots: [{ cap: snap(1) }, { cap: snap(3) }] }; },
-      async packsOf(c: string) { if (c === snap(1)) return { snapshots: [c], packs: [cap] }; throw new Error('a tree is unreadable'); },
-      async indexPacks() { return []; }
+      async listFolders() {
+        return [{ path: '/data', rootCap }];
+      },
+      async snapshots() {
+        return { snapshots: [{ cap: snap(1) }, { cap: snap(3) }] };
+      },
+      async packsOf(c: string) {
+        if (c === snap(1)) return { snapshots: [c], packs: [cap] };
+        throw new Error('a tree is unreadable');
+      },
+      async indexPacks() {
+        return [];
+      }
     };
     const health = createHealthService({
-      config: { ...DEFAULT_HEALTH, repairThreshold: 5, auditsPerRound: 0 }, encoding: { k: 3, n: 5, happy: 5 },
-      finder: grid.finder, store: { gc: async () => ({ removedShares: 0, reclaimedBytes: 0, removedSlots: 0 }) },
-      folders: folders as never, ledger, log, connected: () => []
+      config: { ...DEFAULT_HEALTH, repairThreshold: 5, auditsPerRound: 0 },
+      encoding: { k: 3, n: 5, happy: 5 },
+      finder: grid.finder,
+      store: { gc: async () => ({ removedShares: 0, reclaimedBytes: 0, removedSlots: 0 }) },
+      folders: folders as never,
+      ledger,
+      log,
+      connected: () => []
     });
     const st = await health.runRound();
     assert.equal(st.lastRun?.repaired, 1, JSON.stringify(st.lastRun));

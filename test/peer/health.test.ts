@@ -54,7 +54,12 @@ async function until<T>(what: string, ms: number, f: () => Promise<T | undefined
   const deadline = Date.now() + ms;
   let last: unknown;
   while (Date.now() < deadline) {
-    try { const v = await f(); if (v) return v; } catch (e) { last = e; }
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
     await sleep(1000);
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
@@ -108,9 +113,20 @@ test('every daemon garbage-collects its store: a share past its lease and grace 
   assert.equal((await shareFiles(i, hex(expired))).length, 1);
   await swarm.start(i);
   // The daemon logs each GC pass that reclaimed something (its state keeps only the last pass).
-  const gcLines = async () => (await readFile(homePaths(home).log, 'utf8')).split('\n').filter((l) => l.includes('gc: reclaimed expired shares')).map((l) => JSON.parse(l));
-  const lines = await until('a GC pass that reclaimed something', 20_000, async () => { const l = await gcLines(); return l.length ? l : undefined; });
-  assert.deepEqual(lines.map((l) => [l.removedShares, l.reclaimedBytes]), [[1, size]], 'one GC pass reclaimed exactly that share');
+  const gcLines = async () =>
+    (await readFile(homePaths(home).log, 'utf8'))
+      .split('\n')
+      .filter((l) => l.includes('gc: reclaimed expired shares'))
+      .map((l) => JSON.parse(l));
+  const lines = await until('a GC pass that reclaimed something', 20_000, async () => {
+    const l = await gcLines();
+    return l.length ? l : undefined;
+  });
+  assert.deepEqual(
+    lines.map((l) => [l.removedShares, l.reclaimedBytes]),
+    [[1, size]],
+    'one GC pass reclaimed exactly that share'
+  );
   assert.equal((await shareFiles(i, hex(expired))).length, 0, 'its file is gone');
   assert.equal((await shareFiles(i, hex(leased))).length, 1, 'a share under lease is kept');
 });
@@ -141,7 +157,10 @@ test('an audit round catches a peer that deleted its share files', async () => {
     return r.peers[victim]?.failures > 0 ? r.peers : undefined;
   });
   log(`audit failure seen after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  assert.ok(Object.entries(stats).some(([p, s]) => p !== victim && s.passes > 0), 'honest peers pass');
+  assert.ok(
+    Object.entries(stats).some(([p, s]) => p !== victim && s.passes > 0),
+    'honest peers pass'
+  );
   victimId = victim;
 });
 
@@ -159,7 +178,15 @@ test('churn: two holders die for good, the loop repairs every object to n on liv
   const started = Date.now();
   const healed = await until('every object back to n shares on n live hosts', 120_000, async () => {
     const r = (await checkJson(rootCap, '--deep')).report;
-    const ok = r.files.every((f: any) => f.total === 0 || (f.found === f.total && f.hosts === f.total && !Object.values(f.holders).flat().some((p: any) => deadIds.has(p))));
+    const ok = r.files.every(
+      (f: any) =>
+        f.total === 0 ||
+        (f.found === f.total &&
+          f.hosts === f.total &&
+          !Object.values(f.holders)
+            .flat()
+            .some((p: any) => deadIds.has(p)))
+    );
     return ok ? r : undefined;
   });
   log(`healed after ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -14,7 +14,6 @@ export { freePort };
 
 export type CliResult = { code: number; stdout: string; stderr: string };
 
-
 /** Every address of every storage peer of the swarm (what a device bootstraps from). */
 export const swarmAddrs = (swarm: Swarm) => swarm.info.peers.flatMap((p) => p.addresses);
 
@@ -25,7 +24,10 @@ export function lastJson(r: CliResult): any {
   return JSON.parse(lines.at(-1)!);
 }
 
-export interface Exit { code: number | null; signal: NodeJS.Signals | null }
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 export class Device {
   readonly home: string;
@@ -41,7 +43,17 @@ export class Device {
 
   /** `init --listen <loopback port> --no-mdns --offer 0 --bootstrap <swarm>`: a device stores no one's shares. */
   async init(swarm: Swarm): Promise<this> {
-    const r = await this.cli(['--json', 'init', '--listen', `/ip4/127.0.0.1/tcp/${await freePort()}`, '--no-mdns', '--offer', '0', '--bootstrap', ...swarmAddrs(swarm)]);
+    const r = await this.cli([
+      '--json',
+      'init',
+      '--listen',
+      `/ip4/127.0.0.1/tcp/${await freePort()}`,
+      '--no-mdns',
+      '--offer',
+      '0',
+      '--bootstrap',
+      ...swarmAddrs(swarm)
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const j = lastJson(r);
     this.peerId = j.peerId;
@@ -132,7 +144,11 @@ export class Device {
 }
 
 /** Poll `f` until it returns a truthy value; fail with the last value seen after `timeoutMs`. */
-export async function waitFor<T>(what: string, f: () => Promise<T | null | undefined | false>, o: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  f: () => Promise<T | null | undefined | false>,
+  o: { timeoutMs?: number; intervalMs?: number } = {}
+): Promise<T> {
   const deadline = Date.now() + (o.timeoutMs ?? 30_000);
   let last: unknown;
   for (;;) {

@@ -13,7 +13,11 @@ import { createPeer } from '../../src/peer/peer.ts';
 
 const tmp = await tempDir('p2pb-home-');
 after(() => tmp.cleanup());
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false
+  );
 
 test('resolveHome: --home, else $P2PBACKUP_HOME, else $XDG_DATA_HOME/p2pbackup, else ~/.local/share/p2pbackup', () => {
   const env = { P2PBACKUP_HOME: '/a/env', XDG_DATA_HOME: '/a/xdg', HOME: '/a/user' };
@@ -48,7 +52,11 @@ test('init and a started peer create only paths homePaths names, and the archite
   const peer = await createPeer({ home, config: await readConfig(homePaths(home).config) });
   await peer.startServices();
   await peer.stop();
-  const named = new Set(Object.entries(homePaths(home)).filter(([k]) => k !== 'home').map(([, p]) => basename(p)));
+  const named = new Set(
+    Object.entries(homePaths(home))
+      .filter(([k]) => k !== 'home')
+      .map(([, p]) => basename(p))
+  );
   const made = await readdir(home);
   assert.ok(made.length >= 10, `init and a peer lay down the home: ${made.join(', ')}`);
   for (const name of made) assert.ok(named.has(name), `${name} in the home is built by homePaths`);

@@ -23,7 +23,10 @@ const storage: TestPeer[] = [];
 let client: Peer | undefined;
 after(async () => {
   await client?.stop();
-  for (const p of storage) { await p.stop().catch(() => {}); await removeHome(p); }
+  for (const p of storage) {
+    await p.stop().catch(() => {});
+    await removeHome(p);
+  }
   await tmp.cleanup();
 });
 
@@ -86,13 +89,20 @@ test('the health loop renews what kept snapshots need, and stops renewing what o
   for (const cap of [keep, gone]) {
     const l = await leases(cap);
     assert.equal(l.length, 5, 'five shares on the storage peers');
-    assert.ok(l.every((t) => t < uploaded + 32 * DAY_MS), 'uploaded with the default lease');
+    assert.ok(
+      l.every((t) => t < uploaded + 32 * DAY_MS),
+      'uploaded with the default lease'
+    );
   }
 
   // A round while both snapshots are kept: both files' leases are renewed to LEASE_DAYS.
   const r1 = Date.now();
   await renewalAfter(r1);
-  for (const cap of [keep, gone]) assert.ok((await leases(cap)).every((t) => t >= r1 + LEASE_DAYS * DAY_MS), 'renewed while a kept snapshot needs it');
+  for (const cap of [keep, gone])
+    assert.ok(
+      (await leases(cap)).every((t) => t >= r1 + LEASE_DAYS * DAY_MS),
+      'renewed while a kept snapshot needs it'
+    );
 
   // Forget the first snapshot: `gone` is needed by nothing kept any more.
   const f = await folders.forget(src, { keepLast: 1 });
@@ -102,6 +112,9 @@ test('the health loop renews what kept snapshots need, and stops renewing what o
   const keepBefore = await leases(keep);
   const r2 = Date.now();
   await renewalAfter(r2);
-  assert.ok((await leases(keep)).every((t, i) => t > keepBefore[i] && t >= r2 + LEASE_DAYS * DAY_MS), 'the kept file is renewed again');
+  assert.ok(
+    (await leases(keep)).every((t, i) => t > keepBefore[i] && t >= r2 + LEASE_DAYS * DAY_MS),
+    'the kept file is renewed again'
+  );
   assert.deepEqual(await leases(gone), goneBefore, 'the forgotten file is renewed no more');
 });

@@ -11,16 +11,37 @@ function registry() {
   const events: ProgressEvent[] = [];
   let t = 1_000;
   const ops = createOperations({ emit: (e) => events.push(e), now: () => t });
-  return { ops, events, tick: (ms: number) => { t += ms; } };
+  return {
+    ops,
+    events,
+    tick: (ms: number) => {
+      t += ms;
+    }
+  };
 }
 /** A promise and its resolve, to hold an operation open. */
-const gate = () => { let open!: () => void; const p = new Promise<void>((r) => { open = r; }); return { p, open }; };
+const gate = () => {
+  let open!: () => void;
+  const p = new Promise<void>((r) => {
+    open = r;
+  });
+  return { p, open };
+};
 
 test('an operation is listed while it runs, with its progress; then kept as done, newest first', async () => {
   const { ops, events, tick } = registry();
   const g = gate();
   const running = ops.run({ kind: 'restore', origin: 'api', title: 'Restore of /a', folder: '/a' }, async (op) => {
-    op.status({ type: 'backup:restore:status', files: 2, bytes: 20, totalFiles: 10, totalBytes: 100, bytesPerSecond: 5, etaSeconds: 16, elapsedSeconds: 4 } as never);
+    op.status({
+      type: 'backup:restore:status',
+      files: 2,
+      bytes: 20,
+      totalFiles: 10,
+      totalBytes: 100,
+      bytesPerSecond: 5,
+      etaSeconds: 16,
+      elapsedSeconds: 4
+    } as never);
     op.status({ type: 'backup:restore:file', path: '/x' } as { type: string }); // per-item events are not progress
     await g.p;
     return 42;
@@ -35,11 +56,18 @@ test('an operation is listed while it runs, with its progress; then kept as done
   assert.equal(await running, 42);
   const done = ops.get(op.id)!;
   assert.deepEqual([done.state, done.finishedAt, done.error], ['done', 1_500, undefined]);
-  assert.deepEqual(events.map((e) => e.type), ['operation:start', 'operation:progress', 'operation:end']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['operation:start', 'operation:progress', 'operation:end']
+  );
   assert.equal((events[2].operation as { state: string }).state, 'done');
 
   await ops.run({ kind: 'check', origin: 'health', title: 'second' }, async () => {});
-  assert.deepEqual(ops.list().map((o) => o.title), ['second', 'Restore of /a'], 'finished: newest first');
+  assert.deepEqual(
+    ops.list().map((o) => o.title),
+    ['second', 'Restore of /a'],
+    'finished: newest first'
+  );
 });
 
 test('progress goes to the bus at most every 500 ms per operation, and the latest values are the ones sent', async () => {
@@ -60,9 +88,13 @@ test('progress goes to the bus at most every 500 ms per operation, and the lates
 
 test('cancel by id: the signal fires, the operation ends "cancelled" whatever it threw; unknown ids are NotFound', async () => {
   const { ops } = registry();
-  const running = ops.run({ kind: 'backup', origin: 'sync', title: 'Backup of /b' }, (op) => new Promise((_, reject) => {
-    op.signal.addEventListener('abort', () => reject(new Error('stopped half way')));
-  }));
+  const running = ops.run(
+    { kind: 'backup', origin: 'sync', title: 'Backup of /b' },
+    (op) =>
+      new Promise((_, reject) => {
+        op.signal.addEventListener('abort', () => reject(new Error('stopped half way')));
+      })
+  );
   const id = ops.list()[0].id;
   assert.equal(ops.cancel(id).state, 'running', 'answers at once');
   await assert.rejects(running, /stopped half way/);
@@ -75,13 +107,22 @@ test('cancel by id: the signal fires, the operation ends "cancelled" whatever it
 test("the caller's signal cancels it too (an API client gone); a failure is 'failed' with its code", async () => {
   const { ops } = registry();
   const caller = new AbortController();
-  const running = ops.run({ kind: 'restore', origin: 'api', title: 'r', signal: caller.signal }, (op) => new Promise((_, reject) => {
-    op.signal.addEventListener('abort', () => reject(op.signal.reason));
-  }));
+  const running = ops.run(
+    { kind: 'restore', origin: 'api', title: 'r', signal: caller.signal },
+    (op) =>
+      new Promise((_, reject) => {
+        op.signal.addEventListener('abort', () => reject(op.signal.reason));
+      })
+  );
   caller.abort(new Error('client gone'));
   await assert.rejects(running, /client gone/);
   assert.equal(ops.list()[0].state, 'cancelled');
-  await assert.rejects(ops.run({ kind: 'check', origin: 'api', title: 'f' }, async () => { throw Object.assign(new Error('boom'), {}); }), /boom/);
+  await assert.rejects(
+    ops.run({ kind: 'check', origin: 'api', title: 'f' }, async () => {
+      throw Object.assign(new Error('boom'), {});
+    }),
+    /boom/
+  );
   assert.deepEqual([ops.list()[0].state, ops.list()[0].error?.code], ['failed', 'ERR_INTERNAL']);
 });
 
@@ -94,7 +135,10 @@ test(`only the latest ${FINISHED_KEPT} finished operations are kept, and of the 
   for (let i = 0; i < 3; i++) await ops.run({ kind: 'check', origin: 'health', title: `round ${i}` }, async () => {});
   await ops.run({ kind: 'repair', origin: 'health', title: 'repair' }, async () => {});
   list = ops.list();
-  assert.deepEqual(list.slice(0, 3).map((o) => o.title), ['repair', 'round 2', `check ${FINISHED_KEPT + 4}`]);
+  assert.deepEqual(
+    list.slice(0, 3).map((o) => o.title),
+    ['repair', 'round 2', `check ${FINISHED_KEPT + 4}`]
+  );
 });
 
 test('progressOfStatus keeps the counts it knows and drops anything else', () => {
@@ -104,7 +148,13 @@ test('progressOfStatus keeps the counts it knows and drops anything else', () =>
 test('the restore throttle waits so that the bytes taken never run ahead of the rate', async () => {
   let t = 0;
   const waits: number[] = [];
-  const take = createThrottle(1000, { now: () => t, sleep: async (ms) => { waits.push(ms); t += ms; } });
+  const take = createThrottle(1000, {
+    now: () => t,
+    sleep: async (ms) => {
+      waits.push(ms);
+      t += ms;
+    }
+  });
   await take(500); // half a second of budget
   await take(500);
   t += 5_000; // idle: no credit saved up beyond the moment
@@ -118,13 +168,26 @@ test('the restore throttle waits so that the bytes taken never run ahead of the 
 
 test("stopping: every running operation is cancelled but the sync engine's, which stops its own (journaled as interrupted)", async () => {
   const { ops } = registry();
-  const hold = (origin: 'api' | 'sync') => ops.run({ kind: origin === 'api' ? 'restore' : 'backup', origin, title: origin }, (op) => new Promise((_, reject) => {
-    op.signal.addEventListener('abort', () => reject(op.signal.reason));
-  })).catch(() => {});
+  const hold = (origin: 'api' | 'sync') =>
+    ops
+      .run(
+        { kind: origin === 'api' ? 'restore' : 'backup', origin, title: origin },
+        (op) =>
+          new Promise((_, reject) => {
+            op.signal.addEventListener('abort', () => reject(op.signal.reason));
+          })
+      )
+      .catch(() => {});
   const both = [hold('api'), hold('sync')];
   ops.cancelAll('the daemon is stopping', { except: 'sync' });
   await both[0];
-  assert.deepEqual(ops.list().map((o) => [o.title, o.state]), [['sync', 'running'], ['api', 'cancelled']]);
+  assert.deepEqual(
+    ops.list().map((o) => [o.title, o.state]),
+    [
+      ['sync', 'running'],
+      ['api', 'cancelled']
+    ]
+  );
   ops.cancelAll('now the rest');
   await both[1];
   assert.equal(ops.list().find((o) => o.title === 'sync')!.state, 'cancelled');

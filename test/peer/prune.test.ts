@@ -23,8 +23,13 @@ async function startPeer(name: string, bootstrap: string[]): Promise<Peer> {
   const peer = await createPeer({
     home,
     config: {
-      ...DEFAULT_CONFIG, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, bootstrap, offer: 64 * 2 ** 20,
-      encoding: { k: 1, n: 2, happy: 2 }, fairness: { enabled: true, ratio: 1, graceBytes: 64 * 2 ** 20 }
+      ...DEFAULT_CONFIG,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mdns: false,
+      bootstrap,
+      offer: 64 * 2 ** 20,
+      encoding: { k: 1, n: 2, happy: 2 },
+      fairness: { enabled: true, ratio: 1, graceBytes: 64 * 2 ** 20 }
     }
   });
   started.push(peer);
@@ -39,37 +44,41 @@ async function heldFor(holder: Peer, owner: Peer): Promise<number> {
   return sum;
 }
 
-test('forget --prune deletes a dropped file\'s pack from its holders and from the owner\'s ledger; the kept snapshot restores', { timeout: 120_000 }, async () => {
-  const A = await startPeer('a', []);
-  const B = await startPeer('b', [addr(A)]);
-  const C = await startPeer('c', [addr(A), addr(B)]);
-  // Two storage peers: with happy 2, the folder head and the repository record need only those two.
-  const holders = [B, C];
-  for (let i = 0; i < 150 && A.node.libp2p.getPeers().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
-  const src = join(dir, 'folder');
-  await mkdir(src);
-  await writeFile(join(src, 'kept.txt'), 'this stays\n'.repeat(1000));
-  await writeFile(join(src, 'big.bin'), randomBytes(3 << 20)); // its own chunks, in packs of their own
-  await A.folders!.backupNow(src, {});
-  const before = await Promise.all(holders.map((h) => heldFor(h, A)));
-  await unlink(join(src, 'big.bin'));
-  await A.folders!.backupNow(src, {});
+test(
+  "forget --prune deletes a dropped file's pack from its holders and from the owner's ledger; the kept snapshot restores",
+  { timeout: 120_000 },
+  async () => {
+    const A = await startPeer('a', []);
+    const B = await startPeer('b', [addr(A)]);
+    const C = await startPeer('c', [addr(A), addr(B)]);
+    // Two storage peers: with happy 2, the folder head and the repository record need only those two.
+    const holders = [B, C];
+    for (let i = 0; i < 150 && A.node.libp2p.getPeers().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    const src = join(dir, 'folder');
+    await mkdir(src);
+    await writeFile(join(src, 'kept.txt'), 'this stays\n'.repeat(1000));
+    await writeFile(join(src, 'big.bin'), randomBytes(3 << 20)); // its own chunks, in packs of their own
+    await A.folders!.backupNow(src, {});
+    const before = await Promise.all(holders.map((h) => heldFor(h, A)));
+    await unlink(join(src, 'big.bin'));
+    await A.folders!.backupNow(src, {});
 
-  const r = await A.folders!.forget(src, { keepLast: 1 }, { prune: true });
-  assert.equal(r.remove.length, 1, 'the first snapshot is forgotten');
-  const pruned = 'prune' in r ? r.prune : null;
-  assert.ok(pruned && pruned.packsDeleted + pruned.packsRepacked >= 1, JSON.stringify(pruned));
-  assert.ok(pruned.bytesFreed >= 3 << 20, `freed ${pruned.bytesFreed} bytes`);
-  // Both holders had a copy of big.bin's pack (1-of-2): together they let at least twice its size go.
-  const after_ = await Promise.all(holders.map((h) => heldFor(h, A)));
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  assert.ok(sum(before) - sum(after_) >= 2 * (3 << 20), `held for A: ${before} -> ${after_}`);
-  // The ledger counts what each holder still keeps for A, no more.
-  const rep = await A.fairnessReport();
-  holders.forEach((h, i) => assert.equal(rep.peers.find((p) => p.peer === h.peerId)?.theyStoreForMe ?? 0, after_[i], `A's ledger for holder ${i}`));
-  const target = join(dir, 'restored');
-  const folder = (await A.folders!.listFolders()).find((f) => f.path === src)!;
-  await A.folders!.restore(folder.rootCap, target, {});
-  assert.equal(await readFile(join(target, 'kept.txt'), 'utf8'), 'this stays\n'.repeat(1000));
-  await assert.rejects(readFile(join(target, 'big.bin')), { code: 'ENOENT' });
-});
+    const r = await A.folders!.forget(src, { keepLast: 1 }, { prune: true });
+    assert.equal(r.remove.length, 1, 'the first snapshot is forgotten');
+    const pruned = 'prune' in r ? r.prune : null;
+    assert.ok(pruned && pruned.packsDeleted + pruned.packsRepacked >= 1, JSON.stringify(pruned));
+    assert.ok(pruned.bytesFreed >= 3 << 20, `freed ${pruned.bytesFreed} bytes`);
+    // Both holders had a copy of big.bin's pack (1-of-2): together they let at least twice its size go.
+    const after_ = await Promise.all(holders.map((h) => heldFor(h, A)));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    assert.ok(sum(before) - sum(after_) >= 2 * (3 << 20), `held for A: ${before} -> ${after_}`);
+    // The ledger counts what each holder still keeps for A, no more.
+    const rep = await A.fairnessReport();
+    holders.forEach((h, i) => assert.equal(rep.peers.find((p) => p.peer === h.peerId)?.theyStoreForMe ?? 0, after_[i], `A's ledger for holder ${i}`));
+    const target = join(dir, 'restored');
+    const folder = (await A.folders!.listFolders()).find((f) => f.path === src)!;
+    await A.folders!.restore(folder.rootCap, target, {});
+    assert.equal(await readFile(join(target, 'kept.txt'), 'utf8'), 'this stays\n'.repeat(1000));
+    await assert.rejects(readFile(join(target, 'big.bin')), { code: 'ENOENT' });
+  }
+);

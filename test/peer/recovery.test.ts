@@ -30,7 +30,12 @@ after(async () => {
 async function logged(home: string, msg: string, since: number): Promise<number> {
   const text = await readFile(homePaths(home).log, 'utf8').catch(() => '');
   return text.split('\n').filter((l) => {
-    try { const j = JSON.parse(l); return j.msg === msg && j.time >= since; } catch { return false; }
+    try {
+      const j = JSON.parse(l);
+      return j.msg === msg && j.time >= since;
+    } catch {
+      return false;
+    }
   }).length;
 }
 
@@ -44,17 +49,21 @@ test('a lost device comes back from its recovery cap: identity, folder content, 
   const dir = join(tmp.dir, 'precious');
   await makeTree(dir, {
     'todo.txt': { type: 'file', content: 'buy milk\n', mode: 0o600 },
-    'photos': { type: 'dir' },
+    photos: { type: 'dir' },
     'photos/cat.jpg': { type: 'file', content: randomBytes(300_000) },
     'photos/latest': { type: 'symlink', target: 'cat.jpg' },
-    'empty': { type: 'dir' }
+    empty: { type: 'dir' }
   });
   const addedAt = Date.now();
   const rootCap: string = (await a.json(['watch', 'add', dir])).rootCap;
-  const first = await waitFor('the first snapshot', async () => {
-    const f = (await a!.api('GET', '/api/folders')).folders.find((x: any) => x.path === dir);
-    return f?.state === 'in-sync' && f.lastSnapshot ? f : null;
-  }, { timeoutMs: 60_000 });
+  const first = await waitFor(
+    'the first snapshot',
+    async () => {
+      const f = (await a!.api('GET', '/api/folders')).folders.find((x: any) => x.path === dir);
+      return f?.state === 'in-sync' && f.lastSnapshot ? f : null;
+    },
+    { timeoutMs: 60_000 }
+  );
   // The folder list changed with `watch add`: the recovery record is republished (about 1 s later).
   await waitFor('the recovery record to be published with the folder', () => logged(a!.home, 'recovery record published', addedAt), { timeoutMs: 60_000 });
   const want = await describeTree(dir);
@@ -86,7 +95,9 @@ test('a lost device comes back from its recovery cap: identity, folder content, 
   assert.equal(listed.rootCap, rootCap);
 
   // Watching resumed: a change becomes a new snapshot under the same root cap.
-  await waitFor('in-sync after the restart', async () => (await c!.api('GET', '/api/folders')).folders.find((x: any) => x.path === dir)?.state === 'in-sync', { timeoutMs: 60_000 });
+  await waitFor('in-sync after the restart', async () => (await c!.api('GET', '/api/folders')).folders.find((x: any) => x.path === dir)?.state === 'in-sync', {
+    timeoutMs: 60_000
+  });
   // The recovered device started with an empty local index: it finds A's blobs through the repository's index
   // in the swarm, so backing the same content up stores only the new snapshot object.
   const again = await c.json(['backup', dir]);
@@ -95,10 +106,14 @@ test('a lost device comes back from its recovery cap: identity, folder content, 
   const changedAt = Date.now();
   await writeFile(join(dir, 'todo.txt'), 'buy milk\nand bread\n');
   const want2 = await describeTree(dir);
-  const latest = await waitFor('a snapshot of the change', async () => {
-    const f = (await c!.api('GET', '/api/folders')).folders.find((x: any) => x.path === dir);
-    return f?.state === 'in-sync' && f.lastSnapshot && f.lastSnapshot.time >= changedAt ? f.lastSnapshot : null;
-  }, { timeoutMs: 60_000, intervalMs: 1_000 });
+  const latest = await waitFor(
+    'a snapshot of the change',
+    async () => {
+      const f = (await c!.api('GET', '/api/folders')).folders.find((x: any) => x.path === dir);
+      return f?.state === 'in-sync' && f.lastSnapshot && f.lastSnapshot.time >= changedAt ? f.lastSnapshot : null;
+    },
+    { timeoutMs: 60_000, intervalMs: 1_000 }
+  );
   const snaps = await c.snapshots(rootCap);
   assert.equal(snaps.at(-1)!.cap, latest.cap);
   assert.equal(snaps[0].cap, first.lastSnapshot.cap, "A's snapshots are still in the head");
@@ -107,5 +122,4 @@ test('a lost device comes back from its recovery cap: identity, folder content, 
   assert.equal(rr.snapshotCap, latest.cap);
   assert.deepEqual(await describeTree(out), want2);
   lap('change snapshotted under the same root cap');
-
 });

@@ -31,7 +31,7 @@ after(async () => {
 test('a tree backed up on A restores identically on a fresh B from the root cap alone, even with 2 peers down', async () => {
   const src = join(tmp.dir, 'data');
   await makeTree(src, {
-    'sub': { type: 'dir', mode: 0o755, mtimeMs: T0 + 1 },
+    sub: { type: 'dir', mode: 0o755, mtimeMs: T0 + 1 },
     'sub/deeper': { type: 'dir', mtimeMs: T0 + 2 },
     'sub/deeper/leaf.txt': { type: 'file', content: 'leaf\n', mode: 0o644, mtimeMs: T0 + 3 },
     'sub/x.txt': { type: 'file', content: 'version 1\n', mtimeMs: T0 + 4 },
@@ -57,11 +57,17 @@ test('a tree backed up on A restores identically on a fresh B from the root cap 
 
   // B knows nothing but the root cap.
   const snaps1 = await b.snapshots(rootCap);
-  assert.deepEqual(snaps1.map((s) => s.cap), [s1.snapshotCap]);
+  assert.deepEqual(
+    snaps1.map((s) => s.cap),
+    [s1.snapshotCap]
+  );
   const out1 = join(tmp.dir, 'restore-1');
   const run1 = await b.cli(['--json', 'restore', rootCap, out1]);
   assert.equal(run1.code, 0, run1.stderr);
-  const lines1 = run1.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines1 = run1.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const r1 = lines1.at(-1);
   // --json: status lines (throttled, with the totals of the snapshot and an ETA), no line per file.
   const last1 = lines1.filter((l) => l.type === 'status' && l.event.type === 'backup:restore:status').at(-1)?.event;
@@ -70,14 +76,26 @@ test('a tree backed up on A restores identically on a fresh B from the root cap 
   // --verbose (text): one line per file written.
   const verbose = await b.cli(['restore', '--verbose', rootCap, join(tmp.dir, 'restore-v')]);
   assert.equal(verbose.code, 0, verbose.stderr);
-  assert.deepEqual(verbose.stdout.split('\n').filter((l) => l.startsWith('written ')).map((l) => l.slice(l.lastIndexOf('/') + 1)).sort(),
-    ['big.bin', 'empty-file', 'héllo wörld ✓.txt', 'leaf.txt', 'name with spaces.md', 'run.sh', 'x.txt']);
+  assert.deepEqual(
+    verbose.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('written '))
+      .map((l) => l.slice(l.lastIndexOf('/') + 1))
+      .sort(),
+    ['big.bin', 'empty-file', 'héllo wörld ✓.txt', 'leaf.txt', 'name with spaces.md', 'run.sh', 'x.txt']
+  );
   assert.equal(r1.snapshotCap, s1.snapshotCap);
   assert.deepEqual(r1.stats.failed, []);
   assert.deepEqual(await describeTree(out1), want1);
 
   const ls = await b.json(['ls', rootCap, 'sub']);
-  assert.deepEqual(ls.entries.map((e: any) => [e.name, e.type]), [['deeper', 'dir'], ['x.txt', 'file']]);
+  assert.deepEqual(
+    ls.entries.map((e: any) => [e.name, e.type]),
+    [
+      ['deeper', 'dir'],
+      ['x.txt', 'file']
+    ]
+  );
   assert.equal(Number(BigInt(ls.entries[1].mtimeNs) / 1_000_000n), want1.get('sub/x.txt')!.mtimeMs);
 
   // A second backup after changing one file: diff names exactly that file.
@@ -90,13 +108,19 @@ test('a tree backed up on A restores identically on a fresh B from the root cap 
   assert.equal(s2.stats.unchanged, 6, 'only the changed file is read again');
   const d = await b.json(['diff', s1.snapshotCap, s2.snapshotCap]);
   assert.deepEqual(d, { added: [], removed: [], changed: ['sub/x.txt'], metadata: [] });
-  assert.deepEqual((await b.snapshots(rootCap)).map((s) => s.cap), [s1.snapshotCap, s2.snapshotCap]);
+  assert.deepEqual(
+    (await b.snapshots(rootCap)).map((s) => s.cap),
+    [s1.snapshotCap, s2.snapshotCap]
+  );
 
   // forget on the owning device: one snapshot left, the latest.
   const f = await a.json(['forget', src, '--keep-last', '1']);
   assert.equal(f.keep.length, 1);
   assert.equal(f.remove.length, 1);
-  assert.deepEqual((await b.snapshots(rootCap)).map((s) => s.cap), [s2.snapshotCap]);
+  assert.deepEqual(
+    (await b.snapshots(rootCap)).map((s) => s.cap),
+    [s2.snapshotCap]
+  );
 
   // Two storage peers lost: 3 of 5 shares of every object (and 3 of 5 head replicas) remain.
   await swarm!.kill(0);

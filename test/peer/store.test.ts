@@ -24,7 +24,11 @@ test('config "store": disk by default; "memory" accepted; anything else refused,
   assert.deepEqual(validateConfig({}).store, { kind: 'disk' });
   assert.deepEqual(validateConfig({ store: { kind: 'memory' } }).store, { kind: 'memory' });
   assert.deepEqual(validateConfig({ store: {} }).store, { kind: 'disk' });
-  const refused = (raw: unknown, key: RegExp) => assert.throws(() => validateConfig(raw), (e: unknown) => e instanceof ConfigError && key.test(e.message));
+  const refused = (raw: unknown, key: RegExp) =>
+    assert.throws(
+      () => validateConfig(raw),
+      (e: unknown) => e instanceof ConfigError && key.test(e.message)
+    );
   refused({ store: { kind: 'tape' } }, /"store\.kind" must be one of "disk", "memory"/);
   refused({ store: { kind: 'memory', path: '/x' } }, /unknown key "store\.path"/);
   refused({ store: 'memory' }, /"store" must be an object/);
@@ -35,7 +39,13 @@ async function start(name: string, config: Partial<PeerConfig>, bootstrap: Peer[
   const p = await createPeer({
     home: join(dir, name),
 
-    config: { ...DEFAULT_CONFIG, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, bootstrap: bootstrap.map((b) => `${b.addresses()[0]}/p2p/${b.peerId}`), ...config }
+    config: {
+      ...DEFAULT_CONFIG,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mdns: false,
+      bootstrap: bootstrap.map((b) => `${b.addresses()[0]}/p2p/${b.peerId}`),
+      ...config
+    }
   });
   peers.push(p);
   return p;
@@ -51,7 +61,14 @@ test('a peer with a memory store holds shares over the network, and nothing of t
   assert.equal(client.node.libp2p.getPeers().length, 2, 'the client sees both storage peers');
 
   const bytes = randomBytes(300_000);
-  const put = await client.putFile({ stream: (async function* () { yield bytes; })() }, {});
+  const put = await client.putFile(
+    {
+      stream: (async function* () {
+        yield bytes;
+      })()
+    },
+    {}
+  );
   assert.deepEqual(Object.values(put.placements).flat().sort(), [disk.peerId, mem.peerId].sort(), 'one share on each storage peer');
   // The file's pack, plus the pack of the index part that makes it findable from other devices.
   assert.equal((await mem.store.list(Uint8Array.from(Buffer.from(put.storageIndex!, 'hex')))).length, 1);

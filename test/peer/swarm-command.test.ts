@@ -28,7 +28,7 @@ async function untilAllGone(pids: number[], ms: number): Promise<number[]> {
   }
 }
 
-for (const how of ['the process group (a terminal\'s Ctrl-C)', 'the swarm command alone (kill -INT)'] as const) {
+for (const how of ["the process group (a terminal's Ctrl-C)", 'the swarm command alone (kill -INT)'] as const) {
   test(`SIGINT to ${how} stops every process the swarm command started`, { timeout: 120_000 }, async () => {
     const home = join(tmp.dir, how.startsWith('the process group') ? 'group' : 'alone');
     const group = how.startsWith('the process group');
@@ -56,7 +56,8 @@ for (const how of ['the process group (a terminal\'s Ctrl-C)', 'the swarm comman
       assert.deepEqual(await done, { code: 0, signal: null }, 'the swarm command ends cleanly');
       assert.deepEqual(await untilAllGone(pids, 20_000), [], 'no daemon outlives the command');
       await assert.rejects(access(homePaths(home).swarmInfo), 'swarm.json is removed');
-      for (const h of [info.client.home, ...info.peers.map((p) => p.home)]) await assert.rejects(access(homePaths(h).daemon), `${h}: a clean stop removed daemon.json`);
+      for (const h of [info.client.home, ...info.peers.map((p) => p.home)])
+        await assert.rejects(access(homePaths(h).daemon), `${h}: a clean stop removed daemon.json`);
     } finally {
       if (child.exitCode === null && child.signalCode === null) await stopProcess(child, { group: true, graceMs: 5_000 });
       // A failed run may leave daemons behind: they are ours to end.

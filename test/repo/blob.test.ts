@@ -6,14 +6,32 @@ import { randomBytes as nodeRandom } from 'node:crypto';
 import { toReadCap, createMutableWriteCap, formatCap } from '../../src/caps/index.ts';
 import { encodePack } from '../../src/format/index.ts';
 import {
-  sealBlob, openBlob, encodeChunkList, decodeChunkList, encodeIndexPart, decodeIndexPart, encodeRecord, decodeRecord, emptyRecord,
-  BlobIntegrityError, BlobDecompressError, InvalidRepoDataError, BLOB_OVERHEAD_BYTES
+  sealBlob,
+  openBlob,
+  encodeChunkList,
+  decodeChunkList,
+  encodeIndexPart,
+  decodeIndexPart,
+  encodeRecord,
+  decodeRecord,
+  emptyRecord,
+  BlobIntegrityError,
+  BlobDecompressError,
+  InvalidRepoDataError,
+  BLOB_OVERHEAD_BYTES
 } from '../../src/repo/index.ts';
 
 /** Plain Uint8Arrays (deepEqual tells a Buffer from one). */
 const randomBytes = (n: number) => new Uint8Array(nodeRandom(n));
 const key = randomBytes(32);
-const code = (f: () => unknown) => { try { f(); } catch (e) { return (e as { code?: string }).code; } assert.fail('expected an error'); };
+const code = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+  assert.fail('expected an error');
+};
 
 test('sealed blobs open only with their key and kind; random data stays raw, text shrinks', () => {
   const random = randomBytes(100_000);
@@ -25,14 +43,29 @@ test('sealed blobs open only with their key and kind; random data stays raw, tex
   assert.ok(small.length < text.length / 10, `text compressed: ${small.length} of ${text.length}`);
   assert.deepEqual(openBlob('data', small, key), text);
   assert.notDeepEqual(sealBlob('data', text, key), small, 'a fresh nonce every time');
-  assert.equal(code(() => openBlob('data', sealed, randomBytes(32))), 'ERR_BLOB_INTEGRITY');
-  assert.equal(code(() => openBlob('tree', sealed, key)), 'ERR_BLOB_INTEGRITY', 'a data blob is not a tree');
+  assert.equal(
+    code(() => openBlob('data', sealed, randomBytes(32))),
+    'ERR_BLOB_INTEGRITY'
+  );
+  assert.equal(
+    code(() => openBlob('tree', sealed, key)),
+    'ERR_BLOB_INTEGRITY',
+    'a data blob is not a tree'
+  );
   for (const at of [0, 23, 24, 30, sealed.length - 1]) {
-    const bad = Uint8Array.from(sealed); bad[at] ^= 1;
+    const bad = Uint8Array.from(sealed);
+    bad[at] ^= 1;
     assert.throws(() => openBlob('data', bad, key), BlobIntegrityError, `byte ${at}`);
   }
-  assert.equal(code(() => openBlob('data', sealed.subarray(0, 40), key)), 'ERR_BLOB_INTEGRITY');
-  assert.equal(code(() => openBlob('data', sealed, key, { maxPlain: random.length - 1 })), 'ERR_BLOB_INTEGRITY', 'longer than the caller allows');
+  assert.equal(
+    code(() => openBlob('data', sealed.subarray(0, 40), key)),
+    'ERR_BLOB_INTEGRITY'
+  );
+  assert.equal(
+    code(() => openBlob('data', sealed, key, { maxPlain: random.length - 1 })),
+    'ERR_BLOB_INTEGRITY',
+    'longer than the caller allows'
+  );
 });
 
 test('a sealed payload that lies about its length or does not decompress is refused (the sealer is honest: forge one)', async () => {
@@ -41,31 +74,53 @@ test('a sealed payload that lies about its length or does not decompress is refu
   const { deriveSubkey, sealStream } = await import('../../src/crypto/index.ts');
   const forge = (method: number, plainLen: number, data: Uint8Array) => {
     const nonce = randomBytes(24);
-    const header = new Uint8Array(5); header[0] = method; new DataView(header.buffer).setUint32(1, plainLen);
+    const header = new Uint8Array(5);
+    header[0] = method;
+    new DataView(header.buffer).setUint32(1, plainLen);
     const parts: Uint8Array[] = [nonce];
     const aad = new Uint8Array([...new TextEncoder().encode('p2pb:v2:blob'), 1]);
     const tag = sealStream(deriveSubkey(key, nonce.subarray(0, 16)), nonce.subarray(16), [header, data], (c) => parts.push(new Uint8Array(c)), aad);
     parts.push(tag);
     return new Uint8Array(Buffer.concat(parts));
   };
-  assert.equal(code(() => openBlob('data', forge(0, 10, randomBytes(11)), key)), 'ERR_BLOB_DECOMPRESS', 'raw of the wrong length');
-  assert.equal(code(() => openBlob('data', forge(1, 100, randomBytes(50)), key)), 'ERR_BLOB_DECOMPRESS', 'not a zstd frame');
-  assert.equal(code(() => openBlob('data', forge(7, 10, randomBytes(10)), key)), 'ERR_BLOB_DECOMPRESS', 'unknown method');
+  assert.equal(
+    code(() => openBlob('data', forge(0, 10, randomBytes(11)), key)),
+    'ERR_BLOB_DECOMPRESS',
+    'raw of the wrong length'
+  );
+  assert.equal(
+    code(() => openBlob('data', forge(1, 100, randomBytes(50)), key)),
+    'ERR_BLOB_DECOMPRESS',
+    'not a zstd frame'
+  );
+  assert.equal(
+    code(() => openBlob('data', forge(7, 10, randomBytes(10)), key)),
+    'ERR_BLOB_DECOMPRESS',
+    'unknown method'
+  );
   const { zstdCompressSync } = await import('node:zlib');
   const z = new Uint8Array(zstdCompressSync(Buffer.alloc(1000, 7)));
-  assert.equal(code(() => openBlob('data', forge(1, 999, z), key)), 'ERR_BLOB_DECOMPRESS', 'decompresses longer than declared');
+  assert.equal(
+    code(() => openBlob('data', forge(1, 999, z), key)),
+    'ERR_BLOB_DECOMPRESS',
+    'decompresses longer than declared'
+  );
   assert.deepEqual(openBlob('data', forge(1, 1000, z), key), new Uint8Array(1000).fill(7));
 });
 
 test('chunk lists check their length, empty chunks and the file size', () => {
-  const chunks = [{ id: randomBytes(32), key: randomBytes(32), size: 3 }, { id: randomBytes(32), key: randomBytes(32), size: 5 }];
+  const chunks = [
+    { id: randomBytes(32), key: randomBytes(32), size: 3 },
+    { id: randomBytes(32), key: randomBytes(32), size: 5 }
+  ];
   const b = encodeChunkList(chunks);
   assert.deepEqual(decodeChunkList(b, 8), chunks);
   assert.throws(() => decodeChunkList(b, 9), InvalidRepoDataError);
   assert.throws(() => decodeChunkList(b.subarray(0, b.length - 1), 8), /length/);
   const zero = encodeChunkList([{ ...chunks[0], size: 0 }]);
   assert.throws(() => decodeChunkList(zero, 0), /empty/);
-  const bad = Uint8Array.from(b); bad[0] = 0;
+  const bad = Uint8Array.from(b);
+  bad[0] = 0;
   assert.throws(() => decodeChunkList(bad, 8), /magic/);
 });
 
@@ -75,27 +130,71 @@ test('index parts: a pack range, a pack number or a kind out of bounds refuses t
   const b = encodeIndexPart([entry]);
   assert.deepEqual(decodeIndexPart(b), [entry]);
   const at = 16 + 42; // the first entry
-  const mutate = (f: (dv: DataView, u: Uint8Array) => void) => { const u = Uint8Array.from(b); f(new DataView(u.buffer), u); return u; };
-  assert.equal(code(() => decodeIndexPart(mutate((dv) => dv.setUint32(at + 32, 1)))), 'ERR_REPO_BAD_DATA', 'pack 1 of 1');
-  assert.equal(code(() => decodeIndexPart(mutate((dv) => dv.setUint32(at + 36, 4900)))), 'ERR_REPO_BAD_DATA', 'range past the pack');
-  assert.equal(code(() => decodeIndexPart(mutate((dv) => dv.setUint32(at + 40, 10)))), 'ERR_REPO_BAD_DATA', 'shorter than a blob can be');
-  assert.equal(code(() => decodeIndexPart(mutate((_, u) => { u[at + 44] = 9; }))), 'ERR_REPO_BAD_DATA', 'unknown kind');
-  assert.equal(code(() => decodeIndexPart(mutate((dv) => dv.setUint32(12, 2)))), 'ERR_REPO_BAD_DATA', 'count past the end');
-  assert.equal(code(() => decodeIndexPart(b.subarray(0, 10))), 'ERR_REPO_BAD_DATA');
+  const mutate = (f: (dv: DataView, u: Uint8Array) => void) => {
+    const u = Uint8Array.from(b);
+    f(new DataView(u.buffer), u);
+    return u;
+  };
+  assert.equal(
+    code(() => decodeIndexPart(mutate((dv) => dv.setUint32(at + 32, 1)))),
+    'ERR_REPO_BAD_DATA',
+    'pack 1 of 1'
+  );
+  assert.equal(
+    code(() => decodeIndexPart(mutate((dv) => dv.setUint32(at + 36, 4900)))),
+    'ERR_REPO_BAD_DATA',
+    'range past the pack'
+  );
+  assert.equal(
+    code(() => decodeIndexPart(mutate((dv) => dv.setUint32(at + 40, 10)))),
+    'ERR_REPO_BAD_DATA',
+    'shorter than a blob can be'
+  );
+  assert.equal(
+    code(() =>
+      decodeIndexPart(
+        mutate((_, u) => {
+          u[at + 44] = 9;
+        })
+      )
+    ),
+    'ERR_REPO_BAD_DATA',
+    'unknown kind'
+  );
+  assert.equal(
+    code(() => decodeIndexPart(mutate((dv) => dv.setUint32(12, 2)))),
+    'ERR_REPO_BAD_DATA',
+    'count past the end'
+  );
+  assert.equal(
+    code(() => decodeIndexPart(b.subarray(0, 10))),
+    'ERR_REPO_BAD_DATA'
+  );
 });
 
 test('repository records round-trip and refuse malformed fields', () => {
   const pack = encodePack(randomBytes(5000), { k: 2, n: 3 }).cap;
-  const r = { ...emptyRecord(), generation: 3, index: [{ pack, offset: 0, length: 100, id: randomBytes(32), key: randomBytes(32) }], folders: [formatCap(toReadCap(createMutableWriteCap()))], locks: [{ kind: 'backup' as const, holder: 'h/1', until: 5 }], garbage: [pack] };
+  const r = {
+    ...emptyRecord(),
+    generation: 3,
+    index: [{ pack, offset: 0, length: 100, id: randomBytes(32), key: randomBytes(32) }],
+    folders: [formatCap(toReadCap(createMutableWriteCap()))],
+    locks: [{ kind: 'backup' as const, holder: 'h/1', until: 5 }],
+    garbage: [pack]
+  };
   assert.deepEqual(decodeRecord(encodeRecord(r)), r);
   const json = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
   const base = JSON.parse(Buffer.from(encodeRecord(r)).toString());
   for (const [what, o] of [
-    ['version', { ...base, v: 1 }], ['generation', { ...base, generation: -1 }],
+    ['version', { ...base, v: 1 }],
+    ['generation', { ...base, generation: -1 }],
     ['index range', { ...base, index: [{ ...base.index[0], offset: 4990, length: 100 }] }],
     ['index key', { ...base, index: [{ ...base.index[0], key: 'zz' }] }],
-    ['folder cap', { ...base, folders: ['p2pb:nope'] }], ['folder kind', { ...base, folders: [formatCap(pack)] }],
-    ['lock kind', { ...base, locks: [{ kind: 'x', holder: 'h', until: 1 }] }], ['garbage', { ...base, garbage: [base.folders[0]] }],
-  ] as const) assert.throws(() => decodeRecord(json(o)), InvalidRepoDataError, what);
+    ['folder cap', { ...base, folders: ['p2pb:nope'] }],
+    ['folder kind', { ...base, folders: [formatCap(pack)] }],
+    ['lock kind', { ...base, locks: [{ kind: 'x', holder: 'h', until: 1 }] }],
+    ['garbage', { ...base, garbage: [base.folders[0]] }]
+  ] as const)
+    assert.throws(() => decodeRecord(json(o)), InvalidRepoDataError, what);
   assert.throws(() => decodeRecord(new Uint8Array([0xff])), InvalidRepoDataError);
 });

@@ -10,8 +10,13 @@ import type { PackCap } from '../../src/caps/index.ts';
 test('pack sizes double from PACK_FIRST_BYTES to PACK_TARGET_BYTES within a run, and start small again after a flush', async () => {
   const sizes: number[] = [];
   const store: PackStore = {
-    async putPack(bytes) { sizes.push(bytes.length); return { type: 'pack', n: sizes.length } as unknown as PackCap; },
-    async readPack() { throw new Error('not read here'); }
+    async putPack(bytes) {
+      sizes.push(bytes.length);
+      return { type: 'pack', n: sizes.length } as unknown as PackCap;
+    },
+    async readPack() {
+      throw new Error('not read here');
+    }
   };
   const packer = createPacker(store);
   const blob = new Uint8Array(1 << 20);
@@ -20,9 +25,16 @@ test('pack sizes double from PACK_FIRST_BYTES to PACK_TARGET_BYTES within a run,
   await packer.flush();
   assert.equal(PACK_FIRST_BYTES, 2 * MiB);
   assert.equal(PACK_TARGET_BYTES, 16 * MiB);
-  assert.deepEqual(sizes.map((s) => s / MiB), [2, 4, 8, 16, 16, 14]);
+  assert.deepEqual(
+    sizes.map((s) => s / MiB),
+    [2, 4, 8, 16, 16, 14]
+  );
   sizes.length = 0;
   for (let i = 0; i < 5; i++) await packer.add(Uint8Array.of(i), 'data', blob);
   await packer.flush();
-  assert.deepEqual(sizes.map((s) => s / MiB), [2, 3], 'a new run starts small again');
+  assert.deepEqual(
+    sizes.map((s) => s / MiB),
+    [2, 3],
+    'a new run starts small again'
+  );
 });

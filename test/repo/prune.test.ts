@@ -28,7 +28,11 @@ async function scenario(name: string) {
   await mkdir(gridDir);
   const grid = await createGrid({ dir: gridDir, secret, keep: true });
   const heads = fileHeadStore(join(dir, 'head.json'));
-  const snap = async (t: number) => { const r = await backup(src, { repo: grid.repo, chunker: grid.chunker, time: t }); await commitSnapshot(heads, { cap: r.snapshotCap, time: t }); return r; };
+  const snap = async (t: number) => {
+    const r = await backup(src, { repo: grid.repo, chunker: grid.chunker, time: t });
+    await commitSnapshot(heads, { cap: r.snapshotCap, time: t });
+    return r;
+  };
   await writeFile(join(src, 'live.txt'), randomBytes(100_000));
   await writeFile(join(src, 'dead.bin'), randomBytes(1_500_000));
   await snap(1000);
@@ -70,7 +74,7 @@ test('prune deletes dead packs, rewrites mostly dead ones, keeps the kept snapsh
   const grid = await createGrid({ dir: sc.gridDir, secret: sc.secret, keep: true });
   try {
     const heads = fileHeadStore(sc.headFile);
-    const kept = async () => ((await heads.read())!.head.snapshots).map((s) => s.cap);
+    const kept = async () => (await heads.read())!.head.snapshots.map((s) => s.cap);
     const dry = await pruneRepository(grid.repo, grid.src, kept, { dryRun: true });
     assert.ok(dry.packsDeleted >= 2 && dry.packsRepacked >= 1, JSON.stringify(dry));
     assert.equal(grid.packs.deleted.length, 0, 'a dry run changes nothing');
@@ -93,7 +97,11 @@ test('prune deletes dead packs, rewrites mostly dead ones, keeps the kept snapsh
 for (const fault of ['repo:prune:repacking', 'repo:prune:repacked', 'repo:prune:index-stored', 'repo:prune:swapped', 'repo:prune:deleting']) {
   test(`prune killed at ${fault}: nothing reachable lost; a re-run finishes and leaves nothing dead`, async () => {
     const sc = await scenario(fault.replaceAll(':', '-'));
-    const run = (env: Record<string, string> = {}) => spawnSync(process.execPath, [child, sc.gridDir, Buffer.from(sc.secret).toString('hex'), sc.headFile], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const run = (env: Record<string, string> = {}) =>
+      spawnSync(process.execPath, [child, sc.gridDir, Buffer.from(sc.secret).toString('hex'), sc.headFile], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8'
+      });
     const killed = run({ P2PBACKUP_FAULT: fault });
     assert.equal(killed.signal, 'SIGKILL', `the child died at ${fault}: ${killed.stderr}`);
     await (await reopenAndCheck(sc, `${fault}-killed`)).close();
@@ -106,7 +114,7 @@ for (const fault of ['repo:prune:repacking', 'repo:prune:repacked', 'repo:prune:
       assert.ok(gone.length >= 3, `packs dropped: ${gone.length}`);
       assert.equal(await shareCount(grid, gone), 0, 'no dead pack left on the stores');
       const heads = fileHeadStore(sc.headFile);
-      const again = await pruneRepository(grid.repo, grid.src, async () => ((await heads.read())!.head.snapshots).map((s) => s.cap), { dryRun: true });
+      const again = await pruneRepository(grid.repo, grid.src, async () => (await heads.read())!.head.snapshots.map((s) => s.cap), { dryRun: true });
       assert.deepEqual([again.packsDeleted, again.packsRepacked, again.blobsDead], [0, 0, 0], 'nothing left to prune');
     } finally {
       await grid.close();

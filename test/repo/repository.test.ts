@@ -75,7 +75,12 @@ test('an index entry that points at the wrong pack or offset gives a named error
   if (small.kind === 'lit' || one.kind === 'lit') assert.fail('stored files');
   // A fresh index that believes small.bin's blob is where a.txt's is (same pack, another offset).
   const where = await grid.repo.locate(one.id);
-  const liar = new Repository({ packs: grid.packs, record: { read: async () => null, write: async () => {} }, readCap: repoReadCap(grid.secret), index: await openLocalIndex(join(grid.dir, 'liar-index')) });
+  const liar = new Repository({
+    packs: grid.packs,
+    record: { read: async () => null, write: async () => {} },
+    readCap: repoReadCap(grid.secret),
+    index: await openLocalIndex(join(grid.dir, 'liar-index'))
+  });
   t.after(() => liar.close());
   await liar.index.addPart('forged', [{ id: small.id, ...where }]);
   await liar.index.reset(0).catch(() => {});
@@ -83,7 +88,12 @@ test('an index entry that points at the wrong pack or offset gives a named error
   await assert.rejects(liar.loadBlob('data', small), (e: { code?: string }) => e.code === 'ERR_BLOB_INTEGRITY');
   const out = join(work, 'lie-out');
   const failed: string[] = [];
-  await restore(r.snapshotCap, out, { src: { reader: () => liar }, onItemError: (p) => { failed.push(p); } }).catch(() => {});
+  await restore(r.snapshotCap, out, {
+    src: { reader: () => liar },
+    onItemError: (p) => {
+      failed.push(p);
+    }
+  }).catch(() => {});
   assert.ok(!(await describeTree(out).catch(() => new Map())).has('small.bin'), 'no bytes written under its name');
   void encodeIndexPart;
 });

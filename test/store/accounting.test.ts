@@ -10,9 +10,15 @@ test('reserve holds bytes until release (idempotent); a second reservation of on
   const a = new StoreAccounting({ offer: 1000 });
   a.reserve('k1', 'alice', 600, where);
   assert.deepEqual(a.stats(), { offered: 1000, used: 0, reserved: 600, free: 400, shares: 0, slots: 0 });
-  assert.throws(() => a.reserve('k1', 'bob', 1, where), (e: unknown) => e instanceof ShareRefusedError && e.reason === 'busy');
-  assert.throws(() => a.reserve('k2', 'bob', 401, where), (e: unknown) => e instanceof ShareRefusedError && e.reason === 'quota');
-  assert.equal((await a.admit('k1', { si: randomBytes(16), shareNum: 0, size: 1, owner: 'bob' }) as { reason: string }).reason, 'busy');
+  assert.throws(
+    () => a.reserve('k1', 'bob', 1, where),
+    (e: unknown) => e instanceof ShareRefusedError && e.reason === 'busy'
+  );
+  assert.throws(
+    () => a.reserve('k2', 'bob', 401, where),
+    (e: unknown) => e instanceof ShareRefusedError && e.reason === 'quota'
+  );
+  assert.equal(((await a.admit('k1', { si: randomBytes(16), shareNum: 0, size: 1, owner: 'bob' })) as { reason: string }).reason, 'busy');
   assert.deepEqual(a.ownerUsage('alice'), { used: 0, reserved: 600 });
   a.addShare('alice', 600); // committed ...
   a.release('k1'); // ... then released, as a writer does
@@ -25,7 +31,11 @@ test('reserve holds bytes until release (idempotent); a second reservation of on
   assert.deepEqual(a.ownerUsage('carol'), { used: 350, reserved: 0 }, 'a slot is charged to its peer');
   await assert.rejects(a.admitSlot({ si: randomBytes(16), size: 51, owner: 'dan' }), (e: unknown) => e instanceof SlotRefusedError && e.reason === 'quota');
   await a.admitSlot({ si: randomBytes(16), size: 50, owner: 'dan' });
-  await assert.rejects(a.admitSlot({ si: randomBytes(16), size: 401, owner: 'carol', previous: 350 }), (e: unknown) => e instanceof SlotRefusedError && e.reason === 'quota', 'a larger record: 51 more bytes than free');
+  await assert.rejects(
+    a.admitSlot({ si: randomBytes(16), size: 401, owner: 'carol', previous: 350 }),
+    (e: unknown) => e instanceof SlotRefusedError && e.reason === 'quota',
+    'a larger record: 51 more bytes than free'
+  );
   await a.admitSlot({ si: randomBytes(16), size: 400, owner: 'carol', previous: 350 });
   a.removeSlot('carol', 350);
   a.removeShare('alice', 600);
@@ -35,9 +45,15 @@ test('reserve holds bytes until release (idempotent); a second reservation of on
 
 test('the policy is asked last, only for what fits, and is told the stats', async () => {
   const asked: number[] = [];
-  const a = new StoreAccounting({ offer: 100, policy: ({ size, stats }) => { asked.push(stats.free); return size > 50 ? { ok: false, reason: 'policy', message: 'no' } : { ok: true }; } });
+  const a = new StoreAccounting({
+    offer: 100,
+    policy: ({ size, stats }) => {
+      asked.push(stats.free);
+      return size > 50 ? { ok: false, reason: 'policy', message: 'no' } : { ok: true };
+    }
+  });
   const req = (size: number) => ({ si: randomBytes(16), shareNum: 1, size, owner: 'o' });
-  assert.equal((await a.admit('x', req(101)) as { reason: string }).reason, 'quota');
+  assert.equal(((await a.admit('x', req(101))) as { reason: string }).reason, 'quota');
   assert.deepEqual(asked, []);
   assert.deepEqual(await a.admit('x', req(60)), { ok: false, reason: 'policy', message: 'no' });
   assert.deepEqual(await a.admit('x', req(10)), { ok: true });

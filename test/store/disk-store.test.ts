@@ -87,7 +87,7 @@ test('per-owner limits on uploads in progress: count and reserved bytes, one lar
     const si = randomBytes(16);
     const big = await s.beginWrite(si, 0, 'slow', 5000); // alone: allowed although above the byte limit
     await assert.rejects(s.beginWrite(si, 1, 'slow', 10), busy); // 5000 + 10 reserved > 1000
-    assert.deepEqual(await s.canAccept(si, 1, 10, 'slow'), { ok: false, reason: 'busy', message: (await s.canAccept(si, 1, 10, 'slow') as any).message });
+    assert.deepEqual(await s.canAccept(si, 1, 10, 'slow'), { ok: false, reason: 'busy', message: ((await s.canAccept(si, 1, 10, 'slow')) as any).message });
     await big.abort();
     const a = await s.beginWrite(si, 1, 'slow', 400);
     const b = await s.beginWrite(si, 2, 'slow', 400);

@@ -13,13 +13,17 @@ export function diskHarness(): SuiteHarness {
       dirs.push(d);
       return DiskStore.open(d, { offer, now, policy: opts.policy });
     },
-    async cleanup() { for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true }); },
+    async cleanup() {
+      for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+    }
   };
 }
 
 export function memoryHarness(): SuiteHarness {
   return {
-    async make(offer, now, opts = {}) { return new MemoryStore({ offer, now, policy: opts.policy }); },
-    async cleanup() {},
+    async make(offer, now, opts = {}) {
+      return new MemoryStore({ offer, now, policy: opts.policy });
+    },
+    async cleanup() {}
   };
 }

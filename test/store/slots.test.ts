@@ -21,11 +21,18 @@ test('slots are charged to the peer that stores them: admission policy and a per
   const h = await mkdtemp(join(tmpdir(), 'p2pb-slots-'));
   const asked: { owner: string; size: number; kind?: string }[] = [];
   const s = await DiskStore.open(h, {
-    offer: '1MiB', limits: { slots: 3 },
-    policy: (req) => { asked.push({ owner: req.owner, size: req.size, kind: req.kind }); return req.owner === B ? { ok: false, reason: 'policy', message: 'fairness: no' } : { ok: true }; }
+    offer: '1MiB',
+    limits: { slots: 3 },
+    policy: (req) => {
+      asked.push({ owner: req.owner, size: req.size, kind: req.kind });
+      return req.owner === B ? { ok: false, reason: 'policy', message: 'fairness: no' } : { ok: true };
+    }
   });
   try {
-    const put = (owner: string) => { const cap = createMutableWriteCap(); return s.putSlot(storageIndexOf(cap)!, signRecord(cap, 1, randomBytes(100)), owner); };
+    const put = (owner: string) => {
+      const cap = createMutableWriteCap();
+      return s.putSlot(storageIndexOf(cap)!, signRecord(cap, 1, randomBytes(100)), owner);
+    };
     for (let i = 0; i < 3; i++) await put(A);
     await assert.rejects(put(A), refused('limit'));
     await assert.rejects(put(B), refused('policy'));

@@ -6,8 +6,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { AdmissionPolicy, LocalStore, ShareStore } from '../../src/store/index.ts';
 import {
-  InvalidArgumentError, NotOwnerError, OutOfRangeError, ShareNotFoundError, ShareRefusedError, SizeMismatchError, SlotRefusedError,
-  SLOT_MAX_PAYLOAD_BYTES, SLOT_MAX_RECORD_BYTES, siToHex,
+  InvalidArgumentError,
+  NotOwnerError,
+  OutOfRangeError,
+  ShareNotFoundError,
+  ShareRefusedError,
+  SizeMismatchError,
+  SlotRefusedError,
+  SLOT_MAX_PAYLOAD_BYTES,
+  SLOT_MAX_RECORD_BYTES,
+  siToHex
 } from '../../src/store/index.ts';
 import { createMutableWriteCap, signRecord, storageIndexOf, openRecord } from '../../src/caps/index.ts';
 
@@ -31,8 +39,13 @@ export function storeSuite(name: string, h: SuiteHarness): void {
     let clock = 1_700_000_000_000;
     const now = () => clock;
     let store: LocalStore;
-    before(async () => { store = await h.make(100_000, now); });
-    after(async () => { await store.close(); await h.cleanup(); });
+    before(async () => {
+      store = await h.make(100_000, now);
+    });
+    after(async () => {
+      await store.close();
+      await h.cleanup();
+    });
 
     test('empty store: stats, list, read missing', async () => {
       const si = randomBytes(16);
@@ -62,8 +75,8 @@ export function storeSuite(name: string, h: SuiteHarness): void {
       const si = randomBytes(16);
       const data = randomBytes(100);
       await put(store, si, 0, A, data);
-      assert.equal((await store.canAccept(si, 0, 100, A) as { reason: string }).reason, 'exists');
-      assert.equal((await store.canAccept(si, 0, 100, C) as { reason: string }).reason, 'conflict');
+      assert.equal(((await store.canAccept(si, 0, 100, A)) as { reason: string }).reason, 'exists');
+      assert.equal(((await store.canAccept(si, 0, 100, C)) as { reason: string }).reason, 'conflict');
       await assert.rejects(store.beginWrite(si, 0, A, 100), (e: unknown) => e instanceof ShareRefusedError && e.reason === 'exists');
       await assert.rejects(store.beginWrite(si, 0, C, 100), (e: unknown) => e instanceof ShareRefusedError && e.reason === 'conflict');
       assert.deepEqual(Buffer.from(await store.read(si, 0, 0, 100)), data);
@@ -72,11 +85,11 @@ export function storeSuite(name: string, h: SuiteHarness): void {
     test('quota: refuses what does not fit, counts uploads in progress', async () => {
       const si = randomBytes(16);
       const free = store.stats().free;
-      assert.equal((await store.canAccept(si, 0, free + 1, A) as { reason: string }).reason, 'quota');
+      assert.equal(((await store.canAccept(si, 0, free + 1, A)) as { reason: string }).reason, 'quota');
       const w = await store.beginWrite(si, 0, A, free - 10);
       assert.equal(store.stats().reserved, free - 10);
-      assert.equal((await store.canAccept(si, 1, 11, A) as { reason: string }).reason, 'quota');
-      assert.equal((await store.canAccept(si, 0, 5, A) as { reason: string }).reason, 'busy');
+      assert.equal(((await store.canAccept(si, 1, 11, A)) as { reason: string }).reason, 'quota');
+      assert.equal(((await store.canAccept(si, 0, 5, A)) as { reason: string }).reason, 'busy');
       await w.abort();
       assert.equal(store.stats().reserved, 0);
       assert.deepEqual(await store.canAccept(si, 1, 11, A), { ok: true });
@@ -84,10 +97,10 @@ export function storeSuite(name: string, h: SuiteHarness): void {
 
     test('invalid arguments', async () => {
       const si = randomBytes(16);
-      assert.equal((await store.canAccept(randomBytes(15), 0, 1, A) as { reason: string }).reason, 'invalid');
-      assert.equal((await store.canAccept(si, 256, 1, A) as { reason: string }).reason, 'invalid');
-      assert.equal((await store.canAccept(si, 0, -1, A) as { reason: string }).reason, 'invalid');
-      assert.equal((await store.canAccept(si, 0, 1, '') as { reason: string }).reason, 'invalid');
+      assert.equal(((await store.canAccept(randomBytes(15), 0, 1, A)) as { reason: string }).reason, 'invalid');
+      assert.equal(((await store.canAccept(si, 256, 1, A)) as { reason: string }).reason, 'invalid');
+      assert.equal(((await store.canAccept(si, 0, -1, A)) as { reason: string }).reason, 'invalid');
+      assert.equal(((await store.canAccept(si, 0, 1, '')) as { reason: string }).reason, 'invalid');
       await assert.rejects(store.beginWrite(si, -1, A, 1), InvalidArgumentError);
       await assert.rejects(store.list(new Uint8Array(3)), InvalidArgumentError);
     });
@@ -145,7 +158,10 @@ export function storeSuite(name: string, h: SuiteHarness): void {
       assert.deepEqual(await store.gc(clock + day + 1), { removedShares: 0, reclaimedBytes: 0, removedSlots: 0 });
       const r = await store.gc(clock + 3 * day);
       assert.deepEqual(r, { removedShares: 1, reclaimedBytes: 500, removedSlots: 0 });
-      assert.deepEqual((await store.list(si)).map((s) => s.shareNum), [0, 2]);
+      assert.deepEqual(
+        (await store.list(si)).map((s) => s.shareNum),
+        [0, 2]
+      );
       assert.equal(store.stats().used, usedBefore - 500);
     });
 
@@ -153,7 +169,10 @@ export function storeSuite(name: string, h: SuiteHarness): void {
       const si = randomBytes(16);
       const datas = [0, 1, 2, 3].map(() => randomBytes(777));
       await Promise.all(datas.map((d, i) => put(store, si, i, A, d)));
-      assert.deepEqual((await store.list(si)).map((s) => s.shareNum), [0, 1, 2, 3]);
+      assert.deepEqual(
+        (await store.list(si)).map((s) => s.shareNum),
+        [0, 1, 2, 3]
+      );
       for (let i = 0; i < 4; i++) assert.deepEqual(Buffer.from(await store.read(si, i, 0, 777)), datas[i]);
     });
 
@@ -207,7 +226,7 @@ export function storeSuite(name: string, h: SuiteHarness): void {
         assert.deepEqual(await s.canAccept(si, 0, 10, 'greedy'), { ok: false, reason: 'policy', message: 'over your fair share' });
         await assert.rejects(s.beginWrite(si, 0, 'greedy', 10), (e: unknown) => e instanceof ShareRefusedError && e.reason === 'policy');
         assert.deepEqual(await s.canAccept(si, 0, 10, 'nice'), { ok: true });
-        assert.equal((await s.canAccept(si, 0, 20_000, 'greedy') as { reason: string }).reason, 'quota', 'the quota first');
+        assert.equal(((await s.canAccept(si, 0, 20_000, 'greedy')) as { reason: string }).reason, 'quota', 'the quota first');
         assert.deepEqual(seen[0], { owner: 'greedy', free: 10_000 });
       } finally {
         await s.close();
@@ -232,8 +251,13 @@ export function slotSuite(name: string, h: SuiteHarness): void {
     let clock = 1_700_000_000_000;
     const now = () => clock;
     let store: LocalStore;
-    before(async () => { store = await h.make(1024 * 1024, now); });
-    after(async () => { await store.close(); await h.cleanup(); });
+    before(async () => {
+      store = await h.make(1024 * 1024, now);
+    });
+    after(async () => {
+      await store.close();
+      await h.cleanup();
+    });
 
     test('accepts a valid record, serves it back, counts it in stats', async () => {
       const cap = createMutableWriteCap();
@@ -263,15 +287,20 @@ export function slotSuite(name: string, h: SuiteHarness): void {
       // Signed by another key: valid for ITS slot, refused under ours.
       await assert.rejects(store.putSlot(si, signRecord(other, 5, enc.encode('x')), B), slotRefused('wrong-slot'));
       const good = signRecord(cap, 1, enc.encode('hello'));
-      const tamperedPayload = Uint8Array.from(good); tamperedPayload[80] ^= 1;
+      const tamperedPayload = Uint8Array.from(good);
+      tamperedPayload[80] ^= 1;
       await assert.rejects(store.putSlot(si, tamperedPayload, B), slotRefused('bad-signature'));
-      const tamperedSig = Uint8Array.from(good); tamperedSig[tamperedSig.length - 1] ^= 0x40;
+      const tamperedSig = Uint8Array.from(good);
+      tamperedSig[tamperedSig.length - 1] ^= 0x40;
       await assert.rejects(store.putSlot(si, tamperedSig, B), slotRefused('bad-signature'));
-      const tamperedSeq = Uint8Array.from(good); tamperedSeq[15] = 9;
+      const tamperedSeq = Uint8Array.from(good);
+      tamperedSeq[15] = 9;
       await assert.rejects(store.putSlot(si, tamperedSeq, B), slotRefused('bad-signature'));
-      const tamperedKey = Uint8Array.from(good); tamperedKey[20] ^= 1;
+      const tamperedKey = Uint8Array.from(good);
+      tamperedKey[20] ^= 1;
       await assert.rejects(store.putSlot(si, tamperedKey, B), slotRefused('wrong-slot'));
-      const badMagic = Uint8Array.from(good); badMagic[0] = 0;
+      const badMagic = Uint8Array.from(good);
+      badMagic[0] = 0;
       await assert.rejects(store.putSlot(si, badMagic, B), slotRefused('invalid'));
       await assert.rejects(store.putSlot(si, good.subarray(0, 100), B), slotRefused('invalid'));
       await assert.rejects(store.putSlot(si, new Uint8Array(10), B), slotRefused('invalid'));
@@ -284,7 +313,10 @@ export function slotSuite(name: string, h: SuiteHarness): void {
       const r5 = signRecord(cap, 5, enc.encode('five'));
       assert.equal((await store.putSlot(si, r5, A)).status, 'stored');
       const used = store.stats().used;
-      await assert.rejects(store.putSlot(si, signRecord(cap, 4, enc.encode('four')), A), (e: unknown) => slotRefused('stale')(e) && (e as SlotRefusedError).details.storedSeq === 5);
+      await assert.rejects(
+        store.putSlot(si, signRecord(cap, 4, enc.encode('four')), A),
+        (e: unknown) => slotRefused('stale')(e) && (e as SlotRefusedError).details.storedSeq === 5
+      );
       await assert.rejects(store.putSlot(si, signRecord(cap, 5, enc.encode('five')), A), slotRefused('stale')); // fresh nonce: other bytes
       const again = await store.putSlot(si, r5, B);
       assert.equal(again.status, 'unchanged');

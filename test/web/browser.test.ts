@@ -18,7 +18,11 @@ import { apiFor, tempDir } from '../integration/helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/web/', import.meta.url));
-const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} is missing (apt-get install chromium)` : !existsSync(join(WEB_ROOT, 'main.js')) ? 'the web UI is not built (node scripts/build.ts --web-only)' : false;
+const skip = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is missing (apt-get install chromium)`
+  : !existsSync(join(WEB_ROOT, 'main.js'))
+    ? 'the web UI is not built (node scripts/build.ts --web-only)'
+    : false;
 if (skip) console.log(`# skipping the browser test: ${skip}`);
 
 let swarm: Swarm;
@@ -97,11 +101,17 @@ test("the root cap as text and QR code, with its warning; the QR is exactly the 
   const img = dialog.getByRole('img', { name: /QR code of the root cap/ });
   // (Page functions run in the browser; this file is type-checked without the DOM library.)
   // A function, not a string: the page's CSP forbids eval.
-  await page.waitForFunction(() => { const qr = (globalThis as any).document.querySelector('.qr img'); return qr?.complete && qr.naturalWidth > 0; });
+  await page.waitForFunction(() => {
+    const qr = (globalThis as any).document.querySelector('.qr img');
+    return qr?.complete && qr.naturalWidth > 0;
+  });
   const shown = await img.evaluate(async (el: any) => (await fetch(el.src)).text());
   assert.equal(shown, await QRCode.toString(rootCap, { ...QR_OPTIONS, type: 'svg' }), 'the QR shown encodes exactly the root cap');
   await dialog.getByRole('button', { name: 'Copy' }).click();
-  await dialog.getByRole('status').filter({ hasText: /Copied|Select the text/ }).waitFor();
+  await dialog
+    .getByRole('status')
+    .filter({ hasText: /Copied|Select the text/ })
+    .waitFor();
   await shot('4-root-cap-qr');
   await dialog.getByRole('button', { name: 'Close' }).click();
 });
@@ -114,10 +124,7 @@ test('a read cap opened in read-only mode: browse and download one file; a wrong
   await page.getByRole('button', { name: 'Open' }).click();
   await page.getByText('read-only: opened with a read cap').waitFor();
   await page.getByRole('button', { name: 'Open sub' }).click();
-  const [download] = await Promise.all([
-    page.waitForEvent('download', { timeout: 60_000 }),
-    page.getByRole('button', { name: 'Download data.bin' }).click()
-  ]);
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByRole('button', { name: 'Download data.bin' }).click()]);
   assert.equal(download.suggestedFilename(), 'data.bin');
   const saved = join(tmp.dir, 'downloaded.bin');
   await download.saveAs(saved);

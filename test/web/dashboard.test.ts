@@ -29,7 +29,11 @@ import { apiFor, tempDir } from '../integration/helpers.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/web/', import.meta.url));
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} is missing (apt-get install chromium)` : !existsSync(join(WEB_ROOT, 'main.js')) ? 'the web UI is not built (node scripts/build.ts --web-only)' : false;
+const skip = !existsSync(CHROMIUM)
+  ? `${CHROMIUM} is missing (apt-get install chromium)`
+  : !existsSync(join(WEB_ROOT, 'main.js'))
+    ? 'the web UI is not built (node scripts/build.ts --web-only)'
+    : false;
 if (skip) console.log(`# skipping the dashboard test: ${skip}`);
 
 const HEALTH = { intervalMs: 1500, repairThreshold: 5, repairAfterMs: 4000, auditsPerRound: 2 };
@@ -46,7 +50,15 @@ let api: ApiClient;
 let src = '';
 const t0 = Date.now();
 const log = (what: string) => process.stderr.write(`# ${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}\n`);
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
+];
 
 before(async () => {
   if (skip) return;
@@ -74,7 +86,12 @@ async function until<T>(what: string, ms: number, f: () => Promise<T | undefined
   const deadline = Date.now() + ms;
   let last: unknown;
   while (Date.now() < deadline) {
-    try { const v = await f(); if (v) return v; } catch (e) { last = e; }
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
     await sleep(250);
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
@@ -91,55 +108,76 @@ const ops = (kind: string, state: string) => page.locator(`li[data-op-kind="${ki
 /** Serious and critical axe violations on the page as it is now (all of them are logged). */
 async function axe(p: Page, where: string): Promise<string[]> {
   if (!(await p.evaluate(() => typeof (globalThis as any).axe === 'object'))) await p.evaluate(await readFile(AXE, 'utf8'));
-  const r = await p.evaluate(() => (globalThis as any).axe.run((globalThis as any).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }));
-  for (const v of r.violations) process.stderr.write(`# axe (${where}): ${v.impact} ${v.id}: ${v.help} (${v.nodes.length}) ${v.nodes.slice(0, 2).map((n: any) => n.target.join(' ')).join(' | ')}\n`);
-  return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.id}: ${v.help} at ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`);
+  const r = await p.evaluate(() =>
+    (globalThis as any).axe.run((globalThis as any).document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }
+    })
+  );
+  for (const v of r.violations)
+    process.stderr.write(
+      `# axe (${where}): ${v.impact} ${v.id}: ${v.help} (${v.nodes.length}) ${v.nodes
+        .slice(0, 2)
+        .map((n: any) => n.target.join(' '))
+        .join(' | ')}\n`
+    );
+  return r.violations
+    .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v: any) => `${v.id}: ${v.help} at ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`);
 }
 
-test('a folder backed up three times from the page: the timeline has three snapshots with the bytes each added, and the diff between two', { skip }, async () => {
-  await signIn(page);
-  await page.getByLabel('Folder path').fill(src);
-  await page.getByLabel('Watch for changes').uncheck(); // each snapshot comes from "Back up now"
-  await page.getByRole('button', { name: 'Add folder' }).click();
-  await folderRow().waitFor();
-  const snapshots = async () => (await api.json<{ snapshots: unknown[] }>('GET', `/api/snapshots?of=${encodeURIComponent(src)}`)).snapshots.length;
-  const backUp = async (n: number) => {
-    await page.getByRole('button', { name: `Back up now: ${src}` }).click();
-    await until(`snapshot ${n}`, 120_000, async () => (await snapshots()) >= n);
-    await ops('backup', 'done').first().waitFor(); // the Activity list shows it ended
-  };
-  await backUp(1);
-  await writeFile(join(src, 'extra.bin'), randomBytes(100_000));
-  await backUp(2);
-  await writeFile(join(src, 'notes.txt'), 'second version, a little longer\n');
-  await writeFile(join(src, 'more.txt'), 'more\n');
-  await backUp(3);
-  log('three backups');
-  assert.equal(await ops('backup', 'failed').count(), 0);
+test(
+  'a folder backed up three times from the page: the timeline has three snapshots with the bytes each added, and the diff between two',
+  { skip },
+  async () => {
+    await signIn(page);
+    await page.getByLabel('Folder path').fill(src);
+    await page.getByLabel('Watch for changes').uncheck(); // each snapshot comes from "Back up now"
+    await page.getByRole('button', { name: 'Add folder' }).click();
+    await folderRow().waitFor();
+    const snapshots = async () => (await api.json<{ snapshots: unknown[] }>('GET', `/api/snapshots?of=${encodeURIComponent(src)}`)).snapshots.length;
+    const backUp = async (n: number) => {
+      await page.getByRole('button', { name: `Back up now: ${src}` }).click();
+      await until(`snapshot ${n}`, 120_000, async () => (await snapshots()) >= n);
+      await ops('backup', 'done').first().waitFor(); // the Activity list shows it ended
+    };
+    await backUp(1);
+    await writeFile(join(src, 'extra.bin'), randomBytes(100_000));
+    await backUp(2);
+    await writeFile(join(src, 'notes.txt'), 'second version, a little longer\n');
+    await writeFile(join(src, 'more.txt'), 'more\n');
+    await backUp(3);
+    log('three backups');
+    assert.equal(await ops('backup', 'failed').count(), 0);
 
-  await page.getByRole('button', { name: `History of ${src}` }).click();
-  const chart = page.locator('[data-history] svg.chart');
-  await chart.waitFor();
-  assert.equal(await chart.getAttribute('data-points'), '3');
-  const snaps = (await api.json<{ snapshots: { time: number; stats?: { added?: number } }[] }>('GET', `/api/snapshots?of=${encodeURIComponent(src)}&details=1`)).snapshots;
-  const added = snaps.map((s) => s.stats?.added);
-  assert.ok(added.every((a) => typeof a === 'number'), `every snapshot records the bytes it added: ${added}`);
-  assert.ok(added[0]! >= BIG_FILES * BIG_FILE_BYTES, `the first backup stored the 12 MiB of random files: ${added[0]}`);
-  assert.ok(added[1]! >= 100_000 && added[1]! < added[0]! / 10 && added[2]! < added[1]!, `then 100 kB, then a few bytes: ${added}`);
-  // One bar per snapshot, as tall as what it added: the first is the tallest.
-  const heights = await chart.locator('rect.mark').evaluateAll((els) => els.map((el: any) => Number(el.getAttribute('height'))));
-  assert.equal(heights.length, 3);
-  assert.ok(heights[0] > heights[1] && heights[1] >= heights[2], `bar heights ${heights}`);
-  assert.equal(await page.getByRole('table', { name: 'Snapshots' }).locator('tbody tr').count(), 3);
+    await page.getByRole('button', { name: `History of ${src}` }).click();
+    const chart = page.locator('[data-history] svg.chart');
+    await chart.waitFor();
+    assert.equal(await chart.getAttribute('data-points'), '3');
+    const snaps = (
+      await api.json<{ snapshots: { time: number; stats?: { added?: number } }[] }>('GET', `/api/snapshots?of=${encodeURIComponent(src)}&details=1`)
+    ).snapshots;
+    const added = snaps.map((s) => s.stats?.added);
+    assert.ok(
+      added.every((a) => typeof a === 'number'),
+      `every snapshot records the bytes it added: ${added}`
+    );
+    assert.ok(added[0]! >= BIG_FILES * BIG_FILE_BYTES, `the first backup stored the 12 MiB of random files: ${added[0]}`);
+    assert.ok(added[1]! >= 100_000 && added[1]! < added[0]! / 10 && added[2]! < added[1]!, `then 100 kB, then a few bytes: ${added}`);
+    // One bar per snapshot, as tall as what it added: the first is the tallest.
+    const heights = await chart.locator('rect.mark').evaluateAll((els) => els.map((el: any) => Number(el.getAttribute('height'))));
+    assert.equal(heights.length, 3);
+    assert.ok(heights[0] > heights[1] && heights[1] >= heights[2], `bar heights ${heights}`);
+    assert.equal(await page.getByRole('table', { name: 'Snapshots' }).locator('tbody tr').count(), 3);
 
-  // The last two: one file added, one changed.
-  await page.getByRole('button', { name: 'Show changes' }).click();
-  const diff = page.locator('.diff');
-  await diff.waitFor();
-  assert.deepEqual(await diff.locator('.diff-added li').allTextContents(), ['more.txt']);
-  assert.deepEqual(await diff.locator('.diff-changed li').allTextContents(), ['notes.txt']);
-  await shot(page, '1-history');
-});
+    // The last two: one file added, one changed.
+    await page.getByRole('button', { name: 'Show changes' }).click();
+    const diff = page.locator('.diff');
+    await diff.waitFor();
+    assert.deepEqual(await diff.locator('.diff-added li').allTextContents(), ['more.txt']);
+    assert.deepEqual(await diff.locator('.diff-changed li').allTextContents(), ['notes.txt']);
+    await shot(page, '1-history');
+  }
+);
 
 test('the peers table: a row per peer, with the balances GET /api/fairness has, how each is reached, its latency; the swarm space', { skip }, async () => {
   const table = page.getByRole('table', { name: 'Peers' });
@@ -147,10 +185,12 @@ test('the peers table: a row per peer, with the balances GET /api/fairness has, 
   // The page refreshes the table on its own (every 15 s, and when a peer comes or goes); compare until both agree.
   const rows = await until('the peers table to match /api/fairness', 60_000, async () => {
     const f = await api.json<{ peers: { peer: string; theyStoreForMe: number; storedForThem: number }[] }>('GET', '/api/fairness');
-    const shown = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr: any) => {
-      const cell = tr.querySelector('[data-for-me]');
-      return { peer: tr.dataset.peer, forMe: cell.dataset.forMe, forThem: cell.dataset.forThem, text: tr.textContent };
-    }));
+    const shown = await table.locator('tbody tr').evaluateAll((trs) =>
+      trs.map((tr: any) => {
+        const cell = tr.querySelector('[data-for-me]');
+        return { peer: tr.dataset.peer, forMe: cell.dataset.forMe, forThem: cell.dataset.forThem, text: tr.textContent };
+      })
+    );
     const stored = f.peers.filter((p) => p.theyStoreForMe > 0);
     if (stored.length < 5) return undefined; // every share of the folder placed and recorded
     const ok = f.peers.every((p) => shown.some((r) => r.peer === p.peer && Number(r.forMe) === p.theyStoreForMe && Number(r.forThem) === p.storedForThem));
@@ -165,7 +205,7 @@ test('the peers table: a row per peer, with the balances GET /api/fairness has, 
     assert.match(r.text, /\d+ ms/, 'a round trip');
     assert.match(r.text, /used of/, 'the space it offers');
   }
-  await until('the swarm space', 20_000, async () => /used of .* offered by 7 of 7 peers/.test(await page.locator('#swarm-space').textContent() ?? ''));
+  await until('the swarm space', 20_000, async () => /used of .* offered by 7 of 7 peers/.test((await page.locator('#swarm-space').textContent()) ?? ''));
   await table.scrollIntoViewIfNeeded();
   await shot(page, '2-peers');
 });
@@ -178,7 +218,7 @@ test('safety: "safe", a holder killed: "degraded", the loop repairs ("repairing"
   const inputs = await folderRow().locator('.nines').getAttribute('title');
   assert.match(inputs!, /3 of 5 shares needed per pack/);
   assert.match(inputs!, /peer …\w+: up \d+% of rounds, \d+ shares/);
-  assert.match(await folderRow().locator('.nines').textContent() ?? '', /nines/);
+  assert.match((await folderRow().locator('.nines').textContent()) ?? '', /nines/);
   await folderRow().getByText('How safe, in detail').click();
   assert.equal(await folderRow().locator('[data-below]').getAttribute('data-below'), '0');
   await shot(page, '3-safe');
@@ -188,7 +228,10 @@ test('safety: "safe", a holder killed: "degraded", the loop repairs ("repairing"
     const g = globalThis as any;
     g.healthStates = [];
     const cell = g.document.querySelector('tr[data-path] .safety-cell');
-    const note = () => { const s = cell.querySelector('[data-health]')?.getAttribute('data-health'); if (s && g.healthStates.at(-1) !== s) g.healthStates.push(s); };
+    const note = () => {
+      const s = cell.querySelector('[data-health]')?.getAttribute('data-health');
+      if (s && g.healthStates.at(-1) !== s) g.healthStates.push(s);
+    };
     note();
     new g.MutationObserver(note).observe(cell, { childList: true, subtree: true, attributes: true });
   });
@@ -199,7 +242,7 @@ test('safety: "safe", a holder killed: "degraded", the loop repairs ("repairing"
   await swarm.kill(i);
   log(`killed peer ${i}`);
   await folderRow().locator('[data-health="degraded"]').waitFor({ timeout: 30_000 });
-  assert.match(await folderRow().locator('.sentence').textContent() ?? '', /on fewer than 5 distinct peers \(the weakest: 4 of 5 shares on 4 peers\)/);
+  assert.match((await folderRow().locator('.sentence').textContent()) ?? '', /on fewer than 5 distinct peers \(the weakest: 4 of 5 shares on 4 peers\)/);
   await shot(page, '4-degraded');
   await folderRow().locator('[data-health="safe"]').waitFor({ timeout: 120_000 });
   log('safe again');
@@ -208,7 +251,7 @@ test('safety: "safe", a holder killed: "degraded", the loop repairs ("repairing"
   const [d, r, s] = [seen.indexOf('degraded'), seen.indexOf('repairing'), seen.lastIndexOf('safe')];
   assert.ok(d >= 0 && r > d && s > r, `degraded, then repairing, then safe: ${seen}`);
   assert.notEqual(await folderRow().locator('[data-last-repair]').getAttribute('data-last-repair'), '', 'the last repair is shown');
-  assert.ok(await ops('repair', 'done').count() >= 1, 'the repair is in the Activity list');
+  assert.ok((await ops('repair', 'done').count()) >= 1, 'the repair is in the Activity list');
   assert.equal(await safety.count(), 1);
 });
 
@@ -222,8 +265,14 @@ test('a long restore: a moving progress bar and an ETA, still there after a relo
   const running = ops('restore', 'running');
   const bar = running.locator('progress');
   const value = () => bar.evaluate((el: any) => (el.hasAttribute('value') ? Number(el.value) : -1));
-  const v1 = await until('the restore to show progress', 60_000, async () => { const v = await value().catch(() => -1); return v > 0 ? v : undefined; });
-  const v2 = await until('the bar to move', 30_000, async () => { const v = await value(); return v > v1 ? v : undefined; });
+  const v1 = await until('the restore to show progress', 60_000, async () => {
+    const v = await value().catch(() => -1);
+    return v > 0 ? v : undefined;
+  });
+  const v2 = await until('the bar to move', 30_000, async () => {
+    const v = await value();
+    return v > v1 ? v : undefined;
+  });
   const text = await running.locator('.op-text').textContent();
   assert.match(text!, /^\d+ of 51 files, [\d.]+ [KM]iB of 12 MiB, [\d.]+ [KM]iB\/s, about \d+ s left$/, `files and bytes of the totals, rate, ETA: ${text}`);
   assert.ok(Number(await bar.getAttribute('max')) > BIG_FILES * BIG_FILE_BYTES, 'the bar measures bytes of the total');
@@ -232,7 +281,10 @@ test('a long restore: a moving progress bar and an ETA, still there after a relo
   // The daemon is the source of truth: a reloaded page finds the restore still running, and still moving.
   await page.reload();
   await page.getByRole('heading', { name: 'Activity' }).waitFor();
-  await until('the reloaded page to show the restore moving on', 30_000, async () => { const v = await value().catch(() => -1); return v > v2 ? v : undefined; });
+  await until('the reloaded page to show the restore moving on', 30_000, async () => {
+    const v = await value().catch(() => -1);
+    return v > v2 ? v : undefined;
+  });
 
   // Keyboard only: Tab to its Cancel button (every stop on the way shows where the focus is), then Enter.
   const title = await running.locator('.op-title').textContent();
@@ -254,7 +306,9 @@ test('a long restore: a moving progress bar and an ETA, still there after a relo
   await page.keyboard.press('Enter');
   await ops('restore', 'cancelled').waitFor({ timeout: 30_000 });
   await shot(page, '7-restore-cancelled');
-  const op = (await api.json<{ operations: { kind: string; state: string; error?: { code: string } }[] }>('GET', '/api/operations')).operations.find((o) => o.kind === 'restore')!;
+  const op = (await api.json<{ operations: { kind: string; state: string; error?: { code: string } }[] }>('GET', '/api/operations')).operations.find(
+    (o) => o.kind === 'restore'
+  )!;
   assert.deepEqual([op.state, op.error?.code], ['cancelled', 'ERR_ABORTED']);
   const restored = await readdir(join(target, 'big')).catch(() => []);
   assert.ok(restored.length < BIG_FILES, `stopped before the end: ${restored.length} of ${BIG_FILES} files`);
@@ -266,7 +320,7 @@ test('accessibility: no serious or critical axe violation on the dashboard and t
   await page.locator('[data-history] svg.chart').waitFor();
   await page.getByRole('button', { name: 'Show changes' }).click();
   await page.locator('.diff').waitFor();
-  problems.push(...await axe(page, 'history'));
+  problems.push(...(await axe(page, 'history')));
 
   const rootCap = (await api.json<{ folders: { path: string; rootCap: string }[] }>('GET', '/api/folders')).folders.find((f) => f.path === src)!.rootCap;
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
@@ -277,11 +331,14 @@ test('accessibility: no serious or critical axe violation on the dashboard and t
     await p.getByRole('button', { name: 'Open', exact: true }).click();
     await p.getByText('read-only: opened with a read cap').waitFor();
     await p.getByRole('table', { name: 'Files' }).waitFor();
-    const overflow = await p.evaluate(() => { const d = (globalThis as any).document.documentElement; return d.scrollWidth - d.clientWidth; });
+    const overflow = await p.evaluate(() => {
+      const d = (globalThis as any).document.documentElement;
+      return d.scrollWidth - d.clientWidth;
+    });
     assert.ok(overflow <= 0, `no sideways scrolling on a phone (${overflow} px too wide)`);
     await p.locator('#panel').screenshot({ path: join(ARTIFACTS, 'dashboard-8-phone-read-only.png') });
     await p.screenshot({ path: join(ARTIFACTS, 'dashboard-9-phone-top.png') });
-    problems.push(...await axe(p, 'phone'));
+    problems.push(...(await axe(p, 'phone')));
   } finally {
     await phone.close();
   }

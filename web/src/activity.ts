@@ -25,7 +25,8 @@ const ENDED: Record<string, string> = { done: 'done', failed: 'failed', cancelle
 export function progressText(op: Operation): string {
   const p = op.progress ?? {};
   const parts: string[] = [];
-  const of = (n: number | undefined, t: number | undefined, f: (x: number) => string) => (n === undefined ? undefined : t === undefined ? f(n) : `${f(n)} of ${f(t)}`);
+  const of = (n: number | undefined, t: number | undefined, f: (x: number) => string) =>
+    n === undefined ? undefined : t === undefined ? f(n) : `${f(n)} of ${f(t)}`;
   const files = of(p.files, p.totalFiles, String);
   if (files !== undefined) parts.push(`${files} ${op.kind === 'check' || op.kind === 'repair' ? 'packs' : 'files'}`);
   const bytes = of(p.bytes, p.totalBytes, fmtBytes);
@@ -66,13 +67,25 @@ export function createActivity(onError: (err: unknown) => void): Activity {
   function row(op: Operation): HTMLElement {
     const bar = barOf(op);
     const progress = h('progress', { 'aria-label': `Progress of ${op.title}`, ...(bar ? { max: bar.max, value: bar.value } : {}) });
-    const li = h('li', { 'data-op': op.id, 'data-op-kind': op.kind, 'data-op-state': op.state, class: `op op-${op.state}` },
-      h('div', { class: 'op-head' },
+    const li = h(
+      'li',
+      { 'data-op': op.id, 'data-op-kind': op.kind, 'data-op-state': op.state, class: `op op-${op.state}` },
+      h(
+        'div',
+        { class: 'op-head' },
         h('span', { class: 'op-title' }, op.title),
-        h('span', { class: `badge op-state-${op.state}` }, op.state === 'running' ? `running for ${fmtDuration((Date.now() - op.startedAt) / 1000)}` : `${ENDED[op.state]} ${fmtAgo(op.finishedAt ?? Date.now())}`)),
+        h(
+          'span',
+          { class: `badge op-state-${op.state}` },
+          op.state === 'running'
+            ? `running for ${fmtDuration((Date.now() - op.startedAt) / 1000)}`
+            : `${ENDED[op.state]} ${fmtAgo(op.finishedAt ?? Date.now())}`
+        )
+      ),
       op.state === 'running' || op.state === 'done' ? progress : '',
       h('div', { class: 'op-text status' }, progressText(op)),
-      op.error && op.state === 'failed' ? h('div', { class: 'op-error' }, `${op.error.message} (${op.error.code})`) : '');
+      op.error && op.state === 'failed' ? h('div', { class: 'op-error' }, `${op.error.message} (${op.error.code})`) : ''
+    );
     if (op.state === 'running') {
       const cancel = h('button', { type: 'button', class: 'secondary', 'aria-label': `Cancel ${op.title}` }, 'Cancel') as HTMLButtonElement;
       cancel.addEventListener('click', async () => {
@@ -95,26 +108,36 @@ export function createActivity(onError: (err: unknown) => void): Activity {
   function render(): void {
     const all = [...ops.values()];
     const running = all.filter((o) => o.state === 'running').sort((a, b) => a.startedAt - b.startedAt);
-    const finished = all.filter((o) => o.state !== 'running' && !(o.origin === 'health' && o.kind === 'check' && o.state === 'done'))
-      .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0)).slice(0, FINISHED_SHOWN);
+    const finished = all
+      .filter((o) => o.state !== 'running' && !(o.origin === 'health' && o.kind === 'check' && o.state === 'done'))
+      .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0))
+      .slice(0, FINISHED_SHOWN);
     const shown = [...running, ...finished];
     // Update rows in place where they exist, and move only those out of place: a row replaced or moved
     // under the keyboard focus would lose it.
     const rows = shown.map((op) => {
       const old = list.querySelector(`[data-op="${CSS.escape(op.id)}"]`) as HTMLElement | null;
-      if (old && old.dataset.opState === op.state) { update(old, op); return old; }
+      if (old && old.dataset.opState === op.state) {
+        update(old, op);
+        return old;
+      }
       old?.remove();
       return row(op);
     });
     for (const li of [...list.children]) if (!rows.includes(li as HTMLElement)) li.remove();
-    rows.forEach((li, i) => { if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null); });
+    rows.forEach((li, i) => {
+      if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null);
+    });
     empty.hidden = shown.length > 0;
   }
 
   function update(li: HTMLElement, op: Operation): void {
     const bar = barOf(op);
     const progress = li.querySelector('progress');
-    if (progress && bar) { progress.max = bar.max; progress.value = bar.value; }
+    if (progress && bar) {
+      progress.max = bar.max;
+      progress.value = bar.value;
+    }
     li.querySelector('.op-text')!.textContent = progressText(op);
     const badge = li.querySelector('.op-head .badge');
     if (badge && op.state === 'running') badge.textContent = `running for ${fmtDuration((Date.now() - op.startedAt) / 1000)}`;

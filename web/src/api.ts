@@ -83,10 +83,18 @@ export function events(onEvent: (e: { type: string; [k: string]: unknown }) => v
         const res = await api<Response>('/api/events', { raw: true, signal: controller.signal });
         onOpen?.();
         for await (const block of lines(res, '\n\n')) {
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n');
           if (!data) continue;
           // A handler's bug must not drop the stream (every later event would be lost with it).
-          try { onEvent(JSON.parse(data)); } catch (err) { console.error('event handler failed', err); }
+          try {
+            onEvent(JSON.parse(data));
+          } catch (err) {
+            console.error('event handler failed', err);
+          }
         }
       } catch (err) {
         if (controller.signal.aborted) return;

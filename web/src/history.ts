@@ -5,8 +5,19 @@ import { api } from './api.ts';
 import { addedTimeline } from './charts.ts';
 import { clear, fmtBytes, fmtTime, h } from './dom.ts';
 
-interface Listing { cap: string; time: number; host?: string; error?: string; stats?: { files: number; dirs: number; symlinks: number; bytes: number; added?: number } }
-interface Diff { added: string[]; removed: string[]; changed: string[]; metadata: string[] }
+interface Listing {
+  cap: string;
+  time: number;
+  host?: string;
+  error?: string;
+  stats?: { files: number; dirs: number; symlinks: number; bytes: number; added?: number };
+}
+interface Diff {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  metadata: string[];
+}
 
 const DIFF_SHOWN = 200; // paths listed per kind of change (the counts are always whole)
 
@@ -30,26 +41,66 @@ export async function historyView(panel: HTMLElement, f: { path: string; rootCap
   status.textContent = `${snaps.length} ${snaps.length === 1 ? 'snapshot' : 'snapshots'}.`;
   const label = (x: Listing) => fmtTime(x.time);
   section.append(
-    h('figure', {},
+    h(
+      'figure',
+      {},
       addedTimeline(snaps.map((x) => ({ time: x.time, added: x.stats?.added ?? null, label: label(x) }))),
-      h('figcaption', {}, 'Bytes each backup stored new (after deduplication and compression, before erasure coding). A hollow mark: not recorded by that backup.')),
-    h('div', { class: 'scroll' }, h('table', { 'aria-label': 'Snapshots', class: 'stack' },
-      h('thead', {}, h('tr', {}, ...['Time', 'Files', 'Size', 'Added', 'Host'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, ...snaps.slice().reverse().map((x) => h('tr', { 'data-snapshot': x.cap },
-        h('th', { scope: 'row' }, label(x)),
-        h('td', { 'data-label': 'Files' }, x.stats ? String(x.stats.files) : '—'),
-        h('td', { 'data-label': 'Size' }, x.stats ? fmtBytes(x.stats.bytes) : '—'),
-        h('td', { 'data-label': 'Added' }, x.stats?.added !== undefined ? fmtBytes(x.stats.added) : x.error ? `unreadable: ${x.error}` : 'not recorded'),
-        h('td', { 'data-label': 'Host' }, x.host ?? '—')))))));
+      h(
+        'figcaption',
+        {},
+        'Bytes each backup stored new (after deduplication and compression, before erasure coding). A hollow mark: not recorded by that backup.'
+      )
+    ),
+    h(
+      'div',
+      { class: 'scroll' },
+      h(
+        'table',
+        { 'aria-label': 'Snapshots', class: 'stack' },
+        h('thead', {}, h('tr', {}, ...['Time', 'Files', 'Size', 'Added', 'Host'].map((t) => h('th', { scope: 'col' }, t)))),
+        h(
+          'tbody',
+          {},
+          ...snaps
+            .slice()
+            .reverse()
+            .map((x) =>
+              h(
+                'tr',
+                { 'data-snapshot': x.cap },
+                h('th', { scope: 'row' }, label(x)),
+                h('td', { 'data-label': 'Files' }, x.stats ? String(x.stats.files) : '—'),
+                h('td', { 'data-label': 'Size' }, x.stats ? fmtBytes(x.stats.bytes) : '—'),
+                h(
+                  'td',
+                  { 'data-label': 'Added' },
+                  x.stats?.added !== undefined ? fmtBytes(x.stats.added) : x.error ? `unreadable: ${x.error}` : 'not recorded'
+                ),
+                h('td', { 'data-label': 'Host' }, x.host ?? '—')
+              )
+            )
+        )
+      )
+    )
+  );
 
   if (snaps.length < 2) return;
-  const options = () => snaps.slice().reverse().map((x) => h('option', { value: x.cap }, label(x)));
+  const options = () =>
+    snaps
+      .slice()
+      .reverse()
+      .map((x) => h('option', { value: x.cap }, label(x)));
   const from = h('select', { id: 'diff-from' }, ...options()) as HTMLSelectElement;
   const to = h('select', { id: 'diff-to' }, ...options()) as HTMLSelectElement;
   from.selectedIndex = 1; // the one before the latest, against the latest
   const out = h('div', { 'aria-live': 'polite' });
-  const form = h('form', { 'aria-label': 'Compare two snapshots' },
-    h('label', {}, 'From snapshot', from), h('label', {}, 'To snapshot', to), h('button', { type: 'submit' }, 'Show changes'));
+  const form = h(
+    'form',
+    { 'aria-label': 'Compare two snapshots' },
+    h('label', {}, 'From snapshot', from),
+    h('label', {}, 'To snapshot', to),
+    h('button', { type: 'submit' }, 'Show changes')
+  );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clear(out);
@@ -67,13 +118,28 @@ export async function historyView(panel: HTMLElement, f: { path: string; rootCap
 }
 
 function diffView(d: Diff): HTMLElement {
-  const kinds: [keyof Diff, string][] = [['added', 'Added'], ['removed', 'Removed'], ['changed', 'Changed'], ['metadata', 'Mode or time only']];
+  const kinds: [keyof Diff, string][] = [
+    ['added', 'Added'],
+    ['removed', 'Removed'],
+    ['changed', 'Changed'],
+    ['metadata', 'Mode or time only']
+  ];
   const total = kinds.reduce((a, [k]) => a + d[k].length, 0);
   if (!total) return h('p', { class: 'empty', 'data-diff': '0' }, 'No differences.');
-  return h('div', { class: 'diff', 'data-diff': total },
+  return h(
+    'div',
+    { class: 'diff', 'data-diff': total },
     h('p', {}, kinds.map(([k, t]) => `${t.toLowerCase()}: ${d[k].length}`).join(', ')),
-    ...kinds.filter(([k]) => d[k].length).map(([k, t]) => h('div', { class: `diff-${k}` },
-      h('h4', {}, `${t} (${d[k].length})`),
-      h('ul', { class: 'mono' }, ...d[k].slice(0, DIFF_SHOWN).map((p) => h('li', {}, p))),
-      d[k].length > DIFF_SHOWN ? h('p', { class: 'empty' }, `and ${d[k].length - DIFF_SHOWN} more`) : '')));
+    ...kinds
+      .filter(([k]) => d[k].length)
+      .map(([k, t]) =>
+        h(
+          'div',
+          { class: `diff-${k}` },
+          h('h4', {}, `${t} (${d[k].length})`),
+          h('ul', { class: 'mono' }, ...d[k].slice(0, DIFF_SHOWN).map((p) => h('li', {}, p))),
+          d[k].length > DIFF_SHOWN ? h('p', { class: 'empty' }, `and ${d[k].length - DIFF_SHOWN} more`) : ''
+        )
+      )
+  );
 }

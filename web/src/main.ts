@@ -12,8 +12,23 @@ import { createPeers, type PeersView } from './peers.ts';
 import { historyView } from './history.ts';
 import { browseView, type Browse } from './browse.ts';
 
-interface Folder { id: string; path: string; rootCap: string; watch: boolean; state: string; lastSnapshot: { cap: string; time: number } | null; lastError: string | null; pending: number }
-interface Status { peerId: string; peersConnected: number; storage: { offered: number; used: number; shares: number }; readOnly?: boolean; encoding: { k: number; n: number; happy: number } }
+interface Folder {
+  id: string;
+  path: string;
+  rootCap: string;
+  watch: boolean;
+  state: string;
+  lastSnapshot: { cap: string; time: number } | null;
+  lastError: string | null;
+  pending: number;
+}
+interface Status {
+  peerId: string;
+  peersConnected: number;
+  storage: { offered: number; used: number; shares: number };
+  readOnly?: boolean;
+  encoding: { k: number; n: number; happy: number };
+}
 
 const PEERS_REFRESH_MS = 15_000; // the peers table's own refresh (uptime, audits); peer events refresh it sooner
 const PEER_EVENT_DEBOUNCE_MS = 1_000;
@@ -51,9 +66,7 @@ function signInScreen(message = ''): void {
   modeBadge.hidden = true;
   signout.hidden = true;
   const input = h('input', { type: 'password', id: 'token', autocomplete: 'current-password', required: true }) as HTMLInputElement;
-  const form = h('form', { 'aria-label': 'Sign in' },
-    h('label', {}, 'API token', input),
-    h('button', { type: 'submit' }, 'Sign in'));
+  const form = h('form', { 'aria-label': 'Sign in' }, h('label', {}, 'API token', input), h('button', { type: 'submit' }, 'Sign in'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     setToken(input.value.trim());
@@ -66,11 +79,16 @@ function signInScreen(message = ''): void {
       showError(err);
     }
   });
-  app.append(h('section', {},
-    h('h2', {}, 'Sign in'),
-    h('p', {}, 'Paste the token from HOME/api-token (`cat ~/.local/share/p2pbackup/api-token`). It is kept for this tab only.'),
-    message ? h('p', { class: 'status' }, message) : '',
-    form));
+  app.append(
+    h(
+      'section',
+      {},
+      h('h2', {}, 'Sign in'),
+      h('p', {}, 'Paste the token from HOME/api-token (`cat ~/.local/share/p2pbackup/api-token`). It is kept for this tab only.'),
+      message ? h('p', { class: 'status' }, message) : '',
+      form
+    )
+  );
   input.focus();
 }
 
@@ -104,17 +122,33 @@ async function home(): Promise<void> {
   modeBadge.textContent = readOnly ? 'read-only light node' : 'owner';
 
   const activity = createActivity(showError);
-  const peers = createPeers((n) => { const el = document.getElementById('peers-connected'); if (el) el.textContent = String(n); });
+  const peers = createPeers((n) => {
+    const el = document.getElementById('peers-connected');
+    if (el) el.textContent = String(n);
+  });
   const dash = h('section', { 'aria-labelledby': 'dash-h' }, h('h2', { id: 'dash-h' }, 'Swarm'));
-  dash.append(h('dl', {},
-    h('dt', {}, 'Peer'), h('dd', { class: 'mono' }, status.peerId),
-    h('dt', {}, 'Peers connected'), h('dd', { id: 'peers-connected' }, String(status.peersConnected)),
-    h('dt', {}, 'Space offered'), h('dd', {}, readOnly ? 'none (read-only)' : fmtBytes(status.storage.offered)),
-    h('dt', {}, 'Space used by others'), h('dd', {}, `${fmtBytes(status.storage.used)} in ${status.storage.shares} shares`),
-    h('dt', {}, 'Swarm space'), h('dd', { id: 'swarm-space' }, peers.totals),
-    h('dt', {}, 'Encoding'), h('dd', {}, `${status.encoding.k}-of-${status.encoding.n}, on at least ${status.encoding.happy} peers`),
-    h('dt', {}, 'Balance'), h('dd', {}, peers.balance)));
-  if (status.peersConnected === 0) dash.append(h('p', { class: 'warning' }, 'No peers connected: backups and downloads wait until the daemon reaches the swarm.'));
+  dash.append(
+    h(
+      'dl',
+      {},
+      h('dt', {}, 'Peer'),
+      h('dd', { class: 'mono' }, status.peerId),
+      h('dt', {}, 'Peers connected'),
+      h('dd', { id: 'peers-connected' }, String(status.peersConnected)),
+      h('dt', {}, 'Space offered'),
+      h('dd', {}, readOnly ? 'none (read-only)' : fmtBytes(status.storage.offered)),
+      h('dt', {}, 'Space used by others'),
+      h('dd', {}, `${fmtBytes(status.storage.used)} in ${status.storage.shares} shares`),
+      h('dt', {}, 'Swarm space'),
+      h('dd', { id: 'swarm-space' }, peers.totals),
+      h('dt', {}, 'Encoding'),
+      h('dd', {}, `${status.encoding.k}-of-${status.encoding.n}, on at least ${status.encoding.happy} peers`),
+      h('dt', {}, 'Balance'),
+      h('dd', {}, peers.balance)
+    )
+  );
+  if (status.peersConnected === 0)
+    dash.append(h('p', { class: 'warning' }, 'No peers connected: backups and downloads wait until the daemon reaches the swarm.'));
 
   const foldersSection = h('section', { 'aria-labelledby': 'folders-h' }, h('h2', { id: 'folders-h' }, 'Folders'));
   const list = h('div', {});
@@ -137,13 +171,24 @@ async function home(): Promise<void> {
   await Promise.all([renderFolders(list), activity.load(), peers.refresh()]);
   let peerEvent: number | null = null;
   peersTimer = window.setInterval(() => void peers.refresh(), PEERS_REFRESH_MS);
-  stopEvents = events((e) => onEvent(e, list, activity, () => {
-    if (peerEvent === null) peerEvent = window.setTimeout(() => { peerEvent = null; void peers.refresh(); }, PEER_EVENT_DEBOUNCE_MS);
-  }), (err) => { if (err instanceof ApiError && err.code === 'ERR_UNAUTHORIZED') signInScreen('Signed out.'); }, () => {
-    // (Re)connected: what happened while the stream was down is read afresh.
-    void activity.load();
-    void loadHealth().then(() => refreshSafety());
-  });
+  stopEvents = events(
+    (e) =>
+      onEvent(e, list, activity, () => {
+        if (peerEvent === null)
+          peerEvent = window.setTimeout(() => {
+            peerEvent = null;
+            void peers.refresh();
+          }, PEER_EVENT_DEBOUNCE_MS);
+      }),
+    (err) => {
+      if (err instanceof ApiError && err.code === 'ERR_UNAUTHORIZED') signInScreen('Signed out.');
+    },
+    () => {
+      // (Re)connected: what happened while the stream was down is read afresh.
+      void activity.load();
+      void loadHealth().then(() => refreshSafety());
+    }
+  );
 }
 
 /** The health loop's view of every folder (absent on a peer that does not run it). */
@@ -160,10 +205,13 @@ async function loadHealth(): Promise<void> {
 function addFolderForm(done: () => void): HTMLElement {
   const path = h('input', { type: 'text', id: 'folder-path', placeholder: '/home/me/Documents', required: true }) as HTMLInputElement;
   const watch = h('input', { type: 'checkbox', checked: true }) as HTMLInputElement;
-  const form = h('form', { 'aria-label': 'Add a folder' },
+  const form = h(
+    'form',
+    { 'aria-label': 'Add a folder' },
     h('label', {}, 'Folder path', path),
     h('label', { class: 'inline' }, watch, 'Watch for changes'),
-    h('button', { type: 'submit' }, 'Add folder'));
+    h('button', { type: 'submit' }, 'Add folder')
+  );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
@@ -199,22 +247,52 @@ async function renderFolders(list: HTMLElement): Promise<void> {
   const body = h('tbody', {});
   for (const f of folders) {
     const state = h('span', { class: `badge state-${f.state}`, 'data-state': f.state }, stateLabel(f.state));
-    const row = h('tr', { 'data-folder': f.id, 'data-path': f.path },
+    const row = h(
+      'tr',
+      { 'data-folder': f.id, 'data-path': f.path },
       h('th', { scope: 'row', class: 'mono' }, f.path),
       h('td', { 'data-label': 'State' }, state, f.lastError ? h('div', { class: 'status' }, f.lastError) : ''),
       h('td', { 'data-label': 'Safety', class: 'safety-cell' }, safetyCell(f.path)),
       h('td', { 'data-label': 'Last snapshot' }, f.lastSnapshot ? fmtTime(f.lastSnapshot.time) : 'never'),
-      h('td', { 'data-label': 'Actions', class: 'actions' },
-        button('Browse', () => void openBrowser({ cap: f.rootCap, title: f.path, readOnly: false }), `Browse ${f.path}`), ' ',
-        button('History', () => void historyView(document.getElementById('panel')!, f, explain), `History of ${f.path}`), ' ',
-        button('Back up now', () => void backupNow(f), `Back up now: ${f.path}`), ' ',
-        button('Root cap', () => showCap(f), `Root cap of ${f.path}`)));
+      h(
+        'td',
+        { 'data-label': 'Actions', class: 'actions' },
+        button('Browse', () => void openBrowser({ cap: f.rootCap, title: f.path, readOnly: false }), `Browse ${f.path}`),
+        ' ',
+        button('History', () => void historyView(document.getElementById('panel')!, f, explain), `History of ${f.path}`),
+        ' ',
+        button('Back up now', () => void backupNow(f), `Back up now: ${f.path}`),
+        ' ',
+        button('Root cap', () => showCap(f), `Root cap of ${f.path}`)
+      )
+    );
     folderRows.set(f.id, row);
     body.append(row);
   }
-  list.append(h('div', { class: 'scroll' }, h('table', { 'aria-label': 'Folders', class: 'stack' },
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Path'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Safety'), h('th', { scope: 'col' }, 'Last snapshot'), h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Actions')))),
-    body)));
+  list.append(
+    h(
+      'div',
+      { class: 'scroll' },
+      h(
+        'table',
+        { 'aria-label': 'Folders', class: 'stack' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, 'Path'),
+            h('th', { scope: 'col' }, 'State'),
+            h('th', { scope: 'col' }, 'Safety'),
+            h('th', { scope: 'col' }, 'Last snapshot'),
+            h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Actions'))
+          )
+        ),
+        body
+      )
+    )
+  );
 }
 
 /** Redraw the safety cells from `health` (after a `health:folders` event), keeping any open disclosure open. */
@@ -243,7 +321,14 @@ async function backupNow(f: Folder): Promise<void> {
 }
 
 function stateLabel(s: string): string {
-  return ({ 'in-sync': 'in sync', scanning: 'scanning', uploading: 'uploading', committing: 'uploading', interrupted: 'interrupted', error: 'error' } as Record<string, string>)[s] ?? s;
+  return (
+    (
+      { 'in-sync': 'in sync', scanning: 'scanning', uploading: 'uploading', committing: 'uploading', interrupted: 'interrupted', error: 'error' } as Record<
+        string,
+        string
+      >
+    )[s] ?? s
+  );
 }
 
 function onEvent(e: { type: string; [k: string]: unknown }, list: HTMLElement, activity: Activity, peersChanged: () => void): void {
@@ -275,21 +360,34 @@ async function showCap(f: Folder): Promise<void> {
   const text = h('textarea', { id: 'rootcap', readonly: true, rows: 3 }, f.rootCap) as HTMLTextAreaElement;
   const copied = h('span', { class: 'status', role: 'status' });
   const img = h('img', { alt: `QR code of the root cap of ${f.path}` }) as HTMLImageElement;
-  const dialog = h('section', { role: 'dialog', 'aria-labelledby': 'cap-title', 'aria-modal': 'false' },
+  const dialog = h(
+    'section',
+    { role: 'dialog', 'aria-labelledby': 'cap-title', 'aria-modal': 'false' },
     h('h2', { id: 'cap-title' }, `Root cap of ${f.path}`),
-    h('p', { class: 'warning' }, 'Warning: this cap grants read access to every snapshot of this folder, on any device in the swarm. Share it only with people and devices you trust; it cannot be revoked.'),
+    h(
+      'p',
+      { class: 'warning' },
+      'Warning: this cap grants read access to every snapshot of this folder, on any device in the swarm. Share it only with people and devices you trust; it cannot be revoked.'
+    ),
     h('label', {}, 'Root cap', text),
-    h('p', {}, button('Copy', async () => {
-      try {
-        await navigator.clipboard.writeText(f.rootCap);
-        copied.textContent = 'Copied.';
-      } catch {
-        text.select();
-        copied.textContent = 'Select the text and copy it (the clipboard is not available here).';
-      }
-    }), ' ', copied),
+    h(
+      'p',
+      {},
+      button('Copy', async () => {
+        try {
+          await navigator.clipboard.writeText(f.rootCap);
+          copied.textContent = 'Copied.';
+        } catch {
+          text.select();
+          copied.textContent = 'Select the text and copy it (the clipboard is not available here).';
+        }
+      }),
+      ' ',
+      copied
+    ),
     h('div', { class: 'qr' }, img),
-    button('Close', () => clear(panel)));
+    button('Close', () => clear(panel))
+  );
   panel.append(dialog);
   try {
     const res = await api<Response>(`/api/caps/qr?${new URLSearchParams({ cap: f.rootCap, format: 'svg' })}`, { raw: true });
@@ -307,7 +405,9 @@ async function openBrowser(b: Browse): Promise<void> {
 
 function button(label: string, onClick: () => unknown, ariaLabel?: string): HTMLButtonElement {
   const b = h('button', { type: 'button', class: 'secondary', ...(ariaLabel ? { 'aria-label': ariaLabel } : {}) }, label) as HTMLButtonElement;
-  b.addEventListener('click', () => { void onClick(); });
+  b.addEventListener('click', () => {
+    void onClick();
+  });
   return b;
 }
 

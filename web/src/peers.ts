@@ -7,14 +7,30 @@ import { api } from './api.ts';
 import { balanceBar } from './charts.ts';
 import { fmtAgo, fmtBytes, fmtDuration, h, shortPeer } from './dom.ts';
 
-interface PeerInfo { id: string; addresses: string[]; latencyMs?: number; reachability?: unknown }
+interface PeerInfo {
+  id: string;
+  addresses: string[];
+  latencyMs?: number;
+  reachability?: unknown;
+}
 interface Balance {
-  peer: string; storedForThem: number; theyStoreForMe: number; balance: number; standing: 'good' | 'failed';
+  peer: string;
+  storedForThem: number;
+  theyStoreForMe: number;
+  balance: number;
+  standing: 'good' | 'failed';
   audits: { ok: number; failed: number; lastOk: number | null; lastFailure: number | null; lastError: string | null };
   uptime: { firstSeen: number; lastSeen: number; connectedMs: number; connected: boolean };
 }
-interface Fairness { offer: { offered: number; usedByOthers: number }; use: { placed: number; peers: number }; peers: Balance[] }
-interface SwarmOverview { peers: { id: string; latencyMs: number | null; offered: number | null; used: number | null; free: number | null; shares: number | null }[]; totals: { peers: number; answered: number; offered: number; used: number; free: number } }
+interface Fairness {
+  offer: { offered: number; usedByOthers: number };
+  use: { placed: number; peers: number };
+  peers: Balance[];
+}
+interface SwarmOverview {
+  peers: { id: string; latencyMs: number | null; offered: number | null; used: number | null; free: number | null; shares: number | null }[];
+  totals: { peers: number; answered: number; offered: number; used: number; free: number };
+}
 
 /**
  * How a peer is reached. Issue 18 adds reachability per peer to GET /api/peers: a string ("direct",
@@ -71,7 +87,10 @@ export function createPeers(onConnected: (n: number) => void = () => {}): PeersV
     busy = true;
     try {
       const [peers, fairness, swarm] = await Promise.all([
-        api<{ peers: PeerInfo[] }>('/api/peers').then((r) => r.peers, () => [] as PeerInfo[]),
+        api<{ peers: PeerInfo[] }>('/api/peers').then(
+          (r) => r.peers,
+          () => [] as PeerInfo[]
+        ),
         api<Fairness>('/api/fairness').catch(() => null),
         api<SwarmOverview>('/api/swarm').catch(() => null)
       ]);
@@ -84,15 +103,21 @@ export function createPeers(onConnected: (n: number) => void = () => {}): PeersV
 
   function render(peers: PeerInfo[], fairness: Fairness | null, swarm: SwarmOverview | null): void {
     // Fairness balances come from another service; absent, say so rather than show a number we lack.
-    balance.textContent = fairness ? `others store ${fmtBytes(fairness.use.placed)} for me; I store ${fmtBytes(fairness.offer.usedByOthers)} for them` : 'not available on this daemon';
+    balance.textContent = fairness
+      ? `others store ${fmtBytes(fairness.use.placed)} for me; I store ${fmtBytes(fairness.offer.usedByOthers)} for them`
+      : 'not available on this daemon';
     totals.textContent = swarm
       ? `${fmtBytes(swarm.totals.used)} used of ${fmtBytes(swarm.totals.offered)} offered by ${swarm.totals.answered} of ${swarm.totals.peers} peers (this one included)`
       : 'unknown';
     const connected = new Map(peers.map((p) => [p.id, p]));
     const balances = new Map((fairness?.peers ?? []).map((b) => [b.peer, b]));
     const space = new Map((swarm?.peers ?? []).map((p) => [p.id, p]));
-    const ids = [...new Set([...connected.keys(), ...balances.keys()])]
-      .sort((a, b) => Number(connected.has(b)) - Number(connected.has(a)) || (balances.get(b)?.theyStoreForMe ?? 0) - (balances.get(a)?.theyStoreForMe ?? 0) || a.localeCompare(b));
+    const ids = [...new Set([...connected.keys(), ...balances.keys()])].sort(
+      (a, b) =>
+        Number(connected.has(b)) - Number(connected.has(a)) ||
+        (balances.get(b)?.theyStoreForMe ?? 0) - (balances.get(a)?.theyStoreForMe ?? 0) ||
+        a.localeCompare(b)
+    );
     body.replaceChildren();
     if (!ids.length) {
       body.append(h('p', { class: 'empty' }, 'No peers yet: the daemon has not reached the swarm.'));
@@ -104,24 +129,51 @@ export function createPeers(onConnected: (n: number) => void = () => {}): PeersV
       const b = balances.get(id);
       const sp = space.get(id);
       const latency = p?.latencyMs ?? sp?.latencyMs ?? null;
-      return h('tr', { 'data-peer': id },
+      return h(
+        'tr',
+        { 'data-peer': id },
         h('th', { scope: 'row', class: 'mono', title: id }, shortPeer(id)),
         h('td', { 'data-label': 'Reached via' }, reachedVia(p)),
         h('td', { 'data-label': 'Uptime seen' }, uptimeText(b, connected.has(id))),
-        h('td', { 'data-label': 'For me / for it', 'data-for-me': b?.theyStoreForMe ?? '', 'data-for-them': b?.storedForThem ?? '' },
+        h(
+          'td',
+          { 'data-label': 'For me / for it', 'data-for-me': b?.theyStoreForMe ?? '', 'data-for-them': b?.storedForThem ?? '' },
           b ? balanceBar(b.theyStoreForMe, b.storedForThem, max) : '',
-          h('div', { class: 'small' }, b ? `${fmtBytes(b.theyStoreForMe)} for me · ${fmtBytes(b.storedForThem)} for it` : 'no account yet')),
+          h('div', { class: 'small' }, b ? `${fmtBytes(b.theyStoreForMe)} for me · ${fmtBytes(b.storedForThem)} for it` : 'no account yet')
+        ),
         h('td', { 'data-label': 'Audits', class: b?.standing === 'failed' ? 'bad' : '' }, auditText(b)),
         h('td', { 'data-label': 'Latency' }, latency === null ? '—' : `${Math.round(latency)} ms`),
-        h('td', { 'data-label': 'Space offered' }, sp?.offered != null ? `${fmtBytes(sp.used ?? 0)} used of ${fmtBytes(sp.offered)}` : '—'));
+        h('td', { 'data-label': 'Space offered' }, sp?.offered != null ? `${fmtBytes(sp.used ?? 0)} used of ${fmtBytes(sp.offered)}` : '—')
+      );
     });
     body.append(
-      h('p', { class: 'legend' },
-        h('span', { class: 'key key-me', 'aria-hidden': 'true' }), ' stores for me ',
-        h('span', { class: 'key key-them', 'aria-hidden': 'true' }), ' I store for it (one scale for every peer)'),
-      h('div', { class: 'scroll' }, h('table', { 'aria-label': 'Peers', class: 'stack' },
-        h('thead', {}, h('tr', {}, ...['Peer', 'Reached via', 'Uptime seen', 'For me / for it', 'Audits', 'Latency', 'Space offered'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, ...rows))));
+      h(
+        'p',
+        { class: 'legend' },
+        h('span', { class: 'key key-me', 'aria-hidden': 'true' }),
+        ' stores for me ',
+        h('span', { class: 'key key-them', 'aria-hidden': 'true' }),
+        ' I store for it (one scale for every peer)'
+      ),
+      h(
+        'div',
+        { class: 'scroll' },
+        h(
+          'table',
+          { 'aria-label': 'Peers', class: 'stack' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...['Peer', 'Reached via', 'Uptime seen', 'For me / for it', 'Audits', 'Latency', 'Space offered'].map((t) => h('th', { scope: 'col' }, t))
+            )
+          ),
+          h('tbody', {}, ...rows)
+        )
+      )
+    );
   }
 
   return { element, totals, balance, refresh };

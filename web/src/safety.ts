@@ -92,16 +92,29 @@ export function safetyView(f: FolderHealth | undefined): HTMLElement {
   if (!f) return h('div', { class: 'safety', 'data-health': 'none' }, h('span', { class: 'empty' }, 'The health loop has not reported on this folder yet.'));
   const inputs = modelInputs(f);
   const figure = h('span', { class: 'nines', title: inputs.join('\n') }, ninesText(f.durability));
-  const details = h('details', {},
+  const details = h(
+    'details',
+    {},
     h('summary', {}, 'How safe, in detail'),
-    h('dl', {},
-      h('dt', {}, 'Packs below the repair threshold'), h('dd', { 'data-below': f.below }, `${f.below} of ${f.packs ?? '?'} (threshold: ${f.threshold} distinct peers)`),
-      h('dt', {}, 'Last full check'), h('dd', {}, f.lastFullCheck === null ? 'not yet' : fmtAgo(f.lastFullCheck)),
-      h('dt', {}, 'Last repair'), h('dd', { 'data-last-repair': f.lastRepair ?? '' }, f.lastRepair === null ? 'none' : fmtAgo(f.lastRepair))),
-    h('ul', { class: 'inputs' }, ...inputs.map((l) => h('li', {}, l))));
-  return h('div', { class: 'safety', 'data-health': f.state },
-    h('span', { class: `badge health-${f.state}` }, h('span', { 'aria-hidden': 'true' }, ICON[f.state]), ` ${LABEL[f.state]}`), ' ',
+    h(
+      'dl',
+      {},
+      h('dt', {}, 'Packs below the repair threshold'),
+      h('dd', { 'data-below': f.below }, `${f.below} of ${f.packs ?? '?'} (threshold: ${f.threshold} distinct peers)`),
+      h('dt', {}, 'Last full check'),
+      h('dd', {}, f.lastFullCheck === null ? 'not yet' : fmtAgo(f.lastFullCheck)),
+      h('dt', {}, 'Last repair'),
+      h('dd', { 'data-last-repair': f.lastRepair ?? '' }, f.lastRepair === null ? 'none' : fmtAgo(f.lastRepair))
+    ),
+    h('ul', { class: 'inputs' }, ...inputs.map((l) => h('li', {}, l)))
+  );
+  return h(
+    'div',
+    { class: 'safety', 'data-health': f.state },
+    h('span', { class: `badge health-${f.state}` }, h('span', { 'aria-hidden': 'true' }, ICON[f.state]), ` ${LABEL[f.state]}`),
+    ' ',
     figure,
     h('p', { class: 'sentence' }, sentence(f)),
-    details);
+    details
+  );
 }

@@ -8,18 +8,28 @@ import type { Routes } from './context.ts';
 const operation = { $ref: 'Operation#' };
 
 export const operationRoutes: Routes = (app, { peer }) => {
-  app.get('/api/operations', {
-    schema: {
-      summary: 'long operations running now (oldest first), then the latest finished ones (newest first)', tags: ['operations'],
-      response: { 200: { type: 'object', properties: { operations: { type: 'array', items: operation } } }, ...errors }
-    }
-  }, async () => ({ operations: peer.operations() }));
+  app.get(
+    '/api/operations',
+    {
+      schema: {
+        summary: 'long operations running now (oldest first), then the latest finished ones (newest first)',
+        tags: ['operations'],
+        response: { 200: { type: 'object', properties: { operations: { type: 'array', items: operation } } }, ...errors }
+      }
+    },
+    async () => ({ operations: peer.operations() })
+  );
 
-  app.post('/api/operations/:id/cancel', {
-    schema: {
-      summary: 'cancel a running operation (answers at once; it ends as "cancelled" once it has stopped); a finished one is answered as it is', tags: ['operations'],
-      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
-      response: { 200: { type: 'object', properties: { operation } }, ...errors }
-    }
-  }, async (req) => ({ operation: peer.cancelOperation((req.params as { id: string }).id) }));
+  app.post(
+    '/api/operations/:id/cancel',
+    {
+      schema: {
+        summary: 'cancel a running operation (answers at once; it ends as "cancelled" once it has stopped); a finished one is answered as it is',
+        tags: ['operations'],
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
+        response: { 200: { type: 'object', properties: { operation } }, ...errors }
+      }
+    },
+    async (req) => ({ operation: peer.cancelOperation((req.params as { id: string }).id) })
+  );
 };

@@ -55,7 +55,11 @@ export const ndjsonResponse = (description: string) => ({
 export const anyObject = { type: 'object', additionalProperties: true } as const;
 
 /** Keep a long operation running when the connection closes (the web UI's choice: it survives a page reload). */
-export const detach = { type: 'boolean', default: false, description: 'keep running if this connection closes; follow it in GET /api/operations and the event stream, cancel it with POST /api/operations/{id}/cancel' } as const;
+export const detach = {
+  type: 'boolean',
+  default: false,
+  description: 'keep running if this connection closes; follow it in GET /api/operations and the event stream, cancel it with POST /api/operations/{id}/cancel'
+} as const;
 
 const count = { type: 'number', minimum: 0 } as const;
 export const OperationSchema = {
@@ -80,7 +84,11 @@ export const OperationSchema = {
   }
 } as const;
 
-const reachPath = { type: ['string', 'null'], enum: ['direct', 'own-connection', 'relay', null], description: 'direct: we dialled it; own-connection: over the connection it opened to us (it sits behind NAT); relay: a circuit through `relay`' } as const;
+const reachPath = {
+  type: ['string', 'null'],
+  enum: ['direct', 'own-connection', 'relay', null],
+  description: 'direct: we dialled it; own-connection: over the connection it opened to us (it sits behind NAT); relay: a circuit through `relay`'
+} as const;
 
 /** A connected peer (GET /api/peers): its addresses and how storage traffic reaches it now. */
 export const PeerSchema = {
@@ -90,8 +98,11 @@ export const PeerSchema = {
     id: { type: 'string' },
     addresses: { type: 'array', items: { type: 'string' } },
     latencyMs: { type: 'number' },
-    reach: { ...reachPath, description: `how storage traffic reaches this peer now (its best open connection); null: only a limited (control-traffic) connection. ${reachPath.description}` },
-    relay: { type: ['string', 'null'], description: 'the relay\'s peer id when reach is relay' }
+    reach: {
+      ...reachPath,
+      description: `how storage traffic reaches this peer now (its best open connection); null: only a limited (control-traffic) connection. ${reachPath.description}`
+    },
+    relay: { type: ['string', 'null'], description: "the relay's peer id when reach is relay" }
   }
 } as const;
 
@@ -101,20 +112,48 @@ export const ReachabilitySchema = {
   type: ['object', 'null'],
   description: 'How others reach this peer, confirmed by asking peers to dial it back (null on a peer that does not check).',
   properties: {
-    ways: { type: 'array', items: { type: 'string', enum: ['public', 'upnp', 'ipv6', 'own-connections', 'relay'] }, description: 'best first: public (dialled back at an IPv4 address of its own), upnp (at a mapping its router made), ipv6, own-connections (only over the connections it keeps open: behind NAT), relay (through the relays listed)' },
+    ways: {
+      type: 'array',
+      items: { type: 'string', enum: ['public', 'upnp', 'ipv6', 'own-connections', 'relay'] },
+      description:
+        'best first: public (dialled back at an IPv4 address of its own), upnp (at a mapping its router made), ipv6, own-connections (only over the connections it keeps open: behind NAT), relay (through the relays listed)'
+    },
     summary: { type: 'string', description: 'one line for people' },
     dialable: { type: ['boolean', 'null'], description: 'some address was dialled back; null before any peer answered' },
     checkedAt: { type: ['number', 'null'], description: 'ms since epoch of the last answered check' },
-    confirmed: { type: 'array', items: { type: 'object', properties: { address: { type: 'string' }, kind: { type: 'string', enum: ['public', 'upnp', 'ipv6'] }, by: { type: 'array', items: { type: 'string' }, description: 'peers that dialled it' } } } },
+    confirmed: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          address: { type: 'string' },
+          kind: { type: 'string', enum: ['public', 'upnp', 'ipv6'] },
+          by: { type: 'array', items: { type: 'string' }, description: 'peers that dialled it' }
+        }
+      }
+    },
     unconfirmed: { type: 'array', items: { type: 'string' }, description: 'addresses peers tried and could not dial' },
-    relays: { type: 'array', items: { type: 'object', properties: { peer: { type: 'string' }, expiresAt: { type: 'number' } } }, description: 'relay reservations held: peers behind NAT reach this one through them' },
-    ownConnections: { type: 'object', properties: { kept: { type: 'integer' }, target: { type: 'integer' } }, description: 'outbound connections kept open for others to reach this peer over (target 0 while dialable)' },
+    relays: {
+      type: 'array',
+      items: { type: 'object', properties: { peer: { type: 'string' }, expiresAt: { type: 'number' } } },
+      description: 'relay reservations held: peers behind NAT reach this one through them'
+    },
+    ownConnections: {
+      type: 'object',
+      properties: { kept: { type: 'integer' }, target: { type: 'integer' } },
+      description: 'outbound connections kept open for others to reach this peer over (target 0 while dialable)'
+    },
     relayServer: {
       type: ['object', 'null'],
       description: 'the relay this peer serves (--relay-server), null if none',
       properties: {
-        reservations: { type: 'integer' }, circuits: { type: 'integer' }, bytesRelayed: { type: 'number' }, overBudget: { type: 'integer' }, throttled: { type: 'integer' },
-        rate: { type: 'number', description: 'bytes/s over all circuits, 0: no cap' }, dailyBytes: { type: 'number', description: 'bytes a member may send per day, 0: no cap' },
+        reservations: { type: 'integer' },
+        circuits: { type: 'integer' },
+        bytesRelayed: { type: 'number' },
+        overBudget: { type: 'integer' },
+        throttled: { type: 'integer' },
+        rate: { type: 'number', description: 'bytes/s over all circuits, 0: no cap' },
+        dailyBytes: { type: 'number', description: 'bytes a member may send per day, 0: no cap' },
         members: { type: 'array', items: { type: 'object', properties: { peer: { type: 'string' }, bytes: { type: 'number' } } } }
       }
     }

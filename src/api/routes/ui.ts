@@ -6,12 +6,14 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
 export const WEB_ROOT = fileURLToPath(new URL('../../../build/web/', import.meta.url));
-const CSP = "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 export async function uiRoutes(app: FastifyInstance, root = WEB_ROOT): Promise<void> {
   if (!existsSync(root)) {
     app.get('/', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
-      reply.type('text/plain').send('The web UI is not built: run `npm run build` (or `node scripts/build.ts --web-only`).\n'));
+      reply.type('text/plain').send('The web UI is not built: run `npm run build` (or `node scripts/build.ts --web-only`).\n')
+    );
     return;
   }
   await app.register(fastifyStatic, {

@@ -23,21 +23,38 @@ export function registerBackup(program: Command, ctx: Context): void {
       if (!st?.isDirectory()) throw new P2PBackupError('ERR_USAGE', `not a directory: ${dir}`);
       const excludes = [...o.exclude];
       for (const f of o.excludeFile) {
-        const text = await readFile(f, 'utf8').catch((e) => { throw new P2PBackupError('ERR_USAGE', `cannot read exclude file ${f}: ${e.code ?? e.message}`); });
-        excludes.push(...text.split('\n').map((l: string) => l.trim()).filter((l: string) => l && !l.startsWith('#')));
+        const text = await readFile(f, 'utf8').catch((e) => {
+          throw new P2PBackupError('ERR_USAGE', `cannot read exclude file ${f}: ${e.code ?? e.message}`);
+        });
+        excludes.push(
+          ...text
+            .split('\n')
+            .map((l: string) => l.trim())
+            .filter((l: string) => l && !l.startsWith('#'))
+        );
       }
       const api = await ctx.api();
       const json = ctx.json();
       const status = createStatus(ctx.io, json, o.verbose === true);
-      const folder = await api.operation('POST', '/api/backup', { path: abs, excludes, excludeIfPresent: o.excludeIfPresent, verbose: o.verbose === true }, {
-        onEvent: (e) => {
-          if (json) ctx.io.stdout.write(JSON.stringify({ type: 'status', event: e }) + '\n');
-          else status.event(e);
-        }
-      }).finally(() => status.stop());
+      const folder = await api
+        .operation(
+          'POST',
+          '/api/backup',
+          { path: abs, excludes, excludeIfPresent: o.excludeIfPresent, verbose: o.verbose === true },
+          {
+            onEvent: (e) => {
+              if (json) ctx.io.stdout.write(JSON.stringify({ type: 'status', event: e }) + '\n');
+              else status.event(e);
+            }
+          }
+        )
+        .finally(() => status.stop());
       const stats = folder.lastStats ?? {};
       const seconds = status.summary().seconds;
-      ctx.out({ type: 'summary', folder: folder.path, rootCap: folder.rootCap, snapshotCap: folder.lastSnapshot?.cap, state: folder.state, seconds, stats }, () => renderBackup(folder, stats, seconds));
+      ctx.out(
+        { type: 'summary', folder: folder.path, rootCap: folder.rootCap, snapshotCap: folder.lastSnapshot?.cap, state: folder.state, seconds, stats },
+        () => renderBackup(folder, stats, seconds)
+      );
       if (stats?.skipped?.length) ctx.io.setExitCode(EXIT.INCOMPLETE);
     });
 }

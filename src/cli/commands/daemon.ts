@@ -12,6 +12,12 @@ export function registerDaemon(program: Command, ctx: Context): void {
     .option('--relay-server', 'relay storage traffic for members behind NAT (limits: config relay.rate, relay.dailyBytes)')
     .action(async (o) => {
       const { runDaemon } = await import('../../daemon/index.ts');
-      await runDaemon(ctx.home(), { bootstrap: o.bootstrap, logLevel: o.logLevel, readOnly: o.readOnly === true, relayServer: o.relayServer === true, healthOverride: ctx.io.env.P2PBACKUP_HEALTH });
+      await runDaemon(ctx.home(), {
+        bootstrap: o.bootstrap,
+        logLevel: o.logLevel,
+        readOnly: o.readOnly === true,
+        relayServer: o.relayServer === true,
+        healthOverride: ctx.io.env.P2PBACKUP_HEALTH
+      });
     });
 }

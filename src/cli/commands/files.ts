@@ -30,49 +30,61 @@ export function registerFiles(program: Command, ctx: Context): void {
       const progress = createProgress(ctx.io, 'put', st.size, ctx.json());
       let result: any;
       try {
-        result = await api.operation('POST', `/api/files?${q}`, { path }, { onEvent: (e) => { if (e.type === 'client:upload:encode') progress.update(e); } });
+        result = await api.operation(
+          'POST',
+          `/api/files?${q}`,
+          { path },
+          {
+            onEvent: (e) => {
+              if (e.type === 'client:upload:encode') progress.update(e);
+            }
+          }
+        );
       } finally {
         progress.stop();
       }
       ctx.out(result, () => printable(result.cap));
     });
 
-  withCapFile(program
-    .command('get')
-    .description('fetch a file by its cap, verified; to stdout or -o FILE')
-    .argument('[cap]', 'the read cap, or - to read it from stdin')
-    .option('-o, --output <file>', 'write here (atomically) instead of stdout'))
-    .action(async (arg: string | undefined, o) => {
-      const { caps: [cap] } = await resolveCaps(ctx.io, 1, [arg], o.capFile);
-      const api = await ctx.api();
-      const res = await api.request('GET', `/api/files/${encodeURIComponent(cap)}`);
-      const size = Number(res.headers.get('content-length') ?? 0);
-      const body = Readable.fromWeb(res.body as any);
-      if (!o.output) {
-        await pipeline(body, ctx.io.stdout);
-        return;
+  withCapFile(
+    program
+      .command('get')
+      .description('fetch a file by its cap, verified; to stdout or -o FILE')
+      .argument('[cap]', 'the read cap, or - to read it from stdin')
+      .option('-o, --output <file>', 'write here (atomically) instead of stdout')
+  ).action(async (arg: string | undefined, o) => {
+    const {
+      caps: [cap]
+    } = await resolveCaps(ctx.io, 1, [arg], o.capFile);
+    const api = await ctx.api();
+    const res = await api.request('GET', `/api/files/${encodeURIComponent(cap)}`);
+    const size = Number(res.headers.get('content-length') ?? 0);
+    const body = Readable.fromWeb(res.body as any);
+    if (!o.output) {
+      await pipeline(body, ctx.io.stdout);
+      return;
+    }
+    const target = resolve(o.output);
+    const tmp = `${target}.p2pbackup-tmp-${ctx.io.pid}`;
+    const progress = createProgress(ctx.io, 'get', size, ctx.json());
+    let done = 0;
+    const count = new Transform({
+      transform(chunk, _enc, cb) {
+        done += chunk.length;
+        progress.update({ type: 'bytes', bytes: done });
+        cb(null, chunk);
       }
-      const target = resolve(o.output);
-      const tmp = `${target}.p2pbackup-tmp-${ctx.io.pid}`;
-      const progress = createProgress(ctx.io, 'get', size, ctx.json());
-      let done = 0;
-      const count = new Transform({
-        transform(chunk, _enc, cb) {
-          done += chunk.length;
-          progress.update({ type: 'bytes', bytes: done });
-          cb(null, chunk);
-        }
-      });
-      try {
-        await pipeline(body, count, createWriteStream(tmp));
-        if (done !== size) throw new P2PBackupError('ERR_CORRUPT_SHARE', `download ended after ${done} of ${size} bytes`);
-        await rename(tmp, target);
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      } finally {
-        progress.stop();
-      }
-      ctx.out({ path: target, size }, () => `wrote ${printable(target)} (${size} bytes)`);
     });
+    try {
+      await pipeline(body, count, createWriteStream(tmp));
+      if (done !== size) throw new P2PBackupError('ERR_CORRUPT_SHARE', `download ended after ${done} of ${size} bytes`);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    } finally {
+      progress.stop();
+    }
+    ctx.out({ path: target, size }, () => `wrote ${printable(target)} (${size} bytes)`);
+  });
 }

@@ -23,8 +23,18 @@ export function registerInit(program: Command, ctx: Context): void {
     .action(async (o) => {
       const { initHome } = await import('../../peer/init.ts');
       const r = await initHome(ctx.home(), {
-        bootstrap: o.bootstrap, listen: o.listen, announce: o.announce, offer: o.offer, mdns: o.mdns,
-        swarmKey: o.swarmKey === true, swarmKeyFile: o.swarmKeyFile, apiPort: o.apiPort, apiHost: o.apiHost, relayServer: o.relayServer, relayClient: o.relayClient, upnp: o.upnp
+        bootstrap: o.bootstrap,
+        listen: o.listen,
+        announce: o.announce,
+        offer: o.offer,
+        mdns: o.mdns,
+        swarmKey: o.swarmKey === true,
+        swarmKeyFile: o.swarmKeyFile,
+        apiPort: o.apiPort,
+        apiHost: o.apiHost,
+        relayServer: o.relayServer,
+        relayClient: o.relayClient,
+        upnp: o.upnp
       });
       const qr = ctx.json() ? '' : await QRCode.toString(r.recoveryCap, { type: 'terminal', small: true, errorCorrectionLevel: 'L' });
       ctx.out(r, () => renderInit(r, qr));

@@ -17,7 +17,9 @@ export function registerLocal(program: Command, ctx: Context): void {
 
   program
     .command('demo')
-    .description('the main job on an embedded default: a local swarm on loopback backs up a folder (a sample, or DIR), loses two peers, and a fresh device restores it from the root cap')
+    .description(
+      'the main job on an embedded default: a local swarm on loopback backs up a folder (a sample, or DIR), loses two peers, and a fresh device restores it from the root cap'
+    )
     .argument('[dir]', 'folder to back up (default: a generated sample tree)')
     .action(async (dir?: string) => {
       const { runDemo } = await import('../../peer/demo.ts');

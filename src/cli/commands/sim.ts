@@ -22,7 +22,16 @@ export function registerSim(program: Command, ctx: Context): void {
       const { simulateIncentives, formatTable, renderChart } = await import('../../fairness/sim/index.ts');
       let r;
       try {
-        r = simulateIncentives({ samples: o.samples, seed: o.seed, ratio: o.ratio, meanA: o.meanA, meanB: o.meanB, hMin: o.hMin, hMax: o.hMax, points: o.points });
+        r = simulateIncentives({
+          samples: o.samples,
+          seed: o.seed,
+          ratio: o.ratio,
+          meanA: o.meanA,
+          meanB: o.meanB,
+          hMin: o.hMin,
+          hMax: o.hMax,
+          points: o.points
+        });
       } catch (err) {
         if (err instanceof RangeError) throw new P2PBackupError('ERR_USAGE', err.message);
         throw err;

@@ -15,21 +15,22 @@ export function registerWatch(program: Command, ctx: Context): void {
       const f = await api.json<any>('POST', '/api/folders', { path: resolve(dir), watch: true, excludes: o.exclude });
       ctx.out(f, () => renderWatchAdd(f));
     });
-  withCapFile(watchCmd
-    .command('remove')
-    .usage('[options] <dir|id>')
-    .argument('[dir|id]', 'a folder path, its id, or its root cap (- to read it from stdin)'))
-    .action(async (arg: string | undefined, o) => {
-      const { caps: [dir] } = await resolveCaps(ctx.io, 1, [arg], o.capFile);
-      const api = await ctx.api();
-      const f = await api.json<any>('DELETE', `/api/folders?folder=${encodeURIComponent(isCap(dir) ? dir : dir.includes('/') || dir === '.' ? resolve(dir) : dir)}`);
-      ctx.out(f, () => renderWatchRemove(f));
-    });
-  watchCmd
-    .command('list')
-    .action(async () => {
-      const api = await ctx.api();
-      const r = await api.json<{ folders: any[] }>('GET', '/api/folders');
-      ctx.out(r, () => renderWatchList(r));
-    });
+  withCapFile(
+    watchCmd.command('remove').usage('[options] <dir|id>').argument('[dir|id]', 'a folder path, its id, or its root cap (- to read it from stdin)')
+  ).action(async (arg: string | undefined, o) => {
+    const {
+      caps: [dir]
+    } = await resolveCaps(ctx.io, 1, [arg], o.capFile);
+    const api = await ctx.api();
+    const f = await api.json<any>(
+      'DELETE',
+      `/api/folders?folder=${encodeURIComponent(isCap(dir) ? dir : dir.includes('/') || dir === '.' ? resolve(dir) : dir)}`
+    );
+    ctx.out(f, () => renderWatchRemove(f));
+  });
+  watchCmd.command('list').action(async () => {
+    const api = await ctx.api();
+    const r = await api.json<{ folders: any[] }>('GET', '/api/folders');
+    ctx.out(r, () => renderWatchList(r));
+  });
 }

@@ -51,7 +51,9 @@ export function renderChart(r: IncentivesResult): string {
     const d = pts.map((p, j) => `${j ? 'L' : 'M'}${px(xs[j]).toFixed(1)},${py(p.welfare[s.key]).toFixed(1)}`).join(' ');
     out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     const ly = M.top + 20 + i * 20;
-    out.push(`<line x1="${W - M.right + 12}" y1="${ly}" x2="${W - M.right + 36}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+    out.push(
+      `<line x1="${W - M.right + 12}" y1="${ly}" x2="${W - M.right + 36}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`
+    );
     out.push(`<text x="${W - M.right + 40}" y="${ly + 4}">${esc(s.label)}</text>`);
   });
   out.push('</svg>');

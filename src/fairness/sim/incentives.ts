@@ -19,7 +19,11 @@ export interface IncentivesInit {
   points?: number;
 }
 
-export interface IncentivesPoint { heterogeneity: number; meanB: number; welfare: Welfare }
+export interface IncentivesPoint {
+  heterogeneity: number;
+  meanB: number;
+  welfare: Welfare;
+}
 
 export interface IncentivesResult {
   model: {
@@ -53,7 +57,11 @@ export function simulateIncentives(init: IncentivesInit = {}): IncentivesResult 
     model: {
       distribution: 'exponential',
       heterogeneity: 'h = ratio * meanB / meanA (cost of the space one backup needs / value of a backup); the sweep keeps meanA and varies meanB',
-      ratio: o.ratio, meanA: o.meanA, meanB: o.meanB, samples: o.samples, seed: o.seed,
+      ratio: o.ratio,
+      meanA: o.meanA,
+      meanB: o.meanB,
+      samples: o.samples,
+      seed: o.seed,
       base: at((o.ratio * o.meanB) / o.meanA)
     },
     points,
@@ -85,7 +93,9 @@ function findThreshold(pop: Population, o: Required<IncentivesInit>, points: Inc
 }
 
 function check(o: Required<IncentivesInit>): void {
-  const bad = (msg: string) => { throw new RangeError(msg); };
+  const bad = (msg: string) => {
+    throw new RangeError(msg);
+  };
   if (!Number.isInteger(o.samples) || o.samples < 100 || o.samples > 10_000_000) bad('samples must be an integer 100..10,000,000');
   if (!Number.isInteger(o.seed) || o.seed < 0) bad('seed must be a non-negative integer');
   for (const k of ['ratio', 'meanA', 'meanB', 'hMin', 'hMax'] as const) if (!(Number.isFinite(o[k]) && o[k] > 0)) bad(`${k} must be a positive number`);
@@ -100,7 +110,10 @@ export function formatTable(r: IncentivesResult): string {
   const lines = [
     `model: a ~ Exp(${r.model.meanA}), b ~ Exp(h * ${r.model.meanA} / ${fmt(r.model.ratio)}), n/k = ${fmt(r.model.ratio)}, ${r.model.samples} users, seed ${r.model.seed}`,
     `${'h'.padStart(8)} ${'optimum'.padStart(9)} ${'symmetric'.padStart(9)} ${'monopoly'.padStart(9)}  better`,
-    ...r.points.map((p) => `${p.heterogeneity.toFixed(3).padStart(8)} ${f(p.welfare.optimum)} ${f(p.welfare.symmetric)} ${f(p.welfare.monopoly)}  ${p.welfare.monopoly > p.welfare.symmetric ? 'monopoly' : 'symmetric'}`),
+    ...r.points.map(
+      (p) =>
+        `${p.heterogeneity.toFixed(3).padStart(8)} ${f(p.welfare.optimum)} ${f(p.welfare.symmetric)} ${f(p.welfare.monopoly)}  ${p.welfare.monopoly > p.welfare.symmetric ? 'monopoly' : 'symmetric'}`
+    ),
     r.threshold === null ? 'threshold: none in this sweep' : `threshold: the monopoly beats the symmetric scheme for h > ${r.threshold.toFixed(3)}`
   ];
   return lines.join('\n');

@@ -5,7 +5,15 @@
 export { simulateIncentives, formatTable, SIM_DEFAULTS, type IncentivesInit, type IncentivesResult, type IncentivesPoint } from './incentives.ts';
 export { renderChart } from './chart.ts';
 export {
-  samplePopulation, welfare, symmetricWelfare, optimumWelfare, monopolyWelfare, symmetricExact, optimumExact, servedWelfareExact,
-  type Welfare, type Population
+  samplePopulation,
+  welfare,
+  symmetricWelfare,
+  optimumWelfare,
+  monopolyWelfare,
+  symmetricExact,
+  optimumExact,
+  servedWelfareExact,
+  type Welfare,
+  type Population
 } from './model.ts';
 export { mulberry32, standardExponentials } from './rng.ts';

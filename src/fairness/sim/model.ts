@@ -12,7 +12,11 @@
 // curves over a sweep are smooth and the output is deterministic for a seed.
 import { mulberry32, standardExponentials } from './rng.ts';
 
-export interface Welfare { optimum: number; symmetric: number; monopoly: number }
+export interface Welfare {
+  optimum: number;
+  symmetric: number;
+  monopoly: number;
+}
 
 export interface Population {
   readonly size: number;
@@ -60,14 +64,22 @@ export function optimumWelfare(p: Population, meanA: number, meanB: number, r: n
   return { welfare: served(p, m, meanA, meanB, r) / p.size, served: m / p.size };
 }
 
-export function monopolyWelfare(p: Population, meanA: number, meanB: number, r: number): { welfare: number; served: number; priceSell: number; priceBuy: number; profit: number } {
+export function monopolyWelfare(
+  p: Population,
+  meanA: number,
+  meanB: number,
+  r: number
+): { welfare: number; served: number; priceSell: number; priceBuy: number; profit: number } {
   let best = 0;
   let bestM = 0;
   for (let m = 1; m <= p.size; m++) {
     const margin = meanA * p.sortedA[m - 1] - r * meanB * p.sortedB[m - 1];
     if (margin <= 0) break; // margins only fall with m
     const profit = m * margin;
-    if (profit > best) { best = profit; bestM = m; }
+    if (profit > best) {
+      best = profit;
+      bestM = m;
+    }
   }
   return {
     welfare: served(p, bestM, meanA, meanB, r) / p.size,
