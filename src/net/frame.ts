@@ -229,6 +229,8 @@ export class FrameReader {
   private readonly idleMs: number;
   private readonly signal?: AbortSignal;
   private ended = false;
+  /** The stream had ended before this reader listened: ended once the bytes it still held were dispatched. */
+  private endPending = false;
   private error: Error | undefined;
   private paused = false;
   private wake: (() => void) | undefined;
@@ -268,7 +270,10 @@ export class FrameReader {
     stream.addEventListener('close', this.onClose);
     this.signal?.addEventListener('abort', this.onAbort);
     if (this.signal?.aborted) this.onAbort();
-    if (stream.readableEnded || stream.status !== 'open') this.ended = stream.readableEnded || stream.readStatus === 'closed';
+    // A stream can already have ended while bytes still wait in its own buffer: multistream-select read the
+    // answer and the remote's close together and handed the answer back (unshift) after 'end' went out. Adding
+    // our 'message' listener dispatches those bytes in a microtask, so the end counts only after that.
+    if (stream.readableEnded || stream.status !== 'open') this.endPending = stream.readableEnded || stream.readStatus === 'closed';
   }
 
   private notify(): void {
@@ -315,6 +320,12 @@ export class FrameReader {
         }
       }
       if (this.error) throw this.error;
+      if (this.endPending) {
+        this.endPending = false;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.ended = true;
+        continue;
+      }
       if (this.ended) {
         if (this.buf.byteLength > 0) throw new ProtocolError('stream ended inside a frame');
         return null;
