@@ -96,14 +96,16 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
   libp2p.addEventListener('peer:update', (e) => noteProtocols(e.detail.peer.id, e.detail.peer.protocols));
   libp2p.addEventListener('peer:identify', (e) => noteProtocols(e.detail.peerId, e.detail.protocols));
   const best = (peer: PeerId) => bestConnection(libp2p.getConnections(peer), undialable.has(peer.toString()));
-  const directFailedAt = new Map<string, number>();
+  // When a direct dial to a peer failed, and to which of its addresses: new addresses (it restarted on another
+  // port, or moved) are worth a dial at once.
+  const directFailedAt = new Map<string, { at: number; addrs: string }>();
   // Concurrent requests to one peer (the shares of a pack, a download's reads) share one connect.
   const pending = new Map<string, Promise<{ connection: Connection; path: PathInfo }>>();
 
-  const directFailed = (id: string) => {
-    const at = directFailedAt.get(id);
-    if (at === undefined) return false;
-    if (now() - at < directRetry) return true;
+  const directFailed = (id: string, addrs?: string) => {
+    const failed = directFailedAt.get(id);
+    if (failed === undefined) return false;
+    if (now() - failed.at < directRetry) return addrs === undefined || addrs === failed.addrs;
     directFailedAt.delete(id);
     return false;
   };
@@ -113,6 +115,12 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
       (p) => p.addresses.map((a) => a.multiaddr),
       () => []
     );
+  const directAddrs = async (peer: PeerId): Promise<Multiaddr[]> => (await peerAddrs(peer)).filter((a) => !a.toString().includes(CIRCUIT));
+  const addrsKey = (addrs: Multiaddr[]) =>
+    addrs
+      .map((a) => a.toString())
+      .sort()
+      .join(' ');
 
   /** Relays to try for `peer`: those named by its circuit addresses first, then every relay we are connected to. */
   const relaysFor = async (peer: PeerId): Promise<{ relay: string; addr: Multiaddr }[]> => {
@@ -146,7 +154,7 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
   /** A direct connection to `peer` (its own addresses; libp2p looks it up when we know none). */
   async function dialDirect(peer: PeerId, existing: boolean, signal: AbortSignal): Promise<Connection> {
     const id = peer.toString();
-    const direct = (await peerAddrs(peer)).filter((a) => !a.toString().includes(CIRCUIT));
+    const direct = await directAddrs(peer);
     if (!direct.length && existing) throw new Error(`no direct address known for ${id}`);
     // Nothing known at all: let libp2p look the peer up (DHT) and pick, as it did before paths existed.
     const target = direct.length ? direct.map((a) => (a.getComponents().some((c) => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${id}`))) : peer;
@@ -156,15 +164,15 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
       if (conn.limits != null) throw new Error(`only a limited (control-traffic) connection to ${id}`);
       return conn;
     } catch (err) {
-      if (direct.length && !signal.aborted) directFailedAt.set(id, now());
+      if (direct.length && !signal.aborted) directFailedAt.set(id, { at: now(), addrs: addrsKey(direct) });
       throw err;
     }
   }
 
   /** A circuit to `peer` through the first relay that has it (relays tried one after the other). */
-  async function dialRelayed(peer: PeerId, signal: AbortSignal): Promise<Connection> {
+  async function dialRelayed(peer: PeerId, relays: { addr: Multiaddr }[], signal: AbortSignal): Promise<Connection> {
     let lastErr: unknown = new Error(`no relay known that could reach ${peer}`);
-    for (const { addr } of await relaysFor(peer)) {
+    for (const { addr } of relays) {
       signal.throwIfAborted();
       try {
         const conn = await libp2p.dial(addr, { signal });
@@ -182,7 +190,11 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
     const id = peer.toString();
     const existing = best(peer);
     if (existing && existing.path.kind !== 'relay') return remember(peer, existing.connection);
-    const direct = directFailed(id) ? null : dialDirect(peer, existing != null, signal);
+    const relays = await relaysFor(peer);
+    // A direct dial that failed lately is skipped while a relay may reach the peer and its addresses are the
+    // same; with no relay to try it is the only way (a peer killed and restarted, say), so it is tried again.
+    const skipDirect = relays.length > 0 && directFailed(id, addrsKey(await directAddrs(peer)));
+    const direct = skipDirect ? null : dialDirect(peer, existing != null, signal);
     direct?.catch(() => {}); // awaited below, or abandoned once a relay won
     if (direct) {
       // Happy eyeballs (RFC 8305's idea): the direct path gets a head start; a relay is tried only if it
@@ -201,7 +213,7 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
       // A relayed connection is open: keep using it; a direct one that connects later is taken next time.
       return remember(peer, existing.connection);
     }
-    const relayed = dialRelayed(peer, signal);
+    const relayed = dialRelayed(peer, relays, signal);
     relayed.catch(() => {});
     const attempts = direct ? [direct, relayed] : [relayed];
     try {

@@ -181,6 +181,38 @@ describe('paths: direct, own connection, relay', () => {
   });
 });
 
+describe('a peer that went away and came back', () => {
+  test('is dialled again at once when no relay could reach it instead, at the same address or a new one', async () => {
+    const A = await makePeer({ reachability: false });
+    let B = await makePeer({ reachability: false });
+    try {
+      const port = Number(B.node.multiaddrs()[0].toString().split('/')[4]);
+      const b = B.node.peerId;
+      await A.node.libp2p.peerStore.merge(b, { multiaddrs: B.node.multiaddrs() });
+      assert.equal((await A.node.paths.connect(b, AbortSignal.timeout(10_000))).path.kind, 'direct');
+      await B.stop();
+      await until('A sees B gone', () => A.node.libp2p.getConnections(b).length === 0);
+      await assert.rejects(A.node.storage(b).list(randomBytes(16)), PeerUnreachableError);
+      assert.ok(A.node.paths.directFailed(b.toString()), 'the failed direct dial is remembered');
+      // Back on the same port (a daemon restarted with a fixed listen address): the only path is direct.
+      B = await B.restart({ listen: [`/ip4/127.0.0.1/tcp/${port}`] });
+      assert.deepEqual(await A.node.storage(b).list(randomBytes(16)), []);
+      await A.node.libp2p.hangUp(b);
+      await B.stop();
+      await assert.rejects(A.node.storage(b).list(randomBytes(16)), PeerUnreachableError);
+      // Back on another port, which A learns (as from a DHT walk): new addresses are dialled at once.
+      B = await B.restart({ listen: ['/ip4/127.0.0.1/tcp/0'] });
+      await A.node.libp2p.peerStore.merge(b, { multiaddrs: B.node.multiaddrs() });
+      assert.deepEqual(await A.node.storage(b).list(randomBytes(16)), []);
+    } finally {
+      await A.stop();
+      await B.stop().catch(() => {});
+      await removeHome(A);
+      await removeHome(B);
+    }
+  });
+});
+
 describe('relay budget and rate', () => {
   let R: TestPeer, X: TestPeer, Y: TestPeer;
   before(async () => {
