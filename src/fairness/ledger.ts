@@ -7,6 +7,7 @@
 // Everything is loaded into memory at open (an account per peer, a record per placed share) so the
 // admission policy answers synchronously; writes go to LevelDB before the call returns.
 import { Level } from 'level';
+import { shareCharge } from '../store/index.ts';
 import { FAILED_STANDING_SCORE, FAILURE_HALF_LIFE_MS, PASS_CREDIT } from './constants.ts';
 
 export interface Placement {
@@ -173,7 +174,7 @@ export class FairnessLedger {
   /** Bytes `peer` stores for me: my live placements there (leases not expired). */
   theyStoreForMe(peer: string, now = this.now()): number {
     let sum = 0;
-    for (const p of this.placements.get(peer)?.values() ?? []) if (p.leaseExpiry > now) sum += p.size;
+    for (const p of this.placements.get(peer)?.values() ?? []) if (p.leaseExpiry > now) sum += shareCharge(p.size);
     return sum;
   }
 

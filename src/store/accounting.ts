@@ -13,7 +13,8 @@ import {
   MAX_OPEN_WRITES_PER_OWNER,
   MAX_RESERVED_BYTES_PER_OWNER,
   MAX_SLOTS_PER_OWNER,
-  MAX_SLOT_LEASE_MS
+  MAX_SLOT_LEASE_MS,
+  MIN_SHARE_CHARGE
 } from './constants.ts';
 import { siToHex } from './checks.ts';
 import { ShareRefusedError, SlotRefusedError } from './errors.ts';
@@ -36,6 +37,11 @@ export interface OwnerLimits {
   openWrites: number;
   reservedBytes: number;
   slots: number;
+}
+
+/** Bytes a share of `size` bytes is charged on a store (at least MIN_SHARE_CHARGE). */
+export function shareCharge(size: number): number {
+  return Math.max(size, MIN_SHARE_CHARGE);
 }
 
 export class StoreAccounting {
@@ -80,21 +86,23 @@ export class StoreAccounting {
 
   /** Admission of a share the store does not hold (it answers `exists` / `conflict` itself): busy, quota, policy. */
   async admit(key: string, req: { si: Uint8Array; shareNum: number; size: number; owner: string }): Promise<AcceptDecision> {
-    const { shareNum, size } = req;
+    const { shareNum } = req;
+    const size = shareCharge(req.size);
     if (this.reservations.has(key)) return { ok: false, reason: 'busy', message: `an upload of share ${shareNum} of ${siToHex(req.si)} is in progress` };
     const tooMany = this.ownerWriteLimit(req.owner, size);
     if (tooMany) return { ok: false, reason: 'busy', message: tooMany };
     const st = this.stats();
     if (size > st.free) return { ok: false, reason: 'quota', message: `not enough offered space: ${size} bytes asked, ${st.free} free` };
     if (this.policy) {
-      const d = await this.policy({ ...req, stats: st });
+      const d = await this.policy({ ...req, size, stats: st });
       if (!d.ok) return { ok: false, reason: 'policy', message: d.message };
     }
     return { ok: true };
   }
 
   /** Hold `size` bytes for an upload of share `key` by `owner`; throws ShareRefusedError (busy, quota). Synchronous: see the contract above. */
-  reserve(key: string, owner: string, size: number, where: { si: string; shareNum: number }): void {
+  reserve(key: string, owner: string, bytes: number, where: { si: string; shareNum: number }): void {
+    const size = shareCharge(bytes);
     if (this.reservations.has(key)) throw new ShareRefusedError('busy', `an upload of share ${where.shareNum} of ${where.si} is in progress`, where);
     const tooMany = this.ownerWriteLimit(owner, size);
     if (tooMany) throw new ShareRefusedError('busy', tooMany, where);
@@ -131,13 +139,15 @@ export class StoreAccounting {
 
   // ---- committed bytes ------------------------------------------------------------------------------
 
-  addShare(owner: string, size: number): void {
+  addShare(owner: string, bytes: number): void {
+    const size = shareCharge(bytes);
     this.used += size;
     this.shares++;
     this.addOwnerBytes(owner, size);
   }
 
-  removeShare(owner: string, size: number): void {
+  removeShare(owner: string, bytes: number): void {
+    const size = shareCharge(bytes);
     this.used -= size;
     this.shares--;
     this.addOwnerBytes(owner, -size);

@@ -94,3 +94,11 @@ export const SIZE_UNITS: Record<string, number> = {
   g: 1024 ** 3,
   t: 1024 ** 4
 };
+
+/**
+ * Least number of bytes a stored share is charged, whatever its size: every share costs the holder a file
+ * (an inode and at least one filesystem block) and an index entry, so the smallest valid shares (a few hundred
+ * bytes: a one-byte pack's header and hashes) cannot fill a peer's inodes and index for almost no charge
+ * (issue 17 item 7). Counted in `used`, reservations, quota and fairness admission alike.
+ */
+export const MIN_SHARE_CHARGE = 4096;

@@ -11,7 +11,7 @@ export * from './errors.ts';
 export * from './types.ts';
 export { parseSize, formatSize } from './size.ts';
 export { siToHex, checkSi, checkShareNum } from './checks.ts';
-export { StoreAccounting, type AccountingInit, type OwnerLimits } from './accounting.ts';
+export { StoreAccounting, shareCharge, type AccountingInit, type OwnerLimits } from './accounting.ts';
 export { DiskStore } from './disk-store.ts';
 export { MemoryStore } from './memory-store.ts';
 export { openStore, STORE_KINDS, type StoreKind, type StoreChoice } from './open.ts';

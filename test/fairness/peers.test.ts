@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createPeer, type Peer } from '../../src/peer/peer.ts';
 import { DEFAULT_CONFIG } from '../../src/peer/config.ts';
 import { createApp } from '../../src/api/app.ts';
+import { shareCharge } from '../../src/store/index.ts';
 
 const GRACE = 256 * 1024; // bytes: two 100 KB shares, not three
 const FILE = 100 * 1000;
@@ -87,7 +88,7 @@ describe('fair sharing between real peers', () => {
     const withB = rep.peers.find((p) => p.peer === B.peerId)!;
     // B also charges A for A's repository record (a mutable slot): A's ledger counts shares only.
     let sharesForA = 0;
-    for await (const r of B.store.records()) if (r.owner === A.peerId) sharesForA += r.size;
+    for await (const r of B.store.records()) if (r.owner === A.peerId) sharesForA += shareCharge(r.size); // as B charges them
     assert.ok(forA >= sharesForA && forA - sharesForA < 16 * 1024, `slots ${forA - sharesForA} bytes`);
     assert.equal(withB.theyStoreForMe, sharesForA, "A's ledger matches the shares B holds for A");
     assert.ok(Math.abs(withB.balance) < 2 * FILE);

@@ -5,10 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiskStore, ShareRefusedError } from '../../src/store/index.ts';
+import { DiskStore, MIN_SHARE_CHARGE, ShareRefusedError } from '../../src/store/index.ts';
 import { createFairness, FairnessLedger, rankForPlacement, DEFAULT_GRACE_BYTES } from '../../src/fairness/index.ts';
 import { validateConfig } from '../../src/peer/config.ts';
 import { ConfigError } from '../../src/peer/errors.ts';
+
+const KiB = 1024;
 
 async function withDir(fn: (dir: string) => Promise<void>) {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-fairpol-'));
@@ -27,30 +29,31 @@ async function writeShare(store: DiskStore, owner: string, size: number) {
 test('the store admits a peer up to ratio × what it stores for me + grace, and says why it refuses', () =>
   withDir(async (dir) => {
     let t = 1_000_000;
-    const f = await createFairness({ settings: { enabled: true, ratio: 2, graceBytes: 1000 }, ledgerPath: join(dir, 'ledger'), now: () => t });
+    const f = await createFairness({ settings: { enabled: true, ratio: 2, graceBytes: 10 * KiB }, ledgerPath: join(dir, 'ledger'), now: () => t });
     const store = await DiskStore.open(join(dir, 'store'), { offer: 1e6, policy: f.policy });
     f.attachStore(store);
     try {
-      await writeShare(store, 'R', 600);
+      await writeShare(store, 'R', 6 * KiB);
       await assert.rejects(
-        writeShare(store, 'R', 600),
+        writeShare(store, 'R', 6 * KiB),
         (err: unknown) =>
           err instanceof ShareRefusedError &&
           err.reason === 'policy' &&
-          /^fairness: you store 0 B for me; I store 600 B for you \(limit 2 x \+ 1000 B grace = 1000 B; this share needs 600 B\)$/.test(err.message)
+          /^fairness: you store 0 B for me; I store 6 KiB for you \(limit 2 x \+ 10 KiB grace = 10 KiB; this share needs 6 KiB\)$/.test(err.message)
       );
-      await writeShare(store, 'Q', 900); // another peer has its own account
-      await f.recordPlacement('R', randomBytes(16), 3, 500, 'p2pb:chkv:unused-here', t + 10_000); // R now stores 500 B for me: limit 2 × 500 + 1000
-      await writeShare(store, 'R', 600);
-      await writeShare(store, 'R', 800);
-      await assert.rejects(writeShare(store, 'R', 1), /I store 1.95 KiB for you \(limit 2 x \+ 1000 B grace = 1.95 KiB/);
+      await writeShare(store, 'Q', 5 * KiB); // another peer has its own account
+      await f.recordPlacement('R', randomBytes(16), 3, 5 * KiB, 'p2pb:chkv:unused-here', t + 10_000); // R now stores 5 KiB for me: limit 2 × 5 + 10 KiB
+      await writeShare(store, 'R', 6 * KiB);
+      await writeShare(store, 'R', 8 * KiB); // exactly the limit
+      // One byte more is a share, charged MIN_SHARE_CHARGE (issue 17 item 7).
+      await assert.rejects(writeShare(store, 'R', 1), /I store 20 KiB for you \(limit 2 x \+ 10 KiB grace = 20 KiB; this share needs 4 KiB\)$/);
       t += 20_000; // the lease on R expired: no more credit
       assert.equal(f.ledger.theyStoreForMe('R'), 0);
       const rep = f.report('me');
       const r = rep.peers.find((p) => p.peer === 'R')!;
-      assert.equal(r.storedForThem, 2000);
-      assert.equal(r.headroom, -1000);
-      assert.equal(rep.offer.usedByOthers, 2900);
+      assert.equal(r.storedForThem, 20 * KiB);
+      assert.equal(r.headroom, -10 * KiB);
+      assert.equal(rep.offer.usedByOthers, 25 * KiB);
       // A failed audit takes the whole allowance, grace included. A passed audit does not give it back (a cheater
       // must not reset its standing with an easy pass, issue 17 item 1): it takes six, or time.
       await f.ledger.recordAudit('Q', false, 'missing');
@@ -113,7 +116,7 @@ test('the ledger persists placements, renewals, audits and uptime', () =>
     await l.close(); // ends the open connection: 2 s of uptime
     t = 6000;
     l = await FairnessLedger.open(path, { now: () => t });
-    assert.equal(l.theyStoreForMe('P'), 150);
+    assert.equal(l.theyStoreForMe('P'), 2 * MIN_SHARE_CHARGE, 'two small shares, each charged MIN_SHARE_CHARGE as the holder does');
     assert.equal(l.audit('P').ok, 1);
     assert.equal(l.reliability('P'), 2 / 3);
     assert.equal(l.uptimeOf('P').connectedMs, 2000);

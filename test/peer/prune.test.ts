@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPeer, type Peer } from '../../src/peer/peer.ts';
 import { DEFAULT_CONFIG } from '../../src/peer/config.ts';
+import { shareCharge } from '../../src/store/index.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'p2pb-prune-'));
 const started: Peer[] = [];
@@ -37,10 +38,10 @@ async function startPeer(name: string, bootstrap: string[]): Promise<Peer> {
 }
 const addr = (p: Peer) => p.addresses()[0] + '/p2p/' + p.peerId;
 
-/** Share bytes `holder` keeps for `owner`, from its store's records. */
+/** Share bytes `holder` keeps for `owner` as it charges them (a small share counts MIN_SHARE_CHARGE), from its store's records. */
 async function heldFor(holder: Peer, owner: Peer): Promise<number> {
   let sum = 0;
-  for await (const r of holder.store.records()) if (r.owner === owner.peerId) sum += r.size;
+  for await (const r of holder.store.records()) if (r.owner === owner.peerId) sum += shareCharge(r.size);
   return sum;
 }
 

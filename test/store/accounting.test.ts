@@ -2,62 +2,91 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_LEASE_MS, MAX_LEASE_MS, ShareRefusedError, SlotRefusedError, StoreAccounting } from '../../src/store/index.ts';
+import { DEFAULT_LEASE_MS, MAX_LEASE_MS, MIN_SHARE_CHARGE, ShareRefusedError, SlotRefusedError, StoreAccounting, shareCharge } from '../../src/store/index.ts';
 
 const where = { si: 'ab', shareNum: 0 };
 
 test('reserve holds bytes until release (idempotent); a second reservation of one share is busy; what does not fit is quota', async () => {
-  const a = new StoreAccounting({ offer: 1000 });
-  a.reserve('k1', 'alice', 600, where);
-  assert.deepEqual(a.stats(), { offered: 1000, used: 0, reserved: 600, free: 400, shares: 0, slots: 0 });
+  const a = new StoreAccounting({ offer: 10_000 });
+  a.reserve('k1', 'alice', 6000, where);
+  assert.deepEqual(a.stats(), { offered: 10_000, used: 0, reserved: 6000, free: 4000, shares: 0, slots: 0 });
   assert.throws(
     () => a.reserve('k1', 'bob', 1, where),
     (e: unknown) => e instanceof ShareRefusedError && e.reason === 'busy'
   );
   assert.throws(
-    () => a.reserve('k2', 'bob', 401, where),
+    () => a.reserve('k2', 'bob', 4001, where),
     (e: unknown) => e instanceof ShareRefusedError && e.reason === 'quota'
   );
   assert.equal(((await a.admit('k1', { si: randomBytes(16), shareNum: 0, size: 1, owner: 'bob' })) as { reason: string }).reason, 'busy');
-  assert.deepEqual(a.ownerUsage('alice'), { used: 0, reserved: 600 });
-  a.addShare('alice', 600); // committed ...
+  assert.deepEqual(a.ownerUsage('alice'), { used: 0, reserved: 6000 });
+  a.addShare('alice', 6000); // committed ...
   a.release('k1'); // ... then released, as a writer does
   a.release('k1');
-  assert.deepEqual(a.stats(), { offered: 1000, used: 600, reserved: 0, free: 400, shares: 1, slots: 0 });
-  assert.deepEqual(a.ownerUsage('alice'), { used: 600, reserved: 0 });
-  a.putSlot('carol', 300);
-  a.putSlot('carol', 350, 300);
-  assert.deepEqual(a.stats(), { offered: 1000, used: 950, reserved: 0, free: 50, shares: 1, slots: 1 });
-  assert.deepEqual(a.ownerUsage('carol'), { used: 350, reserved: 0 }, 'a slot is charged to its peer');
-  await assert.rejects(a.admitSlot({ si: randomBytes(16), size: 51, owner: 'dan' }), (e: unknown) => e instanceof SlotRefusedError && e.reason === 'quota');
-  await a.admitSlot({ si: randomBytes(16), size: 50, owner: 'dan' });
+  assert.deepEqual(a.stats(), { offered: 10_000, used: 6000, reserved: 0, free: 4000, shares: 1, slots: 0 });
+  assert.deepEqual(a.ownerUsage('alice'), { used: 6000, reserved: 0 });
+  a.putSlot('carol', 3000);
+  a.putSlot('carol', 3500, 3000);
+  assert.deepEqual(a.stats(), { offered: 10_000, used: 9500, reserved: 0, free: 500, shares: 1, slots: 1 });
+  assert.deepEqual(a.ownerUsage('carol'), { used: 3500, reserved: 0 }, 'a slot is charged to its peer');
+  await assert.rejects(a.admitSlot({ si: randomBytes(16), size: 501, owner: 'dan' }), (e: unknown) => e instanceof SlotRefusedError && e.reason === 'quota');
+  await a.admitSlot({ si: randomBytes(16), size: 500, owner: 'dan' });
   await assert.rejects(
-    a.admitSlot({ si: randomBytes(16), size: 401, owner: 'carol', previous: 350 }),
+    a.admitSlot({ si: randomBytes(16), size: 4001, owner: 'carol', previous: 3500 }),
     (e: unknown) => e instanceof SlotRefusedError && e.reason === 'quota',
-    'a larger record: 51 more bytes than free'
+    'a larger record: 501 more bytes than free'
   );
-  await a.admitSlot({ si: randomBytes(16), size: 400, owner: 'carol', previous: 350 });
-  a.removeSlot('carol', 350);
-  a.removeShare('alice', 600);
-  assert.deepEqual(a.stats(), { offered: 1000, used: 0, reserved: 0, free: 1000, shares: 0, slots: 0 });
+  await a.admitSlot({ si: randomBytes(16), size: 4000, owner: 'carol', previous: 3500 });
+  a.removeSlot('carol', 3500);
+  a.removeShare('alice', 6000);
+  assert.deepEqual(a.stats(), { offered: 10_000, used: 0, reserved: 0, free: 10_000, shares: 0, slots: 0 });
   assert.equal(a.usageByOwner().size, 0);
+});
+
+test('a share is charged at least MIN_SHARE_CHARGE bytes: reserved, used, per owner, in quota and admission (issue 17 item 7)', async () => {
+  assert.equal(MIN_SHARE_CHARGE, 4096);
+  const sizes: number[] = [];
+  const a = new StoreAccounting({
+    offer: 3 * MIN_SHARE_CHARGE,
+    policy: ({ size }) => {
+      sizes.push(size);
+      return { ok: true };
+    }
+  });
+  assert.deepEqual(await a.admit('x', { si: randomBytes(16), shareNum: 0, size: 300, owner: 'm' }), { ok: true });
+  assert.deepEqual(sizes, [MIN_SHARE_CHARGE], 'the policy weighs the charge, not the bytes');
+  for (let i = 0; i < 3; i++) {
+    a.reserve(`s${i}`, 'm', 300, where);
+    a.addShare('m', 300);
+    a.release(`s${i}`);
+  }
+  assert.deepEqual(a.stats(), { offered: 3 * MIN_SHARE_CHARGE, used: 3 * MIN_SHARE_CHARGE, reserved: 0, free: 0, shares: 3, slots: 0 });
+  assert.deepEqual(a.ownerUsage('m'), { used: 3 * MIN_SHARE_CHARGE, reserved: 0 });
+  assert.equal(((await a.admit('y', { si: randomBytes(16), shareNum: 0, size: 1, owner: 'n' })) as { reason: string }).reason, 'quota');
+  assert.throws(
+    () => a.reserve('y', 'n', 1, where),
+    (e: unknown) => e instanceof ShareRefusedError && e.reason === 'quota'
+  );
+  a.removeShare('m', 300);
+  assert.equal(a.stats().free, MIN_SHARE_CHARGE);
+  assert.equal(shareCharge(MIN_SHARE_CHARGE + 1), MIN_SHARE_CHARGE + 1);
 });
 
 test('the policy is asked last, only for what fits, and is told the stats', async () => {
   const asked: number[] = [];
   const a = new StoreAccounting({
-    offer: 100,
+    offer: 100_000,
     policy: ({ size, stats }) => {
       asked.push(stats.free);
-      return size > 50 ? { ok: false, reason: 'policy', message: 'no' } : { ok: true };
+      return size > 50_000 ? { ok: false, reason: 'policy', message: 'no' } : { ok: true };
     }
   });
   const req = (size: number) => ({ si: randomBytes(16), shareNum: 1, size, owner: 'o' });
-  assert.equal(((await a.admit('x', req(101))) as { reason: string }).reason, 'quota');
+  assert.equal(((await a.admit('x', req(100_001))) as { reason: string }).reason, 'quota');
   assert.deepEqual(asked, []);
-  assert.deepEqual(await a.admit('x', req(60)), { ok: false, reason: 'policy', message: 'no' });
-  assert.deepEqual(await a.admit('x', req(10)), { ok: true });
-  assert.deepEqual(asked, [100, 100]);
+  assert.deepEqual(await a.admit('x', req(60_000)), { ok: false, reason: 'policy', message: 'no' });
+  assert.deepEqual(await a.admit('x', req(10_000)), { ok: true });
+  assert.deepEqual(asked, [100_000, 100_000]);
 });
 
 test('leases: the default when none is asked, never beyond now + MAX_LEASE_MS', () => {

@@ -15,6 +15,8 @@ import {
   SlotRefusedError,
   SLOT_MAX_PAYLOAD_BYTES,
   SLOT_MAX_RECORD_BYTES,
+  MIN_SHARE_CHARGE,
+  shareCharge,
   siToHex
 } from '../../src/store/index.ts';
 import { createMutableWriteCap, signRecord, storageIndexOf, openRecord } from '../../src/caps/index.ts';
@@ -137,7 +139,7 @@ export function storeSuite(name: string, h: SuiteHarness): void {
       await assert.rejects(store.delete(si, 2, A), ShareNotFoundError);
       await store.delete(si, 1, A);
       assert.deepEqual(await store.list(si), []);
-      assert.equal(store.stats().used, used - 300);
+      assert.equal(store.stats().used, used - shareCharge(300), 'a small share is charged MIN_SHARE_CHARGE');
       await put(store, si, 1, C, randomBytes(10));
       assert.equal((await store.get(si, 1))?.owner, C);
     });
@@ -162,7 +164,7 @@ export function storeSuite(name: string, h: SuiteHarness): void {
         (await store.list(si)).map((s) => s.shareNum),
         [0, 2]
       );
-      assert.equal(store.stats().used, usedBefore - 500);
+      assert.equal(store.stats().used, usedBefore - shareCharge(500));
     });
 
     test('concurrent uploads of distinct shares all land', async () => {
@@ -199,13 +201,13 @@ export function storeSuite(name: string, h: SuiteHarness): void {
       await put(store, si, 1, D, randomBytes(80));
       const w = await store.beginWrite(si, 2, D, 50);
       await put(store, si, 3, E, randomBytes(30));
-      assert.deepEqual(store.ownerUsage(D), { used: 200, reserved: 50 });
-      assert.deepEqual(store.ownerUsage(E), { used: 30, reserved: 0 });
-      assert.equal(store.usageByOwner().get(D), 200);
+      assert.deepEqual(store.ownerUsage(D), { used: shareCharge(120) + shareCharge(80), reserved: shareCharge(50) });
+      assert.deepEqual(store.ownerUsage(E), { used: shareCharge(30), reserved: 0 });
+      assert.equal(store.usageByOwner().get(D), 2 * MIN_SHARE_CHARGE);
       await w.abort();
-      assert.deepEqual(store.ownerUsage(D), { used: 200, reserved: 0 });
+      assert.deepEqual(store.ownerUsage(D), { used: 2 * MIN_SHARE_CHARGE, reserved: 0 });
       await store.delete(si, 0, D);
-      assert.equal(store.usageByOwner().get(D), 80);
+      assert.equal(store.usageByOwner().get(D), shareCharge(80));
       await store.delete(si, 1, D);
       assert.equal(store.usageByOwner().has(D), false, 'an owner with nothing left is dropped');
       const mine = [];
