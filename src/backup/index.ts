@@ -36,6 +36,7 @@ export {
   entryContent,
   toTreeEntry,
   isSafeName,
+  isRestorableName,
   type TreeEntry
 } from './objects.ts';
 export { encodeRef, decodeRef, capOf, contentOf, type Ref, type Content } from './refs.ts';

@@ -21,8 +21,9 @@ export function compareNames(a: string, b: string): number {
 }
 
 /**
- * A name that is safe to join under a directory on any system a restore may run on: one path component,
- * never `.`/`..`, no `/`, `\`, `:` (a drive or stream on Windows) or NUL, well-formed Unicode.
+ * A name the format takes: one POSIX path component (never empty, `.` or `..`, no `/` or NUL), well-formed
+ * Unicode. `\` and `:` are ordinary characters of POSIX names (man pages are called `Algorithm::Diff.3pm.gz`),
+ * so they are stored; a restore on a system where they are path syntax refuses them (isRestorableName).
  */
 export function isSafeName(name: unknown): name is string {
   return (
@@ -31,9 +32,18 @@ export function isSafeName(name: unknown): name is string {
     name.length <= 4096 &&
     name !== '.' &&
     name !== '..' &&
-    !/[/\\:\0]/.test(name) &&
+    !/[/\0]/.test(name) &&
     Buffer.from(name, 'utf8').toString('utf8') === name
   );
+}
+
+/**
+ * Whether a stored name can be joined under a directory on `platform` and stay one component there: on Windows
+ * `\` separates paths and `:` names a drive or an alternate stream, so such entries are refused (each an item
+ * error of restore), never joined.
+ */
+export function isRestorableName(name: string, platform: NodeJS.Platform = process.platform): boolean {
+  return platform !== 'win32' || !/[\\:]/.test(name);
 }
 
 /**
@@ -77,7 +87,7 @@ function checkEntry(e: DirEntry | TreeEntry): void {
     throw new InvalidObjectError(`bad directory entry ${JSON.stringify(e?.name)}: ${why}`);
   };
   if (!e || typeof e !== 'object') bad('not an object');
-  if (!isSafeName(e.name)) bad('name must be one path component without / \\ : or NUL');
+  if (!isSafeName(e.name)) bad('name must be one path component without / or NUL');
   if (e.type !== 'file' && e.type !== 'dir' && e.type !== 'symlink') bad('unknown type');
   if (!Number.isInteger(e.mode) || e.mode < 0 || e.mode > MODE_MASK) bad('mode');
   if (typeof e.mtimeNs !== 'string' || !/^-?\d{1,30}$/.test(e.mtimeNs)) bad('mtimeNs');

@@ -12,16 +12,16 @@
 // keeps its own mode unless overwrite is 'always' (a snapshot must not make ~/.ssh 0777).
 // Per-item failures (a file whose shares are gone, something in the way) go to `onItemError`.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { chmod, mkdir, open, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
 import { lstatSync, opendirSync, type BigIntStats } from 'node:fs';
 import { P2PBackupError } from '../common/errors.ts';
 import { MODE_MASK, RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
-import { RestoreConflictError, RestoreSizeError, TreeTooLargeError } from './errors.ts';
+import { InvalidObjectError, RestoreConflictError, RestoreSizeError, TreeTooLargeError } from './errors.ts';
 import { limiter } from './limit.ts';
 import { expansionBudget, locate, pathComponents, snapshotLimit } from './ls.ts';
 import { createMeter } from './progress.ts';
-import { readDir } from './objects.ts';
+import { isRestorableName, readDir } from './objects.ts';
 import { openContent } from './content.ts';
 import { createFileWriter, type FileWriter } from './file-writer.ts';
 import type { BackupProgress, BlobSource, DirEntry, ItemErrorHandler, RestoreStats } from './types.ts';
@@ -263,6 +263,13 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
   const restoreDir = async (entries: DirEntry[], absDir: string, depth: number, fresh: boolean): Promise<void> => {
     for (const e of entries) {
       signal.throwIfAborted();
+      if (!isRestorableName(e.name)) {
+        await itemError(
+          `${absDir}${sep}${e.name}`,
+          new InvalidObjectError(`the name ${JSON.stringify(e.name)} cannot be restored on ${process.platform}: it holds path syntax there`, { name: e.name })
+        );
+        continue;
+      }
       const abs = join(absDir, e.name);
       if (e.type === 'dir') {
         let children: DirEntry[];
