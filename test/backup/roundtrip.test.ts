@@ -232,3 +232,44 @@ test('folder head: commit snapshots, reachable caps, forget', async () => {
   assert.equal((await forget(heads, { keepLast: 1 })).remove.length, 0);
   assert.equal(heads.writes, 3);
 });
+
+test('a crafted snapshot whose trees name one subtree twice per level (2^30 directories) is refused by restore, walks and diff (issue 17 item 9)', async () => {
+  const {
+    storeTree,
+    storeSnapshot,
+    walkTree,
+    decodeRef,
+    capOf: capFor,
+    expansionBudget,
+    snapshotLimit,
+    TreeTooLargeError
+  } = await import('../../src/backup/index.ts');
+  // Level 0: one small file. Level i: directories `a` and `b`, both the tree of level i-1. 31 tree blobs in all.
+  let ref = (await storeTree(grid.repo, [{ name: 'f', type: 'file', mode: 0o644, mtimeNs: '0', size: 1, lit: 'eA' }])).ref;
+  for (let i = 1; i <= 30; i++) {
+    const dir = (name: string) => ({ name, type: 'dir' as const, mode: 0o755, mtimeNs: '0', ref });
+    ref = (await storeTree(grid.repo, [dir('a'), dir('b')])).ref;
+  }
+  const root = capFor(grid.repo.readCap, decodeRef(ref, ['tree']));
+  const snapshot = { root, time: T, host: 'crafted', paths: ['/x'], stats: { files: 1, dirs: 61, symlinks: 0, bytes: 1 } }; // as if nothing were shared
+  const { cap } = await storeSnapshot(grid.repo, snapshot);
+  await grid.repo.flush();
+  const tooLarge = (e: unknown) => e instanceof TreeTooLargeError && (e as { code: string }).code === 'ERR_TREE_TOO_LARGE';
+  const dst = join(work, 'bomb-dst');
+  await assert.rejects(restore(cap, dst, { src: grid.src }), tooLarge);
+  await assert.rejects(async () => {
+    for await (const _ of walkTree(grid.src, root, '', undefined, expansionBudget(snapshotLimit(snapshot)))) void _;
+  }, tooLarge);
+  const { snapshotCap: plain } = await backedUp('bomb-plain', { 'one.txt': { type: 'file', content: 'one', mode: 0o644, mtimeMs: T } });
+  await assert.rejects(diff(grid.src, plain, cap), tooLarge);
+  // Whatever restore made before it stopped is bounded by what the snapshot declares.
+  let made = 0;
+  const count = async (p: string): Promise<void> => {
+    for (const e of await readdir(p, { withFileTypes: true }).catch(() => [])) {
+      made++;
+      if (e.isDirectory()) await count(join(p, e.name));
+    }
+  };
+  await count(dst);
+  assert.ok(made <= 1 + 61 + 1, `restore made ${made} entries`);
+});
