@@ -198,7 +198,10 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
    * A large file: chunked, every chunk a blob; one read of the file from stat to stat. Returns its content and
    * the stat it was read under, or 'changed' when the file changed while read.
    */
-  const chunkFile = async (fh: FileHandle): Promise<{ content: FileContent; st: BigIntStats; bytes: number; stored: Promise<void>[] } | 'changed'> => {
+  const chunkFile = async (
+    fh: FileHandle,
+    shown: { bytes: number }
+  ): Promise<{ content: FileContent; st: BigIntStats; bytes: number; stored: Promise<void>[] } | 'changed'> => {
     const st = await fh.stat({ bigint: true });
     const size = Number(st.size);
     const refs: ChunkRef[] = [];
@@ -209,6 +212,8 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       refs.push({ ...r.ref, size: chunk.length });
       stored.push(r.stored);
       bytes += chunk.length;
+      shown.bytes += chunk.length; // progress inside a big file (taken back when the file ends)
+      meter.partial(chunk.length);
     }
     const after = await fh.stat({ bigint: true });
     if (bytes !== size || !sameStat(st, after)) return 'changed';
@@ -221,6 +226,11 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   /** Large files being chunked: the backup waits for every chunk to be queued before it seals the last packs. */
   const chunking: Promise<unknown>[] = [];
   const storeLarge = (abs: string, name: string, st: BigIntStats): Promise<TreeEntry | null> => {
+    const shown = { bytes: 0 };
+    const takeBack = () => {
+      meter.partial(-shown.bytes);
+      shown.bytes = 0;
+    };
     const added = run(async () => {
       signal.throwIfAborted();
       const fh = await openChecked(abs, st);
@@ -229,7 +239,8 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         let r: Awaited<ReturnType<typeof chunkFile>> = 'changed';
         for (let attempt = 0; attempt < 2 && r === 'changed'; attempt++) {
           try {
-            r = await chunkFile(fh);
+            takeBack();
+            r = await chunkFile(fh, shown);
           } catch (err) {
             if (signal.aborted || (err instanceof P2PBackupError && !(err instanceof FileReadError))) throw err;
             await itemError(abs, new FileReadError(abs, err));
@@ -247,8 +258,15 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     });
     chunking.push(added.catch(() => {}));
     return added.then(async (r) => {
-      if (!r) return null;
-      await Promise.all(r.stored); // its packs are in the swarm
+      if (!r) {
+        takeBack();
+        return null;
+      }
+      await Promise.all(r.stored).catch((err) => {
+        takeBack();
+        throw err;
+      }); // its packs are in the swarm
+      takeBack();
       stats.files++;
       stats.bytesRead += r.bytes;
       stats.bytesTotal += r.bytes;

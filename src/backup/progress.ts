@@ -13,6 +13,12 @@ export interface Meter {
   file(size: number): void;
   /** What the whole run will cover. */
   total(files: number, bytes: number): void;
+  /**
+   * Bytes of files still in progress (a large file's chunks as they are read): counted in `bytes` until their file
+   * is done, so a single big file shows progress; its caller takes back what it added (`partial(-n)`) when the
+   * file ends, whichever way, before `file(size)`.
+   */
+  partial(bytes: number): void;
   /** The last status, at once; the meter is finished. */
   done(): void;
   /** Stop without a last status (the run failed). */
@@ -40,6 +46,7 @@ export function createMeter(op: 'backup' | 'restore', emit: ((e: BackupProgress)
   const t0 = performance.now();
   let files = 0;
   let bytes = 0;
+  let inProgress = 0;
   let totalFiles: number | undefined;
   let totalBytes: number | undefined;
   let timer: NodeJS.Timeout | null = null;
@@ -47,7 +54,7 @@ export function createMeter(op: 'backup' | 'restore', emit: ((e: BackupProgress)
   const report = () => {
     timer = null;
     if (finished) return;
-    emit!({ type: `backup:${op}:status`, ...statusOf(files, bytes, (performance.now() - t0) / 1000, totalFiles, totalBytes) });
+    emit!({ type: `backup:${op}:status`, ...statusOf(files, bytes + inProgress, (performance.now() - t0) / 1000, totalFiles, totalBytes) });
   };
   const schedule = () => {
     if (timer || finished) return;
@@ -64,6 +71,10 @@ export function createMeter(op: 'backup' | 'restore', emit: ((e: BackupProgress)
       files++;
       bytes += size;
       schedule();
+    },
+    partial(n) {
+      inProgress += n;
+      if (n > 0) schedule();
     },
     total(f, b) {
       totalFiles = f;

@@ -51,6 +51,21 @@ test('a meter sends one status per interval however many files, and a last one a
   assert.equal(events.length, 2, 'nothing after done()');
 });
 
+test('bytes of a file in progress count until it ends, then its size does: a single big file shows progress', async () => {
+  const events: any[] = [];
+  const m = createMeter('backup', (e) => events.push(e), 20);
+  m.total(1, 1000);
+  m.partial(300);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual([events.at(-1).files, events.at(-1).bytes], [0, 300]);
+  assert.ok(events.at(-1).etaSeconds > 0);
+  m.partial(400);
+  m.partial(-700); // the file ended ...
+  m.file(1000); // ... and counts whole, once
+  m.done();
+  assert.deepEqual([events.at(-1).files, events.at(-1).bytes, events.at(-1).etaSeconds], [1, 1000, 0]);
+});
+
 test('the scan counts what the backup stores (excludes, ignore files, exclude-if-present) and backup/restore report it', async (t) => {
   const tmp = await tempDir('p2pb-progress-');
   t.after(() => tmp.cleanup());
