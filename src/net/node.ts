@@ -23,7 +23,16 @@ import { CID } from 'multiformats/cid';
 import { sha256 } from 'multiformats/hashes/sha2';
 import type { ShareStore } from '../store/index.ts';
 import { checkSi } from '../store/index.ts';
-import { BOOTSTRAP_REDIAL_MS, CLOSEST_PEERS_TIMEOUT_MS, CONNECTION_PING_TIMEOUT_MS, DEFAULT_LISTEN, DHT_PROTOCOL, PROVIDE_TIMEOUT_MS } from './constants.ts';
+import {
+  BOOTSTRAP_REDIAL_MS,
+  CLOSEST_PEERS_TIMEOUT_MS,
+  CONNECTION_PING_INTERVAL_MS,
+  CONNECTION_PING_TIMEOUT_MS,
+  DEFAULT_LISTEN,
+  DHT_PROTOCOL,
+  PING_STREAMS,
+  PROVIDE_TIMEOUT_MS
+} from './constants.ts';
 import { parseSwarmKey } from './keys.ts';
 import { serveStorage } from './server.ts';
 import type { StorageServerOptions } from './server.ts';
@@ -62,6 +71,8 @@ export interface NodeInit {
   lanOnly?: boolean;
   /** Serve this store on /p2pbackup/storage/1.0.0. */
   store?: ShareStore;
+  /** Keep-alive pings: interval and least timeout (ms; default CONNECTION_PING_INTERVAL_MS, CONNECTION_PING_TIMEOUT_MS). Tests shorten them. */
+  keepAlive?: { intervalMs?: number; timeoutMs?: number };
   /** Refuse inbound connections (tests: a peer behind a firewall, whose listen address answers TCP but
    *  nobody can connect to it; the relay's own rules still apply). */
   denyInbound?: boolean;
@@ -115,7 +126,14 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     // through a relay shaped to 40 Mbit/s, every circuit was aborted mid-upload, and over a direct 40 Mbit/s
     // uplink the client's own connections to its storage peers (bench wan). A dead connection still goes after
     // CONNECTION_PING_TIMEOUT_MS; requests have their own deadlines meanwhile.
-    connectionMonitor: { pingTimeout: { minTimeout: CONNECTION_PING_TIMEOUT_MS, maxTimeout: 2 * CONNECTION_PING_TIMEOUT_MS } },
+    // A ping may wait longer than the interval between pings: each gets its own stream (PING_STREAMS, below).
+    connectionMonitor: {
+      pingInterval: init.keepAlive?.intervalMs ?? CONNECTION_PING_INTERVAL_MS,
+      pingTimeout: {
+        minTimeout: init.keepAlive?.timeoutMs ?? CONNECTION_PING_TIMEOUT_MS,
+        maxTimeout: 2 * (init.keepAlive?.timeoutMs ?? CONNECTION_PING_TIMEOUT_MS)
+      }
+    },
     connectionProtector: init.swarmKey !== undefined ? preSharedKey({ psk: parseSwarmKey(init.swarmKey) }) : undefined,
     connectionGater: {
       ...relayServer?.gater,
@@ -127,7 +145,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       // Tells connected peers at once when our addresses (a confirmed public one, a UPnP mapping) or
       // protocols (the own-connections marker) change, instead of at their next connection.
       identifyPush: identifyPush(),
-      ping: ping(),
+      ping: ping({ maxInboundStreams: PING_STREAMS, maxOutboundStreams: PING_STREAMS }),
       dcutr: dcutr(),
       addresses: addressBook(),
       ...(relayServer ? { relay: relayServer.service } : {}),

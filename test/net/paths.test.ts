@@ -14,6 +14,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
 import { multiaddr } from '@multiformats/multiaddr';
+import { byteStream } from '@libp2p/utils';
 import { makePeer, removeHome, testPack, type TestPeer } from './helpers.ts';
 import {
   classify,
@@ -27,6 +28,7 @@ import {
 } from '../../src/net/index.ts';
 import type { NodeInit } from '../../src/net/index.ts';
 
+const PING_PROTOCOL = '/ipfs/ping/1.0.0';
 const FAST = { firstCheckMs: 100, retryMs: 300, keepIntervalMs: 300 };
 const until = async (what: string, fn: () => boolean | Promise<boolean>, ms = 15_000) => {
   const end = Date.now() + ms;
@@ -305,5 +307,38 @@ describe('dial-back protocol', () => {
     const msg = Uint8Array.from([0x08, 0x02, 0x1a, 1 + expire.length, 0x08, ...expire, 0x28, 0x64]);
     assert.deepEqual(parseHopStatus(msg), { status: 100, expire: 1_700_000_000 });
     assert.throws(() => parseHopStatus(Uint8Array.from([0x1a, 0x05, 0x08])), /truncated/);
+  });
+});
+
+describe('keep-alive on a full uplink', () => {
+  test('pings that wait longer than the ping interval do not cut the connection (each gets its own stream)', async () => {
+    const keepAlive = { intervalMs: 200, timeoutMs: 5_000 };
+    const A = await makePeer({ reachability: false, keepAlive });
+    const B = await makePeer({ reachability: false, keepAlive });
+    try {
+      // B answers pings a second late, as a peer does whose answers queue behind seconds of share bytes.
+      await B.node.libp2p.unhandle(PING_PROTOCOL);
+      await B.node.libp2p.handle(
+        PING_PROTOCOL,
+        async (stream) => {
+          const bytes = await byteStream(stream).read({ bytes: 32 });
+          await sleep(1_000);
+          stream.send(bytes.subarray());
+          await stream.close().catch(() => {});
+        },
+        { maxInboundStreams: 64 }
+      );
+      const b = B.node.peerId;
+      await A.node.libp2p.peerStore.merge(b, { multiaddrs: B.node.multiaddrs() });
+      const { connection } = await A.node.paths.connect(b, AbortSignal.timeout(10_000));
+      await sleep(3_000); // about 15 pings due, 5 of them open at any time
+      assert.equal(connection.status, 'open', 'the connection the pings kept waiting on is still open');
+      assert.deepEqual(await A.node.storage(b).list(randomBytes(16)), []);
+    } finally {
+      await A.stop();
+      await B.stop();
+      await removeHome(A);
+      await removeHome(B);
+    }
   });
 });
