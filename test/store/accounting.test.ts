@@ -98,3 +98,36 @@ test('leases: the default when none is asked, never beyond now + MAX_LEASE_MS', 
   assert.equal(a.capLease(now + 10 * MAX_LEASE_MS), now + MAX_LEASE_MS);
   assert.equal(a.capLease(now - 1), now - 1);
 });
+
+test('boundaries: exactly the free bytes fit, one more is quota; per-owner limits hold in reserve as in admit; a renewal of a slot is not limited', async () => {
+  const a = new StoreAccounting({ offer: 3 * MIN_SHARE_CHARGE, limits: { openWrites: 2, reservedBytes: 2 * MIN_SHARE_CHARGE, slots: 1 } });
+  const req = (size: number, owner = 'o') => ({ si: randomBytes(16), shareNum: 0, size, owner });
+  assert.deepEqual(await a.admit('x', req(3 * MIN_SHARE_CHARGE)), { ok: true });
+  assert.deepEqual(await a.admit('x', req(3 * MIN_SHARE_CHARGE + 1)), {
+    ok: false,
+    reason: 'quota',
+    message: `not enough offered space: ${3 * MIN_SHARE_CHARGE + 1} bytes asked, ${3 * MIN_SHARE_CHARGE} free`
+  });
+  a.reserve('k1', 'o', 1, where);
+  assert.equal(((await a.admit('k1', req(1, 'p'))) as { ok: boolean }).ok, false, 'an upload of that share is in progress');
+  // Owner limits: reserved bytes (two charges are the most), then the count.
+  a.reserve('k2', 'o', 1, where);
+  assert.throws(
+    () => a.reserve('k3', 'o', 1, where),
+    (e: unknown) => e instanceof ShareRefusedError && e.reason === 'busy' && /2 uploads in progress/.test(e.message)
+  );
+  assert.equal(((await a.admit('k3', req(1))) as { reason: string }).reason, 'busy');
+  a.release('k2');
+  assert.throws(
+    () => a.reserve('k3', 'o', MIN_SHARE_CHARGE + 1, where),
+    (e: unknown) => e instanceof ShareRefusedError && e.reason === 'busy' && /already reserve 4096 bytes/.test(e.message)
+  );
+  a.reserve('k3', 'p', MIN_SHARE_CHARGE + 1, where); // another owner is not held up by o's limits
+  // Slots: the limit counts new slots only; a record that grows within the free space is admitted.
+  await a.admitSlot({ si: randomBytes(16), size: 10, owner: 's' });
+  a.putSlot('s', 10);
+  await assert.rejects(a.admitSlot({ si: randomBytes(16), size: 10, owner: 's' }), (e: unknown) => e instanceof SlotRefusedError && e.reason === 'limit');
+  await a.admitSlot({ si: randomBytes(16), size: 20, owner: 's', previous: 10 });
+  a.removeSlot('s', 10);
+  await a.admitSlot({ si: randomBytes(16), size: 10, owner: 's' });
+});
