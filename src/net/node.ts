@@ -110,7 +110,10 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   if (init.bootstrap?.length) peerDiscovery.push(bootstrap({ list: init.bootstrap }));
   if (init.mdns ?? true) peerDiscovery.push(mdns());
   const relayServer = init.relay?.server ? createRelayServer(init.relay.server === true ? {} : init.relay.server) : null;
+  // Started only once the storage and dial-back handlers are registered: a peer that identified us in between
+  // would record us as serving no storage (and leave us out of its candidates) until identify ran again.
   const libp2p = await createLibp2p({
+    start: false,
     privateKey: init.privateKey,
     addresses: {
       // No /p2p-circuit listen address: libp2p would look for relays by a DHT random walk that never stops
@@ -166,6 +169,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   if (init.store) unserve = await serveStorage(libp2p, init.store, init.server);
   // Every peer answers dial-back requests: that is how others learn whether they can be dialled.
   const undialback = await serveDialback(libp2p);
+  await libp2p.start();
   const paths = createPathSelector(libp2p);
   const reachability =
     init.reachability === false
