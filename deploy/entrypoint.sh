@@ -8,11 +8,12 @@
 #   P2PBACKUP_BOOTSTRAP_FILE wait for this file and join the peer whose multiaddr it holds
 #   P2PBACKUP_PUBLISH_ADDR   write this peer's multiaddr to this file once it runs
 #   P2PBACKUP_PUBLISH_HOST   the host name (or IPv4) others reach it by (default: hostname)
-#   P2PBACKUP_PORT, P2PBACKUP_API_PORT, P2PBACKUP_SWARM_DIR, P2PBACKUP_APP  (defaults 7171, 8080, /swarm, /app)
+#   P2PBACKUP_PORT, P2PBACKUP_API_PORT, P2PBACKUP_SWARM_DIR  (defaults 7171, 8080, /swarm)
+#   P2PBACKUP_APP            the installed package (default: the folder above this script's deploy/)
 set -eu
 : "${P2PBACKUP_HOME:=/data}"
 : "${P2PBACKUP_SWARM_DIR:=/swarm}"
-: "${P2PBACKUP_APP:=/app}"
+: "${P2PBACKUP_APP:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${P2PBACKUP_PORT:=7171}"
 : "${P2PBACKUP_API_PORT:=8080}"
 export P2PBACKUP_HOME

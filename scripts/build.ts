@@ -1,9 +1,12 @@
 // Build: compile the AssemblyScript Reed-Solomon kernel (two SIMD variants), the chunker's gear kernel and the TypeScript sources.
 // and the web UI (esbuild bundles web/src/main.ts into build/web/ with its HTML and CSS; no CDN, no
-// framework). Runs from `npm ci` (the `prepare` script) so a fresh clone is ready to use.
+// framework). Runs from `npm ci` (the `prepare` script) so a fresh clone is ready to use, and from `npm pack`
+// (`prepack`: the tarball carries the built files, its consumers never build; `prepare`, which npm also runs
+// when packing, then has nothing left to do). A full build starts from an empty dist/, so no module removed
+// from src/ lingers in the package.
 // `--wasm-only` skips tsc (npm test type-checks instead); `--web-only` builds only the web UI.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +15,10 @@ const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
 const webOnly = process.argv.includes('--web-only');
+if (process.env.npm_lifecycle_event === 'prepare' && ['pack', 'publish'].includes(process.env.npm_command ?? '')) {
+  console.log('build: done by prepack');
+  process.exit(0);
+}
 mkdirSync(join(root, 'build', 'wasm'), { recursive: true });
 const kernel = join(root, 'wasm', 'rs.ts');
 if (existsSync(kernel) && !webOnly) {
@@ -51,4 +58,7 @@ await build({
 for (const f of ['index.html', 'style.css']) copyFileSync(join(root, 'web', f), join(web, f));
 if (webOnly) console.log(`web UI: build/web/main.js ${statSync(join(web, 'main.js')).size} bytes`);
 
-if (!process.argv.includes('--wasm-only') && !webOnly) run(bin('tsc'), ['-p', 'tsconfig.json']);
+if (!process.argv.includes('--wasm-only') && !webOnly) {
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+  run(bin('tsc'), ['-p', 'tsconfig.json']);
+}

@@ -2,6 +2,9 @@
 // (N storage peers on loopback), `demo` (the main job end to end) and `bench`.
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { P2PBackupError } from '../../common/errors.ts';
 import { intOption, type Context } from '../context.ts';
 import { renderSwarmReady } from '../render.ts';
 
@@ -33,7 +36,14 @@ export function registerLocal(program: Command, ctx: Context): void {
     .allowUnknownOption()
     .argument('[args...]')
     .action(async (name: string, args: string[]) => {
-      const bench = await import(new URL('../../../bench/index.ts', import.meta.url).href);
+      // The benches live in the repository, not in the npm package (package.json `files`).
+      const entry = new URL('../../../bench/index.ts', import.meta.url);
+      if (!existsSync(fileURLToPath(entry)))
+        throw new P2PBackupError(
+          'ERR_UNSUPPORTED',
+          'the benchmarks run from a clone of the repository (`npm run bench -- NAME`); the installed package does not carry them'
+        );
+      const bench = await import(entry.href);
       ctx.io.setExitCode(await bench.main([name, ...args, ...(ctx.json() ? ['--json'] : [])]));
     });
 }
