@@ -121,10 +121,17 @@ test('the installed command prints its version, runs the demo, and refuses what 
   assert.equal(version.status, 0, version.stderr);
   assert.equal(version.stdout.trim(), pkg.version);
 
-  // A local swarm on loopback from the installed copy: each peer is a process of the installed dist/.
+  const home = join(work, 'home');
+  const init = p2pbackup(['--home', home, 'init', '--no-mdns']);
+  assert.equal(init.status, 0, init.stderr);
+  assert.ok(existsSync(join(home, 'config.json')), 'init made a home');
+  const status = p2pbackup(['--home', home, 'status']);
+  assert.equal(status.status, 3, 'no daemon runs for that home: its named exit code');
+
+  // A local swarm on loopback from the installed copy: each peer is an installed `daemon` process.
   const demo = p2pbackup(['demo'], { cwd: work });
-  const home = /Everything lives under (\S+) /.exec(demo.stdout)?.[1];
-  if (home) rmSync(home, { recursive: true, force: true });
+  const demoDir = /Everything lives under (\S+) /.exec(demo.stdout)?.[1];
+  if (demoDir) rmSync(demoDir, { recursive: true, force: true });
   assert.equal(demo.status, 0, `demo: ${demo.stdout}\n${demo.stderr}`);
   assert.match(demo.stdout, /verified: \d+ entries identical/);
 
