@@ -16,7 +16,7 @@ import { join, sep } from 'node:path';
 import { chmod, mkdir, open, readlink, rename, rm, unlink, utimes } from 'node:fs/promises';
 import { lstatSync, opendirSync, type BigIntStats } from 'node:fs';
 import { P2PBackupError } from '../common/errors.ts';
-import { MODE_MASK, RESTORE_CONCURRENCY, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
+import { MODE_MASK, RESTORE_CONCURRENCY, RESTORE_QUEUE, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
 import { InvalidObjectError, RestoreConflictError, RestoreSizeError, TreeTooLargeError } from './errors.ts';
 import { limiter } from './limit.ts';
 import { expansionBudget, locate, pathComponents, snapshotLimit } from './ls.ts';
@@ -110,7 +110,27 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
   const tmpTag = randomBytes(6).toString('hex');
   let tmpSeq = 0;
   const tmpName = (abs: string, ext: string) => join(abs, '..', `${RESTORE_TEMP_PREFIX}${tmpTag}-${(tmpSeq++).toString(36)}.${ext}`);
-  const files: Promise<void>[] = [];
+  // Files and symlinks queued by the walk and not finished: at most RESTORE_QUEUE, the walk waits for room
+  // (`room`); the first failure aborts the restore and is thrown once all have settled (`settled`).
+  let outstanding = 0;
+  let firstFailure: { err: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const track = (p: Promise<void>) => {
+    outstanding++;
+    p.catch((err) => {
+      firstFailure ??= { err };
+      ac.abort(err);
+    }).finally(() => {
+      outstanding--;
+      const w = wake;
+      wake = undefined;
+      w?.();
+    });
+  };
+  const waitBelow = async (n: number) => {
+    while (outstanding > n) await new Promise<void>((r) => (wake = r));
+  };
+  const room = () => (outstanding >= RESTORE_QUEUE ? waitBelow(RESTORE_QUEUE - 1) : undefined);
   let writer: FileWriter | undefined;
   const writing = new Set<Promise<void>>();
   /** Hand a job to the writer thread (waiting while WRITES_IN_FLIGHT are queued); resolves to its completion. */
@@ -290,16 +310,16 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
       } else if (e.type === 'file') {
         walked.files++;
         walked.bytes += e.size ?? 0;
-        const p = run(() => {
-          signal.throwIfAborted();
-          return restoreFile(e, abs, fresh);
-        }).then((r) => r?.written);
-        p.catch((err) => ac.abort(err));
-        files.push(p);
+        await room();
+        track(
+          run(() => {
+            signal.throwIfAborted();
+            return restoreFile(e, abs, fresh);
+          }).then((r) => r?.written)
+        );
       } else {
-        const p = restoreSymlink(e, abs, fresh);
-        p.catch((err) => ac.abort(err));
-        files.push(p);
+        await room();
+        track(restoreSymlink(e, abs, fresh));
       }
     }
   };
@@ -319,9 +339,8 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
       else await restoreDir([at.entry], target, 0, fresh);
       if (!whole) meter.total(walked.files, walked.bytes);
     } finally {
-      const settled = await Promise.allSettled(files);
-      const failed = settled.find((r) => r.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
+      await waitBelow(0);
+      if (firstFailure) throw firstFailure.err;
     }
     dirs.sort((a, b) => b.depth - a.depth);
     for (const d of dirs) {

@@ -18,6 +18,7 @@ import {
   contentOf,
   RESTORE_TEMP_PREFIX
 } from '../../src/backup/index.ts';
+import { RESTORE_QUEUE } from '../../src/backup/constants.ts';
 import { createGrid, type Grid } from './grid.ts';
 import { fileHeadStore } from './heads.ts';
 import { describeTree, makeTree, type Spec } from './tree.ts';
@@ -272,4 +273,44 @@ test('a crafted snapshot whose trees name one subtree twice per level (2^30 dire
   };
   await count(dst);
   assert.ok(made <= 1 + 61 + 1, `restore made ${made} entries`);
+});
+
+test('the restore walk waits while RESTORE_QUEUE files are queued: it never holds a whole tree of pending files', async () => {
+  // a/ holds more files than the queue; b/ comes after it. While every file download is held back, a walk
+  // that queued without bound would finish a/ and read b/'s directory; a bounded one waits inside a/.
+  const spec: Record<string, Spec> = { a: { type: 'dir' }, b: { type: 'dir' }, 'b/last.txt': { type: 'file', content: 'the last file of the tree' } };
+  const count = RESTORE_QUEUE + 100;
+  for (let i = 0; i < count; i++) spec[`a/f${String(i).padStart(4, '0')}`] = { type: 'file', content: `file ${i} of the queue test, `.padEnd(100, '.') }; // past LITERAL_MAX_BYTES: stored in a pack
+  const { snapshotCap } = await backedUp('queue-src', spec);
+  let trees = 0;
+  let held = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const src = {
+    reader(repo: Parameters<Grid['src']['reader']>[0]) {
+      const inner = grid.src.reader(repo);
+      return {
+        async loadBlob(...args: Parameters<ReturnType<Grid['src']['reader']>['loadBlob']>) {
+          if (args[0] === 'tree') trees++;
+          if (args[0] === 'data') {
+            held++;
+            await gate;
+          }
+          return inner.loadBlob(...args);
+        }
+      };
+    }
+  };
+  const dst = join(work, 'queue-dst');
+  const done = restore(snapshotCap, dst, { src });
+  // Let the walk run as far as it will while the downloads are held.
+  for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(held > 0, 'downloads started');
+  assert.equal(trees, 2, 'the root and a/ read; b/ not yet: the walk waits for room');
+  release();
+  const r = await done;
+  assert.deepEqual(r.stats.failed, []);
+  assert.equal(r.stats.files, count + 1);
+  assert.equal(trees, 3);
+  assert.equal(await readFile(join(dst, 'b', 'last.txt'), 'utf8'), 'the last file of the tree');
 });
