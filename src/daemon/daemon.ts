@@ -50,14 +50,17 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
   peer.apiUrl = `http://${host}:${port}`;
   const info = { pid: process.pid, peerId: peer.peerId, addresses: peer.addresses(), apiUrl: peer.apiUrl, readOnly: o.readOnly === true };
+  // Handlers first, then daemon.json: whoever sees daemon.json may stop the daemon at once, and a signal
+  // that came before the handlers were in place killed it uncleanly (daemon.json left, stores not closed).
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
   await writeFile(paths.daemon + '.tmp', JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
   await rename(paths.daemon + '.tmp', paths.daemon);
   log.info(info, 'daemon ready');
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await stopped;
   log.info('shutting down');
   const force = setTimeout(() => {
     log.error(`shutdown took over ${SHUTDOWN_GRACE_MS / 1000} s; exiting`);

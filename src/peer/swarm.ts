@@ -222,10 +222,12 @@ async function writeJson(path: string, value: unknown) {
 /** `p2pbackup swarm`: start, report, and stop everything on SIGINT/SIGTERM. */
 export async function runSwarm(opts: { dir: string; peers: number; onReady: (info: SwarmInfo) => void }): Promise<void> {
   const swarm = await startSwarm({ dir: opts.dir, peers: opts.peers });
-  opts.onReady(swarm.info);
-  await new Promise<void>((resolve) => {
+  // Handlers before the ready line: whoever reads it may send SIGINT at once.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  opts.onReady(swarm.info);
+  await stopped;
   await swarm.stop();
 }

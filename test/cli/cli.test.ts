@@ -4,9 +4,11 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile, access, mkdir, chmod } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { existsSync, watch } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { cli, tempDir } from '../integration/helpers.ts';
+import { BIN, cli, tempDir } from '../integration/helpers.ts';
 import { spawnDaemon, startSwarm } from '../../src/peer/swarm.ts';
 import { formatCap, parseCap, toReadCap, type MutableWriteCap } from '../../src/caps/index.ts';
 
@@ -122,6 +124,30 @@ test('a lone daemon: API needs the token, status reports it, put fails clearly, 
     assert.equal(code, 0, 'clean exit on SIGTERM');
   }
   await assert.rejects(access(join(home, 'daemon.json')), 'daemon.json removed on shutdown');
+});
+
+test('a daemon stopped the moment its daemon.json appears stops cleanly (its signal handlers come first)', async () => {
+  // A supervisor or a script may stop a daemon as soon as it is published. Before the fix the handlers were
+  // installed after daemon.json, and such a SIGTERM killed the daemon 7 times in 8 here (daemon.json left).
+  for (let i = 0; i < 3; i++) {
+    const home = join(tmp.dir, `quick-stop-${i}`);
+    assert.equal((await cli(['--home', home, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--offer', '0'])).code, 0);
+    const child = spawn(process.execPath, [BIN, '--home', home, 'daemon'], { stdio: 'ignore' });
+    const exit = new Promise<{ code: number | null; signal: string | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    const w = watch(home, (_event, name) => {
+      if (name === 'daemon.json' && existsSync(join(home, 'daemon.json'))) {
+        w.close();
+        child.kill('SIGTERM');
+      }
+    });
+    try {
+      assert.deepEqual(await exit, { code: 0, signal: null }, `run ${i}: a clean exit, not death by the signal`);
+    } finally {
+      w.close();
+      child.kill('SIGKILL');
+    }
+    assert.equal(existsSync(join(home, 'daemon.json')), false, 'daemon.json removed on shutdown');
+  }
 });
 
 test('a backup that skipped an item and a restore that failed one finish, and exit 7', async () => {
