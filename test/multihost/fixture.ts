@@ -121,6 +121,8 @@ export class NetFixture {
   readonly hosts: Host[] = [];
   /** Temp dir holding every host's home (made by createHub). */
   dir = '';
+  /** The CLI that cli() runs: the sources (default), or bin/p2pbackup.js on dist/ where a bench times the command as installed. */
+  cliBin = BIN;
   private exitHandlers = false;
   /** The neighbour-table limits before this fixture raised them, and what it set (restored on cleanup). */
   private neigh: { before: number[]; set: number[] } | null = null;
@@ -313,7 +315,7 @@ export class NetFixture {
 
   /** Spawn the CLI inside a host's namespace (the daemon's API listens on that namespace's loopback). */
   cliSpawn(host: Host, args: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, BIN, '--home', host.home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, this.cliBin, '--home', host.home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.push(child);
     return child;
   }
