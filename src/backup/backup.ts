@@ -257,21 +257,28 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       }
     });
     chunking.push(added.catch(() => {}));
-    return added.then(async (r) => {
+    return added.then((r) => {
       if (!r) {
         takeBack();
         return null;
       }
-      await Promise.all(r.stored).catch((err) => {
-        takeBack();
-        throw err;
-      }); // its packs are in the swarm
-      takeBack();
       stats.files++;
       stats.bytesRead += r.bytes;
       stats.bytesTotal += r.bytes;
-      await rememberFile(abs, r.st, r.content);
-      fileDone(abs, r.bytes, 'new');
+      // Its entry is known now; the cache learns of the file only once its packs are in the swarm.
+      addDurable(
+        Promise.all(r.stored).then(
+          async () => {
+            takeBack();
+            await rememberFile(abs, r.st, r.content);
+            fileDone(abs, r.bytes, 'new');
+          },
+          (err) => {
+            takeBack();
+            throw err;
+          }
+        )
+      );
       return fileEntry(name, r.content, r.st);
     });
   };
@@ -282,6 +289,16 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     p.catch((err) => ac.abort(err)); // fatal: stop the rest, and they throw this same error
     node.files.push(p);
     allFiles.push(p);
+  };
+  /**
+   * Each stored file's "its packs are in the swarm, and the cache knows it" (a failure is fatal as above). The
+   * trees and the snapshot are stored without waiting for these, so their pack goes out beside the last data
+   * packs (one flush at the end, not one before the trees); the backup returns only once all have settled.
+   */
+  const durable: Promise<void>[] = [];
+  const addDurable = (p: Promise<void>) => {
+    p.catch((err) => ac.abort(err));
+    durable.push(p);
   };
 
   /** Small files read but not stored yet (one directory's, in name order): stored in one call. */
@@ -297,13 +314,8 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     );
     for (const [i, { node, name, read }] of items.entries()) {
       const content: FileContent = { ref: encodeRef({ kind: 'data', ...rs[i].ref }) };
-      addFile(
-        node,
-        rs[i].stored.then(async () => {
-          await rememberFile(read.path, read.st, content);
-          return fileEntry(name, content, read.st);
-        })
-      );
+      addFile(node, Promise.resolve(fileEntry(name, content, read.st)));
+      addDurable(rs[i].stored.then(() => rememberFile(read.path, read.st, content)));
     }
   };
 
@@ -459,14 +471,33 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     } catch (err) {
       ac.abort(err); // the files in flight stop; wait for them before reporting
       await Promise.allSettled(allFiles);
+      await Promise.allSettled(durable);
       throw err;
     }
     if (rootNode === null) throw new FileReadError(rootAbs, new Error('the folder itself could not be read'));
+    const stored = await finish(rootNode).catch(async (err) => {
+      // A pack that failed aborted the run: report that, once every file in flight has settled.
+      await Promise.allSettled(durable);
+      throw signal.aborted ? signal.reason : err;
+    });
+    await cache?.prune(rootAbs, seen);
+    stats.bytesStored = (repoStats?.sealedNew ?? 0) - before.sealed;
+    stats.packs = (repoStats?.packs ?? 0) - before.packs;
+    meter.done();
+    o.onProgress?.({ type: 'backup:backup:done', snapshotCap: stored.snapshotCap, stats });
+    return { ...stored, stats };
+  } finally {
+    meter.stop();
+    scan?.stop();
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+
+  /** After the walk: every file's entry, the trees, the snapshot, then one flush for all their packs. */
+  async function finish(rootNode: DirNode): Promise<{ snapshotCap: string; root: string; snapshot: Snapshot }> {
     await Promise.all(chunking); // every chunk queued (a failure surfaces through its file's promise below)
-    await repo.flush();
     const settled = await Promise.allSettled(allFiles);
     const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw signal.aborted ? signal.reason : (failed as PromiseRejectedResult).reason;
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     const place = async (n: DirNode): Promise<void> => {
       for (const f of n.files) {
         const e = await f;
@@ -496,17 +527,11 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     const { cap: snapshotCap, isNew } = await storeSnapshot(repo, snapshot, signal);
     if (isNew) stats.blobsNew++;
     else stats.blobsKnown++;
+    // Every pack, data and trees alike, in the swarm; then every file's cache entry written.
     await repo.flush();
-    await cache?.prune(rootAbs, seen);
-    stats.bytesStored = (repoStats?.sealedNew ?? 0) - before.sealed;
-    stats.packs = (repoStats?.packs ?? 0) - before.packs;
-    meter.done();
-    o.onProgress?.({ type: 'backup:backup:done', snapshotCap, stats });
-    return { snapshotCap, root, snapshot, stats };
-  } finally {
-    meter.stop();
-    scan?.stop();
-    o.signal?.removeEventListener('abort', onAbort);
+    const unstored = (await Promise.allSettled(durable)).find((r) => r.status === 'rejected');
+    if (unstored) throw (unstored as PromiseRejectedResult).reason;
+    return { snapshotCap, root, snapshot };
   }
 }
 
