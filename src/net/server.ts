@@ -54,7 +54,8 @@ export interface StorageServerOptions {
   onEvent?: (e: { type: 'request'; op: string; peer: string; ok: boolean; code?: string; si?: string }) => void;
 }
 
-const OPS: Record<number, string> = {
+/** Request type -> the op name events and logs use (the adversarial test peer names them alike). */
+export const OPS: Record<number, string> = {
   [MSG.HELLO]: 'hello',
   [MSG.ACCEPT]: 'accept',
   [MSG.WRITE]: 'write',

@@ -14,24 +14,11 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { DiskStore } from '../../src/store/index.ts';
 import { createNode, loadOrCreatePeerKey, encodeFrame, FrameReader, MSG, STORAGE_PROTOCOL, type P2PNode } from '../../src/net/index.ts';
-import { answerRequest, serverContext } from '../../src/net/server.ts';
+import { answerRequest, OPS, serverContext } from '../../src/net/server.ts';
 import { createMutableWriteCap, signRecord, storageIndexOf } from '../../src/caps/index.ts';
 import { encodePack, uebOfShare } from '../../src/format/index.ts';
 import type { Frame } from '../../src/net/index.ts';
 import type { AdversaryInit, Attack, Behaviour, AdversaryStats } from './types.ts';
-
-const OPS: Record<number, string> = {
-  [MSG.HELLO]: 'hello',
-  [MSG.ACCEPT]: 'accept',
-  [MSG.WRITE]: 'write',
-  [MSG.READ]: 'read',
-  [MSG.LIST]: 'list',
-  [MSG.RENEW]: 'renew',
-  [MSG.DELETE]: 'delete',
-  [MSG.SLOT_PUT]: 'slot-put',
-  [MSG.SLOT_GET]: 'slot-get',
-  [MSG.AUDIT]: 'audit'
-};
 
 const init = JSON.parse(process.argv[2]) as AdversaryInit;
 let behaviour: Behaviour = init.behaviour ?? {};
