@@ -1,4 +1,4 @@
-// `node bench/index.ts idle [--json] [--quick] [--window SECONDS] [--settle SECONDS] [--tree PATH] [--no-floor]`:
+// `node bench/index.ts idle [--json] [--quick] [--window SECONDS] [--settle SECONDS] [--tree PATH] [--rows fresh,after,floor]`:
 // what an idle swarm costs its owners' machines (issue 20: an idle storage peer <= 100 MB RSS and <= 0.2%
 // of a core, also after work).
 //
@@ -21,7 +21,6 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient } from '../src/api/client.ts';
-import { createNode } from '../src/net/index.ts';
 import { homePaths } from '../src/peer/home.ts';
 import { DAEMON_NODE_FLAGS } from '../src/peer/swarm.ts';
 import { formatTable, median, note, parseFlags, printJson } from './common.ts';
@@ -30,6 +29,7 @@ import { walk } from './backup.ts';
 
 const PEERS = 5;
 const CLK_TCK = 100; // Linux
+const FLOOR = fileURLToPath(new URL('./idle-floor.ts', import.meta.url));
 
 export interface IdleRow {
   state: 'fresh' | 'after one backup' | 'floor';
@@ -96,17 +96,8 @@ function rowOf(
 
 // ---- floor: the net layer's node alone, one per process -------------------------------------------
 
-/** Child mode: start a node, print its first address, idle until SIGTERM. */
-async function floorNode(bootstrap: string[]): Promise<void> {
-  const node = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, reachability: false, bootstrap });
-  process.stdout.write(JSON.stringify({ addr: `${node.multiaddrs()[0].toString()}` }) + '\n');
-  await new Promise<void>((res) => process.once('SIGTERM', () => res()));
-  await node.stop();
-}
-
 async function spawnFloorNode(bootstrap: string[]): Promise<{ child: ChildProcess; addr: string }> {
-  const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, self, '--floor-node', ...bootstrap], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, FLOOR, ...bootstrap], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     if (line.startsWith('{')) return { child, addr: JSON.parse(line).addr };
@@ -147,40 +138,44 @@ export async function run(argv: string[]): Promise<void> {
   const window = Number(arg(flags.rest, '--window', flags.quick ? '60' : '300'));
   const settle = Number(arg(flags.rest, '--settle', flags.quick ? '10' : '30'));
   const tree = resolve(arg(flags.rest, '--tree', '/usr/share/doc'));
-  const floor = !flags.rest.includes('--no-floor');
+  const want = new Set(arg(flags.rest, '--rows', 'fresh,after,floor').split(','));
+  for (const r of want) if (!['fresh', 'after', 'floor'].includes(r)) throw new Error(`--rows: unknown row "${r}" (fresh, after, floor)`);
   if (!(window > 0) || !(settle >= 0)) throw new Error('--window must be > 0 and --settle >= 0 (seconds)');
 
   const scope = await openScope('idle');
   const rows: IdleRow[] = [];
   let dataset = '';
   try {
-    note(`idle: starting a swarm of ${PEERS} storage peers + the client daemon`);
-    const swarm = await scope.startSwarm('swarm', PEERS);
-    const { info } = swarm;
-    const peerPids = info.peers.map((p) => p.pid);
-    const measure = async (state: IdleRow['state']) => {
-      note(`idle: ${state}: settling ${settle} s, then measuring ${window} s`);
-      await sleep(settle * 1000, undefined, { signal: scope.signal });
-      const m = await measureWindow([...peerPids, info.client.pid], window, scope.signal);
-      const row = rowOf(state, window, m.slice(0, PEERS), m[PEERS]);
-      note(`idle:   peers RSS median ${row.rssMedianMB} MiB (max ${row.rssMaxMB}), CPU median ${row.cpuMedianPct}% (max ${row.cpuMaxPct}%)`);
-      rows.push(row);
-    };
-    await measure('fresh');
+    if (want.has('fresh') || want.has('after')) {
+      note(`idle: starting a swarm of ${PEERS} storage peers + the client daemon`);
+      const swarm = await scope.startSwarm('swarm', PEERS);
+      const { info } = swarm;
+      const peerPids = info.peers.map((p) => p.pid);
+      const measure = async (state: IdleRow['state']) => {
+        note(`idle: ${state}: settling ${settle} s, then measuring ${window} s`);
+        await sleep(settle * 1000, undefined, { signal: scope.signal });
+        const m = await measureWindow([...peerPids, info.client.pid], window, scope.signal);
+        const row = rowOf(state, window, m.slice(0, PEERS), m[PEERS]);
+        note(`idle:   peers RSS median ${row.rssMedianMB} MiB (max ${row.rssMaxMB}), CPU median ${row.cpuMedianPct}% (max ${row.cpuMaxPct}%)`);
+        rows.push(row);
+      };
+      if (want.has('fresh')) await measure('fresh');
+      if (want.has('after')) {
+        const ds = await walk(tree, false);
+        dataset = `${tree} (${ds.files} files, ${(ds.bytes / 1e6).toFixed(1)} MB)`;
+        note(`idle: backing up ${dataset}`);
+        const api = await ApiClient.at(info.client.apiUrl, homePaths(join(scope.dir, 'swarm')));
+        const t0 = performance.now();
+        const r: any = await api.operation('POST', '/api/backup', { path: tree }, { signal: scope.signal });
+        const st = r?.lastStats;
+        if (!st || st.files !== ds.files) throw new Error(`backup of ${tree}: ${st?.files} files in the snapshot, the tree has ${ds.files}`);
+        note(`idle:   backed up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        await measure('after one backup');
+      }
+      await swarm.stop();
+    }
 
-    const ds = await walk(tree, false);
-    dataset = `${tree} (${ds.files} files, ${(ds.bytes / 1e6).toFixed(1)} MB)`;
-    note(`idle: backing up ${dataset}`);
-    const api = await ApiClient.at(info.client.apiUrl, homePaths(join(scope.dir, 'swarm')));
-    const t0 = performance.now();
-    const r: any = await api.operation('POST', '/api/backup', { path: tree }, { signal: scope.signal });
-    const st = r?.lastStats;
-    if (!st || st.files !== ds.files) throw new Error(`backup of ${tree}: ${st?.files} files in the snapshot, the tree has ${ds.files}`);
-    note(`idle:   backed up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    await measure('after one backup');
-    await swarm.stop();
-
-    if (floor) {
+    if (want.has('floor')) {
       note(`idle: floor: ${PEERS} bare net-layer nodes (createNode, no store/API/peer), settling ${settle} s, measuring ${window} s`);
       const m = await measureFloor(settle, window, scope.signal);
       rows.push(rowOf('floor', window, m, null));
@@ -215,5 +210,3 @@ export async function run(argv: string[]): Promise<void> {
     )
   );
 }
-
-if (process.argv[2] === '--floor-node' && import.meta.url === `file://${process.argv[1]}`) await floorNode(process.argv.slice(3));
