@@ -120,7 +120,9 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // No Yamux keep-alive (a ping frame each way every 30 s per connection): the connection monitor below pings
+    // every connection already, and also drops the dead ones, which Yamux's ping does not.
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     // libp2p pings every connection each 10 s and aborts it when a ping takes longer than 5 s (at least).
     // Behind a slow uplink (or a relay's) shares queue several seconds of data ahead of the ping: measured
     // through a relay shaped to 40 Mbit/s, every circuit was aborted mid-upload, and over a direct 40 Mbit/s
