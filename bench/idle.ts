@@ -8,7 +8,7 @@
 // client backs up --tree (default /usr/share/doc) through its API, the swarm settles again, and a second
 // window is measured: row "after one backup". Row "floor": 5 processes each running only the net layer's
 // libp2p node (createNode: TCP + Noise + Yamux, identify, ping, Kad-DHT; no store, no API, no peer, no
-// reachability checks), joined to each other the same way, measured over the same window: no idle daemon
+// reachability checks; the daemons' node flags and environment), joined to each other the same way, measured over the same window: no idle daemon
 // can cost less than that on this machine with this stack.
 //
 // Per process: CPU = (utime + stime) ticks from /proc/PID/stat over the window (CLK_TCK 100) as % of one
@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient } from '../src/api/client.ts';
 import { homePaths } from '../src/peer/home.ts';
-import { DAEMON_NODE_FLAGS } from '../src/peer/swarm.ts';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../src/peer/swarm.ts';
 import { formatTable, median, note, parseFlags, printJson } from './common.ts';
 import { arg, openScope } from './transfer.ts';
 import { walk } from './backup.ts';
@@ -97,7 +97,10 @@ function rowOf(
 // ---- floor: the net layer's node alone, one per process -------------------------------------------
 
 async function spawnFloorNode(bootstrap: string[]): Promise<{ child: ChildProcess; addr: string }> {
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, FLOOR, ...bootstrap], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, FLOOR, ...bootstrap], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...DAEMON_ENV }
+  });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     if (line.startsWith('{')) return { child, addr: JSON.parse(line).addr };
