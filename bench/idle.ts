@@ -3,16 +3,18 @@
 // of a core, also after work).
 //
 // A local swarm of 5 storage peers + the client daemon (src/peer/swarm.ts: one process each, loopback, the
-// daemons' own node flags) is started, left alone for --settle seconds (default 30, --quick 10: start-up work
+// daemons' own node flags and environment) is started, left alone for --settle seconds (default 30, --quick 10: start-up work
 // done, the DHT joined), then measured for --window seconds (default 300, --quick 60): row "fresh". Then the
 // client backs up --tree (default /usr/share/doc) through its API, the swarm settles again, and a second
 // window is measured: row "after one backup". Row "floor": 5 processes each running only the net layer's
-// libp2p node (createNode: TCP + Noise + Yamux, identify, ping, Kad-DHT; no store, no API, no peer, no
-// reachability checks; the daemons' node flags and environment), joined to each other the same way, measured over the same window: no idle daemon
-// can cost less than that on this machine with this stack.
+// libp2p node (bench/idle-floor.ts: createNode, so TCP + Noise + Yamux, identify, ping, Kad-DHT; no store, no
+// API, no peer, no reachability checks; the daemons' node flags and environment), joined to each other the same
+// way, measured over the same window: no idle daemon can cost less than that on this machine with this stack.
+// The daemons run from source here (type stripping: roughly 15-25 MiB more RSS than the compiled dist/).
 //
 // Per process: CPU = (utime + stime) ticks from /proc/PID/stat over the window (CLK_TCK 100) as % of one
-// core; RSS = VmRSS from /proc/PID/status at the end of the window. Each row reports the median and the
+// core; RSS = VmRSS from /proc/PID/status at the end of the window (it counts the pages of the node binary each
+// process touched, about 60 MiB, shared by all of them: Shared_Clean in /proc/PID/smaps_rollup). Each row reports the median and the
 // highest over the 5 storage peers (the client daemon beside them, for information).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -193,7 +195,8 @@ export async function run(argv: string[]): Promise<void> {
   }
   const out = (s: string) => process.stdout.write(s + '\n');
   out(`Idle cost per storage peer: a local swarm of ${PEERS} storage peers + the client daemon (one process each, loopback),`);
-  out(`left alone ${settle} s, then measured over ${window} s. CPU = utime+stime over the window, % of one core; RSS = VmRSS at its end.`);
+  out(`left alone ${settle} s, then measured over ${window} s. CPU = utime+stime over the window, % of one core; RSS = VmRSS at its end`);
+  out('(about 60 MiB of it the node binary, shared by every node process).');
   out(`Median and highest over the ${PEERS} peers; the client daemon beside them. "after one backup": the client backed up`);
   out(`${dataset} first. "floor": ${PEERS} processes running only the net layer's libp2p node (TCP, Noise, Yamux, identify, ping, Kad-DHT).`);
   const f = (x: number | null, d: number) => (x === null ? '-' : x.toFixed(d));
