@@ -11,6 +11,7 @@ const BENCHES: Record<string, string> = {
   e2e: './e2e.ts',
   wire: './wire.ts',
   wan: './wan.ts',
+  idle: './idle.ts',
   fuzz: './fuzz.ts'
 };
 

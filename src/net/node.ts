@@ -4,7 +4,6 @@ import { createLibp2p } from 'libp2p';
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface';
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { dcutr } from '@libp2p/dcutr';
-import { uPnPNAT } from '@libp2p/upnp-nat';
 
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
@@ -14,7 +13,6 @@ import { ping, type Ping } from '@libp2p/ping';
 import { kadDHT, removePublicAddressesMapper, passthroughMapper } from '@libp2p/kad-dht';
 import type { KadDHT } from '@libp2p/kad-dht';
 import { bootstrap } from '@libp2p/bootstrap';
-import { mdns } from '@libp2p/mdns';
 import { preSharedKey } from '@libp2p/pnet';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -108,7 +106,10 @@ export interface P2PNode {
 export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   const peerDiscovery = [];
   if (init.bootstrap?.length) peerDiscovery.push(bootstrap({ list: init.bootstrap }));
-  if (init.mdns ?? true) peerDiscovery.push(mdns());
+  // mDNS and UPnP are imported only when asked for: together about 5 MiB of every idle node otherwise (their
+  // modules, multicast-dns, an XML parser), for a peer that has both off (UPnP by default; swarms and containers mDNS).
+  if (init.mdns ?? true) peerDiscovery.push((await import('@libp2p/mdns')).mdns());
+  const uPnPNAT = init.upnp ? (await import('@libp2p/upnp-nat')).uPnPNAT : null;
   const relayServer = init.relay?.server ? createRelayServer(init.relay.server === true ? {} : init.relay.server) : null;
   // Started only once the storage and dial-back handlers are registered: a peer that identified us in between
   // would record us as serving no storage (and leave us out of its candidates) until identify ran again.
@@ -123,7 +124,9 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // No Yamux keep-alive (a ping frame each way every 30 s per connection): the connection monitor below pings
+    // every connection already, and also drops the dead ones, which Yamux's ping does not.
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     // libp2p pings every connection each 10 s and aborts it when a ping takes longer than 5 s (at least).
     // Behind a slow uplink (or a relay's) shares queue several seconds of data ahead of the ping: measured
     // through a relay shaped to 40 Mbit/s, every circuit was aborted mid-upload, and over a direct 40 Mbit/s
@@ -156,7 +159,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       // upnp-nat requires @libp2p/autonat (the node did not even start) and waits for several peers to
       // dial the address back, which a small swarm may never provide. The router's own answer is our
       // evidence; libp2p still refuses a private external address (double NAT: nothing to gain).
-      ...(init.upnp ? { upnp: uPnPNAT({ portMappingDescription: 'p2pbackup', autoConfirmAddress: true }) } : {}),
+      ...(uPnPNAT ? { upnp: uPnPNAT({ portMappingDescription: 'p2pbackup', autoConfirmAddress: true }) } : {}),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { cli, stopProcess, tempDir } from '../integration/helpers.ts';
-import { DAEMON_NODE_FLAGS, freePort } from '../../src/peer/swarm.ts';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS, freePort } from '../../src/peer/swarm.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const entrypoint = join(root, 'deploy', 'entrypoint.sh');
@@ -23,8 +23,18 @@ test('the container entrypoint and the systemd unit start the daemon with the sa
   const unit = (await readFile(join(root, 'deploy', 'p2pbackup.service'), 'utf8')).split('\n').find((l) => l.startsWith('ExecStart='));
   assert.ok(entry && unit, 'both start the daemon');
   for (const flag of DAEMON_NODE_FLAGS) {
-    assert.match(entry, new RegExp(`^node ${flag} `), `entrypoint: ${entry}`);
+    assert.match(entry, new RegExp(`(^| )node ${flag} `), `entrypoint: ${entry}`);
     assert.ok(unit.includes(`exec node ${flag} `), `unit: ${unit}`);
+  }
+});
+
+test('the container entrypoint and the systemd unit start the daemon with the same environment as spawnDaemon', async () => {
+  const entry = (await readFile(entrypoint, 'utf8')).split('\n').find((l) => /bin\/p2pbackup\.js" daemon/.test(l));
+  const unit = (await readFile(join(root, 'deploy', 'p2pbackup.service'), 'utf8')).split('\n');
+  assert.ok(Object.keys(DAEMON_ENV).length > 0);
+  for (const [k, v] of Object.entries(DAEMON_ENV)) {
+    assert.ok(entry?.startsWith(`${k}=${v} node `), `entrypoint: ${entry}`);
+    assert.ok(unit.includes(`Environment=${k}=${v}`), `unit sets ${k}=${v}`);
   }
 });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DAEMON_NODE_FLAGS, startSwarm, type Swarm } from '../../src/peer/swarm.ts';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS, startSwarm, type Swarm } from '../../src/peer/swarm.ts';
 import { apiFor, cli, tempDir } from './helpers.ts';
 import type { ApiClient } from '../../src/api/client.ts';
 import { download } from '../../src/client/index.ts';
@@ -51,6 +51,14 @@ test('every daemon runs with the node flags for bulk transfers (a young generati
       const i = argv.indexOf(flag);
       assert.ok(i > 0 && i < at, `${flag} is a node flag of daemon ${m.pid} (before the script): ${argv.join(' ')}`);
     }
+  }
+});
+
+test('every daemon runs with glibc returning large freed buffers to the system (DAEMON_ENV)', async () => {
+  assert.equal(DAEMON_ENV.MALLOC_MMAP_THRESHOLD_, '131072');
+  for (const m of [swarm.info.client, ...swarm.info.peers]) {
+    const env = (await readFile(`/proc/${m.pid}/environ`, 'utf8')).split('\0');
+    for (const [k, v] of Object.entries(DAEMON_ENV)) assert.ok(env.includes(`${k}=${v}`), `${k}=${v} in the environment of daemon ${m.pid}`);
   }
 });
 

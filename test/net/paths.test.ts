@@ -310,6 +310,27 @@ describe('dial-back protocol', () => {
   });
 });
 
+describe('keep-alive', () => {
+  test('the connection monitor is the only keep-alive: the muxer sends no pings of its own', async () => {
+    const A = await makePeer({ reachability: false });
+    const B = await makePeer({ reachability: false });
+    try {
+      const b = B.node.peerId;
+      await A.node.libp2p.peerStore.merge(b, { multiaddrs: B.node.multiaddrs() });
+      const { connection } = await A.node.paths.connect(b, AbortSignal.timeout(10_000));
+      await sleep(500); // Yamux's keep-alive pings as soon as a connection opens, then every 30 s
+      const muxers = [connection, ...B.node.libp2p.getConnections(A.node.peerId)].map((c) => (c as unknown as { muxer: { rtt: number } }).muxer);
+      assert.equal(muxers.length, 2);
+      for (const m of muxers) assert.equal(m.rtt, -1, 'no Yamux ping was answered (its round trip is still unknown)');
+    } finally {
+      await A.stop();
+      await B.stop();
+      await removeHome(A);
+      await removeHome(B);
+    }
+  });
+});
+
 describe('keep-alive on a full uplink', () => {
   test('pings that wait longer than the ping interval do not cut the connection (each gets its own stream)', async () => {
     const keepAlive = { intervalMs: 200, timeoutMs: 5_000 };
