@@ -152,7 +152,8 @@ export const CONNECTION_PING_TIMEOUT_MS = 60_000;
  * peer's CPU (bench idle: 0.28% of a core per peer in a 5-peer swarm). A minute still sends something on every
  * connection well within a NAT's TCP timeout (RFC 5382: at least 2 h 4 min), and a peer that went away without
  * closing its connections is dropped within 60 + CONNECTION_PING_TIMEOUT_MS; one that closes them (a stopped or
- * killed process) is seen at once. The muxer's own keep-alive is off (node.ts): this is the only one.
+ * killed process) is seen at once. Yamux's own ping (a frame, no stream) stays on: it measures the round trip
+ * that its stream windows grow by (node.ts).
  */
 export const CONNECTION_PING_INTERVAL_MS = 60_000;
 /**
