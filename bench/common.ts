@@ -68,7 +68,8 @@ export function note(msg: string): void {
 }
 
 export function formatBytes(n: number): string {
-  if (n % (1 << 20) === 0) return `${n >> 20} MiB`;
-  if (n % 1024 === 0) return `${n >> 10} KiB`;
+  // Division, not shifts: `>>` works on 32 bits, and 8 GiB >> 20 is 0.
+  if (n % 2 ** 20 === 0) return `${n / 2 ** 20} MiB`;
+  if (n % 1024 === 0) return `${n / 1024} KiB`;
   return `${n} B`;
 }
