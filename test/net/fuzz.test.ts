@@ -337,7 +337,8 @@ describe('live server fuzz', () => {
     // (about 50 and 40 of 400 for most seeds), besides the malformed ones.
     const seen = JSON.stringify(Object.fromEntries(outcomes));
     const handled = [...outcomes].filter(([c]) => c !== 'ok' && c !== 'ERR_PROTOCOL' && c !== 'ERR_FRAME_TOO_LARGE').reduce((a, [, n]) => a + n, 0);
-    assert.ok((outcomes.get('ok') ?? 0) > 20, `served: ${seen} (seed ${SEED})`);
+    // (Seed 3631902577 served 18: the bounds are for "reached at all", not for a typical seed.)
+    assert.ok((outcomes.get('ok') ?? 0) > 10, `served: ${seen} (seed ${SEED})`);
     assert.ok(handled > 15, `refused by a handler: ${seen} (seed ${SEED})`);
     assert.ok((outcomes.get('ERR_PROTOCOL') ?? 0) > 40, `refused as malformed: ${seen} (seed ${SEED})`);
     assert.equal(await digest(), before, `seed ${SEED}`);
