@@ -111,7 +111,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
   let tmpSeq = 0;
   const tmpName = (abs: string, ext: string) => join(abs, '..', `${RESTORE_TEMP_PREFIX}${tmpTag}-${(tmpSeq++).toString(36)}.${ext}`);
   // Files and symlinks queued by the walk and not finished: at most RESTORE_QUEUE, the walk waits for room
-  // (`room`); the first failure aborts the restore and is thrown once all have settled (`settled`).
+  // (`room`); the first failure aborts the restore and is thrown once all have settled (`waitBelow(0)`).
   let outstanding = 0;
   let firstFailure: { err: unknown } | undefined;
   let wake: (() => void) | undefined;

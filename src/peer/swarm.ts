@@ -33,7 +33,8 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16']
  * share frames and buffers of a backup (up to 1 MiB each) end up in the main heap, which only shrinks from its top:
  * after backing up /usr/share/doc the storage peers kept 100-120 MiB there while idle, the client 200 MiB (VmRSS
  * 160-180 and 370 MiB; with the variable 140-160 and 250, bench idle). The price is a page fault per 4 KiB of each
- * large buffer: a few % more CPU in a bulk backup (measured 256 MiB: within the noise of two runs on 2 busy cores).
+ * large buffer: 5-20% more client CPU in a bulk backup (256 MiB, two runs each on 2 busy cores: a rough figure), and
+ * a /usr/share restore measured 13-15% slower in two pairs of runs whose wall times are themselves noisy.
  * glibc reads it when the process starts: it cannot be set from inside.
  */
 export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
