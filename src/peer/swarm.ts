@@ -3,7 +3,8 @@
 // DIR/swarm.json lists every process (pid, home, peer id, addresses, API URL). Re-running on the same
 // DIR reuses the homes, so identities and stored shares survive.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, mkdirSync, statSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -204,15 +205,42 @@ export async function startSwarm(init: SwarmInit): Promise<Swarm> {
 /**
  * A TCP port free on 127.0.0.1 right now, picked at random below Linux's ephemeral range (32768-60999):
  * between our check and the daemon's bind, the kernel never hands such a port to an outgoing connection or
- * to another process asking for port 0 (a port taken from bind(0) was, now and then, in CI). Falls back to
- * a kernel-chosen port when 50 picks are all taken.
+ * to another process asking for port 0 (a port taken from bind(0) was, now and then, in CI). Every port
+ * handed out is also reserved for a minute in a file under the temporary folder, so that two callers (in
+ * this process or another: the test suite runs files in parallel) never receive the same port while
+ * neither has bound it yet (seen in CI: two daemons given one API port, one died with EADDRINUSE). Falls
+ * back to a kernel-chosen port when 50 picks are all taken.
  */
 export async function freePort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = 20_000 + Math.floor(Math.random() * 10_000);
-    if ((await bindOnce(port)) !== null) return port;
+    if (reservePort(port) && (await bindOnce(port)) !== null) return port;
   }
   return (await bindOnce(0))!;
+}
+
+/** How long a port handed out by freePort stays reserved for its caller. */
+const PORT_RESERVATION_MS = 60_000;
+
+/** Claim `port` for this caller: false when another caller claimed it less than a minute ago. */
+function reservePort(port: number): boolean {
+  const dir = join(tmpdir(), 'p2pbackup-ports');
+  const file = join(dir, String(port));
+  try {
+    mkdirSync(dir, { recursive: true });
+    closeSync(openSync(file, 'wx'));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true; // no shared folder: the bind check alone
+  }
+  try {
+    if (Date.now() - statSync(file).mtimeMs < PORT_RESERVATION_MS) return false;
+    const now = new Date();
+    utimesSync(file, now, now); // an old reservation: its caller has bound the port or given up
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Bind `port` on 127.0.0.1 and release it: the bound port, or null when it is taken. */
