@@ -26,6 +26,7 @@ import {
   DialbackRefusedError,
   PeerUnreachableError
 } from '../../src/net/index.ts';
+import { RELAY_HOP_PROTOCOL } from '../../src/net/constants.ts';
 import type { NodeInit } from '../../src/net/index.ts';
 
 const PING_PROTOCOL = '/ipfs/ping/1.0.0';
@@ -38,6 +39,13 @@ const until = async (what: string, fn: () => boolean | Promise<boolean>, ms = 15
   }
   assert.fail(`timed out waiting for ${what}`);
 };
+/** `who` is connected to `relay` and has identified it as a relay (what paths needs to try it). */
+const knowsRelay = (who: TestPeer, relay: TestPeer) =>
+  until(`${who.node.peerId} identified ${relay.node.peerId} as a relay`, async () => {
+    if (who.node.libp2p.getConnections(relay.node.peerId).length === 0) return false;
+    const p = await who.node.libp2p.peerStore.get(relay.node.peerId).catch(() => null);
+    return p?.protocols.includes(RELAY_HOP_PROTOCOL) ?? false;
+  });
 
 describe('paths: direct, own connection, relay', () => {
   let R: TestPeer, P: TestPeer, A: TestPeer, X: TestPeer, Y: TestPeer;
@@ -108,7 +116,7 @@ describe('paths: direct, own connection, relay', () => {
   });
 
   test('Y, also undialable, stores on X through the relay; X knows Y as the owner (end-to-end Noise)', async () => {
-    await until('Y connected to R', () => Y.node.libp2p.getConnections(R.node.peerId).length > 0);
+    await knowsRelay(Y, R);
     assert.equal(Y.node.libp2p.getConnections(X.node.peerId).length, 0, 'no connection between the two before');
     const { si, ueb, shares } = testPack(5 * 2 ** 20 + 7, 3); // above libp2p's default relay limits (128 KiB, or 1 MiB as configured before)
     const data = shares[2];
@@ -223,6 +231,8 @@ describe('relay budget and rate', () => {
     X = await makePeer(natted);
     Y = await makePeer({ ...natted, store: undefined });
     await until('X reserved on R', () => X.node.reachability!.report().relays.length > 0);
+    // Y's first write goes through R only if Y has identified R by then (else: "no relay known").
+    await knowsRelay(Y, R);
   });
   after(async () => {
     for (const p of [Y, X, R]) {
