@@ -171,8 +171,14 @@ export class FairnessLedger {
     await this.db.put(`u!${peer}`, next);
   }
 
-  /** Bytes `peer` stores for me: my live placements there (leases not expired). */
+  /**
+   * Bytes `peer` stores for me, its credit: my live placements there (leases not expired), or nothing while it
+   * is in failed standing. A spot check samples a few placements and drops those it disproves; the ones it did
+   * not sample are no more believable from a peer caught forging, so none of them earns credit until its
+   * standing is good again (they stay listed: placementsOn).
+   */
   theyStoreForMe(peer: string, now = this.now()): number {
+    if (this.standing(peer) === 'failed') return 0;
     let sum = 0;
     for (const p of this.placements.get(peer)?.values() ?? []) if (p.leaseExpiry > now) sum += shareCharge(p.size);
     return sum;

@@ -99,6 +99,27 @@ test('disabled fairness admits everything and leaves the candidate order alone',
     await f.close();
   }));
 
+test('a peer in failed standing earns no credit, for the placements no spot check sampled either', () =>
+  withDir(async (dir) => {
+    let t = 1_000_000;
+    const l = await FairnessLedger.open(join(dir, 'ledger'), { now: () => t });
+    try {
+      for (let i = 0; i < 20; i++) await l.recordPlacement('F', 'aa', i, 100_000, t + 1e9);
+      assert.equal(l.theyStoreForMe('F'), 20 * 100_000);
+      // A spot check disproved one sampled share (and dropped it); the other 19 were not asked.
+      await l.recordAudit('F', false, 'forged');
+      await l.forgetPlacement('F', 'aa', 0);
+      assert.equal(l.theyStoreForMe('F'), 0, 'no credit while in failed standing');
+      assert.equal(l.placementsOn('F').length, 19, 'the placements stay listed');
+      // The failure fades (a week halves it): good standing again, and the unproven rest counts again.
+      t += 7 * 24 * 3_600_000 + 1;
+      assert.equal(l.standing('F'), 'good');
+      assert.equal(l.theyStoreForMe('F'), 19 * 100_000);
+    } finally {
+      await l.close();
+    }
+  }));
+
 test('the ledger persists placements, renewals, audits and uptime', () =>
   withDir(async (dir) => {
     let t = 1000;
