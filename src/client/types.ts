@@ -56,8 +56,11 @@ export interface ShareAudit {
 }
 
 export interface ServerFinder {
-  /** Storage peers for a storage index, best first (DHT-closest), never including this peer. */
-  candidates(si: Uint8Array, count: number, opts?: { signal?: AbortSignal }): Promise<ShareServer[]>;
+  /**
+   * Storage peers for a storage index, best first (DHT-closest), never including this peer. `refresh` asks
+   * for a fresh look (a DHT walk now) instead of what was found lately.
+   */
+  candidates(si: Uint8Array, count: number, opts?: { signal?: AbortSignal; refresh?: boolean }): Promise<ShareServer[]>;
   /** Best-effort: tell the DHT that we placed shares for `si`. */
   announce?(si: Uint8Array): Promise<void>;
   /** Best-effort extra holders (provider records). */

@@ -13,6 +13,7 @@
 //    unused candidate is left to take it: a slow peer is better than no peer.
 // 5. Success needs happiness >= happy. Every share held (written, or claimed and proven) is reported to the
 //    finder (`onPlaced`: fairness credit), whether or not the upload as a whole succeeds: they hold my bytes.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { encodePack, uebOfShare } from '../format/index.ts';
 import { formatCap, type PackCap } from '../caps/index.ts';
 import { faultPoint } from '../common/fault.ts';
@@ -26,6 +27,12 @@ import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
 const PIECE_BYTES = 1 << 20;
 /** A share still being written this long (ms) after every other share of the pack finished is dropped. */
 export const LAGGARD_MS = 10_000;
+/**
+ * Fewer candidates than `happy` (a swarm still forming: a peer behind NAT shows up in the DHT only once it has
+ * connected out, and a walk may miss it): look again this many times, CANDIDATE_RETRY_MS apart, before failing.
+ */
+export const CANDIDATE_RETRIES = 2;
+export const CANDIDATE_RETRY_MS = 1_500;
 
 /** A peer took a share's bytes much more slowly than the other peers took theirs. */
 export class SlowPeerError extends P2PBackupError {
@@ -90,7 +97,11 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
     const how = new Map<string, 'written' | 'proven'>();
     const refusals: Record<string, string> = {};
     const used = new Set<string>();
-    const candidates = await finder.candidates(si, 2 * o.n, { signal: o.signal });
+    let candidates = await finder.candidates(si, 2 * o.n, { signal: o.signal });
+    for (let i = 0; i < CANDIDATE_RETRIES && candidates.length < o.happy; i++) {
+      await sleep(CANDIDATE_RETRY_MS, undefined, { signal: o.signal });
+      candidates = await finder.candidates(si, 2 * o.n, { signal: o.signal, refresh: true });
+    }
     if (candidates.length === 0) throw new NoPeersError();
     const place = (share: number, peer: string, h: 'written' | 'proven') => {
       if (!placements.has(share)) placements.set(share, new Set());

@@ -141,7 +141,12 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
       const age = Date.now() - dhtSeen.at;
       // A walk that met fewer peers than asked for (a swarm still forming: peers behind NAT join the DHT
       // only once they have connected out) is repeated sooner.
-      if (age > DHT_REFRESH_MS || (dhtSeen.ids.size < count && age > DHT_SHORT_REFRESH_MS) || (dhtSeen.ids.size === 0 && node.libp2p.getPeers().length === 0)) {
+      if (
+        o?.refresh ||
+        age > DHT_REFRESH_MS ||
+        (dhtSeen.ids.size < count && age > DHT_SHORT_REFRESH_MS) ||
+        (dhtSeen.ids.size === 0 && node.libp2p.getPeers().length === 0)
+      ) {
         const found = await node.closestPeers(si, count, o);
         dhtSeen = { at: Date.now(), ids: new Map(found.map((p) => [p.toString(), p])) };
       }
