@@ -26,7 +26,7 @@ import { FileChangedError } from '../repo/errors.ts';
 import { IGNORE_FILE, LARGE_FILE_CONCURRENCY, MODE_MASK, READ_CHUNK_BYTES, SMALL_FILE_BYTES } from './constants.ts';
 import { FileReadError, NotADirectoryError, UnsupportedEntryError } from './errors.ts';
 import { firstPresent, isExcluded, parseRules, rulesIn, type ExcludeRule } from './exclude.ts';
-import { limiter } from './limit.ts';
+import { limiter } from '../common/limit.ts';
 import { createMeter } from './progress.ts';
 import { startScan } from './scan.ts';
 import { storeSnapshot, storeTree, type TreeEntry } from './objects.ts';

@@ -18,7 +18,7 @@ import { lstatSync, opendirSync, type BigIntStats } from 'node:fs';
 import { P2PBackupError } from '../common/errors.ts';
 import { MODE_MASK, RESTORE_CONCURRENCY, RESTORE_QUEUE, RESTORE_TEMP_PREFIX, WRITE_BYTES_IN_FLIGHT, WRITES_IN_FLIGHT } from './constants.ts';
 import { InvalidObjectError, RestoreConflictError, RestoreSizeError, TreeTooLargeError } from './errors.ts';
-import { limiter } from './limit.ts';
+import { limiter } from '../common/limit.ts';
 import { expansionBudget, locate, pathComponents, snapshotLimit } from './ls.ts';
 import { createMeter } from './progress.ts';
 import { isRestorableName, readDir } from './objects.ts';

@@ -1,8 +1,9 @@
 // Shared building blocks every layer may use: the error base class and the list of error codes, the
-// errors every layer shares, a bounded worker pool, fault points for crash tests.
+// errors every layer shares, a bounded worker pool, a counting semaphore, fault points for crash tests.
 // import { P2PBackupError } from '../common/index.ts';
 // throw new P2PBackupError('ERR_USAGE', 'what went wrong and what to do');
 export { P2PBackupError, UsageError, BadRequestError, NotFoundError, UnsupportedError, PeerUnreachableError, RemoteRefusedError } from './errors.ts';
 export { ERROR_CODES, isErrorCode, type ErrorCode } from './codes.ts';
 export { forEachLimit, mapLimit } from './pool.ts';
+export { limiter } from './limit.ts';
 export { faultPoint } from './fault.ts';

@@ -3,7 +3,17 @@ import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { ShareNotFoundError, OutOfRangeError, SlotNotFoundError, siToHex, checkSi, checkShareNum } from '../store/index.ts';
 import type { AcceptDecision, RefusalReason, ShareListing } from '../store/index.ts';
-import { DIAL_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_PAYLOAD_BYTES, MAX_READ_RANGES, MAX_READ_TOTAL, MSG, STORAGE_PROTOCOL } from './constants.ts';
+import {
+  DIAL_TIMEOUT_MS,
+  IDLE_TIMEOUT_MS,
+  MAX_PAYLOAD_BYTES,
+  MAX_READ_RANGES,
+  MAX_READ_TOTAL,
+  MSG,
+  READ_REQUESTS_IN_FLIGHT,
+  STORAGE_PROTOCOL
+} from './constants.ts';
+import { forEachLimit } from '../common/pool.ts';
 import { AbortedError, PeerUnreachableError, ProtocolError, RemoteError, RemoteRefusedError } from './errors.ts';
 import { ANSWERS_WITH_PAYLOAD, ERROR_SCHEMA, FrameReader, RESPONSE_SCHEMAS, closeStream, encodeFrame, sendFrame, validate } from './frame.ts';
 import type { Frame, Header } from './frame.ts';
@@ -52,6 +62,11 @@ export interface StorageClientOptions {
   dialTimeoutMs?: number;
   /** How to get a connection to the peer (src/net/paths.ts: direct, own connection, relay); absent: libp2p dials. */
   connect?: (peer: PeerId | Multiaddr, signal: AbortSignal) => Promise<Connection>;
+  /**
+   * Shared by every client of one peer (src/net/node.ts): READ requests to that peer wait here, so reads side by
+   * side (a restore's many files, each read split into requests) stay below the streams a peer serves at once.
+   */
+  readGate?: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
 export class StorageClient {
@@ -60,6 +75,7 @@ export class StorageClient {
   private readonly idleMs: number;
   private readonly dialTimeoutMs: number;
   private readonly connect?: StorageClientOptions['connect'];
+  private readonly readGate?: StorageClientOptions['readGate'];
 
   constructor(node: Libp2p, peer: PeerId | Multiaddr, opts: StorageClientOptions = {}) {
     this.node = node;
@@ -67,6 +83,7 @@ export class StorageClient {
     this.idleMs = opts.idleMs ?? IDLE_TIMEOUT_MS;
     this.dialTimeoutMs = opts.dialTimeoutMs ?? DIAL_TIMEOUT_MS;
     this.connect = opts.connect;
+    this.readGate = opts.readGate;
   }
 
   private get peerName(): string {
@@ -207,27 +224,40 @@ export class StorageClient {
       for (let o = 0; o < len; o += MAX_READ_TOTAL) pieces.push({ idx, off: off + o, len: Math.min(MAX_READ_TOTAL, len - o) });
     });
     const out = ranges.map(([, len]) => new Uint8Array(len));
-    const filled = ranges.map(() => 0);
-    let i = 0;
-    while (i < pieces.length) {
+    const batches: { pieces: typeof pieces; total: number }[] = [];
+    for (let i = 0; i < pieces.length;) {
       const batch: typeof pieces = [];
       let total = 0;
       while (i < pieces.length && batch.length < MAX_READ_RANGES && total + pieces[i].len <= MAX_READ_TOTAL) {
         total += pieces[i].len;
         batch.push(pieces[i++]);
       }
-      const f = await this.call(MSG.READ, { si: ctx.si, shareNum, ranges: batch.map((p) => [p.off, p.len]) }, ctx, opts);
+      batches.push({ pieces: batch, total });
+    }
+    // Up to READ_REQUESTS_IN_FLIGHT requests at once (each its own stream): one after the other, a read of a
+    // whole share (up to 8 MiB) paid a round trip per MiB plus each new stream's 256 KiB starting window,
+    // which held reads far below the link (bench transfer, relay get at 41% of its link).
+    const offsets = ranges.map(() => 0);
+    const at = batches.map((b) =>
+      b.pieces.map((p) => {
+        const o = offsets[p.idx];
+        offsets[p.idx] += p.len;
+        return o;
+      })
+    );
+    const gate = this.readGate ?? ((task) => task());
+    await forEachLimit(batches, READ_REQUESTS_IN_FLIGHT, async ({ pieces: batch, total }, b) => {
+      const f = await gate(() => this.call(MSG.READ, { si: ctx.si, shareNum, ranges: batch.map((p) => [p.off, p.len]) }, ctx, opts));
       const lengths = f.header.lengths as number[];
       if (lengths.length !== batch.length || lengths.some((l, j) => l !== batch[j].len) || f.payload.byteLength !== total) {
         throw new ProtocolError('read answer does not match the ranges asked', { peer: this.peerName });
       }
       let pos = 0;
-      for (const p of batch) {
-        out[p.idx].set(f.payload.subarray(pos, pos + p.len), filled[p.idx]);
-        filled[p.idx] += p.len;
+      batch.forEach((p, j) => {
+        out[p.idx].set(f.payload.subarray(pos, pos + p.len), at[b][j]);
         pos += p.len;
-      }
-    }
+      });
+    });
     return out;
   }
 

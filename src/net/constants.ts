@@ -20,6 +20,14 @@ export const MAX_FRAME_BODY = BODY_FIXED_BYTES + MAX_HEADER_BYTES + MAX_PAYLOAD_
 /** One read request: at most this many ranges, summing to at most MAX_PAYLOAD_BYTES (clients split larger reads). */
 export const MAX_READ_RANGES = 256;
 export const MAX_READ_TOTAL = MAX_PAYLOAD_BYTES;
+/** A client's read bigger than one request sends this many requests at once (each on its own stream). */
+export const READ_REQUESTS_IN_FLIGHT = 4;
+/**
+ * READ requests this client has in flight to one peer at once, over all reads; the rest wait. Below the streams
+ * a server serves one peer at once (MAX_STREAMS_PER_PEER) and libp2p's outbound streams per protocol and
+ * connection (64), which a restore's reads side by side would otherwise reach, with room for writes beside.
+ */
+export const READ_REQUESTS_PER_PEER = 24;
 /** A stream with no frame in either direction for this long is closed (ms). */
 export const IDLE_TIMEOUT_MS = 30_000;
 /** Default deadline for opening a stream to a peer (ms). */

@@ -29,8 +29,10 @@ import {
   DEFAULT_LISTEN,
   DHT_PROTOCOL,
   PING_STREAMS,
-  PROVIDE_TIMEOUT_MS
+  PROVIDE_TIMEOUT_MS,
+  READ_REQUESTS_PER_PEER
 } from './constants.ts';
+import { limiter } from '../common/limit.ts';
 import { parseSwarmKey } from './keys.ts';
 import { serveStorage } from './server.ts';
 import type { StorageServerOptions } from './server.ts';
@@ -189,6 +191,8 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   // By peer id, storage traffic takes the best path (src/net/paths.ts); a multiaddr is dialled as given.
   const connect = (peer: PeerId | Multiaddr, signal: AbortSignal) => paths.connect(peer as PeerId, signal).then((x) => x.connection);
 
+  // READ requests in flight to one peer, over all its clients (StorageClientOptions.readGate).
+  const readGates = new Map<string, <T>(task: () => Promise<T>) => Promise<T>>();
   const node: P2PNode = {
     libp2p,
     peerId: libp2p.peerId,
@@ -198,7 +202,10 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     multiaddrs: () => libp2p.getMultiaddrs(),
     storage(peer) {
       const target = typeof peer === 'string' ? (peer.startsWith('/') ? multiaddr(peer) : peerIdFromString(peer)) : peer;
-      return new StorageClient(libp2p, target, { ...init.client, ...('toMultihash' in target ? { connect } : {}) });
+      const key = 'toMultihash' in target ? target.toString() : (target.getComponents().findLast((c) => c.name === 'p2p')?.value ?? target.toString());
+      let readGate = readGates.get(key);
+      if (!readGate) readGates.set(key, (readGate = limiter(READ_REQUESTS_PER_PEER)));
+      return new StorageClient(libp2p, target, { ...init.client, readGate, ...('toMultihash' in target ? { connect } : {}) });
     },
     async closestPeers(key, count, opts = {}) {
       const found = new Map<string, PeerId>();

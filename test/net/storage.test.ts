@@ -9,6 +9,7 @@ import { makePeer, removeHome, testPack } from './helpers.ts';
 import type { TestPeer } from './helpers.ts';
 import { RemoteRefusedError, PeerUnreachableError, ProtocolError } from '../../src/net/index.ts';
 import { ShareNotFoundError, OutOfRangeError } from '../../src/store/index.ts';
+import { READ_REQUESTS_IN_FLIGHT, READ_REQUESTS_PER_PEER } from '../../src/net/constants.ts';
 
 describe('storage protocol between real nodes', () => {
   let A: TestPeer, B: TestPeer, C: TestPeer;
@@ -59,6 +60,46 @@ describe('storage protocol between real nodes', () => {
     await b.delete(si, 2);
     assert.deepEqual(await b.list(si), []);
     assert.equal((await b.stats()).used, 0);
+  });
+
+  test('a read bigger than one request sends its requests side by side, and fails whole when one of them fails', async () => {
+    const b = A.node.storage(B.node.multiaddrs()[0]);
+    const { si, ueb, shares } = testPack(5 * 1024 * 1024 + 321, 1);
+    const data = shares[0];
+    await b.writeShare(si, 0, data, data.length, { ueb });
+    // B's store answers each range after 100 ms and counts how many it is answering at once.
+    const store = B.store;
+    const read = store.read.bind(store);
+    let now = 0;
+    let most = 0;
+    let failAt = -1;
+    store.read = async (s, n, offset, length) => {
+      most = Math.max(most, ++now);
+      try {
+        await new Promise((r) => setTimeout(r, 100));
+        if (offset === failAt) throw new OutOfRangeError('made to fail here', {});
+        return await read(s, n, offset, length);
+      } finally {
+        now--;
+      }
+    };
+    try {
+      const [whole] = await b.read(si, 0, [[0, data.length]]);
+      assert.ok(Buffer.from(whole).equals(data));
+      assert.ok(most >= 2, `at most ${most} request(s) of a 5 MiB read were answered at once`);
+      // Ten such reads at once, through clients of their own (by address and by peer id): the node lets at
+      // most READ_REQUESTS_PER_PEER requests to one peer run (each is a stream the peer serves), not 10 x 4.
+      most = 0;
+      const reads = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => A.node.storage(i % 2 ? B.node.multiaddrs()[0] : B.node.peerId).read(si, 0, [[0, data.length]]))
+      );
+      for (const [r] of reads) assert.ok(Buffer.from(r).equals(data));
+      assert.ok(most > READ_REQUESTS_IN_FLIGHT && most <= READ_REQUESTS_PER_PEER, `${most} requests answered at once`);
+      failAt = 2 * 1024 * 1024;
+      await assert.rejects(b.read(si, 0, [[0, data.length]]), OutOfRangeError);
+    } finally {
+      delete (store as { read?: unknown }).read;
+    }
   });
 
   test("C cannot delete, renew or overwrite A's share on B", async () => {

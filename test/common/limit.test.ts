@@ -2,7 +2,7 @@
 // queue of tens of thousands (a restore queues every file of a tree at once).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { limiter } from '../../src/backup/limit.ts';
+import { limiter } from '../../src/common/limit.ts';
 
 test('limiter runs every task once, at most n at a time, in FIFO order', async () => {
   for (const [n, tasks] of [
