@@ -41,7 +41,7 @@ export interface PathRecord {
   sampleMbps: number[];
   /** Raw TCP MB/s of the path's link (a storage peer to the client; relay: the shaped relay uplink). */
   linkMBps: number;
-  /** relay row: what the relay carried per second of the put and get (both directions counted once). */
+  /** relay rows: what the relay carried per second of this op (both directions counted once). */
   relayedMBps?: number;
 }
 
@@ -152,22 +152,28 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
     }
     const puts: number[] = [];
     const gets: number[] = [];
-    const relayed: number[] = [];
+    const relayed: { put: number[]; get: number[] } = { put: [], get: [] };
+    const relayedBytes = async () => (relay ? ((await statusOf(net, relay)).reachability.relayServer.bytesRelayed as number) : 0);
     for (let s = 0; s < samples; s++) {
       const input = join(net.dir, `in-${s}.bin`);
       const output = join(net.dir, `out-${s}.bin`);
       const want = await generate(input, size);
-      const before = relay ? (await statusOf(net, relay)).reachability.relayServer.bytesRelayed : 0;
+      const before = await relayedBytes();
       const p = await op(net, client, ['put', input]);
       const used = Object.entries(p.paths as Record<string, { path: string }>).filter(([id]) => ids.has(id));
       if (used.length < 4 || used.some(([, v]) => v.path !== path)) throw new Error(`paths bench (${path}): holders reached by ${JSON.stringify(p.paths)}`);
       puts.push(mbps(size, p.ms));
+      const between = await relayedBytes();
       const g = await op(net, client, ['get', p.cap, output]);
       if (g.bytes !== size || g.sha256 !== want) throw new Error(`paths bench (${path}): get returned other bytes`);
       gets.push(mbps(size, g.ms));
-      if (relay) relayed.push(((await statusOf(net, relay)).reachability.relayServer.bytesRelayed - before) / 1e6 / ((p.ms + g.ms) / 1000));
+      if (relay) {
+        relayed.put.push((between - before) / 1e6 / (p.ms / 1000));
+        relayed.get.push(((await relayedBytes()) - between) / 1e6 / (g.ms / 1000));
+      }
       note(
-        `transfer: ${path} sample ${s + 1}/${samples}: put ${puts[s].toFixed(1)} MB/s, get ${gets[s].toFixed(1)} MB/s${relay ? `, relay carried ${relayed[s].toFixed(2)} MB/s` : ''}`
+        `transfer: ${path} sample ${s + 1}/${samples}: put ${puts[s].toFixed(1)} MB/s, get ${gets[s].toFixed(1)} MB/s` +
+          (relay ? `, relay carried ${relayed.put[s].toFixed(2)} MB/s during the put, ${relayed.get[s].toFixed(2)} during the get` : '')
       );
       await rm(input);
       await rm(output);
@@ -184,7 +190,7 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
       samples,
       sampleMbps: xs.map(round),
       linkMBps: round(linkMBps),
-      ...(relay ? { relayedMBps: round(median(relayed)) } : {})
+      ...(relay ? { relayedMBps: round(median(relayed[opName])) } : {})
     });
     return [row('put', puts), row('get', gets)];
   } catch (err) {

@@ -37,6 +37,10 @@ export const SMALL_FILE_BYTES = 512 << 10;
 export const LARGE_FILE_CONCURRENCY = 2;
 /** Chunks of one file fetched ahead while restoring it. */
 export const RESTORE_CHUNKS_AHEAD = 4;
+/** One file fetched alone (`get`, by range): chunks read per batch (bytes of plaintext, at least one chunk) ... */
+export const GET_BATCH_BYTES = 8 << 20;
+/** ... and batches in flight. */
+export const GET_BATCHES_AHEAD = 2;
 /** Per-directory exclude file, gitignore-like (patterns relative to its directory). */
 export const IGNORE_FILE = '.p2pbackupignore';
 /** Restore writes each file to a temporary name with this prefix in its target directory, then renames it. */

@@ -4,7 +4,7 @@
 // refused before anything is read.
 import { decodeChunkList } from '../repo/chunk-list.ts';
 import { MAX_BLOB_BYTES } from '../repo/constants.ts';
-import { RESTORE_CHUNKS_AHEAD } from './constants.ts';
+import { GET_BATCHES_AHEAD, GET_BATCH_BYTES, RESTORE_CHUNKS_AHEAD } from './constants.ts';
 import { InvalidObjectError } from './errors.ts';
 import { entryContent } from './objects.ts';
 import type { BlobSource, DirEntry } from './types.ts';
@@ -45,8 +45,55 @@ export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' |
     await reader.loadBlob('list', c, { signal, whole, maxPlain: size === undefined ? MAX_BLOB_BYTES : 12 + 68 * Math.min(size, MAX_BLOB_BYTES) }),
     size
   );
+  const total = size ?? chunks.reduce((a, ch) => a + ch.size, 0);
+  const byRange = whole === false ? reader.loadBlobsByRange?.bind(reader) : undefined;
+  if (byRange) {
+    // One file fetched alone: its chunks in batches of GET_BATCH_BYTES, each batch read by range with its
+    // neighbours in a pack read as one range (a chunk rarely ends on a pack segment's edge: read one by one,
+    // every segment two chunks share was fetched twice).
+    const batches: (typeof chunks)[] = [];
+    let bytes = Infinity;
+    for (const ch of chunks) {
+      if (bytes + ch.size > GET_BATCH_BYTES) {
+        batches.push([]);
+        bytes = 0;
+      }
+      batches.at(-1)!.push(ch);
+      bytes += ch.size;
+    }
+    return {
+      size: total,
+      stream: (async function* () {
+        const ahead: Promise<Uint8Array[]>[] = [];
+        let next = 0;
+        const fill = () => {
+          while (ahead.length < GET_BATCHES_AHEAD && next < batches.length) {
+            const batch = batches[next++];
+            const p = byRange(
+              'data',
+              batch.map((ch) => ({ ...ch, maxPlain: ch.size })),
+              { signal }
+            ).then((bs) => {
+              bs.forEach((b, i) => {
+                if (b.length !== batch[i].size) throw new InvalidObjectError(`chunk is ${b.length} bytes, its list says ${batch[i].size}`);
+              });
+              return bs;
+            });
+            p.catch(() => {}); // observed in turn below
+            ahead.push(p);
+          }
+        };
+        fill();
+        while (ahead.length) {
+          const bs = await ahead.shift()!;
+          fill();
+          yield* bs;
+        }
+      })()
+    };
+  }
   return {
-    size: size ?? chunks.reduce((a, ch) => a + ch.size, 0),
+    size: total,
     stream: (async function* () {
       const ahead: Promise<Uint8Array>[] = [];
       let next = 0;

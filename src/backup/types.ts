@@ -25,6 +25,8 @@ export interface BlobSink {
 /** Reading one repository's blobs, verified. */
 export interface BlobReader {
   loadBlob(kind: BlobKind, ref: BlobRefLike, opts?: { signal?: AbortSignal; maxPlain?: number; whole?: boolean }): Promise<Uint8Array>;
+  /** Several blobs by range (`whole: false`), neighbours in a pack read as one range (src/repo/repository.ts). */
+  loadBlobsByRange?(kind: BlobKind, refs: readonly (BlobRefLike & { maxPlain?: number })[], opts?: { signal?: AbortSignal }): Promise<Uint8Array[]>;
 }
 
 /** Reading: the repository a cap names (a cap may name another owner's repository). */

@@ -302,15 +302,51 @@ export class Repository {
    * pack is read once and kept a while (restore, ls, diff read many blobs of the same packs).
    */
   async loadBlob(kind: BlobKind, ref: BlobRef, o: { signal?: AbortSignal; maxPlain?: number; whole?: boolean } = {}): Promise<Uint8Array> {
-    const loc = await this.locate(ref.id, o.signal);
-    if (loc.kind !== kind) throw new BlobIntegrityError(`the index says it is a ${loc.kind} blob, a ${kind} blob was expected`, { kind, indexed: loc.kind });
-    if (loc.offset + loc.length > loc.pack.size) throw new BlobIntegrityError('its range lies outside its pack', { offset: loc.offset, length: loc.length });
+    const loc = await this.locateKind(kind, ref.id, o.signal);
     if (o.whole === false) {
       const sealed = await this.packs.readPack(loc.pack, { range: { offset: loc.offset, length: loc.length }, signal: o.signal });
       return openBlob(kind, sealed, ref.key, { maxPlain: o.maxPlain });
     }
     const pack = await this.cache.get(loc.pack, o.signal);
     return openBlob(kind, pack.subarray(loc.offset, loc.offset + loc.length), ref.key, { maxPlain: o.maxPlain });
+  }
+
+  /**
+   * Several blobs of `kind` read by range, as `loadBlob` with `whole: false`, in the order asked. Blobs that lie
+   * one after the other in a pack (a file's chunks, packed in order) are read as one range: a pack segment two
+   * neighbours share is fetched once, not once per blob (a file's get read about twice its size before), and
+   * its holders are located once per run. Runs are read side by side: the caller bounds the batch.
+   */
+  async loadBlobsByRange(kind: BlobKind, refs: readonly (BlobRef & { maxPlain?: number })[], o: { signal?: AbortSignal } = {}): Promise<Uint8Array[]> {
+    const locs = await Promise.all(refs.map((r) => this.locateKind(kind, r.id, o.signal)));
+    const runs: number[][] = [];
+    locs.forEach((loc, i) => {
+      const run = runs.at(-1);
+      const prev = run ? locs[run.at(-1)!] : null;
+      if (run && prev && loc.offset === prev.offset + prev.length && formatCap(loc.pack) === formatCap(prev.pack)) run.push(i);
+      else runs.push([i]);
+    });
+    const out: Uint8Array[] = new Array(refs.length);
+    await Promise.all(
+      runs.map(async (run) => {
+        const first = locs[run[0]];
+        const end = locs[run.at(-1)!].offset + locs[run.at(-1)!].length;
+        const sealed = await this.packs.readPack(first.pack, { range: { offset: first.offset, length: end - first.offset }, signal: o.signal });
+        for (const i of run) {
+          const at = locs[i].offset - first.offset;
+          out[i] = openBlob(kind, sealed.subarray(at, at + locs[i].length), refs[i].key, { maxPlain: refs[i].maxPlain });
+        }
+      })
+    );
+    return out;
+  }
+
+  /** Where blob `id` lives, checked to be a `kind` blob inside its pack. */
+  private async locateKind(kind: BlobKind, id: Uint8Array, signal?: AbortSignal): Promise<BlobLocation> {
+    const loc = await this.locate(id, signal);
+    if (loc.kind !== kind) throw new BlobIntegrityError(`the index says it is a ${loc.kind} blob, a ${kind} blob was expected`, { kind, indexed: loc.kind });
+    if (loc.offset + loc.length > loc.pack.size) throw new BlobIntegrityError('its range lies outside its pack', { offset: loc.offset, length: loc.length });
+    return loc;
   }
 
   /** Every pack the index names (data and metadata) and the packs of the listed index parts. */

@@ -97,3 +97,35 @@ test('an index entry that points at the wrong pack or offset gives a named error
   assert.ok(!(await describeTree(out).catch(() => new Map())).has('small.bin'), 'no bytes written under its name');
   void encodeIndexPart;
 });
+
+test("one file fetched alone reads its chunks' neighbouring ranges as one range per pack run, each pack byte once", async (t) => {
+  const { openContent } = await import('../../src/backup/content.ts');
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const dir = join(work, 'get');
+  await mkdir(dir);
+  const bytes = randomBytes(6 << 20);
+  await writeFile(join(dir, 'six.bin'), bytes);
+  const r = await backup(dir, { repo: grid.repo, chunker: grid.chunker });
+  await grid.repo.publish();
+  const entry = (await ls(grid.src, r.snapshotCap)).find((e) => e.name === 'six.bin')!;
+  const list = contentOf(entry.cap!, ['list']);
+  assert.equal(list.kind, 'list', 'a file of several chunks');
+  const ranges: { pack: string; offset: number; length: number }[] = [];
+  const readPack = grid.packs.readPack.bind(grid.packs);
+  grid.packs.readPack = async (cap, o = {}) => {
+    if (o.range) ranges.push({ pack: cap.uebHash.toString(), ...o.range });
+    return readPack(cap, o);
+  };
+  const c = await openContent(grid.src, entry, undefined, { whole: false });
+  const parts: Uint8Array[] = [];
+  for await (const b of c.stream) parts.push(b);
+  assert.ok(Buffer.concat(parts).equals(bytes));
+  const chunks = parts.length;
+  assert.ok(chunks >= 3, `${chunks} chunks`);
+  assert.ok(ranges.length < chunks, `${ranges.length} range reads for ${chunks} chunks`);
+  // No two reads of one pack touch or overlap: each pack segment two neighbouring chunks share is fetched once.
+  for (const a of ranges)
+    for (const b of ranges)
+      if (a !== b && a.pack === b.pack) assert.ok(a.offset + a.length < b.offset || b.offset + b.length < a.offset, JSON.stringify([a, b]));
+});
