@@ -12,7 +12,11 @@ import {
   decompressAsync,
   COMPRESSION_RAW,
   COMPRESSION_ZSTD,
-  COMPRESS_MIN_SAVING_DIVISOR
+  COMPRESS_MIN_SAVING_DIVISOR,
+  PROBE_MIN_BYTES,
+  PROBE_SLICES,
+  PROBE_SLICE_BYTES,
+  worthCompressing
 } from '../../src/format/compress.ts';
 import { DecompressError, DecompressedLengthError, InvalidParamsError, UnknownCompressionError } from '../../src/format/errors.ts';
 import { realCorpus } from './corpus.ts';
@@ -55,6 +59,29 @@ test('a chunk that shrinks by less than 1/32 stays raw; by more, zstd', () => {
   assert.equal(compressAuto(under).method, COMPRESSION_RAW);
   assert.ok(zlib.zstdCompressSync(under).length < under.length, 'zstd did shrink it, a little');
   assert.equal(compressAuto(over).method, COMPRESSION_ZSTD);
+});
+
+test('a probe of a few slices spares incompressible chunks a whole zstd pass, and misses no compressible slice', () => {
+  assert.equal(worthCompressing(randomBytes(PROBE_MIN_BYTES)), false, 'random data');
+  assert.equal(worthCompressing(HEADERS), true, 'C headers');
+  assert.equal(worthCompressing(randomBytes(PROBE_MIN_BYTES - 1)), true, 'below the probe size: zstd judges the whole chunk');
+  // Each of the probe's slices alone makes a chunk worth compressing: one compressible slice out of four saves
+  // far more than 1/32 of the probe. The slices are spread: first, evenly between, last.
+  const size = 2 * MiB + 12345;
+  const step = Math.floor((size - PROBE_SLICE_BYTES) / (PROBE_SLICES - 1));
+  for (let i = 0; i < PROBE_SLICES; i++) {
+    const chunk = randomBytes(size);
+    chunk.fill(0x61, i * step, i * step + PROBE_SLICE_BYTES);
+    assert.equal(worthCompressing(chunk), true, `slice ${i}`);
+    if (i === PROBE_SLICES - 1) continue;
+    // A compressible run between two slices is not seen (it is too small to matter to the whole chunk anyway).
+    const between = randomBytes(size);
+    between.fill(0x61, i * step + PROBE_SLICE_BYTES, i * step + PROBE_SLICE_BYTES + 4096);
+    assert.equal(worthCompressing(between), false, `between slices ${i} and ${i + 1}`);
+  }
+  // compressAuto follows the probe: raw without a whole pass, the very same bytes.
+  const media = randomBytes(MiB);
+  assert.equal(compressAuto(media).bytes, media);
 });
 
 test('decompress errors: unknown method, bad stream, wrong length, bad expected length', async () => {
