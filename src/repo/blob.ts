@@ -34,28 +34,53 @@ export interface SealOptions {
   nonce?: Uint8Array;
 }
 
-/** Seal `plain` (not modified) as a blob of `kind` under `key`; a fresh buffer the caller owns. */
-export function sealBlob(kind: BlobKind, plain: Uint8Array, key: Uint8Array, o: SealOptions = {}): Uint8Array {
+/** A blob's payload chosen (compressed or raw), ready to be sealed where it will be stored (sealPreparedInto). */
+export interface PreparedBlob {
+  method: number;
+  /** The payload: the plaintext itself (method 0) or its zstd frame. Not modified. */
+  bytes: Uint8Array;
+  plainLength: number;
+  /** Bytes the sealed blob takes: nonce, header, payload, tag. */
+  sealedLength: number;
+}
+
+/** Compress `plain` (auto mode; `compress: false` keeps it raw) and size its sealed form. */
+export function prepareBlob(plain: Uint8Array, o: Pick<SealOptions, 'compress'> = {}): PreparedBlob {
   if (plain.length > MAX_BLOB_BYTES) throw new RangeError(`blob of ${plain.length} bytes is over ${MAX_BLOB_BYTES}`);
   const { method, bytes } = o.compress === false ? { method: 0, bytes: plain } : compressAuto(plain);
+  return { method, bytes, plainLength: plain.length, sealedLength: BLOB_OVERHEAD_BYTES + bytes.length };
+}
+
+/**
+ * Seal a prepared blob of `kind` under `key` into `dest` (exactly `p.sealedLength` bytes: a pack's room for it,
+ * so the sealed bytes are written once, where they are stored).
+ */
+export function sealPreparedInto(dest: Uint8Array, kind: BlobKind, p: PreparedBlob, key: Uint8Array, nonceIn?: Uint8Array): void {
+  if (dest.length !== p.sealedLength) throw new RangeError(`room of ${dest.length} bytes for a sealed blob of ${p.sealedLength}`);
   const header = new Uint8Array(BLOB_HEADER_BYTES);
-  header[0] = method;
-  new DataView(header.buffer).setUint32(1, plain.length);
-  const nonce = o.nonce ?? randomBytes(BLOB_NONCE_BYTES);
-  const out = new Uint8Array(BLOB_OVERHEAD_BYTES + bytes.length);
-  out.set(nonce, 0);
+  header[0] = p.method;
+  new DataView(header.buffer).setUint32(1, p.plainLength);
+  const nonce = nonceIn ?? randomBytes(BLOB_NONCE_BYTES);
+  dest.set(nonce, 0);
   let w = BLOB_NONCE_BYTES;
   const tag = sealStream(
     deriveSubkey(key, nonce.subarray(0, 16)),
     nonce.subarray(16),
-    [header, bytes],
+    [header, p.bytes],
     (ct) => {
-      out.set(ct, w);
+      dest.set(ct, w);
       w += ct.length;
     },
     aadOf(kind)
   );
-  out.set(tag, w);
+  dest.set(tag, w);
+}
+
+/** Seal `plain` (not modified) as a blob of `kind` under `key`; a fresh buffer the caller owns. */
+export function sealBlob(kind: BlobKind, plain: Uint8Array, key: Uint8Array, o: SealOptions = {}): Uint8Array {
+  const p = prepareBlob(plain, o);
+  const out = new Uint8Array(p.sealedLength);
+  sealPreparedInto(out, kind, p, key, o.nonce);
   return out;
 }
 

@@ -13,6 +13,8 @@ export interface Packer {
    * too many packs are uploading) to a promise of its index entry, settled when its pack is stored.
    */
   add(id: Uint8Array, kind: BlobKind, sealed: Uint8Array): Promise<{ stored: Promise<IndexEntry> }>;
+  /** As `add`, for a blob of `length` sealed bytes that `write` puts straight into the pack (no copy of its own). */
+  addWith(id: Uint8Array, kind: BlobKind, length: number, write: (dest: Uint8Array) => void): Promise<{ stored: Promise<IndexEntry> }>;
   /** Seal the open pack and wait for every upload in flight; throws the first upload error. */
   flush(): Promise<void>;
   /** Bytes queued in the open pack. */
@@ -37,8 +39,18 @@ export function createPacker(
   let sealedInRun = 0; // packs sealed since the last flush: the next target is first x 2^sealedInRun
   const currentTarget = () => Math.min(target, first * 2 ** Math.min(sealedInRun, 30));
   const maxInFlight = o.inFlight ?? PACK_UPLOADS_IN_FLIGHT;
-  let parts: Uint8Array[] = [];
+  // The open pack: one buffer blobs are sealed into. Buffers of `target` bytes come back to `spare` once their
+  // pack is stored (PackStore.putPack keeps no reference after it settles): a backup's packs then reuse a few
+  // buffers instead of allocating (and the garbage collector chasing) 16 MiB per pack. Released at flush.
+  let buf: Uint8Array | null = null;
+  let blobs = 0;
   let size = 0;
+  const spare: Uint8Array[] = [];
+  const take = (need: number): Uint8Array => {
+    const want = Math.max(currentTarget(), need);
+    if (want === target && spare.length) return spare.pop()!;
+    return Buffer.allocUnsafeSlow(want);
+  };
   let waiters: Waiter[] = [];
   const inFlight = new Set<Promise<void>>();
   let failed: { err: unknown } | null = null;
@@ -47,51 +59,61 @@ export function createPacker(
   };
 
   const seal = () => {
-    if (parts.length === 0) return;
+    if (blobs === 0 || !buf) return;
     const items = waiters,
-      chunks = parts,
+      full = buf,
       total = size;
-    parts = [];
+    buf = null;
+    blobs = 0;
     waiters = [];
     size = 0;
     sealedInRun++;
-    const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
     const p = (async () => {
       try {
-        const pack = await store.putPack(bytes, { signal: o.signal });
+        const pack = await store.putPack(full.subarray(0, total), { signal: o.signal });
         o.onPack?.(total, items.length);
         for (const w of items) w.resolve({ id: w.id, kind: w.kind, pack, offset: w.offset, length: w.length });
       } catch (err) {
         failed ??= { err };
         for (const w of items) w.reject(err);
+      } finally {
+        if (full.length === target && spare.length <= maxInFlight) spare.push(full);
       }
     })();
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   };
 
-  return {
-    async add(id, kind, sealed) {
+  const packer: Packer = {
+    add(id, kind, sealed) {
+      return packer.addWith(id, kind, sealed.length, (dest) => dest.set(sealed));
+    },
+    async addWith(id, kind, length, write) {
       rethrow();
-      if (size > 0 && size + sealed.length > currentTarget()) {
+      // Checked again after each wait: another blob may have been added to the next pack meanwhile.
+      while (size > 0 && size + length > currentTarget()) {
         seal();
         while (inFlight.size > maxInFlight) await Promise.race(inFlight);
         rethrow();
       }
-      const stored = new Promise<IndexEntry>((resolve, reject) => waiters.push({ id, kind, offset: size, length: sealed.length, resolve, reject }));
+      buf ??= take(length); // a pack that would overflow was sealed above, so the open one has room
+      write(buf.subarray(size, size + length));
+      const stored = new Promise<IndexEntry>((resolve, reject) => waiters.push({ id, kind, offset: size, length, resolve, reject }));
       stored.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection when nobody does
-      parts.push(sealed);
-      size += sealed.length;
+      blobs++;
+      size += length;
       return { stored };
     },
     async flush() {
       seal();
       while (inFlight.size > 0) await Promise.race(inFlight);
       sealedInRun = 0;
+      spare.length = 0; // a run is over: its buffers go back to the system
       rethrow();
     },
     get pending() {
       return size;
     }
   };
+  return packer;
 }

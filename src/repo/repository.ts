@@ -14,7 +14,7 @@ import { BLOB_KIND_CODES, formatCap, toReadCap, type BlobCap, type MutableWriteC
 import { blobKeys, ownerKey } from '../crypto/kdf.ts';
 import { faultPoint } from '../common/fault.ts';
 import { INDEX_PART_ENTRIES, LOCK_REFRESH_MS, LOCK_STALE_MS, RECORD_MAX_INDEX_PARTS } from './constants.ts';
-import { openBlob, sealBlob } from './blob.ts';
+import { openBlob, prepareBlob, sealPreparedInto } from './blob.ts';
 import { BlobIntegrityError, BlobNotFoundError, RecordConflictError, RepoConflictError, RepoLockedError } from './errors.ts';
 import { decodeIndexPart, type IndexEntry } from './index-part.ts';
 import { storeIndexPart } from './parts.ts';
@@ -152,11 +152,14 @@ export class Repository {
         out.push({ ref, isNew: false, stored: Promise.resolve() });
         continue;
       }
-      const sealed = sealBlob(kind, plains[i], ref.key, { compress: o.compress });
+      const prepared = prepareBlob(plains[i], { compress: o.compress });
       this.stats.blobsNew++;
       this.stats.bytesNew += plains[i].length;
-      this.stats.sealedNew += sealed.length;
-      const { stored } = await this.packer(kind, o.signal).add(ref.id, kind, sealed);
+      this.stats.sealedNew += prepared.sealedLength;
+      // Sealed straight into its pack (no buffer of its own, no copy when the pack is closed).
+      const { stored } = await this.packer(kind, o.signal).addWith(ref.id, kind, prepared.sealedLength, (dest) =>
+        sealPreparedInto(dest, kind, prepared, ref.key)
+      );
       this.pending.set(id, { kind, stored });
       const done = stored.then((e) => {
         this.own.push(e);

@@ -5,6 +5,7 @@ import type { BlobKind, MutableReadCap, PackCap } from '../caps/index.ts';
 /** Immutable packs in the swarm. */
 export interface PackStore {
   /** Erasure-code and place `bytes` (1..MAX_PACK_BYTES; not modified; may be kept until this resolves). */
+  /** Store a pack. `bytes` are the caller's again once the promise settles (the packer reuses its buffers): keep no reference. */
   putPack(bytes: Uint8Array, opts?: { signal?: AbortSignal }): Promise<PackCap>;
   /** Verified bytes of a pack, whole or a range of it. */
   readPack(cap: PackCap, opts?: { range?: { offset: number; length: number }; signal?: AbortSignal }): Promise<Uint8Array>;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createPacker } from '../../src/repo/packer.ts';
 import { PACK_FIRST_BYTES, PACK_TARGET_BYTES } from '../../src/repo/constants.ts';
 import type { PackStore } from '../../src/repo/types.ts';
+import type { IndexEntry } from '../../src/repo/index-part.ts';
 import type { PackCap } from '../../src/caps/index.ts';
 
 test('pack sizes double from PACK_FIRST_BYTES to PACK_TARGET_BYTES within a run, and start small again after a flush', async () => {
@@ -36,5 +37,59 @@ test('pack sizes double from PACK_FIRST_BYTES to PACK_TARGET_BYTES within a run,
     sizes.map((s) => s / MiB),
     [2, 3],
     'a new run starts small again'
+  );
+});
+
+test('blobs are written straight into reused pack buffers; concurrent adds under backpressure never overflow a pack', async () => {
+  const MiB = 1 << 20;
+  const target = 4 * MiB;
+  const packs: { copy: Uint8Array; buffer: ArrayBufferLike }[] = [];
+  let release: (() => void)[] = [];
+  const store: PackStore = {
+    async putPack(bytes) {
+      const n = packs.push({ copy: Uint8Array.from(bytes), buffer: bytes.buffer });
+      await new Promise<void>((r) => release.push(r)); // uploads finish only when the test lets them
+      return { type: 'pack', n } as unknown as PackCap;
+    },
+    async readPack() {
+      throw new Error('not read here');
+    }
+  };
+  const packer = createPacker(store, { targetBytes: target, firstBytes: target, inFlight: 1 });
+  const blob = (i: number, size: number) => new Uint8Array(size).fill(i);
+  const added: { i: number; size: number; stored: Promise<IndexEntry> }[] = [];
+  const add = async (i: number, size: number) => {
+    const { stored } = await packer.addWith(Uint8Array.of(i), 'data', size, (dest) => dest.set(blob(i, size)));
+    added.push({ i, size, stored });
+  };
+  // Two writers at once (a backup's files side by side), blobs of 1.5 MiB: packs fill while both wait.
+  const writers = [0, 1].map(async (w) => {
+    for (let j = 0; j < 24; j++) await add(w * 100 + j, 1.5 * MiB);
+  });
+  const pump = setInterval(() => {
+    for (const r of release.splice(0)) r();
+  }, 5);
+  try {
+    await Promise.all(writers);
+    await add(999, 6 * MiB); // bigger than a pack: a buffer of its own
+    await packer.flush();
+  } finally {
+    clearInterval(pump);
+  }
+  for (const p of packs) assert.ok(p.copy.length <= target || p.copy.length === 6 * MiB, `a pack of ${p.copy.length} bytes`);
+  for (const a of added) {
+    const e = await a.stored;
+    const p = packs[(e.pack as unknown as { n: number }).n - 1].copy;
+    assert.equal(e.length, a.size);
+    assert.ok(
+      p.subarray(e.offset, e.offset + e.length).every((b) => b === (a.i & 0xff)),
+      `blob ${a.i} intact in its pack`
+    );
+  }
+  const full = packs.filter((p) => p.buffer.byteLength === target);
+  assert.ok(full.length >= 12, `${full.length} packs in target-sized buffers`);
+  assert.ok(
+    new Set(full.map((p) => p.buffer)).size <= full.length / 2,
+    `their buffers are reused, not one per pack: ${new Set(full.map((p) => p.buffer)).size} for ${full.length}`
   );
 });
