@@ -29,7 +29,7 @@ function probe(ns: string, addrs: string[]): Promise<string[]> {
       const s = net.connect({ host: a, port: 9 });
       const t = setTimeout(() => { s.destroy(); res('timeout'); }, 3000);
       s.on('connect', () => { clearTimeout(t); s.destroy(); res('open'); });
-      s.on('error', (e) => { clearTimeout(t); res(e.code === 'ECONNREFUSED' ? 'refused' : e.code); });
+      s.on('error', (e) => { clearTimeout(t); res(e.code === 'ECONNREFUSED' ? 'refused' : (e.code || e.message || 'error')); });
     }))).then((r) => console.log(r.join('\\n')));`;
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -68,8 +68,20 @@ test(`${HOSTS} namespaces on one bridge all reach each other`, { skip: skip ?? f
       ))
     );
   }
-  const bad = results.flatMap((r, i) => r.map((v, j) => [i, j, v] as const).filter(([, , v]) => v !== 'refused'));
-  assert.equal(bad.length, 0, `${bad.length} of ${HOSTS * (HOSTS - 1)} connects not answered, e.g. ${JSON.stringify(bad.slice(0, 3))}`);
+  const others = (i: number) => hosts.filter((o) => o !== hosts[i]);
+  const first = results.flatMap((r, i) => r.map((v, j) => [i, j, v] as const).filter(([, , v]) => v !== 'refused'));
+  // One to three connects that failed under a loaded machine (seen once in a full run: one of 1260) are tried
+  // again; a full table fails hundreds (without the raised limit, every connect past the 1024th entry hangs).
+  const bad: (readonly [number, number, string])[] = first.length > 3 ? [...first] : [];
+  for (const [i, j] of first.length > 3 ? [] : first) {
+    const [again] = await probe(hosts[i].ns, [others(i)[j].addr]);
+    if (again !== 'refused') bad.push([i, j, again]);
+  }
+  assert.equal(
+    bad.length,
+    0,
+    `${bad.length} of ${HOSTS * (HOSTS - 1)} connects not answered twice, e.g. ${JSON.stringify(bad.slice(0, 3))} (first try: ${first.length})`
+  );
   await net.cleanup();
   assert.deepEqual(limits(), before, 'the limits are put back when the fixture is cleaned up');
 });
