@@ -37,8 +37,12 @@ export const SMALL_FILE_BYTES = 512 << 10;
 export const LARGE_FILE_CONCURRENCY = 2;
 /** Chunks of one file fetched ahead while restoring it. */
 export const RESTORE_CHUNKS_AHEAD = 4;
-/** One file fetched alone (`get`, by range): chunks read per batch (bytes of plaintext, at least one chunk) ... */
-export const GET_BATCH_BYTES = 8 << 20;
+/**
+ * One file fetched alone (`get`, by range): chunks read per batch (bytes of plaintext, at least one chunk) ... A
+ * batch that ends inside a pack segment leaves that segment to be fetched again by the next batch: 8 MiB batches made
+ * the peers send 1.13x a 32 MiB file, 16 MiB (about a pack) 1.05x.
+ */
+export const GET_BATCH_BYTES = 16 << 20;
 /** ... and batches in flight. */
 export const GET_BATCHES_AHEAD = 2;
 /** Per-directory exclude file, gitignore-like (patterns relative to its directory). */
