@@ -343,7 +343,7 @@ function printPaths(rows: PathRecord[], json: boolean): void {
   out('');
   out(`Through each path across network namespaces: 5 storage peers (behind their own NAT but for "direct") + client, 3-of-5;`);
   out(`relay: the client behind NAT too, the relay's uplink shaped by tc tbf to ${RELAY_LINK}. link: raw TCP MB/s of the path (a storage`);
-  out(`peer to the client; relay: its shaped uplink); relayed: what the relay carried per second of the put and get.`);
+  out(`peer to the client; relay: its shaped uplink); relayed: what the relay carried per second of the row's op.`);
   out(
     formatTable(
       ['op', 'path', 'size', 'MB/s', 'samples MB/s', 'link MB/s', 'relayed MB/s'],
