@@ -58,7 +58,8 @@ export interface ShareAudit {
 export interface ServerFinder {
   /**
    * Storage peers for a storage index, best first (DHT-closest), never including this peer. `refresh` asks
-   * for a fresh look (a DHT walk now) instead of what was found lately.
+   * for a fresh look (a DHT walk now) instead of what was found lately, and for peers left out a while because
+   * they failed lately.
    */
   candidates(si: Uint8Array, count: number, opts?: { signal?: AbortSignal; refresh?: boolean }): Promise<ShareServer[]>;
   /** Best-effort: tell the DHT that we placed shares for `si`. */

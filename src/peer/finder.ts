@@ -157,8 +157,11 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
       // its dead connection until keep-alive notices, while every request to it waits for a timeout ...
       const down = backoff.down();
       // ... unless every peer we know failed slowly: on an overloaded host (measured: 50 daemons on 2 cores)
-      // every request can time out once, and slow peers are better than "no storage peers found".
-      if ([...pool.keys()].some((id) => !down.has(id))) for (const id of down) pool.delete(id);
+      // every request can time out once, and slow peers are better than "no storage peers found". A caller that
+      // looks again (`refresh`: too few candidates without them) gets them too: in the NAT test a client's
+      // first record publication, before it knew its relay, marked both NATed peers down, and its backup
+      // then failed "2 candidate peers" for the 30 s of their backoff.
+      if (!o?.refresh && [...pool.keys()].some((id) => !down.has(id))) for (const id of down) pool.delete(id);
       // Peers known (through identify) not to serve storage, such as clients offering no disk, are skipped.
       const serves = await Promise.all(
         [...pool.values()].map(async (p) => {

@@ -62,3 +62,29 @@ test('a stream idle past its timeout marks a peer down even after a recent answe
   await call(b, c, 'q', 5_000, new AbortedError(), gaveUp.signal);
   assert.deepEqual([...b.down()], []);
 });
+
+test('a peer left out while down is a candidate again when the caller looks again (refresh)', async () => {
+  const { makePeer, removeHome } = await import('../net/helpers.ts');
+  const { createFinder } = await import('../../src/peer/finder.ts');
+  const { createFairness } = await import('../../src/fairness/service.ts');
+  const { randomBytes } = await import('node:crypto');
+  const { join } = await import('node:path');
+  const [A, B, C] = await Promise.all([makePeer(), makePeer(), makePeer()]);
+  const fairness = await createFairness({ settings: { enabled: false, ratio: 1, graceBytes: 0 }, ledgerPath: join(A.home, 'ledger') });
+  try {
+    await A.node.libp2p.dial(B.node.multiaddrs()[0]);
+    await A.node.libp2p.dial(C.node.multiaddrs()[0]);
+    const backoff = createBackoff();
+    const { finder } = createFinder({ node: A.node, fairness, backoff });
+    backoff.mark(B.node.peerId.toString()); // B failed slowly a moment ago (say, before we knew a way to it)
+    const ids = async (refresh: boolean) => (await finder.candidates(randomBytes(32), 10, { refresh })).map((s) => s.id).sort();
+    assert.deepEqual(await ids(false), [C.node.peerId.toString()], 'left out while down');
+    assert.deepEqual(await ids(true), [B.node.peerId.toString(), C.node.peerId.toString()].sort(), 'back when looked for again');
+  } finally {
+    await fairness.close();
+    for (const p of [A, B, C]) {
+      await p.stop();
+      await removeHome(p);
+    }
+  }
+});
