@@ -93,3 +93,33 @@ test('blobs are written straight into reused pack buffers; concurrent adds under
     `their buffers are reused, not one per pack: ${new Set(full.map((p) => p.buffer)).size} for ${full.length}`
   );
 });
+
+test('add copies the sealed bytes in; pending counts the open pack; a failed upload rejects its blobs, the next add and flush', async () => {
+  const packs: Uint8Array[] = [];
+  let fail = false;
+  const store: PackStore = {
+    async putPack(bytes) {
+      if (fail) throw new Error('holders refused');
+      packs.push(Uint8Array.from(bytes));
+      return { type: 'pack', n: packs.length } as unknown as PackCap;
+    },
+    async readPack() {
+      throw new Error('not read here');
+    }
+  };
+  const packer = createPacker(store, { targetBytes: 1 << 20, firstBytes: 1 << 20 });
+  const a = new Uint8Array(1000).fill(1),
+    b = new Uint8Array(3000).fill(2);
+  await packer.add(Uint8Array.of(1), 'data', a);
+  const { stored } = await packer.add(Uint8Array.of(2), 'data', b);
+  assert.equal(packer.pending, 4000);
+  await packer.flush();
+  assert.equal(packer.pending, 0);
+  assert.deepEqual(packs, [new Uint8Array([...a, ...b])]);
+  assert.deepEqual(await stored, { id: Uint8Array.of(2), kind: 'data', pack: { type: 'pack', n: 1 }, offset: 1000, length: 3000 });
+  fail = true;
+  const lost = await packer.add(Uint8Array.of(3), 'data', a);
+  await assert.rejects(packer.flush(), /holders refused/);
+  await assert.rejects(lost.stored, /holders refused/);
+  await assert.rejects(packer.add(Uint8Array.of(4), 'data', a), /holders refused/, 'no blob is admitted after a failed upload');
+});
