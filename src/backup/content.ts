@@ -47,72 +47,51 @@ export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' |
   );
   const total = size ?? chunks.reduce((a, ch) => a + ch.size, 0);
   const byRange = whole === false ? reader.loadBlobsByRange?.bind(reader) : undefined;
-  if (byRange) {
-    // One file fetched alone: its chunks in batches of GET_BATCH_BYTES, each batch read by range with its
-    // neighbours in a pack read as one range (a chunk rarely ends on a pack segment's edge: read one by one,
-    // every segment two chunks share was fetched twice).
-    const batches: (typeof chunks)[] = [];
-    let bytes = Infinity;
-    for (const ch of chunks) {
-      if (bytes + ch.size > GET_BATCH_BYTES) {
-        batches.push([]);
-        bytes = 0;
-      }
-      batches.at(-1)!.push(ch);
-      bytes += ch.size;
+  // One file fetched alone: its chunks in batches of GET_BATCH_BYTES, each read by range with its neighbours
+  // in a pack read as one range (a chunk rarely ends on a pack segment's edge: read one by one, every segment
+  // two chunks share was fetched twice). Otherwise one chunk at a time, through the pack cache.
+  const groups: (typeof chunks)[] = [];
+  let bytes = Infinity;
+  for (const ch of chunks) {
+    if (!byRange || bytes + ch.size > GET_BATCH_BYTES) {
+      groups.push([]);
+      bytes = 0;
     }
-    return {
-      size: total,
-      stream: (async function* () {
-        const ahead: Promise<Uint8Array[]>[] = [];
-        let next = 0;
-        const fill = () => {
-          while (ahead.length < GET_BATCHES_AHEAD && next < batches.length) {
-            const batch = batches[next++];
-            const p = byRange(
-              'data',
-              batch.map((ch) => ({ ...ch, maxPlain: ch.size })),
-              { signal }
-            ).then((bs) => {
-              bs.forEach((b, i) => {
-                if (b.length !== batch[i].size) throw new InvalidObjectError(`chunk is ${b.length} bytes, its list says ${batch[i].size}`);
-              });
-              return bs;
-            });
-            p.catch(() => {}); // observed in turn below
-            ahead.push(p);
-          }
-        };
-        fill();
-        while (ahead.length) {
-          const bs = await ahead.shift()!;
-          fill();
-          yield* bs;
-        }
-      })()
-    };
+    groups.at(-1)!.push(ch);
+    bytes += ch.size;
   }
+  const load = (group: typeof chunks): Promise<Uint8Array[]> =>
+    byRange
+      ? byRange(
+          'data',
+          group.map((ch) => ({ ...ch, maxPlain: ch.size })),
+          { signal }
+        )
+      : reader.loadBlob('data', group[0], { signal, maxPlain: group[0].size, whole }).then((b) => [b]);
+  const ahead = byRange ? GET_BATCHES_AHEAD : RESTORE_CHUNKS_AHEAD;
   return {
     size: total,
     stream: (async function* () {
-      const ahead: Promise<Uint8Array>[] = [];
+      const pending: Promise<Uint8Array[]>[] = [];
       let next = 0;
       const fill = () => {
-        while (ahead.length < RESTORE_CHUNKS_AHEAD && next < chunks.length) {
-          const ch = chunks[next++];
-          const p = reader.loadBlob('data', ch, { signal, maxPlain: ch.size, whole }).then((b) => {
-            if (b.length !== ch.size) throw new InvalidObjectError(`chunk is ${b.length} bytes, its list says ${ch.size}`);
-            return b;
+        while (pending.length < ahead && next < groups.length) {
+          const group = groups[next++];
+          const p = load(group).then((bs) => {
+            bs.forEach((b, i) => {
+              if (b.length !== group[i].size) throw new InvalidObjectError(`chunk is ${b.length} bytes, its list says ${group[i].size}`);
+            });
+            return bs;
           });
           p.catch(() => {}); // observed in turn below
-          ahead.push(p);
+          pending.push(p);
         }
       };
       fill();
-      while (ahead.length) {
-        const b = await ahead.shift()!;
+      while (pending.length) {
+        const bs = await pending.shift()!;
         fill();
-        yield b;
+        yield* bs;
       }
     })()
   };

@@ -48,7 +48,7 @@ export interface PreparedBlob {
 export function prepareBlob(plain: Uint8Array, o: Pick<SealOptions, 'compress'> = {}): PreparedBlob {
   if (plain.length > MAX_BLOB_BYTES) throw new RangeError(`blob of ${plain.length} bytes is over ${MAX_BLOB_BYTES}`);
   const { method, bytes } = o.compress === false ? { method: 0, bytes: plain } : compressAuto(plain);
-  return { method, bytes, plainLength: plain.length, sealedLength: BLOB_OVERHEAD_BYTES + bytes.length };
+  return { method, bytes, plainLength: plain.length, sealedLength: sealedLength(bytes.length) };
 }
 
 /**
