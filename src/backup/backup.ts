@@ -20,7 +20,7 @@ import { lstat, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LITERAL_MAX_BYTES } from '../caps/index.ts';
 import { P2PBackupError } from '../common/errors.ts';
-import { chunkStream, type Chunker } from '../format/chunker.ts';
+import { chunkWindow, windowBytes, type Chunker } from '../format/chunker.ts';
 import { encodeChunkList, type ChunkRef } from '../repo/chunk-list.ts';
 import { FileChangedError } from '../repo/errors.ts';
 import { IGNORE_FILE, LARGE_FILE_CONCURRENCY, MODE_MASK, READ_CHUNK_BYTES, SMALL_FILE_BYTES } from './constants.ts';
@@ -194,6 +194,8 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     }
   };
 
+  /** Read windows of the large files being chunked (LARGE_FILE_CONCURRENCY at most), reused file after file. */
+  const windows: Uint8Array[] = [];
   /**
    * A large file: chunked, every chunk a blob; one read of the file from stat to stat. Returns its content and
    * the stat it was read under, or 'changed' when the file changed while read.
@@ -207,13 +209,28 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     const refs: ChunkRef[] = [];
     const stored: Promise<void>[] = [];
     let bytes = 0;
-    for await (const chunk of chunkStream(readHandle(fh, size), o.chunker, { signal })) {
-      const [r] = await save('data', [chunk]);
-      refs.push({ ...r.ref, size: chunk.length });
-      stored.push(r.stored);
-      bytes += chunk.length;
-      shown.bytes += chunk.length; // progress inside a big file (taken back when the file ends)
-      meter.partial(chunk.length);
+    const window = windows.pop() ?? new Uint8Array(windowBytes(o.chunker, READ_CHUNK_BYTES));
+    let pos = 0;
+    // Up to `size` and one byte past it: a file that grew is noticed by its length.
+    const read = async (into: Uint8Array) => {
+      const want = Math.min(into.length, size + 1 - pos);
+      if (want <= 0) return 0;
+      const { bytesRead } = await fh.read(into, 0, want, pos);
+      pos += bytesRead;
+      return bytesRead;
+    };
+    try {
+      // Each chunk is a view of `window` until the next one is asked for: save() seals it into a pack first.
+      for await (const chunk of chunkWindow(read, o.chunker, { signal, window, readBytes: READ_CHUNK_BYTES })) {
+        const [r] = await save('data', [chunk]);
+        refs.push({ ...r.ref, size: chunk.length });
+        stored.push(r.stored);
+        bytes += chunk.length;
+        shown.bytes += chunk.length; // progress inside a big file (taken back when the file ends)
+        meter.partial(chunk.length);
+      }
+    } finally {
+      windows.push(window);
     }
     const after = await fh.stat({ bigint: true });
     if (bytes !== size || !sameStat(st, after)) return 'changed';
@@ -598,17 +615,4 @@ function kindOf(st: BigIntStats): string {
   if (st.isBlockDevice()) return 'block device';
   if (st.isCharacterDevice()) return 'character device';
   return 'unknown';
-}
-
-/** The bytes of an open file, up to `size` and one byte past it (a file that grew is noticed by its length). */
-async function* readHandle(fh: FileHandle, size: number): AsyncIterable<Uint8Array> {
-  let pos = 0;
-  while (pos <= size) {
-    const len = Math.min(READ_CHUNK_BYTES, size + 1 - pos);
-    const buf = new Uint8Array(len);
-    const { bytesRead } = await fh.read(buf, 0, len, pos);
-    if (bytesRead === 0) return;
-    yield bytesRead === len ? buf : buf.subarray(0, bytesRead);
-    pos += bytesRead;
-  }
 }

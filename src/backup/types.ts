@@ -11,6 +11,10 @@ export interface BlobRefLike {
 export interface BlobSink {
   /** The repository's read cap: every cap of a stored blob names it. */
   readonly readCap: MutableReadCap;
+  /**
+   * Store blobs. `plains` are lent: read only until the returned promise settles (a large file's chunks are
+   * views of a read window that is read into again right after), so an implementation that keeps one copies it.
+   */
   saveBlobs(
     kind: BlobKind,
     plains: readonly Uint8Array[],

@@ -7,7 +7,11 @@ export interface ShareServer {
   /** Peer id (string form). */
   readonly id: string;
   canAccept(si: Uint8Array, shareNum: number, size: number, opts?: { signal?: AbortSignal }): Promise<AcceptDecision>;
-  /** Upload a share of the pack whose UEB is `opts.ueb`: the server checks the bytes against it before committing. */
+  /**
+   * Upload a share of the pack whose UEB is `opts.ueb`: the server checks the bytes against it before committing.
+   * The source's pieces are lent: read only until the returned promise settles (the uploader encodes the next
+   * pack into the same memory), so a server that keeps them copies them.
+   */
   writeShare(
     si: Uint8Array,
     shareNum: number,

@@ -14,7 +14,7 @@
 // 5. Success needs happiness >= happy. Every share held (written, or claimed and proven) is reported to the
 //    finder (`onPlaced`: fairness credit), whether or not the upload as a whole succeeds: they hold my bytes.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodePack, uebOfShare } from '../format/index.ts';
+import { encodePack, sharesBytes, uebOfShare } from '../format/index.ts';
 import { formatCap, type PackCap } from '../caps/index.ts';
 import { faultPoint } from '../common/fault.ts';
 import { P2PBackupError } from '../common/errors.ts';
@@ -71,6 +71,42 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** Uploads of one storage index in this process, in flight: a second upload of identical bytes waits for the first. */
 const uploading = new Map<string, Promise<void>>();
 
+/**
+ * Share memory of packs already placed, for the next packs to encode into: a backup's packs would otherwise
+ * allocate (and the garbage collector chase) 1.67x their bytes each. A buffer comes back only from an upload
+ * whose every write was answered (nothing of it can still be queued on a stream); at most SHARE_POOL_BUFFERS
+ * are kept, and none once uploads have stopped for SHARE_POOL_IDLE_MS (an idle daemon holds no pack memory).
+ */
+const SHARE_POOL_BUFFERS = 4;
+const SHARE_POOL_IDLE_MS = 5_000;
+const sharePool: Uint8Array[] = [];
+let sharePoolTimer: NodeJS.Timeout | null = null;
+
+function takeShareMemory(bytes: number): Uint8Array {
+  let best = -1;
+  for (let i = 0; i < sharePool.length; i++) if (sharePool[i].length >= bytes && (best < 0 || sharePool[i].length < sharePool[best].length)) best = i;
+  if (best < 0) return new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, bytes); // every byte is written by encodePack
+  return sharePool.splice(best, 1)[0];
+}
+
+function giveShareMemory(buf: Uint8Array): void {
+  sharePool.push(buf);
+  if (sharePool.length > SHARE_POOL_BUFFERS) {
+    sharePool.sort((a, b) => b.length - a.length);
+    sharePool.length = SHARE_POOL_BUFFERS;
+  }
+  sharePoolTimer?.refresh();
+  sharePoolTimer ??= setTimeout(() => {
+    sharePool.length = 0;
+    sharePoolTimer = null;
+  }, SHARE_POOL_IDLE_MS).unref();
+}
+
+/** Buffers in the share pool now (tests). */
+export function sharePoolSize(): number {
+  return sharePool.length;
+}
+
 async function* pieces(share: Uint8Array, signal: AbortSignal): AsyncIterable<Uint8Array> {
   for (let o = 0; o < share.length; o += PIECE_BYTES) {
     signal.throwIfAborted();
@@ -79,7 +115,16 @@ async function* pieces(share: Uint8Array, signal: AbortSignal): AsyncIterable<Ui
 }
 
 export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: UploadOptions): Promise<UploadResult> {
-  const enc = encodePack(bytes, { k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal });
+  const memory = takeShareMemory(sharesBytes(bytes.length, o));
+  let enc: ReturnType<typeof encodePack>;
+  try {
+    enc = encodePack(bytes, { k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal, into: memory });
+  } catch (e) {
+    giveShareMemory(memory);
+    throw e;
+  }
+  // Whether every write of a share ended in an answer: only then is no view of `memory` left on a stream.
+  let answered = true;
   const si = enc.storageIndex;
   const key = hex(si);
   const capText = formatCap(enc.cap);
@@ -167,6 +212,7 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
           lastFinish = Date.now();
           return;
         } catch (err: any) {
+          answered = false;
           running.delete(share);
           if (o.signal?.aborted) throw o.signal.reason;
           const why = ac.signal.aborted ? ac.signal.reason : err;
@@ -178,9 +224,13 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
     };
     try {
       await Promise.all(Array.from({ length: o.n }, (_, i) => writeOne(i)));
+    } catch (e) {
+      answered = false;
+      throw e;
     } finally {
       clearInterval(watchdog);
     }
+    if (answered) giveShareMemory(memory);
     // Credit what peers hold, whether or not the upload as a whole succeeds: they hold my bytes.
     if (finder.onPlaced) {
       for (const [share, peers] of placements) {

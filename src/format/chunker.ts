@@ -453,3 +453,68 @@ export async function* chunkStream(
   }
   if (have > 0) yield take();
 }
+
+/** Reads into `into` (whole or a prefix), resolving the bytes read; 0 at the end of the input. */
+export type ReadInto = (into: Uint8Array) => Promise<number>;
+
+export interface ChunkWindowOptions extends ChunkStreamOptions {
+  /** The buffer to read into: at least the chunker's maxSize plus one read (windowBytes). Fresh if absent. */
+  window?: Uint8Array;
+  /** Bytes asked for per read (default 1 MiB); a read never asks past the window's end. */
+  readBytes?: number;
+}
+
+/** Bytes of a window for `chunker` with reads of `readBytes`: the longest chunk plus room to read. */
+export function windowBytes(chunker: Chunker, readBytes = 1 << 20): number {
+  return chunker.params.maxSize + Math.max(readBytes, chunker.params.maxSize);
+}
+
+/**
+ * Cut what `read` returns into chunks, reading into one window and yielding views of it. A yielded chunk is
+ * BORROWED: valid until the consumer asks for the next one (the window is then moved and read into again), so
+ * a consumer that keeps a chunk past that copies it. What it buys: no buffer per read and none per chunk, so
+ * a 1 GiB file costs the allocator nothing (chunkStream allocates every byte twice), and no copy but the
+ * read itself and, once per window fill, the unfinished chunk moved to the window's start (about half a
+ * chunk per fill). Same boundaries as chunkStream for the same bytes.
+ */
+export async function* chunkWindow(read: ReadInto, chunker: Chunker, options: ChunkWindowOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
+  const { signal } = options;
+  const readBytes = options.readBytes ?? 1 << 20;
+  if (!Number.isSafeInteger(readBytes) || readBytes < 1) throw new InvalidParamsError('readBytes must be a whole number >= 1', { readBytes });
+  const need = chunker.params.maxSize + readBytes;
+  const window = options.window ?? new Uint8Array(windowBytes(chunker, readBytes));
+  if (window.length < need) throw new InvalidParamsError(`a window of ${window.length} bytes is too small: at least ${need}`, { window: window.length, need });
+  signal?.throwIfAborted();
+  const scan = chunker.scanner();
+  let start = 0, // the current chunk begins here
+    scanned = 0, // the scanner has seen window[start..scanned)
+    end = 0; // window[0..end) holds bytes read
+  for (;;) {
+    if (scanned < end) {
+      const r = scan.push(window.subarray(0, end), scanned);
+      if (r < 0) {
+        scanned = end;
+        continue;
+      }
+      const chunk = window.subarray(start, r);
+      start = scanned = r;
+      yield chunk;
+      signal?.throwIfAborted();
+      continue;
+    }
+    if (window.length - end < readBytes) {
+      // The unfinished chunk (at most maxSize - 1 bytes) moves to the front.
+      window.copyWithin(0, start, end);
+      end -= start;
+      scanned -= start;
+      start = 0;
+    }
+    const got = await read(window.subarray(end, Math.min(window.length, end + readBytes)));
+    signal?.throwIfAborted();
+    if (!Number.isSafeInteger(got) || got < 0 || got > Math.min(readBytes, window.length - end))
+      throw new InvalidParamsError(`read returned ${got} bytes for a buffer of ${Math.min(readBytes, window.length - end)}`, { got });
+    if (got === 0) break;
+    end += got;
+  }
+  if (end > start) yield window.subarray(start, end);
+}

@@ -22,16 +22,26 @@ export interface EncodeOptions {
   n: number;
   segmentSize?: number;
   signal?: AbortSignal;
+  /**
+   * Memory for the shares (at least n x shareBytes(...)): share i is into[i x shareSize, (i + 1) x shareSize).
+   * Every byte of it is written, whatever it held before, so a caller can reuse one buffer pack after pack.
+   */
+  into?: Uint8Array;
 }
 
 export interface EncodeResult {
   cap: PackCap;
   storageIndex: Uint8Array;
   geometry: Geometry;
-  /** Share i, whole (header, blocks, tree, roots, UEB, footer); fresh memory the caller owns. */
+  /** Share i, whole (header, blocks, tree, roots, UEB, footer): fresh memory the caller owns, or views of `into`. */
   shares: Uint8Array[];
   /** Root of every share's block tree, share 0 first (what the UEB commits to). */
   shareRoots: Uint8Array[];
+}
+
+/** Bytes of all n shares of a pack of `size` bytes (what EncodeOptions.into must hold). */
+export function sharesBytes(size: number, opts: Pick<EncodeOptions, 'k' | 'n' | 'segmentSize'>): number {
+  return opts.n * geometry({ k: opts.k, n: opts.n, segmentSize: opts.segmentSize ?? DEFAULT_SEGMENT_SIZE, fileSize: size }).shareSize;
 }
 
 /** Encode `bytes` (1..MAX_PACK_BYTES, not modified) into n shares. */
@@ -41,7 +51,12 @@ export function encodePack(bytes: Uint8Array, opts: EncodeOptions): EncodeResult
   if (bytes.length > MAX_PACK_BYTES) throw new InvalidParamsError(`a pack is at most ${MAX_PACK_BYTES} bytes`, { size: bytes.length });
   const g = geometry({ k, n, segmentSize: opts.segmentSize ?? DEFAULT_SEGMENT_SIZE, fileSize: bytes.length });
   const codec: Codec | null = g.m > 0 ? createCodec({ dataShards: k, parityShards: g.m }) : null;
-  const shares = Array.from({ length: n }, () => new Uint8Array(g.shareSize));
+  let shares: Uint8Array[];
+  if (opts.into) {
+    if (opts.into.length < n * g.shareSize) throw new InvalidParamsError(`the shares need ${n * g.shareSize} bytes`, { into: opts.into.length });
+    const into = opts.into;
+    shares = Array.from({ length: n }, (_, i) => into.subarray(i * g.shareSize, (i + 1) * g.shareSize));
+  } else shares = Array.from({ length: n }, () => new Uint8Array(g.shareSize));
   const leafHashes: Uint8Array[][] = Array.from({ length: n }, () => []);
   let set = codec ? codec.allocShards(g.blockSize) : null;
   let setBs = g.blockSize;
@@ -69,7 +84,8 @@ export function encodePack(bytes: Uint8Array, opts: EncodeOptions): EncodeResult
       for (let i = 0; i < k; i++) {
         const from = start + i * bs,
           to = Math.min(start + plainLen, from + bs);
-        if (to > from) shares[i].set(bytes.subarray(from, to), at); // the rest stays zero
+        if (to > from) shares[i].set(bytes.subarray(from, to), at);
+        shares[i].fill(0, at + Math.max(0, to - from), at + bs); // zero padding of the last segment
       }
     }
     for (let i = 0; i < n; i++) leafHashes[i].push(blockHash(shares[i].subarray(at, at + bs)));

@@ -21,7 +21,7 @@ export {
 } from './errors.ts';
 export { createChunker, chunkStream, CHUNK_MIN_SIZE, CHUNK_AVG_SIZE, CHUNK_MAX_SIZE, type Chunker, type ChunkerParams } from './chunker.ts';
 export { compressAuto, decompress, COMPRESSION_RAW, COMPRESSION_ZSTD } from './compress.ts';
-export { encodePack, type EncodeOptions, type EncodeResult } from './encode.ts';
+export { encodePack, sharesBytes, type EncodeOptions, type EncodeResult } from './encode.ts';
 export { decodeFile, type DecodeOptions, type DecodeReport, type DecodeStream, type DecodeProgress } from './decode.ts';
 export { verifyShare, type ShareReport, type VerifyProgress } from './verify.ts';
 export type { ShareSource, ShareExpectation } from './reader.ts';

@@ -7,6 +7,8 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   chunkStream,
+  chunkWindow,
+  windowBytes,
   createChunker,
   gearTable,
   CHUNK_MAX_SIZE,
@@ -185,6 +187,92 @@ test('chunkStream: any read sizes (1 byte, odd, larger than max) give the one-sh
   const tiny = await collect(chunkStream(reads(data.subarray(0, 1000), [7]), c));
   assert.equal(tiny.length, 1);
   assert.equal(sha(tiny[0]), sha(data.subarray(0, 1000)));
+});
+
+/** A ReadInto over `data` whose reads return at most the sizes cycling through `sizes` (short reads, as files may give). */
+function readInto(data: Uint8Array, sizes: number[]) {
+  let o = 0,
+    i = 0;
+  const asked: number[] = [];
+  const read = async (into: Uint8Array) => {
+    asked.push(into.length);
+    const n = Math.min(into.length, sizes[i++ % sizes.length], data.length - o);
+    into.set(data.subarray(o, o + n));
+    o += n;
+    return n;
+  };
+  return { read, asked };
+}
+
+/** Copies of each chunk, taken before the next is asked for (a chunkWindow chunk is only lent until then). */
+async function collectCopies(it: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const c of it) out.push(Uint8Array.from(c));
+  return out;
+}
+
+test('chunkWindow: the one-shot chunks for any read sizes, as views of one window moved and read into again', async () => {
+  for (const [params, data, sizeSets] of [
+    [SMALL, REAL.subarray(0, 40_000), [[1], [3, 1, 7], [1023, 1025], [40_000]]],
+    [MEDIUM, Buffer.concat([REAL.subarray(0, 200_000), Buffer.alloc(150_000)]), [[1, 3, 700], [700, 20_000, 5], [1 << 20]]],
+    [undefined, REAL.subarray(0, 16 * MiB + 12345), [[65_537, 1, 4093, MiB + 3, 17], [9 * MiB]]]
+  ] as const) {
+    const c = createChunker(KEY, params);
+    const want = lengths(c, data);
+    for (const sizes of sizeSets) {
+      for (const readBytes of [1, 1000, MiB]) {
+        if (readBytes === 1 && data.length > 100_000) continue; // a read per byte of 16 MiB: slow, and [1] above covers it
+        const window = new Uint8Array(windowBytes(c, readBytes));
+        const { read, asked } = readInto(data, [...sizes]);
+        const got: Uint8Array[] = [];
+        for await (const chunk of chunkWindow(read, c, { window, readBytes })) {
+          assert.equal(chunk.buffer, window.buffer, 'a view of the window, no copy');
+          got.push(Uint8Array.from(chunk));
+        }
+        const what = `params ${JSON.stringify(params)} read sizes ${sizes} readBytes ${readBytes}`;
+        assert.deepEqual(
+          got.map((b) => b.length),
+          want,
+          what
+        );
+        assert.equal(sha(Buffer.concat(got)), sha(data), what);
+        assert.ok(Math.max(...asked) <= readBytes, 'no read asks for more than readBytes');
+      }
+    }
+  }
+  // The window is read into again: a chunk kept past the next step no longer holds its bytes (it is lent).
+  const c = createChunker(KEY, SMALL);
+  const data = REAL.subarray(0, 40_000);
+  const window = new Uint8Array(windowBytes(c, 100));
+  const kept: Uint8Array[] = [];
+  for await (const chunk of chunkWindow(readInto(data, [100]).read, c, { window, readBytes: 100 })) kept.push(chunk);
+  const want = lengths(c, data);
+  let o = 0;
+  const intact = kept.filter((k, i) => sha(k) === sha(data.subarray(o, (o += want[i])))).length;
+  assert.ok(intact < kept.length, `${intact} of ${kept.length} kept views still match`);
+  // Empty input, input shorter than min.
+  assert.deepEqual(await collectCopies(chunkWindow(readInto(new Uint8Array(0), [5]).read, c)), []);
+  const tiny = await collectCopies(chunkWindow(readInto(data.subarray(0, 50), [7]).read, c));
+  assert.deepEqual(
+    tiny.map((t) => sha(t)),
+    [sha(data.subarray(0, 50))]
+  );
+});
+
+test('chunkWindow refuses a window too small for a chunk and a read, and a read that claims more than it was given', async () => {
+  const c = createChunker(KEY, SMALL);
+  const small = new Uint8Array(SMALL.maxSize + 99);
+  await assert.rejects(collectCopies(chunkWindow(readInto(REAL, [100]).read, c, { window: small, readBytes: 100 })), InvalidParamsError);
+  await assert.rejects(collectCopies(chunkWindow(readInto(REAL, [100]).read, c, { readBytes: 0 })), InvalidParamsError);
+  for (const lie of [101, -1, 1.5, NaN]) {
+    const read = async (into: Uint8Array) => (into.length === 100 ? lie : 0);
+    await assert.rejects(collectCopies(chunkWindow(read, c, { readBytes: 100 })), InvalidParamsError, `read returned ${lie}`);
+  }
+  const ac = new AbortController();
+  const it = chunkWindow(readInto(REAL, [MiB]).read, createChunker(KEY), { signal: ac.signal });
+  await it.next();
+  ac.abort();
+  await assert.rejects(it.next(), { name: 'AbortError' });
 });
 
 test('chunkStream stops with the signal', async () => {

@@ -1,0 +1,69 @@
+// Share memory reused pack after pack (src/client/upload.ts): a pack's shares are encoded into memory that an
+// earlier upload gave back once every write was answered; a share already placed keeps its bytes (servers copy
+// what they are lent), and an upload whose write failed gives nothing back (a view may still sit on a stream).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createHealthGrid } from './grid.ts';
+import { uploadPack, downloadPack, type ShareServer } from '../../src/client/index.ts';
+import { sharePoolSize } from '../../src/client/upload.ts';
+import { encodePack, sharesBytes } from '../../src/format/index.ts';
+
+const opts = { k: 3, n: 5, happy: 5, segmentSize: 4096 };
+
+test('encodePack into reused memory writes every byte: the same shares as into fresh memory', () => {
+  for (const [k, n, size] of [
+    [3, 5, 20_000],
+    [3, 5, 1],
+    [2, 2, 10_001] // no parity: the padding of the last segment is written too
+  ]) {
+    const bytes = randomBytes(size);
+    const fresh = encodePack(bytes, { k, n, segmentSize: 4096 });
+    const into = new Uint8Array(sharesBytes(size, { k, n, segmentSize: 4096 }) + 7).fill(0xa5);
+    const reused = encodePack(bytes, { k, n, segmentSize: 4096, into });
+    assert.deepEqual(reused.cap, fresh.cap);
+    reused.shares.forEach((s, i) => {
+      assert.equal(s.buffer, into.buffer, 'a view of `into`');
+      assert.ok(Buffer.from(s).equals(Buffer.from(fresh.shares[i])), `share ${i} of k=${k} n=${n} size=${size}`);
+    });
+    assert.throws(() => encodePack(bytes, { k, n, segmentSize: 4096, into: into.subarray(0, into.length - 8) }), { name: 'InvalidParamsError' });
+  }
+});
+
+test('uploads reuse share memory; placed shares keep their bytes; a failed write gives its memory up', async () => {
+  const grid = await createHealthGrid(6);
+  try {
+    const a = randomBytes(50_000);
+    const b = randomBytes(50_000);
+    const ra = await uploadPack(a, grid.finder, opts);
+    const pooled = sharePoolSize();
+    assert.ok(pooled >= 1, 'the memory of a clean upload comes back');
+    const rb = await uploadPack(b, grid.finder, opts);
+    assert.equal(sharePoolSize(), pooled, 'the second upload encoded into the memory the first gave back');
+    // The first pack's shares were overwritten in memory by the second's: the stores kept their own copies.
+    assert.ok(Buffer.from(await downloadPack(ra.cap, grid.finder)).equals(a));
+    assert.ok(Buffer.from(await downloadPack(rb.cap, grid.finder)).equals(b));
+
+    // One server fails in the middle of taking its share: the upload still succeeds elsewhere (6 candidates),
+    // and its memory is not given back.
+    let failed = 0;
+    const flaky: ShareServer = {
+      ...grid.servers[0],
+      async writeShare(si, shareNum, source, size, o) {
+        for await (const _ of source) {
+          failed++;
+          throw new Error('connection reset');
+        }
+        return grid.servers[0].writeShare(si, shareNum, source, size, o);
+      }
+    };
+    const servers = [flaky, ...grid.servers.slice(1)];
+    const before = sharePoolSize();
+    const rc = await uploadPack(randomBytes(50_000), { candidates: async () => servers }, opts);
+    assert.equal(failed, 1);
+    assert.equal(rc.happiness, 5);
+    assert.equal(sharePoolSize(), before - 1, 'taken from the pool and not given back');
+  } finally {
+    await grid.close();
+  }
+});
