@@ -8,14 +8,15 @@
 // 3. at the end: the share's block tree must be the tree of those leaves, its root must be this share's entry in
 //    the share roots, the roots must hash to the UEB's roots hash, and the UEB and footer must be the expected bytes.
 // A peer can thus not squat a pack's storage index with shares of its own making (it would need a preimage of the
-// UEB hash), nor file garbage under a real one. Memory: the leaves (32 bytes a segment) and the trailer.
+// UEB hash), nor file garbage under a real one. Memory: the leaves (32 bytes a segment) and the trailer; blocks are
+// hashed as their bytes come (no copy).
 import { HASH_BYTES, TAGS } from '../crypto/constants.ts';
 import { taggedHash } from '../crypto/hash.ts';
 import { packStorageIndex } from '../caps/derive.ts';
 import { UEB_BYTES } from './constants.ts';
 import { segmentBlockSize, type Geometry } from './geometry.ts';
 import { encodeFooter, encodeHeader } from './layout.ts';
-import { blockHash, buildTree, equal } from './merkle.ts';
+import { blockHasher, buildTree, equal } from './merkle.ts';
 import { decodeUeb, uebHash } from './ueb.ts';
 
 export interface ShareCheck {
@@ -42,7 +43,7 @@ export function startShareCheck(si: Uint8Array, shareNum: number, size: number, 
   const trailer = new Uint8Array(g.shareSize - g.blockTreeOffset);
   const leaves: Uint8Array[] = [];
   let at = 0; // bytes received
-  let block: Uint8Array | null = null;
+  let block: ReturnType<typeof blockHasher> | null = null; // hashing the current block's bytes as they come
   let blockFill = 0;
   let failed: string | null = null;
   const fail = (why: string) => (failed ??= why);
@@ -60,14 +61,14 @@ export function startShareCheck(si: Uint8Array, shareNum: number, size: number, 
         } else if (at < g.blockTreeOffset) {
           const seg = leaves.length;
           const bs = segmentBlockSize(g, seg);
-          block ??= new Uint8Array(bs);
+          block ??= blockHasher(bs);
           const n = Math.min(chunk.length - o, bs - blockFill);
-          block.set(chunk.subarray(o, o + n), blockFill);
+          block.update(chunk.subarray(o, o + n));
           blockFill += n;
           at += n;
           o += n;
           if (blockFill === bs) {
-            leaves.push(blockHash(block));
+            leaves.push(block.digest());
             block = null;
             blockFill = 0;
           }
