@@ -6,8 +6,14 @@ export const KEY_BYTES = 32;
 export const XNONCE_BYTES = 24;
 /** Poly1305 tag appended to every sealed message: 128 bits. */
 export const TAG_BYTES = 16;
-/** Native ChaCha20-Poly1305 is fed this many bytes per update(): one-shot calls on huge buffers are slow. */
-export const SEAL_PIECE_BYTES = 1024 * 1024;
+/**
+ * Native ChaCha20-Poly1305 is fed this many bytes per update(): one-shot calls on huge buffers are slow, and each
+ * update() returns its output in fresh memory. 32 KiB pieces keep that memory small and reused (the daemons run
+ * with MALLOC_MMAP_THRESHOLD_ 128 KiB, so 1 MiB pieces were each a new mapping and 256 page faults). Measured
+ * sealing 1 GiB in 1 MiB chunks: 1 MiB pieces 1.5 s of CPU (1.0 s of it in the kernel), 64 KiB 0.7-0.9 s,
+ * 32 KiB 0.5-0.6 s. The ciphertext does not depend on the piece size.
+ */
+export const SEAL_PIECE_BYTES = 32 * 1024;
 /** SHA-256 output. Tree nodes, UEB hashes and convergent keys are full-length. */
 export const HASH_BYTES = 32;
 /** Ed25519 seed (private key), public key and signature sizes (RFC 8032). */
