@@ -5,7 +5,7 @@
 // before any share leaves (packs are at most MAX_PACK_BYTES). In return a storage peer can check, before it
 // commits a share, that the share belongs to the storage index it was offered under (no squatting), and an
 // uploader can check a peer's "exists" against the roots it computed.
-import { createCodec, type Codec } from '../erasure/index.ts';
+import { createCodec, type Codec, type ShardSet } from '../erasure/index.ts';
 import { HASH_BYTES, TAGS } from '../crypto/constants.ts';
 import { taggedHash } from '../crypto/hash.ts';
 import { packStorageIndex } from '../caps/derive.ts';
@@ -39,6 +39,31 @@ export interface EncodeResult {
   shareRoots: Uint8Array[];
 }
 
+/**
+ * A codec and one shard set of full block size per (k, m, block size), kept for the next packs: a codec of its
+ * own cost each pack a wasm instantiation and fresh kernel memory (two, with a shorter last segment). Safe to
+ * share because encodePack is synchronous. The last SETS_KEPT geometries are kept (about n x block size each).
+ */
+const SETS_KEPT = 2;
+const sets = new Map<string, { codec: Codec; set: ShardSet }>();
+function shardSet(k: number, m: number, blockSize: number): { codec: Codec; set: ShardSet } {
+  const key = `${k}/${m}/${blockSize}`;
+  let e = sets.get(key);
+  if (e)
+    sets.delete(key); // re-inserted below: most recently used last
+  else {
+    const codec = createCodec({ dataShards: k, parityShards: m });
+    e = { codec, set: codec.allocShards(blockSize) };
+  }
+  sets.set(key, e);
+  for (const [oldKey, old] of sets) {
+    if (sets.size <= SETS_KEPT) break;
+    sets.delete(oldKey);
+    old.codec.close();
+  }
+  return e;
+}
+
 /** Bytes of all n shares of a pack of `size` bytes (what EncodeOptions.into must hold). */
 export function sharesBytes(size: number, opts: Pick<EncodeOptions, 'k' | 'n' | 'segmentSize'>): number {
   return opts.n * geometry({ k: opts.k, n: opts.n, segmentSize: opts.segmentSize ?? DEFAULT_SEGMENT_SIZE, fileSize: size }).shareSize;
@@ -50,7 +75,7 @@ export function encodePack(bytes: Uint8Array, opts: EncodeOptions): EncodeResult
   opts.signal?.throwIfAborted();
   if (bytes.length > MAX_PACK_BYTES) throw new InvalidParamsError(`a pack is at most ${MAX_PACK_BYTES} bytes`, { size: bytes.length });
   const g = geometry({ k, n, segmentSize: opts.segmentSize ?? DEFAULT_SEGMENT_SIZE, fileSize: bytes.length });
-  const codec: Codec | null = g.m > 0 ? createCodec({ dataShards: k, parityShards: g.m }) : null;
+  const coder = g.m > 0 ? shardSet(k, g.m, g.blockSize) : null;
   let shares: Uint8Array[];
   if (opts.into) {
     if (opts.into.length < n * g.shareSize) throw new InvalidParamsError(`the shares need ${n * g.shareSize} bytes`, { into: opts.into.length });
@@ -58,28 +83,24 @@ export function encodePack(bytes: Uint8Array, opts: EncodeOptions): EncodeResult
     shares = Array.from({ length: n }, (_, i) => into.subarray(i * g.shareSize, (i + 1) * g.shareSize));
   } else shares = Array.from({ length: n }, () => new Uint8Array(g.shareSize));
   const leafHashes: Uint8Array[][] = Array.from({ length: n }, () => []);
-  let set = codec ? codec.allocShards(g.blockSize) : null;
-  let setBs = g.blockSize;
   for (let seg = 0; seg < g.numSegments; seg++) {
     const bs = segmentBlockSize(g, seg);
     const plainLen = segmentPlainSize(g, seg);
     const start = seg * g.segmentSize;
     const at = g.blocksOffset + seg * g.blockSize;
-    if (codec) {
-      if (bs !== setBs) {
-        set = codec.allocShards(bs);
-        setBs = bs;
-      }
-      const work = set!.shards;
+    if (coder) {
+      // A shorter last segment is coded in the full-size set, zero-padded: Reed-Solomon codes each byte position
+      // on its own, so the first bs bytes of every shard are that segment's blocks.
+      const work = coder.set.shards;
       for (let i = 0; i < k; i++) {
         const from = start + i * bs,
           to = Math.min(start + plainLen, from + bs);
         const blk = work[i];
         if (to > from) blk.set(bytes.subarray(from, to));
-        blk.fill(0, Math.max(0, to - from)); // zero padding of the last segment
+        blk.fill(0, Math.max(0, to - from)); // zero padding of the last segment (and of the set past bs)
       }
-      codec.encodeShardSet(set!);
-      for (let i = 0; i < n; i++) shares[i].set(work[i], at);
+      coder.codec.encodeShardSet(coder.set);
+      for (let i = 0; i < n; i++) shares[i].set(bs === work[i].length ? work[i] : work[i].subarray(0, bs), at);
     } else {
       for (let i = 0; i < k; i++) {
         const from = start + i * bs,
