@@ -13,6 +13,8 @@ import type { ClientProgress, ServerFinder } from './types.ts';
 
 export interface DownloadOptions {
   range?: { offset: number; length: number };
+  /** Where the bytes go (decodeFile's `into`). */
+  into?: Uint8Array;
   signal?: AbortSignal;
   onProgress?: (e: ClientProgress) => void;
 }
@@ -47,16 +49,16 @@ export async function download(capIn: PackCap | string, finder: ServerFinder, o:
   const { sources, shares, holders } = await findSources(si, finder, cap.n, o.signal, cap.k);
   o.onProgress?.({ type: 'client:download:holders', holders, shares: shares.size });
   if (shares.size < cap.k) throw new NotEnoughSharesError({ needed: cap.k, found: shares.size, storageIndex: Buffer.from(si).toString('hex') });
-  return { size: o.range?.length ?? cap.size, stream: decodeFile(cap, sources, { range: o.range, signal: o.signal }) };
+  return { size: o.range?.length ?? cap.size, stream: decodeFile(cap, sources, { range: o.range, signal: o.signal, into: o.into }) };
 }
 
 /** A whole pack (or a range of it) in one buffer, verified. */
 export async function downloadPack(cap: PackCap, finder: ServerFinder, o: DownloadOptions = {}): Promise<Uint8Array> {
-  const h = await download(cap, finder, o);
-  const out = new Uint8Array(h.size);
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(o.range?.length ?? cap.size).buffer, 0, o.range?.length ?? cap.size);
+  const h = await download(cap, finder, { ...o, into: out }); // the decoder writes every byte of `out` (checked below)
   let at = 0;
   for await (const chunk of h.stream) {
-    out.set(chunk, at);
+    if (chunk.buffer !== out.buffer || chunk.byteOffset !== at) throw new Error('decoder did not write into the pack buffer'); // never: decodeFile's into
     at += chunk.length;
   }
   if (at !== h.size) throw new NotEnoughSharesError({ needed: cap.k, found: 0, storageIndex: Buffer.from(storageIndexOf(cap)!).toString('hex') });

@@ -35,6 +35,11 @@ export interface DecodeOptions {
   wholeShareMax?: number;
   /** Whole-file reads: blocks of consecutive segments read together up to this many bytes (default GROUP_READ_BYTES; 0: one block per read). */
   groupReadBytes?: number;
+  /**
+   * Where the plaintext goes: the range's bytes (range.length, or the whole pack) are written here and the stream
+   * yields views of it, in order, instead of a fresh buffer per segment. At least the range's length.
+   */
+  into?: Uint8Array;
 }
 
 /** Plaintext chunks in order; `report` fills in as decoding proceeds. */
@@ -76,6 +81,8 @@ export function decodeFile(cap: PackCap | string, sources: ShareSource[], opts: 
   if (c.type !== 'pack') throw new InvalidCapError('ERR_CAP_WRONG_KIND', 'decoding needs a pack cap', { type: c.type });
   const report: DecodeReport = { storageIndex: null, corrupt: [], failed: [], sharesUsed: [], segmentsDecoded: 0 };
   const range = resolveRange(c.size, opts.range);
+  if (opts.into && opts.into.length < range.end - range.offset)
+    throw new InvalidParamsError(`into holds ${opts.into.length} bytes, the range ${range.end - range.offset}`, { into: opts.into.length });
   const storageIndex = packStorageIndex(c.uebHash);
   report.storageIndex = hex(storageIndex);
   return { report, [Symbol.asyncIterator]: () => run(c, storageIndex, sources, opts, report, range) };
@@ -247,15 +254,19 @@ async function* run(
     }
     const plainLen = segmentPlainSize(geo, seg);
     const bs = data[0].length;
-    const plain = new Uint8Array(plainLen);
+    const segStart = seg * geo.segmentSize;
+    // Straight into `into` when the whole segment is wanted; a segment cut by the range goes through its own buffer.
+    const direct = opts.into && segStart >= range.offset && segStart + plainLen <= range.end;
+    const plain = direct ? opts.into!.subarray(segStart - range.offset, segStart - range.offset + plainLen) : new Uint8Array(plainLen);
     for (let i = 0; i < k && i * bs < plainLen; i++) plain.set(data[i].subarray(0, Math.min(bs, plainLen - i * bs)), i * bs);
     report.segmentsDecoded++;
     report.sharesUsed = [...used].sort((a, b) => a - b);
-    const segStart = seg * geo.segmentSize;
     const from = Math.max(range.offset, segStart) - segStart;
     const to = Math.min(range.end, segStart + plainLen) - segStart;
+    const part = from === 0 && to === plain.length ? plain : plain.subarray(from, to);
+    if (opts.into && !direct) opts.into.set(part, segStart + from - range.offset);
     delivered += to - from;
     onProgress?.({ type: 'segment', segment: seg, bytes: delivered, total: range.end - range.offset });
-    yield from === 0 && to === plain.length ? plain : plain.subarray(from, to);
+    yield direct || !opts.into ? part : opts.into.subarray(segStart + from - range.offset, segStart + to - range.offset);
   }
 }

@@ -223,7 +223,10 @@ export class StorageClient {
       if (len === 0) pieces.push({ idx, off, len: 0 });
       for (let o = 0; o < len; o += MAX_READ_TOTAL) pieces.push({ idx, off: off + o, len: Math.min(MAX_READ_TOTAL, len - o) });
     });
-    const out = ranges.map(([, len]) => new Uint8Array(len));
+    // A range answered in one piece is a view of its answer (fresh memory the reader decoded, ours alone); only a
+    // range split over several pieces is assembled in a buffer of its own.
+    const split = new Set(pieces.filter((p, i) => i > 0 && pieces[i - 1].idx === p.idx).map((p) => p.idx));
+    const out: Uint8Array[] = ranges.map(([, len], i) => (split.has(i) ? new Uint8Array(len) : new Uint8Array(0)));
     const batches: { pieces: typeof pieces; total: number }[] = [];
     for (let i = 0; i < pieces.length;) {
       const batch: typeof pieces = [];
@@ -255,7 +258,9 @@ export class StorageClient {
       }
       let pos = 0;
       batch.forEach((p, j) => {
-        out[p.idx].set(f.payload.subarray(pos, pos + p.len), at[b][j]);
+        const piece = f.payload.subarray(pos, pos + p.len);
+        if (split.has(p.idx)) out[p.idx].set(piece, at[b][j]);
+        else out[p.idx] = new Uint8Array(piece.buffer, piece.byteOffset, piece.length); // a plain view (a Buffer's slice() would not copy)
         pos += p.len;
       });
     });

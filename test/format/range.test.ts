@@ -105,3 +105,27 @@ test('a whole big file: the blocks of consecutive segments are read a group at a
   assert.deepEqual(again.bytes, data, 'the corrupt block is caught inside its group and another share stands in');
   assert.ok(again.log.some((r) => r.share >= 3));
 });
+
+test('into: the range is written into the given buffer (whole segments straight, cut ones copied) and yielded as views of it', async () => {
+  const cases: [number, number][] = [
+    [0, SIZE],
+    [SEG - 1, SEG + 2],
+    [SEG * 2, SEG * 3],
+    [SEG * 9 + 100, SIZE - (SEG * 9 + 100)],
+    [7, 1]
+  ];
+  for (const [offset, length] of cases) {
+    const into = new Uint8Array(length + 3).fill(0xee);
+    const sources = enc.shares.map((s, i) => countingSource(i, s, []));
+    let at = 0;
+    for await (const c of decodeFile(cap, sources, { range: { offset, length }, into })) {
+      assert.equal(c.buffer, into.buffer, `range [${offset}, +${length}): a view of into`);
+      assert.equal(c.byteOffset, at, 'in order, back to back');
+      at += c.length;
+    }
+    assert.equal(at, length);
+    assert.deepEqual(into.subarray(0, length), data.subarray(offset, offset + length), `range [${offset}, +${length})`);
+    assert.deepEqual([...into.subarray(length)], [0xee, 0xee, 0xee], 'nothing written past the range');
+  }
+  assert.throws(() => decodeFile(cap, [], { range: { offset: 0, length: 10 }, into: new Uint8Array(9) }), InvalidParamsError);
+});

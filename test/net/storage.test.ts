@@ -48,6 +48,9 @@ describe('storage protocol between real nodes', () => {
     assert.ok(Buffer.from(whole).equals(data));
     assert.ok(Buffer.from(mid).equals(data.subarray(1_000_000, 1_000_010)));
     assert.ok(Buffer.from(tail).equals(data.subarray(-5)));
+    // Plain Uint8Arrays (a Buffer's slice() would share memory), each over exactly its range's bytes.
+    for (const r of [whole, mid, tail]) assert.equal(Object.getPrototypeOf(r), Uint8Array.prototype);
+    assert.equal(mid.length, 10);
     assert.deepEqual(await b.list(si), [{ shareNum: 2, size: data.length }]);
     assert.equal(((await b.canAccept(si, 2, data.length)) as { reason: string }).reason, 'exists');
     assert.deepEqual(await b.writeShare(si, 2, data, data.length, { ueb }), { status: 'exists' });
