@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { encodePack, uebOfShare } from '../../src/format/index.ts';
 import { startShareCheck, type ShareCheck } from '../../src/format/check.ts';
-import { blockHash, blockHasher } from '../../src/format/merkle.ts';
+import { blockHash, blockHasher, buildTree } from '../../src/format/merkle.ts';
+import { segmentBlockSize } from '../../src/format/geometry.ts';
 
 const enc = encodePack(randomBytes(30_000), { k: 3, n: 5, segmentSize: 4096 });
 const g = enc.geometry;
@@ -61,11 +62,35 @@ test('a byte changed in any region, a short or long share, or the wrong share or
     ['UEB', g.uebOffset + 1],
     ['footer', g.footerOffset + 2]
   ];
+  const reasons: Record<string, string> = {
+    header: "the header is not this share's",
+    'first block': 'the block tree is not the tree of the blocks',
+    'last block byte': 'the block tree is not the tree of the blocks',
+    tree: 'the block tree is not the tree of the blocks',
+    roots: "the share roots do not hash to the UEB's",
+    UEB: 'the stored UEB differs',
+    footer: "the footer is not this share's"
+  };
   for (const [what, at] of regions) {
     const bad = Uint8Array.from(share);
     bad[at] ^= 1;
-    assert.match(String(feed(start(), bad, [1000])), /./, `${what} (byte ${at}) changed`);
+    assert.equal(feed(start(), bad, [1000]), reasons[what], `${what} (byte ${at}) changed`);
   }
+  // Changed blocks under a tree rebuilt from them: the tree is consistent, its root is not the one the UEB commits to.
+  const forged = Uint8Array.from(share);
+  forged[g.blocksOffset] ^= 1;
+  const leaves = Array.from({ length: g.numSegments }, (_, seg) => {
+    const at = g.blocksOffset + seg * g.blockSize;
+    return blockHash(forged.subarray(at, at + segmentBlockSize(g, seg)));
+  });
+  forged.set(buildTree(leaves, g.leaves), g.blockTreeOffset);
+  assert.equal(feed(start(), forged, [1000]), "this share's root is not the one the UEB commits to");
+  // The roots listed in the trailer hash to the UEB's, but the one for this share is not this share's tree root:
+  // another share's trailer on this share's blocks (share 2's blocks, share 3's tree and roots).
+  const other = enc.shares[3];
+  const mixed = Uint8Array.from(share);
+  mixed.set(other.subarray(g.blockTreeOffset, g.shareRootsOffset), g.blockTreeOffset);
+  assert.equal(feed(start(), mixed, [1000]), 'the block tree is not the tree of the blocks');
   assert.equal(feed(start(), share.subarray(0, share.length - 1), [1000]), 'the share ended early');
   const long = start();
   assert.equal(long.push(share), null);
@@ -73,7 +98,20 @@ test('a byte changed in any region, a short or long share, or the wrong share or
   assert.equal(long.finish(), 'more bytes than the share size', 'a failure stays');
   // Share 2's bytes offered as share 3: the header (and the root) are not share 3's.
   assert.equal(feed(start(enc.storageIndex, 3), share, [1000]), "the header is not this share's");
-  assert.equal(typeof startShareCheck(randomBytes(enc.storageIndex.length), 2, share.length, ueb), 'string');
-  assert.equal(typeof startShareCheck(enc.storageIndex, 5, share.length, ueb), 'string');
-  assert.equal(typeof startShareCheck(enc.storageIndex, 2, share.length + 1, ueb), 'string');
+  assert.equal(startShareCheck(randomBytes(enc.storageIndex.length), 2, share.length, ueb), 'the UEB does not hash to this storage index');
+  for (const bad of [5, -1, 1.5]) assert.equal(startShareCheck(enc.storageIndex, bad, share.length, ueb), `share ${bad} of a 3-of-5 pack`);
+  assert.equal(startShareCheck(enc.storageIndex, 2, share.length + 1, ueb), `share size ${share.length + 1} is not the ${share.length} bytes the UEB implies`);
+  for (const badUeb of [ueb.subarray(1), new Uint8Array(ueb.length + 1), Array.from(ueb) as unknown as Uint8Array])
+    assert.equal(startShareCheck(enc.storageIndex, 2, share.length, badUeb), 'the WRITE carries no valid UEB');
+  // The leaves are counted too: a share whose bytes all arrived but whose blocks did not all complete is early.
+  const early = start();
+  assert.equal(early.push(share.subarray(0, share.length - 1)), null);
+  assert.equal(early.finish(), 'the share ended early');
+  // A failure is sticky: bytes after a bad header are not looked at, and finish() repeats the first reason.
+  const sticky = start();
+  const badHeader = Uint8Array.from(share);
+  badHeader[0] ^= 1;
+  assert.equal(sticky.push(badHeader.subarray(0, 10)), "the header is not this share's");
+  assert.equal(sticky.push(share.subarray(10)), "the header is not this share's");
+  assert.equal(sticky.finish(), "the header is not this share's");
 });

@@ -127,5 +127,9 @@ test('into: the range is written into the given buffer (whole segments straight,
     assert.deepEqual(into.subarray(0, length), data.subarray(offset, offset + length), `range [${offset}, +${length})`);
     assert.deepEqual([...into.subarray(length)], [0xee, 0xee, 0xee], 'nothing written past the range');
   }
-  assert.throws(() => decodeFile(cap, [], { range: { offset: 0, length: 10 }, into: new Uint8Array(9) }), InvalidParamsError);
+  assert.throws(() => decodeFile(cap, [], { range: { offset: 0, length: 10 }, into: new Uint8Array(9) }), {
+    name: 'InvalidParamsError',
+    message: 'into holds 9 bytes, the range 10'
+  });
+  assert.doesNotThrow(() => decodeFile(cap, [], { range: { offset: 5, length: 10 }, into: new Uint8Array(10) }), 'exactly the range is enough');
 });
