@@ -123,7 +123,8 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
     giveShareMemory(memory);
     throw e;
   }
-  // Whether every write of a share ended in an answer: only then is no view of `memory` left on a stream.
+  // Whether every write of a share that started ended in an answer: only then is no view of `memory` left on a
+  // stream, and the memory goes back to the pool when the upload ends (also when it fails before any write).
   let answered = true;
   const si = enc.storageIndex;
   const key = hex(si);
@@ -230,7 +231,6 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
     } finally {
       clearInterval(watchdog);
     }
-    if (answered) giveShareMemory(memory);
     // Credit what peers hold, whether or not the upload as a whole succeeds: they hold my bytes.
     if (finder.onPlaced) {
       for (const [share, peers] of placements) {
@@ -254,5 +254,6 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
     };
   } finally {
     release();
+    if (answered) giveShareMemory(memory);
   }
 }

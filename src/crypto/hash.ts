@@ -93,6 +93,30 @@ export function taggedPairHasher(tag: string): (left: Uint8Array, right: Uint8Ar
   };
 }
 
+/**
+ * taggedHash(tag, part) for one part of `length` bytes given in pieces: update(piece)… then digest(). Same bytes as
+ * taggedHash (the part's length prefix first), without joining the pieces; more or fewer bytes than `length` throw.
+ */
+export function taggedPartHasher(tag: string, length: number): { update(piece: Uint8Array): void; digest(): Uint8Array } {
+  const h = createHash('sha256');
+  h.update(cachedPrefix(tag));
+  const len = new Uint8Array(8);
+  putLen(len, 0, length);
+  h.update(len);
+  let left = length;
+  return {
+    update(piece) {
+      left -= piece.length;
+      if (left < 0) throw new RangeError(`more than the ${length} bytes of the part`);
+      h.update(piece);
+    },
+    digest() {
+      if (left !== 0) throw new RangeError(`${left} bytes of the part are missing`);
+      return asBytes(h.digest());
+    }
+  };
+}
+
 /** Incremental tagged hash over one stream: call .update(chunk)… then .digest(). */
 export function taggedHasher(tag: string): Hash {
   const h = createHash('sha256');

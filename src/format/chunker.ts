@@ -454,6 +454,9 @@ export async function* chunkStream(
   if (have > 0) yield take();
 }
 
+/** chunkWindow's read size unless told otherwise. */
+const WINDOW_READ_BYTES = 1 << 20;
+
 /** Reads into `into` (whole or a prefix), resolving the bytes read; 0 at the end of the input. */
 export type ReadInto = (into: Uint8Array) => Promise<number>;
 
@@ -465,7 +468,7 @@ export interface ChunkWindowOptions extends ChunkStreamOptions {
 }
 
 /** Bytes of a window for `chunker` with reads of `readBytes`: the longest chunk plus room to read. */
-export function windowBytes(chunker: Chunker, readBytes = 1 << 20): number {
+export function windowBytes(chunker: Chunker, readBytes = WINDOW_READ_BYTES): number {
   return chunker.params.maxSize + Math.max(readBytes, chunker.params.maxSize);
 }
 
@@ -479,7 +482,7 @@ export function windowBytes(chunker: Chunker, readBytes = 1 << 20): number {
  */
 export async function* chunkWindow(read: ReadInto, chunker: Chunker, options: ChunkWindowOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
   const { signal } = options;
-  const readBytes = options.readBytes ?? 1 << 20;
+  const readBytes = options.readBytes ?? WINDOW_READ_BYTES;
   if (!Number.isSafeInteger(readBytes) || readBytes < 1) throw new InvalidParamsError('readBytes must be a whole number >= 1', { readBytes });
   const need = chunker.params.maxSize + readBytes;
   const window = options.window ?? new Uint8Array(windowBytes(chunker, readBytes));

@@ -264,9 +264,10 @@ async function* run(
     const from = Math.max(range.offset, segStart) - segStart;
     const to = Math.min(range.end, segStart + plainLen) - segStart;
     const part = from === 0 && to === plain.length ? plain : plain.subarray(from, to);
-    if (opts.into && !direct) opts.into.set(part, segStart + from - range.offset);
+    const dest = opts.into?.subarray(segStart + from - range.offset, segStart + to - range.offset);
+    if (dest && !direct) dest.set(part);
     delivered += to - from;
     onProgress?.({ type: 'segment', segment: seg, bytes: delivered, total: range.end - range.offset });
-    yield direct || !opts.into ? part : opts.into.subarray(segStart + from - range.offset, segStart + to - range.offset);
+    yield dest ?? part;
   }
 }

@@ -100,7 +100,7 @@ export function encodePack(bytes: Uint8Array, opts: EncodeOptions): EncodeResult
         blk.fill(0, Math.max(0, to - from)); // zero padding of the last segment (and of the set past bs)
       }
       coder.codec.encodeShardSet(coder.set);
-      for (let i = 0; i < n; i++) shares[i].set(bs === work[i].length ? work[i] : work[i].subarray(0, bs), at);
+      for (let i = 0; i < n; i++) shares[i].set(work[i].subarray(0, bs), at);
     } else {
       for (let i = 0; i < k; i++) {
         const from = start + i * bs,

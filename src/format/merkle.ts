@@ -2,7 +2,7 @@
 // node 0 is the root, node i has children 2i+1 and 2i+2, leaf j is node (leaves - 1 + j).
 // Leaves past the last segment hold EMPTY_LEAF. Interior node = taggedHash(TAGS.node, left, right).
 import { HASH_BYTES, TAGS } from '../crypto/constants.ts';
-import { taggedHash, taggedHasher, taggedPairHasher } from '../crypto/hash.ts';
+import { taggedHash, taggedPartHasher, taggedPairHasher } from '../crypto/hash.ts';
 
 export const EMPTY_LEAF: Uint8Array = taggedHash(TAGS.emptyLeaf);
 
@@ -10,29 +10,8 @@ export function blockHash(block: Uint8Array): Uint8Array {
   return taggedHash(TAGS.block, block);
 }
 
-/**
- * blockHash of a block of `length` bytes given in pieces: update(piece)… then digest(). Same bytes as blockHash
- * (taggedHash's length prefix first), without joining the pieces into one buffer.
- */
-export function blockHasher(length: number): { update(piece: Uint8Array): void; digest(): Uint8Array } {
-  const h = taggedHasher(TAGS.block);
-  const len = new Uint8Array(8);
-  new DataView(len.buffer).setBigUint64(0, BigInt(length));
-  h.update(len);
-  let left = length;
-  return {
-    update(piece) {
-      left -= piece.length;
-      if (left < 0) throw new RangeError(`more than the ${length} bytes of the block`);
-      h.update(piece);
-    },
-    digest() {
-      if (left !== 0) throw new RangeError(`${left} bytes of the block are missing`);
-      const d = h.digest();
-      return new Uint8Array(d.buffer, d.byteOffset, d.length);
-    }
-  };
-}
+/** blockHash of a block of `length` bytes given in pieces: update(piece)… then digest() (no joined copy). */
+export const blockHasher = (length: number): ReturnType<typeof taggedPartHasher> => taggedPartHasher(TAGS.block, length);
 
 export const nodeHash: (left: Uint8Array, right: Uint8Array) => Uint8Array = taggedPairHasher(TAGS.node);
 

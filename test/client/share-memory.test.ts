@@ -63,6 +63,11 @@ test('uploads reuse share memory; placed shares keep their bytes; a failed write
     assert.equal(failed, 1);
     assert.equal(rc.happiness, 5);
     assert.equal(sharePoolSize(), before - 1, 'taken from the pool and not given back');
+
+    // An upload that fails before any write (no peers at all) gives its memory back: nothing of it left.
+    assert.equal(sharePoolSize(), 0, 'the pool is empty: this upload takes fresh memory');
+    await assert.rejects(uploadPack(randomBytes(50_000), { candidates: async () => [] }, opts), { name: 'NoPeersError' });
+    assert.equal(sharePoolSize(), 1, 'and gives it to the pool');
   } finally {
     await grid.close();
   }
