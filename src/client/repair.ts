@@ -9,6 +9,7 @@
 // 5. Corrupt shares are deleted only where we own them (DELETE is owner-only); elsewhere a replacement suffices.
 // 6. Check again: the report carries before and after.
 import { rebuildShares, uebOfShare } from '../format/index.ts';
+import { shareSource } from './upload.ts';
 import { parseCap, type PackCap } from '../caps/index.ts';
 import { proveShare } from './prove.ts';
 import { RemoteRefusedError } from '../common/errors.ts';
@@ -102,7 +103,7 @@ export async function repairFile(capText: string, finder: ServerFinder, o: Repai
           break;
         }
         try {
-          const w = await server.writeShare(loc.si, shareNum, once(bytes), bytes.length, { ueb: uebOfShare(bytes), signal: o.signal });
+          const w = await server.writeShare(loc.si, shareNum, shareSource(bytes, o.signal), bytes.length, { ueb: uebOfShare(bytes), signal: o.signal });
           const vcap = parseCap(before.verifyCap!) as PackCap;
           if (w.status === 'exists') {
             // It held nothing of this file when listed: a claim to hold the share now must be proven.
@@ -138,8 +139,4 @@ export async function repairFile(capText: string, finder: ServerFinder, o: Repai
   result.after = (await inspectFile(capText, finder, { ...o, verify: true })).report;
   result.repaired = result.after.happiness >= n;
   return result;
-}
-
-async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield b;
 }

@@ -14,7 +14,7 @@
 // 5. Success needs happiness >= happy. Every share held (written, or claimed and proven) is reported to the
 //    finder (`onPlaced`: fairness credit), whether or not the upload as a whole succeeds: they hold my bytes.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodePack, sharesBytes, uebOfShare } from '../format/index.ts';
+import { encodePack, sharePieces, sharesBytes, uebOfShare } from '../format/index.ts';
 import { formatCap, type PackCap } from '../caps/index.ts';
 import { faultPoint } from '../common/fault.ts';
 import { P2PBackupError } from '../common/errors.ts';
@@ -23,7 +23,7 @@ import { NoPeersError, NotHappyError } from './errors.ts';
 import { proveShare } from './prove.ts';
 import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
 
-/** Pieces a share is sent in (one storage frame's payload). */
+/** Longest piece a share is sent in (one storage frame's payload); pieces end where blocks end (sharePieces). */
 const PIECE_BYTES = 1 << 20;
 /** A share still being written this long (ms) after every other share of the pack finished is dropped. */
 export const LAGGARD_MS = 10_000;
@@ -107,10 +107,11 @@ export function sharePoolSize(): number {
   return sharePool.length;
 }
 
-async function* pieces(share: Uint8Array, signal: AbortSignal): AsyncIterable<Uint8Array> {
-  for (let o = 0; o < share.length; o += PIECE_BYTES) {
-    signal.throwIfAborted();
-    yield share.subarray(o, Math.min(share.length, o + PIECE_BYTES));
+/** A whole share as writeShare's source: cut where its blocks end (sharePieces), stopping once `signal` aborts. */
+export async function* shareSource(share: Uint8Array, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for (const piece of sharePieces(share, PIECE_BYTES)) {
+    signal?.throwIfAborted();
+    yield piece;
   }
 }
 
@@ -187,7 +188,7 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
         const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
         running.set(share, { ac, peer: server.id });
         try {
-          const r = await server.writeShare(si, share, pieces(enc.shares[share], signal), enc.shares[share].length, {
+          const r = await server.writeShare(si, share, shareSource(enc.shares[share], signal), enc.shares[share].length, {
             ueb: uebOfShare(enc.shares[share]),
             signal
           });

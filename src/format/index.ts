@@ -30,5 +30,5 @@ export { geometry, type Geometry } from './geometry.ts';
 export { rebuildShares, REBUILD_MAX_SHARE_BYTES, type RebuildReport, type RebuildOptions } from './rebuild.ts';
 export { proveBlock, checkAuditAnswer, auditProof, AUDIT_TAG, AUDIT_NONCE_BYTES, AUDIT_MAX_BLOCK_BYTES, type AuditAnswer } from './audit.ts';
 export { ShareReader } from './reader.ts';
-export { startShareCheck, uebOfShare, type ShareCheck } from './check.ts';
+export { sharePieces, startShareCheck, uebOfShare, type ShareCheck } from './check.ts';
 export { segmentBlockSize } from './geometry.ts';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { encodePack, uebOfShare } from '../../src/format/index.ts';
-import { startShareCheck, type ShareCheck } from '../../src/format/check.ts';
+import { sharePieces, startShareCheck, type ShareCheck } from '../../src/format/check.ts';
 import { blockHash, blockHasher, buildTree } from '../../src/format/merkle.ts';
 import { segmentBlockSize } from '../../src/format/geometry.ts';
 
@@ -114,4 +114,29 @@ test('a byte changed in any region, a short or long share, or the wrong share or
   assert.equal(sticky.push(badHeader.subarray(0, 10)), "the header is not this share's");
   assert.equal(sticky.push(share.subarray(10)), "the header is not this share's");
   assert.equal(sticky.finish(), "the header is not this share's");
+});
+
+test('sharePieces cuts a share where its blocks end (the last block keeps the trailer) and no piece past maxPiece', () => {
+  for (const [size, segmentSize, k] of [
+    [30_000, 4096, 3], // 8 segments, a short last one
+    [4096, 4096, 3], // one segment: the whole share is one piece
+    [10_000, 1000, 1] // k = 1: a block is a segment
+  ]) {
+    const e = encodePack(randomBytes(size), { k, n: 5, segmentSize });
+    const geo = e.geometry;
+    const s = e.shares[1];
+    const ends = [...sharePieces(s, 1 << 20)].map((p) => p.byteOffset + p.length - s.byteOffset);
+    const want: number[] = [];
+    for (let seg = 0; seg < geo.numSegments - 1; seg++) want.push(geo.blocksOffset + (seg + 1) * geo.blockSize);
+    want.push(s.length);
+    assert.deepEqual(ends, want, `size ${size} segment ${segmentSize} k ${k}`);
+    const small = [...sharePieces(s, 700)];
+    assert.ok(small.every((p) => p.length <= 700 && p.buffer === s.buffer));
+    assert.ok(Buffer.concat(small).equals(Buffer.from(s)), 'pieces of at most 700 bytes still make the share');
+    const smallEnds = new Set(small.map((p) => p.byteOffset + p.length - s.byteOffset));
+    for (const end of want) assert.ok(smallEnds.has(end), `a piece still ends at ${end}`);
+  }
+  assert.throws(() => [...sharePieces(share.subarray(1), 1 << 20)], RangeError, 'a share cut short has no UEB at its end');
+  assert.throws(() => [...sharePieces(randomBytes(share.length), 1 << 20)], RangeError);
+  assert.throws(() => [...sharePieces(share, 0)], RangeError);
 });
