@@ -8,6 +8,7 @@ import { dcutr } from '@libp2p/dcutr';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
+import { installYamuxWindowUpdates } from './yamux-window.ts';
 import { identify, identifyPush } from '@libp2p/identify';
 import { ping, type Ping } from '@libp2p/ping';
 import { kadDHT, removePublicAddressesMapper, passthroughMapper } from '@libp2p/kad-dht';
@@ -106,6 +107,7 @@ export interface P2PNode {
 }
 
 export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
+  installYamuxWindowUpdates(); // window updates once half a window is used (src/net/yamux-window.ts)
   const peerDiscovery = [];
   if (init.bootstrap?.length) peerDiscovery.push(bootstrap({ list: init.bootstrap }));
   // mDNS and UPnP are imported only when asked for: together about 5 MiB of every idle node otherwise (their
