@@ -133,8 +133,11 @@ export class Repository {
     const code = BLOB_KIND_CODES[kind];
     const keys = plains.map((p) => blobKeys(this.secret!, code, p));
     const ids = keys.map((k) => hex(k.id));
-    const known = await this.index.getMany(ids.filter((id) => !this.pending.has(id)));
-    let ki = 0;
+    // The index's answers by id: a blob repeated in this call, or stored meanwhile by another call, is pending by
+    // the time the loop reaches it, so answers taken in order would shift onto the blobs after it.
+    const ask = [...new Set(ids.filter((id) => !this.pending.has(id)))];
+    const answers = await this.index.getMany(ask);
+    const known = new Map(ask.map((id, i) => [id, answers[i]]));
     const out: SaveResult[] = [];
     for (let i = 0; i < plains.length; i++) {
       o.signal?.throwIfAborted();
@@ -146,7 +149,7 @@ export class Repository {
         out.push({ ref, isNew: false, stored: pend.stored.then(() => {}) });
         continue;
       }
-      const loc = known[ki++];
+      const loc = known.get(id);
       if (loc && loc.kind === kind) {
         this.stats.blobsKnown++;
         out.push({ ref, isNew: false, stored: Promise.resolve() });

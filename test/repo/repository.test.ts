@@ -129,3 +129,24 @@ test("one file fetched alone reads its chunks' neighbouring ranges as one range 
     for (const b of ranges)
       if (a !== b && a.pack === b.pack) assert.ok(a.offset + a.length < b.offset || b.offset + b.length < a.offset, JSON.stringify([a, b]));
 });
+
+test('one saveBlobs call with a repeated blob, then a known one, then a new one stores the new one', async (t) => {
+  // The index is asked once for the call's ids; a repeat of a blob stored earlier in the same call must not shift
+  // which answer belongs to which blob (a shifted answer called the last, new blob known: it was never stored).
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const known = randomBytes(5000);
+  await grid.repo.saveBlobs('data', [known]);
+  await grid.repo.flush();
+  const a = randomBytes(5000);
+  const fresh = randomBytes(5000);
+  const rs = await grid.repo.saveBlobs('data', [a, a, known, fresh]);
+  assert.deepEqual(
+    rs.map((r) => r.isNew),
+    [true, false, false, true]
+  );
+  await Promise.all(rs.map((r) => r.stored));
+  await grid.repo.flush();
+  for (const [i, plain] of [a, a, known, fresh].entries())
+    assert.ok(Buffer.from(await grid.repo.loadBlob('data', rs[i].ref)).equals(plain), `blob ${i} reads back`);
+});
