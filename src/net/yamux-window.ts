@@ -51,15 +51,15 @@ export function sendWindowUpdate(this: WindowState, now = Date.now()): void {
 const FIELDS = ['state', 'streamId', 'recvWindow', 'recvWindowCapacity', 'maxStreamWindowSize', 'epochStart', 'getRTT', 'getSendFlags', 'sendFrame'];
 
 /**
- * Install the half-window update on YamuxStream (idempotent). Returns whether it is in place; false when the
- * upstream method no longer reads the fields this one is written against.
+ * Install the half-window update on YamuxStream's prototype (`target`: tests) (idempotent). Returns whether it is in
+ * place; false when the upstream method no longer reads the fields this one is written against.
  */
-export function installYamuxWindowUpdates(): boolean {
-  const proto = YamuxStream.prototype as unknown as { sendWindowUpdate: unknown };
+export function installYamuxWindowUpdates(target: object = YamuxStream.prototype): boolean {
+  const proto = target as { sendWindowUpdate: unknown };
   if (proto.sendWindowUpdate === sendWindowUpdate) return true;
   if (typeof proto.sendWindowUpdate !== 'function') return false;
   const upstream = String(proto.sendWindowUpdate);
-  if (!FIELDS.every((f) => upstream.includes(`this.${f}`))) return false;
+  if (!FIELDS.every((f) => new RegExp(`this\\.${f}\\b`).test(upstream))) return false;
   proto.sendWindowUpdate = sendWindowUpdate;
   return true;
 }

@@ -136,6 +136,15 @@ test('sharePieces cuts a share where its blocks end (the last block keeps the tr
     const smallEnds = new Set(small.map((p) => p.byteOffset + p.length - s.byteOffset));
     for (const end of want) assert.ok(smallEnds.has(end), `a piece still ends at ${end}`);
   }
+  // A block that is a whole number of pieces: no empty piece after it; pieces of one byte are allowed.
+  const whole = encodePack(randomBytes(10_000), { k: 1, n: 2, segmentSize: 1000 }).shares[0];
+  const halves = [...sharePieces(whole, 500)];
+  assert.ok(
+    halves.every((p) => p.length > 0),
+    'no empty piece'
+  );
+  assert.ok(Buffer.concat(halves).equals(Buffer.from(whole)));
+  assert.equal([...sharePieces(share, 1)].length, share.length);
   assert.throws(() => [...sharePieces(share.subarray(1), 1 << 20)], RangeError, 'a share cut short has no UEB at its end');
   assert.throws(() => [...sharePieces(randomBytes(share.length), 1 << 20)], RangeError);
   assert.throws(() => [...sharePieces(share, 0)], RangeError);

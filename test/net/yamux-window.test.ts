@@ -123,3 +123,43 @@ test('a SYN or ACK goes out at once; a paused stream grants nothing and restarts
   assert.equal(paused.s.epochStart, 77);
   assert.equal(paused.s.recvWindowCapacity, 0);
 });
+
+test('no growth for a SYN or ACK, nor while the round trip is unknown', () => {
+  const syn = stream({ getSendFlags: () => 1, getRTT: () => 50, epochStart: 100 });
+  sendWindowUpdate.call(syn.s, 101);
+  assert.equal(syn.s.recvWindow, 256 * 1024, 'a flag frame does not grow the window');
+  const unknown = stream({ getRTT: () => -1, epochStart: 100, recvWindowCapacity: 0 });
+  sendWindowUpdate.call(unknown.s, 100);
+  assert.equal(unknown.s.recvWindow, 256 * 1024);
+  assert.deepEqual(unknown.sent, [{ flag: 0, length: 256 * 1024 }]);
+});
+
+test('installs only over a sendWindowUpdate that uses every field the replacement relies on', () => {
+  const upstream = YamuxStream.prototype as unknown as { sendWindowUpdate: () => void };
+  const fields = String(upstream.sendWindowUpdate === sendWindowUpdate ? sendWindowUpdate : upstream.sendWindowUpdate);
+  for (const f of ['state', 'streamId', 'recvWindow', 'recvWindowCapacity', 'maxStreamWindowSize', 'epochStart', 'getRTT', 'getSendFlags', 'sendFrame']) {
+    // A method like upstream's but without this field is left alone.
+    const src = `return function sendWindowUpdate() { ${[
+      'state',
+      'streamId',
+      'recvWindowCapacity',
+      'recvWindow',
+      'maxStreamWindowSize',
+      'epochStart',
+      'getRTT',
+      'getSendFlags',
+      'sendFrame'
+    ]
+      .filter((x) => x !== f)
+      .map((x) => `this.${x};`)
+      .join(' ')} }`;
+    const own = new Function(src)() as () => void;
+    const target = { sendWindowUpdate: own };
+    assert.equal(installYamuxWindowUpdates(target), false, `without this.${f}`);
+    assert.equal(target.sendWindowUpdate, own);
+  }
+  const all = { sendWindowUpdate: new Function(`return function () { ${fields.match(/this\.\w+/g)!.join('; ')} }`)() as () => void };
+  assert.equal(installYamuxWindowUpdates(all), true);
+  assert.equal(all.sendWindowUpdate, sendWindowUpdate);
+  assert.equal(installYamuxWindowUpdates({ sendWindowUpdate: 42 }), false, 'not a method');
+});
