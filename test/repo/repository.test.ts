@@ -145,8 +145,8 @@ test('one saveBlobs call with a repeated blob, then a known one, then a new one 
     rs.map((r) => r.isNew),
     [true, false, false, true]
   );
+  await grid.repo.flush(); // stores the open pack: `stored` settles only once its pack is in the swarm
   await Promise.all(rs.map((r) => r.stored));
-  await grid.repo.flush();
   for (const [i, plain] of [a, a, known, fresh].entries())
     assert.ok(Buffer.from(await grid.repo.loadBlob('data', rs[i].ref)).equals(plain), `blob ${i} reads back`);
 });
