@@ -54,7 +54,8 @@ export async function download(capIn: PackCap | string, finder: ServerFinder, o:
 
 /** A whole pack (or a range of it) in one buffer, verified. */
 export async function downloadPack(cap: PackCap, finder: ServerFinder, o: DownloadOptions = {}): Promise<Uint8Array> {
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(o.range?.length ?? cap.size).buffer, 0, o.range?.length ?? cap.size);
+  const size = o.range?.length ?? cap.size;
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
   const h = await download(cap, finder, { ...o, into: out }); // the decoder writes `out` in order, yielding views of it
   let at = 0;
   for await (const chunk of h.stream) at += chunk.length;

@@ -104,7 +104,7 @@ export function startShareCheck(si: Uint8Array, shareNum: number, size: number, 
  * geometry comes from its own UEB; a share whose UEB does not give its length is a bug (RangeError).
  *
  * The storage peer checks and writes what arrives piece by piece, so its file writes start at the block offsets,
- * which are not page multiples. Sent in page-aligned 1 MiB pieces instead, the same bytes cost the peers about three
+ * which are not page multiples. Sent in page-aligned 1 MiB pieces instead, the same bytes cost the peers about four
  * times the kernel time here (docs/ARCHITECTURE.md, "Shares travel block by block").
  */
 export function* sharePieces(share: Uint8Array, maxPiece: number): Generator<Uint8Array> {
