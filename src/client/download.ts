@@ -52,10 +52,10 @@ export async function download(capIn: PackCap | string, finder: ServerFinder, o:
   return { size: o.range?.length ?? cap.size, stream: decodeFile(cap, sources, { range: o.range, signal: o.signal, into: o.into }) };
 }
 
-/** A whole pack (or a range of it) in one buffer, verified. */
+/** A whole pack (or a range of it) in one buffer, verified: `into` when given (the caller's, reused), else a new one. */
 export async function downloadPack(cap: PackCap, finder: ServerFinder, o: DownloadOptions = {}): Promise<Uint8Array> {
   const size = o.range?.length ?? cap.size;
-  const out = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+  const out = o.into ? o.into.subarray(0, size) : new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
   const h = await download(cap, finder, { ...o, into: out }); // the decoder writes `out` in order, yielding views of it
   let at = 0;
   for await (const chunk of h.stream) at += chunk.length;

@@ -71,7 +71,7 @@ export function hedgedSources(loc: Located, o: HedgeOptions): ShareSource[] {
     return {
       shareNum: p.shareNum,
       size: p.size,
-      async read(offset, length, sig) {
+      async read(offset, length, sig, into) {
         const signal = sig ?? o.signal;
         if (slow.has(p.peer) && spare(i)) {
           dead.add(i);
@@ -98,7 +98,7 @@ export function hedgedSources(loc: Located, o: HedgeOptions): ShareSource[] {
         });
         abandoned.catch(() => {});
         try {
-          const [bytes] = await Promise.race([server.read(loc.si, p.shareNum, [[offset, length]], { signal: ac.signal }), abandoned]);
+          const [bytes] = await Promise.race([server.read(loc.si, p.shareNum, [[offset, length]], { signal: ac.signal, into }), abandoned]);
           const ms = Math.max(1, Date.now() - started);
           if (length < SMALL_READ_BYTES) {
             latencies.push(ms);

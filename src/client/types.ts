@@ -20,7 +20,7 @@ export interface ShareServer {
     opts: { ueb: Uint8Array; signal?: AbortSignal }
   ): Promise<{ status: 'written' | 'exists' }>;
   list(si: Uint8Array, opts?: { signal?: AbortSignal }): Promise<{ shareNum: number; size: number }[]>;
-  read(si: Uint8Array, shareNum: number, ranges: [number, number][], opts?: { signal?: AbortSignal }): Promise<Uint8Array[]>;
+  read(si: Uint8Array, shareNum: number, ranges: [number, number][], opts?: { signal?: AbortSignal; into?: Uint8Array }): Promise<Uint8Array[]>;
   /** Store a signed mutable-slot record; the server checks slot, signature and seq (refusals throw, reason e.g. `stale`). */
   putSlot(si: Uint8Array, record: Uint8Array, opts?: { signal?: AbortSignal; leaseUntil?: number }): Promise<{ status: 'stored' | 'unchanged'; seq: number }>;
   /** The record the server holds for a slot (unverified), or null. */

@@ -5,5 +5,6 @@
 export { P2PBackupError, UsageError, BadRequestError, NotFoundError, UnsupportedError, PeerUnreachableError, RemoteRefusedError } from './errors.ts';
 export { ERROR_CODES, isErrorCode, type ErrorCode } from './codes.ts';
 export { forEachLimit, mapLimit } from './pool.ts';
+export { BufferPool } from './buffer-pool.ts';
 export { limiter } from './limit.ts';
 export { faultPoint } from './fault.ts';

@@ -36,6 +36,10 @@ export const WHOLE_TREE_READ_MAX = 4 * 1024 * 1024;
  * and footer, one for the trailer and one per block. Every piece is still verified as before.
  */
 export const WHOLE_SHARE_READ_MAX = 8 * 1024 * 1024;
+/** Whole-share buffers kept for the next decode (src/common/buffer-pool.ts): a few packs' shares. */
+export const SHARE_POOL_BYTES = 48 << 20;
+/** Kept whole-share buffers are let go after this long unused: ms. */
+export const SHARE_POOL_IDLE_MS = 10_000;
 /**
  * A decoder reading a whole file fetches the blocks of consecutive segments of a share together, up to
  * this many bytes per request (1 MiB, a storage frame's payload: 2 blocks of a 1 MiB segment at k = 3,

@@ -6,7 +6,8 @@ import { InvalidCapError } from '../caps/errors.ts';
 import { parseCap } from '../caps/text.ts';
 import { packStorageIndex } from '../caps/derive.ts';
 import type { PackCap } from '../caps/types.ts';
-import { GROUP_READ_BYTES, WHOLE_SHARE_READ_MAX } from './constants.ts';
+import { BufferPool } from '../common/buffer-pool.ts';
+import { GROUP_READ_BYTES, SHARE_POOL_BYTES, SHARE_POOL_IDLE_MS, WHOLE_SHARE_READ_MAX } from './constants.ts';
 import { CorruptDataError, CorruptShareError, InvalidParamsError, NotEnoughSharesError } from './errors.ts';
 import { segmentPlainSize, type Geometry } from './geometry.ts';
 import { hex, ShareReader, type ShareSource } from './reader.ts';
@@ -47,15 +48,33 @@ export interface DecodeStream extends AsyncIterable<Uint8Array> {
   report: DecodeReport;
 }
 
-/** `source` as is, or (a share of at most `max` bytes) one read of all of it, every read served from that. */
-function wholeShare(source: ShareSource, max: number): ShareSource {
+/** Whole shares read into reused buffers (up to WHOLE_SHARE_READ_MAX each: a few packs' worth kept, none once idle). */
+const sharePool = new BufferPool({ maxBytes: SHARE_POOL_BYTES, idleMs: SHARE_POOL_IDLE_MS });
+
+/**
+ * `source` as is, or (a share of at most `max` bytes) one read of all of it, into a pooled buffer, every read
+ * served from that. `done()`: the decode is over and holds no view of the share; the buffer goes back to the
+ * pool if that read succeeded (a failed one may still be writing it).
+ */
+function wholeShare(source: ShareSource, max: number, taken: (() => void)[]): ShareSource {
   if (!Number.isSafeInteger(source.size) || source.size <= 0 || source.size > max) return source;
   let all: Promise<Uint8Array> | null = null;
   return {
     shareNum: source.shareNum,
     size: source.size,
     async read(offset, length, signal) {
-      all ??= source.read(0, source.size, signal);
+      if (!all) {
+        const into = sharePool.take(source.size);
+        all = source.read(0, source.size, signal, into);
+        const read = all;
+        taken.push(
+          () =>
+            void read.then(
+              () => sharePool.give(into),
+              () => {}
+            )
+        );
+      }
       const b = await all;
       // A short answer is caught by the reader's length check (ShareReader.read) as for any other read.
       return b.subarray(offset, offset + length);
@@ -105,12 +124,13 @@ async function* run(
   // Prefer data shares (no reconstruction needed), then parity. For a whole file, each share is read whole
   // at its first read if small (WHOLE_SHARE_READ_MAX), else its blocks a group at a time (GROUP_READ_BYTES).
   const whole = range.offset === 0 && range.end === cap.size;
+  const taken: (() => void)[] = []; // whole shares' pooled buffers, given back when the decode ends well
   const pending = [...sources]
     .sort((a, b) => a.shareNum - b.shareNum)
     .map(
       (s) =>
         new ShareReader(
-          whole && opts.wholeShareMax !== 0 ? wholeShare(s, opts.wholeShareMax ?? WHOLE_SHARE_READ_MAX) : s,
+          whole && opts.wholeShareMax !== 0 ? wholeShare(s, opts.wholeShareMax ?? WHOLE_SHARE_READ_MAX, taken) : s,
           expect,
           opts.treeReadMax,
           whole ? (opts.groupReadBytes ?? GROUP_READ_BYTES) : 0
@@ -186,7 +206,9 @@ async function* run(
   await ensure(k);
   if (!g) throw tooFew([]);
   const geo: Geometry = g;
-  const codec: Codec | null = geo.m > 0 ? createCodec({ dataShards: k, parityShards: geo.m }) : null;
+  // Made at the first segment that needs parity: with the k data shares at hand (the usual case) no segment
+  // does, and a codec is a WebAssembly instance of its own (a 10 GiB address reservation, its tables written).
+  let codec: Codec | null = null;
   const first = Math.floor(range.offset / geo.segmentSize);
   const last = Math.floor((range.end - 1) / geo.segmentSize);
   let delivered = 0;
@@ -250,7 +272,8 @@ async function* run(
     if ([...Array(k).keys()].every((i) => blocks.has(i))) {
       data = [...Array(k).keys()].map((i) => blocks.get(i)!);
     } else {
-      data = codec!.reconstruct(Array.from({ length: n }, (_, i) => blocks.get(i) ?? null)).slice(0, k);
+      codec ??= createCodec({ dataShards: k, parityShards: geo.m });
+      data = codec.reconstruct(Array.from({ length: n }, (_, i) => blocks.get(i) ?? null)).slice(0, k);
     }
     const plainLen = segmentPlainSize(geo, seg);
     const bs = data[0].length;
@@ -270,4 +293,7 @@ async function* run(
     onProgress?.({ type: 'segment', segment: seg, bytes: delivered, total: range.end - range.offset });
     yield dest ?? part;
   }
+  // Every segment's reads have settled (allSettled) and its bytes are copied out: no view of a share is left.
+  // After a failure or an early stop, reads may still be in flight: those buffers are left to the GC.
+  for (const give of taken) give();
 }

@@ -14,7 +14,11 @@ import { decodeUeb } from './ueb.ts';
 export interface ShareSource {
   shareNum: number;
   size: number;
-  read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * `into` (at least `length` bytes): where the bytes may be written (a buffer the caller reuses once the read
+   * has resolved); the result is a view of it or other memory. After a failed read it may still be written.
+   */
+  read(offset: number, length: number, signal?: AbortSignal, into?: Uint8Array): Promise<Uint8Array>;
 }
 
 /** What the cap says the share must belong to. */

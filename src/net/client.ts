@@ -210,8 +210,12 @@ export class StorageClient {
     throw new ProtocolError('peer answered before the share was complete');
   }
 
-  /** Read byte ranges of a share; requests bigger than one frame are split transparently. */
-  async read(si: Uint8Array, shareNum: number, ranges: ByteRange[], opts?: OpOptions): Promise<Uint8Array[]> {
+  /**
+   * Read byte ranges of a share; requests bigger than one frame are split transparently. `into` (one range, at
+   * least its length): where a range split over several answers is assembled instead of a new buffer; the caller
+   * may reuse it once this resolves (after a failure, answers still arriving may write it).
+   */
+  async read(si: Uint8Array, shareNum: number, ranges: ByteRange[], opts?: OpOptions & { into?: Uint8Array }): Promise<Uint8Array[]> {
     checkSi(si);
     checkShareNum(shareNum);
     const ctx = { si: siToHex(si), shareNum };
@@ -226,7 +230,8 @@ export class StorageClient {
     // A range answered in one piece is a view of its answer (fresh memory the reader decoded, ours alone); only a
     // range split over several pieces is assembled in a buffer of its own.
     const split = new Set(pieces.filter((p, i) => i > 0 && pieces[i - 1].idx === p.idx).map((p) => p.idx));
-    const out: Uint8Array[] = ranges.map(([, len], i) => (split.has(i) ? new Uint8Array(len) : new Uint8Array(0)));
+    const into = ranges.length === 1 && opts?.into && opts.into.length >= ranges[0][1] ? opts.into : undefined;
+    const out: Uint8Array[] = ranges.map(([, len], i) => (!split.has(i) ? new Uint8Array(0) : into ? into.subarray(0, len) : new Uint8Array(len)));
     const batches: { pieces: typeof pieces; total: number }[] = [];
     for (let i = 0; i < pieces.length;) {
       const batch: typeof pieces = [];

@@ -153,7 +153,7 @@ export async function createFolderService(init: FolderServiceInit) {
     },
     async readPack(cap, o = {}) {
       init.onTransfer?.('download');
-      return downloadPack(cap, finder, { range: o.range, signal: o.signal });
+      return downloadPack(cap, finder, { range: o.range, signal: o.signal, into: o.into });
     },
     async deletePack(cap, o = {}) {
       const si = storageIndexOf(cap)!;

@@ -41,6 +41,10 @@ export const LOCK_REFRESH_MS = 5 * 60_000;
 export const PACK_CACHE_BYTES = 64 << 20;
 /** A cached pack nobody read for this long is dropped: ms. */
 export const PACK_CACHE_IDLE_MS = 30_000;
+/** Pack buffers kept for reuse once their packs are dropped (src/common/buffer-pool.ts): 32 MiB at most. */
+export const PACK_POOL_BYTES = 32 << 20;
+/** Kept pack buffers are let go after this long unused: ms. */
+export const PACK_POOL_IDLE_MS = 10_000;
 /** Prune rewrites a pack whose live bytes fell below this fraction of it (restic's default threshold is similar). */
 export const PRUNE_REPACK_BELOW = 0.5;
 /** Local index writes are batched this many at a time. */

@@ -1,35 +1,68 @@
 // Whole packs read recently, per repository (least recently used dropped first, and any pack idle a while).
 // Restore, ls and diff read many blobs of the same packs (a directory's files were packed together, trees are
-// packed apart from data): one verified read per pack instead of one per blob.
+// packed apart from data): one verified read per pack instead of one per blob. A pack's buffer comes from a
+// BufferPool and goes back to it once the pack is dropped and no caller is still using it.
 import { formatCap } from '../caps/index.ts';
-import { PACK_CACHE_BYTES, PACK_CACHE_IDLE_MS } from './constants.ts';
+import { BufferPool } from '../common/buffer-pool.ts';
+import { PACK_CACHE_BYTES, PACK_CACHE_IDLE_MS, PACK_POOL_BYTES, PACK_POOL_IDLE_MS } from './constants.ts';
 import type { PackCap, PackStore } from './types.ts';
 
 interface Cached {
   bytes: Promise<Uint8Array>;
   size: number;
+  /** The pooled buffer the pack is read into. */
+  into: Uint8Array;
   timer?: NodeJS.Timeout;
+  /** Callers between use()'s start and the end of their function. */
+  users: number;
+  dropped: boolean;
+  returned: boolean;
 }
+
+/** Pack buffers of every repository (one restore at a time is the usual case; the pool bounds what is kept). */
+export const packPool = new BufferPool({ maxBytes: PACK_POOL_BYTES, idleMs: PACK_POOL_IDLE_MS });
 
 export class PackCache {
   private packs = new Map<string, Cached>();
   private bytes = 0;
   private readonly store: PackStore;
   private readonly limit: number;
-  constructor(store: PackStore, limit = PACK_CACHE_BYTES) {
+  private readonly pool: BufferPool;
+  constructor(store: PackStore, limit = PACK_CACHE_BYTES, pool = packPool) {
     this.store = store;
     this.limit = limit;
+    this.pool = pool;
   }
 
-  /** The verified bytes of `pack` (shared by concurrent callers; do not modify them). */
-  get(pack: PackCap, signal?: AbortSignal): Promise<Uint8Array> {
+  /**
+   * `fn` of the verified bytes of `pack` (read once, shared by concurrent callers). `fn` must not modify them
+   * or keep them (or a view of them) after it returns: the buffer is reused once the pack is dropped.
+   */
+  async use<T>(pack: PackCap, signal: AbortSignal | undefined, fn: (bytes: Uint8Array) => T): Promise<T> {
+    signal?.throwIfAborted();
+    const e = this.entry(pack);
+    e.users++;
+    try {
+      return fn(await abortable(e.bytes, signal));
+    } finally {
+      e.users--;
+      this.giveBack(e);
+    }
+  }
+
+  clear(): void {
+    for (const k of [...this.packs.keys()]) this.drop(k);
+  }
+
+  private entry(pack: PackCap): Cached {
     const key = formatCap(pack);
     let e = this.packs.get(key);
     if (e) {
       this.packs.delete(key); // re-insert: most recently used last
     } else {
-      // No caller's signal: others may wait for the same pack; each waiter gives up on its own (below).
-      e = { bytes: this.store.readPack(pack), size: pack.size };
+      const into = this.pool.take(pack.size);
+      // No caller's signal: others may wait for the same pack; each waiter gives up on its own (abortable).
+      e = { bytes: this.store.readPack(pack, { into }), size: pack.size, into, users: 0, dropped: false, returned: false };
       this.bytes += pack.size;
       e.bytes.catch(() => this.drop(key));
     }
@@ -41,11 +74,7 @@ export class PackCache {
       if (this.bytes <= this.limit || k === key) break;
       this.drop(k);
     }
-    return abortable(e.bytes, signal);
-  }
-
-  clear(): void {
-    for (const k of [...this.packs.keys()]) this.drop(k);
+    return e;
   }
 
   private drop(key: string): void {
@@ -54,6 +83,18 @@ export class PackCache {
     clearTimeout(e.timer);
     this.packs.delete(key);
     this.bytes -= e.size;
+    e.dropped = true;
+    this.giveBack(e);
+  }
+
+  /** A dropped pack no caller uses goes back to the pool once its read has succeeded (a failed one may still write it). */
+  private giveBack(e: Cached): void {
+    if (!e.dropped || e.users > 0 || e.returned) return;
+    e.returned = true;
+    e.bytes.then(
+      () => this.pool.give(e.into),
+      () => {}
+    );
   }
 }
 

@@ -19,7 +19,7 @@ import { BlobIntegrityError, BlobNotFoundError, RecordConflictError, RepoConflic
 import { decodeIndexPart, type IndexEntry } from './index-part.ts';
 import { storeIndexPart } from './parts.ts';
 import type { BlobIndex } from './local-index.ts';
-import { PackCache } from './pack-cache.ts';
+import { PackCache, packPool } from './pack-cache.ts';
 import { createPacker, type Packer } from './packer.ts';
 import { decodeRecord, emptyRecord, encodeRecord, type IndexPartRef, type RepoLock, type RepoRecord } from './record.ts';
 import type { BlobKind, BlobLocation, BlobRef, MutableReadCap, PackCap, PackStore, RecordStore } from './types.ts';
@@ -262,8 +262,7 @@ export class Repository {
   }
 
   async loadIndexPart(p: IndexPartRef, signal?: AbortSignal): Promise<IndexEntry[]> {
-    const pack = await this.cache.get(p.pack, signal);
-    return decodeIndexPart(openBlob('index', pack.subarray(p.offset, p.offset + p.length), p.key));
+    return this.cache.use(p.pack, signal, (pack) => decodeIndexPart(openBlob('index', pack.subarray(p.offset, p.offset + p.length), p.key)));
   }
 
   /**
@@ -309,12 +308,9 @@ export class Repository {
    */
   async loadBlob(kind: BlobKind, ref: BlobRef, o: { signal?: AbortSignal; maxPlain?: number; whole?: boolean } = {}): Promise<Uint8Array> {
     const loc = await this.locateKind(kind, ref.id, o.signal);
-    if (o.whole === false) {
-      const sealed = await this.packs.readPack(loc.pack, { range: { offset: loc.offset, length: loc.length }, signal: o.signal });
-      return openBlob(kind, sealed, ref.key, { maxPlain: o.maxPlain });
-    }
-    const pack = await this.cache.get(loc.pack, o.signal);
-    return openBlob(kind, pack.subarray(loc.offset, loc.offset + loc.length), ref.key, { maxPlain: o.maxPlain });
+    if (o.whole === false)
+      return this.readRange(loc.pack, loc.offset, loc.length, o.signal, (sealed) => openBlob(kind, sealed, ref.key, { maxPlain: o.maxPlain }));
+    return this.cache.use(loc.pack, o.signal, (pack) => openBlob(kind, pack.subarray(loc.offset, loc.offset + loc.length), ref.key, { maxPlain: o.maxPlain }));
   }
 
   /**
@@ -337,14 +333,26 @@ export class Repository {
       runs.map(async (run) => {
         const first = locs[run[0]];
         const end = locs[run.at(-1)!].offset + locs[run.at(-1)!].length;
-        const sealed = await this.packs.readPack(first.pack, { range: { offset: first.offset, length: end - first.offset }, signal: o.signal });
-        for (const i of run) {
-          const at = locs[i].offset - first.offset;
-          out[i] = openBlob(kind, sealed.subarray(at, at + locs[i].length), refs[i].key, { maxPlain: refs[i].maxPlain });
-        }
+        await this.readRange(first.pack, first.offset, end - first.offset, o.signal, (sealed) => {
+          for (const i of run) {
+            const at = locs[i].offset - first.offset;
+            out[i] = openBlob(kind, sealed.subarray(at, at + locs[i].length), refs[i].key, { maxPlain: refs[i].maxPlain });
+          }
+        });
       })
     );
     return out;
+  }
+
+  /** `fn` of a verified range of `pack`, read into a pooled buffer that goes back once `fn` returns (it keeps no view of it). */
+  private async readRange<T>(pack: PackCap, offset: number, length: number, signal: AbortSignal | undefined, fn: (bytes: Uint8Array) => T): Promise<T> {
+    const into = packPool.take(length);
+    const bytes = await this.packs.readPack(pack, { range: { offset, length }, signal, into }); // failed: `into` is left to the GC
+    try {
+      return fn(bytes);
+    } finally {
+      packPool.give(into);
+    }
   }
 
   /** Where blob `id` lives, checked to be a `kind` blob inside its pack. */

@@ -7,8 +7,11 @@ export interface PackStore {
   /** Erasure-code and place `bytes` (1..MAX_PACK_BYTES; not modified; may be kept until this resolves). */
   /** Store a pack. `bytes` are the caller's again once the promise settles (the packer reuses its buffers): keep no reference. */
   putPack(bytes: Uint8Array, opts?: { signal?: AbortSignal }): Promise<PackCap>;
-  /** Verified bytes of a pack, whole or a range of it. */
-  readPack(cap: PackCap, opts?: { range?: { offset: number; length: number }; signal?: AbortSignal }): Promise<Uint8Array>;
+  /**
+   * Verified bytes of a pack, whole or a range of it. `into` (at least the bytes asked for): where they may be
+   * written (a buffer the caller reuses); the result is a view of it, or other memory.
+   */
+  readPack(cap: PackCap, opts?: { range?: { offset: number; length: number }; signal?: AbortSignal; into?: Uint8Array }): Promise<Uint8Array>;
   /** Best effort: tell the holders of a pack we no longer need it (prune). */
   deletePack?(cap: PackCap, opts?: { signal?: AbortSignal }): Promise<void>;
 }

@@ -90,6 +90,12 @@ describe('storage protocol between real nodes', () => {
       const [whole] = await b.read(si, 0, [[0, data.length]]);
       assert.ok(Buffer.from(whole).equals(data));
       assert.ok(most >= 2, `at most ${most} request(s) of a 5 MiB read were answered at once`);
+      // Assembled in the caller's buffer when it gives one (a whole share's pooled buffer in decode.ts).
+      const into = new Uint8Array(data.length + 10);
+      const [again] = await b.read(si, 0, [[0, data.length]], { into });
+      assert.equal(again.buffer, into.buffer);
+      assert.equal(again.length, data.length);
+      assert.ok(Buffer.from(into.subarray(0, data.length)).equals(data));
       // Ten such reads at once, through clients of their own (by address and by peer id): the node lets at
       // most READ_REQUESTS_PER_PEER requests to one peer run (each is a stream the peer serves), not 10 x 4.
       most = 0;

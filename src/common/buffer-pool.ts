@@ -1,0 +1,68 @@
+// Big transient buffers (whole packs and pack ranges read back) given back after use and handed out again,
+// instead of allocated anew. A restore reads about its size again in pack buffers; allocated anew each time,
+// every buffer is fresh memory: its pages fault in one by one (a daemon's buffers over 128 KiB are their own
+// mappings, DAEMON_ENV), and every 64 MiB or so of new ArrayBuffer memory makes V8 run a full mark-compact
+// to find what it can free. The pool keeps at most `maxBytes` and lets everything go once unused for `idleMs`,
+// so an idle daemon holds none of it.
+export class BufferPool {
+  private free: ArrayBuffer[] = [];
+  private held = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly maxBytes: number;
+  private readonly idleMs: number;
+  private readonly unit: number;
+
+  /** `unit`: capacities are rounded up to a multiple of it, so buffers for nearby sizes fit each other. */
+  constructor(o: { maxBytes: number; idleMs: number; unit?: number }) {
+    this.maxBytes = o.maxBytes;
+    this.idleMs = o.idleMs;
+    this.unit = o.unit ?? 1 << 20;
+  }
+
+  /** Bytes kept for reuse now. */
+  get bytesHeld(): number {
+    return this.held;
+  }
+
+  /** `size` bytes whose contents are undefined (an earlier user's bytes): the caller overwrites what it reads. */
+  take(size: number): Uint8Array {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const cap = this.free[i].byteLength;
+      if (cap >= size && (best < 0 || cap < this.free[best].byteLength)) best = i;
+    }
+    if (best >= 0) {
+      const [b] = this.free.splice(best, 1);
+      this.held -= b.byteLength;
+      this.touch();
+      return new Uint8Array(b, 0, size);
+    }
+    const cap = Math.max(this.unit, Math.ceil(size / this.unit) * this.unit);
+    return new Uint8Array(Buffer.allocUnsafeSlow(cap).buffer, 0, size);
+  }
+
+  /**
+   * Give back a buffer from take(): the caller keeps no reference to it or any view of it. Kept only while the
+   * pool holds less than maxBytes; a buffer given twice is kept once.
+   */
+  give(bytes: Uint8Array): void {
+    const b = bytes.buffer;
+    if (!(b instanceof ArrayBuffer) || b.byteLength < this.unit || this.held + b.byteLength > this.maxBytes || this.free.includes(b)) return;
+    this.free.push(b);
+    this.held += b.byteLength;
+    this.touch();
+  }
+
+  /** Let every kept buffer go. */
+  clear(): void {
+    this.free = [];
+    this.held = 0;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private touch(): void {
+    clearTimeout(this.timer);
+    this.timer = this.held > 0 ? setTimeout(() => this.clear(), this.idleMs).unref() : undefined;
+  }
+}

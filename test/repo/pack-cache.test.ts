@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BufferPool } from '../../src/common/buffer-pool.ts';
+import { encodePack } from '../../src/format/index.ts';
+import { parseCap, type PackCap } from '../../src/caps/index.ts';
+import { PackCache } from '../../src/repo/pack-cache.ts';
+import type { PackStore } from '../../src/repo/types.ts';
+import { prng } from '../format/helpers.ts';
+
+const SIZE = 3000;
+
+function packs(count: number): { cap: PackCap; bytes: Uint8Array }[] {
+  return Array.from({ length: count }, (_, i) => {
+    const bytes = prng(SIZE, i + 1);
+    const r = encodePack(bytes, { k: 2, n: 3, segmentSize: 1024 });
+    return { cap: typeof r.cap === 'string' ? (parseCap(r.cap) as PackCap) : (r.cap as PackCap), bytes };
+  });
+}
+
+/** A store whose reads wait for `open()` and then write the pack into the caller's buffer. */
+function gatedStore(all: { cap: PackCap; bytes: Uint8Array }[]) {
+  let open!: () => void;
+  let gate = new Promise<void>((r) => (open = r));
+  const reads: Uint8Array[] = [];
+  const store: PackStore = {
+    async putPack() {
+      throw new Error('not here');
+    },
+    async readPack(cap, o = {}) {
+      const p = all.find((x) => x.cap.size === cap.size && x.cap.uebHash.every((b, i) => b === cap.uebHash[i]))!;
+      await gate;
+      if (!o.into) throw new Error('the cache reads into a pooled buffer');
+      reads.push(o.into);
+      o.into.set(p.bytes);
+      return o.into.subarray(0, p.bytes.length);
+    }
+  };
+  return {
+    store,
+    reads,
+    open: () => open(),
+    close: () => (gate = new Promise<void>((r) => (open = r)))
+  };
+}
+
+test('a dropped pack goes back to the pool only once no caller uses it; the next read reuses it', async () => {
+  const [a, b, c] = packs(3);
+  const pool = new BufferPool({ maxBytes: 1 << 24, idleMs: 60_000, unit: 4096 });
+  const s = gatedStore([a, b, c]);
+  const cache = new PackCache(s.store, SIZE, pool); // room for one pack
+  const seenA = cache.use(a.cap, undefined, (bytes) => Buffer.from(bytes));
+  const seenB = cache.use(b.cap, undefined, (bytes) => Buffer.from(bytes)); // drops A while its caller waits
+  await new Promise((r) => setImmediate(r));
+  assert.equal(pool.bytesHeld, 0, "A's buffer is not handed back while its caller waits for it");
+  s.open();
+  assert.deepEqual(new Uint8Array(await seenA), a.bytes, 'the caller of a dropped pack still gets its bytes');
+  assert.deepEqual(new Uint8Array(await seenB), b.bytes);
+  assert.equal(pool.bytesHeld, 4096, "A's buffer is back once its caller is done");
+  const seenC = await cache.use(c.cap, undefined, (bytes) => Buffer.from(bytes)); // drops B (no caller): back too
+  assert.deepEqual(new Uint8Array(seenC), c.bytes);
+  assert.equal(s.reads[2].buffer, s.reads[0].buffer, "C is read into A's old buffer");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(pool.bytesHeld, 4096, "B's buffer went back when C dropped it");
+});
+
+test('a caller still using a pack keeps its buffer out of the pool; a failed read never gives its buffer back', async () => {
+  const [a, b] = packs(2);
+  const pool = new BufferPool({ maxBytes: 1 << 24, idleMs: 60_000, unit: 4096 });
+  const s = gatedStore([a, b]);
+  s.open();
+  const cache = new PackCache(s.store, SIZE, pool);
+  let during = -1;
+  await cache.use(a.cap, undefined, (bytes) => {
+    void cache.use(b.cap, undefined, () => {}); // drops A while this caller is inside fn
+    during = pool.bytesHeld;
+    return bytes.length;
+  });
+  assert.equal(during, 0);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(pool.bytesHeld, 4096);
+  // A caller with a signal waits a turn longer for bytes already read; its pack dropped meanwhile stays its own.
+  await cache.use(a.cap, undefined, () => 0); // A cached again (B dropped)
+  const x = cache.use(a.cap, new AbortController().signal, () => pool.bytesHeld);
+  void cache.use(b.cap, undefined, () => {}); // drops A before x's function runs
+  const held = pool.bytesHeld;
+  assert.equal(await x, held, "A's buffer is not in the pool while x reads it");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(pool.bytesHeld, held + 4096, 'and is once x is done');
+
+  const failing: PackStore = { ...s.store, readPack: async () => Promise.reject(new Error('no holders')) };
+  const pool2 = new BufferPool({ maxBytes: 1 << 24, idleMs: 60_000, unit: 4096 });
+  const cache2 = new PackCache(failing, SIZE, pool2);
+  await assert.rejects(
+    cache2.use(a.cap, undefined, () => 0),
+    /no holders/
+  );
+  cache2.clear();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(pool2.bytesHeld, 0);
+});
