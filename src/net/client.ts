@@ -105,10 +105,10 @@ export class StorageClient {
   }
 
   /** Read the answer to `reqType`: OK → validated header; ERROR → mapped error. */
-  private async answer(reader: FrameReader, reqType: number, ctx: { si?: string; shareNum?: number }): Promise<Frame> {
+  private async answer(reader: FrameReader, reqType: number, ctx: { si?: string; shareNum?: number }, dest?: Uint8Array): Promise<Frame> {
     let f: Frame | null;
     try {
-      f = await reader.next();
+      f = await reader.next(dest);
     } catch (e) {
       if (e instanceof ProtocolError || e instanceof AbortedError) throw e;
       throw new PeerUnreachableError(this.peerName, e);
@@ -124,14 +124,21 @@ export class StorageClient {
     return f;
   }
 
-  /** One request, one answer. */
-  private async call(type: number, header: Header, ctx: { si?: string; shareNum?: number }, opts: OpOptions = {}, payload?: Uint8Array): Promise<Frame> {
+  /** One request, one answer (its payload written into `dest` when it is exactly that long: FrameReader.next). */
+  private async call(
+    type: number,
+    header: Header,
+    ctx: { si?: string; shareNum?: number },
+    opts: OpOptions = {},
+    payload?: Uint8Array,
+    dest?: Uint8Array
+  ): Promise<Frame> {
     const stream = await this.open(opts.signal);
     const reader = new FrameReader(stream, { idleMs: this.idleMs, signal: opts.signal });
     try {
       await sendFrame(stream, encodeFrame(type, header, payload), opts.signal, this.idleMs);
       await closeStream(stream, opts.signal, this.idleMs);
-      return await this.answer(reader, type, ctx);
+      return await this.answer(reader, type, ctx, dest);
     } finally {
       reader.release();
       if (stream.status === 'open') stream.abort(new Error('done'));
@@ -256,7 +263,9 @@ export class StorageClient {
     );
     const gate = this.readGate ?? ((task) => task());
     await forEachLimit(batches, READ_REQUESTS_IN_FLIGHT, async ({ pieces: batch, total }, b) => {
-      const f = await gate(() => this.call(MSG.READ, { si: ctx.si, shareNum, ranges: batch.map((p) => [p.off, p.len]) }, ctx, opts));
+      // A batch that is one piece of an assembled range is answered straight into its place there.
+      const one = batch.length === 1 && split.has(batch[0].idx) ? out[batch[0].idx].subarray(at[b][0], at[b][0] + batch[0].len) : undefined;
+      const f = await gate(() => this.call(MSG.READ, { si: ctx.si, shareNum, ranges: batch.map((p) => [p.off, p.len]) }, ctx, opts, undefined, one));
       const lengths = f.header.lengths as number[];
       if (lengths.length !== batch.length || lengths.some((l, j) => l !== batch[j].len) || f.payload.byteLength !== total) {
         throw new ProtocolError('read answer does not match the ranges asked', { peer: this.peerName });
@@ -264,8 +273,9 @@ export class StorageClient {
       let pos = 0;
       batch.forEach((p, j) => {
         const piece = f.payload.subarray(pos, pos + p.len);
-        if (split.has(p.idx)) out[p.idx].set(piece, at[b][j]);
-        else out[p.idx] = new Uint8Array(piece.buffer, piece.byteOffset, piece.length); // a plain view (a Buffer's slice() would not copy)
+        if (split.has(p.idx)) {
+          if (f.payload !== one) out[p.idx].set(piece, at[b][j]); // else it is there already
+        } else out[p.idx] = new Uint8Array(piece.buffer, piece.byteOffset, piece.length); // a plain view (a Buffer's slice() would not copy)
         pos += p.len;
       });
     });

@@ -9,8 +9,12 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { FrameReader, encodeFrame } from '../../src/net/frame.ts';
 import { MSG } from '../../src/net/constants.ts';
+import { ProtocolError } from '../../src/net/errors.ts';
 
 const PROTOCOL = '/p2pbackup-test/answer-and-close/1';
+const BIG = '/p2pbackup-test/big-frames/1';
+// Three frames sent in many small pieces: a 200 KiB payload, another one, then one whose header is not JSON.
+const PAYLOAD = Uint8Array.from({ length: 200 * 1024 }, (_, i) => (i * 7 + 3) & 0xff);
 let a: Libp2p;
 let b: Libp2p;
 
@@ -22,6 +26,13 @@ before(async () => {
   await b.handle(PROTOCOL, (stream) => {
     stream.send(encodeFrame(MSG.ERROR, { code: 'ERR_PEER_BUSY', message: 'busy' }));
     void stream.close();
+  });
+  await b.handle(BIG, async (stream) => {
+    const bad = encodeFrame(MSG.OK, { lengths: [PAYLOAD.length] }, PAYLOAD).subarray();
+    bad[4 + 3] = 0x7b + 1; // the header's '{' made '|'
+    const all = Buffer.concat([encodeFrame(MSG.OK, { lengths: [PAYLOAD.length] }, PAYLOAD).subarray(), encodeFrame(MSG.OK, { n: 2 }, PAYLOAD).subarray(), bad]);
+    for (let at = 0; at < all.length; at += 10_000) stream.send(all.subarray(at, at + 10_000));
+    await stream.close();
   });
 });
 after(async () => {
@@ -44,4 +55,25 @@ test('a frame sent with the close is read, then the clean end', async () => {
     }
   }
   assert.deepEqual(new Set(answers), new Set(['ERR_PEER_BUSY']), answers.join());
+});
+
+test('a payload of the length asked for lands in the given buffer, from the pieces it arrived in; others as before', async () => {
+  const stream = await a.dialProtocol(b.getMultiaddrs()[0], BIG);
+  const reader = new FrameReader(stream, { idleMs: 5_000 });
+  try {
+    const dest = new Uint8Array(PAYLOAD.length);
+    const f1 = await reader.next(dest);
+    assert.equal(f1!.payload, dest);
+    assert.deepEqual(f1!.header, { lengths: [PAYLOAD.length] });
+    assert.ok(Buffer.from(dest).equals(PAYLOAD));
+    const other = new Uint8Array(PAYLOAD.length - 1); // not its length: a buffer of its own
+    const f2 = await reader.next(other);
+    assert.notEqual(f2!.payload.buffer, other.buffer);
+    assert.ok(Buffer.from(f2!.payload).equals(PAYLOAD));
+    assert.ok(other.every((x) => x === 0));
+    await assert.rejects(reader.next(new Uint8Array(PAYLOAD.length)), (e: Error) => e instanceof ProtocolError && /JSON/.test(e.message));
+  } finally {
+    reader.release();
+    stream.abort(new Error('done'));
+  }
 });
