@@ -6,6 +6,8 @@
 // so an idle daemon holds none of it.
 export class BufferPool {
   private free: ArrayBuffer[] = [];
+  /** Buffers this pool made: only those are taken back (a stranger's buffer may still be in use elsewhere). */
+  private readonly ours = new WeakSet<ArrayBuffer>();
   private held = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly maxBytes: number;
@@ -38,16 +40,18 @@ export class BufferPool {
       return new Uint8Array(b, 0, size);
     }
     const cap = Math.max(this.unit, Math.ceil(size / this.unit) * this.unit);
-    return new Uint8Array(Buffer.allocUnsafeSlow(cap).buffer, 0, size);
+    const b = Buffer.allocUnsafeSlow(cap).buffer as ArrayBuffer;
+    this.ours.add(b);
+    return new Uint8Array(b, 0, size);
   }
 
   /**
    * Give back a buffer from take(): the caller keeps no reference to it or any view of it. Kept only while the
-   * pool holds less than maxBytes; a buffer given twice is kept once.
+   * pool holds less than maxBytes; a buffer given twice is kept once, one this pool did not make never.
    */
   give(bytes: Uint8Array): void {
     const b = bytes.buffer;
-    if (!(b instanceof ArrayBuffer) || b.byteLength < this.unit || this.held + b.byteLength > this.maxBytes || this.free.includes(b)) return;
+    if (!(b instanceof ArrayBuffer) || !this.ours.has(b) || this.held + b.byteLength > this.maxBytes || this.free.includes(b)) return;
     this.free.push(b);
     this.held += b.byteLength;
     this.touch();

@@ -26,7 +26,7 @@ test('a given buffer is handed out again, the smallest that fits, capacities rou
   assert.equal(e.buffer.byteLength, 64 * KiB);
 });
 
-test('the pool keeps at most maxBytes, a buffer given twice once, nothing smaller than a unit', () => {
+test('the pool keeps at most maxBytes, a buffer given twice once, none it did not make', () => {
   const pool = new BufferPool({ maxBytes: 256 * KiB, idleMs: 60_000, unit: 64 * KiB });
   const a = pool.take(128 * KiB);
   const b = pool.take(128 * KiB);
@@ -42,7 +42,8 @@ test('the pool keeps at most maxBytes, a buffer given twice once, nothing smalle
     taken.map((t) => [a.buffer, b.buffer].includes(t.buffer as ArrayBuffer)),
     [true, true, false]
   );
-  pool.give(new Uint8Array(32 * KiB)); // not one of ours, and under a unit
+  pool.give(new Uint8Array(64 * KiB)); // not one of ours (its owner may still use it)
+  pool.give(new BufferPool({ maxBytes: 1 << 20, idleMs: 60_000, unit: 64 * KiB }).take(64 * KiB)); // another pool's
   assert.equal(pool.bytesHeld, 0);
 });
 
