@@ -62,3 +62,19 @@ test('an unused pool lets its buffers go after idleMs; a take or give restarts t
   assert.equal(pool.bytesHeld, 0);
   assert.notEqual(pool.take(64 * KiB).buffer, a.buffer);
 });
+
+test('best fit: not the first or the last that fits, and never one too small', () => {
+  const pool = new BufferPool({ maxBytes: 1 << 20, idleMs: 60_000, unit: 64 * KiB });
+  const small = pool.take(64 * KiB);
+  const a = pool.take(128 * KiB);
+  const b = pool.take(320 * KiB);
+  const c = pool.take(192 * KiB);
+  for (const x of [small, a, c, b]) pool.give(x);
+  assert.equal(pool.take(150 * KiB).buffer, c.buffer); // fits: c (192) and b (320); a and small are too small
+  assert.equal(pool.take(64 * KiB).buffer, small.buffer); // exactly one unit: the smallest
+  assert.equal(pool.take(300 * KiB).buffer, b.buffer);
+  const fresh = pool.take(200 * KiB); // only a (128) is left: a new buffer
+  assert.notEqual(fresh.buffer, a.buffer);
+  assert.equal(fresh.buffer.byteLength, 256 * KiB);
+  assert.equal(pool.bytesHeld, 128 * KiB);
+});

@@ -98,3 +98,47 @@ test('a caller still using a pack keeps its buffer out of the pool; a failed rea
   await new Promise((r) => setImmediate(r));
   assert.equal(pool2.bytesHeld, 0);
 });
+
+test('one read per pack while it is cached; the least recently used is dropped first; failed reads and clear() keep nothing', async () => {
+  const [a, b, c] = packs(3);
+  const pool = new BufferPool({ maxBytes: 1 << 24, idleMs: 60_000, unit: 4096 });
+  const s = gatedStore([a, b, c]);
+  s.open();
+  let failNext = false;
+  const reads: string[] = [];
+  const store: PackStore = {
+    ...s.store,
+    async readPack(cap, o) {
+      const name = cap === a.cap ? 'a' : cap === b.cap ? 'b' : 'c';
+      reads.push(name);
+      if (failNext) {
+        failNext = false;
+        throw new Error('holder gone');
+      }
+      return s.store.readPack(cap, o);
+    }
+  };
+  const cache = new PackCache(store, 2 * SIZE, pool); // room for two packs
+  const read = async (p: { cap: PackCap; bytes: Uint8Array }) => assert.deepEqual(await cache.use(p.cap, undefined, (x) => Uint8Array.from(x)), p.bytes);
+  await read(a);
+  await read(a);
+  await read(b);
+  await read(a); // a is now the most recently used
+  await read(c); // drops b, not a
+  await read(a);
+  assert.deepEqual(reads, ['a', 'b', 'c']);
+  await read(b); // read again; drops c
+  await read(a);
+  assert.deepEqual(reads, ['a', 'b', 'c', 'b']);
+  cache.clear();
+  await read(a);
+  assert.deepEqual(reads, ['a', 'b', 'c', 'b', 'a']);
+  cache.clear();
+  failNext = true;
+  await assert.rejects(
+    cache.use(a.cap, undefined, () => 0),
+    /holder gone/
+  );
+  await read(a); // the failure was not kept
+  assert.deepEqual(reads, ['a', 'b', 'c', 'b', 'a', 'a', 'a']);
+});
