@@ -15,6 +15,8 @@ export interface Content {
   stream: AsyncIterable<Uint8Array>;
   /** The whole content when it is one piece in memory anyway (inline or one chunk): read it, do not change it. */
   bytes?: Uint8Array;
+  /** Give back a chunk of `stream` once done with it and no view of it is kept (openContent's `pooled`). */
+  release(chunk: Uint8Array): void;
 }
 
 /**
@@ -22,7 +24,12 @@ export interface Content {
  * `whole: false` reads only this file's ranges of its packs (one file fetched alone); by default whole packs are
  * read and cached (a restore reads their other blobs next).
  */
-export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' | 'size'>, signal?: AbortSignal, o: { whole?: boolean } = {}): Promise<Content> {
+export async function openContent(
+  src: BlobSource,
+  entry: Pick<DirEntry, 'cap' | 'size'>,
+  signal?: AbortSignal,
+  o: { whole?: boolean; pooled?: boolean } = {}
+): Promise<Content> {
   const whole = o.whole;
   const size = entry.size;
   const c = entryContent(entry as DirEntry, ['data', 'list']);
@@ -32,6 +39,7 @@ export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' |
     return {
       size: bytes.length,
       bytes,
+      release: () => {},
       stream: (async function* () {
         yield bytes;
       })()
@@ -67,10 +75,12 @@ export async function openContent(src: BlobSource, entry: Pick<DirEntry, 'cap' |
           group.map((ch) => ({ ...ch, maxPlain: ch.size })),
           { signal }
         )
-      : reader.loadBlob('data', group[0], { signal, maxPlain: group[0].size, whole }).then((b) => [b]);
+      : reader.loadBlob('data', group[0], { signal, maxPlain: group[0].size, whole, pooled: o.pooled }).then((b) => [b]);
   const ahead = byRange ? GET_BATCHES_AHEAD : RESTORE_CHUNKS_AHEAD;
+  const release = o.pooled && reader.releaseBlob ? reader.releaseBlob.bind(reader) : () => {};
   return {
     size: total,
+    release,
     stream: (async function* () {
       const pending: Promise<Uint8Array[]>[] = [];
       let next = 0;

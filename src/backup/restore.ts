@@ -187,7 +187,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
     const tmp = tmpName(abs, 'tmp');
     let placed = false;
     try {
-      const content = await openContent(src, e, signal);
+      const content = await openContent(src, e, signal, { pooled: true }); // chunks of a big file given back once written
       let got: number;
       if (content.bytes) {
         // In memory already (a packed small file): handed to the writer thread, which creates, fills and
@@ -214,6 +214,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
             got += chunk.length;
             if (got > e.size!) break;
             await fh.write(chunk);
+            content.release(chunk);
           }
           if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
           await fh.chmod(modeOf(e.mode));

@@ -28,7 +28,9 @@ export interface BlobSink {
 
 /** Reading one repository's blobs, verified. */
 export interface BlobReader {
-  loadBlob(kind: BlobKind, ref: BlobRefLike, opts?: { signal?: AbortSignal; maxPlain?: number; whole?: boolean }): Promise<Uint8Array>;
+  loadBlob(kind: BlobKind, ref: BlobRefLike, opts?: { signal?: AbortSignal; maxPlain?: number; whole?: boolean; pooled?: boolean }): Promise<Uint8Array>;
+  /** Give back a `pooled` blob's bytes once done with them (no view kept); others are ignored. */
+  releaseBlob?(bytes: Uint8Array): void;
   /** Several blobs by range (`whole: false`), neighbours in a pack read as one range (src/repo/repository.ts). */
   loadBlobsByRange?(kind: BlobKind, refs: readonly (BlobRefLike & { maxPlain?: number })[], opts?: { signal?: AbortSignal }): Promise<Uint8Array[]>;
 }

@@ -116,7 +116,8 @@ function throttledSource(src: BlobSource, bytesPerSecond: number): BlobSource {
           const bytes = await r.loadBlob(kind, ref, o);
           if (kind === 'data') await take(bytes.length, o?.signal);
           return bytes;
-        }
+        },
+        releaseBlob: r.releaseBlob?.bind(r)
       };
     }
   };

@@ -4,6 +4,7 @@
 //   sealed = nonce(24) || AEAD(key, nonce, method u8 || plainLen u32be || data, AAD = "p2pb:v2:blob" || kind) (docs/FORMAT.md §Blobs)
 // Keys are convergent per owner (crypto/kdf.ts blobKeys), nonces random: two devices of one owner storing the
 // same chunk produce different bytes under the same key, never the same nonce.
+import type { BufferPool } from '../common/buffer-pool.ts';
 import { BLOB_KIND_CODES, type BlobKind } from '../caps/index.ts';
 import { TAG_BYTES, TAGS } from '../crypto/constants.ts';
 import { DecryptError } from '../crypto/errors.ts';
@@ -91,11 +92,11 @@ export const sealedLength = (compressedLength: number) => BLOB_OVERHEAD_BYTES + 
  * Open a sealed blob of `kind` (untrusted bytes). Throws BlobIntegrityError (wrong key, altered, other kind, a
  * declared length over `maxPlain`) or BlobDecompressError; never returns bytes that did not authenticate.
  */
-export function openBlob(kind: BlobKind, sealed: Uint8Array, key: Uint8Array, o: { maxPlain?: number } = {}): Uint8Array {
+export function openBlob(kind: BlobKind, sealed: Uint8Array, key: Uint8Array, o: { maxPlain?: number; pool?: BufferPool } = {}): Uint8Array {
   if (sealed.length < BLOB_OVERHEAD_BYTES) throw new BlobIntegrityError('shorter than its framing', { length: sealed.length });
   const nonce = sealed.subarray(0, BLOB_NONCE_BYTES);
   const ctLen = sealed.length - BLOB_NONCE_BYTES - TAG_BYTES;
-  const payload = new Uint8Array(ctLen);
+  const payload = o.pool ? o.pool.take(ctLen) : new Uint8Array(ctLen); // pooled: see Repository.releaseBlob
   try {
     openWithSubkey(
       deriveSubkey(key, nonce.subarray(0, 16)),
@@ -113,9 +114,12 @@ export function openBlob(kind: BlobKind, sealed: Uint8Array, key: Uint8Array, o:
   const plainLen = new DataView(payload.buffer, payload.byteOffset, payload.length).getUint32(1);
   const max = Math.min(o.maxPlain ?? MAX_BLOB_BYTES, MAX_BLOB_BYTES);
   if (plainLen > max) throw new BlobIntegrityError(`declares ${plainLen} bytes, more than the ${max} allowed here`, { plainLen, max });
+  let plain: Uint8Array;
   try {
-    return decompress(method, payload.subarray(BLOB_HEADER_BYTES), plainLen);
+    plain = decompress(method, payload.subarray(BLOB_HEADER_BYTES), plainLen);
   } catch (e) {
     throw new BlobDecompressError((e as Error).message, { method, plainLen });
   }
+  if (plain.buffer !== payload.buffer) o.pool?.give(payload); // decompressed into memory of its own: the payload is free
+  return plain;
 }

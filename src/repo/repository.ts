@@ -19,7 +19,7 @@ import { BlobIntegrityError, BlobNotFoundError, RecordConflictError, RepoConflic
 import { decodeIndexPart, type IndexEntry } from './index-part.ts';
 import { storeIndexPart } from './parts.ts';
 import type { BlobIndex } from './local-index.ts';
-import { PackCache, packPool } from './pack-cache.ts';
+import { PackCache, packPool, plainPool } from './pack-cache.ts';
 import { createPacker, type Packer } from './packer.ts';
 import { decodeRecord, emptyRecord, encodeRecord, type IndexPartRef, type RepoLock, type RepoRecord } from './record.ts';
 import type { BlobKind, BlobLocation, BlobRef, MutableReadCap, PackCap, PackStore, RecordStore } from './types.ts';
@@ -302,15 +302,24 @@ export class Repository {
 
   /** The plaintext of a blob, verified (its pack's blocks against the pack cap, then its own AEAD and kind). */
   /**
+   * `pooled`: the plaintext's buffer comes from a pool; give it back with releaseBlob (else the GC takes it).
    * `whole: false` reads only the blob's range of its pack, and not through the pack cache: right for one file
    * fetched alone (`get`), where a whole pack would cost many times the file on the wire. By default the whole
    * pack is read once and kept a while (restore, ls, diff read many blobs of the same packs).
    */
-  async loadBlob(kind: BlobKind, ref: BlobRef, o: { signal?: AbortSignal; maxPlain?: number; whole?: boolean } = {}): Promise<Uint8Array> {
+  async loadBlob(kind: BlobKind, ref: BlobRef, o: { signal?: AbortSignal; maxPlain?: number; whole?: boolean; pooled?: boolean } = {}): Promise<Uint8Array> {
     const loc = await this.locateKind(kind, ref.id, o.signal);
-    if (o.whole === false)
-      return this.readRange(loc.pack, loc.offset, loc.length, o.signal, (sealed) => openBlob(kind, sealed, ref.key, { maxPlain: o.maxPlain }));
-    return this.cache.use(loc.pack, o.signal, (pack) => openBlob(kind, pack.subarray(loc.offset, loc.offset + loc.length), ref.key, { maxPlain: o.maxPlain }));
+    const open = { maxPlain: o.maxPlain, pool: o.pooled ? plainPool : undefined };
+    if (o.whole === false) return this.readRange(loc.pack, loc.offset, loc.length, o.signal, (sealed) => openBlob(kind, sealed, ref.key, open));
+    return this.cache.use(loc.pack, o.signal, (pack) => openBlob(kind, pack.subarray(loc.offset, loc.offset + loc.length), ref.key, open));
+  }
+
+  /**
+   * Give back the plaintext of a `loadBlob(…, { pooled: true })` once done with it (no view of it kept): its
+   * buffer is handed out again. Bytes that did not come from there are ignored.
+   */
+  releaseBlob(bytes: Uint8Array): void {
+    plainPool.give(bytes);
   }
 
   /**

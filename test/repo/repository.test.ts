@@ -150,3 +150,35 @@ test('one saveBlobs call with a repeated blob, then a known one, then a new one 
   for (const [i, plain] of [a, a, known, fresh].entries())
     assert.ok(Buffer.from(await grid.repo.loadBlob('data', rs[i].ref)).equals(plain), `blob ${i} reads back`);
 });
+
+test('pooled plaintexts: a released blob buffer is handed out again; what a caller still holds is never reused', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const raw = [randomBytes(300_000), randomBytes(200_000)];
+  const zstd = Buffer.alloc(400_000, 'compressible ');
+  const saved = await grid.repo.saveBlobs('data', [...raw, zstd]);
+  await grid.repo.flush();
+  await Promise.all(saved.map((s) => s.stored));
+  const [a, b, z] = saved.map((s) => s.ref);
+  const first = await grid.repo.loadBlob('data', a, { pooled: true });
+  assert.deepEqual(Buffer.from(first), raw[0]);
+  const held = await grid.repo.loadBlob('data', b, { pooled: true }); // kept: never released
+  assert.notEqual(held.buffer, first.buffer);
+  grid.repo.releaseBlob(first);
+  const again = await grid.repo.loadBlob('data', b, { pooled: true });
+  assert.equal(again.buffer, first.buffer, 'the released buffer is reused');
+  assert.deepEqual(Buffer.from(again), raw[1]);
+  assert.deepEqual(Buffer.from(held), raw[1], 'the held one is untouched');
+  grid.repo.releaseBlob(again);
+  // A compressed blob decompresses into memory of its own; its payload buffer goes back at once.
+  const unz = await grid.repo.loadBlob('data', z, { pooled: true });
+  assert.deepEqual(Buffer.from(unz), zstd);
+  assert.notEqual(unz.buffer, again.buffer);
+  const next = await grid.repo.loadBlob('data', a, { pooled: true });
+  assert.equal(next.buffer, again.buffer, "the compressed blob's payload buffer was given back");
+  grid.repo.releaseBlob(unz); // not the pool's: ignored
+  grid.repo.releaseBlob(held);
+  const plain = await grid.repo.loadBlob('data', a); // not pooled: fresh memory
+  assert.notEqual(plain.buffer, held.buffer);
+  assert.notEqual(plain.buffer, next.buffer);
+});
