@@ -53,8 +53,8 @@ const sharePool = new BufferPool({ maxBytes: SHARE_POOL_BYTES, idleMs: SHARE_POO
 
 /**
  * `source` as is, or (a share of at most `max` bytes) one read of all of it, into a pooled buffer, every read
- * served from that. `done()`: the decode is over and holds no view of the share; the buffer goes back to the
- * pool if that read succeeded (a failed one may still be writing it).
+ * served from that. The read pushes onto `taken` a function that run() calls once the decode ended well (no view
+ * of the share is left): it gives the buffer back if that read succeeded (a failed one may still be writing it).
  */
 function wholeShare(source: ShareSource, max: number, taken: (() => void)[]): ShareSource {
   if (!Number.isSafeInteger(source.size) || source.size <= 0 || source.size > max) return source;

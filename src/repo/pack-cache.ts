@@ -21,8 +21,6 @@ interface Cached {
 
 /** Pack buffers of every repository (one restore at a time is the usual case; the pool bounds what is kept). */
 export const packPool = new BufferPool({ maxBytes: PACK_POOL_BYTES, idleMs: PACK_POOL_IDLE_MS });
-/** Blob plaintexts a restore writes and gives back (Repository.releaseBlob): a few chunks' worth. */
-export const plainPool = new BufferPool({ maxBytes: PACK_POOL_BYTES, idleMs: PACK_POOL_IDLE_MS });
 
 export class PackCache {
   private packs = new Map<string, Cached>();

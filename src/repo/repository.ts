@@ -13,13 +13,14 @@ import { hostname } from 'node:os';
 import { BLOB_KIND_CODES, formatCap, toReadCap, type BlobCap, type MutableWriteCap } from '../caps/index.ts';
 import { blobKeys, ownerKey } from '../crypto/kdf.ts';
 import { faultPoint } from '../common/fault.ts';
-import { INDEX_PART_ENTRIES, LOCK_REFRESH_MS, LOCK_STALE_MS, RECORD_MAX_INDEX_PARTS } from './constants.ts';
+import { INDEX_PART_ENTRIES, LOCK_REFRESH_MS, LOCK_STALE_MS, PACK_POOL_BYTES, PACK_POOL_IDLE_MS, RECORD_MAX_INDEX_PARTS } from './constants.ts';
+import { BufferPool } from '../common/buffer-pool.ts';
 import { openBlob, prepareBlob, sealPreparedInto } from './blob.ts';
 import { BlobIntegrityError, BlobNotFoundError, RecordConflictError, RepoConflictError, RepoLockedError } from './errors.ts';
 import { decodeIndexPart, type IndexEntry } from './index-part.ts';
 import { storeIndexPart } from './parts.ts';
 import type { BlobIndex } from './local-index.ts';
-import { PackCache, packPool, plainPool } from './pack-cache.ts';
+import { PackCache, packPool } from './pack-cache.ts';
 import { createPacker, type Packer } from './packer.ts';
 import { decodeRecord, emptyRecord, encodeRecord, type IndexPartRef, type RepoLock, type RepoRecord } from './record.ts';
 import type { BlobKind, BlobLocation, BlobRef, MutableReadCap, PackCap, PackStore, RecordStore } from './types.ts';
@@ -63,6 +64,9 @@ export interface RepoStats {
   packs: number;
   packBytes: number;
 }
+
+/** Blob plaintexts loaded `pooled` and given back by releaseBlob (a restore's chunks once written): 32 MiB at most. */
+export const plainPool = new BufferPool({ maxBytes: PACK_POOL_BYTES, idleMs: PACK_POOL_IDLE_MS });
 
 export class Repository {
   readonly readCap: MutableReadCap;

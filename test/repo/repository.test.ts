@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backup, restore, ls, contentOf } from '../../src/backup/index.ts';
 import { BlobNotFoundError, encodeIndexPart, openLocalIndex, Repository, repoReadCap } from '../../src/repo/index.ts';
+import { plainPool } from '../../src/repo/repository.ts';
 import { createGrid } from '../backup/grid.ts';
 import { describeTree } from '../backup/tree.ts';
 
@@ -154,6 +155,7 @@ test('one saveBlobs call with a repeated blob, then a known one, then a new one 
 test('pooled plaintexts: a released blob buffer is handed out again; what a caller still holds is never reused', async (t) => {
   const grid = await createGrid();
   t.after(() => grid.close());
+  plainPool.clear(); // earlier restores in this file left buffers there
   const raw = [randomBytes(300_000), randomBytes(200_000)];
   const zstd = Buffer.alloc(400_000, 'compressible ');
   const saved = await grid.repo.saveBlobs('data', [...raw, zstd]);
