@@ -86,12 +86,18 @@ function choose(plain: Uint8Array, z: Buffer): Compressed {
  */
 export const PROBE_MIN_BYTES = 256 * 1024;
 export const PROBE_SLICES = 4;
-export const PROBE_SLICE_BYTES = 16 * 1024;
+/**
+ * 4 KiB: a probe of 16 KiB costs 0.05 ms in a daemon, one of 64 KiB (16 KiB slices) 0.7 ms, because zstd's
+ * context for 64 KiB of input is over the daemons' 128 KiB mmap threshold (src/peer/swarm.ts DAEMON_ENV): a fresh
+ * mapping faulted in page by page on every call. Per GiB of random chunks that was 0.7 s of the main thread.
+ */
+export const PROBE_SLICE_BYTES = 4 * 1024;
+/** The probe's input, reused: worthCompressing is synchronous and zstd copies what it keeps. */
+const probe = new Uint8Array(PROBE_SLICES * PROBE_SLICE_BYTES);
 
 /** Whether a chunk is worth compressing whole: false only when its probe (above) saves less than 1/32. */
 export function worthCompressing(plain: Uint8Array): boolean {
   if (plain.length < PROBE_MIN_BYTES) return true;
-  const probe = new Uint8Array(PROBE_SLICES * PROBE_SLICE_BYTES);
   const step = Math.floor((plain.length - PROBE_SLICE_BYTES) / (PROBE_SLICES - 1));
   for (let i = 0; i < PROBE_SLICES; i++) probe.set(plain.subarray(i * step, i * step + PROBE_SLICE_BYTES), i * PROBE_SLICE_BYTES);
   const z = zlib.zstdCompressSync(probe, zstdOptions(probe, ZSTD_MIN_LEVEL));
