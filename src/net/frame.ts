@@ -2,6 +2,7 @@
 // (an event target of Uint8Array | Uint8ArrayList chunks) into frames with backpressure and an idle timeout.
 import { Uint8ArrayList } from 'uint8arraylist';
 import type { Stream } from '@libp2p/interface';
+import { boundedWait } from '../common/wait.ts';
 import {
   BODY_FIXED_BYTES,
   FRAME_PREFIX_BYTES,
@@ -375,12 +376,6 @@ export class FrameReader {
   }
 }
 
-/** A signal that fires on the caller's `signal` or after `idleMs`; `timeout` tells which. */
-function boundedBy(signal: AbortSignal | undefined, idleMs: number): { timeout: AbortSignal; signal: AbortSignal } {
-  const timeout = AbortSignal.timeout(idleMs);
-  return { timeout, signal: signal ? AbortSignal.any([signal, timeout]) : timeout };
-}
-
 /**
  * Send one frame, waiting for 'drain' when the stream's buffer is full, at most `idleMs`: a peer whose
  * packets stop arriving (cut off, not closed) never opens its window again, and TCP would take many
@@ -388,22 +383,27 @@ function boundedBy(signal: AbortSignal | undefined, idleMs: number): { timeout: 
  */
 export async function sendFrame(stream: Stream, frame: Uint8ArrayList, signal?: AbortSignal, idleMs = IDLE_TIMEOUT_MS): Promise<void> {
   if (stream.send(frame)) return;
-  const bound = boundedBy(signal, idleMs);
+  const wait = boundedWait(signal, idleMs); // once per frame in a bulk transfer: nothing of it may outlive the wait
   try {
-    await stream.onDrain({ signal: bound.signal });
+    await stream.onDrain({ signal: wait.signal });
   } catch (e) {
-    if (!bound.timeout.aborted || signal?.aborted) throw e;
+    if (!wait.timedOut || signal?.aborted) throw e;
     const err = new StreamTimeoutError(idleMs);
     stream.abort(err);
     throw err;
+  } finally {
+    wait.done();
   }
 }
 
 /** Close our side of a stream (waiting for what is queued to go out), at most `idleMs`; then aborted. Never throws. */
 export async function closeStream(stream: Stream, signal?: AbortSignal, idleMs = IDLE_TIMEOUT_MS): Promise<void> {
+  const wait = boundedWait(signal, idleMs);
   try {
-    await stream.close({ signal: boundedBy(signal, idleMs).signal });
+    await stream.close({ signal: wait.signal });
   } catch (e) {
     if (stream.status === 'open' || stream.status === 'closing') stream.abort(e as Error);
+  } finally {
+    wait.done();
   }
 }

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { boundedWait } from '../../src/common/wait.ts';
+
+test('a bounded wait times out with a TimeoutError and says so', async () => {
+  const caller = new AbortController();
+  const w = boundedWait(caller.signal, 20);
+  assert.equal(w.signal.aborted, false);
+  await sleep(60);
+  assert.equal(w.signal.aborted, true);
+  assert.equal(w.timedOut, true);
+  assert.equal((w.signal.reason as Error).name, 'TimeoutError');
+  w.done();
+  assert.equal(getEventListeners(caller.signal, 'abort').length, 0, 'done() stops listening to the caller');
+});
+
+test("the caller's abort ends the wait with the caller's reason, not as a timeout", () => {
+  const caller = new AbortController();
+  const w = boundedWait(caller.signal, 60_000);
+  const reason = new Error('cancelled');
+  caller.abort(reason);
+  assert.equal(w.signal.aborted, true);
+  assert.equal(w.signal.reason, reason);
+  assert.equal(w.timedOut, false);
+  w.done();
+  // An already aborted caller's signal: the wait starts aborted.
+  const pre = boundedWait(caller.signal, 60_000);
+  assert.equal(pre.signal.aborted, true);
+  assert.equal(pre.signal.reason, reason);
+});
+
+test('done() leaves nothing behind: no abort later, no listener on the caller, callable twice', async () => {
+  const caller = new AbortController();
+  const w = boundedWait(caller.signal, 20);
+  assert.equal(getEventListeners(caller.signal, 'abort').length, 1);
+  w.done();
+  w.done();
+  assert.equal(getEventListeners(caller.signal, 'abort').length, 0);
+  await sleep(60);
+  assert.equal(w.signal.aborted, false, 'the timer was cleared');
+  caller.abort(new Error('late'));
+  assert.equal(w.signal.aborted, false, 'the caller is no longer followed');
+  // Without a caller's signal, only the deadline.
+  const alone = boundedWait(undefined, 20);
+  await sleep(60);
+  assert.equal(alone.timedOut, true);
+});
