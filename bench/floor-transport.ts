@@ -17,12 +17,17 @@
 // no difference on real backups and restores, and the product keeps the library's behaviour.)
 //
 //   node bench/floor-transport.ts --client BYTES [--peers 5] [--k 3]   prints one JSON line
+//   --serve [--listen MA] [--dial MA] and --client-across --listen MA: the same across network namespaces, the
+//   processes started by bench/transfer-paths.ts (a peer behind NAT dials the client; see clientAcross)
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { multiaddr } from '@multiformats/multiaddr';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { PeerId } from '@libp2p/interface';
 import { YamuxStream, StreamState } from '@chainsafe/libp2p-yamux/stream';
-import { createNode } from '../src/net/index.ts';
+import { createNode, type P2PNode } from '../src/net/index.ts';
 import { usage } from './transfer.ts';
 
 const PROTOCOL = '/p2pbackup/bench-floor/1.0.0';
@@ -51,9 +56,15 @@ function halfWindowUpdates(): void {
   };
 }
 
-async function serve(): Promise<void> {
+/** Where others dial this node: what it announces, else (a public address not yet confirmed by dial-back, which
+ *  is not announced) the fixed address it was told to listen on. */
+function addressOf(node: P2PNode, listen: string): string {
+  return node.multiaddrs()[0]?.toString() ?? `${listen}/p2p/${node.peerId.toString()}`;
+}
+
+async function serve(listen = '/ip4/127.0.0.1/tcp/0', dial?: string): Promise<void> {
   halfWindowUpdates();
-  const node = await createNode({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false });
+  const node = await createNode({ listen: [listen], mdns: false });
   await node.libp2p.handle(
     PROTOCOL,
     (stream) => {
@@ -90,7 +101,9 @@ async function serve(): Promise<void> {
     },
     { maxInboundStreams: 64 }
   );
-  process.stdout.write(JSON.stringify({ addr: node.multiaddrs()[0].toString() }) + '\n');
+  // A node behind NAT (the paths bench) opens the connection itself; the client's streams then come over it.
+  if (dial) await node.libp2p.dial(multiaddr(dial));
+  process.stdout.write(JSON.stringify({ addr: addressOf(node, listen), peerId: node.peerId.toString() }) + '\n');
   process.stdin.resume();
   process.stdin.on('end', () => {
     node.stop().finally(() => process.exit(0));
@@ -114,68 +127,105 @@ async function client(bytes: number, peers: number, k: number): Promise<FloorRes
       )
     );
     for (const a of addrs) await node.libp2p.dial(multiaddr(a));
-    const pids = [process.pid, ...kids.map((c) => c.pid!)];
-    const perPeer = Math.ceil(bytes / k);
-    const perStream = Math.ceil(perPeer / STREAMS_PER_PEER);
-    const timed = async (fn: () => Promise<number>): Promise<FloorPhase> => {
-      const cpu = async () => (await Promise.all(pids.map(usage))).map((u) => u.cpuSeconds);
-      const c0 = await cpu();
-      const t0 = performance.now();
-      const moved = await fn();
-      const seconds = (performance.now() - t0) / 1000;
-      const cpuSeconds = (await cpu()).reduce((s, v, i) => s + v - c0[i], 0);
-      return { seconds, cpuSeconds, bytes: moved };
-    };
-    const eachStream = (targets: string[], fn: (a: string) => Promise<number>) =>
-      Promise.all(targets.flatMap((a) => Array.from({ length: STREAMS_PER_PEER }, () => fn(a)))).then((ns) => ns.reduce((s, n) => s + n, 0));
-
-    const push = await timed(() =>
-      eachStream(addrs, async (a) => {
-        const stream = await node.libp2p.dialProtocol(multiaddr(a), PROTOCOL);
-        const answer = new Promise<number>((resolve) =>
-          stream.addEventListener('message', (e) => resolve(Number(Buffer.from(e.data.subarray()).readBigUInt64BE(0))), { once: true })
-        );
-        const buf = new Uint8Array(CHUNK).fill(0xa5);
-        for (let sent = 0; sent < perStream;) {
-          const piece = buf.subarray(0, Math.min(CHUNK, perStream - sent));
-          sent += piece.byteLength;
-          if (!stream.send(piece)) await stream.onDrain();
-        }
-        await stream.close();
-        const got = await answer;
-        if (got !== perStream) throw new Error(`floor: a peer counted ${got} bytes of ${perStream}`);
-        return got;
-      })
+    return await pushPull(
+      node,
+      addrs.map((a) => multiaddr(a)),
+      bytes,
+      k,
+      kids.map((c) => c.pid!)
     );
-    const pull = await timed(() =>
-      eachStream(addrs.slice(0, k), async (a) => {
-        const stream = await node.libp2p.dialProtocol(multiaddr(a), PROTOCOL);
-        let got = 0;
-        const done = new Promise<void>((resolve, reject) => {
-          stream.addEventListener('message', (e) => {
-            got += e.data.byteLength;
-          });
-          stream.addEventListener('remoteCloseWrite', () => resolve(), { once: true });
-          stream.addEventListener('close', (e) => {
-            if ((e as Event & { error?: Error }).error) reject((e as Event & { error?: Error }).error);
-          });
-        });
-        const req = Buffer.alloc(9);
-        req[0] = 0x50;
-        req.writeBigUInt64BE(BigInt(perStream), 1);
-        stream.send(req);
-        await done;
-        await stream.close();
-        if (got !== perStream) throw new Error(`floor: pulled ${got} bytes of ${perStream}`);
-        return got;
-      })
-    );
-    return { push, pull };
   } finally {
     await node.stop();
     for (const c of kids) c.stdin!.end();
     await Promise.all(kids.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
   }
+}
+
+/**
+ * The client side across network namespaces (bench/transfer-paths.ts): listen on `listen`, print it, then read
+ * one JSON line {bytes, k, targets: [{peerId, addr?}], pids}: a target with an address is dialled (direct); one
+ * without must have connected to us (a peer behind NAT, reached over its own connection). One JSON line back.
+ */
+async function clientAcross(listen: string): Promise<void> {
+  halfWindowUpdates();
+  const node = await createNode({ listen: [listen], mdns: false });
+  process.stdout.write(JSON.stringify({ addr: addressOf(node, listen) }) + '\n');
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  const job = JSON.parse((await lines.next()).value as string) as { bytes: number; k: number; targets: { peerId: string; addr?: string }[]; pids: number[] };
+  const targets: PeerId[] = [];
+  for (const t of job.targets) {
+    const id = peerIdFromString(t.peerId);
+    if (t.addr) await node.libp2p.dial(multiaddr(t.addr));
+    for (let i = 0; node.libp2p.getConnections(id).length === 0; i++) {
+      if (i >= 100) throw new Error(`floor: no connection from ${t.peerId} within 10 s`);
+      await sleep(100);
+    }
+    targets.push(id);
+  }
+  const r = await pushPull(node, targets, job.bytes, job.k, job.pids);
+  process.stdout.write(JSON.stringify(r) + '\n');
+  await node.stop();
+}
+
+/** Push to every target, then pull from the first k, STREAMS_PER_PEER streams each; CPU of this process and `pids`. */
+async function pushPull(node: P2PNode, targets: (Multiaddr | PeerId)[], bytes: number, k: number, peerPids: number[]): Promise<FloorResult> {
+  const pids = [process.pid, ...peerPids];
+  const perPeer = Math.ceil(bytes / k);
+  const perStream = Math.ceil(perPeer / STREAMS_PER_PEER);
+  const timed = async (fn: () => Promise<number>): Promise<FloorPhase> => {
+    const cpu = async () => (await Promise.all(pids.map(usage))).map((u) => u.cpuSeconds);
+    const c0 = await cpu();
+    const t0 = performance.now();
+    const moved = await fn();
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = (await cpu()).reduce((s, v, i) => s + v - c0[i], 0);
+    return { seconds, cpuSeconds, bytes: moved };
+  };
+  const eachStream = (to: (Multiaddr | PeerId)[], fn: (a: Multiaddr | PeerId) => Promise<number>) =>
+    Promise.all(to.flatMap((a) => Array.from({ length: STREAMS_PER_PEER }, () => fn(a)))).then((ns) => ns.reduce((s, n) => s + n, 0));
+
+  const push = await timed(() =>
+    eachStream(targets, async (a) => {
+      const stream = await node.libp2p.dialProtocol(a, PROTOCOL);
+      const answer = new Promise<number>((resolve) =>
+        stream.addEventListener('message', (e) => resolve(Number(Buffer.from(e.data.subarray()).readBigUInt64BE(0))), { once: true })
+      );
+      const buf = new Uint8Array(CHUNK).fill(0xa5);
+      for (let sent = 0; sent < perStream;) {
+        const piece = buf.subarray(0, Math.min(CHUNK, perStream - sent));
+        sent += piece.byteLength;
+        if (!stream.send(piece)) await stream.onDrain();
+      }
+      await stream.close();
+      const got = await answer;
+      if (got !== perStream) throw new Error(`floor: a peer counted ${got} bytes of ${perStream}`);
+      return got;
+    })
+  );
+  const pull = await timed(() =>
+    eachStream(targets.slice(0, k), async (a) => {
+      const stream = await node.libp2p.dialProtocol(a, PROTOCOL);
+      let got = 0;
+      const done = new Promise<void>((resolve, reject) => {
+        stream.addEventListener('message', (e) => {
+          got += e.data.byteLength;
+        });
+        stream.addEventListener('remoteCloseWrite', () => resolve(), { once: true });
+        stream.addEventListener('close', (e) => {
+          if ((e as Event & { error?: Error }).error) reject((e as Event & { error?: Error }).error);
+        });
+      });
+      const req = Buffer.alloc(9);
+      req[0] = 0x50;
+      req.writeBigUInt64BE(BigInt(perStream), 1);
+      stream.send(req);
+      await done;
+      await stream.close();
+      if (got !== perStream) throw new Error(`floor: pulled ${got} bytes of ${perStream}`);
+      return got;
+    })
+  );
+  return { push, pull };
 }
 
 /** Run the floor in its own processes (the caller's CPU is not counted); `bytes` = the dataset's bytes. */
@@ -198,8 +248,15 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const i = argv.indexOf(name);
     return i >= 0 ? Number(argv[i + 1]) : d;
   };
-  if (argv[0] === '--serve') await serve();
-  else if (argv[0] === '--client') {
+  const str = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  if (argv[0] === '--serve') await serve(str('--listen'), str('--dial'));
+  else if (argv[0] === '--client-across') {
+    await clientAcross(str('--listen')!);
+    process.exit(0);
+  } else if (argv[0] === '--client') {
     const r = await client(Number(argv[1]), opt('--peers', 5), opt('--k', 3));
     process.stdout.write(JSON.stringify(r) + '\n');
     process.exit(0);

@@ -11,7 +11,7 @@
 // node's start-up excluded, the MB/s of bench/transfer.ts (plaintext, MB = 1e6). The relay row also gives
 // what the relay carried per second; every row the raw TCP rate of its link (a storage peer to the client,
 // or the relay's shaped uplink), measured right before, to tell the software's cost from the network's.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +19,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NetFixture, sh, skipReason, type Host } from '../test/multihost/fixture.ts';
 import { mbps, median, note } from './common.ts';
 import { generate } from './transfer.ts';
+import type { FloorResult } from './floor-transport.ts';
 
 const OP = fileURLToPath(new URL('./transfer-op.ts', import.meta.url));
+const FLOOR = fileURLToPath(new URL('./floor-transport.ts', import.meta.url));
+const FLOOR_PORT = 7272;
 const PORT = 7171;
 const STORAGE = 5;
 export const RELAY_LINK = '40mbit';
@@ -43,6 +46,13 @@ export interface PathRecord {
   linkMBps: number;
   /** relay rows: what the relay carried per second of this op (both directions counted once). */
   relayedMBps?: number;
+  /**
+   * direct and own-connection rows: the transport floor of the same topology (bench/floor-transport.ts run in the
+   * same namespaces before the daemons start: the op's bytes over TCP + Noise + Yamux, dropped on arrival), in
+   * MB/s of the op's plaintext, median over the samples. What this machine allows the path at best.
+   */
+  floorMBps?: number;
+  floorSampleMbps?: number[];
 }
 
 /** Why the paths section cannot run here (null: it can). */
@@ -107,6 +117,54 @@ async function tcpRate(net: NetFixture, from: Host, to: Host, bytes: number): Pr
   return Number(out.trim());
 }
 
+/** The next line a child prints on stdout, parsed. */
+function lineOf(child: ChildProcess, what: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: string) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      child.stdout!.off('data', onData);
+      child.off('exit', onExit);
+      resolve(JSON.parse(out.slice(0, nl)));
+    };
+    const onExit = (code: number | null) => reject(new Error(`${what} exited with ${code} before answering`));
+    child.stdout!.setEncoding('utf8').on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/**
+ * The transport floor across the namespaces (bench/floor-transport.ts): a client node in the client's namespace,
+ * one node per storage host in its own; direct: the client dials them; own-connection: they dial the client from
+ * behind their NAT and the client's streams go over those connections, as the daemons' do.
+ */
+async function floorAcross(net: NetFixture, client: Host, storage: Host[], path: PathKind, bytes: number): Promise<FloorResult> {
+  const c = spawn('ip', ['netns', 'exec', client.ns, process.execPath, FLOOR, '--client-across', '--listen', `/ip4/${client.addr}/tcp/${FLOOR_PORT}`], {
+    stdio: ['pipe', 'pipe', 'inherit']
+  });
+  net.children.push(c);
+  const servers: ChildProcess[] = [];
+  try {
+    const { addr } = await lineOf(c, 'the floor client');
+    for (const h of storage) {
+      const args = ['netns', 'exec', h.ns, process.execPath, FLOOR, '--serve', '--listen', `/ip4/${h.addr}/tcp/${FLOOR_PORT}`];
+      const s = spawn('ip', path === 'own-connection' ? [...args, '--dial', addr] : args, { stdio: ['pipe', 'pipe', 'inherit'] });
+      net.children.push(s);
+      servers.push(s);
+    }
+    const infos = await Promise.all(servers.map((s, i) => lineOf(s, `floor peer ${storage[i].name}`)));
+    const targets = infos.map((i) => (path === 'direct' ? { peerId: i.peerId, addr: i.addr } : { peerId: i.peerId }));
+    const result = lineOf(c, 'the floor client');
+    c.stdin!.write(JSON.stringify({ bytes, k: 3, targets, pids: servers.map((s) => s.pid) }) + '\n');
+    return (await result) as FloorResult;
+  } finally {
+    for (const s of [c, ...servers]) s.stdin!.end();
+    await Promise.all([c, ...servers].map((s) => (s.exitCode !== null ? null : new Promise((r) => s.once('exit', r)))));
+  }
+}
+
 /** One path: its own swarm, `samples` put+get of `size` bytes, then everything removed. */
 async function measurePath(path: PathKind, size: number, samples: number): Promise<PathRecord[]> {
   const net = new NetFixture({ prefix: 'p2pbt', subnet: '11.95.0', port: PORT });
@@ -118,6 +176,17 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
     const client = path === 'relay' ? net.addNatHost('client', net.addRouter('rc', 40, '192.168.40')) : net.addHost('client', 10);
     const routers = path === 'direct' ? [] : Array.from({ length: STORAGE }, (_, i) => net.addRouter(`r${i + 1}`, 31 + i, `192.168.${31 + i}`));
     const storage = Array.from({ length: STORAGE }, (_, i) => (path === 'direct' ? net.addHost(`s${i + 1}`, 11 + i) : net.addNatHost(`s${i + 1}`, routers[i])));
+    // The floor first, while nothing else runs (the relay's floor is its shaped link, measured below).
+    const floors: FloorResult[] = [];
+    if (!relay) {
+      for (let s = 0; s < samples; s++) {
+        const f = await floorAcross(net, client, storage, path, size);
+        floors.push(f);
+        note(
+          `transfer: ${path} floor ${s + 1}/${samples}: push ${mbps(size, f.push.seconds * 1000).toFixed(1)} MB/s, pull ${mbps(size, f.pull.seconds * 1000).toFixed(1)} MB/s (plaintext; CPU ${f.push.cpuSeconds.toFixed(1)} / ${f.pull.cpuSeconds.toFixed(1)} s)`
+        );
+      }
+    }
     const first = relay ?? client;
     await net.startDaemon(first, [], '0', { ...opts, relayServer: relay !== null });
     const boot = [`/ip4/${first.addr}/tcp/${PORT}/p2p/${first.member!.peerId}`];
@@ -179,6 +248,7 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
       await rm(output);
     }
     const round = (x: number) => +x.toFixed(2);
+    const floorOf = (xs: number[]) => ({ floorMBps: round(median(xs)), floorSampleMbps: xs.map(round) });
     const row = (opName: 'put' | 'get', xs: number[]): PathRecord => ({
       op: opName,
       impl: 'p2pbackup',
@@ -190,7 +260,8 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
       samples,
       sampleMbps: xs.map(round),
       linkMBps: round(linkMBps),
-      ...(relay ? { relayedMBps: round(median(relayed[opName])) } : {})
+      ...(relay ? { relayedMBps: round(median(relayed[opName])) } : {}),
+      ...(floors.length ? floorOf(floors.map((f) => mbps(size, (opName === 'put' ? f.push : f.pull).seconds * 1000))) : {})
     });
     return [row('put', puts), row('get', gets)];
   } catch (err) {

@@ -1,4 +1,4 @@
-// `node bench/index.ts transfer [--json] [--quick] [--size 1GiB] [--samples 3] [--stream-size 256MiB] [--no-paths | --paths-only]`:
+// `node bench/index.ts transfer [--json] [--quick] [--size 1GiB] [--samples 3] [--stream-size 256MiB] [--no-paths | --paths-only] [--paths direct,own-connection,relay]`:
 // put and get of one file through a local swarm of 5 storage peers + the client daemon (each its own
 // process, loopback, 3-of-5, happy 4), MB/s of plaintext (MB = 1e6), peak RSS (VmHWM) and CPU time per
 // process; the raw libp2p stream throughput between two processes on loopback as the ceiling. Then, as
@@ -25,7 +25,7 @@ import { startSwarm, type Swarm } from '../src/peer/swarm.ts';
 import { parseSize } from '../src/store/index.ts';
 import { formatBytes, formatTable, mbps, median, note, parseFlags, printJson } from './common.ts';
 import { measureStream } from './transfer-stream.ts';
-import { pathsSkipReason, runPaths, RELAY_LINK, type PathRecord } from './transfer-paths.ts';
+import { pathsSkipReason, runPaths, RELAY_LINK, type PathKind, type PathRecord } from './transfer-paths.ts';
 
 const PEERS = 5;
 const K = 3;
@@ -230,13 +230,15 @@ export async function run(argv: string[]): Promise<void> {
   const streamSize = parseSize(arg(flags.rest, '--stream-size', flags.quick ? '64MiB' : '256MiB'));
 
   const pathsOnly = flags.rest.includes('--paths-only');
+  const which = arg(flags.rest, '--paths', 'direct,own-connection,relay').split(',') as PathKind[];
+  for (const w of which) if (!['direct', 'own-connection', 'relay'].includes(w)) throw new Error(`--paths: unknown path ${w}`);
   const withPaths = !flags.rest.includes('--no-paths');
   const noPaths = withPaths ? pathsSkipReason() : 'not asked for (--no-paths)';
   if (noPaths) note(`transfer: paths section skipped: ${noPaths}`);
   const pathRows: PathRecord[] = [];
   if (pathsOnly) {
     if (noPaths) throw new Error(`--paths-only: ${noPaths}`);
-    pathRows.push(...(await runPaths(size, samples)));
+    pathRows.push(...(await runPaths(size, samples, which)));
     printPaths(pathRows, flags.json);
     return;
   }
@@ -292,7 +294,7 @@ export async function run(argv: string[]): Promise<void> {
     await scope.close();
   }
   // After the loopback swarm is gone, so the two never compete for the cores.
-  if (!noPaths) pathRows.push(...(await runPaths(size, samples)));
+  if (!noPaths) pathRows.push(...(await runPaths(size, samples, which)));
 
   const round = (x: number) => +x.toFixed(1);
   const tput: ThroughputRecord[] = [
@@ -343,10 +345,14 @@ function printPaths(rows: PathRecord[], json: boolean): void {
   out('');
   out(`Through each path across network namespaces: 5 storage peers (behind their own NAT but for "direct") + client, 3-of-5;`);
   out(`relay: the client behind NAT too, the relay's uplink shaped by tc tbf to ${RELAY_LINK}. link: raw TCP MB/s of the path (a storage`);
-  out(`peer to the client; relay: its shaped uplink); relayed: what the relay carried per second of the row's op.`);
+  out(`peer to the client; relay: its shaped uplink); relayed: what the relay carried per second of the row's op. floor: the`);
+  out(`transport alone in the same namespaces (bench/floor-transport.ts: the op's bytes over TCP + Noise + Yamux, dropped on`);
+  out(`arrival), MB/s of plaintext; of floor = MB/s / floor. vs direct = this path's MB/s (and floor) / the direct row's.`);
+  const direct = (op: string) => rows.find((r) => r.path === 'direct' && r.op === op);
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? (a / b).toFixed(2) : '-');
   out(
     formatTable(
-      ['op', 'path', 'size', 'MB/s', 'samples MB/s', 'link MB/s', 'relayed MB/s'],
+      ['op', 'path', 'size', 'MB/s', 'samples MB/s', 'link MB/s', 'relayed MB/s', 'floor MB/s', 'of floor', 'vs direct', 'floor vs direct'],
       rows.map((r) => [
         r.op,
         r.path,
@@ -354,7 +360,11 @@ function printPaths(rows: PathRecord[], json: boolean): void {
         r.mbps.toFixed(2),
         r.sampleMbps.map((x) => x.toFixed(2)).join(' '),
         r.linkMBps.toFixed(2),
-        r.relayedMBps?.toFixed(2) ?? '-'
+        r.relayedMBps?.toFixed(2) ?? '-',
+        r.floorMBps?.toFixed(2) ?? '-',
+        ratio(r.mbps, r.floorMBps),
+        r.path === 'direct' ? '-' : ratio(r.mbps, direct(r.op)?.mbps),
+        r.path === 'direct' || r.floorMBps === undefined ? '-' : ratio(r.floorMBps, direct(r.op)?.floorMBps)
       ])
     )
   );
