@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NetFixture, sh, skipReason, type Host } from '../test/multihost/fixture.ts';
 import { mbps, median, note } from './common.ts';
-import { generate } from './transfer.ts';
+import { generate, usage } from './transfer.ts';
 import type { FloorResult } from './floor-transport.ts';
 
 const OP = fileURLToPath(new URL('./transfer-op.ts', import.meta.url));
@@ -228,12 +228,26 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
       const output = join(net.dir, `out-${s}.bin`);
       const want = await generate(input, size);
       const before = await relayedBytes();
+      // CPU seconds of the client and each storage daemon during the op (a note line: where a path's time goes).
+      const daemons = [client, ...storage].map((h) => h.member!.pid);
+      const cpuNow = () => Promise.all(daemons.map(async (pid) => (await usage(pid)).cpuSeconds));
+      const cpuNote = (opName: string, c0: number[], c1: number[]) =>
+        note(
+          `transfer: ${path} ${opName} CPU s: client ${(c1[0] - c0[0]).toFixed(1)}, storage ${c1
+            .slice(1)
+            .map((c, i) => (c - c0[i + 1]).toFixed(1))
+            .join(' ')}`
+        );
+      const c0 = await cpuNow();
       const p = await op(net, client, ['put', input]);
+      const c1 = await cpuNow();
+      cpuNote('put', c0, c1);
       const used = Object.entries(p.paths as Record<string, { path: string }>).filter(([id]) => ids.has(id));
       if (used.length < 4 || used.some(([, v]) => v.path !== path)) throw new Error(`paths bench (${path}): holders reached by ${JSON.stringify(p.paths)}`);
       puts.push(mbps(size, p.ms));
       const between = await relayedBytes();
       const g = await op(net, client, ['get', p.cap, output]);
+      cpuNote('get', c1, await cpuNow());
       if (g.bytes !== size || g.sha256 !== want) throw new Error(`paths bench (${path}): get returned other bytes`);
       gets.push(mbps(size, g.ms));
       if (relay) {
