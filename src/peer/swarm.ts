@@ -24,8 +24,18 @@ import { readConfig, writeConfig } from './config.ts';
  * every ~100 ms: 130-140 Mark-Compacts during a 1 GiB backup instead of 1-2, the client's CPU 12 s instead of
  * 6 s (`--trace-gc`, loopback 5-peer swarm). With the flag: 1 Mark-Compact in each of 8 runs out of 8. V8 reads
  * the size only when the process starts (not from NODE_OPTIONS, not from v8.setFlagsFromString later).
+ * --heap-growing-percent=100: after a full collection the old generation may grow to twice what survived before
+ * the next. V8 starts marking as soon as the room left under its limit is smaller than the young generation, and
+ * with a small live heap (35-45 MB) its adaptive limit left 24-28 MB, under the 16 MiB semi-spaces' young
+ * generation: so it marked the whole heap again right after each collection, whatever little was promoted. Seen
+ * (`--trace-gc-nvp`, `--trace-incremental-marking`) as 30-90 mark-compacts in a 1 GiB backup's client, and as 14
+ * in 6 s on a storage peer behind NAT while it took a 256 MiB put (2 scavenges; the same peer not behind NAT: none),
+ * where they cost a fifth of its CPU: the own-connection path ran at 0.75x direct while its transport floor was
+ * 1.0x. With the flag: 12-16 mark-compacts in the backup; own-connection put/get 0.93x/0.93x of direct
+ * (`bench transfer --paths-only --size 256MiB --samples 2`); idle RSS unchanged within noise (`bench idle --quick`:
+ * storage peers 128/168 MiB fresh/after a backup, 129/161 without).
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16'];
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16', '--heap-growing-percent=100'];
 
 /**
  * Environment every daemon is started with (here, deploy/entrypoint.sh and deploy/p2pbackup.service).

@@ -22,10 +22,9 @@ test('the container entrypoint and the systemd unit start the daemon with the sa
   const entry = (await readFile(entrypoint, 'utf8')).split('\n').find((l) => /bin\/p2pbackup\.js" daemon/.test(l));
   const unit = (await readFile(join(root, 'deploy', 'p2pbackup.service'), 'utf8')).split('\n').find((l) => l.startsWith('ExecStart='));
   assert.ok(entry && unit, 'both start the daemon');
-  for (const flag of DAEMON_NODE_FLAGS) {
-    assert.match(entry, new RegExp(`(^| )node ${flag} `), `entrypoint: ${entry}`);
-    assert.ok(unit.includes(`exec node ${flag} `), `unit: ${unit}`);
-  }
+  const flags = DAEMON_NODE_FLAGS.join(' ');
+  assert.ok(entry.includes(` node ${flags} `), `entrypoint: ${entry}`);
+  assert.ok(unit.includes(`exec node ${flags} `), `unit: ${unit}`);
 });
 
 test('the container entrypoint and the systemd unit start the daemon with the same environment as spawnDaemon', async () => {

@@ -44,6 +44,7 @@ const peerIndex = (id: string) => swarm.info.peers.findIndex((p) => p.peerId ===
 
 test('every daemon runs with the node flags for bulk transfers (a young generation that starts large)', async () => {
   assert.ok(DAEMON_NODE_FLAGS.includes('--min-semi-space-size=16'));
+  assert.ok(DAEMON_NODE_FLAGS.includes('--heap-growing-percent=100'));
   for (const m of [swarm.info.client, ...swarm.info.peers]) {
     const argv = (await readFile(`/proc/${m.pid}/cmdline`, 'utf8')).split('\0');
     const at = argv.indexOf('daemon');
