@@ -12,11 +12,12 @@ test('a bounded wait times out with a TimeoutError and says so', async () => {
   assert.equal(w.signal.aborted, true);
   assert.equal(w.timedOut, true);
   assert.equal((w.signal.reason as Error).name, 'TimeoutError');
+  assert.match((w.signal.reason as Error).message, /within 20 ms/);
   w.done();
   assert.equal(getEventListeners(caller.signal, 'abort').length, 0, 'done() stops listening to the caller');
 });
 
-test("the caller's abort ends the wait with the caller's reason, not as a timeout", () => {
+test("the caller's abort ends the wait with the caller's reason, not as a timeout", async () => {
   const caller = new AbortController();
   const w = boundedWait(caller.signal, 60_000);
   const reason = new Error('cancelled');
@@ -25,10 +26,12 @@ test("the caller's abort ends the wait with the caller's reason, not as a timeou
   assert.equal(w.signal.reason, reason);
   assert.equal(w.timedOut, false);
   w.done();
-  // An already aborted caller's signal: the wait starts aborted.
-  const pre = boundedWait(caller.signal, 60_000);
+  // An already aborted caller's signal: the wait starts aborted, and its deadline is already gone.
+  const pre = boundedWait(caller.signal, 20);
   assert.equal(pre.signal.aborted, true);
   assert.equal(pre.signal.reason, reason);
+  await sleep(60);
+  assert.equal(pre.timedOut, false, 'no timer left running');
 });
 
 test('done() leaves nothing behind: no abort later, no listener on the caller, callable twice', async () => {
@@ -46,4 +49,5 @@ test('done() leaves nothing behind: no abort later, no listener on the caller, c
   const alone = boundedWait(undefined, 20);
   await sleep(60);
   assert.equal(alone.timedOut, true);
+  alone.done(); // nothing to stop listening to: no throw
 });
