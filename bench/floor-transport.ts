@@ -271,7 +271,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   };
   if (argv[0] === '--serve') await serve(str('--listen'), str('--dial'));
   else if (argv[0] === '--client-across') {
-    await clientAcross(str('--listen')!);
+    const listen = str('--listen');
+    if (!listen) throw new Error('--client-across needs --listen MULTIADDR');
+    await clientAcross(listen);
     process.exit(0);
   } else if (argv[0] === '--client') {
     const r = await client(Number(argv[1]), opt('--peers', 5), opt('--k', 3));

@@ -127,7 +127,11 @@ function lineOf(child: ChildProcess, what: string): Promise<any> {
       if (nl < 0) return;
       child.stdout!.off('data', onData);
       child.off('exit', onExit);
-      resolve(JSON.parse(out.slice(0, nl)));
+      try {
+        resolve(JSON.parse(out.slice(0, nl)));
+      } catch {
+        reject(new Error(`${what} printed ${JSON.stringify(out.slice(0, 200))}, not a JSON line`));
+      }
     };
     const onExit = (code: number | null) => reject(new Error(`${what} exited with ${code} before answering`));
     child.stdout!.setEncoding('utf8').on('data', onData);
@@ -223,21 +227,21 @@ async function measurePath(path: PathKind, size: number, samples: number): Promi
     const gets: number[] = [];
     const relayed: { put: number[]; get: number[] } = { put: [], get: [] };
     const relayedBytes = async () => (relay ? ((await statusOf(net, relay)).reachability.relayServer.bytesRelayed as number) : 0);
+    // CPU seconds of the client and each storage daemon during the op (a note line: where a path's time goes).
+    const daemons = [client, ...storage].map((h) => h.member!.pid);
+    const cpuNow = () => Promise.all(daemons.map(async (pid) => (await usage(pid)).cpuSeconds));
+    const cpuNote = (opName: string, c0: number[], c1: number[]) =>
+      note(
+        `transfer: ${path} ${opName} CPU s: client ${(c1[0] - c0[0]).toFixed(1)}, storage ${c1
+          .slice(1)
+          .map((c, i) => (c - c0[i + 1]).toFixed(1))
+          .join(' ')}`
+      );
     for (let s = 0; s < samples; s++) {
       const input = join(net.dir, `in-${s}.bin`);
       const output = join(net.dir, `out-${s}.bin`);
       const want = await generate(input, size);
       const before = await relayedBytes();
-      // CPU seconds of the client and each storage daemon during the op (a note line: where a path's time goes).
-      const daemons = [client, ...storage].map((h) => h.member!.pid);
-      const cpuNow = () => Promise.all(daemons.map(async (pid) => (await usage(pid)).cpuSeconds));
-      const cpuNote = (opName: string, c0: number[], c1: number[]) =>
-        note(
-          `transfer: ${path} ${opName} CPU s: client ${(c1[0] - c0[0]).toFixed(1)}, storage ${c1
-            .slice(1)
-            .map((c, i) => (c - c0[i + 1]).toFixed(1))
-            .join(' ')}`
-        );
       const c0 = await cpuNow();
       const p = await op(net, client, ['put', input]);
       const c1 = await cpuNow();

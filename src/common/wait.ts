@@ -1,6 +1,7 @@
 // A signal for one bounded wait (a stream's drain, a close, opening a stream): it fires when the caller's signal
 // does or after `ms`, and `done()` takes its timer and its listener away as soon as the wait is over.
-//   const wait = boundedWait(signal, idleMs);
+//   await boundedBy(signal, idleMs, (s) => stream.close({ signal: s }));   // the common case
+//   const wait = boundedWait(signal, idleMs);                                // when a timeout must be told apart
 //   try { await stream.onDrain({ signal: wait.signal }); } catch (e) { if (wait.timedOut) …; throw e; } finally { wait.done(); }
 // Why not AbortSignal.any([signal, AbortSignal.timeout(ms)]): the timeout's timer lives until `ms` have passed even
 // when the wait ended at once, and `any` ties the result to the caller's signal until the garbage collector clears
@@ -41,4 +42,14 @@ export function boundedWait(signal: AbortSignal | undefined, ms: number): Bounde
     },
     done
   };
+}
+
+/** `fn` given a bounded wait's signal; the wait is done once `fn` settles. */
+export async function boundedBy<T>(signal: AbortSignal | undefined, ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const wait = boundedWait(signal, ms);
+  try {
+    return await fn(wait.signal);
+  } finally {
+    wait.done();
+  }
 }

@@ -14,7 +14,7 @@ import {
   STORAGE_PROTOCOL
 } from './constants.ts';
 import { forEachLimit } from '../common/pool.ts';
-import { boundedWait } from '../common/wait.ts';
+import { boundedBy } from '../common/wait.ts';
 import { AbortedError, PeerUnreachableError, ProtocolError, RemoteError, RemoteRefusedError } from './errors.ts';
 import { ANSWERS_WITH_PAYLOAD, ERROR_SCHEMA, FrameReader, RESPONSE_SCHEMAS, closeStream, encodeFrame, sendFrame, validate } from './frame.ts';
 import type { Frame, Header } from './frame.ts';
@@ -93,20 +93,12 @@ export class StorageClient {
 
   private async open(signal?: AbortSignal): Promise<Stream> {
     if (signal?.aborted) throw new AbortedError();
-    // One stream per request: its deadline goes away once the stream is open (frame.ts sendFrame says why).
-    const bounded = async <T>(fn: (s: AbortSignal) => Promise<T>): Promise<T> => {
-      const wait = boundedWait(signal, this.dialTimeoutMs);
-      try {
-        return await fn(wait.signal);
-      } finally {
-        wait.done();
-      }
-    };
+    // One stream per request: its deadline goes away once the stream is open (common/wait.ts says why).
     try {
-      if (!this.connect) return await bounded((s) => this.node.dialProtocol(this.peer, STORAGE_PROTOCOL, { signal: s }));
+      if (!this.connect) return await boundedBy(signal, this.dialTimeoutMs, (s) => this.node.dialProtocol(this.peer, STORAGE_PROTOCOL, { signal: s }));
       // The connector picks the path and bounds it itself (a direct dial, then relays); the stream its own deadline.
       const conn = await this.connect(this.peer, signal ?? new AbortController().signal);
-      return await bounded((s) => conn.newStream(STORAGE_PROTOCOL, { signal: s }));
+      return await boundedBy(signal, this.dialTimeoutMs, (s) => conn.newStream(STORAGE_PROTOCOL, { signal: s }));
     } catch (e) {
       if (signal?.aborted) throw new AbortedError();
       throw new PeerUnreachableError(this.peerName, e);

@@ -2,7 +2,7 @@
 // (an event target of Uint8Array | Uint8ArrayList chunks) into frames with backpressure and an idle timeout.
 import { Uint8ArrayList } from 'uint8arraylist';
 import type { Stream } from '@libp2p/interface';
-import { boundedWait } from '../common/wait.ts';
+import { boundedBy, boundedWait } from '../common/wait.ts';
 import {
   BODY_FIXED_BYTES,
   FRAME_PREFIX_BYTES,
@@ -398,12 +398,9 @@ export async function sendFrame(stream: Stream, frame: Uint8ArrayList, signal?: 
 
 /** Close our side of a stream (waiting for what is queued to go out), at most `idleMs`; then aborted. Never throws. */
 export async function closeStream(stream: Stream, signal?: AbortSignal, idleMs = IDLE_TIMEOUT_MS): Promise<void> {
-  const wait = boundedWait(signal, idleMs);
   try {
-    await stream.close({ signal: wait.signal });
+    await boundedBy(signal, idleMs, (s) => stream.close({ signal: s }));
   } catch (e) {
     if (stream.status === 'open' || stream.status === 'closing') stream.abort(e as Error);
-  } finally {
-    wait.done();
   }
 }

@@ -11,7 +11,7 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface';
 import type { ShareStore, ShareWriter } from '../store/index.ts';
 import { P2PBackupError, UnsupportedError } from '../common/errors.ts';
-import { boundedWait } from '../common/wait.ts';
+import { boundedBy } from '../common/wait.ts';
 import {
   IDLE_TIMEOUT_MS,
   MAX_FRAME_BODY,
@@ -189,12 +189,7 @@ export async function answerRequest(
     }
     await dispatch(ctx, stream, reader, req, owner, deadline);
     ctx.onEvent?.({ type: 'request', op, peer: owner, ok: true, si: typeof req.header.si === 'string' ? req.header.si : undefined });
-    const wait = boundedWait(undefined, ctx.idleMs); // once per request: gone with the close, not ctx.idleMs later
-    try {
-      await stream.close({ signal: wait.signal });
-    } finally {
-      wait.done();
-    }
+    await boundedBy(undefined, ctx.idleMs, (s) => stream.close({ signal: s })); // once per request: gone with the close
   } catch (e) {
     await answerError(ctx, stream, op, owner, e);
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { boundedWait } from '../../src/common/wait.ts';
+import { boundedBy, boundedWait } from '../../src/common/wait.ts';
 
 test('a bounded wait times out with a TimeoutError and says so', async () => {
   const caller = new AbortController();
@@ -50,4 +50,28 @@ test('done() leaves nothing behind: no abort later, no listener on the caller, c
   await sleep(60);
   assert.equal(alone.timedOut, true);
   alone.done(); // nothing to stop listening to: no throw
+});
+
+test("boundedBy hands fn the wait's signal, returns or rethrows what fn did, and is done once fn settles", async () => {
+  const caller = new AbortController();
+  let seen: AbortSignal | null = null;
+  const v = await boundedBy(caller.signal, 60_000, async (s) => {
+    seen = s;
+    assert.equal(getEventListeners(caller.signal, 'abort').length, 1, 'following the caller meanwhile');
+    return 42;
+  });
+  assert.equal(v, 42);
+  assert.ok(seen !== null && seen !== caller.signal);
+  assert.equal(getEventListeners(caller.signal, 'abort').length, 0, 'done after a result');
+  const boom = new Error('boom');
+  await assert.rejects(
+    boundedBy(caller.signal, 60_000, async () => {
+      throw boom;
+    }),
+    (e) => e === boom
+  );
+  assert.equal(getEventListeners(caller.signal, 'abort').length, 0, 'done after a failure');
+  // The deadline reaches fn's signal.
+  const reason = await boundedBy(undefined, 20, (s) => new Promise((r) => s.addEventListener('abort', () => r(s.reason))));
+  assert.equal((reason as Error).name, 'TimeoutError');
 });
