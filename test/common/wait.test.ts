@@ -71,7 +71,8 @@ test("boundedBy hands fn the wait's signal, returns or rethrows what fn did, and
     (e) => e === boom
   );
   assert.equal(getEventListeners(caller.signal, 'abort').length, 0, 'done after a failure');
-  // The deadline reaches fn's signal.
-  const reason = await boundedBy(undefined, 20, (s) => new Promise((r) => s.addEventListener('abort', () => r(s.reason))));
+  // The deadline reaches fn's signal. (Its timer is unref'd, like AbortSignal.timeout's: a ref'd sleep beside it keeps
+  // the test's event loop alive until it fires.)
+  const [reason] = await Promise.all([boundedBy(undefined, 20, (s) => new Promise((r) => s.addEventListener('abort', () => r(s.reason)))), sleep(60)]);
   assert.equal((reason as Error).name, 'TimeoutError');
 });
