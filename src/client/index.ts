@@ -3,7 +3,7 @@
 // const r = await upload(await fileInput('a.bin'), finder, { k: 3, n: 5, happy: 4, convergenceSecret });
 // const { stream } = await download(r.cap, finder); for await (const chunk of stream) out.write(chunk);
 // Mutable slots (folder heads): await publishRecord(finder, writeCap, bytes); (await fetchRecord(finder, readCap))?.payload
-export { uploadPack, type UploadOptions, type UploadResult } from './upload.ts';
+export { uploadPack, releaseShareMemory, type UploadOptions, type UploadResult } from './upload.ts';
 export { download, downloadPack, findSources, type DownloadOptions, type DownloadHandle } from './download.ts';
 export { happiness } from './happiness.ts';
 export { NotHappyError, NoPeersError, NotEnoughReplicasError, StaleSeqError, RecordTooLargeError } from './errors.ts';

@@ -54,6 +54,8 @@ export interface UploadOptions {
   laggardMs?: number;
   signal?: AbortSignal;
   onProgress?: (e: ClientProgress) => void;
+  /** Called once `bytes` are no longer read (the shares are encoded, or encoding failed): the caller may reuse them. */
+  onConsumed?: () => void;
 }
 
 export interface UploadResult {
@@ -102,6 +104,16 @@ function giveShareMemory(buf: Uint8Array): void {
   }, SHARE_POOL_IDLE_MS).unref();
 }
 
+/**
+ * Let go of the share pool now: a backup's uploads are over (the repository flushed), and what comes next (a
+ * restore, an idle daemon) should not find 4 packs' worth of shares still held for up to SHARE_POOL_IDLE_MS.
+ */
+export function releaseShareMemory(): void {
+  sharePool.length = 0;
+  if (sharePoolTimer) clearTimeout(sharePoolTimer);
+  sharePoolTimer = null;
+}
+
 /** Buffers in the share pool now (tests). */
 export function sharePoolSize(): number {
   return sharePool.length;
@@ -116,14 +128,19 @@ export async function* shareSource(share: Uint8Array, signal?: AbortSignal): Asy
 }
 
 export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: UploadOptions): Promise<UploadResult> {
-  const memory = takeShareMemory(sharesBytes(bytes.length, o));
+  const size = bytes.length;
+  let taken: Uint8Array | null = null;
   let enc: ReturnType<typeof encodePack>;
   try {
-    enc = encodePack(bytes, { k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal, into: memory });
+    taken = takeShareMemory(sharesBytes(size, o));
+    enc = encodePack(bytes, { k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal, into: taken });
   } catch (e) {
-    giveShareMemory(memory);
+    if (taken) giveShareMemory(taken);
     throw e;
+  } finally {
+    o.onConsumed?.();
   }
+  const memory = taken;
   // Whether every write of a share that started ended in an answer: only then is no view of `memory` left on a
   // stream, and the memory goes back to the pool when the upload ends (also when it fails before any write).
   let answered = true;
@@ -249,7 +266,7 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
       cap: enc.cap,
       capText,
       storageIndex: key,
-      size: bytes.length,
+      size,
       placements: Object.fromEntries([...placements].map(([k, v]) => [String(k), [...v]])),
       happiness: h
     };

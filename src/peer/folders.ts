@@ -15,7 +15,17 @@ import type { SnapshotListing } from '../api/service.ts';
 import { formatCap, parseCap, storageIndexOf, InvalidCapError, LITERAL_MAX_BYTES, type MutableReadCap, type PackCap } from '../caps/index.ts';
 import { ownerKey } from '../crypto/kdf.ts';
 import { createChunker, chunkStream } from '../format/chunker.ts';
-import { fetchRecord, publishRecord, slotReadCap, uploadPack, downloadPack, type ServerFinder, StaleSeqError, DEFAULT_MIN_REPLICAS } from '../client/index.ts';
+import {
+  fetchRecord,
+  publishRecord,
+  slotReadCap,
+  uploadPack,
+  releaseShareMemory,
+  downloadPack,
+  type ServerFinder,
+  StaleSeqError,
+  DEFAULT_MIN_REPLICAS
+} from '../client/index.ts';
 import {
   backup,
   restore,
@@ -148,7 +158,7 @@ export async function createFolderService(init: FolderServiceInit) {
   const secret = init.convergenceSecret;
   const packs: PackStore = {
     async putPack(bytes, o = {}) {
-      const r = await uploadPack(bytes, finder, { ...encoding, signal: o.signal });
+      const r = await uploadPack(bytes, finder, { ...encoding, signal: o.signal, onConsumed: o.onConsumed });
       init.onTransfer?.('upload');
       return r.cap;
     },
@@ -156,6 +166,7 @@ export async function createFolderService(init: FolderServiceInit) {
       init.onTransfer?.('download');
       return downloadPack(cap, finder, { range: o.range, signal: o.signal, into: o.into });
     },
+    release: releaseShareMemory,
     async deletePack(cap, o = {}) {
       const si = storageIndexOf(cap)!;
       for (const s of await finder.candidates(si, 2 * cap.n, { signal: o.signal })) {
@@ -411,7 +422,7 @@ export async function createFolderService(init: FolderServiceInit) {
         packs: {
           ...packs,
           async putPack(bytes, po = {}) {
-            const r = await uploadPack(bytes, finder, { ...enc, signal: po.signal });
+            const r = await uploadPack(bytes, finder, { ...enc, signal: po.signal, onConsumed: po.onConsumed });
             init.onTransfer?.('upload');
             placed.push({ si: r.storageIndex, pack: r.capText, placements: r.placements, happiness: r.happiness });
             return r.cap;

@@ -39,9 +39,10 @@ export function createPacker(
   let sealedInRun = 0; // packs sealed since the last flush: the next target is first x 2^sealedInRun
   const currentTarget = () => Math.min(target, first * 2 ** Math.min(sealedInRun, 30));
   const maxInFlight = o.inFlight ?? PACK_UPLOADS_IN_FLIGHT;
-  // The open pack: one buffer blobs are sealed into. Buffers of `target` bytes come back to `spare` once their
-  // pack is stored (PackStore.putPack keeps no reference after it settles): a backup's packs then reuse a few
-  // buffers instead of allocating (and the garbage collector chasing) 16 MiB per pack. Released at flush.
+  // The open pack: one buffer blobs are sealed into. Buffers of `target` bytes come back to `spare` once the store
+  // is done reading them (PackStore.putPack's onConsumed, after the shares are encoded, else when it settles): a
+  // backup's packs then reuse one or two buffers instead of allocating (and the garbage collector chasing) 16 MiB
+  // per pack, and a pack being uploaded holds its shares, not its buffer too. Released at flush.
   let buf: Uint8Array | null = null;
   let blobs = 0;
   let size = 0;
@@ -68,16 +69,22 @@ export function createPacker(
     waiters = [];
     size = 0;
     sealedInRun++;
+    let given = false;
+    const giveBack = () => {
+      if (given) return;
+      given = true;
+      if (full.length === target && spare.length <= maxInFlight) spare.push(full);
+    };
     const p = (async () => {
       try {
-        const pack = await store.putPack(full.subarray(0, total), { signal: o.signal });
+        const pack = await store.putPack(full.subarray(0, total), { signal: o.signal, onConsumed: giveBack });
         o.onPack?.(total, items.length);
         for (const w of items) w.resolve({ id: w.id, kind: w.kind, pack, offset: w.offset, length: w.length });
       } catch (err) {
         failed ??= { err };
         for (const w of items) w.reject(err);
       } finally {
-        if (full.length === target && spare.length <= maxInFlight) spare.push(full);
+        giveBack();
       }
     })();
     inFlight.add(p);

@@ -193,6 +193,7 @@ export class Repository {
     const errors: unknown[] = [];
     // Both packers at once: the trees' pack goes out beside the last data packs, not after them.
     await Promise.all([...this.packers.values()].map((p) => p.flush().catch((e) => errors.push(e))));
+    this.packs.release?.();
     await Promise.allSettled([...this.pending.values()].map((p) => p.stored));
     const own = this.own;
     this.own = [];

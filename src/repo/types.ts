@@ -4,14 +4,20 @@ import type { BlobKind, MutableReadCap, PackCap } from '../caps/index.ts';
 
 /** Immutable packs in the swarm. */
 export interface PackStore {
-  /** Erasure-code and place `bytes` (1..MAX_PACK_BYTES; not modified; may be kept until this resolves). */
-  /** Store a pack. `bytes` are the caller's again once the promise settles (the packer reuses its buffers): keep no reference. */
-  putPack(bytes: Uint8Array, opts?: { signal?: AbortSignal }): Promise<PackCap>;
+  /**
+   * Erasure-code and place `bytes` (1..MAX_PACK_BYTES; not modified). They are the caller's again (the packer
+   * reuses its buffers) once `onConsumed` was called, or else once the promise settles: keep no reference past
+   * either. A store that encodes first calls `onConsumed` as soon as the shares exist, so a pack's buffer is not
+   * held for the whole of its upload.
+   */
+  putPack(bytes: Uint8Array, opts?: { signal?: AbortSignal; onConsumed?: () => void }): Promise<PackCap>;
   /**
    * Verified bytes of a pack, whole or a range of it. `into` (at least the bytes asked for): where they may be
    * written (a buffer the caller reuses); the result is a view of it, or other memory.
    */
   readPack(cap: PackCap, opts?: { range?: { offset: number; length: number }; signal?: AbortSignal; into?: Uint8Array }): Promise<Uint8Array>;
+  /** A run of uploads ended (the repository flushed): let go of memory kept for the next packs. */
+  release?(): void;
   /** Best effort: tell the holders of a pack we no longer need it (prune). */
   deletePack?(cap: PackCap, opts?: { signal?: AbortSignal }): Promise<void>;
 }

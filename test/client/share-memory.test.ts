@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createHealthGrid } from './grid.ts';
 import { uploadPack, downloadPack, type ShareServer } from '../../src/client/index.ts';
-import { sharePoolSize } from '../../src/client/upload.ts';
+import { releaseShareMemory, sharePoolSize } from '../../src/client/upload.ts';
 import { encodePack, sharesBytes } from '../../src/format/index.ts';
 
 const opts = { k: 3, n: 5, happy: 5, segmentSize: 4096 };
@@ -68,6 +68,36 @@ test('uploads reuse share memory; placed shares keep their bytes; a failed write
     assert.equal(sharePoolSize(), 0, 'the pool is empty: this upload takes fresh memory');
     await assert.rejects(uploadPack(randomBytes(50_000), { candidates: async () => [] }, opts), { name: 'NoPeersError' });
     assert.equal(sharePoolSize(), 1, 'and gives it to the pool');
+    releaseShareMemory();
+    assert.equal(sharePoolSize(), 0, 'a run of uploads ended: the pool lets go at once, not after SHARE_POOL_IDLE_MS');
+  } finally {
+    await grid.close();
+  }
+});
+
+test('uploadPack gives the pack bytes back (onConsumed) once its shares are encoded, before any share is placed', async () => {
+  const grid = await createHealthGrid(5);
+  try {
+    const bytes = randomBytes(50_000);
+    const events: string[] = [];
+    const r = await uploadPack(bytes, grid.finder, {
+      ...opts,
+      onConsumed: () => events.push('consumed'),
+      onProgress: (e) => {
+        if (e.type === 'client:upload:share-placed') events.push('placed');
+      }
+    });
+    assert.equal(events[0], 'consumed');
+    assert.equal(events.filter((e) => e === 'consumed').length, 1, 'once');
+    assert.equal(events.filter((e) => e === 'placed').length, 5);
+    // The caller may overwrite the bytes as soon as they are given back: what was stored is what was encoded.
+    const copy = Buffer.from(bytes);
+    bytes.fill(0);
+    assert.ok(Buffer.from(await downloadPack(r.cap, grid.finder)).equals(copy));
+    // Encoding that fails gives them back too.
+    let consumed = 0;
+    await assert.rejects(uploadPack(new Uint8Array(0), grid.finder, { ...opts, onConsumed: () => consumed++ }));
+    assert.equal(consumed, 1);
   } finally {
     await grid.close();
   }

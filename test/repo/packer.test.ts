@@ -123,3 +123,43 @@ test('add copies the sealed bytes in; pending counts the open pack; a failed upl
   await assert.rejects(lost.stored, /holders refused/);
   await assert.rejects(packer.add(Uint8Array.of(4), 'data', a), /holders refused/, 'no blob is admitted after a failed upload');
 });
+
+test('a pack buffer is reused as soon as the store has consumed it, while its upload still runs', async () => {
+  const MiB = 1 << 20;
+  const target = MiB;
+  const seen: { buffer: ArrayBufferLike; copy: Uint8Array }[] = [];
+  const release: (() => void)[] = [];
+  let consumedEarly = true;
+  const store: PackStore = {
+    async putPack(bytes, o = {}) {
+      const n = seen.push({ buffer: bytes.buffer, copy: Uint8Array.from(bytes) });
+      if (consumedEarly) o.onConsumed?.(); // as uploadPack does once the shares are encoded
+      await new Promise<void>((r) => release.push(r)); // the upload itself is still running
+      return { type: 'pack', n } as unknown as PackCap;
+    },
+    async readPack() {
+      throw new Error('not read here');
+    }
+  };
+  const run = async () => {
+    seen.length = 0;
+    const packer = createPacker(store, { targetBytes: target, firstBytes: target, inFlight: 2 });
+    const stored: Promise<IndexEntry>[] = [];
+    // Three packs' worth of 512 KiB blobs; every upload stays pending until the end.
+    for (let i = 0; i < 6; i++) stored.push((await packer.add(Uint8Array.of(i), 'data', new Uint8Array(MiB / 2).fill(i))).stored);
+    const flushed = packer.flush();
+    while (release.length) release.shift()!();
+    await flushed;
+    for (const [i, s] of stored.entries()) {
+      const e = await s;
+      assert.ok(
+        seen[(e.pack as unknown as { n: number }).n - 1].copy.subarray(e.offset, e.offset + e.length).every((b) => b === i),
+        `blob ${i} intact in what its store was given`
+      );
+    }
+    return new Set(seen.map((s) => s.buffer)).size;
+  };
+  assert.equal(await run(), 1, 'the three packs were sealed in one buffer: each was given back before the next opened');
+  consumedEarly = false;
+  assert.equal(await run(), 3, 'a store that never calls onConsumed keeps each buffer until its upload settles');
+});

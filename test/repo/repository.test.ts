@@ -184,3 +184,29 @@ test('pooled plaintexts: a released blob buffer is handed out again; what a call
   assert.notEqual(plain.buffer, held.buffer);
   assert.notEqual(plain.buffer, next.buffer);
 });
+
+test('a flush ends a run of uploads: the pack store is told to let go of memory kept for the next packs, after the last upload', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const calls: string[] = [];
+  const repo = new Repository({
+    packs: {
+      ...grid.packs,
+      async putPack(bytes, o) {
+        const cap = await grid.packs.putPack(bytes, o);
+        calls.push('put');
+        return cap;
+      },
+      release: () => calls.push('release')
+    },
+    record: grid.record,
+    secret: grid.secret,
+    readCap: repoReadCap(grid.secret),
+    index: await openLocalIndex(join(work, 'release-index'))
+  });
+  t.after(() => repo.close());
+  await repo.saveBlobs('data', [randomBytes(1000)]);
+  assert.deepEqual(calls, [], 'nothing stored or released while the pack is open');
+  await repo.flush();
+  assert.deepEqual(calls, ['put', 'release']);
+});
