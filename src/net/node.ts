@@ -5,7 +5,7 @@ import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface';
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { dcutr } from '@libp2p/dcutr';
 
-import { tcp } from '@libp2p/tcp';
+import { tcpCorked } from './tcp-writes.ts';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { installYamuxWindowUpdates } from './yamux-window.ts';
@@ -126,7 +126,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       listen: init.listen ?? DEFAULT_LISTEN,
       ...(init.announce?.length ? { announce: init.announce } : {})
     },
-    transports: [tcp(), circuitRelayTransport()],
+    transports: [tcpCorked(), circuitRelayTransport()], // writes corked: one writev per batch (src/net/tcp-writes.ts)
     connectionEncrypters: [noise()],
     // Yamux keeps its own ping (one 12-byte frame each way every 30 s, no stream): its round trip is what lets a
     // stream's receive window grow past 256 KiB (up to 16 MiB, when a window drains within 4 round trips).
