@@ -36,6 +36,12 @@ export const DIAL_TIMEOUT_MS = 10_000;
 export const MAX_INBOUND_STREAMS = 64;
 /** Reader pauses the libp2p stream above this many buffered bytes (backpressure to the sender via Yamux windows). */
 export const READ_HIGH_WATER = 4 * 1024 * 1024;
+/**
+ * Scratch buffers (MAX_PAYLOAD_BYTES each) a server keeps for the next share it receives: in use, one per share
+ * being received; kept, at most this many bytes, and none once RECEIVE_POOL_IDLE_MS passed without a receive.
+ */
+export const RECEIVE_POOL_BYTES = 8 * MAX_PAYLOAD_BYTES;
+export const RECEIVE_POOL_IDLE_MS = 10_000;
 /** Yamux windows grow to 16 MiB, so a paused stream can receive that much: allow it rather than reset. */
 export const STREAM_READ_BUFFER = 32 * 1024 * 1024;
 

@@ -293,20 +293,24 @@ export class FrameReader {
     if (o.readBuffer !== undefined) this.stream.maxReadBufferLength = o.readBuffer;
   }
 
-  /** The buffered frame of body length `len` with its payload copied into `dest`, if that is its payload's length. */
-  private frameInto(len: number, dest?: Uint8Array): Frame | null {
+  /**
+   * The buffered frame of body length `len` with its payload copied into `dest`, if that is its payload's length
+   * (`fit` 'exact'), or into the start of `dest` if it fits there ('prefix': the payload is a view of `dest`).
+   */
+  private frameInto(len: number, dest: Uint8Array | undefined, fit: 'exact' | 'prefix'): Frame | null {
     if (!dest) return null;
     const hlen = this.buf.getUint16(FRAME_PREFIX_BYTES + 1);
     const start = FRAME_PREFIX_BYTES + BODY_FIXED_BYTES + hlen;
-    if (start > FRAME_PREFIX_BYTES + len || FRAME_PREFIX_BYTES + len - start !== dest.length) return null;
+    const plen = FRAME_PREFIX_BYTES + len - start;
+    if (start > FRAME_PREFIX_BYTES + len || (fit === 'exact' ? plen !== dest.length : plen > dest.length)) return null;
     const frame = decodeBody(this.buf.subarray(FRAME_PREFIX_BYTES, start)); // type and header, checked as always
-    if (dest.length > MAX_PAYLOAD_BYTES) throw new ProtocolError('payload too large');
+    if (plen > MAX_PAYLOAD_BYTES) throw new ProtocolError('payload too large');
     let at = 0;
     for (const piece of this.buf.sublist(start, FRAME_PREFIX_BYTES + len)) {
       dest.set(piece, at);
       at += piece.length;
     }
-    return { ...frame, payload: dest };
+    return { ...frame, payload: plen === dest.length ? dest : dest.subarray(0, plen) };
   }
 
   /** Bytes received and not yet returned as frames. */
@@ -322,16 +326,18 @@ export class FrameReader {
   /**
    * Next frame, or null at a clean end of stream. `dest`: where a payload of exactly its length goes, copied
    * from the received pieces (the frame's payload is then `dest`); a body in several pieces is otherwise joined
-   * into fresh memory first, which is then copied again by a caller assembling a bigger buffer.
+   * into fresh memory first, which is then copied again by a caller assembling a bigger buffer. With `fit`
+   * 'prefix', a payload of at most its length goes to the start of `dest` (a scratch buffer the caller reuses
+   * frame after frame: the payload is a view of it, valid until the caller writes `dest` again).
    */
-  async next(dest?: Uint8Array): Promise<Frame | null> {
+  async next(dest?: Uint8Array, fit: 'exact' | 'prefix' = 'exact'): Promise<Frame | null> {
     for (;;) {
       if (this.buf.byteLength >= FRAME_PREFIX_BYTES) {
         const len = this.buf.getUint32(0);
         if (len > this.maxBody) throw new FrameTooLargeError(len, this.maxBody);
         if (len < BODY_FIXED_BYTES) throw new ProtocolError(`frame body length ${len} is too short`);
         if (this.buf.byteLength >= FRAME_PREFIX_BYTES + len) {
-          const frame = this.frameInto(len, dest) ?? decodeBody(this.buf.subarray(FRAME_PREFIX_BYTES, FRAME_PREFIX_BYTES + len));
+          const frame = this.frameInto(len, dest, fit) ?? decodeBody(this.buf.subarray(FRAME_PREFIX_BYTES, FRAME_PREFIX_BYTES + len));
           this.buf.consume(FRAME_PREFIX_BYTES + len);
           if (this.paused && this.buf.byteLength < this.highWater / 2) {
             this.paused = false;

@@ -12,6 +12,7 @@ import type { Connection, Libp2p, Stream } from '@libp2p/interface';
 import type { ShareStore, ShareWriter } from '../store/index.ts';
 import { P2PBackupError, UnsupportedError } from '../common/errors.ts';
 import { boundedBy } from '../common/wait.ts';
+import { BufferPool } from '../common/buffer-pool.ts';
 import {
   IDLE_TIMEOUT_MS,
   MAX_FRAME_BODY,
@@ -23,6 +24,8 @@ import {
   MSG,
   RATE_CHECK_MS,
   READ_HIGH_WATER,
+  RECEIVE_POOL_BYTES,
+  RECEIVE_POOL_IDLE_MS,
   REQUEST_DEADLINE_MS,
   REQUEST_READ_BUFFER,
   STORAGE_PROTOCOL,
@@ -304,6 +307,29 @@ async function dispatch(ctx: ServeContext, stream: Stream, reader: FrameReader, 
  * (ERR_TOO_SLOW) and the writer aborted, which frees its reservation.
  */
 async function receiveShare(reader: FrameReader, writer: ShareWriter, share: ShareCheck, limits: ServerLimits, deadline: AbortController): Promise<void> {
+  // Each DATA payload is copied out of the received pieces into one scratch buffer, reused frame after frame:
+  // the check hashes it and the writer is done with it once write() resolves (ShareWriter), so nothing keeps a
+  // view of it past the next frame. Joined into fresh memory instead, each block (about 341 KiB) was a new
+  // mapping under the daemons' mmap threshold, its pages faulted in one by one (about 1,000 per GiB received).
+  const scratch = receivePool.take(MAX_PAYLOAD_BYTES);
+  try {
+    await receiveInto(reader, writer, share, limits, deadline, scratch);
+  } finally {
+    receivePool.give(scratch); // every write() has settled here: receiveInto awaits each before the next frame
+  }
+}
+
+/** Scratch buffers of receiveShare: one per share being received, kept a while for the next. */
+const receivePool = new BufferPool({ maxBytes: RECEIVE_POOL_BYTES, idleMs: RECEIVE_POOL_IDLE_MS, unit: MAX_PAYLOAD_BYTES });
+
+async function receiveInto(
+  reader: FrameReader,
+  writer: ShareWriter,
+  share: ShareCheck,
+  limits: ServerLimits,
+  deadline: AbortController,
+  scratch: Uint8Array
+): Promise<void> {
   const started = Date.now();
   let received = 0;
   const check = setInterval(() => {
@@ -314,7 +340,7 @@ async function receiveShare(reader: FrameReader, writer: ShareWriter, share: Sha
   check.unref();
   try {
     for (;;) {
-      const f = await reader.next();
+      const f = await reader.next(scratch, 'prefix');
       if (!f) throw new ProtocolError('stream ended before commit');
       if (f.type === MSG.DATA) {
         if (Object.keys(f.header).length) throw new ProtocolError('DATA frames carry no header');

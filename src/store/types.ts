@@ -60,6 +60,7 @@ export interface WriteOptions {
 export interface ShareWriter {
   readonly expectedSize: number;
   readonly written: number;
+  /** `chunk` is the caller's again once this settles (the server reuses one buffer frame after frame): keep no view of it. */
   write(chunk: Uint8Array): Promise<void>;
   /** fsync, check size = expectedSize, rename into place, index. */
   commit(): Promise<ShareRecord>;

@@ -13,6 +13,7 @@ import { ProtocolError } from '../../src/net/errors.ts';
 
 const PROTOCOL = '/p2pbackup-test/answer-and-close/1';
 const BIG = '/p2pbackup-test/big-frames/1';
+const MIXED = '/p2pbackup-test/mixed-frames/1';
 // Three frames sent in many small pieces: a 200 KiB payload, another one, then one whose header is not JSON.
 const PAYLOAD = Uint8Array.from({ length: 200 * 1024 }, (_, i) => (i * 7 + 3) & 0xff);
 let a: Libp2p;
@@ -31,6 +32,16 @@ before(async () => {
     const bad = encodeFrame(MSG.OK, { lengths: [PAYLOAD.length] }, PAYLOAD).subarray();
     bad[4 + 3] = 0x7b + 1; // the header's '{' made '|'
     const all = Buffer.concat([encodeFrame(MSG.OK, { lengths: [PAYLOAD.length] }, PAYLOAD).subarray(), encodeFrame(MSG.OK, { n: 2 }, PAYLOAD).subarray(), bad]);
+    for (let at = 0; at < all.length; at += 10_000) stream.send(all.subarray(at, at + 10_000));
+    await stream.close();
+  });
+  // A payload, a smaller one, an empty one, then one bigger than the test's scratch buffer.
+  await b.handle(MIXED, async (stream) => {
+    const all = Buffer.concat(
+      [PAYLOAD, PAYLOAD.subarray(0, 1000), new Uint8Array(0), Buffer.concat([PAYLOAD, PAYLOAD])].map((p, i) =>
+        encodeFrame(MSG.DATA, i === 1 ? { n: 1 } : {}, p).subarray()
+      )
+    );
     for (let at = 0; at < all.length; at += 10_000) stream.send(all.subarray(at, at + 10_000));
     await stream.close();
   });
@@ -72,6 +83,36 @@ test('a payload of the length asked for lands in the given buffer, from the piec
     assert.ok(Buffer.from(f2!.payload).equals(PAYLOAD));
     assert.ok(other.every((x) => x === 0));
     await assert.rejects(reader.next(new Uint8Array(PAYLOAD.length)), (e: Error) => e instanceof ProtocolError && /JSON/.test(e.message));
+  } finally {
+    reader.release();
+    stream.abort(new Error('done'));
+  }
+});
+
+test("'prefix': payloads of at most the scratch's length land at its start, frame after frame; a bigger one gets memory of its own", async () => {
+  const stream = await a.dialProtocol(b.getMultiaddrs()[0], MIXED);
+  const reader = new FrameReader(stream, { idleMs: 5_000 });
+  try {
+    const scratch = new Uint8Array(PAYLOAD.length + 5);
+    const f1 = await reader.next(scratch, 'prefix');
+    assert.equal(f1!.payload.buffer, scratch.buffer);
+    assert.equal(f1!.payload.byteOffset, 0);
+    assert.ok(Buffer.from(f1!.payload).equals(PAYLOAD));
+    const f2 = await reader.next(scratch, 'prefix');
+    assert.deepEqual(f2!.header, { n: 1 }, 'the header is decoded as always');
+    assert.equal(f2!.payload.buffer, scratch.buffer, 'the same scratch again');
+    assert.ok(Buffer.from(f2!.payload).equals(PAYLOAD.subarray(0, 1000)));
+    const f3 = await reader.next(scratch, 'prefix');
+    assert.equal(f3!.payload.byteLength, 0);
+    scratch.fill(0xee);
+    const f4 = await reader.next(scratch, 'prefix');
+    assert.notEqual(f4!.payload.buffer, scratch.buffer, 'too big for the scratch: joined as before');
+    assert.ok(Buffer.from(f4!.payload).equals(Buffer.concat([PAYLOAD, PAYLOAD])));
+    assert.ok(
+      scratch.every((x) => x === 0xee),
+      'and the scratch untouched'
+    );
+    assert.equal(await reader.next(scratch, 'prefix'), null);
   } finally {
     reader.release();
     stream.abort(new Error('done'));
