@@ -100,6 +100,17 @@ test('a destroyed socket takes nothing; a connection without a replaceable sendD
     'no socket'
   );
   assert.equal(replaceable(undefined), false);
+  // One written as upstream's is (each buffer to this.socket.write) is replaced, once: a second call keeps it.
+  const upstreamLike = {
+    socket: p.client,
+    sendData(this: { socket: Socket }, data: Uint8Array[]) {
+      for (const buf of data) this.socket.write(buf);
+    }
+  };
+  assert.equal(corkWrites(upstreamLike), true);
+  assert.equal(upstreamLike.sendData, sendData);
+  assert.equal(corkWrites(upstreamLike), true, 'already corked');
+  assert.equal(upstreamLike.sendData, sendData);
 });
 
 test('every connection two product nodes open gets corked writes, and a stream between them carries 8 MiB whole', async () => {
