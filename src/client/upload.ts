@@ -129,18 +129,17 @@ export async function* shareSource(share: Uint8Array, signal?: AbortSignal): Asy
 
 export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: UploadOptions): Promise<UploadResult> {
   const size = bytes.length;
-  let taken: Uint8Array | null = null;
+  let memory: Uint8Array | null = null;
   let enc: ReturnType<typeof encodePack>;
   try {
-    taken = takeShareMemory(sharesBytes(size, o));
-    enc = encodePack(bytes, { k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal, into: taken });
+    memory = takeShareMemory(sharesBytes(size, o));
+    enc = encodePack(bytes, { k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal, into: memory });
   } catch (e) {
-    if (taken) giveShareMemory(taken);
+    if (memory) giveShareMemory(memory);
     throw e;
   } finally {
-    o.onConsumed?.();
+    o.onConsumed?.(); // `bytes` are not read again: the packer may seal its next pack into them
   }
-  const memory = taken;
   // Whether every write of a share that started ended in an answer: only then is no view of `memory` left on a
   // stream, and the memory goes back to the pool when the upload ends (also when it fails before any write).
   let answered = true;

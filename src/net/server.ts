@@ -312,24 +312,6 @@ async function receiveShare(reader: FrameReader, writer: ShareWriter, share: Sha
   // view of it past the next frame. Joined into fresh memory instead, each block (about 341 KiB) was a new
   // mapping under the daemons' mmap threshold, its pages faulted in one by one (about 1,000 per GiB received).
   const scratch = receivePool.take(MAX_PAYLOAD_BYTES);
-  try {
-    await receiveInto(reader, writer, share, limits, deadline, scratch);
-  } finally {
-    receivePool.give(scratch); // every write() has settled here: receiveInto awaits each before the next frame
-  }
-}
-
-/** Scratch buffers of receiveShare: one per share being received, kept a while for the next. */
-const receivePool = new BufferPool({ maxBytes: RECEIVE_POOL_BYTES, idleMs: RECEIVE_POOL_IDLE_MS, unit: MAX_PAYLOAD_BYTES });
-
-async function receiveInto(
-  reader: FrameReader,
-  writer: ShareWriter,
-  share: ShareCheck,
-  limits: ServerLimits,
-  deadline: AbortController,
-  scratch: Uint8Array
-): Promise<void> {
   const started = Date.now();
   let received = 0;
   const check = setInterval(() => {
@@ -359,5 +341,9 @@ async function receiveInto(
     }
   } finally {
     clearInterval(check);
+    receivePool.give(scratch); // every write() has settled here: each is awaited before the next frame is read
   }
 }
+
+/** Scratch buffers of receiveShare: one per share being received, kept a while for the next. */
+const receivePool = new BufferPool({ maxBytes: RECEIVE_POOL_BYTES, idleMs: RECEIVE_POOL_IDLE_MS, unit: MAX_PAYLOAD_BYTES });
