@@ -1,6 +1,6 @@
 // Big transient buffers (whole packs and pack ranges read back) given back after use and handed out again,
 // instead of allocated anew. A restore reads about its size again in pack buffers; allocated anew each time,
-// every buffer is fresh memory: its pages fault in one by one (a daemon's buffers over 128 KiB are their own
+// every buffer is fresh memory: its pages fault in one by one (a daemon's buffers of 1 MiB and more are their own
 // mappings, DAEMON_ENV), and every 64 MiB or so of new ArrayBuffer memory makes V8 run a full mark-compact
 // to find what it can free. The pool keeps at most `maxBytes` and lets everything go once unused for `idleMs`,
 // so an idle daemon holds none of it.

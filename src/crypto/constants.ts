@@ -9,7 +9,7 @@ export const TAG_BYTES = 16;
 /**
  * Native ChaCha20-Poly1305 is fed this many bytes per update(): one-shot calls on huge buffers are slow, and each
  * update() returns its output in fresh memory. 32 KiB pieces keep that memory small and reused (the daemons run
- * with MALLOC_MMAP_THRESHOLD_ 128 KiB, so 1 MiB pieces were each a new mapping and 256 page faults). Measured
+ * with MALLOC_MMAP_THRESHOLD_ 128 KiB, later 1 MiB, so 1 MiB pieces were each a new mapping and 256 page faults). Measured
  * sealing 1 GiB in 1 MiB chunks: 1 MiB pieces 1.5 s of CPU (1.0 s of it in the kernel), 64 KiB 0.7-0.9 s,
  * 32 KiB 0.5-0.6 s. The ciphertext does not depend on the piece size.
  */

@@ -88,8 +88,8 @@ export const PROBE_MIN_BYTES = 256 * 1024;
 export const PROBE_SLICES = 4;
 /**
  * 4 KiB: a probe of 16 KiB costs 0.05 ms in a daemon, one of 64 KiB (16 KiB slices) 0.7 ms, because zstd's
- * context for 64 KiB of input is over the daemons' 128 KiB mmap threshold (src/peer/swarm.ts DAEMON_ENV): a fresh
- * mapping faulted in page by page on every call. Per GiB of random chunks that was 0.7 s of the main thread.
+ * context for 64 KiB of input was over the daemons' mmap threshold of then (128 KiB; src/peer/swarm.ts DAEMON_ENV): a
+ * fresh mapping faulted in page by page on every call. Per GiB of random chunks that was 0.7 s of the main thread.
  */
 export const PROBE_SLICE_BYTES = 4 * 1024;
 /** The probe's input, reused: worthCompressing is synchronous and zstd copies what it keeps. */

@@ -310,7 +310,7 @@ async function receiveShare(reader: FrameReader, writer: ShareWriter, share: Sha
   // Each DATA payload is copied out of the received pieces into one scratch buffer, reused frame after frame:
   // the check hashes it and the writer is done with it once write() resolves (ShareWriter), so nothing keeps a
   // view of it past the next frame. Joined into fresh memory instead, each block (about 341 KiB) was a new
-  // mapping under the daemons' mmap threshold, its pages faulted in one by one (about 1,000 per GiB received).
+  // mapping under the daemons' mmap threshold of then (128 KiB), its pages faulted in one by one (about 1,000 per GiB received).
   const scratch = receivePool.take(MAX_PAYLOAD_BYTES);
   const started = Date.now();
   let received = 0;

@@ -39,16 +39,21 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16',
 
 /**
  * Environment every daemon is started with (here, deploy/entrypoint.sh and deploy/p2pbackup.service).
- * MALLOC_MMAP_THRESHOLD_=131072: glibc gives every allocation of 128 KiB or more its own mapping, returned to the
+ * MALLOC_MMAP_THRESHOLD_=1048576: glibc gives every allocation of 1 MiB or more its own mapping, returned to the
  * system when freed. Without it glibc raises that threshold each time such a block is freed (up to 32 MiB), so the
- * share frames and buffers of a backup (up to 1 MiB each) end up in the main heap, which only shrinks from its top:
- * after backing up /usr/share/doc the storage peers kept 100-120 MiB there while idle, the client 200 MiB (VmRSS
- * 160-180 and 370 MiB; with the variable 140-160 and 250, bench idle). The price is a page fault per 4 KiB of each
- * large buffer: 5-20% more client CPU in a bulk backup (256 MiB, two runs each on 2 busy cores: a rough figure), and
- * a /usr/share restore measured 13-15% slower in two pairs of runs whose wall times are themselves noisy.
+ * share frames and buffers of a backup end up in the main heap, which only shrinks from its top: after backing up
+ * /usr/share/doc the storage peers kept 100-120 MiB there while idle, the client 200 MiB (VmRSS 160-180 and 370
+ * MiB; with the variable 140-160 and 250, bench idle). The price is a page fault per 4 KiB of each large buffer.
+ * It was 128 KiB until 2026-12-04, where that price was most of the client's kernel time in a tree backup: zstd
+ * builds a new context for every chunk (Node's zstdCompressSync), 0.2-2 MiB that were a fresh mapping each time,
+ * cleared page by page (46% of the client's page faults; 426k faults in 15 s of a /usr/share backup, 210k at 1
+ * MiB). Measured at 128 KiB / 512 KiB / 1 MiB, interleaved, `bench backup --only tree` (/usr/share): backup
+ * 29.7, 30.6 / 23.0, 27.6 / 20.1, 24.3, 21.5 s; 1 GiB file unchanged (15.3, 14.8 / - / 14.8, 15.3 s). `bench idle
+ * --quick`: storage peers 129/178 / 126/175 / 128/177 MiB fresh/after a backup (unchanged); the client daemon
+ * after its backup 244 / 256 / 315 MiB: freed blocks under 1 MiB stay in its heap for the next backup.
  * glibc reads it when the process starts: it cannot be set from inside.
  */
-export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '1048576' };
 
 // Run from source (type stripping) or from the build in dist/, whichever this module is.
 const BIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/bin.ts' : '../cli/bin.js', import.meta.url));
