@@ -33,7 +33,7 @@ import {
   PROVIDE_TIMEOUT_MS,
   READ_REQUESTS_PER_PEER
 } from './constants.ts';
-import { limiter } from '../common/limit.ts';
+import { keyedLimiter } from '../common/limit.ts';
 import { parseSwarmKey } from './keys.ts';
 import { serveStorage } from './server.ts';
 import type { StorageServerOptions } from './server.ts';
@@ -194,7 +194,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   const connect = (peer: PeerId | Multiaddr, signal: AbortSignal) => paths.connect(peer as PeerId, signal).then((x) => x.connection);
 
   // READ requests in flight to one peer, over all its clients (StorageClientOptions.readGate).
-  const readGates = new Map<string, <T>(task: () => Promise<T>) => Promise<T>>();
+  const readGates = keyedLimiter(READ_REQUESTS_PER_PEER);
   const node: P2PNode = {
     libp2p,
     peerId: libp2p.peerId,
@@ -205,8 +205,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     storage(peer) {
       const target = typeof peer === 'string' ? (peer.startsWith('/') ? multiaddr(peer) : peerIdFromString(peer)) : peer;
       const key = 'toMultihash' in target ? target.toString() : (target.getComponents().findLast((c) => c.name === 'p2p')?.value ?? target.toString());
-      let readGate = readGates.get(key);
-      if (!readGate) readGates.set(key, (readGate = limiter(READ_REQUESTS_PER_PEER)));
+      const readGate = <T>(task: () => Promise<T>) => readGates.run(key, task);
       return new StorageClient(libp2p, target, { ...init.client, readGate, ...('toMultihash' in target ? { connect } : {}) });
     },
     async closestPeers(key, count, opts = {}) {

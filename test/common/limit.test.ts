@@ -2,7 +2,7 @@
 // queue of tens of thousands (a restore queues every file of a tree at once).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { limiter } from '../../src/common/limit.ts';
+import { keyedLimiter, limiter } from '../../src/common/limit.ts';
 
 test('limiter runs every task once, at most n at a time, in FIFO order', async () => {
   for (const [n, tasks] of [
@@ -49,4 +49,42 @@ test('limiter frees the slot when a task throws', async () => {
     /boom/
   );
   assert.equal(await run(async () => 7), 7);
+});
+
+test('keyedLimiter: n at a time per key, keys independent, and a key is forgotten once nothing of it runs or waits', async () => {
+  const gates = keyedLimiter(2);
+  const active = new Map<string, number>();
+  const peak = new Map<string, number>();
+  const task =
+    (key: string, fail = false) =>
+    async () => {
+      const now = (active.get(key) ?? 0) + 1;
+      active.set(key, now);
+      peak.set(key, Math.max(peak.get(key) ?? 0, now));
+      await new Promise((r) => setImmediate(r));
+      active.set(key, active.get(key)! - 1);
+      if (fail) throw new Error(`boom ${key}`);
+      return key;
+    };
+  const runs = [
+    ...Array.from({ length: 6 }, () => gates.run('a', task('a'))),
+    ...Array.from({ length: 3 }, () => gates.run('b', task('b'))),
+    gates.run('c', task('c', true))
+  ];
+  assert.equal(gates.size, 3, 'three keys with tasks running or waiting');
+  const settled = await Promise.allSettled(runs);
+  assert.deepEqual(
+    settled.map((s) => (s.status === 'fulfilled' ? s.value : 'rejected')),
+    ['a', 'a', 'a', 'a', 'a', 'a', 'b', 'b', 'b', 'rejected']
+  );
+  assert.equal(peak.get('a'), 2);
+  assert.equal(peak.get('b'), 2);
+  assert.equal(gates.size, 0, 'every key forgotten once its tasks settled, a failed one too');
+  // A key used again gets a fresh limiter of the same size.
+  await Promise.all(Array.from({ length: 4 }, () => gates.run('a', task('a'))));
+  assert.equal(peak.get('a'), 2);
+  assert.equal(gates.size, 0);
+  // 10,000 one-off keys (peer ids that came and went) leave nothing behind.
+  await Promise.all(Array.from({ length: 10_000 }, (_, i) => gates.run(`peer-${i}`, async () => i)));
+  assert.equal(gates.size, 0);
 });
