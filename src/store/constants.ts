@@ -23,8 +23,9 @@ export const MAX_SLOT_LEASE_MS = 62 * 24 * 3600 * 1000;
  */
 export const MAX_SLOTS_PER_OWNER = 256;
 /**
- * Share uploads one owner may have in progress here at once: a backup runs about ten uploads, each with at
- * most one share per peer (BACKUP_CONCURRENCY + PACK_UPLOADS_IN_FLIGHT), so 16 leaves room for a repair.
+ * Share uploads one owner may have in progress here at once: a backup runs at most 8 pack uploads (its data and
+ * metadata packers, PACK_UPLOADS_IN_FLIGHT each), each with at most one share per peer, so 16 leaves room for a
+ * repair.
  */
 export const MAX_OPEN_WRITES_PER_OWNER = 16;
 /**
