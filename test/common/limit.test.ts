@@ -88,3 +88,32 @@ test('keyedLimiter: n at a time per key, keys independent, and a key is forgotte
   await Promise.all(Array.from({ length: 10_000 }, (_, i) => gates.run(`peer-${i}`, async () => i)));
   assert.equal(gates.size, 0);
 });
+
+test('keyedLimiter keeps a key while any of its tasks runs or waits: a task started then shares the same bound', async () => {
+  const gates = keyedLimiter(2);
+  let active = 0;
+  let peak = 0;
+  const releases: (() => void)[] = [];
+  const tick = () => new Promise((r) => setImmediate(r));
+  const task = () =>
+    gates.run('a', async () => {
+      peak = Math.max(peak, ++active);
+      await new Promise<void>((r) => releases.push(r));
+      active--;
+    });
+  const first = [task(), task(), task()]; // two run, one waits
+  await tick();
+  releases.shift()!(); // one ends, the waiting one starts: the key still has two tasks
+  await tick();
+  const later = [task(), task()]; // must queue behind the same gate, not start under a fresh one
+  await tick();
+  assert.equal(peak, 2);
+  assert.equal(gates.size, 1);
+  while (releases.length) {
+    releases.shift()!();
+    await tick();
+  }
+  await Promise.all([...first, ...later]);
+  assert.equal(peak, 2, 'never more than 2 at once for the key');
+  assert.equal(gates.size, 0);
+});
