@@ -44,7 +44,7 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16',
  * share frames and buffers of a backup end up in the main heap, which only shrinks from its top: after backing up
  * /usr/share/doc the storage peers kept 100-120 MiB there while idle, the client 200 MiB (VmRSS 160-180 and 370
  * MiB; with the variable 140-160 and 250, bench idle). The price is a page fault per 4 KiB of each large buffer.
- * It was 128 KiB until 2026-12-04, where that price was most of the client's kernel time in a tree backup: zstd
+ * It was 128 KiB until 2026-12-04, where that price was heaviest in a tree backup (perf, page-fault events): zstd
  * builds a new context for every chunk (Node's zstdCompressSync), 0.2-2 MiB that were a fresh mapping each time,
  * cleared page by page (46% of the client's page faults; 426k faults in 15 s of a /usr/share backup, 210k at 1
  * MiB). Measured at 128 KiB / 512 KiB / 1 MiB, interleaved, `bench backup --only tree` (/usr/share): backup

@@ -18,7 +18,8 @@ export const PACK_TARGET_BYTES = 16 << 20;
 export const PACK_FIRST_BYTES = 2 << 20;
 /**
  * Packs uploading at once while the next one fills: backup memory is about (this + 1) packs and their shares.
- * 4, not 2: a pack's upload ends with its slowest peer, so with 2 the packer often waited on one straggler.
+ * 4, not 2, measured (the likely reason, not traced: a pack's upload ends with its slowest peer, so with 2 the
+ * packer waits on a straggler more often).
  * `bench backup --only file` (1 GiB), four interleaved pairs 2 / 4: backup 20.7, 17.5, 16.9, 14.4 s / 16.3, 15.2,
  * 15.6, 15.1 s (medians 17.2 / 15.4), client peak RSS 367-398 / 372-400 MiB; /usr/share, two pairs: 25.0, 20.8 /
  * 22.5, 20.4 s. 3 and 6 once each: 14.5 s. Each owner upload is one open write per peer
