@@ -132,8 +132,11 @@ test('a daemon stopped the moment its daemon.json appears stops cleanly (its sig
   for (let i = 0; i < 3; i++) {
     const home = join(tmp.dir, `quick-stop-${i}`);
     assert.equal((await cli(['--home', home, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--offer', '0'])).code, 0);
-    const child = spawn(process.execPath, [BIN, '--home', home, 'daemon'], { stdio: 'ignore' });
-    const exit = new Promise<{ code: number | null; signal: string | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    const child = spawn(process.execPath, [BIN, '--home', home, 'daemon'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = ''; // its log lines and any error, for the message of a failure
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exit = new Promise<{ code: number | null; signal: string | null }>((r) => child.once('close', (code, signal) => r({ code, signal })));
     const w = watch(home, (_event, name) => {
       if (name === 'daemon.json' && existsSync(join(home, 'daemon.json'))) {
         w.close();
@@ -141,7 +144,7 @@ test('a daemon stopped the moment its daemon.json appears stops cleanly (its sig
       }
     });
     try {
-      assert.deepEqual(await exit, { code: 0, signal: null }, `run ${i}: a clean exit, not death by the signal`);
+      assert.deepEqual(await exit, { code: 0, signal: null }, `run ${i}: a clean exit, not death by the signal; its output:\n${output}`);
     } finally {
       w.close();
       child.kill('SIGKILL');
