@@ -1,4 +1,4 @@
-// `node bench/index.ts backup [--json] [--quick] [--tree PATH] [--file-size 1GiB] [--samples N] [--only tree|file] [--restic PATH]`:
+// `node bench/index.ts backup [--json] [--quick] [--tree PATH] [--tree2 PATH] [--file-size 1GiB] [--samples N] [--only tree|file] [--fresh-only] [--restic PATH]`:
 // backup (first), backup again with nothing changed, and restore of the latest snapshot, for a real tree
 // (default /usr/share) and for one random file (default 1 GiB), by p2pbackup into a local swarm (5 storage
 // peers + the client daemon, one process each, loopback, 3-of-5, happy 4) and by restic (the Debian package)
@@ -9,10 +9,18 @@
 //   cache, no shares) and a fresh restic repository and cache dir. So "backup" is always a first backup and
 //   "backup-unchanged" is the second one, with the first as its parent (our backup cache / restic's parent
 //   snapshot), and "restore" restores the latest snapshot into a new empty dir.
+// - Then two rows on the swarm / repository that now holds data, as people run it (skipped with --fresh-only):
+//   "restore-again" restores the same snapshot once more into another new dir (after the first restore), and
+//   "backup-held" backs up a second dataset into the same swarm / repository: for the tree, --tree2 (default
+//   /usr/include; --quick /usr/share/i18n), for the file, a second random file of the same size (nothing in
+//   common with the first). Its files / MB columns are the second dataset's.
 // - Page cache: before the first sample the bench reads every file of the dataset once (that walk also gives
 //   the expected file count and bytes), so both tools read their input from the page cache; in addition the
 //   order alternates per sample (sample 1: restic first, sample 2: p2pbackup first, ...). Restores are not
-//   fsynced by either tool; nothing here drops caches.
+//   fsynced by either tool; nothing here drops caches. Before every measured op the bench runs sync(1), not
+//   timed: no op pays for the writeback of the one before (a restore leaves the dataset's bytes dirty, and the
+//   next op's fsyncs, of our storage peers or restic's pack files, waited behind them: /usr/share backups took
+//   19-27 s depending on what ran before).
 // - Wall time: ours from the API request (POST /api/backup, POST /api/restore) to its { result } line, the
 //   daemons being already up (that is how the product runs); restic's is the whole command (process start,
 //   repository open with its scrypt key derivation, the work), as its users run it. MB/s = dataset bytes
@@ -47,13 +55,17 @@ const RESTIC_PASSWORD = 'p2pbackup-bench'; // a throwaway repository in a temp d
 export const INSTALL_HINT = 'install it with `apt-get install -y restic` (Debian package) to compare';
 
 export type Op = 'backup' | 'backup-unchanged' | 'restore';
+/** Ops on a swarm / repository that already holds the dataset (after the three above). */
+export type HeldOp = 'restore-again' | 'backup-held';
+export const HELD_OPS: readonly HeldOp[] = ['restore-again', 'backup-held'];
+type Results = Record<Op, Measure> & Partial<Record<HeldOp, Measure>>;
 /** 'floor': the transport alone moving the same bytes between the same processes (bench/floor-transport.ts). */
 export type Impl = 'p2pbackup' | 'restic' | 'floor';
 export const OPS: readonly Op[] = ['backup', 'backup-unchanged', 'restore'];
 
 export interface BackupRow {
   dataset: string;
-  op: Op;
+  op: Op | HeldOp;
   impl: Impl;
   /** Median wall time over the samples; null when the implementation is unavailable. */
   seconds: number | null;
@@ -83,6 +95,8 @@ export interface Dataset {
   bytes: number;
   /** Single-file dataset: the file's sha256 (hex). */
   sha256?: string;
+  /** The second dataset backed up into the swarm that holds this one (row backup-held), made when needed. */
+  second?: () => Promise<Dataset>;
 }
 
 export interface Measure {
@@ -129,19 +143,28 @@ export async function walk(root: string, read: boolean, hash = false): Promise<{
 
 // ---- p2pbackup side ------------------------------------------------------------------------------
 
-/** The two datasets, made when their turn comes: a real tree (walked), and one random file in scope.dir. */
-export function datasetMakers(scope: BenchScope, bench: string, tree: string, fileSize: number, only = 'all'): (() => Promise<Dataset>)[] {
+/** The two datasets, made when their turn comes: a real tree (walked), and one random file in scope.dir; with
+ *  tree2 (not null) each also makes its second dataset (row backup-held): tree2 walked (none for '') and another random file. */
+export function datasetMakers(
+  scope: BenchScope,
+  bench: string,
+  tree: string,
+  fileSize: number,
+  only = 'all',
+  tree2: string | null = null
+): (() => Promise<Dataset>)[] {
   const out: (() => Promise<Dataset>)[] = [];
-  if (only !== 'file') out.push(async () => ({ name: tree, path: tree, ...(await walk(tree, false)) }));
-  if (only !== 'tree') {
-    out.push(async () => {
-      const dir = join(scope.dir, 'file-data');
-      await mkdir(dir);
-      note(`${bench}: generating ${formatBytes(fileSize)} of random bytes`);
-      const sha256 = await generate(join(dir, 'random.bin'), fileSize);
-      return { name: `random ${formatBytes(fileSize)}`, path: dir, files: 1, bytes: fileSize, sha256 };
-    });
-  }
+  const walked = async (path: string): Promise<Dataset> => ({ name: path, path, ...(await walk(path, false)) });
+  const random = async (sub: string): Promise<Dataset> => {
+    const dir = join(scope.dir, sub);
+    await mkdir(dir);
+    note(`${bench}: generating ${formatBytes(fileSize)} of random bytes`);
+    const sha256 = await generate(join(dir, 'random.bin'), fileSize);
+    return { name: `random ${formatBytes(fileSize)}`, path: dir, files: 1, bytes: fileSize, sha256 };
+  };
+  // tree2: null, no held rows; '' held rows but no second tree.
+  if (only !== 'file') out.push(async () => ({ ...(await walked(tree)), ...(tree2 ? { second: () => walked(tree2) } : {}) }));
+  if (only !== 'tree') out.push(async () => ({ ...(await random('file-data')), ...(tree2 !== null ? { second: () => random('file-data-2') } : {}) }));
   return out;
 }
 
@@ -170,6 +193,11 @@ async function operation(api: ApiClient, path: string, json: unknown, signal: Ab
   });
 }
 
+/** Write back every dirty page (sync(1)) so that the op about to be measured does not wait for the last one's. */
+export function settleDisk(): void {
+  spawnSync('sync', { stdio: 'ignore' });
+}
+
 /** Reset VmHWM to the current RSS (Linux >= 4.0, root or same user); false if refused. */
 export async function resetPeak(pid: number): Promise<boolean> {
   try {
@@ -187,6 +215,7 @@ export async function measureOp<T>(
   fn: () => Promise<T>,
   flagsOut: { cumulativeRss: boolean }
 ): Promise<{ r: T; m: Omit<Measure, 'files' | 'bytes'> & { peerRssMB: number[] } }> {
+  settleDisk();
   for (const pid of pids) if (!(await resetPeak(pid))) flagsOut.cumulativeRss = true;
   const cpu0 = await Promise.all(pids.map((p) => usage(p)));
   const t0 = performance.now();
@@ -198,7 +227,7 @@ export async function measureOp<T>(
   return { r, m: { seconds, peakRssMB: after[0].peakRssMB, peerPeakRssMB: Math.max(...peerRssMB), peerRssMB, cpuSeconds } };
 }
 
-async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { cumulativeRss: boolean }): Promise<Record<Op, Measure>> {
+async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { cumulativeRss: boolean }, held: Held | null): Promise<Results> {
   const swarm = await scope.startSwarm(sub, PEERS);
   const home = join(scope.dir, sub);
   try {
@@ -206,34 +235,53 @@ async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { 
     const api = await ApiClient.at(info.client.apiUrl, homePaths(home));
     const pids = [info.client.pid, ...info.peers.map((p) => p.pid)];
     const measure = (fn: () => Promise<any>) => measureOp(pids, fn, flagsOut);
-    const backupOnce = () => operation(api, '/api/backup', { path: ds.path }, scope.signal);
-    const checkBackup = (op: Op, folder: any): Measure['files'] => {
+    const backupOnce = (path = ds.path) => operation(api, '/api/backup', { path }, scope.signal);
+    const checkBackup = (op: Op | HeldOp, folder: any, d = ds): Measure['files'] => {
       const st = folder.lastStats;
       if (!st) throw new Error(`p2pbackup ${op} of ${ds.name}: no stats in the result`);
       if (st.skipped?.length)
         throw new Error(`p2pbackup ${op} of ${ds.name} skipped ${st.skipped.length} item(s), e.g. ${st.skipped[0].path}: ${st.skipped[0].error}`);
-      if (st.files !== ds.files || st.bytesTotal !== ds.bytes)
-        throw new Error(`p2pbackup ${op} of ${ds.name}: ${st.files} files / ${st.bytesTotal} bytes, the dataset has ${ds.files} / ${ds.bytes}`);
+      if (st.files !== d.files || st.bytesTotal !== d.bytes)
+        throw new Error(`p2pbackup ${op} of ${d.name}: ${st.files} files / ${st.bytesTotal} bytes, the dataset has ${d.files} / ${d.bytes}`);
       if (op === 'backup-unchanged' && st.unchanged !== st.files)
         note(`backup: warning: p2pbackup ${op}: only ${st.unchanged} of ${st.files} files found unchanged`);
       return st.files;
     };
-    const res = {} as Record<Op, Measure>;
-    const b1 = await measure(backupOnce);
+    const res = {} as Results;
+    const b1 = await measure(() => backupOnce());
     res.backup = { ...b1.m, files: checkBackup('backup', b1.r), bytes: b1.r.lastStats.bytesTotal };
-    const b2 = await measure(backupOnce);
+    const b2 = await measure(() => backupOnce());
     res['backup-unchanged'] = { ...b2.m, files: checkBackup('backup-unchanged', b2.r), bytes: b2.r.lastStats.bytesTotal };
-    const target = join(home, 'restored');
-    const rs = await measure(() => operation(api, '/api/restore', { cap: b2.r.rootCap, target, overwrite: 'always' }, scope.signal));
-    if (rs.r.stats?.failed?.length)
-      throw new Error(`p2pbackup restore of ${ds.name}: ${rs.r.stats.failed.length} failed, e.g. ${rs.r.stats.failed[0].path}: ${rs.r.stats.failed[0].error}`);
-    const got = await verifyRestore('p2pbackup', ds, target);
-    res.restore = { ...rs.m, ...got };
+    const restoreInto = async (op: 'restore' | 'restore-again', target: string) => {
+      const rs = await measure(() => operation(api, '/api/restore', { cap: b2.r.rootCap, target, overwrite: 'always' }, scope.signal));
+      if (rs.r.stats?.failed?.length)
+        throw new Error(`p2pbackup ${op} of ${ds.name}: ${rs.r.stats.failed.length} failed, e.g. ${rs.r.stats.failed[0].path}: ${rs.r.stats.failed[0].error}`);
+      res[op] = { ...rs.m, ...(await verifyRestore('p2pbackup', ds, target)) };
+      await scope.discard(target); // kept until the bench ends (README: a mass delete slows the next file creation)
+    };
+    await restoreInto('restore', join(home, 'restored'));
+    if (held) {
+      await restoreInto('restore-again', join(home, 'restored-again'));
+      if (held.second) {
+        const b3 = await measure(() => backupOnce(held.second!.path));
+        res['backup-held'] = { ...b3.m, files: checkBackup('backup-held', b3.r, held.second), bytes: b3.r.lastStats.bytesTotal };
+      }
+    }
     return res;
+  } catch (err) {
+    // The client daemon's last words, before its home is discarded.
+    const tail = (await readFile(homePaths(home).log, 'utf8').catch(() => '')).split('\n').slice(-20).join('\n');
+    note(`backup: p2pbackup failed on ${ds.name}; the client daemon's log ends:\n${tail}`);
+    throw err;
   } finally {
     await swarm.stop();
     await scope.discard(home);
   }
+}
+
+/** The rows on a swarm / repository that holds data: restore-again always, backup-held when there is a second dataset. */
+export interface Held {
+  second?: Dataset;
 }
 
 export async function verifyRestore(impl: Impl, ds: Dataset, target: string): Promise<{ files: number; bytes: number }> {
@@ -302,7 +350,7 @@ async function runTool(scope: BenchScope, restic: string, args: string[], env: N
   };
 }
 
-export async function runRestic(scope: BenchScope, restic: string, gnuTime: boolean, ds: Dataset, sub: string): Promise<Record<Op, Measure>> {
+export async function runRestic(scope: BenchScope, restic: string, gnuTime: boolean, ds: Dataset, sub: string, held: Held | null = null): Promise<Results> {
   const dir = join(scope.dir, sub);
   await mkdir(dir, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env, RESTIC_REPOSITORY: join(dir, 'repo'), RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(dir, 'cache') };
@@ -310,17 +358,18 @@ export async function runRestic(scope: BenchScope, restic: string, gnuTime: bool
   delete env.RESTIC_PASSWORD_COMMAND;
   try {
     await runTool(scope, restic, ['init'], env, false);
-    const res = {} as Record<Op, Measure>;
-    for (const op of ['backup', 'backup-unchanged'] as const) {
-      const r = await runTool(scope, restic, ['backup', '--json', ds.path], env, gnuTime);
+    const res = {} as Results;
+    const backupAs = async (op: Op | HeldOp, d: Dataset) => {
+      settleDisk();
+      const r = await runTool(scope, restic, ['backup', '--json', d.path], env, gnuTime);
       const summary = r.stdout
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l))
         .find((m) => m.message_type === 'summary');
-      if (!summary) throw new Error(`restic ${op} of ${ds.name}: no summary in its --json output`);
-      if (summary.total_files_processed !== ds.files)
-        note(`backup: warning: restic ${op} of ${ds.name} processed ${summary.total_files_processed} files, the dataset has ${ds.files}`);
+      if (!summary) throw new Error(`restic ${op} of ${d.name}: no summary in its --json output`);
+      if (summary.total_files_processed !== d.files)
+        note(`backup: warning: restic ${op} of ${d.name} processed ${summary.total_files_processed} files, the dataset has ${d.files}`);
       if (op === 'backup-unchanged' && summary.files_unmodified !== summary.total_files_processed)
         note(`backup: warning: restic ${op}: only ${summary.files_unmodified} of ${summary.total_files_processed} files unmodified`);
       res[op] = {
@@ -330,10 +379,21 @@ export async function runRestic(scope: BenchScope, restic: string, gnuTime: bool
         files: summary.total_files_processed,
         bytes: summary.total_bytes_processed
       };
+    };
+    await backupAs('backup', ds);
+    await backupAs('backup-unchanged', ds);
+    const restoreInto = async (op: 'restore' | 'restore-again', target: string) => {
+      settleDisk();
+      const r = await runTool(scope, restic, ['restore', 'latest', '--target', target], env, gnuTime);
+      res[op] = { seconds: r.seconds, peakRssMB: r.peakRssMB, cpuSeconds: r.cpuSeconds, ...(await verifyRestore('restic', ds, target)) };
+      await scope.discard(target); // kept until the bench ends (README: a mass delete slows the next file creation)
+    };
+    await restoreInto('restore', join(dir, 'restored'));
+    if (held) {
+      await restoreInto('restore-again', join(dir, 'restored-again'));
+      // After restore-again, which restores "latest".
+      if (held.second) await backupAs('backup-held', held.second);
     }
-    const target = join(dir, 'restored');
-    const r = await runTool(scope, restic, ['restore', 'latest', '--target', target], env, gnuTime);
-    res.restore = { seconds: r.seconds, peakRssMB: r.peakRssMB, cpuSeconds: r.cpuSeconds, ...(await verifyRestore('restic', ds, target)) };
     return res;
   } finally {
     await scope.discard(dir);
@@ -359,6 +419,18 @@ export async function run(argv: string[]): Promise<void> {
   const only = arg(flags.rest, '--only', 'all');
   if (!['all', 'tree', 'file'].includes(only)) throw new Error('--only must be tree or file');
   const resticArg = flags.rest.includes('--restic') ? arg(flags.rest, '--restic', '') : null;
+  const freshOnly = flags.rest.includes('--fresh-only');
+  let tree2: string | null = freshOnly ? null : resolve(arg(flags.rest, '--tree2', flags.quick ? '/usr/share/i18n' : '/usr/include'));
+  if (
+    tree2 !== null &&
+    !(await lstat(tree2).then(
+      (st) => st.isDirectory(),
+      () => false
+    ))
+  ) {
+    note(`backup: --tree2 ${tree2} is not a directory: no backup-held row for the tree`);
+    tree2 = '';
+  }
 
   const found = findRestic(resticArg);
   const restic = 'restic' in found ? found.restic : null;
@@ -375,7 +447,7 @@ export async function run(argv: string[]): Promise<void> {
   const rssFlags = { cumulativeRss: false };
   let resticInfo = '';
   try {
-    const datasets = datasetMakers(scope, 'backup', tree, fileSize, only);
+    const datasets = datasetMakers(scope, 'backup', tree, fileSize, only, tree2);
     for (const make of datasets) {
       const ds = await make();
       note(`backup: dataset ${ds.name}: ${ds.files} regular files, ${(ds.bytes / 1e6).toFixed(1)} MB; reading it once to warm the page cache`);
@@ -383,7 +455,17 @@ export async function run(argv: string[]): Promise<void> {
       const warm = await walk(ds.path, true);
       if (warm.files !== ds.files || warm.bytes !== ds.bytes) throw new Error(`${ds.path} changed while the bench walked it`);
       note(`backup:   read in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      const got: Record<Impl, Partial<Record<Op, Measure>>[]> = { p2pbackup: [], restic: [], floor: [] };
+      let held: Held | null = null;
+      if (tree2 !== null) {
+        held = {};
+        if (ds.second) {
+          const second = await ds.second();
+          note(`backup: second dataset ${second.name} (row backup-held): ${second.files} regular files, ${(second.bytes / 1e6).toFixed(1)} MB; warming it`);
+          await walk(second.path, true);
+          held.second = second;
+        }
+      }
+      const got: Record<Impl, Partial<Record<Op | HeldOp, Measure>>[]> = { p2pbackup: [], restic: [], floor: [] };
       for (let s = 0; s < samples; s++) {
         const order: Impl[] = s % 2 === 0 ? ['restic', 'p2pbackup'] : ['p2pbackup', 'restic'];
         for (const impl of order) {
@@ -392,11 +474,14 @@ export async function run(argv: string[]): Promise<void> {
             `backup: ${ds.name}: sample ${s + 1}/${samples}: ${impl}${impl === 'p2pbackup' ? ` (fresh swarm of ${PEERS} peers + client)` : ' (fresh local repository)'}`
           );
           const sub = `${impl}-${rows.length}-${s}`;
-          const m = impl === 'p2pbackup' ? await runOurs(scope, ds, sub, rssFlags) : await runRestic(scope, restic!, gnuTime, ds, sub);
-          for (const op of OPS)
-            note(
-              `backup:   ${op.padEnd(16)} ${m[op].seconds.toFixed(2)} s  ${(ds.bytes / 1e6 / m[op].seconds).toFixed(1)} MB/s  peak RSS ${m[op].peakRssMB} MiB${m[op].peerPeakRssMB !== undefined ? ` (peers ≤ ${m[op].peerPeakRssMB})` : ''}  CPU ${m[op].cpuSeconds.toFixed(1)} s`
-            );
+          const m = impl === 'p2pbackup' ? await runOurs(scope, ds, sub, rssFlags, held) : await runRestic(scope, restic!, gnuTime, ds, sub, held);
+          for (const op of [...OPS, ...HELD_OPS]) {
+            const x = m[op];
+            if (x)
+              note(
+                `backup:   ${op.padEnd(16)} ${x.seconds.toFixed(2)} s  ${(x.bytes / 1e6 / x.seconds).toFixed(1)} MB/s  peak RSS ${x.peakRssMB} MiB${x.peerPeakRssMB !== undefined ? ` (peers ≤ ${x.peerPeakRssMB})` : ''}  CPU ${x.cpuSeconds.toFixed(1)} s`
+              );
+          }
           got[impl].push(m);
         }
         note(`backup: ${ds.name}: sample ${s + 1}/${samples}: transport floor (the same bytes over libp2p between ${PEERS} + 1 processes, nothing else)`);
@@ -413,7 +498,8 @@ export async function run(argv: string[]): Promise<void> {
           `backup:   floor push ${fl.push.seconds.toFixed(2)} s (CPU ${fl.push.cpuSeconds.toFixed(1)} s), pull ${fl.pull.seconds.toFixed(2)} s (CPU ${fl.pull.cpuSeconds.toFixed(1)} s)`
         );
       }
-      for (const op of OPS) {
+      for (const op of [...OPS, ...HELD_OPS]) {
+        if (!got.p2pbackup.some((m) => m[op]) && !got.restic.some((m) => m[op])) continue;
         const rowOf = (impl: Impl): BackupRow => {
           const ms = got[impl].map((m) => m[op]).filter((m) => m !== undefined);
           if (!ms.length)
@@ -437,7 +523,7 @@ export async function run(argv: string[]): Promise<void> {
             op,
             impl,
             seconds: +seconds.toFixed(3),
-            mbps: +(ds.bytes / 1e6 / seconds).toFixed(1),
+            mbps: +(last.bytes / 1e6 / seconds).toFixed(1),
             peakRssMB: impl === 'floor' ? null : Math.max(...ms.map((m) => m.peakRssMB)),
             files: impl === 'floor' ? null : last.files,
             bytes: last.bytes,
@@ -450,13 +536,14 @@ export async function run(argv: string[]): Promise<void> {
         const theirs = rowOf('restic');
         ours.vsRestic = ours.seconds !== null && theirs.seconds ? +(ours.seconds / theirs.seconds).toFixed(2) : null;
         rows.push(ours, theirs);
-        if (op !== 'backup-unchanged') {
+        if (op === 'backup' || op === 'restore') {
           const floor = rowOf('floor');
           floor.vsRestic = floor.seconds !== null && theirs.seconds ? +(floor.seconds / theirs.seconds).toFixed(2) : null;
           rows.push(floor);
         }
       }
       if (only === 'all' && ds.sha256 !== undefined) await rm(ds.path, { recursive: true, force: true });
+      if (held?.second?.sha256 !== undefined) await rm(held.second.path, { recursive: true, force: true });
     }
     if (restic) resticInfo = found && 'version' in found ? found.version : '';
   } finally {
@@ -479,6 +566,10 @@ export async function run(argv: string[]): Promise<void> {
     `Peak RSS MiB: ours = client daemon during the op${rssFlags.cumulativeRss ? ' (CUMULATIVE since daemon start: clear_refs was refused)' : ''}, peers = highest storage peer; restic = its process.`
   );
   out('CPU s = user+sys (ours: client + 5 peers). ours/restic = wall time ratio (target: <= 1).');
+  if (tree2 !== null)
+    out(
+      `On the swarm / repository that then holds the dataset: restore-again = the same snapshot restored once more (into a new dir); backup-held = a second dataset (${tree2 || 'none for the tree'}; a second random file for the file) backed up into it: its files and MB are the second dataset's.`
+    );
   out(`floor = the transport alone (bench/floor-transport.ts): the dataset's share bytes (${PEERS}/${K} of it) pushed from a client process to`);
   out(
     `${PEERS} peer processes, and the dataset's bytes pulled from ${K} of them, over libp2p (TCP + Noise + Yamux, loopback, ${STREAMS_PER_PEER} streams per peer);`
