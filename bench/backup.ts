@@ -143,15 +143,15 @@ export async function walk(root: string, read: boolean, hash = false): Promise<{
 
 // ---- p2pbackup side ------------------------------------------------------------------------------
 
-/** The two datasets, made when their turn comes: a real tree (walked), and one random file in scope.dir; with
- *  tree2 (not null) each also makes its second dataset (row backup-held): tree2 walked (none for '') and another random file. */
+/** The two datasets, made when their turn comes: a real tree (walked), and one random file in scope.dir. With
+ *  `second`, each can make its second dataset (row backup-held): `second.tree` walked (if any), another random file. */
 export function datasetMakers(
   scope: BenchScope,
   bench: string,
   tree: string,
   fileSize: number,
   only = 'all',
-  tree2: string | null = null
+  second: { tree: string | null } | null = null
 ): (() => Promise<Dataset>)[] {
   const out: (() => Promise<Dataset>)[] = [];
   const walked = async (path: string): Promise<Dataset> => ({ name: path, path, ...(await walk(path, false)) });
@@ -162,9 +162,9 @@ export function datasetMakers(
     const sha256 = await generate(join(dir, 'random.bin'), fileSize);
     return { name: `random ${formatBytes(fileSize)}`, path: dir, files: 1, bytes: fileSize, sha256 };
   };
-  // tree2: null, no held rows; '' held rows but no second tree.
+  const tree2 = second?.tree;
   if (only !== 'file') out.push(async () => ({ ...(await walked(tree)), ...(tree2 ? { second: () => walked(tree2) } : {}) }));
-  if (only !== 'tree') out.push(async () => ({ ...(await random('file-data')), ...(tree2 !== null ? { second: () => random('file-data-2') } : {}) }));
+  if (only !== 'tree') out.push(async () => ({ ...(await random('file-data')), ...(second ? { second: () => random('file-data-2') } : {}) }));
   return out;
 }
 
@@ -419,17 +419,18 @@ export async function run(argv: string[]): Promise<void> {
   const only = arg(flags.rest, '--only', 'all');
   if (!['all', 'tree', 'file'].includes(only)) throw new Error('--only must be tree or file');
   const resticArg = flags.rest.includes('--restic') ? arg(flags.rest, '--restic', '') : null;
-  const freshOnly = flags.rest.includes('--fresh-only');
-  let tree2: string | null = freshOnly ? null : resolve(arg(flags.rest, '--tree2', flags.quick ? '/usr/share/i18n' : '/usr/include'));
-  if (
-    tree2 !== null &&
-    !(await lstat(tree2).then(
-      (st) => st.isDirectory(),
-      () => false
-    ))
-  ) {
+  // The rows on a swarm that holds data (restore-again, backup-held) unless --fresh-only; the tree's second
+  // dataset only if it is a directory here.
+  const heldRows = !flags.rest.includes('--fresh-only');
+  let tree2: string | null = resolve(arg(flags.rest, '--tree2', flags.quick ? '/usr/share/i18n' : '/usr/include'));
+  const isDir = await lstat(tree2).then(
+    (st) => st.isDirectory(),
+    () => false
+  );
+  if (!heldRows) tree2 = null;
+  else if (!isDir) {
     note(`backup: --tree2 ${tree2} is not a directory: no backup-held row for the tree`);
-    tree2 = '';
+    tree2 = null;
   }
 
   const found = findRestic(resticArg);
@@ -447,21 +448,25 @@ export async function run(argv: string[]): Promise<void> {
   const rssFlags = { cumulativeRss: false };
   let resticInfo = '';
   try {
-    const datasets = datasetMakers(scope, 'backup', tree, fileSize, only, tree2);
-    for (const make of datasets) {
-      const ds = await make();
-      note(`backup: dataset ${ds.name}: ${ds.files} regular files, ${(ds.bytes / 1e6).toFixed(1)} MB; reading it once to warm the page cache`);
+    const datasets = datasetMakers(scope, 'backup', tree, fileSize, only, heldRows ? { tree: tree2 } : null);
+    /** Read every file of a dataset once (the page cache), checking that it is still what its walk counted. */
+    const warmUp = async (ds: Dataset) => {
       const t0 = performance.now();
       const warm = await walk(ds.path, true);
       if (warm.files !== ds.files || warm.bytes !== ds.bytes) throw new Error(`${ds.path} changed while the bench walked it`);
       note(`backup:   read in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    };
+    for (const make of datasets) {
+      const ds = await make();
+      note(`backup: dataset ${ds.name}: ${ds.files} regular files, ${(ds.bytes / 1e6).toFixed(1)} MB; reading it once to warm the page cache`);
+      await warmUp(ds);
       let held: Held | null = null;
-      if (tree2 !== null) {
+      if (heldRows) {
         held = {};
         if (ds.second) {
           const second = await ds.second();
           note(`backup: second dataset ${second.name} (row backup-held): ${second.files} regular files, ${(second.bytes / 1e6).toFixed(1)} MB; warming it`);
-          await walk(second.path, true);
+          await warmUp(second);
           held.second = second;
         }
       }
@@ -566,9 +571,9 @@ export async function run(argv: string[]): Promise<void> {
     `Peak RSS MiB: ours = client daemon during the op${rssFlags.cumulativeRss ? ' (CUMULATIVE since daemon start: clear_refs was refused)' : ''}, peers = highest storage peer; restic = its process.`
   );
   out('CPU s = user+sys (ours: client + 5 peers). ours/restic = wall time ratio (target: <= 1).');
-  if (tree2 !== null)
+  if (heldRows)
     out(
-      `On the swarm / repository that then holds the dataset: restore-again = the same snapshot restored once more (into a new dir); backup-held = a second dataset (${tree2 || 'none for the tree'}; a second random file for the file) backed up into it: its files and MB are the second dataset's.`
+      `On the swarm / repository that then holds the dataset: restore-again = the same snapshot restored once more (into a new dir); backup-held = a second dataset (${tree2 ?? 'none for the tree'}; a second random file for the file) backed up into it: its files and MB are the second dataset's.`
     );
   out(`floor = the transport alone (bench/floor-transport.ts): the dataset's share bytes (${PEERS}/${K} of it) pushed from a client process to`);
   out(

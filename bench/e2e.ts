@@ -14,6 +14,7 @@
 // - Peak RSS MiB: the client daemon's VmHWM during the op (reset before it through clear_refs), and per
 //   storage peer its VmHWM during the op: the max and the median over the N peers ("per-peer memory").
 // - CPU s: user+sys summed over the client daemon and all N peers (not the CLI process).
+// - Every measured op starts after sync(1) (measureOp), not timed: none waits for the last one's writeback.
 // - Each (dataset, N) starts from a fresh swarm; every restore is verified (file count, bytes, and the
 //   single file's sha256). Results: bench/results/e2e.json (rows + setup) and bench/results/e2e.svg (wall
 //   time vs peers, one line per dataset and op, restic as a flat dashed line).
