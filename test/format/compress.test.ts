@@ -1,7 +1,7 @@
 // Chunk compression (format v2): auto mode keeps incompressible chunks raw and untouched, shrinks real text,
 // round-trips, and every way a stored chunk can fail to decompress is a named error that allocates no more than
 // the declared length.
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
@@ -16,7 +16,11 @@ import {
   PROBE_MIN_BYTES,
   PROBE_SLICES,
   PROBE_SLICE_BYTES,
-  worthCompressing
+  releaseZstdContexts,
+  worthCompressing,
+  ZSTD_KEPT_IDLE_MS,
+  zstdContextsKept,
+  isWholeFrame
 } from '../../src/format/compress.ts';
 import { DecompressError, DecompressedLengthError, InvalidParamsError, UnknownCompressionError } from '../../src/format/errors.ts';
 import { realCorpus } from './corpus.ts';
@@ -145,3 +149,102 @@ test('a frame that declares a huge window is refused, however short the declared
     assert.equal(decompress(r.method, r.bytes, size).length, size);
   }
 });
+
+test('kept zstd contexts: a frame after one given up over its limit is whole, and every frame is a buffer of its own', () => {
+  releaseZstdContexts();
+  const text = HEADERS.subarray(0, 300 * 1024);
+  const first = compressAuto(text);
+  assert.equal(first.method, COMPRESSION_ZSTD);
+  assert.ok(zstdContextsKept() >= 1, 'compressAuto keeps its context');
+  // Probed as compressible (its last slice is a run), then over the 1/32 limit as a whole: zstd stops mid-frame.
+  const giveUp = Buffer.concat([randomBytes(MiB - 16 * 1024), Buffer.alloc(16 * 1024, 'a')]);
+  assert.equal(worthCompressing(giveUp), true);
+  assert.equal(compressAuto(giveUp).method, COMPRESSION_RAW);
+  for (const size of [300, 5000, 64 * 1024, 200 * 1024]) {
+    const plain = HEADERS.subarray(size, 2 * size);
+    const r = compressAuto(plain);
+    assert.equal(r.method, COMPRESSION_ZSTD, `${plain.length} bytes`);
+    // Small inputs: the kept context writes what zstdCompressSync writes, byte for byte (window, content size).
+    const windowLog = Math.max(10, Math.ceil(Math.log2(plain.length)));
+    const ref = zlib.zstdCompressSync(plain, {
+      params: { [zlib.constants.ZSTD_c_compressionLevel]: 3, [zlib.constants.ZSTD_c_windowLog]: windowLog },
+      pledgedSrcSize: plain.length
+    });
+    same(r.bytes, ref);
+    same(decompress(r.method, r.bytes, plain.length), plain);
+  }
+  // The first frame was not a view of a buffer the later ones reused.
+  assert.equal(first.bytes.byteOffset, 0);
+  assert.equal(first.bytes.buffer.byteLength, first.bytes.length);
+  same(decompress(first.method, first.bytes, text.length), text);
+});
+
+test('kept zstd contexts: one per level, each level its own output; all let go once idle', () => {
+  releaseZstdContexts();
+  assert.equal(zstdContextsKept(), 0);
+  mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  try {
+    const l1 = compressAuto(HEADERS, { level: 1 });
+    const l19 = compressAuto(HEADERS, { level: 19 });
+    assert.ok(l19.bytes.length < l1.bytes.length, `level 19 ${l19.bytes.length} < level 1 ${l1.bytes.length}`);
+    same(decompress(l1.method, l1.bytes, HEADERS.length), HEADERS);
+    same(decompress(l19.method, l19.bytes, HEADERS.length), HEADERS);
+    assert.equal(zstdContextsKept(), 2);
+    mock.timers.tick(ZSTD_KEPT_IDLE_MS / 2);
+    compressAuto(HEADERS.subarray(0, 4096), { level: 1 }); // used again: the idle clock starts over
+    mock.timers.tick(ZSTD_KEPT_IDLE_MS - 1);
+    assert.equal(zstdContextsKept(), 2, 'still kept: used less than ZSTD_KEPT_IDLE_MS ago');
+    mock.timers.tick(ZSTD_KEPT_IDLE_MS);
+    assert.equal(zstdContextsKept(), 0, 'let go once idle');
+    const again = compressAuto(HEADERS.subarray(0, 4096));
+    same(decompress(again.method, again.bytes, 4096), HEADERS.subarray(0, 4096));
+    assert.equal(zstdContextsKept(), 1);
+  } finally {
+    releaseZstdContexts();
+    mock.timers.reset();
+  }
+});
+
+test('isWholeFrame: every frame zstd finishes, with its content size; nothing cut short, padded, or of another size', () => {
+  const C = zlib.constants;
+  const inputs = [
+    new Uint8Array(0),
+    Buffer.from('a'),
+    Buffer.alloc(300, 'x'), // one RLE block
+    randomBytes(1000), // one raw block
+    HEADERS.subarray(0, 200), // FCS in one byte (single segment)
+    HEADERS.subarray(0, 70_000), // FCS in two bytes
+    HEADERS, // FCS in four bytes, compressed blocks
+    Buffer.concat([randomBytes(300 * 1024), HEADERS.subarray(0, 300 * 1024)]) // raw and compressed blocks
+  ];
+  for (const plain of inputs) {
+    const windowLog = Math.max(10, Math.ceil(Math.log2(Math.max(1, plain.length))));
+    for (const level of [1, 3]) {
+      const f = zlib.zstdCompressSync(plain, { params: { [C.ZSTD_c_compressionLevel]: level, [C.ZSTD_c_windowLog]: windowLog }, pledgedSrcSize: plain.length });
+      assert.equal(isWholeFrame(f, plain.length), true, `${plain.length} bytes at level ${level}`);
+      assert.equal(isWholeFrame(f, plain.length + 1), false, 'another content size');
+      assert.equal(isWholeFrame(f.subarray(0, f.length - 1), plain.length), false, 'cut short by one byte');
+      assert.equal(isWholeFrame(Buffer.concat([f, Buffer.from([0])]), plain.length), false, 'a byte after the last block');
+      const notLast = Buffer.from(f);
+      notLast[f.length - lastBlockLength(f)] &= 0xfe; // the last block no longer says it is last
+      assert.equal(isWholeFrame(notLast, plain.length), false, 'no last block');
+    }
+    const checked = zlib.zstdCompressSync(plain, { params: { [C.ZSTD_c_checksumFlag]: 1 }, pledgedSrcSize: plain.length });
+    assert.equal(isWholeFrame(checked, plain.length), false, 'a checksum is not what the writer makes');
+    const unsized = zlib.zstdCompressSync(plain, { params: { [C.ZSTD_c_contentSizeFlag]: 0 } });
+    assert.equal(isWholeFrame(unsized, plain.length), false, 'no content size');
+  }
+  assert.equal(isWholeFrame(Buffer.from([0x28, 0xb5, 0x2f, 0xfe, 0x20, 0]), 0), false, 'not the zstd magic');
+});
+
+/** Bytes of a frame's last block, header included (walks the blocks as isWholeFrame does). */
+function lastBlockLength(f: Uint8Array): number {
+  const fhd = f[4];
+  let at = 5 + ((fhd >> 5) & 1 ? 0 : 1) + [0, 1, 2, 4][fhd & 3] + [1, 2, 4, 8][fhd >> 6];
+  for (;;) {
+    const h = f[at] | (f[at + 1] << 8) | (f[at + 2] << 16);
+    const next = at + 3 + (((h >> 1) & 3) === 1 ? 1 : h >>> 3);
+    if (h & 1) return next - at;
+    at = next;
+  }
+}
