@@ -59,7 +59,7 @@ function zstdOptions(plain: Uint8Array, level: number): zlib.ZstdOptions {
   // 1 25% fewer, at about the same speed),
   // and never beyond it, which is what lets decompress() cap the decoder's window by the expected length. The
   // pledged size puts the content size in the frame header.
-  const windowLog = Math.max(ZSTD_MIN_WINDOW_LOG, Math.ceil(Math.log2(Math.max(1, plain.length))));
+  const windowLog = windowLogFor(plain.length);
   return { params: { [zlib.constants.ZSTD_c_compressionLevel]: level, [zlib.constants.ZSTD_c_windowLog]: windowLog }, pledgedSrcSize: plain.length };
 }
 
@@ -212,30 +212,109 @@ class KeptContext {
  * frame cut short by the handle never reaches a pack as if it were whole.
  */
 export function isWholeFrame(f: Uint8Array, contentSize: number): boolean {
-  if (f.length < 6 || f[0] !== 0x28 || f[1] !== 0xb5 || f[2] !== 0x2f || f[3] !== 0xfd) return false;
+  return wholeFrame(f)?.contentSize === contentSize;
+}
+
+/** The content size and window size a whole frame (as isWholeFrame) declares; null for anything else. */
+function wholeFrame(f: Uint8Array): { contentSize: number; windowSize: number } | null {
+  if (f.length < 6 || f[0] !== 0x28 || f[1] !== 0xb5 || f[2] !== 0x2f || f[3] !== 0xfd) return null;
   const fhd = f[4];
   const fcsFlag = fhd >> 6,
     single = (fhd >> 5) & 1,
     checksum = (fhd >> 2) & 1,
     didBytes = [0, 1, 2, 4][fhd & 3];
-  if (checksum || (fhd & 0x08) !== 0 || (fcsFlag === 0 && !single)) return false; // no content size: not ours
+  if (checksum || (fhd & 0x08) !== 0 || (fcsFlag === 0 && !single)) return null; // no content size: not ours
+  const wd = single ? 0 : f[5];
   let at = 5 + (single ? 0 : 1) + didBytes;
   const fcsBytes = [1, 2, 4, 8][fcsFlag];
-  if (at + fcsBytes > f.length) return false;
-  let fcs = 0;
-  for (let i = fcsBytes - 1; i >= 0; i--) fcs = fcs * 256 + f[at + i];
-  if (fcsBytes === 2) fcs += 256;
-  if (fcs !== contentSize) return false;
+  if (at + fcsBytes > f.length) return null;
+  let contentSize = 0;
+  for (let i = fcsBytes - 1; i >= 0; i--) contentSize = contentSize * 256 + f[at + i];
+  if (fcsBytes === 2) contentSize += 256;
+  // Window_Descriptor (§3.1.1.1.2): 2^(10 + exponent) plus mantissa eighths of it; a single segment's is its content.
+  const windowSize = single ? contentSize : 2 ** (10 + (wd >> 3)) * (1 + (wd & 7) / 8);
   at += fcsBytes;
   for (;;) {
-    if (at + 3 > f.length) return false;
+    if (at + 3 > f.length) return null;
     const h = f[at] | (f[at + 1] << 8) | (f[at + 2] << 16);
     const type = (h >> 1) & 3,
       size = h >>> 3;
-    if (type === 3) return false;
+    if (type === 3) return null;
     at += 3 + (type === 1 ? 1 : size);
-    if (h & 1) return at === f.length;
+    if (h & 1) return at === f.length ? { contentSize, windowSize } : null;
   }
+}
+
+/**
+ * A zstd decoder kept between chunks, as the compression contexts above: decodes a whole frame (wholeFrame) of
+ * at most ZSTD_KEPT_MAX_INPUT bytes straight into a buffer of its declared size. Undefined when anything is
+ * not as expected (the handle reported an error, the output is not exactly the declared size): the caller then
+ * decodes with zlib.zstdDecompressSync, which gives the named error, and the decoder is let go (it may be in
+ * the middle of a frame).
+ */
+class KeptDecoder {
+  private failed = false;
+  private readonly engine: zlib.ZstdDecompress;
+  private readonly handle: ZstdHandle;
+  private readonly state: Uint32Array;
+  constructor(engine: zlib.ZstdDecompress, handle: ZstdHandle, state: Uint32Array) {
+    this.engine = engine;
+    this.handle = handle;
+    this.state = state;
+    handle.onerror = () => {
+      this.failed = true;
+    };
+  }
+
+  decode(frame: Uint8Array, expectedLength: number): Uint8Array | undefined {
+    const out = Buffer.allocUnsafeSlow(expectedLength + 1); // a byte of room more: an overlong output shows
+    try {
+      this.handle.writeSync(zlib.constants.ZSTD_e_end, frame, 0, frame.length, out, 0, out.length);
+    } catch {
+      this.failed = true;
+    }
+    if (this.failed || this.state[0] !== 1 || this.state[1] !== 0) return undefined;
+    return new Uint8Array(out.buffer, 0, expectedLength);
+  }
+
+  close(): void {
+    this.engine.close();
+  }
+}
+
+let decoder: KeptDecoder | null = null;
+let decoderBroken = false;
+
+function keptDecoder(): KeptDecoder | null {
+  touchKept();
+  if (decoder || decoderBroken) return decoder;
+  try {
+    const engine = zlib.createZstdDecompress({ params: { [zlib.constants.ZSTD_d_windowLogMax]: Math.log2(ZSTD_KEPT_MAX_INPUT) } });
+    const inner = engine as unknown as { _handle?: Partial<ZstdHandle>; _writeState?: unknown };
+    const handle = inner._handle;
+    const state = inner._writeState;
+    if (handle && typeof handle.writeSync === 'function' && state instanceof Uint32Array && state.length === 2) {
+      decoder = new KeptDecoder(engine, handle as ZstdHandle, state);
+    } else engine.close();
+  } catch {
+    decoder = null;
+  }
+  if (!decoder) decoderBroken = true;
+  return decoder;
+}
+
+/** The kept decoder's output for a whole frame of `expectedLength` within its window cap, else undefined. */
+function decodeKept(bytes: Uint8Array, expectedLength: number): Uint8Array | undefined {
+  if (expectedLength > ZSTD_KEPT_MAX_INPUT) return undefined;
+  const f = wholeFrame(bytes);
+  if (!f || f.contentSize !== expectedLength || f.windowSize > 2 ** windowLogFor(expectedLength)) return undefined;
+  const d = keptDecoder();
+  const out = d?.decode(bytes, expectedLength);
+  if (d && !out) {
+    d.close();
+    decoder = null;
+  }
+  return out;
 }
 
 const contexts = new Map<number, KeptContext>();
@@ -249,9 +328,13 @@ function outputBuffer(size: number): Uint8Array {
   return scratch;
 }
 
-function keptContext(level: number): KeptContext | null {
+function touchKept(): void {
   lastUse = Date.now();
   idleTimer ??= setTimeout(onIdleCheck, ZSTD_KEPT_IDLE_MS).unref();
+}
+
+function keptContext(level: number): KeptContext | null {
+  touchKept();
   const have = contexts.get(level);
   if (have || keptBroken) return have ?? null;
   let ctx: KeptContext | null = null;
@@ -295,18 +378,20 @@ function onIdleCheck(): void {
   else releaseZstdContexts();
 }
 
-/** Let every kept zstd context and the output buffer go (the next compression makes them again). */
+/** Let every kept zstd context (compression and decoding) and the output buffer go (the next compression makes them again). */
 export function releaseZstdContexts(): void {
   if (idleTimer) clearTimeout(idleTimer);
   idleTimer = null;
   for (const c of contexts.values()) c.close();
   contexts.clear();
+  decoder?.close();
+  decoder = null;
   scratch = null;
 }
 
-/** Kept zstd contexts now (tests; 0 once idle). */
+/** Kept zstd contexts now, compression and decoding (tests; 0 once idle). */
 export function zstdContextsKept(): number {
-  return contexts.size;
+  return contexts.size + (decoder ? 1 : 0);
 }
 
 const zstdCompressAsync = promisify(zlib.zstdCompress) as (buf: Uint8Array, opts: zlib.ZstdOptions) => Promise<Buffer>;
@@ -329,11 +414,14 @@ function checkExpected(method: unknown, expectedLength: number): void {
   }
 }
 
+/** The largest window a frame of `length` bytes written by compressAuto uses: log2. */
+const windowLogFor = (length: number) => Math.max(ZSTD_MIN_WINDOW_LOG, Math.ceil(Math.log2(Math.max(1, length))));
+
 function zstdDecodeOptions(expectedLength: number): zlib.ZstdOptions {
   // maxOutputLength: never produce (or allocate) more than the entry declares. windowLogMax: a frame of n bytes
   // written by compressAuto never needs a window over 2^ceil(log2 n), so a frame asking for more (up to zstd's
   // default 128 MiB of decoder memory) is refused before any allocation.
-  const windowLog = Math.max(ZSTD_MIN_WINDOW_LOG, Math.ceil(Math.log2(Math.max(1, expectedLength))));
+  const windowLog = windowLogFor(expectedLength);
   return { maxOutputLength: Math.max(1, expectedLength), params: { [zlib.constants.ZSTD_d_windowLogMax]: windowLog } };
 }
 
@@ -357,6 +445,8 @@ function checkLength(method: CompressionMethod, out: Uint8Array, expectedLength:
 export function decompress(method: number, bytes: Uint8Array, expectedLength: number): Uint8Array {
   checkExpected(method, expectedLength);
   if (method === COMPRESSION_RAW) return checkLength(COMPRESSION_RAW, bytes, expectedLength);
+  const kept = decodeKept(bytes, expectedLength);
+  if (kept) return kept;
   let out: Buffer;
   try {
     out = zlib.zstdDecompressSync(bytes, zstdDecodeOptions(expectedLength));

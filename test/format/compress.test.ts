@@ -189,16 +189,16 @@ test('kept zstd contexts: one per level, each level its own output; all let go o
     assert.ok(l19.bytes.length < l1.bytes.length, `level 19 ${l19.bytes.length} < level 1 ${l1.bytes.length}`);
     same(decompress(l1.method, l1.bytes, HEADERS.length), HEADERS);
     same(decompress(l19.method, l19.bytes, HEADERS.length), HEADERS);
-    assert.equal(zstdContextsKept(), 2);
+    assert.equal(zstdContextsKept(), 3, 'two levels and the decoder');
     mock.timers.tick(ZSTD_KEPT_IDLE_MS / 2);
     compressAuto(HEADERS.subarray(0, 4096), { level: 1 }); // used again: the idle clock starts over
     mock.timers.tick(ZSTD_KEPT_IDLE_MS - 1);
-    assert.equal(zstdContextsKept(), 2, 'still kept: used less than ZSTD_KEPT_IDLE_MS ago');
+    assert.equal(zstdContextsKept(), 3, 'still kept: used less than ZSTD_KEPT_IDLE_MS ago');
     mock.timers.tick(ZSTD_KEPT_IDLE_MS);
     assert.equal(zstdContextsKept(), 0, 'let go once idle');
     const again = compressAuto(HEADERS.subarray(0, 4096));
     same(decompress(again.method, again.bytes, 4096), HEADERS.subarray(0, 4096));
-    assert.equal(zstdContextsKept(), 1);
+    assert.equal(zstdContextsKept(), 2);
   } finally {
     releaseZstdContexts();
     mock.timers.reset();
@@ -248,3 +248,31 @@ function lastBlockLength(f: Uint8Array): number {
     at = next;
   }
 }
+
+test('the kept decoder: exact-size output; a bad frame is the same named error as without it, and the next frame decodes', () => {
+  releaseZstdContexts();
+  const frames = [HEADERS.subarray(0, 5000), HEADERS.subarray(5000, 300_000), HEADERS].map((plain) => ({ plain, z: compressAuto(plain) }));
+  for (const { plain, z } of frames) {
+    assert.equal(z.method, COMPRESSION_ZSTD);
+    const out = decompress(z.method, z.bytes, plain.length);
+    same(out, plain);
+    assert.equal(out.length, plain.length);
+    assert.ok(out.buffer.byteLength <= plain.length + 1, 'a buffer of the declared size (and the byte that catches an overlong frame)');
+  }
+  assert.equal(zstdContextsKept(), 3, 'level 1 (the probe), level 3, and the decoder');
+  const { plain, z } = frames[1];
+  // Corrupt a byte inside the compressed blocks (the header stays valid): zstd's error, named as before.
+  const corrupt = Buffer.from(z.bytes);
+  corrupt[Math.floor(corrupt.length / 2)] ^= 0xff;
+  assert.throws(
+    () => decompress(COMPRESSION_ZSTD, corrupt, plain.length),
+    (e: unknown) => e instanceof DecompressError || e instanceof DecompressedLengthError
+  );
+  // A frame cut inside a block: not whole, so not for the kept decoder; the length check names it.
+  assert.throws(() => decompress(COMPRESSION_ZSTD, z.bytes.subarray(0, z.bytes.length - 10), plain.length), DecompressedLengthError);
+  // A byte after the frame: not whole either; zstdDecompressSync ignores it, as it always did.
+  same(decompress(COMPRESSION_ZSTD, Buffer.concat([z.bytes, Buffer.from([1])]), plain.length), plain);
+  for (const f of frames) same(decompress(f.z.method, f.z.bytes, f.plain.length), f.plain);
+  assert.equal(zstdContextsKept(), 3, 'a new decoder once the one that failed was let go');
+  releaseZstdContexts();
+});
