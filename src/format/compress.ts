@@ -124,10 +124,14 @@ function zstdWithin(plain: Uint8Array, level: number, limit: number): Uint8Array
   const kept = plain.length <= ZSTD_KEPT_MAX_INPUT ? keptContext(level) : null;
   if (kept) {
     const z = kept.compress(plain, limit);
-    if (z !== undefined) return z;
+    if (z !== undefined) {
+      counts.kept++;
+      return z;
+    }
     releaseZstdContexts(); // the native handle reported an error: never reused; this chunk goes the one-shot way
   }
   const z = zlib.zstdCompressSync(plain, zstdOptions(plain, level));
+  counts.oneShot++;
   return z.length <= limit ? owned(z) : null;
 }
 
@@ -284,6 +288,12 @@ class KeptDecoder {
 
 let decoder: KeptDecoder | null = null;
 let decoderBroken = false;
+
+/** Frames made and decoded with a kept context or one-shot since the process started (tests). */
+const counts = { kept: 0, oneShot: 0, keptDecoded: 0, oneShotDecoded: 0 };
+export function zstdCounts(): Readonly<typeof counts> {
+  return { ...counts };
+}
 
 function keptDecoder(): KeptDecoder | null {
   touchKept();
@@ -446,7 +456,11 @@ export function decompress(method: number, bytes: Uint8Array, expectedLength: nu
   checkExpected(method, expectedLength);
   if (method === COMPRESSION_RAW) return checkLength(COMPRESSION_RAW, bytes, expectedLength);
   const kept = decodeKept(bytes, expectedLength);
-  if (kept) return kept;
+  if (kept) {
+    counts.keptDecoded++;
+    return kept;
+  }
+  counts.oneShotDecoded++;
   let out: Buffer;
   try {
     out = zlib.zstdDecompressSync(bytes, zstdDecodeOptions(expectedLength));

@@ -20,6 +20,7 @@ import {
   worthCompressing,
   ZSTD_KEPT_IDLE_MS,
   zstdContextsKept,
+  zstdCounts,
   isWholeFrame
 } from '../../src/format/compress.ts';
 import { DecompressError, DecompressedLengthError, InvalidParamsError, UnknownCompressionError } from '../../src/format/errors.ts';
@@ -275,4 +276,69 @@ test('the kept decoder: exact-size output; a bad frame is the same named error a
   for (const f of frames) same(decompress(f.z.method, f.z.bytes, f.plain.length), f.plain);
   assert.equal(zstdContextsKept(), 3, 'a new decoder once the one that failed was let go');
   releaseZstdContexts();
+});
+
+test('kept contexts do the work: chunks up to 16 MiB are made and decoded with them, larger ones one-shot', () => {
+  const before = zstdCounts();
+  const plains = [HEADERS.subarray(0, 3000), HEADERS.subarray(0, 400_000), HEADERS];
+  const frames = plains.map((p) => compressAuto(p));
+  for (const [i, f] of frames.entries()) same(decompress(f.method, f.bytes, plains[i].length), plains[i]);
+  let after = zstdCounts();
+  // Each chunk of 256 KiB or more is probed first: two frames for the two larger chunks, one for the smallest.
+  assert.equal(after.kept - before.kept, 5);
+  assert.equal(after.oneShot - before.oneShot, 0);
+  assert.equal(after.keptDecoded - before.keptDecoded, 3);
+  assert.equal(after.oneShotDecoded - before.oneShotDecoded, 0);
+  // Over 16 MiB (what a kept context's window is set for): one-shot, both ways.
+  const big = Buffer.concat(Array.from({ length: 9 }, () => HEADERS)).subarray(0, 16 * MiB + 1);
+  const z = compressAuto(big);
+  assert.equal(z.method, COMPRESSION_ZSTD);
+  same(decompress(z.method, z.bytes, big.length), big);
+  after = zstdCounts();
+  assert.equal(after.oneShot - before.oneShot, 1);
+  assert.equal(after.oneShotDecoded - before.oneShotDecoded, 1);
+});
+
+test('decompress refuses a frame whose window is over its cap, also when a kept decoder could read it', () => {
+  // A real frame whose window descriptor (non-single-segment: 1 KiB window) is rewritten to claim 4 MiB: the data
+  // still only reaches back 1 KiB, so any decoder allowing 4 MiB would decode it; the cap for 200,000 bytes is 2^18.
+  const plain = Buffer.from('0123456789abcdef'.repeat(12_500));
+  const f = Buffer.from(
+    zlib.zstdCompressSync(plain, {
+      params: { [zlib.constants.ZSTD_c_windowLog]: 10, [zlib.constants.ZSTD_c_compressionLevel]: 3 },
+      pledgedSrcSize: plain.length
+    })
+  );
+  assert.equal((f[4] >> 5) & 1, 0, 'not a single segment: the header has a window descriptor');
+  assert.equal(isWholeFrame(f, plain.length), true);
+  same(decompress(COMPRESSION_ZSTD, f, plain.length), plain);
+  f[5] = 12 << 3; // 2^(10 + 12) = 4 MiB
+  assert.equal(isWholeFrame(f, plain.length), true, 'still one whole frame');
+  same(zlib.zstdDecompressSync(f), plain);
+  assert.throws(() => decompress(COMPRESSION_ZSTD, f, plain.length), DecompressError);
+  f[5] = 7 << 3; // 2^17 = 128 KiB: within the cap
+  same(decompress(COMPRESSION_ZSTD, f, plain.length), plain);
+  f[5] = (8 << 3) | 1; // 2^18 x 9/8: just over it
+  assert.throws(() => decompress(COMPRESSION_ZSTD, f, plain.length), DecompressError);
+});
+
+test('isWholeFrame: each magic byte, a short header, the reserved bit, a dictionary id', () => {
+  const plain = HEADERS.subarray(0, 5000);
+  const f = zlib.zstdCompressSync(plain, { pledgedSrcSize: plain.length });
+  assert.equal(isWholeFrame(f, plain.length), true);
+  for (let i = 0; i < 4; i++) {
+    const bad = Buffer.from(f);
+    bad[i] ^= 1;
+    assert.equal(isWholeFrame(bad, plain.length), false, `magic byte ${i}`);
+  }
+  assert.equal(isWholeFrame(f.subarray(0, 5), plain.length), false, 'five bytes');
+  const reserved = Buffer.from(f);
+  reserved[4] |= 0x08;
+  assert.equal(isWholeFrame(reserved, plain.length), false, 'reserved bit');
+  // A one-byte dictionary id inserted after the header descriptor (and window byte): still parsed to the end.
+  const single = (f[4] >> 5) & 1;
+  const at = 5 + (single ? 0 : 1);
+  const withDict = Buffer.concat([f.subarray(0, 4), Buffer.from([f[4] | 1]), f.subarray(5, at), Buffer.from([7]), f.subarray(at)]);
+  assert.equal(isWholeFrame(withDict, plain.length), true, 'a dictionary id is skipped');
+  assert.equal(isWholeFrame(withDict.subarray(0, withDict.length - 1), plain.length), false);
 });
