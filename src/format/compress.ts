@@ -160,18 +160,46 @@ interface ZstdHandle {
   onerror: unknown;
 }
 
-class KeptContext {
-  private failed = false;
-  private readonly engine: zlib.ZstdCompress;
-  private readonly handle: ZstdHandle;
-  private readonly state: Uint32Array;
-  constructor(engine: zlib.ZstdCompress, handle: ZstdHandle, state: Uint32Array) {
+/**
+ * A zlib zstd stream's native handle, driven synchronously as Node's own sync path does: `state` is
+ * [output room left, input left] after each writeSync; `failed` once the handle reported an error.
+ */
+class KeptHandle {
+  protected failed = false;
+  protected readonly handle: ZstdHandle;
+  protected readonly state: Uint32Array;
+  private readonly engine: zlib.ZstdCompress | zlib.ZstdDecompress;
+  protected constructor(engine: zlib.ZstdCompress | zlib.ZstdDecompress, handle: ZstdHandle, state: Uint32Array) {
     this.engine = engine;
     this.handle = handle;
     this.state = state;
     handle.onerror = () => {
       this.failed = true;
     };
+  }
+
+  /** The engine's handle and write state, or null (engine closed) when this Node's zlib is not shaped as expected. */
+  protected static parts(engine: zlib.ZstdCompress | zlib.ZstdDecompress): { handle: ZstdHandle; state: Uint32Array } | null {
+    const inner = engine as unknown as { _handle?: Partial<ZstdHandle>; _writeState?: unknown };
+    const { _handle: handle, _writeState: state } = inner;
+    if (handle && typeof handle.writeSync === 'function' && state instanceof Uint32Array && state.length === 2) return { handle: handle as ZstdHandle, state };
+    engine.close();
+    return null;
+  }
+
+  close(): void {
+    this.engine.close();
+  }
+}
+
+class KeptContext extends KeptHandle {
+  /** A context at `level` for inputs up to ZSTD_KEPT_MAX_INPUT; null when the handle is not as expected. */
+  static open(level: number): KeptContext | null {
+    const engine = zlib.createZstdCompress({
+      params: { [zlib.constants.ZSTD_c_compressionLevel]: level, [zlib.constants.ZSTD_c_windowLog]: Math.log2(ZSTD_KEPT_MAX_INPUT) }
+    });
+    const p = KeptHandle.parts(engine);
+    return p && new KeptContext(engine, p.handle, p.state);
   }
 
   /** The frame in a buffer of its own, null when over `limit` bytes, undefined when the handle failed. */
@@ -202,10 +230,6 @@ class KeptContext {
     const frame = Buffer.allocUnsafeSlow(length);
     frame.set(out.subarray(0, length));
     return new Uint8Array(frame.buffer, 0, length);
-  }
-
-  close(): void {
-    this.engine.close();
   }
 }
 
@@ -256,18 +280,12 @@ function wholeFrame(f: Uint8Array): { contentSize: number; windowSize: number } 
  * decodes with zlib.zstdDecompressSync, which gives the named error, and the decoder is let go (it may be in
  * the middle of a frame).
  */
-class KeptDecoder {
-  private failed = false;
-  private readonly engine: zlib.ZstdDecompress;
-  private readonly handle: ZstdHandle;
-  private readonly state: Uint32Array;
-  constructor(engine: zlib.ZstdDecompress, handle: ZstdHandle, state: Uint32Array) {
-    this.engine = engine;
-    this.handle = handle;
-    this.state = state;
-    handle.onerror = () => {
-      this.failed = true;
-    };
+class KeptDecoder extends KeptHandle {
+  /** A decoder for windows up to ZSTD_KEPT_MAX_INPUT; null when the handle is not as expected. */
+  static open(): KeptDecoder | null {
+    const engine = zlib.createZstdDecompress({ params: { [zlib.constants.ZSTD_d_windowLogMax]: Math.log2(ZSTD_KEPT_MAX_INPUT) } });
+    const p = KeptHandle.parts(engine);
+    return p && new KeptDecoder(engine, p.handle, p.state);
   }
 
   decode(frame: Uint8Array, expectedLength: number): Uint8Array | undefined {
@@ -279,10 +297,6 @@ class KeptDecoder {
     }
     if (this.failed || this.state[0] !== 1 || this.state[1] !== 0) return undefined;
     return new Uint8Array(out.buffer, 0, expectedLength);
-  }
-
-  close(): void {
-    this.engine.close();
   }
 }
 
@@ -299,13 +313,7 @@ function keptDecoder(): KeptDecoder | null {
   touchKept();
   if (decoder || decoderBroken) return decoder;
   try {
-    const engine = zlib.createZstdDecompress({ params: { [zlib.constants.ZSTD_d_windowLogMax]: Math.log2(ZSTD_KEPT_MAX_INPUT) } });
-    const inner = engine as unknown as { _handle?: Partial<ZstdHandle>; _writeState?: unknown };
-    const handle = inner._handle;
-    const state = inner._writeState;
-    if (handle && typeof handle.writeSync === 'function' && state instanceof Uint32Array && state.length === 2) {
-      decoder = new KeptDecoder(engine, handle as ZstdHandle, state);
-    } else engine.close();
+    decoder = KeptDecoder.open();
   } catch {
     decoder = null;
   }
@@ -349,19 +357,11 @@ function keptContext(level: number): KeptContext | null {
   if (have || keptBroken) return have ?? null;
   let ctx: KeptContext | null = null;
   try {
-    const engine = zlib.createZstdCompress({
-      params: { [zlib.constants.ZSTD_c_compressionLevel]: level, [zlib.constants.ZSTD_c_windowLog]: Math.log2(ZSTD_KEPT_MAX_INPUT) }
-    });
-    const inner = engine as unknown as { _handle?: Partial<ZstdHandle>; _writeState?: unknown };
-    const handle = inner._handle;
-    const state = inner._writeState;
-    if (handle && typeof handle.writeSync === 'function' && state instanceof Uint32Array && state.length === 2) {
-      ctx = new KeptContext(engine, handle as ZstdHandle, state);
-      if (!sameAsOneShot(ctx, level)) {
-        ctx.close();
-        ctx = null;
-      }
-    } else engine.close();
+    ctx = KeptContext.open(level);
+    if (ctx && !sameAsOneShot(ctx, level)) {
+      ctx.close();
+      ctx = null;
+    }
   } catch {
     ctx = null;
   }
