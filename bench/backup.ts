@@ -29,7 +29,8 @@
 //   /proc/PID/clear_refs; if that is refused, VmHWM is cumulative since the daemon started and the table says
 //   so), and separately the highest storage peer's; restic's is `/usr/bin/time -v`'s "Maximum resident set
 //   size" (or, without GNU time, VmHWM of /proc/PID/status polled every 20 ms until exit).
-// - CPU s: user+system seconds: ours summed over the client and the 5 peers during the op; restic's own.
+// - CPU s: user+system seconds: ours summed over the client and the 5 peers during the op (client CPU: the client
+//   process alone; the floor's likewise), restic's own.
 // - Verification (not timed): backup stats must cover every regular file of the dataset with nothing skipped;
 //   the unchanged backup must find every file unchanged; each restore must give the same regular-file count
 //   and total bytes (and for the single file the same sha256).
@@ -81,6 +82,8 @@ export interface BackupRow {
   peerPeakRssMB?: number | null;
   /** Median user+system CPU seconds (ours: client + peers). */
   cpuSeconds?: number | null;
+  /** p2pbackup and floor: the client process's share of cpuSeconds (median); the rest is the storage peers'. */
+  clientCpuSeconds?: number | null;
   /** p2pbackup only: wall time ours / restic's (< 1: faster than restic). */
   vsRestic?: number | null;
   sampleSeconds: number[];
@@ -104,6 +107,8 @@ export interface Measure {
   peakRssMB: number;
   peerPeakRssMB?: number;
   cpuSeconds: number;
+  /** Ours and the floor: the client process's CPU seconds (the rest of cpuSeconds is the peers'). */
+  clientCpuSeconds?: number;
   files: number;
   bytes: number;
 }
@@ -209,7 +214,7 @@ export async function resetPeak(pid: number): Promise<boolean> {
 }
 
 /** Run one op of ours and measure it: wall time, the client's peak RSS (pids[0]) and every storage peer's
- *  (pids[1..], VmHWM reset before the op), CPU seconds summed over all of them. */
+ *  (pids[1..], VmHWM reset before the op), CPU seconds summed over all of them and the client's alone. */
 export async function measureOp<T>(
   pids: number[],
   fn: () => Promise<T>,
@@ -224,7 +229,8 @@ export async function measureOp<T>(
   const after = await Promise.all(pids.map((p) => usage(p)));
   const cpuSeconds = after.reduce((s, u, i) => s + u.cpuSeconds - cpu0[i].cpuSeconds, 0);
   const peerRssMB = after.slice(1).map((u) => u.peakRssMB);
-  return { r, m: { seconds, peakRssMB: after[0].peakRssMB, peerPeakRssMB: Math.max(...peerRssMB), peerRssMB, cpuSeconds } };
+  const clientCpuSeconds = after[0].cpuSeconds - cpu0[0].cpuSeconds;
+  return { r, m: { seconds, peakRssMB: after[0].peakRssMB, peerPeakRssMB: Math.max(...peerRssMB), peerRssMB, cpuSeconds, clientCpuSeconds } };
 }
 
 async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { cumulativeRss: boolean }, held: Held | null): Promise<Results> {
@@ -484,23 +490,24 @@ export async function run(argv: string[]): Promise<void> {
             const x = m[op];
             if (x)
               note(
-                `backup:   ${op.padEnd(16)} ${x.seconds.toFixed(2)} s  ${(x.bytes / 1e6 / x.seconds).toFixed(1)} MB/s  peak RSS ${x.peakRssMB} MiB${x.peerPeakRssMB !== undefined ? ` (peers ≤ ${x.peerPeakRssMB})` : ''}  CPU ${x.cpuSeconds.toFixed(1)} s`
+                `backup:   ${op.padEnd(16)} ${x.seconds.toFixed(2)} s  ${(x.bytes / 1e6 / x.seconds).toFixed(1)} MB/s  peak RSS ${x.peakRssMB} MiB${x.peerPeakRssMB !== undefined ? ` (peers ≤ ${x.peerPeakRssMB})` : ''}  CPU ${x.cpuSeconds.toFixed(1)} s${x.clientCpuSeconds !== undefined ? ` (client ${x.clientCpuSeconds.toFixed(1)})` : ''}`
               );
           }
           got[impl].push(m);
         }
         note(`backup: ${ds.name}: sample ${s + 1}/${samples}: transport floor (the same bytes over libp2p between ${PEERS} + 1 processes, nothing else)`);
         const fl = await measureTransportFloor(ds.bytes, PEERS, K);
-        const floorOf = (p: { seconds: number; cpuSeconds: number }): Measure => ({
+        const floorOf = (p: { seconds: number; cpuSeconds: number; clientCpuSeconds: number }): Measure => ({
           seconds: p.seconds,
           cpuSeconds: p.cpuSeconds,
+          clientCpuSeconds: p.clientCpuSeconds,
           peakRssMB: 0,
           files: 0,
           bytes: ds.bytes
         });
         got.floor.push({ backup: floorOf(fl.push), restore: floorOf(fl.pull) }); // nothing to move for an unchanged re-backup
         note(
-          `backup:   floor push ${fl.push.seconds.toFixed(2)} s (CPU ${fl.push.cpuSeconds.toFixed(1)} s), pull ${fl.pull.seconds.toFixed(2)} s (CPU ${fl.pull.cpuSeconds.toFixed(1)} s)`
+          `backup:   floor push ${fl.push.seconds.toFixed(2)} s (CPU ${fl.push.cpuSeconds.toFixed(1)} s, client ${fl.push.clientCpuSeconds.toFixed(1)}), pull ${fl.pull.seconds.toFixed(2)} s (CPU ${fl.pull.cpuSeconds.toFixed(1)} s, client ${fl.pull.clientCpuSeconds.toFixed(1)})`
         );
       }
       for (const op of [...OPS, ...HELD_OPS]) {
@@ -534,6 +541,7 @@ export async function run(argv: string[]): Promise<void> {
             bytes: last.bytes,
             ...(impl === 'p2pbackup' ? { peerPeakRssMB: Math.max(...ms.map((m) => m.peerPeakRssMB ?? 0)) } : {}),
             cpuSeconds: +median(ms.map((m) => m.cpuSeconds)).toFixed(1),
+            ...(impl !== 'restic' ? { clientCpuSeconds: +median(ms.map((m) => m.clientCpuSeconds ?? 0)).toFixed(1) } : {}),
             sampleSeconds: ms.map((m) => +m.seconds.toFixed(3))
           };
         };
@@ -570,7 +578,9 @@ export async function run(argv: string[]): Promise<void> {
   out(
     `Peak RSS MiB: ours = client daemon during the op${rssFlags.cumulativeRss ? ' (CUMULATIVE since daemon start: clear_refs was refused)' : ''}, peers = highest storage peer; restic = its process.`
   );
-  out('CPU s = user+sys (ours: client + 5 peers). ours/restic = wall time ratio (target: <= 1).');
+  out(
+    "CPU s = user+sys (ours: client + 5 peers; client CPU = the client process alone, the rest is the peers'). ours/restic = wall time ratio (target: <= 1)."
+  );
   if (heldRows)
     out(
       `On the swarm / repository that then holds the dataset: restore-again = the same snapshot restored once more (into a new dir); backup-held = a second dataset (${tree2 ?? 'none for the tree'}; a second random file for the file) backed up into it: its files and MB are the second dataset's.`
@@ -583,7 +593,7 @@ export async function run(argv: string[]): Promise<void> {
   out('through this swarm can beat it on this machine; its CPU s shows how much of the cores the transport alone takes.');
   out(
     formatTable(
-      ['dataset', 'op', 'impl', 'seconds', 'MB/s', 'peak RSS', 'peers RSS', 'CPU s', 'files', 'MB', 'ours/restic'],
+      ['dataset', 'op', 'impl', 'seconds', 'MB/s', 'peak RSS', 'peers RSS', 'CPU s', 'client CPU', 'files', 'MB', 'ours/restic'],
       rows.map((r) => [
         r.dataset,
         r.op,
@@ -593,6 +603,7 @@ export async function run(argv: string[]): Promise<void> {
         r.peakRssMB ?? '-',
         r.peerPeakRssMB ?? '-',
         f(r.cpuSeconds),
+        f(r.clientCpuSeconds),
         r.files ?? '-',
         r.bytes === null ? '-' : (r.bytes / 1e6).toFixed(1),
         r.impl !== 'restic' ? f(r.vsRestic, 2) : ''

@@ -38,6 +38,8 @@ export const STREAMS_PER_PEER = 4;
 export interface FloorPhase {
   seconds: number;
   cpuSeconds: number;
+  /** The client process's part of cpuSeconds (the rest is the peers'). */
+  clientCpuSeconds: number;
   bytes: number;
 }
 export interface FloorResult {
@@ -195,8 +197,9 @@ async function pushPull(node: P2PNode, targets: (Multiaddr | PeerId)[], bytes: n
     const t0 = performance.now();
     const moved = await fn();
     const seconds = (performance.now() - t0) / 1000;
-    const cpuSeconds = (await cpu()).reduce((s, v, i) => s + v - c0[i], 0);
-    return { seconds, cpuSeconds, bytes: moved };
+    const c1 = await cpu();
+    const cpuSeconds = c1.reduce((s, v, i) => s + v - c0[i], 0);
+    return { seconds, cpuSeconds, clientCpuSeconds: c1[0] - c0[0], bytes: moved };
   };
   const eachStream = (to: (Multiaddr | PeerId)[], fn: (a: Multiaddr | PeerId) => Promise<number>) =>
     Promise.all(to.flatMap((a) => Array.from({ length: STREAMS_PER_PEER }, () => fn(a)))).then((ns) => ns.reduce((s, n) => s + n, 0));

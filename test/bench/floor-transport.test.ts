@@ -32,6 +32,11 @@ async function run(dialIn: boolean): Promise<void> {
     assert.equal(r.push.bytes, 3 * 4 * perStream);
     assert.equal(r.pull.bytes, 2 * 4 * perStream);
     assert.ok(r.push.seconds > 0 && r.pull.seconds > 0);
+    // The client's CPU is reported apart (bench backup's client CPU column): part of the total, never more.
+    for (const phase of [r.push, r.pull]) {
+      assert.equal(typeof phase.clientCpuSeconds, 'number');
+      assert.ok(phase.clientCpuSeconds >= 0 && phase.clientCpuSeconds <= phase.cpuSeconds + 1e-9, JSON.stringify(phase));
+    }
   } finally {
     for (const p of [client, ...peers]) p.child.stdin!.end();
     await Promise.all([client, ...peers].map((p) => (p.child.exitCode !== null ? null : new Promise((res) => p.child.once('exit', res)))));
