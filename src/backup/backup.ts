@@ -582,6 +582,16 @@ interface SmallFile {
 }
 type SmallRead = SmallFile | { error: unknown };
 
+/**
+ * Memory the read fills, not cleared first (only the `size` bytes read are used, and only once all were read): small
+ * files come from Node's shared pool instead of an allocation each. 40,000 files of /usr/share (376 MB) read with two
+ * fstats each: 1.39-1.40 s of CPU against 1.54-1.55 s with a cleared Uint8Array per file.
+ */
+function uncleared(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n); // a plain Uint8Array: slice() copies, as callers expect
+}
+
 /** Read the regular file lstat saw (not a replacement, not through a symlink) whole, synchronously; twice at most. */
 function readSmall(path: string, st: BigIntStats): SmallRead {
   let fd: number;
@@ -595,7 +605,7 @@ function readSmall(path: string, st: BigIntStats): SmallRead {
       const before = fstatSync(fd, { bigint: true });
       if (!before.isFile() || before.ino !== st.ino) return { error: new Error('replaced while being backed up') };
       const size = Number(before.size);
-      const buf = new Uint8Array(size + 1); // one byte more: a file that grew is noticed
+      const buf = uncleared(size + 1); // one byte more: a file that grew is noticed
       let at = 0;
       for (let got; at <= size && (got = readSync(fd, buf, at, size + 1 - at, at)) > 0;) at += got;
       const after = fstatSync(fd, { bigint: true });

@@ -7,6 +7,6 @@ export { DecryptError, CryptoInputError } from './errors.ts';
 export { hchacha20 } from './hchacha20.ts';
 export { xchachaSeal, xchachaOpen, deriveSubkey, sealStream, openWithSubkey, type XChaChaSubkey } from './xchacha20poly1305.ts';
 export { taggedHash, taggedHasher, sha256 } from './hash.ts';
-export { randomBytes } from './random.ts';
+export { randomBytes, randomNonce } from './random.ts';
 export { randomKey, blobKeys, ownerKey, type BlobKeys } from './kdf.ts';
 export { ed25519PublicKey, ed25519Sign, ed25519Verify } from './sign.ts';

@@ -8,7 +8,7 @@ import type { BufferPool } from '../common/buffer-pool.ts';
 import { BLOB_KIND_CODES, type BlobKind } from '../caps/index.ts';
 import { TAG_BYTES, TAGS } from '../crypto/constants.ts';
 import { DecryptError } from '../crypto/errors.ts';
-import { randomBytes } from '../crypto/random.ts';
+import { randomNonce } from '../crypto/random.ts';
 import { deriveSubkey, openWithSubkey, sealStream } from '../crypto/xchacha20poly1305.ts';
 import { compressAuto, decompress } from '../format/compress.ts';
 import { BLOB_HEADER_BYTES, BLOB_NONCE_BYTES, BLOB_OVERHEAD_BYTES, MAX_BLOB_BYTES } from './constants.ts';
@@ -61,7 +61,7 @@ export function sealPreparedInto(dest: Uint8Array, kind: BlobKind, p: PreparedBl
   const header = new Uint8Array(BLOB_HEADER_BYTES);
   header[0] = p.method;
   new DataView(header.buffer).setUint32(1, p.plainLength);
-  const nonce = nonceIn ?? randomBytes(BLOB_NONCE_BYTES);
+  const nonce = nonceIn ?? randomNonce(BLOB_NONCE_BYTES);
   dest.set(nonce, 0);
   let w = BLOB_NONCE_BYTES;
   const tag = sealStream(
