@@ -15,14 +15,25 @@ export function randomBytes(n: number): Uint8Array {
 export const NONCE_POOL_BYTES = 4096;
 const noncePool = Buffer.alloc(NONCE_POOL_BYTES);
 let noncePoolAt = NONCE_POOL_BYTES; // drawn at the first use
+const nonceCounts = { refills: 0, pooled: 0, direct: 0 };
+
+/** Nonces served from the pool, drawn directly, and the pool's refills, since the process started (tests). */
+export function nonceStats(): Readonly<typeof nonceCounts> {
+  return { ...nonceCounts };
+}
 
 export function randomNonce(n: number): Uint8Array {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`a nonce of ${n} bytes`);
-  if (n > NONCE_POOL_BYTES / 8) return randomBytes(n);
+  if (n > NONCE_POOL_BYTES / 8) {
+    nonceCounts.direct++;
+    return randomBytes(n);
+  }
   if (noncePoolAt + n > NONCE_POOL_BYTES) {
     randomFillSync(noncePool);
     noncePoolAt = 0;
+    nonceCounts.refills++;
   }
+  nonceCounts.pooled++;
   const out = new Uint8Array(noncePool.subarray(noncePoolAt, noncePoolAt + n)); // a copy
   noncePoolAt += n;
   return out;

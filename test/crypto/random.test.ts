@@ -2,7 +2,7 @@
 // of the caller's own, whatever the pool's refills.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NONCE_POOL_BYTES, randomNonce } from '../../src/crypto/random.ts';
+import { NONCE_POOL_BYTES, nonceStats, randomNonce } from '../../src/crypto/random.ts';
 import { sealBlob } from '../../src/repo/blob.ts';
 import { BLOB_NONCE_BYTES } from '../../src/repo/constants.ts';
 
@@ -31,11 +31,36 @@ test('randomNonce: sizes that do not divide the pool still come whole; each resu
   for (let i = 0; i < 2 * NONCE_POOL_BYTES; i += 37) assert.equal(randomNonce(37).length, 37);
 });
 
+test('randomNonce: the pool is refilled only when the next nonce does not fit, and serves sizes up to 1/8 of it', () => {
+  // To a known point: nonces of 1/8 of the pool until one refills it (at most 9), which leaves 7/8 of it.
+  const start = nonceStats().refills;
+  for (const v of Object.values(nonceStats())) assert.ok(Number.isInteger(v) && v >= 0);
+  for (let i = 0; i < 9 && nonceStats().refills === start; i++) randomNonce(NONCE_POOL_BYTES / 8);
+  const r0 = nonceStats().refills;
+  assert.equal(r0, start + 1);
+  // A refill just happened for a nonce of pool/8 bytes: 7 more fit, the next refills.
+  for (let i = 0; i < 7; i++) randomNonce(NONCE_POOL_BYTES / 8);
+  assert.equal(nonceStats().refills, r0, 'the pool holds exactly 8 nonces of 1/8 of it');
+  randomNonce(16);
+  assert.equal(nonceStats().refills, r0 + 1);
+  for (let i = 1; i < NONCE_POOL_BYTES / 16; i++) randomNonce(16); // fills the pool exactly
+  assert.equal(nonceStats().refills, r0 + 1);
+  randomNonce(1);
+  assert.equal(nonceStats().refills, r0 + 2);
+  // 1/8 of the pool is the largest pooled size; one byte more is drawn directly.
+  const s = nonceStats();
+  assert.equal(randomNonce(NONCE_POOL_BYTES / 8).length, NONCE_POOL_BYTES / 8);
+  assert.equal(nonceStats().pooled, s.pooled + 1);
+  assert.equal(randomNonce(NONCE_POOL_BYTES / 8 + 1).length, NONCE_POOL_BYTES / 8 + 1);
+  assert.equal(nonceStats().direct, s.direct + 1);
+  assert.equal(nonceStats().pooled, s.pooled + 1);
+});
+
 test('randomNonce: large sizes are drawn directly, 0 gives nothing, a bad size is a RangeError', () => {
   assert.equal(randomNonce(NONCE_POOL_BYTES).length, NONCE_POOL_BYTES);
   assert.equal(randomNonce(NONCE_POOL_BYTES / 8 + 1).length, NONCE_POOL_BYTES / 8 + 1);
   assert.equal(randomNonce(0).length, 0);
-  for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => randomNonce(bad), RangeError);
+  for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => randomNonce(bad), { name: 'RangeError', message: new RegExp(`a nonce of ${bad} bytes`) });
 });
 
 test('sealBlob: the same plaintext under the same key gets a new nonce each time', () => {
