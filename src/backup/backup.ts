@@ -420,6 +420,10 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
           addFile(node, Promise.resolve(fileEntry(name, content, st)));
         } else if (Number(st.size) < SMALL_FILE_BYTES) {
           const read = readSmall(childAbs, st, slab);
+          if ('grew' in read) {
+            addFile(node, storeLarge(childAbs, name, st)); // past the small-file size since lstat: chunked instead
+            continue;
+          }
           if ('error' in read) {
             await itemError(childAbs, read.error instanceof P2PBackupError ? (read.error as Error) : new FileReadError(childAbs, read.error));
             continue;
@@ -585,7 +589,8 @@ interface SmallFile {
   bytes: Uint8Array;
   st: BigIntStats;
 }
-type SmallRead = SmallFile | { error: unknown };
+/** `grew`: the open file is no longer small (it grew since lstat); it was not read. */
+type SmallRead = SmallFile | { error: unknown } | { grew: true };
 
 /**
  * Memory the read fills, not cleared first (only the `size` bytes read are used, and only once all were read): small
@@ -626,8 +631,12 @@ class ReadSlab {
   }
 }
 
-/** Read the regular file lstat saw (not a replacement, not through a symlink) whole, synchronously; twice at most. */
-function readSmall(path: string, st: BigIntStats, slab?: ReadSlab): SmallRead {
+/**
+ * Read the regular file lstat saw (not a replacement, not through a symlink) whole, synchronously; twice at most.
+ * A file that is SMALL_FILE_BYTES or more by the time it is open (it grew since lstat: a log being written) is
+ * not read here ({ grew: true }): memory for a whole file is taken only for what is small. Exported for tests.
+ */
+export function readSmall(path: string, st: BigIntStats, slab?: ReadSlab): SmallRead {
   let fd: number;
   try {
     fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
@@ -639,6 +648,7 @@ function readSmall(path: string, st: BigIntStats, slab?: ReadSlab): SmallRead {
       const before = fstatSync(fd, { bigint: true });
       if (!before.isFile() || before.ino !== st.ino) return { error: new Error('replaced while being backed up') };
       const size = Number(before.size);
+      if (size >= SMALL_FILE_BYTES) return { grew: true };
       const buf = slab?.take(size + 1) ?? uncleared(size + 1); // one byte more: a file that grew is noticed
       let at = 0;
       for (let got; at <= size && (got = readSync(fd, buf, at, size + 1 - at, at)) > 0;) at += got;
