@@ -19,6 +19,17 @@ const DHT_REFRESH_MS = 30_000; // how often candidate selection may walk the DHT
 const DHT_SHORT_REFRESH_MS = 5_000; // ... and while the last walk met fewer peers than were asked for
 const PROVIDERS_TIMEOUT_MS = 2_000; // provider records are a fallback: do not wait long for them
 
+/** `p`, or the signal's reason as soon as it aborts (p goes on). */
+function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** One peer's StorageClient as the client's ShareServer. */
 export function storageServer(node: Pick<P2PNode, 'storage'>, id: string): ShareServer {
   const c = node.storage(peerIdFromString(id));
@@ -124,7 +135,12 @@ export interface FinderInit {
 }
 
 /** The finder, and the ShareServer of any peer by id (spot checks reach peers through it too). */
-export function createFinder(init: FinderInit): { finder: ServerFinder; server: (id: string) => ShareServer } {
+export function createFinder(init: FinderInit): {
+  finder: ServerFinder;
+  server: (id: string) => ShareServer;
+  /** DHT walks for candidates: started, asked for by a caller that waited for one, finished. */
+  walks: { readonly started: number; readonly waited: number; readonly done: number };
+} {
   const { node, fairness } = init;
   const self = node.peerId.toString();
   const backoff = init.backoff ?? createBackoff();
@@ -133,23 +149,46 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
   node.libp2p.addEventListener('peer:connect', (e) => backoff.clear(e.detail.toString()));
   const server = (id: string) => withFairness(withBackoff(storageServer(node, id), backoff), fairness);
   let dhtSeen: { at: number; ids: Map<string, PeerId> } = { at: 0, ids: new Map() };
+  // One walk at a time, shared by every caller: it is not bound to any caller's signal (it has its own
+  // deadline, CLOSEST_PEERS_TIMEOUT_MS), so a caller giving up stops waiting, not the walk the others share.
+  let walking: Promise<void> | null = null;
+  const walks = { started: 0, waited: 0, done: 0 };
+  const walk = (si: Uint8Array, count: number): Promise<void> => {
+    if (walking) return walking;
+    walks.started++;
+    walking = node
+      .closestPeers(si, count)
+      .then((found) => {
+        dhtSeen = { at: Date.now(), ids: new Map(found.map((p) => [p.toString(), p])) };
+      })
+      .catch(() => {})
+      .finally(() => {
+        walking = null;
+        walks.done++;
+      });
+    return walking;
+  };
   const finder: ServerFinder = {
     // Candidates are ranked by XOR distance among the peers we know: the connected ones plus those a DHT
     // walk found. The walk runs at most every DHT_REFRESH_MS (not per file: a folder of 10,000 small
     // files must not cost 10,000 walks); in swarms of dozens of peers it finds them all anyway.
+    // Only a caller with nothing to go on (no walk yet, no connection) or one that asks (`refresh`) waits
+    // for a walk; the others get what the last walk and the connections give, and a walk due starts behind
+    // them. A walk waits for every peer it asks, and a peer that is down holds it to its dial timeout
+    // (measured across network namespaces with 2 of 6 hosts cut: 5 s a walk); in a swarm smaller than
+    // `count` every walk meets fewer peers than asked for and was due again 5 s later, so locate() (two
+    // candidate lists per degraded file) made each check of a file wait 7-23 s (a health round of 11 packs:
+    // 81 s; test/multihost/e2e.test.ts).
     async candidates(si, count, o) {
       const age = Date.now() - dhtSeen.at;
+      const blind = dhtSeen.at === 0 || (dhtSeen.ids.size === 0 && node.libp2p.getPeers().length === 0);
       // A walk that met fewer peers than asked for (a swarm still forming: peers behind NAT join the DHT
       // only once they have connected out) is repeated sooner.
-      if (
-        o?.refresh ||
-        age > DHT_REFRESH_MS ||
-        (dhtSeen.ids.size < count && age > DHT_SHORT_REFRESH_MS) ||
-        (dhtSeen.ids.size === 0 && node.libp2p.getPeers().length === 0)
-      ) {
-        const found = await node.closestPeers(si, count, o);
-        dhtSeen = { at: Date.now(), ids: new Map(found.map((p) => [p.toString(), p])) };
-      }
+      const due = age > DHT_REFRESH_MS || (dhtSeen.ids.size < count && age > DHT_SHORT_REFRESH_MS);
+      if (o?.refresh || blind) {
+        walks.waited++;
+        await untilAborted(walk(si, count), o?.signal);
+      } else if (due) void walk(si, count);
       const pool = new Map(dhtSeen.ids);
       for (const p of node.libp2p.getPeers()) pool.set(p.toString(), p);
       pool.delete(self);
@@ -214,5 +253,5 @@ export function createFinder(init: FinderInit): { finder: ServerFinder; server: 
       backoff.mark(id);
     }
   };
-  return { finder, server };
+  return { finder, server, walks };
 }
