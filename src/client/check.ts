@@ -14,6 +14,14 @@ import type { ClientProgress, ServerFinder } from './types.ts';
 
 export interface CheckOptions {
   verify?: boolean;
+  /**
+   * Look beyond the DHT-closest peers (provider records, then every known peer) only while they hold fewer than
+   * this many distinct shares; default n, every share (and always n with `verify`). The health loop asks for its
+   * repair threshold: a pack with a share on a host that is down is short of n for as long as the host is, and
+   * each check of it then waited for the provider records' deadline (2 s) and for LISTs to every known peer,
+   * the down ones included (5 s each while not backed off).
+   */
+  enough?: number;
   signal?: AbortSignal;
   onProgress?: (e: ClientProgress) => void;
 }
@@ -127,7 +135,8 @@ export async function inspectFile(
   const ic = immutableCap(capText);
   if (!ic) return { report: literalReport(capText), loc: null, verdicts: null };
   const si = storageIndexOf(ic.verify)!;
-  const loc = await locate(si, finder, ic.verify.n, o.signal);
+  const n = ic.verify.n;
+  const loc = await locate(si, finder, n, o.signal, o.verify ? n : Math.min(n, o.enough ?? n));
   const verdicts = o.verify ? await verifyHolders(ic.verify, loc, o) : null;
   return { report: buildReport(capText, ic.verify, loc, verdicts), loc, verdicts };
 }

@@ -357,7 +357,7 @@ export function createHealthService(init: HealthInit) {
     };
     await forEachLimit(slice, CHECK_CONCURRENCY, async (cap) => {
       try {
-        const r = await checkFile(cap, finder, { signal });
+        const r = await checkFile(cap, finder, { signal, enough: threshold });
         remember(r);
         run.filesChecked++;
         // Below the threshold for repairAfterMs at least: a holder back within that time costs nothing.

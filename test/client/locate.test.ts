@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { NotEnoughSharesError } from '../../src/format/index.ts';
-import { download, uploadPack, type ServerFinder } from '../../src/client/index.ts';
+import { checkFile, download, uploadPack, type ServerFinder } from '../../src/client/index.ts';
 import { rankByDistance, shouldAnnounce } from '../../src/net/index.ts';
 import { createGrid, ENCODING } from '../backup/grid.ts';
 
@@ -65,4 +65,35 @@ test('shouldAnnounce: only a holder outside the closest set announces', async ()
   // A holder that knows only part of the swarm judges by what it knows (locate's last resort covers the rest).
   const far = ranked[29];
   assert.equal(shouldAnnounce(key, far, ranked.slice(20, 29), 10), false);
+});
+
+test('a check asked for `enough` shares looks no further once the closest peers hold that many; by default, or verifying, it looks for all n', async () => {
+  const holders = grid.servers.slice(0, 5);
+  const { capText: cap } = await uploadPack(randomBytes(300_000), { candidates: async () => holders }, ENCODING);
+  // One holder is down: not among the candidates. The other four hold 4 distinct shares of 5.
+  let further = 0;
+  const finder: ServerFinder = {
+    candidates: async () => holders.slice(0, 4),
+    providers: async () => {
+      further++;
+      return [];
+    },
+    known: async () => {
+      further++;
+      return grid.servers;
+    }
+  };
+  const health = await checkFile(cap, finder, { enough: 4 });
+  assert.equal(further, 0, 'neither provider records nor every known peer asked');
+  assert.deepEqual([health.found, health.hosts, health.happiness, health.recoverable], [4, 4, 4, true]);
+  const full = await checkFile(cap, finder);
+  assert.equal(further, 2, 'by default: provider records, then every known peer');
+  assert.deepEqual([full.found, full.hosts, full.happiness], [5, 5, 5]);
+  await checkFile(cap, finder, { enough: 4, verify: true });
+  assert.equal(further, 4, 'verifying looks for every share');
+  // Short of `enough` among the closest, it looks further as before.
+  const fewer: ServerFinder = { ...finder, candidates: async () => holders.slice(0, 3) };
+  const short = await checkFile(cap, fewer, { enough: 4 });
+  assert.equal(further, 6);
+  assert.equal(short.found, 5);
 });
