@@ -132,6 +132,8 @@ export interface FinderInit {
   fairness: Fairness;
   log?: Logger;
   backoff?: Backoff;
+  /** The clock walks are timed by (tests). */
+  now?: () => number;
 }
 
 /** The finder, and the ShareServer of any peer by id (spot checks reach peers through it too). */
@@ -142,6 +144,7 @@ export function createFinder(init: FinderInit): {
   walks: { readonly started: number; readonly waited: number; readonly done: number };
 } {
   const { node, fairness } = init;
+  const now = init.now ?? Date.now;
   const self = node.peerId.toString();
   const backoff = init.backoff ?? createBackoff();
   // A peer that failed slowly and has connected since (it came back, or, behind NAT, it now holds a relay
@@ -159,7 +162,7 @@ export function createFinder(init: FinderInit): {
     walking = node
       .closestPeers(si, count)
       .then((found) => {
-        dhtSeen = { at: Date.now(), ids: new Map(found.map((p) => [p.toString(), p])) };
+        dhtSeen = { at: now(), ids: new Map(found.map((p) => [p.toString(), p])) };
       })
       .catch(() => {})
       .finally(() => {
@@ -180,7 +183,7 @@ export function createFinder(init: FinderInit): {
     // candidate lists per degraded file) made each check of a file wait 7-23 s (a health round of 11 packs:
     // 81 s; test/multihost/e2e.test.ts).
     async candidates(si, count, o) {
-      const age = Date.now() - dhtSeen.at;
+      const age = now() - dhtSeen.at;
       const blind = dhtSeen.at === 0 || (dhtSeen.ids.size === 0 && node.libp2p.getPeers().length === 0);
       // A walk that met fewer peers than asked for (a swarm still forming: peers behind NAT join the DHT
       // only once they have connected out) is repeated sooner.

@@ -6,11 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makePeer, removeHome } from '../net/helpers.ts';
+import { makePeer, removeHome, type TestPeer } from '../net/helpers.ts';
 import { createFinder } from '../../src/peer/finder.ts';
-import { createFairness } from '../../src/fairness/service.ts';
+import { createFairness, type Fairness } from '../../src/fairness/service.ts';
 
 /** A promise and the function that resolves it. */
 function gated(): { promise: Promise<void>; resolve: () => void } {
@@ -30,58 +31,133 @@ async function within<T>(p: Promise<T>, ms: number): Promise<'settled' | 'pendin
   ]);
 }
 
-test('candidate lists share one DHT walk and wait for it only when they know nothing yet or ask (refresh)', async () => {
+/** Node A's finder on a virtual clock, with A's real walk held on a gate (what a host that is down does). */
+async function setup() {
   const [A, B, C] = await Promise.all([makePeer(), makePeer(), makePeer()]);
   const fairness = await createFairness({ settings: { enabled: false, ratio: 1, graceBytes: 0 }, ledgerPath: join(A.home, 'ledger') });
+  const realWalk = A.node.closestPeers.bind(A.node);
+  const s = {
+    A,
+    B,
+    C,
+    fairness,
+    calls: 0,
+    gate: gated(),
+    t: 1_000_000,
+    ids: (list: { id: string }[]) => list.map((x) => x.id).sort(),
+    idOf: (p: TestPeer) => p.node.peerId.toString()
+  };
+  A.node.closestPeers = async (key, count, o) => {
+    s.calls++;
+    await s.gate.promise;
+    return realWalk(key, count, o);
+  };
+  const made = createFinder({ node: A.node, fairness, now: () => s.t });
+  return { ...s, ...made, s };
+}
+async function teardown(peers: TestPeer[], fairness: Fairness) {
+  await fairness.close();
+  for (const p of peers) {
+    await p.stop();
+    await removeHome(p);
+  }
+}
+
+test('candidate lists share one DHT walk and wait for it only when they know nothing yet or ask (refresh)', async () => {
+  const { A, B, C, fairness, finder, walks, ids, idOf, s } = await setup();
   try {
     await A.node.libp2p.dial(B.node.multiaddrs()[0]);
     await A.node.libp2p.dial(C.node.multiaddrs()[0]);
-    // The node's real walk, held on a gate: what a swarm with a host down does to every walk.
-    const realWalk = A.node.closestPeers.bind(A.node);
-    let calls = 0;
-    let gate = gated();
-    A.node.closestPeers = async (key, count, o) => {
-      calls++;
-      await gate.promise;
-      return realWalk(key, count, o);
-    };
-    const { finder, walks } = createFinder({ node: A.node, fairness });
-    const both = [B.node.peerId.toString(), C.node.peerId.toString()].sort();
-    const ids = async (p: ReturnType<typeof finder.candidates>) => (await p).map((s) => s.id).sort();
+    const both = [idOf(B), idOf(C)].sort();
+    const list = (count: number, o?: { refresh?: boolean; signal?: AbortSignal }) => finder.candidates(randomBytes(32), count, o);
 
     // Nothing walked yet: the first list waits for the walk.
-    const first = finder.candidates(randomBytes(32), 64);
+    const first = list(64);
     assert.equal(await within(first, 300), 'pending', 'the first list waits for the first walk');
-    gate.resolve();
-    assert.deepEqual(await ids(first), both);
-    assert.equal(calls, 1);
+    s.gate.resolve();
+    assert.deepEqual(ids(await first), both);
+    assert.equal(s.calls, 1);
 
-    // The walk met 2 peers of the 64 asked for: 5 s later another is due. It is slow now (gate closed).
-    gate = gated();
-    await sleep(5_200);
-    const lists = Array.from({ length: 4 }, () => finder.candidates(randomBytes(32), 64));
+    // Just walked: no walk is due, none starts.
+    s.gate = gated();
+    assert.deepEqual(ids(await list(64)), both);
+    s.t += 4_999;
+    assert.deepEqual(ids(await list(64)), both);
+    assert.equal(s.calls, 1, 'no walk within 5 s of the last');
+    // The walk met both peers: one asking for 2 has all it asked for, and waits 30 s for the next.
+    s.t += 25_000;
+    assert.deepEqual(ids(await list(2)), both);
+    assert.equal(s.calls, 1, 'no walk within 30 s when the last met as many as asked for');
+
+    // One that met fewer than asked for is due again after 5 s. It is slow now (gate closed).
+    const lists = Array.from({ length: 4 }, () => list(64));
     for (const l of lists) assert.equal(await within(l, 300), 'settled', 'a list does not wait for a walk that is due');
-    for (const l of lists) assert.deepEqual(await ids(l), both, 'from the last walk and the connections');
-    assert.equal(calls, 2, 'one walk started behind the four lists, not one each');
+    for (const l of lists) assert.deepEqual(ids(await l), both, 'from the last walk and the connections');
+    assert.equal(s.calls, 2, 'one walk started behind the four lists, not one each');
 
     // A caller that asks for a fresh look waits for the walk under way (and starts no other) ...
-    const fresh = finder.candidates(randomBytes(32), 10, { refresh: true });
+    const fresh = list(10, { refresh: true });
     // ... and one that gives up stops waiting, without stopping the walk the others wait for.
     const ac = new AbortController();
-    const impatient = finder.candidates(randomBytes(32), 10, { refresh: true, signal: ac.signal });
+    const impatient = list(10, { refresh: true, signal: ac.signal });
     assert.equal(await within(fresh, 300), 'pending', 'refresh waits for the walk');
     ac.abort(new Error('gave up'));
     await assert.rejects(impatient, /gave up/);
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0, 'its abort listener is gone');
+    await assert.rejects(list(10, { refresh: true, signal: ac.signal }), /gave up/, 'an aborted caller is refused at once');
     assert.equal(await within(fresh, 50), 'pending', 'the walk goes on');
-    gate.resolve();
-    assert.deepEqual(await ids(fresh), both);
-    assert.equal(calls, 2, 'the refresh joined the walk under way');
-    assert.deepEqual({ ...walks }, { started: 2, waited: 3, done: 2 });
+    const patient = new AbortController();
+    const waiting = list(10, { refresh: true, signal: patient.signal });
+    s.gate.resolve();
+    assert.deepEqual(ids(await fresh), both);
+    assert.deepEqual(ids(await waiting), both);
+    assert.equal(getEventListeners(patient.signal, 'abort').length, 0, 'a caller served leaves no listener on its signal');
+    assert.equal(s.calls, 2, 'the refreshes joined the walk under way');
+
+    // After 30 s a walk is due even when the last met as many as asked for.
+    s.t += 30_001;
+    assert.deepEqual(ids(await list(2)), both);
+    assert.equal(s.calls, 3);
+    for (let i = 0; i < 200 && walks.done < 3; i++) await sleep(10); // the gate is open: it ends at once
+    // Waited: the first list, three refreshes (the one refused at once counts) and the patient one.
+    assert.deepEqual({ ...walks }, { started: 3, waited: 5, done: 3 });
   } finally {
-    await fairness.close();
-    for (const p of [A, B, C]) {
-      await p.stop();
-      await removeHome(p);
-    }
+    await teardown([A, B, C], fairness);
+  }
+});
+
+test('a list waits for a walk while the last found nobody and nobody is connected; with a peer to go on it does not', async () => {
+  const { A, B, C, fairness, finder, ids, idOf, s } = await setup();
+  try {
+    const list = () => finder.candidates(randomBytes(32), 10);
+    s.gate.resolve();
+    assert.deepEqual(await list(), [], 'alone: the walk finds nobody');
+    // Still nobody: the next list waits for a walk again.
+    s.gate = gated();
+    const again = list();
+    assert.equal(await within(again, 300), 'pending');
+    s.gate.resolve();
+    assert.deepEqual(await again, []);
+    assert.equal(s.calls, 2);
+    // A connection is something to go on: no wait, no walk (the last is 0 s old).
+    s.gate = gated();
+    await A.node.libp2p.dial(B.node.multiaddrs()[0]);
+    const withB = list();
+    assert.equal(await within(withB, 300), 'settled');
+    assert.deepEqual(ids(await withB), [idOf(B)]);
+    assert.equal(s.calls, 2);
+    // A walk that found someone is something to go on too, even with every connection gone.
+    const refreshed = finder.candidates(randomBytes(32), 10, { refresh: true });
+    s.gate.resolve();
+    assert.deepEqual(ids(await refreshed), [idOf(B)]);
+    await A.node.libp2p.hangUp(B.node.peerId);
+    s.gate = gated();
+    const fromWalk = list();
+    assert.equal(await within(fromWalk, 300), 'settled', 'no wait: the last walk found B');
+    assert.deepEqual(ids(await fromWalk), [idOf(B)]);
+    assert.equal(s.calls, 3);
+  } finally {
+    s.gate.resolve();
+    await teardown([A, B, C], fairness);
   }
 });
