@@ -53,3 +53,18 @@ export async function boundedBy<T>(signal: AbortSignal | undefined, ms: number, 
     wait.done();
   }
 }
+
+/**
+ * `p`, or the signal's reason as soon as the signal aborts (at once if it already has), while `p` goes on for
+ * whoever else waits on it: a walk, a dial or a read shared by several callers, where one giving up must not
+ * stop it for the others. The listener goes as soon as either settles.
+ */
+export function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

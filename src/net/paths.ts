@@ -11,6 +11,7 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { untilAborted } from '../common/wait.ts';
 import {
   CONNECT_TIMEOUT_MS,
   DIRECT_DIAL_TIMEOUT_MS,
@@ -237,7 +238,7 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
         p = open(peer, AbortSignal.timeout(connectTimeout)).finally(() => pending.delete(id));
         pending.set(id, p);
       }
-      return raceSignal(p, signal);
+      return untilAborted(p, signal);
     },
     last: (peer) => lastPath.get(peer) ?? null,
     current(peer) {
@@ -251,25 +252,6 @@ export function createPathSelector(libp2p: Libp2p, init: PathSelectorInit = {}):
     },
     directFailed
   };
-}
-
-/** `p`, or the signal's reason as soon as it aborts (p keeps running for whoever else waits on it). */
-function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      }
-    );
-  });
 }
 
 /** Resolves after `ms` (never rejects: an aborted signal resolves it early, the caller checks the signal). */

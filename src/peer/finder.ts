@@ -11,6 +11,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { rankByDistance, STORAGE_PROTOCOL, type P2PNode } from '../net/index.ts';
 import type { ServerFinder, ShareServer } from '../client/index.ts';
 import type { Fairness } from '../fairness/index.ts';
+import { untilAborted } from '../common/wait.ts';
 
 const KNOWN_LIST_MAX = 64; // the last-resort LIST (locate) asks at most this many known peers
 const SLOW_FAILURE_MS = 1_000; // a failure that took this long was a timeout, not a refusal
@@ -18,17 +19,6 @@ const DOWN_BACKOFF_MS = 30_000; // a peer that failed to answer is left out of c
 const DHT_REFRESH_MS = 30_000; // how often candidate selection may walk the DHT
 const DHT_SHORT_REFRESH_MS = 5_000; // ... and while the last walk met fewer peers than were asked for
 const PROVIDERS_TIMEOUT_MS = 2_000; // provider records are a fallback: do not wait long for them
-
-/** `p`, or the signal's reason as soon as it aborts (p goes on). */
-function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
 
 /** One peer's StorageClient as the client's ShareServer. */
 export function storageServer(node: Pick<P2PNode, 'storage'>, id: string): ShareServer {

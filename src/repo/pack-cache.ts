@@ -4,6 +4,7 @@
 // BufferPool and goes back to it once the pack is dropped and no caller is still using it.
 import { formatCap } from '../caps/index.ts';
 import { BufferPool } from '../common/buffer-pool.ts';
+import { untilAborted } from '../common/wait.ts';
 import { PACK_CACHE_BYTES, PACK_CACHE_IDLE_MS, PACK_POOL_BYTES, PACK_POOL_IDLE_MS } from './constants.ts';
 import type { PackCap, PackStore } from './types.ts';
 
@@ -43,7 +44,7 @@ export class PackCache {
     const e = this.entry(pack);
     e.users++;
     try {
-      return fn(await abortable(e.bytes, signal));
+      return fn(await untilAborted(e.bytes, signal));
     } finally {
       e.users--;
       this.giveBack(e);
@@ -61,7 +62,7 @@ export class PackCache {
       this.packs.delete(key); // re-insert: most recently used last
     } else {
       const into = this.pool.take(pack.size);
-      // No caller's signal: others may wait for the same pack; each waiter gives up on its own (abortable).
+      // No caller's signal: others may wait for the same pack; each waiter gives up on its own (untilAborted).
       e = { bytes: this.store.readPack(pack, { into }), size: pack.size, into, users: 0, dropped: false, returned: false };
       this.bytes += pack.size;
       e.bytes.catch(() => this.drop(key));
@@ -96,14 +97,4 @@ export class PackCache {
       () => {}
     );
   }
-}
-
-function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

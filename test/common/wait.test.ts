@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { boundedBy, boundedWait } from '../../src/common/wait.ts';
+import { boundedBy, boundedWait, untilAborted } from '../../src/common/wait.ts';
 
 test('a bounded wait times out with a TimeoutError and says so', async () => {
   const caller = new AbortController();
@@ -75,4 +75,25 @@ test("boundedBy hands fn the wait's signal, returns or rethrows what fn did, and
   // the test's event loop alive until it fires.)
   const [reason] = await Promise.all([boundedBy(undefined, 20, (s) => new Promise((r) => s.addEventListener('abort', () => r(s.reason)))), sleep(60)]);
   assert.equal((reason as Error).name, 'TimeoutError');
+});
+
+test('untilAborted: the promise, or the reason once the signal aborts, which leaves the promise going; no listener stays', async () => {
+  assert.equal(await untilAborted(Promise.resolve(7)), 7, 'no signal: the promise itself');
+  const gone = new AbortController();
+  gone.abort(new Error('already'));
+  await assert.rejects(untilAborted(new Promise(() => {}), gone.signal), /already/);
+  const ac = new AbortController();
+  let finish!: (v: number) => void;
+  const shared = new Promise<number>((r) => (finish = r));
+  const waiting = untilAborted(shared, ac.signal);
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 1);
+  ac.abort(new Error('gave up'));
+  await assert.rejects(waiting, /gave up/);
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+  finish(3);
+  assert.equal(await shared, 3, 'the shared promise went on');
+  const ok = new AbortController();
+  assert.equal(await untilAborted(shared, ok.signal), 3);
+  await assert.rejects(untilAborted(Promise.reject(new Error('own')), ok.signal), /own/);
+  assert.equal(getEventListeners(ok.signal, 'abort').length, 0, 'settled: listener removed');
 });
