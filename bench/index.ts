@@ -12,6 +12,7 @@ const BENCHES: Record<string, string> = {
   wire: './wire.ts',
   wan: './wan.ts',
   idle: './idle.ts',
+  startup: './startup.ts',
   fuzz: './fuzz.ts'
 };
 

@@ -387,7 +387,7 @@ function newestMtime(dir: string): number {
 /** The command as users run it: bin/p2pbackup.js on dist/ (built by `npm ci`), built again first if src/ is newer. */
 function installedCommand(): string {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const built = join(root, 'dist', 'cli', 'bin.js');
+  const built = join(root, 'dist', 'bundle', 'p2pbackup.js');
   if (!existsSync(built) || statSync(built).mtimeMs < newestMtime(join(root, 'src'))) {
     note('wan: dist/ is older than src/: building it (scripts/build.ts)');
     execFileSync(process.execPath, [join(root, 'scripts', 'build.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });

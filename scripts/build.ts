@@ -61,4 +61,47 @@ if (webOnly) console.log(`web UI: build/web/main.js ${statSync(join(web, 'main.j
 if (!process.argv.includes('--wasm-only') && !webOnly) {
   rmSync(join(root, 'dist'), { recursive: true, force: true });
   run(bin('tsc'), ['-p', 'tsconfig.json']);
+  await bundleCli();
+}
+
+/**
+ * dist/bundle/p2pbackup.js: the CLI and daemon bundled (what bin/p2pbackup.js runs), with a chunk per lazily imported
+ * part. Loading Node's module graph
+ * file by file (libp2p, fastify and ours: hundreds of modules) cost a daemon start about twice the CPU of this one
+ * file (bench: `npm run bench -- startup`). Each of our modules keeps its own `import.meta.url`: the plugin
+ * gives it the URL of its compiled twin in dist/, so files found next to a module (the workers, the wasm
+ * kernels, the web UI, package.json) resolve exactly as they do from dist/. Native addons stay outside.
+ */
+async function bundleCli(): Promise<void> {
+  const { readFile } = await import('node:fs/promises');
+  const { relative } = await import('node:path');
+  const src = join(root, 'src');
+  await build({
+    entryPoints: { p2pbackup: join(src, 'cli', 'bin.ts') },
+    outdir: join(root, 'dist', 'bundle'),
+    // The commands' lazy imports (the daemon, init, recover, ...) become chunks of their own, loaded when used.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    external: ['classic-level'],
+    // Bundled CommonJS dependencies call require() for Node's built-ins.
+    banner: { js: "import { createRequire as __p2pbCreateRequire } from 'node:module'; const require = __p2pbCreateRequire(import.meta.url);" },
+    legalComments: 'none',
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'module-urls',
+        setup(b) {
+          b.onLoad({ filter: /\/src\/.*\.ts$/ }, async (args) => {
+            const twin = '../' + relative(src, args.path).split('\\').join('/').replace(/\.ts$/, '.js');
+            const contents = (await readFile(args.path, 'utf8')).replaceAll('import.meta.url', `new URL(${JSON.stringify(twin)}, import.meta.url).href`);
+            return { contents, loader: 'ts' };
+          });
+        }
+      }
+    ]
+  });
 }

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, mkdirSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,8 +55,15 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16',
  */
 export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '1048576' };
 
-// Run from source (type stripping) or from the build in dist/, whichever this module is.
-const BIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/bin.ts' : '../cli/bin.js', import.meta.url));
+/**
+ * The program a daemon runs: the sources (type stripping) when this module is a source, else the build's bundled
+ * CLI (dist/bundle/p2pbackup.js, what the installed command runs). P2PBACKUP_BIN names another one: `npm test` points it
+ * at the build it has just made, so the suite's hundreds of daemons and commands start from the bundled CLI.
+ */
+export const CLI_BIN: string = process.env.P2PBACKUP_BIN
+  ? resolve(process.env.P2PBACKUP_BIN)
+  : fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/bin.ts' : '../bundle/p2pbackup.js', import.meta.url));
+const BIN = CLI_BIN;
 const START_TIMEOUT_MS = 30_000; // a daemon that has not written daemon.json by then failed to start
 
 export interface SwarmMember {

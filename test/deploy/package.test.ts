@@ -78,6 +78,7 @@ test('the tarball holds exactly what runs: the files list, built dist/ with type
     'dist/index.js',
     'dist/index.d.ts',
     'dist/cli/bin.js',
+    'dist/bundle/p2pbackup.js',
     'build/web/index.html',
     'build/web/main.js',
     'build/web/style.css',
@@ -90,7 +91,8 @@ test('the tarball holds exactly what runs: the files list, built dist/ with type
     'docs/FORMAT.md'
   ])
     assert.ok(paths.includes(p), `${p} is in the package`);
-  // dist/ is one whole build of src/: every module compiled with its declarations, none left from a removed one.
+  // dist/ is one whole build of src/: every module compiled with its declarations, none left from a removed one,
+  // and the bundled command (dist/bundle/: its entry and the chunks it loads lazily, all of this build's).
   const sources = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
       e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []
@@ -98,6 +100,7 @@ test('the tarball holds exactly what runs: the files list, built dist/ with type
   const expected = sources(join(root, 'src'))
     .map((f) => relative(join(root, 'src'), f).replace(/\.ts$/, ''))
     .flatMap((m) => [`dist/${m}.js`, `dist/${m}.d.ts`])
+    .concat(readdirSync(join(root, 'dist', 'bundle')).map((f) => `dist/bundle/${f}`))
     .sort();
   assert.deepEqual(paths.filter((p) => p.startsWith('dist/')).sort(), expected);
   const mode = (p: string) => files.find((f) => f.path === p)!.mode;

@@ -3,11 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { CLI_BIN } from '../../src/peer/swarm.ts';
 import { ApiClient } from '../../src/api/client.ts';
 import { homePaths } from '../../src/peer/home.ts';
 
-export const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+/** The CLI the tests run: the sources, or the build's bundled CLI under `npm test` (P2PBACKUP_BIN, src/peer/swarm.ts). */
+export const BIN = CLI_BIN;
 
 export async function tempDir(prefix = 'p2pb-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

@@ -10,15 +10,15 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { homePaths } from '../../src/peer/home.ts';
 import { initHome } from '../../src/peer/init.ts';
 import { readConfig, writeConfig, type PeerConfig } from '../../src/peer/config.ts';
-import { spawnDaemon, type SwarmMember } from '../../src/peer/swarm.ts';
+import { CLI_BIN, spawnDaemon, type SwarmMember } from '../../src/peer/swarm.ts';
 
 /** The CLI entry (from source, type stripping). */
-export const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+/** The CLI the tests run: the sources, or the build's bundled CLI under `npm test` (P2PBACKUP_BIN, src/peer/swarm.ts). */
+export const BIN = CLI_BIN;
 
 /** Run a command synchronously; throws with its stderr when it fails. */
 export function sh(cmd: string, args: string[], timeoutMs = 15_000, input?: string): string {
