@@ -5,14 +5,18 @@
 // when packing, then has nothing left to do). A full build starts from an empty dist/, so no module removed
 // from src/ lingers in the package.
 // `--wasm-only` skips tsc (npm test type-checks instead); `--web-only` builds only the web UI.
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, existsSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+const execFileAsync = promisify(execFile);
 
 const webOnly = process.argv.includes('--web-only');
 if (process.env.npm_lifecycle_event === 'prepare' && ['pack', 'publish'].includes(process.env.npm_command ?? '')) {
@@ -20,6 +24,10 @@ if (process.env.npm_lifecycle_event === 'prepare' && ['pack', 'publish'].include
   process.exit(0);
 }
 mkdirSync(join(root, 'build', 'wasm'), { recursive: true });
+// The kernels: each one asc compile (about 3 s), skipped when its output exists and was made from the same source,
+// arguments and compiler (build/wasm-keys.json): `npm test` builds again right after `npm ci` has. The compiles run
+// side by side, one per core.
+const wasmJobs: { out: string; args: string[] }[] = [];
 const kernel = join(root, 'wasm', 'rs.ts');
 if (existsSync(kernel) && !webOnly) {
   const common = ['--runtime', 'stub', '--noAssert', '-O3', '--converge', '--initialMemory', '1', '--exportStart', '_initialize'];
@@ -30,14 +38,43 @@ if (existsSync(kernel) && !webOnly) {
     ['simd', ['--enable', 'simd']],
     ['relaxed', ['--enable', 'simd', '--enable', 'relaxed-simd']]
   ] as const) {
-    run(bin('asc'), [kernel, ...common, ...features, '-o', `build/wasm/rs-${variant}.wasm`]);
-    run(bin('asc'), [kernel, ...common, ...features, ...shared, '-o', `build/wasm/rs-${variant}-shared.wasm`]);
+    wasmJobs.push({ out: `build/wasm/rs-${variant}.wasm`, args: [kernel, ...common, ...features] });
+    wasmJobs.push({ out: `build/wasm/rs-${variant}-shared.wasm`, args: [kernel, ...common, ...features, ...shared] });
   }
 }
 // The chunker's gear-hash scan (format v2): plain scalar code, no SIMD, no start function.
 const gear = join(root, 'wasm', 'gear.ts');
 if (existsSync(gear) && !webOnly) {
-  run(bin('asc'), [gear, '--runtime', 'stub', '--noAssert', '-O3', '--converge', '--initialMemory', '1', '-o', 'build/wasm/gear.wasm']);
+  wasmJobs.push({ out: 'build/wasm/gear.wasm', args: [gear, '--runtime', 'stub', '--noAssert', '-O3', '--converge', '--initialMemory', '1'] });
+}
+await compileKernels(wasmJobs);
+
+async function compileKernels(jobs: { out: string; args: string[] }[]): Promise<void> {
+  const keysFile = join(root, 'build', 'wasm-keys.json');
+  let keys: Record<string, string> = {};
+  try {
+    keys = JSON.parse(readFileSync(keysFile, 'utf8'));
+  } catch {}
+  const asc = JSON.parse(readFileSync(join(root, 'node_modules', 'assemblyscript', 'package.json'), 'utf8')).version;
+  const keyOf = (j: { args: string[] }) =>
+    createHash('sha256')
+      .update(JSON.stringify([asc, j.args.map((a) => (a.startsWith(root) ? relative(root, a) : a)), readFileSync(j.args[0], 'utf8')]))
+      .digest('hex');
+  const todo = jobs.filter((j) => keys[j.out] !== keyOf(j) || !existsSync(join(root, j.out)));
+  if (jobs.length && !todo.length) console.log(`build: ${jobs.length} wasm kernels up to date`);
+  const queue = [...todo];
+  const worker = async () => {
+    for (let j = queue.shift(); j; j = queue.shift()) {
+      delete keys[j.out];
+      await execFileAsync(bin('asc'), [...j.args, '-o', j.out], { cwd: root });
+      keys[j.out] = keyOf(j);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(availableParallelism(), queue.length) }, worker));
+  } finally {
+    writeFileSync(keysFile, JSON.stringify(keys, null, 2) + '\n');
+  }
 }
 
 // The web UI: one ES module bundle (a few KiB), served by the daemon at / (src/api/routes/ui.ts).
@@ -74,7 +111,6 @@ if (!process.argv.includes('--wasm-only') && !webOnly) {
  */
 async function bundleCli(): Promise<void> {
   const { readFile } = await import('node:fs/promises');
-  const { relative } = await import('node:path');
   const src = join(root, 'src');
   await build({
     entryPoints: { p2pbackup: join(src, 'cli', 'bin.ts') },
