@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { uiRoutes } from './routes/ui.ts';
 import type { RouteContext } from './routes/context.ts';
+import { lazyCompilers } from './lazy-compilers.ts';
 
 export { ndjson };
 
@@ -54,7 +55,12 @@ declare module 'fastify' {
 export async function createApp(init: AppInit): Promise<FastifyInstance> {
   const { peer, token } = init;
   // Caps travel in URLs (a literal cap can carry a few dozen bytes of data): allow long path params.
-  const app = Fastify({ logger: init.logger ?? false, bodyLimit: 1 << 20, routerOptions: { maxParamLength: 4096 } });
+  const app = Fastify({
+    logger: init.logger ?? false,
+    bodyLimit: 1 << 20,
+    routerOptions: { maxParamLength: 4096 },
+    schemaController: { compilersFactory: lazyCompilers() }
+  });
   // Uploads arrive as raw streams; the service spools or streams them itself.
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   app.addSchema(ErrorSchema);
