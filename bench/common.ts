@@ -1,5 +1,9 @@
 // Helpers shared by every bench (bench/<name>.ts): flags, timing, median, a plain-text table and JSON output.
 // A bench module exports `run(argv: string[]): Promise<void>` and is registered in bench/index.ts.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface BenchFlags {
   /** --json: print only a JSON array of result records on stdout. */
@@ -72,4 +76,26 @@ export function formatBytes(n: number): string {
   if (n % 2 ** 20 === 0) return `${n / 2 ** 20} MiB`;
   if (n % 1024 === 0) return `${n / 1024} KiB`;
   return `${n} B`;
+}
+
+function newestMtime(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+    const p = join(dir, e.name);
+    return Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }, 0);
+}
+
+/**
+ * The command as users run it: bin/p2pbackup.js, on the bundle in dist/ (built by `npm ci`), built again first if
+ * src/ is newer. bench/index.ts points P2PBACKUP_BIN at the bundle for every bench that starts daemons, so they
+ * measure the program users run, not the sources.
+ */
+export function installedCommand(bench: string): string {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const built = join(root, 'dist', 'bundle', 'p2pbackup.js');
+  if (!existsSync(built) || statSync(built).mtimeMs < newestMtime(join(root, 'src'))) {
+    note(`${bench}: dist/ is older than src/: building it (scripts/build.ts)`);
+    execFileSync(process.execPath, [join(root, 'scripts', 'build.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return join(root, 'bin', 'p2pbackup.js');
 }

@@ -34,7 +34,7 @@ import { spawnDaemon } from '../src/peer/swarm.ts';
 import { parseSize } from '../src/store/index.ts';
 import { NetFixture, ip, sh, skipReason, type Host } from '../test/multihost/fixture.ts';
 import { walk } from './backup.ts';
-import { formatTable, median, note, parseFlags, printJson } from './common.ts';
+import { formatTable, installedCommand, median, note, parseFlags, printJson } from './common.ts';
 import { arg, generate } from './transfer.ts';
 
 const STORAGE_PEERS = 5;
@@ -377,24 +377,6 @@ async function editMiddle(file: string, size: number): Promise<void> {
 }
 
 /** Newest modification time (ms) of the files under `dir`. */
-function newestMtime(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-    const p = join(dir, e.name);
-    return Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }, 0);
-}
-
-/** The command as users run it: bin/p2pbackup.js on dist/ (built by `npm ci`), built again first if src/ is newer. */
-function installedCommand(): string {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const built = join(root, 'dist', 'bundle', 'p2pbackup.js');
-  if (!existsSync(built) || statSync(built).mtimeMs < newestMtime(join(root, 'src'))) {
-    note('wan: dist/ is older than src/: building it (scripts/build.ts)');
-    execFileSync(process.execPath, [join(root, 'scripts', 'build.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  return join(root, 'bin', 'p2pbackup.js');
-}
-
 export async function run(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
   const tree = resolve(arg(flags.rest, '--tree', '/usr/include'));
@@ -412,7 +394,7 @@ export async function run(argv: string[]): Promise<void> {
   }
 
   const net = new NetFixture({ prefix: 'p2pbw', subnet: '10.80.0', port: 4001 });
-  net.cliBin = installedCommand();
+  net.cliBin = installedCommand('wan');
   const rows: WanRow[] = [];
   type RowInit = Pick<WanRow, 'workload' | 'impl' | 'link' | 'what'> & { outcomes: Outcome[]; goal?: string; note?: string };
   const row = (r: RowInit): WanRow => {
