@@ -86,9 +86,9 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * The command as users run it: bin/p2pbackup.js, on the bundle in dist/ (built by `npm ci`), built again first if
- * src/ is newer. bench/index.ts points P2PBACKUP_BIN at the bundle for every bench that starts daemons, so they
- * measure the program users run, not the sources.
+ * The command as users run it: bin/p2pbackup.js, on the build in dist/ (built by `npm ci`), built again first if
+ * src/ is newer. bench/index.ts points P2PBACKUP_BIN at it for every bench that starts daemons, so they measure the
+ * program users run, not the sources.
  */
 export function installedCommand(bench: string): string {
   const root = fileURLToPath(new URL('..', import.meta.url));

@@ -10,7 +10,8 @@
 // libp2p node (bench/idle-floor.ts: createNode, so TCP + Noise + Yamux, identify, ping, Kad-DHT; no store, no
 // API, no peer, no reachability checks; the daemons' node flags and environment), joined to each other the same
 // way, measured over the same window: no idle daemon can cost less than that on this machine with this stack.
-// The daemons run from source here (type stripping: roughly 15-25 MiB more RSS than the compiled dist/).
+// The daemons run as installed (bin/p2pbackup.js: dist/'s modules; bench/index.ts); the floor's nodes run from source
+// (type stripping: some MiB of RSS more than compiled code would take).
 //
 // Per process: CPU = (utime + stime) ticks from /proc/PID/stat over the window (CLK_TCK 100) as % of one
 // core; RSS = VmRSS from /proc/PID/status at the end of the window (it counts the pages of the node binary each

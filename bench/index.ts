@@ -1,5 +1,4 @@
 // Bench dispatcher: `node bench/index.ts <name> [--json] [--quick] [...]` runs bench/<name>.ts's run(argv).
-import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { installedCommand } from './common.ts';
 // To add a bench: create bench/<name>.ts exporting `run(argv: string[]): Promise<void>` (use bench/common.ts)
@@ -36,11 +35,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`unknown bench "${name}"; available benches: ${available}\n`);
     return 2;
   }
-  // Benches that start daemons run them (and the commands they time) from the bundle users run: set before the
-  // bench's modules load, since src/peer/swarm.ts reads it once. P2PBACKUP_BIN=src/cli/bin.ts measures the sources.
-  if (DAEMON_BENCHES.has(name) && !process.env.P2PBACKUP_BIN) {
-    process.env.P2PBACKUP_BIN = join(dirname(installedCommand(name)), '..', 'dist', 'bundle', 'p2pbackup.js');
-  }
+  // Benches that start daemons run them (and the commands they time) as installed: bin/p2pbackup.js (commands from the
+  // bundle, daemons from dist/'s modules). Set before the bench's modules load, since src/peer/swarm.ts reads it once.
+  // P2PBACKUP_BIN=src/cli/bin.ts measures the sources, dist/bundle/p2pbackup.js the bundle.
+  if (DAEMON_BENCHES.has(name) && !process.env.P2PBACKUP_BIN) process.env.P2PBACKUP_BIN = installedCommand(name);
   const mod = (await import(path)) as BenchModule;
   await mod.run(rest);
   return 0;

@@ -1,8 +1,10 @@
 // `node bench/index.ts startup [--json] [--quick] [--runs N]`: what starting the program costs (issue 20: light on
 // the owner's machine), for each way it can be run:
 //   - "sources": src/cli/bin.ts, Node stripping the types of every module as it loads it;
-//   - "dist modules": dist/cli/bin.js, the compiled modules loaded one by one (what bin/p2pbackup.js ran before);
-//   - "bundle": dist/bundle/p2pbackup.js, the build's bundle (what bin/p2pbackup.js runs now);
+//   - "dist modules": dist/cli/bin.js, the compiled modules loaded one by one;
+//   - "bundle": dist/bundle/p2pbackup.js, the build's bundle (what `npm test` runs its daemons and commands from);
+//   - "installed": bin/p2pbackup.js, the command as installed: commands from the bundle, the daemon from dist/'s
+//     modules (bundled, a daemon moved bulk bytes on more CPU: bin/p2pbackup.js);
 //   - "floor": `node` running an empty module: the runtime's own start and exit, no program.
 // Rows: a daemon on a fresh home with no peers, from spawn to its daemon.json ("ready") and then SIGTERM to exit
 // (the daemons' node flags and environment, src/peer/swarm.ts), and one short command (`--version`). Per row, the
@@ -24,7 +26,7 @@ import { arg } from './transfer.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 export interface StartupRow {
-  program: 'sources' | 'dist modules' | 'bundle' | 'floor';
+  program: 'sources' | 'dist modules' | 'bundle' | 'installed' | 'floor';
   what: 'daemon start and stop' | 'command --version';
   runs: number;
   cpuSeconds: number;
@@ -37,7 +39,8 @@ export interface StartupRow {
 const PROGRAMS: Record<Exclude<StartupRow['program'], 'floor'>, string> = {
   sources: join(root, 'src', 'cli', 'bin.ts'),
   'dist modules': join(root, 'dist', 'cli', 'bin.js'),
-  bundle: join(root, 'dist', 'bundle', 'p2pbackup.js')
+  bundle: join(root, 'dist', 'bundle', 'p2pbackup.js'),
+  installed: join(root, 'bin', 'p2pbackup.js')
 };
 
 // Preloaded into every measured process: its own CPU and peak RSS, written as it exits (SIGTERM included: the

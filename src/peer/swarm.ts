@@ -56,13 +56,14 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16',
 export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '1048576' };
 
 /**
- * The program a daemon runs: the sources (type stripping) when this module is a source, else the build's bundled
- * CLI (dist/bundle/p2pbackup.js, what the installed command runs). P2PBACKUP_BIN names another one: `npm test` points it
- * at the build it has just made, so the suite's hundreds of daemons and commands start from the bundled CLI.
+ * The program a daemon runs: the sources (type stripping) when this module is a source, else the installed command
+ * (bin/p2pbackup.js: a daemon from dist/'s modules). P2PBACKUP_BIN names another one: `npm test` points it at the
+ * bundle it has just built (dist/bundle/p2pbackup.js), so the suite's hundreds of daemons and commands start on half
+ * the CPU; the bundle runs the same sources, slower on bulk transfers (bin/p2pbackup.js says how much).
  */
 export const CLI_BIN: string = process.env.P2PBACKUP_BIN
   ? resolve(process.env.P2PBACKUP_BIN)
-  : fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/bin.ts' : '../bundle/p2pbackup.js', import.meta.url));
+  : fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/bin.ts' : '../../bin/p2pbackup.js', import.meta.url));
 const BIN = CLI_BIN;
 const START_TIMEOUT_MS = 30_000; // a daemon that has not written daemon.json by then failed to start
 
