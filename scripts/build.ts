@@ -9,7 +9,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
@@ -102,12 +102,12 @@ if (!process.argv.includes('--wasm-only') && !webOnly) {
 }
 
 /**
- * dist/bundle/p2pbackup.js: the CLI and daemon bundled (what bin/p2pbackup.js runs), with a chunk per lazily imported
- * part. Loading Node's module graph
- * file by file (libp2p, fastify and ours: hundreds of modules) cost a daemon start about twice the CPU of this one
- * file (bench: `npm run bench -- startup`). Each of our modules keeps its own `import.meta.url`: the plugin
- * gives it the URL of its compiled twin in dist/, so files found next to a module (the workers, the wasm
- * kernels, the web UI, package.json) resolve exactly as they do from dist/. Native addons stay outside.
+ * dist/bundle/p2pbackup.js: the CLI bundled, with a chunk per lazily imported part (bin/p2pbackup.js runs commands
+ * from it, the daemon from dist/'s modules: it says why). Loading Node's module graph file by file (libp2p, Fastify
+ * and ours: hundreds of modules) cost a start about twice the CPU (`npm run bench -- startup`). Each of our modules
+ * keeps its own `import.meta.url`: the plugin gives it the URL of its compiled twin in dist/, so files found next to
+ * a module (the workers, the wasm kernels, the web UI, package.json) resolve exactly as they do from dist/, and no
+ * module takes the bundle's URL for its own. Native addons stay outside.
  */
 async function bundleCli(): Promise<void> {
   const { readFile } = await import('node:fs/promises');
@@ -131,7 +131,8 @@ async function bundleCli(): Promise<void> {
       {
         name: 'module-urls',
         setup(b) {
-          b.onLoad({ filter: /\/src\/.*\.ts$/ }, async (args) => {
+          b.onLoad({ filter: /\.ts$/ }, async (args) => {
+            if (!args.path.startsWith(src + sep)) return undefined; // a package's own file: esbuild's default
             const twin = '../' + relative(src, args.path).split('\\').join('/').replace(/\.ts$/, '.js');
             const contents = (await readFile(args.path, 'utf8')).replaceAll('import.meta.url', `new URL(${JSON.stringify(twin)}, import.meta.url).href`);
             return { contents, loader: 'ts' };
