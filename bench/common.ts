@@ -85,6 +85,13 @@ function newestMtime(dir: string): number {
   }, 0);
 }
 
+/** Whether dist/ holds a build (its bundle written last) at least as new as every file of src/. */
+export function buildIsCurrent(): boolean {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const built = join(root, 'dist', 'bundle', 'p2pbackup.js');
+  return existsSync(built) && existsSync(join(root, 'dist', 'cli', 'bin.js')) && statSync(built).mtimeMs >= newestMtime(join(root, 'src'));
+}
+
 /**
  * The command as users run it: bin/p2pbackup.js, on the build in dist/ (built by `npm ci`), built again first if
  * src/ is newer. bench/index.ts points P2PBACKUP_BIN at it for every bench that starts daemons, so they measure the
@@ -92,8 +99,7 @@ function newestMtime(dir: string): number {
  */
 export function installedCommand(bench: string): string {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const built = join(root, 'dist', 'bundle', 'p2pbackup.js');
-  if (!existsSync(built) || statSync(built).mtimeMs < newestMtime(join(root, 'src'))) {
+  if (!buildIsCurrent()) {
     note(`${bench}: dist/ is older than src/: building it (scripts/build.ts)`);
     execFileSync(process.execPath, [join(root, 'scripts', 'build.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   }

@@ -10,9 +10,8 @@
 // (the daemons' node flags and environment, src/peer/swarm.ts), and one short command (`--version`). Per row, the
 // medians over --runs (default 7, --quick 3) of: CPU seconds (user + system, the whole life of the process, read
 // by a preloaded module as it exits), ms to ready (daemons), wall ms, and peak RSS.
-// Needs a build (npm ci, or node scripts/build.ts) for the dist rows.
+// Builds first (scripts/build.ts) when dist/ is missing or older than src/, as the other benches do.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../src/peer/swarm.ts';
 import { initHome } from '../src/peer/init.ts';
-import { formatTable, median, note, parseFlags, printJson } from './common.ts';
+import { formatTable, installedCommand, median, note, parseFlags, printJson } from './common.ts';
 import { arg } from './transfer.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -46,7 +45,8 @@ const PROGRAMS: Record<Exclude<StartupRow['program'], 'floor'>, string> = {
 // Preloaded into every measured process: its own CPU and peak RSS, written as it exits (SIGTERM included: the
 // daemon exits through process.exit).
 const PRELOAD = `import { writeFileSync } from 'node:fs';
-process.on('exit', () => {
+import { isMainThread } from 'node:worker_threads';
+if (isMainThread) process.on('exit', () => {
   const u = process.resourceUsage();
   writeFileSync(process.env.P2PB_BENCH_RUSAGE, JSON.stringify({ cpu: (u.userCPUTime + u.systemCPUTime) / 1e6, rssKB: u.maxRSS }));
 });
@@ -72,7 +72,10 @@ async function once(args: string[], env: NodeJS.ProcessEnv, dir: string, ready: 
   if (ready) {
     const deadline = Date.now() + 30_000;
     while (!(await ready(child.pid!))) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`startup: ${args.join(' ')} did not get ready`);
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill('SIGKILL');
+        throw new Error(`startup: ${args.join(' ')} did not get ready`);
+      }
       await sleep(10);
     }
     readyMs = performance.now() - t0;
@@ -101,9 +104,7 @@ export async function run(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
   const runs = Number(arg(flags.rest, '--runs', flags.quick ? '3' : '7'));
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer (got ${runs})`);
-  for (const [name, path] of Object.entries(PROGRAMS)) {
-    if (!existsSync(path)) throw new Error(`startup: ${name} (${path}) is missing: run \`node scripts/build.ts\` first`);
-  }
+  installedCommand('startup'); // dist/ as built from today's src/
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-startup-'));
   const rows: StartupRow[] = [];
   try {

@@ -4,7 +4,7 @@
 // Commands run the bundle (dist/bundle/p2pbackup.js): they start on half the CPU of dist/'s modules. The daemon runs
 // dist/'s modules: measured on 512 MiB backups into 5 peers, the bundled daemons took about 19% more CPU moving the
 // same bytes (4 interleaved pairs), which a long-lived process pays far more often than its start (`npm run bench --
-// startup`: 1.7 against 0.8 CPU s). Either entry is the same program.
+// startup`: 1.5 against 0.7 CPU s). Either entry is the same program.
 const major = Number(process.versions.node.split('.')[0]);
 if (!(major >= 22)) {
   process.stderr.write(`p2pbackup: Node.js 22 or newer is needed (this is Node.js ${process.versions.node}: ${process.execPath})\n`);

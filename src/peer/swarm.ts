@@ -64,7 +64,6 @@ export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESH
 export const CLI_BIN: string = process.env.P2PBACKUP_BIN
   ? resolve(process.env.P2PBACKUP_BIN)
   : fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli/bin.ts' : '../../bin/p2pbackup.js', import.meta.url));
-const BIN = CLI_BIN;
 const START_TIMEOUT_MS = 30_000; // a daemon that has not written daemon.json by then failed to start
 
 export interface SwarmMember {
@@ -116,7 +115,7 @@ export async function spawnDaemon(
   const paths = homePaths(home);
   await rm(paths.daemon, { force: true });
   const log = openSync(paths.log, 'a');
-  const command = [...wrap, process.execPath, ...DAEMON_NODE_FLAGS, BIN, '--home', home, 'daemon', ...args];
+  const command = [...wrap, process.execPath, ...DAEMON_NODE_FLAGS, CLI_BIN, '--home', home, 'daemon', ...args];
   const child = spawn(command[0], command.slice(1), {
     stdio: ['ignore', log, log],
     env: { ...process.env, ...DAEMON_ENV, ...env }

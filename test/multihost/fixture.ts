@@ -16,7 +16,6 @@ import { initHome } from '../../src/peer/init.ts';
 import { readConfig, writeConfig, type PeerConfig } from '../../src/peer/config.ts';
 import { CLI_BIN, spawnDaemon, type SwarmMember } from '../../src/peer/swarm.ts';
 
-/** The CLI entry (from source, type stripping). */
 /** The CLI the tests run: the sources, or the build's bundled CLI under `npm test` (P2PBACKUP_BIN, src/peer/swarm.ts). */
 export const BIN = CLI_BIN;
 
