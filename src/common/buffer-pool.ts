@@ -21,6 +21,9 @@ export class BufferPool {
     this.unit = o.unit ?? 1 << 20;
   }
 
+  /** Bytes of the buffers this pool allocated so far (a take served by a kept buffer allocates none). */
+  allocated = 0;
+
   /** Bytes kept for reuse now. */
   get bytesHeld(): number {
     return this.held;
@@ -41,17 +44,37 @@ export class BufferPool {
     }
     const cap = Math.max(this.unit, Math.ceil(size / this.unit) * this.unit);
     const b = Buffer.allocUnsafeSlow(cap).buffer as ArrayBuffer;
+    this.allocated += cap;
     this.ours.add(b);
     return new Uint8Array(b, 0, size);
   }
 
   /**
-   * Give back a buffer from take(): the caller keeps no reference to it or any view of it. Kept only while the
-   * pool holds less than maxBytes; a buffer given twice is kept once, one this pool did not make never.
+   * Give back a buffer from take(): the caller keeps no reference to it or any view of it. The pool holds at most
+   * maxBytes: to make room, it lets go of smaller buffers, the smallest first; if it would still hold too much,
+   * it does not keep this one. A buffer given twice is kept once, one this pool did not make never.
+   *
+   * Smaller buffers make room because a bigger one serves their sizes too: the kept buffers become the ones the
+   * takes need. Before, a pool holding a few small buffers refused every bigger one: a restore's pool kept the
+   * 1, 2, 4 and 8 MiB buffers of its first packs (the packer starts small) and a 15 MiB one, and each 16 MiB pack
+   * after them was read into a fresh buffer (1 GiB of page faults in a 1 GiB restore).
    */
   give(bytes: Uint8Array): void {
     const b = bytes.buffer;
-    if (!(b instanceof ArrayBuffer) || !this.ours.has(b) || this.held + b.byteLength > this.maxBytes || this.free.includes(b)) return;
+    if (!(b instanceof ArrayBuffer) || !this.ours.has(b) || b.byteLength > this.maxBytes || this.free.includes(b)) return;
+    if (this.held + b.byteLength > this.maxBytes) {
+      const smaller = this.free.filter((f) => f.byteLength < b.byteLength).sort((x, y) => x.byteLength - y.byteLength);
+      const gone = new Set<ArrayBuffer>();
+      let held = this.held;
+      for (const f of smaller) {
+        if (held + b.byteLength <= this.maxBytes) break;
+        gone.add(f);
+        held -= f.byteLength;
+      }
+      if (held + b.byteLength > this.maxBytes) return;
+      this.free = this.free.filter((f) => !gone.has(f));
+      this.held = held;
+    }
     this.free.push(b);
     this.held += b.byteLength;
     this.touch();

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BufferPool } from '../../src/common/buffer-pool.ts';
+import { packPool } from '../../src/repo/pack-cache.ts';
 
 const KiB = 1024;
 
@@ -77,4 +78,50 @@ test('best fit: not the first or the last that fits, and never one too small', (
   assert.notEqual(fresh.buffer, a.buffer);
   assert.equal(fresh.buffer.byteLength, 256 * KiB);
   assert.equal(pool.bytesHeld, 128 * KiB);
+});
+
+test('a full pool makes room for a bigger buffer by letting smaller ones go, the smallest first', () => {
+  const pool = new BufferPool({ maxBytes: 256 * KiB, idleMs: 60_000, unit: 64 * KiB });
+  const small = pool.take(64 * KiB);
+  const mid = pool.take(128 * KiB);
+  const same = pool.take(128 * KiB);
+  const big = pool.take(192 * KiB);
+  const huge = pool.take(320 * KiB);
+  pool.give(small);
+  pool.give(mid);
+  assert.equal(pool.bytesHeld, 192 * KiB);
+  pool.give(same); // 320 KiB would be over: the smallest (64 KiB) goes, mid stays
+  assert.equal(pool.bytesHeld, 256 * KiB);
+  pool.give(big); // 192 KiB: both 128 KiB buffers go
+  assert.equal(pool.bytesHeld, 192 * KiB);
+  const other = pool.take(1); // a new one (the 192 KiB is held back below)
+  pool.give(other); // 64 KiB, nothing smaller to let go and no room: not kept
+  assert.equal(pool.bytesHeld, 192 * KiB);
+  pool.give(huge); // more than maxBytes on its own: never kept
+  assert.equal(pool.bytesHeld, 192 * KiB);
+  assert.equal(pool.take(100 * KiB).buffer, big.buffer);
+  assert.equal(pool.bytesHeld, 0);
+  assert.notEqual(pool.take(64 * KiB).buffer, small.buffer); // let go: a new one
+});
+
+test('packs read one after another come from the pack pool once the small first reads are gone', () => {
+  // A restore's reads (PackCache, Repository.readRange): a few small blobs read alone (a snapshot, trees), the
+  // packer's first packs of a run (2, 4 and 8 MiB), then 12-16 MiB packs; each pack is given back once two newer
+  // ones are in use. Before, the small buffers filled the pool and every full pack was read into a fresh buffer.
+  const MiB = 1 << 20;
+  packPool.clear();
+  const before = packPool.allocated;
+  const sizes = [0.3, 0.8, 0.5, 2, 4, 8, 15.3, 15.9, 15.1, 16, 15.5, 12.2, 15.8, 16, 15.2, 15.7, 15.9, 15.4, 16, 15.6, 15.1, 15.9, 16].map((m) =>
+    Math.round(m * MiB)
+  );
+  const inUse: Uint8Array[] = [];
+  for (const size of sizes) {
+    const b = packPool.take(size);
+    assert.equal(b.length, size);
+    inUse.push(b);
+    if (inUse.length > 2) packPool.give(inUse.shift()!);
+  }
+  // At most three buffers of a full pack (two in use, one in the pool) besides the small ones.
+  assert.ok(packPool.allocated - before <= (3 * 4 + 4 + 4 + 8 + 3 * 16) * MiB, `${(packPool.allocated - before) / MiB} MiB allocated`);
+  packPool.clear();
 });
