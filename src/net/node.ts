@@ -6,7 +6,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { dcutr } from '@libp2p/dcutr';
 
 import { tcpCorked } from './tcp-writes.ts';
-import { noise } from '@chainsafe/libp2p-noise';
+import { noiseLean } from './noise-decrypt.ts';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { installYamuxWindowUpdates } from './yamux-window.ts';
 import { identify, identifyPush } from '@libp2p/identify';
@@ -127,7 +127,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       ...(init.announce?.length ? { announce: init.announce } : {})
     },
     transports: [tcpCorked(), circuitRelayTransport()], // writes corked: one writev per batch (src/net/tcp-writes.ts)
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noiseLean()], // noise(), without a copy of each message that spans reads (noise-decrypt.ts)
     // Yamux keeps its own ping (one 12-byte frame each way every 30 s, no stream): its round trip is what lets a
     // stream's receive window grow past 256 KiB (up to 16 MiB, when a window drains within 4 round trips).
     // Without it every stream is held to 256 KiB per round trip: 2.6 MB/s at 100 ms, whatever the link.

@@ -1,0 +1,159 @@
+// Noise decryption without copying messages that span reads (src/net/noise-decrypt.ts): the replacement decrypts
+// what upstream decrypts (one piece or many, small or large, several messages in a chunk), fails where upstream
+// fails, copies nothing for a large message in pieces, and is installed on the product's nodes (a changed
+// @chainsafe/libp2p-noise shows here as an upstream left in place).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { Uint8ArrayList } from 'uint8arraylist';
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
+import { decrypt, installNoiseDecrypt, noiseDecryptStats, type NoiseStreamState } from '../../src/net/noise-decrypt.ts';
+import { makePeer, removeHome } from './helpers.ts';
+
+const KEY = randomBytes(32);
+const AD = new Uint8Array(0);
+/** Nonce n as Noise builds it: 4 zero bytes, then the counter little-endian. */
+const nonce = (n: number) => {
+  const b = new Uint8Array(12);
+  new DataView(b.buffer).setUint32(4, n, true);
+  return b;
+};
+
+/** Noise's cipher state for one direction: each message the next nonce (as the package's handshake does). */
+function receiver(): NoiseStreamState & { counts: { ok: number; bad: number }; dsts: (Uint8Array | undefined)[] } {
+  let n = 0;
+  const counts = { ok: 0, bad: 0 };
+  const dsts: (Uint8Array | undefined)[] = [];
+  return {
+    counts,
+    dsts,
+    handshake: {
+      decrypt(ciphertext, dst) {
+        dsts.push(dst);
+        // (the package's own copy of uint8arraylist, an older major: the same list, another type)
+        return defaultCrypto.chaCha20Poly1305Decrypt(ciphertext as never, nonce(n++), AD, KEY, dst) as never;
+      }
+    },
+    metrics: { decryptedPackets: { increment: () => counts.ok++ }, decryptErrors: { increment: () => counts.bad++ } }
+  };
+}
+
+const seal = (plain: Uint8Array, n: number) => Uint8Array.from(defaultCrypto.chaCha20Poly1305Encrypt(plain, nonce(n), AD, KEY).subarray());
+
+/** `bytes` cut into pieces at `cuts` (as socket reads deliver them), in a Uint8ArrayList. */
+function inPieces(bytes: Uint8Array, cuts: number[]): Uint8ArrayList {
+  const list = new Uint8ArrayList();
+  let at = 0;
+  for (const c of [...cuts, bytes.length]) {
+    list.append(bytes.slice(at, c)); // a copy: each piece its own memory, as reads give them
+    at = c;
+  }
+  return list;
+}
+
+const hash = (b: Uint8Array | Uint8ArrayList) => createHash('sha256').update(b.subarray()).digest('hex');
+
+test('a message in pieces, large or small, decrypts to its plaintext; a large one is not copied into a dst first', () => {
+  for (const size of [65_519, 40_000, 1_183, 100]) {
+    const plain = randomBytes(size);
+    const sealed = seal(plain, 0);
+    const r = receiver();
+    let copies = 0;
+    const list = inPieces(sealed, [Math.floor(sealed.length / 3), Math.floor(sealed.length / 2)]);
+    const subarray = list.subarray.bind(list);
+    list.subarray = (...a: Parameters<Uint8ArrayList['subarray']>) => {
+      if ((a[1] ?? list.byteLength) - (a[0] ?? 0) > 16) copies++; // the tag's 16 bytes may be joined; a dst is more
+      return subarray(...a);
+    };
+    const out = decrypt.call(r, list);
+    assert.equal(hash(out), hash(plain), `${size} bytes`);
+    assert.deepEqual(r.counts, { ok: 1, bad: 0 });
+    if (sealed.length >= 1200) {
+      assert.equal(copies, 0, `a ${sealed.length}-byte message in pieces is not joined for a dst nobody uses (upstream: 1)`);
+      assert.equal(r.dsts[0], undefined);
+    } else assert.equal(r.dsts[0]?.length, size, 'a small message keeps its dst (the wasm cipher decrypts into it)');
+  }
+});
+
+test('a message in one piece, and several messages in one chunk, decrypt as upstream', () => {
+  const plains = [randomBytes(65_519), randomBytes(65_519), randomBytes(7)];
+  const sealed = plains.map((p, i) => seal(p, i));
+  // One piece: its dst is a view of its own memory (free), given as upstream gives it.
+  const one = receiver();
+  assert.equal(hash(decrypt.call(one, sealed[0])), hash(plains[0]));
+  assert.equal(one.dsts[0]?.buffer, sealed[0].buffer);
+  // Three messages back to back in one chunk (a chunk holds at most MESSAGE_MAX bytes per message).
+  const all = new Uint8Array(sealed.reduce((s, b) => s + b.length, 0));
+  let at = 0;
+  for (const b of sealed) all.set(b, (at += b.length) - b.length);
+  const r = receiver();
+  assert.equal(hash(decrypt.call(r, inPieces(all, [1000, 70_000, 131_000]))), hash(Buffer.concat(plains)));
+  assert.equal(r.counts.ok, 3);
+});
+
+test('an altered message or a chunk shorter than a tag fails, counted as upstream counts it', () => {
+  const sealed = seal(randomBytes(50_000), 0);
+  sealed[1234] ^= 1;
+  const r = receiver();
+  assert.throws(() => decrypt.call(r, inPieces(sealed, [20_000])));
+  assert.deepEqual(r.counts, { ok: 0, bad: 1 });
+  assert.throws(() => decrypt.call(receiver(), new Uint8Array(15)), /Invalid chunk/);
+});
+
+test('installed only over the upstream method it is written against', () => {
+  const changed = { decrypt: (chunk: Uint8Array) => chunk };
+  assert.equal(installNoiseDecrypt(changed), false);
+  assert.notEqual(changed.decrypt as unknown, decrypt);
+  assert.equal(installNoiseDecrypt({}), false);
+  // The marks of @chainsafe/libp2p-noise 17's EncryptedMessageStream.decrypt, in a method of its own.
+  const upstreamLike = {
+    decrypt(this: NoiseStreamState, chunk: Uint8Array) {
+      const NOISE_MSG_MAX_LENGTH_BYTES = 65535;
+      const CHACHA_TAG_LENGTH = 16;
+      const i = 0;
+      const end = Math.min(NOISE_MSG_MAX_LENGTH_BYTES, chunk.length);
+      const encrypted = chunk;
+      const dst = chunk.subarray(i, end - CHACHA_TAG_LENGTH);
+      try {
+        this.metrics?.decryptedPackets.increment();
+        return this.handshake.decrypt(encrypted, dst);
+      } catch (e) {
+        this.metrics?.decryptErrors.increment();
+        throw e;
+      }
+    }
+  };
+  assert.equal(installNoiseDecrypt(upstreamLike), true);
+  assert.equal(upstreamLike.decrypt as unknown, decrypt);
+  assert.equal(installNoiseDecrypt(upstreamLike), true, 'already installed');
+});
+
+test("the product's nodes decrypt with the replacement, and a stream between them carries 8 MiB whole", async () => {
+  const [a, b] = [await makePeer(), await makePeer()];
+  try {
+    const data = randomBytes(8 << 20);
+    const got = new Promise<string>((resolve, reject) => {
+      void b.node.libp2p.handle('/p2pbackup-test/noise/1', async (stream) => {
+        try {
+          const h = createHash('sha256');
+          for await (const chunk of stream) h.update(chunk.subarray());
+          resolve(h.digest('hex'));
+          await stream.close();
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    const stream = await a.node.libp2p.dialProtocol(b.node.multiaddrs()[0], '/p2pbackup-test/noise/1');
+    for (let o = 0; o < data.length; o += 1 << 20) if (!stream.send(data.subarray(o, o + (1 << 20)))) await stream.onDrain();
+    await stream.close();
+    assert.equal(await got, createHash('sha256').update(data).digest('hex'));
+    assert.ok(noiseDecryptStats.secured >= 2, `both ends secured through the wrapped encrypter (${noiseDecryptStats.secured})`);
+    assert.equal(noiseDecryptStats.installed, true, "the stream class's decrypt was replaced (upstream still builds its dst as expected)");
+  } finally {
+    await a.stop();
+    await b.stop();
+    await removeHome(a);
+    await removeHome(b);
+  }
+});
