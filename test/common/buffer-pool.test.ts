@@ -125,3 +125,30 @@ test('packs read one after another come from the pack pool once the small first 
   assert.ok(packPool.allocated - before <= (3 * 4 + 4 + 4 + 8 + 3 * 16) * MiB, `${(packPool.allocated - before) / MiB} MiB allocated`);
   packPool.clear();
 });
+
+test('making room lets go of no more than needed, the smallest first, and never a buffer as big as the new one', () => {
+  const pool = new BufferPool({ maxBytes: 320 * KiB, idleMs: 60_000, unit: 64 * KiB });
+  const [mid, small, x] = [pool.take(128 * KiB), pool.take(64 * KiB), pool.take(192 * KiB)];
+  assert.equal(pool.allocated, 384 * KiB);
+  pool.give(mid);
+  pool.give(small); // kept after mid: in the order given, mid would go first
+  pool.give(x); // 384 KiB would be over: small goes (exactly 320 then), mid stays
+  assert.equal(pool.bytesHeld, 320 * KiB);
+  assert.equal(pool.take(100 * KiB).buffer, mid.buffer);
+  assert.equal(pool.take(100 * KiB).buffer, x.buffer);
+  assert.equal(pool.allocated, 384 * KiB, 'both served from the pool');
+
+  const even = new BufferPool({ maxBytes: 256 * KiB, idleMs: 60_000, unit: 64 * KiB });
+  const [a, b, c] = [even.take(128 * KiB), even.take(128 * KiB), even.take(128 * KiB)];
+  even.give(a);
+  even.give(b);
+  even.give(c); // as big as each kept one: none goes for it, and it is not kept
+  assert.deepEqual(
+    [even.take(128 * KiB).buffer, even.take(128 * KiB).buffer].map((t) => t === c.buffer),
+    [false, false]
+  );
+  const whole = new BufferPool({ maxBytes: 256 * KiB, idleMs: 60_000, unit: 64 * KiB });
+  const all = whole.take(256 * KiB);
+  whole.give(all); // exactly maxBytes: kept
+  assert.equal(whole.bytesHeld, 256 * KiB);
+});
