@@ -68,8 +68,8 @@ export function installNoiseDecrypt(proto: object): boolean {
   return true;
 }
 
-/** How the replacement fared in this process: connections seen, and whether it is installed (tests). */
-export const noiseDecryptStats = { secured: 0, installed: false };
+/** How the replacement fared in this process: connections secured, and the prototype it was installed on (tests). */
+export const noiseDecryptStats: { secured: number; installed: boolean; prototype: object | null } = { secured: 0, installed: false, prototype: null };
 
 /** `noise()` whose secured connections decrypt as above. */
 export function noiseLean(): ReturnType<typeof noise> {
@@ -82,7 +82,11 @@ export function noiseLean(): ReturnType<typeof noise> {
       async (...args) => {
         const secured = await up(...args);
         noiseDecryptStats.secured++;
-        if (!noiseDecryptStats.installed) noiseDecryptStats.installed = installNoiseDecrypt(Object.getPrototypeOf(secured.connection));
+        if (!noiseDecryptStats.installed) {
+          const proto = Object.getPrototypeOf(secured.connection) as object;
+          noiseDecryptStats.installed = installNoiseDecrypt(proto);
+          if (noiseDecryptStats.installed) noiseDecryptStats.prototype = proto;
+        }
         return secured;
       };
     const m = n as unknown as Record<'secureInbound' | 'secureOutbound', Secure>;

@@ -54,7 +54,7 @@ function inPieces(bytes: Uint8Array, cuts: number[]): Uint8ArrayList {
 const hash = (b: Uint8Array | Uint8ArrayList) => createHash('sha256').update(b.subarray()).digest('hex');
 
 test('a message in pieces, large or small, decrypts to its plaintext; a large one is not copied into a dst first', () => {
-  for (const size of [65_519, 40_000, 1_183, 100]) {
+  for (const size of [65_519, 40_000, 1_184, 1_183, 100, 0]) {
     const plain = randomBytes(size);
     const sealed = seal(plain, 0);
     const r = receiver();
@@ -72,6 +72,7 @@ test('a message in pieces, large or small, decrypts to its plaintext; a large on
       assert.equal(copies, 0, `a ${sealed.length}-byte message in pieces is not joined for a dst nobody uses (upstream: 1)`);
       assert.equal(r.dsts[0], undefined);
     } else assert.equal(r.dsts[0]?.length, size, 'a small message keeps its dst (the wasm cipher decrypts into it)');
+    assert.equal(out.byteLength, size);
   }
 });
 
@@ -89,6 +90,11 @@ test('a message in one piece, and several messages in one chunk, decrypt as upst
   const r = receiver();
   assert.equal(hash(decrypt.call(r, inPieces(all, [1000, 70_000, 131_000]))), hash(Buffer.concat(plains)));
   assert.equal(r.counts.ok, 3);
+  assert.deepEqual(
+    r.dsts.map((d) => d?.length),
+    [undefined, undefined, 7],
+    'the small third message, at its own offset in the chunk, keeps its dst'
+  );
 });
 
 test('an altered message or a chunk shorter than a tag fails, counted as upstream counts it', () => {
@@ -98,6 +104,12 @@ test('an altered message or a chunk shorter than a tag fails, counted as upstrea
   assert.throws(() => decrypt.call(r, inPieces(sealed, [20_000])));
   assert.deepEqual(r.counts, { ok: 0, bad: 1 });
   assert.throws(() => decrypt.call(receiver(), new Uint8Array(15)), /Invalid chunk/);
+  // Without metrics (the package makes them optional), the cipher's own error still comes out.
+  const bare: NoiseStreamState = { handshake: receiver().handshake };
+  assert.throws(
+    () => decrypt.call(bare, inPieces(sealed, [30_000])),
+    (e: Error) => !(e instanceof TypeError)
+  );
 });
 
 test('installed only over the upstream method it is written against', () => {
@@ -105,6 +117,8 @@ test('installed only over the upstream method it is written against', () => {
   assert.equal(installNoiseDecrypt(changed), false);
   assert.notEqual(changed.decrypt as unknown, decrypt);
   assert.equal(installNoiseDecrypt({}), false);
+  const partly = { decrypt: (chunk: Uint8Array) => chunk.subarray(0, 'NOISE_MSG_MAX_LENGTH_BYTES decryptedPackets decryptErrors'.length) };
+  assert.equal(installNoiseDecrypt(partly), false, 'some of the marks are not enough');
   // The marks of @chainsafe/libp2p-noise 17's EncryptedMessageStream.decrypt, in a method of its own.
   const upstreamLike = {
     decrypt(this: NoiseStreamState, chunk: Uint8Array) {
@@ -150,6 +164,7 @@ test("the product's nodes decrypt with the replacement, and a stream between the
     assert.equal(await got, createHash('sha256').update(data).digest('hex'));
     assert.ok(noiseDecryptStats.secured >= 2, `both ends secured through the wrapped encrypter (${noiseDecryptStats.secured})`);
     assert.equal(noiseDecryptStats.installed, true, "the stream class's decrypt was replaced (upstream still builds its dst as expected)");
+    assert.equal((noiseDecryptStats.prototype as { decrypt?: unknown } | null)?.decrypt, decrypt);
   } finally {
     await a.stop();
     await b.stop();
