@@ -80,6 +80,12 @@ const uploading = new Map<string, Promise<void>>();
  * are kept, and none once uploads have stopped for SHARE_POOL_IDLE_MS (an idle daemon holds no pack memory).
  */
 const SHARE_POOL_BUFFERS = 4;
+/**
+ * Share memory is allocated in units of this size. At each pack's exact size, a pack larger than every pooled
+ * buffer took fresh memory: packs of a backup are 12-16 MiB each (their shares 20-27 MiB), so every pack bigger
+ * than those before it did, and fresh memory faults in page by page as it is written.
+ */
+const SHARE_MEMORY_UNIT = 4 << 20;
 const SHARE_POOL_IDLE_MS = 5_000;
 const sharePool: Uint8Array[] = [];
 let sharePoolTimer: NodeJS.Timeout | null = null;
@@ -87,7 +93,11 @@ let sharePoolTimer: NodeJS.Timeout | null = null;
 function takeShareMemory(bytes: number): Uint8Array {
   let best = -1;
   for (let i = 0; i < sharePool.length; i++) if (sharePool[i].length >= bytes && (best < 0 || sharePool[i].length < sharePool[best].length)) best = i;
-  if (best < 0) return new Uint8Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, bytes); // every byte is written by encodePack
+  if (best < 0) {
+    // Whole units, so that packs of nearby sizes fit each other's memory (pages never written cost no RSS).
+    const cap = Math.ceil(bytes / SHARE_MEMORY_UNIT) * SHARE_MEMORY_UNIT;
+    return new Uint8Array(Buffer.allocUnsafeSlow(cap).buffer, 0, cap); // encodePack writes every byte it uses
+  }
   return sharePool.splice(best, 1)[0];
 }
 

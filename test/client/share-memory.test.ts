@@ -40,6 +40,11 @@ test('uploads reuse share memory; placed shares keep their bytes; a failed write
     assert.ok(pooled >= 1, 'the memory of a clean upload comes back');
     const rb = await uploadPack(b, grid.finder, opts);
     assert.equal(sharePoolSize(), pooled, 'the second upload encoded into the memory the first gave back');
+    // A bigger pack fits too: memory comes in whole units, not at the first pack's exact size.
+    const bigger = randomBytes(70_000);
+    const rbig = await uploadPack(bigger, grid.finder, opts);
+    assert.equal(sharePoolSize(), pooled, 'a bigger pack encoded into the same memory (before: a new buffer beside it)');
+    assert.ok(Buffer.from(await downloadPack(rbig.cap, grid.finder)).equals(bigger));
     // The first pack's shares were overwritten in memory by the second's: the stores kept their own copies.
     assert.ok(Buffer.from(await downloadPack(ra.cap, grid.finder)).equals(a));
     assert.ok(Buffer.from(await downloadPack(rb.cap, grid.finder)).equals(b));
