@@ -16,6 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodePack, sharePieces, sharesBytes, uebOfShare } from '../format/index.ts';
 import { formatCap, type PackCap } from '../caps/index.ts';
+import { BufferPool } from '../common/buffer-pool.ts';
 import { faultPoint } from '../common/fault.ts';
 import { P2PBackupError } from '../common/errors.ts';
 import { happiness } from './happiness.ts';
@@ -76,57 +77,27 @@ const uploading = new Map<string, Promise<void>>();
 /**
  * Share memory of packs already placed, for the next packs to encode into: a backup's packs would otherwise
  * allocate (and the garbage collector chase) 1.67x their bytes each. A buffer comes back only from an upload
- * whose every write was answered (nothing of it can still be queued on a stream); at most SHARE_POOL_BUFFERS
- * are kept, and none once uploads have stopped for SHARE_POOL_IDLE_MS (an idle daemon holds no pack memory).
+ * whose every write was answered (nothing of it can still be queued on a stream); at most SHARE_POOL_BYTES are
+ * kept (four full packs' shares), and none once uploads have stopped for SHARE_POOL_IDLE_MS (an idle daemon holds
+ * no pack memory). Capacities are whole 4 MiB units: at each pack's exact size, a pack larger than every pooled
+ * buffer took fresh memory (a backup's packs are 12-16 MiB, their shares 20-27 MiB), faulted in page by page as
+ * it was written; pages never written cost no RSS.
  */
-const SHARE_POOL_BUFFERS = 4;
-/**
- * Share memory is allocated in units of this size. At each pack's exact size, a pack larger than every pooled
- * buffer took fresh memory: packs of a backup are 12-16 MiB each (their shares 20-27 MiB), so every pack bigger
- * than those before it did, and fresh memory faults in page by page as it is written.
- */
-const SHARE_MEMORY_UNIT = 4 << 20;
+const SHARE_POOL_BYTES = 128 << 20;
 const SHARE_POOL_IDLE_MS = 5_000;
-const sharePool: Uint8Array[] = [];
-let sharePoolTimer: NodeJS.Timeout | null = null;
-
-function takeShareMemory(bytes: number): Uint8Array {
-  let best = -1;
-  for (let i = 0; i < sharePool.length; i++) if (sharePool[i].length >= bytes && (best < 0 || sharePool[i].length < sharePool[best].length)) best = i;
-  if (best < 0) {
-    // Whole units, so that packs of nearby sizes fit each other's memory (pages never written cost no RSS).
-    const cap = Math.ceil(bytes / SHARE_MEMORY_UNIT) * SHARE_MEMORY_UNIT;
-    return new Uint8Array(Buffer.allocUnsafeSlow(cap).buffer, 0, cap); // encodePack writes every byte it uses
-  }
-  return sharePool.splice(best, 1)[0];
-}
-
-function giveShareMemory(buf: Uint8Array): void {
-  sharePool.push(buf);
-  if (sharePool.length > SHARE_POOL_BUFFERS) {
-    sharePool.sort((a, b) => b.length - a.length);
-    sharePool.length = SHARE_POOL_BUFFERS;
-  }
-  sharePoolTimer?.refresh();
-  sharePoolTimer ??= setTimeout(() => {
-    sharePool.length = 0;
-    sharePoolTimer = null;
-  }, SHARE_POOL_IDLE_MS).unref();
-}
+const sharePool = new BufferPool({ maxBytes: SHARE_POOL_BYTES, idleMs: SHARE_POOL_IDLE_MS, unit: 4 << 20 });
 
 /**
  * Let go of the share pool now: a backup's uploads are over (the repository flushed), and what comes next (a
  * restore, an idle daemon) should not find 4 packs' worth of shares still held for up to SHARE_POOL_IDLE_MS.
  */
 export function releaseShareMemory(): void {
-  sharePool.length = 0;
-  if (sharePoolTimer) clearTimeout(sharePoolTimer);
-  sharePoolTimer = null;
+  sharePool.clear();
 }
 
 /** Buffers in the share pool now (tests). */
 export function sharePoolSize(): number {
-  return sharePool.length;
+  return sharePool.buffersHeld;
 }
 
 /** A whole share as writeShare's source: cut where its blocks end (sharePieces), stopping once `signal` aborts. */
@@ -142,10 +113,10 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
   let memory: Uint8Array | null = null;
   let enc: ReturnType<typeof encodePack>;
   try {
-    memory = takeShareMemory(sharesBytes(size, o));
+    memory = sharePool.take(sharesBytes(size, o)); // every byte encodePack uses is written
     enc = encodePack(bytes, { k: o.k, n: o.n, segmentSize: o.segmentSize, signal: o.signal, into: memory });
   } catch (e) {
-    if (memory) giveShareMemory(memory);
+    if (memory) sharePool.give(memory);
     throw e;
   } finally {
     o.onConsumed?.(); // `bytes` are not read again: the packer may seal its next pack into them
@@ -281,6 +252,6 @@ export async function uploadPack(bytes: Uint8Array, finder: ServerFinder, o: Upl
     };
   } finally {
     release();
-    if (answered) giveShareMemory(memory);
+    if (answered) sharePool.give(memory);
   }
 }

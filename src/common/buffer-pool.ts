@@ -24,6 +24,11 @@ export class BufferPool {
   /** Bytes of the buffers this pool allocated so far (a take served by a kept buffer allocates none). */
   allocated = 0;
 
+  /** Buffers kept for reuse now. */
+  get buffersHeld(): number {
+    return this.free.length;
+  }
+
   /** Bytes kept for reuse now. */
   get bytesHeld(): number {
     return this.held;

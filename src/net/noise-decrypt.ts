@@ -31,10 +31,10 @@ export interface NoiseStreamState {
 /** The replacement: upstream's loop, with `dst` only for a small message or one in a single piece. */
 export function decrypt(this: NoiseStreamState, chunk: Uint8Array | Uint8ArrayList): Uint8ArrayList {
   const output = new Uint8ArrayList();
+  const whole = chunk instanceof Uint8Array;
   for (let i = 0; i < chunk.byteLength; i += MESSAGE_MAX) {
     const end = Math.min(i + MESSAGE_MAX, chunk.byteLength);
     if (end - TAG_BYTES < i) throw new Error('Invalid chunk');
-    const whole = chunk instanceof Uint8Array;
     const encrypted = whole ? chunk.subarray(i, end) : chunk.sublist(i, end);
     const dst = whole || end - i < DST_USED_BELOW ? chunk.subarray(i, end - TAG_BYTES) : undefined;
     try {

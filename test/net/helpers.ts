@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DiskStore } from '../../src/store/index.ts';
 import { encodePack, uebOfShare } from '../../src/format/index.ts';
 import { createNode, loadOrCreatePeerKey } from '../../src/net/index.ts';
@@ -59,4 +59,27 @@ export interface TestPack {
 export function testPack(bytes: number, n = 6): TestPack {
   const enc = encodePack(randomBytes(bytes), { k: 1, n });
   return { si: enc.storageIndex, ueb: uebOfShare(enc.shares[0]), shares: enc.shares };
+}
+
+/**
+ * Send `data` from `a` to `b` over one stream of `protocol` (1 MiB sends, waiting on drain); resolves with the
+ * sha256 (hex) of what `b` read until the stream closed.
+ */
+export async function streamThrough(a: TestPeer, b: TestPeer, protocol: string, data: Uint8Array): Promise<string> {
+  const got = new Promise<string>((resolve, reject) => {
+    void b.node.libp2p.handle(protocol, async (stream) => {
+      try {
+        const h = createHash('sha256');
+        for await (const chunk of stream) h.update(chunk.subarray());
+        resolve(h.digest('hex'));
+        await stream.close();
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+  const stream = await a.node.libp2p.dialProtocol(b.node.multiaddrs()[0], protocol);
+  for (let o = 0; o < data.length; o += 1 << 20) if (!stream.send(data.subarray(o, o + (1 << 20)))) await stream.onDrain();
+  await stream.close();
+  return got;
 }

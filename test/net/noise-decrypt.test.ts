@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
 import { decrypt, installNoiseDecrypt, noiseDecryptStats, type NoiseStreamState } from '../../src/net/noise-decrypt.ts';
-import { makePeer, removeHome } from './helpers.ts';
+import { makePeer, removeHome, streamThrough } from './helpers.ts';
 
 const KEY = randomBytes(32);
 const AD = new Uint8Array(0);
@@ -146,22 +146,8 @@ test("the product's nodes decrypt with the replacement, and a stream between the
   const [a, b] = [await makePeer(), await makePeer()];
   try {
     const data = randomBytes(8 << 20);
-    const got = new Promise<string>((resolve, reject) => {
-      void b.node.libp2p.handle('/p2pbackup-test/noise/1', async (stream) => {
-        try {
-          const h = createHash('sha256');
-          for await (const chunk of stream) h.update(chunk.subarray());
-          resolve(h.digest('hex'));
-          await stream.close();
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    const stream = await a.node.libp2p.dialProtocol(b.node.multiaddrs()[0], '/p2pbackup-test/noise/1');
-    for (let o = 0; o < data.length; o += 1 << 20) if (!stream.send(data.subarray(o, o + (1 << 20)))) await stream.onDrain();
-    await stream.close();
-    assert.equal(await got, createHash('sha256').update(data).digest('hex'));
+    const got = await streamThrough(a, b, '/p2pbackup-test/noise/1', data);
+    assert.equal(got, createHash('sha256').update(data).digest('hex'));
     assert.ok(noiseDecryptStats.secured >= 2, `both ends secured through the wrapped encrypter (${noiseDecryptStats.secured})`);
     assert.equal(noiseDecryptStats.installed, true, "the stream class's decrypt was replaced (upstream still builds its dst as expected)");
     assert.equal((noiseDecryptStats.prototype as { decrypt?: unknown } | null)?.decrypt, decrypt);

@@ -7,7 +7,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { randomBytes, createHash } from 'node:crypto';
 import { corkWrites, replaceable, sendData, tcpWriteStats } from '../../src/net/tcp-writes.ts';
-import { makePeer, removeHome } from './helpers.ts';
+import { makePeer, removeHome, streamThrough } from './helpers.ts';
 
 /** A connected socket pair on loopback; `server` is the accepted end. */
 async function pair(): Promise<{ client: Socket; server: Socket; close(): void }> {
@@ -118,22 +118,8 @@ test('every connection two product nodes open gets corked writes, and a stream b
   const before = { ...tcpWriteStats };
   try {
     const data = randomBytes(8 << 20);
-    const got = new Promise<string>((resolve, reject) => {
-      void b.node.libp2p.handle('/p2pbackup-test/cork/1', async (stream) => {
-        try {
-          const h = createHash('sha256');
-          for await (const chunk of stream) h.update(chunk.subarray());
-          resolve(h.digest('hex'));
-          await stream.close();
-        } catch (e) {
-          reject(e);
-        }
-      });
-    });
-    const stream = await a.node.libp2p.dialProtocol(b.node.multiaddrs()[0], '/p2pbackup-test/cork/1');
-    for (let o = 0; o < data.length; o += 1 << 20) if (!stream.send(data.subarray(o, o + (1 << 20)))) await stream.onDrain();
-    await stream.close();
-    assert.equal(await got, createHash('sha256').update(data).digest('hex'));
+    const got = await streamThrough(a, b, '/p2pbackup-test/cork/1', data);
+    assert.equal(got, createHash('sha256').update(data).digest('hex'));
     const opened = tcpWriteStats.connections - before.connections;
     assert.ok(opened >= 2, `both ends of the connection went through the wrapped transport (${opened})`);
     assert.equal(tcpWriteStats.corked - before.corked, opened, "each one's sendData was replaced (upstream still writes to this.socket)");
