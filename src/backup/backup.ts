@@ -23,13 +23,13 @@ import { P2PBackupError } from '../common/errors.ts';
 import { chunkWindow, windowBytes, type Chunker } from '../format/chunker.ts';
 import { encodeChunkList, type ChunkRef } from '../repo/chunk-list.ts';
 import { FileChangedError } from '../repo/errors.ts';
-import { IGNORE_FILE, LARGE_FILE_CONCURRENCY, MODE_MASK, READ_CHUNK_BYTES, SMALL_FILE_BYTES } from './constants.ts';
+import { IGNORE_FILE, LARGE_FILE_CONCURRENCY, MODE_MASK, READ_CHUNK_BYTES, SMALL_FILE_BYTES, TREE_BATCH } from './constants.ts';
 import { FileReadError, NotADirectoryError, UnsupportedEntryError } from './errors.ts';
 import { firstPresent, isExcluded, parseRules, rulesIn, type ExcludeRule } from './exclude.ts';
 import { limiter } from '../common/limit.ts';
 import { createMeter } from './progress.ts';
 import { startScan } from './scan.ts';
-import { storeSnapshot, storeTree, type TreeEntry } from './objects.ts';
+import { storeSnapshot, storeTrees, type TreeEntry } from './objects.ts';
 import { capOf, decodeRef, encodeLit, encodeRef } from './refs.ts';
 import type { BackupCache } from './cache.ts';
 import type { BackupProgress, BackupStats, BlobSink, ItemErrorHandler, Snapshot } from './types.ts';
@@ -473,17 +473,25 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     for (const level of levels) {
       if (!level) continue;
       stats.dirs += level.length;
-      for (const node of level) {
+      for (let i = 0; i < level.length; i += TREE_BATCH) {
         signal.throwIfAborted();
-        for (const s of node.subdirs) node.entries.push({ ...s.entry, ref: s.node.ref! });
-        const r = await storeTree(repo, node.entries, signal);
-        node.ref = r.ref;
-        if (r.isNew) stats.blobsNew++;
-        else {
-          stats.dirsReused++;
-          stats.blobsKnown++;
+        const nodes = level.slice(i, i + TREE_BATCH);
+        for (const node of nodes) for (const s of node.subdirs) node.entries.push({ ...s.entry, ref: s.node.ref! });
+        const rs = await storeTrees(
+          repo,
+          nodes.map((n) => n.entries),
+          signal
+        );
+        for (const [j, node] of nodes.entries()) {
+          const r = rs[j];
+          node.ref = r.ref;
+          if (r.isNew) stats.blobsNew++;
+          else {
+            stats.dirsReused++;
+            stats.blobsKnown++;
+          }
+          o.onProgress?.({ type: 'backup:backup:dir', path: node.abs, status: r.isNew ? 'uploaded' : 'reused' });
         }
-        o.onProgress?.({ type: 'backup:backup:dir', path: node.abs, status: r.isNew ? 'uploaded' : 'reused' });
       }
     }
     return root.ref!;

@@ -6,6 +6,8 @@ export const OBJECT_VERSION = 2;
 export const OBJECT_KINDS = { tree: 'tree', snapshot: 'snapshot', head: 'head' } as const;
 /** A directory's tree is cut into parts of about this much JSON (each one blob): 4 MiB, about 25,000 entries. */
 export const TREE_PART_BYTES = 4 << 20;
+/** Directories of one height stored per call (storeTrees: one index read for all of them; one progress event each after). */
+export const TREE_BATCH = 512;
 /** Parts of one directory at most (4 GiB of JSON): a bound on what a crafted chain of parts can make us read. */
 export const MAX_TREE_PARTS = 1024;
 /**

@@ -25,6 +25,7 @@ export {
   encodeTree,
   decodeTree,
   storeTree,
+  storeTrees,
   encodeSnapshot,
   decodeSnapshot,
   storeSnapshot,

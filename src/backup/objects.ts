@@ -130,27 +130,66 @@ export function encodeTree(entries: TreeEntry[], next?: Ref): Uint8Array {
  * Store a directory's entries as tree blob(s) in `sink`; its compact tree reference. A directory over about
  * TREE_PART_BYTES of JSON is cut into parts, part i naming part i+1 with `next`, stored last to first.
  */
-export async function storeTree(sink: BlobSink, entries: TreeEntry[], signal?: AbortSignal): Promise<{ ref: string; stored: Promise<void>; isNew: boolean }> {
-  const canon = sortedEntries(entries).map(canonicalEntry);
-  const cuts: number[] = [0];
-  for (let i = 0, bytes = 0; i < canon.length; i++) {
-    bytes += canon[i].length + 1;
-    if (bytes > TREE_PART_BYTES && i + 1 < canon.length) {
-      cuts.push(i + 1);
-      bytes = 0;
+export async function storeTree(sink: BlobSink, entries: TreeEntry[], signal?: AbortSignal): Promise<StoredTree> {
+  return (await storeTrees(sink, [entries], signal))[0];
+}
+
+export interface StoredTree {
+  ref: string;
+  stored: Promise<void>;
+  isNew: boolean;
+}
+
+/**
+ * Store many directories (as storeTree each, in order). Those of one part go to the sink in one call, so a
+ * backup's thousands of directories cost a few index reads, not one each.
+ */
+export async function storeTrees(sink: BlobSink, dirs: TreeEntry[][], signal?: AbortSignal): Promise<StoredTree[]> {
+  const out: StoredTree[] = new Array(dirs.length);
+  let single: { at: number; bytes: Uint8Array }[] = [];
+  let singleBytes = 0;
+  const saveSingle = async () => {
+    const batch = single;
+    single = [];
+    singleBytes = 0;
+    const rs = await sink.saveBlobs(
+      'tree',
+      batch.map((s) => s.bytes),
+      { signal }
+    );
+    for (const [i, { at }] of batch.entries()) out[at] = { ref: encodeRef({ kind: 'tree', ...rs[i].ref }), stored: rs[i].stored, isNew: rs[i].isNew };
+  };
+  for (const [at, entries] of dirs.entries()) {
+    const canon = sortedEntries(entries).map(canonicalEntry);
+    const cuts: number[] = [0];
+    for (let i = 0, bytes = 0; i < canon.length; i++) {
+      bytes += canon[i].length + 1;
+      if (bytes > TREE_PART_BYTES && i + 1 < canon.length) {
+        cuts.push(i + 1);
+        bytes = 0;
+      }
     }
+    if (cuts.length > MAX_TREE_PARTS) throw new InvalidObjectError(`directory too large (${canon.length} entries)`);
+    if (cuts.length === 1) {
+      const bytes = enc.encode(treeJson(canon));
+      single.push({ at, bytes });
+      singleBytes += bytes.length;
+      if (singleBytes >= TREE_PART_BYTES) await saveSingle(); // at most one part's worth of JSON waits
+      continue;
+    }
+    let next: Ref | undefined;
+    let isNew = false;
+    const waits: Promise<void>[] = [];
+    for (let p = cuts.length - 1; p >= 0; p--) {
+      const [r] = await sink.saveBlobs('tree', [enc.encode(treeJson(canon.slice(cuts[p], cuts[p + 1] ?? canon.length), next))], { signal });
+      next = { kind: 'tree', ...r.ref };
+      waits.push(r.stored);
+      isNew = r.isNew;
+    }
+    out[at] = { ref: encodeRef(next!), stored: Promise.all(waits).then(() => {}), isNew };
   }
-  if (cuts.length > MAX_TREE_PARTS) throw new InvalidObjectError(`directory too large (${canon.length} entries)`);
-  let next: Ref | undefined;
-  let isNew = false;
-  const waits: Promise<void>[] = [];
-  for (let p = cuts.length - 1; p >= 0; p--) {
-    const [r] = await sink.saveBlobs('tree', [enc.encode(treeJson(canon.slice(cuts[p], cuts[p + 1] ?? canon.length), next))], { signal });
-    next = { kind: 'tree', ...r.ref };
-    waits.push(r.stored);
-    isNew = r.isNew;
-  }
-  return { ref: encodeRef(next!), stored: Promise.all(waits).then(() => {}), isNew };
+  if (single.length) await saveSingle();
+  return out;
 }
 
 /** The content a DirEntry names: parsed once when the entry came from a tree (decodeTree), else from its cap. */

@@ -591,12 +591,14 @@ export async function createFolderService(init: FolderServiceInit) {
       } else {
         throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a "${c.type}" cap names nothing to check`, { type: c.type });
       }
+      // A pack holds many blobs: its cap is formatted once.
       const packs = new Map<string, PackCap>();
-      for (const id of ids) {
-        const loc = await reader.locate(Uint8Array.from(Buffer.from(id, 'hex')), o.signal);
-        packs.set(formatCap(loc.pack), loc.pack);
-      }
-      return { snapshots, packs: [...packs.keys()] };
+      for (const loc of await reader.locateMany(
+        [...ids].map((id) => Uint8Array.from(Buffer.from(id, 'hex'))),
+        o.signal
+      ))
+        packs.set(`${Buffer.from(loc.pack.uebHash).toString('hex')}:${loc.pack.k}:${loc.pack.n}:${loc.pack.size}`, loc.pack);
+      return { snapshots, packs: [...packs.values()].map(formatCap) };
     },
 
     /** The packs of the owner's index parts (renewed with everything else). */

@@ -42,12 +42,11 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
   return {
     async getMany(ids) {
       if (!ids.length) return [];
-      // Both keys of each id in one read (a backup asks chunk by chunk, and new chunks are in neither).
-      const both = await db.getMany(ids.flatMap((id) => [`b!${id}`, `n!${id}`]));
-      return ids.map((_, i) => {
-        const v = both[2 * i] ?? both[2 * i + 1];
-        return v === undefined ? undefined : decodeLocation(v);
-      });
+      // `b!` alone: every `n!` entry has its `b!` twin (addOwn writes both, reset copies `n!` back). A reset cut
+      // short by a crash may leave an `n!` without it until the next sync finishes the reset: meanwhile the blob
+      // looks unknown, which costs a second copy or a sync (locate), never a wrong answer.
+      const got = await db.getMany(ids.map((id) => `b!${id}`));
+      return got.map((v) => (v === undefined ? undefined : decodeLocation(v)));
     },
     async addOwn(entries) {
       await batch(
@@ -85,11 +84,12 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
       const ops: Op[] = [];
       for await (const k of db.keys({ gte: 'b!', lt: 'b"' })) ops.push({ type: 'del', key: k });
       for await (const k of db.keys({ gte: 'p!', lt: 'p"' })) ops.push({ type: 'del', key: k });
+      // Unpublished entries are this device's newest blobs: keep them visible.
+      for await (const [k, v] of db.iterator({ gte: 'n!', lt: 'n"' })) ops.push({ type: 'put', key: `b!${k.slice(2)}`, value: v });
+      // The generation last (the batches are written in order): a reset cut short is done again by the next sync.
       const g = new Uint8Array(8);
       new DataView(g.buffer).setBigUint64(0, BigInt(generation));
       ops.push({ type: 'put', key: 'g', value: g });
-      // Unpublished entries are this device's newest blobs: keep them visible.
-      for await (const [k, v] of db.iterator({ gte: 'n!', lt: 'n"' })) ops.push({ type: 'put', key: `b!${k.slice(2)}`, value: v });
       await batch(ops);
     },
     async *entries() {

@@ -29,6 +29,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const DATA_KINDS: ReadonlySet<BlobKind> = new Set(['data']);
 /** Record compare-and-swap attempts before giving up (another device keeps writing it). */
 const RECORD_RETRIES = 8;
+/** Ids per index read in locateMany. */
+const LOCATE_BATCH = 1024;
 
 /** The write cap of the owner's repository slot: derived from the owner's secret, the same on every device. */
 export function repoWriteCap(secret: Uint8Array): MutableWriteCap {
@@ -303,6 +305,33 @@ export class Repository {
     }
     if (!loc) throw new BlobNotFoundError(idHex);
     return loc;
+  }
+
+  /**
+   * Where each of many blobs lives (as locate, in order), asking the index LOCATE_BATCH ids at a time: walking a
+   * snapshot names one blob per file, and one index read each cost a thread-pool round trip per file.
+   */
+  async locateMany(ids: readonly Uint8Array[], signal?: AbortSignal): Promise<BlobLocation[]> {
+    const out: BlobLocation[] = [];
+    for (let i = 0; i < ids.length; i += LOCATE_BATCH) {
+      signal?.throwIfAborted();
+      const hexes = ids.slice(i, i + LOCATE_BATCH).map(hex);
+      const locs = await this.index.getMany(hexes);
+      // Ids this device does not know yet: one merge of the swarm's index, then one more read for all of them.
+      const missing = hexes.flatMap((h, j) => (locs[j] || this.pending.has(h) ? [] : [j]));
+      if (missing.length) {
+        await this.sync(signal);
+        const again = await this.index.getMany(missing.map((j) => hexes[j]));
+        for (const [m, j] of missing.entries()) locs[j] = again[m];
+      }
+      for (const [j, h] of hexes.entries()) {
+        const pend = this.pending.get(h);
+        const loc = pend ? await pend.stored : locs[j];
+        if (!loc) throw new BlobNotFoundError(h);
+        out.push(loc);
+      }
+    }
+    return out;
   }
 
   /** The plaintext of a blob, verified (its pack's blocks against the pack cap, then its own AEAD and kind). */

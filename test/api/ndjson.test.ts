@@ -39,3 +39,47 @@ test('a quiet operation sends heartbeat lines; readers skip them and get the res
     await app.close();
   }
 });
+
+test('progress lines of many turns of the event loop go out together; a lone line still goes out without a next one', async () => {
+  const app = Fastify();
+  let seen!: () => void;
+  const clientHasIt = new Promise<void>((r) => (seen = r));
+  app.post('/op', async (_req, reply) => {
+    await ndjson(reply, async (onProgress) => {
+      // A walk of unchanged files: a line per file, a turn of the event loop per directory.
+      for (let dir = 0; dir < 200; dir++) {
+        for (let f = 0; f < 5; f++) onProgress({ type: 'file', n: dir * 5 + f });
+        await new Promise((r) => setImmediate(r));
+      }
+      onProgress({ type: 'last' });
+      await clientHasIt; // the client must get this line while the operation is still running
+      return { done: true };
+    });
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const res = await fetch(`${url}/op`, { method: 'POST' });
+    let chunks = 0;
+    let text = '';
+    const dec = new TextDecoder();
+    for await (const chunk of res.body!) {
+      chunks++;
+      text += dec.decode(chunk, { stream: true });
+      if (text.includes('"last"')) seen();
+    }
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1002);
+    assert.deepEqual(
+      lines.slice(0, 1000).map((l) => l.event.n),
+      [...Array(1000).keys()]
+    );
+    assert.deepEqual(lines.at(-1), { result: { done: true } });
+    // One write per turn before: 200 or more chunks.
+    assert.ok(chunks < 50, `${chunks} chunks`);
+  } finally {
+    await app.close();
+  }
+});

@@ -158,3 +158,44 @@ test('exclude rules: name vs anchored, base directory, dir-only, negation (last 
   assert.equal(isExcluded(rules, 'sub/gen/out', false), true);
   assert.equal(isExcluded(rules, 'sub/x/gen/out', false), false);
 });
+
+test('storeTrees stores many directories in one index read each batch, with the refs storeTree gives; a directory of several parts too', async (t) => {
+  const { createGrid } = await import('./grid.ts');
+  const { storeTree, storeTrees, decodeRef } = await import('../../src/backup/index.ts');
+  const { TREE_PART_BYTES } = await import('../../src/backup/constants.ts');
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const file = (name: string, i: number): TreeEntry => ({ name, type: 'file', mode: 0o644, mtimeNs: String(i), size: 1, lit: 'eA' });
+  const dirs: TreeEntry[][] = Array.from({ length: 300 }, (_, i) => [file('a', i), file('b', i)]);
+  dirs.push([file('a', 5), file('b', 5)]); // the same as dirs[5]
+  // Over one part of JSON: stored as a chain of parts, last to first.
+  const perEntry = JSON.stringify({ name: 'x'.repeat(200), type: 'file', mode: 420, mtimeNs: '0', size: 1, lit: 'eA' }).length + 1;
+  dirs.splice(
+    100,
+    0,
+    Array.from({ length: Math.ceil(TREE_PART_BYTES / perEntry) + 10 }, (_, i) => file(`${i}`.padStart(200, 'x'), 0))
+  );
+  let calls = 0;
+  let blobs = 0;
+  const save = grid.repo.saveBlobs.bind(grid.repo);
+  grid.repo.saveBlobs = (kind, plains, o) => (calls++, (blobs += plains.length), save(kind, plains, o));
+  const got = await storeTrees(grid.repo, dirs);
+  assert.equal(got.length, dirs.length);
+  assert.ok(calls <= 4, `${calls} saveBlobs calls`); // the big directory's two parts, then the rest at once
+  assert.equal(blobs, dirs.length + 1);
+  assert.deepEqual(
+    got.map((r) => r.isNew),
+    dirs.map((_, i) => i !== dirs.length - 1),
+    'the repeated directory is not new'
+  );
+  assert.equal(got[dirs.length - 1].ref, got[5].ref);
+  assert.ok(decodeRef(got[100].ref, ['tree']), 'the big directory has a tree ref');
+  await grid.repo.flush();
+  await Promise.all(got.map((r) => r.stored));
+  // One by one, storeTree gives the same refs (and finds every one stored).
+  for (const [i, d] of dirs.entries()) {
+    const one = await storeTree(grid.repo, d);
+    assert.equal(one.ref, got[i].ref, `directory ${i}`);
+    assert.equal(one.isNew, false);
+  }
+});

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { backup, restore, ls, contentOf } from '../../src/backup/index.ts';
 import { BlobNotFoundError, encodeIndexPart, openLocalIndex, Repository, repoReadCap } from '../../src/repo/index.ts';
 import { plainPool } from '../../src/repo/repository.ts';
+import { formatCap } from '../../src/caps/index.ts';
 import { createGrid } from '../backup/grid.ts';
 import { describeTree } from '../backup/tree.ts';
 
@@ -209,4 +210,56 @@ test('a flush ends a run of uploads: the pack store is told to let go of memory 
   assert.deepEqual(calls, [], 'nothing stored or released while the pack is open');
   await repo.flush();
   assert.deepEqual(calls, ['put', 'release']);
+});
+
+test('locateMany answers as locate does, in order, in few index reads; a blob of an open pack and one only the swarm knows too', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const plains = Array.from({ length: 1500 }, (_, i) => Buffer.from(`blob ${i} `.repeat(40)));
+  const saved = await grid.repo.saveBlobs('data', plains);
+  await grid.repo.flush();
+  await grid.repo.publish();
+  // One more, still in its open pack (pending: not in the index yet).
+  const [open] = await grid.repo.saveBlobs('data', [Buffer.from('not flushed yet')]);
+  // A second device knows nothing until it merges the swarm's index (its first miss does that).
+  const laptop = await grid.device('laptop');
+  const ids = [...saved.map((s) => s.ref.id), saved[7].ref.id];
+  let reads = 0;
+  const getMany = laptop.index.getMany.bind(laptop.index);
+  laptop.index.getMany = (x) => (reads++, getMany(x));
+  const got = await laptop.locateMany(ids);
+  // Two batches, plus the miss of the first id that merged the swarm's index.
+  assert.ok(reads <= 4, `${reads} index reads for ${ids.length} ids`);
+  assert.equal(got.length, ids.length);
+  for (const [i, id] of ids.entries()) assert.deepEqual(got[i], await laptop.locate(id), `blob ${i}`);
+  // The writer itself: its open pack's blob is located once the pack is stored, like locate does.
+  const [mine] = await Promise.all([grid.repo.locateMany([saved[0].ref.id, open.ref.id]), grid.repo.flush()]);
+  const where = await grid.repo.locate(open.ref.id);
+  assert.equal(formatCap(mine[1].pack), formatCap(where.pack));
+  assert.deepEqual([mine[1].offset, mine[1].length, mine[1].kind], [where.offset, where.length, where.kind]);
+  await assert.rejects(laptop.locateMany([saved[1].ref.id, randomBytes(32)]), BlobNotFoundError);
+});
+
+test('the local index: own entries are found before and after publishing and across a reset; merged ones go with a reset', async () => {
+  const index = await openLocalIndex(join(work, 'own-index'));
+  try {
+    const pack = { type: 'pack' as const, uebHash: randomBytes(32), k: 3, n: 5, size: 1000 };
+    const own = { id: randomBytes(32), pack, offset: 0, length: 10, kind: 'data' as const };
+    const merged = { id: randomBytes(32), pack, offset: 10, length: 10, kind: 'data' as const };
+    const hexOf = (e: { id: Uint8Array }) => Buffer.from(e.id).toString('hex');
+    await index.addOwn([own]);
+    await index.addPart('part-1', [merged]);
+    const found = async () => (await index.getMany([hexOf(own), hexOf(merged)])).map((l) => l?.offset);
+    assert.deepEqual(await found(), [0, 10]);
+    await index.reset(1);
+    assert.deepEqual(await found(), [0, undefined], 'unpublished: still visible; merged: gone');
+    assert.equal(await index.generation(), 1);
+    await index.markPublished([hexOf(own)]);
+    assert.deepEqual(await found(), [0, undefined], 'published: still visible until the next reset');
+    assert.deepEqual(await index.unpublished(), []);
+    await index.reset(2);
+    assert.deepEqual(await found(), [undefined, undefined]);
+  } finally {
+    await index.close();
+  }
 });
