@@ -23,7 +23,7 @@ import { P2PBackupError } from '../common/errors.ts';
 import { chunkWindow, windowBytes, type Chunker } from '../format/chunker.ts';
 import { encodeChunkList, type ChunkRef } from '../repo/chunk-list.ts';
 import { FileChangedError } from '../repo/errors.ts';
-import { IGNORE_FILE, LARGE_FILE_CONCURRENCY, MODE_MASK, READ_CHUNK_BYTES, SMALL_FILE_BYTES, TREE_BATCH } from './constants.ts';
+import { HELD_BATCH, IGNORE_FILE, LARGE_FILE_CONCURRENCY, MODE_MASK, READ_CHUNK_BYTES, SMALL_FILE_BYTES, TREE_BATCH } from './constants.ts';
 import { FileReadError, NotADirectoryError, UnsupportedEntryError } from './errors.ts';
 import { firstPresent, isExcluded, parseRules, rulesIn, type ExcludeRule } from './exclude.ts';
 import { limiter } from '../common/limit.ts';
@@ -341,6 +341,26 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     }
   };
 
+  // Whether the repository still holds cached files' content, asked HELD_BATCH at a time (one index read each)
+  // rather than once per directory: a walk of unchanged files made a thread-pool round trip per directory.
+  let unverified: { id: Uint8Array; resolve: (held: boolean) => void; reject: (err: unknown) => void }[] = [];
+  const checkHeld = async () => {
+    const asked = unverified;
+    unverified = [];
+    if (!asked.length) return;
+    try {
+      const held = await repo.has(asked.map((u) => u.id));
+      asked.forEach((u, i) => u.resolve(held[i]));
+    } catch (err) {
+      for (const u of asked) u.reject(err);
+    }
+  };
+  const heldLater = (id: Uint8Array) =>
+    new Promise<boolean>((resolve, reject) => {
+      unverified.push({ id, resolve, reject });
+      if (unverified.length >= HELD_BATCH) void checkHeld();
+    });
+
   // Phase 1: walk, storing files as they come; a directory is a node whose entries are complete once its
   // files are stored. Directory listings, lstat and small-file reads are synchronous calls (each a few
   // microseconds, where a thread-pool round trip costs tens), in bursts between turns of the event loop.
@@ -374,11 +394,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     // The cache is asked once for every regular file of the directory.
     const files = kids.filter((k) => k.st.isFile() && !isExcluded(rules, k.rel, false));
     const cachedList = cache ? await cache.getFiles(files.map((k) => k.abs)) : [];
-    // A cached file is trusted only while the repository still holds its content (a prune may have freed it).
-    const refIds = cachedList.map((c) => (typeof c?.content === 'string' && !c.content.startsWith('l') ? refId(c.content) : null));
-    const held = await repo.has(refIds.filter((x): x is Uint8Array => x !== null));
-    let hi = 0;
-    const cachedOf = new Map(files.map((k, i) => [k.abs, refIds[i] === null || held[hi++] ? cachedList[i] : undefined]));
+    const cachedOf = new Map(files.map((k, i) => [k.abs, cachedList[i]]));
 
     for (const { name, abs: childAbs, rel: childRel, st } of kids) {
       signal.throwIfAborted();
@@ -412,12 +428,31 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
           cached.ino === st.ino.toString() &&
           typeof cached.content === 'string'
         ) {
-          stats.files++;
-          stats.unchanged++;
-          stats.bytesTotal += cached.size;
-          fileDone(childAbs, cached.size, 'unchanged');
-          const content: FileContent = cached.content!.startsWith('l') ? { lit: cached.content!.slice(1) } : { ref: cached.content! };
-          addFile(node, Promise.resolve(fileEntry(name, content, st)));
+          const size = cached.size;
+          const unchanged = () => {
+            stats.files++;
+            stats.unchanged++;
+            stats.bytesTotal += size;
+            fileDone(childAbs, size, 'unchanged');
+          };
+          if (cached.content!.startsWith('l')) {
+            unchanged();
+            addFile(node, Promise.resolve(fileEntry(name, { lit: cached.content!.slice(1) }, st)));
+            continue;
+          }
+          const ref = cached.content!;
+          const id = refId(ref);
+          // A cached file is trusted only while the repository still holds its content (a prune may have freed
+          // it); else, or if the cache entry is not a reference, it is read and stored again.
+          const held = id ? heldLater(id) : Promise.resolve(false);
+          addFile(
+            node,
+            held.then((yes) => {
+              if (!yes) return storeLarge(childAbs, name, st);
+              unchanged();
+              return fileEntry(name, { ref }, st);
+            })
+          );
         } else if (Number(st.size) < SMALL_FILE_BYTES) {
           const read = readSmall(childAbs, st, slab);
           if ('grew' in read) {
@@ -502,7 +537,9 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     let rootNode: DirNode | null;
     try {
       rootNode = await walkDir(rootAbs, '', baseRules);
+      await checkHeld();
     } catch (err) {
+      for (const u of unverified.splice(0)) u.reject(err);
       ac.abort(err); // the files in flight stop; wait for them before reporting
       await Promise.allSettled(allFiles);
       await Promise.allSettled(durable);

@@ -8,6 +8,8 @@ export const OBJECT_KINDS = { tree: 'tree', snapshot: 'snapshot', head: 'head' }
 export const TREE_PART_BYTES = 4 << 20;
 /** Directories of one height stored per call (storeTrees: one index read for all of them; one progress event each after). */
 export const TREE_BATCH = 512;
+/** Cached files whose content the repository is asked about at once (backup.ts: one index read for all). */
+export const HELD_BATCH = 4096;
 /** Parts of one directory at most (4 GiB of JSON): a bound on what a crafted chain of parts can make us read. */
 export const MAX_TREE_PARTS = 1024;
 /**

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backup, openBackupCache, diff, type BackupCache } from '../../src/backup/index.ts';
+import { backup, openBackupCache, diff, restore, type BackupCache } from '../../src/backup/index.ts';
 import { createGrid, type Grid } from './grid.ts';
-import { makeTree } from './tree.ts';
+import { describeTree, makeTree } from './tree.ts';
 
 const FILES = Number(process.env.P2PB_MANY_FILES ?? 2000);
 const PER_DIR = 100;
@@ -92,4 +92,37 @@ test('a file rewritten with the same size and mtime is read again: its ctime (sa
   assert.equal(second.stats.unchanged, 1, 'only c.txt comes from the cache');
   assert.equal(second.stats.bytesRead, 128);
   assert.deepEqual((await diff(grid.src, first.snapshotCap, second.snapshotCap)).changed, ['a.txt', 'b.txt']);
+});
+
+test('a cached file is reused only while the repository holds its content, asked in bulk; one it no longer holds is read and stored again', async (t) => {
+  const src = join(work, 'held');
+  const files: Record<string, { type: 'file' | 'dir'; content: string }> = {};
+  for (let d = 0; d < 12; d++) {
+    files[`d${d}`] = { type: 'dir', content: '' };
+    for (let i = 0; i < 5; i++) files[`d${d}/f${i}`] = { type: 'file', content: i === 0 ? 'tiny' : `file ${d}/${i} `.repeat(20 + i) };
+  }
+  files['big.bin'] = { type: 'file', content: 'x'.repeat(3 << 20) };
+  await makeTree(src, files);
+  const first = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  let asked = 0;
+  const has = grid.repo.has.bind(grid.repo);
+  grid.repo.has = (ids) => (asked++, has(ids));
+  t.after(() => (grid.repo.has = has));
+  const again = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache, parent: first.snapshotCap });
+  assert.equal(again.stats.unchanged, 61);
+  assert.equal(again.root, first.root);
+  assert.equal(asked, 1, 'one question for 13 directories');
+
+  // A repository that holds none of them (as after a prune freed them): every stored file is read again,
+  // only the literal ones (their bytes are in the cache entry) come from the cache.
+  const other = await createGrid();
+  t.after(() => other.close());
+  const elsewhere = await backup(src, { repo: other.repo, chunker: other.chunker, cache });
+  assert.equal(elsewhere.stats.unchanged, 12, 'the 12 tiny files');
+  assert.equal(elsewhere.stats.files, 61);
+  const stored = Object.values(files).reduce((n, f) => n + (f.type === 'file' && f.content.length > 55 ? f.content.length : 0), 0);
+  assert.equal(elsewhere.stats.bytesRead, stored);
+  const out = join(work, 'held-out');
+  await restore(elsewhere.snapshotCap, out, { src: other.src });
+  assert.deepEqual(await describeTree(out), await describeTree(src));
 });
