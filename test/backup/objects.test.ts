@@ -178,10 +178,19 @@ test('storeTrees stores many directories in one index read each batch, with the 
   let calls = 0;
   let blobs = 0;
   const save = grid.repo.saveBlobs.bind(grid.repo);
-  grid.repo.saveBlobs = (kind, plains, o) => (calls++, (blobs += plains.length), save(kind, plains, o));
+  const partSizes: number[] = [];
+  grid.repo.saveBlobs = (kind, plains, o) => {
+    calls++;
+    blobs += plains.length;
+    if (plains.length === 1) partSizes.push(plains[0].length);
+    return save(kind, plains, o);
+  };
   const got = await storeTrees(grid.repo, dirs);
   assert.equal(got.length, dirs.length);
   assert.equal(calls, 3, 'the big directory: its two parts one by one; then every other directory at once');
+  // Each part at most one part's worth of JSON, the entry that crossed it and the envelope; none empty.
+  assert.equal(partSizes.length, 2);
+  for (const size of partSizes) assert.ok(size > 2 * perEntry && size <= TREE_PART_BYTES + perEntry + 200, `a part of ${size} bytes`);
   assert.equal(blobs, dirs.length + 1);
   assert.deepEqual(
     got.map((r) => r.isNew),
