@@ -601,6 +601,15 @@ export async function createFolderService(init: FolderServiceInit) {
       return { snapshots, packs: [...packs.values()].map(formatCap) };
     },
 
+    /**
+     * Which index the pack lists of packsOf come from: a prune (this device's or another's, learnt by the sync
+     * this does) rewrites packs and moves kept blobs into new ones, and gives the index a new generation.
+     */
+    async packsGeneration(o: { signal?: AbortSignal } = {}): Promise<number> {
+      await repo.sync(o.signal);
+      return repo.index.generation();
+    },
+
     /** The packs of the owner's index parts (renewed with everything else). */
     async indexPacks(): Promise<string[]> {
       return (await repo.readRecord()).record.index.map((p) => formatCap(p.pack));

@@ -130,7 +130,10 @@ export function createHealthService(init: HealthInit) {
   const now = init.now ?? Date.now;
   const threshold = config.repairThreshold ?? init.encoding.happy;
   const files = new Map<string, FileState>();
-  const reachable = new Map<string, string[]>(); // snapshot cap -> caps it needs (immutable)
+  // snapshot cap -> the packs it needs, as the index of generation `reachableGeneration` places its blobs (a
+  // prune moves kept blobs into new packs: the lists are walked again under a new generation)
+  const reachable = new Map<string, string[]>();
+  let reachableGeneration: number | null = null;
   const lostAt = new Map<string, number>(); // peer -> when it disconnected (removed when it connects again)
   const repairing = new Set<string>();
   const repairedAt = new Map<string, number>();
@@ -286,6 +289,15 @@ export function createHealthService(init: HealthInit) {
     }
 
     // 2. what kept snapshots need
+    const generation = await init.folders!.packsGeneration?.({ signal }).catch((err) => {
+      signal.throwIfAborted();
+      log?.warn({ err: (err as Error).message }, 'health: cannot read the repository record (pack lists kept as they were)');
+      return reachableGeneration;
+    });
+    if (generation !== reachableGeneration) {
+      reachable.clear();
+      reachableGeneration = generation ?? null;
+    }
     const snaps = await keptSnapshots(signal);
     for (const s of snaps) {
       if (reachable.has(s.cap)) continue;

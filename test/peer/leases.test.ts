@@ -117,4 +117,24 @@ test('the health loop renews what kept snapshots need, and stops renewing what o
     'the kept file is renewed again'
   );
   assert.deepEqual(await leases(gone), goneBefore, 'the forgotten file is renewed no more');
+
+  // A prune that moves a kept file into a new pack: the loop renews the new pack, not the one it left.
+  await writeFile(join(src, 'small.bin'), randomBytes(50_000));
+  await writeFile(join(src, 'bulk.bin'), randomBytes(800_000)); // same backup, same pack as small.bin
+  await folders.backupNow(src);
+  await rm(join(src, 'bulk.bin'));
+  const last = await folders.backupNow(src);
+  const mixed = await packOf(last.lastSnapshot!.cap, 'small.bin');
+  await renewalAfter(Date.now()); // the loop has walked the kept snapshot: small.bin in `mixed`
+  const p = await folders.forget(src, { keepLast: 1 }, { prune: true });
+  assert.ok('prune' in p && p.prune.packsRepacked >= 1, JSON.stringify(p));
+  const moved = await packOf(last.lastSnapshot!.cap, 'small.bin');
+  assert.notEqual(moved, mixed, 'small.bin was copied into a new pack');
+  const r3 = Date.now();
+  await renewalAfter(r3);
+  assert.ok(
+    (await leases(moved)).every((t) => t >= r3 + LEASE_DAYS * DAY_MS),
+    'the new pack of a kept file is renewed'
+  );
+  assert.deepEqual(await leases(mixed), [], 'the pack it left is deleted from its holders');
 });
