@@ -91,6 +91,8 @@ export interface FolderServiceInit {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+/** Snapshots' tree pack lists kept per repository (packsOf): the newest few roots. */
+const TREE_PACKS_KEPT = 4;
 
 /** Snapshots whose objects one `snapshots(…, { details })` reads (the latest ones): each is a blob read. */
 export const SNAPSHOT_DETAILS_MAX = 200;
@@ -198,6 +200,8 @@ export async function createFolderService(init: FolderServiceInit) {
 
   /** Readers of other owners' repositories (a cap handed to us), by read cap, in memory. */
   const readers = new Map<string, Repository>();
+  // By repository, then `<index generation>:<root tree id>`: the packs of a snapshot's trees and files (packsOf).
+  const treePacks = new WeakMap<Repository, Map<string, Map<string, PackCap>>>();
   const src: BlobSource = {
     reader(cap: MutableReadCap) {
       const text = formatCap(cap);
@@ -586,19 +590,31 @@ export async function createFolderService(init: FolderServiceInit) {
         reader = src.reader(c.repo) as Repository;
         if (c.kind === 'snapshot') {
           snapshots = [capText];
-          ids = (await reachableBlobs(src, snapshots, { signal: o.signal })).ids;
-        } else ids = await blobsUnder(capText);
+          // A snapshot whose root tree an earlier one had (a folder that did not change) needs the same packs
+          // for its trees and files, as long as the index is the same generation (a prune moves blobs): only
+          // its own blob is located then, not its whole tree walked again.
+          const root = contentOf((await readSnapshot(src, capText, o.signal)).root, ['tree']);
+          const memo = treePacks.get(reader) ?? new Map<string, Map<string, PackCap>>();
+          treePacks.set(reader, memo);
+          const key = root.kind === 'lit' ? null : `${await reader.index.generation()}:${hex(root.id)}`;
+          let under = key === null ? undefined : memo.get(key);
+          if (!under) {
+            const all = (await reachableBlobs(src, snapshots, { signal: o.signal })).ids;
+            all.delete(hex(c.id));
+            under = await packsOfIds(reader, all, o.signal);
+            if (key !== null) {
+              memo.set(key, under);
+              for (const old of memo.keys()) if (memo.size > TREE_PACKS_KEPT) memo.delete(old);
+            }
+          }
+          const packs = new Map([...under, ...(await packsOfIds(reader, [hex(c.id)], o.signal))]);
+          return { snapshots, packs: [...packs.values()].map(formatCap) };
+        }
+        ids = await blobsUnder(capText);
       } else {
         throw new InvalidCapError('ERR_CAP_WRONG_KIND', `a "${c.type}" cap names nothing to check`, { type: c.type });
       }
-      // A pack holds many blobs: its cap is formatted once.
-      const packs = new Map<string, PackCap>();
-      for (const loc of await reader.locateMany(
-        [...ids].map((id) => Uint8Array.from(Buffer.from(id, 'hex'))),
-        o.signal
-      ))
-        packs.set(`${Buffer.from(loc.pack.uebHash).toString('hex')}:${loc.pack.k}:${loc.pack.n}:${loc.pack.size}`, loc.pack);
-      return { snapshots, packs: [...packs.values()].map(formatCap) };
+      return { snapshots, packs: [...(await packsOfIds(reader, ids, o.signal)).values()].map(formatCap) };
     },
 
     /**
@@ -623,6 +639,17 @@ export async function createFolderService(init: FolderServiceInit) {
       for (const r of readers.values()) await r.close();
     }
   };
+
+  /** The packs that hold blobs `ids` (hex), by pack (a pack holds many blobs: its cap is formatted once, later). */
+  async function packsOfIds(reader: Repository, ids: Iterable<string>, signal?: AbortSignal): Promise<Map<string, PackCap>> {
+    const packs = new Map<string, PackCap>();
+    for (const loc of await reader.locateMany(
+      [...ids].map((id) => Uint8Array.from(Buffer.from(id, 'hex'))),
+      signal
+    ))
+      packs.set(`${hex(loc.pack.uebHash)}:${loc.pack.k}:${loc.pack.n}:${loc.pack.size}`, loc.pack);
+    return packs;
+  }
 
   /** Blob ids under a tree or file cap: the blob itself, a list's chunks, a tree's whole subtree. */
   async function blobsUnder(capText: string): Promise<Set<string>> {

@@ -137,4 +137,25 @@ test('the health loop renews what kept snapshots need, and stops renewing what o
     'the new pack of a kept file is renewed'
   );
   assert.deepEqual(await leases(mixed), [], 'the pack it left is deleted from its holders');
+
+  // A backup of the unchanged folder: same root tree, so its packs come without walking the trees again.
+  const same = await folders.backupNow(src);
+  assert.notEqual(same.lastSnapshot!.cap, last.lastSnapshot!.cap);
+  const before = (await folders.packsOf(last.lastSnapshot!.cap)).packs;
+  let treeLoads = 0;
+  const load = folders.repo.loadBlob.bind(folders.repo);
+  folders.repo.loadBlob = ((kind: string, ...rest: unknown[]) => {
+    if (kind === 'tree') treeLoads++;
+    return (load as (...a: unknown[]) => unknown)(kind, ...rest);
+  }) as typeof folders.repo.loadBlob;
+  const now = (await folders.packsOf(same.lastSnapshot!.cap)).packs;
+  folders.repo.loadBlob = load;
+  assert.equal(treeLoads, 0, 'no tree read again');
+  assert.ok(now.includes(moved) && now.includes(keep), 'the packs of its files');
+  // Its trees are in the pack of the snapshot before (same root): every pack of that one, and its own.
+  assert.ok(
+    before.every((p) => now.includes(p)),
+    'every pack of the snapshot before'
+  );
+  assert.ok(now.length <= before.length + 1, `${now.length} packs against ${before.length}`);
 });
