@@ -294,7 +294,7 @@ export function createHealthService(init: HealthInit) {
       log?.warn({ err: (err as Error).message }, 'health: cannot read the repository record (pack lists kept as they were)');
       return reachableGeneration;
     });
-    if (generation !== reachableGeneration) {
+    if ((generation ?? null) !== reachableGeneration) {
       reachable.clear();
       reachableGeneration = generation ?? null;
     }
