@@ -643,11 +643,7 @@ export async function createFolderService(init: FolderServiceInit) {
   /** The packs that hold blobs `ids` (hex), by pack (a pack holds many blobs: its cap is formatted once, later). */
   async function packsOfIds(reader: Repository, ids: Iterable<string>, signal?: AbortSignal): Promise<Map<string, PackCap>> {
     const packs = new Map<string, PackCap>();
-    for (const loc of await reader.locateMany(
-      [...ids].map((id) => Uint8Array.from(Buffer.from(id, 'hex'))),
-      signal
-    ))
-      packs.set(`${hex(loc.pack.uebHash)}:${loc.pack.k}:${loc.pack.n}:${loc.pack.size}`, loc.pack);
+    for (const loc of await reader.locateMany([...ids], signal)) packs.set(`${hex(loc.pack.uebHash)}:${loc.pack.k}:${loc.pack.n}:${loc.pack.size}`, loc.pack);
     return packs;
   }
 

@@ -308,14 +308,15 @@ export class Repository {
   }
 
   /**
-   * Where each of many blobs lives (as locate, in order), asking the index LOCATE_BATCH ids at a time: walking a
-   * snapshot names one blob per file, and one index read each cost a thread-pool round trip per file.
+   * Where each of many blobs lives (as locate, in order; ids in hex, as a snapshot walk collects them), asking the
+   * index LOCATE_BATCH ids at a time: walking a snapshot names one blob per file, and one index read each cost a
+   * thread-pool round trip per file.
    */
-  async locateMany(ids: readonly Uint8Array[], signal?: AbortSignal): Promise<BlobLocation[]> {
+  async locateMany(idsHex: readonly string[], signal?: AbortSignal): Promise<BlobLocation[]> {
     const out: BlobLocation[] = [];
-    for (let i = 0; i < ids.length; i += LOCATE_BATCH) {
+    for (let i = 0; i < idsHex.length; i += LOCATE_BATCH) {
       signal?.throwIfAborted();
-      const hexes = ids.slice(i, i + LOCATE_BATCH).map(hex);
+      const hexes = idsHex.slice(i, i + LOCATE_BATCH);
       const locs = await this.index.getMany(hexes);
       // Ids this device does not know yet: one merge of the swarm's index, then one more read for all of them.
       const missing = hexes.flatMap((h, j) => (locs[j] || this.pending.has(h) ? [] : [j]));

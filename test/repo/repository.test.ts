@@ -15,6 +15,7 @@ import { createGrid } from '../backup/grid.ts';
 import { describeTree } from '../backup/tree.ts';
 
 const work = await mkdtemp(join(tmpdir(), 'p2pb-repo-'));
+const hexOfId = (id: Uint8Array) => Buffer.from(id).toString('hex');
 after(() => rm(work, { recursive: true, force: true }));
 
 async function tree(name: string) {
@@ -227,17 +228,17 @@ test('locateMany answers as locate does, in order, in few index reads; a blob of
   let reads = 0;
   const getMany = laptop.index.getMany.bind(laptop.index);
   laptop.index.getMany = (x) => (reads++, getMany(x));
-  const got = await laptop.locateMany(ids);
+  const got = await laptop.locateMany(ids.map(hexOfId));
   // The first batch: one read, one merge of the swarm's index, one read of its misses; the second: one read.
   assert.equal(reads, 3, `${reads} index reads for ${ids.length} ids`);
   assert.equal(got.length, ids.length);
   for (const [i, id] of ids.entries()) assert.deepEqual(got[i], await laptop.locate(id), `blob ${i}`);
   // The writer itself: its open pack's blob is located once the pack is stored, like locate does.
-  const [mine] = await Promise.all([grid.repo.locateMany([saved[0].ref.id, open.ref.id]), grid.repo.flush()]);
+  const [mine] = await Promise.all([grid.repo.locateMany([saved[0].ref.id, open.ref.id].map(hexOfId)), grid.repo.flush()]);
   const where = await grid.repo.locate(open.ref.id);
   assert.equal(formatCap(mine[1].pack), formatCap(where.pack));
   assert.deepEqual([mine[1].offset, mine[1].length, mine[1].kind], [where.offset, where.length, where.kind]);
-  await assert.rejects(laptop.locateMany([saved[1].ref.id, randomBytes(32)]), BlobNotFoundError);
+  await assert.rejects(laptop.locateMany([saved[1].ref.id, randomBytes(32)].map(hexOfId)), BlobNotFoundError);
 });
 
 test('the local index: own entries are found before and after publishing and across a reset; merged ones go with a reset', async () => {
