@@ -249,8 +249,8 @@ export async function createFolderService(init: FolderServiceInit) {
           { kind: 'backup', origin: 'sync', title: `Backup of ${rec.path}`, folder: rec.path, signal: engineSignal },
           async (signal = engineSignal, status) => {
             // A backup shares the repository with other backups; a prune (on any device of the owner) excludes it.
-            await repo.lock('backup', signal);
-            await repo.sync(signal); // blobs other devices of the owner published since: not stored again
+            // Blobs other devices of the owner published since: not stored again (the lock's record is current).
+            await repo.sync(signal, await repo.lock('backup', signal));
             const r = await backup(rec.path, {
               repo,
               chunker,
@@ -273,10 +273,13 @@ export async function createFolderService(init: FolderServiceInit) {
         );
       },
       async commit(rec, snap) {
-        await commitSnapshot(headStore(rec.writeCap), { cap: snap.snapshotCap, time: snap.time });
-        // The head names blobs this device indexed: publish them (other devices, prune and readers need them).
-        await repo.publish({ unlock: true });
-        await repo.addFolder(rec.rootCap);
+        // The head names blobs this device indexed: publish them (other devices, prune and readers need them),
+        // in one record write that registers the folder and releases the lock once the head is written.
+        await repo.publish({
+          unlock: true,
+          folder: rec.rootCap,
+          alongside: () => commitSnapshot(headStore(rec.writeCap), { cap: snap.snapshotCap, time: snap.time })
+        });
       },
       onEvent: (e) => init.onEvent?.(e)
     },

@@ -88,6 +88,11 @@ export class Repository {
   private syncing: Promise<void> | null = null;
   private lockKind: RepoLock['kind'] | null = null;
   private lockTimer: NodeJS.Timeout | null = null;
+  /**
+   * The record as this device last read or wrote it: the first guess of the next update, whose compare-and-swap
+   * on seq tells a stale guess (a backup's lock, publish and folder list cost one record read each, not two).
+   */
+  private known: { seq: number | null; record: RepoRecord } | null = null;
 
   constructor(init: RepositoryInit) {
     this.init = init;
@@ -209,43 +214,79 @@ export class Repository {
 
   async readRecord(signal?: AbortSignal): Promise<{ seq: number | null; record: RepoRecord }> {
     const r = await this.record.read({ signal });
-    return r ? { seq: r.seq, record: decodeRecord(r.payload) } : { seq: null, record: emptyRecord() };
+    const read = r ? { seq: r.seq, record: decodeRecord(r.payload) } : { seq: null, record: emptyRecord() };
+    this.known = { seq: read.seq, record: structuredClone(read.record) };
+    return read;
   }
 
-  /** Read, change and compare-and-swap the record, again while another writer moved it in between. */
+  /**
+   * Read, change and compare-and-swap the record, again while another writer moved it in between. The first try
+   * changes the record as this device last knew it, unread: a write over a moved record is refused by the swap,
+   * and a guess that the change turns down or throws on is read again before that answer counts.
+   */
   async updateRecord(change: (r: RepoRecord) => RepoRecord | null, signal?: AbortSignal): Promise<RepoRecord> {
-    for (let attempt = 0; ; attempt++) {
-      const { seq, record } = await this.readRecord(signal);
-      const next = change(structuredClone(record));
-      if (!next) return record;
+    let guess = this.known;
+    for (let attempt = 0; ;) {
+      const { seq, record } = guess ?? (await this.readRecord(signal));
+      const unread = guess !== null;
+      guess = null;
+      let next: RepoRecord | null;
+      try {
+        next = change(structuredClone(record));
+      } catch (err) {
+        if (unread) continue;
+        throw err;
+      }
+      if (!next) {
+        if (unread) continue;
+        return record;
+      }
       try {
         await this.record.write(encodeRecord(next), seq, { signal });
+        this.known = { seq: (seq ?? 0) + 1, record: structuredClone(next) };
         return next;
       } catch (err) {
+        this.known = null;
         if (!(err instanceof RecordConflictError)) throw err;
-        if (attempt >= RECORD_RETRIES) throw new RepoConflictError(`the repository record kept moving (${attempt + 1} attempts)`);
+        if (unread) continue;
+        if (++attempt > RECORD_RETRIES) throw new RepoConflictError(`the repository record kept moving (${attempt} attempts)`);
       }
     }
   }
 
-  /** Make this device's new blobs findable by others: write them as index parts and list those in the record. */
-  async publish(o: { signal?: AbortSignal; unlock?: boolean } = {}): Promise<number> {
+  /**
+   * Make this device's new blobs findable by others: write them as index parts and list those in the record.
+   * `folder`: a root cap registered in the same record write (addFolder). `alongside`: started once the packs
+   * are flushed and awaited before the record is written (and the lock released): a folder head that names the
+   * new blobs is written while the index parts are stored, and a prune can never see the blobs without it.
+   */
+  async publish(o: { signal?: AbortSignal; unlock?: boolean; folder?: string; alongside?: () => Promise<unknown> } = {}): Promise<number> {
     await this.flush();
+    const alongside = o.alongside?.();
+    alongside?.catch(() => {}); // awaited below, after the parts: not an unhandled rejection meanwhile
     const entries = await this.index.unpublished();
     const parts: IndexPartRef[] = [];
-    for (let i = 0; i < entries.length; i += INDEX_PART_ENTRIES)
-      parts.push(await storeIndexPart(this.packs, entries.slice(i, i + INDEX_PART_ENTRIES), o.signal));
-    if (!parts.length && !(o.unlock && this.lockKind)) return 0;
+    try {
+      for (let i = 0; i < entries.length; i += INDEX_PART_ENTRIES)
+        parts.push(await storeIndexPart(this.packs, entries.slice(i, i + INDEX_PART_ENTRIES), o.signal));
+    } finally {
+      await alongside; // its failure is the one to report; an index part failure after it, from the next line
+    }
+    const folder = o.folder;
+    if (!parts.length && !(o.unlock && this.lockKind) && folder === undefined) return 0;
     const holder = await this.holder();
-    await this.updateRecord((r) => {
+    const rec = await this.updateRecord((r) => {
+      const registers = folder !== undefined && !r.folders.includes(folder);
+      const unlocks = o.unlock && r.locks.some((l) => l.holder === holder);
+      if (!parts.length && !registers && !unlocks) return null;
       r.index.push(...parts);
-      if (o.unlock) r.locks = r.locks.filter((l) => l.holder !== holder);
+      if (registers) r.folders.push(folder);
+      if (unlocks) r.locks = r.locks.filter((l) => l.holder !== holder);
       return r;
     }, o.signal);
     faultPoint('repo:published');
     if (o.unlock) this.stopLock();
     await this.index.markPublished(entries.map((e) => hex(e.id)));
-    const rec = (await this.readRecord(o.signal)).record;
     for (const p of parts) await this.index.addPart(hex(p.id), []);
     if (rec.index.length > RECORD_MAX_INDEX_PARTS) await this.consolidate(o.signal);
     return entries.length;
@@ -274,12 +315,13 @@ export class Repository {
 
   /**
    * Bring the local index up to the swarm's: every listed part not merged yet is read and merged; a newer
-   * generation (a prune replaced the index) starts over. Cheap when nothing changed (one record read).
+   * generation (a prune replaced the index) starts over. Cheap when nothing changed (one record read, none
+   * when `known` is the record as this device just wrote it: a lock's).
    */
-  async sync(signal?: AbortSignal): Promise<void> {
+  async sync(signal?: AbortSignal, known?: RepoRecord): Promise<void> {
     if (this.syncing) return this.syncing;
     this.syncing = (async () => {
-      const { record } = await this.readRecord(signal);
+      const record = known ?? (await this.readRecord(signal)).record;
       if (record.generation !== (await this.index.generation())) await this.index.reset(record.generation);
       for (const p of record.index) {
         const id = hex(p.id);
@@ -418,11 +460,6 @@ export class Repository {
     return [...out.values()];
   }
 
-  /** Register a folder (its root cap) as one whose snapshots name this repository's blobs (prune reads them). */
-  async addFolder(rootCap: string, signal?: AbortSignal): Promise<void> {
-    await this.updateRecord((r) => (r.folders.includes(rootCap) ? null : (r.folders.push(rootCap), r)), signal);
-  }
-
   // ---- locks (restic-like: backups share, prune excludes) ----
 
   /** This device's lock holder name (stable across restarts, so a crashed run's lock is taken over by the next). */
@@ -430,10 +467,13 @@ export class Repository {
     return (this.holderName ??= `${hostname()}/${await this.index.deviceId()}`);
   }
 
-  /** Take a lock of `kind`; throws RepoLockedError while a conflicting fresh lock is held by another holder. */
-  async lock(kind: RepoLock['kind'], signal?: AbortSignal): Promise<void> {
+  /**
+   * Take a lock of `kind`; throws RepoLockedError while a conflicting fresh lock is held by another holder.
+   * Returns the record as written: current, so a sync right after needs no read of its own.
+   */
+  async lock(kind: RepoLock['kind'], signal?: AbortSignal): Promise<RepoRecord> {
     const holder = await this.holder();
-    await this.updateRecord((r) => {
+    const record = await this.updateRecord((r) => {
       const now = Date.now();
       r.locks = r.locks.filter((l) => l.until > now && l.holder !== holder);
       const blocking = r.locks.find((l) => kind === 'prune' || l.kind === 'prune');
@@ -446,6 +486,7 @@ export class Repository {
       void this.refreshLock().catch(() => {});
     }, LOCK_REFRESH_MS);
     this.lockTimer.unref();
+    return record;
   }
 
   private async refreshLock(): Promise<void> {

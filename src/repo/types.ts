@@ -24,7 +24,8 @@ export interface PackStore {
 
 /**
  * A mutable record (the repository's slot): `write` must throw RecordConflictError (errors.ts) unless the
- * stored seq is still `prevSeq` (null: none yet), so two devices never lose each other's index parts.
+ * stored seq is still `prevSeq` (null: none yet), so two devices never lose each other's index parts. A write
+ * stores seq `prevSeq + 1` (1 for the first).
  */
 export interface RecordStore {
   read(opts?: { signal?: AbortSignal }): Promise<{ seq: number; payload: Uint8Array } | null>;

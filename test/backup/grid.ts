@@ -20,20 +20,26 @@ export const GRID_OWNER = 'grid-test-owner';
 export const ENCODING = { k: 3, n: 5, happy: 4 };
 
 /** A RecordStore in one local file (compare-and-swap on seq, atomic replace by rename); the daemon's is a slot. */
-export function fileRecordStore(path: string): RecordStore & { writes: number } {
+export function fileRecordStore(path: string): RecordStore & { writes: number; reads: number } {
+  const load = async () => {
+    try {
+      const { seq, payload } = JSON.parse(await readFile(path, 'utf8'));
+      return { seq: seq as number, payload: new Uint8Array(Buffer.from(payload, 'base64')) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  };
   const rs = {
     writes: 0,
+    /** Reads asked by the repository (the write's own compare of seq aside). */
+    reads: 0,
     async read() {
-      try {
-        const { seq, payload } = JSON.parse(await readFile(path, 'utf8'));
-        return { seq, payload: new Uint8Array(Buffer.from(payload, 'base64')) };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw err;
-      }
+      rs.reads++;
+      return load();
     },
     async write(payload: Uint8Array, prevSeq: number | null) {
-      const cur = await rs.read();
+      const cur = await load();
       if ((cur?.seq ?? null) !== prevSeq) throw new RecordConflictError(prevSeq, cur?.seq ?? null);
       await writeFile(`${path}.tmp`, JSON.stringify({ seq: (prevSeq ?? 0) + 1, payload: Buffer.from(payload).toString('base64') }));
       await rename(`${path}.tmp`, path);

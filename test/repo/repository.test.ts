@@ -8,9 +8,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backup, restore, ls, contentOf } from '../../src/backup/index.ts';
-import { BlobNotFoundError, encodeIndexPart, openLocalIndex, Repository, repoReadCap } from '../../src/repo/index.ts';
+import { BlobNotFoundError, encodeIndexPart, openLocalIndex, Repository, repoReadCap, RepoLockedError } from '../../src/repo/index.ts';
 import { plainPool } from '../../src/repo/repository.ts';
-import { formatCap } from '../../src/caps/index.ts';
+import { createMutableWriteCap, formatCap, toReadCap } from '../../src/caps/index.ts';
 import { createGrid } from '../backup/grid.ts';
 import { describeTree } from '../backup/tree.ts';
 
@@ -267,4 +267,82 @@ test('the local index: own entries are found before and after publishing and acr
   } finally {
     await index.close();
   }
+});
+
+test("a backup's lock, sync and publish read the record once; the head is written before the record names the parts, and the folder is registered in the write that releases the lock", async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const dir = await tree('record-trips');
+  const folder = formatCap(toReadCap(createMutableWriteCap()));
+  const r0 = grid.record.reads;
+  const w0 = grid.record.writes;
+  await grid.repo.sync(undefined, await grid.repo.lock('backup'));
+  await backup(dir, { repo: grid.repo, chunker: grid.chunker });
+  let headDone = false;
+  let writesAtHead = -1;
+  await grid.repo.publish({
+    unlock: true,
+    folder,
+    alongside: async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      writesAtHead = grid.record.writes;
+      headDone = true;
+    }
+  });
+  assert.ok(headDone);
+  assert.equal(writesAtHead, w0 + 1, 'only the lock was written when the head was');
+  assert.equal(grid.record.reads - r0, 1, 'one read: the lock found no record to guess from');
+  assert.equal(grid.record.writes - w0, 2, 'the lock, then parts + folder + unlock in one write');
+  const { record } = await grid.repo.readRecord();
+  assert.deepEqual(record.folders, [folder]);
+  assert.deepEqual(record.locks, []);
+  assert.ok(record.index.length >= 1);
+
+  // The next backup of the same folder: no read at all (the device's own last write is the guess), two writes.
+  const r1 = grid.record.reads;
+  await grid.repo.sync(undefined, await grid.repo.lock('backup'));
+  await grid.repo.publish({ unlock: true, folder });
+  assert.equal(grid.record.reads - r1, 0);
+  assert.equal(grid.record.writes - w0, 4);
+  assert.deepEqual((await grid.repo.readRecord()).record.folders, [folder], 'registered once');
+});
+
+test('a stale guess of the record is refused by the compare-and-swap and read again: nothing another device wrote is lost, and a lock it released does not block', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const laptop = await grid.device('laptop');
+  const dir = await tree('stale-guess');
+  const folder = formatCap(toReadCap(createMutableWriteCap()));
+  // The main device's guess: the record with the laptop's prune lock.
+  await laptop.lock('prune');
+  await assert.rejects(grid.repo.lock('backup'), RepoLockedError);
+  // The laptop publishes blobs of its own and releases its lock: the main device's guess is now stale twice over.
+  await backup(dir, { repo: laptop, chunker: grid.chunker });
+  await laptop.publish({ unlock: true, folder });
+  const laptopParts = (await laptop.readRecord()).record.index.map((p) => hexOfId(p.id));
+  assert.ok(laptopParts.length >= 1);
+  // Locking on the stale guess would throw RepoLockedError; it is read again and the lock is taken.
+  const reads = grid.record.reads;
+  const rec = await grid.repo.lock('backup');
+  assert.equal(grid.record.reads - reads, 1, 'the guess that threw was read again once');
+  assert.equal(rec.locks.length, 1);
+  // A publish on a guess the laptop moved: the swap refuses it, the record is read again, and both devices' parts stay.
+  await backup(join(dir, 'a'), { repo: grid.repo, chunker: grid.chunker, time: Date.now() + 1 });
+  await laptop.lock('backup');
+  const readsBefore = grid.record.reads;
+  await grid.repo.publish({ unlock: true });
+  assert.equal(grid.record.reads - readsBefore, 1, 'the refused guess was read again once');
+  const after = (await grid.repo.readRecord()).record;
+  for (const id of laptopParts)
+    assert.ok(
+      after.index.some((p) => hexOfId(p.id) === id),
+      'the laptop part stays'
+    );
+  assert.ok(after.index.length > laptopParts.length, 'the main device added its part');
+  assert.deepEqual(
+    after.locks.map((l) => l.kind),
+    ['backup'],
+    "the laptop's lock stays; the main device's is released"
+  );
+  assert.deepEqual(after.folders, [folder]);
 });
