@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { lstat, open, readFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { LITERAL_MAX_BYTES } from '../caps/index.ts';
+import { LITERAL_MAX_BYTES, type BlobKind } from '../caps/index.ts';
 import { P2PBackupError } from '../common/errors.ts';
 import { chunkWindow, windowBytes, type Chunker } from '../format/chunker.ts';
 import { encodeChunkList, type ChunkRef } from '../repo/chunk-list.ts';
@@ -30,7 +30,7 @@ import { limiter } from '../common/limit.ts';
 import { createMeter } from './progress.ts';
 import { startScan } from './scan.ts';
 import { storeSnapshot, storeTrees, type TreeEntry } from './objects.ts';
-import { capOf, decodeRef, encodeLit, encodeRef } from './refs.ts';
+import { capOf, decodeRef, encodeLit, encodeRef, isRef } from './refs.ts';
 import type { BackupCache } from './cache.ts';
 import type { BackupProgress, BackupStats, BlobSink, ItemErrorHandler, Snapshot } from './types.ts';
 
@@ -117,6 +117,12 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   const run = limiter(o.concurrency ?? LARGE_FILE_CONCURRENCY);
   const seen = new Set<string>();
   const { repo, cache } = o;
+  // The cache's records of this folder were vouched for under a mark: while it is the repository's mark now, the
+  // blobs they name are held, and no cached file is asked about. Else each is (a prune may have freed its blob),
+  // and the folder gets the new mark once every record of it is vouched for again (`markable` at the end).
+  const mark = cache && repo.holdMark ? await repo.holdMark(signal) : undefined;
+  const trusted = mark !== undefined && (await cache!.getMark(rootAbs)) === mark;
+  let markable = mark !== undefined;
 
   // Progress: a status event every so often (files, bytes, rate, ETA once the scan thread has the totals).
   const meter = createMeter('backup', o.onProgress);
@@ -441,16 +447,26 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
             continue;
           }
           const ref = cached.content!;
+          if (trusted && isRef(ref, FILE_KINDS)) {
+            unchanged();
+            addFile(node, Promise.resolve(fileEntry(name, { ref }, st)));
+            continue;
+          }
           const id = refId(ref);
           // A cached file is trusted only while the repository still holds its content (a prune may have freed
-          // it); else, or if the cache entry is not a reference, it is read and stored again.
+          // it); else, or if the cache entry is not a reference, it is read and stored again. One that cannot be
+          // keeps its record, so the folder is not marked (the record would be vouched for unasked next time).
           const held = id ? heldLater(id) : Promise.resolve(false);
           addFile(
             node,
-            held.then((yes) => {
-              if (!yes) return storeLarge(childAbs, name, st);
-              unchanged();
-              return fileEntry(name, { ref }, st);
+            held.then(async (yes) => {
+              if (yes) {
+                unchanged();
+                return fileEntry(name, { ref }, st);
+              }
+              const e = await storeLarge(childAbs, name, st);
+              if (!e) markable = false;
+              return e;
             })
           );
         } else if (Number(st.size) < SMALL_FILE_BYTES) {
@@ -552,6 +568,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       throw signal.aborted ? signal.reason : err;
     });
     await cache?.prune(rootAbs, seen);
+    if (markable && !trusted) await cache!.setMark(rootAbs, mark!);
     stats.bytesStored = (repoStats?.sealedNew ?? 0) - before.sealed;
     stats.packs = (repoStats?.packs ?? 0) - before.packs;
     meter.done();
@@ -607,10 +624,11 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
 }
 
 const decodeRefStrict = (r: string) => decodeRef(r, ['tree']);
+const FILE_KINDS: readonly BlobKind[] = ['data', 'list'];
 /** The blob id of a cached file's content, or null if the cache entry is not a well-formed reference. */
 function refId(r: string): Uint8Array | null {
   try {
-    return decodeRef(r, ['data', 'list']).id;
+    return decodeRef(r, FILE_KINDS).id;
   } catch {
     return null;
   }

@@ -2,7 +2,7 @@
 // since the last backup is not read again, its content reference is reused (backup.ts checks first that the
 // repository still holds that blob). The cache is an optimisation only: losing it costs a full re-read, and
 // the repository's index still keeps unchanged content from being stored twice.
-// Keys: `f!<absolute path>` -> FileCacheRecord.
+// Keys: `f!<absolute path>` -> FileCacheRecord; `m!<absolute folder>` -> { mark } (setMark).
 import { Level } from 'level';
 
 export interface FileCacheRecord {
@@ -18,6 +18,13 @@ export interface BackupCache {
   /** Looked up many at once (a directory's files). */
   getFiles(paths: string[]): Promise<(FileCacheRecord | undefined)[]>;
   putFile(path: string, rec: FileCacheRecord): Promise<void>;
+  /**
+   * The mark of a folder: every file record under it named content its repository held at that mark (the
+   * repository and its index generation, which only a prune that freed blobs moves). A backup that finds the
+   * folder's mark still current trusts its records without asking the repository about each.
+   */
+  getMark(root: string): Promise<string | undefined>;
+  setMark(root: string, mark: string): Promise<void>;
   /** Writes are buffered and written in batches: write what is pending (prune and close do it first). */
   flush(): Promise<void>;
   /** Drop file records under `root` (an absolute directory) whose path is not in `seen`. */
@@ -31,7 +38,7 @@ export interface BackupCache {
 const WRITE_BATCH = 1000;
 
 export async function openBackupCache(dir: string): Promise<BackupCache> {
-  const db = new Level<string, FileCacheRecord>(dir, { valueEncoding: 'json' });
+  const db = new Level<string, FileCacheRecord | { mark: string }>(dir, { valueEncoding: 'json' });
   await db.open();
   let pending: { type: 'put'; key: string; value: FileCacheRecord }[] = [];
   const flush = async () => {
@@ -42,7 +49,15 @@ export async function openBackupCache(dir: string): Promise<BackupCache> {
   };
   return {
     async getFiles(paths) {
-      return paths.length ? await db.getMany(paths.map((p) => `f!${p}`)) : [];
+      return paths.length ? ((await db.getMany(paths.map((p) => `f!${p}`))) as (FileCacheRecord | undefined)[]) : [];
+    },
+    async getMark(root) {
+      const v = (await db.get(`m!${root}`)) as { mark?: unknown } | undefined;
+      return typeof v?.mark === 'string' ? v.mark : undefined;
+    },
+    async setMark(root, mark) {
+      await flush(); // the records it vouches for first
+      await db.put(`m!${root}`, { mark });
     },
     async putFile(path, rec) {
       pending.push({ type: 'put', key: `f!${path}`, value: rec });

@@ -6,7 +6,7 @@
 import type { BlobKind, MutableReadCap } from '../caps/index.ts';
 import { MAX_TREE_PARTS, MODE_MASK, OBJECT_KINDS, OBJECT_VERSION, TREE_PART_BYTES } from './constants.ts';
 import { InvalidObjectError } from './errors.ts';
-import { capOf, contentOf, decodeLit, decodeRef, encodeLit, encodeRef, sameRepo, type Content, type Ref } from './refs.ts';
+import { capOf, checkRef, contentOf, decodeLit, decodeRef, encodeLit, encodeRef, sameRepo, type Content, type Ref } from './refs.ts';
 import type { BlobSink, BlobSource, DirEntry, FolderHead, Snapshot } from './types.ts';
 import { formatCap, parseCap } from '../caps/index.ts';
 
@@ -104,7 +104,7 @@ function canonicalEntry(e: TreeEntry): string {
     if (decodeLit(e.lit).length !== e.size) throw new InvalidObjectError(`inline content of ${JSON.stringify(e.name)} is not its size`);
     o.lit = e.lit;
   } else {
-    decodeRef(e.ref, e.type === 'dir' ? TREE_KINDS : FILE_KINDS);
+    checkRef(e.ref, e.type === 'dir' ? TREE_KINDS : FILE_KINDS);
     o.ref = e.ref;
   }
   return JSON.stringify(o);

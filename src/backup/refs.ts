@@ -24,14 +24,35 @@ export function encodeRef(r: Ref): string {
   return Buffer.from(b).toString('base64url');
 }
 
+const B64URL_VALUE = new Map([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].map((c, i) => [c.charCodeAt(0), i]));
+
+/**
+ * Refuse anything but a well-formed compact reference of the allowed kinds, decoding nothing but its kind byte
+ * (a tree's entries are checked this way when it is encoded, one per file of the folder).
+ */
+export function checkRef(text: unknown, allowed: readonly BlobKind[]): asserts text is string {
+  if (typeof text !== 'string' || text.length !== 87 || !B64URL.test(text)) throw new InvalidObjectError('malformed blob reference');
+  // 87 base64url characters are 65 bytes; the first byte is the first character's 6 bits and the second's top 2.
+  const first = (B64URL_VALUE.get(text.charCodeAt(0))! << 2) | (B64URL_VALUE.get(text.charCodeAt(1))! >> 4);
+  const kind = KIND_OF.get(first);
+  if (!kind || !allowed.includes(kind)) throw new InvalidObjectError(`blob reference of kind ${kind ?? first} where ${allowed.join(' or ')} is expected`);
+}
+
 /** Decode a compact reference, refusing anything but a well-formed one of the allowed kinds. */
 export function decodeRef(text: unknown, allowed: readonly BlobKind[]): Ref {
-  if (typeof text !== 'string' || text.length !== 87 || !B64URL.test(text)) throw new InvalidObjectError('malformed blob reference');
+  checkRef(text, allowed);
   const b = Buffer.from(text, 'base64url');
-  const kind = KIND_OF.get(b[0]);
-  if (b.length !== 65 || !kind || !allowed.includes(kind))
-    throw new InvalidObjectError(`blob reference of kind ${kind ?? b[0]} where ${allowed.join(' or ')} is expected`);
-  return { kind, id: new Uint8Array(b.subarray(1, 33)), key: new Uint8Array(b.subarray(33, 65)) };
+  return { kind: KIND_OF.get(b[0])!, id: new Uint8Array(b.subarray(1, 33)), key: new Uint8Array(b.subarray(33, 65)) };
+}
+
+/** Whether `text` is a well-formed compact reference of the allowed kinds. */
+export function isRef(text: unknown, allowed: readonly BlobKind[]): text is string {
+  try {
+    checkRef(text, allowed);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function encodeLit(data: Uint8Array): string {

@@ -24,6 +24,11 @@ export interface BlobSink {
   flush(): Promise<void>;
   /** Whether the repository holds each blob id (a cached file's content may have been pruned). */
   has(ids: readonly Uint8Array[]): Promise<boolean[]>;
+  /**
+   * The repository and its index generation as one string: what it held under one mark it still holds while the
+   * mark stays (Repository.holdMark). Without it every cached file's blob is asked about with `has`.
+   */
+  holdMark?(signal?: AbortSignal): Promise<string>;
 }
 
 /** Reading one repository's blobs, verified. */

@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { BLOB_KIND_CODES, formatCap, toReadCap, type BlobCap, type MutableWriteCap } from '../caps/index.ts';
 import { blobKeys, ownerKey } from '../crypto/kdf.ts';
 import { faultPoint } from '../common/fault.ts';
+import { taggedHash } from '../crypto/hash.ts';
 import { INDEX_PART_ENTRIES, LOCK_REFRESH_MS, LOCK_STALE_MS, PACK_POOL_BYTES, PACK_POOL_IDLE_MS, RECORD_MAX_INDEX_PARTS } from './constants.ts';
 import { BufferPool } from '../common/buffer-pool.ts';
 import { openBlob, prepareBlob, sealPreparedInto } from './blob.ts';
@@ -333,6 +334,17 @@ export class Repository {
       this.syncing = null;
     });
     return this.syncing;
+  }
+
+  /**
+   * This repository and the index generation this device merged (a first sync before), as one opaque string: a
+   * blob the index held under a mark is held while the mark stays the same (only a prune that frees blobs moves
+   * the generation). What a backup cache's records are vouched for against (backup/cache.ts setMark).
+   */
+  async holdMark(signal?: AbortSignal): Promise<string> {
+    if (this.lastSync === 0) await this.sync(signal);
+    const repo = hex(taggedHash('p2pbackup/repo-mark', new TextEncoder().encode(formatCap(this.readCap)))).slice(0, 32);
+    return `${repo}:${await this.index.generation()}`;
   }
 
   /** Where blob `id` lives; merges the swarm's index once if this device does not know it yet. */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backup, openBackupCache, diff, restore, type BackupCache } from '../../src/backup/index.ts';
+import { backup, openBackupCache, diff, pruneRepository, restore, type BackupCache } from '../../src/backup/index.ts';
 import { createGrid, type Grid } from './grid.ts';
 import { describeTree, makeTree } from './tree.ts';
 
@@ -94,7 +94,7 @@ test('a file rewritten with the same size and mtime is read again: its ctime (sa
   assert.deepEqual((await diff(grid.src, first.snapshotCap, second.snapshotCap)).changed, ['a.txt', 'b.txt']);
 });
 
-test('a cached file is reused only while the repository holds its content, asked in bulk; one it no longer holds is read and stored again', async (t) => {
+test('a cached file is reused only while the repository holds its content: unasked while the mark is current, else asked in bulk; one it no longer holds is read and stored again', async (t) => {
   const src = join(work, 'held');
   const files: Record<string, { type: 'file' | 'dir'; content: string }> = {};
   for (let d = 0; d < 12; d++) {
@@ -111,7 +111,17 @@ test('a cached file is reused only while the repository holds its content, asked
   const again = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache, parent: first.snapshotCap });
   assert.equal(again.stats.unchanged, 61);
   assert.equal(again.root, first.root);
+  assert.equal(asked, 0, 'the folder was marked under the index generation it still has: nothing asked');
+
+  // A mark that is not the repository's now (as after a prune moved the generation): one question for 13
+  // directories, and the folder is marked again.
+  await cache.setMark(src, 'another-repo:0');
+  const third = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  assert.equal(third.stats.unchanged, 61);
   assert.equal(asked, 1, 'one question for 13 directories');
+  assert.equal(await cache.getMark(src), await grid.repo.holdMark());
+  await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  assert.equal(asked, 1);
 
   // A repository that holds none of them (as after a prune freed them): every stored file is read again,
   // only the literal ones (their bytes are in the cache entry) come from the cache.
@@ -125,4 +135,70 @@ test('a cached file is reused only while the repository holds its content, asked
   const out = join(work, 'held-out');
   await restore(elsewhere.snapshotCap, out, { src: other.src });
   assert.deepEqual(await describeTree(out), await describeTree(src));
+});
+
+test("a prune that frees a cached file's blob moves the mark: the next backup asks, reads the file again and stores it; the snapshot restores", async (t) => {
+  const g = await createGrid();
+  t.after(() => g.close());
+  const c = await openBackupCache(join(work, 'cache-pruned'));
+  t.after(() => c.close());
+  const src = join(work, 'pruned');
+  await makeTree(src, {
+    'a.txt': { type: 'file', content: 'kept content '.repeat(400) },
+    'big.bin': { type: 'file', content: 'y'.repeat(2 << 20) },
+    tiny: { type: 'file', content: 'tiny' }
+  });
+  await backup(src, { repo: g.repo, chunker: g.chunker, cache: c });
+  await g.repo.publish();
+  const markBefore = await c.getMark(src);
+  assert.equal(markBefore, await g.repo.holdMark());
+  // No snapshot is kept: everything the backup stored is freed, and the index gets a new generation.
+  const r = await pruneRepository(g.repo, g.src, async () => []);
+  assert.ok(r.blobsDead >= 4 && r.packsDeleted >= 2, JSON.stringify(r));
+  assert.notEqual(await g.repo.holdMark(), markBefore);
+  let asked = 0;
+  const has = g.repo.has.bind(g.repo);
+  g.repo.has = (ids) => (asked++, has(ids));
+  const again = await backup(src, { repo: g.repo, chunker: g.chunker, cache: c });
+  assert.equal(asked, 1);
+  assert.equal(again.stats.unchanged, 1, 'only the inline file, whose bytes are in its record');
+  assert.equal(again.stats.bytesRead, 400 * 13 + (2 << 20));
+  const out = join(work, 'pruned-out');
+  const back = await restore(again.snapshotCap, out, { src: g.src });
+  assert.deepEqual(back.stats.failed, []);
+  assert.deepEqual(await describeTree(out), await describeTree(src));
+  assert.equal(await c.getMark(src), await g.repo.holdMark());
+});
+
+test('under a current mark, a cached record whose reference is malformed is not trusted: the file is read again; a file not held that cannot be read again leaves the folder unmarked', async (t) => {
+  const src = join(work, 'marked');
+  await makeTree(src, {
+    'a.txt': { type: 'file', content: 'a '.repeat(500) },
+    'b.txt': { type: 'file', content: 'b '.repeat(500) }
+  });
+  await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  const mark = await grid.repo.holdMark();
+  assert.equal(await cache.getMark(src), mark);
+  const [rec] = await cache.getFiles([join(src, 'a.txt')]);
+  await cache.putFile(join(src, 'a.txt'), { ...rec!, content: `${rec!.content!.slice(0, 40)}!${rec!.content!.slice(41)}` });
+  await cache.flush();
+  const again = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  assert.equal(again.stats.unchanged, 1);
+  assert.equal(again.stats.bytesRead, 1000);
+  assert.deepEqual(again.stats.skipped, []);
+
+  // Asked (the mark is stale); the repository answers "not held" and the file is gone before it is read again.
+  await cache.setMark(src, 'stale:0');
+  const has = grid.repo.has.bind(grid.repo);
+  grid.repo.has = async (ids) => {
+    await rm(join(src, 'b.txt'));
+    return ids.map(() => false);
+  };
+  t.after(() => (grid.repo.has = has));
+  const third = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  assert.equal(third.stats.skipped.length, 1, JSON.stringify(third.stats));
+  assert.equal(await cache.getMark(src), 'stale:0', 'a record not vouched for: no new mark');
+  grid.repo.has = has;
+  await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  assert.equal(await cache.getMark(src), mark, 'marked once every record is vouched for');
 });

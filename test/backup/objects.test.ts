@@ -18,7 +18,7 @@ import {
   isExcluded,
   type TreeEntry
 } from '../../src/backup/index.ts';
-import { createMutableWriteCap, formatCap, parseCap, toReadCap } from '../../src/caps/index.ts';
+import { BLOB_KIND_CODES, createMutableWriteCap, formatCap, parseCap, toReadCap, type BlobKind } from '../../src/caps/index.ts';
 
 const repo = toReadCap(createMutableWriteCap());
 const ref = (kind: 'data' | 'list' | 'tree') => encodeRef({ kind, id: randomBytes(32), key: randomBytes(32) });
@@ -216,5 +216,41 @@ test('storeTrees stores many directories in one index read each batch, with the 
     const one = await storeTree(grid.repo, d);
     assert.equal(one.ref, got[i].ref, `directory ${i}`);
     assert.equal(one.isNew, false);
+  }
+});
+
+test('checkRef refuses exactly what decodeRef refuses, for every first byte and kind list, decoding nothing', async () => {
+  const { checkRef, decodeRef, isRef } = await import('../../src/backup/refs.ts');
+  const lists: BlobKind[][] = [['data', 'list'], ['tree'], ['snapshot'], ['data']];
+  const outcome = (f: () => unknown) => {
+    try {
+      f();
+      return 'ok';
+    } catch (e) {
+      assert.ok(e instanceof InvalidObjectError);
+      return (e as Error).message;
+    }
+  };
+  let accepted = 0;
+  for (let first = 0; first < 256; first++) {
+    const b = randomBytes(65);
+    b[0] = first;
+    const text = b.toString('base64url');
+    for (const kinds of lists) {
+      const want = outcome(() => decodeRef(text, kinds));
+      assert.equal(
+        outcome(() => checkRef(text, kinds)),
+        want,
+        `first byte ${first}, ${kinds}`
+      );
+      assert.equal(isRef(text, kinds), want === 'ok');
+      if (want === 'ok') accepted++;
+    }
+  }
+  assert.equal(accepted, 5, 'data and list twice, tree, snapshot');
+  const good = Buffer.concat([Buffer.of(BLOB_KIND_CODES.data), randomBytes(64)]).toString('base64url');
+  for (const bad of [good.slice(1), `${good}A`, `${good.slice(0, 86)}=`, `${good.slice(0, 40)}+${good.slice(41)}`, 42, null]) {
+    assert.throws(() => checkRef(bad, ['data']), /malformed blob reference/);
+    assert.equal(isRef(bad, ['data']), false);
   }
 });
