@@ -6,9 +6,29 @@ import { CryptoInputError } from './errors.ts';
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-function privateKey(seed: Uint8Array): KeyObject {
+/**
+ * The key objects of the last KEYS_KEPT seeds: a daemon signs and checks records of the same few slots (its
+ * repository record, its folder heads) over and over, and deriving a key from its seed costs about a millisecond.
+ */
+const KEYS_KEPT = 64;
+const keys = new Map<string, { priv: KeyObject; pub?: Uint8Array }>();
+
+function keysOf(seed: Uint8Array): { priv: KeyObject; pub?: Uint8Array } {
   if (seed.length !== ED25519_SEED_BYTES) throw new CryptoInputError('Ed25519 seed must be 32 bytes', { length: seed.length });
-  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const id = Buffer.from(seed.buffer, seed.byteOffset, seed.length).toString('base64');
+  let k = keys.get(id);
+  if (k) {
+    keys.delete(id); // most recently used last
+  } else {
+    k = { priv: createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' }) };
+    if (keys.size >= KEYS_KEPT) keys.delete(keys.keys().next().value!);
+  }
+  keys.set(id, k);
+  return k;
+}
+
+function privateKey(seed: Uint8Array): KeyObject {
+  return keysOf(seed).priv;
 }
 
 function publicKeyObject(pub: Uint8Array): KeyObject {
@@ -17,8 +37,12 @@ function publicKeyObject(pub: Uint8Array): KeyObject {
 }
 
 export function ed25519PublicKey(seed: Uint8Array): Uint8Array {
-  const der = createPublicKey(privateKey(seed)).export({ format: 'der', type: 'spki' });
-  return new Uint8Array(der.subarray(der.length - 32));
+  const k = keysOf(seed);
+  if (!k.pub) {
+    const der = createPublicKey(k.priv).export({ format: 'der', type: 'spki' });
+    k.pub = new Uint8Array(der.subarray(der.length - 32));
+  }
+  return new Uint8Array(k.pub); // the caller's own copy
 }
 
 export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {

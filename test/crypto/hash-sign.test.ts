@@ -58,3 +58,26 @@ test('Ed25519 RFC 8032 test 1', () => {
     'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b'
   );
 });
+
+test('Ed25519 keys kept per seed: the key follows the bytes (not the buffer), past the kept count, and a caller cannot change a kept one', async () => {
+  const { createPrivateKey, createPublicKey } = await import('node:crypto');
+  const reference = (seed: Uint8Array) => {
+    const priv = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+    return new Uint8Array(createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(-32));
+  };
+  const seeds = Array.from({ length: 70 }, () => randomBytes(32));
+  for (let round = 0; round < 2; round++) {
+    for (const seed of seeds) {
+      assert.deepEqual(ed25519PublicKey(seed), reference(seed));
+      assert.ok(ed25519Verify(reference(seed), b('m'), ed25519Sign(seed, b('m'))));
+    }
+  }
+  const seed = randomBytes(32);
+  const first = ed25519PublicKey(seed);
+  first.fill(0);
+  assert.deepEqual(ed25519PublicKey(seed), reference(seed), 'the returned key is a copy');
+  seed[0] ^= 1;
+  assert.deepEqual(ed25519PublicKey(seed), reference(seed), 'the same buffer with other bytes is another key');
+  assert.ok(ed25519Verify(reference(seed), b('x'), ed25519Sign(seed, b('x'))));
+  assert.throws(() => ed25519PublicKey(randomBytes(31)), /32 bytes/);
+});
