@@ -50,6 +50,6 @@ export { ls, locate, walkTree, expansionBudget, snapshotLimit, type Located } fr
 export { diff, type DiffResult } from './diff.ts';
 export { listSnapshots, commitSnapshot } from './snapshots.ts';
 export { forgetPolicy, forget, type ForgetPolicy, type ForgetDecision, type KeptSnapshot } from './forget.ts';
-export { reachableBlobs, type Reachable } from './reachable.ts';
+export { reachableBlobs, treePartBlobs, type Reachable, type TreePartBlobs } from './reachable.ts';
 export { createMeter, isPerItem, statusOf, STATUS_INTERVAL_MS, type Meter } from './progress.ts';
 export { pruneRepository } from './prune.ts';

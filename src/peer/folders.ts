@@ -42,6 +42,8 @@ import {
   HeadConflictError,
   openContent,
   reachableBlobs,
+  treePartBlobs,
+  type TreePartBlobs,
   capOf,
   contentOf,
   walkTree,
@@ -54,7 +56,8 @@ import {
   type ForgetPolicy,
   type OverwriteMode,
   type BackupProgress,
-  type DirEntry
+  type DirEntry,
+  type Ref
 } from '../backup/index.ts';
 import { SyncJournal, type FolderRecord } from '../backup/journal.ts';
 import { homePaths } from './home.ts';
@@ -91,8 +94,17 @@ export interface FolderServiceInit {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-/** Snapshots' tree pack lists kept per repository (packsOf): the newest few roots. */
-const TREE_PACKS_KEPT = 4;
+/**
+ * Tree parts whose packs packsOf keeps per repository and index generation (about 100 bytes each, a few packs and
+ * the trees a part names): past this many the memo starts again.
+ */
+const TREE_PACKS_KEPT = 200_000;
+
+/** What packsOf keeps of one tree part: the packs of its own blob and its files' blobs, and the parts it names. */
+interface TreePartPacks {
+  packs: string[];
+  trees: Ref[];
+}
 
 /** Snapshots whose objects one `snapshots(…, { details })` reads (the latest ones): each is a blob read. */
 export const SNAPSHOT_DETAILS_MAX = 200;
@@ -200,8 +212,55 @@ export async function createFolderService(init: FolderServiceInit) {
 
   /** Readers of other owners' repositories (a cap handed to us), by read cap, in memory. */
   const readers = new Map<string, Repository>();
-  // By repository, then `<index generation>:<root tree id>`: the packs of a snapshot's trees and files (packsOf).
-  const treePacks = new WeakMap<Repository, Map<string, Map<string, PackCap>>>();
+  // By repository, for one index generation (a prune moves blobs): each tree part's packs (packsOf). A snapshot
+  // shares most of its trees with the one before, so the health loop's walk of a new snapshot reads only the
+  // trees that changed and locates only their blobs.
+  const treePacks = new WeakMap<Repository, { generation: number; parts: Map<string, TreePartPacks>; packs: Map<string, PackCap> }>();
+  /** The packs of every blob under a snapshot's root tree part, through the memo. */
+  const packsUnderRoot = async (reader: Repository, repoCap: MutableReadCap, root: Ref, signal?: AbortSignal): Promise<Map<string, PackCap>> => {
+    const generation = await reader.index.generation();
+    let memo = treePacks.get(reader);
+    if (!memo || memo.generation !== generation || memo.parts.size > TREE_PACKS_KEPT) {
+      memo = { generation, parts: new Map(), packs: new Map() };
+      treePacks.set(reader, memo);
+    }
+    const out = new Map<string, PackCap>();
+    const visited = new Set<string>();
+    const located = new Set<string>(); // file blobs of this walk's new parts: a chunk list is read once
+    // One height at a time: the parts not in the memo are read, then all their blobs located at once.
+    for (let level: Ref[] = [root]; level.length;) {
+      signal?.throwIfAborted();
+      const here = level.filter((r) => !visited.has(hex(r.id)) && visited.add(hex(r.id)));
+      const fresh: { id: string; p: TreePartBlobs }[] = [];
+      for (const r of here) {
+        if (memo.parts.has(hex(r.id))) continue;
+        const p = await treePartBlobs(reader, repoCap, r, { signal, seen: (id) => located.has(id) });
+        for (const id of p.ids) located.add(id);
+        fresh.push({ id: hex(r.id), p });
+      }
+      const ids = fresh.flatMap((f) => f.p.ids);
+      const where = await reader.locateMany(ids, signal);
+      let i = 0;
+      for (const { id, p } of fresh) {
+        const packs = new Set<string>();
+        for (let j = 0; j < p.ids.length; j++, i++) {
+          const pack = where[i].pack;
+          const key = `${hex(pack.uebHash)}:${pack.k}:${pack.n}:${pack.size}`;
+          if (!memo.packs.has(key)) memo.packs.set(key, pack);
+          packs.add(key);
+        }
+        memo.parts.set(id, { packs: [...packs], trees: p.trees });
+      }
+      const next: Ref[] = [];
+      for (const r of here) {
+        const m = memo.parts.get(hex(r.id))!;
+        for (const key of m.packs) out.set(key, memo.packs.get(key)!);
+        next.push(...m.trees);
+      }
+      level = next;
+    }
+    return out;
+  };
   const src: BlobSource = {
     reader(cap: MutableReadCap) {
       const text = formatCap(cap);
@@ -593,23 +652,9 @@ export async function createFolderService(init: FolderServiceInit) {
         reader = src.reader(c.repo) as Repository;
         if (c.kind === 'snapshot') {
           snapshots = [capText];
-          // A snapshot whose root tree an earlier one had (a folder that did not change) needs the same packs
-          // for its trees and files, as long as the index is the same generation (a prune moves blobs): only
-          // its own blob is located then, not its whole tree walked again.
+          // Its trees and files: through the memo of tree parts (only the parts a walk has not seen are read).
           const root = contentOf((await readSnapshot(src, capText, o.signal)).root, ['tree']);
-          const memo = treePacks.get(reader) ?? new Map<string, Map<string, PackCap>>();
-          treePacks.set(reader, memo);
-          const key = root.kind === 'lit' ? null : `${await reader.index.generation()}:${hex(root.id)}`;
-          let under = key === null ? undefined : memo.get(key);
-          if (!under) {
-            const all = (await reachableBlobs(src, snapshots, { signal: o.signal })).ids;
-            all.delete(hex(c.id));
-            under = await packsOfIds(reader, all, o.signal);
-            if (key !== null) {
-              memo.set(key, under);
-              for (const old of memo.keys()) if (memo.size > TREE_PACKS_KEPT) memo.delete(old);
-            }
-          }
+          const under = root.kind === 'lit' ? new Map<string, PackCap>() : await packsUnderRoot(reader, c.repo, root, o.signal);
           const packs = new Map([...under, ...(await packsOfIds(reader, [hex(c.id)], o.signal))]);
           return { snapshots, packs: [...packs.values()].map(formatCap) };
         }

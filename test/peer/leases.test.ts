@@ -13,7 +13,8 @@ import { homePaths } from '../../src/peer/home.ts';
 import { initHome } from '../../src/peer/init.ts';
 import { DEFAULT_HEALTH, readConfig } from '../../src/peer/config.ts';
 import { createPeer, type Peer } from '../../src/peer/peer.ts';
-import { parseCap, storageIndexOf } from '../../src/caps/index.ts';
+import { formatCap, parseCap, storageIndexOf } from '../../src/caps/index.ts';
+import { reachableBlobs } from '../../src/backup/index.ts';
 
 const DAY_MS = 24 * 3_600_000;
 const LEASE_DAYS = 60; // renewals ask for this; uploads get the store's default (31 days): the two tell apart
@@ -158,4 +159,27 @@ test('the health loop renews what kept snapshots need, and stops renewing what o
     'every pack of the snapshot before'
   );
   assert.ok(now.length <= before.length + 1, `${now.length} packs against ${before.length}`);
+
+  // A change deep in the folder: only the tree parts on its path are read (the rest come from the parts of the
+  // snapshot before), and the packs are exactly those of a whole walk.
+  await mkdir(join(src, 'a'));
+  await mkdir(join(src, 'b', 'deep'), { recursive: true });
+  await writeFile(join(src, 'a', 'x.bin'), randomBytes(30_000));
+  await writeFile(join(src, 'b', 'y.bin'), randomBytes(30_000));
+  await writeFile(join(src, 'b', 'deep', 'z.bin'), randomBytes(30_000));
+  const grown = await folders.backupNow(src);
+  await folders.packsOf(grown.lastSnapshot!.cap);
+  await writeFile(join(src, 'b', 'deep', 'z.bin'), randomBytes(30_000));
+  const changed = await folders.backupNow(src);
+  const treeIds: string[] = [];
+  folders.repo.loadBlob = ((kind: string, ...rest: unknown[]) => {
+    if (kind === 'tree') treeIds.push(Buffer.from((rest[0] as { id: Uint8Array }).id).toString('hex'));
+    return (load as (...a: unknown[]) => unknown)(kind, ...rest);
+  }) as typeof folders.repo.loadBlob;
+  const deep = (await folders.packsOf(changed.lastSnapshot!.cap)).packs;
+  folders.repo.loadBlob = load;
+  assert.equal(treeIds.length, 3, 'the root, b and b/deep: a and the rest are not read again');
+  const whole = await reachableBlobs(folders.src, [changed.lastSnapshot!.cap]);
+  const expected = new Set((await folders.repo.locateMany([...whole.ids])).map((l) => formatCap(l.pack)));
+  assert.deepEqual(new Set(deep), expected);
 });
