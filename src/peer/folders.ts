@@ -148,15 +148,15 @@ function throttledSource(src: BlobSource, bytesPerSecond: number): BlobSource {
 }
 
 /** A mutable slot as a RecordStore (compare-and-swap on seq; a write cap writes, a read cap only reads). */
-function slotRecordStore(finder: ServerFinder, cap: string, minReplicas?: number): RecordStore {
+export function slotRecordStore(finder: ServerFinder, cap: string, minReplicas?: number): RecordStore {
   return {
     async read(o = {}) {
       const r = await fetchRecord(finder, cap, { signal: o.signal });
       return r ? { seq: r.seq, payload: r.payload } : null;
     },
     async write(payload, prevSeq, o = {}) {
-      const cur = await fetchRecord(finder, cap, { signal: o.signal });
-      if ((cur?.seq ?? null) !== prevSeq) throw new RecordConflictError(prevSeq, cur?.seq ?? null);
+      // publishRecord reads the closest peers' seqs (verified records only) before it writes, and refuses a seq
+      // that is not above all of them: the compare-and-swap, without a read of our own first.
       try {
         await publishRecord(finder, cap, payload, { seq: (prevSeq ?? 0) + 1, signal: o.signal, minReplicas });
       } catch (err) {

@@ -23,9 +23,9 @@ export interface PackStore {
 }
 
 /**
- * A mutable record (the repository's slot): `write` must throw RecordConflictError (errors.ts) unless the
- * stored seq is still `prevSeq` (null: none yet), so two devices never lose each other's index parts. A write
- * stores seq `prevSeq + 1` (1 for the first).
+ * A mutable record (the repository's slot): `write` must throw RecordConflictError (errors.ts) when the stored
+ * seq moved past `prevSeq` (null: none yet), so two devices never lose each other's index parts. A write stores
+ * seq `prevSeq + 1` (1 for the first).
  */
 export interface RecordStore {
   read(opts?: { signal?: AbortSignal }): Promise<{ seq: number; payload: Uint8Array } | null>;

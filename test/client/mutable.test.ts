@@ -10,6 +10,8 @@ import { publishRecord, fetchRecord, slotReadCap, NotEnoughReplicasError, StaleS
 import type { ServerFinder, ShareServer } from '../../src/client/index.ts';
 import { createMutableWriteCap, formatCap, signRecord, storageIndexOf, InvalidCapError } from '../../src/caps/index.ts';
 import { SLOT_MAX_PAYLOAD_BYTES } from '../../src/store/index.ts';
+import { slotRecordStore } from '../../src/peer/folders.ts';
+import { RecordConflictError } from '../../src/repo/index.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -146,5 +148,20 @@ describe('mutable records over a swarm of 5 holders', () => {
     );
     // The refused publish still left seq 3 on the 3 live peers: it is the newest now.
     assert.equal(dec.decode((await fetchRecord(client.finder, cap, { timeoutMs: 3000 }))!.payload), 'more');
+  });
+
+  test("the repository's slot as a RecordStore: a write over a seq another writer moved is a RecordConflictError, nothing written", async () => {
+    const cap = formatCap(createMutableWriteCap());
+    const a = slotRecordStore(client.finder, cap, 2);
+    const b = slotRecordStore(holders[0].finder, cap, 2);
+    await a.write(enc.encode('one'), null);
+    await assert.rejects(b.write(enc.encode('b on nothing'), null), RecordConflictError);
+    await b.write(enc.encode('two'), 1);
+    await assert.rejects(a.write(enc.encode('a on one'), 1), RecordConflictError, 'a stale guess is refused');
+    const now = await a.read();
+    assert.equal(now?.seq, 2);
+    assert.equal(dec.decode(now!.payload), 'two');
+    await a.write(enc.encode('three'), 2);
+    assert.equal(dec.decode((await b.read())!.payload), 'three');
   });
 });
