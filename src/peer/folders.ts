@@ -95,8 +95,8 @@ export interface FolderServiceInit {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /**
- * Tree parts whose packs packsOf keeps per repository and index generation (about 100 bytes each, a few packs and
- * the trees a part names): past this many the memo starts again.
+ * Tree parts whose packs packsOf keeps per repository and index generation (a few hundred bytes each: a few packs'
+ * names and the references of the parts it names): a walk that leaves more drops the memo.
  */
 const TREE_PACKS_KEPT = 200_000;
 
@@ -220,7 +220,7 @@ export async function createFolderService(init: FolderServiceInit) {
   const packsUnderRoot = async (reader: Repository, repoCap: MutableReadCap, root: Ref, signal?: AbortSignal): Promise<Map<string, PackCap>> => {
     const generation = await reader.index.generation();
     let memo = treePacks.get(reader);
-    if (!memo || memo.generation !== generation || memo.parts.size > TREE_PACKS_KEPT) {
+    if (!memo || memo.generation !== generation) {
       memo = { generation, parts: new Map(), packs: new Map() };
       treePacks.set(reader, memo);
     }
@@ -259,6 +259,8 @@ export async function createFolderService(init: FolderServiceInit) {
       }
       level = next;
     }
+    // A tree too big to keep (a crafted snapshot behind a cap someone handed us) is not kept past its walk.
+    if (memo.parts.size > TREE_PACKS_KEPT) treePacks.delete(reader);
     return out;
   };
   const src: BlobSource = {
