@@ -8,7 +8,16 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backup, restore, ls, contentOf } from '../../src/backup/index.ts';
-import { BlobNotFoundError, encodeIndexPart, openLocalIndex, Repository, repoReadCap, RepoLockedError } from '../../src/repo/index.ts';
+import {
+  BlobNotFoundError,
+  encodeIndexPart,
+  openLocalIndex,
+  RecordConflictError,
+  Repository,
+  repoReadCap,
+  RepoConflictError,
+  RepoLockedError
+} from '../../src/repo/index.ts';
 import { plainPool } from '../../src/repo/repository.ts';
 import { createMutableWriteCap, formatCap, toReadCap } from '../../src/caps/index.ts';
 import { createGrid } from '../backup/grid.ts';
@@ -345,4 +354,77 @@ test('a stale guess of the record is refused by the compare-and-swap and read ag
     "the laptop's lock stays; the main device's is released"
   );
   assert.deepEqual(after.folders, [folder]);
+});
+
+test('record updates: a change with nothing to do writes nothing (a guess is read again first); conflicts are retried a bounded number of times; another error is not retried', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  let conflicts = 0;
+  let failWith: Error | null = null;
+  const writes: number[] = [];
+  const record = {
+    read: (o?: { signal?: AbortSignal }) => grid.record.read(o),
+    async write(payload: Uint8Array, prevSeq: number | null) {
+      writes.push(prevSeq ?? 0);
+      if (failWith) throw failWith;
+      if (conflicts > 0) {
+        conflicts--;
+        throw new RecordConflictError(prevSeq, (prevSeq ?? 0) + 1);
+      }
+      return grid.record.write(payload, prevSeq);
+    }
+  };
+  const repo = new Repository({
+    packs: grid.packs,
+    record,
+    secret: grid.secret,
+    readCap: repoReadCap(grid.secret),
+    index: await openLocalIndex(join(work, 'updates-index'))
+  });
+  t.after(() => repo.close());
+  const folder = formatCap(toReadCap(createMutableWriteCap()));
+
+  // Nothing to publish, no lock, no folder: no record access at all.
+  const r0 = grid.record.reads;
+  assert.equal(await repo.publish({ unlock: true }), 0);
+  assert.equal(grid.record.reads, r0);
+  assert.deepEqual(writes, []);
+
+  await repo.publish({ folder }); // registers the folder: read (nothing known yet), then one write, no index part
+  assert.deepEqual(writes, [0]);
+  assert.equal(grid.record.reads, r0 + 1);
+  assert.deepEqual((await repo.readRecord()).record.index, [], 'no empty index part');
+
+  // The folder is registered already: the guess says "nothing to do", which is read again before it counts.
+  const r1 = grid.record.reads;
+  const same = await repo.updateRecord((r) => (r.folders.includes(folder) ? null : r));
+  assert.deepEqual(same.folders, [folder]);
+  assert.equal(grid.record.reads, r1 + 1, 'the guess was read again');
+  assert.deepEqual(writes, [0], 'nothing written');
+  await repo.publish({ unlock: true, folder });
+  assert.deepEqual(writes, [0], 'no part, no lock of ours, folder known: nothing written');
+
+  // Conflicts: one try on the guess, then RECORD_RETRIES + 1 on fresh reads, then RepoConflictError.
+  conflicts = 100;
+  writes.length = 0;
+  await assert.rejects(
+    repo.updateRecord((r) => ((r.folders = [...r.folders, formatCap(toReadCap(createMutableWriteCap()))]), r)),
+    (e: Error) => e instanceof RepoConflictError && /9 attempts/.test(e.message)
+  );
+  assert.equal(writes.length, 10);
+  // Two conflicts, then the write goes through.
+  conflicts = 2;
+  writes.length = 0;
+  const other = formatCap(toReadCap(createMutableWriteCap()));
+  assert.ok((await repo.updateRecord((r) => ((r.folders = [...r.folders, other]), r))).folders.includes(other));
+  assert.equal(writes.length, 3);
+  assert.deepEqual((await repo.readRecord()).record.folders, [folder, other]);
+  // Anything else than a conflict is not retried.
+  failWith = new Error('holders unreachable');
+  writes.length = 0;
+  await assert.rejects(
+    repo.updateRecord((r) => ((r.folders = []), r)),
+    /holders unreachable/
+  );
+  assert.equal(writes.length, 1);
 });
