@@ -271,7 +271,9 @@ export class Repository {
       for (let i = 0; i < entries.length; i += INDEX_PART_ENTRIES)
         parts.push(await storeIndexPart(this.packs, entries.slice(i, i + INDEX_PART_ENTRIES), o.signal));
     } finally {
-      await alongside; // its failure is the one to report; an index part failure after it, from the next line
+      // Settled before anything else happens, whatever the parts did; if it failed, its error is reported (over a
+      // part's) and no record is written: the blobs stay unpublished for the next publish, and the lock held.
+      await alongside;
     }
     const folder = o.folder;
     if (!parts.length && !(o.unlock && this.lockKind) && folder === undefined) return 0;

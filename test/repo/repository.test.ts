@@ -428,3 +428,48 @@ test('record updates: a change with nothing to do writes nothing (a guess is rea
   );
   assert.equal(writes.length, 1);
 });
+
+test('a publish whose head write fails writes no record: the lock stays, and the next publish lists the blobs', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const dir = await tree('head-fails');
+  const folder = formatCap(toReadCap(createMutableWriteCap()));
+  await grid.repo.sync(undefined, await grid.repo.lock('backup'));
+  await backup(dir, { repo: grid.repo, chunker: grid.chunker });
+  const w0 = grid.record.writes;
+  await assert.rejects(
+    grid.repo.publish({
+      unlock: true,
+      folder,
+      alongside: async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('head not written');
+      }
+    }),
+    /head not written/
+  );
+  assert.equal(grid.record.writes, w0, 'no record write: the parts are not listed, the lock is not released');
+  const held = (await grid.repo.readRecord()).record;
+  assert.equal(held.locks.length, 1);
+  assert.deepEqual(held.index, []);
+  assert.deepEqual(held.folders, []);
+  const n = await grid.repo.publish({ unlock: true, folder });
+  assert.ok(n >= 6, `the blobs of the backup are published by the next publish (${n})`);
+  const after = (await grid.repo.readRecord()).record;
+  assert.deepEqual(after.locks, []);
+  assert.deepEqual(after.folders, [folder]);
+  assert.ok(after.index.length >= 1);
+  // A reader with the repository's read cap alone finds every blob of the backup through the listed parts.
+  const reader = new Repository({
+    packs: grid.packs,
+    record: grid.record,
+    readCap: repoReadCap(grid.secret),
+    index: await openLocalIndex(join(work, 'head-fails-reader'))
+  });
+  t.after(() => reader.close());
+  const out = join(work, 'head-fails-out');
+  const last = await backup(dir, { repo: grid.repo, chunker: grid.chunker, time: Date.now() + 5 });
+  await grid.repo.publish();
+  await restore(last.snapshotCap, out, { src: { reader: () => reader } });
+  assert.deepEqual(await describeTree(out), await describeTree(dir));
+});
