@@ -10,6 +10,7 @@ import { homePaths } from '../peer/home.ts';
 import { allowedRoots, readConfig, validateHealth } from '../peer/config.ts';
 import { ConfigError } from '../peer/errors.ts';
 import { createPeer } from '../peer/peer.ts';
+import { startIdleGc } from '../common/idle-gc.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000; // a stop that takes longer is stuck: exit anyway
 
@@ -43,6 +44,7 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
   const token = (await readFile(paths.apiToken, 'utf8')).trim();
   const peer = await createPeer({ home, config, log, readOnly: o.readOnly });
   await peer.startServices();
+  const idleGc = startIdleGc({ onCollect: (before, after) => log.debug({ before, after }, 'idle: buffers of the last transfer collected') });
   const app = await createApp({ peer, token, allowedRoots: allowedRoots(config) });
   await app.listen({ host: config.api.host, port: config.api.port });
   const addr = app.server.address();
@@ -67,6 +69,7 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
     process.exit(1);
   }, SHUTDOWN_GRACE_MS);
   force.unref();
+  idleGc.stop();
   await app.close();
   await peer.stop();
   await rm(paths.daemon, { force: true });
