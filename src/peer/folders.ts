@@ -94,6 +94,8 @@ export interface FolderServiceInit {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+/** A pack's identity in the pack lists packsOf builds (its cap is formatted once, at the end). */
+const packKey = (p: PackCap) => `${hex(p.uebHash)}:${p.k}:${p.n}:${p.size}`;
 /**
  * Tree parts whose packs packsOf keeps per repository and index generation (a few hundred bytes each: a few packs'
  * names and the references of the parts it names): a walk that leaves more drops the memo.
@@ -230,13 +232,17 @@ export async function createFolderService(init: FolderServiceInit) {
     // One height at a time: the parts not in the memo are read, then all their blobs located at once.
     for (let level: Ref[] = [root]; level.length;) {
       signal?.throwIfAborted();
-      const here = level.filter((r) => !visited.has(hex(r.id)) && visited.add(hex(r.id)));
+      const here: string[] = [];
       const fresh: { id: string; p: TreePartBlobs }[] = [];
-      for (const r of here) {
-        if (memo.parts.has(hex(r.id))) continue;
-        const p = await treePartBlobs(reader, repoCap, r, { signal, seen: (id) => located.has(id) });
-        for (const id of p.ids) located.add(id);
-        fresh.push({ id: hex(r.id), p });
+      for (const r of level) {
+        const id = hex(r.id);
+        if (visited.has(id)) continue;
+        visited.add(id);
+        here.push(id);
+        if (memo.parts.has(id)) continue;
+        const p = await treePartBlobs(reader, repoCap, r, { signal, seen: (b) => located.has(b) });
+        for (const b of p.ids) located.add(b);
+        fresh.push({ id, p });
       }
       const ids = fresh.flatMap((f) => f.p.ids);
       const where = await reader.locateMany(ids, signal);
@@ -244,16 +250,15 @@ export async function createFolderService(init: FolderServiceInit) {
       for (const { id, p } of fresh) {
         const packs = new Set<string>();
         for (let j = 0; j < p.ids.length; j++, i++) {
-          const pack = where[i].pack;
-          const key = `${hex(pack.uebHash)}:${pack.k}:${pack.n}:${pack.size}`;
-          if (!memo.packs.has(key)) memo.packs.set(key, pack);
+          const key = packKey(where[i].pack);
+          if (!memo.packs.has(key)) memo.packs.set(key, where[i].pack);
           packs.add(key);
         }
         memo.parts.set(id, { packs: [...packs], trees: p.trees });
       }
       const next: Ref[] = [];
-      for (const r of here) {
-        const m = memo.parts.get(hex(r.id))!;
+      for (const id of here) {
+        const m = memo.parts.get(id)!;
         for (const key of m.packs) out.set(key, memo.packs.get(key)!);
         next.push(...m.trees);
       }
@@ -693,7 +698,7 @@ export async function createFolderService(init: FolderServiceInit) {
   /** The packs that hold blobs `ids` (hex), by pack (a pack holds many blobs: its cap is formatted once, later). */
   async function packsOfIds(reader: Repository, ids: Iterable<string>, signal?: AbortSignal): Promise<Map<string, PackCap>> {
     const packs = new Map<string, PackCap>();
-    for (const loc of await reader.locateMany([...ids], signal)) packs.set(`${hex(loc.pack.uebHash)}:${loc.pack.k}:${loc.pack.n}:${loc.pack.size}`, loc.pack);
+    for (const loc of await reader.locateMany([...ids], signal)) packs.set(packKey(loc.pack), loc.pack);
     return packs;
   }
 
