@@ -5,7 +5,8 @@
 //
 // Keys: 'p!<peer>!<si hex>!<share>' -> Placement, 'a!<peer>' -> AuditRecord, 'u!<peer>' -> UptimeRecord.
 // Everything is loaded into memory at open (an account per peer, a record per placed share) so the
-// admission policy answers synchronously; writes go to LevelDB before the call returns.
+// admission policy answers synchronously; writes go to LevelDB before the call returns. Placement writes made
+// in the same tick (an upload credits its n shares at once) go to LevelDB as one batch, in call order.
 import { Level } from 'level';
 import { shareCharge } from '../store/index.ts';
 import { FAILED_STANDING_SCORE, FAILURE_HALF_LIFE_MS, PASS_CREDIT } from './constants.ts';
@@ -66,6 +67,14 @@ export class FairnessLedger {
   private readonly audits = new Map<string, AuditRecord>();
   private readonly uptime = new Map<string, UptimeRecord>();
   private readonly connectedSince = new Map<string, number>();
+  /**
+   * theyStoreForMe per peer as last summed, valid from `at` until `until` (the first of the counted leases to
+   * expire). Placement candidates are ranked by it for every pack an upload places: summing each peer's placements
+   * every time made a backup's ranking grow with everything placed before it.
+   */
+  private readonly credit = new Map<string, { sum: number; at: number; until: number }>();
+  /** Placement writes (null: a delete) waiting for this tick's batch, and that batch's outcome. */
+  private pending: { ops: Map<string, Placement | null>; written: Promise<void> } | null = null;
 
   private constructor(db: Level<string, Value>, o: LedgerOptions) {
     this.db = db;
@@ -105,26 +114,51 @@ export class FairnessLedger {
       ...(vc ? { verifyCap: vc } : {})
     };
     this.placementsOf(peer).set(key, p);
-    await this.db.put(key, p);
+    this.credit.delete(peer);
+    await this.writePlacements([[key, p]]);
+  }
+
+  /**
+   * Write placement records (null: delete), together with every other placement write of this tick: one LevelDB
+   * batch, in the order they were asked for (a later write of a key wins). Resolves once that batch is written.
+   */
+  private writePlacements(ops: [string, Placement | null][]): Promise<void> {
+    if (!this.pending) {
+      const batch = new Map<string, Placement | null>();
+      const written = Promise.resolve().then(() => {
+        this.pending = null;
+        return this.db.batch([...batch].map(([key, value]) => (value ? { type: 'put' as const, key, value } : { type: 'del' as const, key })));
+      });
+      this.pending = { ops: batch, written };
+    }
+    for (const [key, value] of ops) {
+      this.pending.ops.delete(key); // re-inserted last: the batch keeps call order
+      this.pending.ops.set(key, value);
+    }
+    return this.pending.written;
   }
 
   /** A lease on `peer` was renewed until `until` (for the renewal loop): every placement of `siHex` there follows. */
   async recordRenewal(peer: string, siHex: string, until: number): Promise<void> {
-    const ops: { type: 'put'; key: string; value: Placement }[] = [];
+    const ops: [string, Placement][] = [];
     for (const [key, p] of this.placementsOf(peer)) {
       if (p.siHex === siHex && until > p.leaseExpiry) {
         const q = { ...p, leaseExpiry: until };
         this.placementsOf(peer).set(key, q);
-        ops.push({ type: 'put', key, value: q });
+        ops.push([key, q]);
       }
     }
-    if (ops.length) await this.db.batch(ops);
+    if (!ops.length) return;
+    this.credit.delete(peer);
+    await this.writePlacements(ops);
   }
 
   /** The share is gone from `peer` (deleted by me, or found missing): it no longer counts as stored for me. */
   async forgetPlacement(peer: string, siHex: string, shareNum: number): Promise<void> {
     const key = pKey(peer, siHex, shareNum);
-    if (this.placementsOf(peer).delete(key)) await this.db.del(key);
+    if (!this.placementsOf(peer).delete(key)) return;
+    this.credit.delete(peer);
+    await this.writePlacements([[key, null]]);
   }
 
   /**
@@ -179,8 +213,16 @@ export class FairnessLedger {
    */
   theyStoreForMe(peer: string, now = this.now()): number {
     if (this.standing(peer) === 'failed') return 0;
+    const c = this.credit.get(peer);
+    if (c && c.at <= now && now < c.until) return c.sum;
     let sum = 0;
-    for (const p of this.placements.get(peer)?.values() ?? []) if (p.leaseExpiry > now) sum += shareCharge(p.size);
+    let until = Infinity;
+    for (const p of this.placements.get(peer)?.values() ?? [])
+      if (p.leaseExpiry > now) {
+        sum += shareCharge(p.size);
+        until = Math.min(until, p.leaseExpiry);
+      }
+    this.credit.set(peer, { sum, at: now, until });
     return sum;
   }
 
@@ -231,19 +273,21 @@ export class FairnessLedger {
 
   /** Drop placements whose lease expired (they no longer count). */
   async prune(now = this.now()): Promise<number> {
-    const dead: string[] = [];
-    for (const m of this.placements.values())
+    const dead: [string, null][] = [];
+    for (const [peer, m] of this.placements)
       for (const [key, p] of m)
         if (p.leaseExpiry <= now) {
           m.delete(key);
-          dead.push(key);
+          this.credit.delete(peer);
+          dead.push([key, null]);
         }
-    if (dead.length) await this.db.batch(dead.map((key) => ({ type: 'del' as const, key })));
+    if (dead.length) await this.writePlacements(dead);
     return dead.length;
   }
 
   async close(): Promise<void> {
     for (const peer of [...this.connectedSince.keys()]) await this.peerDisconnected(peer).catch(() => {});
+    await this.pending?.written.catch(() => {});
     await this.db.close();
   }
 }

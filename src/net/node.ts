@@ -293,6 +293,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
  * Holders placed further out (a refused or full closer peer, repair) still announce.
  */
 export function shouldAnnounce(key: Uint8Array, self: PeerId, peers: PeerId[], closest: number): boolean {
+  if (peers.length < closest) return false; // with self, at most `closest` peers: self is among the closest
   const ranked = rankByDistance(key, [self, ...peers.filter((p) => !p.equals(self))]);
   return ranked.findIndex((p) => p.equals(self)) >= closest;
 }

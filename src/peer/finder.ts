@@ -19,6 +19,13 @@ const DOWN_BACKOFF_MS = 30_000; // a peer that failed to answer is left out of c
 const DHT_REFRESH_MS = 30_000; // how often candidate selection may walk the DHT
 const DHT_SHORT_REFRESH_MS = 5_000; // ... and while the last walk met fewer peers than were asked for
 const PROVIDERS_TIMEOUT_MS = 2_000; // provider records are a fallback: do not wait long for them
+/**
+ * Whether a peer serves storage (its protocols, from identify) is looked up in the peer store again after this
+ * long, or at once when identify runs again for it. Looked up for every candidate of every pack, it cost more
+ * than the ranking itself: the store decodes the whole peer record and builds its PeerId on each get.
+ */
+export const SERVES_KNOWN_MS = 10_000;
+const SERVES_KNOWN_MAX = 4_096;
 
 /** One peer's StorageClient as the client's ShareServer. */
 export function storageServer(node: Pick<P2PNode, 'storage'>, id: string): ShareServer {
@@ -142,6 +149,24 @@ export function createFinder(init: FinderInit): {
   node.libp2p.addEventListener('peer:connect', (e) => backoff.clear(e.detail.toString()));
   const server = (id: string) => withFairness(withBackoff(storageServer(node, id), backoff), fairness);
   let dhtSeen: { at: number; ids: Map<string, PeerId> } = { at: 0, ids: new Map() };
+  const serving = new Map<string, { serves: boolean; at: number }>();
+  node.libp2p.addEventListener('peer:identify', (e) => serving.delete(e.detail.peerId.toString()));
+  const servesStorage = async (p: PeerId): Promise<boolean> => {
+    const id = p.toString();
+    const t = now();
+    const known = serving.get(id);
+    if (known && t - known.at < SERVES_KNOWN_MS && t >= known.at) return known.serves;
+    const protocols = await node.libp2p.peerStore.get(p).then(
+      (x) => x.protocols,
+      (): string[] => []
+    );
+    // Not known yet (no identify so far): a candidate, and asked again next time.
+    const serves = protocols.length === 0 || protocols.includes(STORAGE_PROTOCOL);
+    if (serving.size >= SERVES_KNOWN_MAX) serving.clear(); // a bound, however many peers pass by
+    if (protocols.length) serving.set(id, { serves, at: t });
+    else serving.delete(id);
+    return serves;
+  };
   // One walk at a time, shared by every caller: it is not bound to any caller's signal (it has its own
   // deadline, CLOSEST_PEERS_TIMEOUT_MS), so a caller giving up stops waiting, not the walk the others share.
   let walking: Promise<void> | null = null;
@@ -195,15 +220,7 @@ export function createFinder(init: FinderInit): {
       // then failed "2 candidate peers" for the 30 s of their backoff.
       if (!o?.refresh && [...pool.keys()].some((id) => !down.has(id))) for (const id of down) pool.delete(id);
       // Peers known (through identify) not to serve storage, such as clients offering no disk, are skipped.
-      const serves = await Promise.all(
-        [...pool.values()].map(async (p) => {
-          const protocols = await node.libp2p.peerStore.get(p).then(
-            (x) => x.protocols,
-            (): string[] => []
-          );
-          return protocols.length === 0 || protocols.includes(STORAGE_PROTOCOL) ? p : null;
-        })
-      );
+      const serves = await Promise.all([...pool.values()].map(async (p) => ((await servesStorage(p)) ? p : null)));
       // Fairness reorders within the closest set (balanced, reliable peers first) but never changes the set,
       // so downloads, which ask the same closest set, still find every share (src/fairness/rank.ts).
       return fairness.rank(

@@ -148,6 +148,88 @@ test('the ledger persists placements, renewals, audits and uptime', () =>
     await l.close();
   }));
 
+test('placement writes of one tick are one LevelDB batch in call order, awaited by every caller; nothing is lost or resurrected', () =>
+  withDir(async (dir) => {
+    const path = join(dir, 'ledger');
+    let l = await FairnessLedger.open(path, { now: () => 1000 });
+    const db = (l as unknown as { db: { batch: (...a: unknown[]) => Promise<void>; put: (...a: unknown[]) => Promise<void> } }).db;
+    const calls = { batch: 0, put: 0 };
+    const batch = db.batch.bind(db);
+    const put = db.put.bind(db);
+    db.batch = (...a: unknown[]) => (calls.batch++, batch(...a));
+    db.put = (...a: unknown[]) => (calls.put++, put(...a));
+    // An upload credits its five shares at once: one batch, not five writes.
+    await Promise.all([0, 1, 2, 3, 4].map((n) => l.recordPlacement('P', 'aa', n, 100, 5000)));
+    assert.deepEqual(calls, { batch: 1, put: 0 });
+    // In one tick: a placement, its removal and another placement; the removal is not undone by the earlier put.
+    await Promise.all([l.recordPlacement('P', 'bb', 0, 100, 5000), l.forgetPlacement('P', 'bb', 0), l.recordPlacement('Q', 'cc', 0, 100, 5000)]);
+    assert.equal(calls.batch, 2);
+    // A forget then a record of the same share in one tick: the record stands.
+    await Promise.all([l.forgetPlacement('P', 'aa', 4), l.recordPlacement('P', 'aa', 4, 100, 6000)]);
+    await l.close();
+    l = await FairnessLedger.open(path, { now: () => 1000 });
+    assert.deepEqual(
+      l.placementsOn('P').map((p) => `${p.siHex}/${p.shareNum}/${p.leaseExpiry}`),
+      ['aa/0/5000', 'aa/1/5000', 'aa/2/5000', 'aa/3/5000', 'aa/4/6000']
+    );
+    assert.deepEqual(
+      l.placementsOn('Q').map((p) => `${p.siHex}/${p.shareNum}`),
+      ['cc/0']
+    );
+    await l.close();
+    // A batch that fails fails every caller of its tick.
+    l = await FairnessLedger.open(path, { now: () => 1000 });
+    const db2 = (l as unknown as { db: { batch: () => Promise<void> } }).db;
+    db2.batch = () => Promise.reject(new Error('disk full'));
+    const r = await Promise.allSettled([l.recordPlacement('P', 'dd', 0, 100, 5000), l.recordPlacement('P', 'dd', 1, 100, 5000)]);
+    assert.deepEqual(
+      r.map((x) => x.status),
+      ['rejected', 'rejected']
+    );
+    await l.close();
+  }));
+
+test("theyStoreForMe is summed once per change and lease expiry, and follows every change of a peer's placements", () =>
+  withDir(async (dir) => {
+    let t = 1000;
+    const l = await FairnessLedger.open(join(dir, 'ledger'), { now: () => t });
+    const big = 3 * MIN_SHARE_CHARGE;
+    await l.recordPlacement('P', 'aa', 0, big, 5000);
+    await l.recordPlacement('P', 'aa', 1, big, 3000);
+    await l.recordPlacement('Q', 'bb', 0, big, 9000);
+    const placements = (l as unknown as { placements: Map<string, Map<string, unknown>> }).placements;
+    const values = placements.get('P')!.values.bind(placements.get('P')!);
+    let walks = 0;
+    placements.get('P')!.values = () => (walks++, values());
+    assert.equal(l.theyStoreForMe('P'), 2 * big);
+    assert.equal(l.theyStoreForMe('P'), 2 * big);
+    t = 2999;
+    assert.equal(l.theyStoreForMe('P'), 2 * big);
+    assert.equal(walks, 1, 'summed once while no lease expired and nothing changed');
+    t = 3000; // share 1's lease ends
+    assert.equal(l.theyStoreForMe('P'), big);
+    assert.equal(walks, 2);
+    await l.recordRenewal('P', 'aa', 8000); // both leases run again
+    assert.equal(l.theyStoreForMe('P'), 2 * big);
+    await l.forgetPlacement('P', 'aa', 0);
+    assert.equal(l.theyStoreForMe('P'), big);
+    await l.recordPlacement('P', 'cc', 0, big, 8000);
+    assert.equal(l.theyStoreForMe('P'), 2 * big);
+    assert.equal(l.theyStoreForMe('P', 500), 2 * big, 'an earlier time is summed, not answered from the memo');
+    assert.equal(l.theyStoreForMe('Q'), big, 'each peer has its own sum');
+    t = 8000;
+    assert.equal(l.theyStoreForMe('P'), 0);
+    assert.equal(await l.prune(), 2);
+    assert.equal(l.theyStoreForMe('P'), 0);
+    assert.equal(l.theyStoreForMe('Q'), big);
+    await l.recordAudit('Q', false, 'missing');
+    await l.recordAudit('Q', false, 'missing');
+    await l.recordAudit('Q', false, 'missing');
+    assert.equal(l.standing('Q'), 'failed');
+    assert.equal(l.theyStoreForMe('Q'), 0, 'failed standing earns nothing, memo or not');
+    await l.close();
+  }));
+
 test('placement ranking keeps the set and the DHT order within tiers', () => {
   const info: Record<string, { standing: 'good' | 'failed'; reliability: number; predictedHeadroom: number }> = {
     a: { standing: 'failed', reliability: 0.9, predictedHeadroom: 1e9 },

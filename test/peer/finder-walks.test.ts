@@ -10,7 +10,8 @@ import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makePeer, removeHome, type TestPeer } from '../net/helpers.ts';
-import { createFinder } from '../../src/peer/finder.ts';
+import { createFinder, SERVES_KNOWN_MS } from '../../src/peer/finder.ts';
+import { STORAGE_PROTOCOL } from '../../src/net/index.ts';
 import { createFairness, type Fairness } from '../../src/fairness/service.ts';
 
 /** A promise and the function that resolves it. */
@@ -158,6 +159,52 @@ test('a list waits for a walk while the last found nobody and nobody is connecte
     assert.equal(s.calls, 3);
   } finally {
     s.gate.resolve();
+    await teardown([A, B, C], fairness);
+  }
+});
+
+test('whether a peer serves storage is looked up once per SERVES_KNOWN_MS or identify, not for every candidate list; one that does not serve is left out', async () => {
+  const { A, B, C, fairness, finder, ids, idOf, s } = await setup();
+  try {
+    s.gate.resolve();
+    await A.node.libp2p.dial(B.node.multiaddrs()[0]);
+    await A.node.libp2p.dial(C.node.multiaddrs()[0]);
+    const store = A.node.libp2p.peerStore;
+    for (let i = 0; i < 200 && (await Promise.all([B, C].map(async (p) => (await store.get(p.node.peerId)).protocols.length))).includes(0); i++)
+      await sleep(10);
+    const both = [idOf(B), idOf(C)].sort();
+    assert.deepEqual(ids(await finder.candidates(randomBytes(32), 10)), both); // the first list waits for the walk
+    // Once a walk is known, a list reads the store synchronously when it reads it at all: counted there only
+    // (libp2p reads the store for its own reasons too).
+    const get = store.get.bind(store);
+    let counting = false;
+    let gets = 0;
+    store.get = (...a: Parameters<typeof store.get>) => {
+      if (counting) gets++;
+      return get(...a);
+    };
+    const list = () => {
+      counting = true;
+      try {
+        return finder.candidates(randomBytes(32), 10);
+      } finally {
+        counting = false;
+      }
+    };
+    for (let i = 0; i < 5; i++) assert.deepEqual(ids(await list()), both);
+    assert.equal(gets, 0, 'known for SERVES_KNOWN_MS: no peer-store read per list');
+    // C stops serving storage: known once its record is read again (after the time, or at its next identify).
+    await store.patch(C.node.peerId, { protocols: ['/other/1.0.0'] });
+    s.t += SERVES_KNOWN_MS;
+    assert.deepEqual(ids(await list()), [idOf(B)], 'a peer that serves no storage is not a candidate');
+    assert.equal(gets, 2);
+    assert.deepEqual(ids(await list()), [idOf(B)]);
+    assert.equal(gets, 2);
+    await store.patch(C.node.peerId, { protocols: [STORAGE_PROTOCOL] });
+    A.node.libp2p.safeDispatchEvent('peer:identify', { detail: { peerId: C.node.peerId, protocols: [STORAGE_PROTOCOL] } as never });
+    assert.deepEqual(ids(await list()), both, 'identify makes it read again at once');
+    assert.equal(gets, 3);
+  } finally {
     await teardown([A, B, C], fairness);
   }
 });
