@@ -43,8 +43,8 @@ fi
 
 # shellcheck disable=SC2086
 # --min-semi-space-size, --heap-growing-percent: see DAEMON_NODE_FLAGS in src/peer/swarm.ts (fewer full GCs during big backups);
-# MALLOC_MMAP_THRESHOLD_: see DAEMON_ENV there (memory freed after a backup goes back to the system).
-MALLOC_MMAP_THRESHOLD_=1048576 node --min-semi-space-size=16 --heap-growing-percent=100 "$P2PBACKUP_APP/bin/p2pbackup.js" daemon $boot "$@" &
+# MALLOC_MMAP_THRESHOLD_, MALLOC_ARENA_MAX: see DAEMON_ENV there (memory freed after a backup goes back to the system).
+MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_ARENA_MAX=2 node --min-semi-space-size=16 --heap-growing-percent=100 "$P2PBACKUP_APP/bin/p2pbackup.js" daemon $boot "$@" &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit $?' TERM INT
 

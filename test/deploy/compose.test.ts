@@ -31,8 +31,15 @@ test('the container entrypoint and the systemd unit start the daemon with the sa
   const entry = (await readFile(entrypoint, 'utf8')).split('\n').find((l) => /bin\/p2pbackup\.js" daemon/.test(l));
   const unit = (await readFile(join(root, 'deploy', 'p2pbackup.service'), 'utf8')).split('\n');
   assert.ok(Object.keys(DAEMON_ENV).length > 0);
+  const entryEnv = (entry ?? '').split(' node ')[0].split(' ');
+  assert.deepEqual(
+    entryEnv.sort(),
+    Object.entries(DAEMON_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .sort(),
+    `entrypoint: ${entry}`
+  );
   for (const [k, v] of Object.entries(DAEMON_ENV)) {
-    assert.ok(entry?.startsWith(`${k}=${v} node `), `entrypoint: ${entry}`);
     assert.ok(unit.includes(`Environment=${k}=${v}`), `unit sets ${k}=${v}`);
   }
 });

@@ -57,6 +57,7 @@ test('every daemon runs with the node flags for bulk transfers (a young generati
 
 test('every daemon runs with glibc returning large freed buffers to the system (DAEMON_ENV)', async () => {
   assert.equal(DAEMON_ENV.MALLOC_MMAP_THRESHOLD_, '1048576');
+  assert.equal(DAEMON_ENV.MALLOC_ARENA_MAX, '2');
   for (const m of [swarm.info.client, ...swarm.info.peers]) {
     const env = (await readFile(`/proc/${m.pid}/environ`, 'utf8')).split('\0');
     for (const [k, v] of Object.entries(DAEMON_ENV)) assert.ok(env.includes(`${k}=${v}`), `${k}=${v} in the environment of daemon ${m.pid}`);
