@@ -6,7 +6,7 @@
 // Keys: 'p!<peer>!<si hex>!<share>' -> Placement, 'a!<peer>' -> AuditRecord, 'u!<peer>' -> UptimeRecord.
 // Everything is loaded into memory at open (an account per peer, a record per placed share) so the
 // admission policy answers synchronously; writes go to LevelDB before the call returns. Placement writes made
-// in the same tick (an upload credits its n shares at once) go to LevelDB as one batch, in call order.
+// in the same tick (an upload credits its n shares at once) go to LevelDB as one batch.
 import { Level } from 'level';
 import { shareCharge } from '../store/index.ts';
 import { FAILED_STANDING_SCORE, FAILURE_HALF_LIFE_MS, PASS_CREDIT } from './constants.ts';
@@ -120,7 +120,7 @@ export class FairnessLedger {
 
   /**
    * Write placement records (null: delete), together with every other placement write of this tick: one LevelDB
-   * batch, in the order they were asked for (a later write of a key wins). Resolves once that batch is written.
+   * batch holding each key's last write. Resolves once that batch is written.
    */
   private writePlacements(ops: [string, Placement | null][]): Promise<void> {
     if (!this.pending) {
@@ -131,10 +131,7 @@ export class FairnessLedger {
       });
       this.pending = { ops: batch, written };
     }
-    for (const [key, value] of ops) {
-      this.pending.ops.delete(key); // re-inserted last: the batch keeps call order
-      this.pending.ops.set(key, value);
-    }
+    for (const [key, value] of ops) this.pending.ops.set(key, value); // a key's last write wins; keys apart commute
     return this.pending.written;
   }
 

@@ -148,7 +148,7 @@ test('the ledger persists placements, renewals, audits and uptime', () =>
     await l.close();
   }));
 
-test('placement writes of one tick are one LevelDB batch in call order, awaited by every caller; nothing is lost or resurrected', () =>
+test('placement writes of one tick are one LevelDB batch, awaited by every caller; nothing is lost or resurrected', () =>
   withDir(async (dir) => {
     const path = join(dir, 'ledger');
     let l = await FairnessLedger.open(path, { now: () => 1000 });
@@ -166,6 +166,12 @@ test('placement writes of one tick are one LevelDB batch in call order, awaited 
     assert.equal(calls.batch, 2);
     // A forget then a record of the same share in one tick: the record stands.
     await Promise.all([l.forgetPlacement('P', 'aa', 4), l.recordPlacement('P', 'aa', 4, 100, 6000)]);
+    // A renewal with nothing to extend (another index, or not later) writes nothing; one that extends, its placements.
+    await l.recordRenewal('P', 'zz', 9000);
+    await l.recordRenewal('P', 'aa', 4000);
+    assert.equal(calls.batch, 3);
+    await l.recordRenewal('Q', 'cc', 7000);
+    assert.equal(calls.batch, 4);
     await l.close();
     l = await FairnessLedger.open(path, { now: () => 1000 });
     assert.deepEqual(
@@ -173,8 +179,8 @@ test('placement writes of one tick are one LevelDB batch in call order, awaited 
       ['aa/0/5000', 'aa/1/5000', 'aa/2/5000', 'aa/3/5000', 'aa/4/6000']
     );
     assert.deepEqual(
-      l.placementsOn('Q').map((p) => `${p.siHex}/${p.shareNum}`),
-      ['cc/0']
+      l.placementsOn('Q').map((p) => `${p.siHex}/${p.shareNum}/${p.leaseExpiry}`),
+      ['cc/0/7000']
     );
     await l.close();
     // A batch that fails fails every caller of its tick.
@@ -209,6 +215,8 @@ test("theyStoreForMe is summed once per change and lease expiry, and follows eve
     t = 3000; // share 1's lease ends
     assert.equal(l.theyStoreForMe('P'), big);
     assert.equal(walks, 2);
+    assert.equal(l.theyStoreForMe('P', 2500), 2 * big, 'an earlier time, when share 1 still counted, is summed anew');
+    assert.equal(l.theyStoreForMe('P'), big);
     await l.recordRenewal('P', 'aa', 8000); // both leases run again
     assert.equal(l.theyStoreForMe('P'), 2 * big);
     await l.forgetPlacement('P', 'aa', 0);
