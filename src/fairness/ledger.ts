@@ -68,9 +68,10 @@ export class FairnessLedger {
   private readonly uptime = new Map<string, UptimeRecord>();
   private readonly connectedSince = new Map<string, number>();
   /**
-   * theyStoreForMe per peer as last summed, valid from `at` until `until` (the first of the counted leases to
-   * expire). Placement candidates are ranked by it for every pack an upload places: summing each peer's placements
-   * every time made a backup's ranking grow with everything placed before it.
+   * theyStoreForMe per peer with placements, as summed at `at`: valid until `until` (no counted lease ends
+   * earlier). Placement candidates are ranked by it for every pack an upload places, and every pack places a share
+   * on each of them: summing a peer's placements each time made a backup's ranking grow with everything placed
+   * before it. So a change of a placement adjusts the sum (adjustCredit) instead of dropping it.
    */
   private readonly credit = new Map<string, { sum: number; at: number; until: number }>();
   /** Placement writes (null: a delete) waiting for this tick's batch, and that batch's outcome. */
@@ -114,8 +115,23 @@ export class FairnessLedger {
       ...(vc ? { verifyCap: vc } : {})
     };
     this.placementsOf(peer).set(key, p);
-    this.credit.delete(peer);
+    this.adjustCredit(peer, prev, p);
     await this.writePlacements([[key, p]]);
+  }
+
+  /**
+   * Keep peer's memoized credit (if any) right across one placement change: `prev` replaced by `next` (either
+   * absent). A placement counts in the memo when its lease runs past the memo's `at`; `until` may only come closer
+   * (an earlier end means an earlier sum again, never a wrong one).
+   */
+  private adjustCredit(peer: string, prev: Placement | undefined, next: Placement | undefined): void {
+    const c = this.credit.get(peer);
+    if (!c) return;
+    if (prev && prev.leaseExpiry > c.at) c.sum -= shareCharge(prev.size);
+    if (next && next.leaseExpiry > c.at) {
+      c.sum += shareCharge(next.size);
+      c.until = Math.min(c.until, next.leaseExpiry);
+    }
   }
 
   /**
@@ -142,19 +158,20 @@ export class FairnessLedger {
       if (p.siHex === siHex && until > p.leaseExpiry) {
         const q = { ...p, leaseExpiry: until };
         this.placementsOf(peer).set(key, q);
+        this.adjustCredit(peer, p, q);
         ops.push([key, q]);
       }
     }
-    if (!ops.length) return;
-    this.credit.delete(peer);
-    await this.writePlacements(ops);
+    if (ops.length) await this.writePlacements(ops);
   }
 
   /** The share is gone from `peer` (deleted by me, or found missing): it no longer counts as stored for me. */
   async forgetPlacement(peer: string, siHex: string, shareNum: number): Promise<void> {
     const key = pKey(peer, siHex, shareNum);
-    if (!this.placementsOf(peer).delete(key)) return;
-    this.credit.delete(peer);
+    const prev = this.placementsOf(peer).get(key);
+    if (!prev) return;
+    this.placementsOf(peer).delete(key);
+    this.adjustCredit(peer, prev, undefined);
     await this.writePlacements([[key, null]]);
   }
 
@@ -212,9 +229,11 @@ export class FairnessLedger {
     if (this.standing(peer) === 'failed') return 0;
     const c = this.credit.get(peer);
     if (c && c.at <= now && now < c.until) return c.sum;
+    const mine = this.placements.get(peer);
+    if (!mine?.size) return 0; // no memo for a peer I placed nothing on (any peer that asks to store is asked about)
     let sum = 0;
     let until = Infinity;
-    for (const p of this.placements.get(peer)?.values() ?? [])
+    for (const p of mine.values())
       if (p.leaseExpiry > now) {
         sum += shareCharge(p.size);
         until = Math.min(until, p.leaseExpiry);
@@ -275,7 +294,7 @@ export class FairnessLedger {
       for (const [key, p] of m)
         if (p.leaseExpiry <= now) {
           m.delete(key);
-          this.credit.delete(peer);
+          this.adjustCredit(peer, p, undefined);
           dead.push([key, null]);
         }
     if (dead.length) await this.writePlacements(dead);

@@ -217,14 +217,33 @@ test("theyStoreForMe is summed once per change and lease expiry, and follows eve
     assert.equal(walks, 2);
     assert.equal(l.theyStoreForMe('P', 2500), 2 * big, 'an earlier time, when share 1 still counted, is summed anew');
     assert.equal(l.theyStoreForMe('P'), big);
+    const walked = walks; // from here each change adjusts the sum: an upload places a share on each peer per pack
     await l.recordRenewal('P', 'aa', 8000); // both leases run again
     assert.equal(l.theyStoreForMe('P'), 2 * big);
     await l.forgetPlacement('P', 'aa', 0);
     assert.equal(l.theyStoreForMe('P'), big);
     await l.recordPlacement('P', 'cc', 0, big, 8000);
     assert.equal(l.theyStoreForMe('P'), 2 * big);
+    await l.recordPlacement('P', 'cc', 0, 2 * big, 8000); // the same share again, larger: counted once
+    assert.equal(l.theyStoreForMe('P'), 3 * big);
+    await l.recordPlacement('P', 'dd', 0, big, 2000); // a lease already over: not counted
+    assert.equal(l.theyStoreForMe('P'), 3 * big);
+    assert.equal(walks, walked, 'renewals, forgets and placements adjusted the sum: no walk');
+    // A placement whose lease ends before every counted one brings the memo's end closer.
+    await l.recordPlacement('P', 'ee', 0, big, 7000);
+    assert.equal(l.theyStoreForMe('P'), 4 * big);
+    t = 7000;
+    assert.equal(l.theyStoreForMe('P'), 3 * big, 'its lease over, it no longer counts');
+    await l.forgetPlacement('P', 'ee', 0);
+    t = 3000;
+    await l.forgetPlacement('P', 'dd', 0);
+    await l.recordPlacement('P', 'cc', 0, big, 8000); // back as it was
+    assert.equal(l.theyStoreForMe('P'), 2 * big);
     assert.equal(l.theyStoreForMe('P', 500), 2 * big, 'an earlier time is summed, not answered from the memo');
     assert.equal(l.theyStoreForMe('Q'), big, 'each peer has its own sum');
+    const memo = (l as unknown as { credit: Map<string, unknown> }).credit;
+    for (let i = 0; i < 100; i++) assert.equal(l.theyStoreForMe(`stranger-${i}`), 0);
+    assert.deepEqual([...memo.keys()].sort(), ['P', 'Q'], 'no memo for peers I placed nothing on (any peer asking to store is asked about)');
     t = 8000;
     assert.equal(l.theyStoreForMe('P'), 0);
     assert.equal(await l.prune(), 2);
