@@ -9,18 +9,25 @@ export function listSnapshots(head: FolderHead | null): HeadSnapshot[] {
 
 /**
  * Add a stored snapshot to the folder head (call it only once every object of the snapshot is stored).
- * Retries when another writer moved the head in between (HeadConflictError), up to `retries` times.
+ * Retries when another writer moved the head in between (HeadConflictError), up to `retries` times. The first
+ * try builds on the head as the store last knew it (`known`), unread: a write on a head that moved is refused,
+ * and it is read then, without counting as a retry (a device's backups in a row write the head without reading
+ * it: one round to its peers instead of two).
  */
 export async function commitSnapshot(heads: HeadStore, snapshot: HeadSnapshot, opts: { retries?: number } = {}): Promise<FolderHead> {
-  for (let attempt = 0; ; attempt++) {
-    const cur = await heads.read();
+  let guess = heads.known?.() ?? null;
+  for (let attempt = 0; ;) {
+    const unread = guess !== null;
+    const cur = guess ?? (await heads.read());
+    guess = null;
     const snapshots = listSnapshots(cur?.head ?? null).filter((s) => s.cap !== snapshot.cap);
     const head: FolderHead = { ...(cur?.head.repo ? { repo: cur.head.repo } : {}), snapshots: listSnapshots({ snapshots: [...snapshots, snapshot] }) };
     try {
       await heads.write(head, cur?.seq ?? null);
       return head;
     } catch (err) {
-      if (!(err instanceof HeadConflictError) || attempt >= (opts.retries ?? 3)) throw err;
+      if (!(err instanceof HeadConflictError)) throw err;
+      if (!unread && attempt++ >= (opts.retries ?? 3)) throw err;
     }
   }
 }

@@ -53,6 +53,11 @@ export interface BlobSource {
 export interface HeadStore {
   read(): Promise<{ seq: number; head: FolderHead } | null>;
   write(head: FolderHead, prevSeq: number | null): Promise<void>;
+  /**
+   * The head as this store last read or wrote it, without asking anyone (null: none known). Only a guess: a write
+   * on it is refused with HeadConflictError when the head moved since, and commitSnapshot then reads it.
+   */
+  known?(): { seq: number; head: FolderHead } | null;
 }
 
 export type EntryType = 'file' | 'dir' | 'symlink';

@@ -278,23 +278,34 @@ export async function createFolderService(init: FolderServiceInit) {
     }
   };
 
+  /**
+   * The heads this device last wrote (by write cap; one per folder it writes, then kept current by its reads): what
+   * a head write builds on unread. A head another device moved since refuses the write (HeadConflictError).
+   */
+  const knownHeads = new Map<string, { seq: number; head: FolderHead }>();
   /** The head of a folder as a HeadStore over its mutable slot (write cap: read/write; read cap: read only). */
   const headStore = (cap: string): HeadStore => ({
     async read() {
       const r = await fetchRecord(finder, cap);
-      return r ? { seq: r.seq, head: decodeHead(r.payload) } : null;
+      const read = r ? { seq: r.seq, head: decodeHead(r.payload) } : null;
+      if (knownHeads.has(cap)) {
+        if (read) knownHeads.set(cap, structuredClone(read));
+        else knownHeads.delete(cap);
+      }
+      return read;
     },
     async write(head: FolderHead, prevSeq: number | null) {
+      const payload = encodeHead({ repo: ownReadText, ...head });
       try {
-        await publishRecord(finder, cap, encodeHead({ repo: ownReadText, ...head }), {
-          seq: (prevSeq ?? 0) + 1,
-          minReplicas: Math.min(DEFAULT_MIN_REPLICAS, encoding.happy)
-        });
+        await publishRecord(finder, cap, payload, { seq: (prevSeq ?? 0) + 1, minReplicas: Math.min(DEFAULT_MIN_REPLICAS, encoding.happy) });
       } catch (err: any) {
+        knownHeads.delete(cap);
         if (err?.code === 'ERR_STALE_SEQ') throw new HeadConflictError(prevSeq, err.details?.highest ?? null);
         throw err;
       }
-    }
+      knownHeads.set(cap, { seq: (prevSeq ?? 0) + 1, head: decodeHead(payload) });
+    },
+    known: () => structuredClone(knownHeads.get(cap) ?? null)
   });
 
   /** Run `fn` as a registered operation when there is a registry (its signal: the operation's, else the caller's). */
