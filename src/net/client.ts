@@ -18,6 +18,7 @@ import { boundedBy } from '../common/wait.ts';
 import { AbortedError, PeerUnreachableError, ProtocolError, RemoteError, RemoteRefusedError } from './errors.ts';
 import { ANSWERS_WITH_PAYLOAD, ERROR_SCHEMA, FrameReader, RESPONSE_SCHEMAS, closeStream, encodeFrame, sendFrame, validate } from './frame.ts';
 import type { Frame, Header } from './frame.ts';
+import { takeLazySelect } from './lazy-select.ts';
 
 export interface RemoteStats {
   offered: number;
@@ -91,18 +92,29 @@ export class StorageClient {
     return this.peer.toString();
   }
 
-  private async open(signal?: AbortSignal): Promise<Stream> {
+  /**
+   * A stream for one request, and the reader of its answers. Selected lazily (src/net/lazy-select.ts): the protocol
+   * goes out with the request, and the reader takes the listener's echo of it before the first answer.
+   */
+  private async open(signal?: AbortSignal): Promise<{ stream: Stream; reader: FrameReader; lazy: boolean }> {
     if (signal?.aborted) throw new AbortedError();
     // One stream per request: its deadline goes away once the stream is open (common/wait.ts says why).
+    let stream: Stream;
     try {
-      if (!this.connect) return await boundedBy(signal, this.dialTimeoutMs, (s) => this.node.dialProtocol(this.peer, STORAGE_PROTOCOL, { signal: s }));
-      // The connector picks the path and bounds it itself (a direct dial, then relays); the stream its own deadline.
-      const conn = await this.connect(this.peer, signal ?? new AbortController().signal);
-      return await boundedBy(signal, this.dialTimeoutMs, (s) => conn.newStream(STORAGE_PROTOCOL, { signal: s }));
+      const options = (s: AbortSignal) => ({ signal: s, lazySelect: true }) as { signal: AbortSignal };
+      if (!this.connect) stream = await boundedBy(signal, this.dialTimeoutMs, (s) => this.node.dialProtocol(this.peer, STORAGE_PROTOCOL, options(s)));
+      else {
+        // The connector picks the path and bounds it itself (a direct dial, then relays); the stream its own deadline.
+        const conn = await this.connect(this.peer, signal ?? new AbortController().signal);
+        stream = await boundedBy(signal, this.dialTimeoutMs, (s) => conn.newStream(STORAGE_PROTOCOL, options(s)));
+      }
     } catch (e) {
       if (signal?.aborted) throw new AbortedError();
       throw new PeerUnreachableError(this.peerName, e);
     }
+    const lazy = takeLazySelect(stream);
+    if (lazy) stream.send(lazy.preamble);
+    return { stream, reader: new FrameReader(stream, { idleMs: this.idleMs, signal, echo: lazy?.echo }), lazy: lazy !== null };
   }
 
   /** Read the answer to `reqType`: OK → validated header; ERROR → mapped error. */
@@ -134,11 +146,13 @@ export class StorageClient {
     payload?: Uint8Array,
     dest?: Uint8Array
   ): Promise<Frame> {
-    const stream = await this.open(opts.signal);
-    const reader = new FrameReader(stream, { idleMs: this.idleMs, signal: opts.signal });
+    const { stream, reader, lazy } = await this.open(opts.signal);
     try {
       await sendFrame(stream, encodeFrame(type, header, payload), opts.signal, this.idleMs);
-      await closeStream(stream, opts.signal, this.idleMs);
+      // The request is one frame: the server needs no end of stream to answer it. A lazily selected stream stays open
+      // until the answer: js-libp2p's listener hands the request back after the protocol line only while our side is
+      // open (the `unshift` of a closed stream throws, and the stream is reset).
+      if (!lazy) await closeStream(stream, opts.signal, this.idleMs);
       return await this.answer(reader, type, ctx, dest);
     } finally {
       reader.release();
@@ -174,8 +188,7 @@ export class StorageClient {
     checkShareNum(shareNum);
     const siHex = siToHex(si);
     const ctx = { si: siHex, shareNum };
-    const stream = await this.open(opts.signal);
-    const reader = new FrameReader(stream, { idleMs: this.idleMs, signal: opts.signal });
+    const { stream, reader } = await this.open(opts.signal);
     try {
       const header: Header = { si: siHex, shareNum, size, ueb: Buffer.from(opts.ueb).toString('hex') };
       if (opts.leaseUntil !== undefined) header.leaseUntil = opts.leaseUntil;

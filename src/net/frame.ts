@@ -215,6 +215,11 @@ export interface FrameReaderOptions {
   highWater?: number;
   /** The stream's own read buffer limit, reached only while paused (default STREAM_READ_BUFFER); beyond it libp2p resets the stream. */
   readBuffer?: number;
+  /**
+   * Bytes the stream must begin with, taken before the first frame: a lazily selected stream's multistream-select
+   * echo (src/net/lazy-select.ts). Anything else there (a listener that answers "na") is a ProtocolError.
+   */
+  echo?: Uint8Array;
 }
 
 /**
@@ -234,6 +239,8 @@ export class FrameReader {
   private endPending = false;
   private error: Error | undefined;
   private paused = false;
+  /** What the stream must still begin with (FrameReaderOptions.echo), null once taken. */
+  private echo: Uint8Array | null;
   private wake: (() => void) | undefined;
   private readonly onMessage = (evt: { data: Uint8Array | Uint8ArrayList }) => {
     this.buf.append(evt.data);
@@ -265,6 +272,7 @@ export class FrameReader {
     this.highWater = opts.highWater ?? READ_HIGH_WATER;
     this.idleMs = opts.idleMs ?? IDLE_TIMEOUT_MS;
     this.signal = opts.signal;
+    this.echo = opts.echo?.length ? opts.echo : null;
     stream.maxReadBufferLength = opts.readBuffer ?? STREAM_READ_BUFFER;
     stream.addEventListener('message', this.onMessage as never);
     stream.addEventListener('end', this.onEnd);
@@ -320,7 +328,19 @@ export class FrameReader {
 
   /** A complete frame is already buffered (or the stream failed): lets a sender notice an early answer. */
   hasInput(): boolean {
-    return this.error !== undefined || this.buf.byteLength >= FRAME_PREFIX_BYTES;
+    return this.error !== undefined || this.buf.byteLength >= (this.echo?.length ?? 0) + FRAME_PREFIX_BYTES;
+  }
+
+  /** Take the expected echo off the front once it is all there (true); throws as soon as a byte differs. */
+  private takeEcho(echo: Uint8Array): boolean {
+    const have = Math.min(this.buf.byteLength, echo.length);
+    for (let i = 0; i < have; i++) {
+      if (this.buf.get(i) !== echo[i]) throw new ProtocolError('the peer did not select the protocol (multistream-select answered otherwise)');
+    }
+    if (have < echo.length) return false;
+    this.buf.consume(have);
+    this.echo = null;
+    return true;
   }
 
   /**
@@ -332,7 +352,9 @@ export class FrameReader {
    */
   async next(dest?: Uint8Array, fit: 'exact' | 'prefix' = 'exact'): Promise<Frame | null> {
     for (;;) {
-      if (this.buf.byteLength >= FRAME_PREFIX_BYTES) {
+      if (this.echo && !this.takeEcho(this.echo)) {
+        // still waiting for the rest of the echo: no frame can start before it
+      } else if (this.buf.byteLength >= FRAME_PREFIX_BYTES) {
         const len = this.buf.getUint32(0);
         if (len > this.maxBody) throw new FrameTooLargeError(len, this.maxBody);
         if (len < BODY_FIXED_BYTES) throw new ProtocolError(`frame body length ${len} is too short`);
@@ -354,6 +376,7 @@ export class FrameReader {
         continue;
       }
       if (this.ended) {
+        if (this.echo) throw new ProtocolError('the peer closed the stream before it selected the protocol');
         if (this.buf.byteLength > 0) throw new ProtocolError('stream ended inside a frame');
         return null;
       }

@@ -9,6 +9,7 @@ import { tcpCorked } from './tcp-writes.ts';
 import { noiseLean } from './noise-decrypt.ts';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { installYamuxWindowUpdates } from './yamux-window.ts';
+import { installLazySelect } from './lazy-select.ts';
 import { identify, identifyPush } from '@libp2p/identify';
 import { ping, type Ping } from '@libp2p/ping';
 import { kadDHT, removePublicAddressesMapper, passthroughMapper } from '@libp2p/kad-dht';
@@ -108,6 +109,7 @@ export interface P2PNode {
 
 export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   installYamuxWindowUpdates(); // window updates once half a window is used (src/net/yamux-window.ts)
+  installLazySelect(); // storage streams select their protocol with their first request (src/net/lazy-select.ts)
   const peerDiscovery = [];
   if (init.bootstrap?.length) peerDiscovery.push(bootstrap({ list: init.bootstrap }));
   // mDNS and UPnP are imported only when asked for: together about 5 MiB of every idle node otherwise (their
