@@ -1,6 +1,7 @@
 // StorageClient: talks /p2pbackup/storage/1.0.0 to one remote peer; remote errors become named errors.
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
+import type { Uint8ArrayList } from 'uint8arraylist';
 import { ShareNotFoundError, OutOfRangeError, SlotNotFoundError, siToHex, checkSi, checkShareNum } from '../store/index.ts';
 import type { AcceptDecision, RefusalReason, ShareListing } from '../store/index.ts';
 import {
@@ -71,6 +72,12 @@ export interface StorageClientOptions {
   readGate?: <T>(task: () => Promise<T>) => Promise<T>;
 }
 
+/** A lazily selected stream's first frame goes out behind the protocol lines, in the same message. */
+function withPreamble(preamble: Uint8Array | null, frame: Uint8ArrayList): Uint8ArrayList {
+  if (preamble) frame.prepend(preamble);
+  return frame;
+}
+
 export class StorageClient {
   readonly node: Libp2p;
   readonly peer: PeerId | Multiaddr;
@@ -96,7 +103,7 @@ export class StorageClient {
    * A stream for one request, and the reader of its answers. Selected lazily (src/net/lazy-select.ts): the protocol
    * goes out with the request, and the reader takes the listener's echo of it before the first answer.
    */
-  private async open(signal?: AbortSignal): Promise<{ stream: Stream; reader: FrameReader; lazy: boolean }> {
+  private async open(signal?: AbortSignal): Promise<{ stream: Stream; reader: FrameReader; preamble: Uint8Array | null }> {
     if (signal?.aborted) throw new AbortedError();
     // One stream per request: its deadline goes away once the stream is open (common/wait.ts says why).
     let stream: Stream;
@@ -113,8 +120,7 @@ export class StorageClient {
       throw new PeerUnreachableError(this.peerName, e);
     }
     const lazy = takeLazySelect(stream);
-    if (lazy) stream.send(lazy.preamble);
-    return { stream, reader: new FrameReader(stream, { idleMs: this.idleMs, signal, echo: lazy?.echo }), lazy: lazy !== null };
+    return { stream, reader: new FrameReader(stream, { idleMs: this.idleMs, signal, echo: lazy?.echo }), preamble: lazy?.preamble ?? null };
   }
 
   /** Read the answer to `reqType`: OK → validated header; ERROR → mapped error. */
@@ -146,9 +152,10 @@ export class StorageClient {
     payload?: Uint8Array,
     dest?: Uint8Array
   ): Promise<Frame> {
-    const { stream, reader, lazy } = await this.open(opts.signal);
+    const { stream, reader, preamble } = await this.open(opts.signal);
+    const lazy = preamble !== null;
     try {
-      await sendFrame(stream, encodeFrame(type, header, payload), opts.signal, this.idleMs);
+      await sendFrame(stream, withPreamble(preamble, encodeFrame(type, header, payload)), opts.signal, this.idleMs);
       // The request is one frame: the server needs no end of stream to answer it. A lazily selected stream stays open
       // until the answer: js-libp2p's listener hands the request back after the protocol line only while our side is
       // open (the `unshift` of a closed stream throws, and the stream is reset).
@@ -188,11 +195,11 @@ export class StorageClient {
     checkShareNum(shareNum);
     const siHex = siToHex(si);
     const ctx = { si: siHex, shareNum };
-    const { stream, reader } = await this.open(opts.signal);
+    const { stream, reader, preamble } = await this.open(opts.signal);
     try {
       const header: Header = { si: siHex, shareNum, size, ueb: Buffer.from(opts.ueb).toString('hex') };
       if (opts.leaseUntil !== undefined) header.leaseUntil = opts.leaseUntil;
-      await sendFrame(stream, encodeFrame(MSG.WRITE, header), opts.signal, this.idleMs);
+      await sendFrame(stream, withPreamble(preamble, encodeFrame(MSG.WRITE, header)), opts.signal, this.idleMs);
       try {
         await this.answer(reader, MSG.WRITE, ctx);
       } catch (e) {
