@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { capOf, commitSnapshot, HeadConflictError, listSnapshots, type FolderHead, type HeadStore } from '../../src/backup/index.ts';
-import { createMutableWriteCap, toReadCap } from '../../src/caps/index.ts';
+import { createMutableWriteCap, formatCap, toReadCap } from '../../src/caps/index.ts';
 import { tempDir } from '../integration/helpers.ts';
 import { fileHeadStore } from './heads.ts';
 
@@ -67,4 +67,33 @@ test('an unread guess refused does not count as one of the retries', async () =>
     await assert.rejects(commitSnapshot(moving(known), { cap: 'x', time: 1 }, { retries: 2 }), HeadConflictError);
     assert.equal(reads, 3, `retries: 2 is 3 reads, with a known head (${known}) as without`);
   }
+});
+
+test('a snapshot already in the head is not listed twice, the repository stays, and other errors are not retried', async () => {
+  const tmp = await tempDir('p2pb-commit-head-');
+  try {
+    const heads = fileHeadStore(join(tmp.dir, 'head.json'), { remember: true });
+    const withRepo = { repo: formatCap(repo), snapshots: [] };
+    await heads.write(withRepo, null);
+    await commitSnapshot(heads, { cap: a, time: 1 });
+    await commitSnapshot(heads, { cap: a, time: 1 });
+    const { head } = (await heads.read())!;
+    assert.deepEqual(caps(head), [a], 'once');
+    assert.equal(head.repo, formatCap(repo), 'the head keeps naming its repository');
+  } finally {
+    await tmp.cleanup();
+  }
+  let writes = 0;
+  const failing: HeadStore = {
+    async read() {
+      return null;
+    },
+    async write() {
+      writes++;
+      throw new Error('disk on fire');
+    },
+    known: () => ({ seq: 1, head: { snapshots: [] } })
+  };
+  await assert.rejects(commitSnapshot(failing, { cap: a, time: 1 }), /disk on fire/);
+  assert.equal(writes, 1, 'an error that is not a conflict ends it, guess or not');
 });
