@@ -119,8 +119,8 @@ export class StorageClient {
       if (signal?.aborted) throw new AbortedError();
       throw new PeerUnreachableError(this.peerName, e);
     }
-    const lazy = takeLazySelect(stream);
-    return { stream, reader: new FrameReader(stream, { idleMs: this.idleMs, signal, echo: lazy?.echo }), preamble: lazy?.preamble ?? null };
+    const lines = takeLazySelect(stream);
+    return { stream, reader: new FrameReader(stream, { idleMs: this.idleMs, signal, echo: lines ?? undefined }), preamble: lines };
   }
 
   /** Read the answer to `reqType`: OK → validated header; ERROR → mapped error. */

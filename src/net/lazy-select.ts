@@ -10,11 +10,13 @@
 // js-libp2p skips its negotiation when the muxer returns a stream whose protocol is already set (transports that
 // negotiate themselves). `installLazySelect` wraps the stream muxers' `createStream` once per process (createNode
 // calls it): a stream asked for with `lazySelect: true` and a single protocol comes back with that protocol set and
-// marked. `takeLazySelect` then gives the caller the bytes to send first and the echo to expect; an unmarked stream
-// (the wrapper not installed, more than one protocol) was negotiated as usual and gives null.
+// marked. `takeLazySelect` then gives the caller the protocol lines: sent in front of its first frame (in the same
+// message: a send of their own costs the listener a message more), and echoed by a listener that serves the protocol
+// in front of its first answer. An unmarked stream (the wrapper not installed, more than one protocol) was negotiated
+// as usual and gives null.
 //   const stream = await conn.newStream(PROTOCOL, { signal, lazySelect: true } as NewStreamOptions);
-//   const lazy = takeLazySelect(stream); // { preamble, echo } | null
-//   if (lazy) stream.send(lazy.preamble); // then read `echo` back before the first answer (FrameReader's `echo`)
+//   const lines = takeLazySelect(stream); // Uint8Array | null
+//   if (lines) frame.prepend(lines);      // and new FrameReader(stream, { echo: lines }) reads the echo off first
 import { AbstractStreamMuxer } from '@libp2p/utils';
 import type { Stream } from '@libp2p/interface';
 
@@ -50,6 +52,9 @@ export function selectBytes(protocol: string): Uint8Array {
   return out;
 }
 
+/** selectBytes by protocol, built once (a node selects a handful of protocols, for every request); never written to. */
+const linesOf = new Map<string, Uint8Array>();
+
 interface CreateStreamOptions {
   protocol?: string;
   lazySelect?: boolean;
@@ -78,14 +83,16 @@ export function installLazySelect(target: object = AbstractStreamMuxer.prototype
 }
 
 /**
- * For a stream opened with `lazySelect` and not negotiated: the bytes to send before anything else, and the bytes
- * a listener that serves the protocol answers first (the same). Null for a negotiated stream. Once per stream.
+ * For a stream opened with `lazySelect` and not negotiated: its protocol lines (selectBytes), to send before anything
+ * else and to read back first, since a listener that serves the protocol echoes them. Null for a negotiated stream.
+ * Once per stream. Shared and read-only: prepend it, never change it.
  */
-export function takeLazySelect(stream: Stream): { preamble: Uint8Array; echo: Uint8Array } | null {
+export function takeLazySelect(stream: Stream): Uint8Array | null {
   const s = stream as Stream & { [PENDING]?: string };
   const protocol = s[PENDING];
   if (protocol === undefined) return null;
   delete s[PENDING];
-  const bytes = selectBytes(protocol);
-  return { preamble: bytes, echo: bytes };
+  let lines = linesOf.get(protocol);
+  if (!lines) linesOf.set(protocol, (lines = selectBytes(protocol)));
+  return lines;
 }

@@ -48,11 +48,11 @@ test('a lazily selected stream is returned before the listener saw it, and its r
   const lazy = takeLazySelect(stream);
   assert.ok(lazy, 'marked for lazy selection');
   assert.equal(takeLazySelect(stream), null, 'once per stream');
-  assert.deepEqual(lazy.preamble, selectBytes(TEST_PROTOCOL));
+  assert.deepEqual(lazy, selectBytes(TEST_PROTOCOL));
   assert.equal(seen.length, 0, 'nothing reached the listener yet: no round trip was waited for');
-  stream.send(lazy.preamble);
+  stream.send(lazy);
   stream.send(encodeFrame(MSG.HELLO, { n: 7 }));
-  const reader = new FrameReader(stream, { echo: lazy.echo });
+  const reader = new FrameReader(stream, { echo: lazy });
   const answer = await reader.next();
   reader.release();
   assert.equal(answer?.type, MSG.OK);
@@ -71,9 +71,9 @@ test('a protocol the listener does not serve is a ProtocolError at the first ans
   const conn = await A.node.libp2p.dial(B.node.multiaddrs()[0]);
   const stream = await conn.newStream('/p2pbackup-test/nobody/1.0.0', { lazySelect: true } as { signal?: AbortSignal });
   const lazy = takeLazySelect(stream)!;
-  stream.send(lazy.preamble);
+  stream.send(lazy);
   stream.send(encodeFrame(MSG.HELLO, {}));
-  const reader = new FrameReader(stream, { echo: lazy.echo, idleMs: 10_000 });
+  const reader = new FrameReader(stream, { echo: lazy, idleMs: 10_000 });
   await assert.rejects(reader.next(), (e: unknown) => e instanceof ProtocolError && /did not select/.test((e as Error).message));
   reader.release();
   stream.abort(new Error('done'));

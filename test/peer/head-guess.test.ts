@@ -1,40 +1,18 @@
 // The folder service writes a folder head it wrote itself without reading it first (commitSnapshot's `known`), and a
 // head another device moved in between is read again: its change stays (a snapshot it forgot does not come back).
 // Real peers on loopback: the other device's write is a real signed record on the head's holders.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createPeer, type Peer } from '../../src/peer/peer.ts';
-import { DEFAULT_CONFIG } from '../../src/peer/config.ts';
+import { inProcessPeers } from './in-process.ts';
 import { decodeHead, encodeHead, listSnapshots } from '../../src/backup/index.ts';
 import { fetchRecord, publishRecord } from '../../src/client/index.ts';
 
-const dir = await mkdtemp(join(tmpdir(), 'p2pb-head-guess-'));
-const started: Peer[] = [];
-after(async () => {
-  for (const p of started) await p.stop().catch(() => {});
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function startPeer(name: string, bootstrap: string[]): Promise<Peer> {
-  const home = join(dir, name);
-  await mkdir(home);
-  const peer = await createPeer({
-    home,
-    config: { ...DEFAULT_CONFIG, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, bootstrap, offer: 64 * 2 ** 20, encoding: { k: 1, n: 2, happy: 2 } }
-  });
-  started.push(peer);
-  return peer;
-}
-const addr = (p: Peer) => p.addresses()[0] + '/p2p/' + p.peerId;
+const { dir, trio } = await inProcessPeers('p2pb-head-guess-');
 
 test('a head moved by another device between two backups keeps its change', { timeout: 120_000 }, async () => {
-  const A = await startPeer('a', []);
-  const B = await startPeer('b', [addr(A)]);
-  await startPeer('c', [addr(A), addr(B)]);
-  for (let i = 0; i < 150 && A.node.libp2p.getPeers().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  const [A] = await trio();
   const src = join(dir, 'folder');
   await mkdir(src);
   const snapshotsOf = async (cap: string) => {

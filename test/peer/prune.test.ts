@@ -1,42 +1,16 @@
 // Prune between real peers (issue 16 item 5, the swarm side): a file dropped from every kept snapshot has its
 // pack's shares deleted from the peers that held them, the owner's fairness ledger stops counting them (the
 // holders no longer store them for it), and what the kept snapshot needs still restores.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createPeer, type Peer } from '../../src/peer/peer.ts';
-import { DEFAULT_CONFIG } from '../../src/peer/config.ts';
+import type { Peer } from '../../src/peer/peer.ts';
+import { inProcessPeers } from './in-process.ts';
 import { MIN_SHARE_CHARGE, shareCharge } from '../../src/store/index.ts';
 
-const dir = await mkdtemp(join(tmpdir(), 'p2pb-prune-'));
-const started: Peer[] = [];
-after(async () => {
-  for (const p of started) await p.stop().catch(() => {});
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function startPeer(name: string, bootstrap: string[]): Promise<Peer> {
-  const home = join(dir, name);
-  await mkdir(home);
-  const peer = await createPeer({
-    home,
-    config: {
-      ...DEFAULT_CONFIG,
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      mdns: false,
-      bootstrap,
-      offer: 64 * 2 ** 20,
-      encoding: { k: 1, n: 2, happy: 2 },
-      fairness: { enabled: true, ratio: 1, graceBytes: 64 * 2 ** 20 }
-    }
-  });
-  started.push(peer);
-  return peer;
-}
-const addr = (p: Peer) => p.addresses()[0] + '/p2p/' + p.peerId;
+const { dir, trio } = await inProcessPeers('p2pb-prune-', { fairness: { enabled: true, ratio: 1, graceBytes: 64 * 2 ** 20 } });
 
 /** Share bytes `holder` keeps for `owner` as it charges them (a small share counts MIN_SHARE_CHARGE), from its store's records. */
 async function heldFor(holder: Peer, owner: Peer): Promise<number> {
@@ -49,12 +23,9 @@ test(
   "forget --prune deletes a dropped file's pack from its holders and from the owner's ledger; the kept snapshot restores",
   { timeout: 120_000 },
   async () => {
-    const A = await startPeer('a', []);
-    const B = await startPeer('b', [addr(A)]);
-    const C = await startPeer('c', [addr(A), addr(B)]);
+    const [A, B, C] = await trio();
     // Two storage peers: with happy 2, the folder head and the repository record need only those two.
     const holders = [B, C];
-    for (let i = 0; i < 150 && A.node.libp2p.getPeers().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
     const src = join(dir, 'folder');
     await mkdir(src);
     await writeFile(join(src, 'kept.txt'), 'this stays\n'.repeat(1000));
