@@ -17,6 +17,8 @@ export interface Content {
   bytes?: Uint8Array;
   /** Give back a chunk of `stream` once done with it and no view of it is kept (openContent's `pooled`). */
   release(chunk: Uint8Array): void;
+  /** Done with this content, read to its end or not (its stream may not have started): its announced reads are forgotten. */
+  close(): void;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function openContent(
       size: bytes.length,
       bytes,
       release: () => {},
+      close: () => {},
       stream: (async function* () {
         yield bytes;
       })()
@@ -68,6 +71,9 @@ export async function openContent(
     groups.at(-1)!.push(ch);
     bytes += ch.size;
   }
+  // Whole packs through the cache: the chunks are announced first, so that a pack read only for them is let go
+  // once this file has read the last of them.
+  const plan = whole !== false && reader.planReads ? await reader.planReads('data', chunks, signal) : undefined;
   const load = (group: typeof chunks): Promise<Uint8Array[]> =>
     byRange
       ? byRange(
@@ -75,12 +81,14 @@ export async function openContent(
           group.map((ch) => ({ ...ch, maxPlain: ch.size })),
           { signal }
         )
-      : reader.loadBlob('data', group[0], { signal, maxPlain: group[0].size, whole, pooled: o.pooled }).then((b) => [b]);
+      : reader.loadBlob('data', group[0], { signal, maxPlain: group[0].size, whole, pooled: o.pooled, plan }).then((b) => [b]);
   const ahead = byRange ? GET_BATCHES_AHEAD : RESTORE_CHUNKS_AHEAD;
   const release = o.pooled && reader.releaseBlob ? reader.releaseBlob.bind(reader) : () => {};
+  const close = () => plan?.close();
   return {
     size: total,
     release,
+    close,
     stream: (async function* () {
       const pending: Promise<Uint8Array[]>[] = [];
       let next = 0;
@@ -97,11 +105,15 @@ export async function openContent(
           pending.push(p);
         }
       };
-      fill();
-      while (pending.length) {
-        const bs = await pending.shift()!;
+      try {
         fill();
-        yield* bs;
+        while (pending.length) {
+          const bs = await pending.shift()!;
+          fill();
+          yield* bs;
+        }
+      } finally {
+        close();
       }
     })()
   };

@@ -208,18 +208,22 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         };
       } else {
         got = 0;
-        const fh = await open(tmp, 'wx', 0o600);
         try {
-          for await (const chunk of content.stream) {
-            got += chunk.length;
-            if (got > e.size!) break;
-            await fh.write(chunk);
-            content.release(chunk);
+          const fh = await open(tmp, 'wx', 0o600);
+          try {
+            for await (const chunk of content.stream) {
+              got += chunk.length;
+              if (got > e.size!) break;
+              await fh.write(chunk);
+              content.release(chunk);
+            }
+            if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
+            await fh.chmod(modeOf(e.mode));
+          } finally {
+            await fh.close();
           }
-          if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
-          await fh.chmod(modeOf(e.mode));
         } finally {
-          await fh.close();
+          content.close(); // also when the file could not be created (its stream never started)
         }
         await utimes(tmp, tsOf(e.mtimeNs), tsOf(e.mtimeNs));
         await rename(tmp, abs);

@@ -2,6 +2,11 @@
 // BlobSink, and the daemon's repositories BlobSource; tests use a grid of disk stores) and the shapes of its objects.
 import type { BlobKind, MutableReadCap } from '../caps/index.ts';
 
+/** Reads announced ahead (BlobReader.planReads); close() forgets those not made. */
+export interface ReadPlanLike {
+  close(): void;
+}
+
 export interface BlobRefLike {
   id: Uint8Array;
   key: Uint8Array;
@@ -33,7 +38,16 @@ export interface BlobSink {
 
 /** Reading one repository's blobs, verified. */
 export interface BlobReader {
-  loadBlob(kind: BlobKind, ref: BlobRefLike, opts?: { signal?: AbortSignal; maxPlain?: number; whole?: boolean; pooled?: boolean }): Promise<Uint8Array>;
+  loadBlob(
+    kind: BlobKind,
+    ref: BlobRefLike,
+    opts?: { signal?: AbortSignal; maxPlain?: number; whole?: boolean; pooled?: boolean; plan?: ReadPlanLike }
+  ): Promise<Uint8Array>;
+  /**
+   * Announce that `refs` will be read next with loadBlob(…, { plan }): a whole pack read only for them is let go
+   * once the last of them was read (src/repo/pack-cache.ts). Close the plan when done, also after a failure.
+   */
+  planReads?(kind: BlobKind, refs: readonly BlobRefLike[], signal?: AbortSignal): Promise<ReadPlanLike>;
   /** Give back a `pooled` blob's bytes once done with them (no view kept); others are ignored. */
   releaseBlob?(bytes: Uint8Array): void;
   /** Several blobs by range (`whole: false`), neighbours in a pack read as one range (src/repo/repository.ts). */

@@ -143,7 +143,8 @@ function throttledSource(src: BlobSource, bytesPerSecond: number): BlobSource {
           if (kind === 'data') await take(bytes.length, o?.signal);
           return bytes;
         },
-        releaseBlob: r.releaseBlob?.bind(r)
+        releaseBlob: r.releaseBlob?.bind(r),
+        planReads: r.planReads?.bind(r)
       };
     }
   };

@@ -21,7 +21,7 @@ import { BlobIntegrityError, BlobNotFoundError, RecordConflictError, RepoConflic
 import { decodeIndexPart, type IndexEntry } from './index-part.ts';
 import { storeIndexPart } from './parts.ts';
 import type { BlobIndex } from './local-index.ts';
-import { PackCache, packPool } from './pack-cache.ts';
+import { PackCache, packPool, type ReadPlan } from './pack-cache.ts';
 import { createPacker, type Packer } from './packer.ts';
 import { decodeRecord, emptyRecord, encodeRecord, type IndexPartRef, type RepoLock, type RepoRecord } from './record.ts';
 import type { BlobKind, BlobLocation, BlobRef, MutableReadCap, PackCap, PackStore, RecordStore } from './types.ts';
@@ -398,11 +398,34 @@ export class Repository {
    * fetched alone (`get`), where a whole pack would cost many times the file on the wire. By default the whole
    * pack is read once and kept a while (restore, ls, diff read many blobs of the same packs).
    */
-  async loadBlob(kind: BlobKind, ref: BlobRef, o: { signal?: AbortSignal; maxPlain?: number; whole?: boolean; pooled?: boolean } = {}): Promise<Uint8Array> {
+  async loadBlob(
+    kind: BlobKind,
+    ref: BlobRef,
+    o: { signal?: AbortSignal; maxPlain?: number; whole?: boolean; pooled?: boolean; plan?: ReadPlan } = {}
+  ): Promise<Uint8Array> {
     const loc = await this.locateKind(kind, ref.id, o.signal);
     const open = { maxPlain: o.maxPlain, pool: o.pooled ? plainPool : undefined };
     if (o.whole === false) return this.readRange(loc.pack, loc.offset, loc.length, o.signal, (sealed) => openBlob(kind, sealed, ref.key, open));
-    return this.cache.use(loc.pack, o.signal, (pack) => openBlob(kind, pack.subarray(loc.offset, loc.offset + loc.length), ref.key, open));
+    try {
+      return await this.cache.use(loc.pack, o.signal, (pack) => openBlob(kind, pack.subarray(loc.offset, loc.offset + loc.length), ref.key, open), o.plan);
+    } finally {
+      o.plan?.took(loc.pack);
+    }
+  }
+
+  /**
+   * Announce that `refs` (a file's chunks) are about to be read, each with loadBlob(…, { plan }): a pack read only
+   * for them is let go as soon as the last of them was read (src/repo/pack-cache.ts). Close the plan when done.
+   */
+  async planReads(kind: BlobKind, refs: readonly BlobRef[], signal?: AbortSignal): Promise<ReadPlan> {
+    const plan = this.cache.plan();
+    try {
+      for (const r of refs) plan.expect((await this.locateKind(kind, r.id, signal)).pack);
+    } catch (e) {
+      plan.close();
+      throw e;
+    }
+    return plan;
   }
 
   /**

@@ -142,3 +142,54 @@ test('one read per pack while it is cached; the least recently used is dropped f
   await read(a); // the failure was not kept
   assert.deepEqual(reads, ['a', 'b', 'c', 'b', 'a', 'a', 'a']);
 });
+
+test('a pack read only through a plan is let go once its planned reads are made; one also read without a plan stays', async () => {
+  const [a, b] = packs(2);
+  const pool = new BufferPool({ maxBytes: 1 << 24, idleMs: 60_000, unit: 4096 });
+  const s = gatedStore([a, b]);
+  s.open();
+  const cache = new PackCache(s.store, 10 * SIZE, pool); // room for all: only the plan lets a pack go early
+  const settle = () => new Promise((r) => setImmediate(r));
+  const planned = async (p: { cap: PackCap; bytes: Uint8Array }, plan: ReturnType<PackCache['plan']>) => {
+    assert.deepEqual(await cache.use(p.cap, undefined, (x) => Uint8Array.from(x), plan), p.bytes);
+    plan.took(p.cap);
+  };
+
+  const plan = cache.plan();
+  plan.expect(a.cap);
+  plan.expect(a.cap);
+  await planned(a, plan);
+  await settle();
+  assert.equal(pool.bytesHeld, 0, 'one planned read of A is still to come: A stays');
+  await planned(a, plan);
+  await settle();
+  assert.equal(pool.bytesHeld, 4096, "A's last planned read was made: its buffer is back in the pool");
+  assert.equal(s.reads.length, 1);
+  plan.took(a.cap); // a read the plan no longer expects changes nothing
+  plan.close();
+
+  // B is also read without a plan (a small file in the same pack): it stays after the planned reads.
+  const plan2 = cache.plan();
+  plan2.expect(b.cap);
+  await cache.use(b.cap, undefined, () => 0);
+  await planned(b, plan2);
+  await settle();
+  assert.equal(pool.bytesHeld, 0, 'B was taken from the pool and stays cached');
+  await cache.use(b.cap, undefined, () => 0);
+  assert.equal(s.reads.length, 2, 'B was read once');
+
+  // A plan closed before its reads were made lets nothing go and leaves no expectation behind.
+  const plan3 = cache.plan();
+  plan3.expect(a.cap);
+  plan3.expect(a.cap);
+  await planned(a, plan3); // A read again (dropped above); one planned read left
+  plan3.close();
+  await settle();
+  assert.equal(pool.bytesHeld, 0, 'closing forgets the expectation without dropping A');
+  const plan4 = cache.plan();
+  plan4.expect(a.cap);
+  await planned(a, plan4);
+  await settle();
+  assert.equal(pool.bytesHeld, 4096, "the closed plan's leftover expectation did not keep A: plan4's read let it go");
+  assert.equal(s.reads.length, 3);
+});
