@@ -193,3 +193,39 @@ test('a pack read only through a plan is let go once its planned reads are made;
   assert.equal(pool.bytesHeld, 4096, "the closed plan's leftover expectation did not keep A: plan4's read let it go");
   assert.equal(s.reads.length, 3);
 });
+
+test('plans count together: one plan closing or taking what it never expected does not let go of what another still expects', async () => {
+  const [a, b] = packs(2);
+  const pool = new BufferPool({ maxBytes: 1 << 24, idleMs: 60_000, unit: 4096 });
+  const s = gatedStore([a, b]);
+  s.open();
+  const settle = () => new Promise((r) => setImmediate(r));
+  const cache = new PackCache(s.store, 10 * SIZE, pool);
+  const p1 = cache.plan();
+  const p2 = cache.plan();
+  p1.expect(a.cap);
+  p1.expect(a.cap);
+  p2.expect(a.cap);
+  p2.expect(a.cap);
+  await cache.use(a.cap, undefined, () => 0, p1);
+  p1.took(a.cap);
+  p1.close(); // forgets its one read left: p2's two remain
+  p1.took(a.cap); // nothing of p1's is left to take
+  await cache.use(a.cap, undefined, () => 0, p2);
+  p2.took(a.cap);
+  await settle();
+  assert.equal(pool.bytesHeld, 0, 'p2 still expects a read of A: A stays');
+  await cache.use(a.cap, undefined, () => 0, p2);
+  p2.took(a.cap);
+  await settle();
+  assert.equal(pool.bytesHeld, 4096, "p2's last read let A go");
+  assert.equal(s.reads.length, 1);
+
+  // The last planned read of a pack the cache already dropped (no room) is harmless.
+  const small = new PackCache(s.store, SIZE, pool); // room for one pack
+  const p3 = small.plan();
+  p3.expect(a.cap);
+  await small.use(a.cap, undefined, () => 0, p3);
+  await small.use(b.cap, undefined, () => 0); // drops A
+  assert.doesNotThrow(() => p3.took(a.cap));
+});
