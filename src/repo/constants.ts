@@ -49,8 +49,13 @@ export const LOCK_REFRESH_MS = 5 * 60_000;
 export const PACK_CACHE_BYTES = 64 << 20;
 /** A cached pack nobody read for this long is dropped: ms. */
 export const PACK_CACHE_IDLE_MS = 30_000;
-/** Pack buffers kept for reuse once their packs are dropped (src/common/buffer-pool.ts): 32 MiB at most. */
-export const PACK_POOL_BYTES = 32 << 20;
+/**
+ * Pack buffers (and pooled plaintexts) kept for reuse once their packs are dropped (src/common/buffer-pool.ts):
+ * one full pack's, 16 MiB at most. A restore drops a big file's packs one at a time as it reads them (ReadPlan),
+ * so one kept buffer serves the next read and a second only sat idle (measured: format/constants.ts
+ * SHARE_POOL_BYTES).
+ */
+export const PACK_POOL_BYTES = 16 << 20;
 /** Kept pack buffers are let go after this long unused: ms. */
 export const PACK_POOL_IDLE_MS = 10_000;
 /** Prune rewrites a pack whose live bytes fell below this fraction of it (restic's default threshold is similar). */
