@@ -39,8 +39,9 @@ export const WHOLE_SHARE_READ_MAX = 8 * 1024 * 1024;
 /**
  * Whole-share buffers kept for the next decode (src/common/buffer-pool.ts): the k whole shares of one full pack
  * (a 16 MiB pack at 3-of-5: 3 x 5.6 MiB) and one more, not two packs' worth. A restore decodes its packs one
- * after the other. `bench backup --only file` (1 GiB), 2 interleaved pairs with the pack pool at 16 MiB: restore
- * peak client RSS 265 / 266 MiB against 286 / 281 with this pool at 48 MiB and the pack pool at 32; restore 12.89 / 11.16 s against 12.79 / 12.73.
+ * after the other. `bench backup --only file` (1 GiB), 2 interleaved pairs: restore peak client RSS 265 / 266 MiB
+ * with this pool at 24 MiB and the pack pool at 16, against 286 / 281 at 48 and 32; restore 12.89 / 11.16 s
+ * against 12.79 / 12.73.
  */
 export const SHARE_POOL_BYTES = 24 << 20;
 /** Kept whole-share buffers are let go after this long unused: ms. */

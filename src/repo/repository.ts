@@ -71,6 +71,13 @@ export interface RepoStats {
 /** Blob plaintexts loaded `pooled` and given back by releaseBlob (a restore's chunks once written): 32 MiB at most. */
 export const plainPool = new BufferPool({ maxBytes: PACK_POOL_BYTES, idleMs: PACK_POOL_IDLE_MS });
 
+/** `loc`, checked to be a `kind` blob inside its pack (the index is local, but built from what peers served). */
+function checkKind(kind: BlobKind, loc: BlobLocation): BlobLocation {
+  if (loc.kind !== kind) throw new BlobIntegrityError(`the index says it is a ${loc.kind} blob, a ${kind} blob was expected`, { kind, indexed: loc.kind });
+  if (loc.offset + loc.length > loc.pack.size) throw new BlobIntegrityError('its range lies outside its pack', { offset: loc.offset, length: loc.length });
+  return loc;
+}
+
 export class Repository {
   readonly readCap: MutableReadCap;
   readonly index: BlobIndex;
@@ -418,13 +425,14 @@ export class Repository {
    * for them is let go as soon as the last of them was read (src/repo/pack-cache.ts). Close the plan when done.
    */
   async planReads(kind: BlobKind, refs: readonly BlobRef[], signal?: AbortSignal): Promise<ReadPlan> {
+    // All located before any is announced (in batches: one index read per LOCATE_BATCH chunks, not one each), so a
+    // chunk the index does not know, or knows as another kind, fails the file with nothing announced.
+    const locs = await this.locateMany(
+      refs.map((r) => hex(r.id)),
+      signal
+    );
     const plan = this.cache.plan();
-    try {
-      for (const r of refs) plan.expect((await this.locateKind(kind, r.id, signal)).pack);
-    } catch (e) {
-      plan.close();
-      throw e;
-    }
+    for (const loc of locs) plan.expect(checkKind(kind, loc).pack);
     return plan;
   }
 
@@ -480,10 +488,7 @@ export class Repository {
 
   /** Where blob `id` lives, checked to be a `kind` blob inside its pack. */
   private async locateKind(kind: BlobKind, id: Uint8Array, signal?: AbortSignal): Promise<BlobLocation> {
-    const loc = await this.locate(id, signal);
-    if (loc.kind !== kind) throw new BlobIntegrityError(`the index says it is a ${loc.kind} blob, a ${kind} blob was expected`, { kind, indexed: loc.kind });
-    if (loc.offset + loc.length > loc.pack.size) throw new BlobIntegrityError('its range lies outside its pack', { offset: loc.offset, length: loc.length });
-    return loc;
+    return checkKind(kind, await this.locate(id, signal));
   }
 
   /** Every pack the index names (data and metadata) and the packs of the listed index parts. */

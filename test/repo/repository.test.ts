@@ -473,3 +473,16 @@ test('a publish whose head write fails writes no record: the lock stays, and the
   await restore(last.snapshotCap, out, { src: { reader: () => reader } });
   assert.deepEqual(await describeTree(out), await describeTree(dir));
 });
+
+test('planReads locates every chunk first: one unknown or of another kind fails it with a named error', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const [d] = await grid.repo.saveBlobs('data', [randomBytes(5000)]);
+  const [l] = await grid.repo.saveBlobs('list', [randomBytes(300)]);
+  await grid.repo.flush();
+  const plan = await grid.repo.planReads('data', [d.ref, d.ref]);
+  for (let i = 0; i < 2; i++) assert.equal((await grid.repo.loadBlob('data', d.ref, { plan })).length, 5000);
+  plan.close();
+  await assert.rejects(grid.repo.planReads('data', [d.ref, { id: randomBytes(32), key: d.ref.key }]), BlobNotFoundError);
+  await assert.rejects(grid.repo.planReads('data', [d.ref, l.ref]), /a list blob, a data blob was expected/);
+});
