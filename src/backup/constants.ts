@@ -29,6 +29,11 @@ export const RESTORE_CONCURRENCY = 8;
  * closures each, 700 MiB of heap at the peak, whose pages the process kept after the restore.
  */
 export const RESTORE_QUEUE = 512;
+/**
+ * Restore: a directory's entries whose blobs are located together, ahead of their reads (BlobReader.locateAhead:
+ * one index read for all of them instead of one per file).
+ */
+export const RESTORE_AHEAD = 1024;
 /** Restore: in-memory files queued for the writer thread at most (file-writer.ts). */
 export const WRITES_IN_FLIGHT = 256;
 /** ... and at most this many of their bytes (each is copied once into the message to the thread). */

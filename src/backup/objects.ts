@@ -200,6 +200,21 @@ export function entryContent(e: DirEntry, allowed: readonly BlobKind[]): Content
   return contentOf(e.cap!, allowed);
 }
 
+/**
+ * The blob a file's or directory's entry names (its content, its tree) and the repository it is in; null for
+ * inline content, a symlink, or an entry whose cap does not name a blob of the right kind (reading it says so).
+ */
+export function entryBlob(e: DirEntry): { id: Uint8Array; repo: MutableReadCap } | null {
+  if (e.type !== 'file' && e.type !== 'dir') return null;
+  let c: Content;
+  try {
+    c = entryContent(e, e.type === 'dir' ? TREE_KINDS : FILE_KINDS);
+  } catch {
+    return null;
+  }
+  return c.kind === 'lit' ? null : { id: c.id, repo: c.repo };
+}
+
 /** Give a decoded entry its content; its `cap` text is built only when someone reads it (the API, ls --json). */
 function attachContent(e: DirEntry, c: Content): void {
   Object.defineProperty(e, CONTENT, { value: c, enumerable: false });

@@ -48,6 +48,8 @@ export interface BlobReader {
    * once the last of them was read (src/repo/pack-cache.ts). Close the plan when done, also after a failure.
    */
   planReads?(kind: BlobKind, refs: readonly BlobRefLike[], signal?: AbortSignal): Promise<ReadPlanLike>;
+  /** Look up where blobs `ids` live at once, for reads about to come (Repository.locateAhead); an optimization only. */
+  locateAhead?(ids: readonly Uint8Array[], signal?: AbortSignal): Promise<void>;
   /** Give back a `pooled` blob's bytes once done with them (no view kept); others are ignored. */
   releaseBlob?(bytes: Uint8Array): void;
   /** Several blobs by range (`whole: false`), neighbours in a pack read as one range (src/repo/repository.ts). */

@@ -6,6 +6,6 @@ export * from './constants.ts';
 export type * from './types.ts';
 export { InvalidCapError, InvalidRecordError } from './errors.ts';
 export { base32Encode, base32Decode } from './base32.ts';
-export { formatCap, parseCap, capBody } from './text.ts';
+export { formatCap, parseCap, capBody, packKey } from './text.ts';
 export { toVerifyCap, toReadCap, storageIndexOf, packStorageIndex, pubKeyHashOf, mutablePublicKey } from './derive.ts';
 export { createMutableWriteCap, signRecord, verifyRecord, openRecord, type VerifiedRecord } from './mutable.ts';

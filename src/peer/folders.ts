@@ -144,7 +144,8 @@ function throttledSource(src: BlobSource, bytesPerSecond: number): BlobSource {
           return bytes;
         },
         releaseBlob: r.releaseBlob?.bind(r),
-        planReads: r.planReads?.bind(r)
+        planReads: r.planReads?.bind(r),
+        locateAhead: r.locateAhead?.bind(r)
       };
     }
   };
@@ -269,12 +270,16 @@ export async function createFolderService(init: FolderServiceInit) {
     if (memo.parts.size > TREE_PACKS_KEPT) treePacks.delete(reader);
     return out;
   };
+  // By cap object too: a tree part's entries share one, and formatCap (a checksum each) ran once per file restored.
+  const readerOf = new WeakMap<MutableReadCap, Repository>();
   const src: BlobSource = {
     reader(cap: MutableReadCap) {
+      const known = readerOf.get(cap);
+      if (known) return known;
       const text = formatCap(cap);
-      if (text === ownReadText) return repo;
-      let r = readers.get(text);
+      let r = text === ownReadText ? repo : readers.get(text);
       if (!r) readers.set(text, (r = new Repository({ packs, record: slotRecordStore(finder, text), readCap: cap, index: memoryIndex() })));
+      readerOf.set(cap, r);
       return r;
     }
   };

@@ -6,7 +6,7 @@
 // soon as the last of them was read, instead of staying until the cache is full. Restoring one 1 GiB file then
 // holds one or two packs, not four. A pack also read without a plan (a tree, a small file restored whole) stays
 // the least-recently-used way: other files may still need it.
-import { formatCap } from '../caps/index.ts';
+import { packKey } from '../caps/index.ts';
 import { BufferPool } from '../common/buffer-pool.ts';
 import { untilAborted } from '../common/wait.ts';
 import { PACK_CACHE_BYTES, PACK_CACHE_IDLE_MS, PACK_POOL_BYTES, PACK_POOL_IDLE_MS, PACK_TARGET_BYTES } from './constants.ts';
@@ -37,7 +37,7 @@ export class PackCache {
   private readonly store: PackStore;
   private readonly limit: number;
   private readonly pool: BufferPool;
-  /** Reads that plans still expect, per pack (formatCap key); absent = none. */
+  /** Reads that plans still expect, per pack (packKey); absent = none. */
   private readonly wanted = new Map<string, number>();
   constructor(store: PackStore, limit = PACK_CACHE_BYTES, pool = packPool) {
     this.store = store;
@@ -81,7 +81,7 @@ export class PackCache {
   }
 
   private entry(pack: PackCap): Cached {
-    const key = formatCap(pack);
+    const key = packKey(pack);
     let e = this.packs.get(key);
     if (e) {
       this.packs.delete(key); // re-insert: most recently used last
@@ -137,14 +137,14 @@ export class ReadPlan {
   }
 
   expect(pack: PackCap): void {
-    const key = formatCap(pack);
+    const key = packKey(pack);
     this.left.set(key, (this.left.get(key) ?? 0) + 1);
     this.adjust(key, 1, false);
   }
 
   /** One expected read of `pack` was made (a read it did not expect changes nothing). */
   took(pack: PackCap): void {
-    const key = formatCap(pack);
+    const key = packKey(pack);
     const n = this.left.get(key);
     if (!n) return;
     if (n > 1) this.left.set(key, n - 1);

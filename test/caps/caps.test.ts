@@ -5,6 +5,7 @@ import {
   base32Decode,
   base32Encode,
   formatCap,
+  packKey,
   parseCap,
   toVerifyCap,
   toReadCap,
@@ -208,4 +209,15 @@ test('mutable records: sign, verify, open; tampering and wrong keys refused', ()
   assert.throws(() => openRecord(mw, forged), InvalidRecordError);
   const empty = signRecord(mw, 0, new Uint8Array(0));
   assert.equal(openRecord(mw, empty).payload.length, 0);
+});
+
+test('packKey: the same for equal pack caps (other objects, a view of a bigger buffer), different when any field differs', () => {
+  const big = new Uint8Array(40);
+  big.set(pack.uebHash, 5);
+  assert.equal(packKey({ ...pack, uebHash: big.subarray(5, 37) }), packKey(pack));
+  assert.equal(packKey(parseCap(formatCap(pack)) as PackCap), packKey(pack));
+  const other = Uint8Array.from(pack.uebHash);
+  other[31] ^= 1;
+  const keys = [pack, { ...pack, uebHash: other }, { ...pack, k: 4 }, { ...pack, n: 11 }, { ...pack, size: pack.size + 1 }].map((p) => packKey(p));
+  assert.equal(new Set(keys).size, keys.length);
 });

@@ -486,3 +486,62 @@ test('planReads locates every chunk first: one unknown or of another kind fails 
   await assert.rejects(grid.repo.planReads('data', [d.ref, { id: randomBytes(32), key: d.ref.key }]), BlobNotFoundError);
   await assert.rejects(grid.repo.planReads('data', [d.ref, l.ref]), /a list blob, a data blob was expected/);
 });
+
+/** A real LevelDB index that counts its reads (getMany calls and ids asked). */
+async function countedIndex(name: string) {
+  const index = await openLocalIndex(join(work, name));
+  const reads = { calls: 0, ids: 0 };
+  const counted = Object.assign(Object.create(index) as typeof index, {
+    getMany(ids: string[]) {
+      reads.calls++;
+      reads.ids += ids.length;
+      return index.getMany(ids);
+    }
+  });
+  return { index: counted, reads };
+}
+
+test('locateAhead: the next locate of each id takes its location without reading the index; unknown ids are left to locate', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const saved = await grid.repo.saveBlobs('data', [randomBytes(3000), randomBytes(3000), randomBytes(3000)]);
+  await grid.repo.publish();
+  const { index, reads } = await countedIndex('ahead-index');
+  const reader = new Repository({ packs: grid.packs, record: grid.record, readCap: repoReadCap(grid.secret), index });
+  t.after(() => reader.close());
+  await reader.sync();
+  const unknown = randomBytes(32);
+  await reader.locateAhead([...saved.map((s) => s.ref.id), saved[0].ref.id, unknown]);
+  assert.deepEqual(reads, { calls: 1, ids: 4 }, 'one index read for all of them, each id asked once');
+  const again = await grid.repo.locateMany(saved.map((s) => hexOfId(s.ref.id)));
+  for (const [i, s] of saved.entries()) assert.deepEqual(await reader.locate(s.ref.id), again[i]);
+  assert.equal(reads.calls, 1, 'located from what was looked up ahead');
+  await reader.locate(saved[0].ref.id);
+  assert.equal(reads.calls, 2, 'taken once: the next locate reads the index again');
+  await assert.rejects(reader.locate(unknown), BlobNotFoundError);
+  // A location looked up ahead is forgotten with the cache (prune replaced the index).
+  await reader.locateAhead([saved[1].ref.id]);
+  reader.clearCache();
+  const before = reads.calls;
+  assert.equal((await reader.loadBlob('data', saved[1].ref)).length, 3000);
+  assert.equal(reads.calls, before + 1);
+});
+
+test("restore looks up a directory's blobs together: index reads per 1,024 entries, not one per file", async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const dir = join(work, 'ahead-src');
+  await mkdir(join(dir, 'sub'), { recursive: true });
+  for (let i = 0; i < 150; i++) await writeFile(join(dir, i % 2 ? 'sub' : '', `f${i}`), randomBytes(200 + i));
+  const b = await backup(dir, { repo: grid.repo, chunker: grid.chunker, time: Date.now() });
+  await grid.repo.publish();
+  const { index, reads } = await countedIndex('ahead-restore-index');
+  const reader = new Repository({ packs: grid.packs, record: grid.record, readCap: repoReadCap(grid.secret), index });
+  t.after(() => reader.close());
+  const out = join(work, 'ahead-out');
+  await restore(b.snapshotCap, out, { src: { reader: () => reader } });
+  assert.deepEqual(await describeTree(out), await describeTree(dir));
+  // The snapshot, its root tree and the look-ahead of each directory (and a first sync's miss): a handful, where
+  // one read per file made 150 more.
+  assert.ok(reads.calls <= 10, `index reads: ${reads.calls}`);
+});
