@@ -1,4 +1,4 @@
-// `node bench/index.ts backup [--json] [--quick] [--tree PATH] [--tree2 PATH] [--file-size 1GiB] [--samples N] [--only tree|file] [--fresh-only] [--restic PATH]`:
+// `node bench/index.ts backup [--json] [--quick] [--tree PATH] [--tree2 PATH] [--file-size 1GiB] [--samples N] [--only tree|file] [--fresh-only] [--restic PATH] [--restore-to DIR]`:
 // backup (first), backup again with nothing changed, and restore of the latest snapshot, for a real tree
 // (default /usr/share) and for one random file (default 1 GiB), by p2pbackup into a local swarm (5 storage
 // peers + the client daemon, one process each, loopback, 3-of-5, happy 4) and by restic (the Debian package)
@@ -14,6 +14,11 @@
 //   "backup-held" backs up a second dataset into the same swarm / repository: for the tree, --tree2 (default
 //   /usr/include; --quick /usr/share/i18n), for the file, a second random file of the same size (nothing in
 //   common with the first). Its files / MB columns are the second dataset's.
+// - --restore-to DIR: both tools restore into new dirs under DIR instead of beside their repository (e.g. a tmpfs:
+//   `mount -t tmpfs -o size=8g tmpfs /mnt/rt`). On this machine's ext4 disk, file creation slows with every tree
+//   restored and deleted before (the inode allocator's recently_deleted checks): restic's /usr/share restore took
+//   10.6, 12.1, 15.0 and 17.4 s in four runs of one afternoon, and our client's kernel time 3-4 s into a tmpfs
+//   against 15-18 s on that disk. A tmpfs keeps the restore rows comparable from run to run.
 // - Page cache: before the first sample the bench reads every file of the dataset once (that walk also gives
 //   the expected file count and bytes), so both tools read their input from the page cache; in addition the
 //   order alternates per sample (sample 1: restic first, sample 2: p2pbackup first, ...). Restores are not
@@ -233,6 +238,11 @@ export async function measureOp<T>(
   return { r, m: { seconds, peakRssMB: after[0].peakRssMB, peerPeakRssMB: Math.max(...peerRssMB), peerRssMB, cpuSeconds, clientCpuSeconds } };
 }
 
+/** --restore-to: where restores go (null: beside each tool's repository, under the bench's own dir). */
+let restoreRoot: string | null = null;
+/** A new dir to restore into, named after the run (`sub`) and the op. */
+const restoreTarget = (beside: string, sub: string, name: string) => (restoreRoot ? join(restoreRoot, `${sub}-${name}`) : join(beside, name));
+
 async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { cumulativeRss: boolean }, held: Held | null): Promise<Results> {
   const swarm = await scope.startSwarm(sub, PEERS);
   const home = join(scope.dir, sub);
@@ -265,9 +275,9 @@ async function runOurs(scope: BenchScope, ds: Dataset, sub: string, flagsOut: { 
       res[op] = { ...rs.m, ...(await verifyRestore('p2pbackup', ds, target)) };
       await scope.discard(target); // kept until the bench ends (README: a mass delete slows the next file creation)
     };
-    await restoreInto('restore', join(home, 'restored'));
+    await restoreInto('restore', restoreTarget(home, sub, 'restored'));
     if (held) {
-      await restoreInto('restore-again', join(home, 'restored-again'));
+      await restoreInto('restore-again', restoreTarget(home, sub, 'restored-again'));
       if (held.second) {
         const b3 = await measure(() => backupOnce(held.second!.path));
         res['backup-held'] = { ...b3.m, files: checkBackup('backup-held', b3.r, held.second), bytes: b3.r.lastStats.bytesTotal };
@@ -394,9 +404,9 @@ export async function runRestic(scope: BenchScope, restic: string, gnuTime: bool
       res[op] = { seconds: r.seconds, peakRssMB: r.peakRssMB, cpuSeconds: r.cpuSeconds, ...(await verifyRestore('restic', ds, target)) };
       await scope.discard(target); // kept until the bench ends (README: a mass delete slows the next file creation)
     };
-    await restoreInto('restore', join(dir, 'restored'));
+    await restoreInto('restore', restoreTarget(dir, sub, 'restored'));
     if (held) {
-      await restoreInto('restore-again', join(dir, 'restored-again'));
+      await restoreInto('restore-again', restoreTarget(dir, sub, 'restored-again'));
       // After restore-again, which restores "latest".
       if (held.second) await backupAs('backup-held', held.second);
     }
@@ -428,6 +438,8 @@ export async function run(argv: string[]): Promise<void> {
   // The rows on a swarm that holds data (restore-again, backup-held) unless --fresh-only; the tree's second
   // dataset only if it is a directory here.
   const heldRows = !flags.rest.includes('--fresh-only');
+  restoreRoot = flags.rest.includes('--restore-to') ? resolve(arg(flags.rest, '--restore-to', '')) : null;
+  if (restoreRoot) await mkdir(restoreRoot, { recursive: true });
   let tree2: string | null = resolve(arg(flags.rest, '--tree2', flags.quick ? '/usr/share/i18n' : '/usr/include'));
   const isDir = await lstat(tree2).then(
     (st) => st.isDirectory(),
@@ -580,6 +592,11 @@ export async function run(argv: string[]): Promise<void> {
   );
   out(
     "CPU s = user+sys (ours: client + 5 peers; client CPU = the client process alone, the rest is the peers'). ours/restic = wall time ratio (target: <= 1)."
+  );
+  out(
+    restoreRoot
+      ? `Restores (both tools) into new dirs under ${restoreRoot} (--restore-to).`
+      : 'Restores (both tools) into new dirs beside their repository (bench dir).'
   );
   if (heldRows)
     out(
