@@ -19,6 +19,7 @@ import {
   RepoLockedError
 } from '../../src/repo/index.ts';
 import { plainPool } from '../../src/repo/repository.ts';
+import { LOCATE_AHEAD_MAX } from '../../src/repo/constants.ts';
 import { createMutableWriteCap, formatCap, toReadCap } from '../../src/caps/index.ts';
 import { createGrid } from '../backup/grid.ts';
 import { describeTree } from '../backup/tree.ts';
@@ -513,6 +514,8 @@ test('locateAhead: the next locate of each id takes its location without reading
   const unknown = randomBytes(32);
   await reader.locateAhead([...saved.map((s) => s.ref.id), saved[0].ref.id, unknown]);
   assert.deepEqual(reads, { calls: 1, ids: 4 }, 'one index read for all of them, each id asked once');
+  await reader.locateAhead(saved.map((s) => s.ref.id));
+  assert.deepEqual(reads, { calls: 1, ids: 4 }, 'ids already looked up are not asked again');
   const again = await grid.repo.locateMany(saved.map((s) => hexOfId(s.ref.id)));
   for (const [i, s] of saved.entries()) assert.deepEqual(await reader.locate(s.ref.id), again[i]);
   assert.equal(reads.calls, 1, 'located from what was looked up ahead');
@@ -531,17 +534,43 @@ test("restore looks up a directory's blobs together: index reads per 1,024 entri
   const grid = await createGrid();
   t.after(() => grid.close());
   const dir = join(work, 'ahead-src');
-  await mkdir(join(dir, 'sub'), { recursive: true });
-  for (let i = 0; i < 150; i++) await writeFile(join(dir, i % 2 ? 'sub' : '', `f${i}`), randomBytes(200 + i));
+  const DIRS = 12;
+  for (let d = 0; d < DIRS; d++) {
+    await mkdir(join(dir, `d${d}`), { recursive: true });
+    // Files in packs, and one inline (its content is in the tree: nothing to look up, and it must not spoil the rest).
+    for (let i = 0; i < 12; i++) await writeFile(join(dir, `d${d}`, `f${i}`), randomBytes(200 + i));
+    await writeFile(join(dir, `d${d}`, 'tiny'), 'inline');
+  }
   const b = await backup(dir, { repo: grid.repo, chunker: grid.chunker, time: Date.now() });
   await grid.repo.publish();
   const { index, reads } = await countedIndex('ahead-restore-index');
   const reader = new Repository({ packs: grid.packs, record: grid.record, readCap: repoReadCap(grid.secret), index });
   t.after(() => reader.close());
   const out = join(work, 'ahead-out');
-  await restore(b.snapshotCap, out, { src: { reader: () => reader } });
+  // The daemon's source makes a reader from the cap (src/peer/folders.ts): none for a cap that is not there.
+  await restore(b.snapshotCap, out, { src: { reader: (repo) => (repo ? reader : assert.fail('a reader asked for no repository')) } });
   assert.deepEqual(await describeTree(out), await describeTree(dir));
-  // The snapshot, its root tree and the look-ahead of each directory (and a first sync's miss): a handful, where
-  // one read per file made 150 more.
-  assert.ok(reads.calls <= 10, `index reads: ${reads.calls}`);
+  // One look-ahead per directory (which also finds its subdirectories' trees), and the snapshot, the root tree
+  // and a first sync's miss: one read per file (or per directory) would make DIRS x 12 (or DIRS) more.
+  assert.ok(reads.calls <= DIRS + 1 + 4, `index reads: ${reads.calls}`);
+});
+
+test('locateAhead keeps at most LOCATE_AHEAD_MAX locations, the oldest going first', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const saved = await grid.repo.saveBlobs(
+    'data',
+    Array.from({ length: LOCATE_AHEAD_MAX + 1 }, (_, i) => new TextEncoder().encode(`blob ${i}`))
+  );
+  await grid.repo.publish();
+  const { index, reads } = await countedIndex('ahead-bound-index');
+  const reader = new Repository({ packs: grid.packs, record: grid.record, readCap: repoReadCap(grid.secret), index });
+  t.after(() => reader.close());
+  await reader.sync();
+  await reader.locateAhead(saved.map((s) => s.ref.id));
+  const before = reads.calls;
+  await reader.locate(saved.at(-1)!.ref.id);
+  assert.equal(reads.calls, before, 'the newest is kept');
+  await reader.locate(saved[0].ref.id);
+  assert.equal(reads.calls, before + 1, 'the oldest went to make room');
 });
