@@ -92,8 +92,7 @@ export function capBody(cap: Cap): Uint8Array {
 
 /**
  * A pack cap's identity as a short string, for maps and sets: every field, hex and decimal, without formatCap's
- * base32 and checksum (a tagged SHA-256 per call: a restore keyed its pack cache by formatCap, once per blob read,
- * about 1 s of a /usr/share restore's main thread). Not a cap: never parse it, never show it.
+ * base32 and checksum (a tagged SHA-256 per call: a restore keyed its pack cache by formatCap, once per blob read). Not a cap: never parse it, never show it.
  */
 export function packKey(cap: PackCap): string {
   return `${Buffer.from(cap.uebHash.buffer, cap.uebHash.byteOffset, cap.uebHash.byteLength).toString('hex')}.${cap.k}.${cap.n}.${cap.size}`;

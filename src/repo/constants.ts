@@ -47,13 +47,13 @@ export const LOCK_STALE_MS = 30 * 60_000;
 export const LOCK_REFRESH_MS = 5 * 60_000;
 /** Packs kept in memory for reading blobs (restore, ls, diff): 64 MiB, least recently used out first. */
 export const PACK_CACHE_BYTES = 64 << 20;
-/**
- * Locations looked up ahead of their reads (Repository.locateAhead: a restore names a directory's blobs at once)
- * and not read yet, at most; the oldest go first. Each is an index entry's worth (~200 bytes with its pack cap).
- */
-export const LOCATE_AHEAD_MAX = 16_384;
 /** A cached pack nobody read for this long is dropped: ms. */
 export const PACK_CACHE_IDLE_MS = 30_000;
+/**
+ * Locations looked up ahead of their reads (Repository.locateAhead: a restore names a directory's blobs at once)
+ * and not read yet, at most; the oldest go first. Each holds one index entry (its pack cap included).
+ */
+export const LOCATE_AHEAD_MAX = 16_384;
 /**
  * Pack buffers (and pooled plaintexts) kept for reuse once their packs are dropped (src/common/buffer-pool.ts):
  * one full pack's, 16 MiB at most. A restore drops a big file's packs one at a time as it reads them (ReadPlan),

@@ -76,7 +76,7 @@ export interface RepoStats {
   packBytes: number;
 }
 
-/** Blob plaintexts loaded `pooled` and given back by releaseBlob (a restore's chunks once written): 32 MiB at most. */
+/** Blob plaintexts loaded `pooled` and given back by releaseBlob (a restore's chunks once written): PACK_POOL_BYTES at most. */
 export const plainPool = new BufferPool({ maxBytes: PACK_POOL_BYTES, idleMs: PACK_POOL_IDLE_MS });
 
 /** `loc`, checked to be a `kind` blob inside its pack (the index is local, but built from what peers served). */
@@ -419,8 +419,8 @@ export class Repository {
   /**
    * Look up where the blobs `ids` live, LOCATE_BATCH at a time, for reads about to come: each one's next locate
    * (loadBlob) takes its location from here instead of reading the index alone. A restore names a directory's
-   * files at once; one index read per file was a fifth of a /usr/share restore's main thread (classic-level's
-   * getMany, ~80 µs a call). Ids the index does not know are left to locate (which syncs once and names the
+   * files at once; one index read per file (classic-level's getMany, a thread-pool round trip each) was the main
+   * thread's largest cost in a CPU profile of a /usr/share restore. Ids the index does not know are left to locate (which syncs once and names the
    * error for that file alone); kept locations are bounded (LOCATE_AHEAD_MAX, oldest out) and dropped when a
    * sync finds the index replaced.
    */
