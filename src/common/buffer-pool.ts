@@ -3,7 +3,21 @@
 // every buffer is fresh memory: its pages fault in one by one (a daemon's buffers of 1 MiB and more are their own
 // mappings, DAEMON_ENV), and every 64 MiB or so of new ArrayBuffer memory makes V8 run a full mark-compact
 // to find what it can free. The pool keeps at most `maxBytes` and lets everything go once unused for `idleMs`,
-// so an idle daemon holds none of it.
+// so an idle daemon holds none of it; releaseAllPools lets every pool's kept buffers go at once (a daemon whose
+// operations are over: src/common/idle-gc.ts).
+
+/** Every pool made, weakly (a test's pools go with the test). */
+const pools = new Set<WeakRef<BufferPool>>();
+
+/** Let go of what every pool keeps (buffers in use are not the pools': they come back later as usual). */
+export function releaseAllPools(): void {
+  for (const r of pools) {
+    const p = r.deref();
+    if (p) p.clear();
+    else pools.delete(r);
+  }
+}
+
 export class BufferPool {
   private free: ArrayBuffer[] = [];
   /** Buffers this pool made: only those are taken back (a stranger's buffer may still be in use elsewhere). */
@@ -19,6 +33,7 @@ export class BufferPool {
     this.maxBytes = o.maxBytes;
     this.idleMs = o.idleMs;
     this.unit = o.unit ?? 1 << 20;
+    pools.add(new WeakRef(this));
   }
 
   /** Bytes of the buffers this pool allocated so far (a take served by a kept buffer allocates none). */

@@ -44,7 +44,14 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
   const token = (await readFile(paths.apiToken, 'utf8')).trim();
   const peer = await createPeer({ home, config, log, readOnly: o.readOnly });
   await peer.startServices();
-  const idleGc = startIdleGc({ onCollect: (before, after) => log.debug({ before, after }, 'idle: buffers of the last transfer collected') });
+  const idleGc = startIdleGc({
+    busy: () => peer.operations().some((op) => op.state === 'running'),
+    onCollect: (before, after, why) => log.debug({ before, after, why }, 'idle: buffers of the last transfer collected')
+  });
+  // The last running operation ended: give memory back now rather than at the next idle checks.
+  peer.subscribe((e) => {
+    if (e.type === 'operation:end') idleGc.workEnded();
+  });
   const app = await createApp({ peer, token, allowedRoots: allowedRoots(config) });
   await app.listen({ host: config.api.host, port: config.api.port });
   const addr = app.server.address();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BufferPool } from '../../src/common/buffer-pool.ts';
+import { BufferPool, releaseAllPools } from '../../src/common/buffer-pool.ts';
 import { packPool } from '../../src/repo/pack-cache.ts';
 
 const KiB = 1024;
@@ -151,4 +151,22 @@ test('making room lets go of no more than needed, the smallest first, and never 
   const all = whole.take(256 * KiB);
   whole.give(all); // exactly maxBytes: kept
   assert.equal(whole.bytesHeld, 256 * KiB);
+});
+
+test('releaseAllPools lets every pool keep nothing; buffers still in use come back to their pool as before', () => {
+  const p = new BufferPool({ maxBytes: 1 << 20, idleMs: 60_000, unit: 64 * KiB });
+  const q = new BufferPool({ maxBytes: 1 << 20, idleMs: 60_000, unit: 64 * KiB });
+  const a = p.take(64 * KiB);
+  const b = q.take(64 * KiB);
+  const inUse = p.take(64 * KiB);
+  p.give(a);
+  q.give(b);
+  assert.equal(p.bytesHeld + q.bytesHeld, 128 * KiB);
+  releaseAllPools();
+  assert.equal(p.bytesHeld, 0);
+  assert.equal(q.bytesHeld, 0);
+  assert.equal(p.buffersHeld + q.buffersHeld, 0);
+  p.give(inUse);
+  assert.equal(p.bytesHeld, 64 * KiB, 'a buffer taken before the release is still one of the pool');
+  assert.equal(p.take(64 * KiB).buffer, inUse.buffer);
 });

@@ -1,7 +1,9 @@
 // The idle collection: when it decides to collect, and that the collection it asks for frees dead buffers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullGc, idleGcStep, IDLE_GC_MIN_BYTES, type IdleGcState } from '../../src/common/idle-gc.ts';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { BufferPool } from '../../src/common/buffer-pool.ts';
+import { fullGc, idleGcStep, IDLE_GC_MIN_BYTES, startIdleGc, type IdleGcState } from '../../src/common/idle-gc.ts';
 
 test('idleGcStep: collects once buffers grew past the floor and stopped moving; never while they move, never below the threshold', () => {
   const M = IDLE_GC_MIN_BYTES;
@@ -34,4 +36,56 @@ test('fullGc frees ArrayBuffers nothing references any more', async () => {
   // V8 sweeps dead ArrayBuffers' memory on a background thread after the collection.
   for (let i = 0; i < 40 && process.memoryUsage().arrayBuffers - base > 16 << 20; i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(process.memoryUsage().arrayBuffers - base <= 16 << 20, `freed: ${process.memoryUsage().arrayBuffers - base} bytes left above the start`);
+});
+
+/** Old-generation bytes V8 holds beyond what is in use (pages kept after a collection). */
+const oldSlack = () => {
+  const s = getHeapSpaceStatistics().find((x) => x.space_name === 'old_space')!;
+  return s.space_size - s.space_used_size;
+};
+
+test('fullGc compacts the heap: the old generation gives back the pages of objects that died there', () => {
+  const gc = fullGc()!;
+  gc();
+  // ~40 MiB of small objects that live long enough to be promoted, then die together, leaving holes between
+  // survivors (every 64th kept) that only a compaction frees page by page.
+  let live: unknown[][] | null = [];
+  for (let i = 0; i < 16; i++) {
+    live.push(Array.from({ length: 65_536 }, (_, j) => ({ i, j, s: 'x'.repeat(8) + j })));
+    if (i % 4 === 3) gc(); // promoted
+  }
+  const kept = live.map((a) => a.filter((_, j) => j % 64 === 0));
+  live = null;
+  gc();
+  const slack = oldSlack();
+  assert.ok(kept.length === 16);
+  assert.ok(slack < 8 << 20, `old space keeps ${(slack / 1048576).toFixed(1)} MiB it does not use`);
+});
+
+test('workEnded: once no operation runs, the pools let go and one collection runs; never while one runs', async () => {
+  const pool = new BufferPool({ maxBytes: 4 << 20, idleMs: 60_000 });
+  let busy = true;
+  const collected: string[] = [];
+  const idle = startIdleGc({ checkMs: 3_600_000, busy: () => busy, onCollect: (_b, _a, why) => collected.push(why) });
+  try {
+    pool.give(pool.take(1 << 20));
+    idle.workEnded();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(collected, [], 'an operation still runs: nothing collected');
+    assert.equal(pool.bytesHeld, 1 << 20, 'and the pool keeps its buffer');
+    busy = false;
+    idle.workEnded();
+    idle.workEnded(); // two ends in one turn: one collection
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(collected, ['work ended']);
+    assert.equal(pool.bytesHeld, 0);
+    idle.stop();
+    idle.workEnded();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(collected, ['work ended'], 'stopped: no more collections');
+  } finally {
+    idle.stop();
+  }
 });
