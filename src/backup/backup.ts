@@ -10,8 +10,10 @@
 //    stored under it. After the last byte the file is checked again (size, mtime, ctime): a file that changed while
 //    read is read once more, and skipped with FileChangedError if it changes again; it is never stored as a mix.
 //    Read trouble goes to `onItemError` and the file is left out; anything else (the store failing) aborts.
-// 3. Trees are built bottom-up, one height at a time, once their children are known; a tree whose bytes the
-//    repository holds already (same id) is not stored again.
+// 3. A directory's tree is stored as soon as its files' entries and its subdirectories' references are known
+//    (post-order, during the walk; directories completed in one turn of the event loop in one call), and its
+//    entries are then let go: only its reference stays. A tree whose bytes the repository holds already (same id)
+//    is not stored again. A subtree's trees are thus stored together, where a restore's walk reads them.
 // 4. The snapshot object names the root tree; every pack is stored (flush) before the snapshot cap is returned.
 //    Moving the folder head is the caller's step (`commitSnapshot`).
 import { hostname } from 'node:os';
@@ -306,12 +308,23 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     });
   };
 
-  /** Every file's entry promise, for the final wait (each also aborts the run on a fatal error). */
-  const allFiles: Promise<TreeEntry | null>[] = [];
+  /**
+   * Files whose entry is not known yet, for the final wait (settled ones leave: their entries belong to their
+   * directory's tree only), and the first fatal error of one (it also aborts the run).
+   */
+  const pendingFiles = new Set<Promise<unknown>>();
+  let fileFailure: { err: unknown } | undefined;
   const addFile = (node: DirNode, p: Promise<TreeEntry | null>) => {
-    p.catch((err) => ac.abort(err)); // fatal: stop the rest, and they throw this same error
+    const settled = p.then(
+      () => {},
+      (err) => {
+        fileFailure ??= { err };
+        ac.abort(err); // fatal: stop the rest, and they throw this same error
+      }
+    );
+    pendingFiles.add(settled);
+    void settled.then(() => pendingFiles.delete(settled));
     node.files.push(p);
-    allFiles.push(p);
   };
   /**
    * Each stored file's "its packs are in the swarm, and the cache knows it" (a failure is fatal as above). The
@@ -387,7 +400,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     } catch (err) {
       await itemError(join(abs, IGNORE_FILE), new FileReadError(join(abs, IGNORE_FILE), err));
     }
-    const node: DirNode = { abs, entries: [], files: [], subdirs: [], height: 0 };
+    const node: DirNode = { abs, entries: [], files: [], subdirs: [] };
     const kids: { name: string; abs: string; rel: string; st: BigIntStats }[] = [];
     for (const name of names) {
       const childAbs = join(abs, name);
@@ -418,8 +431,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         if (batch.length) await storeBatch(); // keep pack order = name order (restore reads in that order)
         const child = await walkDir(childAbs, childRel, rules);
         if (child !== null) {
-          node.subdirs.push({ entry: { name, type: 'dir', mode: modeOf(st), mtimeNs: st.mtimeNs.toString() }, node: child });
-          node.height = Math.max(node.height, child.height + 1);
+          node.subdirs.push({ entry: { name, type: 'dir', mode: modeOf(st), mtimeNs: st.mtimeNs.toString() }, ref: child.ref! });
         }
       } else if (isExcluded(rules, childRel, false)) {
         excluded(childAbs, 'pattern');
@@ -510,42 +522,65 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       }
     }
     if (batch.length) await storeBatch();
+    node.ref = completeDir(node);
+    node.ref.catch(() => {}); // its parent's (or, for the root, finish's) wait reports it
     return node;
   };
 
-  // Phase 2: trees bottom-up, one height at a time (a parent needs its children's references).
-  const storeDirs = async (root: DirNode): Promise<string> => {
-    const levels: DirNode[][] = [];
-    const collect = (n: DirNode) => {
-      for (const s of n.subdirs) collect(s.node);
-      (levels[n.height] ??= []).push(n);
-    };
-    collect(root);
-    for (const level of levels) {
-      if (!level) continue;
-      stats.dirs += level.length;
-      for (let i = 0; i < level.length; i += TREE_BATCH) {
+  // Phase 2, during the walk: a directory's tree once its children are known (a parent needs their references).
+  // While the walk runs, complete directories wait until TREE_BATCH of them are ready (nothing waits for their
+  // references but their parents, which complete after them); after it, each turn's are stored at once.
+  /** Directories complete and not stored yet. */
+  const ready: { node: DirNode; resolve: (ref: string) => void; reject: (err: unknown) => void }[] = [];
+  let readyScheduled = false;
+  let walking = true;
+  /** storeTrees calls running (an aborted walk waits for them before it reports). */
+  const treeStores = new Set<Promise<void>>();
+  const storeReady = () => {
+    readyScheduled = false;
+    while (ready.length) {
+      const items = ready.splice(0, TREE_BATCH);
+      const p = (async () => {
         signal.throwIfAborted();
-        const nodes = level.slice(i, i + TREE_BATCH);
-        for (const node of nodes) for (const s of node.subdirs) node.entries.push({ ...s.entry, ref: s.node.ref! });
         const rs = await storeTrees(
           repo,
-          nodes.map((n) => n.entries),
+          items.map((i) => i.node.entries),
           signal
         );
-        for (const [j, node] of nodes.entries()) {
+        stats.dirs += items.length;
+        for (const [j, { node, resolve }] of items.entries()) {
           const r = rs[j];
-          node.ref = r.ref;
           if (r.isNew) stats.blobsNew++;
           else {
             stats.dirsReused++;
             stats.blobsKnown++;
           }
           o.onProgress?.({ type: 'backup:backup:dir', path: node.abs, status: r.isNew ? 'uploaded' : 'reused' });
+          resolve(r.ref);
         }
-      }
+      })().catch((err) => {
+        for (const i of items) i.reject(err);
+      });
+      treeStores.add(p);
+      void p.then(() => treeStores.delete(p));
     }
-    return root.ref!;
+  };
+  const completeDir = async (node: DirNode): Promise<string> => {
+    for (const e of await Promise.all(node.files)) if (e) node.entries.push(e);
+    const refs = await Promise.all(node.subdirs.map((s) => s.ref));
+    node.subdirs.forEach((s, i) => node.entries.push({ ...s.entry, ref: refs[i] }));
+    node.files = [];
+    node.subdirs = [];
+    const ref = await new Promise<string>((resolve, reject) => {
+      ready.push({ node, resolve, reject });
+      if (ready.length >= TREE_BATCH) storeReady();
+      else if (!walking && !readyScheduled) {
+        readyScheduled = true;
+        setImmediate(storeReady);
+      }
+    });
+    node.entries = []; // stored: only the reference is kept
+    return ref;
   };
 
   try {
@@ -553,11 +588,16 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     let rootNode: DirNode | null;
     try {
       rootNode = await walkDir(rootAbs, '', baseRules);
+      walking = false;
+      storeReady();
       await checkHeld();
     } catch (err) {
+      walking = false;
+      storeReady(); // what waits is let go (the aborted signal rejects it)
       for (const u of unverified.splice(0)) u.reject(err);
       ac.abort(err); // the files in flight stop; wait for them before reporting
-      await Promise.allSettled(allFiles);
+      await Promise.allSettled([...pendingFiles]);
+      await Promise.allSettled([...treeStores]);
       await Promise.allSettled(durable);
       throw err;
     }
@@ -583,18 +623,9 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   /** After the walk: every file's entry, the trees, the snapshot, then one flush for all their packs. */
   async function finish(rootNode: DirNode): Promise<{ snapshotCap: string; root: string; snapshot: Snapshot }> {
     await Promise.all(chunking); // every chunk queued (a failure surfaces through its file's promise below)
-    const settled = await Promise.allSettled(allFiles);
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-    const place = async (n: DirNode): Promise<void> => {
-      for (const f of n.files) {
-        const e = await f;
-        if (e) n.entries.push(e);
-      }
-      for (const s of n.subdirs) await place(s.node);
-    };
-    await place(rootNode);
-    const rootRef = await storeDirs(rootNode);
+    await Promise.allSettled([...pendingFiles]);
+    if (fileFailure) throw fileFailure.err;
+    const rootRef = await rootNode.ref!;
     const root = capOf(repo.readCap, decodeRefStrict(rootRef));
     const snapshot: Snapshot = {
       root,
@@ -636,14 +667,13 @@ function refId(r: string): Uint8Array | null {
 
 interface DirNode {
   abs: string;
-  /** Symlinks at first; files and subdirectories once their content is known. */
+  /** Symlinks at first; files and subdirectories once their content is known; none once the tree is stored. */
   entries: TreeEntry[];
   files: Promise<TreeEntry | null>[];
-  /** Subdirectory entries without their reference, which is `node.ref` once stored. */
-  subdirs: { entry: TreeEntry; node: DirNode }[];
-  /** 0 for a directory without subdirectories; parents are stored after every child. */
-  height: number;
-  ref?: string;
+  /** Subdirectory entries without their reference, and the reference once their tree is stored. */
+  subdirs: { entry: TreeEntry; ref: Promise<string> }[];
+  /** Its tree's reference once stored (set when the walk of the directory is done). */
+  ref?: Promise<string>;
 }
 
 /** A small file read whole under one stat (the file did not change while it was read), or why it could not be. */

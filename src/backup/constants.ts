@@ -6,7 +6,7 @@ export const OBJECT_VERSION = 2;
 export const OBJECT_KINDS = { tree: 'tree', snapshot: 'snapshot', head: 'head' } as const;
 /** A directory's tree is cut into parts of about this much JSON (each one blob): 4 MiB, about 25,000 entries. */
 export const TREE_PART_BYTES = 4 << 20;
-/** Directories of one height stored per call (storeTrees: one index read for all of them; one progress event each after). */
+/** Complete directories stored per call during the walk (storeTrees: one index read for all of them; one progress event each after). */
 export const TREE_BATCH = 512;
 /** Cached files whose content the repository is asked about at once (backup.ts: one index read for all). */
 export const HELD_BATCH = 4096;

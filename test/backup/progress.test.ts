@@ -2,7 +2,8 @@
 // callers; the scan thread's totals match what the backup stores, under the same exclude rules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { TREE_BATCH } from '../../src/backup/constants.ts';
 import { join } from 'node:path';
 import { createMeter, statusOf } from '../../src/backup/progress.ts';
 import { scanTree, startScan } from '../../src/backup/scan.ts';
@@ -107,4 +108,31 @@ test('the scan counts what the backup stores (excludes, ignore files, exclude-if
   await restore(r.snapshotCap, join(tmp.dir, 'out-a'), { src: src2, path: 'a/b', onProgress: (e) => sub.push(e) });
   const sl = sub.filter((e) => e.type === 'backup:restore:status').at(-1) as any;
   assert.deepEqual([sl.files, sl.totalFiles, sl.totalBytes], [1, 1, 300_000], 'a path: the totals of what the walk found');
+});
+
+test('trees are stored during the walk, TREE_BATCH directories at a time, not all after it', async (t) => {
+  const tmp = await tempDir('p2pb-trees-');
+  t.after(() => tmp.cleanup());
+  const src = join(tmp.dir, 'many');
+  const dirs = TREE_BATCH * 2 + 100;
+  for (let i = 0; i < dirs; i++) {
+    const d = join(src, `d${String(i).padStart(4, '0')}`);
+    await mkdir(d, { recursive: true });
+    await writeFile(join(d, 'f.txt'), `file ${i} `.repeat(20)); // stored in a pack, not in its entry
+  }
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const events: BackupProgress[] = [];
+  const r = await backup(src, { repo: grid.repo, chunker: grid.chunker, onProgress: (e) => events.push(e) });
+  assert.equal(r.stats.dirs, dirs + 1);
+  assert.equal(events.filter((e) => e.type === 'backup:backup:dir').length, dirs + 1);
+  const firstTree = events.findIndex((e) => e.type === 'backup:backup:dir');
+  const lastFile = events.findLastIndex((e) => e.type === 'backup:backup:file');
+  assert.ok(firstTree >= 0 && firstTree < lastFile, `the first trees were stored before the walk read its last file (${firstTree} / ${lastFile})`);
+  const out = join(tmp.dir, 'out');
+  await restore(r.snapshotCap, out, { src: grid.src });
+  for (const i of [0, TREE_BATCH, dirs - 1]) {
+    const name = `d${String(i).padStart(4, '0')}`;
+    assert.equal(await readFile(join(out, name, 'f.txt'), 'utf8'), `file ${i} `.repeat(20));
+  }
 });
