@@ -4,8 +4,8 @@
 // IDLE_GC_CHECK_MS: when ArrayBuffer memory has grown IDLE_GC_MIN_BYTES past what the last collection left and did
 // not move since the last check (no transfer running), it collects once. Idle, nothing grows: no collection runs.
 // When the daemon's last running operation ends (workEnded), it does not wait for those checks: the buffer pools
-// let go of what they keep and it collects at once, so what comes next (a restore, or hours idle) starts from
-// what the daemon needs, not from the peak of its last backup.
+// let go of what they keep and it collects at once, before the operation answers, so what comes next (a restore,
+// or hours idle) starts from what the daemon needs, not from the peak of its last backup.
 // Each collection is V8's "last resort" one (what an embedder's low-memory notification runs): a full collection
 // that also compacts the heap and gives its free pages back. A plain full collection frees the same objects but
 // keeps the pages: after a /usr/share backup (client daemon, 5-peer loopback swarm) it left the old generation at
@@ -53,7 +53,12 @@ export function fullGc(): (() => void) | null {
 }
 
 export interface IdleGc {
-  /** An operation ended: if none is running (`busy()` false), release the buffer pools and collect, after this turn. */
+  /**
+   * An operation ended: if none is running (`busy()` false), release the buffer pools and collect, now. Called
+   * before the operation answers its caller, so the operation that left the garbage pays for its collection, not
+   * the next one (run back to back, an unchanged re-backup of /usr/share took 0.35 s more, about 2.3 s against
+   * 1.9, when this ran after the answer).
+   */
   workEnded(): void;
   stop(): void;
 }
@@ -79,23 +84,16 @@ export function startIdleGc(
     if (idleGcStep(s, arrayBuffers(), o.minBytes)) collect('idle');
   }, o.checkMs ?? IDLE_GC_CHECK_MS);
   timer.unref();
-  let pending: NodeJS.Immediate | undefined;
   let stopped = false;
   return {
     workEnded() {
-      if (pending || stopped) return;
-      // After this turn: the operation's caller gets its answer first.
-      pending = setImmediate(() => {
-        pending = undefined;
-        if (stopped || o.busy?.()) return;
-        releaseAllPools();
-        collect('work ended');
-      });
+      if (stopped || o.busy?.()) return;
+      releaseAllPools();
+      collect('work ended');
     },
     stop() {
       stopped = true;
       clearInterval(timer);
-      if (pending) clearImmediate(pending);
     }
   };
 }
