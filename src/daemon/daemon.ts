@@ -46,11 +46,11 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
   await peer.startServices();
   const idleGc = startIdleGc({
     busy: () => peer.operations().some((op) => op.state === 'running'),
-    onCollect: (before, after, why) => log.debug({ before, after, why }, 'idle: buffers of the last transfer collected')
+    onCollect: (before, after, why, ms) => log.debug({ before, after, why, ms: Math.round(ms) }, 'idle: buffers of the last transfer collected')
   });
   // The last running operation ended: give memory back now rather than at the next idle checks.
   peer.subscribe((e) => {
-    if (e.type === 'operation:end') idleGc.workEnded();
+    if (e.type === 'operation:end') log.debug({ memory: idleGc.workEnded() }, 'work ended');
   });
   const app = await createApp({ peer, token, allowedRoots: allowedRoots(config) });
   await app.listen({ host: config.api.host, port: config.api.port });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { BufferPool } from '../../src/common/buffer-pool.ts';
-import { fullGc, idleGcStep, IDLE_GC_MIN_BYTES, startIdleGc, type IdleGcState } from '../../src/common/idle-gc.ts';
+import { fullGc, idleGcStep, IDLE_GC_MIN_BYTES, startIdleGc, WORK_GC_MIN_BYTES, type IdleGcState } from '../../src/common/idle-gc.ts';
 
 test('idleGcStep: collects once buffers grew past the floor and stopped moving; never while they move, never below the threshold', () => {
   const M = IDLE_GC_MIN_BYTES;
@@ -66,20 +66,42 @@ test('workEnded: once no operation runs, the pools let go and one collection run
   const pool = new BufferPool({ maxBytes: 4 << 20, idleMs: 60_000 });
   let busy = true;
   const collected: string[] = [];
-  const idle = startIdleGc({ checkMs: 3_600_000, busy: () => busy, onCollect: (_b, _a, why) => collected.push(why) });
+  const idle = startIdleGc({ checkMs: 3_600_000, workMinBytes: 0, busy: () => busy, onCollect: (_b, _a, why) => collected.push(why) });
   try {
     pool.give(pool.take(1 << 20));
-    idle.workEnded();
+    assert.equal(idle.workEnded(), 'busy');
     assert.deepEqual(collected, [], 'an operation still runs: nothing collected');
     assert.equal(pool.bytesHeld, 1 << 20, 'and the pool keeps its buffer');
     busy = false;
-    idle.workEnded();
+    assert.equal(idle.workEnded(), 'collected');
     assert.deepEqual(collected, ['work ended'], 'collected at once: the operation answers after it');
     assert.equal(pool.bytesHeld, 0);
     idle.stop();
-    idle.workEnded();
+    assert.equal(idle.workEnded(), 'stopped');
     assert.deepEqual(collected, ['work ended'], 'stopped: no more collections');
   } finally {
+    idle.stop();
+  }
+});
+
+test('workEnded: a daemon that did not grow WORK_GC_MIN_BYTES since its last collection waits for the idle checks', () => {
+  const pool = new BufferPool({ maxBytes: 4 << 20, idleMs: 60_000 });
+  const collected: string[] = [];
+  const idle = startIdleGc({ checkMs: 3_600_000, busy: () => false, onCollect: (_b, _a, why) => collected.push(why) });
+  let grown: Uint8Array | null = null;
+  try {
+    pool.give(pool.take(1 << 20));
+    assert.equal(idle.workEnded(), 'small');
+    assert.deepEqual(collected, [], 'nothing grew: no collection');
+    assert.equal(pool.bytesHeld, 1 << 20, 'and the pools keep their buffers');
+    grown = new Uint8Array(WORK_GC_MIN_BYTES + (16 << 20)).fill(1); // resident: every page written
+    idle.workEnded();
+    assert.deepEqual(collected, ['work ended'], `grew ${WORK_GC_MIN_BYTES >> 20} MiB and more: collected`);
+    assert.equal(pool.bytesHeld, 0);
+    assert.equal(idle.workEnded(), 'small');
+    assert.deepEqual(collected, ['work ended'], 'measured from what the collection left: not again');
+  } finally {
+    assert.ok(grown === null || grown.length > 0);
     idle.stop();
   }
 });
