@@ -102,6 +102,12 @@ export function startIdleGc(
     o.onCollect?.(before, after, why, performance.now() - t0);
   };
   const timer = setInterval(() => {
+    // Not while an operation runs: its buffers may just be between two transfers, and this collection (with its
+    // heap's regrowth after it) would cost the operation a few hundred ms.
+    if (o.busy?.()) {
+      s.prev = -1;
+      return;
+    }
     if (idleGcStep(s, arrayBuffers(), o.minBytes)) collect('idle');
   }, o.checkMs ?? IDLE_GC_CHECK_MS);
   timer.unref();

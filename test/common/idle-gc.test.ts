@@ -105,3 +105,21 @@ test('workEnded: a daemon that did not grow WORK_GC_MIN_BYTES since its last col
     idle.stop();
   }
 });
+
+test('the idle checks do not collect while an operation runs, and do once it has ended and buffers settled', async () => {
+  let busy = true;
+  const collected: string[] = [];
+  const idle = startIdleGc({ checkMs: 20, minBytes: 1 << 20, busy: () => busy, onCollect: (_b, _a, why) => collected.push(why) });
+  const held: Uint8Array[] = [];
+  try {
+    for (let i = 0; i < 4; i++) held.push(new Uint8Array(1 << 20).fill(1)); // grown past the floor, then still
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(collected, [], 'busy: no collection however settled');
+    busy = false;
+    for (let i = 0; i < 50 && !collected.length; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(collected, ['idle']);
+  } finally {
+    idle.stop();
+    assert.equal(held.length, 4);
+  }
+});
