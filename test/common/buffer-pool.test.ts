@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BufferPool, releaseAllPools } from '../../src/common/buffer-pool.ts';
 import { packPool } from '../../src/repo/pack-cache.ts';
+import { fullGc } from '../../src/common/idle-gc.ts';
 
 const KiB = 1024;
 
@@ -169,4 +170,18 @@ test('releaseAllPools lets every pool keep nothing; buffers still in use come ba
   p.give(inUse);
   assert.equal(p.bytesHeld, 64 * KiB, 'a buffer taken before the release is still one of the pool');
   assert.equal(p.take(64 * KiB).buffer, inUse.buffer);
+});
+
+test('releaseAllPools passes over pools that are gone (collected) and still clears the others', async () => {
+  const gc = fullGc()!;
+  const kept = new BufferPool({ maxBytes: 1 << 20, idleMs: 60_000 });
+  kept.give(kept.take(64 * KiB));
+  (() => {
+    const gone = new BufferPool({ maxBytes: 1 << 20, idleMs: 60_000 }); // nothing kept: no timer holds it
+    assert.equal(gone.take(64 * KiB).length, 64 * KiB);
+  })();
+  await new Promise((r) => setImmediate(r)); // a WeakRef's target is kept until the job that made it ends
+  gc();
+  releaseAllPools();
+  assert.equal(kept.bytesHeld, 0);
 });

@@ -118,8 +118,22 @@ test('the idle checks do not collect while an operation runs, and do once it has
     busy = false;
     for (let i = 0; i < 50 && !collected.length; i++) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(collected, ['idle']);
+    await new Promise((r) => setTimeout(r, 120));
+    assert.deepEqual(collected, ['idle'], 'settled at what the collection left: not again');
   } finally {
     idle.stop();
     assert.equal(held.length, 4);
+  }
+});
+
+test('without a busy callback nothing counts as running: the checks run and workEnded weighs only the growth', async () => {
+  const collected: string[] = [];
+  const idle = startIdleGc({ checkMs: 10, workMinBytes: 0, onCollect: (_b, _a, why, ms) => collected.push(`${why} ${ms >= 0}`) });
+  try {
+    await new Promise((r) => setTimeout(r, 50)); // a few checks: none may throw
+    assert.equal(idle.workEnded(), 'collected');
+    assert.deepEqual(collected.slice(-1), ['work ended true']);
+  } finally {
+    idle.stop();
   }
 });
