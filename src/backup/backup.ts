@@ -559,6 +559,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
           resolve(r.ref);
         }
       })().catch((err) => {
+        ac.abort(err); // fatal, as a file's: the walk stops
         for (const i of items) i.reject(err);
       });
       treeStores.add(p);
@@ -593,19 +594,19 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       await checkHeld();
     } catch (err) {
       walking = false;
+      ac.abort(err); // the files in flight stop; wait for them before reporting
       storeReady(); // what waits is let go (the aborted signal rejects it)
       for (const u of unverified.splice(0)) u.reject(err);
-      ac.abort(err); // the files in flight stop; wait for them before reporting
-      await Promise.allSettled([...pendingFiles]);
-      await Promise.allSettled([...treeStores]);
-      await Promise.allSettled(durable);
+      await settleAborted(err);
       throw err;
     }
     if (rootNode === null) throw new FileReadError(rootAbs, new Error('the folder itself could not be read'));
     const stored = await finish(rootNode).catch(async (err) => {
       // A pack that failed aborted the run: report that, once every file in flight has settled.
-      await Promise.allSettled(durable);
-      throw signal.aborted ? signal.reason : err;
+      const reason = signal.aborted ? signal.reason : err;
+      ac.abort(reason);
+      await settleAborted(reason);
+      throw reason;
     });
     await cache?.prune(rootAbs, seen);
     if (markable && !trusted) await cache!.setMark(rootAbs, mark!);
@@ -618,6 +619,17 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     meter.stop();
     scan?.stop();
     o.signal?.removeEventListener('abort', onAbort);
+  }
+
+  /**
+   * An aborted run ends: the files and trees in flight settle, the blobs queued in the open packs are dropped
+   * (they would wait for a flush that never comes), and what is uploading settles. Nothing of it is reported.
+   */
+  async function settleAborted(reason: unknown): Promise<void> {
+    await Promise.allSettled([...pendingFiles]);
+    await Promise.allSettled([...treeStores]);
+    await (repo.abandon ? repo.abandon(reason) : repo.flush().catch(() => {}));
+    await Promise.allSettled(durable);
   }
 
   /** After the walk: every file's entry, the trees, the snapshot, then one flush for all their packs. */

@@ -27,6 +27,12 @@ export interface BlobSink {
   ): Promise<{ ref: BlobRefLike; isNew: boolean; stored: Promise<void> }[]>;
   /** Store every queued pack (a backup calls it before its snapshot counts as stored). */
   flush(): Promise<void>;
+  /**
+   * A run that stops without a snapshot (aborted, or a fatal error): blobs not yet uploading are dropped, their
+   * `stored` rejecting with `reason`; resolves once the uploads in flight have settled. Without it, an aborted
+   * backup waits for the blobs it queued only as long as something else flushes.
+   */
+  abandon?(reason: unknown): Promise<void>;
   /** Whether the repository holds each blob id (a cached file's content may have been pruned). */
   has(ids: readonly Uint8Array[]): Promise<boolean[]>;
   /**

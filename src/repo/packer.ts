@@ -12,11 +12,26 @@ export interface Packer {
    * Queue a sealed blob (not copied: the caller must not change it). Resolves once admitted (it waits while
    * too many packs are uploading) to a promise of its index entry, settled when its pack is stored.
    */
-  add(id: Uint8Array, kind: BlobKind, sealed: Uint8Array): Promise<{ stored: Promise<IndexEntry> }>;
-  /** As `add`, for a blob of `length` sealed bytes that `write` puts straight into the pack (no copy of its own). */
-  addWith(id: Uint8Array, kind: BlobKind, length: number, write: (dest: Uint8Array) => void): Promise<{ stored: Promise<IndexEntry> }>;
+  add(id: Uint8Array, kind: BlobKind, sealed: Uint8Array, signal?: AbortSignal): Promise<{ stored: Promise<IndexEntry> }>;
+  /**
+   * As `add`, for a blob of `length` sealed bytes that `write` puts straight into the pack (no copy of its own).
+   * `signal`: the caller's; a pack's upload is aborted once every blob in it was added under an aborted signal
+   * (a pack holding a blob added without one is always uploaded).
+   */
+  addWith(
+    id: Uint8Array,
+    kind: BlobKind,
+    length: number,
+    write: (dest: Uint8Array) => void,
+    signal?: AbortSignal
+  ): Promise<{ stored: Promise<IndexEntry> }>;
   /** Seal the open pack and wait for every upload in flight; throws the first upload error. */
   flush(): Promise<void>;
+  /**
+   * End a run without storing the open pack: its blobs' `stored` reject with `reason`, and the uploads in flight
+   * are waited for (their errors are their blobs'; none is thrown). The packer takes new blobs afterwards.
+   */
+  abandon(reason: unknown): Promise<void>;
   /** Bytes queued in the open pack. */
   readonly pending: number;
 }
@@ -32,7 +47,14 @@ interface Waiter {
 
 export function createPacker(
   store: PackStore,
-  o: { targetBytes?: number; firstBytes?: number; inFlight?: number; signal?: AbortSignal; onPack?: (bytes: number, blobs: number) => void } = {}
+  o: {
+    targetBytes?: number;
+    firstBytes?: number;
+    inFlight?: number;
+    /** The signal of blobs added without one (a packer of one run: prune's, an index part's). */
+    signal?: AbortSignal;
+    onPack?: (bytes: number, blobs: number) => void;
+  } = {}
 ): Packer {
   const target = o.targetBytes ?? PACK_TARGET_BYTES;
   const first = o.firstBytes ?? PACK_FIRST_BYTES;
@@ -53,6 +75,8 @@ export function createPacker(
     return Buffer.allocUnsafeSlow(want);
   };
   let waiters: Waiter[] = [];
+  /** The signals the open pack's blobs were added under; null once one was added without a signal. */
+  let signals: Set<AbortSignal> | null = new Set();
   const inFlight = new Set<Promise<void>>();
   let failed: { err: unknown } | null = null;
   const rethrow = () => {
@@ -63,10 +87,12 @@ export function createPacker(
     if (blobs === 0 || !buf) return;
     const items = waiters,
       full = buf,
-      total = size;
+      total = size,
+      signal = signals ? everyAborted([...signals]) : undefined;
     buf = null;
     blobs = 0;
     waiters = [];
+    signals = new Set();
     size = 0;
     sealedInRun++;
     let given = false;
@@ -77,7 +103,7 @@ export function createPacker(
     };
     const p = (async () => {
       try {
-        const pack = await store.putPack(full.subarray(0, total), { signal: o.signal, onConsumed: giveBack });
+        const pack = await store.putPack(full.subarray(0, total), { signal, onConsumed: giveBack });
         o.onPack?.(total, items.length);
         for (const w of items) w.resolve({ id: w.id, kind: w.kind, pack, offset: w.offset, length: w.length });
       } catch (err) {
@@ -92,10 +118,10 @@ export function createPacker(
   };
 
   const packer: Packer = {
-    add(id, kind, sealed) {
-      return packer.addWith(id, kind, sealed.length, (dest) => dest.set(sealed));
+    add(id, kind, sealed, signal) {
+      return packer.addWith(id, kind, sealed.length, (dest) => dest.set(sealed), signal);
     },
-    async addWith(id, kind, length, write) {
+    async addWith(id, kind, length, write, signal) {
       rethrow();
       // Checked again after each wait: another blob may have been added to the next pack meanwhile.
       while (size > 0 && size + length > currentTarget()) {
@@ -109,6 +135,9 @@ export function createPacker(
       stored.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection when nobody does
       blobs++;
       size += length;
+      const s = signal ?? o.signal;
+      if (!s) signals = null;
+      else signals?.add(s);
       return { stored };
     },
     async flush() {
@@ -116,11 +145,47 @@ export function createPacker(
       while (inFlight.size > 0) await Promise.race(inFlight);
       sealedInRun = 0;
       spare.length = 0; // a run is over: its buffers go back to the system
-      rethrow();
+      const f = failed;
+      failed = null; // thrown once, to this run: the next one starts clean
+      if (f) throw f.err;
+    },
+    async abandon(reason) {
+      for (const w of waiters) w.reject(reason);
+      waiters = [];
+      blobs = 0;
+      size = 0;
+      signals = new Set();
+      buf = null;
+      while (inFlight.size > 0) await Promise.race(inFlight);
+      sealedInRun = 0;
+      spare.length = 0;
+      failed = null; // this run's upload errors were its blobs'; the next run starts clean
     },
     get pending() {
       return size;
     }
   };
   return packer;
+}
+
+/**
+ * A signal that aborts once every one of `signals` has (with the last one's reason), or undefined when there is
+ * none. Listeners are removed when it fires.
+ */
+export function everyAborted(signals: readonly AbortSignal[]): AbortSignal | undefined {
+  if (signals.length === 0) return undefined;
+  if (signals.length === 1) return signals[0];
+  const ac = new AbortController();
+  let left = signals.filter((s) => !s.aborted).length;
+  if (left === 0) {
+    ac.abort(signals[signals.length - 1].reason);
+    return ac.signal;
+  }
+  const onAbort = (e: Event) => {
+    if (--left > 0) return;
+    for (const s of signals) s.removeEventListener('abort', onAbort);
+    ac.abort((e.target as AbortSignal).reason);
+  };
+  for (const s of signals) if (!s.aborted) s.addEventListener('abort', onAbort, { once: true });
+  return ac.signal;
 }

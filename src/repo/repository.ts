@@ -132,14 +132,13 @@ export class Repository {
     return { type: 'blob', kind, id: ref.id, key: ref.key, repo: this.readCap };
   }
 
-  private packer(kind: BlobKind, signal?: AbortSignal): Packer {
+  private packer(kind: BlobKind): Packer {
     const which = DATA_KINDS.has(kind) ? 'data' : 'meta';
     let p = this.packers.get(which);
     if (!p) {
       p = createPacker(this.packs, {
         targetBytes: this.init.packTargetBytes,
         inFlight: this.init.packsInFlight,
-        signal,
         onPack: (bytes) => {
           this.stats.packs++;
           this.stats.packBytes += bytes;
@@ -189,8 +188,12 @@ export class Repository {
       this.stats.bytesNew += plains[i].length;
       this.stats.sealedNew += prepared.sealedLength;
       // Sealed straight into its pack (no buffer of its own, no copy when the pack is closed).
-      const { stored } = await this.packer(kind, o.signal).addWith(ref.id, kind, prepared.sealedLength, (dest) =>
-        sealPreparedInto(dest, kind, prepared, ref.key)
+      const { stored } = await this.packer(kind).addWith(
+        ref.id,
+        kind,
+        prepared.sealedLength,
+        (dest) => sealPreparedInto(dest, kind, prepared, ref.key),
+        o.signal
       );
       this.pending.set(id, { kind, stored });
       const done = stored.then((e) => {
@@ -226,6 +229,22 @@ export class Repository {
     if (own.length) await this.index.addOwn(own);
     faultPoint('repo:flushed');
     if (errors.length) throw errors[0];
+  }
+
+  /**
+   * End a run that will not name its blobs (an aborted backup): the blobs not yet in an upload are dropped (their
+   * `stored` rejects with `reason`, and a later run stores them again); the uploads in flight are waited for, and
+   * what they stored goes to the local index as a flush would put it (unpublished: a later backup reuses it, a
+   * prune reclaims it). Never throws. Every writer of this repository shares its packs: for one run at a time.
+   */
+  async abandon(reason: unknown): Promise<void> {
+    await Promise.all([...this.packers.values()].map((p) => p.abandon(reason)));
+    this.packs.release?.();
+    await Promise.allSettled([...this.pending.values()].map((p) => p.stored));
+    const own = this.own;
+    this.own = [];
+    this.pending.clear();
+    if (own.length) await this.index.addOwn(own).catch(() => {});
   }
 
   // ---- the repository record ----

@@ -119,9 +119,92 @@ test('add copies the sealed bytes in; pending counts the open pack; a failed upl
   assert.deepEqual(await stored, { id: Uint8Array.of(2), kind: 'data', pack: { type: 'pack', n: 1 }, offset: 1000, length: 3000 });
   fail = true;
   const lost = await packer.add(Uint8Array.of(3), 'data', a);
-  await assert.rejects(packer.flush(), /holders refused/);
+  await packer.add(Uint8Array.of(4), 'data', new Uint8Array((1 << 20) - 100)); // seals the pack holding blob 3
   await assert.rejects(lost.stored, /holders refused/);
-  await assert.rejects(packer.add(Uint8Array.of(4), 'data', a), /holders refused/, 'no blob is admitted after a failed upload');
+  await assert.rejects(packer.add(Uint8Array.of(5), 'data', a), /holders refused/, 'no blob is admitted after a failed upload');
+  await assert.rejects(packer.flush(), /holders refused/);
+  // The run ended with its error; a packer kept by a daemon takes the next run's blobs.
+  fail = false;
+  const next = await packer.add(Uint8Array.of(6), 'data', a);
+  await packer.flush();
+  assert.deepEqual(await next.stored, { id: Uint8Array.of(6), kind: 'data', pack: { type: 'pack', n: 2 }, offset: 0, length: 1000 });
+});
+
+test("abandon rejects the open pack's blobs without uploading them, waits for the uploads in flight, and the next run starts clean", async () => {
+  const puts: { bytes: number; signal?: AbortSignal }[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const store: PackStore = {
+    async putPack(bytes, opts) {
+      puts.push({ bytes: bytes.length, signal: opts?.signal });
+      if (puts.length === 1) await gate; // the first pack is still uploading when the run is abandoned
+      return { type: 'pack', n: puts.length } as unknown as PackCap;
+    },
+    async readPack() {
+      throw new Error('not read here');
+    }
+  };
+  const packer = createPacker(store, { targetBytes: 4000, firstBytes: 4000 });
+  const blob = new Uint8Array(3000);
+  const first = await packer.add(Uint8Array.of(1), 'data', blob);
+  const open = await packer.add(Uint8Array.of(2), 'data', blob); // seals the first pack; this one stays open
+  assert.equal(puts.length, 1);
+  const reason = new Error('cancelled');
+  let abandoned = false;
+  const done = packer.abandon(reason).then(() => (abandoned = true));
+  await assert.rejects(open.stored, (err) => err === reason);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(abandoned, false, 'abandon waits for the upload in flight');
+  release();
+  await done;
+  assert.equal((await first.stored).offset, 0, 'the pack in flight was stored');
+  assert.equal(puts.length, 1, 'the open pack was not uploaded');
+  assert.equal(packer.pending, 0);
+  const next = await packer.add(Uint8Array.of(3), 'data', blob);
+  await packer.flush();
+  assert.deepEqual(await next.stored, { id: Uint8Array.of(3), kind: 'data', pack: { type: 'pack', n: 2 }, offset: 0, length: 3000 });
+});
+
+test("a pack's upload is aborted only once every blob in it was added under an aborted signal", async () => {
+  const signals: (AbortSignal | undefined)[] = [];
+  const store: PackStore = {
+    async putPack(_bytes, opts) {
+      signals.push(opts?.signal);
+      return { type: 'pack', n: signals.length } as unknown as PackCap;
+    },
+    async readPack() {
+      throw new Error('not read here');
+    }
+  };
+  const packer = createPacker(store, { targetBytes: 1 << 20, firstBytes: 1 << 20 });
+  const blob = new Uint8Array(100);
+  // A daemon's packer outlives a cancelled run: the next run's packs do not carry its signal.
+  const first = new AbortController();
+  await packer.add(Uint8Array.of(1), 'data', blob, first.signal);
+  await packer.flush();
+  first.abort(new Error('first run cancelled'));
+  const second = new AbortController();
+  await packer.add(Uint8Array.of(2), 'data', blob, second.signal);
+  await packer.flush();
+  assert.equal(signals[1]?.aborted, false);
+  // Two runs' blobs in one pack: it stays wanted while one of them does.
+  const a = new AbortController(),
+    b = new AbortController();
+  await packer.add(Uint8Array.of(3), 'data', blob, a.signal);
+  await packer.add(Uint8Array.of(4), 'data', blob, b.signal);
+  await packer.flush();
+  a.abort(new Error('a'));
+  assert.equal(signals[2]?.aborted, false, 'one of two aborted: still uploaded');
+  b.abort(new Error('b'));
+  assert.equal(signals[2]?.aborted, true, 'both aborted: the upload is aborted');
+  assert.equal(signals[2]?.reason.message, 'b');
+  // A blob added without a signal: the pack is always uploaded.
+  const c = new AbortController();
+  await packer.add(Uint8Array.of(5), 'data', blob, c.signal);
+  await packer.add(Uint8Array.of(6), 'data', blob);
+  await packer.flush();
+  c.abort();
+  assert.equal(signals[3], undefined);
 });
 
 test('a pack buffer is reused as soon as the store has consumed it, while its upload still runs', async () => {

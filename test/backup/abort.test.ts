@@ -1,0 +1,89 @@
+// A backup that stops without a snapshot (cancelled, or a store failure) must settle, leave the repository usable
+// by the next backup, and stop reading files once it knows it will fail.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { backup, restore, type BackupProgress, type BlobSink } from '../../src/backup/index.ts';
+import { TREE_BATCH } from '../../src/backup/constants.ts';
+import { tempDir } from '../integration/helpers.ts';
+import { createGrid } from './grid.ts';
+
+const DIRS = TREE_BATCH * 3;
+
+/** DIRS directories of one small file each: their blobs all wait in the first, unsealed pack. */
+async function manyDirs(root: string): Promise<string> {
+  const src = join(root, 'many');
+  for (let i = 0; i < DIRS; i++) {
+    const d = join(src, `d${String(i).padStart(4, '0')}`);
+    await mkdir(d, { recursive: true });
+    await writeFile(join(d, 'f.txt'), `file ${i} `.repeat(20));
+  }
+  return src;
+}
+
+const fileEvents = (events: BackupProgress[]) => events.filter((e) => e.type === 'backup:backup:file').length;
+
+test('a cancelled backup settles with its reason, and the next backup of the same repository stores and restores', { timeout: 120_000 }, async (t) => {
+  const tmp = await tempDir('p2pb-abort-');
+  t.after(() => tmp.cleanup());
+  const src = await manyDirs(tmp.dir);
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const ac = new AbortController();
+  const events: BackupProgress[] = [];
+  const stop = new Error('cancelled by the test');
+  // Before the fix this never settled: the blobs queued in the open pack waited for a flush that never came.
+  await assert.rejects(
+    backup(src, {
+      repo: grid.repo,
+      chunker: grid.chunker,
+      signal: ac.signal,
+      onProgress: (e) => {
+        events.push(e);
+        if (e.type === 'backup:backup:file' && fileEvents(events) === 300) ac.abort(stop);
+      }
+    }),
+    (err) => err === stop
+  );
+  assert.ok(fileEvents(events) < DIRS, `the walk stopped (${fileEvents(events)} of ${DIRS} files)`);
+  assert.equal(grid.packs.puts, 0, 'nothing of the cancelled run was uploaded (its blobs were in the open pack)');
+  // The same repository object, as a daemon keeps it: its packs are not uploaded under the cancelled signal.
+  const r = await backup(src, { repo: grid.repo, chunker: grid.chunker });
+  assert.equal(r.stats.files, DIRS);
+  const out = join(tmp.dir, 'out');
+  await restore(r.snapshotCap, out, { src: grid.src });
+  for (const i of [0, 299, DIRS - 1]) {
+    const name = `d${String(i).padStart(4, '0')}`;
+    assert.equal(await readFile(join(out, name, 'f.txt'), 'utf8'), `file ${i} `.repeat(20));
+  }
+});
+
+test('a tree that cannot be stored fails the backup with that error and stops its walk', { timeout: 120_000 }, async (t) => {
+  const tmp = await tempDir('p2pb-abort-tree-');
+  t.after(() => tmp.cleanup());
+  const src = await manyDirs(tmp.dir);
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const refused = new Error('no holder takes trees today');
+  const repo = grid.repo;
+  const sink: BlobSink = {
+    readCap: repo.readCap,
+    saveBlobs: async (kind, plains, o) => {
+      if (kind === 'tree') throw refused;
+      return repo.saveBlobs(kind, plains, o);
+    },
+    flush: () => repo.flush(),
+    abandon: (reason) => repo.abandon(reason),
+    has: (ids) => repo.has(ids),
+    holdMark: (signal) => repo.holdMark(signal)
+  };
+  const events: BackupProgress[] = [];
+  await assert.rejects(
+    backup(src, { repo: sink, chunker: grid.chunker, onProgress: (e) => events.push(e) }),
+    (err) => err === refused
+  );
+  // The first trees are stored once TREE_BATCH directories are complete; their failure stops the walk there.
+  assert.ok(fileEvents(events) < DIRS - TREE_BATCH, `the walk stopped after the first tree batch failed (${fileEvents(events)} of ${DIRS} files)`);
+  assert.equal(events.filter((e) => e.type === 'backup:backup:dir').length, 0);
+});
