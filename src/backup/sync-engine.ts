@@ -85,23 +85,40 @@ class FolderRunner {
    * Run a batch now, or once more after the running one. `force`: make a snapshot even when nothing
    * changed (an explicit backup); watcher, rescan and start-up batches skip unchanged folders.
    */
-  trigger(force = false): Promise<void> {
+  trigger(force = false, signal?: AbortSignal): Promise<void> {
     this.forceNext ||= force;
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
+    const running = this.running ?? this.start();
+    if (running !== this.running) this.running = running;
+    else this.again = true;
+    if (!signal) return running;
+    // The caller who waits for this batch can stop it (an API call whose client hung up): the batch running
+    // then stops, and no batch it asked for follows. The watcher's and the rescan's changes come back later.
+    const onAbort = () => {
+      this.again = false;
+      this.forceNext = false;
+      this.batch?.abort(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    return running.finally(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  /** The batch running now: stopped by the runner's stop() or by a caller's signal (trigger). */
+  private batch: AbortController | null = null;
+
+  private start(): Promise<void> {
+    return (async () => {
       do {
         this.again = false;
         const f = this.forceNext;
         this.forceNext = false;
-        await this.engine.runBatch(this.id, this.controller.signal, { force: f }).catch(() => {});
+        const batch = (this.batch = new AbortController());
+        await this.engine.runBatch(this.id, AbortSignal.any([this.controller.signal, batch.signal]), { force: f }).catch(() => {});
+        this.batch = null;
       } while (this.again && !this.controller.signal.aborted);
     })().finally(() => {
       this.running = null;
     });
-    return this.running;
   }
 
   async stop(): Promise<void> {
@@ -213,9 +230,10 @@ export class SyncEngine {
   }
 
   /** Run a batch for the folder now and wait for it (and any batch it had to wait behind). */
-  async syncNow(idOrPath: string): Promise<FolderRecord> {
+  async syncNow(idOrPath: string, signal?: AbortSignal): Promise<FolderRecord> {
     const rec = await this.find(idOrPath);
-    await this.runnerFor(rec.id).trigger(true);
+    await this.runnerFor(rec.id).trigger(true, signal);
+    signal?.throwIfAborted();
     const after = (await this.deps.journal.get(rec.id))!;
     if (after.state === 'error') throw new P2PBackupError('ERR_SYNC', `backup of ${after.path} failed: ${after.lastError}`, { folder: after.id });
     return after;

@@ -433,7 +433,11 @@ export async function createFolderService(init: FolderServiceInit) {
     },
 
     /** One-shot backup of a folder (registered without watching if new); resolves when the head moved. */
-    async backupNow(path: string, o: { excludes?: string[]; excludeIfPresent?: string[]; onProgress?: (e: BackupProgress) => void } = {}) {
+    /** `signal`: stops the backup (the batch of this folder running) when it aborts. */
+    async backupNow(
+      path: string,
+      o: { excludes?: string[]; excludeIfPresent?: string[]; onProgress?: (e: BackupProgress) => void; signal?: AbortSignal } = {}
+    ) {
       let rec = await engine.addFolder(path, { watch: false, excludes: o.excludes });
       // The rules given with this backup become the folder's rules (as a watched folder keeps them).
       rec = await journal.update(rec.id, (r) => {
@@ -443,7 +447,7 @@ export async function createFolderService(init: FolderServiceInit) {
       init.onFoldersChanged?.();
       progress = o.onProgress;
       try {
-        return await engine.syncNow(rec.id);
+        return await engine.syncNow(rec.id, o.signal);
       } finally {
         progress = undefined;
       }

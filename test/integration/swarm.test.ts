@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DAEMON_ENV, DAEMON_NODE_FLAGS, startSwarm, type Swarm } from '../../src/peer/swarm.ts';
 import { apiFor, cli, tempDir } from './helpers.ts';
@@ -156,4 +156,44 @@ test('the CLI puts and gets through the client daemon', async () => {
   const st = await cli(['--home', tmp.dir, '--json', 'status']);
   assert.equal(st.code, 0);
   assert.equal(JSON.parse(st.stdout).api.url, swarm.info.client.apiUrl);
+});
+
+test('a backup cancelled midway ends cancelled, and the next backup of that folder completes and restores', async () => {
+  const src = join(tmp.dir, 'cancel-src');
+  for (let i = 0; i < 2000; i++) {
+    const d = join(src, `d${String(i).padStart(4, '0')}`);
+    await mkdir(d, { recursive: true });
+    await writeFile(join(d, 'f.txt'), `file ${i} `.repeat(20));
+  }
+  // Hanging up an attached backup cancels it (the CLI's Ctrl-C). Before the fix it never ended: the blobs in its
+  // open pack waited for a flush, and the daemon's packer kept the cancelled signal for every later backup.
+  const hangUp = new AbortController();
+  let files = 0;
+  await api
+    .operation('POST', '/api/backup', { path: src, verbose: true }, {
+      signal: hangUp.signal,
+      onEvent: (e) => {
+        if (e.type === 'backup:backup:file' && ++files === 1) hangUp.abort();
+      }
+    })
+    .catch(() => {});
+  assert.ok(files >= 1);
+  let ended: any;
+  for (let i = 0; i < 300 && !ended; i++) {
+    const { operations } = await api.json<{ operations: any[] }>('GET', '/api/operations');
+    ended = operations.find((o) => o.kind === 'backup' && o.folder === src && o.state !== 'running');
+    if (!ended) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(ended?.state, 'cancelled', 'the cancelled backup ended within 30 s');
+  const b = await cli(['--home', tmp.dir, 'backup', src]);
+  assert.equal(b.code, 0, b.stderr);
+  const out = join(tmp.dir, 'cancel-out');
+  const cap = /^snapshot (p2pb:\S+)/m.exec(b.stdout)?.[1];
+  assert.ok(cap, b.stdout);
+  const r = await cli(['--home', tmp.dir, 'restore', cap, out]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const i of [0, 1999]) {
+    const name = `d${String(i).padStart(4, '0')}`;
+    assert.equal(await readFile(join(out, name, 'f.txt'), 'utf8'), `file ${i} `.repeat(20));
+  }
 });

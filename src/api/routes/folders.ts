@@ -94,12 +94,13 @@ export const folderRoutes: Routes = (app, { peer, allowed }) => {
       const path = await allowed(b.path, 'folder');
       await ndjson(
         reply,
-        async (onProgress) =>
+        async (onProgress, signal) =>
           publicFolder(
             await folders().backupNow(path, {
               excludes: b.excludes ?? [],
               excludeIfPresent: b.excludeIfPresent ?? [],
-              onProgress: perItemUnless(b.verbose, onProgress)
+              onProgress: perItemUnless(b.verbose, onProgress),
+              signal
             })
           ),
         { detach: b.detach }
