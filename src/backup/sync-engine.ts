@@ -25,6 +25,11 @@ export interface SyncDeps {
   snapshot(rec: FolderRecord, signal: AbortSignal): Promise<{ snapshotCap: string; time: number; root?: string; stats?: BackupStats }>;
   /** Put the snapshot into the folder head. Must be idempotent: after a crash it may run twice. */
   commit(rec: FolderRecord, snapshot: { snapshotCap: string; time: number }, signal: AbortSignal): Promise<void>;
+  /**
+   * A batch ended without a commit (nothing changed, or it failed or was stopped): let go of what `snapshot`
+   * holds until a commit (the repository's backup lock). Its errors are ignored.
+   */
+  release?(rec: FolderRecord): Promise<void>;
   onEvent?(e: SyncEvent): void;
 }
 
@@ -254,6 +259,7 @@ export class SyncEngine {
       const snap = await this.deps.snapshot(rec, signal);
       if (!o.force && snap.root !== undefined && snap.root === rec.lastSnapshot?.root) {
         // Nothing changed since the last snapshot (same root directory cap): no new snapshot.
+        await this.release(rec);
         await this.setState(id, 'in-sync', (r) => {
           delete r.batch;
           delete r.lastError;
@@ -269,6 +275,7 @@ export class SyncEngine {
       faultPoint('sync:committed'); // head moved, journal not cleaned up yet
       await this.finish(id, snap);
     } catch (err: any) {
+      await this.release(rec);
       if (signal.aborted) {
         await this.setState(id, 'interrupted', (r) => {
           delete r.batch;
@@ -281,6 +288,10 @@ export class SyncEngine {
       }
       throw err;
     }
+  }
+
+  private async release(rec: FolderRecord): Promise<void> {
+    await this.deps.release?.(rec).catch(() => {});
   }
 
   private async finish(id: string, snap: { snapshotCap: string; time: number; root?: string; stats?: BackupStats }): Promise<void> {

@@ -108,6 +108,9 @@ interface TreePartPacks {
   trees: Ref[];
 }
 
+/** How long a batch that ends without a commit may take to publish what it stored and let go of its lock: ms. */
+const RELEASE_TIMEOUT_MS = 15_000;
+
 /** Snapshots whose objects one `snapshots(…, { details })` reads (the latest ones): each is a blob read. */
 export const SNAPSHOT_DETAILS_MAX = 200;
 const DETAILS_CONCURRENCY = 4;
@@ -363,6 +366,13 @@ export async function createFolderService(init: FolderServiceInit) {
           folder: rec.rootCap,
           alongside: () => commitSnapshot(headStore(rec.writeCap), { cap: snap.snapshotCap, time: snap.time })
         });
+      },
+      async release() {
+        // No commit to publish and unlock: the blobs this batch stored are published (a later backup on any
+        // device reuses them, a prune reclaims them) and the lock let go. Before, the lock stayed, refreshed for
+        // as long as the daemon ran, and no other device of the owner could prune.
+        // Bounded: a daemon stopping (its batch stopped) waits for this.
+        await repo.publish({ unlock: true, signal: AbortSignal.timeout(RELEASE_TIMEOUT_MS) }).catch(() => repo.unlock(AbortSignal.timeout(RELEASE_TIMEOUT_MS)));
       },
       onEvent: (e) => init.onEvent?.(e)
     },
