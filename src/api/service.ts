@@ -184,7 +184,10 @@ export interface FolderService {
   /** By id or path; NotFoundError when no such folder. */
   removeFolder(idOrPath: string): Promise<FolderRecord>;
   /** One backup now (the folder is registered unwatched if new); resolves with the folder once its head moved. */
-  backupNow(path: string, o: { excludes?: string[]; excludeIfPresent?: string[]; onProgress?: (e: BackupProgress) => void; signal?: AbortSignal }): Promise<FolderRecord>;
+  backupNow(
+    path: string,
+    o: { excludes?: string[]; excludeIfPresent?: string[]; onProgress?: (e: BackupProgress) => void; signal?: AbortSignal }
+  ): Promise<FolderRecord>;
   /** A folder's snapshots, oldest first, by root cap, folder path or id; with `details`, each snapshot object's
    *  stats and host too (read from the swarm, the latest SNAPSHOT_DETAILS_MAX only; `error` when one cannot be read). */
   snapshots(what: string, o?: { details?: boolean; signal?: AbortSignal }): Promise<{ rootCap: string; seq: number; snapshots: SnapshotListing[] }>;

@@ -18,13 +18,7 @@ export interface Packer {
    * `signal`: the caller's; a pack's upload is aborted once every blob in it was added under an aborted signal
    * (a pack holding a blob added without one is always uploaded).
    */
-  addWith(
-    id: Uint8Array,
-    kind: BlobKind,
-    length: number,
-    write: (dest: Uint8Array) => void,
-    signal?: AbortSignal
-  ): Promise<{ stored: Promise<IndexEntry> }>;
+  addWith(id: Uint8Array, kind: BlobKind, length: number, write: (dest: Uint8Array) => void, signal?: AbortSignal): Promise<{ stored: Promise<IndexEntry> }>;
   /** Seal the open pack and wait for every upload in flight; throws the first upload error. */
   flush(): Promise<void>;
   /**

@@ -2,9 +2,10 @@
 // by the next backup, and stop reading files once it knows it will fail.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { backup, restore, type BackupProgress, type BlobSink } from '../../src/backup/index.ts';
+import { backup, restore, RESTORE_TEMP_PREFIX, type BackupProgress, type BlobSink } from '../../src/backup/index.ts';
 import { TREE_BATCH } from '../../src/backup/constants.ts';
 import { tempDir } from '../integration/helpers.ts';
 import { createGrid } from './grid.ts';
@@ -79,11 +80,42 @@ test('a tree that cannot be stored fails the backup with that error and stops it
     holdMark: (signal) => repo.holdMark(signal)
   };
   const events: BackupProgress[] = [];
-  await assert.rejects(
-    backup(src, { repo: sink, chunker: grid.chunker, onProgress: (e) => events.push(e) }),
-    (err) => err === refused
-  );
+  await assert.rejects(backup(src, { repo: sink, chunker: grid.chunker, onProgress: (e) => events.push(e) }), (err) => err === refused);
   // The first trees are stored once TREE_BATCH directories are complete; their failure stops the walk there.
   assert.ok(fileEvents(events) < DIRS - TREE_BATCH, `the walk stopped after the first tree batch failed (${fileEvents(events)} of ${DIRS} files)`);
   assert.equal(events.filter((e) => e.type === 'backup:backup:dir').length, 0);
+});
+
+test('a cancelled restore settles with its reason and leaves no temporary file', { timeout: 120_000 }, async (t) => {
+  const tmp = await tempDir('p2pb-abort-restore-');
+  t.after(() => tmp.cleanup());
+  const src = await manyDirs(tmp.dir);
+  await writeFile(join(src, 'big.bin'), randomBytes(24 << 20)); // several chunks, downloading when the stop comes
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const r = await backup(src, { repo: grid.repo, chunker: grid.chunker });
+  const out = join(tmp.dir, 'out');
+  const ac = new AbortController();
+  const stop = new Error('restore cancelled by the test');
+  let files = 0;
+  await assert.rejects(
+    restore(r.snapshotCap, out, {
+      src: grid.src,
+      signal: ac.signal,
+      onProgress: (e) => {
+        if (e.type === 'backup:restore:file' && ++files === 200) ac.abort(stop);
+      }
+    }),
+    (err) => err === stop
+  );
+  assert.ok(files < DIRS, `the restore stopped (${files} of ${DIRS + 1} files)`);
+  const temps: string[] = [];
+  const walk = async (dir: string) => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (e.name.startsWith(RESTORE_TEMP_PREFIX)) temps.push(join(dir, e.name));
+      if (e.isDirectory()) await walk(join(dir, e.name));
+    }
+  };
+  await walk(out);
+  assert.deepEqual(temps, []);
 });

@@ -170,12 +170,17 @@ test('a backup cancelled midway ends cancelled, and the next backup of that fold
   const hangUp = new AbortController();
   let files = 0;
   await api
-    .operation('POST', '/api/backup', { path: src, verbose: true }, {
-      signal: hangUp.signal,
-      onEvent: (e) => {
-        if (e.type === 'backup:backup:file' && ++files === 1) hangUp.abort();
+    .operation(
+      'POST',
+      '/api/backup',
+      { path: src, verbose: true },
+      {
+        signal: hangUp.signal,
+        onEvent: (e) => {
+          if (e.type === 'backup:backup:file' && ++files === 1) hangUp.abort();
+        }
       }
-    })
+    )
     .catch(() => {});
   assert.ok(files >= 1);
   let ended: any;
