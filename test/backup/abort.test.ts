@@ -119,3 +119,30 @@ test('a cancelled restore settles with its reason and leaves no temporary file',
   await walk(out);
   assert.deepEqual(temps, []);
 });
+
+test(
+  'a backup whose packs could not be placed fails; once the peers are back the next backup of the same repository works',
+  { timeout: 120_000 },
+  async (t) => {
+    const tmp = await tempDir('p2pb-abort-peers-');
+    t.after(() => tmp.cleanup());
+    const src = join(tmp.dir, 'src');
+    await mkdir(src);
+    await writeFile(join(src, 'a.bin'), randomBytes(3 << 20));
+    const grid = await createGrid();
+    t.after(() => grid.close());
+    await grid.repo.sync(); // the record is read while every peer answers
+    // Only 2 of 5 peers reachable: no pack can be placed on `happy` (4) of them.
+    const away = grid.servers.splice(2);
+    await assert.rejects(backup(src, { repo: grid.repo, chunker: grid.chunker }), (err: Error) => err.name !== 'AssertionError');
+    grid.servers.push(...away);
+    // The repository object lives on (a daemon's): before, its packer kept the failed upload's error and refused
+    // every later blob until the process restarted.
+    await writeFile(join(src, 'b.bin'), randomBytes(1 << 20));
+    const r = await backup(src, { repo: grid.repo, chunker: grid.chunker });
+    assert.equal(r.stats.files, 2);
+    const out = join(tmp.dir, 'out');
+    await restore(r.snapshotCap, out, { src: grid.src });
+    assert.deepEqual(await readFile(join(out, 'a.bin')), await readFile(join(src, 'a.bin')));
+  }
+);
