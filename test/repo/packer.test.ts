@@ -2,7 +2,7 @@
 // target, so that a backup's upload starts after about 2 MiB instead of 16; a flush ends the run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPacker } from '../../src/repo/packer.ts';
+import { createPacker, everyAborted } from '../../src/repo/packer.ts';
 import { PACK_FIRST_BYTES, PACK_TARGET_BYTES } from '../../src/repo/constants.ts';
 import type { PackStore } from '../../src/repo/types.ts';
 import type { IndexEntry } from '../../src/repo/index-part.ts';
@@ -245,4 +245,57 @@ test('a pack buffer is reused as soon as the store has consumed it, while its up
   assert.equal(await run(), 1, 'the three packs were sealed in one buffer: each was given back before the next opened');
   consumedEarly = false;
   assert.equal(await run(), 3, 'a store that never calls onConsumed keeps each buffer until its upload settles');
+});
+
+test('a buffer given back twice (onConsumed, then the upload settling) is reused by one pack at a time', async () => {
+  const MiB = 1 << 20;
+  const copies: Uint8Array[] = [];
+  const store: PackStore = {
+    async putPack(bytes, o = {}) {
+      // Every second pack is read a turn later (uploadPack encodes it first): the packs after it are sealed
+      // meanwhile, into buffers that uploads read at once gave back.
+      const n = copies.length + 1;
+      copies.length = n;
+      if (n % 2 === 0) await new Promise((r) => setImmediate(r));
+      copies[n - 1] = Uint8Array.from(bytes);
+      o.onConsumed?.();
+      return { type: 'pack', n } as unknown as PackCap;
+    },
+    async readPack() {
+      throw new Error('not read here');
+    }
+  };
+  const packer = createPacker(store, { targetBytes: MiB, firstBytes: MiB, inFlight: 3 });
+  const stored: Promise<IndexEntry>[] = [];
+  for (let i = 0; i < 24; i++) stored.push((await packer.add(Uint8Array.of(i), 'data', new Uint8Array(MiB / 2).fill(i + 1))).stored);
+  await packer.flush();
+  for (const [i, s] of stored.entries()) {
+    const e = await s;
+    const pack = copies[(e.pack as unknown as { n: number }).n - 1];
+    assert.ok(
+      pack.subarray(e.offset, e.offset + e.length).every((b) => b === i + 1),
+      `blob ${i} is what its store read (no later pack was sealed into its buffer first)`
+    );
+  }
+});
+
+test('everyAborted: none, one, some already aborted, all already aborted', () => {
+  assert.equal(everyAborted([]), undefined);
+  const only = new AbortController();
+  assert.equal(everyAborted([only.signal]), only.signal, 'one signal is used as it is');
+  const a = new AbortController(),
+    b = new AbortController();
+  a.abort(new Error('a'));
+  const some = everyAborted([a.signal, b.signal])!;
+  assert.equal(some.aborted, false, 'one of two still running');
+  b.abort(new Error('b'));
+  assert.equal(some.aborted, true);
+  assert.equal(some.reason.message, 'b');
+  const c = new AbortController(),
+    d = new AbortController();
+  c.abort(new Error('c'));
+  d.abort(new Error('d'));
+  const all = everyAborted([c.signal, d.signal])!;
+  assert.equal(all.aborted, true, 'every one aborted already');
+  assert.equal(all.reason.message, 'd');
 });
