@@ -299,3 +299,22 @@ test('everyAborted: none, one, some already aborted, all already aborted', () =>
   assert.equal(all.aborted, true, 'every one aborted already');
   assert.equal(all.reason.message, 'd');
 });
+
+test('a flush with no pack open stores nothing and succeeds', async () => {
+  let puts = 0;
+  const store: PackStore = {
+    async putPack() {
+      puts++;
+      return { type: 'pack', n: puts } as unknown as PackCap;
+    },
+    async readPack() {
+      throw new Error('not read here');
+    }
+  };
+  const packer = createPacker(store);
+  await packer.flush();
+  await packer.add(Uint8Array.of(1), 'data', new Uint8Array(10));
+  await packer.flush();
+  await packer.flush();
+  assert.equal(puts, 1);
+});
