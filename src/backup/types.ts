@@ -29,8 +29,8 @@ export interface BlobSink {
   flush(): Promise<void>;
   /**
    * A run that stops without a snapshot (aborted, or a fatal error): blobs not yet uploading are dropped, their
-   * `stored` rejecting with `reason`; resolves once the uploads in flight have settled. Without it, an aborted
-   * backup waits for the blobs it queued only as long as something else flushes.
+   * `stored` rejecting with `reason`; resolves once the uploads in flight have settled. A sink without it is
+   * flushed instead (what the run queued is stored, and nothing names it).
    */
   abandon?(reason: unknown): Promise<void>;
   /** Whether the repository holds each blob id (a cached file's content may have been pruned). */

@@ -442,8 +442,10 @@ export async function createFolderService(init: FolderServiceInit) {
       });
     },
 
-    /** One-shot backup of a folder (registered without watching if new); resolves when the head moved. */
-    /** `signal`: stops the backup (the batch of this folder running) when it aborts. */
+    /**
+     * One-shot backup of a folder (registered without watching if new); resolves when the head moved. `signal`
+     * (the API call's: its client hung up) stops the batch of this folder that is running.
+     */
     async backupNow(
       path: string,
       o: { excludes?: string[]; excludeIfPresent?: string[]; onProgress?: (e: BackupProgress) => void; signal?: AbortSignal } = {}

@@ -15,8 +15,8 @@ export interface Packer {
   add(id: Uint8Array, kind: BlobKind, sealed: Uint8Array, signal?: AbortSignal): Promise<{ stored: Promise<IndexEntry> }>;
   /**
    * As `add`, for a blob of `length` sealed bytes that `write` puts straight into the pack (no copy of its own).
-   * `signal`: the caller's; a pack's upload is aborted once every blob in it was added under an aborted signal
-   * (a pack holding a blob added without one is always uploaded).
+   * `signal`: the caller's run's (default: the packer's `signal`); a pack's upload is aborted once every blob in it
+   * was added under an aborted signal (a pack holding a blob added under none is always uploaded).
    */
   addWith(id: Uint8Array, kind: BlobKind, length: number, write: (dest: Uint8Array) => void, signal?: AbortSignal): Promise<{ stored: Promise<IndexEntry> }>;
   /** Seal the open pack and wait for every upload in flight; throws the first upload error. */
