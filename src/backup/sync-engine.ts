@@ -92,9 +92,9 @@ class FolderRunner {
    */
   trigger(force = false, signal?: AbortSignal): Promise<void> {
     this.forceNext ||= force;
-    const running = this.running ?? this.start();
-    if (running !== this.running) this.running = running;
-    else this.again = true;
+    if (this.running) this.again = true;
+    else this.running = this.start();
+    const running = this.running;
     if (!signal) return running;
     // The caller who waits for this batch can stop it (an API call whose client hung up): the batch running
     // then stops, and no batch it asked for follows. The watcher's and the rescan's changes come back later.

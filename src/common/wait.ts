@@ -68,3 +68,25 @@ export function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T>
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
+
+/**
+ * A signal that aborts once every one of `signals` has (with the last one's reason), or undefined when there is
+ * none. Listeners are removed when it fires.
+ */
+export function everyAborted(signals: readonly AbortSignal[]): AbortSignal | undefined {
+  if (signals.length === 0) return undefined;
+  if (signals.length === 1) return signals[0];
+  const ac = new AbortController();
+  let left = signals.filter((s) => !s.aborted).length;
+  if (left === 0) {
+    ac.abort(signals[signals.length - 1].reason);
+    return ac.signal;
+  }
+  const onAbort = (e: Event) => {
+    if (--left > 0) return;
+    for (const s of signals) s.removeEventListener('abort', onAbort);
+    ac.abort((e.target as AbortSignal).reason);
+  };
+  for (const s of signals) if (!s.aborted) s.addEventListener('abort', onAbort, { once: true });
+  return ac.signal;
+}

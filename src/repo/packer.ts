@@ -6,6 +6,7 @@
 import { PACK_FIRST_BYTES, PACK_TARGET_BYTES, PACK_UPLOADS_IN_FLIGHT } from './constants.ts';
 import type { IndexEntry } from './index-part.ts';
 import type { BlobKind, PackStore } from './types.ts';
+import { everyAborted } from '../common/wait.ts';
 
 export interface Packer {
   /**
@@ -77,17 +78,35 @@ export function createPacker(
     if (failed) throw failed.err;
   };
 
-  const seal = () => {
-    if (blobs === 0 || !buf) return;
-    const items = waiters,
-      full = buf,
-      total = size,
-      signal = signals ? everyAborted([...signals]) : undefined;
+  /** Take the open pack's state away (it is sealed, or dropped): the next blob opens a new one. */
+  const detachOpen = () => {
+    const open = { items: waiters, full: buf, total: size, signals };
     buf = null;
     blobs = 0;
     waiters = [];
     signals = new Set();
     size = 0;
+    return open;
+  };
+  /**
+   * A run is over (flushed or abandoned) once its uploads settled: the next pack starts small again, the buffers go
+   * back to the system, and the run's upload error is returned to it once, not kept for the next run.
+   */
+  const endRun = async (): Promise<{ err: unknown } | null> => {
+    while (inFlight.size > 0) await Promise.race(inFlight);
+    sealedInRun = 0;
+    spare.length = 0;
+    const f = failed;
+    failed = null;
+    return f;
+  };
+
+  const seal = () => {
+    if (blobs === 0 || !buf) return;
+    const open = detachOpen();
+    const { items, total } = open,
+      full = open.full!,
+      signal = open.signals ? everyAborted([...open.signals]) : undefined;
     sealedInRun++;
     let given = false;
     const giveBack = () => {
@@ -136,50 +155,16 @@ export function createPacker(
     },
     async flush() {
       seal();
-      while (inFlight.size > 0) await Promise.race(inFlight);
-      sealedInRun = 0;
-      spare.length = 0; // a run is over: its buffers go back to the system
-      const f = failed;
-      failed = null; // thrown once, to this run: the next one starts clean
+      const f = await endRun();
       if (f) throw f.err;
     },
     async abandon(reason) {
-      for (const w of waiters) w.reject(reason);
-      waiters = [];
-      blobs = 0;
-      size = 0;
-      signals = new Set();
-      buf = null;
-      while (inFlight.size > 0) await Promise.race(inFlight);
-      sealedInRun = 0;
-      spare.length = 0;
-      failed = null; // this run's upload errors were its blobs'; the next run starts clean
+      for (const w of detachOpen().items) w.reject(reason);
+      await endRun(); // the uploads' errors were their blobs'
     },
     get pending() {
       return size;
     }
   };
   return packer;
-}
-
-/**
- * A signal that aborts once every one of `signals` has (with the last one's reason), or undefined when there is
- * none. Listeners are removed when it fires.
- */
-export function everyAborted(signals: readonly AbortSignal[]): AbortSignal | undefined {
-  if (signals.length === 0) return undefined;
-  if (signals.length === 1) return signals[0];
-  const ac = new AbortController();
-  let left = signals.filter((s) => !s.aborted).length;
-  if (left === 0) {
-    ac.abort(signals[signals.length - 1].reason);
-    return ac.signal;
-  }
-  const onAbort = (e: Event) => {
-    if (--left > 0) return;
-    for (const s of signals) s.removeEventListener('abort', onAbort);
-    ac.abort((e.target as AbortSignal).reason);
-  };
-  for (const s of signals) if (!s.aborted) s.addEventListener('abort', onAbort, { once: true });
-  return ac.signal;
 }

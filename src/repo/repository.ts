@@ -221,12 +221,7 @@ export class Repository {
     const errors: unknown[] = [];
     // Both packers at once: the trees' pack goes out beside the last data packs, not after them.
     await Promise.all([...this.packers.values()].map((p) => p.flush().catch((e) => errors.push(e))));
-    this.packs.release?.();
-    await Promise.allSettled([...this.pending.values()].map((p) => p.stored));
-    const own = this.own;
-    this.own = [];
-    this.pending.clear();
-    if (own.length) await this.index.addOwn(own);
+    await this.indexRun();
     faultPoint('repo:flushed');
     if (errors.length) throw errors[0];
   }
@@ -239,12 +234,17 @@ export class Repository {
    */
   async abandon(reason: unknown): Promise<void> {
     await Promise.all([...this.packers.values()].map((p) => p.abandon(reason)));
+    await this.indexRun().catch(() => {});
+  }
+
+  /** A run's packers are done: what its uploads stored goes to the local index (unpublished), its pending ids go. */
+  private async indexRun(): Promise<void> {
     this.packs.release?.();
     await Promise.allSettled([...this.pending.values()].map((p) => p.stored));
     const own = this.own;
     this.own = [];
     this.pending.clear();
-    if (own.length) await this.index.addOwn(own).catch(() => {});
+    if (own.length) await this.index.addOwn(own);
   }
 
   // ---- the repository record ----

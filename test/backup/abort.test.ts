@@ -1,6 +1,6 @@
 // A backup that stops without a snapshot (cancelled, or a store failure) must settle, leave the repository usable
 // by the next backup, and stop reading files once it knows it will fail.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -9,28 +9,27 @@ import { backup, restore, RESTORE_TEMP_PREFIX, type BackupProgress, type BlobSin
 import { TREE_BATCH } from '../../src/backup/constants.ts';
 import { tempDir } from '../integration/helpers.ts';
 import { createGrid } from './grid.ts';
+import { assertOneFileDirs, makeOneFileDirs } from './tree.ts';
 
 const DIRS = TREE_BATCH * 3;
 
 /** DIRS directories of one small file each: their blobs all wait in the first, unsealed pack. */
-async function manyDirs(root: string): Promise<string> {
-  const src = join(root, 'many');
-  for (let i = 0; i < DIRS; i++) {
-    const d = join(src, `d${String(i).padStart(4, '0')}`);
-    await mkdir(d, { recursive: true });
-    await writeFile(join(d, 'f.txt'), `file ${i} `.repeat(20));
-  }
-  return src;
+const manyDirs = (root: string) => makeOneFileDirs(join(root, 'many'), DIRS);
+
+/** A temporary folder and a grid, both removed once the test is over. */
+async function fixture(t: TestContext, prefix: string) {
+  const tmp = await tempDir(prefix);
+  t.after(() => tmp.cleanup());
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  return { tmp, grid };
 }
 
 const fileEvents = (events: BackupProgress[]) => events.filter((e) => e.type === 'backup:backup:file').length;
 
 test('a cancelled backup settles with its reason, and the next backup of the same repository stores and restores', { timeout: 120_000 }, async (t) => {
-  const tmp = await tempDir('p2pb-abort-');
-  t.after(() => tmp.cleanup());
+  const { tmp, grid } = await fixture(t, 'p2pb-abort-');
   const src = await manyDirs(tmp.dir);
-  const grid = await createGrid();
-  t.after(() => grid.close());
   const ac = new AbortController();
   const events: BackupProgress[] = [];
   const stop = new Error('cancelled by the test');
@@ -54,18 +53,12 @@ test('a cancelled backup settles with its reason, and the next backup of the sam
   assert.equal(r.stats.files, DIRS);
   const out = join(tmp.dir, 'out');
   await restore(r.snapshotCap, out, { src: grid.src });
-  for (const i of [0, 299, DIRS - 1]) {
-    const name = `d${String(i).padStart(4, '0')}`;
-    assert.equal(await readFile(join(out, name, 'f.txt'), 'utf8'), `file ${i} `.repeat(20));
-  }
+  await assertOneFileDirs(out, [0, 299, DIRS - 1]);
 });
 
 test('a tree that cannot be stored fails the backup with that error and stops its walk', { timeout: 120_000 }, async (t) => {
-  const tmp = await tempDir('p2pb-abort-tree-');
-  t.after(() => tmp.cleanup());
+  const { tmp, grid } = await fixture(t, 'p2pb-abort-tree-');
   const src = await manyDirs(tmp.dir);
-  const grid = await createGrid();
-  t.after(() => grid.close());
   const refused = new Error('no holder takes trees today');
   const repo = grid.repo;
   const sink: BlobSink = {
@@ -87,12 +80,9 @@ test('a tree that cannot be stored fails the backup with that error and stops it
 });
 
 test('a cancelled restore settles with its reason and leaves no temporary file', { timeout: 120_000 }, async (t) => {
-  const tmp = await tempDir('p2pb-abort-restore-');
-  t.after(() => tmp.cleanup());
+  const { tmp, grid } = await fixture(t, 'p2pb-abort-restore-');
   const src = await manyDirs(tmp.dir);
   await writeFile(join(src, 'big.bin'), randomBytes(24 << 20)); // several chunks, downloading when the stop comes
-  const grid = await createGrid();
-  t.after(() => grid.close());
   const r = await backup(src, { repo: grid.repo, chunker: grid.chunker });
   const out = join(tmp.dir, 'out');
   const ac = new AbortController();
@@ -124,13 +114,10 @@ test(
   'a backup whose packs could not be placed fails; once the peers are back the next backup of the same repository works',
   { timeout: 120_000 },
   async (t) => {
-    const tmp = await tempDir('p2pb-abort-peers-');
-    t.after(() => tmp.cleanup());
+    const { tmp, grid } = await fixture(t, 'p2pb-abort-peers-');
     const src = join(tmp.dir, 'src');
     await mkdir(src);
     await writeFile(join(src, 'a.bin'), randomBytes(3 << 20));
-    const grid = await createGrid();
-    t.after(() => grid.close());
     await grid.repo.sync(); // the record is read while every peer answers
     // Only 2 of 5 peers reachable: no pack can be placed on `happy` (4) of them.
     const away = grid.servers.splice(2);

@@ -2,7 +2,7 @@
 // callers; the scan thread's totals match what the backup stores, under the same exclude rules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { TREE_BATCH } from '../../src/backup/constants.ts';
 import { join } from 'node:path';
 import { createMeter, statusOf } from '../../src/backup/progress.ts';
@@ -12,6 +12,7 @@ import type { BackupProgress } from '../../src/backup/types.ts';
 import { formatDuration, formatStatus } from '../../src/cli/progress.ts';
 import { tempDir } from '../integration/helpers.ts';
 import { createGrid } from './grid.ts';
+import { assertOneFileDirs, makeOneFileDirs } from './tree.ts';
 
 test('ETA: by bytes at the rate so far, by files when there are no bytes, absent without totals', () => {
   assert.equal(statusOf(10, 250, 5, 40, 1000).etaSeconds, 15);
@@ -113,13 +114,8 @@ test('the scan counts what the backup stores (excludes, ignore files, exclude-if
 test('trees are stored during the walk, TREE_BATCH directories at a time, not all after it', async (t) => {
   const tmp = await tempDir('p2pb-trees-');
   t.after(() => tmp.cleanup());
-  const src = join(tmp.dir, 'many');
   const dirs = TREE_BATCH * 2 + 100;
-  for (let i = 0; i < dirs; i++) {
-    const d = join(src, `d${String(i).padStart(4, '0')}`);
-    await mkdir(d, { recursive: true });
-    await writeFile(join(d, 'f.txt'), `file ${i} `.repeat(20)); // stored in a pack, not in its entry
-  }
+  const src = await makeOneFileDirs(join(tmp.dir, 'many'), dirs);
   const grid = await createGrid();
   t.after(() => grid.close());
   const events: BackupProgress[] = [];
@@ -131,8 +127,5 @@ test('trees are stored during the walk, TREE_BATCH directories at a time, not al
   assert.ok(firstTree >= 0 && firstTree < lastFile, `the first trees were stored before the walk read its last file (${firstTree} / ${lastFile})`);
   const out = join(tmp.dir, 'out');
   await restore(r.snapshotCap, out, { src: grid.src });
-  for (const i of [0, TREE_BATCH, dirs - 1]) {
-    const name = `d${String(i).padStart(4, '0')}`;
-    assert.equal(await readFile(join(out, name, 'f.txt'), 'utf8'), `file ${i} `.repeat(20));
-  }
+  await assertOneFileDirs(out, [0, TREE_BATCH, dirs - 1]);
 });

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, lstat, lutimes, mkdir, readdir, readFile, readlink, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 
 export type Spec =
   | { type: 'file'; content: Uint8Array | string; mode?: number; mtimeMs?: number }
@@ -62,4 +63,22 @@ export async function describeTree(root: string): Promise<Map<string, Described>
   };
   await walk(root, '');
   return out;
+}
+
+const oneFileDir = (i: number) => `d${String(i).padStart(4, '0')}`;
+const oneFileText = (i: number) => `file ${i} `.repeat(20); // stored in a pack, not in its entry
+
+/** `n` directories (d0000, d0001, …) of one small file each under `root`: many directories, little data. */
+export async function makeOneFileDirs(root: string, n: number): Promise<string> {
+  for (let i = 0; i < n; i++) {
+    const d = join(root, oneFileDir(i));
+    await mkdir(d, { recursive: true });
+    await writeFile(join(d, 'f.txt'), oneFileText(i));
+  }
+  return root;
+}
+
+/** The files of these directories of makeOneFileDirs read back as written under `out`. */
+export async function assertOneFileDirs(out: string, indexes: readonly number[]): Promise<void> {
+  for (const i of indexes) assert.equal(await readFile(join(out, oneFileDir(i), 'f.txt'), 'utf8'), oneFileText(i));
 }

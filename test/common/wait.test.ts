@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { boundedBy, boundedWait, untilAborted } from '../../src/common/wait.ts';
+import { boundedBy, boundedWait, everyAborted, untilAborted } from '../../src/common/wait.ts';
 
 test('a bounded wait times out with a TimeoutError and says so', async () => {
   const caller = new AbortController();
@@ -96,4 +96,25 @@ test('untilAborted: the promise, or the reason once the signal aborts, which lea
   assert.equal(await untilAborted(shared, ok.signal), 3);
   await assert.rejects(untilAborted(Promise.reject(new Error('own')), ok.signal), /own/);
   assert.equal(getEventListeners(ok.signal, 'abort').length, 0, 'settled: listener removed');
+});
+
+test('everyAborted: none, one, some already aborted, all already aborted', () => {
+  assert.equal(everyAborted([]), undefined);
+  const only = new AbortController();
+  assert.equal(everyAborted([only.signal]), only.signal, 'one signal is used as it is');
+  const a = new AbortController(),
+    b = new AbortController();
+  a.abort(new Error('a'));
+  const some = everyAborted([a.signal, b.signal])!;
+  assert.equal(some.aborted, false, 'one of two still running');
+  b.abort(new Error('b'));
+  assert.equal(some.aborted, true);
+  assert.equal(some.reason.message, 'b');
+  const c = new AbortController(),
+    d = new AbortController();
+  c.abort(new Error('c'));
+  d.abort(new Error('d'));
+  const all = everyAborted([c.signal, d.signal])!;
+  assert.equal(all.aborted, true, 'every one aborted already');
+  assert.equal(all.reason.message, 'd');
 });

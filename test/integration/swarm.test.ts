@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DAEMON_ENV, DAEMON_NODE_FLAGS, startSwarm, type Swarm } from '../../src/peer/swarm.ts';
 import { spawn } from 'node:child_process';
@@ -16,6 +16,7 @@ import { homePaths } from '../../src/peer/home.ts';
 import { initHome } from '../../src/peer/init.ts';
 import { readConfig } from '../../src/peer/config.ts';
 import { createPeer } from '../../src/peer/peer.ts';
+import { assertOneFileDirs, makeOneFileDirs } from '../backup/tree.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 let swarm: Swarm;
@@ -160,12 +161,7 @@ test('the CLI puts and gets through the client daemon', async () => {
 });
 
 test('a backup cancelled midway ends cancelled, and the next backup of that folder completes and restores', async () => {
-  const src = join(tmp.dir, 'cancel-src');
-  for (let i = 0; i < 2000; i++) {
-    const d = join(src, `d${String(i).padStart(4, '0')}`);
-    await mkdir(d, { recursive: true });
-    await writeFile(join(d, 'f.txt'), `file ${i} `.repeat(20));
-  }
+  const src = await makeOneFileDirs(join(tmp.dir, 'cancel-src'), 2000);
   // Ctrl-C on `p2pbackup backup` (SIGINT to the command; its connection closes) cancels the daemon's backup.
   // Before the fix it ran on to 'done'; before 812882f a cancelled backup never ended: the blobs in its open pack
   // waited for a flush, and the daemon's packer kept the cancelled signal for every later backup.
@@ -193,8 +189,5 @@ test('a backup cancelled midway ends cancelled, and the next backup of that fold
   assert.ok(cap, b.stdout);
   const r = await cli(['--home', tmp.dir, 'restore', cap, out]);
   assert.equal(r.code, 0, r.stderr);
-  for (const i of [0, 1999]) {
-    const name = `d${String(i).padStart(4, '0')}`;
-    assert.equal(await readFile(join(out, name, 'f.txt'), 'utf8'), `file ${i} `.repeat(20));
-  }
+  await assertOneFileDirs(out, [0, 1999]);
 });

@@ -2,24 +2,20 @@
 // leaves the repository unlocked, its stored blobs published, and the next backup of the folder working.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFolderService } from '../../src/peer/folders.ts';
 import type { BackupProgress } from '../../src/backup/index.ts';
 import { tempDir } from '../integration/helpers.ts';
 import { createGrid, ENCODING } from '../backup/grid.ts';
+import { makeOneFileDirs } from '../backup/tree.ts';
 
 test('a backup stopped by its caller ends with the repository unlocked, and the next backup of the folder commits', { timeout: 120_000 }, async (t) => {
   const tmp = await tempDir('p2pb-folders-abort-');
   t.after(() => tmp.cleanup());
   const grid = await createGrid();
   t.after(() => grid.close());
-  const src = join(tmp.dir, 'src');
-  for (let i = 0; i < 1500; i++) {
-    const d = join(src, `d${String(i).padStart(4, '0')}`);
-    await mkdir(d, { recursive: true });
-    await writeFile(join(d, 'f.txt'), `file ${i} `.repeat(20));
-  }
+  const src = await makeOneFileDirs(join(tmp.dir, 'src'), 1500);
   const home = join(tmp.dir, 'home');
   await mkdir(home);
   const svc = await createFolderService({ home, finder: grid.finder, encoding: ENCODING, convergenceSecret: grid.secret });

@@ -2,7 +2,7 @@
 // target, so that a backup's upload starts after about 2 MiB instead of 16; a flush ends the run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPacker, everyAborted } from '../../src/repo/packer.ts';
+import { createPacker } from '../../src/repo/packer.ts';
 import { PACK_FIRST_BYTES, PACK_TARGET_BYTES } from '../../src/repo/constants.ts';
 import type { PackStore } from '../../src/repo/types.ts';
 import type { IndexEntry } from '../../src/repo/index-part.ts';
@@ -277,27 +277,6 @@ test('a buffer given back twice (onConsumed, then the upload settling) is reused
       `blob ${i} is what its store read (no later pack was sealed into its buffer first)`
     );
   }
-});
-
-test('everyAborted: none, one, some already aborted, all already aborted', () => {
-  assert.equal(everyAborted([]), undefined);
-  const only = new AbortController();
-  assert.equal(everyAborted([only.signal]), only.signal, 'one signal is used as it is');
-  const a = new AbortController(),
-    b = new AbortController();
-  a.abort(new Error('a'));
-  const some = everyAborted([a.signal, b.signal])!;
-  assert.equal(some.aborted, false, 'one of two still running');
-  b.abort(new Error('b'));
-  assert.equal(some.aborted, true);
-  assert.equal(some.reason.message, 'b');
-  const c = new AbortController(),
-    d = new AbortController();
-  c.abort(new Error('c'));
-  d.abort(new Error('d'));
-  const all = everyAborted([c.signal, d.signal])!;
-  assert.equal(all.aborted, true, 'every one aborted already');
-  assert.equal(all.reason.message, 'd');
 });
 
 test('a flush with no pack open stores nothing and succeeds', async () => {
