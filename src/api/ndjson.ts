@@ -1,6 +1,7 @@
 // Long-running operations over HTTP: NDJSON lines of progress events, then the result or the error.
 import type { FastifyReply } from 'fastify';
 import { errorBody, httpStatusOf } from './errors.ts';
+import { P2PBackupError } from '../common/errors.ts';
 
 /** Answer with NDJSON: the operation's progress events as { event } lines, then { result } or { error }.
  *  The operation's signal fires when the client goes away before the end, unless `detach`: then it runs on
@@ -24,7 +25,8 @@ export async function ndjson(
   const controller = new AbortController();
   if (!o.detach)
     reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
+      // A named reason: the operation ends "cancelled" with ERR_ABORTED, not a bare AbortError (ERR_INTERNAL).
+      if (!reply.raw.writableFinished) controller.abort(new P2PBackupError('ERR_ABORTED', 'the client closed the connection'));
     });
   reply.hijack();
   reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });

@@ -362,6 +362,7 @@ test('long operations by id: listed with their progress, followed on the event s
     await startAndHangUp(false);
     const gone = await until('the attached restore to end', async () => (await ops()).find((o) => o.state !== 'running'));
     assert.equal(gone.state, 'cancelled');
+    assert.equal(gone.error.code, 'ERR_ABORTED', 'a named reason, not an AbortError (ERR_INTERNAL)');
 
     // Detached, it runs on with its progress; the list has it, running first.
     await startAndHangUp(true);

@@ -182,6 +182,7 @@ test('a backup cancelled midway ends cancelled, and the next backup of that fold
     if (!ended) await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(ended?.state, 'cancelled', 'the cancelled backup ended within 30 s');
+  assert.deepEqual([ended.error.code, ended.error.message], ['ERR_ABORTED', 'the client closed the connection']);
   const b = await cli(['--home', tmp.dir, 'backup', src]);
   assert.equal(b.code, 0, b.stderr);
   const out = join(tmp.dir, 'cancel-out');
