@@ -18,12 +18,17 @@ import { readConfig, writeConfig } from './config.ts';
 
 /**
  * Node flags every daemon is started with (here, deploy/entrypoint.sh and deploy/p2pbackup.service).
- * --min-semi-space-size=16 (MiB): a young generation that starts large instead of at 1 MiB. A bulk backup
- * allocates hundreds of MB/s of short-lived objects (frames, stream bookkeeping, buffer wrappers); with the
- * small starting size about one backup in four got stuck promoting them, and the old generation then filled
- * every ~100 ms: 130-140 Mark-Compacts during a 1 GiB backup instead of 1-2, the client's CPU 12 s instead of
- * 6 s (`--trace-gc`, loopback 5-peer swarm). With the flag: 1 Mark-Compact in each of 8 runs out of 8. V8 reads
- * the size only when the process starts (not from NODE_OPTIONS, not from v8.setFlagsFromString later).
+ * --min-semi-space-size=4 --max-semi-space-size=4 (MiB): a young generation of a fixed size, neither V8's 1 MiB
+ * start nor its 16 MiB most. A bulk backup allocates hundreds of MB/s of short-lived objects (frames, stream
+ * bookkeeping, buffer wrappers); starting at 1 MiB and growing, about one backup in four got stuck promoting them,
+ * and the old generation then filled every ~100 ms: 130-140 Mark-Compacts during a 1 GiB backup instead of 1-2,
+ * the client's CPU 12 s instead of 6 s (`--trace-gc`, loopback 5-peer swarm). Fixed at 16 MiB, that never happened,
+ * but the two semi-spaces' pages (up to 32 MiB) stayed resident in every daemon. Fixed at 4 MiB (measured
+ * 2026-12-06, loopback swarm, against 16): Mark-Compacts the same (a /usr/share backup and restore: client 47-50
+ * against 47; a 1 GiB backup: 14-20 in the client's life against 13-18), Scavenges 4x as many, wall and CPU within
+ * the runs' noise; peak RSS of storage peers during a backup 147-169 MiB against 172-190, of the client 416-429
+ * against 461-470 (/usr/share backup), 494-523 against 531-546 (its restore), 261-280 against 274-330 (1 GiB).
+ * V8 reads the sizes only when the process starts (not from NODE_OPTIONS, not from v8.setFlagsFromString later).
  * --heap-growing-percent=100: after a full collection the old generation may grow to twice what survived before
  * the next. V8 starts marking as soon as the room left under its limit is smaller than the young generation, and
  * with a small live heap (35-45 MB) its adaptive limit left 24-28 MB, under the 16 MiB semi-spaces' young
@@ -35,7 +40,7 @@ import { readConfig, writeConfig } from './config.ts';
  * (`bench transfer --paths-only --size 256MiB --samples 2`); idle RSS unchanged within noise (`bench idle --quick`:
  * storage peers 128/168 MiB fresh/after a backup, 129/161 without).
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=16', '--heap-growing-percent=100'];
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--min-semi-space-size=4', '--max-semi-space-size=4', '--heap-growing-percent=100'];
 
 /**
  * Environment every daemon is started with (here, deploy/entrypoint.sh and deploy/p2pbackup.service).

@@ -44,8 +44,9 @@ async function get(cap: string): Promise<Uint8Array> {
 }
 const peerIndex = (id: string) => swarm.info.peers.findIndex((p) => p.peerId === id);
 
-test('every daemon runs with the node flags for bulk transfers (a young generation that starts large)', async () => {
-  assert.ok(DAEMON_NODE_FLAGS.includes('--min-semi-space-size=16'));
+test('every daemon runs with the node flags for bulk transfers (a young generation of a fixed, small size)', async () => {
+  assert.ok(DAEMON_NODE_FLAGS.includes('--min-semi-space-size=4'));
+  assert.ok(DAEMON_NODE_FLAGS.includes('--max-semi-space-size=4'));
   assert.ok(DAEMON_NODE_FLAGS.includes('--heap-growing-percent=100'));
   for (const m of [swarm.info.client, ...swarm.info.peers]) {
     const argv = (await readFile(`/proc/${m.pid}/cmdline`, 'utf8')).split('\0');
