@@ -22,7 +22,7 @@ import { P2PBackupError } from '../common/errors.ts';
 import { happiness } from './happiness.ts';
 import { NoPeersError, NotHappyError } from './errors.ts';
 import { proveShare } from './prove.ts';
-import type { ClientProgress, ServerFinder, ShareServer } from './types.ts';
+import type { ClientProgress, ServerFinder } from './types.ts';
 
 /** Longest piece a share is sent in (one storage frame's payload); pieces end where blocks end (sharePieces). */
 const PIECE_BYTES = 1 << 20;

@@ -10,7 +10,6 @@
 // tests run it in-process.
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openStore, type LocalStore } from '../store/index.ts';
 import { createNode, loadOrCreatePeerKey, type P2PNode } from '../net/index.ts';
