@@ -174,18 +174,28 @@ async function attack(a: Attack): Promise<unknown> {
       // Fresh slot keys cost nothing: put records until refused, asking for 400-day leases.
       const client = node.storage(target(a.target));
       const out = { stored: 0, refusals: {} as Record<string, number>, longestLeaseMs: 0 };
-      for (let i = 0; i < a.count; i++) {
+      // A put that failed without a refusal (a stream reset or a timeout on a loaded machine) is tried again, twice
+      // at most: what is counted is what the target refused, and why.
+      const putOne = async (): Promise<string | null> => {
         const cap = createMutableWriteCap();
-        try {
-          const r = await client.putSlot(storageIndexOf(cap)!, signRecord(cap, 1, randomBytes(a.payloadBytes ?? 1024)), {
-            leaseUntil: Date.now() + 400 * 86_400_000
-          });
-          out.stored++;
-          out.longestLeaseMs = Math.max(out.longestLeaseMs, r.leaseExpiry - Date.now());
-        } catch (e) {
-          bump(out.refusals, (e as { reason?: string }).reason ?? (e as Error).message);
-          if (a.stopOnRefusal) break;
+        const record = signRecord(cap, 1, randomBytes(a.payloadBytes ?? 1024));
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const r = await client.putSlot(storageIndexOf(cap)!, record, { leaseUntil: Date.now() + 400 * 86_400_000 });
+            out.stored++;
+            out.longestLeaseMs = Math.max(out.longestLeaseMs, r.leaseExpiry - Date.now());
+            return null;
+          } catch (e) {
+            const reason = (e as { reason?: string }).reason;
+            if (reason || attempt >= 2) return reason ?? (e as Error).message;
+          }
         }
+      };
+      for (let i = 0; i < a.count; i++) {
+        const refused = await putOne();
+        if (refused === null) continue;
+        bump(out.refusals, refused);
+        if (a.stopOnRefusal) break;
       }
       return out;
     }

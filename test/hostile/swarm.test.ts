@@ -170,7 +170,7 @@ test('slots from fresh keys: limited per peer, leases capped; a replayed record 
   const victim = swarm.info.peers[0];
   const fill = await adv!.attack({ kind: 'fill-slots', target: victim.addresses[0], count: MAX_SLOTS_PER_OWNER + 20, payloadBytes: 512 });
   assert.equal(fill.stored, MAX_SLOTS_PER_OWNER, JSON.stringify(fill));
-  assert.equal(fill.refusals.limit, 20);
+  assert.equal(fill.refusals.limit, 20, JSON.stringify(fill));
   assert.ok(fill.longestLeaseMs <= MAX_SLOT_LEASE_MS, `lease of ${fill.longestLeaseMs} ms`);
   // The client's recovery record (a slot on the closest peers), replayed with a 400-day lease.
   const si = Buffer.from(storageIndexOf(parseCap((await readRecoveryCap(tmp.dir))!))!).toString('hex');
