@@ -31,7 +31,7 @@ import { readConfig, writeConfig } from './config.ts';
  * V8 reads the sizes only when the process starts (not from NODE_OPTIONS, not from v8.setFlagsFromString later).
  * --heap-growing-percent=100: after a full collection the old generation may grow to twice what survived before
  * the next. V8 starts marking as soon as the room left under its limit is smaller than the young generation, and
- * with a small live heap (35-45 MB) its adaptive limit left 24-28 MB, under the 16 MiB semi-spaces' young
+ * with a small live heap (35-45 MB) its adaptive limit left 24-28 MB, under the then 16 MiB semi-spaces' young
  * generation: so it marked the whole heap again right after each collection, whatever little was promoted. Seen
  * (`--trace-gc-nvp`, `--trace-incremental-marking`) as 30-90 mark-compacts in a 1 GiB backup's client, and as 14
  * in 6 s on a storage peer behind NAT while it took a 256 MiB put (2 scavenges; the same peer not behind NAT: none),
