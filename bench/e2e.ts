@@ -1,4 +1,4 @@
-// `node bench/index.ts e2e [--json] [--quick] [--tree PATH] [--file-size 1GiB] [--peers 5,10,20,50] [--loopback] [--restic PATH]`:
+// `node bench/index.ts e2e [--json] [--quick] [--tree PATH] [--file-size 1GiB] [--peers 5,10,20,50] [--settle 300] [--loopback] [--restic PATH]`:
 // end to end across hosts. For a real tree (default /usr/share) and one random file (default 1 GiB):
 // backup (first), backup again with nothing changed, and restore, by p2pbackup with N storage peers for
 // every N in --peers (default 5,10,20,50), each peer and the client in its own network namespace
@@ -15,6 +15,12 @@
 //   storage peer its VmHWM during the op: the max and the median over the N peers ("per-peer memory").
 // - CPU s: user+sys summed over the client daemon and all N peers (not the CLI process).
 // - Every measured op starts after sync(1) (measureOp), not timed: none waits for the last one's writeback.
+// - A swarm just started is busy (every peer dials, handshakes and identifies every other and fills its DHT
+//   table: 50 peers took more than a core for minutes), which no long-running swarm is: before its first op a
+//   swarm settles, in windows of SETTLE_WINDOW_S, until one costs at most SETTLE_PCT_PER_PROCESS of a core per
+//   process (or --settle SECONDS, default 300, ran out). The rows say how long that took and what the swarm's
+//   background cost was in its last window ("bg CPU %", of one core, all processes): the load the ops shared the
+//   cores with.
 // - Each (dataset, N) starts from a fresh swarm; every restore is verified (file count, bytes, and the
 //   single file's sha256). Results: bench/results/e2e.json (rows + setup) and bench/results/e2e.svg (wall
 //   time vs peers, one line per dataset and op, restic as a flat dashed line).
@@ -28,9 +34,13 @@ import { NetFixture, skipReason, BIN, type CliResult } from '../test/multihost/f
 import { datasetMakers, findRestic, measureOp, runRestic, verifyRestore, walk, OPS, type Dataset, type Measure, type Op } from './backup.ts';
 import { formatTable, median, note, parseFlags, printJson } from './common.ts';
 import { arg, openScope, type BenchScope } from './transfer.ts';
+import { measureWindow } from './idle.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const OP_TIMEOUT_MS = 6 * 3_600_000;
+/** Settling (see the header): window length, s, and the background CPU a settled swarm may cost, % of a core per process. */
+const SETTLE_WINDOW_S = 10;
+const SETTLE_PCT_PER_PROCESS = 2;
 
 export interface E2eRow {
   dataset: string;
@@ -49,6 +59,25 @@ export interface E2eRow {
   cpuSeconds: number;
   files: number;
   bytes: number;
+  /** Ours: seconds the swarm settled before its first op, and its background CPU then (% of one core, all processes). */
+  settleSeconds?: number;
+  bgCpuPct?: number;
+}
+
+/**
+ * Wait until the swarm's processes, together, cost at most SETTLE_PCT_PER_PROCESS of a core each over a
+ * SETTLE_WINDOW_S window, or `maxSeconds` passed: seconds waited and the last window's CPU (% of one core, summed).
+ */
+async function settle(pids: number[], maxSeconds: number): Promise<{ seconds: number; cpuPct: number }> {
+  const t0 = performance.now();
+  const limit = SETTLE_PCT_PER_PROCESS * pids.length;
+  for (;;) {
+    const w = await measureWindow(pids, SETTLE_WINDOW_S, AbortSignal.timeout(2 * SETTLE_WINDOW_S * 1000));
+    const cpuPct = +w.reduce((a, x) => a + x.cpuPct, 0).toFixed(1);
+    const seconds = +((performance.now() - t0) / 1000).toFixed(0);
+    note(`e2e:   settling: ${seconds} s, the swarm's CPU ${cpuPct}% of a core (settled at <= ${limit}%)`);
+    if (cpuPct <= limit || seconds + SETTLE_WINDOW_S > maxSeconds) return { seconds, cpuPct };
+  }
 }
 
 /** A running swarm of ours, in namespaces or on loopback: the CLI against its client, and the pids. */
@@ -223,6 +252,8 @@ export async function run(argv: string[]): Promise<void> {
     .split(',')
     .map(Number);
   if (peerCounts.some((p) => !Number.isInteger(p) || p < 4 || p > 60)) throw new Error('--peers: a comma-separated list of whole numbers in 4..60 (happy = 4)');
+  const maxSettle = Number(arg(flags.rest, '--settle', '300'));
+  if (!(maxSettle >= 0)) throw new Error('--settle: seconds, a number >= 0');
   const resticArg = flags.rest.includes('--restic') ? arg(flags.rest, '--restic', '') : null;
   const why = flags.rest.includes('--loopback') ? 'forced by --loopback' : skipReason('p2pbn');
   const mode: 'netns' | 'loopback' = why ? 'loopback' : 'netns';
@@ -247,7 +278,7 @@ export async function run(argv: string[]): Promise<void> {
       const ds = await make();
       note(`e2e: dataset ${ds.name}: ${ds.files} files, ${(ds.bytes / 1e6).toFixed(1)} MB; warming the page cache`);
       await walk(ds.path, true);
-      const push = (impl: E2eRow['impl'], peers: number | null, op: Op, m: Measure & { peerRssMB?: number[] }) => {
+      const push = (impl: E2eRow['impl'], peers: number | null, op: Op, m: Measure & { peerRssMB?: number[] }, bg?: { seconds: number; cpuPct: number }) => {
         const row: E2eRow = {
           dataset: ds.name,
           op,
@@ -260,7 +291,8 @@ export async function run(argv: string[]): Promise<void> {
           ...(m.peerRssMB ? { peerRssMaxMB: Math.max(...m.peerRssMB), peerRssMedianMB: median(m.peerRssMB) } : {}),
           cpuSeconds: +m.cpuSeconds.toFixed(1),
           files: m.files,
-          bytes: m.bytes
+          bytes: m.bytes,
+          ...(bg ? { settleSeconds: bg.seconds, bgCpuPct: bg.cpuPct } : {})
         };
         rows.push(row);
         note(
@@ -278,8 +310,9 @@ export async function run(argv: string[]): Promise<void> {
         const swarm = mode === 'netns' ? await startNetns(peers) : await startLoopback(scope, `swarm-${peers}-${rows.length}`, peers);
         note(`e2e:   swarm up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
         try {
+          const bg = maxSettle > 0 ? await settle(swarm.pids, maxSettle) : undefined;
           const m = await runOurs(scope, swarm, ds, rssFlags);
-          for (const op of OPS) push('p2pbackup', peers, op, m[op]);
+          for (const op of OPS) push('p2pbackup', peers, op, m[op], bg);
         } catch (err) {
           // One configuration failing (e.g. 50 daemons overloading 2 cores) is a result too: record it, go on.
           const error = String((err as Error)?.message ?? err);
@@ -304,6 +337,7 @@ export async function run(argv: string[]): Promise<void> {
     peers: peerCounts,
     restic: 'version' in found ? found.version : null,
     cumulativeRss: rssFlags.cumulativeRss,
+    maxSettleSeconds: maxSettle,
     quick: flags.quick
   };
   await writeFile(join(RESULTS, 'e2e.json'), JSON.stringify({ setup, rows, failures }, null, 2) + '\n');
@@ -324,10 +358,13 @@ export async function run(argv: string[]): Promise<void> {
   out(
     `RSS MiB: client daemon (ours) / restic process; peers: storage peers' peak during the op, max and median${rssFlags.cumulativeRss ? ' (CUMULATIVE: clear_refs refused)' : ''}. CPU s: client + all peers.`
   );
+  out(
+    `settled s: how long the swarm settled before its first op (at most ${maxSettle} s); bg CPU %: the swarm's background CPU in the last window of that, % of one core, all processes.`
+  );
   const f = (x: number | undefined, d = 1) => (x === undefined ? '-' : x.toFixed(d));
   out(
     formatTable(
-      ['dataset', 'op', 'impl', 'peers', 'seconds', 'MB/s', 'RSS', 'peer max', 'peer med', 'CPU s', 'files'],
+      ['dataset', 'op', 'impl', 'peers', 'seconds', 'MB/s', 'RSS', 'peer max', 'peer med', 'CPU s', 'files', 'settled s', 'bg CPU %'],
       rows.map((r) => [
         r.dataset,
         r.op,
@@ -339,7 +376,9 @@ export async function run(argv: string[]): Promise<void> {
         r.peerRssMaxMB ?? '-',
         r.peerRssMedianMB ?? '-',
         f(r.cpuSeconds),
-        r.files
+        r.files,
+        r.settleSeconds ?? '-',
+        f(r.bgCpuPct)
       ])
     )
   );

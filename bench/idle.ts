@@ -66,7 +66,7 @@ async function sample(pid: number): Promise<Sample> {
 }
 
 /** CPU % of one core over `seconds` and VmRSS (MiB) at the end, for each pid. */
-async function measureWindow(pids: number[], seconds: number, signal: AbortSignal): Promise<{ rssMB: number; cpuPct: number }[]> {
+export async function measureWindow(pids: number[], seconds: number, signal: AbortSignal): Promise<{ rssMB: number; cpuPct: number }[]> {
   const before = await Promise.all(pids.map(sample));
   const t0 = performance.now();
   await sleep(seconds * 1000, undefined, { signal });
