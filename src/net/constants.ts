@@ -161,21 +161,24 @@ export const CONNECT_TIMEOUT_MS = 20_000;
 /** A connection whose keep-alive ping has not come back within this long is aborted (ms). libp2p's floor of 5 s cut a 40 Mbit/s backup's own connections (bench wan) and relayed circuits mid-upload. */
 export const CONNECTION_PING_TIMEOUT_MS = 60_000;
 /**
- * Keep-alive pings go out this often on every connection (ms; libp2p's default is 10 s). Each ping is a new stream
+ * A connection that received nothing for this long is pinged (ms; src/net/keepalive.ts). libp2p's own monitor,
+ * replaced by it, pinged every connection from both ends every interval (its default 10 s), each ping a new stream
  * (multistream-select, a peer-store update, a few encrypted frames each way): at 20 s they were most of an idle
- * peer's CPU (bench idle: 0.28% of a core per peer in a 5-peer swarm). A minute still sends something on every
- * connection well within a NAT's TCP timeout (RFC 5382: at least 2 h 4 min), and a peer that went away without
- * closing its connections is dropped within 60 + CONNECTION_PING_TIMEOUT_MS; one that closes them (a stopped or
- * killed process) is seen at once. Yamux's own ping (a frame, no stream) stays on: it measures the round trip
- * that its stream windows grow by (node.ts).
+ * peer's CPU (bench idle: 0.28% of a core per peer in a 5-peer swarm), and as every peer is connected to every
+ * other the cost grew with the swarm. A live connection receives Yamux's own ping (a frame, no stream) every 30 s,
+ * so it is never silent this long and never pinged; one that is gets its ping within 1.5 intervals. A minute still
+ * sends something on every connection well within a NAT's TCP timeout (RFC 5382: at least 2 h 4 min), and a peer
+ * that went away without closing its connections is dropped within 90 s + CONNECTION_PING_TIMEOUT_MS; one that
+ * closes them (a stopped or killed process) is seen at once. Yamux's ping also measures the round trip that its
+ * stream windows grow by (node.ts).
  */
 export const CONNECTION_PING_INTERVAL_MS = 60_000;
 /**
- * Ping streams one connection may have open at once, each way. A ping still waiting behind queued share bytes
- * when the next is due must not block it: libp2p's ping allows one outbound and two inbound streams, the next
- * ping's stream was refused ("Too many outbound protocol streams") and the connection monitor aborted the
- * connection for it, cutting a 1 GiB backup over a 40 Mbit/s uplink at 73 s (bench wan). Enough for every ping
- * of a whole timeout (2 x CONNECTION_PING_TIMEOUT_MS / CONNECTION_PING_INTERVAL_MS = 2) with room to spare, also
- * for the shorter intervals of keepAlive (NodeInit) and tests: an idle limit costs nothing.
+ * Ping streams one connection may have open at once, each way. libp2p's ping allows one outbound and two inbound
+ * streams: with its connection monitor (a ping every interval, answered or not) a ping still waiting behind queued
+ * share bytes got the next one refused ("Too many outbound protocol streams") and the connection aborted for it,
+ * cutting a 1 GiB backup over a 40 Mbit/s uplink at 73 s (bench wan). Our keep-alive has one ping in flight per
+ * connection, but Kad-DHT pings contacts through the same service, and a peer may still run libp2p's monitor:
+ * an idle limit costs nothing.
  */
 export const PING_STREAMS = 8;

@@ -6,6 +6,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { dcutr } from '@libp2p/dcutr';
 
 import { tcpCorked } from './tcp-writes.ts';
+import { startKeepAlive, YAMUX_KEEPALIVE_MS, type KeepAlive } from './keepalive.ts';
 import { noiseLean } from './noise-decrypt.ts';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { installYamuxWindowUpdates } from './yamux-window.ts';
@@ -91,6 +92,8 @@ export interface P2PNode {
   readonly reachability: Reachability | null;
   /** The relay we serve (null unless relay.server). */
   readonly relay: RelayServer | null;
+  /** Keep-alive of our connections (src/net/keepalive.ts). */
+  readonly keepAlive: KeepAlive;
   multiaddrs(): Multiaddr[];
   /** A client for one remote storage peer. */
   storage(peer: PeerId | Multiaddr | string): StorageClient;
@@ -133,20 +136,11 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     // Yamux keeps its own ping (one 12-byte frame each way every 30 s, no stream): its round trip is what lets a
     // stream's receive window grow past 256 KiB (up to 16 MiB, when a window drains within 4 round trips).
     // Without it every stream is held to 256 KiB per round trip: 2.6 MB/s at 100 ms, whatever the link.
-    streamMuxers: [yamux()],
-    // libp2p pings every connection each 10 s and aborts it when a ping takes longer than 5 s (at least).
-    // Behind a slow uplink (or a relay's) shares queue several seconds of data ahead of the ping: measured
-    // through a relay shaped to 40 Mbit/s, every circuit was aborted mid-upload, and over a direct 40 Mbit/s
-    // uplink the client's own connections to its storage peers (bench wan). A dead connection still goes after
-    // CONNECTION_PING_TIMEOUT_MS; requests have their own deadlines meanwhile.
-    // A ping may wait longer than the interval between pings: each gets its own stream (PING_STREAMS, below).
-    connectionMonitor: {
-      pingInterval: init.keepAlive?.intervalMs ?? CONNECTION_PING_INTERVAL_MS,
-      pingTimeout: {
-        minTimeout: init.keepAlive?.timeoutMs ?? CONNECTION_PING_TIMEOUT_MS,
-        maxTimeout: 2 * (init.keepAlive?.timeoutMs ?? CONNECTION_PING_TIMEOUT_MS)
-      }
-    },
+    // Its ping is also what tells our keep-alive (src/net/keepalive.ts) that an idle connection is alive.
+    streamMuxers: [yamux({ keepAliveInterval: YAMUX_KEEPALIVE_MS })],
+    // Keep-alive is ours (src/net/keepalive.ts): libp2p's monitor pinged every connection from both ends every
+    // interval, most of an idle peer's CPU in a swarm of 20 and more.
+    connectionMonitor: { enabled: false },
     connectionProtector: init.swarmKey !== undefined ? preSharedKey({ psk: parseSwarmKey(init.swarmKey) }) : undefined,
     connectionGater: {
       ...relayServer?.gater,
@@ -192,6 +186,16 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
           book: libp2p.services.addresses
         });
   reachability?.start();
+  // A connection silent for CONNECTION_PING_INTERVAL_MS is pinged, and aborted when the ping has no answer within
+  // CONNECTION_PING_TIMEOUT_MS. libp2p's monitor pinged every connection each 10 s and aborted it when a ping
+  // took longer than 5 s (at least): behind a slow uplink (or a relay's) shares queue several seconds of data
+  // ahead of a ping, and through a relay shaped to 40 Mbit/s every circuit was aborted mid-upload, and over a
+  // direct 40 Mbit/s uplink the client's own connections to its storage peers (bench wan). Requests have their
+  // own deadlines meanwhile.
+  const keepAlive = startKeepAlive(libp2p, {
+    intervalMs: init.keepAlive?.intervalMs ?? CONNECTION_PING_INTERVAL_MS,
+    timeoutMs: init.keepAlive?.timeoutMs ?? CONNECTION_PING_TIMEOUT_MS
+  });
   // By peer id, storage traffic takes the best path (src/net/paths.ts); a multiaddr is dialled as given.
   const connect = (peer: PeerId | Multiaddr, signal: AbortSignal) => paths.connect(peer as PeerId, signal).then((x) => x.connection);
 
@@ -266,8 +270,10 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       }
       return [...out.values()];
     },
+    keepAlive,
     async stop() {
       clearInterval(redial);
+      keepAlive.stop();
       reachability?.stop();
       await undialback().catch(() => {});
       await unserve?.().catch(() => {});
