@@ -49,7 +49,7 @@ export interface KeepAlive {
 }
 
 interface Watch {
-  /** Date.now() of the last bytes received (of the connection's opening until then). */
+  /** Date.now() of the last bytes received (until then: of the first check that saw the connection). */
   lastRx: number;
   watched: boolean;
   pinging: boolean;
@@ -59,14 +59,14 @@ type Listenable = { addEventListener?: (type: string, fn: () => void) => void };
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 
-export function startKeepAlive(libp2p: Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'>, o: KeepAliveOptions): KeepAlive {
+export function startKeepAlive(libp2p: Pick<Libp2p, 'getConnections'>, o: KeepAliveOptions): KeepAlive {
   const stats: KeepAliveStats = { pings: 0, aborted: 0, unwatched: 0 };
   const watches = new WeakMap<Connection, Watch>();
   const stopping = new AbortController();
 
   const watch = (conn: Connection): Watch => {
-    let w = watches.get(conn);
-    if (w) return w;
+    const known = watches.get(conn);
+    if (known) return known;
     const entry: Watch = { lastRx: Date.now(), watched: false, pinging: false };
     const maConn = (conn as unknown as { maConn?: Listenable }).maConn;
     if (typeof maConn?.addEventListener === 'function') {
@@ -76,7 +76,7 @@ export function startKeepAlive(libp2p: Pick<Libp2p, 'getConnections' | 'addEvent
       entry.watched = true;
     } else stats.unwatched++;
     watches.set(conn, entry);
-    return (w = entry);
+    return entry;
   };
 
   const ping = async (conn: Connection, w: Watch): Promise<void> => {
@@ -113,9 +113,6 @@ export function startKeepAlive(libp2p: Pick<Libp2p, 'getConnections' | 'addEvent
     }
   };
 
-  const onOpen = (e: CustomEvent<Connection>) => void watch(e.detail);
-  libp2p.addEventListener('connection:open', onOpen);
-  for (const conn of libp2p.getConnections()) watch(conn);
   const timer = setInterval(tick, Math.max(1, Math.floor(o.intervalMs / 2)));
   timer.unref();
   return {
@@ -123,7 +120,6 @@ export function startKeepAlive(libp2p: Pick<Libp2p, 'getConnections' | 'addEvent
     stop() {
       clearInterval(timer);
       stopping.abort();
-      libp2p.removeEventListener('connection:open', onOpen);
     }
   };
 }
