@@ -15,7 +15,7 @@
 //
 // What a connection receives is seen through the 'message' events of its MultiaddrConnection, which libp2p's
 // Connection keeps in `maConn` (not part of its typed interface). A connection without one (an upstream change)
-// is pinged every interval, as libp2p's monitor did, and counted in `stats.unwatched`
+// is pinged every interval whatever it receives, as libp2p's monitor did, and counted in `stats.unwatched`
 // (test/net/keepalive.test.ts fails then).
 import { randomBytes } from 'node:crypto';
 import { byteStream } from '@libp2p/utils';
@@ -39,7 +39,7 @@ export interface KeepAliveStats {
   pings: number;
   /** Connections aborted for a failed or unanswered ping. */
   aborted: number;
-  /** Connections whose received bytes could not be watched (always pinged). */
+  /** Connections whose received bytes could not be watched (pinged every interval). */
   unwatched: number;
 }
 
@@ -49,9 +49,8 @@ export interface KeepAlive {
 }
 
 interface Watch {
-  /** Date.now() of the last bytes received (until then: of the first check that saw the connection). */
+  /** Date.now() of the last bytes received or ping ended (until then: of the first check that saw the connection). */
   lastRx: number;
-  watched: boolean;
   pinging: boolean;
 }
 
@@ -67,13 +66,12 @@ export function startKeepAlive(libp2p: Pick<Libp2p, 'getConnections'>, o: KeepAl
   const watch = (conn: Connection): Watch => {
     const known = watches.get(conn);
     if (known) return known;
-    const entry: Watch = { lastRx: Date.now(), watched: false, pinging: false };
+    const entry: Watch = { lastRx: Date.now(), pinging: false };
     const maConn = (conn as unknown as { maConn?: Listenable }).maConn;
     if (typeof maConn?.addEventListener === 'function') {
       maConn.addEventListener('message', () => {
         entry.lastRx = Date.now();
       });
-      entry.watched = true;
     } else stats.unwatched++;
     watches.set(conn, entry);
     return entry;
@@ -100,6 +98,7 @@ export function startKeepAlive(libp2p: Pick<Libp2p, 'getConnections'>, o: KeepAl
       conn.abort(err as Error);
     } finally {
       w.pinging = false;
+      w.lastRx = Date.now(); // its end was heard (a connection that failed is gone): the next one an interval on
     }
   };
 
@@ -108,7 +107,7 @@ export function startKeepAlive(libp2p: Pick<Libp2p, 'getConnections'>, o: KeepAl
     for (const conn of libp2p.getConnections()) {
       if (conn.status !== 'open') continue;
       const w = watch(conn);
-      if (w.pinging || (w.watched && now - w.lastRx < o.intervalMs)) continue;
+      if (w.pinging || now - w.lastRx < o.intervalMs) continue;
       void ping(conn, w);
     }
   };

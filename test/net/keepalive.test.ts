@@ -220,14 +220,14 @@ describe('keep-alive between real nodes', { concurrency: true }, () => {
           );
         return views.get(c)!;
       };
-      const ka = startKeepAlive({ getConnections: () => A.node.libp2p.getConnections().map(view) }, { intervalMs: 500, timeoutMs: 5_000 });
+      const ka = startKeepAlive({ getConnections: () => A.node.libp2p.getConnections().map(view) }, { intervalMs: 300, timeoutMs: 5_000 });
       t.after(() => ka.stop());
       for (const end = Date.now() + 2_500; Date.now() < end;) {
         assert.deepEqual(await A.node.storage(B.node.peerId).list(randomBytes(16)), []);
         await sleep(100);
       }
       assert.equal(ka.stats.unwatched, 1);
-      assert.ok(ka.stats.pings >= 3, `pinged every half interval's check (${ka.stats.pings})`);
+      assert.ok(ka.stats.pings >= 3, `pinged every interval, requests or not (${ka.stats.pings} in 2.5 s)`);
       assert.equal(ka.stats.aborted, 0);
     }
   );
