@@ -56,8 +56,6 @@ interface Watch {
 
 type Listenable = { addEventListener?: (type: string, fn: () => void) => void };
 
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
-
 export function startKeepAlive(libp2p: Pick<Libp2p, 'getConnections'>, o: KeepAliveOptions): KeepAlive {
   const stats: KeepAliveStats = { pings: 0, aborted: 0, unwatched: 0 };
   const watches = new WeakMap<Connection, Watch>();
@@ -87,7 +85,7 @@ export function startKeepAlive(libp2p: Pick<Libp2p, 'getConnections'>, o: KeepAl
       const bytes = byteStream(stream);
       const sent = randomBytes(PING_BYTES);
       const [, back] = await Promise.all([bytes.write(sent, { signal }), bytes.read({ bytes: PING_BYTES, signal })]);
-      if (!sameBytes(back.subarray(), sent)) throw new Error('the ping came back changed');
+      if (!sent.equals(back.subarray())) throw new Error('the ping came back changed');
       await stream.close({ signal });
     } catch (err) {
       stream?.abort(err as Error);

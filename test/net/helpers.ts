@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { DiskStore } from '../../src/store/index.ts';
 import { encodePack, uebOfShare } from '../../src/format/index.ts';
 import { createNode, loadOrCreatePeerKey } from '../../src/net/index.ts';
@@ -44,6 +45,39 @@ export async function makePeer(extra: Partial<NodeInit> = {}, home?: string): Pr
 
 export async function removeHome(p: TestPeer): Promise<void> {
   await rm(p.home, { recursive: true, force: true });
+}
+
+/**
+ * A storage peer (makePeer(`extra`)) in a process of its own, for tests that freeze it (SIGSTOP) or kill it: its
+ * first listen address and the process. Its home is made here and removed after the test (`t.after`), with the
+ * process killed first: it dies by SIGKILL, so it cannot clean up after itself.
+ */
+export async function peerProcess(t: { after(fn: () => Promise<void>): void }, extra: Partial<NodeInit> = {}): Promise<{ addr: string; child: ChildProcess }> {
+  const home = await mkdtemp(join(tmpdir(), 'p2pb-net-'));
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
+    const { makePeer } = await import(${JSON.stringify(new URL('./helpers.ts', import.meta.url).href)});
+    const p = await makePeer(${JSON.stringify(extra)}, ${JSON.stringify(home)});
+    console.log(p.node.multiaddrs()[0].toString());
+  `
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] }
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  t.after(async () => {
+    child.kill('SIGKILL'); // also ends a stopped process
+    await exited;
+    await rm(home, { recursive: true, force: true });
+  });
+  const addr = await new Promise<string>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(d.trim().split('\n')[0]));
+    child.once('exit', (c) => reject(new Error(`the peer process exited (${c})`)));
+  });
+  return { addr, child };
 }
 
 export interface TestPack {

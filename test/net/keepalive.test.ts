@@ -3,16 +3,12 @@
 // nothing comes back) is aborted after its ping's timeout.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { byteStream } from '@libp2p/utils';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
-import { makePeer, removeHome, type TestPeer } from './helpers.ts';
+import { makePeer, peerProcess, removeHome, type TestPeer } from './helpers.ts';
 import { PING_PROTOCOL, startKeepAlive } from '../../src/net/keepalive.ts';
 import type { Connection } from '@libp2p/interface';
 import type { NodeInit } from '../../src/net/index.ts';
@@ -102,32 +98,11 @@ describe('keep-alive between real nodes', { concurrency: true }, () => {
   });
 
   test('a connection to a frozen peer (SIGSTOP) is pinged and aborted once the ping times out', { timeout: 60_000 }, async (t) => {
-    const home = await mkdtemp(join(tmpdir(), 'p2pb-net-'));
-    const child = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `
-      const { makePeer } = await import(${JSON.stringify(new URL('./helpers.ts', import.meta.url).href)});
-      const p = await makePeer({ reachability: false }, ${JSON.stringify(home)});
-      console.log(p.node.multiaddrs()[0].toString());
-    `
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] }
-    );
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const { addr, child } = await peerProcess(t, { reachability: false });
     const A = await makePeer({ reachability: false, keepAlive: { intervalMs: 1_000, timeoutMs: 2_000 } });
     t.after(async () => {
-      child.kill('SIGKILL'); // also ends a stopped process
-      await exited;
-      await rm(home, { recursive: true, force: true });
       await A.stop().catch(() => {});
       await removeHome(A);
-    });
-    const addr = await new Promise<string>((resolve, reject) => {
-      child.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(d.trim().split('\n')[0]));
-      child.once('exit', (c) => reject(new Error(`the peer process exited (${c})`)));
     });
     const peer = peerIdFromString(
       multiaddr(addr)

@@ -1,11 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { makePeer, removeHome, testPack } from './helpers.ts';
+import { makePeer, peerProcess, removeHome, testPack } from './helpers.ts';
 import type { TestPeer } from './helpers.ts';
 import { RemoteRefusedError, PeerUnreachableError, ProtocolError } from '../../src/net/index.ts';
 import { ShareNotFoundError, OutOfRangeError } from '../../src/store/index.ts';
@@ -224,32 +220,8 @@ test(
   async (t) => {
     const { StreamTimeoutError } = await import('../../src/net/index.ts');
     const gaveUp = (e: unknown) => e instanceof StreamTimeoutError || e instanceof PeerUnreachableError;
-    // A storage peer in its own process, which we freeze once the upload is under way. Its home is made
-    // here and removed here: the process dies by SIGKILL, so it cannot clean up after itself.
-    const home = await mkdtemp(join(tmpdir(), 'p2pb-net-'));
-    const child = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `
-    const { makePeer } = await import(${JSON.stringify(new URL('./helpers.ts', import.meta.url).href)});
-    const p = await makePeer({}, ${JSON.stringify(home)});
-    console.log(p.node.multiaddrs()[0].toString());
-  `
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] }
-    );
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    t.after(async () => {
-      child.kill('SIGKILL'); // also ends a stopped process
-      await exited;
-      await rm(home, { recursive: true, force: true });
-    });
-    const addr = await new Promise<string>((resolve, reject) => {
-      child.stdout!.setEncoding('utf8').once('data', (d: string) => resolve(d.trim().split('\n')[0]));
-      child.once('exit', (c) => reject(new Error(`the peer process exited (${c})`)));
-    });
+    // A storage peer in its own process, which we freeze once the upload is under way.
+    const { addr, child } = await peerProcess(t);
     const U = await makePeer({ client: { idleMs: 1000 } });
     t.after(async () => {
       await U.stop().catch(() => {});
