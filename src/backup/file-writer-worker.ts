@@ -1,8 +1,9 @@
 // The file-writer thread (file-writer.ts): creates each file under its temporary name with its bytes, mode
 // and mtime (or a symlink with its mtime), then renames it into place; a failure removes the temporary file and is reported by job id.
+// Every job of a batch is a view of one buffer, which goes back with the results.
 import { parentPort } from 'node:worker_threads';
 import { closeSync, constants as fsc, fchmodSync, futimesSync, lutimesSync, openSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
-import type { WriteBatch, WriteResult } from './file-writer.ts';
+import type { WriteBatch, WriteDone, WriteResult } from './file-writer.ts';
 
 parentPort!.on('message', ({ jobs }: WriteBatch) => {
   const results: WriteResult[] = [];
@@ -34,5 +35,7 @@ parentPort!.on('message', ({ jobs }: WriteBatch) => {
       results.push({ id: j.id, error: { message: e.message, code: e.code } });
     }
   }
-  parentPort!.postMessage({ results });
+  // The batch's buffer goes back (moved, not copied) for the next batch.
+  const buffer = jobs[0]?.bytes.buffer as ArrayBuffer | undefined;
+  parentPort!.postMessage({ results, buffer } satisfies WriteDone, buffer ? [buffer] : []);
 });
