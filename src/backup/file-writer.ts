@@ -37,8 +37,8 @@ export interface FileWriter {
   /** Create `path` from `bytes` through the temporary name `tmp` (which must not exist); mode and mtime set. */
   write(job: Omit<WriteJob, 'id'>): Promise<void>;
   close(): Promise<void>;
-  /** Batches sent to the thread, and batch buffers allocated for them (the others were given back and reused). */
-  readonly stats: { readonly batches: number; readonly buffersMade: number };
+  /** Batches sent to the thread, batch buffers allocated for them (the others were given back and reused), and given-back buffers kept now. */
+  readonly stats: { readonly batches: number; readonly buffersMade: number; readonly buffersKept: number; readonly bytesKept: number };
 }
 
 export function createFileWriter(): FileWriter {
@@ -60,7 +60,16 @@ export function createFileWriter(): FileWriter {
   // Per-file copies of /usr/share's 49k small files were as many small blocks of the main heap, freed by the
   // thread in another order than they came.
   const spare: ArrayBuffer[] = [];
-  const stats = { batches: 0, buffersMade: 0 };
+  const stats = {
+    batches: 0,
+    buffersMade: 0,
+    get buffersKept() {
+      return spare.length;
+    },
+    get bytesKept() {
+      return spare.reduce((a, b) => a + b.byteLength, 0);
+    }
+  };
   let slab: Uint8Array | null = null;
   let slabUsed = 0;
   worker.on('message', ({ results, buffer }: WriteDone) => {

@@ -2,7 +2,7 @@
 // failures come back with their errno code and leave no temporary file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFileWriter } from '../../src/backup/file-writer.ts';
@@ -68,4 +68,49 @@ test('writer thread: a batch travels in one buffer that comes back for the next 
     await w.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('writer thread: at most 2 batch buffers are kept, only of the batch size; a write after close is refused; a failed rename leaves no temporary file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'p2pb-writer-'));
+  const w = createFileWriter();
+  try {
+    const t = 1_700_000_000;
+    // A file larger than a batch buffer: its buffer is not kept once it comes back.
+    await w.write({ tmp: join(dir, '.big'), path: join(dir, 'big'), bytes: new Uint8Array((4 << 20) + 1), mode: 0o600, time: t });
+    assert.equal(w.stats.bytesKept, 0);
+    // Files of 3 MiB written in one turn: each starts a batch of its own (two do not fit one 4 MiB buffer), so 5
+    // buffers are out before the thread can answer any; once all are back, 2 are kept.
+    const made = w.stats.buffersMade;
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        w.write({ tmp: join(dir, `.t${i}`), path: join(dir, `f${i}`), bytes: new Uint8Array(3 << 20).fill(i), mode: 0o600, time: t })
+      )
+    );
+    await new Promise((r) => setTimeout(r, 50)); // every batch's answer has arrived
+    assert.equal(w.stats.buffersMade - made, 5);
+    for (let i = 0; i < 5; i++) assert.deepEqual(new Uint8Array(await readFile(join(dir, `f${i}`))), new Uint8Array(3 << 20).fill(i));
+    assert.equal(w.stats.buffersKept, 2);
+    assert.equal(w.stats.bytesKept, 2 * (4 << 20));
+    // A file larger than a kept buffer does not take one.
+    const big = new Uint8Array((4 << 20) + 7).fill(9);
+    await w.write({ tmp: join(dir, '.big2'), path: join(dir, 'big2'), bytes: big, mode: 0o600, time: t });
+    assert.deepEqual(new Uint8Array(await readFile(join(dir, 'big2'))), big);
+    assert.equal(w.stats.buffersKept, 2);
+    // The final name is a directory that is not empty: the rename fails, and neither kind leaves its temporary name.
+    await mkdir(join(dir, 'taken', 'inside'), { recursive: true });
+    await assert.rejects(w.write({ tmp: join(dir, '.t-file'), path: join(dir, 'taken'), bytes: new Uint8Array(3), mode: 0o600, time: t }), {
+      code: /^(EISDIR|ENOTEMPTY|EEXIST)$/
+    });
+    await assert.rejects(w.write({ tmp: join(dir, '.t-link'), path: join(dir, 'taken'), bytes: new Uint8Array(0), mode: 0, time: t, link: 'f0' }), {
+      code: /^(EISDIR|ENOTEMPTY|EEXIST)$/
+    });
+    assert.deepEqual(
+      (await readdir(dir)).filter((n) => n.startsWith('.')),
+      []
+    );
+  } finally {
+    await w.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(w.write({ tmp: join(dir, '.late'), path: join(dir, 'late'), bytes: new Uint8Array(1), mode: 0o600, time: 0 }), /closed/);
 });
