@@ -5,12 +5,28 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFileWriter } from '../../src/backup/file-writer.ts';
+import { createFileWriter, type FileWriter } from '../../src/backup/file-writer.ts';
 
-test('writer thread: files, symlinks, errors by code, nothing left behind', async () => {
+/** `fn` with a writer and an empty directory, both gone after it; the writer (closed) is returned. */
+async function withWriter(fn: (w: FileWriter, dir: string) => Promise<void>): Promise<FileWriter> {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-writer-'));
   const w = createFileWriter();
   try {
+    await fn(w, dir);
+  } finally {
+    await w.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return w;
+}
+
+const T = 1_700_000_000;
+/** A job for file `name` in `dir` (temporary name `.name`, mode 0600). */
+const fileJob = (dir: string, name: string, bytes: Uint8Array) => ({ tmp: join(dir, `.${name}`), path: join(dir, name), bytes, mode: 0o600, time: T });
+const bytesOf = async (dir: string, name: string) => new Uint8Array(await readFile(join(dir, name)));
+
+test('writer thread: files, symlinks, errors by code, nothing left behind', async () => {
+  await withWriter(async (w, dir) => {
     const t = 1_700_000_000.25;
     await Promise.all([
       w.write({ tmp: join(dir, '.t1'), path: join(dir, 'a.txt'), bytes: new TextEncoder().encode('alpha'), mode: 0o640, time: t }),
@@ -27,90 +43,65 @@ test('writer thread: files, symlinks, errors by code, nothing left behind', asyn
     // The temporary name exists already: refused (O_EXCL), and that file is not the writer's to keep.
     await assert.rejects(w.write({ tmp: join(dir, 'a.txt'), path: join(dir, 'c'), bytes: new Uint8Array(3), mode: 0o600, time: t }), { code: 'EEXIST' });
     assert.deepEqual((await readdir(dir)).sort(), ['a.txt', 'ln']);
-  } finally {
-    await w.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('writer thread: a batch travels in one buffer that comes back for the next batches; every file keeps its own bytes', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'p2pb-writer-'));
-  const w = createFileWriter();
-  try {
-    const t = 1_700_000_000;
+  await withWriter(async (w, dir) => {
     const content = (i: number, n: number) => new Uint8Array(n).fill(i & 0xff);
     // 10 rounds of 20 small files, each round a batch (one turn of the event loop) awaited before the next.
     for (let round = 0; round < 10; round++) {
       await Promise.all(
         Array.from({ length: 20 }, (_, j) => {
           const i = round * 20 + j;
-          return w.write({ tmp: join(dir, `.t${i}`), path: join(dir, `f${i}`), bytes: content(i, 100 + i), mode: 0o600, time: t });
+          return w.write(fileJob(dir, `f${i}`, content(i, 100 + i)));
         })
       );
     }
     assert.equal(w.stats.batches, 10);
     // The first batches' buffers came back: at most one new buffer in flight at a time plus the first.
     assert.ok(w.stats.buffersMade <= 2, `buffers made: ${w.stats.buffersMade}`);
-    for (let i = 0; i < 200; i++) assert.deepEqual(new Uint8Array(await readFile(join(dir, `f${i}`))), content(i, 100 + i), `f${i}`);
+    for (let i = 0; i < 200; i++) assert.deepEqual(await bytesOf(dir, `f${i}`), content(i, 100 + i), `f${i}`);
     // A file larger than a batch buffer gets a buffer of its own, beside small files before and after it.
     const big = new Uint8Array(5 << 20).map((_, i) => (i * 7) & 0xff);
-    await Promise.all([
-      w.write({ tmp: join(dir, '.s1'), path: join(dir, 's1'), bytes: content(1, 10), mode: 0o600, time: t }),
-      w.write({ tmp: join(dir, '.big'), path: join(dir, 'big'), bytes: big, mode: 0o600, time: t }),
-      w.write({ tmp: join(dir, '.s2'), path: join(dir, 's2'), bytes: content(2, 10), mode: 0o600, time: t })
-    ]);
-    assert.deepEqual(new Uint8Array(await readFile(join(dir, 'big'))), big);
-    assert.deepEqual(new Uint8Array(await readFile(join(dir, 's1'))), content(1, 10));
-    assert.deepEqual(new Uint8Array(await readFile(join(dir, 's2'))), content(2, 10));
+    await Promise.all([w.write(fileJob(dir, 's1', content(1, 10))), w.write(fileJob(dir, 'big', big)), w.write(fileJob(dir, 's2', content(2, 10)))]);
+    assert.deepEqual(await bytesOf(dir, 'big'), big);
+    assert.deepEqual(await bytesOf(dir, 's1'), content(1, 10));
+    assert.deepEqual(await bytesOf(dir, 's2'), content(2, 10));
     // The caller's bytes are copied, never moved: the caller's buffer is still whole after the write.
     assert.equal(big.length, 5 << 20);
-  } finally {
-    await w.close();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('writer thread: at most 2 batch buffers are kept, only of the batch size; a write after close is refused; a failed rename leaves no temporary file', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'p2pb-writer-'));
-  const w = createFileWriter();
-  try {
-    const t = 1_700_000_000;
+  const w = await withWriter(async (w, dir) => {
     // A file larger than a batch buffer: its buffer is not kept once it comes back.
-    await w.write({ tmp: join(dir, '.big'), path: join(dir, 'big'), bytes: new Uint8Array((4 << 20) + 1), mode: 0o600, time: t });
+    await w.write(fileJob(dir, 'big', new Uint8Array((4 << 20) + 1)));
     assert.equal(w.stats.bytesKept, 0);
     // Files of 3 MiB written in one turn: each starts a batch of its own (two do not fit one 4 MiB buffer), so 5
     // buffers are out before the thread can answer any; once all are back, 2 are kept.
     const made = w.stats.buffersMade;
-    await Promise.all(
-      Array.from({ length: 5 }, (_, i) =>
-        w.write({ tmp: join(dir, `.t${i}`), path: join(dir, `f${i}`), bytes: new Uint8Array(3 << 20).fill(i), mode: 0o600, time: t })
-      )
-    );
+    await Promise.all(Array.from({ length: 5 }, (_, i) => w.write(fileJob(dir, `f${i}`, new Uint8Array(3 << 20).fill(i)))));
     await new Promise((r) => setTimeout(r, 50)); // every batch's answer has arrived
     assert.equal(w.stats.buffersMade - made, 5);
-    for (let i = 0; i < 5; i++) assert.deepEqual(new Uint8Array(await readFile(join(dir, `f${i}`))), new Uint8Array(3 << 20).fill(i));
+    for (let i = 0; i < 5; i++) assert.deepEqual(await bytesOf(dir, `f${i}`), new Uint8Array(3 << 20).fill(i));
     assert.equal(w.stats.buffersKept, 2);
     assert.equal(w.stats.bytesKept, 2 * (4 << 20));
     // A file larger than a kept buffer does not take one.
     const big = new Uint8Array((4 << 20) + 7).fill(9);
-    await w.write({ tmp: join(dir, '.big2'), path: join(dir, 'big2'), bytes: big, mode: 0o600, time: t });
-    assert.deepEqual(new Uint8Array(await readFile(join(dir, 'big2'))), big);
+    await w.write(fileJob(dir, 'big2', big));
+    assert.deepEqual(await bytesOf(dir, 'big2'), big);
     assert.equal(w.stats.buffersKept, 2);
     // The final name is a directory that is not empty: the rename fails, and neither kind leaves its temporary name.
     await mkdir(join(dir, 'taken', 'inside'), { recursive: true });
-    await assert.rejects(w.write({ tmp: join(dir, '.t-file'), path: join(dir, 'taken'), bytes: new Uint8Array(3), mode: 0o600, time: t }), {
-      code: /^(EISDIR|ENOTEMPTY|EEXIST)$/
-    });
-    await assert.rejects(w.write({ tmp: join(dir, '.t-link'), path: join(dir, 'taken'), bytes: new Uint8Array(0), mode: 0, time: t, link: 'f0' }), {
+    await assert.rejects(w.write({ ...fileJob(dir, 'taken', new Uint8Array(3)), tmp: join(dir, '.t-file') }), { code: /^(EISDIR|ENOTEMPTY|EEXIST)$/ });
+    await assert.rejects(w.write({ ...fileJob(dir, 'taken', new Uint8Array(0)), tmp: join(dir, '.t-link'), mode: 0, link: 'f0' }), {
       code: /^(EISDIR|ENOTEMPTY|EEXIST)$/
     });
     assert.deepEqual(
       (await readdir(dir)).filter((n) => n.startsWith('.')),
       []
     );
-  } finally {
-    await w.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-  await assert.rejects(w.write({ tmp: join(dir, '.late'), path: join(dir, 'late'), bytes: new Uint8Array(1), mode: 0o600, time: 0 }), /closed/);
+  });
+  await assert.rejects(w.write(fileJob(tmpdir(), 'late', new Uint8Array(1))), /closed/);
 });
