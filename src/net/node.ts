@@ -6,6 +6,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2';
 import { dcutr } from '@libp2p/dcutr';
 
 import { tcpCorked } from './tcp-writes.ts';
+import { libp2pLogger } from './quiet-log.ts';
 import { startKeepAlive, YAMUX_KEEPALIVE_MS, type KeepAlive } from './keepalive.ts';
 import { noiseLean } from './noise-decrypt.ts';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -123,6 +124,7 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   // Started only once the storage and dial-back handlers are registered: a peer that identified us in between
   // would record us as serving no storage (and leave us out of its candidates) until identify ran again.
   const libp2p = await createLibp2p({
+    logger: libp2pLogger(), // quiet unless DEBUG is set (src/net/quiet-log.ts)
     start: false,
     privateKey: init.privateKey,
     addresses: {

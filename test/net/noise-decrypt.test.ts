@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
-import { decrypt, installNoiseDecrypt, noiseDecryptStats, type NoiseStreamState } from '../../src/net/noise-decrypt.ts';
+import { LengthPrefixedDecoder } from '@libp2p/utils';
+import { decrypt, installNoiseDecrypt, installNoiseLength, noiseDecryptStats, noiseLength, type NoiseStreamState } from '../../src/net/noise-decrypt.ts';
+import { quietLogger } from '../../src/net/quiet-log.ts';
 import { makePeer, removeHome, streamThrough } from './helpers.ts';
 
 const KEY = randomBytes(32);
@@ -151,10 +153,57 @@ test("the product's nodes decrypt with the replacement, and a stream between the
     assert.ok(noiseDecryptStats.secured >= 2, `both ends secured through the wrapped encrypter (${noiseDecryptStats.secured})`);
     assert.equal(noiseDecryptStats.installed, true, "the stream class's decrypt was replaced (upstream still builds its dst as expected)");
     assert.equal((noiseDecryptStats.prototype as { decrypt?: unknown } | null)?.decrypt, decrypt);
+    assert.ok(
+      noiseDecryptStats.lengthDecoders >= 2 && noiseDecryptStats.lengthDecoders === noiseDecryptStats.secured,
+      `every secured connection took the length decoder that does not throw (${noiseDecryptStats.lengthDecoders} of ${noiseDecryptStats.secured})`
+    );
+    assert.equal((a.node.libp2p as unknown as { logger: unknown }).logger, quietLogger, 'DEBUG unset: the quiet logger');
   } finally {
     await a.stop();
     await b.stop();
     await removeHome(a);
     await removeHome(b);
   }
+});
+
+/** Upstream's length decoder as the package writes it: a RangeError until 2 bytes are buffered. */
+function uint16BEDecode(data: Uint8Array | Uint8ArrayList): number {
+  if (data.length < 2) throw RangeError('Could not decode int16BE');
+  return data instanceof Uint8Array ? (data[0] << 8) + data[1] : data.getUint16(0);
+}
+
+test('the length decoder answers 0 below 2 bytes instead of throwing, and frames a stream cut anywhere as upstream does', () => {
+  assert.equal(noiseLength(new Uint8Array(0)), 0);
+  assert.equal(noiseLength(Uint8Array.of(0xff)), 0);
+  assert.equal(noiseLength(new Uint8ArrayList(Uint8Array.of(0xff))), 0);
+  assert.equal(noiseLength(Uint8Array.of(0x12, 0x34, 0x56)), 0x1234);
+  assert.equal(noiseLength(new Uint8ArrayList(Uint8Array.of(0xff), Uint8Array.of(0xfe))), 0xfffe, 'the two bytes in two pieces');
+  // Frames of 0..300 bytes and one of 65,535, cut at every offset of a 7-byte read pattern.
+  const frames = [...[0, 1, 2, 255, 256, 300].map((n) => randomBytes(n)), randomBytes(65_535)];
+  const wire = Buffer.concat(frames.flatMap((f) => [Uint8Array.of(f.length >> 8, f.length & 0xff), f]));
+  const framesOf = (lengthDecoder: typeof noiseLength, step: number) => {
+    const d = new LengthPrefixedDecoder({ lengthDecoder, maxBufferSize: 16 << 20, encodingLength: () => 2 });
+    const out: string[] = [];
+    for (let at = 0; at < wire.length; at += step) for (const m of d.decode(wire.subarray(at, at + step))) out.push(hash(m));
+    return out;
+  };
+  for (const step of [1, 2, 3, 7, 4096, wire.length]) {
+    const ours = framesOf(noiseLength, step);
+    assert.deepEqual(ours, framesOf(uint16BEDecode, step), `reads of ${step} bytes`);
+    assert.equal(ours.length, frames.length - 1, 'every non-empty frame, once (an empty one is dropped by the decoder, as upstream)');
+  }
+});
+
+test("the length decoder is installed only over upstream's shape: a LengthPrefixedDecoder of 2-byte lengths named uint16BEDecode", () => {
+  const upstream = () => ({ decoder: new LengthPrefixedDecoder({ lengthDecoder: uint16BEDecode, encodingLength: () => 2 }) });
+  const c = upstream();
+  assert.equal(installNoiseLength(c), true);
+  assert.equal((c.decoder as unknown as { lengthDecoder: unknown }).lengthDecoder, noiseLength);
+  assert.equal(installNoiseLength(c), true, 'already installed');
+  assert.equal(installNoiseLength({}), false, 'no decoder');
+  assert.equal(installNoiseLength({ decoder: { lengthDecoder: uint16BEDecode, encodingLength: () => 2 } }), false, 'not a LengthPrefixedDecoder');
+  const other = { decoder: new LengthPrefixedDecoder({ lengthDecoder: (b: Uint8Array | Uint8ArrayList) => b.length, encodingLength: () => 2 }) };
+  assert.equal(installNoiseLength(other), false, 'another length decoder is left alone');
+  const varint = { decoder: new LengthPrefixedDecoder({ lengthDecoder: uint16BEDecode }) };
+  assert.equal(installNoiseLength(varint), false, 'lengths not of 2 bytes: left alone');
 });
