@@ -204,6 +204,9 @@ test("the length decoder is installed only over upstream's shape: a LengthPrefix
   assert.equal(installNoiseLength({ decoder: { lengthDecoder: uint16BEDecode, encodingLength: () => 2 } }), false, 'not a LengthPrefixedDecoder');
   const other = { decoder: new LengthPrefixedDecoder({ lengthDecoder: (b: Uint8Array | Uint8ArrayList) => b.length, encodingLength: () => 2 }) };
   assert.equal(installNoiseLength(other), false, 'another length decoder is left alone');
+  const broken = new LengthPrefixedDecoder({ lengthDecoder: uint16BEDecode, encodingLength: () => 2 });
+  (broken as unknown as { lengthDecoder: unknown }).lengthDecoder = null;
+  assert.equal(installNoiseLength({ decoder: broken }), false, 'no length decoder function: left alone');
   const varint = { decoder: new LengthPrefixedDecoder({ lengthDecoder: uint16BEDecode }) };
   assert.equal(installNoiseLength(varint), false, 'lengths not of 2 bytes: left alone');
 });
