@@ -84,22 +84,20 @@ export function noiseLength(data: Uint8Array | Uint8ArrayList): number {
   return data.getUint16(0);
 }
 
-/** What is replaced of a secured connection (private upstream): its framing decoder's length decoder. */
-interface SecuredState {
-  decoder?: { lengthDecoder?: unknown; encodingLength?: (n: number) => number };
-}
+/** A secured connection's framing decoder as upstream builds it (private): what installNoiseLength reads and sets. */
+type FramingDecoder = { lengthDecoder: unknown; encodingLength(n: number): number };
 
 /**
  * Give a secured connection the length decoder above; whether it took it. Only over upstream's own shape: a
  * LengthPrefixedDecoder whose lengths take 2 bytes and whose length decoder is the package's `uint16BEDecode`.
  */
 export function installNoiseLength(connection: object): boolean {
-  const d = (connection as SecuredState).decoder;
+  const d: unknown = (connection as { decoder?: unknown }).decoder;
   if (!(d instanceof LengthPrefixedDecoder)) return false;
-  const state = d as unknown as Required<NonNullable<SecuredState['decoder']>>;
-  if (state.lengthDecoder === noiseLength) return true;
-  if (typeof state.lengthDecoder !== 'function' || state.lengthDecoder.name !== 'uint16BEDecode' || state.encodingLength(0) !== 2) return false;
-  state.lengthDecoder = noiseLength;
+  const f = d as unknown as FramingDecoder;
+  if (f.lengthDecoder === noiseLength) return true;
+  if (typeof f.lengthDecoder !== 'function' || f.lengthDecoder.name !== 'uint16BEDecode' || f.encodingLength(0) !== 2) return false;
+  f.lengthDecoder = noiseLength;
   return true;
 }
 
