@@ -249,7 +249,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   };
 
   /** Large files being chunked: the backup waits for every chunk to be queued before it seals the last packs. */
-  const chunking: Promise<unknown>[] = [];
+  const chunking = new Set<Promise<unknown>>(); // only the unsettled ones: a run's memory is not per file
   const storeLarge = (abs: string, name: string, st: BigIntStats): Promise<TreeEntry | null> => {
     const shown = { bytes: 0 };
     const takeBack = () => {
@@ -281,7 +281,9 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         await fh.close();
       }
     });
-    chunking.push(added.catch(() => {}));
+    const queued = added.catch(() => {});
+    chunking.add(queued);
+    void queued.then(() => chunking.delete(queued));
     return added.then((r) => {
       if (!r) {
         takeBack();
@@ -331,10 +333,18 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
    * trees and the snapshot are stored without waiting for these, so their pack goes out beside the last data
    * packs (one flush at the end, not one before the trees); the backup returns only once all have settled.
    */
-  const durable: Promise<void>[] = [];
+  const durable = new Set<Promise<void>>(); // only the unsettled ones (a settled one leaves; its failure stays below)
+  let unstored: { err: unknown } | undefined;
   const addDurable = (p: Promise<void>) => {
-    p.catch((err) => ac.abort(err));
-    durable.push(p);
+    const settled = p.then(
+      () => {},
+      (err) => {
+        unstored ??= { err };
+        ac.abort(err);
+      }
+    );
+    durable.add(settled);
+    void settled.then(() => durable.delete(settled));
   };
 
   /** Small files read but not stored yet (one directory's, in name order): stored in one call. */
@@ -629,12 +639,12 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     await Promise.allSettled([...pendingFiles]);
     await Promise.allSettled([...treeStores]);
     await (repo.abandon ? repo.abandon(reason) : repo.flush().catch(() => {}));
-    await Promise.allSettled(durable);
+    await Promise.all([...durable]);
   }
 
   /** After the walk: every file's entry, the trees, the snapshot, then one flush for all their packs. */
   async function finish(rootNode: DirNode): Promise<{ snapshotCap: string; root: string; snapshot: Snapshot }> {
-    await Promise.all(chunking); // every chunk queued (a failure surfaces through its file's promise below)
+    await Promise.all([...chunking]); // every chunk queued (a failure surfaces through its file's promise below)
     await Promise.allSettled([...pendingFiles]);
     if (fileFailure) throw fileFailure.err;
     const rootRef = await rootNode.ref!;
@@ -660,8 +670,8 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     else stats.blobsKnown++;
     // Every pack, data and trees alike, in the swarm; then every file's cache entry written.
     await repo.flush();
-    const unstored = (await Promise.allSettled(durable)).find((r) => r.status === 'rejected');
-    if (unstored) throw (unstored as PromiseRejectedResult).reason;
+    await Promise.all([...durable]);
+    if (unstored) throw unstored.err;
     return { snapshotCap, root, snapshot };
   }
 }

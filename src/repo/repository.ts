@@ -16,6 +16,7 @@ import { faultPoint } from '../common/fault.ts';
 import { taggedHash } from '../crypto/hash.ts';
 import {
   INDEX_PART_ENTRIES,
+  INDEX_WRITE_BATCH,
   LOCATE_AHEAD_MAX,
   LOCK_REFRESH_MS,
   LOCK_STALE_MS,
@@ -97,9 +98,16 @@ export class Repository {
   private readonly cache: PackCache;
   private readonly init: RepositoryInit;
   private packers = new Map<'data' | 'meta', Packer>();
-  /** Blobs stored (or being stored) since the last flush, by id: a second copy in one run is not stored again. */
+  /**
+   * Blobs being stored in this run, by id: a second copy in one run is not stored again. An id leaves once its
+   * location is in the local index (a batch at a time, as packs are stored), so the map is bounded by the packs
+   * in flight, not by the run: at every moment a blob admitted to a pack is here, in the index, or failed.
+   */
   private pending = new Map<string, { kind: BlobKind; stored: Promise<IndexEntry> }>();
+  /** Locations of blobs stored in this run and not yet written to the local index (at most INDEX_WRITE_BATCH). */
   private own: IndexEntry[] = [];
+  /** The local-index writes of stored batches, in order; one that failed leaves its entries to indexRun. */
+  private indexing: Promise<void> = Promise.resolve();
   /** Locations looked up by locateAhead and not asked for yet, by hex id (oldest first; LOCATE_AHEAD_MAX at most). */
   private readonly ahead = new Map<string, BlobLocation>();
   private lastSync = 0;
@@ -177,6 +185,8 @@ export class Repository {
         out.push({ ref, isNew: false, stored: pend.stored.then(() => {}) });
         continue;
       }
+      // Pending when the index was asked, and in the index by now (its pack was stored meanwhile): ask again.
+      if (!known.has(id)) known.set(id, (await this.index.getMany([id]))[0]);
       const loc = known.get(id);
       if (loc && loc.kind === kind) {
         this.stats.blobsKnown++;
@@ -198,6 +208,7 @@ export class Repository {
       this.pending.set(id, { kind, stored });
       const done = stored.then((e) => {
         this.own.push(e);
+        if (this.own.length >= INDEX_WRITE_BATCH) this.indexStored();
       });
       done.catch(() => {});
       out.push({ ref, isNew: true, stored: done });
@@ -212,7 +223,11 @@ export class Repository {
   /** Whether each blob id is held (in the index, or stored in this run). */
   async has(ids: readonly Uint8Array[]): Promise<boolean[]> {
     const hexes = ids.map(hex);
+    const before = hexes.map((h) => this.pending.has(h));
     const locs = await this.index.getMany(hexes);
+    // Pending before the read and gone after it: its location may have reached the index after the read.
+    const moved = hexes.flatMap((h, i) => (before[i] && locs[i] === undefined && !this.pending.has(h) ? [i] : []));
+    if (moved.length) (await this.index.getMany(moved.map((i) => hexes[i]))).forEach((l, j) => (locs[moved[j]] = l));
     return hexes.map((h, i) => locs[i] !== undefined || this.pending.has(h));
   }
 
@@ -237,10 +252,29 @@ export class Repository {
     await this.indexRun().catch(() => {});
   }
 
+  /**
+   * Write the stored blobs' locations gathered so far to the local index (unpublished, as a flush would), then let
+   * their ids leave `pending`. A failed write puts them back for indexRun, which reports the error.
+   */
+  private indexStored(): void {
+    const batch = this.own;
+    this.own = [];
+    this.indexing = this.indexing.then(async () => {
+      try {
+        await this.index.addOwn(batch);
+      } catch {
+        this.own.push(...batch);
+        return;
+      }
+      for (const e of batch) this.pending.delete(hex(e.id));
+    });
+  }
+
   /** A run's packers are done: what its uploads stored goes to the local index (unpublished), its pending ids go. */
   private async indexRun(): Promise<void> {
     this.packs.release?.();
     await Promise.allSettled([...this.pending.values()].map((p) => p.stored));
+    await this.indexing;
     const own = this.own;
     this.own = [];
     this.pending.clear();

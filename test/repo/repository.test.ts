@@ -19,7 +19,7 @@ import {
   RepoLockedError
 } from '../../src/repo/index.ts';
 import { plainPool } from '../../src/repo/repository.ts';
-import { LOCATE_AHEAD_MAX } from '../../src/repo/constants.ts';
+import { INDEX_WRITE_BATCH, LOCATE_AHEAD_MAX } from '../../src/repo/constants.ts';
 import { createMutableWriteCap, formatCap, toReadCap } from '../../src/caps/index.ts';
 import { createGrid } from '../backup/grid.ts';
 import { describeTree } from '../backup/tree.ts';
@@ -195,6 +195,37 @@ test('pooled plaintexts: a released blob buffer is handed out again; what a call
   const plain = await grid.repo.loadBlob('data', a); // not pooled: fresh memory
   assert.notEqual(plain.buffer, held.buffer);
   assert.notEqual(plain.buffer, next.buffer);
+});
+
+test("a run's stored blobs reach the local index a batch at a time as their packs are stored, not only at its flush; a run holds no list of them all", async (t) => {
+  // A backup of millions of files kept every blob's id, location and promise until its one flush at the end.
+  // Now each batch of INDEX_WRITE_BATCH stored locations is written while the run goes on, and leaves `pending`.
+  const grid = await createGrid({ packTargetBytes: 256 * 1024 });
+  t.after(() => grid.close());
+  const total = INDEX_WRITE_BATCH + 300;
+  const plains = Array.from({ length: total }, () => randomBytes(1024));
+  const results = [];
+  for (let i = 0; i < total; i += 100) results.push(...(await grid.repo.saveBlobs('data', plains.slice(i, i + 100))));
+  assert.ok(results.every((r) => r.isNew));
+  const firstIds = results.slice(0, INDEX_WRITE_BATCH).map((r) => hexOfId(r.ref.id));
+  // The first batch's packs are stored while the run is still open (only the last, open pack waits for the flush).
+  await Promise.all(results.slice(0, INDEX_WRITE_BATCH).map((r) => r.stored));
+  let indexed = 0;
+  for (let waited = 0; waited < 10_000 && indexed < INDEX_WRITE_BATCH; waited += 20) {
+    indexed = (await grid.repo.index.getMany(firstIds)).filter((l) => l !== undefined).length;
+    if (indexed < INDEX_WRITE_BATCH) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(indexed, INDEX_WRITE_BATCH, 'the first batch is in the local index before any flush');
+  assert.ok((await grid.repo.index.unpublished()).length >= INDEX_WRITE_BATCH);
+  // Found there by the same run: stored once, whether a blob is still pending or already indexed.
+  const again = await grid.repo.saveBlobs('data', plains);
+  assert.ok(again.every((r) => !r.isNew));
+  assert.deepEqual(await grid.repo.has(results.map((r) => r.ref.id)), Array(total).fill(true));
+  await grid.repo.flush();
+  const own = await grid.repo.index.unpublished();
+  assert.equal(own.length, total, 'every blob of the run indexed once');
+  assert.deepEqual(new Set(own.map((e) => hexOfId(e.id))), new Set(results.map((r) => hexOfId(r.ref.id))));
+  for (const i of [0, INDEX_WRITE_BATCH - 1, total - 1]) assert.ok(Buffer.from(await grid.repo.loadBlob('data', results[i].ref)).equals(plains[i]));
 });
 
 test('a flush ends a run of uploads: the pack store is told to let go of memory kept for the next packs, after the last upload', async (t) => {
