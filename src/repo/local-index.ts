@@ -20,6 +20,8 @@ export interface BlobIndex {
   addPart(partIdHex: string, entries: IndexEntry[]): Promise<void>;
   hasPart(partIdHex: string): Promise<boolean>;
   unpublished(): Promise<IndexEntry[]>;
+  /** The unpublished entries in pages of at most `size` (id order), each read when asked for: a publish of millions holds one page. */
+  unpublishedPages(size: number): AsyncIterable<IndexEntry[]>;
   markPublished(idsHex: string[]): Promise<void>;
   generation(): Promise<number>;
   /** Forget every merged entry and part (a prune replaced the index); unpublished entries stay. */
@@ -72,6 +74,19 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
       const out: IndexEntry[] = [];
       for await (const [k, v] of db.iterator({ gte: 'n!', lt: 'n"' })) out.push({ id: Uint8Array.from(Buffer.from(k.slice(2), 'hex')), ...decodeLocation(v) });
       return out;
+    },
+    async *unpublishedPages(size) {
+      let after = 'n!';
+      for (;;) {
+        const page: IndexEntry[] = [];
+        for await (const [k, v] of db.iterator({ gt: after, lt: 'n"', limit: size })) {
+          page.push({ id: Uint8Array.from(Buffer.from(k.slice(2), 'hex')), ...decodeLocation(v) });
+          after = k;
+        }
+        if (!page.length) return;
+        yield page;
+        if (page.length < size) return;
+      }
     },
     async markPublished(ids) {
       await batch(ids.map((id) => ({ type: 'del', key: `n!${id}` })));
@@ -131,6 +146,7 @@ export function memoryIndex(): BlobIndex {
     async unpublished() {
       return [];
     },
+    async *unpublishedPages() {},
     async markPublished() {},
     async generation() {
       return gen;

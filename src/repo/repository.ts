@@ -10,7 +10,7 @@
 // 4. loadBlob: id -> location (local index, or the swarm's parts merged on demand) -> verified pack bytes ->
 //    the sealed blob opened with its key and checked to be of the kind asked for.
 import { hostname } from 'node:os';
-import { BLOB_KIND_CODES, formatCap, packKey, toReadCap, type BlobCap, type MutableWriteCap } from '../caps/index.ts';
+import { BLOB_ID_BYTES, BLOB_KIND_CODES, formatCap, packKey, toReadCap, type BlobCap, type MutableWriteCap } from '../caps/index.ts';
 import { blobKeys, ownerKey } from '../crypto/kdf.ts';
 import { faultPoint } from '../common/fault.ts';
 import { taggedHash } from '../crypto/hash.ts';
@@ -335,11 +335,18 @@ export class Repository {
     await this.flush();
     const alongside = o.alongside?.();
     alongside?.catch(() => {}); // awaited below, after the parts: not an unhandled rejection meanwhile
-    const entries = await this.index.unpublished();
     const parts: IndexPartRef[] = [];
+    // One part's entries at a time; only their ids are kept (BLOB_ID_BYTES each) until the record names the parts.
+    const published: Uint8Array[] = [];
+    let count = 0;
     try {
-      for (let i = 0; i < entries.length; i += INDEX_PART_ENTRIES)
-        parts.push(await storeIndexPart(this.packs, entries.slice(i, i + INDEX_PART_ENTRIES), o.signal));
+      for await (const page of this.index.unpublishedPages(INDEX_PART_ENTRIES)) {
+        parts.push(await storeIndexPart(this.packs, page, o.signal));
+        const ids = new Uint8Array(page.length * BLOB_ID_BYTES);
+        page.forEach((e, i) => ids.set(e.id, i * BLOB_ID_BYTES));
+        published.push(ids);
+        count += page.length;
+      }
     } finally {
       // Settled before anything else happens, whatever the parts did; if it failed, its error is reported (over a
       // part's) and no record is written: the blobs stay unpublished for the next publish, and the lock held.
@@ -359,10 +366,13 @@ export class Repository {
     }, o.signal);
     faultPoint('repo:published');
     if (o.unlock) this.stopLock();
-    await this.index.markPublished(entries.map((e) => hex(e.id)));
+    for (const ids of published)
+      await this.index.markPublished(
+        Array.from({ length: ids.length / BLOB_ID_BYTES }, (_, i) => hex(ids.subarray(i * BLOB_ID_BYTES, (i + 1) * BLOB_ID_BYTES)))
+      );
     for (const p of parts) await this.index.addPart(hex(p.id), []);
     if (rec.index.length > RECORD_MAX_INDEX_PARTS) await this.consolidate(o.signal);
-    return entries.length;
+    return count;
   }
 
   /** Merge every listed part into as few as possible (the record stays small). */

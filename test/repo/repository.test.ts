@@ -19,7 +19,7 @@ import {
   RepoLockedError
 } from '../../src/repo/index.ts';
 import { plainPool } from '../../src/repo/repository.ts';
-import { INDEX_WRITE_BATCH, LOCATE_AHEAD_MAX } from '../../src/repo/constants.ts';
+import { INDEX_PART_ENTRIES, INDEX_WRITE_BATCH, LOCATE_AHEAD_MAX } from '../../src/repo/constants.ts';
 import { createMutableWriteCap, formatCap, toReadCap } from '../../src/caps/index.ts';
 import { createGrid } from '../backup/grid.ts';
 import { describeTree } from '../backup/tree.ts';
@@ -280,6 +280,57 @@ test('locateMany answers as locate does, in order, in few index reads; a blob of
   assert.equal(formatCap(mine[1].pack), formatCap(where.pack));
   assert.deepEqual([mine[1].offset, mine[1].length, mine[1].kind], [where.offset, where.length, where.kind]);
   await assert.rejects(laptop.locateMany([saved[1].ref.id, randomBytes(32)].map(hexOfId)), BlobNotFoundError);
+});
+
+test('the local index hands out its unpublished entries a page at a time, in id order, each entry once', async () => {
+  const index = await openLocalIndex(join(work, 'pages-index'));
+  try {
+    const pack = { type: 'pack' as const, uebHash: randomBytes(32), k: 3, n: 5, size: 1000 };
+    const own = Array.from({ length: 5 }, (_, i) => ({ id: randomBytes(32), pack, offset: i, length: 1, kind: 'data' as const }));
+    await index.addOwn(own);
+    await index.addPart('merged', [{ id: randomBytes(32), pack, offset: 99, length: 1, kind: 'data' as const }]);
+    const pages = async (size: number) => {
+      const out: string[][] = [];
+      for await (const page of index.unpublishedPages(size)) out.push(page.map((e) => hexOfId(e.id)));
+      return out;
+    };
+    const sorted = own.map((e) => hexOfId(e.id)).sort();
+    assert.deepEqual(await pages(2), [sorted.slice(0, 2), sorted.slice(2, 4), sorted.slice(4)]);
+    assert.deepEqual(await pages(5), [sorted]);
+    assert.deepEqual(
+      await pages(1),
+      sorted.map((h) => [h])
+    );
+    for await (const page of index.unpublishedPages(2)) assert.equal(page[0].offset, own.find((e) => hexOfId(e.id) === hexOfId(page[0].id))!.offset);
+    await index.markPublished(sorted);
+    assert.deepEqual(await pages(2), []);
+  } finally {
+    await index.close();
+  }
+});
+
+test('a publish of more entries than one index part stores one part per INDEX_PART_ENTRIES, marks every entry published, and another device finds them all', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const [r] = await grid.repo.saveBlobs('data', [randomBytes(2000)]);
+  await grid.repo.flush();
+  await r.stored;
+  const loc = await grid.repo.locate(r.ref.id);
+  // Entries of the same pack under ids of their own (the index does not check them against the pack).
+  const extra = Array.from({ length: INDEX_PART_ENTRIES }, () => ({ id: randomBytes(32), ...loc }));
+  await grid.repo.index.addOwn(extra);
+  const before = (await grid.repo.readRecord()).record.index.length;
+  assert.equal(await grid.repo.publish(), INDEX_PART_ENTRIES + 1);
+  assert.equal((await grid.repo.readRecord()).record.index.length, before + 2, 'two parts');
+  assert.deepEqual(await grid.repo.index.unpublished(), []);
+  assert.equal(await grid.repo.publish(), 0, 'nothing left to publish');
+  const other = await grid.device('other');
+  const sample = [r.ref.id, extra[0].id, extra[INDEX_PART_ENTRIES - 1].id, extra[12345].id];
+  const found = await other.locateMany(sample.map(hexOfId));
+  assert.deepEqual(
+    found.map((l) => [l.offset, l.length]),
+    sample.map(() => [loc.offset, loc.length])
+  );
 });
 
 test('the local index: own entries are found before and after publishing and across a reset; merged ones go with a reset', async () => {
