@@ -2,8 +2,9 @@
 // weekly, monthly, yearly) keeps a snapshot when it is the newest of a bucket the rule has not seen yet,
 // until the rule has kept its count (-1: unlimited). Buckets use local time; weeks are ISO weeks.
 // A policy with no rule keeps everything (restic refuses to guess). forgetPolicy is pure; forget() moves
-// the folder head. Forgetting deletes nothing: storage is reclaimed when the forgotten objects' leases
-// are no longer renewed (see reachableCaps).
+// the folder head. Forgetting deletes nothing: storage is reclaimed by prune (`forget --prune`), which takes
+// the forgotten blobs out of the index and deletes their packs (until then the index names them, and the
+// health loop renews their leases: docs/HEALTH.md).
 import { HeadConflictError } from './errors.ts';
 import { listSnapshots } from './snapshots.ts';
 import type { HeadSnapshot, HeadStore } from './types.ts';

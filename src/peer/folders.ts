@@ -719,6 +719,21 @@ export async function createFolderService(init: FolderServiceInit) {
       return (await repo.readRecord()).record.index.map((p) => formatCap(p.pack));
     },
 
+    /**
+     * Every pack the local index names (as of its last sync), whether or not a kept snapshot needs it: a backup
+     * stores a blob the index knows by reference to its pack, so a pack the index names must not run out of
+     * lease (renewed until a prune drops it from the index and deletes it).
+     */
+    async indexedPacks(o: { signal?: AbortSignal } = {}): Promise<string[]> {
+      const packs = new Map<string, PackCap>();
+      for await (const e of repo.index.entries()) {
+        o.signal?.throwIfAborted();
+        const key = packKey(e.pack);
+        if (!packs.has(key)) packs.set(key, e.pack);
+      }
+      return [...packs.values()].map(formatCap);
+    },
+
     async stop() {
       await engine.stop();
       await journal.close();

@@ -406,9 +406,17 @@ export function createHealthService(init: HealthInit) {
     if (!light && now() - lastRenew >= config.renewEveryMs && all.length) {
       progress({ phase: 'renewing leases' });
       const until = now() + config.leaseDays * 24 * 3_600_000;
-      // The packs kept snapshots reach, and the packs of the repository's index parts (found through the record).
+      // The packs kept snapshots reach, the packs of the repository's index parts (found through the record), and
+      // every pack the index names: a backup reuses any blob the index knows, so a pack only forgotten snapshots
+      // needed lives on until a prune takes it out of the index (else a file that came back would be stored as a
+      // reference to a pack its holders had collected).
       const indexPacks = await init.folders!.indexPacks().catch(() => [] as string[]);
-      const r = await renewLeases([...all, ...indexPacks], finder, {
+      const indexed = await (init.folders!.indexedPacks?.({ signal }) ?? Promise.resolve([] as string[])).catch((err) => {
+        signal.throwIfAborted();
+        log?.warn({ err: (err as Error).message }, 'health: cannot list the packs the index names (renewing what kept snapshots need)');
+        return [] as string[];
+      });
+      const r = await renewLeases([...all, ...indexPacks, ...indexed], finder, {
         until,
         holdersOf: (cap) => {
           const h = files.get(cap)?.holders;
