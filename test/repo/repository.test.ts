@@ -11,6 +11,7 @@ import { backup, restore, ls, contentOf } from '../../src/backup/index.ts';
 import {
   BlobNotFoundError,
   encodeIndexPart,
+  type BlobIndex,
   openLocalIndex,
   RecordConflictError,
   Repository,
@@ -280,6 +281,113 @@ test('locateMany answers as locate does, in order, in few index reads; a blob of
   assert.equal(formatCap(mine[1].pack), formatCap(where.pack));
   assert.deepEqual([mine[1].offset, mine[1].length, mine[1].kind], [where.offset, where.length, where.kind]);
   await assert.rejects(laptop.locateMany([saved[1].ref.id, randomBytes(32)].map(hexOfId)), BlobNotFoundError);
+});
+
+/** A repository on `grid` over its own local index wrapped by `wrap` (tests that time or fail the index's calls). */
+async function repoOver(grid: Awaited<ReturnType<typeof createGrid>>, name: string, wrap: (index: BlobIndex) => BlobIndex) {
+  const repo = new Repository({
+    packs: grid.packs,
+    record: grid.record,
+    secret: grid.secret,
+    readCap: repoReadCap(grid.secret),
+    index: wrap(await openLocalIndex(join(work, name))),
+    packTargetBytes: 256 * 1024
+  });
+  return repo;
+}
+
+test('a blob pending when the index is asked and indexed before the answer comes is still known: saveBlobs stores it once, has() says held', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  // The batch write of stored locations waits at `gate`; an index read taken while `stale` is set answers from
+  // before that write, then lets it commit (and the ids leave `pending`) before the answer arrives.
+  let gate: (() => void) | null = null;
+  let committed: Promise<void> = Promise.resolve();
+  let stale = false;
+  const repo = await repoOver(grid, 'race-index', (index) => ({
+    ...index,
+    async addOwn(entries) {
+      if (entries.length < INDEX_WRITE_BATCH) return index.addOwn(entries);
+      committed = new Promise<void>((done) => {
+        gate = async () => {
+          await index.addOwn(entries);
+          await new Promise((r) => setImmediate(r)); // the ids leave `pending` right after the write
+          done();
+        };
+      });
+      await committed;
+    },
+    async getMany(ids) {
+      const answers = await index.getMany(ids);
+      if (stale && gate) {
+        stale = false;
+        const open = gate;
+        gate = null;
+        void open();
+        await committed;
+      }
+      return answers;
+    }
+  }));
+  t.after(() => repo.close());
+  const waitForGate = async () => {
+    for (let i = 0; i < 500 && !gate; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(gate, "a batch's write is waiting at the gate");
+  };
+  // More than a batch: the packs of the first INDEX_WRITE_BATCH stored blobs are stored while the run goes on.
+  const plains = Array.from({ length: INDEX_WRITE_BATCH + 300 }, () => randomBytes(1024));
+  const first = await repo.saveBlobs('data', plains);
+  await waitForGate();
+  // A batch of ids is pending with its write held back; the next index read lets the write through behind its back.
+  stale = true;
+  const fresh = randomBytes(1024);
+  const again = await repo.saveBlobs('data', [...plains, fresh]);
+  assert.equal(stale, false, 'the race happened');
+  assert.deepEqual(
+    again.map((r) => r.isNew),
+    [...plains.map(() => false), true],
+    'every blob of the run is known, the new one is new'
+  );
+  assert.equal(repo.stats.blobsNew, plains.length + 1);
+  assert.equal(repo.stats.blobsKnown, plains.length);
+  assert.equal(repo.stats.bytesNew, (plains.length + 1) * 1024);
+  // has(): the same race with the next batch, and an id nobody stored.
+  const more = Array.from({ length: INDEX_WRITE_BATCH + 300 }, () => randomBytes(1024));
+  const third = await repo.saveBlobs('data', more);
+  await waitForGate();
+  stale = true;
+  assert.deepEqual(await repo.has([...first, ...third].map((r) => r.ref.id).concat([randomBytes(32)])), [...first, ...third].map(() => true).concat([false]));
+  assert.equal(stale, false, 'the race happened');
+  await repo.flush();
+  assert.equal((await repo.index.unpublished()).length, 2 * plains.length + 1);
+});
+
+test('a batch write of stored locations that fails is written again at the flush: no location is lost', async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  let failures = 0;
+  const repo = await repoOver(grid, 'fail-index', (index) => ({
+    ...index,
+    async addOwn(entries) {
+      if (failures === 0 && entries.length >= INDEX_WRITE_BATCH) {
+        failures++;
+        throw new Error('disk full (injected)');
+      }
+      return index.addOwn(entries);
+    }
+  }));
+  t.after(() => repo.close());
+  const plains = Array.from({ length: INDEX_WRITE_BATCH + 10 }, () => randomBytes(1024));
+  const rs = await repo.saveBlobs('data', plains);
+  await repo.flush();
+  await Promise.all(rs.map((r) => r.stored));
+  assert.equal(failures, 1, 'the first batch write failed');
+  const own = await repo.index.unpublished();
+  assert.deepEqual(new Set(own.map((e) => hexOfId(e.id))), new Set(rs.map((r) => hexOfId(r.ref.id))));
+  assert.deepEqual(
+    await repo.has(rs.map((r) => r.ref.id)),
+    rs.map(() => true)
+  );
 });
 
 test('the local index hands out its unpublished entries a page at a time, in id order, each entry once', async () => {
