@@ -18,7 +18,7 @@
 // - A swarm just started is busy (every peer dials, handshakes and identifies every other and fills its DHT
 //   table: 50 peers took more than a core for minutes), which no long-running swarm is: before its first op a
 //   swarm settles, in windows of SETTLE_WINDOW_S, until a window costs at most SETTLE_PCT_PER_PROCESS of a core
-//   per process and has stopped falling (at least SETTLE_FALLING of the window before it), or --settle SECONDS
+//   per process and has stopped moving (SETTLE_FALLING..SETTLE_RISING of the window before it), or --settle SECONDS
 //   (default 300) ran out; a window never runs past that. The per-process bound alone let a 50-peer swarm start
 //   its ops 10 s after it was up, at 50-70% of a core, while its start-up work was still dying down (it costs
 //   16-24% once it has). The rows say how long settling took and what the swarm's background cost was in its
@@ -43,8 +43,18 @@ const OP_TIMEOUT_MS = 6 * 3_600_000;
 /** Settling (see the header): window length, s, and the background CPU a settled swarm may cost, % of a core per process. */
 const SETTLE_WINDOW_S = 10;
 const SETTLE_PCT_PER_PROCESS = 2;
-/** ... and a settled swarm's window costs at least this fraction of the window before it (no longer falling). */
+/**
+ * ... and a settled swarm's window costs between these fractions of the window before it: no longer falling, and
+ * not rising either. "At least 0.8x" alone let a 50-peer swarm start its ops on a window of 46.1% after one of
+ * 19.6% (windows 48.6, 19.6, 46.1), i.e. still swinging with its start-up work.
+ */
 const SETTLE_FALLING = 0.8;
+const SETTLE_RISING = 1.25;
+
+/** Whether a window of `cpuPct` (after one of `before`, null for the first) ends settling under `limit`. */
+export function settledWindow(cpuPct: number, before: number | null, limit: number): boolean {
+  return before !== null && cpuPct <= limit && cpuPct >= SETTLE_FALLING * before && cpuPct <= SETTLE_RISING * before;
+}
 
 export interface E2eRow {
   dataset: string;
@@ -70,7 +80,7 @@ export interface E2eRow {
 
 /**
  * Wait until the swarm's processes, together, cost at most SETTLE_PCT_PER_PROCESS of a core each over a
- * SETTLE_WINDOW_S window that is at least SETTLE_FALLING of the window before it, or `maxSeconds` passed (the
+ * SETTLE_WINDOW_S window that is within SETTLE_FALLING..SETTLE_RISING of the window before it, or `maxSeconds` passed (the
  * last window is cut to what is left): seconds waited and the last window's CPU (% of one core, summed).
  */
 async function settle(pids: number[], maxSeconds: number): Promise<{ seconds: number; cpuPct: number }> {
@@ -83,9 +93,8 @@ async function settle(pids: number[], maxSeconds: number): Promise<{ seconds: nu
     const w = await measureWindow(pids, window, AbortSignal.timeout(2 * window * 1000 + 5000));
     const cpuPct = +w.reduce((a, x) => a + x.cpuPct, 0).toFixed(1);
     const seconds = +((performance.now() - t0) / 1000).toFixed(0);
-    const steady = before !== null && cpuPct >= SETTLE_FALLING * before;
-    note(`e2e:   settling: ${seconds} s, the swarm's CPU ${cpuPct}% of a core (settled at <= ${limit}% once no longer falling)`);
-    if ((cpuPct <= limit && steady) || seconds + 1 > maxSeconds) return { seconds, cpuPct };
+    note(`e2e:   settling: ${seconds} s, the swarm's CPU ${cpuPct}% of a core (settled at <= ${limit}% once neither falling nor rising)`);
+    if (settledWindow(cpuPct, before, limit) || seconds + 1 > maxSeconds) return { seconds, cpuPct };
     before = cpuPct;
   }
 }
