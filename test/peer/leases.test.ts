@@ -40,157 +40,153 @@ async function leases(cap: string): Promise<number[]> {
   return out;
 }
 
-test(
-  'the health loop renews what kept snapshots need and what the index names; a forgotten file lives on until a prune deletes it',
-  { timeout: 180_000 },
-  async () => {
-    storage.push(await makePeer());
-    const boot = `${storage[0].node.multiaddrs()[0]}`;
-    for (let i = 1; i < 5; i++) storage.push(await makePeer({ bootstrap: [boot] }));
-    const home = join(tmp.dir, 'client');
-    await initHome(home, { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, offer: '0', bootstrap: storage.map((p) => `${p.node.multiaddrs()[0]}`) });
-    const config = await readConfig(homePaths(home).config);
-    // No round on a timer and none nudged by a new snapshot (this test runs them: a nudged round walking the trees
-    // while the walks below are counted would count its own reads in), a renewal in every round, audits off.
-    config.health = { ...DEFAULT_HEALTH, enabled: false, renewEveryMs: 100, leaseDays: LEASE_DAYS, auditsPerRound: 0 };
-    client = await createPeer({ home, config });
-    const deadline = Date.now() + 30_000;
-    while (client.node.libp2p.getPeers().length < storage.length) {
-      assert.ok(Date.now() < deadline, 'the client connects to the five storage peers');
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    await client.startServices();
-    const folders = client.folders!;
-    const health = client.health!;
-    // Rounds, one after another, until one renews leases after `t` (renewals are at most one per
-    // renewEveryMs, so a round right after another may skip them).
-    const renewalAfter = async (t: number) => {
-      for (let i = 0; i < 50; i++) {
-        await health.runRound();
-        if ((health.state().lastRenewal?.at ?? 0) >= t) return;
-        await new Promise((r) => setTimeout(r, config.health.renewEveryMs));
-      }
-      assert.fail('no round renewed leases');
-    };
-
-    // `gone` only in the first snapshot, `keep` only in the second: each backup writes a data pack of its own.
-    const src = join(tmp.dir, 'folder');
-    await mkdir(src);
-    await writeFile(join(src, 'gone.bin'), randomBytes(400_000));
-    const first = await folders.backupNow(src);
-    await rm(join(src, 'gone.bin'));
-    await writeFile(join(src, 'keep.bin'), randomBytes(400_000));
-    const second = await folders.backupNow(src);
-    const packOf = async (snapshot: string, name: string) => {
-      const e = (await folders.ls(snapshot)).find((x: any) => x.name === name)!;
-      const { packs } = await folders.packsOf(e.cap!);
-      assert.equal(packs.length, 1, `${name} (one chunk) is in one pack`);
-      return packs[0];
-    };
-    const keep = await packOf(second.lastSnapshot!.cap, 'keep.bin');
-    const gone = await packOf(first.lastSnapshot!.cap, 'gone.bin');
-    assert.match(keep, /^p2pb:pack:/);
-    assert.notEqual(keep, gone);
-    const uploaded = Date.now();
-    for (const cap of [keep, gone]) {
-      const l = await leases(cap);
-      assert.equal(l.length, 5, 'five shares on the storage peers');
-      assert.ok(
-        l.every((t) => t < uploaded + 32 * DAY_MS),
-        'uploaded with the default lease'
-      );
-    }
-
-    // A round while both snapshots are kept: both files' leases are renewed to LEASE_DAYS.
-    const r1 = Date.now();
-    await renewalAfter(r1);
-    for (const cap of [keep, gone])
-      assert.ok(
-        (await leases(cap)).every((t) => t >= r1 + LEASE_DAYS * DAY_MS),
-        'renewed while a kept snapshot needs it'
-      );
-
-    // Forget the first snapshot: `gone` is needed by nothing kept any more, but the index still names it. Were
-    // its lease let run out, the same bytes backed up again would be stored as a reference to a collected pack.
-    const f = await folders.forget(src, { keepLast: 1 });
-    assert.equal(f.remove.length, 1);
-    await renewalAfter(Date.now()); // a renewal by a round that started after the forget
-    const goneBefore = await leases(gone);
-    const keepBefore = await leases(keep);
-    const r2 = Date.now();
-    await renewalAfter(r2);
-    assert.ok(
-      (await leases(keep)).every((t, i) => t > keepBefore[i] && t >= r2 + LEASE_DAYS * DAY_MS),
-      'the kept file is renewed again'
-    );
-    assert.ok(
-      (await leases(gone)).every((t, i) => t > goneBefore[i] && t >= r2 + LEASE_DAYS * DAY_MS),
-      'the forgotten file is renewed while the index names it'
-    );
-
-    // A prune that moves a kept file into a new pack: the loop renews the new pack, not the one it left.
-    await writeFile(join(src, 'small.bin'), randomBytes(50_000));
-    await writeFile(join(src, 'bulk.bin'), randomBytes(800_000)); // same backup, same pack as small.bin
-    await folders.backupNow(src);
-    await rm(join(src, 'bulk.bin'));
-    const last = await folders.backupNow(src);
-    const mixed = await packOf(last.lastSnapshot!.cap, 'small.bin');
-    await renewalAfter(Date.now()); // the loop has walked the kept snapshot: small.bin in `mixed`
-    const p = await folders.forget(src, { keepLast: 1 }, { prune: true });
-    assert.ok('prune' in p && p.prune.packsRepacked >= 1, JSON.stringify(p));
-    const moved = await packOf(last.lastSnapshot!.cap, 'small.bin');
-    assert.notEqual(moved, mixed, 'small.bin was copied into a new pack');
-    const r3 = Date.now();
-    await renewalAfter(r3);
-    assert.ok(
-      (await leases(moved)).every((t) => t >= r3 + LEASE_DAYS * DAY_MS),
-      'the new pack of a kept file is renewed'
-    );
-    assert.deepEqual(await leases(mixed), [], 'the pack it left is deleted from its holders');
-    assert.deepEqual(await leases(gone), [], 'the forgotten file is deleted by the prune');
-
-    // A backup of the unchanged folder: same root tree, so its packs come without walking the trees again.
-    const same = await folders.backupNow(src);
-    assert.notEqual(same.lastSnapshot!.cap, last.lastSnapshot!.cap);
-    const before = (await folders.packsOf(last.lastSnapshot!.cap)).packs;
-    let treeLoads = 0;
-    const load = folders.repo.loadBlob.bind(folders.repo);
-    folders.repo.loadBlob = ((kind: string, ...rest: unknown[]) => {
-      if (kind === 'tree') treeLoads++;
-      return (load as (...a: unknown[]) => unknown)(kind, ...rest);
-    }) as typeof folders.repo.loadBlob;
-    const now = (await folders.packsOf(same.lastSnapshot!.cap)).packs;
-    folders.repo.loadBlob = load;
-    assert.equal(treeLoads, 0, 'no tree read again');
-    assert.ok(now.includes(moved) && now.includes(keep), 'the packs of its files');
-    // Its trees are in the pack of the snapshot before (same root): every pack of that one, and its own.
-    assert.ok(
-      before.every((p) => now.includes(p)),
-      'every pack of the snapshot before'
-    );
-    assert.ok(now.length <= before.length + 1, `${now.length} packs against ${before.length}`);
-
-    // A change deep in the folder: only the tree parts on its path are read (the rest come from the parts of the
-    // snapshot before), and the packs are exactly those of a whole walk.
-    await mkdir(join(src, 'a'));
-    await mkdir(join(src, 'b', 'deep'), { recursive: true });
-    await writeFile(join(src, 'a', 'x.bin'), randomBytes(30_000));
-    await writeFile(join(src, 'b', 'y.bin'), randomBytes(30_000));
-    await writeFile(join(src, 'b', 'deep', 'z.bin'), randomBytes(30_000));
-    const grown = await folders.backupNow(src);
-    await folders.packsOf(grown.lastSnapshot!.cap);
-    await writeFile(join(src, 'b', 'deep', 'z.bin'), randomBytes(30_000));
-    const changed = await folders.backupNow(src);
-    const treeIds: string[] = [];
-    folders.repo.loadBlob = ((kind: string, ...rest: unknown[]) => {
-      if (kind === 'tree') treeIds.push(Buffer.from((rest[0] as { id: Uint8Array }).id).toString('hex'));
-      return (load as (...a: unknown[]) => unknown)(kind, ...rest);
-    }) as typeof folders.repo.loadBlob;
-    const deep = (await folders.packsOf(changed.lastSnapshot!.cap)).packs;
-    folders.repo.loadBlob = load;
-    assert.equal(treeIds.length, 3, 'the root, b and b/deep: a and the rest are not read again');
-    const whole = await reachableBlobs(folders.src, [changed.lastSnapshot!.cap]);
-    const expected = new Set((await folders.repo.locateMany([...whole.ids])).map((l) => formatCap(l.pack)));
-    assert.deepEqual(new Set(deep), expected);
+test('the health loop renews what kept snapshots need and every pack the index names, until a prune', { timeout: 180_000 }, async () => {
+  storage.push(await makePeer());
+  const boot = `${storage[0].node.multiaddrs()[0]}`;
+  for (let i = 1; i < 5; i++) storage.push(await makePeer({ bootstrap: [boot] }));
+  const home = join(tmp.dir, 'client');
+  await initHome(home, { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, offer: '0', bootstrap: storage.map((p) => `${p.node.multiaddrs()[0]}`) });
+  const config = await readConfig(homePaths(home).config);
+  // No round on a timer and none nudged by a new snapshot (this test runs them: a nudged round walking the trees
+  // while the walks below are counted would count its own reads in), a renewal in every round, audits off.
+  config.health = { ...DEFAULT_HEALTH, enabled: false, renewEveryMs: 100, leaseDays: LEASE_DAYS, auditsPerRound: 0 };
+  client = await createPeer({ home, config });
+  const deadline = Date.now() + 30_000;
+  while (client.node.libp2p.getPeers().length < storage.length) {
+    assert.ok(Date.now() < deadline, 'the client connects to the five storage peers');
+    await new Promise((r) => setTimeout(r, 200));
   }
-);
+  await client.startServices();
+  const folders = client.folders!;
+  const health = client.health!;
+  // Rounds, one after another, until one renews leases after `t` (renewals are at most one per
+  // renewEveryMs, so a round right after another may skip them).
+  const renewalAfter = async (t: number) => {
+    for (let i = 0; i < 50; i++) {
+      await health.runRound();
+      if ((health.state().lastRenewal?.at ?? 0) >= t) return;
+      await new Promise((r) => setTimeout(r, config.health.renewEveryMs));
+    }
+    assert.fail('no round renewed leases');
+  };
+
+  // `gone` only in the first snapshot, `keep` only in the second: each backup writes a data pack of its own.
+  const src = join(tmp.dir, 'folder');
+  await mkdir(src);
+  await writeFile(join(src, 'gone.bin'), randomBytes(400_000));
+  const first = await folders.backupNow(src);
+  await rm(join(src, 'gone.bin'));
+  await writeFile(join(src, 'keep.bin'), randomBytes(400_000));
+  const second = await folders.backupNow(src);
+  const packOf = async (snapshot: string, name: string) => {
+    const e = (await folders.ls(snapshot)).find((x: any) => x.name === name)!;
+    const { packs } = await folders.packsOf(e.cap!);
+    assert.equal(packs.length, 1, `${name} (one chunk) is in one pack`);
+    return packs[0];
+  };
+  const keep = await packOf(second.lastSnapshot!.cap, 'keep.bin');
+  const gone = await packOf(first.lastSnapshot!.cap, 'gone.bin');
+  assert.match(keep, /^p2pb:pack:/);
+  assert.notEqual(keep, gone);
+  const uploaded = Date.now();
+  for (const cap of [keep, gone]) {
+    const l = await leases(cap);
+    assert.equal(l.length, 5, 'five shares on the storage peers');
+    assert.ok(
+      l.every((t) => t < uploaded + 32 * DAY_MS),
+      'uploaded with the default lease'
+    );
+  }
+
+  // A round while both snapshots are kept: both files' leases are renewed to LEASE_DAYS.
+  const r1 = Date.now();
+  await renewalAfter(r1);
+  for (const cap of [keep, gone])
+    assert.ok(
+      (await leases(cap)).every((t) => t >= r1 + LEASE_DAYS * DAY_MS),
+      'renewed while a kept snapshot needs it'
+    );
+
+  // Forget the first snapshot: `gone` is needed by nothing kept any more, but the index still names it. Were
+  // its lease let run out, the same bytes backed up again would be stored as a reference to a collected pack.
+  const f = await folders.forget(src, { keepLast: 1 });
+  assert.equal(f.remove.length, 1);
+  await renewalAfter(Date.now()); // a renewal by a round that started after the forget
+  const goneBefore = await leases(gone);
+  const keepBefore = await leases(keep);
+  const r2 = Date.now();
+  await renewalAfter(r2);
+  assert.ok(
+    (await leases(keep)).every((t, i) => t > keepBefore[i] && t >= r2 + LEASE_DAYS * DAY_MS),
+    'the kept file is renewed again'
+  );
+  assert.ok(
+    (await leases(gone)).every((t, i) => t > goneBefore[i] && t >= r2 + LEASE_DAYS * DAY_MS),
+    'the forgotten file is renewed while the index names it'
+  );
+
+  // A prune that moves a kept file into a new pack: the loop renews the new pack, not the one it left.
+  await writeFile(join(src, 'small.bin'), randomBytes(50_000));
+  await writeFile(join(src, 'bulk.bin'), randomBytes(800_000)); // same backup, same pack as small.bin
+  await folders.backupNow(src);
+  await rm(join(src, 'bulk.bin'));
+  const last = await folders.backupNow(src);
+  const mixed = await packOf(last.lastSnapshot!.cap, 'small.bin');
+  await renewalAfter(Date.now()); // the loop has walked the kept snapshot: small.bin in `mixed`
+  const p = await folders.forget(src, { keepLast: 1 }, { prune: true });
+  assert.ok('prune' in p && p.prune.packsRepacked >= 1, JSON.stringify(p));
+  const moved = await packOf(last.lastSnapshot!.cap, 'small.bin');
+  assert.notEqual(moved, mixed, 'small.bin was copied into a new pack');
+  const r3 = Date.now();
+  await renewalAfter(r3);
+  assert.ok(
+    (await leases(moved)).every((t) => t >= r3 + LEASE_DAYS * DAY_MS),
+    'the new pack of a kept file is renewed'
+  );
+  assert.deepEqual(await leases(mixed), [], 'the pack it left is deleted from its holders');
+  assert.deepEqual(await leases(gone), [], 'the forgotten file is deleted by the prune');
+
+  // A backup of the unchanged folder: same root tree, so its packs come without walking the trees again.
+  const same = await folders.backupNow(src);
+  assert.notEqual(same.lastSnapshot!.cap, last.lastSnapshot!.cap);
+  const before = (await folders.packsOf(last.lastSnapshot!.cap)).packs;
+  let treeLoads = 0;
+  const load = folders.repo.loadBlob.bind(folders.repo);
+  folders.repo.loadBlob = ((kind: string, ...rest: unknown[]) => {
+    if (kind === 'tree') treeLoads++;
+    return (load as (...a: unknown[]) => unknown)(kind, ...rest);
+  }) as typeof folders.repo.loadBlob;
+  const now = (await folders.packsOf(same.lastSnapshot!.cap)).packs;
+  folders.repo.loadBlob = load;
+  assert.equal(treeLoads, 0, 'no tree read again');
+  assert.ok(now.includes(moved) && now.includes(keep), 'the packs of its files');
+  // Its trees are in the pack of the snapshot before (same root): every pack of that one, and its own.
+  assert.ok(
+    before.every((p) => now.includes(p)),
+    'every pack of the snapshot before'
+  );
+  assert.ok(now.length <= before.length + 1, `${now.length} packs against ${before.length}`);
+
+  // A change deep in the folder: only the tree parts on its path are read (the rest come from the parts of the
+  // snapshot before), and the packs are exactly those of a whole walk.
+  await mkdir(join(src, 'a'));
+  await mkdir(join(src, 'b', 'deep'), { recursive: true });
+  await writeFile(join(src, 'a', 'x.bin'), randomBytes(30_000));
+  await writeFile(join(src, 'b', 'y.bin'), randomBytes(30_000));
+  await writeFile(join(src, 'b', 'deep', 'z.bin'), randomBytes(30_000));
+  const grown = await folders.backupNow(src);
+  await folders.packsOf(grown.lastSnapshot!.cap);
+  await writeFile(join(src, 'b', 'deep', 'z.bin'), randomBytes(30_000));
+  const changed = await folders.backupNow(src);
+  const treeIds: string[] = [];
+  folders.repo.loadBlob = ((kind: string, ...rest: unknown[]) => {
+    if (kind === 'tree') treeIds.push(Buffer.from((rest[0] as { id: Uint8Array }).id).toString('hex'));
+    return (load as (...a: unknown[]) => unknown)(kind, ...rest);
+  }) as typeof folders.repo.loadBlob;
+  const deep = (await folders.packsOf(changed.lastSnapshot!.cap)).packs;
+  folders.repo.loadBlob = load;
+  assert.equal(treeIds.length, 3, 'the root, b and b/deep: a and the rest are not read again');
+  const whole = await reachableBlobs(folders.src, [changed.lastSnapshot!.cap]);
+  const expected = new Set((await folders.repo.locateMany([...whole.ids])).map((l) => formatCap(l.pack)));
+  assert.deepEqual(new Set(deep), expected);
+});
