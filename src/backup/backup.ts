@@ -248,8 +248,14 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     return { content: { ref: encodeRef({ kind: 'list', ...l.ref }) }, st, bytes, stored };
   };
 
+  /** Keep `p` (which never rejects) in `set` until it settles: a run holds what is in flight, not one per file. */
+  const whileUnsettled = <T>(set: Set<Promise<T>>, p: Promise<T>) => {
+    set.add(p);
+    void p.then(() => set.delete(p));
+  };
+
   /** Large files being chunked: the backup waits for every chunk to be queued before it seals the last packs. */
-  const chunking = new Set<Promise<unknown>>(); // only the unsettled ones: a run's memory is not per file
+  const chunking = new Set<Promise<unknown>>();
   const storeLarge = (abs: string, name: string, st: BigIntStats): Promise<TreeEntry | null> => {
     const shown = { bytes: 0 };
     const takeBack = () => {
@@ -281,9 +287,10 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         await fh.close();
       }
     });
-    const queued = added.catch(() => {});
-    chunking.add(queued);
-    void queued.then(() => chunking.delete(queued));
+    whileUnsettled(
+      chunking,
+      added.catch(() => {})
+    );
     return added.then((r) => {
       if (!r) {
         takeBack();
@@ -324,8 +331,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         ac.abort(err); // fatal: stop the rest, and they throw this same error
       }
     );
-    pendingFiles.add(settled);
-    void settled.then(() => pendingFiles.delete(settled));
+    whileUnsettled(pendingFiles, settled);
     node.files.push(p);
   };
   /**
@@ -333,19 +339,19 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
    * trees and the snapshot are stored without waiting for these, so their pack goes out beside the last data
    * packs (one flush at the end, not one before the trees); the backup returns only once all have settled.
    */
-  const durable = new Set<Promise<void>>(); // only the unsettled ones (a settled one leaves; its failure stays below)
+  const durable = new Set<Promise<void>>();
   let unstored: { err: unknown } | undefined;
-  const addDurable = (p: Promise<void>) => {
-    const settled = p.then(
-      () => {},
-      (err) => {
-        unstored ??= { err };
-        ac.abort(err);
-      }
+  const addDurable = (p: Promise<void>) =>
+    whileUnsettled(
+      durable,
+      p.then(
+        () => {},
+        (err) => {
+          unstored ??= { err };
+          ac.abort(err);
+        }
+      )
     );
-    durable.add(settled);
-    void settled.then(() => durable.delete(settled));
-  };
 
   /** Small files read but not stored yet (one directory's, in name order): stored in one call. */
   let batch: { node: DirNode; name: string; read: SmallFile }[] = [];
@@ -572,8 +578,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
         ac.abort(err); // fatal, as a file's: the walk stops
         for (const i of items) i.reject(err);
       });
-      treeStores.add(p);
-      void p.then(() => treeStores.delete(p));
+      whileUnsettled(treeStores, p);
     }
   };
   const completeDir = async (node: DirNode): Promise<string> => {

@@ -411,7 +411,7 @@ export function createHealthService(init: HealthInit) {
       // needed lives on until a prune takes it out of the index (else a file that came back would be stored as a
       // reference to a pack its holders had collected).
       const indexPacks = await init.folders!.indexPacks().catch(() => [] as string[]);
-      const indexed = await (init.folders!.indexedPacks?.({ signal }) ?? Promise.resolve([] as string[])).catch((err) => {
+      const indexed = await init.folders!.indexedPacks({ signal }).catch((err) => {
         signal.throwIfAborted();
         log?.warn({ err: (err as Error).message }, 'health: cannot list the packs the index names (renewing what kept snapshots need)');
         return [] as string[];

@@ -60,6 +60,9 @@ test('repair, walk and check logs carry storage indexes, not caps', async () => 
       },
       async indexPacks() {
         return [];
+      },
+      async indexedPacks() {
+        return [];
       }
     };
     const health = createHealthService({
