@@ -26,6 +26,12 @@ export interface LeaseReport {
   renewed: number;
   /** Caps for which no holder renewed anything (none of their shares is ours, or none is reachable). */
   none: string[];
+  /**
+   * Caps of `none` for which at least k peers were asked and every one answered, renewing nothing: no share of them
+   * is ours any more there (a lapsed lease, collected). Not a cap some peer failed to answer for (it may hold it and
+   * be out of reach), nor one too few peers were asked about.
+   */
+  lost: string[];
   failures: number;
 }
 
@@ -39,28 +45,34 @@ export async function renewLeases(caps: Iterable<string>, finder: ServerFinder, 
         .map((c) => formatCap(c))
     )
   ];
-  const report: LeaseReport = { caps: list.length, renewed: 0, none: [], failures: 0 };
+  const report: LeaseReport = { caps: list.length, renewed: 0, none: [], lost: [], failures: 0 };
   await forEachLimit(list, RENEW_CONCURRENCY, async (cap) => {
     o.signal?.throwIfAborted();
-    const c = parseCap(cap) as { n: number };
+    const c = parseCap(cap) as { k: number; n: number };
     const si = storageIndexOf(parseCap(cap))!;
     const known = o.holdersOf?.(cap);
     const servers = await finder.candidates(si, 2 * c.n, { signal: o.signal });
     const targets = known?.length ? servers.filter((s) => known.includes(s.id)) : servers;
     let renewed = 0;
+    let answered = 0;
+    let failed = 0;
     await Promise.all(
       targets.map(async (s) => {
         if (!s.renew) return;
         try {
           const got = await s.renew(si, 'all', o.until, { signal: deadline(o.signal, RENEW_TIMEOUT_MS) });
           renewed += got; // (not `renewed += await …`: that reads `renewed` before the await)
+          answered++;
         } catch {
-          report.failures++;
+          failed++;
         }
       })
     );
+    o.signal?.throwIfAborted(); // an abort is not an answer
+    report.failures += failed;
     report.renewed += renewed;
     if (!renewed) report.none.push(cap);
+    if (!renewed && answered >= c.k && failed === 0) report.lost.push(cap);
   });
   return report;
 }

@@ -12,7 +12,16 @@ import { NotAFileError } from './errors.ts';
 import { forEachLimit } from '../common/pool.ts';
 import type { Operations } from './operations.ts';
 import type { SnapshotListing } from '../api/service.ts';
-import { formatCap, parseCap, storageIndexOf, InvalidCapError, LITERAL_MAX_BYTES, type MutableReadCap, type PackCap } from '../caps/index.ts';
+import {
+  formatCap,
+  parseCap,
+  packKey as indexPackKey,
+  storageIndexOf,
+  InvalidCapError,
+  LITERAL_MAX_BYTES,
+  type MutableReadCap,
+  type PackCap
+} from '../caps/index.ts';
 import { ownerKey } from '../crypto/kdf.ts';
 import { createChunker, chunkStream } from '../format/chunker.ts';
 import {
@@ -22,6 +31,8 @@ import {
   uploadPack,
   releaseShareMemory,
   downloadPack,
+  renewLeases,
+  type LeaseReport,
   type ServerFinder,
   StaleSeqError,
   DEFAULT_MIN_REPLICAS
@@ -91,7 +102,20 @@ export interface FolderServiceInit {
   debounceMs?: number;
   /** Where backups and restores are registered (listed, cancellable); without it they run unlisted. */
   operations?: Operations;
+  /** Days a lease renewal asks for (the health loop's leaseDays; default 31). */
+  leaseDays?: number;
 }
+
+const DAY_MS = 24 * 3_600_000;
+/**
+ * A backup stores every blob the index names as a reference to its pack, so it trusts the index only while the
+ * leases of those packs are known to run at least this much longer (BlobIndex.leasesUntil). A device back after
+ * weeks away (its leases ran out meanwhile, and its holders may have collected the packs) renews them first, and
+ * the packs no holder renews leave the index: their blobs are stored again (confirmLeases).
+ */
+export const LEASE_TRUST_MARGIN_MS = 7 * DAY_MS;
+/** confirmLeases renews at most this often when its renewal could not vouch for every pack (peers out of reach). */
+export const LEASE_CONFIRM_RETRY_MS = 3_600_000;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** A pack's identity in the pack lists packsOf builds (its cap is formatted once, at the end). */
@@ -337,6 +361,7 @@ export async function createFolderService(init: FolderServiceInit) {
             // A backup shares the repository with other backups; a prune (on any device of the owner) excludes it.
             // Blobs other devices of the owner published since: not stored again (the lock's record is current).
             await repo.sync(signal, await repo.lock('backup', signal));
+            await confirmLeases(signal);
             const r = await backup(rec.path, {
               repo,
               chunker,
@@ -378,6 +403,29 @@ export async function createFolderService(init: FolderServiceInit) {
     },
     { debounceMs: init.debounceMs }
   );
+
+  /**
+   * Leases renewed (asked to run until `until`) on at least every pack the index names (`r`): the packs found lost
+   * leave the index, so that no backup names a pack nobody holds; and once every other pack was renewed somewhere,
+   * the index's packs are known to run until `until` (`vouched`). `dropped`: how many index entries went.
+   */
+  async function settleLeases(r: LeaseReport, until: number): Promise<{ dropped: number; vouched: boolean }> {
+    const dropped = r.lost.length ? await repo.index.dropPacks(r.lost.map((c) => indexPackKey(parseCap(c) as PackCap))) : 0;
+    const vouched = r.none.length === r.lost.length;
+    if (vouched) await repo.index.setLeasesUntil(until);
+    return { dropped, vouched };
+  }
+
+  /** When confirmLeases last renewed without vouching for every pack (0: it did, or never ran). */
+  let unvouchedAt = 0;
+  /** Before a backup: the index's packs renewed first if their leases are not known to run LEASE_TRUST_MARGIN_MS more. */
+  async function confirmLeases(signal?: AbortSignal): Promise<void> {
+    const t = Date.now();
+    if ((await repo.index.leasesUntil()) >= t + LEASE_TRUST_MARGIN_MS || t - unvouchedAt < LEASE_CONFIRM_RETRY_MS) return;
+    const until = t + (init.leaseDays ?? 31) * DAY_MS;
+    const r = await renewLeases(await service.indexedPacks({ signal }), finder, { until, signal });
+    unvouchedAt = (await settleLeases(r, until)).vouched ? 0 : t;
+  }
 
   /** Resolve ROOTCAP (a folder head's read or write cap), a folder path or id: the head's read cap. */
   const headCapOf = async (what: string): Promise<string> => {
@@ -724,6 +772,9 @@ export async function createFolderService(init: FolderServiceInit) {
      * stores a blob the index knows by reference to its pack, so a pack the index names must not run out of
      * lease (renewed until a prune drops it from the index and deletes it).
      */
+    settleLeases,
+    confirmLeases,
+
     async indexedPacks(o: { signal?: AbortSignal } = {}): Promise<string[]> {
       const packs = new Map<string, PackCap>();
       for await (const e of repo.index.entries()) {

@@ -117,7 +117,12 @@ export interface HealthState {
   /** Lowest snapshot durability (null before the first round). */
   durability: number | null;
   lastGc: (GcResult & { at: number }) | null;
-  lastRenewal: { at: number; caps: number; renewed: number; heads: number } | null;
+  /**
+   * The last lease renewal: packs asked, shares renewed, folder heads renewed, and `unrenewed`: packs for which no
+   * holder renewed a single share (their holders unreachable then, or the pack lost: a lapsed lease, or holders
+   * that dropped it). Such a pack is still named by the index, so a backup would store its blobs as references to it.
+   */
+  lastRenewal: { at: number; caps: number; renewed: number; heads: number; unrenewed: number } | null;
   config: HealthConfig & { repairThreshold: number };
   /** Each folder's safety (its latest snapshot); empty before the first round. */
   folders: FolderHealth[];
@@ -411,9 +416,11 @@ export function createHealthService(init: HealthInit) {
       // needed lives on until a prune takes it out of the index (else a file that came back would be stored as a
       // reference to a pack its holders had collected).
       const indexPacks = await init.folders!.indexPacks().catch(() => [] as string[]);
+      let listed = true;
       const indexed = await init.folders!.indexedPacks({ signal }).catch((err) => {
         signal.throwIfAborted();
         log?.warn({ err: (err as Error).message }, 'health: cannot list the packs the index names (renewing what kept snapshots need)');
+        listed = false;
         return [] as string[];
       });
       const r = await renewLeases([...all, ...indexPacks, ...indexed], finder, {
@@ -424,11 +431,20 @@ export function createHealthService(init: HealthInit) {
         },
         signal
       });
+      // Packs no holder has any more leave the index (a backup would name them), and the index's leases are known
+      // to run until `until` (a backup trusts it until then: folders.confirmLeases).
+      if (listed)
+        await init.folders!.settleLeases(r, until).catch((err) => {
+          signal.throwIfAborted();
+          log?.warn({ err: (err as Error).message }, 'health: cannot update the index after the renewal');
+        });
       // Folder heads, and the repository record (a slot too).
       const heads = await renewHeads([...new Set([...snaps.map((s) => s.rootCap), init.folders!.repoCap])], finder, { until, signal });
       lastRenew = now();
-      state.lastRenewal = { at: lastRenew, caps: r.caps, renewed: r.renewed, heads: heads.renewed };
-      log?.info({ caps: r.caps, shares: r.renewed, heads: heads.renewed }, 'health: leases renewed');
+      state.lastRenewal = { at: lastRenew, caps: r.caps, renewed: r.renewed, heads: heads.renewed, unrenewed: r.none.length };
+      log?.info({ caps: r.caps, shares: r.renewed, heads: heads.renewed, unrenewed: r.none.length }, 'health: leases renewed');
+      if (r.none.length)
+        log?.warn({ packs: r.none.length, first: r.none.slice(0, 5).map(capRef) }, 'health: packs no holder renewed (holders unreachable, or the packs lost)');
     }
 
     // 6. durability

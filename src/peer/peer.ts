@@ -170,7 +170,8 @@ export async function createPeer(init: PeerInit): Promise<Peer> {
           emit(e as ProgressEvent);
         },
         onTransfer,
-        operations
+        operations,
+        leaseDays: config.health.leaseDays
       });
     } catch (err) {
       await node.stop();

@@ -2,9 +2,13 @@
 // to the swarm. It is a cache of the swarm's index parts plus this device's blobs not yet published; losing it
 // costs one rebuild from the swarm (Repository.sync), never data.
 // Keys: `b!<id hex>` -> 51-byte location (index-part.ts); `n!<id hex>` -> location not yet in a published part;
-// `p!<part id hex>` -> merged part; `g` -> the record generation the `b!` entries belong to.
+// `p!<part id hex>` -> merged part; `g` -> the record generation the `b!` entries belong to; `x!<pack key>` -> a
+// pack found lost (dropPacks: its entries are gone and parts merged later do not bring them back); `c` -> how many
+// times dropPacks dropped some (u64); `u` -> until when the leases of the packs the entries name are known to run
+// (ms, u64).
 import { randomBytes } from 'node:crypto';
 import { Level } from 'level';
+import { packKey } from '../caps/index.ts';
 import { INDEX_WRITE_BATCH } from './constants.ts';
 import { decodeLocation, encodeLocation, type IndexEntry } from './index-part.ts';
 import type { BlobLocation } from './types.ts';
@@ -29,8 +33,25 @@ export interface BlobIndex {
   entries(): AsyncIterable<IndexEntry>;
   /** A random id of this index's device, the same across restarts (its repository locks are its own after a crash). */
   deviceId(): Promise<string>;
+  /**
+   * Forget every entry in these packs (packKey) for good: their blobs are unknown from now on (a backup stores them
+   * again), also when a part merged later names them. Returns how many entries went.
+   */
+  dropPacks(packKeys: Iterable<string>): Promise<number>;
+  /** How many times dropPacks dropped packs (a backup cache vouched for under an older count is asked again). */
+  drops(): Promise<number>;
+  /** Until when (ms) the leases of the packs the entries name are known to run; 0: not known. */
+  leasesUntil(): Promise<number>;
+  setLeasesUntil(ms: number): Promise<void>;
   close(): Promise<void>;
 }
+
+const u64 = (n: number) => {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(Math.max(0, Math.floor(n))));
+  return b;
+};
+const readU64 = (b: Uint8Array | undefined) => (b ? Number(new DataView(b.buffer, b.byteOffset, b.length).getBigUint64(0)) : 0);
 
 type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
@@ -41,6 +62,9 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
   const batch = async (ops: Op[]) => {
     for (let i = 0; i < ops.length; i += INDEX_WRITE_BATCH) await db.batch(ops.slice(i, i + INDEX_WRITE_BATCH));
   };
+  // Lost packs (few: kept in memory for the merges).
+  const lost = new Set<string>();
+  for await (const k of db.keys({ gte: 'x!', lt: 'x"' })) lost.add(k.slice(2));
   return {
     async getMany(ids) {
       if (!ids.length) return [];
@@ -62,8 +86,9 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
       );
     },
     async addPart(partId, entries) {
+      const kept = lost.size ? entries.filter((e) => !lost.has(packKey(e.pack))) : entries;
       await batch([
-        ...entries.map((e) => ({ type: 'put' as const, key: `b!${hex(e.id)}`, value: encodeLocation(e) })),
+        ...kept.map((e) => ({ type: 'put' as const, key: `b!${hex(e.id)}`, value: encodeLocation(e) })),
         { type: 'put', key: `p!${partId}`, value: new Uint8Array(1) }
       ]);
     },
@@ -117,6 +142,34 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
       await db.put('d', id);
       return Buffer.from(id).toString('hex');
     },
+    async dropPacks(keys) {
+      const drop = new Set(keys);
+      if (!drop.size) return 0;
+      // The markers and the count first: a crash after them leaves entries a later call removes, and a backup cache
+      // already asked to vouch for its files again.
+      const count = readU64(await db.get('c')) + 1;
+      await batch([
+        ...[...drop].map((k) => ({ type: 'put' as const, key: `x!${k}`, value: new Uint8Array(1) })),
+        { type: 'put' as const, key: 'c', value: u64(count) }
+      ]);
+      for (const k of drop) lost.add(k);
+      const ops: Op[] = [];
+      for await (const [k, v] of db.iterator({ gte: 'b!', lt: 'b"' })) {
+        if (!drop.has(packKey(decodeLocation(v).pack))) continue;
+        ops.push({ type: 'del', key: k }, { type: 'del', key: `n!${k.slice(2)}` });
+      }
+      await batch(ops);
+      return ops.length / 2;
+    },
+    async drops() {
+      return readU64(await db.get('c'));
+    },
+    async leasesUntil() {
+      return readU64(await db.get('u'));
+    },
+    async setLeasesUntil(ms) {
+      await db.put('u', u64(ms));
+    },
     async close() {
       await db.close();
     }
@@ -129,6 +182,9 @@ export function memoryIndex(): BlobIndex {
   const parts = new Set<string>();
   const device = randomBytes(8).toString('hex');
   let gen = 0;
+  let leases = 0;
+  let drops = 0;
+  const lost = new Set<string>();
   return {
     async getMany(ids) {
       return ids.map((id) => b.get(id));
@@ -137,7 +193,7 @@ export function memoryIndex(): BlobIndex {
       for (const e of entries) b.set(hex(e.id), e);
     },
     async addPart(partId, entries) {
-      for (const e of entries) b.set(hex(e.id), e);
+      for (const e of entries) if (!lost.has(packKey(e.pack))) b.set(hex(e.id), e);
       parts.add(partId);
     },
     async hasPart(partId) {
@@ -161,6 +217,28 @@ export function memoryIndex(): BlobIndex {
     },
     async deviceId() {
       return device;
+    },
+    async dropPacks(keys) {
+      const drop = [...keys];
+      if (!drop.length) return 0;
+      for (const k of drop) lost.add(k);
+      drops++;
+      let n = 0;
+      for (const [id, l] of b)
+        if (lost.has(packKey(l.pack))) {
+          b.delete(id);
+          n++;
+        }
+      return n;
+    },
+    async drops() {
+      return drops;
+    },
+    async leasesUntil() {
+      return leases;
+    },
+    async setLeasesUntil(ms) {
+      leases = ms;
     },
     async close() {}
   };

@@ -424,12 +424,15 @@ export class Repository {
   /**
    * This repository and the index generation this device merged (a first sync before), as one opaque string: a
    * blob the index held under a mark is held while the mark stays the same (only a prune that frees blobs moves
-   * the generation). What a backup cache's records are vouched for against (backup/cache.ts setMark).
+   * the generation, and only packs found lost move the drop count). What a backup cache's records are vouched for
+   * against (backup/cache.ts setMark).
    */
   async holdMark(signal?: AbortSignal): Promise<string> {
     if (this.lastSync === 0) await this.sync(signal);
     const repo = hex(taggedHash('p2pbackup/repo-mark', new TextEncoder().encode(formatCap(this.readCap)))).slice(0, 32);
-    return `${repo}:${await this.index.generation()}`;
+    // Packs found lost since (BlobIndex.dropPacks) change it too: a cached file may name a blob they held.
+    const drops = await this.index.drops();
+    return `${repo}:${await this.index.generation()}${drops ? `:${drops}` : ''}`;
   }
 
   /** Where blob `id` lives; merges the swarm's index once if this device does not know it yet. */

@@ -63,6 +63,9 @@ test('repair, walk and check logs carry storage indexes, not caps', async () => 
       },
       async indexedPacks() {
         return [];
+      },
+      async settleLeases() {
+        return { dropped: 0, vouched: true };
       }
     };
     const health = createHealthService({

@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../integration/helpers.ts';
 import { makePeer, removeHome, type TestPeer } from '../net/helpers.ts';
@@ -38,6 +38,14 @@ async function leases(cap: string): Promise<number[]> {
   const out: number[] = [];
   for (const p of storage) for await (const rec of p.store.records()) if (rec.siHex === si) out.push(rec.leaseExpiry);
   return out;
+}
+
+/** Every share of `cap` deleted from the storage peers (as their gc does once its lease ran out). */
+async function loseShares(cap: string): Promise<void> {
+  const si = storageIndexOf(parseCap(cap))!;
+  const siHex = Buffer.from(si).toString('hex');
+  for (const p of storage) for await (const rec of p.store.records()) if (rec.siHex === siHex) await p.store.delete(si, rec.shareNum, rec.owner);
+  assert.deepEqual(await leases(cap), []);
 }
 
 test('the health loop renews what kept snapshots need and every pack the index names, until a prune', { timeout: 180_000 }, async () => {
@@ -83,6 +91,13 @@ test('the health loop renews what kept snapshots need and every pack the index n
     const { packs } = await folders.packsOf(e.cap!);
     assert.equal(packs.length, 1, `${name} (one chunk) is in one pack`);
     return packs[0];
+  };
+  /** `snapshot` restores, and `name` has the bytes it has in the folder. */
+  const restoresLike = async (snapshot: string, name: string) => {
+    const to = join(tmp.dir, `restored-${name}-${Date.now()}`);
+    const r = await folders.restore(snapshot, to); // the whole snapshot: no file of it may name a lost pack
+    assert.deepEqual(r.stats.failed, []);
+    assert.deepEqual(await readFile(join(to, name)), await readFile(join(src, name)), `${name} restored`);
   };
   const keep = await packOf(second.lastSnapshot!.cap, 'keep.bin');
   const gone = await packOf(first.lastSnapshot!.cap, 'gone.bin');
@@ -189,4 +204,26 @@ test('the health loop renews what kept snapshots need and every pack the index n
   const whole = await reachableBlobs(folders.src, [changed.lastSnapshot!.cap]);
   const expected = new Set((await folders.repo.locateMany([...whole.ids])).map((l) => formatCap(l.pack)));
   assert.deepEqual(new Set(deep), expected);
+
+  // Every pack renewed so far; then `moved` is lost (its shares gone from every holder, as after a lapsed lease):
+  // the index still names it, and the next renewal says that no holder renewed it.
+  await renewalAfter(Date.now());
+  assert.equal(health.state().lastRenewal!.unrenewed, 0, 'every pack renewed');
+  await loseShares(moved);
+  await renewalAfter(Date.now());
+  assert.equal(health.state().lastRenewal!.unrenewed, 1, 'the lost pack, and only it');
+  // ... and it leaves the index: the next backup stores small.bin again instead of naming a pack nobody holds.
+  assert.ok(!(await folders.indexedPacks()).includes(moved), 'the lost pack left the index');
+  const again = await folders.backupNow(src);
+  await restoresLike(again.lastSnapshot!.cap, 'small.bin');
+
+  // A device back after weeks away (no round ran): its leases ran out meanwhile and the holders collected keep.bin's
+  // pack. Its next backup renews first, finds the pack lost and stores keep.bin again.
+  const kept = await packOf(again.lastSnapshot!.cap, 'keep.bin');
+  await loseShares(kept);
+  await folders.repo.index.setLeasesUntil(Date.now() - DAY_MS);
+  const back = await folders.backupNow(src);
+  assert.ok((await folders.repo.index.leasesUntil()) > Date.now() + 7 * DAY_MS, 'the leases are known to run again');
+  assert.notEqual(await packOf(back.lastSnapshot!.cap, 'keep.bin'), kept, 'keep.bin stored again');
+  await restoresLike(back.lastSnapshot!.cap, 'keep.bin');
 });
