@@ -1,8 +1,10 @@
 // Lease renewal by the health loop: the leases of everything a kept snapshot needs, and of every pack the
 // repository index names, are renewed. After `forget` alone the objects only the forgotten snapshot needed are
 // still renewed: the index still names their blobs, and a backup stores a blob the index knows as a reference
-// to its pack. A prune takes them out of the index and deletes them. A client peer in-process, five storage
-// peers on loopback whose stores this test reads directly.
+// to its pack. A prune takes them out of the index and deletes them. A pack lost all the same (its shares gone
+// from every holder, as after a lapsed lease) leaves the index, whether the loop's renewal finds it or the next
+// backup of a device back after weeks away, and the file it held is stored again. A client peer in-process, five
+// storage peers on loopback whose stores this test reads and changes directly.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
