@@ -126,6 +126,7 @@ test('leases: renewal extends only while needed; GC collects after expiry + grac
     now += 20 * day;
     const r = await renewLeases([verifyCap], g.finder, { until: now + DEFAULT_LEASE_MS });
     assert.equal(r.renewed, 5);
+    assert.deepEqual([r.none, r.lost, r.failures], [[], [], 0]);
     now += 11 * day + GC_GRACE_MS + 1000;
     assert.equal((await g.stores[0].gc()).removedShares + (await g.stores[1].gc()).removedShares, 0, 'renewed shares survive');
     // The owner stops renewing: just before expiry + grace nothing goes, just after everything does.
@@ -143,6 +144,18 @@ test('leases: renewal extends only while needed; GC collects after expiry + grac
     assert.equal(removed, 5);
     assert.ok(reclaimed > (10_000 / 3) * 5);
     assert.equal((await checkFile(verifyCap, g.finder)).found, 0);
+    // Renewed now, the pack is lost: every peer asked answered, none renewed a share.
+    const gone = await renewLeases([verifyCap], g.finder, { until: now + DEFAULT_LEASE_MS });
+    assert.deepEqual([gone.renewed, gone.none, gone.lost, gone.failures], [0, [verifyCap], [verifyCap], 0]);
+    // Not lost while a peer asked fails to answer (it may hold the pack), nor when fewer than k peers were asked.
+    g.state[4].down = true;
+    const partly = await renewLeases([verifyCap], g.finder, { until: now + DEFAULT_LEASE_MS });
+    assert.deepEqual([partly.none, partly.lost, partly.failures], [[verifyCap], [], 1]);
+    g.state[4].down = false;
+    const few = await renewLeases([verifyCap], { candidates: async () => g.servers.slice(0, 2) }, { until: now + DEFAULT_LEASE_MS });
+    assert.deepEqual([few.none, few.lost, few.failures], [[verifyCap], [], 0]);
+    const enough = await renewLeases([verifyCap], { candidates: async () => g.servers.slice(0, 3) }, { until: now + DEFAULT_LEASE_MS });
+    assert.deepEqual(enough.lost, [verifyCap], 'k peers asked are enough');
     void si;
     void OWNER;
   } finally {
