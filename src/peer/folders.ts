@@ -418,11 +418,16 @@ export async function createFolderService(init: FolderServiceInit) {
 
   /** When confirmLeases last renewed without vouching for every pack (0: it did, or never ran). */
   let unvouchedAt = 0;
-  /** Before a backup: the index's packs renewed first if their leases are not known to run LEASE_TRUST_MARGIN_MS more. */
+  /**
+   * Before a backup: the index's packs renewed first if their leases are not known to run LEASE_TRUST_MARGIN_MS more
+   * (half a lease when leases are shorter than two margins: else every backup would renew).
+   */
   async function confirmLeases(signal?: AbortSignal): Promise<void> {
     const t = Date.now();
-    if ((await repo.index.leasesUntil()) >= t + LEASE_TRUST_MARGIN_MS || t - unvouchedAt < LEASE_CONFIRM_RETRY_MS) return;
-    const until = t + (init.leaseDays ?? 31) * DAY_MS;
+    const lease = (init.leaseDays ?? 31) * DAY_MS;
+    const margin = Math.min(LEASE_TRUST_MARGIN_MS, lease / 2);
+    if ((await repo.index.leasesUntil()) >= t + margin || t - unvouchedAt < LEASE_CONFIRM_RETRY_MS) return;
+    const until = t + lease;
     const r = await renewLeases(await service.indexedPacks({ signal }), finder, { until, signal });
     unvouchedAt = (await settleLeases(r, until)).vouched ? 0 : t;
   }
