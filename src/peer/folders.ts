@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../common/errors.ts';
+import { untilAborted } from '../common/wait.ts';
 import { NotAFileError } from './errors.ts';
 import { forEachLimit } from '../common/pool.ts';
 import type { Operations } from './operations.ts';
@@ -405,19 +406,26 @@ export async function createFolderService(init: FolderServiceInit) {
   );
 
   /**
-   * Leases renewed (asked to run until `until`) on at least every pack the index names (`r`): the packs found lost
-   * leave the index, so that no backup names a pack nobody holds; and once every other pack was renewed somewhere,
-   * the index's packs are known to run until `until` (`vouched`). `dropped`: how many index entries went.
+   * Leases renewed (asked to run until `until`) on `asked`, which holds at least every pack the index names (`r`):
+   * the packs found lost are distrusted for deduplication (a backup stores their blobs again, and the new locations
+   * replace theirs; reads still try them: a pack wrongly found lost goes on serving), those renewed somewhere are
+   * trusted again, and once every pack but the lost was renewed somewhere, the index's packs are known to run until
+   * `until` (`vouched`). `distrusted`: whether some pack was newly distrusted.
    */
-  async function settleLeases(r: LeaseReport, until: number): Promise<{ dropped: number; vouched: boolean }> {
-    const dropped = r.lost.length ? await repo.index.dropPacks(r.lost.map((c) => indexPackKey(parseCap(c) as PackCap))) : 0;
+  async function settleLeases(r: LeaseReport, until: number, asked: Iterable<string>): Promise<{ distrusted: boolean; vouched: boolean }> {
+    const key = (c: string) => indexPackKey(parseCap(c) as PackCap);
+    const distrusted = r.lost.length ? await repo.index.distrust(r.lost.map(key)) : false;
+    const none = new Set(r.none);
+    await repo.index.trust([...new Set(asked)].filter((c) => !none.has(c) && parseCap(c).type === 'pack').map(key));
     const vouched = r.none.length === r.lost.length;
     if (vouched) await repo.index.setLeasesUntil(until);
-    return { dropped, vouched };
+    return { distrusted, vouched };
   }
 
   /** When confirmLeases last renewed without vouching for every pack (0: it did, or never ran). */
   let unvouchedAt = 0;
+  /** The confirmation running (backups of several folders wait for one renewal). */
+  let confirming: Promise<void> | null = null;
   /**
    * Before a backup: the index's packs renewed first if their leases are not known to run LEASE_TRUST_MARGIN_MS more
    * (half a lease when leases are shorter than two margins: else every backup would renew).
@@ -427,9 +435,14 @@ export async function createFolderService(init: FolderServiceInit) {
     const lease = (init.leaseDays ?? 31) * DAY_MS;
     const margin = Math.min(LEASE_TRUST_MARGIN_MS, lease / 2);
     if ((await repo.index.leasesUntil()) >= t + margin || t - unvouchedAt < LEASE_CONFIRM_RETRY_MS) return;
-    const until = t + lease;
-    const r = await renewLeases(await service.indexedPacks({ signal }), finder, { until, signal });
-    unvouchedAt = (await settleLeases(r, until)).vouched ? 0 : t;
+    // Not under the first caller's signal: the backups waiting for it each give up on their own (untilAborted).
+    confirming ??= (async () => {
+      const until = t + lease;
+      const packs = await service.indexedPacks();
+      const r = await renewLeases(packs, finder, { until });
+      unvouchedAt = (await settleLeases(r, until, packs)).vouched ? 0 : t;
+    })().finally(() => (confirming = null));
+    await untilAborted(confirming, signal);
   }
 
   /** Resolve ROOTCAP (a folder head's read or write cap), a folder path or id: the head's read cap. */
@@ -772,14 +785,14 @@ export async function createFolderService(init: FolderServiceInit) {
       return (await repo.readRecord()).record.index.map((p) => formatCap(p.pack));
     },
 
+    settleLeases,
+    confirmLeases,
+
     /**
      * Every pack the local index names (as of its last sync), whether or not a kept snapshot needs it: a backup
      * stores a blob the index knows by reference to its pack, so a pack the index names must not run out of
      * lease (renewed until a prune drops it from the index and deletes it).
      */
-    settleLeases,
-    confirmLeases,
-
     async indexedPacks(o: { signal?: AbortSignal } = {}): Promise<string[]> {
       const packs = new Map<string, PackCap>();
       for await (const e of repo.index.entries()) {

@@ -423,7 +423,8 @@ export function createHealthService(init: HealthInit) {
         listed = false;
         return [] as string[];
       });
-      const r = await renewLeases([...all, ...indexPacks, ...indexed], finder, {
+      const asked = [...all, ...indexPacks, ...indexed];
+      const r = await renewLeases(asked, finder, {
         until,
         holdersOf: (cap) => {
           const h = files.get(cap)?.holders;
@@ -431,10 +432,10 @@ export function createHealthService(init: HealthInit) {
         },
         signal
       });
-      // Packs no holder has any more leave the index (a backup would name them), and the index's leases are known
-      // to run until `until` (a backup trusts it until then: folders.confirmLeases).
+      // Packs no holder has any more are distrusted (a backup would name them), those renewed trusted again, and
+      // the index's leases are known to run until `until` (a backup trusts it until then: folders.confirmLeases).
       if (listed)
-        await init.folders!.settleLeases(r, until).catch((err) => {
+        await init.folders!.settleLeases(r, until, asked).catch((err) => {
           signal.throwIfAborted();
           log?.warn({ err: (err as Error).message }, 'health: cannot update the index after the renewal');
         });

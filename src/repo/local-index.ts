@@ -3,9 +3,8 @@
 // costs one rebuild from the swarm (Repository.sync), never data.
 // Keys: `b!<id hex>` -> 51-byte location (index-part.ts); `n!<id hex>` -> location not yet in a published part;
 // `p!<part id hex>` -> merged part; `g` -> the record generation the `b!` entries belong to; `x!<pack key>` -> a
-// pack found lost (dropPacks: its entries are gone and parts merged later do not bring them back); `c` -> how many
-// times dropPacks dropped some (u64); `u` -> until when the leases of the packs the entries name are known to run
-// (ms, u64).
+// pack not trusted for deduplication (found lost by a lease renewal: `distrust`); `c` -> how many times packs were
+// newly distrusted (u64); `u` -> until when the leases of the packs the entries name are known to run (ms, u64).
 import { randomBytes } from 'node:crypto';
 import { Level } from 'level';
 import { packKey } from '../caps/index.ts';
@@ -34,12 +33,16 @@ export interface BlobIndex {
   /** A random id of this index's device, the same across restarts (its repository locks are its own after a crash). */
   deviceId(): Promise<string>;
   /**
-   * Forget every entry in these packs (packKey) for good: their blobs are unknown from now on (a backup stores them
-   * again), also when a part merged later names them. Returns how many entries went.
+   * getMany for deduplication: undefined also for a blob whose pack is distrusted (a backup stores it again, and its
+   * new location replaces the old one). Reads (locate) keep using getMany: a pack distrusted wrongly still serves.
    */
-  dropPacks(packKeys: Iterable<string>): Promise<number>;
-  /** How many times dropPacks dropped packs (a backup cache vouched for under an older count is asked again). */
-  drops(): Promise<number>;
+  heldMany(idsHex: string[]): Promise<(BlobLocation | undefined)[]>;
+  /** Distrust these packs (packKey) for deduplication; true if any was not distrusted yet. */
+  distrust(packKeys: Iterable<string>): Promise<boolean>;
+  /** Trust these packs again (a renewal found them held). */
+  trust(packKeys: Iterable<string>): Promise<void>;
+  /** How many times packs were newly distrusted (a backup cache vouched for under an older count is asked again). */
+  distrustCount(): Promise<number>;
   /** Until when (ms) the leases of the packs the entries name are known to run; 0: not known. */
   leasesUntil(): Promise<number>;
   setLeasesUntil(ms: number): Promise<void>;
@@ -52,6 +55,9 @@ const u64 = (n: number) => {
   return b;
 };
 const readU64 = (b: Uint8Array | undefined) => (b ? Number(new DataView(b.buffer, b.byteOffset, b.length).getBigUint64(0)) : 0);
+/** Locations as deduplication sees them: none in a distrusted pack. */
+const held = (locs: (BlobLocation | undefined)[], distrusted: ReadonlySet<string>) =>
+  distrusted.size ? locs.map((l) => (l && distrusted.has(packKey(l.pack)) ? undefined : l)) : locs;
 
 type Op = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
@@ -62,17 +68,22 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
   const batch = async (ops: Op[]) => {
     for (let i = 0; i < ops.length; i += INDEX_WRITE_BATCH) await db.batch(ops.slice(i, i + INDEX_WRITE_BATCH));
   };
-  // Lost packs (few: kept in memory for the merges).
-  const lost = new Set<string>();
-  for await (const k of db.keys({ gte: 'x!', lt: 'x"' })) lost.add(k.slice(2));
+  // Distrusted packs (few: kept in memory), and how many times some were newly distrusted.
+  const distrusted = new Set<string>();
+  for await (const k of db.keys({ gte: 'x!', lt: 'x"' })) distrusted.add(k.slice(2));
+  let count = readU64(await db.get('c'));
+  const getMany = async (ids: string[]) => {
+    if (!ids.length) return [];
+    // `b!` alone: every `n!` entry has its `b!` twin (addOwn writes both, reset copies `n!` back). A reset cut
+    // short by a crash may leave an `n!` without it until the next sync finishes the reset: meanwhile the blob
+    // looks unknown, which costs a second copy or a sync (locate), never a wrong answer.
+    const got = await db.getMany(ids.map((id) => `b!${id}`));
+    return got.map((v) => (v === undefined ? undefined : decodeLocation(v)));
+  };
   return {
-    async getMany(ids) {
-      if (!ids.length) return [];
-      // `b!` alone: every `n!` entry has its `b!` twin (addOwn writes both, reset copies `n!` back). A reset cut
-      // short by a crash may leave an `n!` without it until the next sync finishes the reset: meanwhile the blob
-      // looks unknown, which costs a second copy or a sync (locate), never a wrong answer.
-      const got = await db.getMany(ids.map((id) => `b!${id}`));
-      return got.map((v) => (v === undefined ? undefined : decodeLocation(v)));
+    getMany,
+    async heldMany(ids) {
+      return held(await getMany(ids), distrusted);
     },
     async addOwn(entries) {
       await batch(
@@ -86,9 +97,8 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
       );
     },
     async addPart(partId, entries) {
-      const kept = lost.size ? entries.filter((e) => !lost.has(packKey(e.pack))) : entries;
       await batch([
-        ...kept.map((e) => ({ type: 'put' as const, key: `b!${hex(e.id)}`, value: encodeLocation(e) })),
+        ...entries.map((e) => ({ type: 'put' as const, key: `b!${hex(e.id)}`, value: encodeLocation(e) })),
         { type: 'put', key: `p!${partId}`, value: new Uint8Array(1) }
       ]);
     },
@@ -142,27 +152,25 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
       await db.put('d', id);
       return Buffer.from(id).toString('hex');
     },
-    async dropPacks(keys) {
-      const drop = new Set(keys);
-      if (!drop.size) return 0;
-      // The markers and the count first: a crash after them leaves entries a later call removes, and a backup cache
-      // already asked to vouch for its files again.
-      const count = readU64(await db.get('c')) + 1;
+    async distrust(keys) {
+      const fresh = [...new Set(keys)].filter((k) => !distrusted.has(k));
+      if (!fresh.length) return false;
+      // In memory first (a deduplication asked meanwhile already sees it), then on disk in one batch with the count.
+      for (const k of fresh) distrusted.add(k);
+      count++;
       await batch([
-        ...[...drop].map((k) => ({ type: 'put' as const, key: `x!${k}`, value: new Uint8Array(1) })),
+        ...fresh.map((k) => ({ type: 'put' as const, key: `x!${k}`, value: new Uint8Array(1) })),
         { type: 'put' as const, key: 'c', value: u64(count) }
       ]);
-      for (const k of drop) lost.add(k);
-      const ops: Op[] = [];
-      for await (const [k, v] of db.iterator({ gte: 'b!', lt: 'b"' })) {
-        if (!drop.has(packKey(decodeLocation(v).pack))) continue;
-        ops.push({ type: 'del', key: k }, { type: 'del', key: `n!${k.slice(2)}` });
-      }
-      await batch(ops);
-      return ops.length / 2;
+      return true;
     },
-    async drops() {
-      return readU64(await db.get('c'));
+    async trust(keys) {
+      const back = [...new Set(keys)].filter((k) => distrusted.has(k));
+      for (const k of back) distrusted.delete(k);
+      await batch(back.map((k) => ({ type: 'del' as const, key: `x!${k}` })));
+    },
+    async distrustCount() {
+      return count;
     },
     async leasesUntil() {
       return readU64(await db.get('u'));
@@ -183,17 +191,23 @@ export function memoryIndex(): BlobIndex {
   const device = randomBytes(8).toString('hex');
   let gen = 0;
   let leases = 0;
-  let drops = 0;
-  const lost = new Set<string>();
+  let count = 0;
+  const distrusted = new Set<string>();
   return {
     async getMany(ids) {
       return ids.map((id) => b.get(id));
+    },
+    async heldMany(ids) {
+      return held(
+        ids.map((id) => b.get(id)),
+        distrusted
+      );
     },
     async addOwn(entries) {
       for (const e of entries) b.set(hex(e.id), e);
     },
     async addPart(partId, entries) {
-      for (const e of entries) if (!lost.has(packKey(e.pack))) b.set(hex(e.id), e);
+      for (const e of entries) b.set(hex(e.id), e);
       parts.add(partId);
     },
     async hasPart(partId) {
@@ -218,21 +232,17 @@ export function memoryIndex(): BlobIndex {
     async deviceId() {
       return device;
     },
-    async dropPacks(keys) {
-      const drop = [...keys];
-      if (!drop.length) return 0;
-      for (const k of drop) lost.add(k);
-      drops++;
-      let n = 0;
-      for (const [id, l] of b)
-        if (lost.has(packKey(l.pack))) {
-          b.delete(id);
-          n++;
-        }
-      return n;
+    async distrust(keys) {
+      const fresh = [...new Set(keys)].filter((k) => !distrusted.has(k));
+      for (const k of fresh) distrusted.add(k);
+      if (fresh.length) count++;
+      return fresh.length > 0;
     },
-    async drops() {
-      return drops;
+    async trust(keys) {
+      for (const k of keys) distrusted.delete(k);
+    },
+    async distrustCount() {
+      return count;
     },
     async leasesUntil() {
       return leases;

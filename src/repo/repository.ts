@@ -172,7 +172,7 @@ export class Repository {
     // The index's answers by id: a blob repeated in this call, or stored meanwhile by another call, is pending by
     // the time the loop reaches it, so answers taken in order would shift onto the blobs after it.
     const ask = [...new Set(ids.filter((id) => !this.pending.has(id)))];
-    const answers = await this.index.getMany(ask);
+    const answers = await this.index.heldMany(ask);
     const known = new Map(ask.map((id, i) => [id, answers[i]]));
     const out: SaveResult[] = [];
     for (let i = 0; i < plains.length; i++) {
@@ -186,7 +186,7 @@ export class Repository {
         continue;
       }
       // Pending when the index was asked, and in the index by now (its pack was stored meanwhile): ask again.
-      if (!known.has(id)) known.set(id, (await this.index.getMany([id]))[0]);
+      if (!known.has(id)) known.set(id, (await this.index.heldMany([id]))[0]);
       const loc = known.get(id);
       if (loc && loc.kind === kind) {
         this.stats.blobsKnown++;
@@ -224,10 +224,10 @@ export class Repository {
   async has(ids: readonly Uint8Array[]): Promise<boolean[]> {
     const hexes = ids.map(hex);
     const before = hexes.map((h) => this.pending.has(h));
-    const locs = await this.index.getMany(hexes);
+    const locs = await this.index.heldMany(hexes);
     // Pending before the read and gone after it: its location may have reached the index after the read.
     const moved = hexes.flatMap((h, i) => (before[i] && locs[i] === undefined && !this.pending.has(h) ? [i] : []));
-    if (moved.length) (await this.index.getMany(moved.map((i) => hexes[i]))).forEach((l, j) => (locs[moved[j]] = l));
+    if (moved.length) (await this.index.heldMany(moved.map((i) => hexes[i]))).forEach((l, j) => (locs[moved[j]] = l));
     return hexes.map((h, i) => locs[i] !== undefined || this.pending.has(h));
   }
 
@@ -424,15 +424,15 @@ export class Repository {
   /**
    * This repository and the index generation this device merged (a first sync before), as one opaque string: a
    * blob the index held under a mark is held while the mark stays the same (only a prune that frees blobs moves
-   * the generation, and only packs found lost move the drop count). What a backup cache's records are vouched for
+   * the generation, and only packs newly distrusted move the distrust count). What a backup cache's records are vouched for
    * against (backup/cache.ts setMark).
    */
   async holdMark(signal?: AbortSignal): Promise<string> {
     if (this.lastSync === 0) await this.sync(signal);
     const repo = hex(taggedHash('p2pbackup/repo-mark', new TextEncoder().encode(formatCap(this.readCap)))).slice(0, 32);
-    // Packs found lost since (BlobIndex.dropPacks) change it too: a cached file may name a blob they held.
-    const drops = await this.index.drops();
-    return `${repo}:${await this.index.generation()}${drops ? `:${drops}` : ''}`;
+    // Packs newly distrusted (found lost: BlobIndex.distrust) change it too: a cached file may name a blob they held.
+    const distrusted = await this.index.distrustCount();
+    return `${repo}:${await this.index.generation()}${distrusted ? `:${distrusted}` : ''}`;
   }
 
   /** Where blob `id` lives; merges the swarm's index once if this device does not know it yet. */

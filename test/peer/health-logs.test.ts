@@ -65,7 +65,7 @@ test('repair, walk and check logs carry storage indexes, not caps', async () => 
         return [];
       },
       async settleLeases() {
-        return { dropped: 0, vouched: true };
+        return { distrusted: false, vouched: true };
       }
     };
     const health = createHealthService({

@@ -1,6 +1,7 @@
-// The local index's record of lost packs (dropPacks) and of how long its packs' leases are known to run, on real
-// LevelDB (kept across a reopen) and in memory: a lost pack's entries go, own and merged alike, and a part merged
-// later does not bring them back; other packs' entries stay.
+// The local index's distrusted packs (found lost by a lease renewal) and how long its packs' leases are known to
+// run, on real LevelDB (kept across a reopen) and in memory: deduplication (heldMany) does not see a distrusted
+// pack's entries, reads (getMany) still do, and a pack trusted again is seen again; the count that invalidates a
+// backup cache moves only when a pack is newly distrusted.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -17,43 +18,50 @@ after(() => rm(work, { recursive: true, force: true }));
 const pack = (): PackCap => ({ type: 'pack', uebHash: randomBytes(32), k: 3, n: 5, size: 16 << 20 });
 const entry = (p: PackCap, offset: number): IndexEntry => ({ id: randomBytes(32), pack: p, offset, length: 100, kind: 'data' });
 const hex = (e: IndexEntry) => Buffer.from(e.id).toString('hex');
-const known = async (index: BlobIndex, es: IndexEntry[]) => (await index.getMany(es.map(hex))).map((l) => l !== undefined);
+const seen = async (f: (ids: string[]) => Promise<unknown[]>, es: IndexEntry[]) => (await f(es.map(hex))).map((l) => l !== undefined);
 
 for (const kind of ['LevelDB', 'memory'] as const) {
-  test(`${kind}: dropPacks forgets a lost pack's entries for good, and the lease time is kept`, async () => {
-    const dir = join(work, `index-${Date.now()}`);
+  test(`${kind}: a distrusted pack is not deduplicated against but still read, until trusted again`, async () => {
+    const dir = join(work, `index-${kind}`);
     const open = () => (kind === 'LevelDB' ? openLocalIndex(dir) : Promise.resolve(memoryIndex()));
-    let index = await open();
+    let index: BlobIndex = await open();
     const [lost, fine] = [pack(), pack()];
-    const own = [entry(lost, 0), entry(fine, 0)];
-    const merged = [entry(lost, 100), entry(fine, 100)];
-    await index.addOwn(own);
-    await index.addPart('aa', merged);
-    assert.equal(await index.drops(), 0);
+    const es = [entry(lost, 0), entry(fine, 0), entry(lost, 100), entry(fine, 100)];
+    await index.addOwn(es.slice(0, 2));
+    await index.addPart('aa', es.slice(2));
+    assert.equal(await index.distrustCount(), 0);
     assert.equal(await index.leasesUntil(), 0, 'not known at first');
+    assert.deepEqual(await seen((ids) => index.heldMany(ids), es), [true, true, true, true]);
 
-    assert.equal(await index.dropPacks([]), 0, 'nothing to drop');
-    assert.equal(await index.drops(), 0, 'an empty drop is not counted');
-    assert.equal(await index.dropPacks([packKey(lost)]), 2);
-    assert.deepEqual(await known(index, [...own, ...merged]), [false, true, false, true]);
-    if (kind === 'LevelDB') assert.deepEqual((await index.unpublished()).map(hex), [hex(own[1])], 'its unpublished entry went too');
-    assert.equal(await index.drops(), 1);
+    assert.equal(await index.distrust([]), false, 'nothing to distrust');
+    assert.equal(await index.distrust([packKey(lost)]), true);
+    assert.equal(await index.distrust([packKey(lost)]), false, 'already distrusted');
+    assert.equal(await index.distrustCount(), 1, 'counted once');
+    assert.deepEqual(await seen((ids) => index.heldMany(ids), es), [false, true, false, true]);
+    assert.deepEqual(await seen((ids) => index.getMany(ids), es), [true, true, true, true], 'reads still find them');
     const until = Date.now() + 86_400_000;
     await index.setLeasesUntil(until);
 
     if (kind === 'LevelDB') {
       await index.close();
       index = await open();
+      assert.deepEqual(await seen((ids) => index.heldMany(ids), es), [false, true, false, true], 'kept across a reopen');
+      assert.equal(await index.distrustCount(), 1);
+      assert.equal(await index.leasesUntil(), until);
     }
-    // A part merged later (another device's, or this one's read back) names the lost pack: not taken.
-    const late = [entry(lost, 200), entry(fine, 200)];
-    await index.addPart('bb', late);
-    assert.deepEqual(await known(index, late), [false, true]);
-    assert.equal(await index.drops(), 1);
-    assert.equal(await index.leasesUntil(), until);
-    const all: string[] = [];
-    for await (const e of index.entries()) all.push(packKey(e.pack));
-    assert.ok(all.length === 3 && all.every((k) => k === packKey(fine)), 'only the other pack is named');
+    // A blob of the lost pack stored again: its new location is held.
+    const again = { ...es[0], pack: pack() };
+    await index.addOwn([again]);
+    assert.deepEqual(await seen((ids) => index.heldMany(ids), [again, es[2]]), [true, false]);
+
+    await index.trust([packKey(lost), packKey(fine)]);
+    assert.deepEqual(await seen((ids) => index.heldMany(ids), es.slice(1)), [true, true, true], 'trusted again');
+    assert.equal(await index.distrustCount(), 1, 'trusting does not count');
+    if (kind === 'LevelDB') {
+      await index.close();
+      index = await open();
+      assert.deepEqual(await seen((ids) => index.heldMany(ids), es.slice(2)), [true, true], 'trusted across a reopen');
+    }
     await index.close();
   });
 }
