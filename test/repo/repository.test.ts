@@ -317,8 +317,9 @@ test('a blob pending when the index is asked and indexed before the answer comes
       });
       await committed;
     },
-    async getMany(ids) {
-      const answers = await index.getMany(ids);
+    // The reads deduplication makes (saveBlobs, has).
+    async heldMany(ids) {
+      const answers = await index.heldMany(ids);
       if (stale && gate) {
         stale = false;
         const open = gate;
