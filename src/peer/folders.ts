@@ -112,7 +112,7 @@ const DAY_MS = 24 * 3_600_000;
  * A backup stores every blob the index names as a reference to its pack, so it trusts the index only while the
  * leases of those packs are known to run at least this much longer (BlobIndex.leasesUntil). A device back after
  * weeks away (its leases ran out meanwhile, and its holders may have collected the packs) renews them first, and
- * the packs no holder renews leave the index: their blobs are stored again (confirmLeases).
+ * the packs found lost are distrusted for deduplication: their blobs are stored again (confirmLeases).
  */
 export const LEASE_TRUST_MARGIN_MS = 7 * DAY_MS;
 /** confirmLeases renews at most this often when its renewal could not vouch for every pack (peers out of reach). */
@@ -436,12 +436,18 @@ export async function createFolderService(init: FolderServiceInit) {
     const margin = Math.min(LEASE_TRUST_MARGIN_MS, lease / 2);
     if ((await repo.index.leasesUntil()) >= t + margin || t - unvouchedAt < LEASE_CONFIRM_RETRY_MS) return;
     // Not under the first caller's signal: the backups waiting for it each give up on their own (untilAborted).
+    // A renewal that fails as a whole (no peer found) does not fail the backup: it is tried again within the hour,
+    // and the backup meets the same swarm.
     confirming ??= (async () => {
       const until = t + lease;
       const packs = await service.indexedPacks();
       const r = await renewLeases(packs, finder, { until });
       unvouchedAt = (await settleLeases(r, until, packs)).vouched ? 0 : t;
-    })().finally(() => (confirming = null));
+    })()
+      .catch(() => {
+        unvouchedAt = t;
+      })
+      .finally(() => (confirming = null));
     await untilAborted(confirming, signal);
   }
 

@@ -120,7 +120,7 @@ export interface HealthState {
   /**
    * The last lease renewal: packs asked, shares renewed, folder heads renewed, and `unrenewed`: packs for which no
    * holder renewed a single share (their holders unreachable then, or the pack lost: a lapsed lease, or holders
-   * that dropped it). Such a pack is still named by the index, so a backup would store its blobs as references to it.
+   * that dropped it). The lost ones are distrusted for deduplication (folders.settleLeases).
    */
   lastRenewal: { at: number; caps: number; renewed: number; heads: number; unrenewed: number } | null;
   config: HealthConfig & { repairThreshold: number };
