@@ -16,7 +16,7 @@ import { homePaths } from '../../src/peer/home.ts';
 import { initHome } from '../../src/peer/init.ts';
 import { DEFAULT_HEALTH, readConfig } from '../../src/peer/config.ts';
 import { createPeer, type Peer } from '../../src/peer/peer.ts';
-import { formatCap, parseCap, storageIndexOf } from '../../src/caps/index.ts';
+import { formatCap, packKey, parseCap, storageIndexOf, type PackCap } from '../../src/caps/index.ts';
 import { reachableBlobs } from '../../src/backup/index.ts';
 
 const DAY_MS = 24 * 3_600_000;
@@ -233,4 +233,14 @@ test('the health loop renews what kept snapshots need and every pack the index n
   const known = await leases(fresh);
   await folders.backupNow(src);
   assert.deepEqual(await leases(fresh), known, 'no renewal before this backup');
+
+  // A pack distrusted wrongly (say its holders were out of reach) is trusted again by a renewal that finds it held.
+  const freshKey = packKey(parseCap(fresh) as PackCap);
+  let id = '';
+  for await (const e of folders.repo.index.entries()) if (packKey(e.pack) === freshKey) id = Buffer.from(e.id).toString('hex');
+  assert.ok(id, 'a blob of the pack');
+  await folders.repo.index.distrust([freshKey]);
+  assert.equal((await folders.repo.index.heldMany([id]))[0], undefined, 'not deduplicated against');
+  await renewalAfter(Date.now());
+  assert.ok((await folders.repo.index.heldMany([id]))[0], 'trusted again');
 });
