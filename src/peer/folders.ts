@@ -13,16 +13,7 @@ import { NotAFileError } from './errors.ts';
 import { forEachLimit } from '../common/pool.ts';
 import type { Operations } from './operations.ts';
 import type { SnapshotListing } from '../api/service.ts';
-import {
-  formatCap,
-  parseCap,
-  packKey as indexPackKey,
-  storageIndexOf,
-  InvalidCapError,
-  LITERAL_MAX_BYTES,
-  type MutableReadCap,
-  type PackCap
-} from '../caps/index.ts';
+import { formatCap, parseCap, packKey, storageIndexOf, InvalidCapError, LITERAL_MAX_BYTES, type MutableReadCap, type PackCap } from '../caps/index.ts';
 import { ownerKey } from '../crypto/kdf.ts';
 import { createChunker, chunkStream } from '../format/chunker.ts';
 import {
@@ -119,8 +110,6 @@ export const LEASE_TRUST_MARGIN_MS = 7 * DAY_MS;
 export const LEASE_CONFIRM_RETRY_MS = 3_600_000;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-/** A pack's identity in the pack lists packsOf builds (its cap is formatted once, at the end). */
-const packKey = (p: PackCap) => `${hex(p.uebHash)}:${p.k}:${p.n}:${p.size}`;
 /**
  * Tree parts whose packs packsOf keeps per repository and index generation (a few hundred bytes each: a few packs'
  * names and the references of the parts it names): a walk that leaves more drops the memo.
@@ -413,10 +402,15 @@ export async function createFolderService(init: FolderServiceInit) {
    * `until` (`vouched`). `distrusted`: whether some pack was newly distrusted.
    */
   async function settleLeases(r: LeaseReport, until: number, asked: Iterable<string>): Promise<{ distrusted: boolean; vouched: boolean }> {
-    const key = (c: string) => indexPackKey(parseCap(c) as PackCap);
-    const distrusted = r.lost.length ? await repo.index.distrust(r.lost.map(key)) : false;
+    const distrusted = r.lost.length ? await repo.index.distrust(r.lost.map((c) => packKey(parseCap(c) as PackCap))) : false;
     const none = new Set(r.none);
-    await repo.index.trust([...new Set(asked)].filter((c) => !none.has(c) && parseCap(c).type === 'pack').map(key));
+    const held: string[] = [];
+    for (const c of new Set(asked)) {
+      if (none.has(c)) continue;
+      const cap = parseCap(c);
+      if (cap.type === 'pack') held.push(packKey(cap));
+    }
+    await repo.index.trust(held);
     const vouched = r.none.length === r.lost.length;
     if (vouched) await repo.index.setLeasesUntil(until);
     return { distrusted, vouched };

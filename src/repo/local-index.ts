@@ -54,7 +54,8 @@ const u64 = (n: number) => {
   new DataView(b.buffer).setBigUint64(0, BigInt(Math.max(0, Math.floor(n))));
   return b;
 };
-const readU64 = (b: Uint8Array | undefined) => (b ? Number(new DataView(b.buffer, b.byteOffset, b.length).getBigUint64(0)) : 0);
+/** A stored u64 (generation, count, time); absent, or not 8 bytes (a damaged value): 0, "not known", which is safe for each. */
+const readU64 = (b: Uint8Array | undefined) => (b?.length === 8 ? Number(new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0)) : 0);
 /** Locations as deduplication sees them: none in a distrusted pack. */
 const held = (locs: (BlobLocation | undefined)[], distrusted: ReadonlySet<string>) =>
   distrusted.size ? locs.map((l) => (l && distrusted.has(packKey(l.pack)) ? undefined : l)) : locs;
@@ -127,8 +128,7 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
       await batch(ids.map((id) => ({ type: 'del', key: `n!${id}` })));
     },
     async generation() {
-      const g = await db.get('g');
-      return g ? Number(new DataView(g.buffer, g.byteOffset, g.length).getBigUint64(0)) : 0;
+      return readU64(await db.get('g'));
     },
     async reset(generation) {
       const ops: Op[] = [];
@@ -137,9 +137,7 @@ export async function openLocalIndex(dir: string): Promise<BlobIndex> {
       // Unpublished entries are this device's newest blobs: keep them visible.
       for await (const [k, v] of db.iterator({ gte: 'n!', lt: 'n"' })) ops.push({ type: 'put', key: `b!${k.slice(2)}`, value: v });
       // The generation last (the batches are written in order): a reset cut short is done again by the next sync.
-      const g = new Uint8Array(8);
-      new DataView(g.buffer).setBigUint64(0, BigInt(generation));
-      ops.push({ type: 'put', key: 'g', value: g });
+      ops.push({ type: 'put', key: 'g', value: u64(generation) });
       await batch(ops);
     },
     async *entries() {

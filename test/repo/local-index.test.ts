@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Level } from 'level';
 import { memoryIndex, openLocalIndex, type BlobIndex } from '../../src/repo/index.ts';
 import type { IndexEntry } from '../../src/repo/index-part.ts';
 import { packKey, type PackCap } from '../../src/caps/index.ts';
@@ -61,6 +62,13 @@ for (const kind of ['LevelDB', 'memory'] as const) {
       await index.close();
       index = await open();
       assert.deepEqual(await seen((ids) => index.heldMany(ids), es.slice(2)), [true, true], 'trusted across a reopen');
+      // A damaged value (not 8 bytes) reads as "not known": the next backup renews first.
+      await index.close();
+      const raw = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+      await raw.put('u', new Uint8Array(3));
+      await raw.close();
+      index = await open();
+      assert.equal(await index.leasesUntil(), 0);
     }
     await index.close();
   });
