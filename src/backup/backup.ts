@@ -33,12 +33,14 @@ import { createMeter } from './progress.ts';
 import { startScan } from './scan.ts';
 import { storeSnapshot, storeTrees, type TreeEntry } from './objects.ts';
 import { capOf, decodeRef, encodeLit, encodeRef, isRef } from './refs.ts';
-import type { BackupCache } from './cache.ts';
+import type { BackupCache, FileCacheRecord } from './cache.ts';
 import type { BackupProgress, BackupStats, BlobSink, ItemErrorHandler, Snapshot } from './types.ts';
 
 /** Small files read before their blobs are looked up and stored in one call. */
 const BATCH_FILES = 256;
 const BATCH_BYTES = 8 << 20;
+/** A directory's entries stat'ed and looked up in the cache at once (walkDir). */
+const KIDS_SLICE = 1024;
 
 export interface BackupOptions {
   /** The owner's repository. */
@@ -82,6 +84,15 @@ const sameStat = (a: BigIntStats, b: BigIntStats) => a.size === b.size && a.mtim
 
 /** What a file's entry names once stored: its compact content (TreeEntry's `ref` or `lit`). */
 type FileContent = { ref: string } | { lit: string };
+
+/** The cache's record of a file stored as `content` under `st`. */
+const cacheRecord = (st: BigIntStats, content: FileContent): FileCacheRecord => ({
+  size: Number(st.size),
+  mtimeNs: st.mtimeNs.toString(),
+  ctimeNs: st.ctimeNs.toString(),
+  ino: st.ino.toString(),
+  content: 'lit' in content ? `l${content.lit}` : content.ref
+});
 
 export async function backup(dir: string, o: BackupOptions): Promise<BackupResult> {
   const rootAbs = resolve(dir);
@@ -170,13 +181,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   });
 
   const rememberFile = async (abs: string, st: BigIntStats, content: FileContent) => {
-    await cache?.putFile(abs, {
-      size: Number(st.size),
-      mtimeNs: st.mtimeNs.toString(),
-      ctimeNs: st.ctimeNs.toString(),
-      ino: st.ino.toString(),
-      content: 'lit' in content ? `l${content.lit}` : content.ref
-    });
+    await cache?.putFile(abs, cacheRecord(st, content));
   };
 
   /** Open `abs` as the file lstat saw, or report why not (null). */
@@ -366,14 +371,22 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       'data',
       items.map((i) => i.read.bytes)
     );
-    // Sealed into their packs by now (saveBlobs keeps no plaintext): the next batch is read over them. A view of
-    // the slab that a closure still holds (rememberFile's below: path and stat) is never read again.
+    // Sealed into their packs by now (saveBlobs keeps no plaintext): the next batch is read over them.
     slab.reset();
+    // Until their packs are stored (a few packs in flight hold tens of thousands of small files), the batch keeps
+    // its cache records, not each file's stat, path views and promise chain: 25 MiB less heap at the peak of a
+    // /usr/share backup (docs/PERFORMANCE.md).
+    const records: [string, FileCacheRecord][] = [];
     for (const [i, { node, name, read }] of items.entries()) {
       const content: FileContent = { ref: encodeRef({ kind: 'data', ...rs[i].ref }) };
-      addFile(node, Promise.resolve(fileEntry(name, content, read.st)));
-      addDurable(rs[i].stored.then(() => rememberFile(read.path, read.st, content)));
+      node.entries.push(fileEntry(name, content, read.st));
+      if (cache) records.push([read.path, cacheRecord(read.st, content)]);
     }
+    addDurable(
+      Promise.all(rs.map((r) => r.stored)).then(async () => {
+        for (const [path, rec] of records) await cache!.putFile(path, rec);
+      })
+    );
   };
 
   // Whether the repository still holds cached files' content, asked HELD_BATCH at a time (one index read each)
@@ -417,124 +430,127 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       await itemError(join(abs, IGNORE_FILE), new FileReadError(join(abs, IGNORE_FILE), err));
     }
     const node: DirNode = { abs, entries: [], files: [], subdirs: [] };
-    const kids: { name: string; abs: string; rel: string; st: BigIntStats }[] = [];
-    for (const name of names) {
-      const childAbs = join(abs, name);
-      try {
-        kids.push({ name, abs: childAbs, rel: rel ? `${rel}/${name}` : name, st: lstatSync(childAbs, { bigint: true }) });
-      } catch (err) {
-        await itemError(childAbs, new FileReadError(childAbs, err));
-      }
-    }
-    // The cache is asked once for every regular file of the directory.
-    const files = kids.filter((k) => k.st.isFile() && !isExcluded(rules, k.rel, false));
-    const cachedList = cache ? await cache.getFiles(files.map((k) => k.abs)) : [];
-    const cachedOf = new Map(files.map((k, i) => [k.abs, cachedList[i]]));
-
-    for (const { name, abs: childAbs, rel: childRel, st } of kids) {
-      signal.throwIfAborted();
-      if (++burst % 256 === 0) await new Promise((r) => setImmediate(r));
-      if (st.isDirectory()) {
-        if (isExcluded(rules, childRel, true)) {
-          excluded(childAbs, 'pattern');
-          continue;
-        }
-        const marker = firstPresent(childAbs, o.excludeIfPresent);
-        if (marker) {
-          excluded(childAbs, `contains ${marker}`);
-          continue;
-        }
-        if (batch.length) await storeBatch(); // keep pack order = name order (restore reads in that order)
-        const child = await walkDir(childAbs, childRel, rules);
-        if (child !== null) {
-          node.subdirs.push({ entry: { name, type: 'dir', mode: modeOf(st), mtimeNs: st.mtimeNs.toString() }, ref: child.ref! });
-        }
-      } else if (isExcluded(rules, childRel, false)) {
-        excluded(childAbs, 'pattern');
-      } else if (st.isFile()) {
-        seen.add(childAbs);
-        const cached = cachedOf.get(childAbs);
-        if (
-          cached &&
-          cached.size === Number(st.size) &&
-          cached.mtimeNs === st.mtimeNs.toString() &&
-          cached.ctimeNs === st.ctimeNs.toString() &&
-          cached.ino === st.ino.toString() &&
-          typeof cached.content === 'string'
-        ) {
-          const size = cached.size;
-          const unchanged = () => {
-            stats.files++;
-            stats.unchanged++;
-            stats.bytesTotal += size;
-            fileDone(childAbs, size, 'unchanged');
-          };
-          if (cached.content!.startsWith('l')) {
-            unchanged();
-            addFile(node, Promise.resolve(fileEntry(name, { lit: cached.content!.slice(1) }, st)));
-            continue;
-          }
-          const ref = cached.content!;
-          if (trusted && isRef(ref, FILE_KINDS)) {
-            unchanged();
-            addFile(node, Promise.resolve(fileEntry(name, { ref }, st)));
-            continue;
-          }
-          const id = refId(ref);
-          // A cached file is trusted only while the repository still holds its content (a prune may have freed
-          // it); else, or if the cache entry is not a reference, it is read and stored again. One that cannot be
-          // keeps its record, so the folder is not marked (the record would be vouched for unasked next time).
-          const held = id ? heldLater(id) : Promise.resolve(false);
-          addFile(
-            node,
-            held.then(async (yes) => {
-              if (yes) {
-                unchanged();
-                return fileEntry(name, { ref }, st);
-              }
-              const e = await storeLarge(childAbs, name, st);
-              if (!e) markable = false;
-              return e;
-            })
-          );
-        } else if (Number(st.size) < SMALL_FILE_BYTES) {
-          const read = readSmall(childAbs, st, slab);
-          if ('grew' in read) {
-            addFile(node, storeLarge(childAbs, name, st)); // past the small-file size since lstat: chunked instead
-            continue;
-          }
-          if ('error' in read) {
-            await itemError(childAbs, read.error instanceof P2PBackupError ? (read.error as Error) : new FileReadError(childAbs, read.error));
-            continue;
-          }
-          const size = read.bytes.length;
-          stats.files++;
-          stats.bytesRead += size;
-          stats.bytesTotal += size;
-          fileDone(childAbs, size, 'new');
-          if (size <= LITERAL_MAX_BYTES) {
-            const content = { lit: encodeLit(read.bytes) };
-            addFile(
-              node,
-              rememberFile(childAbs, read.st, content).then(() => fileEntry(name, content, read.st))
-            );
-            continue;
-          }
-          batch.push({ node, name, read });
-          batchBytes += size;
-          if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await storeBatch();
-        } else {
-          addFile(node, storeLarge(childAbs, name, st));
-        }
-      } else if (st.isSymbolicLink()) {
+    // The directory's names are taken KIDS_SLICE at a time: lstat, one cache read for the slice's regular files,
+    // then each in name order. A directory of 18,000 files (/usr/share/man/man1) held every stat at once.
+    for (let from = 0; from < names.length; from += KIDS_SLICE) {
+      const kids: { name: string; abs: string; rel: string; st: BigIntStats }[] = [];
+      for (const name of names.slice(from, from + KIDS_SLICE)) {
+        const childAbs = join(abs, name);
         try {
-          node.entries.push({ name, type: 'symlink', mode: modeOf(st), mtimeNs: st.mtimeNs.toString(), target: readlinkSync(childAbs) });
-          stats.symlinks++;
+          kids.push({ name, abs: childAbs, rel: rel ? `${rel}/${name}` : name, st: lstatSync(childAbs, { bigint: true }) });
         } catch (err) {
           await itemError(childAbs, new FileReadError(childAbs, err));
         }
-      } else {
-        await itemError(childAbs, new UnsupportedEntryError(childAbs, kindOf(st)));
+      }
+      const files = kids.filter((k) => k.st.isFile() && !isExcluded(rules, k.rel, false));
+      const cachedList = cache ? await cache.getFiles(files.map((k) => k.abs)) : [];
+      const cachedOf = new Map(files.map((k, i) => [k.abs, cachedList[i]]));
+
+      for (const { name, abs: childAbs, rel: childRel, st } of kids) {
+        signal.throwIfAborted();
+        if (++burst % 256 === 0) await new Promise((r) => setImmediate(r));
+        if (st.isDirectory()) {
+          if (isExcluded(rules, childRel, true)) {
+            excluded(childAbs, 'pattern');
+            continue;
+          }
+          const marker = firstPresent(childAbs, o.excludeIfPresent);
+          if (marker) {
+            excluded(childAbs, `contains ${marker}`);
+            continue;
+          }
+          if (batch.length) await storeBatch(); // keep pack order = name order (restore reads in that order)
+          const child = await walkDir(childAbs, childRel, rules);
+          if (child !== null) {
+            node.subdirs.push({ entry: { name, type: 'dir', mode: modeOf(st), mtimeNs: st.mtimeNs.toString() }, ref: child.ref! });
+          }
+        } else if (isExcluded(rules, childRel, false)) {
+          excluded(childAbs, 'pattern');
+        } else if (st.isFile()) {
+          seen.add(childAbs);
+          const cached = cachedOf.get(childAbs);
+          if (
+            cached &&
+            cached.size === Number(st.size) &&
+            cached.mtimeNs === st.mtimeNs.toString() &&
+            cached.ctimeNs === st.ctimeNs.toString() &&
+            cached.ino === st.ino.toString() &&
+            typeof cached.content === 'string'
+          ) {
+            const size = cached.size;
+            const unchanged = () => {
+              stats.files++;
+              stats.unchanged++;
+              stats.bytesTotal += size;
+              fileDone(childAbs, size, 'unchanged');
+            };
+            if (cached.content!.startsWith('l')) {
+              unchanged();
+              node.entries.push(fileEntry(name, { lit: cached.content!.slice(1) }, st));
+              continue;
+            }
+            const ref = cached.content!;
+            if (trusted && isRef(ref, FILE_KINDS)) {
+              unchanged();
+              node.entries.push(fileEntry(name, { ref }, st));
+              continue;
+            }
+            const id = refId(ref);
+            // A cached file is trusted only while the repository still holds its content (a prune may have freed
+            // it); else, or if the cache entry is not a reference, it is read and stored again. One that cannot be
+            // keeps its record, so the folder is not marked (the record would be vouched for unasked next time).
+            const held = id ? heldLater(id) : Promise.resolve(false);
+            addFile(
+              node,
+              held.then(async (yes) => {
+                if (yes) {
+                  unchanged();
+                  return fileEntry(name, { ref }, st);
+                }
+                const e = await storeLarge(childAbs, name, st);
+                if (!e) markable = false;
+                return e;
+              })
+            );
+          } else if (Number(st.size) < SMALL_FILE_BYTES) {
+            const read = readSmall(childAbs, st, slab);
+            if ('grew' in read) {
+              addFile(node, storeLarge(childAbs, name, st)); // past the small-file size since lstat: chunked instead
+              continue;
+            }
+            if ('error' in read) {
+              await itemError(childAbs, read.error instanceof P2PBackupError ? (read.error as Error) : new FileReadError(childAbs, read.error));
+              continue;
+            }
+            const size = read.bytes.length;
+            stats.files++;
+            stats.bytesRead += size;
+            stats.bytesTotal += size;
+            fileDone(childAbs, size, 'new');
+            if (size <= LITERAL_MAX_BYTES) {
+              const content = { lit: encodeLit(read.bytes) };
+              addFile(
+                node,
+                rememberFile(childAbs, read.st, content).then(() => fileEntry(name, content, read.st))
+              );
+              continue;
+            }
+            batch.push({ node, name, read });
+            batchBytes += size;
+            if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await storeBatch();
+          } else {
+            addFile(node, storeLarge(childAbs, name, st));
+          }
+        } else if (st.isSymbolicLink()) {
+          try {
+            node.entries.push({ name, type: 'symlink', mode: modeOf(st), mtimeNs: st.mtimeNs.toString(), target: readlinkSync(childAbs) });
+            stats.symlinks++;
+          } catch (err) {
+            await itemError(childAbs, new FileReadError(childAbs, err));
+          }
+        } else {
+          await itemError(childAbs, new UnsupportedEntryError(childAbs, kindOf(st)));
+        }
       }
     }
     if (batch.length) await storeBatch();

@@ -202,3 +202,30 @@ test('under a current mark, a cached record whose reference is malformed is not 
   await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
   assert.equal(await cache.getMark(src), mark, 'marked once every record is vouched for');
 });
+
+test('a directory of more entries than the walk takes at once (2,600, a subdirectory among them) is backed up whole, then found unchanged', async () => {
+  const src = join(work, 'wide');
+  await mkdir(join(src, 'm1500', 'inner'), { recursive: true }); // a subdirectory in the second slice of names
+  await writeFile(join(src, 'm1500', 'inner', 'x'), 'inside the subdirectory, stored as shares');
+  const bodyOf = (i: number) => (i % 3 === 0 ? `wide file ${i} `.repeat(8) : `w${i}`); // shares, or a literal
+  for (let i = 0; i < 2600; i++) if (i !== 1500) await writeFile(join(src, `m${String(i).padStart(4, '0')}`), bodyOf(i));
+  const first = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  assert.equal(first.stats.files, 2600);
+  assert.equal(first.stats.dirs, 3);
+  assert.deepEqual(first.stats.skipped, []);
+  const out = join(work, 'wide-out');
+  await restore(first.snapshotCap, out, { src: grid.src });
+  assert.deepEqual(await describeTree(out), await describeTree(src));
+
+  // The cache answered for every file, in every slice: nothing is read again.
+  const second = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  assert.equal(second.stats.unchanged, 2600);
+  assert.equal(second.stats.bytesRead, 0);
+  assert.equal(second.root, first.root);
+  // One file changed in the last slice: only it is read.
+  const body = 'the last slice changed '.repeat(4);
+  await writeFile(join(src, 'm2599'), body);
+  const third = await backup(src, { repo: grid.repo, chunker: grid.chunker, cache });
+  assert.equal(third.stats.bytesRead, Buffer.byteLength(body));
+  assert.deepEqual((await diff(grid.src, second.snapshotCap, third.snapshotCap)).changed, ['m2599']);
+});
