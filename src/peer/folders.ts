@@ -263,16 +263,15 @@ export async function createFolderService(init: FolderServiceInit) {
         for (const b of p.ids) located.add(b);
         fresh.push({ id, p });
       }
-      const ids = fresh.flatMap((f) => f.p.ids);
-      const where = await reader.locateMany(ids, signal);
+      const keys = await reader.locatePacks(
+        fresh.flatMap((f) => f.p.ids),
+        memo.packs,
+        signal
+      );
       let i = 0;
       for (const { id, p } of fresh) {
         const packs = new Set<string>();
-        for (let j = 0; j < p.ids.length; j++, i++) {
-          const key = packKey(where[i].pack);
-          if (!memo.packs.has(key)) memo.packs.set(key, where[i].pack);
-          packs.add(key);
-        }
+        for (let j = 0; j < p.ids.length; j++, i++) packs.add(keys[i]);
         memo.parts.set(id, { packs: [...packs], trees: p.trees });
       }
       const next: Ref[] = [];
@@ -815,7 +814,7 @@ export async function createFolderService(init: FolderServiceInit) {
   /** The packs that hold blobs `ids` (hex), by pack (a pack holds many blobs: its cap is formatted once, later). */
   async function packsOfIds(reader: Repository, ids: Iterable<string>, signal?: AbortSignal): Promise<Map<string, PackCap>> {
     const packs = new Map<string, PackCap>();
-    for (const loc of await reader.locateMany([...ids], signal)) packs.set(packKey(loc.pack), loc.pack);
+    await reader.locatePacks([...ids], packs, signal);
     return packs;
   }
 

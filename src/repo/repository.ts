@@ -461,6 +461,28 @@ export class Repository {
    */
   async locateMany(idsHex: readonly string[], signal?: AbortSignal): Promise<BlobLocation[]> {
     const out: BlobLocation[] = [];
+    for await (const locs of this.#locateBatches(idsHex, signal)) out.push(...locs);
+    return out;
+  }
+
+  /**
+   * The pack of each of many blobs (its packKey, in order), as locateMany, each pack also put in `packs`; a batch's
+   * locations are dropped once read. A level of /usr/share's tree names 28,000 blobs (man1 alone 18,000): their
+   * locations, held at once, were 14 MiB of the daemon's heap at a restore's peak (the health loop's walk).
+   */
+  async locatePacks(idsHex: readonly string[], packs: Map<string, PackCap>, signal?: AbortSignal): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const locs of this.#locateBatches(idsHex, signal)) {
+      for (const loc of locs) {
+        const key = packKey(loc.pack);
+        if (!packs.has(key)) packs.set(key, loc.pack);
+        keys.push(key);
+      }
+    }
+    return keys;
+  }
+
+  async *#locateBatches(idsHex: readonly string[], signal?: AbortSignal): AsyncGenerator<BlobLocation[]> {
     for (let i = 0; i < idsHex.length; i += LOCATE_BATCH) {
       signal?.throwIfAborted();
       const hexes = idsHex.slice(i, i + LOCATE_BATCH);
@@ -472,14 +494,15 @@ export class Repository {
         const again = await this.index.getMany(missing.map((j) => hexes[j]));
         for (const [m, j] of missing.entries()) locs[j] = again[m];
       }
+      const out: BlobLocation[] = [];
       for (const [j, h] of hexes.entries()) {
         const pend = this.pending.get(h);
         const loc = pend ? await pend.stored : locs[j];
         if (!loc) throw new BlobNotFoundError(h);
         out.push(loc);
       }
+      yield out;
     }
-    return out;
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   globToRegExp,
   parseRules,
   isExcluded,
+  entryContent,
   type TreeEntry
 } from '../../src/backup/index.ts';
 import { BLOB_KIND_CODES, createMutableWriteCap, formatCap, parseCap, toReadCap, type BlobKind } from '../../src/caps/index.ts';
@@ -48,6 +49,26 @@ test('trees are canonical: same entries in any order give the same bytes, and ro
   assert.equal(parseCap(back.find((e) => e.name === 'zeta')!.cap!).type, 'lit');
   // The lazily built cap is an enumerable string (the API serialises entries as JSON).
   assert.equal(typeof JSON.parse(JSON.stringify(back))[0].cap, 'string');
+});
+
+test("a decoded entry's content comes from its reference, its cap is built when read, and a cap set on it replaces both", () => {
+  const back = decodeTree(encodeTree(entries), repo).entries;
+  const file = back.find((e) => e.name === 'b')!;
+  const c = entryContent(file, ['data', 'list']);
+  assert.equal(c.kind, 'data');
+  assert.equal(encodeRef(c as Exclude<typeof c, { kind: 'lit' }>), entries[4].ref);
+  assert.equal(file.cap, capOf(repo, c as Exclude<typeof c, { kind: 'lit' }>));
+  assert.deepEqual(JSON.parse(JSON.stringify(file)), { name: 'b', type: 'file', mode: 0o600, mtimeNs: '0', size: 100, cap: file.cap });
+  const link = back.find((e) => e.type === 'symlink')!;
+  assert.deepEqual(JSON.parse(JSON.stringify(link)), { name: 'with\nnewline and space', type: 'symlink', mode: 0o777, mtimeNs: '1', target: '../x' });
+  // A data reference is not a tree: asked as one, the entry's cap is parsed and refused.
+  assert.throws(() => entryContent(file, ['tree']));
+  // A cap set on the entry is its content from then on.
+  const other = capOf(repo, { kind: 'list', id: randomBytes(32), key: randomBytes(32) });
+  file.cap = other;
+  assert.equal(file.cap, other);
+  assert.equal(entryContent(file, ['data', 'list']).kind, 'list');
+  assert.equal(toTreeEntry(file, repo).ref, encodeRef(contentOfCap(other)));
 });
 
 test('trees refuse unsafe names (traversal on any OS), malformed entries and references of the wrong kind', () => {
@@ -254,3 +275,8 @@ test('checkRef refuses exactly what decodeRef refuses, for every first byte and 
     assert.equal(isRef(bad, ['data']), false);
   }
 });
+
+function contentOfCap(cap: string) {
+  const c = parseCap(cap) as { kind: BlobKind; id: Uint8Array; key: Uint8Array };
+  return { kind: c.kind, id: c.id, key: c.key };
+}

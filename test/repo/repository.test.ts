@@ -21,7 +21,7 @@ import {
 } from '../../src/repo/index.ts';
 import { plainPool } from '../../src/repo/repository.ts';
 import { INDEX_PART_ENTRIES, INDEX_WRITE_BATCH, LOCATE_AHEAD_MAX } from '../../src/repo/constants.ts';
-import { createMutableWriteCap, formatCap, toReadCap } from '../../src/caps/index.ts';
+import { createMutableWriteCap, formatCap, packKey, toReadCap, type PackCap } from '../../src/caps/index.ts';
 import { createGrid } from '../backup/grid.ts';
 import { describeTree } from '../backup/tree.ts';
 
@@ -764,4 +764,33 @@ test('locateAhead keeps at most LOCATE_AHEAD_MAX locations, the oldest going fir
   assert.equal(reads.calls, before, 'the newest is kept');
   await reader.locate(saved[0].ref.id);
   assert.equal(reads.calls, before + 1, 'the oldest went to make room');
+});
+
+test("locatePacks names each blob's pack in order, past one index batch (1,024 ids), and each pack once", async (t) => {
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  // Two runs, so the blobs are in several packs, in an order that interleaves them.
+  const first = await grid.repo.saveBlobs(
+    'data',
+    Array.from({ length: 700 }, () => randomBytes(2000))
+  );
+  await grid.repo.flush();
+  const second = await grid.repo.saveBlobs(
+    'data',
+    Array.from({ length: 700 }, () => randomBytes(2000))
+  );
+  await grid.repo.flush();
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const ids = first.flatMap((r, i) => [hex(r.ref.id), hex(second[i].ref.id)]);
+  const packs = new Map<string, PackCap>();
+  const keys = await grid.repo.locatePacks(ids, packs);
+  const where = await grid.repo.locateMany(ids);
+  assert.equal(keys.length, 1400);
+  assert.deepEqual(
+    keys,
+    where.map((l) => packKey(l.pack))
+  );
+  assert.deepEqual(new Set(packs.keys()), new Set(keys));
+  assert.ok(packs.size >= 2, `${packs.size} packs`);
+  for (const [key, cap] of packs) assert.equal(packKey(cap), key);
 });
