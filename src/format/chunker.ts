@@ -467,9 +467,14 @@ export interface ChunkWindowOptions extends ChunkStreamOptions {
   readBytes?: number;
 }
 
-/** Bytes of a window for `chunker` with reads of `readBytes`: the longest chunk plus room to read. */
+/**
+ * Bytes of a window for `chunker` with reads of `readBytes`: the longest chunk plus one read, the least chunkWindow
+ * takes (9 MiB with the format's chunker and 1 MiB reads). A window of twice the longest chunk moved fewer bytes
+ * (a move per 8 MiB of input instead of per 15, half a chunk each on average), but it held 7 MiB more per large
+ * file being read, of a backup daemon's peak of 250-280 MiB for a 1 GiB file.
+ */
 export function windowBytes(chunker: Chunker, readBytes = WINDOW_READ_BYTES): number {
-  return chunker.params.maxSize + Math.max(readBytes, chunker.params.maxSize);
+  return chunker.params.maxSize + readBytes;
 }
 
 /**
