@@ -229,3 +229,33 @@ test('a directory of more entries than the walk takes at once (2,600, a subdirec
   assert.equal(third.stats.bytesRead, Buffer.byteLength(body));
   assert.deepEqual((await diff(grid.src, second.snapshotCap, third.snapshotCap)).changed, ['m2599']);
 });
+
+test('a backup whose packs cannot be stored leaves no cache record of their files: the cache learns of a file only once its content is in the swarm', async (t) => {
+  const g = await createGrid();
+  t.after(() => g.close());
+  const c = await openBackupCache(join(work, 'cache-unstored'));
+  t.after(() => c.close());
+  const src = join(work, 'unstored');
+  await mkdir(src);
+  const paths: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    paths.push(join(src, `f${i}`));
+    await writeFile(paths[i], `a file stored in a batch of small files, number ${i}`.repeat(3));
+  }
+  const put = g.packs.putPack;
+  g.packs.putPack = async () => {
+    throw new Error('no peer takes the pack');
+  };
+  await assert.rejects(backup(src, { repo: g.repo, chunker: g.chunker, cache: c }), /no peer takes the pack/);
+  await c.flush();
+  assert.deepEqual(await c.getFiles(paths), new Array(20).fill(undefined), 'no record of a file whose pack failed');
+
+  g.packs.putPack = put;
+  const again = await backup(src, { repo: g.repo, chunker: g.chunker, cache: c });
+  assert.equal(again.stats.unchanged, 0);
+  await c.flush();
+  assert.ok(
+    (await c.getFiles(paths)).every((r) => r?.content?.length),
+    'recorded once stored'
+  );
+});
