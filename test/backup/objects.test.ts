@@ -90,6 +90,16 @@ test('trees refuse unsafe names (traversal on any OS), malformed entries and ref
   assert.throws(() => decodeTree(bad({ p2pb: 'tree', v: 3, entries: [] }), repo), /version/);
   assert.throws(() => decodeTree(bad({ p2pb: 'dir', v: 1, entries: [] }), repo), InvalidObjectError);
   assert.throws(() => decodeTree(bad({ p2pb: 'snapshot', v: 2 }), repo), /expected a tree/);
+  // A crafted tree: inline bytes that are not the size the entry declares; a directory given inline bytes.
+  const lit = Buffer.from('abc').toString('base64url');
+  assert.throws(
+    () => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: 'x', type: 'file', mode: 0, mtimeNs: '0', size: 4, lit }] }), repo),
+    /not its size/
+  );
+  assert.throws(
+    () => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: 'd', type: 'dir', mode: 0, mtimeNs: '0', lit }] }), repo),
+    /malformed blob reference/
+  );
   assert.throws(
     () => decodeTree(bad({ p2pb: 'tree', v: 2, entries: [{ name: '..', type: 'dir', mode: 0, mtimeNs: '0', ref: ref('tree') }] }), repo),
     InvalidObjectError
