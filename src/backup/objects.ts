@@ -262,7 +262,8 @@ class DecodedEntry implements DirEntry {
   toJSON(): DirEntry {
     const o: DirEntry = { name: this.name, type: this.type, mode: this.mode, mtimeNs: this.mtimeNs };
     if (this.size !== undefined) o.size = this.size;
-    if (this.cap !== undefined) o.cap = this.cap;
+    const cap = this.cap;
+    if (cap !== undefined) o.cap = cap;
     if (this.target !== undefined) o.target = this.target;
     return o;
   }

@@ -1,7 +1,7 @@
 // Incremental backup: a second backup reads only the changed file and stores only it, the trees on its path
 // and the snapshot (one pack of data, one of metadata). P2PB_MANY_FILES=10000 runs the same test on a bigger
 // tree. A file changed behind an unchanged size and mtime is still caught (its ctime or inode moved).
-import { test, before, after } from 'node:test';
+import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstat, mkdir, mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,15 @@ after(async () => {
   await grid.close();
   await rm(work, { recursive: true, force: true });
 });
+
+/** A grid and a backup cache of the test's own (`name` under the work dir), both closed when it ends. */
+async function gridAndCache(t: TestContext, name: string): Promise<{ g: Grid; c: BackupCache }> {
+  const g = await createGrid();
+  t.after(() => g.close());
+  const c = await openBackupCache(join(work, name));
+  t.after(() => c.close());
+  return { g, c };
+}
 
 test(`second backup of ${FILES} files reads and uploads only what changed`, { timeout: 600_000 }, async () => {
   const src = join(work, 'src');
@@ -138,10 +147,7 @@ test('a cached file is reused only while the repository holds its content: unask
 });
 
 test("a prune that frees a cached file's blob moves the mark: the next backup asks, reads the file again and stores it; the snapshot restores", async (t) => {
-  const g = await createGrid();
-  t.after(() => g.close());
-  const c = await openBackupCache(join(work, 'cache-pruned'));
-  t.after(() => c.close());
+  const { g, c } = await gridAndCache(t, 'cache-pruned');
   const src = join(work, 'pruned');
   await makeTree(src, {
     'a.txt': { type: 'file', content: 'kept content '.repeat(400) },
@@ -231,10 +237,7 @@ test('a directory of more entries than the walk takes at once (2,600, a subdirec
 });
 
 test('a backup whose packs cannot be stored leaves no cache record of their files: the cache learns of a file only once its content is in the swarm', async (t) => {
-  const g = await createGrid();
-  t.after(() => g.close());
-  const c = await openBackupCache(join(work, 'cache-unstored'));
-  t.after(() => c.close());
+  const { g, c } = await gridAndCache(t, 'cache-unstored');
   const src = join(work, 'unstored');
   await mkdir(src);
   const paths: string[] = [];
