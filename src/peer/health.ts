@@ -44,6 +44,15 @@ const CHECK_CONCURRENCY = 4; // files checked (and repaired) at once
  *  snapshots costs one; and after start, so the dashboard knows each folder's safety within seconds,
  *  not after the first full round (an hour by default). */
 export const NUDGE_DELAY_MS = 5_000;
+/**
+ * Rounds on a timer (a nudge's light round, the hourly full round) wait until no backup or restore (a watched
+ * folder's or one asked for) has run for NUDGE_DELAY_MS: background checks do not take CPU, memory and the network
+ * from a transfer someone is waiting for (a light round walking a new /usr/share snapshot during the restore that
+ * followed its backup cost that restore 2-4 CPU s, 2.5 s of its 16 and 20 MiB of its peak). Checks and repairs do
+ * not hold a round back (a monitor polling `check` would starve it). They wait at most this long, so a daemon kept
+ * busy still checks what it stored. A round asked for (`runRound`) does not wait.
+ */
+export const QUIET_WAIT_MAX_MS = 10 * 60_000;
 
 /**
  * What a log line may say about a cap: the storage index of the object it names (hex), a blob's kind and id prefix,
@@ -76,6 +85,9 @@ export interface HealthInit {
   operations?: Operations;
   /** The event bus (`health:folders` when a folder's safety changes). */
   onEvent?: (e: ProgressEvent) => void;
+  /** Tests: NUDGE_DELAY_MS and QUIET_WAIT_MAX_MS. */
+  nudgeDelayMs?: number;
+  quietWaitMaxMs?: number;
 }
 
 interface FileState extends PackState {
@@ -158,6 +170,35 @@ export function createHealthService(init: HealthInit) {
     const p = chain.then(fn);
     chain = p.catch(() => {});
     return p;
+  };
+  const nudgeDelay = init.nudgeDelayMs ?? NUDGE_DELAY_MS;
+  const quietWaitMax = init.quietWaitMaxMs ?? QUIET_WAIT_MAX_MS;
+  /** How long until no backup or restore has run for `nudgeDelay` (0: quiet now). */
+  const untilQuiet = (): number => {
+    let last = -Infinity;
+    for (const op of init.operations?.list() ?? []) {
+      if (op.kind !== 'backup' && op.kind !== 'restore') continue;
+      if (op.state === 'running') return nudgeDelay;
+      last = Math.max(last, op.finishedAt ?? -Infinity);
+    }
+    return Math.max(0, last + nudgeDelay - now());
+  };
+  /** Resolves once the daemon is quiet (untilQuiet), QUIET_WAIT_MAX_MS after the call at most, or at stop. */
+  const quiet = async (): Promise<void> => {
+    const signal = controller.signal;
+    const until = now() + quietWaitMax;
+    for (let wait = untilQuiet(); wait > 0 && !signal.aborted && now() < until; wait = untilQuiet()) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const t = setTimeout(done, Math.min(wait, until - now()));
+        t.unref();
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
   };
   const state: HealthState = {
     enabled: config.enabled,
@@ -477,20 +518,28 @@ export function createHealthService(init: HealthInit) {
     }
   }
 
+  /** A round on a timer: once the daemon is quiet, unless the loop stopped meanwhile. */
+  const timedRound = (light: boolean): Promise<void> =>
+    exclusive(async () => {
+      const signal = controller.signal;
+      await quiet();
+      if (!signal.aborted) await round({ light });
+    });
+
   /** A new snapshot (or a start): a light round soon, so its safety is known without waiting for a full round. */
   const nudge = (): void => {
     if (!config.enabled || controller.signal.aborted || nudgeTimer) return;
     nudgeTimer = setTimeout(() => {
       nudgeTimer = null;
-      void exclusive(() => round({ light: true }));
-    }, NUDGE_DELAY_MS);
+      void timedRound(true);
+    }, nudgeDelay);
     nudgeTimer.unref();
   };
 
   const schedule = () => {
     if (controller.signal.aborted) return;
     timer = setTimeout(() => {
-      void exclusive(() => round()).finally(schedule);
+      void timedRound(false).finally(schedule);
     }, config.intervalMs);
     timer.unref();
   };
