@@ -21,6 +21,26 @@ export interface Content {
   close(): void;
 }
 
+const NOTHING = () => {};
+
+/** Content in memory (inline, or one chunk): its stream is made only if asked for (a restore reads `bytes`). */
+class InMemory implements Content {
+  readonly size: number;
+  readonly bytes: Uint8Array;
+  release = NOTHING;
+  close = NOTHING;
+  constructor(bytes: Uint8Array) {
+    this.size = bytes.length;
+    this.bytes = bytes;
+  }
+  get stream(): AsyncIterable<Uint8Array> {
+    const bytes = this.bytes;
+    return (async function* () {
+      yield bytes;
+    })();
+  }
+}
+
 /**
  * Open a file entry's content (a DirEntry, or `{ cap, size }`); the entry's size is checked against the content's.
  * `whole: false` reads only this file's ranges of its packs (one file fetched alone); by default whole packs are
@@ -38,15 +58,7 @@ export async function openContent(
   const one = (bytes: Uint8Array): Content => {
     if (size !== undefined && bytes.length !== size)
       throw new InvalidObjectError(`content is ${bytes.length} bytes, its entry says ${size}`, { expected: size, got: bytes.length });
-    return {
-      size: bytes.length,
-      bytes,
-      release: () => {},
-      close: () => {},
-      stream: (async function* () {
-        yield bytes;
-      })()
-    };
+    return new InMemory(bytes);
   };
   if (c.kind === 'lit') return one(c.data);
   const reader = src.reader(c.repo);

@@ -6,7 +6,7 @@
 import type { BlobKind, MutableReadCap } from '../caps/index.ts';
 import { MAX_TREE_PARTS, MODE_MASK, OBJECT_KINDS, OBJECT_VERSION, TREE_PART_BYTES } from './constants.ts';
 import { InvalidObjectError } from './errors.ts';
-import { capOf, checkRef, contentOf, decodeLit, decodeRef, encodeLit, encodeRef, sameRepo, type Content, type Ref } from './refs.ts';
+import { capOf, checkRef, contentOf, decodeCheckedRef, decodeLit, decodeRef, encodeLit, encodeRef, sameRepo, type Content, type Ref } from './refs.ts';
 import type { BlobSink, BlobSource, DirEntry, FolderHead, Snapshot } from './types.ts';
 import { formatCap, parseCap } from '../caps/index.ts';
 
@@ -246,7 +246,8 @@ class DecodedEntry implements DirEntry {
     const c = this.#content;
     if (c === undefined) return undefined;
     if (typeof c !== 'string') return { kind: 'lit', data: c };
-    return { ...decodeRef(c, this.type === 'dir' ? TREE_KINDS : FILE_KINDS), repo: this.#repo! };
+    const r = decodeCheckedRef(c); // checked by decodeTree, for this entry's type
+    return { kind: r.kind, id: r.id, key: r.key, repo: this.#repo! };
   }
   get cap(): string | undefined {
     if (this.#cap === undefined && this.#content !== undefined) {
