@@ -3,7 +3,7 @@
 // unless overwrite is 'always'.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backup, restore } from '../../src/backup/index.ts';
@@ -67,4 +67,19 @@ test('an existing directory keeps its mode unless overwrite is always', async ()
   assert.equal(await modeAt(join(dst, '.ssh')), 0o700);
   await restore(snapshotCap, dst, { src: grid.src, overwrite: 'always' });
   assert.equal(await modeAt(join(dst, '.ssh')), 0o755, 'asked for: the snapshot mode, umask applied');
+});
+
+test('paths in restore events are the joined paths, for a target given with a trailing slash or dot segments', async () => {
+  for (const given of [`${join(work, 'slash')}/`, `${join(work, 'dots')}/./x/..//`]) {
+    const seen: string[] = [];
+    await restore(snapshotCap, given, {
+      src: grid.src,
+      onProgress: (e) => {
+        if (e.type === 'backup:restore:file') seen.push(String((e as { path: string }).path));
+      }
+    });
+    assert.deepEqual(seen.sort(), ['.ssh/authorized_keys', 'bin/sgid', 'bin/suid'].map((p) => join(given, p)).sort(), given);
+    // Temporary names land in the file's own directory and none is left.
+    assert.deepEqual((await readdir(join(given, 'bin'))).sort(), ['sgid', 'suid']);
+  }
 });
