@@ -54,5 +54,6 @@ export function hchacha20(key: Uint8Array, nonce16: Uint8Array): Uint8Array {
     putLe32(out, i * 4, s[i]);
     putLe32(out, 16 + i * 4, s[12 + i]);
   }
+  s.fill(0); // no key-derived words left in the shared state
   return out;
 }
