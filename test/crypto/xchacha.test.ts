@@ -8,8 +8,18 @@ import { hchacha20, xchachaSeal, xchachaOpen, DecryptError, randomBytes } from '
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const V = JSON.parse(readFileSync(new URL('../vectors/xchacha.json', import.meta.url), 'utf8'));
 
-test('HChaCha20 matches draft-irtf-cfrg-xchacha §2.2.1', () => {
+test('HChaCha20 matches draft-irtf-cfrg-xchacha §2.2.1, and refuses a key or nonce of another length', () => {
   assert.deepEqual(hchacha20(hex(V.hchacha20.key), hex(V.hchacha20.nonce)), hex(V.hchacha20.subkey));
+  // Views that do not start their buffer read the same words.
+  const k = new Uint8Array(40);
+  k.set(hex(V.hchacha20.key), 3);
+  const n = new Uint8Array(20);
+  n.set(hex(V.hchacha20.nonce), 1);
+  assert.deepEqual(hchacha20(k.subarray(3, 35), n.subarray(1, 17)), hex(V.hchacha20.subkey));
+  const nonce = hex(V.hchacha20.nonce);
+  for (const bad of [31, 33, 0]) assert.throws(() => hchacha20(new Uint8Array(bad), nonce), { name: 'CryptoInputError', message: /key must be 32 bytes/ });
+  for (const bad of [15, 24])
+    assert.throws(() => hchacha20(hex(V.hchacha20.key), new Uint8Array(bad)), { name: 'CryptoInputError', message: /nonce must be 16 bytes/ });
 });
 
 test('XChaCha20-Poly1305 matches draft-irtf-cfrg-xchacha §A.3.1', () => {

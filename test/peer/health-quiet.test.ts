@@ -15,7 +15,7 @@ import { createMutableWriteCap, formatCap } from '../../src/caps/index.ts';
 const NUDGE = 100;
 
 /** A health loop over a folder service that only records when a round walks its one snapshot. */
-async function loop(t: { after: (fn: () => Promise<void>) => void }, quietWaitMaxMs: number) {
+async function loop(t: { after: (fn: () => Promise<void>) => void }, quietWaitMaxMs: number, o: { registry?: boolean } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-hquiet-'));
   const ledger = await AuditLedger.open(join(dir, 'audits'));
   const operations = createOperations({ emit: () => {} });
@@ -47,7 +47,7 @@ async function loop(t: { after: (fn: () => Promise<void>) => void }, quietWaitMa
     store: { gc: async () => ({ removedShares: 0, reclaimedBytes: 0, removedSlots: 0 }) },
     folders: folders as never,
     ledger,
-    operations,
+    ...(o.registry === false ? {} : { operations }),
     connected: () => [],
     nudgeDelayMs: NUDGE,
     quietWaitMaxMs
@@ -57,16 +57,17 @@ async function loop(t: { after: (fn: () => Promise<void>) => void }, quietWaitMa
     await ledger.close();
     await rm(dir, { recursive: true, force: true });
   });
-  /** A restore (or another operation) someone asked for, running until `end()`. */
-  const userOperation = (kind: 'restore' | 'check' = 'restore') => {
+  /** A restore (or another operation) someone asked for, or a watched folder's backup, running until `end()`. */
+  const userOperation = (kind: 'restore' | 'check' | 'backup' = 'restore') => {
     let end!: () => void;
-    const done = operations.run({ kind, origin: 'api', title: kind }, () => new Promise<void>((r) => (end = r)));
+    const origin = kind === 'backup' ? 'sync' : 'api';
+    const done = operations.run({ kind, origin, title: kind }, () => new Promise<void>((r) => (end = r)));
     return { end: async () => (end(), await done) };
   };
   const waitFor = async (what: string, ok: () => boolean) => {
     for (const deadline = Date.now() + 10_000; !ok(); await sleep(20)) assert.ok(Date.now() < deadline, what);
   };
-  return { health, walks, userOperation, waitFor };
+  return { health, walks, userOperation, waitFor, operations };
 }
 
 test("a nudged round waits while someone's operation runs, then until it has been over for the nudge delay", async (t) => {
@@ -97,4 +98,37 @@ test('a daemon kept busy still gets its round after quietWaitMaxMs', async (t) =
   const after = walks[0] - started;
   assert.ok(after >= 400 && after < 3_000, `it waited its longest first, and no longer (${after} ms)`);
   await op.end();
+});
+
+test("a watched folder's backup holds the round back too; the round that follows is the light one", async (t) => {
+  const { health, walks, userOperation, waitFor, operations } = await loop(t, 60_000);
+  const op = userOperation('backup');
+  health.start();
+  await sleep(NUDGE * 8);
+  assert.deepEqual(walks, [], 'no round while the backup runs');
+  await op.end();
+  await waitFor('the round runs once the backup is over', () => health.state().rounds > 0);
+  const rounds = operations.list().filter((r) => r.origin === 'health');
+  assert.deepEqual(
+    rounds.map((r) => r.title),
+    ['Health check of new snapshots'],
+    'a nudge runs a light round (no availability sample, audit or renewal)'
+  );
+});
+
+test('a loop stopped while it waits for quiet runs no round', async (t) => {
+  const { health, userOperation } = await loop(t, 60_000);
+  const op = userOperation();
+  health.start();
+  await sleep(NUDGE * 3); // the nudge fired: its round waits for the restore
+  await health.stop(); // ends the wait at once
+  await op.end();
+  await sleep(NUDGE * 3);
+  assert.equal(health.state().rounds, 0);
+});
+
+test('a loop without an operations registry does not wait', async (t) => {
+  const { health, waitFor } = await loop(t, 60_000, { registry: false });
+  health.start();
+  await waitFor('the nudged round runs', () => health.state().rounds > 0);
 });

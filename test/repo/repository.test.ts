@@ -144,6 +144,29 @@ test("one file fetched alone reads its chunks' neighbouring ranges as one range 
       if (a !== b && a.pack === b.pack) assert.ok(a.offset + a.length < b.offset || b.offset + b.length < a.offset, JSON.stringify([a, b]));
 });
 
+test('a file of one chunk, and an inline one, are streamed whole as well as given as bytes', async (t) => {
+  const { openContent } = await import('../../src/backup/content.ts');
+  const grid = await createGrid();
+  t.after(() => grid.close());
+  const dir = join(work, 'one-piece');
+  await mkdir(dir);
+  const files = { 'small.bin': randomBytes(20_000), 'tiny.txt': Buffer.from('inline') };
+  for (const [name, b] of Object.entries(files)) await writeFile(join(dir, name), b);
+  const r = await backup(dir, { repo: grid.repo, chunker: grid.chunker });
+  await grid.repo.publish();
+  for (const [name, want] of Object.entries(files)) {
+    const entry = (await ls(grid.src, r.snapshotCap)).find((e) => e.name === name)!;
+    for (const whole of [false, true]) {
+      const c = await openContent(grid.src, entry, undefined, { whole });
+      assert.ok(c.bytes && Buffer.from(c.bytes).equals(want), name);
+      const parts: Uint8Array[] = [];
+      for await (const b of c.stream) parts.push(b);
+      assert.equal(parts.length, 1, name);
+      assert.ok(Buffer.from(parts[0]).equals(want), name);
+    }
+  }
+});
+
 test('one saveBlobs call with a repeated blob, then a known one, then a new one stores the new one', async (t) => {
   // The index is asked once for the call's ids; a repeat of a blob stored earlier in the same call must not shift
   // which answer belongs to which blob (a shifted answer called the last, new blob known: it was never stored).
