@@ -183,10 +183,8 @@ export function createHealthService(init: HealthInit) {
     }
     return Math.max(0, last + nudgeDelay - now());
   };
-  /** Resolves once the daemon is quiet (untilQuiet), QUIET_WAIT_MAX_MS after the call at most, or at stop. */
-  const quiet = async (): Promise<void> => {
-    const signal = controller.signal;
-    const until = now() + quietWaitMax;
+  /** Resolves once the daemon is quiet (untilQuiet), at `until` at the latest, or once `signal` fires. */
+  const quiet = async (until: number, signal: AbortSignal): Promise<void> => {
     for (let wait = untilQuiet(); wait > 0 && !signal.aborted && now() < until; wait = untilQuiet()) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -284,8 +282,11 @@ export function createHealthService(init: HealthInit) {
     fn: (signal: AbortSignal, progress: (p: { files?: number; totalFiles?: number; phase?: string }) => void) => Promise<T>
   ): Promise<T> => (init.operations ? init.operations.run(spec, (op) => fn(op.signal, op.progress)) : fn(spec.signal ?? controller.signal, () => {}));
 
-  /** One round; `light`: only the files never checked (a new snapshot's), no availability sample, audit or renewal. */
-  async function round(o: { light?: boolean } = {}): Promise<void> {
+  /**
+   * One round; `light`: only the files never checked (a new snapshot's), no availability sample, audit or renewal;
+   * `until`: a round on a timer, which pauses while a backup or restore runs, until then at the latest.
+   */
+  async function round(o: { light?: boolean; until?: number } = {}): Promise<void> {
     const run = {
       startedAt: now(),
       finishedAt: 0,
@@ -300,7 +301,7 @@ export function createHealthService(init: HealthInit) {
     try {
       const title = o.light ? 'Health check of new snapshots' : 'Health round: check, repair, audit, renew';
       await asOperation({ kind: 'check', origin: 'health', title, signal: controller.signal }, (signal, progress) =>
-        roundSteps(run, signal, progress, o.light === true)
+        roundSteps(run, signal, progress, o.light === true, o.until === undefined ? async () => {} : () => quiet(o.until!, signal))
       );
     } catch (err) {
       run.error = (err as Error).message;
@@ -324,7 +325,9 @@ export function createHealthService(init: HealthInit) {
     run: NonNullable<HealthState['lastRun']>,
     signal: AbortSignal,
     progress: (p: { files?: number; totalFiles?: number; phase?: string }) => void,
-    light: boolean
+    light: boolean,
+    /** Waits while a backup or restore runs (a round on a timer), between snapshot walks and between checks. */
+    pause: () => Promise<void>
   ): Promise<void> {
     // 1. availability (full rounds only: samples at a steady pace, not at every backup)
     if (!light) {
@@ -347,6 +350,7 @@ export function createHealthService(init: HealthInit) {
     const snaps = await keptSnapshots(signal);
     for (const s of snaps) {
       if (reachable.has(s.cap)) continue;
+      await pause();
       try {
         reachable.set(s.cap, (await init.folders!.packsOf(s.cap, { signal })).packs);
       } catch (err) {
@@ -415,6 +419,7 @@ export function createHealthService(init: HealthInit) {
     };
     await forEachLimit(slice, CHECK_CONCURRENCY, async (cap) => {
       try {
+        await pause();
         const r = await checkFile(cap, finder, { signal, enough: threshold });
         remember(r);
         run.filesChecked++;
@@ -518,12 +523,17 @@ export function createHealthService(init: HealthInit) {
     }
   }
 
-  /** A round on a timer: once the daemon is quiet, unless the loop stopped meanwhile. */
+  /**
+   * A round on a timer: once the daemon is quiet, unless the loop stopped meanwhile; it pauses again between
+   * snapshot walks and between checks while a backup or restore runs (one that started during the round). All its
+   * waits end QUIET_WAIT_MAX_MS after it was due.
+   */
   const timedRound = (light: boolean): Promise<void> =>
     exclusive(async () => {
       const signal = controller.signal;
-      await quiet();
-      if (!signal.aborted) await round({ light });
+      const until = now() + quietWaitMax;
+      await quiet(until, signal);
+      if (!signal.aborted) await round({ light, until });
     });
 
   /** A new snapshot (or a start): a light round soon, so its safety is known without waiting for a full round. */

@@ -15,25 +15,32 @@ import { createMutableWriteCap, formatCap } from '../../src/caps/index.ts';
 const NUDGE = 100;
 
 /** A health loop over a folder service that only records when a round walks its one snapshot. */
-async function loop(t: { after: (fn: () => Promise<void>) => void }, quietWaitMaxMs: number, o: { registry?: boolean } = {}) {
+async function loop(
+  t: { after: (fn: () => Promise<void>) => void },
+  quietWaitMaxMs: number,
+  o: { registry?: boolean; snapshots?: number; onWalk?: (n: number) => void } = {}
+) {
   const dir = await mkdtemp(join(tmpdir(), 'p2pb-hquiet-'));
   const ledger = await AuditLedger.open(join(dir, 'audits'));
   const operations = createOperations({ emit: () => {} });
   const rootCap = formatCap(createMutableWriteCap());
-  const snap = formatCap({
-    type: 'blob',
-    kind: 'snapshot',
-    id: new Uint8Array(32).fill(1),
-    key: new Uint8Array(32).fill(2),
-    repo: { type: 'mr', pubKeyHash: new Uint8Array(32).fill(7), readKey: new Uint8Array(32).fill(8) }
-  });
+  const snap = (i: number) =>
+    formatCap({
+      type: 'blob',
+      kind: 'snapshot',
+      id: new Uint8Array(32).fill(1 + i),
+      key: new Uint8Array(32).fill(2),
+      repo: { type: 'mr', pubKeyHash: new Uint8Array(32).fill(7), readKey: new Uint8Array(32).fill(8) }
+    });
+  const snaps = Array.from({ length: o.snapshots ?? 1 }, (_, i) => ({ cap: snap(i) }));
   const walks: number[] = [];
   const folders = {
     repoCap: rootCap,
     listFolders: async () => [{ path: '/data', rootCap }],
-    snapshots: async () => ({ snapshots: [{ cap: snap }] }),
+    snapshots: async () => ({ snapshots: snaps }),
     packsOf: async (c: string) => {
       walks.push(Date.now());
+      o.onWalk?.(walks.length);
       return { snapshots: [c], packs: [] };
     },
     indexPacks: async () => [],
@@ -67,7 +74,7 @@ async function loop(t: { after: (fn: () => Promise<void>) => void }, quietWaitMa
   const waitFor = async (what: string, ok: () => boolean) => {
     for (const deadline = Date.now() + 10_000; !ok(); await sleep(20)) assert.ok(Date.now() < deadline, what);
   };
-  return { health, walks, userOperation, waitFor, operations };
+  return { health, walks, userOperation, waitFor, operations, snaps, snap };
 }
 
 test("a nudged round waits while someone's operation runs, then until it has been over for the nudge delay", async (t) => {
@@ -131,4 +138,23 @@ test('a loop without an operations registry does not wait', async (t) => {
   const { health, waitFor } = await loop(t, 60_000, { registry: false });
   health.start();
   await waitFor('the nudged round runs', () => health.state().rounds > 0);
+});
+
+test('a round on a timer pauses between snapshot walks while a backup that started during it runs', async (t) => {
+  let op: { end: () => Promise<void> } | undefined;
+  let userOperation: (kind: 'backup') => { end: () => Promise<void> };
+  const l = await loop(t, 60_000, { snapshots: 3, onWalk: (n) => void (n === 1 && (op = userOperation('backup'))) });
+  userOperation = l.userOperation;
+  l.health.start();
+  await l.waitFor('the round walks its first snapshot', () => l.walks.length > 0);
+  await sleep(NUDGE * 8);
+  assert.equal(l.walks.length, 1, 'the next walk waits for the backup that started meanwhile');
+  await op!.end();
+  await l.waitFor('the round walks the rest once the backup is over', () => l.walks.length === 3);
+  // A round asked for does not pause: it walks a new snapshot while a backup runs.
+  const again = l.userOperation('backup');
+  l.snaps.push({ cap: l.snap(9) });
+  await l.health.runRound();
+  assert.equal(l.walks.length, 4);
+  await again.end();
 });
