@@ -50,10 +50,10 @@ export function expansionBudget(limit = MAX_TREE_ENTRIES) {
 /** The limit for walking all of a snapshot: what it declares, plus the root. */
 export const snapshotLimit = (s?: Snapshot) => (s ? Math.min(MAX_TREE_ENTRIES, s.stats.files + s.stats.dirs + s.stats.symlinks + 1) : MAX_TREE_ENTRIES);
 
-/** Every entry below a tree cap, depth first, with its path relative to that directory. */
+/** Every entry below a tree cap (or a directory's entry), depth first, with its path relative to that directory. */
 export async function* walkTree(
   src: BlobSource,
-  dirCap: string,
+  dirCap: string | DirEntry,
   prefix = '',
   signal?: AbortSignal,
   budget = expansionBudget(),
@@ -64,6 +64,6 @@ export async function* walkTree(
   for (const entry of entries) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name;
     yield { path, entry };
-    if (entry.type === 'dir') yield* walkTree(src, entry.cap!, path, signal, budget, depth + 1);
+    if (entry.type === 'dir') yield* walkTree(src, entry, path, signal, budget, depth + 1);
   }
 }

@@ -402,21 +402,27 @@ export function decodeHead(bytes: Uint8Array): FolderHead {
   return { repo: o.repo, snapshots: o.snapshots.map((s: any) => ({ cap: capOf(repo, decodeRef(s.ref, SNAPSHOT_KINDS)), time: s.time })) };
 }
 
-/** Read one blob a cap names (a blob cap of one of `kinds`), verified, through the source of its repository. */
+/**
+ * Read one blob a cap names (a blob cap of one of `kinds`), or a directory entry's tree, verified, through the
+ * source of its repository.
+ */
 async function readBlobCap(
   src: BlobSource,
-  cap: string,
+  cap: string | DirEntry,
   kinds: readonly BlobKind[],
   signal?: AbortSignal
 ): Promise<{ bytes: Uint8Array; repo: MutableReadCap; kind: BlobKind }> {
-  const c = contentOf(cap, kinds);
+  const c = typeof cap === 'string' ? contentOf(cap, kinds) : entryContent(cap, kinds);
   if (c.kind === 'lit') throw new InvalidObjectError('an inline cap does not name an object');
   return { bytes: await src.reader(c.repo).loadBlob(c.kind, c, { signal }), repo: c.repo, kind: c.kind };
 }
 
-/** A directory's entries (all its parts), read from the cap of its tree. */
-export async function readDir(src: BlobSource, cap: string, signal?: AbortSignal): Promise<DirEntry[]> {
-  const first = await readBlobCap(src, cap, TREE_KINDS, signal);
+/**
+ * A directory's entries (all its parts), read from the cap of its tree or from its entry in its parent (a walk: a
+ * decoded entry's reference is read as it is, without making its cap text and parsing it again: 13 µs a directory here).
+ */
+export async function readDir(src: BlobSource, dir: string | DirEntry, signal?: AbortSignal): Promise<DirEntry[]> {
+  const first = await readBlobCap(src, dir, TREE_KINDS, signal);
   let part = decodeTree(first.bytes, first.repo);
   const out = [...part.entries];
   for (let i = 1; part.next; i++) {

@@ -329,7 +329,7 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         let made: boolean | 'made';
         try {
           if (!(made = await ensureDir(abs, fresh))) continue;
-          children = await readDir(src, e.cap!, signal);
+          children = await readDir(src, e, signal);
           budget.take(children.length, depth + 1);
         } catch (err) {
           if (err instanceof TreeTooLargeError) throw err;
