@@ -23,6 +23,7 @@ import { plainPool } from '../../src/repo/repository.ts';
 import { INDEX_PART_ENTRIES, INDEX_WRITE_BATCH, LOCATE_AHEAD_MAX } from '../../src/repo/constants.ts';
 import { createMutableWriteCap, formatCap, packKey, toReadCap, type PackCap } from '../../src/caps/index.ts';
 import { createGrid } from '../backup/grid.ts';
+import { openContent } from '../../src/backup/content.ts';
 import { describeTree } from '../backup/tree.ts';
 
 const work = await mkdtemp(join(tmpdir(), 'p2pb-repo-'));
@@ -112,17 +113,23 @@ test('an index entry that points at the wrong pack or offset gives a named error
   void encodeIndexPart;
 });
 
-test("one file fetched alone reads its chunks' neighbouring ranges as one range per pack run, each pack byte once", async (t) => {
-  const { openContent } = await import('../../src/backup/content.ts');
+/** A grid of the test's own holding a backup (published) of `files` (name -> bytes), put in folder `name`; each file's entry. */
+async function backedUp(t: { after: (fn: () => Promise<void>) => void }, name: string, files: Record<string, Uint8Array>) {
   const grid = await createGrid();
   t.after(() => grid.close());
-  const dir = join(work, 'get');
+  const dir = join(work, name);
   await mkdir(dir);
-  const bytes = randomBytes(6 << 20);
-  await writeFile(join(dir, 'six.bin'), bytes);
+  for (const [f, b] of Object.entries(files)) await writeFile(join(dir, f), b);
   const r = await backup(dir, { repo: grid.repo, chunker: grid.chunker });
   await grid.repo.publish();
-  const entry = (await ls(grid.src, r.snapshotCap)).find((e) => e.name === 'six.bin')!;
+  const entries = await ls(grid.src, r.snapshotCap);
+  return { grid, entry: (f: string) => entries.find((e) => e.name === f)! };
+}
+
+test("one file fetched alone reads its chunks' neighbouring ranges as one range per pack run, each pack byte once", async (t) => {
+  const bytes = randomBytes(6 << 20);
+  const { grid, entry: entryOf } = await backedUp(t, 'get', { 'six.bin': bytes });
+  const entry = entryOf('six.bin');
   const list = contentOf(entry.cap!, ['list']);
   assert.equal(list.kind, 'list', 'a file of several chunks');
   const ranges: { pack: string; offset: number; length: number }[] = [];
@@ -145,17 +152,10 @@ test("one file fetched alone reads its chunks' neighbouring ranges as one range 
 });
 
 test('a file of one chunk, and an inline one, are streamed whole as well as given as bytes', async (t) => {
-  const { openContent } = await import('../../src/backup/content.ts');
-  const grid = await createGrid();
-  t.after(() => grid.close());
-  const dir = join(work, 'one-piece');
-  await mkdir(dir);
   const files = { 'small.bin': randomBytes(20_000), 'tiny.txt': Buffer.from('inline') };
-  for (const [name, b] of Object.entries(files)) await writeFile(join(dir, name), b);
-  const r = await backup(dir, { repo: grid.repo, chunker: grid.chunker });
-  await grid.repo.publish();
+  const { grid, entry: entryOf } = await backedUp(t, 'one-piece', files);
   for (const [name, want] of Object.entries(files)) {
-    const entry = (await ls(grid.src, r.snapshotCap)).find((e) => e.name === name)!;
+    const entry = entryOf(name);
     for (const whole of [false, true]) {
       const c = await openContent(grid.src, entry, undefined, { whole });
       assert.ok(c.bytes && Buffer.from(c.bytes).equals(want), name);
