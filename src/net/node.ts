@@ -115,7 +115,9 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
   installYamuxWindowUpdates(); // window updates once half a window is used (src/net/yamux-window.ts)
   installLazySelect(); // storage streams select their protocol with their first request (src/net/lazy-select.ts)
   const peerDiscovery = [];
-  if (init.bootstrap?.length) peerDiscovery.push(bootstrap({ list: init.bootstrap }));
+  // Dialled at start: the module's default waits 1 s first, and a daemon's first request (a backup right after it
+  // started) waited for that dial.
+  if (init.bootstrap?.length) peerDiscovery.push(bootstrap({ list: init.bootstrap, timeout: 0 }));
   // mDNS and UPnP are imported only when asked for: together about 5 MiB of every idle node otherwise (their
   // modules, multicast-dns, an XML parser), for a peer that has both off (UPnP by default; swarms and containers mDNS).
   if (init.mdns ?? true) peerDiscovery.push((await import('@libp2p/mdns')).mdns());
@@ -166,6 +168,10 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,
+        // Every query waits for the first self-query, which kad-dht starts 1 s after start (it then waits for a peer
+        // in its routing table). Started at once, it still runs only once a peer is known, and a daemon's first
+        // lookup (its first backup's lock, an upload's candidates) does not wait out the rest of that second.
+        initialQuerySelfInterval: 0,
         peerInfoMapper: (init.lanOnly ?? true) ? removePublicAddressesMapper : passthroughMapper
       })
     }

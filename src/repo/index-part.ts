@@ -6,7 +6,7 @@
 //   entries × (id 32 | pack u32 | offset u32 | length u32 | kind u8)      45 bytes each
 // Every field is checked on decode: a part that lies about a range is refused whole, and a location that passes
 // these checks but is still wrong (the pack holds other bytes) fails the blob's own authentication later.
-import { BLOB_KIND_CODES, formatCap, type BlobKind, type PackCap } from '../caps/index.ts';
+import { BLOB_KIND_CODES, type BlobKind, type PackCap } from '../caps/index.ts';
 import { BLOB_OVERHEAD_BYTES, MAX_BLOB_BYTES, REPO_VERSION } from './constants.ts';
 import { InvalidRepoDataError } from './errors.ts';
 import type { BlobLocation } from './types.ts';
@@ -21,15 +21,25 @@ export interface IndexEntry extends BlobLocation {
   id: Uint8Array;
 }
 
+/**
+ * What tells packs apart in a part: every field the part stores of one. Not its cap text: formatCap (base32 and a
+ * checksum) twice per entry was 0.48 s of a /usr/share backup's publish (49,000 entries), on its critical path.
+ */
+const packKey = (p: PackCap) => `${Buffer.from(p.uebHash.buffer, p.uebHash.byteOffset, p.uebHash.length).toString('hex')}/${p.k}/${p.n}/${p.size}`;
+
 export function encodeIndexPart(entries: readonly IndexEntry[]): Uint8Array {
   const packIdx = new Map<string, number>();
   const packs: PackCap[] = [];
-  for (const e of entries) {
-    const key = formatCap(e.pack);
-    if (!packIdx.has(key)) {
-      packIdx.set(key, packs.length);
+  const packOf: number[] = new Array(entries.length);
+  for (const [i, e] of entries.entries()) {
+    const key = packKey(e.pack);
+    let at = packIdx.get(key);
+    if (at === undefined) {
+      at = packs.length;
+      packIdx.set(key, at);
       packs.push(e.pack);
     }
+    packOf[i] = at;
   }
   const b = new Uint8Array(HEAD + packs.length * PACK + entries.length * ENTRY);
   const dv = new DataView(b.buffer);
@@ -45,9 +55,9 @@ export function encodeIndexPart(entries: readonly IndexEntry[]): Uint8Array {
     dv.setBigUint64(o + 34, BigInt(p.size));
     o += PACK;
   }
-  for (const e of entries) {
+  for (const [i, e] of entries.entries()) {
     b.set(e.id, o);
-    dv.setUint32(o + 32, packIdx.get(formatCap(e.pack))!);
+    dv.setUint32(o + 32, packOf[i]);
     dv.setUint32(o + 36, e.offset);
     dv.setUint32(o + 40, e.length);
     b[o + 44] = BLOB_KIND_CODES[e.kind];

@@ -172,6 +172,30 @@ test('index parts: a pack range, a pack number or a kind out of bounds refuses t
   );
 });
 
+test('index parts list each pack once, whichever object names it, and each entry keeps its own pack', () => {
+  const caps = [5000, 7000, 9000].map((n) => encodePack(randomBytes(n), { k: 2, n: 3 }).cap);
+  // Equal packs as distinct objects (as the local index decodes them, one per entry), and packs that differ only in
+  // size or in k / n: a part tells apart what it stores of a pack, and nothing else.
+  const same = { ...caps[0], uebHash: Uint8Array.from(caps[0].uebHash) };
+  const otherSize = { ...caps[1], size: caps[1].size + 1 };
+  const otherN = { ...caps[2], n: 4 };
+  const packs = [caps[0], caps[1], same, caps[2], otherSize, otherN, caps[1]];
+  const entries = packs.map((pack, i) => ({ id: randomBytes(32), kind: 'data' as const, pack, offset: 10 * i, length: 100 }));
+  const b = encodeIndexPart(entries);
+  assert.equal(new DataView(b.buffer).getUint32(8), 5, 'five distinct packs');
+  assert.equal(b.length, 16 + 5 * 42 + entries.length * 45);
+  const back = decodeIndexPart(b);
+  assert.deepEqual(
+    back.map((e) => e.pack),
+    entries.map((e) => ({ ...e.pack, uebHash: Uint8Array.from(e.pack.uebHash) }))
+  );
+  assert.deepEqual(
+    entries.map((_, i) => new DataView(b.buffer).getUint32(16 + 5 * 42 + i * 45 + 32)),
+    [0, 1, 0, 2, 3, 4, 1],
+    'packs numbered in order of first use'
+  );
+});
+
 test('repository records round-trip and refuse malformed fields', () => {
   const pack = encodePack(randomBytes(5000), { k: 2, n: 3 }).cap;
   const r = {
