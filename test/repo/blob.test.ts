@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes as nodeRandom } from 'node:crypto';
-import { toReadCap, createMutableWriteCap, formatCap } from '../../src/caps/index.ts';
+import { toReadCap, createMutableWriteCap, formatCap, InvalidCapError } from '../../src/caps/index.ts';
 import { encodePack } from '../../src/format/index.ts';
 import {
   sealBlob,
@@ -194,6 +194,13 @@ test('index parts list each pack once, whichever object names it, and each entry
     [0, 1, 0, 2, 3, 4, 1],
     'packs numbered in order of first use'
   );
+  // A pack its decoder would refuse (k of 0, a short hash) is refused here too: no such part is ever stored.
+  for (const bad of [
+    { ...caps[0], k: 0 },
+    { ...caps[0], n: 1 },
+    { ...caps[0], uebHash: caps[0].uebHash.subarray(1) }
+  ])
+    assert.throws(() => encodeIndexPart([entries[0], { ...entries[1], pack: bad }]), InvalidCapError);
 });
 
 test('repository records round-trip and refuse malformed fields', () => {
