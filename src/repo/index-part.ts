@@ -6,7 +6,7 @@
 //   entries × (id 32 | pack u32 | offset u32 | length u32 | kind u8)      45 bytes each
 // Every field is checked on decode: a part that lies about a range is refused whole, and a location that passes
 // these checks but is still wrong (the pack holds other bytes) fails the blob's own authentication later.
-import { BLOB_KIND_CODES, formatCap, type BlobKind, type PackCap } from '../caps/index.ts';
+import { BLOB_KIND_CODES, formatCap, packKey, type BlobKind, type PackCap } from '../caps/index.ts';
 import { BLOB_OVERHEAD_BYTES, MAX_BLOB_BYTES, REPO_VERSION } from './constants.ts';
 import { InvalidRepoDataError } from './errors.ts';
 import type { BlobLocation } from './types.ts';
@@ -21,13 +21,9 @@ export interface IndexEntry extends BlobLocation {
   id: Uint8Array;
 }
 
-/**
- * What tells packs apart in a part: every field the part stores of one. Not its cap text: formatCap (base32 and a
- * checksum) twice per entry was 0.48 s of a /usr/share backup's publish (49,000 entries), on its critical path; it
- * now runs once per pack, for its checks.
- */
-const packKey = (p: PackCap) => `${Buffer.from(p.uebHash.buffer, p.uebHash.byteOffset, p.uebHash.length).toString('hex')}/${p.k}/${p.n}/${p.size}`;
-
+// Packs are told apart by packKey (every field a part stores of one), not by their cap text: formatCap (base32 and a
+// checksum) twice per entry was 0.48 s of a /usr/share backup's publish (49,000 entries), on its critical path; it
+// now runs once per pack, for its checks.
 export function encodeIndexPart(entries: readonly IndexEntry[]): Uint8Array {
   const packIdx = new Map<string, number>();
   const packs: PackCap[] = [];
