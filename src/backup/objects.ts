@@ -9,6 +9,7 @@ import { InvalidObjectError } from './errors.ts';
 import { capOf, checkRef, contentOf, decodeCheckedRef, decodeLit, decodeRef, encodeLit, encodeRef, sameRepo, type Content, type Ref } from './refs.ts';
 import type { BlobSink, BlobSource, DirEntry, FolderHead, Snapshot } from './types.ts';
 import { formatCap, parseCap } from '../caps/index.ts';
+import { compareUtf8 } from '../common/utf8.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
@@ -16,9 +17,11 @@ const FILE_KINDS: readonly BlobKind[] = ['data', 'list'];
 const TREE_KINDS: readonly BlobKind[] = ['tree'];
 const SNAPSHOT_KINDS: readonly BlobKind[] = ['snapshot'];
 
-export function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
+/** Entry names in the format's order: by their UTF-8 bytes. */
+export const compareNames = compareUtf8;
+
+/** A UTF-16 surrogate not part of a pair (in a `u` regex a pair is one code point): a name UTF-8 cannot encode. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * A name the format takes: one POSIX path component (never empty, `.` or `..`, no `/` or NUL), well-formed
@@ -27,13 +30,7 @@ export function compareNames(a: string, b: string): number {
  */
 export function isSafeName(name: unknown): name is string {
   return (
-    typeof name === 'string' &&
-    name.length > 0 &&
-    name.length <= 4096 &&
-    name !== '.' &&
-    name !== '..' &&
-    !/[/\0]/.test(name) &&
-    Buffer.from(name, 'utf8').toString('utf8') === name
+    typeof name === 'string' && name.length > 0 && name.length <= 4096 && name !== '.' && name !== '..' && !/[/\0]/.test(name) && !LONE_SURROGATE.test(name)
   );
 }
 
