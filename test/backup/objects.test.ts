@@ -13,6 +13,7 @@ import {
   capOf,
   InvalidObjectError,
   isRestorableName,
+  isSafeName,
   globToRegExp,
   parseRules,
   isExcluded,
@@ -72,9 +73,12 @@ test("a decoded entry's content comes from its reference, its cap is built when 
 });
 
 test('trees refuse unsafe names (traversal on any OS), malformed entries and references of the wrong kind', () => {
-  for (const name of ['', '.', '..', 'a/b', 'nul\0', '\ud800']) {
+  for (const name of ['', '.', '..', 'a/b', 'nul\0', '\ud800', 'x\udfff', 'a\ud83d', 'n'.repeat(4097)]) {
     assert.throws(() => encodeTree([{ ...entries[0], name }]), InvalidObjectError, JSON.stringify(name));
   }
+  // Not a string at all, even one that looks like one to the other checks (a length, a safe text when coerced).
+  for (const name of [['a'], { length: 1 }, 7]) assert.equal(isSafeName(name), false, JSON.stringify(name));
+  for (const name of ['n'.repeat(4096), 'pair \u{1F600}', '\uFFFD']) assert.equal(isSafeName(name), true, name.slice(0, 20));
   // `\` and `:` are ordinary in POSIX names (Perl's man pages: Algorithm::Diff.3pm.gz): stored, and refused only
   // by a restore on Windows, where they are path syntax.
   for (const name of ['Algorithm::Diff.3pm.gz', 'back\\slash', 'c:x']) {
