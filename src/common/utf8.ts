@@ -1,4 +1,4 @@
-// Strings ordered by their UTF-8 bytes: the order of tree entries (docs/FORMAT.md) and of LevelDB's string keys.
+// Strings ordered by their UTF-8 bytes: the order of tree entries (docs/FORMAT.md).
 //   [...names].sort(compareUtf8)
 
 /**

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareUtf8 } from '../../src/common/utf8.ts';
+import { mulberry32 } from '../../src/fairness/sim/rng.ts';
 
 const byBytes = (a: string, b: string) => Math.sign(Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 
@@ -25,11 +26,8 @@ test('compareUtf8 agrees with Buffer.compare of the encodings on random strings 
   // Short strings over a small alphabet, so that most pairs share a prefix and differ where it matters.
   // Lone surrogates too: UTF-8 has no encoding of them, Buffer.from writes U+FFFD, and so must the order.
   const alphabet = ['a', 'b', '-', '.', '/', 'é', '\u0800', '\uD7FF', '\uE000', '\uFFFD', '\uFFFF', '\u{10000}', '\u{1F600}', '\u{10FFFF}', '\uD800', '\uDFFF'];
-  let seed = 7;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return Math.floor(seed / 65536) % n; // the high bits: an LCG's low bits cycle quickly
-  };
+  const next = mulberry32(7);
+  const rand = (n: number) => Math.floor(next() * n);
   const str = () => Array.from({ length: rand(5) }, () => alphabet[rand(alphabet.length)]).join('');
   let disagreeWithUtf16 = 0;
   for (let i = 0; i < 20_000; i++) {
