@@ -1,14 +1,12 @@
-// A signal for one bounded wait (a stream's drain, a close, opening a stream): it fires when the caller's signal
-// does or after `ms`, and `done()` takes its timer and its listener away as soon as the wait is over.
+// A signal for one bounded wait (a close, opening a stream, an answer): it fires when the caller's signal does or
+// after `ms`, and `done()` takes its timer and its listener away as soon as the wait is over.
 //   await boundedBy(signal, idleMs, (s) => stream.close({ signal: s }));   // the common case
 //   const wait = boundedWait(signal, idleMs);                                // when a timeout must be told apart
-//   try { await stream.onDrain({ signal: wait.signal }); } catch (e) { if (wait.timedOut) …; throw e; } finally { wait.done(); }
+//   try { await op({ signal: wait.signal }); } catch (e) { if (wait.timedOut) …; throw e; } finally { wait.done(); }
 // Why not AbortSignal.any([signal, AbortSignal.timeout(ms)]): the timeout's timer lives until `ms` have passed even
 // when the wait ended at once, and `any` ties the result to the caller's signal until the garbage collector clears
-// it. sendFrame makes one for every frame that finds a stream's buffer full (most 1 MiB frames of a bulk upload):
-// about 1,700 per GiB backed up, each alive for the idle timeout (30 s) instead of the few ms of the wait. Here
-// everything goes with the wait. (Measured: this alone did not change how often V8 marks the heap during a 1 GiB
-// backup, 30-90 mark-compacts per run before and after; most objects promoted then are libp2p's send queues.)
+// it. A bulk transfer makes such waits by the thousand (one per frame or request), each alive for the idle timeout
+// (30 s) instead of the few ms of the wait. Here everything goes with the wait.
 
 export interface BoundedWait {
   /** Aborted by the caller's signal (its reason) or after `ms` (a DOMException named 'TimeoutError'). */

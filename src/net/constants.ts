@@ -42,6 +42,11 @@ export const READ_HIGH_WATER = 4 * 1024 * 1024;
  */
 export const RECEIVE_POOL_BYTES = 8 * MAX_PAYLOAD_BYTES;
 export const RECEIVE_POOL_IDLE_MS = 10_000;
+/**
+ * sendFrame returns once the stream holds at most this many bytes not yet handed to its muxer: a sender's bytes
+ * wait in the connection and the socket, not in every stream, and a frame counts as sent when it left.
+ */
+export const SEND_BUFFER_BYTES = 256 * 1024;
 /** Yamux windows grow to 16 MiB, so a paused stream can receive that much: allow it rather than reset. */
 export const STREAM_READ_BUFFER = 32 * 1024 * 1024;
 

@@ -1,8 +1,8 @@
 // Storage protocol framing: encode, decode and validate frames; FrameReader turns a libp2p v3 stream
 // (an event target of Uint8Array | Uint8ArrayList chunks) into frames with backpressure and an idle timeout.
 import { Uint8ArrayList } from 'uint8arraylist';
-import type { Stream } from '@libp2p/interface';
-import { boundedBy, boundedWait } from '../common/wait.ts';
+import { StreamStateError, type Stream } from '@libp2p/interface';
+import { boundedBy } from '../common/wait.ts';
 import {
   BODY_FIXED_BYTES,
   FRAME_PREFIX_BYTES,
@@ -14,6 +14,7 @@ import {
   MAX_READ_TOTAL,
   MSG,
   READ_HIGH_WATER,
+  SEND_BUFFER_BYTES,
   STREAM_READ_BUFFER
 } from './constants.ts';
 import { FrameTooLargeError, NetError, ProtocolError, StreamTimeoutError, AbortedError } from './errors.ts';
@@ -406,23 +407,68 @@ export class FrameReader {
 }
 
 /**
- * Send one frame, waiting for 'drain' when the stream's buffer is full, at most `idleMs`: a peer whose
- * packets stop arriving (cut off, not closed) never opens its window again, and TCP would take many
- * minutes to notice. The stream is aborted on that timeout (StreamTimeoutError).
+ * Send one frame; return once the stream holds at most SEND_BUFFER_BYTES not yet handed to its muxer. Waiting
+ * stops after `idleMs` without progress (the stream's buffer did not shrink): a peer whose packets stop arriving
+ * (cut off, not closed) never opens its window again, and TCP would take many minutes to notice. The stream is
+ * aborted on that timeout (StreamTimeoutError).
+ *
+ * Not libp2p's `onDrain`: in @libp2p/utils 7 its promise, once resolved, stays resolved for every later wait of
+ * the stream, and every stream of a connection is told 'drain' when the connection drains, whatever its own window.
+ * A bulk upload's frames then all went into the stream's buffer at once: "sent" long before any byte left, a 1 GiB
+ * backup's shares held in memory twice, and a share's commit answer waited for all of it under the idle timeout
+ * (4 shares of 8 MiB to one peer over 8 Mbit/s: every upload failed after 30 s, test/net/backpressure.test.ts).
  */
 export async function sendFrame(stream: Stream, frame: Uint8ArrayList, signal?: AbortSignal, idleMs = IDLE_TIMEOUT_MS): Promise<void> {
-  if (stream.send(frame)) return;
-  const wait = boundedWait(signal, idleMs); // once per frame in a bulk transfer: nothing of it may outlive the wait
-  try {
-    await stream.onDrain({ signal: wait.signal });
-  } catch (e) {
-    if (!wait.timedOut || signal?.aborted) throw e;
-    const err = new StreamTimeoutError(idleMs);
-    stream.abort(err);
-    throw err;
-  } finally {
-    wait.done();
-  }
+  stream.send(frame);
+  if (stream.writeBufferLength > SEND_BUFFER_BYTES) await drainedTo(stream, SEND_BUFFER_BYTES, signal, idleMs);
+}
+
+/** Until `stream` holds at most `mark` unsent bytes; see sendFrame. Rejects when the stream closes first. */
+export function drainedTo(stream: Stream, mark: number, signal: AbortSignal | undefined, idleMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let left = stream.writeBufferLength;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (err?: unknown): void => {
+      clearTimeout(timer);
+      stream.removeEventListener('drain', onDrain);
+      stream.removeEventListener('idle', check);
+      stream.removeEventListener('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(onTimeout, idleMs);
+      timer.unref(); // a wait never keeps the process alive
+    };
+    function check(): void {
+      if (stream.status !== 'open') return finish(new StreamStateError(`the stream is ${stream.status}`));
+      const now = stream.writeBufferLength;
+      if (now <= mark) return finish();
+      if (now < left) {
+        left = now;
+        arm();
+      }
+    }
+    // The stream's own 'drain' listener (added first) queues its send; look once that ran.
+    const onDrain = (): void => queueMicrotask(check);
+    const onClose = (evt: Event): void =>
+      finish((evt as Event & { error?: Error }).error ?? new StreamStateError('the stream closed before its frames were sent'));
+    const onAbort = (): void => finish(signal!.reason);
+    function onTimeout(): void {
+      const err = new StreamTimeoutError(idleMs);
+      finish(err);
+      stream.abort(err);
+    }
+    if (signal?.aborted) return finish(signal.reason);
+    stream.addEventListener('drain', onDrain);
+    stream.addEventListener('idle', check);
+    stream.addEventListener('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    arm();
+    check();
+  });
 }
 
 /** Close our side of a stream (waiting for what is queued to go out), at most `idleMs`; then aborted. Never throws. */

@@ -1,0 +1,91 @@
+// sendFrame's backpressure: a frame counts as sent only once the stream handed it to its muxer (at most
+// SEND_BUFFER_BYTES left in the stream), whatever 'drain' events libp2p dispatches. Real nodes over loopback TCP;
+// the receiver pauses its stream, so after the first window nothing more can leave. The same over a shaped link,
+// where this decides whether concurrent uploads finish: test/multihost/backpressure.test.ts.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Stream } from '@libp2p/interface';
+import { encodeFrame, MSG, MAX_PAYLOAD_BYTES, SEND_BUFFER_BYTES, StreamTimeoutError } from '../../src/net/index.ts';
+import { sendFrame } from '../../src/net/frame.ts';
+import { makePeer, removeHome } from './helpers.ts';
+
+const PROTOCOL = '/p2pbackup-test/sink/1.0.0';
+const A = await makePeer();
+const B = await makePeer();
+after(async () => {
+  for (const p of [A, B]) {
+    await p.stop().catch(() => {});
+    await removeHome(p);
+  }
+});
+
+test('a stream whose peer reads nothing: frames stop being "sent" once its buffer is full, and the wait times out', async () => {
+  const held: Stream[] = [];
+  await B.node.libp2p.handle(PROTOCOL, (stream) => {
+    stream.pause(); // nothing read: no window update after the first 256 KiB
+    held.push(stream);
+  });
+  const s = await A.node.libp2p.dialProtocol(B.node.multiaddrs()[0], PROTOCOL);
+  let most = 0;
+  let sent = 0;
+  const t0 = Date.now();
+  const err = await (async () => {
+    try {
+      for (; sent < 16; sent++) {
+        await sendFrame(s, encodeFrame(MSG.DATA, {}, new Uint8Array(MAX_PAYLOAD_BYTES)), undefined, 700);
+        most = Math.max(most, s.writeBufferLength);
+      }
+    } catch (e) {
+      return e;
+    }
+  })();
+  // Before the fix every frame resolved at once after the first drain: 16 MiB "sent", held in the stream's buffer.
+  assert.ok(err instanceof StreamTimeoutError, `sendFrame gave up (${String(err)}) after ${sent} frames`);
+  assert.ok(sent <= 1, `${sent} frames counted as sent while the peer read nothing`);
+  assert.ok(most <= SEND_BUFFER_BYTES, `the stream held ${most} bytes when sendFrame returned`);
+  assert.ok(Date.now() - t0 >= 700, 'the wait lasted its idle time');
+  assert.equal(s.status, 'aborted', 'the stream is aborted on the timeout');
+  await B.node.libp2p.unhandle(PROTOCOL);
+});
+
+test('a reader that is slow but moving: each frame waits for its bytes to leave, and no idle timeout fires while they do', async () => {
+  let got = 0;
+  await B.node.libp2p.handle(PROTOCOL, async (stream) => {
+    // 256 KiB every 150 ms: about 1.7 MB/s, so 6 MiB take ~3.6 s, far past the 700 ms idle time below.
+    stream.pause();
+    const tick = setInterval(() => {
+      stream.resume();
+      setTimeout(() => stream.readStatus === 'readable' && stream.pause(), 5);
+    }, 150);
+    try {
+      for await (const c of stream) got += c.byteLength;
+    } finally {
+      clearInterval(tick);
+    }
+  });
+  const s = await A.node.libp2p.dialProtocol(B.node.multiaddrs()[0], PROTOCOL);
+  let most = 0;
+  for (let i = 0; i < 6; i++) {
+    await sendFrame(s, encodeFrame(MSG.DATA, {}, new Uint8Array(MAX_PAYLOAD_BYTES)), undefined, 700);
+    most = Math.max(most, s.writeBufferLength);
+  }
+  await s.close();
+  assert.ok(most <= SEND_BUFFER_BYTES, `the stream held ${most} bytes when sendFrame returned`);
+  for (let i = 0; i < 100 && got < 6 * MAX_PAYLOAD_BYTES; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(got >= 6 * MAX_PAYLOAD_BYTES, `the reader got ${got} bytes`);
+  await B.node.libp2p.unhandle(PROTOCOL);
+});
+
+test('sendFrame gives up at once when the caller aborts, and when the stream is reset while it waits', async () => {
+  await B.node.libp2p.handle(PROTOCOL, (stream) => {
+    stream.pause();
+    setTimeout(() => stream.abort(new Error('reset by the test')), 300);
+  });
+  const s = await A.node.libp2p.dialProtocol(B.node.multiaddrs()[0], PROTOCOL);
+  const frame = () => encodeFrame(MSG.DATA, {}, new Uint8Array(MAX_PAYLOAD_BYTES));
+  await assert.rejects(sendFrame(s, frame(), AbortSignal.abort(new Error('caller gave up')), 10_000), /caller gave up/);
+  const t0 = Date.now();
+  await assert.rejects(sendFrame(s, frame(), undefined, 10_000), (e: unknown) => !(e instanceof StreamTimeoutError));
+  assert.ok(Date.now() - t0 < 5_000, 'the reset ended the wait, not the idle time');
+  await B.node.libp2p.unhandle(PROTOCOL);
+});
