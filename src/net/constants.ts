@@ -63,6 +63,14 @@ export const REQUEST_READ_BUFFER = 256 * 1024;
 /** The whole request frame must arrive within this (ms) of the stream opening: one byte per idle period is not a request. */
 export const REQUEST_DEADLINE_MS = 30_000;
 /**
+ * How long libp2p lets a new stream select its protocol, both ends (its default: 10 s). A new stream's first bytes
+ * leave behind what its connection already queued (the muxer's buffer and the socket's, up to a few MB): 1 MB
+ * per peer on a 40 Mbit/s uplink shared by five uploads is seconds, and on slower uplinks more. At 10 s the
+ * peers reset share streams mid-backup ("The stream has been reset", `bench wan` at 40 Mbit/s). A storage
+ * request must arrive within REQUEST_DEADLINE_MS anyway: the same bound for every protocol.
+ */
+export const PROTOCOL_NEGOTIATION_TIMEOUT_MS = REQUEST_DEADLINE_MS;
+/**
  * A share upload must average at least MIN_WRITE_RATE bytes/s once WRITE_RATE_GRACE_MS have passed, else the
  * server drops it and its reservation (ERR_TOO_SLOW). The floor is low on purpose: a 1 Mbit/s uplink shared by
  * ten uploads of five shares each gives every stream about 2.5 KiB/s. What it stops is a peer holding a

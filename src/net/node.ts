@@ -33,6 +33,7 @@ import {
   DEFAULT_LISTEN,
   DHT_PROTOCOL,
   PING_STREAMS,
+  PROTOCOL_NEGOTIATION_TIMEOUT_MS,
   PROVIDE_TIMEOUT_MS,
   READ_REQUESTS_PER_PEER
 } from './constants.ts';
@@ -145,6 +146,11 @@ export async function createNode(init: NodeInit = {}): Promise<P2PNode> {
     // Keep-alive is ours (src/net/keepalive.ts): libp2p's monitor pinged every connection from both ends every
     // interval, most of an idle peer's CPU in a swarm of 20 and more.
     connectionMonitor: { enabled: false },
+    // A new stream's first bytes wait behind what its connection already queued (PROTOCOL_NEGOTIATION_TIMEOUT_MS).
+    connectionManager: {
+      inboundStreamProtocolNegotiationTimeout: PROTOCOL_NEGOTIATION_TIMEOUT_MS,
+      outboundStreamProtocolNegotiationTimeout: PROTOCOL_NEGOTIATION_TIMEOUT_MS
+    },
     connectionProtector: init.swarmKey !== undefined ? preSharedKey({ psk: parseSwarmKey(init.swarmKey) }) : undefined,
     connectionGater: {
       ...relayServer?.gater,

@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Stream } from '@libp2p/interface';
-import { encodeFrame, MSG, MAX_PAYLOAD_BYTES, SEND_BUFFER_BYTES, StreamTimeoutError } from '../../src/net/index.ts';
+import { encodeFrame, MSG, MAX_PAYLOAD_BYTES, PROTOCOL_NEGOTIATION_TIMEOUT_MS, SEND_BUFFER_BYTES, StreamTimeoutError } from '../../src/net/index.ts';
 import { sendFrame } from '../../src/net/frame.ts';
 import { makePeer, removeHome } from './helpers.ts';
 
@@ -88,4 +88,19 @@ test('sendFrame gives up at once when the caller aborts, and when the stream is 
   await assert.rejects(sendFrame(s, frame(), undefined, 10_000), (e: unknown) => !(e instanceof StreamTimeoutError));
   assert.ok(Date.now() - t0 < 5_000, 'the reset ended the wait, not the idle time');
   await B.node.libp2p.unhandle(PROTOCOL);
+});
+
+test("both ends give a new stream PROTOCOL_NEGOTIATION_TIMEOUT_MS to select its protocol, not libp2p's 10 s", async () => {
+  // Over a busy uplink a new stream's first bytes wait behind the connection's queue; at 10 s the storage peers
+  // reset share streams in `bench wan` (40 Mbit/s, 256 MiB first backup). The value itself is checked on the
+  // connections both nodes made, so a libp2p that renamed the option fails here.
+  assert.ok(PROTOCOL_NEGOTIATION_TIMEOUT_MS >= 30_000);
+  await A.node.libp2p.dial(B.node.multiaddrs()[0]);
+  const ends = [...A.node.libp2p.getConnections(B.node.peerId), ...B.node.libp2p.getConnections(A.node.peerId)];
+  assert.ok(ends.length >= 2);
+  for (const c of ends) {
+    const t = c as unknown as { inboundStreamProtocolNegotiationTimeout?: number; outboundStreamProtocolNegotiationTimeout?: number };
+    assert.equal(t.inboundStreamProtocolNegotiationTimeout, PROTOCOL_NEGOTIATION_TIMEOUT_MS);
+    assert.equal(t.outboundStreamProtocolNegotiationTimeout, PROTOCOL_NEGOTIATION_TIMEOUT_MS);
+  }
 });
