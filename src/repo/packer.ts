@@ -1,9 +1,9 @@
 // The pack writer: sealed blobs are appended to an open pack; at PACK_TARGET_BYTES it is sealed and uploaded
 // while the next one fills (the first packs of a run smaller, from PACK_FIRST_BYTES doubling, so that the
-// upload starts early) (at most PACK_UPLOADS_IN_FLIGHT at once, then `add` waits: backpressure to the
+// upload starts early; an open pack that took no blob for PACK_IDLE_SEAL_MS leaves then) (at most PACK_UPLOADS_IN_FLIGHT at once, then `add` waits: backpressure to the
 // reader of files). A pack has no header: the index says which blob is where, and each blob authenticates
 // itself, so peers see only pack sizes, never a chunk's size.
-import { PACK_FIRST_BYTES, PACK_TARGET_BYTES, PACK_UPLOADS_IN_FLIGHT } from './constants.ts';
+import { PACK_FIRST_BYTES, PACK_IDLE_SEAL_MS, PACK_TARGET_BYTES, PACK_UPLOADS_IN_FLIGHT } from './constants.ts';
 import type { IndexEntry } from './index-part.ts';
 import type { BlobKind, PackStore } from './types.ts';
 import { everyAborted } from '../common/wait.ts';
@@ -46,6 +46,8 @@ export function createPacker(
     targetBytes?: number;
     firstBytes?: number;
     inFlight?: number;
+    /** Seal the open pack once it took no blob for this long, when an upload slot is free (0: never). */
+    idleSealMs?: number;
     /** The signal of blobs added without one (a packer of one run: prune's, an index part's). */
     signal?: AbortSignal;
     onPack?: (bytes: number, blobs: number) => void;
@@ -56,6 +58,8 @@ export function createPacker(
   let sealedInRun = 0; // packs sealed since the last flush: the next target is first x 2^sealedInRun
   const currentTarget = () => Math.min(target, first * 2 ** Math.min(sealedInRun, 30));
   const maxInFlight = o.inFlight ?? PACK_UPLOADS_IN_FLIGHT;
+  const idleSealMs = o.idleSealMs ?? PACK_IDLE_SEAL_MS;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
   // The open pack: one buffer blobs are sealed into. Buffers of `target` bytes come back to `spare` once the store
   // is done reading them (PackStore.putPack's onConsumed, after the shares are encoded, else when it settles): a
   // backup's packs then reuse one or two buffers instead of allocating (and the garbage collector chasing) 16 MiB
@@ -80,6 +84,7 @@ export function createPacker(
 
   /** Take the open pack's state away (it is sealed, or dropped): the next blob opens a new one. */
   const detachOpen = () => {
+    clearTimeout(idleTimer);
     const open = { items: waiters, full: buf, total: size, signals };
     buf = null;
     blobs = 0;
@@ -130,6 +135,11 @@ export function createPacker(
     void p.finally(() => inFlight.delete(p));
   };
 
+  /** PACK_IDLE_SEAL_MS: no blob came for a while; with a slot free the pack leaves now, else it waits for more. */
+  const idleSeal = () => {
+    if (blobs > 0 && inFlight.size < maxInFlight) seal();
+  };
+
   const packer: Packer = {
     add(id, kind, sealed, signal) {
       return packer.addWith(id, kind, sealed.length, (dest) => dest.set(sealed), signal);
@@ -151,6 +161,11 @@ export function createPacker(
       const s = signal ?? o.signal;
       if (!s) signals = null;
       else signals?.add(s);
+      if (idleSealMs > 0) {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(idleSeal, idleSealMs);
+        idleTimer.unref(); // never what keeps a process alive
+      }
       return { stored };
     },
     async flush() {

@@ -59,6 +59,10 @@ export interface RepositoryInit {
   /** Lock holder name; default host and the device id its local index keeps (a restarted process owns its old locks). */
   holder?: string;
   packTargetBytes?: number;
+  /** The first pack of a run (PACK_FIRST_BYTES; packTargetBytes: every pack full size). */
+  packFirstBytes?: number;
+  /** PACK_IDLE_SEAL_MS (0: a pack is sealed only when full or flushed). */
+  packIdleSealMs?: number;
   packsInFlight?: number;
 }
 
@@ -146,6 +150,8 @@ export class Repository {
     if (!p) {
       p = createPacker(this.packs, {
         targetBytes: this.init.packTargetBytes,
+        firstBytes: this.init.packFirstBytes,
+        idleSealMs: this.init.packIdleSealMs,
         inFlight: this.init.packsInFlight,
         onPack: (bytes) => {
           this.stats.packs++;

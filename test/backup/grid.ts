@@ -103,7 +103,9 @@ export interface Grid {
  * `dir` + `keep`: reopen a grid kept on disk by an earlier run (stores, record, index, with the same secret),
  * and leave it there on close (crash tests run a child process on it between two opens).
  */
-export async function createGrid(opts: { stores?: number; secret?: Uint8Array; packTargetBytes?: number; dir?: string; keep?: boolean } = {}): Promise<Grid> {
+export async function createGrid(
+  opts: { stores?: number; secret?: Uint8Array; packTargetBytes?: number; packFirstBytes?: number; packIdleSealMs?: number; dir?: string; keep?: boolean } = {}
+): Promise<Grid> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'p2pb-grid-')));
   const stores: DiskStore[] = [];
   for (let i = 0; i < (opts.stores ?? 5); i++) stores.push(await DiskStore.open(join(dir, `store${i}`), { offer: '10GiB' }));
@@ -119,7 +121,9 @@ export async function createGrid(opts: { stores?: number; secret?: Uint8Array; p
       readCap: repoReadCap(secret),
       index: await openLocalIndex(join(dir, `index-${name}`)),
       secret,
-      packTargetBytes: opts.packTargetBytes
+      packTargetBytes: opts.packTargetBytes,
+      packFirstBytes: opts.packFirstBytes,
+      packIdleSealMs: opts.packIdleSealMs
     });
   const repo = await open('main');
   const extra: Repository[] = [];

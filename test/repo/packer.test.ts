@@ -1,5 +1,6 @@
 // The pack writer's sizes: a run's first pack is sealed small and each next one at twice the last, up to the
-// target, so that a backup's upload starts after about 2 MiB instead of 16; a flush ends the run.
+// target, so that a backup's upload starts after half a MiB instead of 16; a flush ends the run; an idle open pack
+// leaves early.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPacker } from '../../src/repo/packer.ts';
@@ -297,4 +298,47 @@ test('a flush with no pack open stores nothing and succeeds', async () => {
   await packer.flush();
   await packer.flush();
   assert.equal(puts, 1);
+});
+
+test('an open pack that took no blob for idleSealMs is sealed, but only when an upload slot is free', async () => {
+  const sizes: number[] = [];
+  const release: (() => void)[] = [];
+  const store: PackStore = {
+    async putPack(bytes) {
+      sizes.push(bytes.length);
+      await new Promise<void>((r) => release.push(r)); // stored only when the test says so
+      return { type: 'pack', n: sizes.length } as unknown as PackCap;
+    },
+    async readPack() {
+      throw new Error('not read here');
+    }
+  };
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const packer = createPacker(store, { targetBytes: 1 << 20, firstBytes: 1 << 20, inFlight: 1, idleSealMs: 40 });
+  const { stored } = await packer.add(Uint8Array.of(1), 'data', new Uint8Array(1000));
+  await packer.add(Uint8Array.of(2), 'data', new Uint8Array(1000));
+  assert.deepEqual(sizes, [], 'blobs coming in keep the pack open');
+  await wait(150);
+  assert.deepEqual(sizes, [2000], 'the idle pack left without a flush');
+  // Its upload takes the only slot: a blob now waits in the open pack, however long.
+  await packer.add(Uint8Array.of(3), 'data', new Uint8Array(500));
+  await wait(150);
+  assert.deepEqual(sizes, [2000], 'no slot free: the open pack waits');
+  release.shift()!();
+  assert.equal((await stored).offset, 0);
+  const flushed = packer.flush();
+  await wait(10);
+  assert.deepEqual(sizes, [2000, 500]);
+  release.shift()!();
+  await flushed;
+  // 0: never sealed for idleness.
+  const never = createPacker(store, { targetBytes: 1 << 20, firstBytes: 1 << 20, idleSealMs: 0 });
+  await never.add(Uint8Array.of(4), 'data', new Uint8Array(100));
+  await wait(100);
+  assert.deepEqual(sizes, [2000, 500]);
+  const last = never.flush();
+  await wait(10);
+  release.shift()!();
+  await last;
+  assert.deepEqual(sizes, [2000, 500, 100]);
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backup, restore, commitSnapshot, forget, pruneRepository } from '../../src/backup/index.ts';
 import { formatCap, storageIndexOf, type PackCap } from '../../src/caps/index.ts';
+import { PACK_TARGET_BYTES } from '../../src/repo/constants.ts';
 import { createGrid, type Grid } from '../backup/grid.ts';
 import { fileHeadStore } from '../backup/heads.ts';
 import { describeTree } from '../backup/tree.ts';
@@ -26,7 +27,8 @@ async function scenario(name: string) {
   await mkdir(src, { recursive: true });
   const gridDir = join(dir, 'grid');
   await mkdir(gridDir);
-  const grid = await createGrid({ dir: gridDir, secret, keep: true });
+  // Every pack full size and none sealed early: each backup's data in one pack, the first mixing live and dead blobs.
+  const grid = await createGrid({ dir: gridDir, secret, keep: true, packFirstBytes: PACK_TARGET_BYTES, packIdleSealMs: 0 });
   const heads = fileHeadStore(join(dir, 'head.json'));
   const snap = async (t: number) => {
     const r = await backup(src, { repo: grid.repo, chunker: grid.chunker, time: t });
