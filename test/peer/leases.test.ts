@@ -144,7 +144,8 @@ test('the health loop renews what kept snapshots need and every pack the index n
 
   // A prune that moves a kept file into a new pack: the loop renews the new pack, not the one it left.
   await writeFile(join(src, 'small.bin'), randomBytes(50_000));
-  await writeFile(join(src, 'bulk.bin'), randomBytes(800_000)); // same backup, same pack as small.bin
+  // Same backup, same pack as small.bin: together under the first pack's 512 KiB (PACK_FIRST_BYTES).
+  await writeFile(join(src, 'bulk.bin'), randomBytes(400_000));
   await folders.backupNow(src);
   await rm(join(src, 'bulk.bin'));
   const last = await folders.backupNow(src);
