@@ -2,7 +2,7 @@
 // SEND_BUFFER_BYTES left in the stream), whatever 'drain' events libp2p dispatches. Real nodes over loopback TCP;
 // the receiver pauses its stream, so after the first window nothing more can leave. The same over a shaped link,
 // where this decides whether concurrent uploads finish: test/multihost/backpressure.test.ts.
-import { test, after } from 'node:test';
+import { test, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Stream } from '@libp2p/interface';
 import { encodeFrame, MSG, MAX_PAYLOAD_BYTES, PROTOCOL_NEGOTIATION_TIMEOUT_MS, SEND_BUFFER_BYTES, StreamTimeoutError } from '../../src/net/index.ts';
@@ -10,8 +10,14 @@ import { sendFrame } from '../../src/net/frame.ts';
 import { makePeer, removeHome } from './helpers.ts';
 
 const PROTOCOL = '/p2pbackup-test/sink/1.0.0';
+const BUSY = '/p2pbackup-test/busy/1.0.0';
 const A = await makePeer();
 const B = await makePeer();
+// A failed test leaves its handlers: the next one starts without them.
+beforeEach(async () => {
+  await B.node.libp2p.unhandle(PROTOCOL);
+  await B.node.libp2p.unhandle(BUSY);
+});
 after(async () => {
   for (const p of [A, B]) {
     await p.stop().catch(() => {});
@@ -71,7 +77,7 @@ test('a reader that is slow but moving: each frame waits for its bytes to leave,
   }
   await s.close();
   assert.ok(most <= SEND_BUFFER_BYTES, `the stream held ${most} bytes when sendFrame returned`);
-  for (let i = 0; i < 100 && got < 6 * MAX_PAYLOAD_BYTES; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 400 && got < 6 * MAX_PAYLOAD_BYTES; i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(got >= 6 * MAX_PAYLOAD_BYTES, `the reader got ${got} bytes`);
   await B.node.libp2p.unhandle(PROTOCOL);
 });
@@ -87,6 +93,62 @@ test('sendFrame gives up at once when the caller aborts, and when the stream is 
   const t0 = Date.now();
   await assert.rejects(sendFrame(s, frame(), undefined, 10_000), (e: unknown) => !(e instanceof StreamTimeoutError));
   assert.ok(Date.now() - t0 < 5_000, 'the reset ended the wait, not the idle time');
+  await B.node.libp2p.unhandle(PROTOCOL);
+});
+
+test("a stream whose window stays shut times out even while the connection's other streams keep it draining", async () => {
+  // Every stream of a connection is told 'drain' whenever the connection drains: those events are no progress.
+  let got = 0;
+  await B.node.libp2p.handle(PROTOCOL, (stream) => stream.pause());
+  await B.node.libp2p.handle(BUSY, async (stream) => {
+    for await (const c of stream) got += c.byteLength;
+  });
+  const shut = await A.node.libp2p.dialProtocol(B.node.multiaddrs()[0], PROTOCOL);
+  const other = await A.node.libp2p.dialProtocol(B.node.multiaddrs()[0], BUSY);
+  const drains = { n: 0 };
+  shut.addEventListener('drain', () => drains.n++);
+  let stop = false;
+  const t0 = Date.now();
+  // At most 6 s of it: a wait that took the other stream's drains for progress would end only after that.
+  const traffic = (async () => {
+    while (!stop && Date.now() - t0 < 6_000) await sendFrame(other, encodeFrame(MSG.DATA, {}, new Uint8Array(256 * 1024)), undefined, 10_000);
+  })();
+  const frame = () => encodeFrame(MSG.DATA, {}, new Uint8Array(MAX_PAYLOAD_BYTES));
+  await assert.rejects(
+    (async () => {
+      for (let i = 0; i < 4; i++) await sendFrame(shut, frame(), undefined, 700);
+    })(),
+    StreamTimeoutError
+  );
+  const waited = Date.now() - t0;
+  stop = true;
+  await traffic.catch(() => {});
+  assert.ok(drains.n > 0, 'the shut stream was told drain meanwhile');
+  assert.ok(got > 0, 'the other stream moved');
+  assert.ok(waited < 5_000, `timed out after ${waited} ms`);
+  other.abort(new Error('done'));
+  await B.node.libp2p.unhandle(PROTOCOL);
+  await B.node.libp2p.unhandle(BUSY);
+});
+
+test('sendFrame ends its wait when the caller aborts during it, and leaves no listener behind', async () => {
+  await B.node.libp2p.handle(PROTOCOL, (stream) => stream.pause());
+  const s = await A.node.libp2p.dialProtocol(B.node.multiaddrs()[0], PROTOCOL);
+  const counts = () => ['drain', 'idle', 'close'].map((t) => s.listenerCount(t));
+  const before = counts();
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('caller gave up later')), 150);
+  const t0 = Date.now();
+  const frame = () => encodeFrame(MSG.DATA, {}, new Uint8Array(MAX_PAYLOAD_BYTES));
+  await assert.rejects(
+    (async () => {
+      for (let i = 0; i < 4; i++) await sendFrame(s, frame(), ac.signal, 10_000);
+    })(),
+    /caller gave up later/
+  );
+  assert.ok(Date.now() - t0 < 5_000, 'the abort ended the wait, not the idle time');
+  assert.deepEqual(counts(), before, 'drain, idle and close listeners as before the wait');
+  s.abort(new Error('done'));
   await B.node.libp2p.unhandle(PROTOCOL);
 });
 
