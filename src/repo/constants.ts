@@ -14,7 +14,7 @@ export const PACK_TARGET_BYTES = 16 << 20;
  * PACK_TARGET_BYTES: 0.5, 1, 2, 4, 8, then 16 MiB. The uplink starts after half a MiB of sealed content
  * (bench wan: with 16 MiB a first backup of /usr/include read, chunked and compressed most of the tree before its
  * first byte went out; with 2 MiB its first pack was sealed 430 ms after the backup started, the first byte left
- * at 0.8-0.9 s; with 512 KiB sealed after 94-116 ms, first byte at 0.45-0.5 s). A 1 GiB file costs five packs
+ * at 0.8-0.9 s; with 512 KiB sealed after 94-142 ms, first byte at 0.45-0.51 s). A 1 GiB file costs five packs
  * more than at 16 MiB throughout.
  */
 export const PACK_FIRST_BYTES = 512 << 10;
