@@ -424,7 +424,7 @@ export async function sendFrame(stream: Stream, frame: Uint8ArrayList, signal?: 
 }
 
 /** Until `stream` holds at most `mark` unsent bytes; see sendFrame. Rejects when the stream closes first. */
-export function drainedTo(stream: Stream, mark: number, signal: AbortSignal | undefined, idleMs: number): Promise<void> {
+function drainedTo(stream: Stream, mark: number, signal: AbortSignal | undefined, idleMs: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let left = stream.writeBufferLength;
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,7 +1,7 @@
 // The pack writer: sealed blobs are appended to an open pack; at PACK_TARGET_BYTES it is sealed and uploaded
-// while the next one fills (the first packs of a run smaller, from PACK_FIRST_BYTES doubling, so that the
-// upload starts early; an open pack that took no blob for PACK_IDLE_SEAL_MS leaves then) (at most PACK_UPLOADS_IN_FLIGHT at once, then `add` waits: backpressure to the
-// reader of files). A pack has no header: the index says which blob is where, and each blob authenticates
+// while the next one fills, at most PACK_UPLOADS_IN_FLIGHT at once (then `add` waits: backpressure to the reader
+// of files). So that the upload starts early, a run's first packs are smaller (from PACK_FIRST_BYTES, doubling),
+// and an open pack that took no blob for PACK_IDLE_SEAL_MS leaves then. A pack has no header: the index says which blob is where, and each blob authenticates
 // itself, so peers see only pack sizes, never a chunk's size.
 import { PACK_FIRST_BYTES, PACK_IDLE_SEAL_MS, PACK_TARGET_BYTES, PACK_UPLOADS_IN_FLIGHT } from './constants.ts';
 import type { IndexEntry } from './index-part.ts';
@@ -85,6 +85,7 @@ export function createPacker(
   /** Take the open pack's state away (it is sealed, or dropped): the next blob opens a new one. */
   const detachOpen = () => {
     clearTimeout(idleTimer);
+    idleTimer = undefined;
     const open = { items: waiters, full: buf, total: size, signals };
     buf = null;
     blobs = 0;
@@ -161,8 +162,9 @@ export function createPacker(
       const s = signal ?? o.signal;
       if (!s) signals = null;
       else signals?.add(s);
-      if (idleSealMs > 0) {
-        clearTimeout(idleTimer);
+      // One timer per open pack, pushed back by each blob (refresh: no new timer per blob of a 50k-file backup).
+      if (idleTimer) idleTimer.refresh();
+      else if (idleSealMs > 0) {
         idleTimer = setTimeout(idleSeal, idleSealMs);
         idleTimer.unref(); // never what keeps a process alive
       }
