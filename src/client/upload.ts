@@ -79,15 +79,16 @@ const uploading = new Map<string, Promise<void>>();
  * allocate (and the garbage collector chase) 1.67x their bytes each. A buffer comes back only from an upload
  * whose every write was answered (nothing of it can still be queued on a stream); at most SHARE_POOL_BYTES are
  * kept (four full packs' shares), and none once uploads have stopped for SHARE_POOL_IDLE_MS (an idle daemon holds
- * no pack memory). Capacities are whole SHARE_POOL_UNIT units, one unit holding a full pack's shares (16 MiB at
- * 3-of-5: 26.7 MiB), so the buffer of a run's first, smaller packs (the packer starts at 2 MiB and doubles) serves
- * its full packs next and no small buffer stays beside them (pages never written cost no RSS). In 4 MiB units the
- * 4, 8 and 16 MiB buffers of the first packs stayed pooled and resident: a 1 GiB backup's client peaked at
- * 315-318 MiB, with 32 MiB units at 288-299 (interleaved pairs; same wall time within noise).
+ * no pack memory). Capacities are whole SHARE_POOL_UNIT units, one unit holding a full pack's shares (the
+ * repository's 8 MiB packs at 3-of-5: 13.4 MiB), so the buffer of a run's first, smaller packs (the packer starts at
+ * 512 KiB and doubles) serves its full packs next and no small buffer stays beside them (pages never written cost
+ * no RSS). In 4 MiB units the 4, 8 and 16 MiB buffers of the first packs stayed pooled and resident: a 1 GiB
+ * backup's client peaked at 315-318 MiB, with one unit per full pack at 288-299 (16 MiB packs then, interleaved
+ * pairs; same wall time within noise).
  */
-const SHARE_POOL_BYTES = 128 << 20;
+const SHARE_POOL_BYTES = 64 << 20;
 const SHARE_POOL_IDLE_MS = 5_000;
-const SHARE_POOL_UNIT = 32 << 20;
+const SHARE_POOL_UNIT = 16 << 20;
 const sharePool = new BufferPool({ maxBytes: SHARE_POOL_BYTES, idleMs: SHARE_POOL_IDLE_MS, unit: SHARE_POOL_UNIT });
 
 /**

@@ -32,18 +32,18 @@ export const UEB_MAGIC = new Uint8Array([0x50, 0x32, 0x50, 0x55]);
 export const WHOLE_TREE_READ_MAX = 4 * 1024 * 1024;
 /**
  * A decoder that wants a whole file reads each of its k shares whole in one request when the share is at
- * most this big (a pack up to about k x 8 MiB: every pack of the default 16 MiB at k >= 2): one round trip per share instead of one for the header
+ * most this big (a pack up to about k x 8 MiB: every pack of the default 8 MiB): one round trip per share instead of one for the header
  * and footer, one for the trailer and one per block. Every piece is still verified as before.
  */
 export const WHOLE_SHARE_READ_MAX = 8 * 1024 * 1024;
 /**
  * Whole-share buffers kept for the next decode (src/common/buffer-pool.ts): the k whole shares of one full pack
- * (a 16 MiB pack at 3-of-5: 3 x 5.6 MiB) and one more, not two packs' worth. A restore decodes its packs one
- * after the other. `bench backup --only file` (1 GiB), 2 interleaved pairs: restore peak client RSS 265 / 266 MiB
- * with this pool at 24 MiB and the pack pool at 16, against 286 / 281 at 48 and 32; restore 12.89 / 11.16 s
- * against 12.79 / 12.73.
+ * (an 8 MiB pack, the repository's PACK_TARGET_BYTES, at 3-of-5: 3 x 2.8 MiB) and some more, not two packs' worth.
+ * A restore decodes its packs one after the other. `bench backup --only file` (1 GiB, 16 MiB packs then), 2
+ * interleaved pairs: restore peak client RSS 265 / 266 MiB with this pool at 24 MiB and the pack pool at 16, against
+ * 286 / 281 at 48 and 32; restore 12.89 / 11.16 s against 12.79 / 12.73. Halved with the packs (2026-12-07).
  */
-export const SHARE_POOL_BYTES = 24 << 20;
+export const SHARE_POOL_BYTES = 12 << 20;
 /** Kept whole-share buffers are let go after this long unused: ms. */
 export const SHARE_POOL_IDLE_MS = 10_000;
 /**

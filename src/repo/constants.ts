@@ -4,18 +4,24 @@
 /** Version of the repository record and the index parts (the `v` field / version byte). */
 export const REPO_VERSION = 2;
 /**
- * A pack is sealed once the next blob would take it past this: 16 MiB (restic's default pack size). Larger packs
- * cost fewer per-object rounds on the peers (n share streams, n files, n fsyncs, leases); smaller ones waste less
- * when a prune rewrites them. A single blob larger than this gets a pack of its own.
+ * A pack is sealed once the next blob would take it past this: 8 MiB. Larger packs cost fewer per-object rounds on
+ * the peers (n share streams, n files, n fsyncs, leases: docs/ARCHITECTURE.md); smaller ones hold less memory while
+ * they upload (a pack in flight holds its n shares, 5/3 of it at 3-of-5, and the open pack its buffer) and waste less
+ * when a prune rewrites them. A single blob larger than this gets a pack of its own. It was 16 MiB (restic's default)
+ * until 2026-12-07. `bench backup`, three interleaved rounds against 16 MiB (client peak RSS MiB, seconds):
+ * /usr/share backup 315-339 against 366-397 (13.2-13.7 s against 13.0-14.5), restore 428-435 against 444-476
+ * (9.2-9.3 s against 9.5-10.8); a 1 GiB file's backup 217-230 against 271-275 and restore 207-213 against 235-236,
+ * but each about 1 s slower (14.0 s against 12.8, 10.8 against 9.9 median): twice the packs cost about 2.5 CPU s
+ * more over the client and its peers, on two cores.
  */
-export const PACK_TARGET_BYTES = 16 << 20;
+export const PACK_TARGET_BYTES = 8 << 20;
 /**
  * The first pack of a run (after a flush) is sealed at this size, each next one at twice the last, up to
- * PACK_TARGET_BYTES: 0.5, 1, 2, 4, 8, then 16 MiB. The uplink starts after half a MiB of sealed content
+ * PACK_TARGET_BYTES: 0.5, 1, 2, 4, then 8 MiB. The uplink starts after half a MiB of sealed content
  * (bench wan: with 16 MiB a first backup of /usr/include read, chunked and compressed most of the tree before its
  * first byte went out; with 2 MiB its first pack was sealed 430 ms after the backup started, the first byte left
- * at 0.8-0.9 s; with 512 KiB sealed after 94-142 ms, first byte at 0.45-0.51 s). A 1 GiB file costs five packs
- * more than at 16 MiB throughout.
+ * at 0.8-0.9 s; with 512 KiB sealed after 94-142 ms, first byte at 0.45-0.51 s). A 1 GiB file costs four packs
+ * more than at 8 MiB throughout.
  */
 export const PACK_FIRST_BYTES = 512 << 10;
 /**
@@ -65,11 +71,11 @@ export const PACK_CACHE_IDLE_MS = 30_000;
 export const LOCATE_AHEAD_MAX = 16_384;
 /**
  * Pack buffers (and pooled plaintexts) kept for reuse once their packs are dropped (src/common/buffer-pool.ts):
- * one full pack's, 16 MiB at most. A restore drops a big file's packs one at a time as it reads them (ReadPlan),
+ * one full pack's (PACK_TARGET_BYTES) at most. A restore drops a big file's packs one at a time as it reads them (ReadPlan),
  * so one kept buffer serves the next read and a second only sat idle (measured: format/constants.ts
  * SHARE_POOL_BYTES).
  */
-export const PACK_POOL_BYTES = 16 << 20;
+export const PACK_POOL_BYTES = PACK_TARGET_BYTES;
 /** Kept pack buffers are let go after this long unused: ms. */
 export const PACK_POOL_IDLE_MS = 10_000;
 /** Prune rewrites a pack whose live bytes fell below this fraction of it (restic's default threshold is similar). */

@@ -27,8 +27,8 @@ interface Cached {
 }
 
 /** Pack buffers of every repository (one restore at a time is the usual case; the pool bounds what is kept). */
-// Capacities in quarters of a full pack: the packs of a backup (12 to 16 MiB but for a file's last) all fit any
-// buffer of the pool, instead of a 15 MiB one turning down the next 15.5 MiB pack.
+// Capacities in quarters of a full pack: the packs of a backup (6 to 8 MiB but for a file's last) all fit any
+// buffer of the pool, instead of a 7.5 MiB one turning down the next 7.7 MiB pack.
 export const packPool = new BufferPool({ maxBytes: PACK_POOL_BYTES, idleMs: PACK_POOL_IDLE_MS, unit: PACK_TARGET_BYTES / 4 });
 
 export class PackCache {

@@ -62,7 +62,7 @@ export function createPacker(
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   // The open pack: one buffer blobs are sealed into. Buffers of `target` bytes come back to `spare` once the store
   // is done reading them (PackStore.putPack's onConsumed, after the shares are encoded, else when it settles): a
-  // backup's packs then reuse one or two buffers instead of allocating (and the garbage collector chasing) 16 MiB
+  // backup's packs then reuse one or two buffers instead of allocating (and the garbage collector chasing) 8 MiB
   // per pack, and a pack being uploaded holds its shares, not its buffer too. Released at flush.
   let buf: Uint8Array | null = null;
   let blobs = 0;

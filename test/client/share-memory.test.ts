@@ -8,6 +8,7 @@ import { createHealthGrid } from './grid.ts';
 import { uploadPack, downloadPack, type ShareServer } from '../../src/client/index.ts';
 import { releaseShareMemory, sharePoolSize } from '../../src/client/upload.ts';
 import { encodePack, sharesBytes } from '../../src/format/index.ts';
+import { PACK_FIRST_BYTES, PACK_TARGET_BYTES } from '../../src/repo/constants.ts';
 
 const opts = { k: 3, n: 5, happy: 5, segmentSize: 4096 };
 
@@ -81,19 +82,19 @@ test('uploads reuse share memory; placed shares keep their bytes; a failed write
 });
 
 test("a run's small first packs and its full packs share one pooled buffer (no small buffer left beside the big one)", async () => {
-  // The packer seals a run's first packs at 2, 4 and 8 MiB, then 16 MiB (src/repo/constants.ts): in 4 MiB units,
-  // the small packs' share buffers (4, 8, 16 MiB) stayed in the pool beside the 28 MiB ones, resident and never
+  // The packer seals a run's first packs at 0.5, 1, 2 and 4 MiB, then PACK_TARGET_BYTES (src/repo/constants.ts): in
+  // 4 MiB units, the small packs' share buffers stayed in the pool beside the full packs' ones, resident and never
   // used again (client peak RSS of a 1 GiB backup: 288-299 MiB with one unit per full pack, 315-318 before).
   const grid = await createHealthGrid(5);
   try {
     releaseShareMemory();
     const big = { k: 3, n: 5, happy: 5 };
-    const first = randomBytes(2 << 20);
+    const first = randomBytes(PACK_FIRST_BYTES);
     await uploadPack(first, grid.finder, big);
     assert.equal(sharePoolSize(), 1);
-    const full = randomBytes(16 << 20);
+    const full = randomBytes(PACK_TARGET_BYTES);
     const r = await uploadPack(full, grid.finder, big);
-    assert.equal(sharePoolSize(), 1, "a full pack's shares (26.7 MiB) encoded into the buffer of the 2 MiB pack's");
+    assert.equal(sharePoolSize(), 1, `a full pack's shares (${sharesBytes(PACK_TARGET_BYTES, big)} bytes) encoded into the buffer of the first pack's`);
     assert.ok(Buffer.from(await downloadPack(r.cap, grid.finder)).equals(full));
   } finally {
     releaseShareMemory();

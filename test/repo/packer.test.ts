@@ -1,5 +1,5 @@
 // The pack writer's sizes: a run's first pack is sealed small and each next one at twice the last, up to the
-// target, so that a backup's upload starts after half a MiB instead of 16; a flush ends the run; an idle open pack
+// target, so that a backup's upload starts after half a MiB instead of 8; a flush ends the run; an idle open pack
 // leaves early.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,11 +26,11 @@ test('pack sizes double from PACK_FIRST_BYTES to PACK_TARGET_BYTES within a run,
   for (let i = 0; i < 60; i++) await packer.add(Uint8Array.of(i), 'data', blob);
   await packer.flush();
   assert.equal(PACK_FIRST_BYTES, MiB / 2);
-  assert.equal(PACK_TARGET_BYTES, 16 * MiB);
+  assert.equal(PACK_TARGET_BYTES, 8 * MiB);
   // 1 MiB blobs: the first pack takes one blob over its half MiB (a pack takes any blob while empty).
   assert.deepEqual(
     sizes.map((s) => s / MiB),
-    [1, 1, 2, 4, 8, 16, 16, 12]
+    [1, 1, 2, 4, 8, 8, 8, 8, 8, 8, 4]
   );
   sizes.length = 0;
   for (let i = 0; i < 5; i++) await packer.add(Uint8Array.of(i), 'data', blob);
