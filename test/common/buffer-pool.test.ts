@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BufferPool, releaseAllPools } from '../../src/common/buffer-pool.ts';
 import { packPool } from '../../src/repo/pack-cache.ts';
+import { PACK_TARGET_BYTES } from '../../src/repo/constants.ts';
 import { fullGc } from '../../src/common/idle-gc.ts';
 
 const KiB = 1024;
@@ -107,12 +108,14 @@ test('a full pool makes room for a bigger buffer by letting smaller ones go, the
 
 test('packs read one after another come from the pack pool once the small first reads are gone', () => {
   // A restore's reads (PackCache, Repository.readRange): a few small blobs read alone (a snapshot, trees), the
-  // packer's first packs of a run (2, 4 and 8 MiB), then 12-16 MiB packs; each pack is given back once two newer
-  // ones are in use. Before, the small buffers filled the pool and every full pack was read into a fresh buffer.
+  // packer's first packs of a run (1, 2 and 4 MiB), then 6-8 MiB packs (PACK_TARGET_BYTES); each pack is given back
+  // once two newer ones are in use. Before, the small buffers filled the pool and every full pack was read into a
+  // fresh buffer.
   const MiB = 1 << 20;
+  assert.equal(PACK_TARGET_BYTES, 8 * MiB, 'the sizes below are those of 8 MiB packs');
   packPool.clear();
   const before = packPool.allocated;
-  const sizes = [0.3, 0.8, 0.5, 2, 4, 8, 15.3, 15.9, 15.1, 16, 15.5, 12.2, 15.8, 16, 15.2, 15.7, 15.9, 15.4, 16, 15.6, 15.1, 15.9, 16].map((m) =>
+  const sizes = [0.3, 0.8, 0.5, 1, 2, 4, 7.65, 7.95, 7.55, 8, 7.75, 6.1, 7.9, 8, 7.6, 7.85, 7.95, 7.7, 8, 7.8, 7.55, 7.95, 8].map((m) =>
     Math.round(m * MiB)
   );
   const inUse: Uint8Array[] = [];
@@ -122,8 +125,8 @@ test('packs read one after another come from the pack pool once the small first 
     inUse.push(b);
     if (inUse.length > 2) packPool.give(inUse.shift()!);
   }
-  // At most three buffers of a full pack (two in use, one in the pool) besides the small ones.
-  assert.ok(packPool.allocated - before <= (3 * 4 + 4 + 4 + 8 + 3 * 16) * MiB, `${(packPool.allocated - before) / MiB} MiB allocated`);
+  // At most three buffers of a full pack (two in use, one in the pool) besides the small ones (2 MiB units).
+  assert.ok(packPool.allocated - before <= (3 * 2 + 2 + 2 + 4 + 3 * 8) * MiB, `${(packPool.allocated - before) / MiB} MiB allocated`);
   packPool.clear();
 });
 
