@@ -115,9 +115,7 @@ test('packs read one after another come from the pack pool once the small first 
   assert.equal(PACK_TARGET_BYTES, 8 * MiB, 'the sizes below are those of 8 MiB packs');
   packPool.clear();
   const before = packPool.allocated;
-  const sizes = [0.3, 0.8, 0.5, 1, 2, 4, 7.65, 7.95, 7.55, 8, 7.75, 6.1, 7.9, 8, 7.6, 7.85, 7.95, 7.7, 8, 7.8, 7.55, 7.95, 8].map((m) =>
-    Math.round(m * MiB)
-  );
+  const sizes = [0.3, 0.8, 0.5, 1, 2, 4, 7.65, 7.95, 7.55, 8, 7.75, 6.1, 7.9, 8, 7.6, 7.85, 7.95, 7.7, 8, 7.8, 7.55, 7.95, 8].map((m) => Math.round(m * MiB));
   const inUse: Uint8Array[] = [];
   for (const size of sizes) {
     const b = packPool.take(size);
