@@ -32,8 +32,8 @@ export const UEB_MAGIC = new Uint8Array([0x50, 0x32, 0x50, 0x55]);
 export const WHOLE_TREE_READ_MAX = 4 * 1024 * 1024;
 /**
  * A decoder that wants a whole file reads each of its k shares whole in one request when the share is at
- * most this big (a pack up to about k x 8 MiB: every pack of the default 8 MiB): one round trip per share instead of one for the header
- * and footer, one for the trailer and one per block. Every piece is still verified as before.
+ * most this big (a pack up to about k x 8 MiB: every pack of the default 8 MiB): one round trip per share instead
+ * of one for the header and footer, one for the trailer and one per block. Every piece is still verified as before.
  */
 export const WHOLE_SHARE_READ_MAX = 8 * 1024 * 1024;
 /**

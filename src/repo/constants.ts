@@ -71,8 +71,8 @@ export const PACK_CACHE_IDLE_MS = 30_000;
 export const LOCATE_AHEAD_MAX = 16_384;
 /**
  * Pack buffers (and pooled plaintexts) kept for reuse once their packs are dropped (src/common/buffer-pool.ts):
- * one full pack's (PACK_TARGET_BYTES) at most. A restore drops a big file's packs one at a time as it reads them (ReadPlan),
- * so one kept buffer serves the next read and a second only sat idle (measured: format/constants.ts
+ * one full pack's (PACK_TARGET_BYTES) at most. A restore drops a big file's packs one at a time as it reads them
+ * (ReadPlan), so one kept buffer serves the next read and a second only sat idle (measured: format/constants.ts
  * SHARE_POOL_BYTES).
  */
 export const PACK_POOL_BYTES = PACK_TARGET_BYTES;
