@@ -1,8 +1,8 @@
 // The pack writer: sealed blobs are appended to an open pack; at PACK_TARGET_BYTES it is sealed and uploaded
 // while the next one fills, at most PACK_UPLOADS_IN_FLIGHT at once (then `add` waits: backpressure to the reader
 // of files). So that the upload starts early, a run's first packs are smaller (from PACK_FIRST_BYTES, doubling),
-// and an open pack that took no blob for PACK_IDLE_SEAL_MS leaves then. A pack has no header: the index says which blob is where, and each blob authenticates
-// itself, so peers see only pack sizes, never a chunk's size.
+// and an open pack that took no blob for PACK_IDLE_SEAL_MS leaves then. A pack has no header: the index says which
+// blob is where, and each blob authenticates itself, so peers see only pack sizes, never a chunk's size.
 import { PACK_FIRST_BYTES, PACK_IDLE_SEAL_MS, PACK_TARGET_BYTES, PACK_UPLOADS_IN_FLIGHT } from './constants.ts';
 import type { IndexEntry } from './index-part.ts';
 import type { BlobKind, PackStore } from './types.ts';
