@@ -27,11 +27,12 @@ const NOTHING = () => {};
 class InMemory implements Content {
   readonly size: number;
   readonly bytes: Uint8Array;
-  release = NOTHING;
+  readonly release: (chunk: Uint8Array) => void;
   close = NOTHING;
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, release: (chunk: Uint8Array) => void = NOTHING) {
     this.size = bytes.length;
     this.bytes = bytes;
+    this.release = release;
   }
   get stream(): AsyncIterable<Uint8Array> {
     const bytes = this.bytes;
@@ -55,14 +56,18 @@ export async function openContent(
   const whole = o.whole;
   const size = entry.size;
   const c = entryContent(entry as DirEntry, ['data', 'list']);
-  const one = (bytes: Uint8Array): Content => {
-    if (size !== undefined && bytes.length !== size)
+  const one = (bytes: Uint8Array, release?: (chunk: Uint8Array) => void): Content => {
+    if (size !== undefined && bytes.length !== size) {
+      release?.(bytes);
       throw new InvalidObjectError(`content is ${bytes.length} bytes, its entry says ${size}`, { expected: size, got: bytes.length });
-    return new InMemory(bytes);
+    }
+    return new InMemory(bytes, release);
   };
   if (c.kind === 'lit') return one(c.data);
   const reader = src.reader(c.repo);
-  if (c.kind === 'data') return one(await reader.loadBlob('data', c, { signal, maxPlain: size ?? MAX_BLOB_BYTES, whole }));
+  const release: (chunk: Uint8Array) => void = o.pooled && reader.releaseBlob ? reader.releaseBlob.bind(reader) : NOTHING;
+  // One chunk, in memory: `pooled`, its buffer goes back with release() (a restore's small file once copied to the writer).
+  if (c.kind === 'data') return one(await reader.loadBlob('data', c, { signal, maxPlain: size ?? MAX_BLOB_BYTES, whole, pooled: o.pooled }), release);
   // A list of n chunks is 12 + 68n bytes; chunks are at least 1 byte, so a list never needs more than that.
   const chunks = decodeChunkList(
     await reader.loadBlob('list', c, { signal, whole, maxPlain: size === undefined ? MAX_BLOB_BYTES : 12 + 68 * Math.min(size, MAX_BLOB_BYTES) }),
@@ -95,7 +100,6 @@ export async function openContent(
         )
       : reader.loadBlob('data', group[0], { signal, maxPlain: group[0].size, whole, pooled: o.pooled, plan }).then((b) => [b]);
   const ahead = byRange ? GET_BATCHES_AHEAD : RESTORE_CHUNKS_AHEAD;
-  const release = o.pooled && reader.releaseBlob ? reader.releaseBlob.bind(reader) : () => {};
   const close = () => plan?.close();
   return {
     size: total,

@@ -200,8 +200,13 @@ export async function restore(cap: string, target: string, o: RestoreOptions): P
         // In memory already (a packed small file): handed to the writer thread, which creates, fills and
         // renames it; the download slot is free again at once (at most WRITES_IN_FLIGHT files / WRITE_BYTES_IN_FLIGHT wait to be written).
         got = content.bytes.length;
-        if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
-        const w = (await queueWrite({ tmp, path: abs, bytes: content.bytes, mode: modeOf(e.mode), time: tsOf(e.mtimeNs) })).done;
+        let w: Promise<void>;
+        try {
+          if (got !== e.size) throw new RestoreSizeError(abs, e.size!, got);
+          w = (await queueWrite({ tmp, path: abs, bytes: content.bytes, mode: modeOf(e.mode), time: tsOf(e.mtimeNs) })).done;
+        } finally {
+          content.release(content.bytes); // copied into the writer's batch (or not needed): its pooled buffer is free
+        }
         placed = true; // the writer removes its temporary file itself if it fails
         return {
           written: w.then(

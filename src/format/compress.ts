@@ -288,15 +288,17 @@ class KeptDecoder extends KeptHandle {
     return p && new KeptDecoder(engine, p.handle, p.state);
   }
 
-  decode(frame: Uint8Array, expectedLength: number): Uint8Array | undefined {
-    const out = Buffer.allocUnsafeSlow(expectedLength + 1); // a byte of room more: an overlong output shows
+  /** The frame's `expectedLength` bytes, decoded into `into` when it has a byte more than that, else into a buffer of their own. */
+  decode(frame: Uint8Array, expectedLength: number, into?: Uint8Array): Uint8Array | undefined {
+    const out = into && into.length > expectedLength ? into : Buffer.allocUnsafeSlow(expectedLength + 1);
     try {
-      this.handle.writeSync(zlib.constants.ZSTD_e_end, frame, 0, frame.length, out, 0, out.length);
+      // A byte of room more than expected: an overlong output shows.
+      this.handle.writeSync(zlib.constants.ZSTD_e_end, frame, 0, frame.length, out, 0, expectedLength + 1);
     } catch {
       this.failed = true;
     }
     if (this.failed || this.state[0] !== 1 || this.state[1] !== 0) return undefined;
-    return new Uint8Array(out.buffer, 0, expectedLength);
+    return new Uint8Array(out.buffer, out.byteOffset, expectedLength);
   }
 }
 
@@ -322,12 +324,12 @@ function keptDecoder(): KeptDecoder | null {
 }
 
 /** The kept decoder's output for a whole frame of `expectedLength` within its window cap, else undefined. */
-function decodeKept(bytes: Uint8Array, expectedLength: number): Uint8Array | undefined {
+function decodeKept(bytes: Uint8Array, expectedLength: number, into?: Uint8Array): Uint8Array | undefined {
   if (expectedLength > ZSTD_KEPT_MAX_INPUT) return undefined;
   const f = wholeFrame(bytes);
   if (!f || f.contentSize !== expectedLength || f.windowSize > 2 ** windowLogFor(expectedLength)) return undefined;
   const d = keptDecoder();
-  const out = d?.decode(bytes, expectedLength);
+  const out = d?.decode(bytes, expectedLength, into);
   if (d && !out) {
     d.close();
     decoder = null;
@@ -451,11 +453,13 @@ function checkLength(method: CompressionMethod, out: Uint8Array, expectedLength:
  * The plaintext of a stored chunk: exactly `expectedLength` bytes or a named error (UnknownCompressionError,
  * DecompressError, DecompressedLengthError). Method 0 returns `bytes` itself. Bytes after the first zstd frame
  * are ignored by the decoder (the seal has already authenticated everything).
+ * `into` (at least expectedLength + 1 bytes): memory the output may be written to instead of a buffer of its own;
+ * whether it was is told by the result's `buffer` (the kept decoder uses it, method 0 and the one-shot path do not).
  */
-export function decompress(method: number, bytes: Uint8Array, expectedLength: number): Uint8Array {
+export function decompress(method: number, bytes: Uint8Array, expectedLength: number, into?: Uint8Array): Uint8Array {
   checkExpected(method, expectedLength);
   if (method === COMPRESSION_RAW) return checkLength(COMPRESSION_RAW, bytes, expectedLength);
-  const kept = decodeKept(bytes, expectedLength);
+  const kept = decodeKept(bytes, expectedLength, into);
   if (kept) {
     counts.keptDecoded++;
     return kept;

@@ -10,7 +10,7 @@ import { TAG_BYTES, TAGS } from '../crypto/constants.ts';
 import { DecryptError } from '../crypto/errors.ts';
 import { randomNonce } from '../crypto/random.ts';
 import { deriveSubkey, openWithSubkey, sealStream } from '../crypto/xchacha20poly1305.ts';
-import { compressAuto, decompress } from '../format/compress.ts';
+import { COMPRESSION_ZSTD, compressAuto, decompress } from '../format/compress.ts';
 import { BLOB_HEADER_BYTES, BLOB_NONCE_BYTES, BLOB_OVERHEAD_BYTES, MAX_BLOB_BYTES } from './constants.ts';
 import { BlobDecompressError, BlobIntegrityError } from './errors.ts';
 
@@ -97,29 +97,37 @@ export function openBlob(kind: BlobKind, sealed: Uint8Array, key: Uint8Array, o:
   const nonce = sealed.subarray(0, BLOB_NONCE_BYTES);
   const ctLen = sealed.length - BLOB_NONCE_BYTES - TAG_BYTES;
   const payload = o.pool ? o.pool.take(ctLen) : new Uint8Array(ctLen); // pooled: see Repository.releaseBlob
+  let plain: Uint8Array | undefined;
   try {
-    openWithSubkey(
-      deriveSubkey(key, nonce.subarray(0, 16)),
-      nonce.subarray(16),
-      sealed.subarray(BLOB_NONCE_BYTES, BLOB_NONCE_BYTES + ctLen),
-      sealed.subarray(BLOB_NONCE_BYTES + ctLen),
-      payload,
-      aadOf(kind)
-    );
-  } catch (e) {
-    if (e instanceof DecryptError) throw new BlobIntegrityError(`does not authenticate as a ${kind} blob under its key`, { kind });
-    throw e;
+    try {
+      openWithSubkey(
+        deriveSubkey(key, nonce.subarray(0, 16)),
+        nonce.subarray(16),
+        sealed.subarray(BLOB_NONCE_BYTES, BLOB_NONCE_BYTES + ctLen),
+        sealed.subarray(BLOB_NONCE_BYTES + ctLen),
+        payload,
+        aadOf(kind)
+      );
+    } catch (e) {
+      if (e instanceof DecryptError) throw new BlobIntegrityError(`does not authenticate as a ${kind} blob under its key`, { kind });
+      throw e;
+    }
+    const method = payload[0];
+    const plainLen = new DataView(payload.buffer, payload.byteOffset, payload.length).getUint32(1);
+    const max = Math.min(o.maxPlain ?? MAX_BLOB_BYTES, MAX_BLOB_BYTES);
+    if (plainLen > max) throw new BlobIntegrityError(`declares ${plainLen} bytes, more than the ${max} allowed here`, { plainLen, max });
+    // Pooled: the plaintext of a compressed blob is decoded into pooled memory too (a byte more, see decompress).
+    const into = o.pool && method === COMPRESSION_ZSTD ? o.pool.take(plainLen + 1) : undefined;
+    try {
+      plain = decompress(method, payload.subarray(BLOB_HEADER_BYTES), plainLen, into);
+    } catch (e) {
+      throw new BlobDecompressError((e as Error).message, { method, plainLen });
+    } finally {
+      if (into && plain?.buffer !== into.buffer) o.pool!.give(into); // failed, or decoded into memory of its own (one-shot)
+    }
+    return plain;
+  } finally {
+    // Pooled memory the caller does not get goes back: the payload of a failed open, or of a decompressed blob.
+    if (plain?.buffer !== payload.buffer) o.pool?.give(payload);
   }
-  const method = payload[0];
-  const plainLen = new DataView(payload.buffer, payload.byteOffset, payload.length).getUint32(1);
-  const max = Math.min(o.maxPlain ?? MAX_BLOB_BYTES, MAX_BLOB_BYTES);
-  if (plainLen > max) throw new BlobIntegrityError(`declares ${plainLen} bytes, more than the ${max} allowed here`, { plainLen, max });
-  let plain: Uint8Array;
-  try {
-    plain = decompress(method, payload.subarray(BLOB_HEADER_BYTES), plainLen);
-  } catch (e) {
-    throw new BlobDecompressError((e as Error).message, { method, plainLen });
-  }
-  if (plain.buffer !== payload.buffer) o.pool?.give(payload); // decompressed into memory of its own: the payload is free
-  return plain;
 }

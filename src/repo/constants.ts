@@ -76,6 +76,14 @@ export const LOCATE_AHEAD_MAX = 16_384;
  * SHARE_POOL_BYTES).
  */
 export const PACK_POOL_BYTES = PACK_TARGET_BYTES;
+/**
+ * Blobs sealed in under SMALL_PLAIN_MAX bytes (a restore's packed small files) loaded `pooled` get their memory from
+ * a pool of their own, in SMALL_PLAIN_POOL_UNIT steps, SMALL_PLAIN_POOL_BYTES kept at most: a restore of many small
+ * files then allocates no buffer per file (each was two: ciphertext and plaintext, left to the garbage collector).
+ */
+export const SMALL_PLAIN_MAX = 512 << 10;
+export const SMALL_PLAIN_POOL_UNIT = 64 << 10;
+export const SMALL_PLAIN_POOL_BYTES = 4 << 20;
 /** Kept pack buffers are let go after this long unused: ms. */
 export const PACK_POOL_IDLE_MS = 10_000;
 /** Prune rewrites a pack whose live bytes fell below this fraction of it (restic's default threshold is similar). */

@@ -21,6 +21,9 @@ import {
   LOCK_REFRESH_MS,
   LOCK_STALE_MS,
   PACK_POOL_BYTES,
+  SMALL_PLAIN_MAX,
+  SMALL_PLAIN_POOL_BYTES,
+  SMALL_PLAIN_POOL_UNIT,
   PACK_POOL_IDLE_MS,
   RECORD_MAX_INDEX_PARTS
 } from './constants.ts';
@@ -83,6 +86,8 @@ export interface RepoStats {
 
 /** Blob plaintexts loaded `pooled` and given back by releaseBlob (a restore's chunks once written): PACK_POOL_BYTES at most. */
 export const plainPool = new BufferPool({ maxBytes: PACK_POOL_BYTES, idleMs: PACK_POOL_IDLE_MS });
+/** ... and those of small blobs (SMALL_PLAIN_MAX). */
+export const smallPlainPool = new BufferPool({ maxBytes: SMALL_PLAIN_POOL_BYTES, idleMs: PACK_POOL_IDLE_MS, unit: SMALL_PLAIN_POOL_UNIT });
 
 /** `loc`, checked to be a `kind` blob inside its pack (the index is local, but built from what peers served). */
 function checkKind(kind: BlobKind, loc: BlobLocation): BlobLocation {
@@ -547,7 +552,7 @@ export class Repository {
     o: { signal?: AbortSignal; maxPlain?: number; whole?: boolean; pooled?: boolean; plan?: ReadPlan } = {}
   ): Promise<Uint8Array> {
     const loc = await this.locateKind(kind, ref.id, o.signal);
-    const open = { maxPlain: o.maxPlain, pool: o.pooled ? plainPool : undefined };
+    const open = { maxPlain: o.maxPlain, pool: o.pooled ? (loc.length < SMALL_PLAIN_MAX ? smallPlainPool : plainPool) : undefined };
     if (o.whole === false) return this.readRange(loc.pack, loc.offset, loc.length, o.signal, (sealed) => openBlob(kind, sealed, ref.key, open));
     try {
       return await this.cache.use(loc.pack, o.signal, (pack) => openBlob(kind, pack.subarray(loc.offset, loc.offset + loc.length), ref.key, open), o.plan);
@@ -578,6 +583,7 @@ export class Repository {
    */
   releaseBlob(bytes: Uint8Array): void {
     plainPool.give(bytes);
+    smallPlainPool.give(bytes); // each pool takes back only its own buffers
   }
 
   /**

@@ -19,6 +19,7 @@ import {
   RESTORE_TEMP_PREFIX
 } from '../../src/backup/index.ts';
 import { RESTORE_QUEUE } from '../../src/backup/constants.ts';
+import { smallPlainPool } from '../../src/repo/repository.ts';
 import { formatCap } from '../../src/caps/index.ts';
 import { createGrid, type Grid } from './grid.ts';
 import { fileHeadStore } from './heads.ts';
@@ -372,4 +373,35 @@ test('small files over many batches are restored as written: their read buffer i
     if (spec[name].type !== 'file') continue;
     assert.deepEqual(await readFile(join(dst, name)), Buffer.from(spec[name].content as Uint8Array), name);
   }
+});
+
+test("a restore's small files come from pooled memory given back once handed to the writer, compressed or not", async () => {
+  // 400 files of 1-31 KiB, every other one text (stored zstd) and the rest random (stored raw). Each is read
+  // whole from its cached pack into pooled memory (ciphertext, then the plaintext of a compressed one) and given
+  // back once copied to the writer thread's batch: the pool lends the restore's few files in flight, it does not
+  // allocate per file (it did: two buffers per file, left to the garbage collector).
+  const src = join(work, 'pooled-src');
+  const spec: Record<string, Spec> = {};
+  for (let i = 0; i < 400; i++) {
+    const size = 1024 + ((i * 7919) % (30 << 10));
+    spec[`f${String(i).padStart(3, '0')}`] = {
+      type: 'file',
+      content: i % 2 ? randomBytes(size) : Buffer.from(`line ${i} of a text file that compresses well\n`.repeat(size / 40))
+    };
+  }
+  await makeTree(src, spec);
+  const { snapshotCap } = await backup(src, { repo: grid.repo, chunker: grid.chunker });
+  smallPlainPool.clear();
+  const before = smallPlainPool.allocated;
+  const dst = join(work, 'pooled-dst');
+  const r = await restore(snapshotCap, dst, { src: grid.src });
+  assert.deepEqual(r.stats.failed, []);
+  assert.equal(r.stats.files, 400);
+  for (const [name, s] of Object.entries(spec)) assert.deepEqual(await readFile(join(dst, name)), Buffer.from(s.content as Uint8Array), name);
+  const allocated = smallPlainPool.allocated - before;
+  // RESTORE_CONCURRENCY (8) files at once, two buffers each at most, in 64 KiB units: about 1 MiB; 400 files' worth
+  // would be 25-50 MiB.
+  assert.ok(allocated > 0, 'the small files were read through the pool');
+  assert.ok(allocated <= 2 << 20, `${allocated} bytes allocated by the pool for 400 files`);
+  assert.ok(smallPlainPool.bytesHeld > 0, 'the buffers came back');
 });

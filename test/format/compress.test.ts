@@ -278,6 +278,39 @@ test('the kept decoder: exact-size output; a bad frame is the same named error a
   releaseZstdContexts();
 });
 
+test("decompress into the caller's memory: a view of it when it has a byte of room more, never when it has not", () => {
+  const plain = HEADERS.subarray(0, 200_000);
+  const z = compressAuto(plain);
+  assert.equal(z.method, COMPRESSION_ZSTD);
+  // Room for the output and more: written at the view's own offset, the rest of the memory untouched.
+  const memory = new Uint8Array(plain.length + 100).fill(7);
+  const into = memory.subarray(50);
+  const out = decompress(z.method, z.bytes, plain.length, into);
+  same(out, plain);
+  assert.equal(out.buffer, memory.buffer);
+  assert.equal(out.byteOffset, 50);
+  assert.equal(out.length, plain.length);
+  assert.ok(
+    memory.subarray(0, 50).every((b) => b === 7),
+    'nothing before the view is written'
+  );
+  assert.ok(
+    memory.subarray(50 + plain.length + 1).every((b) => b === 7),
+    'nothing after the byte of room is written'
+  );
+  // Exactly the output's size: no room for the byte that catches an overlong frame, so memory of its own.
+  const tight = new Uint8Array(plain.length);
+  const own = decompress(z.method, z.bytes, plain.length, tight);
+  same(own, plain);
+  assert.notEqual(own.buffer, tight.buffer);
+  // An overlong frame is still refused when the memory has room for it.
+  assert.throws(() => decompress(z.method, z.bytes, plain.length - 1, new Uint8Array(plain.length + 10)), DecompressedLengthError);
+  // Method 0 returns the bytes themselves, never the memory.
+  const raw = randomBytes(1000);
+  const r = decompress(COMPRESSION_RAW, raw, raw.length, new Uint8Array(2000));
+  assert.equal(r, raw);
+});
+
 test('kept contexts do the work: chunks up to 16 MiB are made and decoded with them, larger ones one-shot', () => {
   const before = zstdCounts();
   const plains = [HEADERS.subarray(0, 3000), HEADERS.subarray(0, 400_000), HEADERS];

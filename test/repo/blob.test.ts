@@ -20,6 +20,7 @@ import {
   InvalidRepoDataError,
   BLOB_OVERHEAD_BYTES
 } from '../../src/repo/index.ts';
+import { BufferPool } from '../../src/common/buffer-pool.ts';
 
 /** Plain Uint8Arrays (deepEqual tells a Buffer from one). */
 const randomBytes = (n: number) => new Uint8Array(nodeRandom(n));
@@ -106,6 +107,38 @@ test('a sealed payload that lies about its length or does not decompress is refu
     'decompresses longer than declared'
   );
   assert.deepEqual(openBlob('data', forge(1, 1000, z), key), new Uint8Array(1000).fill(7));
+});
+
+test("opened with a pool, a compressed blob decodes into the pool's memory; a raw one is a view of its pooled payload", () => {
+  const pool = new BufferPool({ maxBytes: 4 << 20, idleMs: 60_000, unit: 64 << 10 });
+  const text = new TextEncoder().encode('a line of text that repeats\n'.repeat(5000));
+  const sealed = sealBlob('data', text, key);
+  assert.ok(sealed.length < text.length / 4, 'compressed');
+  const plain = openBlob('data', sealed, key, { pool });
+  assert.deepEqual(plain, text);
+  assert.equal(pool.buffersHeld, 1, 'the payload went back at once');
+  pool.give(plain);
+  assert.equal(pool.buffersHeld, 2, "the plaintext's buffer is the pool's: given back, it is kept");
+  const allocated = pool.allocated;
+  const again = openBlob('data', sealed, key, { pool });
+  assert.deepEqual(again, text);
+  assert.equal(pool.allocated, allocated, 'opened again from the kept buffers: nothing allocated');
+  assert.equal(again.buffer, plain.buffer);
+  pool.give(again);
+  // A raw blob: its plaintext is its payload, in pooled memory.
+  const random = randomBytes(70_000);
+  const r = openBlob('data', sealBlob('data', random, key), key, { pool });
+  assert.deepEqual(r, random);
+  assert.equal(pool.allocated, allocated, 'a kept buffer served it');
+  // A blob that fails to open gives back what it took.
+  const held = pool.bytesHeld;
+  const bad = sealBlob('data', text, key);
+  bad[bad.length - 1] ^= 1;
+  assert.equal(
+    code(() => openBlob('data', bad, key, { pool })),
+    'ERR_BLOB_INTEGRITY'
+  );
+  assert.equal(pool.bytesHeld, held);
 });
 
 test('chunk lists check their length, empty chunks and the file size', () => {

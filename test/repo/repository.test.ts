@@ -19,7 +19,7 @@ import {
   RepoConflictError,
   RepoLockedError
 } from '../../src/repo/index.ts';
-import { plainPool } from '../../src/repo/repository.ts';
+import { plainPool, smallPlainPool } from '../../src/repo/repository.ts';
 import { INDEX_PART_ENTRIES, INDEX_WRITE_BATCH, LOCATE_AHEAD_MAX } from '../../src/repo/constants.ts';
 import { createMutableWriteCap, formatCap, packKey, toReadCap, type PackCap } from '../../src/caps/index.ts';
 import { createGrid } from '../backup/grid.ts';
@@ -192,6 +192,7 @@ test('pooled plaintexts: a released blob buffer is handed out again; what a call
   const grid = await createGrid();
   t.after(() => grid.close());
   plainPool.clear(); // earlier restores in this file left buffers there
+  smallPlainPool.clear();
   const raw = [randomBytes(300_000), randomBytes(200_000)];
   const zstd = Buffer.alloc(400_000, 'compressible ');
   const saved = await grid.repo.saveBlobs('data', [...raw, zstd]);
@@ -208,17 +209,25 @@ test('pooled plaintexts: a released blob buffer is handed out again; what a call
   assert.deepEqual(Buffer.from(again), raw[1]);
   assert.deepEqual(Buffer.from(held), raw[1], 'the held one is untouched');
   grid.repo.releaseBlob(again);
-  // A compressed blob decompresses into memory of its own; its payload buffer goes back at once.
+  // A compressed blob decompresses into pooled memory of its own; its payload buffer goes back at once.
   const unz = await grid.repo.loadBlob('data', z, { pooled: true });
   assert.deepEqual(Buffer.from(unz), zstd);
   assert.notEqual(unz.buffer, again.buffer);
   const next = await grid.repo.loadBlob('data', a, { pooled: true });
   assert.equal(next.buffer, again.buffer, "the compressed blob's payload buffer was given back");
-  grid.repo.releaseBlob(unz); // not the pool's: ignored
+  // Both released: the compressed blob read again takes the smaller buffer for its payload and decodes into its
+  // own earlier plaintext buffer (before, that plaintext was fresh memory each time, left to the collector).
+  grid.repo.releaseBlob(next);
+  grid.repo.releaseBlob(unz);
+  const unzAgain = await grid.repo.loadBlob('data', z, { pooled: true });
+  assert.equal(unzAgain.buffer, unz.buffer, "a compressed blob's plaintext buffer is the pool's and is reused");
+  assert.deepEqual(Buffer.from(unzAgain), zstd);
+  grid.repo.releaseBlob(unzAgain);
   grid.repo.releaseBlob(held);
   const plain = await grid.repo.loadBlob('data', a); // not pooled: fresh memory
   assert.notEqual(plain.buffer, held.buffer);
   assert.notEqual(plain.buffer, next.buffer);
+  assert.notEqual(plain.buffer, unz.buffer);
 });
 
 test("a run's stored blobs reach the local index a batch at a time as their packs are stored, not only at its flush; a run holds no list of them all", async (t) => {
