@@ -11,6 +11,7 @@ import { allowedRoots, readConfig, validateHealth } from '../peer/config.ts';
 import { ConfigError } from '../peer/errors.ts';
 import { createPeer } from '../peer/peer.ts';
 import { startIdleGc } from '../common/idle-gc.ts';
+import type { OperationInfo } from '../api/service.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000; // a stop that takes longer is stuck: exit anyway
 
@@ -48,9 +49,15 @@ export async function runDaemon(home: string, o: DaemonOptions = {}): Promise<vo
     busy: () => peer.operations().some((op) => op.state === 'running'),
     onCollect: (before, after, why, ms) => log.debug({ before, after, why, ms: Math.round(ms) }, 'idle: buffers of the last transfer collected')
   });
-  // The last running operation ended: give memory back now rather than at the next idle checks.
+  // The last running operation ended: give memory back now rather than at the next idle checks. One of another kind
+  // than the last starts: from what it needs, not from what the last kind of work left (src/common/idle-gc.ts).
   peer.subscribe((e) => {
     if (e.type === 'operation:end') log.debug({ memory: idleGc.workEnded() }, 'work ended');
+    else if (e.type === 'operation:start') {
+      const started = e.operation as OperationInfo;
+      const alone = !peer.operations().some((op) => op.state === 'running' && op.id !== started.id);
+      log.debug({ memory: idleGc.workStarting(started.kind, alone) }, 'work starting');
+    }
   });
   const app = await createApp({ peer, token, allowedRoots: allowedRoots(config) });
   await app.listen({ host: config.api.host, port: config.api.port });

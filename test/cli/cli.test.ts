@@ -126,7 +126,7 @@ test('a lone daemon: API needs the token, status reports it, put fails clearly, 
   await assert.rejects(access(join(home, 'daemon.json')), 'daemon.json removed on shutdown');
 });
 
-test('a daemon weighs giving memory back once its last operation has ended (logged at debug)', async () => {
+test('a daemon weighs giving memory back once its last operation has ended, and when one of another kind starts (logged at debug)', async () => {
   const home = join(tmp.dir, 'work-ended');
   assert.equal((await cli(['--home', home, 'init', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--offer', '0'])).code, 0);
   const { child } = await spawnDaemon(home, ['--log-level', 'debug']);
@@ -142,6 +142,17 @@ test('a daemon weighs giving memory back once its last operation has ended (logg
       log = await readFile(join(home, 'daemon.log'), 'utf8');
     }
     assert.match(log, /"memory":"small","msg":"work ended"/, 'a tiny backup: nothing worth a collection');
+    assert.match(log, /"memory":"same","msg":"work starting"/, 'the first operation: no other kind ran before it');
+    // A restore (of a cap that names no snapshot: it fails, and still starts): another kind than the backup
+    // before it, weighed at its start; the daemon grew too little for a collection.
+    const lit = (await cli(['--home', home, 'put', join(folder, 'a.txt')])).stdout.trim();
+    const rr = await cli(['--home', home, 'restore', lit, join(home, 'restored')]);
+    assert.notEqual(rr.code, 0, rr.stdout);
+    for (let i = 0; i < 50 && !/"memory":"small","msg":"work starting"/.test(log); i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      log = await readFile(join(home, 'daemon.log'), 'utf8');
+    }
+    assert.match(log, /"memory":"small","msg":"work starting"/, 'a restore after a backup: weighed, too small to collect');
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

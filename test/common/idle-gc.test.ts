@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { BufferPool } from '../../src/common/buffer-pool.ts';
-import { fullGc, idleGcStep, IDLE_GC_MIN_BYTES, startIdleGc, WORK_GC_MIN_BYTES, type IdleGcState } from '../../src/common/idle-gc.ts';
+import { fullGc, idleGcStep, IDLE_GC_MIN_BYTES, startIdleGc, WORK_GC_MIN_BYTES, WORK_SWITCH_GC_MIN_BYTES, type IdleGcState } from '../../src/common/idle-gc.ts';
 
 test('idleGcStep: collects once buffers grew past the floor and stopped moving; never while they move, never below the threshold', () => {
   const M = IDLE_GC_MIN_BYTES;
@@ -134,6 +134,49 @@ test('without a busy callback nothing counts as running: the checks run and work
     assert.equal(idle.workEnded(), 'collected');
     assert.deepEqual(collected.slice(-1), ['work ended true']);
   } finally {
+    idle.stop();
+  }
+});
+
+test('workStarting: an operation of another kind than the last starts from a collection; one of the same kind, or not alone, does not', () => {
+  const pool = new BufferPool({ maxBytes: 4 << 20, idleMs: 60_000 });
+  const collected: string[] = [];
+  const idle = startIdleGc({ checkMs: 3_600_000, switchMinBytes: 0, workMinBytes: Number.MAX_SAFE_INTEGER, onCollect: (_b, _a, why) => collected.push(why) });
+  try {
+    pool.give(pool.take(1 << 20));
+    assert.equal(idle.workStarting('backup', true), 'same', 'the first operation: nothing ran before it');
+    assert.equal(idle.workEnded(), 'small');
+    assert.equal(idle.workStarting('backup', true), 'same', 'backups back to back keep their heap');
+    assert.deepEqual(collected, []);
+    assert.equal(pool.bytesHeld, 1 << 20);
+    assert.equal(idle.workStarting('restore', false), 'busy', 'another operation runs: its buffers are in use');
+    assert.deepEqual(collected, []);
+    assert.equal(idle.workStarting('restore', true), 'same', 'the last kind was restore (the busy one)');
+    assert.equal(idle.workStarting('backup', true), 'collected');
+    assert.deepEqual(collected, ['work starting'], 'collected before the backup did anything');
+    assert.equal(pool.bytesHeld, 0, 'the pools let go first');
+    idle.stop();
+    assert.equal(idle.workStarting('restore', true), 'stopped');
+    assert.deepEqual(collected, ['work starting']);
+  } finally {
+    idle.stop();
+  }
+});
+
+test('workStarting: a daemon that did not grow WORK_SWITCH_GC_MIN_BYTES since its last collection does not collect', () => {
+  const collected: string[] = [];
+  const idle = startIdleGc({ checkMs: 3_600_000, workMinBytes: Number.MAX_SAFE_INTEGER, onCollect: (_b, _a, why) => collected.push(why) });
+  let grown: Uint8Array | null = null;
+  try {
+    idle.workStarting('backup', true);
+    assert.equal(idle.workStarting('restore', true), 'small');
+    assert.deepEqual(collected, []);
+    grown = new Uint8Array(WORK_SWITCH_GC_MIN_BYTES + (16 << 20)).fill(1); // resident: every page written
+    assert.equal(idle.workStarting('backup', true), 'collected', `grew ${WORK_SWITCH_GC_MIN_BYTES >> 20} MiB and more`);
+    assert.equal(idle.workStarting('restore', true), 'small', 'measured from what the collection left: not again');
+    assert.deepEqual(collected, ['work starting']);
+  } finally {
+    assert.ok(grown === null || grown.length > 0);
     idle.stop();
   }
 });
