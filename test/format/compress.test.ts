@@ -300,9 +300,12 @@ test("decompress into the caller's memory: a view of it when it has a byte of ro
   );
   // Exactly the output's size: no room for the byte that catches an overlong frame, so memory of its own.
   const tight = new Uint8Array(plain.length);
+  const before = zstdCounts();
   const own = decompress(z.method, z.bytes, plain.length, tight);
   same(own, plain);
   assert.notEqual(own.buffer, tight.buffer);
+  assert.equal(zstdCounts().keptDecoded, before.keptDecoded + 1, 'decoded by the kept decoder, into a buffer of its own');
+  assert.equal(zstdCounts().oneShotDecoded, before.oneShotDecoded, 'not by the one-shot path after a failed try');
   // An overlong frame is still refused when the memory has room for it.
   assert.throws(() => decompress(z.method, z.bytes, plain.length - 1, new Uint8Array(plain.length + 10)), DecompressedLengthError);
   // Method 0 returns the bytes themselves, never the memory.

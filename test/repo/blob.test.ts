@@ -107,6 +107,19 @@ test('a sealed payload that lies about its length or does not decompress is refu
     'decompresses longer than declared'
   );
   assert.deepEqual(openBlob('data', forge(1, 1000, z), key), new Uint8Array(1000).fill(7));
+  // Opened with a pool, a blob that does not decompress gives back all it took: its payload and the memory its
+  // plaintext would have been decoded into (kept buffers are handed out again, none is lost to the collector).
+  const pool = new BufferPool({ maxBytes: 4 << 20, idleMs: 60_000, unit: 64 << 10 });
+  pool.give(pool.take(1));
+  pool.give(pool.take(1 << 20)); // kept: a small and a large buffer
+  const held = pool.bytesHeld;
+  for (const bad of [forge(1, 100, randomBytes(50)), forge(1, 999, z)]) {
+    assert.equal(
+      code(() => openBlob('data', bad, key, { pool })),
+      'ERR_BLOB_DECOMPRESS'
+    );
+    assert.equal(pool.bytesHeld, held, 'both buffers back in the pool');
+  }
 });
 
 test("opened with a pool, a compressed blob decodes into the pool's memory; a raw one is a view of its pooled payload", () => {
