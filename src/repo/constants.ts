@@ -60,13 +60,8 @@ export const RECORD_MAX_INDEX_PARTS = 64;
 export const LOCK_STALE_MS = 30 * 60_000;
 /** A held lock is refreshed this often: ms. */
 export const LOCK_REFRESH_MS = 5 * 60_000;
-/**
- * Packs kept in memory for reading blobs (restore, ls, diff): 32 MiB (four full packs), least recently used out
- * first. A restore reads a directory's packs in the order they were written, and a file's are dropped once read
- * (ReadPlan). `bench backup --only tree`, interleaved pairs: /usr/share restore peak 368 / 373 MiB against 389 / 391
- * at 64 MiB, 13.1 / 12.0 s against 14.6 / 13.3 (2026-12-07).
- */
-export const PACK_CACHE_BYTES = 32 << 20;
+/** Packs kept in memory for reading blobs (restore, ls, diff): 64 MiB, least recently used out first. */
+export const PACK_CACHE_BYTES = 64 << 20;
 /** A cached pack nobody read for this long is dropped: ms. */
 export const PACK_CACHE_IDLE_MS = 30_000;
 /**
