@@ -23,12 +23,13 @@ import { join, resolve } from 'node:path';
 import { LITERAL_MAX_BYTES, type BlobKind } from '../caps/index.ts';
 import { P2PBackupError } from '../common/errors.ts';
 import { chunkWindow, windowBytes, type Chunker } from '../format/chunker.ts';
-import { encodeChunkList, type ChunkRef } from '../repo/chunk-list.ts';
+import { ChunkListWriter } from '../repo/chunk-list.ts';
 import { FileChangedError } from '../repo/errors.ts';
 import { HELD_BATCH, IGNORE_FILE, LARGE_FILE_CONCURRENCY, MODE_MASK, READ_CHUNK_BYTES, SMALL_FILE_BYTES, TREE_BATCH } from './constants.ts';
 import { FileReadError, NotADirectoryError, UnsupportedEntryError } from './errors.ts';
 import { firstPresent, isExcluded, parseRules, rulesIn, type ExcludeRule } from './exclude.ts';
 import { limiter } from '../common/limit.ts';
+import { AllOf } from '../common/wait.ts';
 import { createMeter } from './progress.ts';
 import { startScan } from './scan.ts';
 import { storeSnapshot, storeTrees, type TreeEntry } from './objects.ts';
@@ -216,11 +217,12 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
   const chunkFile = async (
     fh: FileHandle,
     shown: { bytes: number }
-  ): Promise<{ content: FileContent; st: BigIntStats; bytes: number; stored: Promise<void>[] } | 'changed'> => {
+  ): Promise<{ content: FileContent; st: BigIntStats; bytes: number; stored: Promise<void> } | 'changed'> => {
     const st = await fh.stat({ bigint: true });
     const size = Number(st.size);
-    const refs: ChunkRef[] = [];
-    const stored: Promise<void>[] = [];
+    // Per chunk, 68 bytes and a count (not an object, two arrays and a promise): flat for a file of any size.
+    const refs = new ChunkListWriter();
+    const stored = new AllOf();
     let bytes = 0;
     const window = windows.pop() ?? new Uint8Array(windowBytes(o.chunker, READ_CHUNK_BYTES));
     let pos = 0;
@@ -237,7 +239,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       for await (const chunk of chunkWindow(read, o.chunker, { signal, window, readBytes: READ_CHUNK_BYTES })) {
         const [r] = await save('data', [chunk]);
         refs.push({ ...r.ref, size: chunk.length });
-        stored.push(r.stored);
+        stored.add(r.stored);
         bytes += chunk.length;
         shown.bytes += chunk.length; // progress inside a big file (taken back when the file ends)
         meter.partial(chunk.length);
@@ -247,10 +249,14 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
     }
     const after = await fh.stat({ bigint: true });
     if (bytes !== size || !sameStat(st, after)) return 'changed';
-    if (refs.length === 1) return { content: { ref: encodeRef({ kind: 'data', ...refs[0] }) }, st, bytes, stored };
-    const [l] = await save('list', [encodeChunkList(refs)]);
-    stored.push(l.stored);
-    return { content: { ref: encodeRef({ kind: 'list', ...l.ref }) }, st, bytes, stored };
+    if (refs.count === 1) {
+      stored.close();
+      return { content: { ref: encodeRef({ kind: 'data', ...refs.at(0) }) }, st, bytes, stored: stored.done };
+    }
+    const [l] = await save('list', [refs.encode()]);
+    stored.add(l.stored);
+    stored.close();
+    return { content: { ref: encodeRef({ kind: 'list', ...l.ref }) }, st, bytes, stored: stored.done };
   };
 
   /** Keep `p` (which never rejects) in `set` until it settles: a run holds what is in flight, not one per file. */
@@ -306,7 +312,7 @@ export async function backup(dir: string, o: BackupOptions): Promise<BackupResul
       stats.bytesTotal += r.bytes;
       // Its entry is known now; the cache learns of the file only once its packs are in the swarm.
       addDurable(
-        Promise.all(r.stored).then(
+        r.stored.then(
           async () => {
             takeBack();
             await rememberFile(abs, r.st, r.content);

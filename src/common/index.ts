@@ -9,4 +9,4 @@ export { forEachLimit, mapLimit } from './pool.ts';
 export { BufferPool } from './buffer-pool.ts';
 export { limiter } from './limit.ts';
 export { faultPoint } from './fault.ts';
-export { boundedBy, boundedWait, untilAborted, type BoundedWait } from './wait.ts';
+export { AllOf, boundedBy, boundedWait, untilAborted, type BoundedWait } from './wait.ts';

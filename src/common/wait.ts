@@ -88,3 +88,46 @@ export function everyAborted(signals: readonly AbortSignal[]): AbortSignal | und
   for (const s of signals) if (!s.aborted) s.addEventListener('abort', onAbort, { once: true });
   return ac.signal;
 }
+
+/**
+ * Waits for promises added one by one, keeping a count rather than the promises: `done` resolves once `close()`
+ * was called and every promise added has resolved, and rejects with the first rejection. A large file's backup
+ * adds one per chunk (thousands for a few GiB); an array of them grew with the file.
+ *   const all = new AllOf(); for (…) all.add(stored); all.close(); await all.done;
+ */
+export class AllOf {
+  readonly done: Promise<void>;
+  private left = 0;
+  private closed = false;
+  private resolve!: () => void;
+  private reject!: (err: unknown) => void;
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.done.catch(() => {}); // one that nobody waits for (a file read again) must not be an unhandled rejection
+  }
+
+  add(p: Promise<unknown>): void {
+    if (this.closed) throw new Error('AllOf: add after close');
+    this.left++;
+    p.then(
+      () => {
+        this.left--;
+        this.settle();
+      },
+      (err) => this.reject(err)
+    );
+  }
+
+  /** No more promises will be added. */
+  close(): void {
+    this.closed = true;
+    this.settle();
+  }
+
+  private settle(): void {
+    if (this.closed && this.left === 0) this.resolve();
+  }
+}

@@ -16,18 +16,56 @@ export interface ChunkRef extends BlobRef {
 }
 
 export function encodeChunkList(chunks: readonly ChunkRef[]): Uint8Array {
-  const b = new Uint8Array(HEAD + chunks.length * ENTRY);
-  const dv = new DataView(b.buffer);
-  b.set(MAGIC, 0);
-  b[4] = REPO_VERSION;
-  dv.setUint32(8, chunks.length);
-  chunks.forEach((c, i) => {
+  const w = new ChunkListWriter(chunks.length);
+  for (const c of chunks) w.push(c);
+  return w.encode();
+}
+
+/**
+ * A chunk list written as its chunks come, in its stored form (68 bytes a chunk): a large file's backup keeps this,
+ * not an object and two arrays per chunk (about 0.4 KiB each, a few MiB for a file of 8 GiB).
+ */
+export class ChunkListWriter {
+  private b: Uint8Array;
+  private n = 0;
+  /** `expected`: chunks room is made for at first (it grows by doubling). */
+  constructor(expected = 64) {
+    this.b = new Uint8Array(HEAD + Math.max(1, expected) * ENTRY);
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  push(c: ChunkRef): void {
+    if (c.id.length !== 32 || c.key.length !== 32) throw new RangeError(`chunk reference of ${c.id.length}/${c.key.length} bytes, not 32/32`);
+    const o = HEAD + this.n * ENTRY;
+    if (o + ENTRY > this.b.length) {
+      const grown = new Uint8Array(HEAD + 2 * (this.b.length - HEAD));
+      grown.set(this.b.subarray(0, o));
+      this.b = grown;
+    }
+    this.b.set(c.id, o);
+    this.b.set(c.key, o + 32);
+    new DataView(this.b.buffer).setUint32(o + 64, c.size);
+    this.n++;
+  }
+
+  /** Chunk `i` (copies of its id and key). */
+  at(i: number): ChunkRef {
+    if (!Number.isInteger(i) || i < 0 || i >= this.n) throw new RangeError(`chunk ${i} of ${this.n}`);
     const o = HEAD + i * ENTRY;
-    b.set(c.id, o);
-    b.set(c.key, o + 32);
-    dv.setUint32(o + 64, c.size);
-  });
-  return b;
+    return { id: this.b.slice(o, o + 32), key: this.b.slice(o + 32, o + 64), size: new DataView(this.b.buffer).getUint32(o + 64) };
+  }
+
+  /** The list's blob (encodeChunkList's bytes), in a buffer of its own. */
+  encode(): Uint8Array {
+    const b = this.b.slice(0, HEAD + this.n * ENTRY);
+    b.set(MAGIC, 0);
+    b[4] = REPO_VERSION;
+    new DataView(b.buffer).setUint32(8, this.n);
+    return b;
+  }
 }
 
 /** Decode and check against the file's size (every chunk non-empty, lengths summing to `size` when it is given). */

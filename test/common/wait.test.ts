@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { boundedBy, boundedWait, everyAborted, untilAborted } from '../../src/common/wait.ts';
+import { AllOf, boundedBy, boundedWait, everyAborted, untilAborted } from '../../src/common/wait.ts';
 
 test('a bounded wait times out with a TimeoutError and says so', async () => {
   const caller = new AbortController();
@@ -117,4 +117,46 @@ test('everyAborted: none, one, some already aborted, all already aborted', () =>
   const all = everyAborted([c.signal, d.signal])!;
   assert.equal(all.aborted, true, 'every one aborted already');
   assert.equal(all.reason.message, 'd');
+});
+
+/** Whether `p` has settled by the time the queued callbacks ran: 'resolved', 'rejected: <message>' or 'pending'. */
+async function stateOf(p: Promise<unknown>): Promise<string> {
+  let state = 'pending';
+  p.then(
+    () => (state = 'resolved'),
+    (e: Error) => (state = `rejected: ${e.message}`)
+  );
+  await sleep(1);
+  return state;
+}
+
+test('AllOf resolves once closed and every promise added has resolved, whatever their order', async () => {
+  const all = new AllOf();
+  const resolvers: (() => void)[] = [];
+  for (let i = 0; i < 3; i++) all.add(new Promise<void>((r) => resolvers.push(r)));
+  resolvers[2]();
+  resolvers[0]();
+  assert.equal(await stateOf(all.done), 'pending');
+  resolvers[1]();
+  assert.equal(await stateOf(all.done), 'pending', 'not before close()');
+  all.add(Promise.resolve());
+  all.close();
+  assert.equal(await stateOf(all.done), 'resolved');
+  assert.throws(() => all.add(Promise.resolve()), /after close/);
+  const none = new AllOf();
+  none.close();
+  assert.equal(await stateOf(none.done), 'resolved');
+});
+
+test('AllOf rejects with the first rejection, before close() and with others pending', async () => {
+  const all = new AllOf();
+  all.add(new Promise(() => {}));
+  all.add(Promise.reject(new Error('first')));
+  all.add(Promise.reject(new Error('second')));
+  assert.equal(await stateOf(all.done), 'rejected: first');
+  // One that nobody waits for is not an unhandled rejection (the suite would fail on it).
+  const ignored = new AllOf();
+  ignored.add(Promise.reject(new Error('ignored')));
+  ignored.close();
+  await sleep(5);
 });

@@ -10,6 +10,7 @@ import {
   openBlob,
   encodeChunkList,
   decodeChunkList,
+  ChunkListWriter,
   encodeIndexPart,
   decodeIndexPart,
   encodeRecord,
@@ -168,6 +169,40 @@ test('chunk lists check their length, empty chunks and the file size', () => {
   const bad = Uint8Array.from(b);
   bad[0] = 0;
   assert.throws(() => decodeChunkList(bad, 8), /magic/);
+});
+
+test('a chunk list written chunk by chunk decodes to its chunks in order, across every growth of its buffer', () => {
+  for (const n of [0, 1, 2, 3, 64, 65, 300]) {
+    const chunks = Array.from({ length: n }, (_, i) => ({ id: randomBytes(32), key: randomBytes(32), size: 1 + i * 977 }));
+    for (const w of [new ChunkListWriter(1), new ChunkListWriter()]) {
+      for (const c of chunks) w.push(c);
+      assert.equal(w.count, n);
+      const b = w.encode();
+      assert.equal(b.length, 12 + 68 * n);
+      assert.deepEqual(
+        decodeChunkList(
+          b,
+          chunks.reduce((s, c) => s + c.size, 0)
+        ),
+        chunks
+      );
+      assert.deepEqual(b, encodeChunkList(chunks));
+      chunks.forEach((c, i) => assert.deepEqual(w.at(i), c));
+      assert.throws(() => w.at(n), RangeError);
+      assert.throws(() => w.at(-1), RangeError);
+    }
+  }
+  // Written on after encode(): the encoded list is a copy, not a view that later chunks change.
+  const w = new ChunkListWriter(1);
+  const first = { id: randomBytes(32), key: randomBytes(32), size: 7 };
+  w.push(first);
+  const one = w.encode();
+  w.push({ id: randomBytes(32), key: randomBytes(32), size: 9 });
+  assert.deepEqual(decodeChunkList(one, 7), [first]);
+  assert.deepEqual(w.at(0), first);
+  assert.throws(() => w.push({ id: randomBytes(31), key: randomBytes(32), size: 1 }), RangeError);
+  assert.throws(() => w.push({ id: randomBytes(32), key: randomBytes(33), size: 1 }), RangeError);
+  assert.equal(w.count, 2);
 });
 
 test('index parts: a pack range, a pack number or a kind out of bounds refuses the whole part', () => {
