@@ -146,6 +146,15 @@ test('AllOf resolves once closed and every promise added has resolved, whatever 
   const none = new AllOf();
   none.close();
   assert.equal(await stateOf(none.done), 'resolved');
+  // Closed with one still unsettled: it waits for that one.
+  const late = new AllOf();
+  let last!: () => void;
+  late.add(Promise.resolve());
+  late.add(new Promise<void>((r) => (last = r)));
+  late.close();
+  assert.equal(await stateOf(late.done), 'pending');
+  last();
+  assert.equal(await stateOf(late.done), 'resolved');
 });
 
 test('AllOf rejects with the first rejection, before close() and with others pending', async () => {

@@ -188,7 +188,7 @@ test('a chunk list written chunk by chunk decodes to its chunks in order, across
       );
       assert.deepEqual(b, encodeChunkList(chunks));
       chunks.forEach((c, i) => assert.deepEqual(w.at(i), c));
-      assert.throws(() => w.at(n), RangeError);
+      assert.throws(() => w.at(n), { name: 'RangeError', message: `chunk ${n} of ${n}` });
       assert.throws(() => w.at(-1), RangeError);
     }
   }
@@ -200,7 +200,10 @@ test('a chunk list written chunk by chunk decodes to its chunks in order, across
   w.push({ id: randomBytes(32), key: randomBytes(32), size: 9 });
   assert.deepEqual(decodeChunkList(one, 7), [first]);
   assert.deepEqual(w.at(0), first);
-  assert.throws(() => w.push({ id: randomBytes(31), key: randomBytes(32), size: 1 }), RangeError);
+  assert.throws(() => w.push({ id: randomBytes(31), key: randomBytes(32), size: 1 }), {
+    name: 'RangeError',
+    message: 'chunk reference of 31/32 bytes, not 32/32'
+  });
   assert.throws(() => w.push({ id: randomBytes(32), key: randomBytes(33), size: 1 }), RangeError);
   assert.equal(w.count, 2);
 });
