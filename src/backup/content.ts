@@ -2,7 +2,7 @@
 // `list` blob naming the chunks in order). Every chunk is verified by its repository (pack blocks, then its own
 // AEAD) before a byte of it is handed out; a list whose lengths do not add up to the size the caller expects is
 // refused before anything is read.
-import { decodeChunkList } from '../repo/chunk-list.ts';
+import { ChunkList, type ChunkRef } from '../repo/chunk-list.ts';
 import { MAX_BLOB_BYTES } from '../repo/constants.ts';
 import { GET_BATCHES_AHEAD, GET_BATCH_BYTES, RESTORE_CHUNKS_AHEAD } from './constants.ts';
 import { InvalidObjectError } from './errors.ts';
@@ -69,29 +69,38 @@ export async function openContent(
   // One chunk, in memory: `pooled`, its buffer goes back with release() (a restore's small file once copied to the writer).
   if (c.kind === 'data') return one(await reader.loadBlob('data', c, { signal, maxPlain: size ?? MAX_BLOB_BYTES, whole, pooled: o.pooled }), release);
   // A list of n chunks is 12 + 68n bytes; chunks are at least 1 byte, so a list never needs more than that.
-  const chunks = decodeChunkList(
+  // Kept as loaded (68 bytes a chunk), each chunk decoded when read: not an object and two arrays per chunk.
+  const list = ChunkList.decode(
     await reader.loadBlob('list', c, { signal, whole, maxPlain: size === undefined ? MAX_BLOB_BYTES : 12 + 68 * Math.min(size, MAX_BLOB_BYTES) }),
     size
   );
-  const total = size ?? chunks.reduce((a, ch) => a + ch.size, 0);
+  const total = size ?? list.total;
   const byRange = whole === false ? reader.loadBlobsByRange?.bind(reader) : undefined;
   // One file fetched alone: its chunks in batches of GET_BATCH_BYTES, each read by range with its neighbours
   // in a pack read as one range (a chunk rarely ends on a pack segment's edge: read one by one, every segment
-  // two chunks share was fetched twice). Otherwise one chunk at a time, through the pack cache.
-  const groups: (typeof chunks)[] = [];
+  // two chunks share was fetched twice). Otherwise one chunk at a time, through the pack cache. Group g is
+  // chunks starts[g] up to starts[g + 1].
+  const starts: number[] = [];
   let bytes = Infinity;
-  for (const ch of chunks) {
-    if (!byRange || bytes + ch.size > GET_BATCH_BYTES) {
-      groups.push([]);
+  for (let i = 0; i < list.count; i++) {
+    if (!byRange || bytes + list.sizeAt(i) > GET_BATCH_BYTES) {
+      starts.push(i);
       bytes = 0;
     }
-    groups.at(-1)!.push(ch);
-    bytes += ch.size;
+    bytes += list.sizeAt(i);
   }
+  starts.push(list.count);
   // Whole packs through the cache: the chunks are announced first, so that a pack read only for them is let go
-  // once this file has read the last of them.
-  const plan = whole !== false && reader.planReads ? await reader.planReads('data', chunks, signal) : undefined;
-  const load = (group: typeof chunks): Promise<Uint8Array[]> =>
+  // once this file has read the last of them (their references are made for this call only).
+  const plan =
+    whole !== false && reader.planReads
+      ? await reader.planReads(
+          'data',
+          Array.from({ length: list.count }, (_, i) => list.at(i)),
+          signal
+        )
+      : undefined;
+  const load = (group: ChunkRef[]): Promise<Uint8Array[]> =>
     byRange
       ? byRange(
           'data',
@@ -109,8 +118,10 @@ export async function openContent(
       const pending: Promise<Uint8Array[]>[] = [];
       let next = 0;
       const fill = () => {
-        while (pending.length < ahead && next < groups.length) {
-          const group = groups[next++];
+        while (pending.length < ahead && next < starts.length - 1) {
+          const group: ChunkRef[] = [];
+          for (let i = starts[next]; i < starts[next + 1]; i++) group.push(list.at(i));
+          next++;
           const p = load(group).then((bs) => {
             bs.forEach((b, i) => {
               if (b.length !== group[i].size) throw new InvalidObjectError(`chunk is ${b.length} bytes, its list says ${group[i].size}`);

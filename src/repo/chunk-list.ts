@@ -54,8 +54,7 @@ export class ChunkListWriter {
   /** Chunk `i` (copies of its id and key). */
   at(i: number): ChunkRef {
     if (!Number.isInteger(i) || i < 0 || i >= this.n) throw new RangeError(`chunk ${i} of ${this.n}`);
-    const o = HEAD + i * ENTRY;
-    return { id: this.b.slice(o, o + 32), key: this.b.slice(o + 32, o + 64), size: new DataView(this.b.buffer).getUint32(o + 64) };
+    return entryAt(this.b, i);
   }
 
   /** The list's blob (encodeChunkList's bytes), in a buffer of its own. */
@@ -70,21 +69,63 @@ export class ChunkListWriter {
 
 /** Decode and check against the file's size (every chunk non-empty, lengths summing to `size` when it is given). */
 export function decodeChunkList(b: Uint8Array, size?: number): ChunkRef[] {
-  const bad = (reason: string) => new InvalidRepoDataError('chunk list', reason);
-  if (b.length < HEAD || MAGIC.some((m, i) => b[i] !== m)) throw bad('bad magic');
-  if (b[4] !== REPO_VERSION || b[5] | b[6] | b[7]) throw bad(`unknown version ${b[4]}`);
-  const dv = new DataView(b.buffer, b.byteOffset, b.length);
-  const count = dv.getUint32(8);
-  if (b.length !== HEAD + count * ENTRY) throw bad('length does not match its count');
-  const out: ChunkRef[] = [];
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const o = HEAD + i * ENTRY;
-    const s = dv.getUint32(o + 64);
-    if (s === 0) throw bad(`chunk ${i} is empty`);
-    total += s;
-    out.push({ id: b.slice(o, o + 32), key: b.slice(o + 32, o + 64), size: s });
+  const list = ChunkList.decode(b, size);
+  return Array.from({ length: list.count }, (_, i) => list.at(i));
+}
+
+/** Chunk `i` of a list in stored form (copies of its id and key). */
+function entryAt(b: Uint8Array, i: number): ChunkRef {
+  const o = HEAD + i * ENTRY;
+  return { id: b.slice(o, o + 32), key: b.slice(o + 32, o + 64), size: sizeAt(b, i) };
+}
+
+function sizeAt(b: Uint8Array, i: number): number {
+  const o = HEAD + i * ENTRY + 64;
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+/**
+ * A chunk list read in place: checked whole once (as decodeChunkList), each chunk decoded when asked for. A restore
+ * of a large file keeps this (68 bytes a chunk, the blob as loaded) instead of an object and two arrays per chunk
+ * (586 bytes each measured, 4.6 MiB for an 8 GiB file).
+ */
+export class ChunkList {
+  readonly count: number;
+  /** The chunks' lengths summed. */
+  readonly total: number;
+  private readonly b: Uint8Array;
+  private constructor(b: Uint8Array, count: number, total: number) {
+    this.b = b;
+    this.count = count;
+    this.total = total;
   }
-  if (size !== undefined && total !== size) throw bad(`chunks sum to ${total} bytes, the file has ${size}`);
-  return out;
+
+  /** `b` checked against the file's size (every chunk non-empty, lengths summing to `size` when it is given); kept, not copied. */
+  static decode(b: Uint8Array, size?: number): ChunkList {
+    const bad = (reason: string) => new InvalidRepoDataError('chunk list', reason);
+    if (b.length < HEAD || MAGIC.some((m, i) => b[i] !== m)) throw bad('bad magic');
+    if (b[4] !== REPO_VERSION || b[5] | b[6] | b[7]) throw bad(`unknown version ${b[4]}`);
+    const count = new DataView(b.buffer, b.byteOffset, b.length).getUint32(8);
+    if (b.length !== HEAD + count * ENTRY) throw bad('length does not match its count');
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+      const s = sizeAt(b, i);
+      if (s === 0) throw bad(`chunk ${i} is empty`);
+      total += s;
+    }
+    if (size !== undefined && total !== size) throw bad(`chunks sum to ${total} bytes, the file has ${size}`);
+    return new ChunkList(b, count, total);
+  }
+
+  /** Chunk `i` (copies of its id and key). */
+  at(i: number): ChunkRef {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`chunk ${i} of ${this.count}`);
+    return entryAt(this.b, i);
+  }
+
+  /** Chunk `i`'s length. */
+  sizeAt(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`chunk ${i} of ${this.count}`);
+    return sizeAt(this.b, i);
+  }
 }

@@ -18,7 +18,7 @@ export {
   FileChangedError
 } from './errors.ts';
 export { sealBlob, openBlob } from './blob.ts';
-export { encodeChunkList, decodeChunkList, ChunkListWriter, type ChunkRef } from './chunk-list.ts';
+export { encodeChunkList, decodeChunkList, ChunkList, ChunkListWriter, type ChunkRef } from './chunk-list.ts';
 export { encodeIndexPart, decodeIndexPart, type IndexEntry } from './index-part.ts';
 export { encodeRecord, decodeRecord, emptyRecord, type RepoRecord, type RepoLock, type IndexPartRef } from './record.ts';
 export { openLocalIndex, memoryIndex, type BlobIndex } from './local-index.ts';

@@ -11,6 +11,7 @@ import {
   encodeChunkList,
   decodeChunkList,
   ChunkListWriter,
+  ChunkList,
   encodeIndexPart,
   decodeIndexPart,
   encodeRecord,
@@ -206,6 +207,33 @@ test('a chunk list written chunk by chunk decodes to its chunks in order, across
   });
   assert.throws(() => w.push({ id: randomBytes(32), key: randomBytes(33), size: 1 }), RangeError);
   assert.equal(w.count, 2);
+});
+
+test('a chunk list read in place gives each chunk as decodeChunkList does, its lengths unsigned, and checks the whole list once', () => {
+  const chunks = [
+    { id: randomBytes(32), key: randomBytes(32), size: 0xffffffff },
+    { id: randomBytes(32), key: randomBytes(32), size: 0x80000000 },
+    { id: randomBytes(32), key: randomBytes(32), size: 1 }
+  ];
+  const b = encodeChunkList(chunks);
+  const total = 0xffffffff + 0x80000000 + 1;
+  const list = ChunkList.decode(b, total);
+  assert.equal(list.count, 3);
+  assert.equal(list.total, total);
+  chunks.forEach((c, i) => {
+    assert.deepEqual(list.at(i), c);
+    assert.equal(list.sizeAt(i), c.size);
+  });
+  assert.deepEqual(decodeChunkList(b, total), chunks);
+  for (const i of [3, -1, 0.5]) {
+    assert.throws(() => list.at(i), { name: 'RangeError', message: `chunk ${i} of 3` });
+    assert.throws(() => list.sizeAt(i), { name: 'RangeError', message: `chunk ${i} of 3` });
+  }
+  // Its chunks are copies: changing one does not change the list.
+  list.at(0).id.fill(0);
+  assert.deepEqual(list.at(0), chunks[0]);
+  assert.throws(() => ChunkList.decode(b, total - 1), /sum to/);
+  assert.equal(ChunkList.decode(encodeChunkList([])).count, 0);
 });
 
 test('index parts: a pack range, a pack number or a kind out of bounds refuses the whole part', () => {

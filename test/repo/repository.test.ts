@@ -24,6 +24,7 @@ import { INDEX_PART_ENTRIES, INDEX_WRITE_BATCH, LOCATE_AHEAD_MAX } from '../../s
 import { createMutableWriteCap, formatCap, packKey, toReadCap, type PackCap } from '../../src/caps/index.ts';
 import { createGrid } from '../backup/grid.ts';
 import { openContent } from '../../src/backup/content.ts';
+import { GET_BATCH_BYTES } from '../../src/backup/constants.ts';
 import { describeTree } from '../backup/tree.ts';
 
 const work = await mkdtemp(join(tmpdir(), 'p2pb-repo-'));
@@ -149,6 +150,29 @@ test("one file fetched alone reads its chunks' neighbouring ranges as one range 
   for (const a of ranges)
     for (const b of ranges)
       if (a !== b && a.pack === b.pack) assert.ok(a.offset + a.length < b.offset || b.offset + b.length < a.offset, JSON.stringify([a, b]));
+});
+
+test('a file over GET_BATCH_BYTES fetched alone comes in several batches of neighbouring chunks, every chunk once and in order', async (t) => {
+  const bytes = randomBytes(GET_BATCH_BYTES + (3 << 20));
+  const { grid, entry: entryOf } = await backedUp(t, 'get-batches', { 'big.bin': bytes });
+  const batches: number[][] = [];
+  const byRange = grid.repo.loadBlobsByRange.bind(grid.repo);
+  grid.repo.loadBlobsByRange = async (kind, refs, o) => {
+    batches.push(refs.map((r) => r.maxPlain!));
+    return byRange(kind, refs, o);
+  };
+  const c = await openContent(grid.src, entryOf('big.bin'), undefined, { whole: false });
+  assert.equal(c.size, bytes.length);
+  const parts: Uint8Array[] = [];
+  for await (const b of c.stream) parts.push(b);
+  assert.ok(Buffer.concat(parts).equals(bytes));
+  assert.ok(batches.length >= 2, `${batches.length} batches`);
+  // Each batch holds at most GET_BATCH_BYTES (but a first chunk bigger than that alone), and together they are the chunks in order.
+  for (const b of batches) assert.ok(b.length === 1 || b.reduce((x, y) => x + y, 0) <= GET_BATCH_BYTES, JSON.stringify(b));
+  assert.deepEqual(
+    batches.flat(),
+    parts.map((p) => p.length)
+  );
 });
 
 test('a file of one chunk, and an inline one, are streamed whole as well as given as bytes', async (t) => {
