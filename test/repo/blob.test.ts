@@ -169,7 +169,12 @@ test('chunk lists check their length, empty chunks and the file size', () => {
   assert.throws(() => decodeChunkList(zero, 0), /empty/);
   const bad = Uint8Array.from(b);
   bad[0] = 0;
-  assert.throws(() => decodeChunkList(bad, 8), /magic/);
+  assert.throws(() => decodeChunkList(bad, 8), { code: 'ERR_REPO_BAD_DATA', message: 'chunk list is malformed: bad magic' });
+  for (const at of [4, 5, 7]) {
+    const other = Uint8Array.from(b);
+    other[at] ^= 1;
+    assert.throws(() => decodeChunkList(other, 8), /unknown version/, `byte ${at}`);
+  }
 });
 
 test('a chunk list written chunk by chunk decodes to its chunks in order, across every growth of its buffer', () => {

@@ -169,6 +169,10 @@ test('a file over GET_BATCH_BYTES fetched alone comes in several batches of neig
   assert.ok(batches.length >= 2, `${batches.length} batches`);
   // Each batch holds at most GET_BATCH_BYTES (but a first chunk bigger than that alone), and together they are the chunks in order.
   for (const b of batches) assert.ok(b.length === 1 || b.reduce((x, y) => x + y, 0) <= GET_BATCH_BYTES, JSON.stringify(b));
+  // Opened by its cap alone (no size to check against): its size is its chunks' lengths summed.
+  const byCap = await openContent(grid.src, { cap: entryOf('big.bin').cap }, undefined, { whole: false });
+  assert.equal(byCap.size, bytes.length);
+  byCap.close();
   assert.deepEqual(
     batches.flat(),
     parts.map((p) => p.length)
