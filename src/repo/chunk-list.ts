@@ -23,7 +23,7 @@ export function encodeChunkList(chunks: readonly ChunkRef[]): Uint8Array {
 
 /**
  * A chunk list written as its chunks come, in its stored form (68 bytes a chunk): a large file's backup keeps this,
- * not an object and two arrays per chunk (about 0.4 KiB each, a few MiB for a file of 8 GiB).
+ * not an object and two arrays per chunk (with its promise, 806 bytes each measured: 6.3 MiB for a file of 8 GiB).
  */
 export class ChunkListWriter {
   private b: Uint8Array;
