@@ -53,8 +53,7 @@ export class ChunkListWriter {
 
   /** Chunk `i` (copies of its id and key). */
   at(i: number): ChunkRef {
-    if (!Number.isInteger(i) || i < 0 || i >= this.n) throw new RangeError(`chunk ${i} of ${this.n}`);
-    return entryAt(this.b, i);
+    return entryAt(this.b, entryOffset(i, this.n));
   }
 
   /** The list's blob (encodeChunkList's bytes), in a buffer of its own. */
@@ -73,14 +72,20 @@ export function decodeChunkList(b: Uint8Array, size?: number): ChunkRef[] {
   return Array.from({ length: list.count }, (_, i) => list.at(i));
 }
 
-/** Chunk `i` of a list in stored form (copies of its id and key). */
-function entryAt(b: Uint8Array, i: number): ChunkRef {
-  const o = HEAD + i * ENTRY;
-  return { id: b.slice(o, o + 32), key: b.slice(o + 32, o + 64), size: sizeAt(b, i) };
+/** Where chunk `i` of a list of `count` starts in its stored form; a RangeError for a chunk outside the list. */
+function entryOffset(i: number, count: number): number {
+  if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`chunk ${i} of ${count}`);
+  return HEAD + i * ENTRY;
 }
 
-function sizeAt(b: Uint8Array, i: number): number {
-  const o = HEAD + i * ENTRY + 64;
+/** The chunk whose entry starts at `o` (copies of its id and key). */
+function entryAt(b: Uint8Array, o: number): ChunkRef {
+  return { id: b.slice(o, o + 32), key: b.slice(o + 32, o + 64), size: sizeOf(b, o) };
+}
+
+/** The length in the entry that starts at `o` (u32, big-endian). */
+function sizeOf(b: Uint8Array, o: number): number {
+  o += 64;
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
@@ -109,7 +114,7 @@ export class ChunkList {
     if (b.length !== HEAD + count * ENTRY) throw bad('length does not match its count');
     let total = 0;
     for (let i = 0; i < count; i++) {
-      const s = sizeAt(b, i);
+      const s = sizeOf(b, HEAD + i * ENTRY);
       if (s === 0) throw bad(`chunk ${i} is empty`);
       total += s;
     }
@@ -119,13 +124,11 @@ export class ChunkList {
 
   /** Chunk `i` (copies of its id and key). */
   at(i: number): ChunkRef {
-    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`chunk ${i} of ${this.count}`);
-    return entryAt(this.b, i);
+    return entryAt(this.b, entryOffset(i, this.count));
   }
 
   /** Chunk `i`'s length. */
   sizeAt(i: number): number {
-    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`chunk ${i} of ${this.count}`);
-    return sizeAt(this.b, i);
+    return sizeOf(this.b, entryOffset(i, this.count));
   }
 }
