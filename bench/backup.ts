@@ -44,6 +44,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { access, lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../src/api/client.ts';
 import { homePaths } from '../src/peer/home.ts';
@@ -51,8 +52,12 @@ import { parseSize } from '../src/store/index.ts';
 import { formatBytes, formatTable, median, note, parseFlags, printJson } from './common.ts';
 import { arg, generate, openScope, usage, type BenchScope } from './transfer.ts';
 import { measureTransportFloor, STREAMS_PER_PEER } from './floor-transport.ts';
+import { measureWorkFloor } from './floor-work.ts';
 
 const PEERS = 5;
+/** The cores the swarm and restic share (the cpu floor row divides by them). */
+const CORES = availableParallelism();
+const isFloor = (impl: Impl) => impl === 'floor' || impl === 'cpu floor';
 const K = 3;
 const READ_BUF = 1 << 20;
 const POLL_MS = 20;
@@ -65,8 +70,9 @@ export type Op = 'backup' | 'backup-unchanged' | 'restore';
 export type HeldOp = 'restore-again' | 'backup-held';
 export const HELD_OPS: readonly HeldOp[] = ['restore-again', 'backup-held'];
 type Results = Record<Op, Measure> & Partial<Record<HeldOp, Measure>>;
-/** 'floor': the transport alone moving the same bytes between the same processes (bench/floor-transport.ts). */
-export type Impl = 'p2pbackup' | 'restic' | 'floor';
+/** 'floor': the transport alone moving the same bytes between the same processes (bench/floor-transport.ts).
+ *  'cpu floor': that transport's CPU plus the local work's (bench/floor-work.ts) over the machine's cores. */
+export type Impl = 'p2pbackup' | 'restic' | 'floor' | 'cpu floor';
 export const OPS: readonly Op[] = ['backup', 'backup-unchanged', 'restore'];
 
 export interface BackupRow {
@@ -488,7 +494,7 @@ export async function run(argv: string[]): Promise<void> {
           held.second = second;
         }
       }
-      const got: Record<Impl, Partial<Record<Op | HeldOp, Measure>>[]> = { p2pbackup: [], restic: [], floor: [] };
+      const got: Record<Impl, Partial<Record<Op | HeldOp, Measure>>[]> = { p2pbackup: [], restic: [], floor: [], 'cpu floor': [] };
       for (let s = 0; s < samples; s++) {
         const order: Impl[] = s % 2 === 0 ? ['restic', 'p2pbackup'] : ['p2pbackup', 'restic'];
         for (const impl of order) {
@@ -521,6 +527,24 @@ export async function run(argv: string[]): Promise<void> {
         note(
           `backup:   floor push ${fl.push.seconds.toFixed(2)} s (CPU ${fl.push.cpuSeconds.toFixed(1)} s, client ${fl.push.clientCpuSeconds.toFixed(1)}), pull ${fl.pull.seconds.toFixed(2)} s (CPU ${fl.pull.cpuSeconds.toFixed(1)} s, client ${fl.pull.clientCpuSeconds.toFixed(1)})`
         );
+        note(`backup: ${ds.name}: sample ${s + 1}/${samples}: work floor (the local work alone: read, id, compress, seal, erasure code; open, write)`);
+        const workTo = restoreTarget(scope.dir, `work-${rows.length}-${s}`, 'work-floor');
+        const wk = await measureWorkFloor(ds.path, workTo, K, PEERS);
+        await rm(workTo, { recursive: true, force: true });
+        if (wk.files !== ds.files || wk.bytes !== ds.bytes)
+          throw new Error(`work floor covered ${wk.files} files, ${wk.bytes} bytes of ${ds.files}, ${ds.bytes}`);
+        const cpuFloorOf = (transport: { cpuSeconds: number; clientCpuSeconds: number }, work: { cpuSeconds: number }): Measure => ({
+          seconds: (transport.cpuSeconds + work.cpuSeconds) / CORES,
+          cpuSeconds: transport.cpuSeconds + work.cpuSeconds,
+          clientCpuSeconds: transport.clientCpuSeconds + work.cpuSeconds,
+          peakRssMB: 0,
+          files: 0,
+          bytes: ds.bytes
+        });
+        got['cpu floor'].push({ backup: cpuFloorOf(fl.push, wk.backup), restore: cpuFloorOf(fl.pull, wk.restore) });
+        note(
+          `backup:   work backup ${wk.backup.seconds.toFixed(2)} s (CPU ${wk.backup.cpuSeconds.toFixed(1)} s), restore ${wk.restore.seconds.toFixed(2)} s (CPU ${wk.restore.cpuSeconds.toFixed(1)} s); sealed ${(wk.sealedBytes / 1e6).toFixed(1)} MB in ${wk.packs} packs`
+        );
       }
       for (const op of [...OPS, ...HELD_OPS]) {
         if (!got.p2pbackup.some((m) => m[op]) && !got.restic.some((m) => m[op])) continue;
@@ -548,8 +572,8 @@ export async function run(argv: string[]): Promise<void> {
             impl,
             seconds: +seconds.toFixed(3),
             mbps: +(last.bytes / 1e6 / seconds).toFixed(1),
-            peakRssMB: impl === 'floor' ? null : Math.max(...ms.map((m) => m.peakRssMB)),
-            files: impl === 'floor' ? null : last.files,
+            peakRssMB: isFloor(impl) ? null : Math.max(...ms.map((m) => m.peakRssMB)),
+            files: isFloor(impl) ? null : last.files,
             bytes: last.bytes,
             ...(impl === 'p2pbackup' ? { peerPeakRssMB: Math.max(...ms.map((m) => m.peerPeakRssMB ?? 0)) } : {}),
             cpuSeconds: +median(ms.map((m) => m.cpuSeconds)).toFixed(1),
@@ -561,11 +585,12 @@ export async function run(argv: string[]): Promise<void> {
         const theirs = rowOf('restic');
         ours.vsRestic = ours.seconds !== null && theirs.seconds ? +(ours.seconds / theirs.seconds).toFixed(2) : null;
         rows.push(ours, theirs);
-        if (op === 'backup' || op === 'restore') {
-          const floor = rowOf('floor');
-          floor.vsRestic = floor.seconds !== null && theirs.seconds ? +(floor.seconds / theirs.seconds).toFixed(2) : null;
-          rows.push(floor);
-        }
+        if (op === 'backup' || op === 'restore')
+          for (const impl of ['floor', 'cpu floor'] as const) {
+            const floor = rowOf(impl);
+            floor.vsRestic = floor.seconds !== null && theirs.seconds ? +(floor.seconds / theirs.seconds).toFixed(2) : null;
+            rows.push(floor);
+          }
       }
       if (only === 'all' && ds.sha256 !== undefined) await rm(ds.path, { recursive: true, force: true });
       if (held?.second?.sha256 !== undefined) await rm(held.second.path, { recursive: true, force: true });
@@ -608,6 +633,9 @@ export async function run(argv: string[]): Promise<void> {
   );
   out('receivers drop the bytes: no files, no disk, no encryption of ours, no erasure coding, no hashing. No backup or restore of those bytes');
   out('through this swarm can beat it on this machine; its CPU s shows how much of the cores the transport alone takes.');
+  out(`cpu floor = (the floor's CPU s + the work floor's) / ${CORES} cores (bench/floor-work.ts: every file read, cut in 1 MiB pieces, each piece's id,`);
+  out('zstd and seal, 16 MiB packs erasure coded; restore: each piece opened and written to its file; one process, no chunker, index or');
+  out('metadata). Client and peers share these cores, so no backup or restore through this swarm that does that work can beat it here.');
   out(
     formatTable(
       ['dataset', 'op', 'impl', 'seconds', 'MB/s', 'peak RSS', 'peers RSS', 'CPU s', 'client CPU', 'files', 'MB', 'ours/restic'],
