@@ -30,12 +30,16 @@ const EMPTY = new Uint8Array(0);
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 
-/** Encode one frame as a list of buffers (no payload copy). */
-export function encodeFrame(type: number, header: Header = {}, payload: Uint8Array = EMPTY): Uint8ArrayList {
+/** Encode one frame as a list of buffers (no payload copy). A payload given as parts is sent as their
+ *  concatenation, each part appended as it is (a READ answer's ranges: no buffer made to join them). */
+export function encodeFrame(type: number, header: Header = {}, payload: Uint8Array | readonly Uint8Array[] = EMPTY): Uint8ArrayList {
+  const parts = payload instanceof Uint8Array ? [payload] : payload;
+  let payloadLen = 0;
+  for (const p of parts) payloadLen += p.byteLength;
   const h = Object.keys(header).length ? enc.encode(JSON.stringify(header)) : EMPTY;
   if (h.byteLength > MAX_HEADER_BYTES) throw new ProtocolError(`header of ${h.byteLength} bytes exceeds ${MAX_HEADER_BYTES}`);
-  if (payload.byteLength > MAX_PAYLOAD_BYTES) throw new ProtocolError(`payload of ${payload.byteLength} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
-  const bodyLen = BODY_FIXED_BYTES + h.byteLength + payload.byteLength;
+  if (payloadLen > MAX_PAYLOAD_BYTES) throw new ProtocolError(`payload of ${payloadLen} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+  const bodyLen = BODY_FIXED_BYTES + h.byteLength + payloadLen;
   const pre = new Uint8Array(FRAME_PREFIX_BYTES + BODY_FIXED_BYTES + h.byteLength);
   const dv = new DataView(pre.buffer);
   dv.setUint32(0, bodyLen);
@@ -43,7 +47,7 @@ export function encodeFrame(type: number, header: Header = {}, payload: Uint8Arr
   dv.setUint16(5, h.byteLength);
   pre.set(h, 7);
   const out = new Uint8ArrayList(pre);
-  if (payload.byteLength) out.append(payload as Uint8Array<ArrayBuffer>);
+  for (const p of parts) if (p.byteLength) out.append(p as Uint8Array<ArrayBuffer>);
   return out;
 }
 

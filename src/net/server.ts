@@ -216,7 +216,7 @@ async function answerError(ctx: ServeContext, stream: Stream, op: string, owner:
   if (stream.status === 'open') stream.abort(err);
 }
 
-async function reply(stream: Stream, header: Header = {}, payload?: Uint8Array): Promise<void> {
+async function reply(stream: Stream, header: Header = {}, payload?: Uint8Array | readonly Uint8Array[]): Promise<void> {
   await sendFrame(stream, encodeFrame(MSG.OK, header, payload));
 }
 
@@ -255,7 +255,7 @@ async function dispatch(ctx: ServeContext, stream: Stream, reader: FrameReader, 
       const si = siBytes(h.si);
       const parts: Uint8Array[] = [];
       for (const [off, len] of h.ranges as [number, number][]) parts.push(await store.read(si, h.shareNum as number, off, len));
-      return reply(stream, { lengths: parts.map((p) => p.byteLength) }, Buffer.concat(parts));
+      return reply(stream, { lengths: parts.map((p) => p.byteLength) }, parts); // sent as they are: no joined copy
     }
     case MSG.LIST:
       return reply(stream, { shares: await store.list(siBytes(h.si)) });

@@ -7,8 +7,8 @@ import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import { FrameReader, encodeFrame } from '../../src/net/frame.ts';
-import { MSG } from '../../src/net/constants.ts';
+import { FrameReader, decodeBody, encodeFrame } from '../../src/net/frame.ts';
+import { FRAME_PREFIX_BYTES, MAX_PAYLOAD_BYTES, MSG } from '../../src/net/constants.ts';
 import { ProtocolError } from '../../src/net/errors.ts';
 
 const PROTOCOL = '/p2pbackup-test/answer-and-close/1';
@@ -117,4 +117,21 @@ test("'prefix': payloads of at most the scratch's length land at its start, fram
     reader.release();
     stream.abort(new Error('done'));
   }
+});
+
+test('encodeFrame: a payload given as parts is the frame of their concatenation; the limit counts all parts', () => {
+  const parts = [PAYLOAD.subarray(0, 1000), new Uint8Array(0), PAYLOAD.subarray(1000, 70_000), PAYLOAD.subarray(5, 6)];
+  const joined = Buffer.concat(parts);
+  const header = { lengths: parts.map((p) => p.byteLength) };
+  const fromParts = encodeFrame(MSG.OK, header, parts).subarray();
+  assert.deepEqual(fromParts, encodeFrame(MSG.OK, header, joined).subarray());
+  const body = decodeBody(fromParts.subarray(FRAME_PREFIX_BYTES));
+  assert.deepEqual(body.header, header);
+  assert.deepEqual(Buffer.from(body.payload), joined);
+  // No part copied: the list holds the caller's buffers.
+  const list = encodeFrame(MSG.OK, header, parts);
+  assert.equal([...list][1], parts[0]);
+  const half = new Uint8Array(MAX_PAYLOAD_BYTES / 2 + 1);
+  assert.throws(() => encodeFrame(MSG.OK, {}, [half, half]), ProtocolError);
+  assert.doesNotThrow(() => encodeFrame(MSG.OK, {}, [half.subarray(1), half.subarray(1)]));
 });
