@@ -63,13 +63,22 @@ const cpuNow = () => {
   return (u.user + u.system) / 1e6;
 };
 
-/** Run the work floor over `tree`, restoring into `restoreTo` (made; must not exist or be empty). `sizes`: the
- *  pack and batch sizes (tests make them small to cross their edges). */
-export function workFloor(tree: string, restoreTo: string, k: number, n: number, sizes = { pack: PACK, batch: BATCH }): WorkFloorResult {
-  const { pack: PACK_BYTES, batch: BATCH_BYTES } = sizes;
+/** What tests set: smaller packs and batches (to cross their edges), and a look at each sealed piece and each
+ *  encoded pack (its k + m shards and how many bytes of its data shards are filled). */
+export interface WorkFloorOptions {
+  pack?: number;
+  batch?: number;
+  onSealed?: (sealed: Uint8Array) => void;
+  onPack?: (shards: readonly Uint8Array[], fill: number) => void;
+}
+
+/** Run the work floor over `tree`, restoring into `restoreTo` (made; must not exist or be empty). */
+export function workFloor(tree: string, restoreTo: string, k: number, n: number, opts: WorkFloorOptions = {}): WorkFloorResult {
+  const BATCH_BYTES = opts.batch ?? BATCH;
   const secret = new Uint8Array(32).fill(7);
   const codec = createCodec({ dataShards: k, parityShards: n - k });
-  const shardLength = Math.ceil(PACK_BYTES / k);
+  const shardLength = Math.ceil((opts.pack ?? PACK) / k);
+  const PACK_BYTES = shardLength * k; // whole shards: a full pack leaves nothing of the one before
   const set = codec.allocShards(shardLength);
   let packFill = 0;
   const backup: WorkPhase = { seconds: 0, cpuSeconds: 0 },
@@ -113,6 +122,7 @@ export function workFloor(tree: string, restoreTo: string, k: number, n: number,
       }
     }
     codec.encodeShardSet(set);
+    opts.onPack?.(set.shards, packFill);
     out.packs++;
     packFill = 0;
   };
@@ -162,6 +172,7 @@ export function workFloor(tree: string, restoreTo: string, k: number, n: number,
         const plain = read.subarray(0, want);
         const { key } = blobKeys(secret, 1, plain);
         const sealed = sealBlob('data', plain, key);
+        opts.onSealed?.(sealed);
         pack(sealed);
         left -= want;
         out.bytes += want;

@@ -8,7 +8,7 @@ import { tcp } from '@libp2p/tcp';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { FrameReader, decodeBody, encodeFrame } from '../../src/net/frame.ts';
-import { FRAME_PREFIX_BYTES, MAX_PAYLOAD_BYTES, MSG } from '../../src/net/constants.ts';
+import { FRAME_PREFIX_BYTES, MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES, MSG } from '../../src/net/constants.ts';
 import { ProtocolError } from '../../src/net/errors.ts';
 
 const PROTOCOL = '/p2pbackup-test/answer-and-close/1';
@@ -132,6 +132,16 @@ test('encodeFrame: a payload given as parts is the frame of their concatenation;
   const list = encodeFrame(MSG.OK, header, parts);
   assert.equal([...list][1], parts[0]);
   const half = new Uint8Array(MAX_PAYLOAD_BYTES / 2 + 1);
-  assert.throws(() => encodeFrame(MSG.OK, {}, [half, half]), ProtocolError);
+  assert.throws(() => encodeFrame(MSG.OK, {}, [half, half]), {
+    name: 'ProtocolError',
+    message: `payload of ${2 * half.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`
+  });
   assert.doesNotThrow(() => encodeFrame(MSG.OK, {}, [half.subarray(1), half.subarray(1)]));
+});
+
+test('encodeFrame: a header of MAX_HEADER_BYTES is sent, one byte more is refused', () => {
+  const fill = (extra: number) => ({ a: 'x'.repeat(MAX_HEADER_BYTES - '{"a":""}'.length + extra) });
+  const body = decodeBody(encodeFrame(MSG.OK, fill(0)).subarray().subarray(FRAME_PREFIX_BYTES));
+  assert.deepEqual(body.header, fill(0));
+  assert.throws(() => encodeFrame(MSG.OK, fill(1)), { name: 'ProtocolError', message: `header of ${MAX_HEADER_BYTES + 1} bytes exceeds ${MAX_HEADER_BYTES}` });
 });
