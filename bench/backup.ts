@@ -529,8 +529,7 @@ export async function run(argv: string[]): Promise<void> {
         );
         note(`backup: ${ds.name}: sample ${s + 1}/${samples}: work floor (the local work alone: read, id, compress, seal, erasure code; open, write)`);
         const workTo = restoreTarget(scope.dir, `work-${rows.length}-${s}`, 'work-floor');
-        const wk = await measureWorkFloor(ds.path, workTo, K, PEERS);
-        await rm(workTo, { recursive: true, force: true });
+        const wk = await measureWorkFloor(ds.path, workTo, K, PEERS).finally(() => rm(workTo, { recursive: true, force: true }));
         if (wk.files !== ds.files || wk.bytes !== ds.bytes)
           throw new Error(`work floor covered ${wk.files} files, ${wk.bytes} bytes of ${ds.files}, ${ds.bytes}`);
         const cpuFloorOf = (transport: { cpuSeconds: number; clientCpuSeconds: number }, work: { cpuSeconds: number }): Measure => ({

@@ -1,6 +1,6 @@
 // Helpers shared by every bench (bench/<name>.ts): flags, timing, median, a plain-text table and JSON output.
 // A bench module exports `run(argv: string[]): Promise<void>` and is registered in bench/index.ts.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,4 +104,17 @@ export function installedCommand(bench: string): string {
     execFileSync(process.execPath, [join(root, 'scripts', 'build.ts')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   }
   return join(root, 'bin', 'p2pbackup.js');
+}
+
+/** Run `node SCRIPT ARGS` (its stderr passed through) and parse the last line it prints as JSON: a bench step
+ *  measured in its own process, so the caller's CPU is not counted. `what` names it in the error if it fails. */
+export async function runJsonChild<T>(script: string, args: readonly string[], what: string): Promise<T> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`${what} exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }

@@ -29,6 +29,7 @@ import type { PeerId, Stream } from '@libp2p/interface';
 import { YamuxStream, StreamState } from '@chainsafe/libp2p-yamux/stream';
 import { createNode, type P2PNode } from '../src/net/index.ts';
 import { usage } from './transfer.ts';
+import { runJsonChild } from './common.ts';
 
 const PROTOCOL = '/p2pbackup/bench-floor/1.0.0';
 const CHUNK = 256 * 1024;
@@ -249,17 +250,8 @@ async function pushPull(node: P2PNode, targets: (Multiaddr | PeerId)[], bytes: n
 }
 
 /** Run the floor in its own processes (the caller's CPU is not counted); `bytes` = the dataset's bytes. */
-export async function measureTransportFloor(bytes: number, peers: number, k: number): Promise<FloorResult> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--client', String(bytes), '--peers', String(peers), '--k', String(k)], {
-    stdio: ['ignore', 'pipe', 'inherit']
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`transport floor exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop()!) as FloorResult;
+export function measureTransportFloor(bytes: number, peers: number, k: number): Promise<FloorResult> {
+  return runJsonChild<FloorResult>(fileURLToPath(import.meta.url), ['--client', String(bytes), '--peers', String(peers), '--k', String(k)], 'transport floor');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -18,13 +18,13 @@
 // count, as they do for the product), read at batch edges: pieces are backed up until 256 MiB of sealed bytes are
 // pending, then restored, so memory stays bounded for an 8 GiB file.
 //   node bench/floor-work.ts --tree PATH --restore-to DIR [--k 3] [--n 5]   prints one JSON line
-import { spawn } from 'node:child_process';
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blobKeys } from '../src/crypto/index.ts';
 import { createCodec } from '../src/erasure/index.ts';
 import { openBlob, sealBlob } from '../src/repo/index.ts';
+import { runJsonChild } from './common.ts';
 
 const MiB = 1 << 20;
 const PIECE = MiB;
@@ -133,7 +133,7 @@ export function workFloor(tree: string, restoreTo: string, k: number, n: number,
     for (const p of pending) {
       if (p.first) {
         const full = join(restoreTo, p.path);
-        const dir = join(full, '..');
+        const dir = dirname(full);
         if (!made.has(dir)) {
           mkdirSync(dir, { recursive: true });
           made.add(dir);
@@ -213,17 +213,12 @@ export function workFloor(tree: string, restoreTo: string, k: number, n: number,
 }
 
 /** Run the work floor in its own process (the caller's CPU is not counted). */
-export async function measureWorkFloor(tree: string, restoreTo: string, k: number, n: number): Promise<WorkFloorResult> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--tree', tree, '--restore-to', restoreTo, '--k', String(k), '--n', String(n)], {
-    stdio: ['ignore', 'pipe', 'inherit']
-  });
-  let text = '';
-  child.stdout!.on('data', (d) => {
-    text += d;
-  });
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  if (code !== 0) throw new Error(`work floor exited with ${code}`);
-  return JSON.parse(text.trim().split('\n').pop()!) as WorkFloorResult;
+export function measureWorkFloor(tree: string, restoreTo: string, k: number, n: number): Promise<WorkFloorResult> {
+  return runJsonChild<WorkFloorResult>(
+    fileURLToPath(import.meta.url),
+    ['--tree', tree, '--restore-to', restoreTo, '--k', String(k), '--n', String(n)],
+    'work floor'
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

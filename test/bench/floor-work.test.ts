@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { workFloor } from '../../bench/floor-work.ts';
+import { measureWorkFloor, workFloor } from '../../bench/floor-work.ts';
 import { createCodec } from '../../src/erasure/index.ts';
 
 const openFds = () => readdirSync('/proc/self/fd').length;
@@ -85,6 +85,15 @@ test('work floor: the restored tree is the tree, packs hold every sealed byte wi
     assert.ok(r.backup.seconds + r.restore.seconds <= wall, `${JSON.stringify(r)} within ${wall}`);
     // A tree restored again into the same place is refused (files are created, never overwritten).
     assert.throws(() => workFloor(tree, to, 3, 5), /EEXIST/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('work floor in its own process: a tree it cannot read fails the step, naming it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'floor-work-'));
+  try {
+    await assert.rejects(measureWorkFloor(join(dir, 'missing'), join(dir, 'out'), 3, 5), /^Error: work floor exited with 1$/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
